@@ -1,0 +1,116 @@
+# Makefile - builds build/rlc and runs the tests.  Plain make, no configure:
+# the dependencies are Debian packages (make deps).
+#
+#   make            build build/rlc
+#   make test       unit tests + golden tests + CLI tests (ends "N passed, N failed")
+#   make asan       the whole suite under AddressSanitizer + UBSan (build/asan/)
+#   make bench      benchmarks (figures and ratios on stdout)
+#   make deps       apt-get install what the project needs (idempotent)
+#   make clean
+
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2
+SAN     ?=
+CFLAGS  ?= $(OPT) -g
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
+DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+INCS    := -Ilang -Icompiler -Iruntime -Icli -I$(BUILD)/lang
+ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(SAN)
+LDLIBS  := -lcrypto
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+DEB_PACKAGES := build-essential flex bison libyaml-dev libhiredis-dev \
+    libcurl4-openssl-dev libssl-dev libcmocka-dev redis-server redis-tools \
+    faketime valgrind python3
+
+LANG_SRC     := $(wildcard lang/*.c)
+COMPILER_SRC := $(wildcard compiler/*.c)
+RUNTIME_SRC  := $(wildcard runtime/*.c)
+CLI_SRC      := $(wildcard cli/*.c)
+STDLIB_FILES := $(sort $(wildcard stdlib/std/*.rlp) $(wildcard stdlib/*.lua))
+
+GEN_OBJ := $(BUILD)/lang/parser.o $(BUILD)/lang/lexer.o
+LIB_OBJ := $(LANG_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ) \
+           $(COMPILER_SRC:%.c=$(BUILD)/%.o) $(RUNTIME_SRC:%.c=$(BUILD)/%.o) \
+           $(BUILD)/gen/stdlib_embed.o $(BUILD)/gen/explain_text.o
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all test asan bench deps clean check-deps
+all: $(BUILD)/rlc
+
+$(BUILD)/rlc: $(CLI_OBJ) $(BUILD)/librlc.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/librlc.a $(LDLIBS)
+
+$(BUILD)/librlc.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# Generated scanner and parser live in build/, never in the tree.
+$(BUILD)/lang/parser.c $(BUILD)/lang/parser.h: lang/parser.y
+	@mkdir -p $(BUILD)/lang
+	bison -Wall -Werror --defines=$(BUILD)/lang/parser.h -o $(BUILD)/lang/parser.c $<
+$(BUILD)/lang/lexer.c $(BUILD)/lang/lexer.h: lang/lexer.l
+	@mkdir -p $(BUILD)/lang
+	flex --header-file=$(BUILD)/lang/lexer.h -o $(BUILD)/lang/lexer.c $<
+
+# Generated code is compiled with the same flags, minus the warnings that
+# flex's skeleton trips over.
+GEN_CFLAGS = $(ALL_CFLAGS) -I$(BUILD)/lang -Wno-unused-function -Wno-sign-compare -Wno-shadow -Wno-strict-prototypes
+$(BUILD)/lang/parser.o: $(BUILD)/lang/parser.c $(BUILD)/lang/lexer.h
+	$(CC) $(GEN_CFLAGS) -c -o $@ $<
+$(BUILD)/lang/lexer.o: $(BUILD)/lang/lexer.c $(BUILD)/lang/parser.h
+	$(CC) $(GEN_CFLAGS) -c -o $@ $<
+$(BUILD)/lang/parse.o: $(BUILD)/lang/parser.h $(BUILD)/lang/lexer.h
+
+# The stdlib modules and the Redis library are embedded from their sources;
+# the explain pages are cut from SPEC.md (one source of truth).
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -o $@ $<
+$(BUILD)/gen/stdlib_embed.c: $(BUILD)/tools/embed $(STDLIB_FILES)
+	@mkdir -p $(@D)
+	$(BUILD)/tools/embed stdlib stdlib $(STDLIB_FILES) > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/explain_text.c: SPEC.md tools/gen_explain.sh
+	@mkdir -p $(@D)
+	sh tools/gen_explain.sh SPEC.md > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/cli/main.o: VERSION
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DRLC_VERSION='"$(VERSION)"' -MMD -MP -c -o $@ $<
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# --- tests ---------------------------------------------------------------
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librlc.a $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ))
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ)) $(BUILD)/librlc.a $(LDLIBS) -lcmocka
+
+test: $(BUILD)/rlc $(UNIT_BIN)
+	@BUILD=$(BUILD) sh tests/run.sh
+
+asan:
+	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+
+bench: $(BUILD)/rlc
+	@BUILD=$(BUILD) sh tests/bench/run.sh
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+clean:
+	rm -rf build

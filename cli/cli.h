@@ -1,0 +1,39 @@
+/* cli.h - what the verbs of the rlc command share: exit codes, the verb
+ * table, and small helpers for options and messages.  Only cli/ prints. */
+#ifndef RLC_CLI_H
+#define RLC_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "render.h"
+
+enum {
+    EXIT_OK = 0,       /* clean */
+    EXIT_FAIL = 1,     /* errors found, tests failed, files differ */
+    EXIT_USAGE = 2,    /* bad usage or I/O error */
+};
+
+#ifndef RLC_VERSION
+#define RLC_VERSION "0.0.0"
+#endif
+
+typedef struct verb {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} verb;
+
+int cmd_check(int argc, char **argv);
+int cmd_fmt(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+
+/* Prints "rlc VERB: message" and a hint to stderr; returns EXIT_USAGE. */
+int cli_usage_error(const char *verb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Parses --color=auto|always|never into *color for stream fp. */
+bool cli_parse_color(const char *arg, FILE *fp, bool *color);
+/* Parses a --format value; returns false when unknown. */
+bool cli_parse_format(const char *arg, diag_format *out);
+
+#endif

@@ -1,0 +1,85 @@
+/* main.c - the rlc command: global options and dispatch to one file per
+ * verb (cli/cmd_*.c). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const verb verbs[] = {
+    {"check", cmd_check, "parse and check policies; diagnostics for people or CI"},
+    {"fmt", cmd_fmt, "rewrite policies in canonical form"},
+    {"explain", cmd_explain, "explain a diagnostic code"},
+};
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: rlc [--version] [--help] VERB [ARGS]\n"
+            "\n"
+            "rlc compiles rate-limit policies (.rlp) into checked, deployable plans.\n"
+            "\n"
+            "verbs:\n");
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        fprintf(fp, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+    fprintf(fp, "\n'rlc VERB --help' describes a verb; 'man rlc' has the whole manual.\n"
+                "exit status: 0 clean, 1 problems found, 2 usage or I/O error\n");
+}
+
+int cli_usage_error(const char *verbname, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "rlc %s: ", verbname);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'rlc %s --help'.\n", verbname);
+    return EXIT_USAGE;
+}
+
+bool cli_parse_color(const char *arg, FILE *fp, bool *color)
+{
+    if (!strcmp(arg, "auto"))
+        *color = render_color_auto(fp);
+    else if (!strcmp(arg, "always"))
+        *color = true;
+    else if (!strcmp(arg, "never"))
+        *color = false;
+    else
+        return false;
+    return true;
+}
+
+bool cli_parse_format(const char *arg, diag_format *out)
+{
+    if (!strcmp(arg, "text"))
+        *out = FMT_TEXT;
+    else if (!strcmp(arg, "json"))
+        *out = FMT_JSON;
+    else
+        return false;
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *v = argv[1];
+    if (!strcmp(v, "--help") || !strcmp(v, "-h") || !strcmp(v, "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(v, "--version") || !strcmp(v, "-V") || !strcmp(v, "version")) {
+        printf("rlc %s\n", RLC_VERSION);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (!strcmp(verbs[i].name, v))
+            return verbs[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "rlc: unknown verb '%s'\n", v);
+    usage(stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,221 @@
+/* render.c - diagnostic rendering: text with source excerpts, and JSON
+ * lines.  See render.h. */
+#include "render.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lex_util.h"
+
+#define WINDOW_CELLS 120   /* longest excerpt shown of one source line */
+
+bool render_color_auto(FILE *fp)
+{
+    const char *nc = getenv("NO_COLOR");
+    if (nc && nc[0])
+        return false;
+    return isatty(fileno(fp));
+}
+
+static const char *sev_color(severity s)
+{
+    switch (s) {
+    case SEV_ERROR: return "\033[1;31m";
+    case SEV_WARNING: return "\033[1;33m";
+    default: return "\033[1;36m";
+    }
+}
+
+void render_location(buf *out, srcmap *map, span sp)
+{
+    if (sp.file == SRC_NONE || sp.file >= map->nfiles) {
+        buf_puts(out, "rlc");
+        return;
+    }
+    unsigned line, col;
+    srcmap_linecol(map, sp.file, sp.start, &line, &col);
+    buf_printf(out, "%s:%u:%u", map->files[sp.file].name, line, col);
+}
+
+/* Appends one code point (or one bad byte) of source for display, replacing
+ * what a terminal would act on.  Returns bytes consumed. */
+static size_t put_cell(buf *out, const char *s, size_t n)
+{
+    unsigned char c = (unsigned char)s[0];
+    if (c < 0x80) {
+        buf_putc(out, (c < 0x20 || c == 0x7f) ? (c == '\t' ? ' ' : '?') : (char)c);
+        return 1;
+    }
+    size_t l = utf8_seq_len((const unsigned char *)s, n);
+    if (!l) {
+        buf_putc(out, '?');
+        return 1;
+    }
+    buf_append(out, s, l);
+    return l;
+}
+
+static void excerpt(buf *out, srcmap *map, span sp, severity sev, bool color)
+{
+    if (sp.file == SRC_NONE || sp.file >= map->nfiles)
+        return;
+    src_file *f = &map->files[sp.file];
+    if (f->len == 0)
+        return;
+    const char *ls;
+    size_t llen;
+    srcmap_line_text(map, sp.file, sp.start, &ls, &llen);
+    size_t soff = sp.start - (size_t)(ls - f->text);
+    size_t eoff = sp.end > sp.start ? sp.end - (size_t)(ls - f->text) : soff + 1;
+    if (eoff > llen)
+        eoff = llen > soff ? llen : soff + 1;
+    /* Cell index of the span's start and end. */
+    size_t sc = 0, ec = 0, cells = 0;
+    for (size_t i = 0; i < llen;) {
+        if (i == soff)
+            sc = cells;
+        if (i == eoff)
+            ec = cells;
+        size_t l = ((unsigned char)ls[i] < 0x80) ? 1
+                   : utf8_seq_len((const unsigned char *)ls + i, llen - i);
+        i += l ? l : 1;
+        cells++;
+    }
+    if (soff >= llen)
+        sc = cells;
+    if (eoff >= llen)
+        ec = eoff > llen ? cells + 1 : cells;
+    if (ec <= sc)
+        ec = sc + 1;
+    size_t first = 0;
+    if (ec > WINDOW_CELLS)
+        first = sc > 40 ? sc - 40 : 0;
+    unsigned line, col;
+    srcmap_linecol(map, sp.file, sp.start, &line, &col);
+    buf_printf(out, "%5u | ", line);
+    size_t pad = 0;
+    if (first) {
+        buf_puts(out, "...");
+        pad = 3;
+    }
+    size_t cell = 0, i = 0;
+    while (i < llen && cell < first) {
+        size_t l = ((unsigned char)ls[i] < 0x80) ? 1
+                   : utf8_seq_len((const unsigned char *)ls + i, llen - i);
+        i += l ? l : 1;
+        cell++;
+    }
+    size_t shown = 0;
+    while (i < llen && shown < WINDOW_CELLS) {
+        i += put_cell(out, ls + i, llen - i);
+        shown++;
+    }
+    if (i < llen)
+        buf_puts(out, "...");
+    buf_puts(out, "\n      | ");
+    for (size_t k = 0; k < pad + (sc - first); k++)
+        buf_putc(out, ' ');
+    size_t width = ec - sc;
+    if (width > WINDOW_CELLS - (sc - first))
+        width = WINDOW_CELLS - (sc - first) > 0 ? WINDOW_CELLS - (sc - first) : 1;
+    if (color)
+        buf_puts(out, sev_color(sev));
+    for (size_t k = 0; k < width; k++)
+        buf_putc(out, '^');
+    if (color)
+        buf_puts(out, "\033[0m");
+    buf_putc(out, '\n');
+}
+
+void render_text(buf *out, srcmap *map, const diag *d, bool color)
+{
+    char code[16];
+    diag_code_str(d->code, code);
+    if (color)
+        buf_puts(out, "\033[1m");
+    render_location(out, map, d->sp);
+    buf_puts(out, ": ");
+    if (color)
+        buf_puts(out, sev_color(d->sev));
+    buf_printf(out, "%s[%s]", severity_name(d->sev), code);
+    if (color)
+        buf_puts(out, "\033[0m\033[1m");
+    buf_printf(out, ": %s\n", d->msg);
+    if (color)
+        buf_puts(out, "\033[0m");
+    excerpt(out, map, d->sp, d->sev, color);
+    for (const diag_note *n = d->notes; n; n = n->next) {
+        render_location(out, map, n->sp);
+        buf_puts(out, ": ");
+        if (color)
+            buf_puts(out, sev_color(SEV_NOTE));
+        buf_puts(out, "note");
+        if (color)
+            buf_puts(out, "\033[0m");
+        buf_printf(out, ": %s\n", n->msg);
+        excerpt(out, map, n->sp, SEV_NOTE, color);
+    }
+}
+
+static void json_pos(buf *out, srcmap *map, span sp)
+{
+    if (sp.file == SRC_NONE || sp.file >= map->nfiles) {
+        buf_puts(out, "\"file\":null,\"line\":0,\"column\":0,\"end_line\":0,\"end_column\":0");
+        return;
+    }
+    unsigned l1, c1, l2, c2;
+    srcmap_linecol(map, sp.file, sp.start, &l1, &c1);
+    srcmap_linecol(map, sp.file, sp.end > sp.start ? sp.end : sp.start, &l2, &c2);
+    buf_puts(out, "\"file\":");
+    buf_json_str(out, map->files[sp.file].name);
+    buf_printf(out, ",\"line\":%u,\"column\":%u,\"end_line\":%u,\"end_column\":%u", l1, c1,
+               l2, c2);
+}
+
+void render_json(buf *out, srcmap *map, const diag *d)
+{
+    char code[16];
+    diag_code_str(d->code, code);
+    buf_printf(out, "{\"code\":\"%s\",\"severity\":\"%s\",", code, severity_name(d->sev));
+    json_pos(out, map, d->sp);
+    buf_puts(out, ",\"message\":");
+    buf_json_str(out, d->msg);
+    buf_puts(out, ",\"notes\":[");
+    for (const diag_note *n = d->notes; n; n = n->next) {
+        buf_putc(out, '{');
+        json_pos(out, map, n->sp);
+        buf_puts(out, ",\"message\":");
+        buf_json_str(out, n->msg);
+        buf_putc(out, '}');
+        if (n->next)
+            buf_putc(out, ',');
+    }
+    buf_puts(out, "]}");
+}
+
+void render_all(FILE *fp, srcmap *map, diag_list *l, const render_opts *o)
+{
+    buf out;
+    buf_init(&out, 0);
+    diag_sort(l);
+    for (const diag *d = l->head; d; d = d->next) {
+        if (o->format == FMT_JSON) {
+            render_json(&out, map, d);
+            buf_putc(&out, '\n');
+        } else {
+            render_text(&out, map, d, o->color);
+        }
+    }
+    if (o->format == FMT_TEXT && (l->nerrors || l->nwarnings || l->dropped)) {
+        size_t ne = l->nerrors;
+        buf_printf(&out, "rlc: %zu error%s, %zu warning%s", ne, ne == 1 ? "" : "s",
+                   l->nwarnings, l->nwarnings == 1 ? "" : "s");
+        if (diag_full(l))
+            buf_printf(&out, " (stopped at the limit of %zu errors)", l->max_errors);
+        buf_putc(&out, '\n');
+    }
+    fwrite(buf_str(&out), 1, out.len, fp);
+    fflush(fp);
+    buf_free(&out);
+}

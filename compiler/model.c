@@ -1,0 +1,822 @@
+/* model.c - builds the m_policy from a loaded program: registers every
+ * declaration, resolves tier inheritance and names, checks values and
+ * ranges, and flattens each tenant's effective limits.  Every check here is
+ * local to one declaration or one name table, so the pass is linear in the
+ * size of the policy.  Hazards that relate limits to each other are the
+ * business of hazard.c, not this file. */
+#include "model.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "settings.h"
+#include "suggest.h"
+
+typedef struct builder {
+    program *p;
+    m_policy *m;
+    arena *a;
+    diag_list *d;
+    strmap tiers, targets, tests;
+    size_t cap_allows, cap_targets;
+} builder;
+
+const char *algo_name(algo a)
+{
+    switch (a) {
+    case ALGO_TOKEN_BUCKET: return "token_bucket";
+    case ALGO_GCRA: return "gcra";
+    case ALGO_SLIDING_WINDOW: return "sliding_window";
+    case ALGO_FIXED_WINDOW: return "fixed_window";
+    }
+    return "?";
+}
+
+static const char *const algo_names[] = {"token_bucket", "gcra", "sliding_window",
+                                         "fixed_window"};
+
+static bool algo_parse(const char *s, algo *out)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, algo_names[i]) == 0) {
+            *out = (algo)i;
+            return true;
+        }
+    return false;
+}
+
+static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH",
+                                      "DELETE", "OPTIONS", "ANY"};
+
+/* ---- growable arrays in the arena ---- */
+
+#define VEC_PUSH(a, arr, n, cap, val)                                          \
+    do {                                                                       \
+        if ((n) == (cap)) {                                                    \
+            size_t nc_ = (cap) ? (cap) * 2 : 4;                                \
+            void *np_ = arena_alloc((a), nc_ * sizeof *(arr));                 \
+            if (n)                                                             \
+                memcpy(np_, (arr), (n) * sizeof *(arr));                       \
+            (arr) = np_;                                                       \
+            (cap) = nc_;                                                       \
+        }                                                                      \
+        (arr)[(n)++] = (val);                                                  \
+    } while (0)
+
+/* ---- values ---- */
+
+static bool check_window(builder *b, const ast_dur *w)
+{
+    if (w->ms == 0 && w->n == 0 && w->unit[0]) {
+        diag_add(b->d, DIAG_ZERO_WINDOW, w->sp, "a rate over a zero window means nothing");
+        return false;
+    }
+    if (!w->unit[0])
+        return false; /* bad unit, already reported by the lexer */
+    if (w->ms < WINDOW_MIN_MS || w->ms > WINDOW_MAX_MS) {
+        diag_add(b->d, DIAG_DURATION_RANGE, w->sp,
+                 "window must be between 1ms and 366d, not %lld%s", (long long)w->n, w->unit);
+        return false;
+    }
+    return true;
+}
+
+/* Converts and checks one `limit`.  Returns false when it is unusable. */
+static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_limit *out)
+{
+    memset(out, 0, sizeof *out);
+    out->src = n;
+    out->tier = tier;
+    bool ok = true;
+    const ast_int *cnt = &n->u.limit.count;
+    if (cnt->v <= 0) {
+        diag_add(b->d, DIAG_BAD_LIMIT, cnt->sp,
+                 "a limit must admit at least 1 request, not %lld", (long long)cnt->v);
+        ok = false;
+    }
+    if (!check_window(b, &n->u.limit.window))
+        ok = false;
+    out->count = cnt->v;
+    out->window_ms = n->u.limit.window.ms;
+    out->burst = cnt->v;
+    if (n->u.limit.burst.set) {
+        out->burst = n->u.limit.burst.v;
+        out->burst_set = true;
+        if (out->burst < 1) {
+            diag_add(b->d, DIAG_BAD_BURST, n->u.limit.burst.sp,
+                     "burst must be at least 1, not %lld", (long long)out->burst);
+            ok = false;
+        }
+    }
+    out->cost = 1;
+    if (n->u.limit.cost.set) {
+        out->cost = n->u.limit.cost.v;
+        if (out->cost < 1) {
+            diag_add(b->d, DIAG_BAD_COST, n->u.limit.cost.sp,
+                     "cost must be at least 1, not %lld", (long long)out->cost);
+            ok = false;
+        }
+    }
+    out->algo = b->m->default_algo;
+    if (n->u.limit.algo.s && !algo_parse(n->u.limit.algo.s, &out->algo)) {
+        const char *sg = suggest(n->u.limit.algo.s, algo_names, 4);
+        if (sg)
+            diag_add(b->d, DIAG_UNKNOWN_ALGORITHM, n->u.limit.algo.sp,
+                     "unknown algorithm '%s'; did you mean '%s'?", n->u.limit.algo.s, sg);
+        else
+            diag_add(b->d, DIAG_UNKNOWN_ALGORITHM, n->u.limit.algo.sp,
+                     "unknown algorithm '%s' (expected token_bucket, gcra, sliding_window "
+                     "or fixed_window)", n->u.limit.algo.s);
+        ok = false;
+    }
+    out->shadow = n->u.limit.shadow;
+    if (ok) {
+        /* Token-bucket state is kept in units of 1/window_ms tokens, so
+         * capacity x window and count x window must stay exact in both
+         * int64 and Lua's doubles. */
+        int64_t big = out->count > out->burst ? out->count : out->burst;
+        if (big > EXACT_INT_MAX / out->window_ms ||
+            out->cost > EXACT_INT_MAX / out->window_ms) {
+            diag_add(b->d, DIAG_RATE_OVERFLOW, n->u.limit.rate_sp,
+                     "rate arithmetic would overflow: %lld x %lld ms exceeds 2^53, the "
+                     "largest integer C and Lua both compute exactly",
+                     (long long)big, (long long)out->window_ms);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+static bool conc_build(builder *b, const ast_node *n, m_conc *out)
+{
+    memset(out, 0, sizeof *out);
+    out->src = n;
+    out->max = n->u.conc.max.v;
+    out->shadow = n->u.conc.shadow;
+    bool ok = true;
+    if (out->max <= 0) {
+        diag_add(b->d, DIAG_BAD_CONCURRENCY, n->u.conc.max.sp,
+                 "concurrency must allow at least 1 request in flight, not %lld",
+                 (long long)out->max);
+        ok = false;
+    }
+    if (n->u.conc.lease.set) {
+        const ast_dur *l = &n->u.conc.lease;
+        if (!l->unit[0])
+            return false;
+        if (l->ms < 1 || l->ms > LEASE_MAX_MS) {
+            diag_add(b->d, DIAG_DURATION_RANGE, l->sp,
+                     "lease must be between 1ms and 1d, not %lld%s", (long long)l->n, l->unit);
+            ok = false;
+        }
+        out->lease_ms = l->ms;
+    }
+    return ok;
+}
+
+static bool route_path_ok(builder *b, const ast_node *r)
+{
+    const char *p = r->name.s;
+    if (p[0] != '/') {
+        diag_add(b->d, DIAG_BAD_ROUTE, r->name.sp, "route path must start with '/'");
+        return false;
+    }
+    for (const char *c = p; *c; c++) {
+        if ((unsigned char)*c <= ' ' || *c == '?' || *c == '#') {
+            diag_add(b->d, DIAG_BAD_ROUTE, r->name.sp,
+                     "route path may not contain spaces, control characters, '?' or '#'");
+            return false;
+        }
+        if (*c == '/' && c[1] == '/') {
+            diag_add(b->d, DIAG_BAD_ROUTE, r->name.sp, "route path has an empty segment ('//')");
+            return false;
+        }
+        if (*c == '*' && (c[-1] != '/' || (c[1] != '/' && c[1] != '\0'))) {
+            diag_add(b->d, DIAG_BAD_ROUTE, r->name.sp,
+                     "'*' must be a whole path segment (as in \"/v1/*/items\")");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- blocks: the members of a tier, tenant, group or key ---- */
+
+typedef struct members {
+    m_limit *limits;
+    size_t nlimits, caplimits;
+    m_route *routes;
+    size_t nroutes, caproutes;
+    m_conc *conc;
+    m_subject **children;
+    size_t nchildren, capchildren;
+} members;
+
+static void allow_add(builder *b, const ast_node *n, const ast_node *scope)
+{
+    int code = diag_code_parse(n->name.s);
+    if (code < 0 || !diag_lookup(code)) {
+        diag_add(b->d, DIAG_UNKNOWN_CODE, n->name.sp,
+                 "'%s' is not a diagnostic code (see rlc explain --list)", n->name.s);
+        return;
+    }
+    m_allow al = {code, n->ref.s, n, scope};
+    VEC_PUSH(b->a, b->m->allows, b->m->nallows, b->cap_allows, al);
+}
+
+static m_route *route_find(m_route *v, size_t n, const char *method, const char *path)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i].method, method) && !strcmp(v[i].path, path))
+            return &v[i];
+    return NULL;
+}
+
+static void route_build(builder *b, const ast_node *r, const m_tier *tier, members *mb)
+{
+    bool ok = true;
+    const char *method = r->ref.s;
+    bool known = false;
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (!strcmp(methods[i], method))
+            known = true;
+    if (!known) {
+        const char *sg = suggest(method, methods, sizeof methods / sizeof methods[0]);
+        if (sg)
+            diag_add(b->d, DIAG_BAD_METHOD, r->ref.sp,
+                     "unknown HTTP method '%s'; did you mean '%s'?", method, sg);
+        else
+            diag_add(b->d, DIAG_BAD_METHOD, r->ref.sp,
+                     "unknown HTTP method '%s' (expected GET, HEAD, POST, PUT, PATCH, "
+                     "DELETE, OPTIONS or ANY)", method);
+        ok = false;
+    }
+    if (!route_path_ok(b, r))
+        ok = false;
+    m_route *prev = route_find(mb->routes, mb->nroutes, method, r->name.s);
+    m_route rt;
+    memset(&rt, 0, sizeof rt);
+    rt.src = r;
+    rt.method = method;
+    rt.path = r->name.s;
+    size_t caplim = 0;
+    for (const ast_node *c = r->children; c; c = c->next) {
+        if (c->kind == AST_LIMIT) {
+            m_limit l;
+            if (limit_build(b, c, tier, &l))
+                VEC_PUSH(b->a, rt.limits, rt.nlimits, caplim, l);
+        } else if (c->kind == AST_CONCURRENCY) {
+            if (rt.conc) {
+                diag *d = diag_add(b->d, DIAG_DUP_OPTION, c->sp,
+                                   "concurrency given twice for the same route");
+                diag_note_add(b->d, d, rt.conc->src->sp, "first given here");
+                continue;
+            }
+            m_conc cc;
+            if (conc_build(b, c, &cc)) {
+                rt.conc = arena_alloc(b->a, sizeof cc);
+                *rt.conc = cc;
+            }
+        } else if (c->kind == AST_ALLOW) {
+            allow_add(b, c, r);
+        }
+    }
+    if (!ok)
+        return;
+    if (prev) {
+        diag *d = diag_add(b->d, DIAG_DUP_ROUTE, r->sp, "route %s \"%s\" defined twice here",
+                           method, r->name.s);
+        diag_note_add(b->d, d, prev->src->sp, "first defined here");
+        return;
+    }
+    VEC_PUSH(b->a, mb->routes, mb->nroutes, mb->caproutes, rt);
+}
+
+static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent, int depth);
+
+/* Collects the members of one block.  `tier` is the tier being built, or
+ * NULL for tenants, groups and keys. */
+static void members_build(builder *b, const ast_node *block, const m_tier *tier,
+                          m_subject *self, int depth, members *mb)
+{
+    for (const ast_node *c = block->children; c; c = c->next) {
+        switch (c->kind) {
+        case AST_LIMIT: {
+            m_limit l;
+            if (limit_build(b, c, tier, &l))
+                VEC_PUSH(b->a, mb->limits, mb->nlimits, mb->caplimits, l);
+            break;
+        }
+        case AST_CONCURRENCY: {
+            if (mb->conc) {
+                diag *d = diag_add(b->d, DIAG_DUP_OPTION, c->sp,
+                                   "concurrency given twice in the same %s",
+                                   ast_kind_name(block->kind));
+                diag_note_add(b->d, d, mb->conc->src->sp, "first given here");
+                break;
+            }
+            m_conc cc;
+            if (conc_build(b, c, &cc)) {
+                mb->conc = arena_alloc(b->a, sizeof cc);
+                *mb->conc = cc;
+            }
+            break;
+        }
+        case AST_ROUTE:
+            route_build(b, c, tier, mb);
+            break;
+        case AST_ALLOW:
+            allow_add(b, c, block);
+            break;
+        case AST_GROUP:
+        case AST_KEY: {
+            if (!self) {
+                diag_add(b->d, DIAG_BAD_MEMBER, c->sp,
+                         "a tier is a template of limits and routes; %ss belong in a tenant",
+                         ast_kind_name(c->kind));
+                break;
+            }
+            if (depth + 1 > HIERARCHY_MAX_DEPTH) {
+                diag_add(b->d, DIAG_HIERARCHY_TOO_DEEP, c->sp,
+                         "hierarchy nested too deeply (limit is %d levels, tenant included)",
+                         HIERARCHY_MAX_DEPTH);
+                break;
+            }
+            m_subject *prev = subject_child(self, c->kind, c->name.s);
+            if (!prev) {
+                /* children are pushed as we go, so also look at the list */
+                for (size_t i = 0; i < mb->nchildren; i++)
+                    if (mb->children[i]->kind == c->kind &&
+                        !strcmp(mb->children[i]->name, c->name.s))
+                        prev = mb->children[i];
+            }
+            if (prev) {
+                diag *d = diag_add(b->d, DIAG_DUP_MEMBER, c->name.sp,
+                                   "%s \"%s\" is defined twice in the same %s",
+                                   ast_kind_name(c->kind), c->name.s,
+                                   ast_kind_name(block->kind));
+                diag_note_add(b->d, d, prev->src->name.sp, "first defined here");
+                break;
+            }
+            m_subject *ch = subject_build(b, c, self, depth + 1);
+            VEC_PUSH(b->a, mb->children, mb->nchildren, mb->capchildren, ch);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
+/* Effective limits: inherited ones first, each replaced by an own limit on
+ * the same window; then own limits that replaced nothing. */
+static void merge_limits(builder *b, const m_limit *inh, size_t ninh, const m_limit *own,
+                         size_t nown, m_limit **out, size_t *nout)
+{
+    m_limit *v = arena_alloc(b->a, (ninh + nown + 1) * sizeof *v);
+    size_t k = 0;
+    for (size_t i = 0; i < ninh; i++) {
+        bool replaced = false;
+        for (size_t j = 0; j < nown; j++)
+            if (own[j].window_ms == inh[i].window_ms)
+                replaced = true;
+        if (!replaced)
+            v[k++] = inh[i];
+    }
+    for (size_t j = 0; j < nown; j++)
+        v[k++] = own[j];
+    *out = v;
+    *nout = k;
+}
+
+static void merge_routes(builder *b, const m_route *inh, size_t ninh, const m_route *own,
+                         size_t nown, m_route **out, size_t *nout)
+{
+    m_route *v = arena_alloc(b->a, (ninh + nown + 1) * sizeof *v);
+    size_t k = 0;
+    for (size_t i = 0; i < ninh; i++)
+        if (!route_find((m_route *)own, nown, inh[i].method, inh[i].path))
+            v[k++] = inh[i];
+    for (size_t j = 0; j < nown; j++)
+        v[k++] = own[j];
+    *out = v;
+    *nout = k;
+}
+
+static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent, int depth)
+{
+    m_subject *s = arena_alloc(b->a, sizeof *s);
+    s->kind = n->kind;
+    s->name = n->name.s;
+    s->src = n;
+    s->parent = parent;
+    s->depth = depth;
+    members mb;
+    memset(&mb, 0, sizeof mb);
+    members_build(b, n, NULL, s, depth, &mb);
+    s->children = mb.children;
+    s->nchildren = mb.nchildren;
+    s->limits = mb.limits;
+    s->nlimits = mb.nlimits;
+    s->routes = mb.routes;
+    s->nroutes = mb.nroutes;
+    s->conc = mb.conc;
+    return s;
+}
+
+m_subject *subject_child(const m_subject *s, ast_kind kind, const char *name)
+{
+    for (size_t i = 0; i < s->nchildren; i++)
+        if (s->children[i]->kind == kind && !strcmp(s->children[i]->name, name))
+            return s->children[i];
+    return NULL;
+}
+
+void subject_path(const m_subject *s, char *out, size_t n)
+{
+    const m_subject *chain[HIERARCHY_MAX_DEPTH + 1];
+    int k = 0;
+    for (; s && k <= HIERARCHY_MAX_DEPTH; s = s->parent)
+        chain[k++] = s;
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = k - 1; i >= 0 && used < n; i--) {
+        int w = snprintf(out + used, n - used, "%s%s", i == k - 1 ? "" : "/", chain[i]->name);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+/* ---- tiers ---- */
+
+enum { TIER_NEW, TIER_ACTIVE, TIER_DONE };
+
+static const char **tier_names(builder *b, size_t *n)
+{
+    const char **v = arena_alloc(b->a, (b->m->ntiers + 1) * sizeof *v);
+    for (size_t i = 0; i < b->m->ntiers; i++)
+        v[i] = b->m->tiers[i]->name;
+    *n = b->m->ntiers;
+    return v;
+}
+
+static void undefined_tier(builder *b, int code, ast_name ref, const char *what)
+{
+    size_t n;
+    const char **names = tier_names(b, &n);
+    const char *sg = suggest(ref.s, names, n);
+    if (sg)
+        diag_add(b->d, code, ref.sp, "%s '%s' is not defined; did you mean '%s'?", what, ref.s,
+                 sg);
+    else
+        diag_add(b->d, code, ref.sp, "%s '%s' is not defined", what, ref.s);
+}
+
+static void tier_resolve(builder *b, m_tier *t)
+{
+    if (t->state == TIER_DONE)
+        return;
+    if (t->state == TIER_ACTIVE) {
+        /* Cycle: walk it from t and report once, at t's extends clause. */
+        buf path;
+        buf_init(&path, 4096);
+        buf_puts(&path, t->name);
+        m_tier *c = t->parent;
+        while (c && c != t) {
+            buf_printf(&path, " -> %s", c->name);
+            c = c->parent;
+        }
+        buf_printf(&path, " -> %s", t->name);
+        diag *d = diag_add(b->d, DIAG_EXTENDS_CYCLE, t->src->ref.sp,
+                           "tier inheritance cycle: %s", buf_str(&path));
+        for (c = t->parent; c && c != t; c = c->parent)
+            diag_note_add(b->d, d, c->src->ref.sp, "'%s' extends '%s' here", c->name,
+                          c->parent ? c->parent->name : "?");
+        buf_free(&path);
+        /* Break the cycle so every member resolves once. */
+        for (c = t->parent; c && c != t; c = c->parent)
+            c->state = TIER_DONE;
+        t->state = TIER_DONE;
+        return;
+    }
+    t->state = TIER_ACTIVE;
+    if (t->parent)
+        tier_resolve(b, t->parent);
+    if (t->state == TIER_DONE)
+        return; /* part of a cycle that was just reported */
+    members mb;
+    memset(&mb, 0, sizeof mb);
+    members_build(b, t->src, t, NULL, 0, &mb);
+    if (t->parent) {
+        merge_limits(b, t->parent->limits, t->parent->nlimits, mb.limits, mb.nlimits,
+                     &t->limits, &t->nlimits);
+        merge_routes(b, t->parent->routes, t->parent->nroutes, mb.routes, mb.nroutes,
+                     &t->routes, &t->nroutes);
+        t->conc = mb.conc ? mb.conc : t->parent->conc;
+    } else {
+        t->limits = mb.limits;
+        t->nlimits = mb.nlimits;
+        t->routes = mb.routes;
+        t->nroutes = mb.nroutes;
+        t->conc = mb.conc;
+    }
+    t->state = TIER_DONE;
+}
+
+/* ---- tests ---- */
+
+static void test_check(builder *b, const ast_node *t)
+{
+    bool have_request = false;
+    for (const ast_node *s = t->children; s; s = s->next) {
+        if (s->kind == AST_T_REQUEST) {
+            have_request = true;
+            const ast_seg *seg = s->u.request.path;
+            m_subject *cur = strmap_get(&b->m->tenant_by_name, seg->name.s);
+            if (!cur) {
+                diag_add(b->d, DIAG_TEST_UNKNOWN_SUBJECT, seg->name.sp,
+                         "tenant \"%s\" is not defined", seg->name.s);
+                continue;
+            }
+            for (seg = seg->next; seg; seg = seg->next) {
+                m_subject *ch = subject_child(cur, seg->kind, seg->name.s);
+                if (!ch) {
+                    const char **cands = arena_alloc(b->a, (cur->nchildren + 1) * sizeof *cands);
+                    size_t nc = 0;
+                    for (size_t i = 0; i < cur->nchildren; i++)
+                        if (cur->children[i]->kind == seg->kind)
+                            cands[nc++] = cur->children[i]->name;
+                    const char *sg = suggest(seg->name.s, cands, nc);
+                    if (sg)
+                        diag_add(b->d, DIAG_TEST_UNKNOWN_SUBJECT, seg->name.sp,
+                                 "%s \"%s\" has no %s \"%s\"; did you mean \"%s\"?",
+                                 ast_kind_name(cur->kind), cur->name,
+                                 ast_kind_name(seg->kind), seg->name.s, sg);
+                    else
+                        diag_add(b->d, DIAG_TEST_UNKNOWN_SUBJECT, seg->name.sp,
+                                 "%s \"%s\" has no %s \"%s\"", ast_kind_name(cur->kind),
+                                 cur->name, ast_kind_name(seg->kind), seg->name.s);
+                    break;
+                }
+                cur = ch;
+            }
+            if (s->u.request.method.s) {
+                bool known = false;
+                for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+                    if (!strcmp(methods[i], s->u.request.method.s))
+                        known = true;
+                if (!known)
+                    diag_add(b->d, DIAG_BAD_METHOD, s->u.request.method.sp,
+                             "unknown HTTP method '%s'", s->u.request.method.s);
+            }
+            if (s->u.request.cost.set && s->u.request.cost.v < 1)
+                diag_add(b->d, DIAG_BAD_COST, s->u.request.cost.sp,
+                         "cost must be at least 1, not %lld",
+                         (long long)s->u.request.cost.v);
+        } else if (s->kind == AST_T_SEND) {
+            if (!have_request)
+                diag_add(b->d, DIAG_TEST_NO_REQUEST, s->sp,
+                         "'send' before any 'request' in test \"%s\"", t->name.s);
+            const ast_int *n = &s->u.send.n, *e = &s->u.send.expect;
+            if (n->v < 1 || n->v > 10000000)
+                diag_add(b->d, DIAG_TEST_BAD_EXPECT, n->sp,
+                         "send between 1 and 10000000 requests, not %lld", (long long)n->v);
+            else if (e->v < 0 || e->v > n->v)
+                diag_add(b->d, DIAG_TEST_BAD_EXPECT, e->sp,
+                         "expects %lld of %lld requests; must be between 0 and %lld",
+                         (long long)e->v, (long long)n->v, (long long)n->v);
+            if (s->u.send.within.set && (s->u.send.within.ms < 0 ||
+                                         s->u.send.within.ms > WINDOW_MAX_MS))
+                diag_add(b->d, DIAG_DURATION_RANGE, s->u.send.within.sp,
+                         "'within' must be between 0ms and 366d");
+        } else if (s->kind == AST_T_WAIT) {
+            if (s->u.wait.d.ms < 0 || s->u.wait.d.ms > WINDOW_MAX_MS)
+                diag_add(b->d, DIAG_DURATION_RANGE, s->u.wait.d.sp,
+                         "'wait' must be between 0ms and 366d");
+        }
+    }
+}
+
+/* ---- the whole program ---- */
+
+static void policy_build(builder *b, const ast_node *n)
+{
+    m_policy *m = b->m;
+    if (m->src) {
+        diag *d = diag_add(b->d, DIAG_DUP_POLICY, n->sp,
+                           "a policy has one policy block; this is a second one");
+        diag_note_add(b->d, d, m->src->sp, "the first one is here");
+        return;
+    }
+    m->src = n;
+    m->name = n->name.s;
+    m_setting *v;
+    size_t nv;
+    settings_check(&policy_schema, n->children, n->name.sp, b->a, b->d, &v, &nv);
+    for (size_t i = 0; i < nv; i++) {
+        const m_setting *s = &v[i];
+        if (!strcmp(s->name, "namespace")) {
+            const char *ns = s->v.s;
+            bool ok = ns[0] != '\0' && strlen(ns) <= 64;
+            for (const char *c = ns; ok && *c; c++)
+                if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                      (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '.'))
+                    ok = false;
+            if (!ok)
+                diag_add(b->d, DIAG_BAD_SETTING_VALUE, s->v.src->sp,
+                         "namespace must be 1 to 64 of [A-Za-z0-9_.-] (it prefixes every "
+                         "key)");
+            else
+                m->ns = ns;
+        } else if (!strcmp(s->name, "max_clock_skew")) {
+            if (s->v.i > SKEW_MAX_MS)
+                diag_add(b->d, DIAG_DURATION_RANGE, s->v.src->sp,
+                         "max_clock_skew must be between 0ms and 1h");
+            else
+                m->max_clock_skew_ms = s->v.i;
+        } else if (!strcmp(s->name, "time_source")) {
+            m->client_time = !strcmp(s->v.s, "client");
+        } else if (!strcmp(s->name, "on_store_error")) {
+            m->fail_closed = !strcmp(s->v.s, "fail_closed");
+        } else if (!strcmp(s->name, "allow_loosening")) {
+            m->allow_loosening = s->v.i != 0;
+        } else if (!strcmp(s->name, "default_algorithm")) {
+            algo_parse(s->v.s, &m->default_algo);
+        }
+    }
+}
+
+static void target_build(builder *b, const ast_node *n)
+{
+    m_policy *m = b->m;
+    target_kind kind;
+    const settings_schema *sc = target_schema(n->ref.s, &kind);
+    if (!sc) {
+        const char *sg = suggest(n->ref.s, target_kind_names, 4);
+        if (sg)
+            diag_add(b->d, DIAG_UNKNOWN_TARGET_KIND, n->ref.sp,
+                     "unknown target kind '%s'; did you mean '%s'?", n->ref.s, sg);
+        else
+            diag_add(b->d, DIAG_UNKNOWN_TARGET_KIND, n->ref.sp,
+                     "unknown target kind '%s' (expected redis, etcd, http or nginx)",
+                     n->ref.s);
+        return;
+    }
+    const ast_node *prev = strmap_put(&b->targets, n->name.s, (void *)n);
+    if (prev) {
+        diag *d = diag_add(b->d, DIAG_DUP_TARGET, n->name.sp,
+                           "target \"%s\" is defined twice", n->name.s);
+        diag_note_add(b->d, d, prev->name.sp, "first defined here");
+        return;
+    }
+    m_target t;
+    memset(&t, 0, sizeof t);
+    t.kind = kind;
+    t.name = n->name.s;
+    t.src = n;
+    settings_check(sc, n->children, n->name.sp, b->a, b->d, &t.settings, &t.nsettings);
+    VEC_PUSH(b->a, m->targets, m->ntargets, b->cap_targets, t);
+}
+
+m_policy *model_build(program *p)
+{
+    builder b;
+    memset(&b, 0, sizeof b);
+    b.p = p;
+    b.a = p->a;
+    b.d = &p->diags;
+    m_policy *m = arena_alloc(p->a, sizeof *m);
+    b.m = m;
+    m->name = "";
+    m->ns = "rl";
+    strmap_init(&m->tenant_by_name);
+    strmap_init(&b.tiers);
+    strmap_init(&b.targets);
+    strmap_init(&b.tests);
+
+    /* Pass 1: the policy block first (its default_algorithm applies to every
+     * limit), then register tiers, tenants, targets and tests by name. */
+    size_t cap_tiers = 0, cap_tests = 0, ntenant_nodes = 0;
+    for (size_t f = 0; f < p->nfiles; f++)
+        for (const ast_node *n = p->files[f]->items; n; n = n->next)
+            if (n->kind == AST_POLICY)
+                policy_build(&b, n);
+    for (size_t f = 0; f < p->nfiles; f++) {
+        for (const ast_node *n = p->files[f]->items; n; n = n->next) {
+            switch (n->kind) {
+            case AST_TIER: {
+                m_tier *t = arena_alloc(b.a, sizeof *t);
+                t->name = n->name.s;
+                t->src = n;
+                m_tier *prev = strmap_put(&b.tiers, t->name, t);
+                if (prev) {
+                    diag *d = diag_add(b.d, DIAG_DUP_TIER, n->name.sp,
+                                       "tier '%s' is defined twice", t->name);
+                    diag_note_add(b.d, d, prev->src->name.sp, "first defined here");
+                    break;
+                }
+                VEC_PUSH(b.a, m->tiers, m->ntiers, cap_tiers, t);
+                break;
+            }
+            case AST_TENANT:
+                ntenant_nodes++;
+                break;
+            case AST_TARGET:
+                target_build(&b, n);
+                break;
+            case AST_TEST: {
+                const ast_node *prev = strmap_put(&b.tests, n->name.s, (void *)n);
+                if (prev) {
+                    diag *d = diag_add(b.d, DIAG_DUP_TEST, n->name.sp,
+                                       "test \"%s\" is defined twice", n->name.s);
+                    diag_note_add(b.d, d, prev->name.sp, "first defined here");
+                    break;
+                }
+                VEC_PUSH(b.a, m->tests, m->ntests, cap_tests, n);
+                break;
+            }
+            case AST_ALLOW:
+                allow_add(&b, n, NULL);
+                break;
+            default:
+                break;
+            }
+        }
+    }
+
+    /* Pass 2: tier inheritance. */
+    for (size_t i = 0; i < m->ntiers; i++) {
+        m_tier *t = m->tiers[i];
+        if (t->src->ref.s) {
+            t->parent = strmap_get(&b.tiers, t->src->ref.s);
+            if (!t->parent)
+                undefined_tier(&b, DIAG_UNDEFINED_EXTENDS, t->src->ref, "tier");
+        }
+    }
+    for (size_t i = 0; i < m->ntiers; i++)
+        tier_resolve(&b, m->tiers[i]);
+
+    /* Pass 3: tenants, with their tier's limits flattened in. */
+    m->tenants = arena_alloc(b.a, (ntenant_nodes + 1) * sizeof *m->tenants);
+    for (size_t f = 0; f < p->nfiles; f++) {
+        for (const ast_node *n = p->files[f]->items; n; n = n->next) {
+            if (n->kind != AST_TENANT)
+                continue;
+            m_subject *prev = strmap_get(&m->tenant_by_name, n->name.s);
+            if (prev) {
+                diag *d = diag_add(b.d, DIAG_DUP_TENANT, n->name.sp,
+                                   "tenant \"%s\" is defined twice", n->name.s);
+                diag_note_add(b.d, d, prev->src->name.sp, "first defined here");
+                continue;
+            }
+            m_subject *s = subject_build(&b, n, NULL, 1);
+            strmap_put(&m->tenant_by_name, s->name, s);
+            m->tenants[m->ntenants++] = s;
+            if (n->ref.s) {
+                m_tier *t = strmap_get(&b.tiers, n->ref.s);
+                if (!t) {
+                    undefined_tier(&b, DIAG_UNDEFINED_TIER, n->ref, "tier");
+                    continue;
+                }
+                s->tier = t;
+                merge_limits(&b, t->limits, t->nlimits, s->limits, s->nlimits, &s->limits,
+                             &s->nlimits);
+                merge_routes(&b, t->routes, t->nroutes, s->routes, s->nroutes, &s->routes,
+                             &s->nroutes);
+                if (!s->conc)
+                    s->conc = t->conc;
+            }
+        }
+    }
+
+    /* Pass 4: targets that refer to targets, and tests. */
+    for (size_t i = 0; i < m->ntargets; i++) {
+        const m_target *t = &m->targets[i];
+        if (t->kind != TARGET_NGINX)
+            continue;
+        const m_setting *r = setting_find(t->settings, t->nsettings, "redis");
+        if (!r)
+            continue;
+        const ast_node *rt = strmap_get(&b.targets, r->v.s);
+        if (!rt || strcmp(rt->ref.s, "redis") != 0)
+            diag_add(b.d, DIAG_BAD_SETTING_VALUE, r->v.src->sp,
+                     "nginx target \"%s\" names \"%s\", which is not a redis target",
+                     t->name, r->v.s);
+    }
+    for (size_t i = 0; i < m->ntests; i++)
+        test_check(&b, m->tests[i]);
+
+    strmap_free(&b.tiers);
+    strmap_free(&b.targets);
+    strmap_free(&b.tests);
+    return m;
+}
+
+void model_free(m_policy *m)
+{
+    if (!m)
+        return;
+    strmap_free(&m->tenant_by_name);
+}

@@ -1,0 +1,157 @@
+/* model.h - the checked, resolved meaning of a policy: what the hazard
+ * passes analyse and the plan is generated from.  Tier inheritance is
+ * flattened (each tenant carries its effective limits), names are resolved
+ * to pointers, every value is typed and in range.  Everything lives in the
+ * program's arena and points back at the AST for locations. */
+#ifndef RLC_MODEL_H
+#define RLC_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ast.h"
+#include "program.h"
+#include "strmap.h"
+
+typedef enum algo {
+    ALGO_TOKEN_BUCKET,
+    ALGO_GCRA,
+    ALGO_SLIDING_WINDOW,
+    ALGO_FIXED_WINDOW,
+} algo;
+
+const char *algo_name(algo a);
+
+/* Ranges (SPEC.md "Values and ranges"). */
+#define WINDOW_MIN_MS 1
+#define WINDOW_MAX_MS (366LL * 86400 * 1000)
+#define LEASE_MAX_MS (86400LL * 1000)
+#define SKEW_MAX_MS (3600LL * 1000)
+#define HIERARCHY_MAX_DEPTH 8
+/* Largest integer that C int64 and Lua's doubles both hold exactly. */
+#define EXACT_INT_MAX (1LL << 53)
+
+typedef struct m_limit {
+    const ast_node *src;        /* the limit as written (maybe in a tier) */
+    const struct m_tier *tier;  /* tier it was inherited from, or NULL */
+    int64_t count;
+    int64_t window_ms;
+    int64_t burst;              /* bucket capacity; = count unless given */
+    int64_t cost;               /* units charged per request, >= 1 */
+    algo algo;
+    bool burst_set;
+    bool shadow;
+} m_limit;
+
+typedef struct m_conc {
+    const ast_node *src;
+    int64_t max;
+    int64_t lease_ms;           /* 0 when no lease was written */
+    bool shadow;
+} m_conc;
+
+typedef struct m_route {
+    const ast_node *src;
+    const char *method;         /* upper case; "ANY" matches every method */
+    const char *path;           /* '*' segments are wildcards */
+    m_limit *limits;
+    size_t nlimits;
+    m_conc *conc;               /* or NULL */
+} m_route;
+
+typedef struct m_tier {
+    const char *name;
+    const ast_node *src;
+    struct m_tier *parent;      /* extends, or NULL */
+    m_limit *limits;            /* effective: own limits over inherited */
+    size_t nlimits;
+    m_route *routes;
+    size_t nroutes;
+    m_conc *conc;
+    int state;                  /* resolution state (internal) */
+} m_tier;
+
+typedef struct m_subject {
+    ast_kind kind;              /* AST_TENANT, AST_GROUP or AST_KEY */
+    const char *name;
+    const ast_node *src;
+    struct m_subject *parent;
+    struct m_subject **children;
+    size_t nchildren;
+    const m_tier *tier;         /* tenants only */
+    m_limit *limits;            /* effective limits on this subject */
+    size_t nlimits;
+    m_route *routes;
+    size_t nroutes;
+    m_conc *conc;               /* or NULL */
+    int depth;                  /* tenant = 1 */
+} m_subject;
+
+typedef enum target_kind { TARGET_REDIS, TARGET_ETCD, TARGET_HTTP, TARGET_NGINX } target_kind;
+
+/* A setting value as the runtime needs it: literal, or where to fetch it. */
+typedef struct m_value {
+    val_kind kind;              /* VAL_STRING/INT/DURATION/IDENT/ENV/FILE/LIST */
+    const ast_value *src;
+    const char *s;
+    int64_t i;                  /* int, or duration in ms, or bool 0/1 */
+} m_value;
+
+typedef struct m_setting {
+    const char *name;
+    const ast_node *src;
+    m_value v;
+} m_setting;
+
+typedef struct m_target {
+    target_kind kind;
+    const char *name;
+    const ast_node *src;
+    m_setting *settings;
+    size_t nsettings;
+} m_target;
+
+typedef struct m_allow {
+    int code;
+    const char *reason;
+    const ast_node *src;
+    const ast_node *scope;      /* enclosing block, or NULL at top level */
+} m_allow;
+
+typedef struct m_policy {
+    const ast_node *src;        /* the policy block, or NULL */
+    const char *name;           /* "" when there is no policy block */
+    const char *ns;             /* key prefix, default "rl" */
+    int64_t max_clock_skew_ms;  /* default 0 */
+    bool client_time;           /* time_source = client */
+    bool fail_closed;           /* on_store_error = fail_closed */
+    bool allow_loosening;
+    algo default_algo;
+
+    m_tier **tiers;
+    size_t ntiers;
+    m_subject **tenants;        /* in declaration order */
+    size_t ntenants;
+    strmap tenant_by_name;
+    m_target *targets;
+    size_t ntargets;
+    const ast_node **tests;
+    size_t ntests;
+    m_allow *allows;
+    size_t nallows;
+} m_policy;
+
+/* Resolves names and checks values of a loaded program.  Diagnostics go to
+ * p->diags.  Returns the model (in p's arena; free with model_free before
+ * program_free) even when errors were found, so later passes can decide. */
+m_policy *model_build(program *p);
+/* Frees the model's heap parts (hash maps).  Accepts NULL. */
+void model_free(m_policy *m);
+
+/* Finds a child of s by kind and name, or NULL. */
+m_subject *subject_child(const m_subject *s, ast_kind kind, const char *name);
+/* Writes "acme/team-a/k_123" style path of s into out. */
+void subject_path(const m_subject *s, char *out, size_t n);
+
+#endif

@@ -1,0 +1,29 @@
+/* arena.h - bump allocator that owns every AST node, name and diagnostic of
+ * one compilation.  Freed in one go with arena_free(); individual objects are
+ * never freed, which keeps parser error paths free of per-node cleanup.
+ * Allocation failure aborts through the arena's out-of-memory hook rather than
+ * returning NULL, so callers need not check every allocation (the same choice
+ * Lua and jq make for their compile-time memory). */
+#ifndef RLC_ARENA_H
+#define RLC_ARENA_H
+
+#include <stddef.h>
+
+typedef struct arena arena;
+
+/* Returns a new empty arena (owned by the caller; release with arena_free). */
+arena *arena_new(void);
+/* Frees every block of the arena.  Accepts NULL. */
+void arena_free(arena *a);
+/* Returns size bytes aligned for any type, zero-filled, owned by the arena. */
+void *arena_alloc(arena *a, size_t size);
+/* Copies n bytes of s plus a NUL terminator into the arena. */
+char *arena_strndup(arena *a, const char *s, size_t n);
+char *arena_strdup(arena *a, const char *s);
+/* printf into the arena. */
+char *arena_printf(arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Total bytes obtained from malloc so far (for benchmarks). */
+size_t arena_bytes(const arena *a);
+
+#endif

@@ -1,0 +1,34 @@
+/* buf.h - growable byte buffer (malloc-backed), used to build output text,
+ * JSON and file contents.  Every buffer has a maximum size; appending past it
+ * sets the overflow flag instead of growing (curl's dynbuf rule).  Allocation
+ * failure also sets the flag: callers check buf_ok() once, at the end. */
+#ifndef RLC_BUF_H
+#define RLC_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct buf {
+    char *data;     /* NUL-terminated when non-NULL */
+    size_t len, cap, max;
+    bool failed;
+} buf;
+
+#define BUF_DEFAULT_MAX ((size_t)1 << 31)
+
+void buf_init(buf *b, size_t max);
+void buf_free(buf *b);                 /* accepts a zeroed or freed buf */
+void buf_reset(buf *b);
+void buf_append(buf *b, const void *p, size_t n);
+void buf_puts(buf *b, const char *s);
+void buf_putc(buf *b, char c);
+void buf_printf(buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal, quotes included. */
+void buf_json_str(buf *b, const char *s);
+void buf_json_strn(buf *b, const char *s, size_t n);
+static inline bool buf_ok(const buf *b) { return !b->failed; }
+/* Returns the contents (never NULL), still owned by b. */
+static inline const char *buf_str(const buf *b) { return b->data ? b->data : ""; }
+
+#endif

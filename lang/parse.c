@@ -1,0 +1,45 @@
+/* parse.c - drives the scanner and parser over one file of the source map.
+ * See parse.h. */
+#include "parse.h"
+
+#include "parser.h"
+#include "lexer.h"
+
+ast_file *parse_file(arena *a, diag_list *diags, srcmap *map, uint32_t file)
+{
+    src_file *f = &map->files[file];
+    parse_ctx ctx = {
+        .a = a,
+        .diags = diags,
+        .map = map,
+        .file = file,
+        .text = f->text,
+        .len = f->len,
+    };
+    ast_file *out = arena_alloc(a, sizeof *out);
+    out->file = file;
+
+    yyscan_t scanner;
+    if (yylex_init_extra(&ctx, &scanner) != 0) {
+        diag_add(diags, DIAG_IO_READ, span_make(file, 0, 0),
+                 "cannot start the scanner for '%s'", f->name);
+        out->nerrors = 1;
+        return out;
+    }
+    ctx.scanner = scanner;
+    YY_BUFFER_STATE bs = yy_scan_bytes(f->text, (int)f->len, scanner);
+    yyparse(scanner, &ctx);
+    yy_delete_buffer(bs, scanner);
+    yylex_destroy(scanner);
+
+    out->items = ctx.items.head;
+    out->comments = ctx.comments;
+    out->nerrors = ctx.nerrors;
+    if (!out->items && ctx.nerrors == 0) {
+        out->nerrors++;
+        diag_add(diags, DIAG_EMPTY_FILE, span_make(file, 0, 0),
+                 "'%s' declares nothing (expected policy, import, tier, tenant, "
+                 "target or test)", f->name);
+    }
+    return out;
+}

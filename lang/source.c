@@ -1,0 +1,199 @@
+/* source.c - the source map and file reading.  See source.h. */
+#include "source.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const span span_none = {SRC_NONE, 0, 0};
+
+void srcmap_init(srcmap *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+void srcmap_free(srcmap *m)
+{
+    for (size_t i = 0; i < m->nfiles; i++) {
+        free(m->files[i].name);
+        free(m->files[i].path);
+        free(m->files[i].text);
+        free(m->files[i].lines);
+    }
+    free(m->files);
+    memset(m, 0, sizeof *m);
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (!p)
+        abort();
+    memcpy(p, s, n);
+    return p;
+}
+
+uint32_t srcmap_add(srcmap *m, const char *name, const char *path, char *text,
+                    size_t len, bool builtin)
+{
+    if (m->nfiles == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 8;
+        src_file *f = realloc(m->files, cap * sizeof *f);
+        if (!f)
+            abort();
+        m->files = f;
+        m->cap = cap;
+    }
+    src_file *f = &m->files[m->nfiles];
+    memset(f, 0, sizeof *f);
+    f->name = xstrdup(name);
+    f->path = xstrdup(path);
+    f->text = text;
+    f->len = len;
+    f->builtin = builtin;
+    return (uint32_t)m->nfiles++;
+}
+
+static void build_lines(src_file *f)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < f->len; i++)
+        if (f->text[i] == '\n')
+            n++;
+    f->lines = malloc(n * sizeof *f->lines);
+    if (!f->lines)
+        abort();
+    f->lines[0] = 0;
+    size_t k = 1;
+    for (size_t i = 0; i < f->len; i++)
+        if (f->text[i] == '\n')
+            f->lines[k++] = (uint32_t)(i + 1);
+    f->nlines = n;
+}
+
+/* Index of the line containing off (binary search). */
+static size_t line_index(src_file *f, uint32_t off)
+{
+    if (!f->lines)
+        build_lines(f);
+    size_t lo = 0, hi = f->nlines;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->lines[mid] <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void srcmap_linecol(srcmap *m, uint32_t file, uint32_t off, unsigned *line,
+                    unsigned *col)
+{
+    if (file >= m->nfiles) {
+        *line = 0;
+        *col = 0;
+        return;
+    }
+    src_file *f = &m->files[file];
+    if (off > f->len)
+        off = (uint32_t)f->len;
+    size_t li = line_index(f, off);
+    *line = (unsigned)li + 1;
+    /* Columns count code points (continuation bytes are skipped), so an
+     * editor and a SARIF viewer put the caret on the same character. */
+    unsigned c = 1;
+    for (size_t i = f->lines[li]; i < off; i++)
+        if (((unsigned char)f->text[i] & 0xc0) != 0x80)
+            c++;
+    *col = c;
+}
+
+void srcmap_line_text(srcmap *m, uint32_t file, uint32_t off,
+                      const char **start, size_t *len)
+{
+    *start = "";
+    *len = 0;
+    if (file >= m->nfiles)
+        return;
+    src_file *f = &m->files[file];
+    if (off > f->len)
+        off = (uint32_t)f->len;
+    size_t li = line_index(f, off);
+    size_t s = f->lines[li];
+    size_t e = s;
+    while (e < f->len && f->text[e] != '\n')
+        e++;
+    if (e > s && f->text[e - 1] == '\r')
+        e--;
+    *start = f->text + s;
+    *len = e - s;
+}
+
+int src_read_file(const char *path, char **text, size_t *len)
+{
+    *text = NULL;
+    *len = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return errno;
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0) {
+        int e = errno;
+        fclose(fp);
+        return e;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        fclose(fp);
+        return EISDIR;
+    }
+    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+    if (cap > SRC_MAX_BYTES + 1)
+        cap = SRC_MAX_BYTES + 1;
+    char *p = malloc(cap + 1);
+    if (!p) {
+        fclose(fp);
+        return ENOMEM;
+    }
+    size_t n = 0;
+    for (;;) {
+        if (n == cap) {
+            if (cap > SRC_MAX_BYTES) {
+                free(p);
+                fclose(fp);
+                return EFBIG;
+            }
+            cap *= 2;
+            char *q = realloc(p, cap + 1);
+            if (!q) {
+                free(p);
+                fclose(fp);
+                return ENOMEM;
+            }
+            p = q;
+        }
+        size_t r = fread(p + n, 1, cap - n, fp);
+        n += r;
+        if (r == 0) {
+            if (ferror(fp)) {
+                int e = errno ? errno : EIO;
+                free(p);
+                fclose(fp);
+                return e;
+            }
+            break;
+        }
+    }
+    fclose(fp);
+    if (n > SRC_MAX_BYTES) {
+        free(p);
+        return EFBIG;
+    }
+    p[n] = '\0';
+    *text = p;
+    *len = n;
+    return 0;
+}

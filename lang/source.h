@@ -1,0 +1,68 @@
+/* source.h - the source map: every file read during a compilation, and the
+ * translation of byte spans into line and column.  Locations everywhere in
+ * rlc are byte spans {file, start, end}; line/column is computed only when a
+ * diagnostic is printed (jq's locfile), so the lexer stays cheap. */
+#ifndef RLC_SOURCE_H
+#define RLC_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SRC_NONE UINT32_MAX  /* file index of a span with no file */
+
+typedef struct span {
+    uint32_t file;           /* index into the source map, or SRC_NONE */
+    uint32_t start, end;     /* byte offsets, end exclusive */
+} span;
+
+typedef struct src_file {
+    char *name;              /* as given on the command line or import path */
+    char *path;              /* path used to open it (resolved), or "<stdin>" */
+    char *text;              /* contents, NUL-terminated (may contain NULs) */
+    size_t len;
+    uint32_t *lines;         /* byte offset of each line start, built lazily */
+    size_t nlines;
+    bool builtin;            /* embedded stdlib module */
+} src_file;
+
+typedef struct srcmap {
+    src_file *files;
+    size_t nfiles, cap;
+} srcmap;
+
+/* Largest source file accepted; bigger files get RLC0003. */
+#define SRC_MAX_BYTES ((size_t)64 * 1024 * 1024)
+
+void srcmap_init(srcmap *m);
+void srcmap_free(srcmap *m);
+/* Adds a file; takes ownership of text (malloc'd, len bytes + NUL).
+ * Returns its index. */
+uint32_t srcmap_add(srcmap *m, const char *name, const char *path, char *text,
+                    size_t len, bool builtin);
+/* 1-based line and column of offset off; columns count Unicode code points
+ * (each invalid byte counts as one). */
+void srcmap_linecol(srcmap *m, uint32_t file, uint32_t off,
+                    unsigned *line, unsigned *col);
+/* Start and length of the source line holding offset off (no newline). */
+void srcmap_line_text(srcmap *m, uint32_t file, uint32_t off,
+                      const char **start, size_t *len);
+
+/* Reads a whole file into a malloc'd NUL-terminated buffer.
+ * Returns 0, or an errno value (EISDIR for directories, EFBIG past
+ * SRC_MAX_BYTES). */
+int src_read_file(const char *path, char **text, size_t *len);
+
+static inline span span_make(uint32_t file, uint32_t start, uint32_t end)
+{
+    span s = {file, start, end};
+    return s;
+}
+static inline span span_join(span a, span b)
+{
+    span s = {a.file, a.start, b.end > a.end ? b.end : a.end};
+    return s;
+}
+extern const span span_none;
+
+#endif
