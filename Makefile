@@ -17,12 +17,12 @@ WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 INCS    := -Ilang -Icompiler -Iruntime -Icli -I$(BUILD)/lang
 ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(SAN)
-LDLIBS  := -lcrypto
+LDLIBS  := -ljansson -lcrypto
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 DEB_PACKAGES := build-essential flex bison libyaml-dev libhiredis-dev \
     libcurl4-openssl-dev libssl-dev libcmocka-dev redis-server redis-tools \
-    faketime valgrind python3
+    faketime valgrind python3 libjansson-dev
 
 LANG_SRC     := $(wildcard lang/*.c)
 COMPILER_SRC := $(wildcard compiler/*.c)
