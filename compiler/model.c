@@ -135,13 +135,23 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
         /* Token-bucket state is kept in units of 1/window_ms tokens, so
          * capacity x window and count x window must stay exact in both
          * int64 and Lua's doubles. */
-        int64_t big = out->count > out->burst ? out->count : out->burst;
-        if (big > EXACT_INT_MAX / out->window_ms ||
-            out->cost > EXACT_INT_MAX / out->window_ms) {
-            diag_add(b->d, DIAG_RATE_OVERFLOW, n->u.limit.rate_sp,
+        int64_t cap = EXACT_INT_MAX / out->window_ms, over = 0;
+        span at = n->u.limit.rate_sp;
+        /* Point at the number that overflows: the count, burst or cost. */
+        if (out->count > cap) {
+            over = out->count;
+        } else if (out->burst > cap) {
+            over = out->burst;
+            at = n->u.limit.burst.sp;
+        } else if (out->cost > cap) {
+            over = out->cost;
+            at = n->u.limit.cost.sp;
+        }
+        if (over) {
+            diag_add(b->d, DIAG_RATE_OVERFLOW, at,
                      "rate arithmetic would overflow: %lld x %lld ms exceeds 2^53, the "
                      "largest integer C and Lua both compute exactly",
-                     (long long)big, (long long)out->window_ms);
+                     (long long)over, (long long)out->window_ms);
             ok = false;
         }
     }
