@@ -1,0 +1,103 @@
+#!/bin/sh
+# spec_examples.sh - every example in SPEC.md does what the text says.
+#
+# Under a "### RLCnnnn" heading:
+#   ```rlp    the block, saved as example.rlp, makes `rlc check` report RLCnnnn
+#             (other codes it reports must be warnings, so an example cannot
+#             hide a second error);
+#   ```sh     the block, run by sh in an empty directory with rlc on PATH,
+#             prints [RLCnnnn] (for inputs a code block cannot hold: NUL
+#             bytes, huge files, several files).
+# Anywhere:
+#   ```rlp-ok the block checks clean: exit 0, no diagnostic at all.
+# Also: every RLC0xxx/RLC1xxx code of lang/diag_codes.def has at least one
+# rlp or sh example.
+. "$ROOT/tests/lib.sh"
+
+SPEC="$ROOT/SPEC.md"
+mkdir -p "$T/bin" "$T/blocks"
+ln -s "$RLC" "$T/bin/rlc"
+
+# Cut the blocks into files: NNN.KIND.CODE (CODE is the enclosing section's
+# code, or "none").
+awk -v dir="$T/blocks" '
+BEGIN { code = "none" }
+/^```/ {
+    if (infence) {
+        infence = 0
+        if (out != "") close(out)
+        out = ""
+        next
+    }
+    infence = 1
+    kind = substr($0, 4)
+    if (kind == "rlp" || kind == "rlp-ok" || kind == "sh") {
+        n++
+        out = sprintf("%s/%03d.%s.%s", dir, n, kind, code)
+        printf "" > out
+    }
+    next
+}
+infence { if (out != "") print > out; next }
+/^##?#? / {
+    code = "none"
+    if (match($0, /^### RLC[0-9][0-9][0-9][0-9]/)) code = substr($0, 5, 7)
+}
+' "$SPEC"
+
+codes_of() {
+    # JSON lines on stdin -> "CODE SEVERITY" lines
+    sed -n 's/^{"code":"\(RLC[0-9]*\)","severity":"\([a-z]*\)".*/\1 \2/p'
+}
+
+nblocks=0
+for f in "$T"/blocks/*; do
+    [ -e "$f" ] || continue
+    nblocks=$((nblocks + 1))
+    base=$(basename "$f")
+    kind=$(echo "$base" | cut -d. -f2)
+    code=$(echo "$base" | cut -d. -f3)
+    line=$(head -1 "$f" | cut -c1-40)
+    name="spec example $base ($line)"
+    d="$T/run-$base"
+    mkdir -p "$d"
+    case "$kind" in
+    rlp-ok)
+        cp "$f" "$d/example.rlp"
+        (cd "$d" && "$RLC" check --format=json example.rlp >out 2>err)
+        rc=$?
+        if [ $rc -eq 0 ] && [ ! -s "$d/out" ]; then ok "$name"
+        else notok "$name" "expected clean, got exit $rc: $(head -3 "$d/out" "$d/err" | tr '\n' ' ')"; fi
+        ;;
+    rlp)
+        if [ "$code" = none ]; then notok "$name" "rlp block outside a ### RLCnnnn section"; continue; fi
+        cp "$f" "$d/example.rlp"
+        (cd "$d" && "$RLC" check --format=json example.rlp >out 2>err)
+        codes_of < "$d/out" > "$d/codes"
+        if ! grep -q "^$code " "$d/codes"; then
+            notok "$name" "expected $code, got: $(tr '\n' ' ' < "$d/codes") $(head -c 300 "$d/err")"
+        elif grep -v "^$code " "$d/codes" | grep -q ' error$'; then
+            notok "$name" "besides $code also: $(tr '\n' ' ' < "$d/codes")"
+        else
+            ok "$name"
+        fi
+        ;;
+    sh)
+        if [ "$code" = none ]; then notok "$name" "sh block outside a ### RLCnnnn section"; continue; fi
+        (cd "$d" && PATH="$T/bin:$PATH" sh "$f" >out 2>&1)
+        if grep -q "\[$code\]" "$d/out"; then ok "$name"
+        else notok "$name" "expected [$code] in output: $(head -c 300 "$d/out" | tr '\n' ' ')"; fi
+        ;;
+    esac
+done
+[ $nblocks -gt 0 ] || notok "spec examples" "no example blocks found in SPEC.md"
+
+# Every code of sections 0xxx and 1xxx has an example.
+missing=""
+for c in $(sed -n 's/^X(\([0-9]*\),.*/\1/p' "$ROOT/lang/diag_codes.def"); do
+    [ "$c" -lt 2000 ] || continue
+    code=$(printf 'RLC%04d' "$c")
+    ls "$T"/blocks/*."$code" >/dev/null 2>&1 || missing="$missing $code"
+done
+if [ -z "$missing" ]; then ok "every RLC0xxx/RLC1xxx code has an example in SPEC.md"
+else notok "every RLC0xxx/RLC1xxx code has an example in SPEC.md" "missing:$missing"; fi
