@@ -2,6 +2,7 @@
  * lines.  See render.h. */
 #include "render.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +28,8 @@ static const char *sev_color(severity s)
     }
 }
 
+static void put_safe(buf *out, const char *s);
+
 void render_location(buf *out, srcmap *map, span sp)
 {
     if (sp.file == SRC_NONE || sp.file >= map->nfiles) {
@@ -35,11 +38,32 @@ void render_location(buf *out, srcmap *map, span sp)
     }
     unsigned line, col;
     srcmap_linecol(map, sp.file, sp.start, &line, &col);
-    buf_printf(out, "%s:%u:%u", map->files[sp.file].name, line, col);
+    put_safe(out, map->files[sp.file].name);
+    buf_printf(out, ":%u:%u", line, col);
+}
+
+/* Whether code point cp would make a terminal do something rather than
+ * show a character: C1 controls (U+0080..U+009F, e.g. CSI), and the bidi
+ * overrides and isolates that reorder what is shown ("Trojan Source"). */
+static bool cp_unsafe(uint32_t cp)
+{
+    return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2066 && cp <= 0x2069);
+}
+
+static uint32_t cp_decode(const unsigned char *s, size_t l)
+{
+    if (l == 2)
+        return ((uint32_t)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
+    if (l == 3)
+        return ((uint32_t)(s[0] & 0x0f) << 12) | ((uint32_t)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
+    return ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3f) << 12) |
+           ((uint32_t)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
 }
 
 /* Appends one code point (or one bad byte) of source for display, replacing
- * what a terminal would act on.  Returns bytes consumed. */
+ * what a terminal would act on with one '?' (a tab with one space), so each
+ * cell of the excerpt stays one column wide.  Returns bytes consumed. */
 static size_t put_cell(buf *out, const char *s, size_t n)
 {
     unsigned char c = (unsigned char)s[0];
@@ -52,8 +76,21 @@ static size_t put_cell(buf *out, const char *s, size_t n)
         buf_putc(out, '?');
         return 1;
     }
-    buf_append(out, s, l);
+    if (cp_unsafe(cp_decode((const unsigned char *)s, l)))
+        buf_putc(out, '?');
+    else
+        buf_append(out, s, l);
     return l;
+}
+
+/* Appends text that may hold user input (messages quote names and strings
+ * from the source; file names come from the command line) with the same
+ * replacements as the excerpt: no escape sequence reaches the terminal. */
+static void put_safe(buf *out, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;)
+        i += put_cell(out, s + i, n - i);
 }
 
 static void excerpt(buf *out, srcmap *map, span sp, severity sev, bool color)
@@ -141,7 +178,9 @@ void render_text(buf *out, srcmap *map, const diag *d, bool color)
     buf_printf(out, "%s[%s]", severity_name(d->sev), code);
     if (color)
         buf_puts(out, "\033[0m\033[1m");
-    buf_printf(out, ": %s\n", d->msg);
+    buf_puts(out, ": ");
+    put_safe(out, d->msg);
+    buf_putc(out, '\n');
     if (color)
         buf_puts(out, "\033[0m");
     excerpt(out, map, d->sp, d->sev, color);
@@ -153,7 +192,9 @@ void render_text(buf *out, srcmap *map, const diag *d, bool color)
         buf_puts(out, "note");
         if (color)
             buf_puts(out, "\033[0m");
-        buf_printf(out, ": %s\n", n->msg);
+        buf_puts(out, ": ");
+        put_safe(out, n->msg);
+        buf_putc(out, '\n');
         excerpt(out, map, n->sp, SEV_NOTE, color);
     }
 }

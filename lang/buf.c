@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lex_util.h"  /* utf8_seq_len */
+
 void buf_init(buf *b, size_t max)
 {
     memset(b, 0, sizeof *b);
@@ -103,6 +105,19 @@ void buf_json_strn(buf *b, const char *s, size_t n)
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            /* JSON text is UTF-8: an invalid byte (a file name from the
+             * command line, say) becomes U+FFFD rather than bad JSON. */
+            size_t l = utf8_seq_len((const unsigned char *)s + i, n - i);
+            if (l) {
+                i += l - 1;
+                continue;
+            }
+            buf_append(b, s + run, i - run);
+            run = i + 1;
+            buf_puts(b, "\\ufffd");
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
             continue;
         buf_append(b, s + run, i - run);

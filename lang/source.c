@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lex_util.h"  /* utf8_seq_len, for columns */
+
 const span span_none = {SRC_NONE, 0, 0};
 
 void srcmap_init(srcmap *m)
@@ -103,12 +105,15 @@ void srcmap_linecol(srcmap *m, uint32_t file, uint32_t off, unsigned *line,
         off = (uint32_t)f->len;
     size_t li = line_index(f, off);
     *line = (unsigned)li + 1;
-    /* Columns count code points (continuation bytes are skipped), so an
-     * editor and a SARIF viewer put the caret on the same character. */
+    /* Columns count code points, so an editor and a SARIF viewer put the
+     * caret on the same character; each byte of an invalid sequence is a
+     * column of its own, as the excerpt in render.c shows it. */
     unsigned c = 1;
-    for (size_t i = f->lines[li]; i < off; i++)
-        if (((unsigned char)f->text[i] & 0xc0) != 0x80)
-            c++;
+    for (size_t i = f->lines[li]; i < off; c++) {
+        const unsigned char *u = (const unsigned char *)f->text + i;
+        size_t l = *u < 0x80 ? 1 : utf8_seq_len(u, f->len - i);
+        i += l ? l : 1;
+    }
     *col = c;
 }
 

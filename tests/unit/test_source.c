@@ -1,0 +1,227 @@
+/* test_source.c - the source map: byte offsets to line and column (columns
+ * count code points), the text of a line, CRLF, empty files, offsets at and
+ * past the end, several files, and reading files from disk. */
+#include "unit.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "source.h"
+
+static uint32_t add(srcmap *m, const char *text, size_t len)
+{
+    return srcmap_add(m, "f.rlp", "dir/f.rlp", unit_dup(text, len), len, false);
+}
+
+#define assert_lc(m, f, off, l, c)                                             \
+    do {                                                                       \
+        unsigned l_, c_;                                                       \
+        srcmap_linecol((m), (f), (off), &l_, &c_);                             \
+        assert_int_equal(l_, (l));                                             \
+        assert_int_equal(c_, (c));                                             \
+    } while (0)
+
+#define assert_line(m, f, off, expect)                                         \
+    do {                                                                       \
+        const char *s_;                                                        \
+        size_t n_;                                                             \
+        srcmap_line_text((m), (f), (off), &s_, &n_);                           \
+        assert_int_equal(n_, strlen(expect));                                  \
+        assert_memory_equal(s_, (expect), n_);                                 \
+    } while (0)
+
+static void test_first_and_last_line(void **state)
+{
+    (void)state;
+    srcmap m;
+    srcmap_init(&m);
+    const char *t = "ab\ncde\nfg";
+    uint32_t f = add(&m, t, strlen(t));
+    assert_string_equal(m.files[f].name, "f.rlp");
+    assert_string_equal(m.files[f].path, "dir/f.rlp");
+    assert_lc(&m, f, 0, 1, 1);
+    assert_lc(&m, f, 1, 1, 2);
+    assert_lc(&m, f, 2, 1, 3);   /* the newline belongs to its line */
+    assert_lc(&m, f, 3, 2, 1);
+    assert_lc(&m, f, 6, 2, 4);
+    assert_lc(&m, f, 7, 3, 1);
+    assert_lc(&m, f, 8, 3, 2);
+    assert_lc(&m, f, 9, 3, 3);   /* EOF, no final newline */
+    assert_line(&m, f, 0, "ab");
+    assert_line(&m, f, 2, "ab");
+    assert_line(&m, f, 4, "cde");
+    assert_line(&m, f, 9, "fg");
+    srcmap_free(&m);
+}
+
+static void test_trailing_newline_and_eof(void **state)
+{
+    (void)state;
+    srcmap m;
+    srcmap_init(&m);
+    const char *t = "x\ny\n";
+    uint32_t f = add(&m, t, 4);
+    assert_lc(&m, f, 3, 2, 2);
+    assert_lc(&m, f, 4, 3, 1);   /* EOF after the last newline: an empty line */
+    assert_line(&m, f, 4, "");
+    /* Past the end is clamped to the end. */
+    assert_lc(&m, f, 5, 3, 1);
+    assert_lc(&m, f, UINT32_MAX - 1, 3, 1);
+    assert_line(&m, f, 1000, "");
+    srcmap_free(&m);
+}
+
+static void test_empty_file(void **state)
+{
+    (void)state;
+    srcmap m;
+    srcmap_init(&m);
+    uint32_t f = add(&m, "", 0);
+    assert_lc(&m, f, 0, 1, 1);
+    assert_lc(&m, f, 10, 1, 1);
+    assert_line(&m, f, 0, "");
+    srcmap_free(&m);
+}
+
+static void test_crlf(void **state)
+{
+    (void)state;
+    srcmap m;
+    srcmap_init(&m);
+    const char *t = "ab\r\ncd\r\n\r\nz";
+    uint32_t f = add(&m, t, strlen(t));
+    assert_lc(&m, f, 0, 1, 1);
+    assert_lc(&m, f, 2, 1, 3);
+    assert_lc(&m, f, 4, 2, 1);
+    assert_lc(&m, f, 5, 2, 2);
+    assert_lc(&m, f, 8, 3, 1);
+    assert_lc(&m, f, 10, 4, 1);
+    /* The line text leaves the carriage return out. */
+    assert_line(&m, f, 0, "ab");
+    assert_line(&m, f, 5, "cd");
+    assert_line(&m, f, 8, "");
+    assert_line(&m, f, 10, "z");
+    srcmap_free(&m);
+}
+
+static void test_multibyte_columns(void **state)
+{
+    (void)state;
+    srcmap m;
+    srcmap_init(&m);
+    /* "é" is 2 bytes, "€" 3, "😀" 4: each is one column. */
+    const char *t = "x\n\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80=1";
+    uint32_t f = add(&m, t, strlen(t));
+    assert_lc(&m, f, 2, 2, 1);
+    assert_lc(&m, f, 4, 2, 2);
+    assert_lc(&m, f, 7, 2, 3);
+    assert_lc(&m, f, 11, 2, 4);
+    assert_lc(&m, f, 12, 2, 5);
+    assert_line(&m, f, 11, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80=1");
+    srcmap_free(&m);
+}
+
+static void test_invalid_bytes_columns(void **state)
+{
+    (void)state;
+    srcmap m;
+    srcmap_init(&m);
+    /* Each invalid byte counts as one column: a stray continuation byte,
+     * a truncated sequence, an overlong form. */
+    const char *t = "\x80x\xe2\x82y\xc0\xafz";
+    uint32_t f = add(&m, t, strlen(t));
+    assert_lc(&m, f, 1, 1, 2);   /* after the stray 0x80 */
+    assert_lc(&m, f, 4, 1, 5);   /* after 0xe2 0x82, two columns */
+    assert_lc(&m, f, 7, 1, 8);   /* after 0xc0 0xaf, two columns */
+    srcmap_free(&m);
+}
+
+static void test_many_lines(void **state)
+{
+    (void)state;
+    /* 100 000 lines: the line table answers every offset correctly. */
+    enum { N = 100000 };
+    char *t = malloc(N * 8 + 1);
+    assert_non_null(t);
+    size_t len = 0;
+    for (int i = 0; i < N; i++)
+        len += (size_t)sprintf(t + len, "%06d\n", i);
+    srcmap m;
+    srcmap_init(&m);
+    uint32_t f = srcmap_add(&m, "big", "big", t, len, false);
+    for (int i = 0; i < N; i += 997) {
+        assert_lc(&m, f, (uint32_t)(i * 7 + 3), (unsigned)i + 1, 4);
+        char want[16];
+        snprintf(want, sizeof want, "%06d", i);
+        assert_line(&m, f, (uint32_t)(i * 7), want);
+    }
+    assert_lc(&m, f, (uint32_t)len, N + 1, 1);
+    srcmap_free(&m);
+}
+
+static void test_several_files(void **state)
+{
+    (void)state;
+    srcmap m;
+    srcmap_init(&m);
+    uint32_t ids[20];
+    for (int i = 0; i < 20; i++) {
+        char text[32];
+        int n = snprintf(text, sizeof text, "%*s\nq", i, "");
+        ids[i] = add(&m, text, (size_t)n);
+        assert_int_equal(ids[i], i);
+    }
+    for (int i = 0; i < 20; i++) {
+        assert_lc(&m, ids[i], (uint32_t)i, 1, (unsigned)i + 1);
+        assert_lc(&m, ids[i], (uint32_t)i + 1, 2, 1);
+    }
+    /* No such file: line and column 0, empty text. */
+    assert_lc(&m, 20, 0, 0, 0);
+    assert_lc(&m, SRC_NONE, 0, 0, 0);
+    assert_line(&m, SRC_NONE, 0, "");
+    srcmap_free(&m);
+}
+
+static void test_read_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/rlc-unit-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/a.rlp", dir);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    fwrite("ab\0cd", 1, 5, fp);
+    fclose(fp);
+    char *text;
+    size_t len;
+    assert_int_equal(src_read_file(path, &text, &len), 0);
+    assert_int_equal(len, 5);
+    assert_memory_equal(text, "ab\0cd", 6);   /* NUL-terminated too */
+    free(text);
+    assert_int_equal(src_read_file(dir, &text, &len), EISDIR);
+    assert_null(text);
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/nope.rlp", dir);
+    assert_int_equal(src_read_file(missing, &text, &len), ENOENT);
+    assert_null(text);
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_first_and_last_line),
+        cmocka_unit_test(test_trailing_newline_and_eof),
+        cmocka_unit_test(test_empty_file),
+        cmocka_unit_test(test_crlf),
+        cmocka_unit_test(test_multibyte_columns),
+        cmocka_unit_test(test_invalid_bytes_columns),
+        cmocka_unit_test(test_many_lines),
+        cmocka_unit_test(test_several_files),
+        cmocka_unit_test(test_read_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
