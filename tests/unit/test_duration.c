@@ -243,17 +243,18 @@ static void test_rate_overflow_boundary(void **state)
 static void test_rate_overflow_burst_and_cost(void **state)
 {
     (void)state;
-    /* The burst is the bucket's capacity: it counts like the limit. */
-    expect_error("tenant \"a\" { limit 10/s burst 9007199254741 }", DIAG_RATE_OVERFLOW, 19,
-                 23);
+    /* The burst is the bucket's capacity: it counts like the limit, and the
+     * error points at the number that overflows. */
+    expect_error("tenant \"a\" { limit 10/s burst 9007199254741 }", DIAG_RATE_OVERFLOW, 30,
+                 43);
     built b;
     build(&b, "tenant \"a\" { limit 10/s burst 9007199254740 }");
     assert_int_equal(b.p.diags.nerrors, 0);
     assert_true(first_limit(&b)->burst == 9007199254740LL);
     assert_true(first_limit(&b)->burst_set);
     built_free(&b);
-    expect_error("tenant \"a\" { limit 10/s cost 9007199254741 }", DIAG_RATE_OVERFLOW, 19,
-                 23);
+    expect_error("tenant \"a\" { limit 10/s cost 9007199254741 }", DIAG_RATE_OVERFLOW, 29,
+                 42);
     build(&b, "tenant \"a\" { limit 10/s cost 9007199254740 }");
     assert_int_equal(b.p.diags.nerrors, 0);
     built_free(&b);
