@@ -1,0 +1,157 @@
+/* cmd_compile.c - `rlc compile FILE... -o plan.json`: the whole check
+ * pipeline, then the plan (compiler/plan.c), sealed with its digest and
+ * written atomically.  Any error means exit 1 and no file written; an
+ * existing output file is left as it was. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "cli.h"
+#include "plan.h"
+#include "program.h"
+
+static const char help[] =
+    "usage: rlc compile [OPTIONS] FILE... -o PLAN\n"
+    "\n"
+    "Check the policies in FILE... (exactly as 'rlc check' does) and, when they are\n"
+    "free of errors, write the deployable plan to PLAN ('-' for standard output).\n"
+    "The plan is canonical JSON: the same inputs give the same bytes, whatever the\n"
+    "order of FILE... (SPEC.md section 5).  On any error nothing is written and an\n"
+    "existing PLAN is left untouched.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output=PLAN  where to write the plan (required)\n"
+    "  --library=FILE     use this enforcement library instead of the built-in one\n"
+    "  --format=FMT       diagnostics as text (default, stderr) or json (stdout;\n"
+    "                     not with -o -)\n"
+    "  --color=WHEN       auto (default), always, never\n"
+    "  -W error, -Werror  treat warnings as errors\n"
+    "  -q, --quiet        print no diagnostics or progress; only the exit status tells\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "exit status: 0 plan written, 1 errors found (nothing written), 2 usage or I/O error\n";
+
+/* Past this many tenants compiling takes long enough to report progress. */
+#define PROGRESS_TENANTS 10000
+
+int cmd_compile(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"library", required_argument, NULL, 'l'},
+        {"format", required_argument, NULL, 'f'},
+        {"color", required_argument, NULL, 'c'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    render_opts ro = {.color = render_color_auto(stderr), .format = FMT_TEXT};
+    bool quiet = false, werror = false;
+    const char *out = NULL, *libpath = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:qhW:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'l': libpath = optarg; break;
+        case 'f':
+            if (!cli_parse_format(optarg, &ro.format))
+                return cli_usage_error("compile", "unknown format '%s' (expected text or json)",
+                                       optarg);
+            break;
+        case 'c':
+            if (!cli_parse_color(optarg, stderr, &ro.color))
+                return cli_usage_error("compile", "--color takes auto, always or never");
+            break;
+        case 'q': quiet = true; break;
+        case 'W':
+            if (strcmp(optarg, "error") != 0)
+                return cli_usage_error("compile", "unknown warning option '-W%s'", optarg);
+            werror = true;
+            break;
+        case 'h':
+            fputs(help, stdout);
+            return EXIT_OK;
+        default:
+            if (optopt == 'o')
+                return cli_usage_error("compile", "-o needs a file name");
+            return cli_usage_error("compile", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("compile", "no input files");
+    if (!out)
+        return cli_usage_error("compile", "no output: say where the plan goes with -o PLAN "
+                                          "(or -o - for standard output)");
+    if (!strcmp(out, "-") && ro.format == FMT_JSON)
+        return cli_usage_error("compile", "--format=json and -o - would both use standard "
+                                          "output");
+
+    plan_opts po = {.compiler = "rlc " RLC_VERSION};
+    char *libtext = NULL;
+    if (libpath) {
+        size_t len;
+        int err = src_read_file(libpath, &libtext, &len);
+        if (err) {
+            fprintf(stderr, "rlc compile: cannot read library '%s': %s\n", libpath,
+                    strerror(err));
+            return EXIT_USAGE;
+        }
+        po.library_source = libtext;
+        po.library_len = len;
+    }
+
+    program p;
+    program_init(&p);
+    bool io_ok = program_load(&p, (const char *const *)argv + optind, (size_t)(argc - optind));
+    m_policy *m = NULL;
+    json_t *plan = NULL;
+    int rc = EXIT_OK;
+    if (io_ok) {
+        check_opts co = {0};
+        m = check_program(&p, &co);
+    }
+    bool blocked = !io_ok || !m || p.diags.nerrors || (werror && p.diags.nwarnings);
+    bool progress = !quiet && m && m->ntenants >= PROGRESS_TENANTS;
+    if (!blocked) {
+        if (progress)
+            fprintf(stderr, "rlc compile: building the plan of %zu tenants\n", m->ntenants);
+        plan = plan_build(m, &p, &po, &p.diags);
+        blocked = !plan;
+    }
+    if (!quiet)
+        render_all(ro.format == FMT_JSON ? stdout : stderr, &p.map, &p.diags, &ro);
+    if (!io_ok) {
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (blocked) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if (!plan_seal(plan)) {
+        fprintf(stderr, "rlc compile: RLC3007: cannot compute the plan digest\n");
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    char err[1024];
+    if (!plan_write(plan, out, err, sizeof err)) {
+        if (!quiet)
+            fprintf(stderr, "rlc compile: error[RLC3007]: %s\n", err);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (progress)
+        fprintf(stderr, "rlc compile: wrote %s (plan_digest %s)\n", out,
+                json_string_value(json_object_get(plan, "plan_digest")));
+out:
+    json_decref(plan);
+    model_free(m);
+    program_free(&p);
+    free(libtext);
+    return rc;
+}

@@ -1,0 +1,802 @@
+/* plan.c - the plan document of a checked policy (SPEC.md section 5).
+ *
+ * Every array whose order is not meaningful is sorted (tenants by name,
+ * rules by id, targets by name, sources by path), so the plan depends only
+ * on what the policy means, not on file or declaration order, and two
+ * compiles give the same bytes.  Rule ids hash a limit's identity (who,
+ * which route, which algorithm and window) and not its numbers, so a
+ * redeploy that only retunes a limit keeps its counters.
+ *
+ * This file builds data; it does not decide what the simulator predicts
+ * (verify[].expect stays null for the caller to fill) nor talk to stores.
+ * Allocation failure inside jansson aborts, as the arena does. */
+#include "plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "embed.h"
+#include "settings.h"
+
+/* ---- small jansson helpers ---- */
+
+static json_t *must(json_t *v)
+{
+    if (!v)
+        abort(); /* out of memory: the arena's policy */
+    return v;
+}
+
+static void set(json_t *o, const char *k, json_t *v)
+{
+    if (json_object_set_new(o, k, must(v)) != 0)
+        abort();
+}
+
+static void push(json_t *a, json_t *v)
+{
+    if (json_array_append_new(a, must(v)) != 0)
+        abort();
+}
+
+static json_t *str(const char *s) { return must(json_string(s)); }
+static json_t *num(int64_t i) { return must(json_integer((json_int_t)i)); }
+
+/* ---- encodings ---- */
+
+/* Percent-encodes the bytes of s that `special` names, '%' itself, and
+ * every byte outside printable ASCII. */
+static void pct_encode(buf *b, const char *s, const char *special)
+{
+    static const char hx[] = "0123456789ABCDEF";
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '%' || *c < 0x21 || *c > 0x7e || strchr(special, *c)) {
+            buf_putc(b, '%');
+            buf_putc(b, hx[*c >> 4]);
+            buf_putc(b, hx[*c & 15]);
+        } else {
+            buf_putc(b, (char)*c);
+        }
+    }
+}
+
+char *plan_tenant_tag(const char *ns, const char *tenant)
+{
+    buf b;
+    buf_init(&b, BUF_DEFAULT_MAX);
+    buf_putc(&b, '{');
+    buf_puts(&b, ns);
+    buf_putc(&b, ':');
+    pct_encode(&b, tenant, "{}:");
+    buf_putc(&b, '}');
+    if (!buf_ok(&b))
+        abort();
+    return b.data;
+}
+
+static const char *subject_kind(const m_subject *s)
+{
+    switch (s->kind) {
+    case AST_TENANT: return "tenant";
+    case AST_GROUP: return "group";
+    case AST_KEY: return "key";
+    default: return "?";
+    }
+}
+
+/* The chain tenant..s, outermost first; returns its length. */
+static int subject_chain(const m_subject *s, const m_subject **chain)
+{
+    int k = 0;
+    for (const m_subject *c = s; c && k <= HIERARCHY_MAX_DEPTH; c = c->parent)
+        k++;
+    int n = k;
+    for (const m_subject *c = s; c && k > 0; c = c->parent)
+        chain[--k] = c;
+    return n;
+}
+
+void plan_rule_id(const char *kind, const m_subject *s, const m_route *r, const char *algorithm,
+                  int64_t window_ms, char out[PLAN_RULE_ID_LEN + 1])
+{
+    buf b;
+    buf_init(&b, BUF_DEFAULT_MAX);
+    buf_printf(&b, "v1|%s|", kind);
+    const m_subject *chain[HIERARCHY_MAX_DEPTH + 1];
+    int n = subject_chain(s, chain);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            buf_putc(&b, '/');
+        buf_printf(&b, "%s:", subject_kind(chain[i]));
+        pct_encode(&b, chain[i]->name, "/|");
+    }
+    buf_putc(&b, '|');
+    if (r) {
+        buf_printf(&b, "%s ", r->method);
+        pct_encode(&b, r->path, "|");
+    } else {
+        buf_putc(&b, '-');
+    }
+    buf_printf(&b, "|%s|%lld", algorithm, (long long)window_ms);
+    char hex[DIGEST_HEX_LEN + 1];
+    if (!buf_ok(&b) || !digest_sha256_hex(buf_str(&b), b.len, hex))
+        abort();
+    buf_free(&b);
+    memcpy(out, hex, PLAN_RULE_ID_LEN);
+    out[PLAN_RULE_ID_LEN] = '\0';
+}
+
+/* ---- rules ---- */
+
+typedef struct rule {
+    char id[PLAN_RULE_ID_LEN + 1];
+    json_t *j;                 /* owned until moved into the tenant */
+    const ast_node *src;
+    const m_subject *subj;
+    int64_t capacity;          /* requests of cost 1 a fresh counter admits */
+    const m_route *route;
+} rule;
+
+typedef struct rules {
+    rule *v;
+    size_t n, cap;
+} rules;
+
+static rule *rules_add(rules *rs)
+{
+    if (rs->n == rs->cap) {
+        rs->cap = rs->cap ? rs->cap * 2 : 16;
+        rs->v = realloc(rs->v, rs->cap * sizeof *rs->v);
+        if (!rs->v)
+            abort();
+    }
+    rule *r = &rs->v[rs->n++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+static json_t *path_json(const m_subject *s)
+{
+    const m_subject *chain[HIERARCHY_MAX_DEPTH + 1];
+    int n = subject_chain(s, chain);
+    json_t *a = must(json_array());
+    for (int i = 0; i < n; i++) {
+        json_t *seg = must(json_object());
+        set(seg, "kind", str(subject_kind(chain[i])));
+        set(seg, "name", str(chain[i]->name));
+        push(a, seg);
+    }
+    return a;
+}
+
+static json_t *route_json(const m_route *r)
+{
+    if (!r)
+        return must(json_null());
+    json_t *o = must(json_object());
+    set(o, "method", str(r->method));
+    set(o, "path", str(r->path));
+    return o;
+}
+
+/* Leases default to this when the policy wrote none (SPEC.md 5.4). */
+#define PLAN_DEFAULT_LEASE_MS 60000
+
+static void add_rate(rules *rs, const m_subject *s, const m_route *r, const m_limit *l)
+{
+    rule *ru = rules_add(rs);
+    plan_rule_id("rate", s, r, algo_name(l->algo), l->window_ms, ru->id);
+    ru->src = l->src;
+    ru->subj = s;
+    ru->route = r;
+    ru->capacity = l->burst / l->cost;
+    json_t *o = must(json_object());
+    set(o, "id", str(ru->id));
+    set(o, "path", path_json(s));
+    set(o, "route", route_json(r));
+    set(o, "kind", str("rate"));
+    set(o, "algorithm", str(algo_name(l->algo)));
+    set(o, "count", num(l->count));
+    set(o, "window_ms", num(l->window_ms));
+    set(o, "burst", num(l->burst));
+    set(o, "cost", num(l->cost));
+    set(o, "shadow", must(json_boolean(l->shadow)));
+    ru->j = o;
+}
+
+static void add_conc(rules *rs, const m_subject *s, const m_route *r, const m_conc *c)
+{
+    rule *ru = rules_add(rs);
+    plan_rule_id("concurrency", s, r, "concurrency", 0, ru->id);
+    ru->src = c->src;
+    ru->subj = s;
+    ru->route = r;
+    ru->capacity = c->max;
+    json_t *o = must(json_object());
+    set(o, "id", str(ru->id));
+    set(o, "path", path_json(s));
+    set(o, "route", route_json(r));
+    set(o, "kind", str("concurrency"));
+    set(o, "max", num(c->max));
+    set(o, "lease_ms", num(c->lease_ms ? c->lease_ms : PLAN_DEFAULT_LEASE_MS));
+    set(o, "shadow", must(json_boolean(c->shadow)));
+    ru->j = o;
+}
+
+static void collect_rules(rules *rs, const m_subject *s)
+{
+    for (size_t i = 0; i < s->nlimits; i++)
+        add_rate(rs, s, NULL, &s->limits[i]);
+    if (s->conc)
+        add_conc(rs, s, NULL, s->conc);
+    for (size_t i = 0; i < s->nroutes; i++) {
+        const m_route *r = &s->routes[i];
+        for (size_t j = 0; j < r->nlimits; j++)
+            add_rate(rs, s, r, &r->limits[j]);
+        if (r->conc)
+            add_conc(rs, s, r, r->conc);
+    }
+    for (size_t i = 0; i < s->nchildren; i++)
+        collect_rules(rs, s->children[i]);
+}
+
+static int rule_cmp(const void *a, const void *b)
+{
+    return strcmp(((const rule *)a)->id, ((const rule *)b)->id);
+}
+
+static int subject_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const m_subject *const *)a)->name, (*(const m_subject *const *)b)->name);
+}
+
+/* ---- sections ---- */
+
+static json_t *policy_json(const m_policy *m)
+{
+    json_t *o = must(json_object());
+    set(o, "name", str(m->name));
+    set(o, "namespace", str(m->ns));
+    set(o, "max_clock_skew_ms", num(m->max_clock_skew_ms));
+    set(o, "time_source", str(m->client_time ? "client" : "server"));
+    set(o, "on_store_error", str(m->fail_closed ? "fail_closed" : "fail_open"));
+    return o;
+}
+
+typedef struct source_ent {
+    const char *path;
+    char sha[DIGEST_HEX_LEN + 1];
+} source_ent;
+
+static int source_cmp(const void *a, const void *b)
+{
+    return strcmp(((const source_ent *)a)->path, ((const source_ent *)b)->path);
+}
+
+static json_t *sources_json(const program *p)
+{
+    size_t n = p->map.nfiles;
+    source_ent *v = calloc(n ? n : 1, sizeof *v);
+    if (!v)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        const src_file *f = &p->map.files[i];
+        v[i].path = f->name;
+        if (!digest_sha256_hex(f->text, f->len, v[i].sha))
+            abort();
+    }
+    qsort(v, n, sizeof *v, source_cmp);
+    json_t *a = must(json_array());
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = must(json_object());
+        set(o, "path", str(v[i].path));
+        set(o, "sha256", str(v[i].sha));
+        push(a, o);
+    }
+    free(v);
+    return a;
+}
+
+/* Reads "#!lua name=NAME" (first line, required by FUNCTION LOAD) and
+ * "LIBRARY_VERSION = N" from the library source. */
+static bool library_header(const char *src, size_t len, char *name, size_t namelen,
+                           int64_t *version)
+{
+    static const char shebang[] = "#!lua name=";
+    size_t sl = sizeof shebang - 1;
+    if (len < sl || memcmp(src, shebang, sl) != 0)
+        return false;
+    size_t i = sl, k = 0;
+    while (i < len && src[i] != '\n' && src[i] != ' ' && src[i] != '\r' && k + 1 < namelen)
+        name[k++] = src[i++];
+    name[k] = '\0';
+    if (!k)
+        return false;
+    static const char vkey[] = "LIBRARY_VERSION";
+    const char *end = src + len;
+    for (const char *c = src; c + sizeof vkey < end; c++) {
+        if (memcmp(c, vkey, sizeof vkey - 1) != 0)
+            continue;
+        const char *q = c + sizeof vkey - 1;
+        while (q < end && (*q == ' ' || *q == '\t'))
+            q++;
+        if (q >= end || *q != '=')
+            continue;
+        q++;
+        while (q < end && (*q == ' ' || *q == '\t'))
+            q++;
+        int64_t v = 0;
+        bool any = false;
+        while (q < end && *q >= '0' && *q <= '9' && v < 1000000000) {
+            v = v * 10 + (*q++ - '0');
+            any = true;
+        }
+        if (any) {
+            *version = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+static json_t *library_json(const plan_opts *o, span where, diag_list *d)
+{
+    const char *src = o ? o->library_source : NULL;
+    size_t len = o ? o->library_len : 0;
+    if (!src) {
+        const embedded_file *ef = embedded_find("enforce.lua");
+        if (!ef) {
+            diag_add(d, DIAG_PLAN_NO_LIBRARY, where,
+                     "this rlc was built without the enforcement library (stdlib/enforce.lua), "
+                     "so it cannot compile a deployable plan");
+            return NULL;
+        }
+        src = ef->data;
+        len = ef->len;
+    }
+    char name[64];
+    int64_t version = 0;
+    if (!library_header(src, len, name, sizeof name, &version)) {
+        diag_add(d, DIAG_PLAN_BAD_LIBRARY, where,
+                 "the enforcement library must start with '#!lua name=NAME' and set "
+                 "'LIBRARY_VERSION = N'");
+        return NULL;
+    }
+    char sha[DIGEST_HEX_LEN + 1];
+    if (!digest_sha256_hex(src, len, sha))
+        abort();
+    json_t *lib = must(json_object());
+    set(lib, "name", str(name));
+    set(lib, "version", num(version));
+    set(lib, "sha256", str(sha));
+    set(lib, "source", must(json_stringn(src, len)));
+    return lib;
+}
+
+static json_t *layout_json(const m_policy *m)
+{
+    json_t *o = must(json_object());
+    /* Patterns are documentation: "<tenant>" stands for the encoded name
+     * (tenants[].tag is the ready-made tag of each tenant). */
+    char pattern[256];
+    snprintf(pattern, sizeof pattern, "{%s:<tenant>}", m->ns);
+    set(o, "version", num(1));
+    set(o, "tag", str(pattern));
+    set(o, "tenant_encoding", str("percent-encode '%', '{', '}', ':' and bytes outside "
+                                  "0x21-0x7e as %XX (upper-case hex)"));
+    char k[320];
+    snprintf(k, sizeof k, "%s:cfg:<version>", pattern);
+    set(o, "config", str(k));
+    snprintf(k, sizeof k, "%s:active", pattern);
+    set(o, "active", str(k));
+    snprintf(k, sizeof k, "%s:c:<rule_id>", pattern);
+    set(o, "counter", str(k));
+    snprintf(k, sizeof k, "%s:v:<rule_id>", pattern);
+    set(o, "verify_counter", str(k));
+    return o;
+}
+
+static bool secret_setting(const char *name)
+{
+    return !strcmp(name, "password") || !strcmp(name, "token");
+}
+
+static json_t *value_json(const m_value *v, const ast_value *av)
+{
+    switch (av->kind) {
+    case VAL_STRING: return str(av->s);
+    case VAL_INT: return num(av->i);
+    case VAL_DURATION: return num(av->dur.ms);
+    case VAL_IDENT:
+        if (!strcmp(av->s, "true") || !strcmp(av->s, "false"))
+            return must(json_boolean(!strcmp(av->s, "true")));
+        return str(av->s);
+    case VAL_ENV:
+    case VAL_FILE: {
+        json_t *o = must(json_object());
+        set(o, av->kind == VAL_ENV ? "env" : "file", str(av->s));
+        return o;
+    }
+    case VAL_LIST: {
+        json_t *a = must(json_array());
+        for (const ast_value *it = av->items; it; it = it->next)
+            push(a, value_json(v, it));
+        return a;
+    }
+    case VAL_CALL: break;
+    }
+    return must(json_null());
+}
+
+static int target_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const m_target *const *)a)->name, (*(const m_target *const *)b)->name);
+}
+
+static json_t *targets_json(const m_target **ts, size_t n, diag_list *d)
+{
+    json_t *a = must(json_array());
+    for (size_t i = 0; i < n; i++) {
+        const m_target *t = ts[i];
+        json_t *o = must(json_object());
+        set(o, "name", str(t->name));
+        set(o, "kind", str(target_kind_names[t->kind]));
+        json_t *s = must(json_object());
+        for (size_t j = 0; j < t->nsettings; j++) {
+            const m_setting *st = &t->settings[j];
+            if (secret_setting(st->name) && st->v.kind == VAL_STRING) {
+                diag_add(d, DIAG_PLAN_LITERAL_SECRET, st->v.src->sp,
+                         "%s of target \"%s\" is written in the policy; plans carry secrets "
+                         "only as env(\"NAME\") or file(\"path\")",
+                         st->name, t->name);
+                continue;
+            }
+            char key[80];
+            if (st->v.kind == VAL_DURATION)
+                snprintf(key, sizeof key, "%s_ms", st->name);
+            else
+                snprintf(key, sizeof key, "%s", st->name);
+            set(s, key, value_json(&st->v, st->v.src));
+        }
+        set(o, "settings", s);
+        push(a, o);
+    }
+    return a;
+}
+
+static const m_setting *tsetting(const m_target *t, const char *name)
+{
+    for (size_t i = 0; i < t->nsettings; i++)
+        if (!strcmp(t->settings[i].name, name))
+            return &t->settings[i];
+    return NULL;
+}
+
+static json_t *step(const m_target *t, const char *op)
+{
+    json_t *o = must(json_object());
+    set(o, "target", str(t->name));
+    set(o, "kind", str(target_kind_names[t->kind]));
+    set(o, "op", str(op));
+    return o;
+}
+
+static json_t *steps_json(const m_policy *m, const m_target **ts, size_t n, size_t ntenants,
+                          const json_t *lib, size_t nverify)
+{
+    json_t *a = must(json_array());
+    char pattern[256];
+    snprintf(pattern, sizeof pattern, "{%s:<tenant>}", m->ns);
+    char k[320];
+    for (size_t i = 0; i < n; i++) {
+        const m_target *t = ts[i];
+        json_t *s;
+        switch (t->kind) {
+        case TARGET_REDIS:
+            s = step(t, "load_library");
+            set(s, "library", json_deep_copy(json_object_get(lib, "name")));
+            set(s, "version", json_deep_copy(json_object_get(lib, "version")));
+            set(s, "sha256", json_deep_copy(json_object_get(lib, "sha256")));
+            push(a, s);
+            s = step(t, "write_config");
+            snprintf(k, sizeof k, "%s:cfg:<version>", pattern);
+            set(s, "key", str(k));
+            set(s, "value", str("tenant_rules"));
+            set(s, "tenants", num((int64_t)ntenants));
+            push(a, s);
+            s = step(t, "activate");
+            snprintf(k, sizeof k, "%s:active", pattern);
+            set(s, "key", str(k));
+            set(s, "value", str("tenant_version"));
+            set(s, "tenants", num((int64_t)ntenants));
+            push(a, s);
+            s = step(t, "verify");
+            set(s, "cases", num((int64_t)nverify));
+            push(a, s);
+            break;
+        case TARGET_ETCD: {
+            const m_setting *pf = tsetting(t, "prefix");
+            s = step(t, "put");
+            snprintf(k, sizeof k, "%s%s/tenants/<tenant>", pf ? pf->v.s : "/rlc/", m->ns);
+            set(s, "key", str(k));
+            set(s, "value", str("tenant_config"));
+            set(s, "tenants", num((int64_t)ntenants));
+            push(a, s);
+            break;
+        }
+        case TARGET_HTTP:
+            s = step(t, "put");
+            set(s, "path", str("/tenants/<tenant>"));
+            set(s, "value", str("tenant_config"));
+            set(s, "tenants", num((int64_t)ntenants));
+            push(a, s);
+            break;
+        case TARGET_NGINX: {
+            const m_setting *out = tsetting(t, "output");
+            const m_setting *rd = tsetting(t, "redis");
+            const m_setting *st = tsetting(t, "status");
+            s = step(t, "write_file");
+            set(s, "path", str(out ? out->v.s : ""));
+            set(s, "redis", str(rd ? rd->v.s : ""));
+            set(s, "status", num(st ? st->v.i : 429));
+            /* The generated snippet comes with the nginx integration. */
+            set(s, "content", must(json_null()));
+            push(a, s);
+            break;
+        }
+        }
+    }
+    return a;
+}
+
+/* A concrete request path that a route pattern matches: each '*' segment
+ * becomes "x". */
+static char *route_example(const char *pattern)
+{
+    size_t n = strlen(pattern);
+    char *s = malloc(n + 1);
+    if (!s)
+        abort();
+    for (size_t i = 0; i <= n; i++)
+        s[i] = pattern[i] == '*' ? 'x' : pattern[i];
+    return s;
+}
+
+static void verify_cases(json_t *cases, const m_subject *tenant, const rule *rs, size_t n)
+{
+    size_t made = 0;
+    json_t *seen = must(json_array());
+    for (size_t i = 0; i < n && made < PLAN_VERIFY_PER_TENANT; i++) {
+        const rule *r = &rs[i];
+        json_t *c = must(json_object());
+        set(c, "tenant", str(tenant->name));
+        set(c, "path", path_json(r->subj));
+        const char *method = "GET";
+        char *route = NULL;
+        if (r->route) {
+            if (strcmp(r->route->method, "ANY") != 0)
+                method = r->route->method;
+            route = route_example(r->route->path);
+        }
+        set(c, "method", str(method));
+        set(c, "route", str(route ? route : "/"));
+        free(route);
+        set(c, "cost", num(1));
+        int64_t sends = r->capacity + 1;
+        if (sends > PLAN_VERIFY_MAX_SENDS)
+            sends = PLAN_VERIFY_MAX_SENDS;
+        set(c, "sends", num(sends));
+        set(c, "at_ms", num(0));
+        /* Same request already planned for this tenant: skip it. */
+        bool dup = false;
+        size_t k;
+        json_t *prev;
+        json_array_foreach(seen, k, prev)
+            if (json_equal(prev, c))
+                dup = true;
+        if (dup) {
+            json_decref(c);
+            continue;
+        }
+        push(seen, json_deep_copy(c));
+        set(c, "expect", must(json_null()));
+        push(cases, c);
+        made++;
+    }
+    json_decref(seen);
+}
+
+/* ---- the whole plan ---- */
+
+json_t *plan_build(const m_policy *m, const program *p, const plan_opts *o, diag_list *d)
+{
+    size_t errors0 = d->nerrors;
+    span where = m->src ? m->src->name.sp : span_none;
+    if (!m->src)
+        diag_add(d, DIAG_PLAN_NO_POLICY, span_none,
+                 "a plan needs a policy block (policy \"NAME\" { ... }) to name it and its "
+                 "key namespace");
+    if (m->ntargets == 0)
+        diag_add(d, DIAG_PLAN_NO_TARGETS, where,
+                 "the policy declares no target, so a plan would deploy nowhere "
+                 "(add e.g. target redis \"primary\" { url = env(\"RLC_REDIS_URL\") })");
+    json_t *lib = library_json(o, where, d);
+
+    json_t *plan = must(json_object());
+    set(plan, "format", num(PLAN_FORMAT));
+    set(plan, "compiler", str(o && o->compiler ? o->compiler : "rlc unknown"));
+    set(plan, "policy", policy_json(m));
+    set(plan, "sources", sources_json(p));
+    set(plan, "layout", layout_json(m));
+
+    /* Tenants in name order, each with its rules in id order. */
+    const m_subject **tenants = calloc(m->ntenants + 1, sizeof *tenants);
+    if (!tenants)
+        abort();
+    memcpy(tenants, m->tenants, m->ntenants * sizeof *tenants);
+    qsort(tenants, m->ntenants, sizeof *tenants, subject_cmp);
+    json_t *tj = must(json_array());
+    json_t *verify = must(json_array());
+    size_t vstride = m->ntenants > PLAN_VERIFY_MAX_TENANTS
+                         ? (m->ntenants + PLAN_VERIFY_MAX_TENANTS - 1) / PLAN_VERIFY_MAX_TENANTS
+                         : 1;
+    rules rs = {0};
+    for (size_t i = 0; i < m->ntenants; i++) {
+        const m_subject *t = tenants[i];
+        rs.n = 0;
+        collect_rules(&rs, t);
+        qsort(rs.v, rs.n, sizeof *rs.v, rule_cmp);
+        json_t *ra = must(json_array());
+        for (size_t j = 0; j < rs.n; j++) {
+            if (j && !strcmp(rs.v[j].id, rs.v[j - 1].id)) {
+                diag *dg = diag_add(d, DIAG_PLAN_DUP_RULE, rs.v[j].src->sp,
+                                    "two limits of \"%s\" have the same identity (same "
+                                    "subject, route, algorithm and window), so they would "
+                                    "share one counter",
+                                    t->name);
+                diag_note_add(d, dg, rs.v[j - 1].src->sp, "the other one");
+            }
+            push(ra, rs.v[j].j);
+            rs.v[j].j = NULL;
+        }
+        char version[DIGEST_HEX_LEN + 1];
+        if (!digest_json_hex(ra, version))
+            abort();
+        json_t *to = must(json_object());
+        set(to, "name", str(t->name));
+        char *tag = plan_tenant_tag(m->ns, t->name);
+        set(to, "tag", str(tag));
+        free(tag);
+        set(to, "version", str(version));
+        set(to, "rules", ra);
+        push(tj, to);
+        if (i % vstride == 0)
+            verify_cases(verify, t, rs.v, rs.n);
+    }
+    free(rs.v);
+    free(tenants);
+    set(plan, "tenants", tj);
+
+    const m_target **ts = calloc(m->ntargets + 1, sizeof *ts);
+    if (!ts)
+        abort();
+    for (size_t i = 0; i < m->ntargets; i++)
+        ts[i] = &m->targets[i];
+    qsort(ts, m->ntargets, sizeof *ts, target_cmp);
+    set(plan, "targets", targets_json(ts, m->ntargets, d));
+    if (lib) {
+        set(plan, "steps", steps_json(m, ts, m->ntargets, m->ntenants, lib,
+                                      json_array_size(verify)));
+        set(plan, "library", lib);
+    }
+    free(ts);
+    set(plan, "verify", verify);
+
+    if (d->nerrors > errors0) {
+        json_decref(plan);
+        return NULL;
+    }
+    return plan;
+}
+
+bool plan_seal(json_t *plan)
+{
+    char hex[DIGEST_HEX_LEN + 1];
+    if (!plan_digest_compute(plan, hex))
+        return false;
+    return json_object_set_new(plan, "plan_digest", must(json_string(hex))) == 0;
+}
+
+/* ---- writing ---- */
+
+static bool write_all(int fd, const char *s, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        s += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+bool plan_write(const json_t *plan, const char *path, char *err, size_t errlen)
+{
+    char *text = plan_digest_canonical_text(plan);
+    if (!text) {
+        snprintf(err, errlen, "cannot serialise the plan (out of memory)");
+        return false;
+    }
+    size_t len = strlen(text);
+    bool ok = false;
+    char *tmp = NULL;
+    int fd = -1;
+    if (!strcmp(path, "-")) {
+        ok = write_all(STDOUT_FILENO, text, len);
+        if (!ok)
+            snprintf(err, errlen, "cannot write the plan to standard output: %s",
+                     strerror(errno));
+        goto out;
+    }
+    /* The temp file lives beside the target so rename() is atomic. */
+    size_t pl = strlen(path);
+    tmp = malloc(pl + 32);
+    if (!tmp) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (!write_all(fd, text, len) || fsync(fd) != 0) {
+        snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
+        goto out_unlink;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
+        goto out_unlink;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+        goto out_unlink;
+    }
+    /* Make the rename itself durable. */
+    {
+        const char *slash = strrchr(path, '/');
+        char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path))
+                          : strdup(".");
+        if (dir) {
+            int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dfd >= 0) {
+                fsync(dfd);
+                close(dfd);
+            }
+            free(dir);
+        }
+    }
+    ok = true;
+    goto out;
+out_unlink:
+    unlink(tmp);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(tmp);
+    free(text);
+    return ok;
+}

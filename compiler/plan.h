@@ -1,0 +1,72 @@
+/* plan.h - turns a checked policy into the plan document that `rlc run`
+ * deploys (SPEC.md section 5; contract in PLAN_CONTRACT.md).  The plan is a
+ * jansson object built here, sealed with its digest, and written as
+ * canonical JSON.  Nothing here touches a store or prints.
+ *
+ * Typical use (cli/cmd_compile.c):
+ *
+ *     json_t *plan = plan_build(m, &prog, &opts, &prog.diags);  // NULL on errors
+ *     ... optionally fill verify[i].expect with the simulator ...
+ *     plan_seal(plan);                                         // adds plan_digest
+ *     plan_write(plan, "plan.json", err, sizeof err);          // atomic
+ *     json_decref(plan);
+ *
+ * `rlc test` and `rlc simulate` may call plan_build and read "tenants"
+ * (rules sorted by id, each with its path and route) without sealing. */
+#ifndef RLC_PLAN_H
+#define RLC_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "diag.h"
+#include "model.h"
+#include "plan_digest.h"
+#include "program.h"
+
+/* Length of a rule id: 16 hex digits (64 bits of SHA-256). */
+#define PLAN_RULE_ID_LEN 16
+/* Verification: at most this many tenants, requests per tenant, and
+ * decisions per request (SPEC.md 5.8). */
+#define PLAN_VERIFY_MAX_TENANTS 32
+#define PLAN_VERIFY_PER_TENANT 3
+#define PLAN_VERIFY_MAX_SENDS 32
+
+typedef struct plan_opts {
+    const char *compiler;      /* "rlc 0.1.0"; NULL: "rlc unknown" */
+    /* The enforcement library's source.  NULL: the embedded enforce.lua
+     * (RLC3003 when this build has none).  Tests pass their own. */
+    const char *library_source;
+    size_t library_len;
+} plan_opts;
+
+/* Builds the plan of a checked policy.  Borrows m and p.  Plan-level
+ * problems (RLC30xx) are added to d with their spans; returns NULL when any
+ * was an error, else a new reference (caller decrefs) with no plan_digest
+ * yet.  Call only when the check pipeline left no errors. */
+json_t *plan_build(const m_policy *m, const program *p, const plan_opts *o, diag_list *d);
+
+/* Sets plan_digest (replacing any).  Returns false when hashing fails. */
+bool plan_seal(json_t *plan);
+
+/* Writes the canonical text of plan to path ("-" is stdout) atomically: a
+ * temp file in the same directory, fsync, rename, fsync of the directory.
+ * Never leaves a partial or temp file; an existing file is untouched on
+ * failure.  Returns false with a message in err. */
+bool plan_write(const json_t *plan, const char *path, char *err, size_t errlen);
+
+/* The identity of a limit (SPEC.md 5.5) into out (PLAN_RULE_ID_LEN + 1).
+ * kind: "rate" or "concurrency"; s: the subject holding it; r: its route or
+ * NULL; algorithm: its name or "concurrency"; window_ms: 0 for
+ * concurrency. */
+void plan_rule_id(const char *kind, const m_subject *s, const m_route *r, const char *algorithm,
+                  int64_t window_ms, char out[PLAN_RULE_ID_LEN + 1]);
+
+/* The hash tag of a tenant's keys, "{<ns>:<tenant>}" with the tenant name
+ * percent-encoded (SPEC.md 6.1).  Returns a malloc'd string. */
+char *plan_tenant_tag(const char *ns, const char *tenant);
+
+#endif

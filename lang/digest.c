@@ -1,0 +1,53 @@
+/* digest.c - SHA-256 and canonical JSON.  See digest.h. */
+#include "digest.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#define CANONICAL_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
+
+void digest_hex(const unsigned char *p, size_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[p[i] >> 4];
+        out[2 * i + 1] = hx[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+bool digest_sha256(const void *p, size_t n, unsigned char out[32])
+{
+    unsigned int len = 0;
+    return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32;
+}
+
+bool digest_sha256_hex(const void *p, size_t n, char out[DIGEST_HEX_LEN + 1])
+{
+    unsigned char md[32];
+    if (!digest_sha256(p, n, md)) {
+        out[0] = '\0';
+        return false;
+    }
+    digest_hex(md, 32, out);
+    return true;
+}
+
+char *digest_canonical_json(const json_t *v)
+{
+    return json_dumps(v, CANONICAL_FLAGS | JSON_ENCODE_ANY);
+}
+
+bool digest_json_hex(const json_t *v, char out[DIGEST_HEX_LEN + 1])
+{
+    char *s = digest_canonical_json(v);
+    if (!s) {
+        out[0] = '\0';
+        return false;
+    }
+    bool ok = digest_sha256_hex(s, strlen(s), out);
+    free(s);
+    return ok;
+}

@@ -1,0 +1,28 @@
+/* digest.h - SHA-256 (OpenSSL EVP) and canonical JSON, shared by the plan
+ * writer, the plan loader, the audit log and the runtime state digests, so
+ * every digest in rlc is computed one way.  Canonical JSON = jansson with
+ * JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII (keys sorted, no
+ * whitespace, non-ASCII escaped), which is byte-identical across runs. */
+#ifndef RLC_DIGEST_H
+#define RLC_DIGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define DIGEST_HEX_LEN 64
+
+/* Writes the lowercase hex SHA-256 of p[0..n) and a NUL into out.
+ * Returns false only if libcrypto fails (out is then ""). */
+bool digest_sha256_hex(const void *p, size_t n, char out[DIGEST_HEX_LEN + 1]);
+/* Raw 32-byte SHA-256. */
+bool digest_sha256(const void *p, size_t n, unsigned char out[32]);
+/* Returns the canonical JSON text of v (malloc'd, caller frees), or NULL. */
+char *digest_canonical_json(const json_t *v);
+/* SHA-256 hex of the canonical JSON of v. */
+bool digest_json_hex(const json_t *v, char out[DIGEST_HEX_LEN + 1]);
+/* Writes 2*n hex digits of p and a NUL into out. */
+void digest_hex(const unsigned char *p, size_t n, char *out);
+
+#endif
