@@ -185,9 +185,6 @@ static json_t *route_json(const m_route *r)
     return o;
 }
 
-/* Leases default to this when the policy wrote none (SPEC.md 5.4). */
-#define PLAN_DEFAULT_LEASE_MS 60000
-
 static void add_rate(rules *rs, const m_subject *s, const m_route *r, const m_limit *l)
 {
     rule *ru = rules_add(rs);
@@ -224,7 +221,7 @@ static void add_conc(rules *rs, const m_subject *s, const m_route *r, const m_co
     set(o, "route", route_json(r));
     set(o, "kind", str("concurrency"));
     set(o, "max", num(c->max));
-    set(o, "lease_ms", num(c->lease_ms ? c->lease_ms : PLAN_DEFAULT_LEASE_MS));
+    set(o, "lease_ms", num(c->lease_ms)); /* 0: slots never expire (SPEC 2.5) */
     set(o, "shadow", must(json_boolean(c->shadow)));
     ru->j = o;
 }
