@@ -7,6 +7,7 @@
 #   make bench      benchmarks (figures and ratios on stdout)
 #   make deps       apt-get install what the project needs (idempotent)
 #   make clean
+#   make install    build/rlc and doc/rlc.1 under $(DESTDIR)$(PREFIX)
 
 CC      ?= cc
 BUILD   ?= build
@@ -36,7 +37,7 @@ LIB_OBJ := $(LANG_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ) \
            $(BUILD)/gen/stdlib_embed.o $(BUILD)/gen/explain_text.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test asan bench deps clean check-deps
+.PHONY: all test asan bench deps clean check-deps install
 all: $(BUILD)/rlc
 
 $(BUILD)/rlc: $(CLI_OBJ) $(BUILD)/librlc.a
@@ -117,6 +118,12 @@ deps:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+PREFIX ?= /usr/local
+install: $(BUILD)/rlc
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BUILD)/rlc $(DESTDIR)$(PREFIX)/bin/rlc
+	install -m 644 doc/rlc.1 $(DESTDIR)$(PREFIX)/share/man/man1/rlc.1
 
 clean:
 	rm -rf build
