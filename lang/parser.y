@@ -486,8 +486,11 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner, parse
 
 static void yyerror(YYLTYPE *loc, void *scanner, parse_ctx *ctx, const char *msg)
 {
-    /* Only reached for "memory exhausted": the parser stack hit its cap. */
+    /* Only reached for bison's "memory exhausted": the parser stack hit its
+     * cap (lists nested thousands deep), which is not an out-of-memory. */
     (void)scanner;
+    (void)msg;
     ctx->nerrors++;
-    diag_add(ctx->diags, DIAG_NESTING_TOO_DEEP, *loc, "%s (input nested too deeply)", msg);
+    diag_add(ctx->diags, DIAG_NESTING_TOO_DEEP, *loc,
+             "input nested too deeply for the parser (lists thousands deep)");
 }
