@@ -18,7 +18,7 @@ WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 INCS    := -Ilang -Icompiler -Iruntime -Icli -I$(BUILD)/lang
 ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(SAN)
-LDLIBS  := -ljansson -lcrypto
+LDLIBS  := -ljansson -lcrypto -lhiredis
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 DEB_PACKAGES := build-essential flex bison libyaml-dev libhiredis-dev \
@@ -98,6 +98,16 @@ $(BUILD)/libcli.a: $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ))
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libcli.a $(BUILD)/librlc.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libcli.a $(BUILD)/librlc.a $(LDLIBS) -lcmocka
+
+# Runtime test programs (owner: runtime): cmocka tests (test_*) and helpers
+# that suites run against servers they start (cluster_client).  Linked with
+# librlc only: runtime/ never needs cli/.
+RT_TEST_SRC := $(wildcard tests/runtime/*.c)
+RT_TEST_BIN := $(RT_TEST_SRC:tests/runtime/%.c=$(BUILD)/tests/%)
+$(BUILD)/tests/%: tests/runtime/%.c $(BUILD)/librlc.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/librlc.a $(LDLIBS) -lcmocka
+test: $(RT_TEST_BIN)
 
 test: $(BUILD)/rlc $(UNIT_BIN)
 	@BUILD=$(BUILD) sh tests/run.sh

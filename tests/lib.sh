@@ -37,3 +37,43 @@ start_redis() {
         sleep 0.05
     done
 }
+
+# start_redis_cluster [extra redis args...]: a 6-node Redis Cluster (3
+# primaries, 3 replicas) on free loopback ports in $T.  Sets CLUSTER_PORTS
+# (all six, primaries first as created) and CLUSTER_PIDS; every PID also goes
+# to RLC_PIDS.  Waits for cluster_state:ok on every node.  (owner: runtime)
+start_redis_cluster() {
+    CLUSTER_PORTS=""; CLUSTER_PIDS=""
+    _addrs=""
+    for _i in 1 2 3 4 5 6; do
+        _p=$(free_port)
+        _d="$T/cluster-$_p"; mkdir -p "$_d"
+        redis-server --port "$_p" --bind 127.0.0.1 --dir "$_d" --save '' --appendonly no \
+            --cluster-enabled yes --cluster-config-file "$_d/nodes.conf" \
+            --cluster-node-timeout 2000 --repl-diskless-sync-delay 0 \
+            --daemonize no --logfile "$_d/log" "$@" &
+        RLC_PIDS="$RLC_PIDS $!"; CLUSTER_PIDS="$CLUSTER_PIDS $!"
+        CLUSTER_PORTS="$CLUSTER_PORTS $_p"; _addrs="$_addrs 127.0.0.1:$_p"
+    done
+    for _p in $CLUSTER_PORTS; do
+        _i=0
+        while ! redis-cli -p "$_p" ping >/dev/null 2>&1; do
+            _i=$((_i + 1)); [ $_i -gt 100 ] && return 1; sleep 0.05
+        done
+    done
+    # shellcheck disable=SC2086
+    redis-cli --cluster create $_addrs --cluster-replicas 1 --cluster-yes \
+        >"$T/cluster-create.log" 2>&1 || return 1
+    for _p in $CLUSTER_PORTS; do
+        _i=0
+        while ! redis-cli -p "$_p" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; do
+            _i=$((_i + 1)); [ $_i -gt 300 ] && return 1; sleep 0.05
+        done
+    done
+}
+
+# stop_redis_cluster: SIGKILL the nodes started by start_redis_cluster.
+stop_redis_cluster() {
+    for _p in $CLUSTER_PIDS; do kill -9 "$_p" 2>/dev/null; wait "$_p" 2>/dev/null; done
+    CLUSTER_PIDS=""
+}

@@ -1,0 +1,538 @@
+/* redis_cluster.c - standalone or Redis Cluster store.  See redis_cluster.h.
+ *
+ * Every command, single or pipelined, goes through run_resp(): the command
+ * is formatted to RESP once, then sent to the node owning its slot, and the
+ * redirection replies are handled there, in one place. */
+#include "redis_cluster.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NO_NODE 0xFFFF
+#define PIPE_BATCH 1024
+
+/* --- slots ----------------------------------------------------------------- */
+
+uint16_t rcluster_crc16(const char *p, size_t n)
+{
+    uint16_t crc = 0;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= (uint16_t)((unsigned char)p[i] << 8);
+        for (int b = 0; b < 8; b++)
+            crc = (crc & 0x8000) ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
+    }
+    return crc;
+}
+
+unsigned rcluster_key_slot(const char *key, size_t n)
+{
+    /* The Redis Cluster spec: hash only what is between the first '{' and
+     * the first '}' after it, if that is non-empty. */
+    const char *open = memchr(key, '{', n);
+    if (open) {
+        size_t off = (size_t)(open - key) + 1;
+        const char *close = memchr(open + 1, '}', n - off);
+        if (close && close > open + 1)
+            return rcluster_crc16(open + 1, (size_t)(close - open - 1)) & (RSTORE_SLOTS - 1);
+    }
+    return rcluster_crc16(key, n) & (RSTORE_SLOTS - 1);
+}
+
+/* --- nodes and the slot map ------------------------------------------------ */
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static size_t find_or_add_node(rstore *s, const char *host, int port, rerr *e)
+{
+    if (!host[0])
+        host = s->url.host;   /* Redis 7 may announce an empty endpoint */
+    for (size_t i = 0; i < s->nnodes; i++)
+        if (s->nodes[i].port == port && !strcmp(s->nodes[i].host, host))
+            return i;
+    if (s->nnodes >= RSTORE_MAX_NODES) {
+        rerr_set(e, DIAG_CLUSTER_STATE, "more than %d cluster nodes (limit)", RSTORE_MAX_NODES);
+        return NO_NODE;
+    }
+    rnode *nd = &s->nodes[s->nnodes];
+    memset(nd, 0, sizeof *nd);
+    snprintf(nd->host, sizeof nd->host, "%s", host);
+    nd->port = port;
+    return s->nnodes++;
+}
+
+rconn *rstore_node_conn(rstore *s, size_t i, rerr *e)
+{
+    if (i >= s->nnodes) {
+        rerr_set(e, DIAG_CLUSTER_STATE, "no node serves this slot");
+        return NULL;
+    }
+    if (!s->nodes[i].c)
+        s->nodes[i].c = rconn_open(s->nodes[i].host, s->nodes[i].port, &s->opts, e);
+    return s->nodes[i].c;
+}
+
+static bool load_slots(rstore *s, const redisReply *r, rerr *e)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+        return rerr_set(e, DIAG_CLUSTER_STATE, "CLUSTER SLOTS returned no slot ranges");
+    for (size_t i = 0; i < s->nnodes; i++)
+        s->nodes[i].primary = false;
+    for (size_t i = 0; i < RSTORE_SLOTS; i++)
+        s->slot_node[i] = NO_NODE;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *rg = r->element[i];
+        if (rg->type != REDIS_REPLY_ARRAY || rg->elements < 3 ||
+            rg->element[0]->type != REDIS_REPLY_INTEGER ||
+            rg->element[1]->type != REDIS_REPLY_INTEGER)
+            return rerr_set(e, DIAG_CLUSTER_STATE, "malformed CLUSTER SLOTS reply");
+        long long lo = rg->element[0]->integer, hi = rg->element[1]->integer;
+        if (lo < 0 || hi >= RSTORE_SLOTS || lo > hi)
+            return rerr_set(e, DIAG_CLUSTER_STATE, "CLUSTER SLOTS range %lld-%lld invalid", lo,
+                            hi);
+        for (size_t k = 2; k < rg->elements; k++) {
+            const redisReply *nr = rg->element[k];
+            if (nr->type != REDIS_REPLY_ARRAY || nr->elements < 2 ||
+                nr->element[0]->type != REDIS_REPLY_STRING ||
+                nr->element[1]->type != REDIS_REPLY_INTEGER)
+                return rerr_set(e, DIAG_CLUSTER_STATE, "malformed node in CLUSTER SLOTS");
+            size_t ni = find_or_add_node(s, nr->element[0]->str, (int)nr->element[1]->integer, e);
+            if (ni == NO_NODE)
+                return false;
+            if (nr->elements >= 3 && nr->element[2]->type == REDIS_REPLY_STRING)
+                snprintf(s->nodes[ni].id, sizeof s->nodes[ni].id, "%s", nr->element[2]->str);
+            if (k == 2) {
+                s->nodes[ni].primary = true;
+                for (long long sl = lo; sl <= hi; sl++)
+                    s->slot_node[sl] = (uint16_t)ni;
+            }
+        }
+    }
+    s->map_refreshes++;
+    return true;
+}
+
+bool rstore_refresh(rstore *s, rerr *e)
+{
+    if (!s->cluster)
+        return true;
+    rerr last = {0};
+    /* Connected nodes first: a refresh usually follows a MOVED from one. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < s->nnodes; i++) {
+            if ((pass == 0) != (s->nodes[i].c != NULL))
+                continue;
+            rconn *c = rstore_node_conn(s, i, &last);
+            if (!c)
+                continue;
+            redisReply *r = rconn_cmdf(c, &last, "CLUSTER SLOTS");
+            if (!r)
+                continue;
+            bool ok = r->type != REDIS_REPLY_ERROR && load_slots(s, r, &last);
+            if (r->type == REDIS_REPLY_ERROR)
+                rerr_set(&last, DIAG_CLUSTER_STATE, "CLUSTER SLOTS: %s", r->str);
+            freeReplyObject(r);
+            if (ok)
+                return true;
+        }
+    if (e)
+        *e = last;
+    if (!last.code)
+        rerr_set(e, DIAG_CLUSTER_STATE, "no cluster node reachable for CLUSTER SLOTS");
+    return false;
+}
+
+rstore *rstore_open(const rurl *url, const rconn_opts *opts, rerr *e)
+{
+    rstore *s = calloc(1, sizeof *s);
+    if (!s) {
+        rerr_set(e, DIAG_STORE_CONNECT, "out of memory");
+        return NULL;
+    }
+    s->url = *url;
+    if (opts)
+        s->opts = *opts;
+    if (!s->opts.user || !s->opts.user[0])
+        s->opts.user = s->url.user;
+    if (!s->opts.pass || !s->opts.pass[0])
+        s->opts.pass = s->url.pass;
+    if (!s->opts.db)
+        s->opts.db = s->url.db;
+    size_t seed = find_or_add_node(s, url->host, url->port, e);
+    rconn *c = rstore_node_conn(s, seed, e);
+    if (!c)
+        goto fail;
+    redisReply *r = rconn_cmdf(c, e, "INFO cluster");
+    if (!r)
+        goto fail;
+    if (r->type == REDIS_REPLY_ERROR) {
+        rerr_set(e, DIAG_STORE_REPLY, "%s:%d: INFO cluster: %s", url->host, url->port, r->str);
+        freeReplyObject(r);
+        goto fail;
+    }
+    s->cluster = r->type == REDIS_REPLY_STRING && strstr(r->str, "cluster_enabled:1");
+    freeReplyObject(r);
+    if (!s->cluster) {
+        s->nodes[seed].primary = true;
+        memset(s->slot_node, 0, sizeof s->slot_node);
+        return s;
+    }
+    if (s->opts.db) {
+        rerr_set(e, DIAG_STORE_URL, "Redis Cluster has only database 0");
+        goto fail;
+    }
+    if (rstore_refresh(s, e))
+        return s;
+fail:
+    rstore_close(s);
+    return NULL;
+}
+
+void rstore_close(rstore *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nnodes; i++)
+        rconn_close(s->nodes[i].c);
+    free(s);
+}
+
+size_t rstore_key_node(rstore *s, const char *key, size_t n)
+{
+    if (!s->cluster)
+        return 0;
+    return s->slot_node[rcluster_key_slot(key, n)];
+}
+
+static size_t first_primary(const rstore *s)
+{
+    for (size_t i = 0; i < s->nnodes; i++)
+        if (s->nodes[i].primary)
+            return i;
+    return NO_NODE;
+}
+
+/* --- one command, with redirections ---------------------------------------- */
+
+static bool parse_redirect(const char *err, int *slot, char *host, size_t hn, int *port)
+{
+    /* "MOVED 3999 127.0.0.1:6381" / "ASK 3999 127.0.0.1:6381" */
+    const char *sp = strchr(err, ' ');
+    if (!sp)
+        return false;
+    *slot = atoi(sp + 1);
+    const char *addr = strchr(sp + 1, ' ');
+    if (!addr)
+        return false;
+    addr++;
+    const char *colon = strrchr(addr, ':');
+    if (!colon || (size_t)(colon - addr) >= hn)
+        return false;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    *port = atoi(colon + 1);
+    return *port > 0;
+}
+
+static bool is_prefix(const char *s, const char *p) { return !strncmp(s, p, strlen(p)); }
+
+static bool is_redirect(const redisReply *r)
+{
+    if (!r || r->type != REDIS_REPLY_ERROR)
+        return false;
+    return is_prefix(r->str, "MOVED ") || is_prefix(r->str, "ASK ") ||
+           is_prefix(r->str, "TRYAGAIN") || is_prefix(r->str, "CLUSTERDOWN");
+}
+
+static redisReply *send_one(rconn *c, const char *resp, size_t len, bool asking, rerr *e)
+{
+    static const char asking_cmd[] = "*1\r\n$6\r\nASKING\r\n";
+    if (asking && !rconn_append(c, asking_cmd, sizeof asking_cmd - 1, e))
+        return NULL;
+    if (!rconn_append(c, resp, len, e))
+        return NULL;
+    if (asking) {
+        redisReply *a = rconn_read(c, e);
+        if (!a)
+            return NULL;
+        freeReplyObject(a);
+    }
+    return rconn_read(c, e);
+}
+
+/* Runs a formatted command for slot (-1: keyless, first primary), following
+ * redirections.  first is the reply already received from the first try
+ * (pipelines), or NULL to send it now. */
+static redisReply *run_resp(rstore *s, int slot, const char *resp, size_t len,
+                            redisReply *first, rerr *e)
+{
+    size_t node = slot < 0 ? first_primary(s) : s->slot_node[slot];
+    bool asking = false;
+    redisReply *r = first;
+    for (int attempt = 0; attempt <= RSTORE_MAX_REDIRECTS; attempt++) {
+        if (!r) {
+            if (node == NO_NODE && (!rstore_refresh(s, e) ||
+                                    (node = slot < 0 ? first_primary(s) : s->slot_node[slot]) ==
+                                        NO_NODE)) {
+                rerr_set(e, DIAG_CLUSTER_STATE, "slot %d is not served by any node", slot);
+                return NULL;
+            }
+            rconn *c = rstore_node_conn(s, node, e);
+            if (!c)
+                return NULL;
+            r = send_one(c, resp, len, asking, e);
+            if (!r)
+                return NULL;
+        }
+        if (!is_redirect(r))
+            return r;
+        asking = false;
+        char host[256];
+        int rslot, port;
+        if (is_prefix(r->str, "MOVED ") || is_prefix(r->str, "ASK ")) {
+            bool ask = r->str[0] == 'A';
+            if (!parse_redirect(r->str, &rslot, host, sizeof host, &port)) {
+                rerr_set(e, DIAG_STORE_REPLY, "cannot parse redirection '%s'", r->str);
+                freeReplyObject(r);
+                return NULL;
+            }
+            s->redirects++;
+            node = find_or_add_node(s, host, port, e);
+            if (node == NO_NODE) {
+                freeReplyObject(r);
+                return NULL;
+            }
+            if (ask) {
+                asking = true;   /* one-shot: the map stays as it is */
+            } else {
+                if (rslot >= 0 && rslot < RSTORE_SLOTS)
+                    s->slot_node[rslot] = (uint16_t)node;
+                s->nodes[node].primary = true;
+                rerr tmp;
+                rstore_refresh(s, &tmp);   /* best effort: more slots likely moved */
+                if (slot >= 0 && s->slot_node[slot] != NO_NODE)
+                    node = s->slot_node[slot];
+            }
+        } else {
+            /* TRYAGAIN (multi-key op during migration) or CLUSTERDOWN:
+             * back off, then retry with a fresh map. */
+            int wait = 20 * (attempt + 1);
+            sleep_ms(wait > 500 ? 500 : wait);
+            if (is_prefix(r->str, "CLUSTERDOWN")) {
+                rerr tmp;
+                rstore_refresh(s, &tmp);
+                node = slot < 0 ? first_primary(s) : s->slot_node[slot];
+            }
+        }
+        if (attempt == RSTORE_MAX_REDIRECTS) {
+            rerr_set(e, DIAG_CLUSTER_REDIRECT, "still redirected after %d tries: %s",
+                     RSTORE_MAX_REDIRECTS, r->str);
+            freeReplyObject(r);
+            return NULL;
+        }
+        freeReplyObject(r);
+        r = NULL;
+    }
+    return NULL;
+}
+
+redisReply *rstore_cmd(rstore *s, const char *key, size_t keylen, int argc, const char **argv,
+                       const size_t *lens, rerr *e)
+{
+    char *resp = NULL;
+    int len = redisFormatCommandArgv(&resp, argc, argv, lens);
+    if (len < 0) {
+        rerr_set(e, DIAG_STORE_REPLY, "cannot format command %s", argv[0]);
+        return NULL;
+    }
+    int slot = key && s->cluster ? (int)rcluster_key_slot(key, keylen) : (key ? 0 : -1);
+    redisReply *r = run_resp(s, slot, resp, (size_t)len, NULL, e);
+    redisFreeCommand(resp);
+    return r;
+}
+
+bool rstore_on_primaries(rstore *s, int argc, const char **argv, const size_t *lens, rerr *e)
+{
+    size_t n = s->nnodes;
+    for (size_t i = 0; i < n; i++) {
+        if (!s->nodes[i].primary)
+            continue;
+        rconn *c = rstore_node_conn(s, i, e);
+        if (!c)
+            return false;
+        redisReply *r = rconn_cmd(c, e, argc, argv, lens);
+        if (!r)
+            return false;
+        if (r->type == REDIS_REPLY_ERROR) {
+            rerr_set(e, DIAG_STORE_REPLY, "%s:%d: %s: %s", s->nodes[i].host, s->nodes[i].port,
+                     argv[0], r->str);
+            freeReplyObject(r);
+            return false;
+        }
+        freeReplyObject(r);
+    }
+    return true;
+}
+
+/* --- pipelines ------------------------------------------------------------- */
+
+typedef struct pcmd {
+    char *resp;
+    size_t len;
+    int slot;
+    size_t node;
+    redisReply *reply;
+} pcmd;
+
+struct rpipe {
+    rstore *s;
+    pcmd *cmds;
+    size_t n, cap;
+};
+
+rpipe *rpipe_new(rstore *s)
+{
+    rpipe *p = calloc(1, sizeof *p);
+    if (p)
+        p->s = s;
+    return p;
+}
+
+void rpipe_free(rpipe *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++) {
+        redisFreeCommand(p->cmds[i].resp);
+        if (p->cmds[i].reply)
+            freeReplyObject(p->cmds[i].reply);
+    }
+    free(p->cmds);
+    free(p);
+}
+
+bool rpipe_add(rpipe *p, const char *key, size_t keylen, int argc, const char **argv,
+               const size_t *lens)
+{
+    if (p->n == p->cap) {
+        size_t nc = p->cap ? p->cap * 2 : 64;
+        pcmd *nv = realloc(p->cmds, nc * sizeof *nv);
+        if (!nv)
+            return false;
+        p->cmds = nv;
+        p->cap = nc;
+    }
+    pcmd *c = &p->cmds[p->n];
+    memset(c, 0, sizeof *c);
+    int len = redisFormatCommandArgv(&c->resp, argc, argv, lens);
+    if (len < 0)
+        return false;
+    c->len = (size_t)len;
+    c->slot = key && p->s->cluster ? (int)rcluster_key_slot(key, keylen) : (key ? 0 : -1);
+    p->n++;
+    return true;
+}
+
+size_t rpipe_count(const rpipe *p) { return p->n; }
+const redisReply *rpipe_reply(const rpipe *p, size_t i) { return i < p->n ? p->cmds[i].reply : NULL; }
+
+size_t rpipe_first_error(const rpipe *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (!p->cmds[i].reply || p->cmds[i].reply->type == REDIS_REPLY_ERROR)
+            return i;
+    return (size_t)-1;
+}
+
+bool rpipe_exec(rpipe *p, rerr *e)
+{
+    rstore *s = p->s;
+    bool ok = false;
+    size_t nn = s->nnodes + 1;
+    size_t *count = calloc(nn, sizeof *count), *start = calloc(nn + 1, sizeof *start);
+    size_t *order = malloc((p->n ? p->n : 1) * sizeof *order);
+    if (!count || !start || !order) {
+        rerr_set(e, DIAG_STORE_REPLY, "out of memory");
+        goto out;
+    }
+    /* Group command indices by node, keeping their order within a node. */
+    size_t fp = first_primary(s);
+    for (size_t i = 0; i < p->n; i++) {
+        pcmd *c = &p->cmds[i];
+        c->node = c->slot < 0 ? fp : s->slot_node[c->slot];
+        if (c->node == NO_NODE)
+            c->node = s->nnodes;   /* unknown slot: run one by one below */
+        count[c->node]++;
+    }
+    for (size_t k = 0; k < nn; k++)
+        start[k + 1] = start[k] + count[k];
+    memset(count, 0, nn * sizeof *count);
+    for (size_t i = 0; i < p->n; i++) {
+        size_t nd = p->cmds[i].node;
+        order[start[nd] + count[nd]++] = i;
+    }
+    /* Overlapped batches: batch r+1 of every node is queued before the
+     * replies of batch r are read, so the servers never wait for us. */
+    size_t rounds = 0;
+    for (size_t k = 0; k < s->nnodes; k++) {
+        size_t b = (count[k] + PIPE_BATCH - 1) / PIPE_BATCH;
+        if (b > rounds)
+            rounds = b;
+    }
+    for (size_t r = 0; r <= rounds; r++) {
+        for (size_t k = 0; k < s->nnodes; k++) {
+            size_t lo = r * PIPE_BATCH, hi = lo + PIPE_BATCH;
+            if (lo >= count[k])
+                continue;
+            if (hi > count[k])
+                hi = count[k];
+            rconn *c = rstore_node_conn(s, k, e);
+            if (!c)
+                goto out;
+            for (size_t j = lo; j < hi; j++) {
+                pcmd *pc = &p->cmds[order[start[k] + j]];
+                if (!rconn_append(c, pc->resp, pc->len, e))
+                    goto out;
+            }
+        }
+        if (r == 0)
+            continue;
+        for (size_t k = 0; k < s->nnodes; k++) {
+            size_t lo = (r - 1) * PIPE_BATCH, hi = lo + PIPE_BATCH;
+            if (lo >= count[k])
+                continue;
+            if (hi > count[k])
+                hi = count[k];
+            for (size_t j = lo; j < hi; j++) {
+                pcmd *pc = &p->cmds[order[start[k] + j]];
+                pc->reply = rconn_read(s->nodes[k].c, e);
+                if (!pc->reply) {
+                    rerr_prefix(e, "pipeline to %s:%d", s->nodes[k].host, s->nodes[k].port);
+                    goto out;
+                }
+            }
+        }
+    }
+    /* Redirected or unrouted commands, one by one, in the original order. */
+    for (size_t i = 0; i < p->n; i++) {
+        pcmd *c = &p->cmds[i];
+        if (c->reply && !is_redirect(c->reply))
+            continue;
+        redisReply *first = c->reply;
+        c->reply = NULL;
+        c->reply = run_resp(s, c->slot, c->resp, c->len, first, e);
+        if (!c->reply)
+            goto out;
+    }
+    ok = true;
+out:
+    free(count);
+    free(start);
+    free(order);
+    return ok;
+}

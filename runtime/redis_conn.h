@@ -1,0 +1,72 @@
+/* redis_conn.h - one connection to one Redis node on top of hiredis 0.14:
+ * URL parsing, AUTH (ACL user + password), SELECT, connect and command
+ * timeouts, and a reconnect after any transport error (hiredis leaves a
+ * context unusable after a timeout).  It knows nothing about clusters; see
+ * redis_cluster.h for slots and redirections.
+ *
+ * Credentials never come from the command line: rurl_parse refuses a
+ * password unless the caller says the URL came from an env variable or file
+ * (see rlc_secret_resolve in redis_cluster.h callers). */
+#ifndef RLC_REDIS_CONN_H
+#define RLC_REDIS_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+#include "rerr.h"
+
+typedef struct rurl {
+    char host[256];
+    int port;
+    int db;
+    char user[128];   /* "" = default user */
+    char pass[512];   /* "" = no AUTH */
+} rurl;
+
+/* Parses redis://[user:pass@]host[:port][/db] (port 6379, db 0 by default).
+ * allow_password=false refuses a URL carrying a password (3150). */
+bool rurl_parse(const char *s, bool allow_password, rurl *u, rerr *e);
+/* "host:port" (no credentials) into out. */
+void rurl_display(const rurl *u, char *out, size_t n);
+
+typedef struct rconn_opts {
+    int connect_ms;   /* 0 = 2000 */
+    int cmd_ms;       /* 0 = 5000 */
+    const char *user; /* borrowed; NULL or "" = default user */
+    const char *pass; /* borrowed; NULL or "" = no AUTH */
+    int db;
+} rconn_opts;
+
+typedef struct rconn rconn;
+
+/* Connects and authenticates.  Returns NULL and fills e on failure (3151
+ * connect, 3152 auth, 3153 timeout).  Options are copied. */
+rconn *rconn_open(const char *host, int port, const rconn_opts *o, rerr *e);
+/* Closes; accepts NULL. */
+void rconn_close(rconn *c);
+const char *rconn_host(const rconn *c);
+int rconn_port(const rconn *c);
+
+/* Sends one command and returns its reply (caller frees with
+ * freeReplyObject).  Error replies (-ERR, -MOVED...) are returned as
+ * replies; NULL means a transport failure (e filled, 3151/3153), after which
+ * the next call reconnects.  lens may be NULL for NUL-terminated args. */
+redisReply *rconn_cmd(rconn *c, rerr *e, int argc, const char **argv, const size_t *lens);
+/* printf-style command (hiredis format: %s, %b, %d...). */
+redisReply *rconn_cmdf(rconn *c, rerr *e, const char *fmt, ...);
+
+/* Pipelining: queue a RESP-formatted command, then read replies in order.
+ * rconn_flush_read blocks for the next reply (flushing everything queued
+ * first).  On NULL (transport failure) the pipeline is lost; reconnect
+ * happens on the next command. */
+bool rconn_append(rconn *c, const char *resp, size_t len, rerr *e);
+redisReply *rconn_read(rconn *c, rerr *e);
+
+/* Describes an error reply ("ERR ..."), or "" for non-errors. */
+const char *rreply_err(const redisReply *r);
+/* True for a status/bulk reply equal to s. */
+bool rreply_is(const redisReply *r, const char *s);
+
+#endif

@@ -1,0 +1,133 @@
+/* test_store.c - unit tests of the store client pieces that need no server:
+ * CRC16 and key slots (vectors from the Redis Cluster spec), URL parsing,
+ * SHA-256 and canonical JSON. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "redis_cluster.h"
+
+static unsigned slot(const char *k) { return rcluster_key_slot(k, strlen(k)); }
+
+static void crc16_vectors(void **st)
+{
+    (void)st;
+    /* The check value of CRC16/XMODEM, quoted in the Redis Cluster spec. */
+    assert_int_equal(rcluster_crc16("123456789", 9), 0x31C3);
+    assert_int_equal(rcluster_crc16("", 0), 0);
+    /* Slots that redis-server's CLUSTER KEYSLOT reports. */
+    assert_int_equal(slot("foo"), 12182);
+    assert_int_equal(slot("bar"), 5061);
+    assert_int_equal(slot("hello"), 866);
+}
+
+static void hash_tags(void **st)
+{
+    (void)st;
+    /* The examples of the spec's "Hash tags" section. */
+    assert_int_equal(slot("{user1000}.following"), slot("{user1000}.followers"));
+    assert_int_equal(slot("{user1000}.following"), slot("user1000"));
+    assert_int_equal(slot("foo{}{bar}"), rcluster_crc16("foo{}{bar}", 10) % 16384);
+    assert_int_equal(slot("foo{{bar}}zap"), slot("{bar"));
+    assert_int_equal(slot("foo{bar}{zap}"), slot("bar"));
+    assert_int_equal(slot("{}"), rcluster_crc16("{}", 2) % 16384);
+    assert_int_equal(slot("no-close{tag"), rcluster_crc16("no-close{tag", 12) % 16384);
+}
+
+static void url_parse(void **st)
+{
+    (void)st;
+    rurl u;
+    rerr e = {0};
+    assert_true(rurl_parse("redis://127.0.0.1:7001/3", false, &u, &e));
+    assert_string_equal(u.host, "127.0.0.1");
+    assert_int_equal(u.port, 7001);
+    assert_int_equal(u.db, 3);
+    assert_string_equal(u.user, "");
+    assert_true(rurl_parse("redis://localhost", false, &u, &e));
+    assert_int_equal(u.port, 6379);
+    assert_int_equal(u.db, 0);
+    assert_true(rurl_parse("redis://deployer:p%40ss@h:1/", true, &u, &e));
+    assert_string_equal(u.user, "deployer");
+    assert_string_equal(u.pass, "p@ss");
+    assert_true(rurl_parse("redis://deployer@h:1", false, &u, &e));
+    assert_string_equal(u.user, "deployer");
+    /* A password on the command line is refused. */
+    assert_false(rurl_parse("redis://u:secret@h:1", false, &u, &e));
+    assert_int_equal(e.code, DIAG_STORE_URL);
+    assert_false(rurl_parse("http://h:1", true, &u, &e));
+    assert_false(rurl_parse("redis://h:0", true, &u, &e));
+    assert_false(rurl_parse("redis://h:99999", true, &u, &e));
+    assert_false(rurl_parse("redis://:1", true, &u, &e));
+    assert_false(rurl_parse("redis://h:1/x", true, &u, &e));
+    assert_false(rurl_parse("redis://u:%4@h:1", true, &u, &e));
+}
+
+static void sha256_and_canonical(void **st)
+{
+    (void)st;
+    char hex[65];
+    assert_true(digest_sha256_hex("abc", 3, hex));
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    json_t *a = json_loads("{\"b\": 1, \"a\": [\"\\u00e9\", 2]}", 0, NULL);
+    json_t *b = json_loads("{\"a\":[\"\xc3\xa9\",2],\"b\":1}", 0, NULL);
+    char *ca = digest_canonical_json(a), *cb = digest_canonical_json(b);
+    assert_string_equal(ca, "{\"a\":[\"\\u00E9\",2],\"b\":1}");
+    assert_string_equal(ca, cb);
+    free(ca);
+    free(cb);
+    json_decref(a);
+    json_decref(b);
+}
+
+/* A server that accepts connections (the kernel's backlog does) but never
+ * answers: the command must time out as a value, and the next command must
+ * reconnect and time out again rather than read a stale reply. */
+static void command_timeout(void **st)
+{
+    (void)st;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    socklen_t al = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &al);
+    rconn_opts o = {.connect_ms = 500, .cmd_ms = 150};
+    rerr e = {0};
+    rconn *c = rconn_open("127.0.0.1", ntohs(a.sin_port), &o, &e);
+    assert_non_null(c);
+    redisReply *r = rconn_cmdf(c, &e, "PING");
+    assert_null(r);
+    assert_int_equal(e.code, DIAG_STORE_TIMEOUT);
+    rerr_clear(&e);
+    r = rconn_cmdf(c, &e, "PING");
+    assert_null(r);
+    assert_int_equal(e.code, DIAG_STORE_TIMEOUT);
+    rconn_close(c);
+    close(fd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(crc16_vectors),
+        cmocka_unit_test(hash_tags),
+        cmocka_unit_test(url_parse),
+        cmocka_unit_test(sha256_and_canonical),
+        cmocka_unit_test(command_timeout),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
