@@ -38,6 +38,27 @@ start_redis() {
     done
 }
 
+# cluster_ports N: N distinct ports P <= 55535 with P and its cluster bus
+# port P+10000 both free on 127.0.0.1.  (owner: runtime)
+cluster_ports() {
+    python3 -c '
+import random, socket, sys
+n = int(sys.argv[1]); got = []
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+while len(got) < n:
+    p = random.randint(20000, 45000)
+    if p not in got and free(p) and free(p + 10000):
+        got.append(p)
+print(" ".join(map(str, got)))' "$1"
+}
+
 # start_redis_cluster [extra redis args...]: a 6-node Redis Cluster (3
 # primaries, 3 replicas) on free loopback ports in $T.  Sets CLUSTER_PORTS
 # (all six, primaries first as created) and CLUSTER_PIDS; every PID also goes
@@ -45,8 +66,7 @@ start_redis() {
 start_redis_cluster() {
     CLUSTER_PORTS=""; CLUSTER_PIDS=""
     _addrs=""
-    for _i in 1 2 3 4 5 6; do
-        _p=$(free_port)
+    for _p in $(cluster_ports 6); do
         _d="$T/cluster-$_p"; mkdir -p "$_d"
         redis-server --port "$_p" --bind 127.0.0.1 --dir "$_d" --save '' --appendonly no \
             --cluster-enabled yes --cluster-config-file "$_d/nodes.conf" \

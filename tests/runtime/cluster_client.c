@@ -142,7 +142,7 @@ int main(int argc, char **argv)
            e.msg);
 
     /* MOVED: migrate a slot from A to B behind the client's back. */
-    int ia, ib;
+    int ia = -1, ib = -1;
     int pa = primary_port(s, -1, &ia), pb = primary_port(s, ia, &ib);
     char key[64];
     unsigned slot = key_on(s, "moved:", ia, key, sizeof key);
