@@ -115,7 +115,12 @@ test: $(BUILD)/rlc $(UNIT_BIN)
 asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
 
-bench: $(BUILD)/rlc
+# The policy generator is a plain C program (no library code): it only
+# writes text.
+$(BUILD)/gen_policy: tests/bench/gen_policy.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(DEFS) $(CFLAGS) -o $@ $<
+bench: $(BUILD)/rlc $(BUILD)/gen_policy
 	@BUILD=$(BUILD) sh tests/bench/run.sh
 
 deps:
