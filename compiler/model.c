@@ -223,6 +223,33 @@ typedef struct members {
     size_t nchildren, capchildren;
 } members;
 
+/* Arrays in the arena cannot be freed, so a doubling vector leaves its
+ * outgrown copies behind, and one started at 4 wastes most of it on the
+ * typical block with one or two limits.  Counting the block's children
+ * first lets each array be allocated once, at its final size (VEC_PUSH then
+ * never grows it).  At 100 000 tenants this is a quarter of the model. */
+static size_t count_kind(const ast_node *block, ast_kind kind)
+{
+    size_t n = 0;
+    for (const ast_node *c = block->children; c; c = c->next)
+        n += c->kind == kind;
+    return n;
+}
+
+#define PRESIZE(a, arr, cap, count)                                            \
+    do {                                                                       \
+        (cap) = (count);                                                       \
+        (arr) = (cap) ? arena_alloc((a), (cap) * sizeof *(arr)) : NULL;        \
+    } while (0)
+
+static void presize_members(builder *b, const ast_node *block, members *mb)
+{
+    PRESIZE(b->a, mb->limits, mb->caplimits, count_kind(block, AST_LIMIT));
+    PRESIZE(b->a, mb->routes, mb->caproutes, count_kind(block, AST_ROUTE));
+    PRESIZE(b->a, mb->children, mb->capchildren,
+            count_kind(block, AST_GROUP) + count_kind(block, AST_KEY));
+}
+
 static void allow_add(builder *b, const ast_node *n, const ast_node *scope)
 {
     int code = diag_code_parse(n->name.s);
@@ -270,7 +297,8 @@ static void route_build(builder *b, const ast_node *r, const m_tier *tier, membe
     rt.src = r;
     rt.method = method;
     rt.path = r->name.s;
-    size_t caplim = 0;
+    size_t caplim;
+    PRESIZE(b->a, rt.limits, caplim, count_kind(r, AST_LIMIT));
     for (const ast_node *c = r->children; c; c = c->next) {
         if (c->kind == AST_LIMIT) {
             m_limit l;
@@ -310,6 +338,7 @@ static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent
 static void members_build(builder *b, const ast_node *block, const m_tier *tier,
                           m_subject *self, int depth, members *mb)
 {
+    presize_members(b, block, mb);
     for (const ast_node *c = block->children; c; c = c->next) {
         switch (c->kind) {
         case AST_LIMIT: {

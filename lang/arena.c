@@ -50,11 +50,15 @@ void arena_free(arena *a)
     free(a);
 }
 
-void *arena_alloc(arena *a, size_t size)
+/* Returns size bytes at the given alignment (a power of two, at most
+ * ARENA_ALIGN), not zeroed.  Blocks start ARENA_ALIGN-aligned. */
+static void *arena_take(arena *a, size_t size, size_t align)
 {
-    size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    if (size > SIZE_MAX / 2)
+        arena_oom(size);
     struct block *b = a->head;
-    if (!b || b->size - b->used < size) {
+    size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0;
+    if (!b || at > b->size || b->size - at < size) {
         size_t bsize = ARENA_MIN_BLOCK;
         /* Grow block size with the arena so huge policies need few mallocs. */
         if (a->total / 8 > bsize)
@@ -66,22 +70,38 @@ void *arena_alloc(arena *a, size_t size)
         struct block *nb = malloc(sizeof *nb + bsize);
         if (!nb)
             arena_oom(bsize);
-        nb->prev = b;
         nb->used = 0;
         nb->size = bsize;
-        a->head = nb;
         a->total += bsize;
+        if (b && size > ARENA_MIN_BLOCK && b->size - b->used >= ARENA_MIN_BLOCK / 4) {
+            /* A large allocation gets a block of its own, behind the current
+             * one, which keeps serving small allocations. */
+            nb->prev = b->prev;
+            b->prev = nb;
+            nb->used = size;
+            return nb->data;
+        }
+        nb->prev = b;
+        a->head = nb;
         b = nb;
+        at = 0;
     }
-    void *p = b->data + b->used;
-    b->used += size;
+    b->used = at + size;
+    return b->data + at;
+}
+
+void *arena_alloc(arena *a, size_t size)
+{
+    void *p = arena_take(a, size, ARENA_ALIGN);
     memset(p, 0, size);
     return p;
 }
 
 char *arena_strndup(arena *a, const char *s, size_t n)
 {
-    char *p = arena_alloc(a, n + 1);
+    /* Strings are packed without alignment: a policy holds millions of
+     * short names, and rounding each to 16 bytes doubled their space. */
+    char *p = arena_take(a, n + 1, 1);
     memcpy(p, s, n);
     p[n] = '\0';
     return p;

@@ -1,9 +1,31 @@
 /* ast.c - node construction for the syntax tree.  See ast.h. */
 #include "ast.h"
 
+#include <stddef.h>
+
+/* Bytes a node of this kind needs: the common fields plus only the member
+ * of `u` its kind uses.  Most nodes of a large policy are blocks (tenant,
+ * group, key, route) that use none of `u`; giving each the whole union made
+ * the AST of a 100 000-tenant policy a third bigger.  So n->u may only be
+ * read for the kinds listed here, which every access already checks. */
+static size_t node_size(ast_kind kind)
+{
+    const size_t base = offsetof(ast_node, u);
+    const ast_node *n = NULL;
+    switch (kind) {
+    case AST_LIMIT: return base + sizeof n->u.limit;
+    case AST_CONCURRENCY: return base + sizeof n->u.conc;
+    case AST_SETTING: return base + sizeof n->u.value;
+    case AST_T_REQUEST: return base + sizeof n->u.request;
+    case AST_T_SEND: return base + sizeof n->u.send;
+    case AST_T_WAIT: return base + sizeof n->u.wait;
+    default: return base;
+    }
+}
+
 ast_node *ast_new(arena *a, ast_kind kind, span sp)
 {
-    ast_node *n = arena_alloc(a, sizeof *n);
+    ast_node *n = arena_alloc(a, node_size(kind));
     n->kind = kind;
     n->sp = sp;
     return n;

@@ -129,6 +129,8 @@ typedef struct ast_file {
     size_t nerrors;           /* syntax and lexical errors in this file */
 } ast_file;
 
+/* A zeroed node of this kind in arena a.  Only the member of `u` that
+ * belongs to the kind is allocated: never read another one. */
 ast_node *ast_new(arena *a, ast_kind kind, span sp);
 const char *ast_kind_name(ast_kind k);
 /* Appends n to a singly linked list given by head/tail pointers. */

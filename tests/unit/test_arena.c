@@ -157,6 +157,46 @@ static void test_bytes_growth(void **state)
     arena_free(a);
 }
 
+static void test_string_packing(void **state)
+{
+    (void)state;
+    arena *a = arena_new();
+    char *s1 = arena_strdup(a, "s");
+    char *s2 = arena_strdup(a, "gcra");
+    /* Strings are packed: no rounding up to the alignment. */
+    assert_ptr_equal(s2, s1 + 2);
+    assert_string_equal(s1, "s");
+    assert_string_equal(s2, "gcra");
+    /* The next aligned allocation is aligned again, and zeroed. */
+    unsigned char *p = arena_alloc(a, 24);
+    assert_int_equal((uintptr_t)p % 16, 0);
+    assert_true(p >= (unsigned char *)s2 + 5);
+    for (int i = 0; i < 24; i++)
+        assert_int_equal(p[i], 0);
+    /* 20 000 three-byte strings fit in the first 64 KiB block. */
+    size_t before = arena_bytes(a);
+    for (int i = 0; i < 20000; i++)
+        arena_strndup(a, "abcdef", 2);
+    assert_int_equal(arena_bytes(a), before);
+    arena_free(a);
+}
+
+static void test_large_keeps_block(void **state)
+{
+    (void)state;
+    arena *a = arena_new();
+    char *x = arena_alloc(a, 16);
+    /* A large allocation gets its own block; the current one goes on
+     * serving small allocations instead of being abandoned. */
+    unsigned char *big = arena_alloc(a, 300000);
+    char *y = arena_alloc(a, 16);
+    assert_ptr_equal(y, x + 16);
+    memset(big, 1, 300000);
+    assert_int_equal(x[0], 0);
+    assert_int_equal(y[0], 0);
+    arena_free(a);
+}
+
 static void test_free_null(void **state)
 {
     (void)state;
@@ -172,6 +212,8 @@ int main(void)
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_many),
         cmocka_unit_test(test_bytes_growth),
+        cmocka_unit_test(test_string_packing),
+        cmocka_unit_test(test_large_keeps_block),
         cmocka_unit_test(test_free_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
