@@ -6,8 +6,14 @@
 #include <string.h>
 
 #include "check.h"
+#include "check_report.h"
 #include "cli.h"
+#include "diag.h"
 #include "program.h"
+#include "render_ci.h"
+
+/* Most --allow / --deny codes on one command line. */
+#define MAX_CODE_OPTS 64
 
 static const char help[] =
     "usage: rlc check [OPTIONS] FILE...\n"
@@ -17,7 +23,13 @@ static const char help[] =
     "'-' reads a policy from standard input.\n"
     "\n"
     "options:\n"
-    "  --format=FMT    text (default, on stderr) or json (one object per line, stdout)\n"
+    "  --format=FMT    text (default, on stderr), json (one object per line, stdout),\n"
+    "                  sarif (SARIF 2.1.0 for code scanning, stdout) or github\n"
+    "                  (workflow annotations, stdout)\n"
+    "  --report        also print the worst-case bound of every limit and every\n"
+    "                  suppressed diagnostic with its reason (stdout; text or json)\n"
+    "  --allow=CODE    suppress hazard CODE (RLC2xxx) everywhere; repeatable\n"
+    "  --deny=CODE     make CODE an error; repeatable\n"
     "  --color=WHEN    auto (default: only on a terminal, unless NO_COLOR), always, never\n"
     "  -W error, -Werror  treat warnings as errors\n"
     "  -q, --quiet     print nothing; only the exit status tells\n"
@@ -31,21 +43,50 @@ int cmd_check(int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"color", required_argument, NULL, 'c'},
         {"quiet", no_argument, NULL, 'q'},
+        {"report", no_argument, NULL, 'r'},
+        {"allow", required_argument, NULL, 'A'},
+        {"deny", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     render_opts ro = {.color = render_color_auto(stderr), .format = FMT_TEXT};
-    bool quiet = false, werror = false;
+    bool quiet = false, werror = false, report = false;
+    int allow[MAX_CODE_OPTS], deny[MAX_CODE_OPTS];
+    size_t nallow = 0, ndeny = 0;
     int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+qhW:", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
-            if (!cli_parse_format(optarg, &ro.format))
-                return cli_usage_error("check", "unknown format '%s' (expected text or json)",
-                                       optarg);
+            if (!strcmp(optarg, "sarif"))
+                ro.format = FMT_SARIF;
+            else if (!strcmp(optarg, "github"))
+                ro.format = FMT_GITHUB;
+            else if (!cli_parse_format(optarg, &ro.format))
+                return cli_usage_error("check", "unknown format '%s' (expected text, json, "
+                                       "sarif or github)", optarg);
             break;
+        case 'r': report = true; break;
+        case 'A':
+        case 'D': {
+            int code = diag_code_parse(optarg);
+            const char *opt = c == 'A' ? "--allow" : "--deny";
+            if (code < 0 || !diag_lookup(code))
+                return cli_usage_error("check", "%s: '%s' is not a diagnostic code (see rlc "
+                                       "explain --list)", opt, optarg);
+            if (c == 'A' && !code_suppressible(code))
+                return cli_usage_error("check", "--allow: %s cannot be allowed; only hazards "
+                                       "(RLC2xxx) can be suppressed", optarg);
+            if ((c == 'A' ? nallow : ndeny) == MAX_CODE_OPTS)
+                return cli_usage_error("check", "too many %s options (limit is %d)", opt,
+                                       MAX_CODE_OPTS);
+            if (c == 'A')
+                allow[nallow++] = code;
+            else
+                deny[ndeny++] = code;
+            break;
+        }
         case 'c':
             if (!cli_parse_color(optarg, stderr, &ro.color))
                 return cli_usage_error("check", "--color takes auto, always or never");
@@ -65,20 +106,32 @@ int cmd_check(int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage_error("check", "no input files");
+    if (report && (ro.format == FMT_SARIF || ro.format == FMT_GITHUB))
+        return cli_usage_error("check", "--report prints text or json; SARIF already carries "
+                               "suppressed results");
 
     program p;
     program_init(&p);
     bool io_ok = program_load(&p, (const char *const *)argv + optind, (size_t)(argc - optind));
     m_policy *m = NULL;
+    suppressed_list sup = {0};
     if (io_ok) {
-        check_opts co = {0};
+        check_opts co = {allow, nallow, deny, ndeny, false, &sup};
         m = check_program(&p, &co);
     }
     if (!quiet) {
-        if (ro.format == FMT_JSON)
+        if (ro.format == FMT_SARIF)
+            render_sarif(stdout, &p.map, &p.diags, &sup, RLC_VERSION);
+        else if (ro.format == FMT_GITHUB)
+            render_github(stdout, &p.map, &p.diags);
+        else if (ro.format == FMT_JSON)
             render_all(stdout, &p.map, &p.diags, &ro);
         else
             render_all(stderr, &p.map, &p.diags, &ro);
+        /* With errors in names or values the model holds only what was
+         * valid; the table then shows that much. */
+        if (report && m)
+            check_report(stdout, &p.map, m, &sup, ro.format == FMT_JSON);
     }
     int rc = EXIT_OK;
     if (!io_ok)

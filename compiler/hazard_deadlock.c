@@ -1,0 +1,85 @@
+/* hazard_deadlock.c - deadlock hazards (RLC2201, RLC2202).  Cycles in
+ * `extends` and `import` are found earlier (RLC1007, RLC1005) because
+ * nothing can be resolved through them.  Here: concurrency pools whose
+ * holders never expire, and the proof that every key of one decision lives
+ * in one Redis Cluster slot, which is what lets the plan acquire all of a
+ * decision's counters and pools in one atomic script call (so no decision
+ * ever holds one pool while waiting for another, and acquisition order
+ * cannot matter; SPEC.md section 4). */
+#include "hazard_private.h"
+
+#include <string.h>
+
+void hz_deadlock_conc(hz *h, const hz_level *lv, const m_conc *c)
+{
+    if (c->lease_ms > 0)
+        return;
+    diag_add(h->d, DIAG_LEASE_MISSING, c->src->sp,
+             "concurrency %lld on %s has no lease: a holder that crashes before releasing "
+             "keeps its slot forever, and after %lld such crashes every request is "
+             "rejected; add 'lease D' (longer than the slowest request)",
+             (long long)c->max, lv->desc, (long long)c->max);
+}
+
+/* CRC16/XMODEM (poly 0x1021, init 0), the checksum Redis Cluster uses. */
+static unsigned crc16(const char *s, size_t n)
+{
+    unsigned crc = 0;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= (unsigned)(unsigned char)s[i] << 8;
+        for (int k = 0; k < 8; k++)
+            crc = (crc & 0x8000) ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    }
+    return crc;
+}
+
+/* Bounds of the hash tag of key: [*start, *end) inside key, or false when
+ * the whole key is hashed (no '{', no '}' after it, or nothing between). */
+static bool hash_tag(const char *key, size_t len, size_t *start, size_t *end)
+{
+    const char *open = memchr(key, '{', len);
+    if (!open)
+        return false;
+    size_t o = (size_t)(open - key);
+    const char *close = memchr(open + 1, '}', len - o - 1);
+    if (!close || close == open + 1)
+        return false;
+    *start = o + 1;
+    *end = (size_t)(close - key);
+    return true;
+}
+
+unsigned redis_key_slot(const char *key, size_t len)
+{
+    size_t s, e;
+    if (hash_tag(key, len, &s, &e))
+        return crc16(key + s, e - s) & 16383;
+    return crc16(key, len) & 16383;
+}
+
+const char *tenant_key_prefix(arena *a, const char *ns, const char *tenant)
+{
+    return arena_printf(a, "{%s:%s}", ns, tenant);
+}
+
+/* Every key of a decision is the tenant's prefix followed by more text
+ * (subject path, route, window, pool).  They all hash alike exactly when
+ * the prefix holds a whole, non-empty hash tag: then no suffix can change
+ * which '{' opens the tag or which '}' closes it. */
+bool key_prefix_fixes_slot(const char *prefix)
+{
+    size_t len = strlen(prefix), s, e;
+    return hash_tag(prefix, len, &s, &e) && e < len;
+}
+
+void hz_deadlock_tenant(hz *h, const m_subject *t)
+{
+    const char *prefix = tenant_key_prefix(h->a, h->m->ns, t->name);
+    if (key_prefix_fixes_slot(prefix))
+        return;
+    diag_add(h->d, DIAG_CROSS_SLOT, t->src->name.sp,
+             "the keys of tenant \"%s\" (prefix %s) do not share one hash tag, so one "
+             "decision's counters and pools could live in different Redis Cluster slots "
+             "and could not be acquired atomically",
+             t->name, prefix);
+}

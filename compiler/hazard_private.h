@@ -1,0 +1,55 @@
+/* hazard_private.h - what the hazard families share: the pass context, the
+ * walk's view of one subject, and message helpers.  Not for use outside
+ * compiler/hazard*.c. */
+#ifndef RLC_HAZARD_PRIVATE_H
+#define RLC_HAZARD_PRIVATE_H
+
+#include "bound.h"
+#include "diag.h"
+#include "hazard.h"
+#include "model.h"
+
+typedef struct hz {
+    program *p;
+    const m_policy *m;
+    diag_list *d;
+    arena *a;
+    int64_t skew;           /* max_clock_skew */
+    int64_t decision_skew;  /* skew that moves decisions (client time only) */
+} hz;
+
+/* Where a set of limits is written: a tier (template) or a subject.  Own
+ * limits are those written at this level; pairs of inherited limits were
+ * already analysed at the tier that wrote them. */
+typedef struct hz_level {
+    const m_tier *tier;        /* set for a tier */
+    const m_subject *subject;  /* set for a tenant, group or key */
+    const char *desc;          /* "tier pro", "tenant \"acme\"", ... */
+} hz_level;
+
+bool hz_limit_own(const hz_level *lv, const m_limit *l);
+bool hz_route_own(const hz_level *lv, const m_route *r);
+bool hz_conc_own(const hz_level *lv, const m_conc *c);
+bool span_within(span inner, span outer);
+
+/* "100/1m" (with " burst B" / " cost C" / algorithm when not default-ish). */
+const char *hz_limit_text(hz *h, const m_limit *l);
+/* Arena copy of a formatted duration. */
+const char *hz_dur(hz *h, int64_t ms);
+/* 'tenant "acme"', 'key "acme/team-a/k1"'. */
+const char *hz_subject_desc(hz *h, const m_subject *s);
+
+/* Families.  *_level: checks of the limits, routes and pools written at one
+ * level (tier or subject); *_chain: checks of a subject's limits against its
+ * ancestors'. */
+void hz_window_level(hz *h, const hz_level *lv, const m_limit *lim, size_t nlim,
+                     const m_route *routes, size_t nroutes);
+void hz_window_chain(hz *h, const m_subject *s);
+void hz_limit_checks(hz *h, const m_limit *l);      /* burst (window family) */
+void hz_skew_limit(hz *h, const m_limit *l);
+void hz_deadlock_conc(hz *h, const hz_level *lv, const m_conc *c);
+void hz_deadlock_tenant(hz *h, const m_subject *t);
+void hz_gaps_tenant(hz *h, const m_subject *t);
+void hz_gaps_targets(hz *h);
+
+#endif

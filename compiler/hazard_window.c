@@ -1,0 +1,356 @@
+/* hazard_window.c - window conflicts (RLC2001-RLC2007): limits that
+ * disagree, limits that can never bind, children looser than ancestors,
+ * overlapping routes, fixed windows that drift apart, and bursts that do not
+ * mean what they say.  Pairs are only formed inside one level (a tier or a
+ * subject: a handful of limits) and along one ancestor chain, never across
+ * tenants. */
+#include "hazard_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static span rate_span(const m_limit *l)
+{
+    return l->src->u.limit.rate_sp;
+}
+
+static bool same_limit(const m_limit *a, const m_limit *b)
+{
+    return a->count == b->count && a->window_ms == b->window_ms && a->burst == b->burst &&
+           a->cost == b->cost && a->algo == b->algo && a->shadow == b->shadow;
+}
+
+/* The arithmetic behind "a admits at most X in any span of b's window". */
+static const char *kill_reason(hz *h, const m_limit *a, const m_limit *b)
+{
+    const char *aw = hz_dur(h, a->window_ms), *bw = hz_dur(h, b->window_ms);
+    int64_t na = limit_requests(a);
+    if (algo_has_burst(b->algo)) {
+        int64_t inst = algo_has_burst(a->algo) ? limit_burst_requests(a)
+                       : a->algo == ALGO_FIXED_WINDOW ? 2 * na : na;
+        return arena_printf(h->a,
+                            "%s (%s) admits at most %lld at once and %lld per %s in the "
+                            "long run, never more than this limit's burst %lld and rate "
+                            "%lld per %s",
+                            hz_limit_text(h, a), algo_name(a->algo), (long long)inst,
+                            (long long)a->count, aw, (long long)b->burst,
+                            (long long)b->count, bw);
+    }
+    int64_t worst = bound_span(a, b->window_ms, 0);
+    const char *arith;
+    switch (a->algo) {
+    case ALGO_FIXED_WINDOW: {
+        int64_t k = (b->window_ms + a->window_ms - 1) / a->window_ms + 1;
+        arith = arena_printf(h->a, "a %s span touches up to %lld fixed windows of %s: %lld x %lld",
+                             bw, (long long)k, aw, (long long)k, (long long)na);
+        break;
+    }
+    case ALGO_SLIDING_WINDOW: {
+        int64_t k = (b->window_ms + a->window_ms - 1) / a->window_ms;
+        arith = arena_printf(h->a, "a %s span covers at most %lld windows of %s: %lld x %lld",
+                             bw, (long long)k, aw, (long long)k, (long long)na);
+        break;
+    }
+    default:
+        arith = arena_printf(h->a, "burst %lld + %lld per %s over %s", (long long)a->burst,
+                             (long long)a->count, aw, bw);
+        break;
+    }
+    if (b->cost > 1)
+        return arena_printf(h->a, "%s admits at most %lld in any %s (%s), and %lld x cost "
+                                  "%lld <= %lld",
+                            hz_limit_text(h, a), (long long)worst, bw, arith, (long long)worst,
+                            (long long)b->cost, (long long)b->count);
+    return arena_printf(h->a, "%s admits at most %lld in any %s (%s) <= %lld",
+                        hz_limit_text(h, a), (long long)worst, bw, arith, (long long)b->count);
+}
+
+static void report_dead(hz *h, const m_limit *dead, const m_limit *killer, const char *where)
+{
+    diag *d = diag_add(h->d, DIAG_DEAD_LIMIT, rate_span(dead),
+                       "limit %s can never bind: %s on %s", hz_limit_text(h, dead),
+                       kill_reason(h, killer, dead), where);
+    diag_note_add(h->d, d, rate_span(killer), "the stricter limit %s is here",
+                  hz_limit_text(h, killer));
+}
+
+/* Pairs of limits applying to the same requests at one level.  `own_only`
+ * skips pairs in which neither limit is written at this level. */
+static void limit_pairs(hz *h, const hz_level *lv, const m_limit *lim, size_t n)
+{
+    bool *dead = calloc(n ? n : 1, sizeof *dead);
+    for (size_t j = 0; j < n; j++) {
+        const m_limit *b = &lim[j];
+        for (size_t i = 0; i < j; i++) {
+            const m_limit *a = &lim[i];
+            if (!hz_limit_own(lv, a) && !hz_limit_own(lv, b))
+                continue;
+            if (a->shadow || b->shadow)
+                continue;
+            if (a->window_ms == b->window_ms && a->algo == b->algo && !same_limit(a, b)) {
+                diag *d = diag_add(h->d, DIAG_WINDOW_CONFLICT, rate_span(b),
+                                   "limit %s conflicts with limit %s on %s: same window "
+                                   "and algorithm (%s) but a different %s",
+                                   hz_limit_text(h, b), hz_limit_text(h, a), lv->desc,
+                                   algo_name(a->algo),
+                                   a->count != b->count ? "count"
+                                   : a->burst != b->burst ? "burst" : "cost");
+                diag_note_add(h->d, d, rate_span(a), "the other limit %s is here",
+                              hz_limit_text(h, a));
+                dead[i] = dead[j] = true;
+                continue;
+            }
+            if (!dead[j] && limit_kills(a, b)) {
+                report_dead(h, b, a, lv->desc);
+                dead[j] = true;
+            } else if (!dead[i] && limit_kills(b, a)) {
+                report_dead(h, a, b, lv->desc);
+                dead[i] = true;
+            }
+        }
+    }
+    free(dead);
+}
+
+/* ---- routes ---- */
+
+static bool method_overlap(const char *a, const char *b)
+{
+    return !strcmp(a, b) || !strcmp(a, "ANY") || !strcmp(b, "ANY");
+}
+
+/* '*' matches exactly one segment.  Two paths overlap when they have as
+ * many segments and each pair is equal or has a '*'.  Writes one request
+ * path both match into out (arena). */
+static bool path_overlap(hz *h, const char *a, const char *b, const char **example)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *ex = arena_alloc(h->a, la + lb + 2);
+    size_t k = 0;
+    const char *p = a, *q = b;
+    while (*p && *q) {
+        /* both at '/' */
+        if (*p != '/' || *q != '/')
+            return false;
+        p++, q++;
+        const char *pe = strchr(p, '/'), *qe = strchr(q, '/');
+        size_t lp = pe ? (size_t)(pe - p) : strlen(p);
+        size_t lq = qe ? (size_t)(qe - q) : strlen(q);
+        bool pw = lp == 1 && *p == '*', qw = lq == 1 && *q == '*';
+        if (!pw && !qw && (lp != lq || strncmp(p, q, lp) != 0))
+            return false;
+        ex[k++] = '/';
+        const char *src = pw ? q : p;
+        size_t l = pw ? lq : lp;
+        memcpy(ex + k, src, l);
+        k += l;
+        p += lp, q += lq;
+    }
+    if (*p || *q)
+        return false;
+    ex[k] = '\0';
+    *example = ex;
+    return true;
+}
+
+static bool same_routes(const m_route *a, const m_route *b)
+{
+    if (a->nlimits != b->nlimits)
+        return false;
+    for (size_t i = 0; i < a->nlimits; i++) {
+        bool found = false;
+        for (size_t j = 0; j < b->nlimits && !found; j++)
+            found = same_limit(&a->limits[i], &b->limits[j]);
+        if (!found)
+            return false;
+    }
+    if (!a->conc != !b->conc)
+        return false;
+    return !a->conc || (a->conc->max == b->conc->max && a->conc->lease_ms == b->conc->lease_ms);
+}
+
+static int64_t route_bound(const m_route *r, int64_t span_ms)
+{
+    int64_t best = INT64_MAX;
+    for (size_t i = 0; i < r->nlimits; i++)
+        if (!r->limits[i].shadow) {
+            int64_t v = bound_span(&r->limits[i], span_ms, 0);
+            if (v < best)
+                best = v;
+        }
+    return best;
+}
+
+static int64_t route_max_window(const m_route *r, int64_t w)
+{
+    for (size_t i = 0; i < r->nlimits; i++)
+        if (!r->limits[i].shadow && r->limits[i].window_ms > w)
+            w = r->limits[i].window_ms;
+    return w;
+}
+
+static void route_pairs(hz *h, const hz_level *lv, const m_route *routes, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        const m_route *b = &routes[j];
+        for (size_t i = 0; i < j; i++) {
+            const m_route *a = &routes[i];
+            if (!hz_route_own(lv, a) && !hz_route_own(lv, b))
+                continue;
+            const char *ex;
+            if (!method_overlap(a->method, b->method) || !path_overlap(h, a->path, b->path, &ex))
+                continue;
+            if (same_routes(a, b))
+                continue;
+            const char *m = strcmp(a->method, "ANY") ? a->method : b->method;
+            if (!strcmp(m, "ANY"))
+                m = "any method";
+            int64_t w = route_max_window(b, route_max_window(a, 0));
+            const char *verdict;
+            if (w == 0) {
+                verdict = "neither has a rate limit, so their concurrency limits both apply";
+            } else {
+                int64_t ua = route_bound(a, w), ub = route_bound(b, w);
+                const char *dw = hz_dur(h, w);
+                const m_route *win = ua <= ub ? a : b;
+                const char *wdesc = arena_printf(h->a, "%s \"%s\"", win->method, win->path);
+                const char *sa = ua == INT64_MAX ? "no rate limit"
+                                 : arena_printf(h->a, "at most %lld", (long long)ua);
+                const char *sb = ub == INT64_MAX ? "no rate limit"
+                                 : arena_printf(h->a, "at most %lld", (long long)ub);
+                verdict = ua == ub
+                    ? arena_printf(h->a, "in any %s each admits %s, so they tie", dw, sa)
+                    : arena_printf(h->a, "in any %s %s \"%s\" admits %s and %s \"%s\" %s, so "
+                                         "%s wins there", dw, a->method, a->path, sa,
+                                   b->method, b->path, sb, wdesc);
+            }
+            diag *d = diag_add(h->d, DIAG_ROUTE_OVERLAP, b->src->name.sp,
+                               "route %s \"%s\" overlaps route %s \"%s\" on %s with different "
+                               "limits: both apply to %s %s; %s",
+                               b->method, b->path, a->method, a->path, lv->desc, m, ex,
+                               verdict);
+            diag_note_add(h->d, d, a->src->name.sp, "route %s \"%s\" is here", a->method,
+                          a->path);
+        }
+    }
+}
+
+/* Route limits against the limits of their own level: a route limit that
+ * the level's limits always beat can never bind. */
+static void route_vs_level(hz *h, const hz_level *lv, const m_limit *lim, size_t nlim,
+                           const m_route *rt)
+{
+    limit_pairs(h, lv, rt->limits, rt->nlimits);
+    for (size_t j = 0; j < rt->nlimits; j++) {
+        const m_limit *b = &rt->limits[j];
+        if (b->shadow)
+            continue;
+        for (size_t i = 0; i < nlim; i++) {
+            const m_limit *a = &lim[i];
+            if (a->shadow || (!hz_route_own(lv, rt) && !hz_limit_own(lv, a)))
+                continue;
+            if (limit_kills(a, b)) {
+                report_dead(h, b, a, lv->desc);
+                break;
+            }
+        }
+    }
+}
+
+void hz_window_level(hz *h, const hz_level *lv, const m_limit *lim, size_t nlim,
+                     const m_route *routes, size_t nroutes)
+{
+    limit_pairs(h, lv, lim, nlim);
+    route_pairs(h, lv, routes, nroutes);
+    for (size_t r = 0; r < nroutes; r++)
+        if (hz_route_own(lv, &routes[r]))
+            route_vs_level(h, lv, lim, nlim, &routes[r]);
+}
+
+static bool divides(int64_t a, int64_t b)
+{
+    return b % a == 0 || a % b == 0;
+}
+
+/* One child limit against every limit of every ancestor. */
+static void chain_limit(hz *h, const m_subject *s, const m_limit *b)
+{
+    bool reported = false;
+    for (const m_subject *up = s->parent; up; up = up->parent) {
+        for (size_t i = 0; i < up->nlimits; i++) {
+            const m_limit *a = &up->limits[i];
+            if (a->shadow)
+                continue;
+            if (a->algo == ALGO_FIXED_WINDOW && b->algo == ALGO_FIXED_WINDOW &&
+                !divides(a->window_ms, b->window_ms)) {
+                diag *d = diag_add(h->d, DIAG_WINDOW_DRIFT, rate_span(b),
+                                   "fixed window %s of %s and fixed window %s of %s do not "
+                                   "divide each other: their boundaries drift apart, so "
+                                   "the two never reset together",
+                                   hz_dur(h, b->window_ms), hz_subject_desc(h, s),
+                                   hz_dur(h, a->window_ms), hz_subject_desc(h, up));
+                diag_note_add(h->d, d, rate_span(a), "the ancestor's limit %s is here",
+                              hz_limit_text(h, a));
+            }
+            if (reported)
+                continue;
+            bool looser = a->window_ms == b->window_ms &&
+                          (limit_requests(b) > limit_requests(a) ||
+                           (algo_has_burst(a->algo) && algo_has_burst(b->algo) &&
+                            limit_requests(b) == limit_requests(a) &&
+                            limit_burst_requests(b) > limit_burst_requests(a)));
+            if (looser) {
+                if (!h->m->allow_loosening) {
+                    diag *d = diag_add(h->d, DIAG_CHILD_LOOSER, rate_span(b),
+                                       "limit %s of %s is looser than %s of its ancestor %s "
+                                       "on the same %s window: the ancestor admits fewer, "
+                                       "so this limit never binds",
+                                       hz_limit_text(h, b), hz_subject_desc(h, s),
+                                       hz_limit_text(h, a), hz_subject_desc(h, up),
+                                       hz_dur(h, a->window_ms));
+                    diag_note_add(h->d, d, rate_span(a), "the ancestor's limit %s is here",
+                                  hz_limit_text(h, a));
+                }
+                reported = true;
+                continue;
+            }
+            if (limit_kills(a, b)) {
+                report_dead(h, b, a, hz_subject_desc(h, up));
+                reported = true;
+            }
+        }
+    }
+}
+
+void hz_window_chain(hz *h, const m_subject *s)
+{
+    if (!s->parent)
+        return;
+    for (size_t i = 0; i < s->nlimits; i++)
+        if (!s->limits[i].shadow)
+            chain_limit(h, s, &s->limits[i]);
+    for (size_t r = 0; r < s->nroutes; r++)
+        for (size_t i = 0; i < s->routes[r].nlimits; i++)
+            if (!s->routes[r].limits[i].shadow)
+                chain_limit(h, s, &s->routes[r].limits[i]);
+}
+
+void hz_limit_checks(hz *h, const m_limit *l)
+{
+    if (!l->burst_set)
+        return;
+    span bsp = l->src->u.limit.burst.sp;
+    if (!algo_has_burst(l->algo)) {
+        diag_add(h->d, DIAG_BURST_IGNORED, bsp,
+                 "%s has no burst, so 'burst %lld' on limit %s means nothing (only "
+                 "token_bucket and gcra have a burst)",
+                 algo_name(l->algo), (long long)l->burst, hz_limit_text(h, l));
+        return;
+    }
+    if (l->burst > l->count)
+        diag_add(h->d, DIAG_BURST_OVER_COUNT, bsp,
+                 "burst %lld is larger than the count of limit %s: a full bucket admits "
+                 "%lld at once, more than one whole %s of the rate",
+                 (long long)l->burst, hz_limit_text(h, l), (long long)l->burst,
+                 hz_dur(h, l->window_ms));
+}
