@@ -29,10 +29,10 @@ static const char *kill_reason(hz *h, const m_limit *a, const m_limit *b)
         int64_t inst = algo_has_burst(a->algo) ? limit_burst_requests(a)
                        : a->algo == ALGO_FIXED_WINDOW ? 2 * na : na;
         return arena_printf(h->a,
-                            "%s (%s) admits at most %lld at once and %lld per %s in the "
+                            "(%s) admits at most %lld at once and %lld per %s in the "
                             "long run, never more than this limit's burst %lld and rate "
                             "%lld per %s",
-                            hz_limit_text(h, a), algo_name(a->algo), (long long)inst,
+                            algo_name(a->algo), (long long)inst,
                             (long long)a->count, aw, (long long)b->burst,
                             (long long)b->count, bw);
     }
@@ -57,19 +57,21 @@ static const char *kill_reason(hz *h, const m_limit *a, const m_limit *b)
         break;
     }
     if (b->cost > 1)
-        return arena_printf(h->a, "%s admits at most %lld in any %s (%s), and %lld x cost "
+        return arena_printf(h->a, "admits at most %lld in any %s (%s), and %lld x cost "
                                   "%lld <= %lld",
-                            hz_limit_text(h, a), (long long)worst, bw, arith, (long long)worst,
+                            (long long)worst, bw, arith, (long long)worst,
                             (long long)b->cost, (long long)b->count);
-    return arena_printf(h->a, "%s admits at most %lld in any %s (%s) <= %lld",
-                        hz_limit_text(h, a), (long long)worst, bw, arith, (long long)b->count);
+    return arena_printf(h->a, "admits at most %lld in any %s (%s) <= %lld", (long long)worst,
+                        bw, arith, (long long)b->count);
 }
 
-static void report_dead(hz *h, const m_limit *dead, const m_limit *killer, const char *where)
+static void report_dead(hz *h, const m_limit *dead, const char *dead_on,
+                        const m_limit *killer, const char *killer_on)
 {
     diag *d = diag_add(h->d, DIAG_DEAD_LIMIT, rate_span(dead),
-                       "limit %s can never bind: %s on %s", hz_limit_text(h, dead),
-                       kill_reason(h, killer, dead), where);
+                       "limit %s on %s can never bind: limit %s on %s %s",
+                       hz_limit_text(h, dead), dead_on, hz_limit_text(h, killer), killer_on,
+                       kill_reason(h, killer, dead));
     diag_note_add(h->d, d, rate_span(killer), "the stricter limit %s is here",
                   hz_limit_text(h, killer));
 }
@@ -101,10 +103,10 @@ static void limit_pairs(hz *h, const hz_level *lv, const m_limit *lim, size_t n)
                 continue;
             }
             if (!dead[j] && limit_kills(a, b)) {
-                report_dead(h, b, a, lv->desc);
+                report_dead(h, b, lv->desc, a, lv->desc);
                 dead[j] = true;
             } else if (!dead[i] && limit_kills(b, a)) {
-                report_dead(h, a, b, lv->desc);
+                report_dead(h, a, lv->desc, b, lv->desc);
                 dead[i] = true;
             }
         }
@@ -250,7 +252,7 @@ static void route_vs_level(hz *h, const hz_level *lv, const m_limit *lim, size_t
             if (a->shadow || (!hz_route_own(lv, rt) && !hz_limit_own(lv, a)))
                 continue;
             if (limit_kills(a, b)) {
-                report_dead(h, b, a, lv->desc);
+                report_dead(h, b, lv->desc, a, lv->desc);
                 break;
             }
         }
@@ -315,7 +317,7 @@ static void chain_limit(hz *h, const m_subject *s, const m_limit *b)
                 continue;
             }
             if (limit_kills(a, b)) {
-                report_dead(h, b, a, hz_subject_desc(h, up));
+                report_dead(h, b, hz_subject_desc(h, s), a, hz_subject_desc(h, up));
                 reported = true;
             }
         }
