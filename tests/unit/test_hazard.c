@@ -1,0 +1,153 @@
+/* test_hazard.c - the arithmetic under the hazard passes: Redis Cluster
+ * slots and the one-hash-tag-per-tenant proof (RLC2202, which no policy can
+ * trigger, so it is tested here), the worst-case bound formulas, the
+ * dead-limit relation and the counter-expiry rule. */
+#include "unit.h"
+
+#include "bound.h"
+#include "check.h"
+#include "hazard.h"
+
+static unsigned slot(const char *k)
+{
+    return redis_key_slot(k, strlen(k));
+}
+
+/* Values from the Redis Cluster specification and redis-cli CLUSTER KEYSLOT. */
+static void test_key_slot(void **state)
+{
+    (void)state;
+    assert_int_equal(slot("123456789"), 0x31C3 & 16383);
+    assert_int_equal(slot("foo"), 12182);
+    assert_int_equal(slot("bar"), 5061);
+    assert_int_equal(slot("{user1000}.following"), slot("{user1000}.followers"));
+    assert_int_equal(slot("{user1000}.following"), slot("user1000"));
+    /* Empty tag: the whole key is hashed. */
+    assert_int_equal(slot("foo{}{bar}"), redis_key_slot("foo{}{bar}", 10));
+    assert_int_not_equal(slot("foo{}{bar}"), slot("bar"));
+    /* The tag is up to the first '}' after the first '{'. */
+    assert_int_equal(slot("foo{{bar}}zap"), slot("{bar"));
+    assert_int_equal(slot("foo{bar}{zap}"), slot("bar"));
+}
+
+static void test_prefix_proof(void **state)
+{
+    (void)state;
+    arena *a = arena_new();
+    const char *tenants[] = {"acme", "", "a}b", "{", "}", "x{y}z", "ünï"};
+    const char *suffixes[] = {":t:60000", ":acme/g/k:r:GET /v1/{id}:60000", "}", "{z}", ""};
+    for (size_t i = 0; i < sizeof tenants / sizeof tenants[0]; i++) {
+        const char *p = tenant_key_prefix(a, "rl", tenants[i]);
+        assert_true(key_prefix_fixes_slot(p));
+        for (size_t j = 0; j < sizeof suffixes / sizeof suffixes[0]; j++) {
+            const char *k = arena_printf(a, "%s%s", p, suffixes[j]);
+            assert_int_equal(slot(k), slot(p));
+        }
+    }
+    /* Layouts that would break it are caught. */
+    assert_false(key_prefix_fixes_slot("rl:acme:"));
+    assert_false(key_prefix_fixes_slot("rl:{}acme:"));
+    assert_false(key_prefix_fixes_slot("{rl:acme"));
+    assert_true(key_prefix_fixes_slot("rl:{acme}")); /* a tag anywhere in the prefix is enough */
+    arena_free(a);
+}
+
+static m_limit lim(int64_t count, int64_t window_ms, int64_t burst, algo al)
+{
+    m_limit l;
+    memset(&l, 0, sizeof l);
+    l.count = count;
+    l.window_ms = window_ms;
+    l.burst = burst;
+    l.cost = 1;
+    l.algo = al;
+    return l;
+}
+
+static void test_bound_span(void **state)
+{
+    (void)state;
+    m_limit tb = lim(100, 60000, 100, ALGO_TOKEN_BUCKET);
+    assert_int_equal(bound_span(&tb, 60000, 0), 200);
+    assert_int_equal(bound_span(&tb, 300000, 0), 600);
+    assert_int_equal(bound_span(&tb, 60000, 2000), 203);
+    m_limit fw = lim(100, 60000, 100, ALGO_FIXED_WINDOW);
+    assert_int_equal(bound_span(&fw, 60000, 0), 200);    /* 2N across a boundary */
+    assert_int_equal(bound_span(&fw, 60001, 0), 300);
+    assert_int_equal(bound_span(&fw, 60000, 1), 300);    /* skew opens a third window */
+    m_limit sw = lim(100, 60000, 100, ALGO_SLIDING_WINDOW);
+    assert_int_equal(bound_span(&sw, 60000, 0), 100);
+    assert_int_equal(bound_span(&sw, 150000, 0), 300);
+    m_limit costly = lim(1000, 60000, 1000, ALGO_SLIDING_WINDOW);
+    costly.cost = 3;
+    assert_int_equal(bound_span(&costly, 60000, 0), 333);
+    m_limit huge = lim(EXACT_INT_MAX / 1000, 1000, EXACT_INT_MAX / 1000, ALGO_TOKEN_BUCKET);
+    assert_true(bound_span(&huge, WINDOW_MAX_MS, SKEW_MAX_MS) > 0); /* no overflow */
+}
+
+static void test_kills(void **state)
+{
+    (void)state;
+    m_limit a = lim(100, 60000, 100, ALGO_TOKEN_BUCKET);
+    m_limit b = lim(1000, 300000, 1000, ALGO_TOKEN_BUCKET);
+    assert_true(limit_kills(&a, &b));
+    assert_false(limit_kills(&b, &a));
+    m_limit fw600 = lim(600, 300000, 600, ALGO_FIXED_WINDOW);
+    m_limit fw599 = lim(599, 300000, 599, ALGO_FIXED_WINDOW);
+    assert_true(limit_kills(&a, &fw600));   /* at most 600 in any 5m */
+    assert_false(limit_kills(&a, &fw599));
+    /* A fixed window admits 2N at once: a bucket of burst 2N-1 can bind. */
+    m_limit fw = lim(10, 1000, 10, ALGO_FIXED_WINDOW);
+    m_limit tb19 = lim(100, 1000, 19, ALGO_TOKEN_BUCKET);
+    m_limit tb20 = lim(100, 1000, 20, ALGO_TOKEN_BUCKET);
+    assert_false(limit_kills(&fw, &tb19));
+    assert_true(limit_kills(&fw, &tb20));
+}
+
+static void test_ttl(void **state)
+{
+    (void)state;
+    m_limit fw = lim(100, 60000, 100, ALGO_FIXED_WINDOW);
+    assert_int_equal(counter_ttl_needed_ms(&fw, 0), 60000);
+    assert_int_equal(counter_ttl_needed_ms(&fw, 250), 61000);
+    m_limit tb = lim(10, 1000, 50, ALGO_TOKEN_BUCKET);
+    assert_int_equal(limit_refill_ms(&tb), 5000);
+    assert_int_equal(counter_ttl_needed_ms(&tb, 1), 6000);
+    m_limit slow = lim(1, 86400000, 1000, ALGO_GCRA);
+    assert_true(counter_ttl_needed_ms(&slow, 0) > COUNTER_TTL_MAX_MS);
+    char b[32];
+    dur_format(90000, b, sizeof b);
+    assert_string_equal(b, "90s");
+    dur_format(1500, b, sizeof b);
+    assert_string_equal(b, "1500ms");
+    dur_format(86400000, b, sizeof b);
+    assert_string_equal(b, "1d");
+}
+
+/* The whole pipeline over tenant names that contain braces: the proof
+ * holds, nothing fires. */
+static void test_pipeline_braces(void **state)
+{
+    (void)state;
+    const char *src = "tenant \"a}b\" { limit 1/1s }\ntenant \"{\" { limit 1/1s }\n"
+                      "tenant \"\" { limit 1/1s }\n";
+    program p;
+    program_init(&p);
+    program_load_text(&p, "t.rlp", unit_dup(src, strlen(src)), strlen(src));
+    m_policy *m = check_program(&p, NULL);
+    assert_non_null(m);
+    assert_int_equal(unit_count(&p.diags, DIAG_CROSS_SLOT), 0);
+    assert_int_equal(p.diags.nerrors + p.diags.nwarnings, 0);
+    model_free(m);
+    program_free(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_slot),   cmocka_unit_test(test_prefix_proof),
+        cmocka_unit_test(test_bound_span), cmocka_unit_test(test_kills),
+        cmocka_unit_test(test_ttl),        cmocka_unit_test(test_pipeline_braces),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
