@@ -27,6 +27,7 @@ typedef struct verb {
 int cmd_check(int argc, char **argv);
 int cmd_fmt(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 
 /* Prints "rlc VERB: message" and a hint to stderr; returns EXIT_USAGE. */

@@ -10,6 +10,7 @@ static const verb verbs[] = {
     {"check", cmd_check, "parse and check policies; diagnostics for people or CI"},
     {"fmt", cmd_fmt, "rewrite policies in canonical form"},
     {"explain", cmd_explain, "explain a diagnostic code"},
+    {"audit", cmd_audit, "verify or show the hash-chained audit log of deploys"},
     {"compile", cmd_compile, "check policies and write a deployable plan"},
 };
 

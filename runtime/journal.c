@@ -1,0 +1,158 @@
+/* journal.c - the deploy journal.  See journal.h. */
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "digest.h"
+
+static bool write_line(journal *j, json_t *obj, rerr *e)
+{
+    char *s = digest_canonical_json(obj);
+    json_decref(obj);
+    if (!s)
+        return rerr_set(e, DIAG_STATE_IO, "cannot encode a journal entry");
+    size_t n = strlen(s);
+    s[n] = '\0';
+    char *line = malloc(n + 2);
+    if (!line) {
+        free(s);
+        return rerr_set(e, DIAG_STATE_IO, "out of memory");
+    }
+    memcpy(line, s, n);
+    line[n] = '\n';
+    free(s);
+    ssize_t w = write(j->fd, line, n + 1);
+    free(line);
+    if (w != (ssize_t)(n + 1) || fsync(j->fd) != 0)
+        return rerr_set(e, DIAG_STATE_IO, "cannot write the journal %s: %s", j->path,
+                        strerror(errno));
+    return true;
+}
+
+bool journal_begin(journal *j, const char *state_dir, const char *run_id, json_t *header,
+                   rerr *e)
+{
+    j->fd = -1;
+    snprintf(j->dir, sizeof j->dir, "%s", state_dir);
+    snprintf(j->run_id, sizeof j->run_id, "%s", run_id);
+    statedir_path(state_dir, "journal.jsonl", j->path);
+    j->fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0600);
+    if (j->fd < 0) {
+        json_decref(header);
+        if (errno == EEXIST)
+            return rerr_set(e, DIAG_INTERRUPTED, "an interrupted deploy left %s; run 'rlc "
+                            "status' or 'rlc rollback' to recover it first", j->path);
+        return rerr_set(e, DIAG_STATE_IO, "cannot create %s: %s", j->path, strerror(errno));
+    }
+    if (!header)
+        header = json_object();
+    json_object_set_new(header, "phase", json_string("begin"));
+    json_object_set_new(header, "run", json_string(run_id));
+    json_object_set_new(header, "t", json_integer(statedir_now_ms()));
+    if (!write_line(j, header, e))
+        return false;
+    return statedir_sync_parent(j->path, e);
+}
+
+bool journal_note(journal *j, const char *phase, json_t *extra, rerr *e)
+{
+    json_t *o = extra ? extra : json_object();
+    json_object_set_new(o, "phase", json_string(phase));
+    json_object_set_new(o, "t", json_integer(statedir_now_ms()));
+    return write_line(j, o, e);
+}
+
+bool journal_finish(journal *j, const char *phase, rerr *e)
+{
+    if (!journal_note(j, phase, NULL, e))
+        return false;
+    close(j->fd);
+    j->fd = -1;
+    char dst[STATEDIR_PATH_MAX], name[128];
+    snprintf(name, sizeof name, "runs/%s.jsonl", j->run_id);
+    statedir_path(j->dir, name, dst);
+    if (rename(j->path, dst) != 0)
+        return rerr_set(e, DIAG_STATE_IO, "cannot move %s to %s: %s", j->path, dst,
+                        strerror(errno));
+    return statedir_sync_parent(j->path, e);
+}
+
+json_t *journal_pending(const char *state_dir, rerr *e)
+{
+    rerr_clear(e);
+    char path[STATEDIR_PATH_MAX];
+    statedir_path(state_dir, "journal.jsonl", path);
+    size_t n;
+    char *s = statedir_read(path, &n);
+    if (!s) {
+        if (errno != ENOENT)
+            rerr_set(e, DIAG_STATE_IO, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    json_t *arr = json_array();
+    for (char *p = s, *nl; *p; p = nl + 1) {
+        nl = strchr(p, '\n');
+        if (!nl)
+            break;   /* torn last line: its step never started */
+        *nl = '\0';
+        json_t *o = json_loads(p, 0, NULL);
+        if (!o)
+            break;
+        json_array_append_new(arr, o);
+    }
+    free(s);
+    if (json_array_size(arr) == 0 || !journal_header(arr)) {
+        json_decref(arr);
+        /* Nothing durable was written: the deploy never began.  Remove the
+         * empty journal so it does not block the next run. */
+        unlink(path);
+        return NULL;
+    }
+    return arr;
+}
+
+bool journal_adopt(journal *j, const char *state_dir, const char *run_id, rerr *e)
+{
+    snprintf(j->dir, sizeof j->dir, "%s", state_dir);
+    snprintf(j->run_id, sizeof j->run_id, "%s", run_id);
+    statedir_path(state_dir, "journal.jsonl", j->path);
+    /* Cut a torn tail so the next entry starts on its own line. */
+    size_t n;
+    char *s = statedir_read(j->path, &n);
+    if (s) {
+        char *last = strrchr(s, '\n');
+        size_t keep = last ? (size_t)(last - s) + 1 : 0;
+        free(s);
+        if (keep != n && truncate(j->path, (off_t)keep) != 0)
+            return rerr_set(e, DIAG_STATE_IO, "cannot repair %s: %s", j->path,
+                            strerror(errno));
+    }
+    j->fd = open(j->path, O_WRONLY | O_APPEND);
+    if (j->fd < 0)
+        return rerr_set(e, DIAG_STATE_IO, "cannot open %s: %s", j->path, strerror(errno));
+    return true;
+}
+
+bool journal_has(const json_t *entries, const char *phase)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(entries, i, o) {
+        const char *p = json_string_value(json_object_get(o, "phase"));
+        if (p && !strcmp(p, phase))
+            return true;
+    }
+    return false;
+}
+
+json_t *journal_header(const json_t *entries)
+{
+    json_t *h = json_array_get(entries, 0);
+    const char *p = json_string_value(json_object_get(h, "phase"));
+    return p && !strcmp(p, "begin") ? h : NULL;
+}

@@ -1,0 +1,152 @@
+/* statedir.c - the local state directory.  See statedir.h. */
+#include "statedir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "digest.h"
+
+static bool mkdir_p1(const char *p, rerr *e)
+{
+    if (mkdir(p, 0700) == 0 || errno == EEXIST)
+        return true;
+    return rerr_set(e, DIAG_STATE_IO, "cannot create state directory %s: %s", p,
+                    strerror(errno));
+}
+
+bool statedir_path(const char *dir, const char *name, char out[STATEDIR_PATH_MAX])
+{
+    int n = snprintf(out, STATEDIR_PATH_MAX, "%s/%s", dir, name);
+    return n > 0 && n < STATEDIR_PATH_MAX;
+}
+
+bool statedir_open(const char *opt, char out[STATEDIR_PATH_MAX], rerr *e)
+{
+    const char *d = opt && *opt ? opt : getenv("RLC_STATE_DIR");
+    if (!d || !*d)
+        d = ".rlc";
+    if (strlen(d) > STATEDIR_PATH_MAX - 64)
+        return rerr_set(e, DIAG_STATE_IO, "state directory path too long");
+    snprintf(out, STATEDIR_PATH_MAX, "%s", d);
+    char sub[STATEDIR_PATH_MAX];
+    if (!mkdir_p1(out, e))
+        return false;
+    statedir_path(out, "checkpoints", sub);
+    if (!mkdir_p1(sub, e))
+        return false;
+    statedir_path(out, "runs", sub);
+    return mkdir_p1(sub, e);
+}
+
+bool statedir_sync_parent(const char *path, rerr *e)
+{
+    char tmp[STATEDIR_PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    int fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY);
+    if (fd < 0 || fsync(fd) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return rerr_set(e, DIAG_STATE_IO, "cannot sync directory of %s: %s", path,
+                        strerror(errno));
+    }
+    close(fd);
+    return true;
+}
+
+bool statedir_write_atomic(const char *path, const void *data, size_t n, int mode, rerr *e)
+{
+    char tmp[STATEDIR_PATH_MAX + 16];
+    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    if (fd < 0)
+        return rerr_set(e, DIAG_STATE_IO, "cannot create %s: %s", tmp, strerror(errno));
+    fchmod(fd, (mode_t)mode);   /* the umask must not widen or narrow it */
+    const char *p = data;
+    size_t left = n;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            goto fail;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0)
+        goto fail;
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        rerr_set(e, DIAG_STATE_IO, "cannot rename %s: %s", tmp, strerror(errno));
+        unlink(tmp);
+        return false;
+    }
+    return statedir_sync_parent(path, e);
+fail:
+    rerr_set(e, DIAG_STATE_IO, "cannot write %s: %s", tmp, strerror(errno));
+    close(fd);
+    unlink(tmp);
+    return false;
+}
+
+char *statedir_read(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    size_t r;
+    while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0) {
+        n += r;
+        if (cap - n < 2) {
+            char *nb = realloc(b, cap * 2);
+            if (!nb) {
+                free(b);
+                b = NULL;
+                break;
+            }
+            b = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (!b) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    b[n] = '\0';
+    if (len)
+        *len = n;
+    return b;
+}
+
+void statedir_new_id(char out[64])
+{
+    unsigned char r[8] = {0};
+    RAND_bytes(r, sizeof r);
+    char hx[17];
+    digest_hex(r, sizeof r, hx);
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char ts[32];
+    strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(out, 64, "%s-%s", ts, hx);
+}
+
+long long statedir_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
