@@ -109,6 +109,15 @@ $(BUILD)/tests/%: tests/runtime/%.c $(BUILD)/librlc.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/librlc.a $(LDLIBS) -lcmocka
 test: $(RT_TEST_BIN)
 
+# Test drivers that are programs, not cmocka suites (tests/suites/*.sh run them).
+DRIVER_SRC := $(wildcard tests/drivers/*.c)
+DRIVER_BIN := $(DRIVER_SRC:tests/drivers/%.c=$(BUILD)/tests/drivers/%)
+$(BUILD)/tests/drivers/%: tests/drivers/%.c $(BUILD)/librlc.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/librlc.a $(LDLIBS)
+
+test: $(DRIVER_BIN)
+
 test: $(BUILD)/rlc $(UNIT_BIN)
 	@BUILD=$(BUILD) sh tests/run.sh
 

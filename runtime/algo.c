@@ -1,0 +1,188 @@
+/* algo.c - one rule, one request, one step (see algo.h and SPEC.md 6.4).
+ * Every line here has a twin in stdlib/enforce.lua; change both or the
+ * differential test fails.  All values stay in [0, 2^53) given the limits
+ * rules.c enforces (max(count, burst) x window <= 2^51), so doubles in Lua
+ * hold them exactly.  Requests whose charge exceeds what the rule can ever
+ * hold are rejected before any product is formed (retry -1). */
+#include "algo.h"
+
+static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+static void reject_forever(rl_verdict *v)
+{
+    v->admit = false;
+    v->retry_ms = -1;
+}
+
+static void token_bucket(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now,
+                         int64_t skew, rl_verdict *v)
+{
+    const int64_t W = r->window_ms, C = r->count, B = r->burst;
+    const int64_t cap = B * W;
+    int64_t level = cap, last = now;
+    if (s->present) {
+        level = s->a < cap ? s->a : cap;  /* a redeploy may have shrunk the burst */
+        last = s->b;
+    }
+    int64_t t = max64(now, last);        /* time never runs backwards for a bucket */
+    int64_t off = t - now;
+    if (level < cap && t > last) {
+        int64_t full_in = algo_ceil_div(cap - level, C);
+        level = t - last >= full_in ? cap : level + (t - last) * C;
+    }
+    v->remaining = level / W;
+    v->reset_ms = off + algo_ceil_div(cap - level, C);
+    if (cost > B / r->cost) {
+        reject_forever(v);
+        return;
+    }
+    int64_t units = cost * r->cost * W;
+    if (level >= units) {
+        int64_t left = level - units;
+        v->admit = true;
+        v->remaining = left / W;
+        v->reset_ms = off + algo_ceil_div(cap - left, C);
+        v->retry_ms = 0;
+        v->ttl_ms = algo_ttl(v->reset_ms, skew);
+        v->next = (rl_state){.present = true, .a = left, .b = t};
+    } else {
+        v->admit = false;
+        v->retry_ms = off + algo_ceil_div(units - level, C);
+    }
+}
+
+static void gcra(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now, int64_t skew,
+                 rl_verdict *v)
+{
+    const int64_t W = r->window_ms, C = r->count, B = r->burst;
+    const int64_t cap = B * W;              /* tolerance, in 1/C ms */
+    const int64_t ahead_max = algo_ceil_div(cap, C);
+    int64_t tat = now, frac = 0;
+    if (s->present) {
+        tat = s->a;
+        frac = s->b;
+    }
+    /* A clock that went far back would make the arrival time look
+     * arbitrarily far ahead; no decision differs past ahead_max. */
+    int64_t t = tat - now > ahead_max ? tat - ahead_max : now;
+    int64_t off = t - now;
+    if (tat < t) {
+        tat = t;
+        frac = 0;
+    }
+    int64_t debt = (tat - t) * C + frac;    /* in 1/C ms; the bucket is cap - debt */
+    v->remaining = debt < cap ? (cap - debt) / W : 0;
+    v->reset_ms = off + algo_ceil_div(debt, C);
+    if (cost > B / r->cost) {
+        reject_forever(v);
+        return;
+    }
+    int64_t units = cost * r->cost * W;
+    if (debt <= cap - units) {
+        int64_t total = frac + units;
+        int64_t debt2 = debt + units;
+        v->admit = true;
+        v->remaining = (cap - debt2) / W;
+        v->reset_ms = off + algo_ceil_div(debt2, C);
+        v->retry_ms = 0;
+        v->ttl_ms = algo_ttl(v->reset_ms, skew);
+        v->next = (rl_state){.present = true, .a = tat + total / C, .b = total % C};
+    } else {
+        v->admit = false;
+        v->retry_ms = off + algo_ceil_div(debt - (cap - units), C);
+    }
+}
+
+static void fixed_window(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now,
+                         int64_t skew, rl_verdict *v)
+{
+    const int64_t W = r->window_ms, C = r->count;
+    int64_t start = now - now % W, cnt = 0;
+    if (s->present && s->a >= start) {     /* same window, or the clock went back */
+        start = s->a;
+        cnt = s->b;
+    }
+    int64_t end_in = start + W - now;
+    v->remaining = C - cnt;
+    v->reset_ms = cnt > 0 ? end_in : 0;
+    if (cost > C / r->cost) {
+        reject_forever(v);
+        return;
+    }
+    int64_t n = cost * r->cost;
+    if (n <= C - cnt) {
+        v->admit = true;
+        v->remaining = C - cnt - n;
+        v->reset_ms = end_in;
+        v->retry_ms = 0;
+        v->ttl_ms = algo_ttl(end_in, skew);
+        v->next = (rl_state){.present = true, .a = start, .b = cnt + n};
+    } else {
+        v->admit = false;
+        v->retry_ms = end_in;
+    }
+}
+
+static void sliding_window(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now,
+                           int64_t skew, rl_verdict *v)
+{
+    const int64_t W = r->window_ms, C = r->count;
+    int64_t win = now - now % W;
+    int64_t start = win, prev = 0, cur = 0;
+    if (s->present) {
+        if (s->a >= win) {                 /* same window, or the clock went back */
+            start = s->a;
+            prev = s->b;
+            cur = s->c;
+        } else if (s->a == win - W) {
+            prev = s->c;
+        }
+    }
+    int64_t t = max64(now, start);
+    int64_t weight = W - (t - start);      /* 1..W: the share of prev still counted */
+    int64_t held = algo_ceil_div(prev * weight, W);
+    v->remaining = C - cur - held > 0 ? C - cur - held : 0;
+    v->reset_ms = cur > 0 ? start + 2 * W - now : prev > 0 ? start + W - now : 0;
+    if (cost > C / r->cost) {
+        reject_forever(v);
+        return;
+    }
+    int64_t n = cost * r->cost;
+    if (n <= C - cur && prev * weight <= (C - cur - n) * W) {
+        int64_t cur2 = cur + n;
+        v->admit = true;
+        held = algo_ceil_div(prev * weight, W);
+        v->remaining = C - cur2 - held > 0 ? C - cur2 - held : 0;
+        v->reset_ms = start + 2 * W - now;
+        v->retry_ms = 0;
+        v->ttl_ms = algo_ttl(v->reset_ms, skew);
+        v->next = (rl_state){.present = true, .a = start, .b = prev, .c = cur2};
+        return;
+    }
+    v->admit = false;
+    int64_t f = n <= C - cur && prev > 0 ? (C - cur - n) * W / prev : 0;
+    int64_t d;
+    if (f > 0)
+        d = weight - f;                    /* later in this window */
+    else                                   /* in the next one, where cur becomes prev */
+        d = weight + (cur > 0 ? max64(0, W - (C - n) * W / cur) : 0);
+    v->retry_ms = (t - now) + d;
+}
+
+void algo_rate(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now_ms,
+               int64_t skew_ms, rl_verdict *v)
+{
+    v->admit = false;
+    v->remaining = 0;
+    v->reset_ms = 0;
+    v->retry_ms = 0;
+    v->ttl_ms = 0;
+    v->next = *s;
+    switch (r->kind) {
+    case RL_TOKEN_BUCKET: token_bucket(r, s, cost, now_ms, skew_ms, v); break;
+    case RL_GCRA: gcra(r, s, cost, now_ms, skew_ms, v); break;
+    case RL_FIXED_WINDOW: fixed_window(r, s, cost, now_ms, skew_ms, v); break;
+    case RL_SLIDING_WINDOW: sliding_window(r, s, cost, now_ms, skew_ms, v); break;
+    case RL_CONCURRENCY: break;
+    }
+}

@@ -1,0 +1,53 @@
+/* redis_config.h - what must be in Redis for stdlib/enforce.lua to decide a
+ * tenant's requests, as data: the exact commands (argv vectors) that
+ * install one tenant's config hash and flip its active pointer, and the
+ * library text for FUNCTION LOAD or SCRIPT LOAD.  The deploy executor sends
+ * these; the differential test sends them too.  Nothing here opens a
+ * connection (SPEC.md 6.2 describes the keys and the encoding). */
+#ifndef RLC_REDIS_CONFIG_H
+#define RLC_REDIS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rules.h"
+
+/* Config format written in the "m" field; the library refuses others. */
+#define REDIS_CONFIG_FORMAT 1
+/* Length of a config version: 16 hex digits of SHA-256. */
+#define REDIS_CONFIG_VERSION_LEN 16
+
+typedef struct redis_cmd {
+    int argc;
+    char **argv;          /* NUL-terminated for convenience */
+    size_t *argvlen;
+} redis_cmd;
+
+typedef struct redis_cmds {
+    redis_cmd *v;
+    size_t n, cap;
+} redis_cmds;
+
+/* The tenant's hash tag "{<ns>:<tenant>}", the tenant name percent-encoded
+ * for '%', '{', '}', ':' and bytes outside 0x21-0x7e.  malloc'd. */
+char *redis_config_tag(const char *ns, const char *tenant);
+
+/* The encoded config of tenant t: its fields and values in order ("m"
+ * first, then subjects sorted), and its version (the digest of exactly
+ * those bytes).  Appends HSET <cfg key> f v ... then SET <active key> ver to
+ * cmds (config first, so the pointer never names a missing config).
+ * version gets REDIS_CONFIG_VERSION_LEN + 1 bytes. */
+void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, redis_cmds *cmds,
+                         char version[REDIS_CONFIG_VERSION_LEN + 1]);
+
+/* The library source (for FUNCTION LOAD REPLACE), and the same text from its
+ * second line on (for SCRIPT LOAD / EVAL on servers before 7.0).  NULL when
+ * this build embeds no library. */
+const char *redis_library_function(size_t *len);
+const char *redis_library_script(size_t *len);
+
+/* Appends one command made of the given strings (NULL-terminated list). */
+void redis_cmds_add(redis_cmds *c, ...);
+void redis_cmds_free(redis_cmds *c);    /* accepts a zeroed list */
+
+#endif

@@ -1,0 +1,351 @@
+/* rules.c - plan JSON -> rl_ruleset (see rules.h).  Validation here is the
+ * runtime's own: a plan file may come from anywhere, so every number is
+ * range-checked again before the arithmetic of algo.c relies on it. */
+#include "rules.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+static bool fail(char *err, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool fail(char *err, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, n, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+const char *rules_kind_name(rl_kind k)
+{
+    switch (k) {
+    case RL_TOKEN_BUCKET: return "token_bucket";
+    case RL_GCRA: return "gcra";
+    case RL_SLIDING_WINDOW: return "sliding_window";
+    case RL_FIXED_WINDOW: return "fixed_window";
+    case RL_CONCURRENCY: return "concurrency";
+    }
+    return "?";
+}
+
+char rules_kind_code(rl_kind k)
+{
+    static const char codes[] = "TGSFC";
+    return codes[k];
+}
+
+static bool get_int(const json_t *o, const char *k, int64_t lo, int64_t hi, int64_t *out,
+                    const char *where, char *err, size_t n)
+{
+    const json_t *v = json_object_get(o, k);
+    if (!json_is_integer(v))
+        return fail(err, n, "%s: \"%s\" must be an integer", where, k);
+    int64_t i = (int64_t)json_integer_value(v);
+    if (i < lo || i > hi)
+        return fail(err, n, "%s: \"%s\" = %lld is out of range [%lld, %lld]", where, k,
+                    (long long)i, (long long)lo, (long long)hi);
+    *out = i;
+    return true;
+}
+
+static const char *get_str(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Subject names in paths are percent-encoded for '%' and '/' so that '/'
+ * can separate segments (SPEC.md 6.2). */
+static void put_name(buf *b, const char *s)
+{
+    for (const char *c = s; *c; c++) {
+        if (*c == '%')
+            buf_puts(b, "%25");
+        else if (*c == '/')
+            buf_puts(b, "%2F");
+        else
+            buf_putc(b, *c);
+    }
+}
+
+static bool split_route(arena *a, rl_rule *r)
+{
+    /* "/v1/STAR/items" -> {"v1", "*", "items"}; empty segments are dropped. */
+    size_t n = 0;
+    for (const char *c = r->route; *c; c++)
+        if (*c == '/')
+            n++;
+    const char **segs = arena_alloc(a, (n + 1) * sizeof *segs);
+    size_t k = 0;
+    const char *p = r->route;
+    while (*p) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        const char *e = strchr(p, '/');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        segs[k++] = arena_strndup(a, p, len);
+        p += len;
+    }
+    r->segs = segs;
+    r->nsegs = k;
+    return true;
+}
+
+static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r, char *err,
+                      size_t n)
+{
+    char where[160];
+    const char *id = get_str(j, "id");
+    snprintf(where, sizeof where, "tenant \"%s\" rule %s", tenant, id ? id : "?");
+    if (!id || strlen(id) != RL_ID_LEN || strspn(id, "0123456789abcdef") != RL_ID_LEN)
+        return fail(err, n, "%s: \"id\" must be %d lower-case hex digits", where, RL_ID_LEN);
+    memcpy(r->id, id, RL_ID_LEN + 1);
+
+    const json_t *path = json_object_get(j, "path");
+    if (!json_is_array(path) || json_array_size(path) < 1 ||
+        json_array_size(path) > RL_MAX_DEPTH)
+        return fail(err, n, "%s: \"path\" must be an array of 1 to %d subjects", where,
+                    RL_MAX_DEPTH);
+    buf b;
+    buf_init(&b, 1 << 20);
+    for (size_t i = 0; i < json_array_size(path); i++) {
+        const json_t *seg = json_array_get(path, i);
+        const char *kind = get_str(seg, "kind"), *name = get_str(seg, "name");
+        bool kind_ok = kind && (i == 0 ? !strcmp(kind, "tenant")
+                                       : !strcmp(kind, "group") || !strcmp(kind, "key"));
+        if (!kind_ok || !name || !*name) {
+            buf_free(&b);
+            return fail(err, n, "%s: path element %zu must be {\"kind\": \"%s\", \"name\": ...}",
+                        where, i, i == 0 ? "tenant" : "group|key");
+        }
+        if (i == 0) {
+            if (strcmp(name, tenant) != 0) {
+                buf_free(&b);
+                return fail(err, n, "%s: path starts at tenant \"%s\"", where, name);
+            }
+            continue;
+        }
+        if (i > 1)
+            buf_putc(&b, '/');
+        buf_printf(&b, "%s:", kind);
+        put_name(&b, name);
+    }
+    if (!buf_ok(&b)) {
+        buf_free(&b);
+        return fail(err, n, "%s: path too long", where);
+    }
+    r->subject = arena_strdup(a, buf_str(&b));
+    r->depth = (int)json_array_size(path);
+    buf_free(&b);
+
+    const json_t *route = json_object_get(j, "route");
+    if (json_is_object(route)) {
+        const char *m = get_str(route, "method"), *p = get_str(route, "path");
+        if (!m || !*m || !p || p[0] != '/')
+            return fail(err, n, "%s: \"route\" needs a method and a path starting with '/'",
+                        where);
+        for (const char *c = p; *c; c++)
+            if ((unsigned char)*c <= ' ')
+                return fail(err, n, "%s: route path contains a space or control character",
+                            where);
+        for (const char *c = m; *c; c++)
+            if ((unsigned char)*c <= ' ')
+                return fail(err, n, "%s: route method contains a space", where);
+        r->method = arena_strdup(a, m);
+        r->route = arena_strdup(a, p);
+        split_route(a, r);
+    } else if (route && !json_is_null(route)) {
+        return fail(err, n, "%s: \"route\" must be null or an object", where);
+    }
+
+    const json_t *sh = json_object_get(j, "shadow");
+    if (sh && !json_is_boolean(sh))
+        return fail(err, n, "%s: \"shadow\" must be true or false", where);
+    r->shadow = json_is_true(sh);
+
+    const char *kind = get_str(j, "kind");
+    if (kind && !strcmp(kind, "concurrency")) {
+        r->kind = RL_CONCURRENCY;
+        if (!get_int(j, "max", 1, RL_EXACT_MAX, &r->max, where, err, n) ||
+            !get_int(j, "lease_ms", 1, RL_EXACT_MAX, &r->lease_ms, where, err, n))
+            return false;
+        r->cost = 1;
+        return true;
+    }
+    if (!kind || strcmp(kind, "rate") != 0)
+        return fail(err, n, "%s: \"kind\" must be \"rate\" or \"concurrency\"", where);
+    const char *algo = get_str(j, "algorithm");
+    static const struct {
+        const char *name;
+        rl_kind k;
+    } algos[] = {{"token_bucket", RL_TOKEN_BUCKET}, {"gcra", RL_GCRA},
+                 {"sliding_window", RL_SLIDING_WINDOW}, {"fixed_window", RL_FIXED_WINDOW}};
+    size_t i = 0;
+    while (algo && i < sizeof algos / sizeof algos[0] && strcmp(algos[i].name, algo) != 0)
+        i++;
+    if (!algo || i == sizeof algos / sizeof algos[0])
+        return fail(err, n, "%s: unknown \"algorithm\" %s%s%s", where, algo ? "\"" : "",
+                    algo ? algo : "(missing)", algo ? "\"" : "");
+    r->kind = algos[i].k;
+    if (!get_int(j, "count", 1, RL_EXACT_MAX, &r->count, where, err, n) ||
+        !get_int(j, "window_ms", 1, RL_EXACT_MAX, &r->window_ms, where, err, n) ||
+        !get_int(j, "burst", 1, RL_EXACT_MAX, &r->burst, where, err, n) ||
+        !get_int(j, "cost", 1, RL_EXACT_MAX, &r->cost, where, err, n))
+        return false;
+    int64_t big = r->count > r->burst ? r->count : r->burst;
+    if (big > RL_EXACT_MAX / r->window_ms)
+        return fail(err, n,
+                    "%s: %lld x %lld ms exceeds 2^51, the range in which the decision "
+                    "arithmetic is exact in both C and Lua",
+                    where, (long long)big, (long long)r->window_ms);
+    return true;
+}
+
+static int rule_order(const void *pa, const void *pb)
+{
+    const rl_rule *a = pa, *b = pb;
+    if (a->depth != b->depth)
+        return a->depth < b->depth ? -1 : 1;
+    int c = strcmp(a->subject, b->subject);
+    return c ? c : strcmp(a->id, b->id);
+}
+
+static int tenant_order(const void *a, const void *b)
+{
+    return strcmp(((const rl_tenant *)a)->name, ((const rl_tenant *)b)->name);
+}
+
+bool rules_from_plan(const json_t *plan, rl_ruleset *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    const json_t *pol = json_object_get(plan, "policy");
+    const json_t *tenants = json_object_get(plan, "tenants");
+    if (!json_is_object(pol))
+        return fail(err, errlen, "plan has no \"policy\" object");
+    if (!json_is_array(tenants))
+        return fail(err, errlen, "plan has no \"tenants\" array");
+    rl_ruleset rs = {.a = arena_new()};
+    const char *ns = get_str(pol, "namespace");
+    const char *ts = get_str(pol, "time_source");
+    const char *se = get_str(pol, "on_store_error");
+    const char *name = get_str(pol, "name");
+    if (!ns || !*ns) {
+        fail(err, errlen, "policy: \"namespace\" must be a non-empty string");
+        goto fail;
+    }
+    if (!ts || (strcmp(ts, "server") && strcmp(ts, "client"))) {
+        fail(err, errlen, "policy: \"time_source\" must be \"server\" or \"client\"");
+        goto fail;
+    }
+    if (!get_int(pol, "max_clock_skew_ms", 0, 3600 * 1000, &rs.skew_ms, "policy", err, errlen))
+        goto fail;
+    rs.ns = arena_strdup(rs.a, ns);
+    rs.policy = arena_strdup(rs.a, name ? name : "");
+    rs.client_time = !strcmp(ts, "client");
+    rs.fail_closed = se && !strcmp(se, "fail_closed");
+
+    rs.ntenants = json_array_size(tenants);
+    rs.tenants = arena_alloc(rs.a, (rs.ntenants + 1) * sizeof *rs.tenants);
+    for (size_t t = 0; t < rs.ntenants; t++) {
+        const json_t *tj = json_array_get(tenants, t);
+        const char *tn = get_str(tj, "name");
+        const json_t *rj = json_object_get(tj, "rules");
+        if (!tn || !*tn || !json_is_array(rj)) {
+            fail(err, errlen, "tenants[%zu]: needs a \"name\" and a \"rules\" array", t);
+            goto fail;
+        }
+        rl_tenant *ten = &rs.tenants[t];
+        ten->name = arena_strdup(rs.a, tn);
+        ten->nrules = json_array_size(rj);
+        ten->rules = arena_alloc(rs.a, (ten->nrules + 1) * sizeof *ten->rules);
+        for (size_t i = 0; i < ten->nrules; i++)
+            if (!read_rule(rs.a, json_array_get(rj, i), tn, &ten->rules[i], err, errlen))
+                goto fail;
+        qsort(ten->rules, ten->nrules, sizeof *ten->rules, rule_order);
+        for (size_t i = 1; i < ten->nrules; i++)
+            if (!strcmp(ten->rules[i].id, ten->rules[i - 1].id)) {
+                fail(err, errlen, "tenant \"%s\": rule id %s appears twice", tn,
+                     ten->rules[i].id);
+                goto fail;
+            }
+    }
+    qsort(rs.tenants, rs.ntenants, sizeof *rs.tenants, tenant_order);
+    for (size_t t = 1; t < rs.ntenants; t++)
+        if (!strcmp(rs.tenants[t].name, rs.tenants[t - 1].name)) {
+            fail(err, errlen, "tenant \"%s\" appears twice", rs.tenants[t].name);
+            goto fail;
+        }
+    *out = rs;
+    return true;
+fail:
+    arena_free(rs.a);
+    return false;
+}
+
+void rules_free(rl_ruleset *rs)
+{
+    if (!rs)
+        return;
+    arena_free(rs->a);
+    memset(rs, 0, sizeof *rs);
+}
+
+const rl_tenant *rules_tenant(const rl_ruleset *rs, const char *name)
+{
+    size_t lo = 0, hi = rs->ntenants;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(rs->tenants[mid].name, name);
+        if (!c)
+            return &rs->tenants[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+bool rules_route_matches(const rl_rule *r, const char *method, const char *path)
+{
+    if (!r->method)
+        return true;
+    if (strcmp(r->method, "ANY") != 0 && (!method || strcmp(r->method, method) != 0))
+        return false;
+    const char *p = path ? path : "";
+    for (size_t i = 0; i < r->nsegs; i++) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            return false;               /* request path ran out */
+        const char *e = strchr(p, '/');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        const char *s = r->segs[i];
+        bool last = i + 1 == r->nsegs;
+        if (!strcmp(s, "*")) {
+            if (last)
+                return true;            /* trailing '*': one or more segments */
+        } else if (strlen(s) != len || memcmp(s, p, len) != 0) {
+            return false;
+        }
+        p += len;
+    }
+    while (*p == '/')
+        p++;
+    return *p == '\0';
+}
+
+bool rules_subject_applies(const char *subject, const char *path)
+{
+    size_t n = strlen(subject);
+    if (n == 0)
+        return true;
+    return strncmp(subject, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}

@@ -1,0 +1,93 @@
+/* rules.h - the enforcement rules of a plan, as the runtime needs them:
+ * per tenant, every limit with its subject path, route and numbers, read
+ * from the plan's "policy" and "tenants" members (SPEC.md sections 5 and 6).
+ * This is the one place that turns plan JSON into rules; the simulator, the
+ * Redis config encoder and the deploy executor all start from it.  It does
+ * not decide anything (algo.c, sim.c do) and never includes compiler/. */
+#ifndef RLC_RULES_H
+#define RLC_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "arena.h"
+
+typedef enum rl_kind {
+    RL_TOKEN_BUCKET,
+    RL_GCRA,
+    RL_SLIDING_WINDOW,
+    RL_FIXED_WINDOW,
+    RL_CONCURRENCY,
+} rl_kind;
+
+/* Largest value any product of the decision arithmetic may reach: every
+ * intermediate stays below 2^53 (exact in Lua's doubles) when
+ * max(count, burst) x window_ms <= RL_EXACT_MAX.  SPEC.md 6.4. */
+#define RL_EXACT_MAX (1LL << 51)
+/* Deepest subject path (tenant = 1), as in the language. */
+#define RL_MAX_DEPTH 8
+#define RL_ID_LEN 16
+/* Longest request cost the runtime accepts (an argument from the gateway). */
+#define RL_MAX_REQUEST_COST (1LL << 31)
+
+typedef struct rl_rule {
+    char id[RL_ID_LEN + 1];
+    rl_kind kind;
+    bool shadow;
+    int64_t count, window_ms, burst, cost;  /* rate rules */
+    int64_t max, lease_ms;                  /* concurrency */
+    /* Subject below the tenant, "group:team-a/key:k_123" ("" = the tenant
+     * itself), names percent-encoded for '%' and '/' (SPEC.md 6.2). */
+    const char *subject;
+    int depth;                              /* tenant = 1 */
+    const char *method;                     /* NULL: no route */
+    const char *route;
+    const char **segs;                      /* route split at '/' */
+    size_t nsegs;
+} rl_rule;
+
+typedef struct rl_tenant {
+    const char *name;
+    rl_rule *rules;      /* sorted by (depth, subject, id): evaluation order */
+    size_t nrules;
+} rl_tenant;
+
+typedef struct rl_ruleset {
+    arena *a;            /* owns everything below */
+    const char *ns;
+    const char *policy;
+    int64_t skew_ms;
+    bool client_time;
+    bool fail_closed;
+    rl_tenant *tenants;  /* sorted by name */
+    size_t ntenants;
+} rl_ruleset;
+
+/* Reads the rules from a plan document (or any object with "policy" and
+ * "tenants" members of the plan's shape).  Borrows plan.  On success fills
+ * *out (release with rules_free) and returns true; otherwise returns false
+ * with a message naming the offending member in err, and *out is empty. */
+bool rules_from_plan(const json_t *plan, rl_ruleset *out, char *err, size_t errlen);
+/* Frees what rules_from_plan allocated.  Accepts a zeroed ruleset. */
+void rules_free(rl_ruleset *rs);
+
+/* Finds a tenant by name, or NULL. */
+const rl_tenant *rules_tenant(const rl_ruleset *rs, const char *name);
+
+/* Whether rule r's route applies to (method, route path): no route, or
+ * method equal or "ANY" and the path matching segment by segment ('*' is
+ * one segment; a trailing '*' one or more). */
+bool rules_route_matches(const rl_rule *r, const char *method, const char *path);
+
+/* Whether subject (a rule's subject) is a prefix of the request path, at
+ * segment boundaries. */
+bool rules_subject_applies(const char *subject, const char *path);
+
+const char *rules_kind_name(rl_kind k);
+/* One-letter code of a kind in the Redis config encoding: T G S F C. */
+char rules_kind_code(rl_kind k);
+
+#endif

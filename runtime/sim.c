@@ -1,0 +1,516 @@
+/* sim.c - the in-process decision engine (see sim.h).  The order of
+ * operations mirrors decide() in stdlib/enforce.lua step by step: collect
+ * the applicable rules (subjects from the tenant down, each subject's rules
+ * by id, route filter), evaluate each on its current state, commit all or
+ * none, then pick the deciding rule.  Counter state lives in a hash table
+ * keyed by "tenant\0rule id" that outlives rule sets, like Redis keys. */
+#include "sim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- counter slots ---------------------------------------------------- */
+
+typedef struct lease {
+    char *token;
+    int64_t expiry;
+} lease;
+
+typedef struct slot {
+    char *key;               /* "tenant\0id" (len bytes) */
+    size_t keylen;
+    rl_state st;
+    lease *leases;           /* concurrency rules only */
+    size_t nleases, cap;
+} slot;
+
+typedef struct slot_map {
+    slot **v;
+    size_t n, cap;           /* cap: power of two */
+} slot_map;
+
+static void *xmalloc(size_t n)
+{
+    void *p = calloc(1, n ? n : 1);
+    if (!p)
+        abort();
+    return p;
+}
+
+static uint64_t hash_bytes(const char *p, size_t n, uint64_t h)
+{
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+#define HASH_INIT 14695981039346656037ULL
+
+static slot *slot_get(slot_map *m, const char *tenant, const char *id)
+{
+    size_t tl = strlen(tenant), il = strlen(id), kl = tl + 1 + il;
+    uint64_t h = hash_bytes(id, il, hash_bytes(tenant, tl + 1, HASH_INIT));
+    if (m->cap == 0 || (m->n + 1) * 4 > m->cap * 3) {
+        size_t nc = m->cap ? m->cap * 2 : 64;
+        slot **nv = xmalloc(nc * sizeof *nv);
+        for (size_t i = 0; i < m->cap; i++) {
+            slot *s = m->v[i];
+            if (!s)
+                continue;
+            size_t j = hash_bytes(s->key, s->keylen, HASH_INIT) & (nc - 1);
+            while (nv[j])
+                j = (j + 1) & (nc - 1);
+            nv[j] = s;
+        }
+        free(m->v);
+        m->v = nv;
+        m->cap = nc;
+    }
+    size_t j = h & (m->cap - 1);
+    for (; m->v[j]; j = (j + 1) & (m->cap - 1)) {
+        slot *s = m->v[j];
+        if (s->keylen == kl && !memcmp(s->key, tenant, tl + 1) && !memcmp(s->key + tl + 1, id, il))
+            return s;
+    }
+    slot *s = xmalloc(sizeof *s);
+    s->key = xmalloc(kl + 1);
+    memcpy(s->key, tenant, tl + 1);
+    memcpy(s->key + tl + 1, id, il);
+    s->keylen = kl;
+    m->v[j] = s;
+    m->n++;
+    return s;
+}
+
+static void slot_map_free(slot_map *m)
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        slot *s = m->v[i];
+        if (!s)
+            continue;
+        for (size_t k = 0; k < s->nleases; k++)
+            free(s->leases[k].token);
+        free(s->leases);
+        free(s->key);
+        free(s);
+    }
+    free(m->v);
+}
+
+/* ---- subject index: (tenant, subject) -> run of rules ------------------ */
+
+typedef struct subj_entry {
+    uint32_t tenant;
+    const char *subject;
+    size_t len;
+    uint32_t first, count;   /* in the tenant's rules array */
+} subj_entry;
+
+struct sim {
+    const rl_ruleset *rs;
+    slot_map slots;
+    slot ***tslots;          /* [tenant][rule] */
+    subj_entry *subj;        /* open addressing */
+    size_t subj_cap;
+    int64_t *seq;            /* per tenant: generated lease tokens */
+    sim_outcome outs[SIM_MAX_APPLICABLE];
+    slot *outslots[SIM_MAX_APPLICABLE];
+    rl_verdict verdicts[SIM_MAX_APPLICABLE];
+};
+
+struct sim_req {
+    uint32_t tenant;
+    size_t n;
+    const rl_rule *rules[SIM_MAX_APPLICABLE];
+    slot *slots[SIM_MAX_APPLICABLE];
+    bool too_many;
+};
+
+static uint64_t subj_hash(uint32_t t, const char *s, size_t n)
+{
+    return hash_bytes(s, n, HASH_INIT ^ ((uint64_t)t * 0x9E3779B97F4A7C15ULL));
+}
+
+static const subj_entry *subj_find(const sim *s, uint32_t t, const char *p, size_t n)
+{
+    if (!s->subj_cap)
+        return NULL;
+    size_t j = subj_hash(t, p, n) & (s->subj_cap - 1);
+    for (; s->subj[j].subject; j = (j + 1) & (s->subj_cap - 1)) {
+        const subj_entry *e = &s->subj[j];
+        if (e->tenant == t && e->len == n && !memcmp(e->subject, p, n))
+            return e;
+    }
+    return NULL;
+}
+
+static void index_rules(sim *s)
+{
+    const rl_ruleset *rs = s->rs;
+    size_t total = 0;
+    for (size_t t = 0; t < rs->ntenants; t++)
+        total += rs->tenants[t].nrules;
+    s->subj_cap = 16;
+    while (s->subj_cap < total * 2)
+        s->subj_cap *= 2;
+    s->subj = xmalloc(s->subj_cap * sizeof *s->subj);
+    s->tslots = xmalloc((rs->ntenants + 1) * sizeof *s->tslots);
+    s->seq = xmalloc((rs->ntenants + 1) * sizeof *s->seq);
+    for (size_t t = 0; t < rs->ntenants; t++) {
+        const rl_tenant *ten = &rs->tenants[t];
+        s->tslots[t] = xmalloc((ten->nrules + 1) * sizeof **s->tslots);
+        for (size_t i = 0; i < ten->nrules; i++) {
+            const rl_rule *r = &ten->rules[i];
+            s->tslots[t][i] = slot_get(&s->slots, ten->name, r->id);
+            /* Rules are sorted by (depth, subject, id): one run per subject. */
+            if (i > 0 && !strcmp(ten->rules[i - 1].subject, r->subject))
+                continue;
+            size_t n = strlen(r->subject);
+            size_t j = subj_hash((uint32_t)t, r->subject, n) & (s->subj_cap - 1);
+            while (s->subj[j].subject)
+                j = (j + 1) & (s->subj_cap - 1);
+            uint32_t count = 0;
+            while (i + count < ten->nrules && !strcmp(ten->rules[i + count].subject, r->subject))
+                count++;
+            s->subj[j] = (subj_entry){(uint32_t)t, r->subject, n, (uint32_t)i, count};
+        }
+    }
+}
+
+static void unindex_rules(sim *s)
+{
+    if (s->rs)
+        for (size_t t = 0; t < s->rs->ntenants; t++)
+            free(s->tslots[t]);
+    free(s->tslots);
+    free(s->subj);
+    free(s->seq);
+    s->tslots = NULL;
+    s->subj = NULL;
+    s->seq = NULL;
+    s->subj_cap = 0;
+}
+
+sim *sim_new(const rl_ruleset *rs)
+{
+    sim *s = xmalloc(sizeof *s);
+    s->rs = rs;
+    index_rules(s);
+    return s;
+}
+
+void sim_set_rules(sim *s, const rl_ruleset *rs)
+{
+    /* Generated-token sequences are per tenant name in Redis; keep them. */
+    size_t nt = rs->ntenants;
+    int64_t *seq = xmalloc((nt + 1) * sizeof *seq);
+    for (size_t t = 0; t < nt; t++)
+        for (size_t o = 0; s->rs && o < s->rs->ntenants; o++)
+            if (!strcmp(s->rs->tenants[o].name, rs->tenants[t].name))
+                seq[t] = s->seq[o];
+    unindex_rules(s);
+    s->rs = rs;
+    index_rules(s);
+    free(s->seq);
+    s->seq = seq;
+}
+
+void sim_free(sim *s)
+{
+    if (!s)
+        return;
+    unindex_rules(s);
+    slot_map_free(&s->slots);
+    free(s);
+}
+
+const char *sim_status_text(sim_status st)
+{
+    switch (st) {
+    case SIM_OK: return "ok";
+    case SIM_NO_TENANT: return "no rules deployed for this tenant";
+    case SIM_BAD_ARG: return "bad request argument";
+    case SIM_TOO_MANY: return "too many rules apply to one request";
+    }
+    return "?";
+}
+
+/* ---- resolution -------------------------------------------------------- */
+
+static bool tenant_index(const rl_ruleset *rs, const char *name, uint32_t *out)
+{
+    const rl_tenant *t = rules_tenant(rs, name);
+    if (!t)
+        return false;
+    *out = (uint32_t)(t - rs->tenants);
+    return true;
+}
+
+static void add_subject(const sim *s, sim_req *q, const char *p, size_t n, const char *method,
+                        const char *route)
+{
+    const subj_entry *e = subj_find(s, q->tenant, p, n);
+    if (!e)
+        return;
+    const rl_tenant *t = &s->rs->tenants[q->tenant];
+    for (uint32_t i = e->first; i < e->first + e->count; i++) {
+        const rl_rule *r = &t->rules[i];
+        if (!rules_route_matches(r, method, route))
+            continue;
+        if (q->n == SIM_MAX_APPLICABLE) {
+            q->too_many = true;
+            return;
+        }
+        q->rules[q->n] = r;
+        q->slots[q->n] = s->tslots[q->tenant][i];
+        q->n++;
+    }
+}
+
+/* Fills q for the request; false on a malformed path. */
+static bool resolve(const sim *s, uint32_t tenant, const char *path, const char *method,
+                    const char *route, sim_req *q)
+{
+    q->tenant = tenant;
+    q->n = 0;
+    q->too_many = false;
+    if (!path)
+        path = "";
+    add_subject(s, q, "", 0, method, route);
+    /* Prefixes at '/' boundaries: "group:a", "group:a/key:b". */
+    int depth = 1;
+    for (size_t i = 0;; i++) {
+        if (path[i] == '/' || path[i] == '\0') {
+            if (i == 0 || path[i - 1] == '/')
+                return path[i] == '\0' && i == 0;   /* empty segment: malformed */
+            if (++depth > RL_MAX_DEPTH)
+                return false;
+            add_subject(s, q, path, i, method, route);
+            if (path[i] == '\0')
+                return true;
+        }
+    }
+}
+
+sim_req *sim_resolve(sim *s, const char *tenant, const char *path, const char *method,
+                     const char *route)
+{
+    uint32_t t;
+    if (!tenant_index(s->rs, tenant, &t))
+        return NULL;
+    sim_req *q = xmalloc(sizeof *q);
+    if (!resolve(s, t, path, method, route, q)) {
+        free(q);
+        return NULL;
+    }
+    return q;
+}
+
+void sim_req_free(sim_req *r) { free(r); }
+
+/* ---- concurrency -------------------------------------------------------- */
+
+/* ZREMRANGEBYSCORE key -inf now */
+static void leases_expire(slot *sl, int64_t now)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < sl->nleases; i++) {
+        if (sl->leases[i].expiry <= now)
+            free(sl->leases[i].token);
+        else
+            sl->leases[k++] = sl->leases[i];
+    }
+    sl->nleases = k;
+}
+
+static void conc_eval(const rl_rule *r, slot *sl, int64_t now, sim_outcome *o)
+{
+    leases_expire(sl, now);
+    int64_t cnt = (int64_t)sl->nleases, latest = 0, earliest = 0;
+    for (size_t i = 0; i < sl->nleases; i++) {
+        int64_t e = sl->leases[i].expiry;
+        if (i == 0 || e > latest)
+            latest = e;
+        if (i == 0 || e < earliest)
+            earliest = e;
+    }
+    o->admit = cnt < r->max;
+    o->remaining = r->max - cnt > 0 ? r->max - cnt : 0;
+    o->reset_ms = cnt > 0 ? latest - now : 0;
+    o->retry_ms = o->admit ? 0 : earliest - now;
+    o->used = cnt;
+    if (o->admit) {
+        int64_t mine = now + r->lease_ms;
+        o->reset_ms = (cnt > 0 && latest > mine ? latest : mine) - now;
+    }
+}
+
+/* ZADD key now+lease token; returns 1 when the token was new. */
+static int conc_acquire(const rl_rule *r, slot *sl, int64_t now, const char *token)
+{
+    for (size_t i = 0; i < sl->nleases; i++)
+        if (!strcmp(sl->leases[i].token, token)) {
+            sl->leases[i].expiry = now + r->lease_ms;
+            return 0;
+        }
+    if (sl->nleases == sl->cap) {
+        sl->cap = sl->cap ? sl->cap * 2 : 8;
+        lease *nl = realloc(sl->leases, sl->cap * sizeof *nl);
+        if (!nl)
+            abort();
+        sl->leases = nl;
+    }
+    size_t n = strlen(token);
+    char *t = xmalloc(n + 1);
+    memcpy(t, token, n + 1);
+    sl->leases[sl->nleases++] = (lease){t, now + r->lease_ms};
+    return 1;
+}
+
+/* ---- deciding ----------------------------------------------------------- */
+
+static sim_status decide(sim *s, const sim_req *q, int64_t cost, int64_t now,
+                         const char *lease_id, sim_decision *d)
+{
+    if (q->too_many)
+        return SIM_TOO_MANY;
+    if (cost < 1 || cost > RL_MAX_REQUEST_COST || now < 0)
+        return SIM_BAD_ARG;
+    if (lease_id && strlen(lease_id) > SIM_MAX_TOKEN)
+        return SIM_BAD_ARG;
+    const int64_t skew = s->rs->skew_ms;
+    bool blocked = false, any_conc = false;
+    for (size_t i = 0; i < q->n; i++) {
+        const rl_rule *r = q->rules[i];
+        sim_outcome *o = &s->outs[i];
+        o->rule = r;
+        o->charged = false;
+        if (r->kind == RL_CONCURRENCY) {
+            conc_eval(r, q->slots[i], now, o);
+        } else {
+            rl_verdict *v = &s->verdicts[i];
+            algo_rate(r, &q->slots[i]->st, cost, now, skew, v);
+            o->admit = v->admit;
+            o->remaining = v->remaining;
+            o->reset_ms = v->reset_ms;
+            o->retry_ms = v->retry_ms;
+        }
+        if (!o->admit && !r->shadow)
+            blocked = true;
+    }
+    d->allowed = !blocked;
+    d->now_ms = now;
+    d->lease[0] = '\0';
+    d->nshadow = 0;
+    if (!blocked) {
+        for (size_t i = 0; i < q->n; i++) {
+            const rl_rule *r = q->rules[i];
+            sim_outcome *o = &s->outs[i];
+            if (!o->admit)
+                continue;
+            o->charged = true;
+            if (r->kind != RL_CONCURRENCY) {
+                q->slots[i]->st = s->verdicts[i].next;
+                continue;
+            }
+            if (!any_conc) {
+                any_conc = true;
+                if (lease_id && *lease_id)
+                    snprintf(d->lease, sizeof d->lease, "%s", lease_id);
+                else
+                    snprintf(d->lease, sizeof d->lease, "%lld-%lld", (long long)now,
+                             (long long)++s->seq[q->tenant]);
+            }
+            int added = conc_acquire(r, q->slots[i], now, d->lease);
+            o->remaining = r->max - o->used - added;
+            if (o->remaining < 0)
+                o->remaining = 0;
+        }
+    }
+    /* The deciding rule: rejected -> the non-shadow rejecter that asks the
+     * longest wait (never = -1 is longest); admitted -> the non-shadow rule
+     * with the least remaining.  Ties go to the earlier rule. */
+    const sim_outcome *best = NULL;
+    for (size_t i = 0; i < q->n; i++) {
+        const sim_outcome *o = &s->outs[i];
+        const rl_rule *r = o->rule;
+        if (r->shadow) {
+            if (!o->admit)
+                d->shadow[d->nshadow++] = r;
+            continue;
+        }
+        if (blocked) {
+            if (o->admit)
+                continue;
+            if (!best || (best->retry_ms != -1 && (o->retry_ms == -1 || o->retry_ms > best->retry_ms)))
+                best = o;
+        } else if (!best || o->remaining < best->remaining) {
+            best = o;
+        }
+    }
+    for (size_t i = 0; i < q->n; i++) {
+        sim_outcome *o = &s->outs[i];
+        const rl_rule *r = o->rule;
+        if (r->kind == RL_CONCURRENCY)
+            o->used = (int64_t)q->slots[i]->nleases;
+        else if (r->kind == RL_TOKEN_BUCKET || r->kind == RL_GCRA)
+            o->used = r->burst - o->remaining;
+        else
+            o->used = r->count - o->remaining;
+    }
+    d->rule = best ? best->rule : NULL;
+    d->remaining = best ? best->remaining : -1;
+    d->reset_ms = best ? best->reset_ms : 0;
+    d->retry_ms = blocked ? best->retry_ms : 0;
+    d->outcomes = s->outs;
+    d->noutcomes = q->n;
+    return SIM_OK;
+}
+
+sim_status sim_decide_req(sim *s, const sim_req *r, int64_t cost, int64_t now_ms,
+                          sim_decision *out)
+{
+    return decide(s, r, cost, now_ms, NULL, out);
+}
+
+sim_status sim_decide(sim *s, const char *tenant, const char *path, const char *method,
+                      const char *route, int64_t cost, int64_t now_ms, const char *lease_id,
+                      sim_decision *out)
+{
+    uint32_t t;
+    if (!tenant_index(s->rs, tenant, &t))
+        return SIM_NO_TENANT;
+    sim_req q;
+    if (!resolve(s, t, path, method, route, &q))
+        return SIM_BAD_ARG;
+    return decide(s, &q, cost, now_ms, lease_id, out);
+}
+
+sim_status sim_release(sim *s, const char *tenant, const char *path, const char *method,
+                       const char *route, const char *lease_id, int64_t now_ms,
+                       int64_t *released)
+{
+    *released = 0;
+    uint32_t t;
+    if (!tenant_index(s->rs, tenant, &t))
+        return SIM_NO_TENANT;
+    sim_req q;
+    if (!resolve(s, t, path, method, route, &q) || !lease_id || !*lease_id)
+        return SIM_BAD_ARG;
+    for (size_t i = 0; i < q.n; i++) {
+        if (q.rules[i]->kind != RL_CONCURRENCY)
+            continue;
+        slot *sl = q.slots[i];
+        leases_expire(sl, now_ms);
+        for (size_t k = 0; k < sl->nleases; k++)
+            if (!strcmp(sl->leases[k].token, lease_id)) {
+                free(sl->leases[k].token);
+                sl->leases[k] = sl->leases[--sl->nleases];
+                ++*released;
+                break;
+            }
+    }
+    return SIM_OK;
+}

@@ -1,0 +1,472 @@
+#!lua name=rlc
+-- enforce.lua - the rlc enforcement library: one call decides one request
+-- inside Redis (SPEC.md section 6).  Loaded with FUNCTION LOAD on Redis 7+
+-- (this whole file; functions rlc_decide and rlc_release), or on older
+-- servers with SCRIPT LOAD of the same text minus its first line (the
+-- "#!lua" line is not Lua) and called with
+--   EVALSHA sha 1 <active key> decide|release ARGS...
+-- The algorithms are twins of runtime/algo.c and runtime/sim.c: every
+-- number is an integer below 2^53, so Lua's doubles and C's int64 agree
+-- bit for bit (the differential test checks it).  Numbers passed to
+-- redis.call are formatted with %d: Redis would print large ones in
+-- exponent form.
+--
+-- decide:  KEYS[1] = {<ns>:<tenant>}:active
+--          ARGV = path, method, route, cost, now_ms (client time only), lease id
+--   -> {allowed, rule id, remaining, reset_ms, retry_ms, now_ms, lease, {shadow ids}}
+-- release: KEYS[1] as above; ARGV = path, method, route, lease id, now_ms (client
+--          time only) -> {live leases released, now_ms}
+
+local LIBRARY_VERSION = 1
+
+-- FUNCTION LOAD runs this chunk in a sandbox without math or string, so
+-- the library's locals are bound on the first call (init), not here.
+local floor, tonumber, fmt, find, sub, gmatch, match, call, unpack, concat
+
+local function init()
+    floor, tonumber, fmt, find, sub, gmatch, match = math.floor, _G.tonumber, string.format,
+        string.find, string.sub, string.gmatch, string.match
+    call, unpack, concat = redis.call, _G.unpack, table.concat
+end
+
+-- Exact floor division of integers (a >= 0, b > 0): fix up the rounded
+-- quotient so the result never depends on how a/b was rounded.
+local function idiv(a, b)
+    local q = floor(a / b)
+    local r = a - q * b
+    if r < 0 then
+        q = q - 1
+    elseif r >= b then
+        q = q + 1
+    end
+    return q
+end
+
+local function cdiv(a, b)
+    local q = idiv(a, b)
+    if q * b < a then q = q + 1 end
+    return q
+end
+
+local function ttl(needed, skew)
+    return needed + 2 * skew + 1
+end
+
+local function bad(msg)
+    return redis.error_reply('RLC_BADARG ' .. msg)
+end
+
+-- Parsed configs, by config key and field.  Config keys are named by the
+-- digest of their content and never rewritten, so a cached parse can not go
+-- stale.  Only FUNCTION LOAD keeps this table between calls.
+local cache, ncache = {}, 0
+
+local function parse_rules(v)
+    local out = {}
+    for id, k, sh, n1, n2, n3, n4, m, r in
+        gmatch(v, '(%x+) (%u) (%d) (%d+) (%d+) (%d+) (%d+) (%S+) (%S+)') do
+        local rule = {id = id, kind = k, shadow = sh == '1', n1 = tonumber(n1),
+                      n2 = tonumber(n2), n3 = tonumber(n3), n4 = tonumber(n4)}
+        if m ~= '-' then
+            rule.method = m
+            local segs = {}
+            for s in gmatch(r, '[^/]+') do segs[#segs + 1] = s end
+            rule.segs = segs
+        end
+        out[#out + 1] = rule
+    end
+    return out
+end
+
+local function route_ok(rule, method, rsegs)
+    if not rule.method then return true end
+    if rule.method ~= 'ANY' and rule.method ~= method then return false end
+    local pat = rule.segs
+    local np = #pat
+    for i = 1, np do
+        local s = rsegs[i]
+        if not s then return false end
+        local p = pat[i]
+        if p == '*' then
+            if i == np then return true end
+        elseif p ~= s then
+            return false
+        end
+    end
+    return #rsegs == np
+end
+
+-- Loads the config fields of one request: meta, then each subject from the
+-- tenant down.  Returns meta string, list of rule lists, or nil.
+local function load_config(cfgkey, fields)
+    local ck = cfgkey .. '\0' .. concat(fields, '\0')
+    local hit = cache[ck]
+    if hit then return hit[1], hit[2] end
+    local vals = call('HMGET', cfgkey, unpack(fields))
+    local meta = vals[1]
+    if not meta then return nil end
+    local lists = {}
+    for i = 2, #fields do
+        local v = vals[i]
+        lists[#lists + 1] = v and parse_rules(v) or false
+    end
+    if ncache >= 4096 then cache, ncache = {}, 0 end
+    cache[ck] = {meta, lists}
+    ncache = ncache + 1
+    return meta, lists
+end
+
+-- Rate algorithms: each returns admit, remaining, reset, retry[, state, ttl].
+-- Identical to runtime/algo.c line by line.
+
+local function token_bucket(r, st, cost, now, skew)
+    local W, C, B, k = r.n2, r.n1, r.n3, r.n4
+    local cap = B * W
+    local level, last = cap, now
+    if st then
+        local a, b = match(st, '^(%d+):(%d+)$')
+        level, last = tonumber(a), tonumber(b)
+        if level > cap then level = cap end
+    end
+    local t = now
+    if last > t then t = last end
+    local off = t - now
+    if level < cap and t > last then
+        local full_in = cdiv(cap - level, C)
+        if t - last >= full_in then level = cap else level = level + (t - last) * C end
+    end
+    local remaining, reset = idiv(level, W), off + cdiv(cap - level, C)
+    if cost > idiv(B, k) then return false, remaining, reset, -1 end
+    local units = cost * k * W
+    if level >= units then
+        local left = level - units
+        reset = off + cdiv(cap - left, C)
+        return true, idiv(left, W), reset, 0, fmt('%d:%d', left, t), ttl(reset, skew)
+    end
+    return false, remaining, reset, off + cdiv(units - level, C)
+end
+
+local function gcra(r, st, cost, now, skew)
+    local W, C, B, k = r.n2, r.n1, r.n3, r.n4
+    local cap = B * W
+    local ahead_max = cdiv(cap, C)
+    local tat, frac = now, 0
+    if st then
+        local a, b = match(st, '^(%d+):(%d+)$')
+        tat, frac = tonumber(a), tonumber(b)
+    end
+    local t = now
+    if tat - now > ahead_max then t = tat - ahead_max end
+    local off = t - now
+    if tat < t then tat, frac = t, 0 end
+    local debt = (tat - t) * C + frac
+    local remaining = 0
+    if debt < cap then remaining = idiv(cap - debt, W) end
+    local reset = off + cdiv(debt, C)
+    if cost > idiv(B, k) then return false, remaining, reset, -1 end
+    local units = cost * k * W
+    if debt <= cap - units then
+        local total = frac + units
+        local debt2 = debt + units
+        local q = idiv(total, C)
+        reset = off + cdiv(debt2, C)
+        return true, idiv(cap - debt2, W), reset, 0,
+            fmt('%d:%d', tat + q, total - q * C), ttl(reset, skew)
+    end
+    return false, remaining, reset, off + cdiv(debt - (cap - units), C)
+end
+
+local function fixed_window(r, st, cost, now, skew)
+    local W, C, k = r.n2, r.n1, r.n4
+    local start = idiv(now, W) * W
+    local cnt = 0
+    if st then
+        local a, b = match(st, '^(%d+):(%d+)$')
+        a = tonumber(a)
+        if a >= start then start, cnt = a, tonumber(b) end
+    end
+    local end_in = start + W - now
+    local reset = 0
+    if cnt > 0 then reset = end_in end
+    if cost > idiv(C, k) then return false, C - cnt, reset, -1 end
+    local n = cost * k
+    if n <= C - cnt then
+        return true, C - cnt - n, end_in, 0, fmt('%d:%d', start, cnt + n), ttl(end_in, skew)
+    end
+    return false, C - cnt, reset, end_in
+end
+
+local function sliding_window(r, st, cost, now, skew)
+    local W, C, k = r.n2, r.n1, r.n4
+    local win = idiv(now, W) * W
+    local start, prev, cur = win, 0, 0
+    if st then
+        local a, b, c = match(st, '^(%d+):(%d+):(%d+)$')
+        a = tonumber(a)
+        if a >= win then
+            start, prev, cur = a, tonumber(b), tonumber(c)
+        elseif a == win - W then
+            prev = tonumber(c)
+        end
+    end
+    local t = now
+    if start > t then t = start end
+    local weight = W - (t - start)
+    local held = cdiv(prev * weight, W)
+    local remaining = C - cur - held
+    if remaining < 0 then remaining = 0 end
+    local reset = 0
+    if cur > 0 then reset = start + 2 * W - now elseif prev > 0 then reset = start + W - now end
+    if cost > idiv(C, k) then return false, remaining, reset, -1 end
+    local n = cost * k
+    if n <= C - cur and prev * weight <= (C - cur - n) * W then
+        local cur2 = cur + n
+        remaining = C - cur2 - held
+        if remaining < 0 then remaining = 0 end
+        reset = start + 2 * W - now
+        return true, remaining, reset, 0, fmt('%d:%d:%d', start, prev, cur2), ttl(reset, skew)
+    end
+    local f = 0
+    if n <= C - cur and prev > 0 then f = idiv((C - cur - n) * W, prev) end
+    local d
+    if f > 0 then
+        d = weight - f
+    else
+        d = weight
+        if cur > 0 then
+            local e = W - idiv((C - n) * W, cur)
+            if e > 0 then d = d + e end
+        end
+    end
+    return false, remaining, reset, (t - now) + d
+end
+
+local rate = {T = token_bucket, G = gcra, F = fixed_window, S = sliding_window}
+
+-- The config fields of a request path: "m" (meta), "s" (the tenant), then
+-- "s/<seg>", "s/<seg>/<seg>"... for each subject below it.
+local function subject_fields(path)
+    local fields = {'m', 's'}
+    if path ~= '' then
+        if find(path, '//', 1, true) or sub(path, 1, 1) == '/' or sub(path, -1) == '/' then
+            return nil, 'path has an empty segment'
+        end
+        local f = 's'
+        for seg in gmatch(path, '[^/]+') do
+            f = f .. '/' .. seg
+            fields[#fields + 1] = f
+        end
+        if #fields > 9 then return nil, 'path deeper than 8 subjects' end
+    end
+    return fields
+end
+
+-- The decision time: the client's now_ms with time_source = client, else
+-- Redis TIME.  Returns now, nil, skew or nil, error reply.
+local function clock(meta, arg)
+    local format, tsrc, skew = match(meta, '^(%d+) (%a) (%d+)$')
+    if format ~= '1' then return nil, redis.error_reply('RLC_FORMAT unknown config format') end
+    if tsrc == 'c' then
+        local now = tonumber(arg or '')
+        if not now or now < 0 or now ~= floor(now) or now >= 9007199254740992 then
+            return nil, bad('time_source = client needs now_ms, an integer >= 0')
+        end
+        return now, nil, tonumber(skew)
+    end
+    local t = call('TIME')
+    return tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000), nil, tonumber(skew)
+end
+
+local function decide(keys, args)
+    if not call then init() end
+    local active = keys[1]
+    if not active or sub(active, -7) ~= ':active' then
+        return bad('KEYS[1] must be the tenant\'s active key')
+    end
+    local prefix = sub(active, 1, -8)
+    local path, method, route = args[1] or '', args[2] or '', args[3] or ''
+    local cost = tonumber(args[4] or '1')
+    if not cost or cost < 1 or cost > 2147483648 or cost ~= floor(cost) then
+        return bad('cost must be an integer from 1 to 2^31')
+    end
+    local fields, e = subject_fields(path)
+    if not fields then return bad(e) end
+    local ver = call('GET', active)
+    if not ver then return redis.error_reply('RLC_NOCONFIG no active config at ' .. active) end
+    local meta, lists = load_config(prefix .. ':cfg:' .. ver, fields)
+    if not meta then return redis.error_reply('RLC_NOCONFIG config ' .. ver .. ' is missing') end
+    local now, terr, skew = clock(meta, args[5])
+    if not now then return terr end
+    local lease_id = args[6] or ''
+    if #lease_id > 128 then return bad('lease id longer than 128 bytes') end
+
+    -- Applicable rules, tenant first; rate states in one MGET.
+    local rsegs
+    local rules, keysr, nrate = {}, {}, 0
+    for i = 1, #lists do
+        local list = lists[i]
+        if list then
+            for j = 1, #list do
+                local r = list[j]
+                if r.method and not rsegs then
+                    rsegs = {}
+                    for s in gmatch(route, '[^/]+') do rsegs[#rsegs + 1] = s end
+                end
+                if route_ok(r, method, rsegs) then
+                    rules[#rules + 1] = r
+                    if r.kind ~= 'C' then
+                        nrate = nrate + 1
+                        keysr[nrate] = prefix .. ':c:' .. r.id
+                    end
+                end
+            end
+        end
+    end
+    if #rules > 256 then return bad('more than 256 rules apply') end
+    local states = {}
+    if nrate > 0 then states = call('MGET', unpack(keysr)) end
+
+    local out = {}
+    local blocked = false
+    local ri = 0
+    for i = 1, #rules do
+        local r = rules[i]
+        local o = {r = r}
+        if r.kind == 'C' then
+            local key = prefix .. ':c:' .. r.id
+            o.key = key
+            call('ZREMRANGEBYSCORE', key, '-inf', fmt('%d', now))
+            local cnt = call('ZCARD', key)
+            local latest, earliest = 0, 0
+            if cnt > 0 then
+                latest = tonumber(call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
+                earliest = tonumber(call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+            end
+            local max = r.n1
+            o.used = cnt
+            o.admit = cnt < max
+            o.remaining = max - cnt
+            if o.remaining < 0 then o.remaining = 0 end
+            o.reset = 0
+            if cnt > 0 then o.reset = latest - now end
+            o.retry = 0
+            if o.admit then
+                local mine = now + r.n2
+                if cnt > 0 and latest > mine then o.reset = latest - now else o.reset = mine - now end
+            else
+                o.retry = earliest - now
+            end
+        else
+            ri = ri + 1
+            o.key = keysr[ri]
+            local st = states[ri]
+            if not st then st = nil end
+            o.admit, o.remaining, o.reset, o.retry, o.state, o.ttl =
+                rate[r.kind](r, st, cost, now, skew)
+        end
+        if not o.admit and not r.shadow then blocked = true end
+        out[i] = o
+    end
+
+    local lease = ''
+    if not blocked then
+        for i = 1, #out do
+            local o = out[i]
+            if o.admit then
+                local r = o.r
+                if r.kind ~= 'C' then
+                    call('SET', o.key, o.state, 'PX', fmt('%d', o.ttl))
+                else
+                    if lease == '' then
+                        if lease_id ~= '' then
+                            lease = lease_id
+                        else
+                            local sk = prefix .. ':seq'
+                            local seq = call('INCR', sk)
+                            call('PEXPIRE', sk, fmt('%d', ttl(86400000, skew)))
+                            lease = fmt('%d-%d', now, seq)
+                        end
+                    end
+                    local added = call('ZADD', o.key, fmt('%d', now + r.n2), lease)
+                    call('PEXPIRE', o.key, fmt('%d', ttl(r.n2, skew)))
+                    o.remaining = r.n1 - o.used - added
+                    if o.remaining < 0 then o.remaining = 0 end
+                end
+            end
+        end
+    end
+
+    local best
+    local shadow = {}
+    for i = 1, #out do
+        local o = out[i]
+        if o.r.shadow then
+            if not o.admit then shadow[#shadow + 1] = o.r.id end
+        elseif blocked then
+            if not o.admit and (not best or (best.retry ~= -1 and
+                (o.retry == -1 or o.retry > best.retry))) then
+                best = o
+            end
+        elseif not best or o.remaining < best.remaining then
+            best = o
+        end
+    end
+    local allowed, rid, remaining, reset, retry = 1, '', -1, 0, 0
+    if blocked then allowed = 0 end
+    if best then
+        rid, remaining, reset = best.r.id, best.remaining, best.reset
+        if blocked then retry = best.retry end
+    end
+    return {allowed, rid, remaining, reset, retry, now, lease, shadow}
+end
+
+local function release(keys, args)
+    if not call then init() end
+    local active = keys[1]
+    if not active or sub(active, -7) ~= ':active' then
+        return bad('KEYS[1] must be the tenant\'s active key')
+    end
+    local prefix = sub(active, 1, -8)
+    local path, method, route, lease_id = args[1] or '', args[2] or '', args[3] or '', args[4] or ''
+    if lease_id == '' then return bad('release needs the lease id') end
+    local fields, e = subject_fields(path)
+    if not fields then return bad(e) end
+    local ver = call('GET', active)
+    if not ver then return redis.error_reply('RLC_NOCONFIG no active config at ' .. active) end
+    local meta, lists = load_config(prefix .. ':cfg:' .. ver, fields)
+    if not meta then return redis.error_reply('RLC_NOCONFIG config ' .. ver .. ' is missing') end
+    local now, terr = clock(meta, args[5])
+    if not now then return terr end
+    local rsegs = {}
+    for s in gmatch(route, '[^/]+') do rsegs[#rsegs + 1] = s end
+    local n = 0
+    for i = 1, #lists do
+        local list = lists[i]
+        if list then
+            for j = 1, #list do
+                local r = list[j]
+                if r.kind == 'C' and route_ok(r, method, rsegs) then
+                    -- Expired leases first, as decide does: only a live
+                    -- lease counts as released.
+                    local key = prefix .. ':c:' .. r.id
+                    call('ZREMRANGEBYSCORE', key, '-inf', fmt('%d', now))
+                    n = n + call('ZREM', key, lease_id)
+                end
+            end
+        end
+    end
+    return {n, now}
+end
+
+if redis.register_function then
+    redis.register_function('rlc_decide', decide)
+    redis.register_function('rlc_release', release)
+else
+    -- EVAL / EVALSHA: ARGV[1] names the operation.
+    local op = ARGV[1]
+    local rest = {}
+    for i = 2, #ARGV do rest[i - 1] = ARGV[i] end
+    if op == 'decide' then return decide(KEYS, rest) end
+    if op == 'release' then return release(KEYS, rest) end
+    return bad('ARGV[1] must be decide or release')
+end
