@@ -4,13 +4,13 @@
  * of that subject's rules, with no JSON decoder on the hot path. */
 #include "redis_config.h"
 
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "digest.h"
 #include "embed.h"
 
 char *redis_config_tag(const char *ns, const char *tenant)
@@ -150,22 +150,15 @@ void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, redis_cmds *c
     }
 
     /* version = SHA-256 over "field\0value\0" for every pair, in order. */
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
-        abort();
+    buf all;
+    buf_init(&all, BUF_DEFAULT_MAX);
     for (size_t i = 0; i < 2 * (nf + 1); i++)
-        if (!buf_ok(&vals[i]) || !EVP_DigestUpdate(ctx, buf_str(&vals[i]), vals[i].len + 1))
-            abort();
-    if (!EVP_DigestFinal_ex(ctx, md, &mdlen))
+        buf_append(&all, buf_str(&vals[i]), vals[i].len + 1);
+    char hex[DIGEST_HEX_LEN + 1];
+    if (!buf_ok(&all) || !digest_sha256_hex(all.data, all.len, hex))
         abort();
-    EVP_MD_CTX_free(ctx);
-    static const char hx[] = "0123456789abcdef";
-    for (int i = 0; i < REDIS_CONFIG_VERSION_LEN / 2; i++) {
-        version[2 * i] = hx[md[i] >> 4];
-        version[2 * i + 1] = hx[md[i] & 15];
-    }
+    buf_free(&all);
+    memcpy(version, hex, REDIS_CONFIG_VERSION_LEN);
     version[REDIS_CONFIG_VERSION_LEN] = '\0';
 
     char *tag = redis_config_tag(rs->ns, t->name);
