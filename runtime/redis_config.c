@@ -112,7 +112,8 @@ static int subject_order(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, redis_cmds *cmds,
+void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *script_sha,
+                         int64_t now_ms, redis_cmds *cmds,
                          char version[REDIS_CONFIG_VERSION_LEN + 1])
 {
     /* Fields: "m" = "<format> <c|s> <skew_ms>", then "s" + "/<subject>" per
@@ -176,7 +177,15 @@ void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, redis_cmds *c
     cmd_push(cmds, (int)argc, argv, lens);
     buf_reset(&key);
     buf_printf(&key, "%s:active", tag);
-    redis_cmds_add(cmds, "SET", buf_str(&key), version, (const char *)NULL);
+    char now[24] = "";
+    if (now_ms >= 0)
+        snprintf(now, sizeof now, "%lld", (long long)now_ms);
+    if (script_sha)
+        redis_cmds_add(cmds, "EVALSHA", script_sha, "1", buf_str(&key), "activate", version, now,
+                       (const char *)NULL);
+    else
+        redis_cmds_add(cmds, "FCALL", "rlc_activate", "1", buf_str(&key), version, now,
+                       (const char *)NULL);
 
     buf_free(&key);
     free(tag);

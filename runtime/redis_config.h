@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rules.h"
 
@@ -34,10 +35,14 @@ char *redis_config_tag(const char *ns, const char *tenant);
 
 /* The encoded config of tenant t: its fields and values in order ("m"
  * first, then subjects sorted), and its version (the digest of exactly
- * those bytes).  Appends HSET <cfg key> f v ... then SET <active key> ver to
- * cmds (config first, so the pointer never names a missing config).
+ * those bytes).  Appends to cmds HSET <cfg key> f v ..., then the library's
+ * activate call (config first, so the pointer never names a missing
+ * config): FCALL rlc_activate 1 <active key> <version> [now], or with
+ * script_sha set, EVALSHA <sha> 1 <active key> activate <version> [now].
+ * now_ms: the deployer's clock, needed with client time; -1 to omit.
  * version gets REDIS_CONFIG_VERSION_LEN + 1 bytes. */
-void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, redis_cmds *cmds,
+void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *script_sha,
+                         int64_t now_ms, redis_cmds *cmds,
                          char version[REDIS_CONFIG_VERSION_LEN + 1]);
 
 /* The library source (for FUNCTION LOAD REPLACE), and the same text from its

@@ -16,6 +16,8 @@
 --   -> {allowed, rule id, remaining, reset_ms, retry_ms, now_ms, lease, {shadow ids}}
 -- release: KEYS[1] as above; ARGV = path, method, route, lease id, now_ms (client
 --          time only) -> {live leases released, now_ms}
+-- activate: KEYS[1] as above; ARGV = config version, now_ms (client time only)
+--          -> counters re-timed (the deploy's last step per tenant)
 
 local LIBRARY_VERSION = 1
 
@@ -458,15 +460,76 @@ local function release(keys, args)
     return {n, now}
 end
 
+-- All rules of a config, by id, and its meta field.
+local function all_rules(cfgkey)
+    local kv = call('HGETALL', cfgkey)
+    local meta, byid = nil, {}
+    for i = 1, #kv, 2 do
+        if kv[i] == 'm' then
+            meta = kv[i + 1]
+        else
+            local list = parse_rules(kv[i + 1])
+            for j = 1, #list do byid[list[j].id] = list[j] end
+        end
+    end
+    return meta, byid
+end
+
+-- activate: KEYS[1] = active key; ARGV = version, now_ms (client time only)
+-- Points the tenant at config <version>.  Counters that survive with new
+-- numbers (same id, other count/window/burst/cost, or another skew) get the
+-- expiry their state needs under the new numbers, in the same atomic step,
+-- so that an expiry still never changes a decision (SPEC.md 6.5).
+-- Returns the number of counters re-timed.
+local function activate(keys, args)
+    if not call then init() end
+    local active = keys[1]
+    if not active or sub(active, -7) ~= ':active' then
+        return bad('KEYS[1] must be the tenant\'s active key')
+    end
+    local prefix = sub(active, 1, -8)
+    local ver = args[1] or ''
+    if ver == '' then return bad('activate needs the config version') end
+    local newmeta, newr = all_rules(prefix .. ':cfg:' .. ver)
+    if not newmeta then return redis.error_reply('RLC_NOCONFIG config ' .. ver .. ' is missing') end
+    local now, terr, skew = clock(newmeta, args[2])
+    if not now then return terr end
+    local old = call('GET', active)
+    local n = 0
+    if old and old ~= ver then
+        local oldmeta, oldr = all_rules(prefix .. ':cfg:' .. old)
+        for id, r in pairs(newr) do
+            local o = oldr[id]
+            if o and r.kind ~= 'C' and (oldmeta ~= newmeta or o.n1 ~= r.n1 or o.n2 ~= r.n2
+                or o.n3 ~= r.n3 or o.n4 ~= r.n4) then
+                local key = prefix .. ':c:' .. id
+                local st = call('GET', key)
+                if st then
+                    -- A charge no rule can hold: the algorithm only reports.
+                    local _, _, reset = rate[r.kind](r, st, 9007199254740992, now, skew)
+                    call('PEXPIRE', key, fmt('%d', ttl(reset, skew)))
+                    n = n + 1
+                end
+            end
+        end
+    end
+    call('SET', active, ver)
+    return n
+end
+
 if redis.register_function then
     redis.register_function('rlc_decide', decide)
     redis.register_function('rlc_release', release)
+    redis.register_function('rlc_activate', activate)
 else
+    -- Redis 3.2-4: effects replication, so TIME may precede writes.
+    if redis.replicate_commands then redis.replicate_commands() end
     -- EVAL / EVALSHA: ARGV[1] names the operation.
     local op = ARGV[1]
     local rest = {}
     for i = 2, #ARGV do rest[i - 1] = ARGV[i] end
     if op == 'decide' then return decide(KEYS, rest) end
     if op == 'release' then return release(KEYS, rest) end
-    return bad('ARGV[1] must be decide or release')
+    if op == 'activate' then return activate(KEYS, rest) end
+    return bad('ARGV[1] must be decide, release or activate')
 end

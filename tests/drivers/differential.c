@@ -188,12 +188,13 @@ static void must_ok(redisReply *r, const char *what)
     freeReplyObject(r);
 }
 
-static void install(const rl_ruleset *rs)
+static void install(const rl_ruleset *rs, long long now)
 {
     redis_cmds cmds = {0};
     for (size_t t = 0; t < rs->ntenants; t++) {
         char ver[REDIS_CONFIG_VERSION_LEN + 1];
-        redis_config_tenant(rs, &rs->tenants[t], &cmds, ver);
+        redis_config_tenant(rs, &rs->tenants[t], use_eval ? script_sha : NULL,
+                            server_time ? -1 : now, &cmds, ver);
     }
     for (size_t i = 0; i < cmds.n; i++)
         must_ok(cmd_argv(cmds.v[i].argc, (const char **)cmds.v[i].argv, cmds.v[i].argvlen),
@@ -432,7 +433,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "differential: %s\n", err);
         return 2;
     }
-    install(&rs[0]);
+    install(&rs[0], 1700000000000LL);
     sim *sm = sim_new(&rs[0]);
     int cur = 0;
 
@@ -453,7 +454,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "differential: redeploy: %s\n", err);
                 return 2;
             }
-            install(&rs[1]);
+            install(&rs[1], now);
             sim_set_rules(sm, &rs[1]);
             rules_free(&rs[0]);
             cur = 1;
