@@ -118,13 +118,13 @@ static json_t *random_plan(int64_t skew)
         for (int i = 0; i < n; i++)
             json_array_append_new(rules, random_rule(tn, NULL, NULL));
         for (int g = 0; g < 2; g++) {
-            char gn[8];
+            char gn[16];
             snprintf(gn, sizeof gn, "g%d", g);
             n = (int)rint_(0, 2);
             for (int i = 0; i < n; i++)
                 json_array_append_new(rules, random_rule(tn, gn, NULL));
             for (int k = 0; k < 2; k++) {
-                char kn[8];
+                char kn[16];
                 snprintf(kn, sizeof kn, "k%d", k);
                 n = (int)rint_(0, 2);
                 for (int i = 0; i < n; i++)
@@ -446,13 +446,15 @@ int main(int argc, char **argv)
     op *ops = calloc(2 * BATCH, sizeof *ops);
     size_t nheld = 0;
     long long now = 1700000000000LL, nallowed = 0, nreleased = 0, nshadow = 0, nrej = 0;
+    int status = 0;
     long long i = 0;
     while (i < nreq) {
         if (i >= nreq / 2 && i < nreq / 2 + BATCH && cur == 0 && nreq >= 2) {
             redeploy_plan(plan);
             if (!rules_from_plan(plan, &rs[1], err, sizeof err)) {
                 fprintf(stderr, "differential: redeploy: %s\n", err);
-                return 2;
+                status = 2;
+                goto done;
             }
             install(&rs[1], now);
             sim_set_rules(sm, &rs[1]);
@@ -511,7 +513,8 @@ int main(int argc, char **argv)
             if (o->release) {
                 if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
                     fprintf(stderr, "differential: release: %s\n", r->str ? r->str : "bad reply");
-                    return 2;
+                    status = 2;
+                    goto done;
                 }
                 long long got = r->element[0]->integer, rnow = r->element[1]->integer;
                 freeReplyObject(r);
@@ -522,7 +525,8 @@ int main(int argc, char **argv)
                     printf("DIVERGED at release (seed %lld): tenant=%s path=%s lease=%s now=%lld: "
                            "redis released %lld, simulator %lld\n",
                            seed, o->tenant, o->path, o->lease, rnow, got, (long long)want);
-                    return 1;
+                    status = 1;
+                    goto done;
                 }
                 nreleased += got;
                 continue;
@@ -545,7 +549,8 @@ int main(int argc, char **argv)
                        o->index, seed, use_eval ? "EVALSHA" : "FCALL",
                        server_time ? "server" : "client", o->tenant, o->path[0] ? o->path : "(tenant)", o->method, o->route,
                        o->cost, t, o->lease[0] ? o->lease : "-", rb, sb);
-                return 1;
+                status = 1;
+                goto done;
             }
             if (!ra.error && ra.allowed) {
                 nallowed++;
@@ -564,15 +569,18 @@ int main(int argc, char **argv)
                 nshadow++;
         }
     }
-    free(ops);
     printf("# %lld requests identical (%lld allowed, %lld rejected, %lld with shadow rejections, "
            "%lld leases released), seed %lld, %s, %s time\n",
            nreq, nallowed, nrej, nshadow, nreleased, seed, use_eval ? "EVALSHA" : "FCALL",
            server_time ? "server" : "client");
+done:
+    /* Freed on every path: a leak report must not replace the answer. */
+    fflush(stdout);
+    free(ops);
     sim_free(sm);
     rules_free(&rs[cur]);
     json_decref(plan);
     free(hold);
     redisFree(rc);
-    return 0;
+    return status;
 }
