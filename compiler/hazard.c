@@ -50,6 +50,15 @@ const char *hz_subject_desc(hz *h, const m_subject *s)
     return arena_printf(h->a, "%s \"%s\"", ast_kind_name(s->kind), path);
 }
 
+const char *hz_level_desc(hz *h, const hz_level *lv)
+{
+    hz_level *w = (hz_level *)lv; /* the cache is not part of the level's value */
+    if (!w->desc)
+        w->desc = lv->tier ? arena_printf(h->a, "tier %s", lv->tier->name)
+                           : hz_subject_desc(h, lv->subject);
+    return w->desc;
+}
+
 static void level_checks(hz *h, const hz_level *lv, const m_limit *lim, size_t nlim,
                          const m_route *routes, size_t nroutes, const m_conc *conc)
 {
@@ -76,7 +85,7 @@ static void level_checks(hz *h, const hz_level *lv, const m_limit *lim, size_t n
 
 static void walk(hz *h, const m_subject *s)
 {
-    hz_level lv = {NULL, s, hz_subject_desc(h, s)};
+    hz_level lv = {NULL, s, NULL};
     level_checks(h, &lv, s->limits, s->nlimits, s->routes, s->nroutes, s->conc);
     hz_window_chain(h, s);
     for (size_t i = 0; i < s->nchildren; i++)
@@ -88,7 +97,7 @@ void hazard_run(program *p, const m_policy *m)
     hz h = {p, m, &p->diags, p->a, m->max_clock_skew_ms, policy_decision_skew(m)};
     for (size_t i = 0; i < m->ntiers; i++) {
         const m_tier *t = m->tiers[i];
-        hz_level lv = {t, NULL, arena_printf(h.a, "tier %s", t->name)};
+        hz_level lv = {t, NULL, NULL};
         level_checks(&h, &lv, t->limits, t->nlimits, t->routes, t->nroutes, t->conc);
     }
     for (size_t i = 0; i < m->ntenants; i++) {

@@ -8,6 +8,7 @@
  * cannot matter; SPEC.md section 4). */
 #include "hazard_private.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void hz_deadlock_conc(hz *h, const hz_level *lv, const m_conc *c)
@@ -18,7 +19,7 @@ void hz_deadlock_conc(hz *h, const hz_level *lv, const m_conc *c)
              "concurrency %lld on %s has no lease: a holder that crashes before releasing "
              "keeps its slot forever, and after %lld such crashes every request is "
              "rejected; add 'lease D' (longer than the slowest request)",
-             (long long)c->max, lv->desc, (long long)c->max);
+             (long long)c->max, hz_level_desc(h, lv), (long long)c->max);
 }
 
 /* CRC16/XMODEM (poly 0x1021, init 0), the checksum Redis Cluster uses. */
@@ -74,7 +75,12 @@ bool key_prefix_fixes_slot(const char *prefix)
 
 void hz_deadlock_tenant(hz *h, const m_subject *t)
 {
-    const char *prefix = tenant_key_prefix(h->a, h->m->ns, t->name);
+    /* Most names fit on the stack; the proof runs for every tenant. */
+    char small[256];
+    const char *prefix = small;
+    int n = snprintf(small, sizeof small, "{%s:%s}", h->m->ns, t->name);
+    if (n < 0 || (size_t)n >= sizeof small)
+        prefix = tenant_key_prefix(h->a, h->m->ns, t->name);
     if (key_prefix_fixes_slot(prefix))
         return;
     diag_add(h->d, DIAG_CROSS_SLOT, t->src->name.sp,

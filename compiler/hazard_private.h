@@ -24,8 +24,12 @@ typedef struct hz {
 typedef struct hz_level {
     const m_tier *tier;        /* set for a tier */
     const m_subject *subject;  /* set for a tenant, group or key */
-    const char *desc;          /* "tier pro", "tenant \"acme\"", ... */
+    const char *desc;          /* cache of hz_level_desc, NULL until needed */
 } hz_level;
+
+/* "tier pro", 'tenant "acme"', ...: built only when a diagnostic needs it
+ * (most levels never do, and a million tenants' names add up). */
+const char *hz_level_desc(hz *h, const hz_level *lv);
 
 bool hz_limit_own(const hz_level *lv, const m_limit *l);
 bool hz_route_own(const hz_level *lv, const m_route *r);

@@ -93,7 +93,7 @@ static void limit_pairs(hz *h, const hz_level *lv, const m_limit *lim, size_t n)
                 diag *d = diag_add(h->d, DIAG_WINDOW_CONFLICT, rate_span(b),
                                    "limit %s conflicts with limit %s on %s: same window "
                                    "and algorithm (%s) but a different %s",
-                                   hz_limit_text(h, b), hz_limit_text(h, a), lv->desc,
+                                   hz_limit_text(h, b), hz_limit_text(h, a), hz_level_desc(h, lv),
                                    algo_name(a->algo),
                                    a->count != b->count ? "count"
                                    : a->burst != b->burst ? "burst" : "cost");
@@ -103,10 +103,10 @@ static void limit_pairs(hz *h, const hz_level *lv, const m_limit *lim, size_t n)
                 continue;
             }
             if (!dead[j] && limit_kills(a, b)) {
-                report_dead(h, b, lv->desc, a, lv->desc);
+                report_dead(h, b, hz_level_desc(h, lv), a, hz_level_desc(h, lv));
                 dead[j] = true;
             } else if (!dead[i] && limit_kills(b, a)) {
-                report_dead(h, a, lv->desc, b, lv->desc);
+                report_dead(h, a, hz_level_desc(h, lv), b, hz_level_desc(h, lv));
                 dead[i] = true;
             }
         }
@@ -229,7 +229,7 @@ static void route_pairs(hz *h, const hz_level *lv, const m_route *routes, size_t
             diag *d = diag_add(h->d, DIAG_ROUTE_OVERLAP, b->src->name.sp,
                                "route %s \"%s\" overlaps route %s \"%s\" on %s with different "
                                "limits: both apply to %s %s; %s",
-                               b->method, b->path, a->method, a->path, lv->desc, m, ex,
+                               b->method, b->path, a->method, a->path, hz_level_desc(h, lv), m, ex,
                                verdict);
             diag_note_add(h->d, d, a->src->name.sp, "route %s \"%s\" is here", a->method,
                           a->path);
@@ -252,7 +252,7 @@ static void route_vs_level(hz *h, const hz_level *lv, const m_limit *lim, size_t
             if (a->shadow || (!hz_route_own(lv, rt) && !hz_limit_own(lv, a)))
                 continue;
             if (limit_kills(a, b)) {
-                report_dead(h, b, lv->desc, a, lv->desc);
+                report_dead(h, b, hz_level_desc(h, lv), a, hz_level_desc(h, lv));
                 break;
             }
         }

@@ -181,10 +181,11 @@ static void write_tenant(FILE *fp, long t, bool hazards)
     if (chance(30))
         limit_line(fp, 2, b * 30, "m", false);
     if (hz) {
-        /* Dead: twice what b/s admits in a day, so it can never bind; a
+        /* Dead: twice what b/s admits in an hour, so it can never bind (an
+         * hour, not a day, keeps count x window within 2^53); a
          * shadow limit beside the enforcing ones; a lease longer than every
          * window; a route looser than the tenant. */
-        fprintf(fp, "  limit %ld/d\n", b * 86400 * 2);
+        fprintf(fp, "  limit %ld/h\n", b * 3600 * 2);
         fprintf(fp, "  limit %ld/s shadow\n", b / 2 > 0 ? b / 2 : 1);
         fprintf(fp, "  concurrency %ld lease 2h\n", pick(2, 50));
         fprintf(fp, "  route GET \"/v1/items\" {\n");
