@@ -27,8 +27,17 @@ ast_file *parse_file(arena *a, diag_list *diags, srcmap *map, uint32_t file)
         return out;
     }
     ctx.scanner = scanner;
-    YY_BUFFER_STATE bs = yy_scan_bytes(f->text, (int)f->len, scanner);
+    /* Files read by program.c end in the two NULs flex needs, so they are
+     * scanned in place: a copy would add the size of every file to the
+     * peak memory of a large policy.  Other texts are copied. */
+    YY_BUFFER_STATE bs = NULL;
+    if (f->two_nuls)
+        bs = yy_scan_buffer(f->text, f->len + 2, scanner);
+    if (!bs)
+        bs = yy_scan_bytes(f->text, (int)f->len, scanner);
     yyparse(scanner, &ctx);
+    if (f->two_nuls)
+        lex_release(scanner, f->text, f->len);
     yy_delete_buffer(bs, scanner);
     yylex_destroy(scanner);
 

@@ -38,4 +38,9 @@ typedef struct parse_ctx {
     void *scanner;
 } parse_ctx;
 
+/* Puts back the source byte the scanner holds aside (it keeps a NUL in its
+ * place while a token is out), so that text[0..len) is whole again after a
+ * parse that stopped before the end of the input.  Defined in lexer.l. */
+void lex_release(void *scanner, char *text, size_t len);
+
 #endif

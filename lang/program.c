@@ -227,10 +227,11 @@ static void load_file(loader *l, chain *c, const char *name, const char *path,
     char *text;
     size_t len;
     if (builtin_text) {
-        text = malloc(builtin_len + 1);
+        text = malloc(builtin_len + 2);
         if (!text)
             abort();
-        memcpy(text, builtin_text, builtin_len + 1);
+        memcpy(text, builtin_text, builtin_len);
+        text[builtin_len] = text[builtin_len + 1] = '\0';
         len = builtin_len;
     } else {
         int err = src_read_file(path, &text, &len);
@@ -251,6 +252,7 @@ static void load_file(loader *l, chain *c, const char *name, const char *path,
     }
     e = add_key(l, key);
     uint32_t fi = srcmap_add(&p->map, name, path, text, len, builtin_text != NULL);
+    p->map.files[fi].two_nuls = true;
     ast_file *af = parse_file(p->a, &p->diags, &p->map, fi);
     e->ast = af;
     e->state = ST_ON_STACK;

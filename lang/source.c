@@ -158,7 +158,7 @@ int src_read_file(const char *path, char **text, size_t *len)
     size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
     if (cap > SRC_MAX_BYTES + 1)
         cap = SRC_MAX_BYTES + 1;
-    char *p = malloc(cap + 1);
+    char *p = malloc(cap + 2);
     if (!p) {
         fclose(fp);
         return ENOMEM;
@@ -172,7 +172,7 @@ int src_read_file(const char *path, char **text, size_t *len)
                 return EFBIG;
             }
             cap *= 2;
-            char *q = realloc(p, cap + 1);
+            char *q = realloc(p, cap + 2);
             if (!q) {
                 free(p);
                 fclose(fp);
@@ -197,7 +197,8 @@ int src_read_file(const char *path, char **text, size_t *len)
         free(p);
         return EFBIG;
     }
-    p[n] = '\0';
+    /* Two NULs: the scanner can then work on the text in place. */
+    p[n] = p[n + 1] = '\0';
     *text = p;
     *len = n;
     return 0;

@@ -24,6 +24,7 @@ typedef struct src_file {
     uint32_t *lines;         /* byte offset of each line start, built lazily */
     size_t nlines;
     bool builtin;            /* embedded stdlib module */
+    bool two_nuls;           /* text[len + 1] is a NUL too: parse in place */
 } src_file;
 
 typedef struct srcmap {
@@ -48,7 +49,7 @@ void srcmap_linecol(srcmap *m, uint32_t file, uint32_t off,
 void srcmap_line_text(srcmap *m, uint32_t file, uint32_t off,
                       const char **start, size_t *len);
 
-/* Reads a whole file into a malloc'd NUL-terminated buffer.
+/* Reads a whole file into a malloc'd buffer ended by two NULs.
  * Returns 0, or an errno value (EISDIR for directories, EFBIG past
  * SRC_MAX_BYTES). */
 int src_read_file(const char *path, char **text, size_t *len);

@@ -440,6 +440,53 @@ static void test_nesting_cap(void **state)
     lexed_free(&L);
 }
 
+/* parse_file scans the source text in place; whatever way the parse ends,
+ * the text must be left exactly as it was read (diagnostics and fmt show
+ * it afterwards). */
+static void parse_keeps_text(const char *text, size_t len, int code)
+{
+    arena *a = arena_new();
+    srcmap map;
+    srcmap_init(&map);
+    diag_list d;
+    diag_list_init(&d, a);
+    /* As program.c reads files: two NULs after the text, scanned in place. */
+    char *copy = malloc(len + 2);
+    assert_non_null(copy);
+    memcpy(copy, text, len);
+    copy[len] = copy[len + 1] = '\0';
+    uint32_t f = srcmap_add(&map, "t.rlp", "t.rlp", copy, len, false);
+    map.files[f].two_nuls = true;
+    parse_file(a, &d, &map, f);
+    if (code)
+        assert_non_null(unit_find(&d, code));
+    assert_int_equal(map.files[f].len, len);
+    assert_memory_equal(map.files[f].text, text, len);
+    assert_int_equal(map.files[f].text[len], '\0');
+    srcmap_free(&map);
+    arena_free(a);
+}
+
+static void test_parse_leaves_text_intact(void **state)
+{
+    (void)state;
+    /* Stopped by the nesting limit in the middle of the input. */
+    char deep[200];
+    int n = snprintf(deep, sizeof deep, "tenant \"a\" %0*d x", 70, 0);
+    for (int i = 11; i < 81; i++)
+        deep[i] = '{';
+    parse_keeps_text(deep, (size_t)n, DIAG_NESTING_TOO_DEEP);
+    /* Stopped by the error cap. */
+    char bad[100];
+    memset(bad, '@', sizeof bad);
+    parse_keeps_text(bad, sizeof bad, DIAG_BAD_CHAR);
+    /* Ended normally, with and without errors, and with NULs inside. */
+    const char *ok = "tenant \"a\" { limit 1/s }\n";
+    parse_keeps_text(ok, strlen(ok), 0);
+    parse_keeps_text("tenant \"a\" { limit 1/s", 23, DIAG_SYNTAX);
+    parse_keeps_text("tenant\0\"a\" {}", 14, DIAG_NUL_BYTE);
+}
+
 /* ---- UTF-8 validation ---- */
 
 static size_t seq(const char *s)
@@ -565,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_bad_chars),
         cmocka_unit_test(test_nul_bytes),
         cmocka_unit_test(test_nesting_cap),
+        cmocka_unit_test(test_parse_leaves_text_intact),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_invalid),
         cmocka_unit_test(test_utf8_validate),
