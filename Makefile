@@ -58,10 +58,12 @@ $(BUILD)/lang/lexer.c $(BUILD)/lang/lexer.h: lang/lexer.l
 # Generated code is compiled with the same flags, minus the warnings that
 # flex's skeleton trips over.
 GEN_CFLAGS = $(ALL_CFLAGS) -I$(BUILD)/lang -Wno-unused-function -Wno-sign-compare -Wno-shadow -Wno-strict-prototypes
+# -MMD here too: the generated code includes ast.h and parse.h, and a
+# stale parser.o after a struct change miscompiles silently.
 $(BUILD)/lang/parser.o: $(BUILD)/lang/parser.c $(BUILD)/lang/lexer.h
-	$(CC) $(GEN_CFLAGS) -c -o $@ $<
+	$(CC) $(GEN_CFLAGS) -MMD -MP -c -o $@ $<
 $(BUILD)/lang/lexer.o: $(BUILD)/lang/lexer.c $(BUILD)/lang/parser.h
-	$(CC) $(GEN_CFLAGS) -c -o $@ $<
+	$(CC) $(GEN_CFLAGS) -MMD -MP -c -o $@ $<
 $(BUILD)/lang/parse.o: $(BUILD)/lang/parser.h $(BUILD)/lang/lexer.h
 
 # The stdlib modules and the Redis library are embedded from their sources;
