@@ -94,14 +94,16 @@ int64_t limit_refill_ms(const m_limit *l)
     return sat(r);
 }
 
-int64_t counter_ttl_needed_ms(const m_limit *l, int64_t skew_ms)
+int64_t counter_expiry_ms(const m_limit *l, int64_t skew_ms)
 {
-    int64_t base = limit_refill_ms(l);
-    if (base < l->window_ms)
-        base = l->window_ms;
-    i128 t = (i128)base + skew_ms;
-    t = (t + 999) / 1000 * 1000;
-    return sat(t);
+    return sat((i128)limit_refill_ms(l) + 2 * (i128)skew_ms + 1);
+}
+
+bool counter_expiry_covers(const m_limit *l, int64_t skew_ms, int64_t expiry_ms)
+{
+    /* A bucket that is full again equals an absent key, so it only has to
+     * live until it refills; a window until the window is over. */
+    return (i128)expiry_ms >= (i128)limit_refill_ms(l) + skew_ms;
 }
 
 int64_t policy_decision_skew(const m_policy *m)

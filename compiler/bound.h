@@ -2,8 +2,8 @@
  * requests a limit can admit in any span of time, given its algorithm, its
  * burst, its cost, the clock skew and the limits above it in the hierarchy.
  * The hazard passes use it to prove limits dead or loose, `rlc check
- * --report` prints it, and the plan uses the counter-expiry rule from here,
- * so the number the checker proves is the number the store enforces.
+ * --report` prints it, and the counter-expiry rule of SPEC.md 6.5 is
+ * restated here so the checker can prove it long enough.
  * Everything is integer arithmetic (128-bit intermediates, saturating), so
  * the figures in messages are exact. */
 #ifndef RLC_BOUND_H
@@ -13,9 +13,6 @@
 #include <stdint.h>
 
 #include "model.h"
-
-/* Longest expiry the plan ever sets on a counter key (SPEC.md RLC2104). */
-#define COUNTER_TTL_MAX_MS (400LL * 86400 * 1000)
 
 /* True for the algorithms that have a burst (a bucket capacity):
  * token_bucket and gcra.  sliding_window and fixed_window have none. */
@@ -36,11 +33,15 @@ int64_t limit_burst_requests(const m_limit *l);
  * fits inside what b guarantees to admit.  See SPEC.md RLC2002. */
 bool limit_kills(const m_limit *a, const m_limit *b);
 
-/* The counter-expiry rule of the plan: window (or, for a bucket, the time to
- * refill the whole burst when that is longer) plus the skew, rounded up to a
- * whole second.  Returns the expiry the state needs; the plan sets
- * min(that, COUNTER_TTL_MAX_MS). */
-int64_t counter_ttl_needed_ms(const m_limit *l, int64_t skew_ms);
+/* The counter-expiry rule of SPEC.md 6.5 for a counter charged at the start
+ * of its window (or a bucket just emptied): the time until the state equals
+ * an absent key (the window; for a bucket, the time to refill its whole
+ * burst) plus 2 x skew plus 1 ms. */
+int64_t counter_expiry_ms(const m_limit *l, int64_t skew_ms);
+/* Whether an expiry keeps a counter for its window (a bucket: its refill
+ * time) plus the skew, so no request that still falls in its window, by any
+ * clock within the skew, finds it gone while it still matters (RLC2104). */
+bool counter_expiry_covers(const m_limit *l, int64_t skew_ms, int64_t expiry_ms);
 /* Time for a bucket limit to refill its whole burst, in ms (rounded up);
  * the window for windowed algorithms. */
 int64_t limit_refill_ms(const m_limit *l);

@@ -1,7 +1,7 @@
 /* hazard_skew.c - clock-skew hazards (RLC2101-RLC2104): windows too short
  * for max_clock_skew, over-admission when callers' clocks decide
- * (time_source = client), and counter state that must outlive the longest
- * expiry the plan sets.  Each is a property of one limit as written, so a
+ * (time_source = client), and the proof that counter expiry (SPEC.md 6.5)
+ * outlives window + skew.  Each is a property of one limit as written, so a
  * limit a tier gives to many tenants is checked once, at the tier. */
 #include "hazard_private.h"
 
@@ -36,15 +36,14 @@ void hz_skew_limit(hz *h, const m_limit *l)
                      hz_dur(h, s), hz_limit_text(h, l), (long long)skewed, hz_dur(h, w),
                      (long long)exact, (long long)(skewed - exact), hz_dur(h, s));
     }
-    /* Only a bucket can need longer than the cap: windows stop at 366d and
-     * skew at 1h, but a bucket refills its burst at its own pace. */
-    int64_t need = counter_ttl_needed_ms(l, s);
-    if (need > COUNTER_TTL_MAX_MS)
+    /* The expiry rule of SPEC.md 6.5 always covers window + skew; proving
+     * it here per limit keeps the rule and the checker from drifting. */
+    int64_t expiry = counter_expiry_ms(l, s);
+    if (!counter_expiry_covers(l, s, expiry))
         diag_add(h->d, DIAG_COUNTER_TTL, rate_span(l),
-                 "limit %s needs its state kept %s (burst %lld refills at %lld per %s, plus "
-                 "skew %s), longer than the longest counter expiry %s: the state expires "
-                 "early and the caller gets a full bucket back",
-                 hz_limit_text(h, l), hz_dur(h, need), (long long)l->burst,
-                 (long long)l->count, hz_dur(h, w), hz_dur(h, s),
-                 hz_dur(h, COUNTER_TTL_MAX_MS));
+                 "the counter of limit %s would expire after %s, sooner than the %s its "
+                 "state matters plus max_clock_skew %s: a request still inside the window "
+                 "would find it gone and start from zero",
+                 hz_limit_text(h, l), hz_dur(h, expiry), hz_dur(h, limit_refill_ms(l)),
+                 hz_dur(h, s));
 }

@@ -108,13 +108,30 @@ static void test_ttl(void **state)
 {
     (void)state;
     m_limit fw = lim(100, 60000, 100, ALGO_FIXED_WINDOW);
-    assert_int_equal(counter_ttl_needed_ms(&fw, 0), 60000);
-    assert_int_equal(counter_ttl_needed_ms(&fw, 250), 61000);
+    assert_int_equal(counter_expiry_ms(&fw, 0), 60001);
+    assert_int_equal(counter_expiry_ms(&fw, 250), 60501);
     m_limit tb = lim(10, 1000, 50, ALGO_TOKEN_BUCKET);
     assert_int_equal(limit_refill_ms(&tb), 5000);
-    assert_int_equal(counter_ttl_needed_ms(&tb, 1), 6000);
-    m_limit slow = lim(1, 86400000, 1000, ALGO_GCRA);
-    assert_true(counter_ttl_needed_ms(&slow, 0) > COUNTER_TTL_MAX_MS);
+    assert_int_equal(counter_expiry_ms(&tb, 1), 5003);
+    /* The rule covers window + skew for every algorithm, burst and skew... */
+    const algo algos[] = {ALGO_TOKEN_BUCKET, ALGO_GCRA, ALGO_SLIDING_WINDOW, ALGO_FIXED_WINDOW};
+    const int64_t windows[] = {1, 999, 1000, 60000, WINDOW_MAX_MS};
+    const int64_t skews[] = {0, 1, 25, 1000, SKEW_MAX_MS};
+    for (size_t a = 0; a < 4; a++)
+        for (size_t w = 0; w < 5; w++)
+            for (size_t k = 0; k < 5; k++)
+                for (int64_t burst = 1; burst <= 1000; burst *= 10) {
+                    m_limit l = lim(100, windows[w], burst, algos[a]);
+                    assert_true(counter_expiry_covers(&l, skews[k],
+                                                      counter_expiry_ms(&l, skews[k])));
+                }
+    /* ...and the check catches a rule that does not (RLC2104): a fixed
+     * window expiring after the window alone, with skew. */
+    assert_false(counter_expiry_covers(&fw, 250, 60000));
+    assert_true(counter_expiry_covers(&fw, 0, 60000));
+    m_limit small = lim(100, 60000, 1, ALGO_TOKEN_BUCKET); /* refills in 600ms */
+    assert_true(counter_expiry_covers(&small, 0, 600));
+    assert_false(counter_expiry_covers(&small, 10, 600));
     char b[32];
     dur_format(90000, b, sizeof b);
     assert_string_equal(b, "90s");
