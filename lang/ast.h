@@ -65,7 +65,7 @@ typedef struct ast_value {
     const char *s;            /* string, ident, env/file argument, call name */
     int64_t i;                /* int */
     ast_dur dur;              /* duration */
-    struct ast_value *items;  /* list elements */
+    struct ast_value *items;  /* list elements; the argument of a call */
     struct ast_value *next;
 } ast_value;
 

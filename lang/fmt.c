@@ -136,8 +136,10 @@ static void put_value(printer *p, const ast_value *v)
         buf_putc(p->out, ')');
         break;
     case VAL_CALL:
-        /* The argument of an unknown call is not kept; checks reject it. */
-        buf_printf(p->out, "%s(\"\")", v->s);
+        /* An unknown call (checks reject it) keeps its argument in items. */
+        buf_printf(p->out, "%s(", v->s);
+        put_string(p, v->items ? v->items->s : "");
+        buf_putc(p->out, ')');
         break;
     case VAL_LIST:
         buf_putc(p->out, '[');
@@ -341,6 +343,9 @@ void fmt_file(buf *out, const srcmap *map, const ast_file *f)
             newline(&p);
         bool inner_first = true;
         leading_comments(&p, n->sp.start, &inner_first);
+        /* A blank line after them keeps a file header apart from the item. */
+        if (!inner_first && blank_line_between(&p, p.last_end, n->sp.start))
+            newline(&p);
         node(&p, n);
         first = false;
         prev = n;

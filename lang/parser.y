@@ -354,6 +354,11 @@ value
                        : strcmp($1, "file") == 0 ? VAL_FILE : VAL_CALL;
             $$ = new_value(ctx, k, @$);
             $$->s = k == VAL_CALL ? $1 : $3;
+            if (k == VAL_CALL) {
+                /* Checks reject it, but fmt must give back what was written. */
+                $$->items = new_value(ctx, VAL_STRING, @3);
+                $$->items->s = $3;
+            }
         }
     | '[' ']'       { $$ = new_value(ctx, VAL_LIST, @$); }
     | '[' values ']'
