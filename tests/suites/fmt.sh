@@ -40,6 +40,8 @@ for f in "$T"/in/examples/*.rlp "$T"/in/stdlib/std/*.rlp "$T"/in/tests/golden/*.
          "$T"/in/tests/fmt/*.in.rlp; do
     [ -f "$f" ] && inputs="$inputs $f"
 done
+# Each formatted input is saved under $T/cmp/N/ (original, formatted, and
+# what check said of each); one python run then compares them all.
 nparsed=0
 for f in $inputs; do
     name=${f#"$T"/in/}
@@ -54,64 +56,86 @@ for f in $inputs; do
     timeout 20 "$RLC" fmt - < "$T/once" > "$T/twice" 2>"$T/err"
     if cmp -s "$T/once" "$T/twice"; then ok "fmt/idempotent $name"
     else notok "fmt/idempotent $name" "second fmt changed the text"; show_diff "$T/once" "$T/twice"; fi
-    # Every comment survives, in order.
-    if python3 - "$f" "$T/once" <<'PY'
-import re, sys
+    # Check the original and, in its place, the formatted text.
+    c="$T/cmp/$nparsed"
+    mkdir -p "$c"
+    dir=$(dirname "$f")
+    base=$(basename "$f")
+    cp "$f" "$c/orig"
+    cp "$T/once" "$c/formatted"
+    printf '%s\n%s\n%s\n' "$name" "$dir" "$base" > "$c/info"
+    (cd "$dir" && "$RLC" check --format=json "$base" > "$c/before.json" 2>/dev/null
+     echo "exit $?" >> "$c/before.json"
+     cp "$c/formatted" "$base"
+     "$RLC" check --format=json "$base" > "$c/after.json" 2>/dev/null
+     echo "exit $?" >> "$c/after.json")
+    cp "$c/orig" "$f"
+done
+# For each: every comment survives, in order; and checking the formatted
+# text says the same (same codes, messages, files and underlined text:
+# positions may move, what they point at may not).
+python3 - "$T/cmp" "$nparsed" <<'PY'
+import json, os, re, sys
+root, n = sys.argv[1], int(sys.argv[2])
+
 def comments(path):
     out = []
     for line in open(path, encoding='utf-8', errors='surrogateescape'):
-        # A '#' outside a string starts a comment.
-        i, q = 0, False
+        i, q = 0, False          # a '#' outside a string starts a comment
         while i < len(line):
             c = line[i]
-            if q and c == '\\': i += 2; continue
-            if c == '"': q = not q
-            elif c == '#' and not q: out.append(line[i:].rstrip()); break
+            if q and c == '\\':
+                i += 2
+                continue
+            if c == '"':
+                q = not q
+            elif c == '#' and not q:
+                out.append(line[i:].rstrip())
+                break
             i += 1
     return out
-a, b = comments(sys.argv[1]), comments(sys.argv[2])
-if a != b:
-    print('# comments before: %r' % a[:5]); print('# comments after:  %r' % b[:5]); sys.exit(1)
-PY
-    then ok "fmt/keeps-comments $name"; else notok "fmt/keeps-comments $name" "comments lost or reordered"; fi
-    # Checking the formatted text says the same: same codes, messages and
-    # underlined text (positions may move, what they point at may not).
-    dir=$(dirname "$f")
-    base=$(basename "$f")
-    cp "$f" "$T/orig"
-    (cd "$dir" && "$RLC" check --format=json "$base" > "$T/before.json" 2>/dev/null
-     echo "exit $?" >> "$T/before.json"
-     cp "$T/once" "$base"
-     "$RLC" check --format=json "$base" > "$T/after.json" 2>/dev/null
-     echo "exit $?" >> "$T/after.json")
-    cp "$T/once" "$T/formatted"
-    if python3 - "$dir" "$base" "$T/orig" "$T/formatted" "$T/before.json" "$T/after.json" <<'PY'
-import json, os, sys
-d, me, orig, fmtd, bj, aj = sys.argv[1:]
-def load(path, mytext):
+
+def diags(d, me, mytext, path):
     lines = open(path).read().splitlines()
-    status = lines[-1]
-    out = []
     def text(o):
         if not o.get('file') or o['line'] == 0:
             return None
-        path = mytext if o['file'] == me else os.path.join(d, o['file'])
-        src = open(path, encoding='utf-8', errors='replace').read().split('\n')
-        if o['line'] != o['end_line']:
-            return src[o['line'] - 1][o['column'] - 1:]
-        return src[o['line'] - 1][o['column'] - 1:o['end_column'] - 1]
+        p = mytext if o['file'] == me else os.path.join(d, o['file'])
+        src = open(p, encoding='utf-8', errors='replace').read().split('\n')
+        t = src[o['line'] - 1][o['column'] - 1:] if o['line'] != o['end_line'] else \
+            src[o['line'] - 1][o['column'] - 1:o['end_column'] - 1]
+        # fmt may respell a token canonically: 100/s is 100/1s.
+        return ' '.join(re.sub(r'/(ms|s|m|h|d)\b', r'/1\1', t).split())
+    out = []
     for l in lines[:-1]:
         o = json.loads(l)
         out.append((o['code'], o['message'], o['file'], text(o),
-                    [(n['message'], n['file'], text(n)) for n in o['notes']]))
-    return status, out
-b, a = load(bj, orig), load(aj, fmtd)
-if b != a:
-    print(('# before: %r' % (b,))[:400]); print(('# after:  %r' % (a,))[:400]); sys.exit(1)
+                    [(x['message'], x['file'], text(x)) for x in o['notes']]))
+    return lines[-1], out
+
+for i in range(1, n + 1):
+    c = os.path.join(root, str(i))
+    name, d, base = open(os.path.join(c, 'info')).read().splitlines()
+    a, b = comments(os.path.join(c, 'orig')), comments(os.path.join(c, 'formatted'))
+    if a == b:
+        print('ok - fmt/keeps-comments %s' % name)
+    else:
+        print('not ok - fmt/keeps-comments %s: comments lost or reordered' % name)
+        print('# before: %r' % a[:5])
+        print('# after:  %r' % b[:5])
+    try:
+        x = diags(d, base, os.path.join(c, 'orig'), os.path.join(c, 'before.json'))
+        y = diags(d, base, os.path.join(c, 'formatted'), os.path.join(c, 'after.json'))
+    except Exception as e:
+        print('not ok - fmt/same-diagnostics %s: %s' % (name, str(e).replace('\n', ' ')))
+        continue
+    if x == y:
+        print('ok - fmt/same-diagnostics %s' % name)
+    else:
+        print('not ok - fmt/same-diagnostics %s: check says something else after fmt' % name)
+        print(('# before: %r' % (x,))[:400])
+        print(('# after:  %r' % (y,))[:400])
 PY
-    then ok "fmt/same-diagnostics $name"; else notok "fmt/same-diagnostics $name" "check says something else after fmt"; fi
-    cp "$T/orig" "$f"
-done
 if [ $nparsed -ge 20 ]; then ok "fmt/idempotence-inputs"; else
     notok "fmt/idempotence-inputs" "only $nparsed inputs parsed"; fi
 
