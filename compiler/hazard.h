@@ -20,8 +20,8 @@ void hazard_run(program *p, const m_policy *m);
  * text between the first '{' and the next '}', when not empty) or of the
  * whole key.  Exposed for the plan and the tests. */
 unsigned redis_key_slot(const char *key, size_t len);
-/* The hash tag every key of a tenant starts with: "{NS:TENANT}" written
- * into out (arena); see SPEC.md RLC2202. */
+/* The hash tag every key of a tenant starts with: "{NS:TENANT}", the tenant
+ * percent-encoded as SPEC.md 6.1 says, in arena a; see RLC2202. */
 const char *tenant_key_prefix(arena *a, const char *ns, const char *tenant);
 /* True when every key that starts with prefix hashes to the prefix's slot:
  * the prefix holds a whole, non-empty hash tag (the RLC2202 proof). */

@@ -8,7 +8,6 @@
  * cannot matter; SPEC.md section 4). */
 #include "hazard_private.h"
 
-#include <stdio.h>
 #include <string.h>
 
 void hz_deadlock_conc(hz *h, const hz_level *lv, const m_conc *c)
@@ -58,9 +57,45 @@ unsigned redis_key_slot(const char *key, size_t len)
     return crc16(key, len) & 16383;
 }
 
+/* Writes "{NS:TENANT}" with the tenant percent-encoded as SPEC.md 6.1 says
+ * (%, {, }, : and bytes outside 0x21-0x7e as %XX) into out when it fits;
+ * returns the length it needs (without the NUL). */
+static size_t prefix_into(char *out, size_t cap, const char *ns, const char *tenant)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+#define PUT(c)                                                                 \
+    do {                                                                       \
+        if (n + 1 < cap)                                                       \
+            out[n] = (c);                                                      \
+        n++;                                                                   \
+    } while (0)
+    PUT('{');
+    for (const char *c = ns; *c; c++)
+        PUT(*c);
+    PUT(':');
+    for (const unsigned char *c = (const unsigned char *)tenant; *c; c++) {
+        if (*c < 0x21 || *c > 0x7e || *c == '%' || *c == '{' || *c == '}' || *c == ':') {
+            PUT('%');
+            PUT(hex[*c >> 4]);
+            PUT(hex[*c & 15]);
+        } else {
+            PUT((char)*c);
+        }
+    }
+    PUT('}');
+#undef PUT
+    if (cap)
+        out[n < cap ? n : cap - 1] = '\0';
+    return n;
+}
+
 const char *tenant_key_prefix(arena *a, const char *ns, const char *tenant)
 {
-    return arena_printf(a, "{%s:%s}", ns, tenant);
+    size_t n = prefix_into(NULL, 0, ns, tenant);
+    char *p = arena_alloc(a, n + 1);
+    prefix_into(p, n + 1, ns, tenant);
+    return p;
 }
 
 /* Every key of a decision is the tenant's prefix followed by more text
@@ -78,8 +113,7 @@ void hz_deadlock_tenant(hz *h, const m_subject *t)
     /* Most names fit on the stack; the proof runs for every tenant. */
     char small[256];
     const char *prefix = small;
-    int n = snprintf(small, sizeof small, "{%s:%s}", h->m->ns, t->name);
-    if (n < 0 || (size_t)n >= sizeof small)
+    if (prefix_into(small, sizeof small, h->m->ns, t->name) >= sizeof small)
         prefix = tenant_key_prefix(h->a, h->m->ns, t->name);
     if (key_prefix_fixes_slot(prefix))
         return;

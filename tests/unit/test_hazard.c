@@ -44,6 +44,8 @@ static void test_prefix_proof(void **state)
             assert_int_equal(slot(k), slot(p));
         }
     }
+    assert_string_equal(tenant_key_prefix(a, "rl", "a}b:c d%"), "{rl:a%7Db%3Ac%20d%25}");
+    assert_string_equal(tenant_key_prefix(a, "rl", ""), "{rl:}");
     /* Layouts that would break it are caught. */
     assert_false(key_prefix_fixes_slot("rl:acme:"));
     assert_false(key_prefix_fixes_slot("rl:{}acme:"));
