@@ -16,6 +16,7 @@ typedef struct rep {
     int64_t skew;
     bool json;
     bool first;
+    int width;      /* widest SUBJECT cell, so the columns line up */
 } rep;
 
 static void limit_text(char *o, size_t n, const m_limit *l)
@@ -98,8 +99,29 @@ static void row(rep *r, const m_subject *s, const m_route *rt, const m_limit *l)
         snprintf(who, sizeof who, "%s", path);
     char win[48];
     dur_format(l->window_ms, win, sizeof win);
-    buf_printf(r->out, "%-32s %-14s %-14s %12lld %12lld  %s%s\n", who, lt, algo_name(l->algo),
-               (long long)b.alone, (long long)b.bound, cap, l->shadow ? " (shadow)" : "");
+    /* A shadow limit enforces nothing: its BOUND is what the others let
+     * through in its window, so say so next to the limit itself. */
+    if (l->shadow)
+        strncat(lt, " shadow", sizeof lt - strlen(lt) - 1);
+    buf_printf(r->out, "%-*s %-20s %-14s %12lld %12lld  %s\n", r->width, who, lt,
+               algo_name(l->algo), (long long)b.alone, (long long)b.bound, cap);
+}
+
+/* Width of the SUBJECT column: the longest subject path, route included. */
+static void measure(rep *r, const m_subject *s)
+{
+    char path[1024];
+    subject_path(s, path, sizeof path);
+    int w = (int)strlen(path);
+    if (s->nlimits && w > r->width)
+        r->width = w;
+    for (size_t k = 0; k < s->nroutes; k++) {
+        int rw = w + 2 + (int)strlen(s->routes[k].method) + (int)strlen(s->routes[k].path);
+        if (s->routes[k].nlimits && rw > r->width)
+            r->width = rw;
+    }
+    for (size_t i = 0; i < s->nchildren; i++)
+        measure(r, s->children[i]);
 }
 
 static void walk(rep *r, const m_subject *s)
@@ -118,7 +140,7 @@ void check_report(FILE *fp, srcmap *map, const m_policy *m, const suppressed_lis
 {
     buf out;
     buf_init(&out, 0);
-    rep r = {&out, map, m, policy_decision_skew(m), json, true};
+    rep r = {&out, map, m, policy_decision_skew(m), json, true, 0};
     char sk[48];
     dur_format(r.skew, sk, sizeof sk);
     if (json) {
@@ -132,8 +154,11 @@ void check_report(FILE *fp, srcmap *map, const m_policy *m, const suppressed_lis
                          "ALONE is the limit by itself; BOUND after every limit above it "
                          "in the hierarchy.\n\n",
                    m->client_time ? "client" : "server", r.skew ? sk : "none");
-        buf_printf(&out, "%-32s %-14s %-14s %12s %12s  %s\n", "SUBJECT", "LIMIT", "ALGORITHM",
-                   "ALONE", "BOUND", "CAPPED BY");
+        r.width = 7;
+        for (size_t i = 0; i < m->ntenants; i++)
+            measure(&r, m->tenants[i]);
+        buf_printf(&out, "%-*s %-20s %-14s %12s %12s  %s\n", r.width, "SUBJECT", "LIMIT",
+                   "ALGORITHM", "ALONE", "BOUND", "CAPPED BY");
     }
     for (size_t i = 0; i < m->ntenants; i++) {
         walk(&r, m->tenants[i]);
