@@ -12,6 +12,7 @@ static const verb verbs[] = {
     {"explain", cmd_explain, "explain a diagnostic code"},
     {"audit", cmd_audit, "verify or show the hash-chained audit log of deploys"},
     {"compile", cmd_compile, "check policies and write a deployable plan"},
+    {"plan", cmd_plan, "show what a plan file holds and whether it is intact"},
 };
 
 static void usage(FILE *fp)

@@ -1,0 +1,337 @@
+/* plan_load.c - see plan_load.h.  The checks run in the order a user can
+ * act on: unreadable, not JSON, wrong format, wrong compiler, malformed,
+ * modified.  The digest is checked last but always: a well-formed plan
+ * with one changed byte is still refused. */
+#include "plan_load.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "diag.h"
+
+#ifndef RLC_VERSION
+#define RLC_VERSION "0.0.0"
+#endif
+
+/* ---- reading and parsing ---- */
+
+static char *read_capped(const char *path, size_t *len, rerr *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        rerr_set(e, DIAG_PLAN_READ, "cannot read plan '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap);
+    while (b) {
+        if (n == cap) {
+            if (cap >= PLAN_MAX_BYTES) {
+                rerr_set(e, DIAG_PLAN_READ, "plan '%s' is larger than %zu MiB", path,
+                         PLAN_MAX_BYTES >> 20);
+                goto fail;
+            }
+            cap *= 2;
+            char *nb = realloc(b, cap + 1);
+            if (!nb)
+                break;
+            b = nb;
+        }
+        size_t r = fread(b + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) {
+            if (ferror(f)) {
+                rerr_set(e, DIAG_PLAN_READ, "cannot read plan '%s': %s", path,
+                         errno == EISDIR ? "it is a directory" : strerror(errno));
+                goto fail;
+            }
+            fclose(f);
+            *len = n;
+            return b;
+        }
+    }
+    rerr_set(e, DIAG_PLAN_READ, "cannot read plan '%s': out of memory", path);
+fail:
+    free(b);
+    fclose(f);
+    return NULL;
+}
+
+/* Plans hold integers only: a real anywhere is not a plan rlc wrote. */
+static const char *find_real(const json_t *v)
+{
+    if (json_is_real(v))
+        return "a number with a fraction or exponent";
+    const char *k;
+    json_t *c;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, k, c) {
+            const char *r = find_real(c);
+            if (r)
+                return r;
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, c) {
+            const char *r = find_real(c);
+            if (r)
+                return r;
+        }
+    }
+    return NULL;
+}
+
+json_t *plan_parse_text(const char *text, size_t len, rerr *e)
+{
+    json_error_t je;
+    json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!v) {
+        rerr_set(e, DIAG_PLAN_PARSE, "plan is not valid JSON: %s (line %d, column %d)",
+                 je.text, je.line, je.column);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        rerr_set(e, DIAG_PLAN_PARSE, "plan is not a JSON object");
+        return NULL;
+    }
+    if (find_real(v)) {
+        json_decref(v);
+        rerr_set(e, DIAG_PLAN_PARSE, "plan holds a floating-point number; plans hold integers "
+                                     "only");
+        return NULL;
+    }
+    json_t *f = json_object_get(v, "format");
+    if (!json_is_integer(f) || json_integer_value(f) != PLAN_FORMAT) {
+        if (json_is_integer(f))
+            rerr_set(e, DIAG_PLAN_FORMAT,
+                     "plan format %lld is not supported: this rlc (%s) reads format %d",
+                     (long long)json_integer_value(f), RLC_VERSION, PLAN_FORMAT);
+        else
+            rerr_set(e, DIAG_PLAN_FORMAT,
+                     "plan has no integer 'format' field: not a plan, or one from before "
+                     "format %d",
+                     PLAN_FORMAT);
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+json_t *plan_parse_file(const char *path, rerr *e)
+{
+    size_t len = 0;
+    char *text = read_capped(path, &len, e);
+    if (!text)
+        return NULL;
+    json_t *v = plan_parse_text(text, len, e);
+    free(text);
+    if (!v)
+        rerr_prefix(e, "%s", path);
+    return v;
+}
+
+/* ---- compatibility ---- */
+
+static bool parse_version(const char *s, long *maj, long *min)
+{
+    char *end;
+    errno = 0;
+    *maj = strtol(s, &end, 10);
+    if (end == s || *end != '.' || errno)
+        return false;
+    const char *m = end + 1;
+    *min = strtol(m, &end, 10);
+    return end != m && !errno;
+}
+
+bool plan_compiler_compatible(const char *compiler, const char *self)
+{
+    if (!compiler || strncmp(compiler, "rlc ", 4) != 0)
+        return false;
+    long cmaj, cmin, smaj, smin;
+    if (!parse_version(compiler + 4, &cmaj, &cmin) || !parse_version(self, &smaj, &smin))
+        return false;
+    return cmaj == smaj && (cmaj != 0 || cmin == smin);
+}
+
+/* ---- shape ---- */
+
+typedef enum jt { T_STR, T_INT, T_BOOL, T_OBJ, T_ARR, T_ROUTE } jt;
+
+static bool type_ok(const json_t *v, jt t)
+{
+    switch (t) {
+    case T_STR: return json_is_string(v);
+    case T_INT: return json_is_integer(v);
+    case T_BOOL: return json_is_boolean(v);
+    case T_OBJ: return json_is_object(v);
+    case T_ARR: return json_is_array(v);
+    case T_ROUTE: return json_is_null(v) || json_is_object(v);
+    }
+    return false;
+}
+
+static const char *type_name(jt t)
+{
+    static const char *const n[] = {"a string", "an integer", "true or false", "an object",
+                                    "an array", "null or an object"};
+    return n[t];
+}
+
+typedef struct field {
+    const char *name;
+    jt type;
+} field;
+
+/* Checks that o has every field with its type; `where` names o. */
+static bool need(const json_t *o, const field *fs, size_t n, const char *where, rerr *e)
+{
+    if (!json_is_object(o))
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s must be an object", where);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = json_object_get(o, fs[i].name);
+        if (!v)
+            return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s.%s is missing", where,
+                            fs[i].name);
+        if (!type_ok(v, fs[i].type))
+            return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s.%s must be %s", where,
+                            fs[i].name, type_name(fs[i].type));
+    }
+    return true;
+}
+
+#define NEED(o, fs, where, e) need((o), (fs), sizeof(fs) / sizeof((fs)[0]), (where), (e))
+
+static const field top_fields[] = {
+    {"format", T_INT},   {"compiler", T_STR}, {"policy", T_OBJ},  {"sources", T_ARR},
+    {"library", T_OBJ},  {"layout", T_OBJ},   {"tenants", T_ARR}, {"targets", T_ARR},
+    {"steps", T_ARR},    {"verify", T_ARR},   {"plan_digest", T_STR},
+};
+static const field policy_fields[] = {
+    {"name", T_STR}, {"namespace", T_STR}, {"max_clock_skew_ms", T_INT},
+    {"time_source", T_STR}, {"on_store_error", T_STR},
+};
+static const field source_fields[] = {{"path", T_STR}, {"sha256", T_STR}};
+static const field library_fields[] = {
+    {"name", T_STR}, {"version", T_INT}, {"sha256", T_STR}, {"source", T_STR}};
+static const field layout_fields[] = {
+    {"tag", T_STR}, {"config", T_STR}, {"active", T_STR}, {"counter", T_STR}};
+static const field tenant_fields[] = {
+    {"name", T_STR}, {"tag", T_STR}, {"version", T_STR}, {"rules", T_ARR}};
+static const field rule_fields[] = {
+    {"id", T_STR}, {"kind", T_STR}, {"path", T_ARR}, {"route", T_ROUTE}, {"shadow", T_BOOL}};
+static const field rate_fields[] = {
+    {"algorithm", T_STR}, {"count", T_INT}, {"window_ms", T_INT}, {"burst", T_INT},
+    {"cost", T_INT}};
+static const field conc_fields[] = {{"max", T_INT}, {"lease_ms", T_INT}};
+static const field target_fields[] = {{"name", T_STR}, {"kind", T_STR}, {"settings", T_OBJ}};
+static const field step_fields[] = {{"target", T_STR}, {"kind", T_STR}, {"op", T_STR}};
+static const field verify_fields[] = {
+    {"tenant", T_STR}, {"path", T_ARR}, {"method", T_STR}, {"route", T_STR},
+    {"cost", T_INT}, {"sends", T_INT}, {"at_ms", T_INT}};
+
+static bool each(const json_t *a, const field *fs, size_t n, const char *what, rerr *e)
+{
+    size_t i;
+    json_t *v;
+    char where[64];
+    json_array_foreach(a, i, v) {
+        snprintf(where, sizeof where, "%s[%zu]", what, i);
+        if (!need(v, fs, n, where, e))
+            return false;
+    }
+    return true;
+}
+
+#define EACH(a, fs, what, e) each((a), (fs), sizeof(fs) / sizeof((fs)[0]), (what), (e))
+
+static bool shape_ok(const json_t *p, rerr *e)
+{
+    if (!NEED(p, top_fields, "plan", e) ||
+        !NEED(json_object_get(p, "policy"), policy_fields, "policy", e) ||
+        !NEED(json_object_get(p, "library"), library_fields, "library", e) ||
+        !NEED(json_object_get(p, "layout"), layout_fields, "layout", e) ||
+        !EACH(json_object_get(p, "sources"), source_fields, "sources", e) ||
+        !EACH(json_object_get(p, "tenants"), tenant_fields, "tenants", e) ||
+        !EACH(json_object_get(p, "targets"), target_fields, "targets", e) ||
+        !EACH(json_object_get(p, "steps"), step_fields, "steps", e) ||
+        !EACH(json_object_get(p, "verify"), verify_fields, "verify", e))
+        return false;
+    size_t i, j;
+    json_t *t, *r;
+    char where[96];
+    json_array_foreach(json_object_get(p, "tenants"), i, t) {
+        json_array_foreach(json_object_get(t, "rules"), j, r) {
+            snprintf(where, sizeof where, "tenants[%zu].rules[%zu]", i, j);
+            if (!NEED(r, rule_fields, where, e))
+                return false;
+            const char *kind = json_string_value(json_object_get(r, "kind"));
+            if (!strcmp(kind, "rate")) {
+                if (!NEED(r, rate_fields, where, e))
+                    return false;
+            } else if (!strcmp(kind, "concurrency")) {
+                if (!NEED(r, conc_fields, where, e))
+                    return false;
+            } else {
+                return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s.kind is '%s', not rate or "
+                                "concurrency", where, kind);
+            }
+        }
+    }
+    /* The library's digest is part of the plan's, but a deploy loads the
+     * source, so check the two agree. */
+    const json_t *lib = json_object_get(p, "library");
+    const json_t *src = json_object_get(lib, "source");
+    char sha[DIGEST_HEX_LEN + 1];
+    if (!digest_sha256_hex(json_string_value(src), json_string_length(src), sha) ||
+        strcmp(sha, json_string_value(json_object_get(lib, "sha256"))) != 0)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field library.sha256 is not the SHA-256 of "
+                        "library.source");
+    return true;
+}
+
+bool plan_verify(const json_t *plan, char computed[DIGEST_HEX_LEN + 1], rerr *e)
+{
+    char dg[DIGEST_HEX_LEN + 1];
+    if (!plan_digest_compute(plan, dg))
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan is not an object");
+    if (computed)
+        memcpy(computed, dg, sizeof dg);
+    const char *comp = json_string_value(json_object_get(plan, "compiler"));
+    if (!comp)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field plan.compiler is missing");
+    if (!plan_compiler_compatible(comp, RLC_VERSION))
+        return rerr_set(e, DIAG_PLAN_COMPILER,
+                        "plan was compiled by '%s', which this rlc (%s) does not run; "
+                        "recompile it with rlc %s",
+                        comp, RLC_VERSION, RLC_VERSION);
+    const char *have = json_string_value(json_object_get(plan, "plan_digest"));
+    if (!have)
+        return rerr_set(e, DIAG_PLAN_DIGEST, "plan has no plan_digest: it was not sealed by "
+                        "rlc compile");
+    if (strcmp(have, dg) != 0)
+        return rerr_set(e, DIAG_PLAN_DIGEST,
+                        "plan_digest is %.12s... but the plan's content hashes to %.12s...: the "
+                        "plan was modified after it was compiled",
+                        have, dg);
+    /* Shape after the digest: a modified plan is reported as modified, and
+     * the shape check guards the runtime against a compiler bug. */
+    return shape_ok(plan, e);
+}
+
+json_t *plan_load(const char *path, rerr *e)
+{
+    json_t *p = plan_parse_file(path, e);
+    if (!p)
+        return NULL;
+    if (!plan_verify(p, NULL, e)) {
+        rerr_prefix(e, "%s", path);
+        json_decref(p);
+        return NULL;
+    }
+    return p;
+}

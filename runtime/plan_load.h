@@ -1,0 +1,42 @@
+/* plan_load.h - reading a plan file on the deploy side: parse, check the
+ * format version, the compiler's compatibility, the shape of every field
+ * the runtime relies on, and recompute plan_digest.  A plan that fails any
+ * check is refused with a 31xx code (SPEC.md section 5).  Depends on lang/
+ * only: runtime never sees the compiler's model, the JSON is the contract. */
+#ifndef RLC_PLAN_LOAD_H
+#define RLC_PLAN_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "plan_digest.h"
+#include "rerr.h"
+
+/* Largest plan file read (RLC3101 past it). */
+#define PLAN_MAX_BYTES ((size_t)1 << 30)
+
+/* Reads and parses path as a plan: JSON with no duplicate keys and no
+ * floating-point numbers, an object whose "format" is PLAN_FORMAT.  Does
+ * not check the digest.  Returns a new reference, or NULL with e set
+ * (RLC3101 read, RLC3102 parse, RLC3103 format). */
+json_t *plan_parse_file(const char *path, rerr *e);
+/* The same from memory (borrows text). */
+json_t *plan_parse_text(const char *text, size_t len, rerr *e);
+
+/* Checks a parsed plan: compiler compatible with this rlc (RLC3104), every
+ * required field present with its type (RLC3106), and plan_digest equal to
+ * the recomputed digest (RLC3105).  Borrows plan.  When computed is not
+ * NULL it receives the recomputed digest even on failure. */
+bool plan_verify(const json_t *plan, char computed[DIGEST_HEX_LEN + 1], rerr *e);
+
+/* plan_parse_file then plan_verify: the one call `rlc run` needs. */
+json_t *plan_load(const char *path, rerr *e);
+
+/* True when a plan written by `compiler` ("rlc X.Y.Z") can be run by
+ * `self` (a version "X.Y.Z"): equal major versions, and equal minor
+ * versions while the major is 0. */
+bool plan_compiler_compatible(const char *compiler, const char *self);
+
+#endif
