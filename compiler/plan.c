@@ -755,7 +755,8 @@ bool plan_write(const json_t *plan, const char *path, char *err, size_t errlen)
     snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
+        snprintf(err, errlen, "cannot create '%s' (the temporary file beside '%s'): %s", tmp,
+                 path, strerror(errno));
         goto out;
     }
     if (!write_all(fd, text, len) || fsync(fd) != 0) {

@@ -1,0 +1,222 @@
+#!/bin/sh
+# plan.sh - rlc compile and rlc plan show: the golden plan, determinism,
+# the digest (recomputed independently in Python), refusals that leave no
+# file, rule identity across edits, and every plan_load refusal.
+. "$ROOT/tests/lib.sh"
+P="$ROOT/tests/plan"
+LIB="$P/lib.lua"
+cd "$T" || exit 2
+cp "$P/small.rlp" small.rlp
+
+compile() { "$RLC" compile --library "$LIB" "$@"; }
+
+# --- golden plan -------------------------------------------------------------
+# tests/plan/small.expected.json is the exact plan of small.rlp with lib.lua;
+# regenerate with tests/plan/update.sh after a deliberate format change.
+if compile small.rlp -o small.json 2>err; then
+    if cmp -s small.json "$P/small.expected.json"; then ok "golden plan of small.rlp"
+    else notok "golden plan of small.rlp" "differs: $(diff "$P/small.expected.json" small.json | head -c 400 | tr '\n' ' ')"; fi
+else
+    notok "golden plan of small.rlp" "compile failed: $(head -c 300 err)"
+fi
+
+# --- determinism ---------------------------------------------------------------
+compile small.rlp -o again.json 2>/dev/null
+check "two compiles are byte-identical" cmp small.json again.json
+compile small.rlp -o - > stdout.json 2>/dev/null
+check "-o - writes the same bytes to stdout" cmp small.json stdout.json
+n=$(wc -l < small.json)
+if [ "$n" -eq 1 ] && [ "$(tail -c 1 small.json | od -An -c | tr -d ' ')" = '\n' ]; then
+    ok "plan is one line ending in a newline"
+else notok "plan is one line ending in a newline" "$n lines"; fi
+if LC_ALL=C grep -q '[^ -~]' small.json; then notok "plan is pure ASCII" "non-ASCII byte"
+else ok "plan is pure ASCII"; fi
+
+# File order and declaration order do not change the plan.
+mkdir -p split
+cat > split/a.rlp <<'EOF'
+policy "split" { namespace = "s" }
+tenant "zeta" { limit 10/1s }
+target redis "r2" { url = "redis://127.0.0.1:1" }
+EOF
+cat > split/b.rlp <<'EOF'
+tenant "alpha" { limit 5/1s group "g" { limit 1/1s } }
+target redis "r1" { url = "redis://127.0.0.1:2" }
+EOF
+(cd split && compile a.rlp b.rlp -o ../ab.json && compile b.rlp a.rlp -o ../ba.json) 2>/dev/null
+check "file order on the command line does not change the plan" cmp ab.json ba.json
+
+# --- digest, recomputed outside rlc --------------------------------------------
+cat > digest.py <<'EOF'
+import hashlib, json, re, sys
+d = json.load(open(sys.argv[1]))
+want = d.pop("plan_digest")
+s = json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+s = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m.group(1).upper(), s)
+sys.exit(0 if hashlib.sha256(s.encode()).hexdigest() == want else 1)
+EOF
+check "plan_digest equals SHA-256 of the canonical plan (Python)" python3 digest.py small.json
+cat > uni.rlp <<'EOF'
+policy "u" { }
+tenant "café/x|y%z{}:" { limit 10/1s key "k\u{1}\t\u{1F600}" { limit 1/1s } }
+target redis "r" { url = "redis://127.0.0.1:1" }
+EOF
+compile uni.rlp -o uni.json 2>/dev/null
+check "digest of a plan with non-ASCII and control characters (Python)" python3 digest.py uni.json
+if grep -q '"tag":"{rl:caf%C3%A9/x|y%25z%7B%7D%3A}"' uni.json; then ok "tenant hash tag percent-encodes"
+else notok "tenant hash tag percent-encodes" "$(grep -o '"tag":"[^"]*"' uni.json)"; fi
+
+# --- plan show ------------------------------------------------------------------
+"$RLC" plan show small.json > show.txt 2>show.err
+rc=$?
+if [ $rc -eq 0 ] && grep -q '^digest    ok ' show.txt && grep -q '^tenants   2$' show.txt &&
+   grep -q '^policy    golden (namespace gl, time client, on store error fail_closed' show.txt &&
+   grep -q 'rules     8: token_bucket 2, gcra 1, sliding_window 1, fixed_window 2, concurrency 2' show.txt &&
+   grep -q 'primary          redis   steps: load_library, write_config, activate, verify' show.txt &&
+   grep -q '^  std/tiers.rlp ' show.txt && [ ! -s show.err ]; then
+    ok "plan show summarises an intact plan"
+else notok "plan show summarises an intact plan" "rc $rc: $(head -c 600 show.txt show.err | tr '\n' '|')"; fi
+"$RLC" plan show --json small.json > show.json
+if python3 -c 'import json,sys; d=json.load(open("show.json")); sys.exit(0 if d["ok"] and d["tenants"]==2 and d["rules"]==8 and d["shadow_rules"]==1 and d["rules_by_algorithm"]["concurrency"]==2 else 1)'; then
+    ok "plan show --json"
+else notok "plan show --json" "$(head -c 300 show.json)"; fi
+
+# refused PLAN CODE EXIT: plan show exits EXIT and names CODE.
+refused() {
+    "$RLC" plan show "$2" > out 2> err
+    rc=$?
+    if [ $rc -eq "$4" ] && grep -q "error\[$3\]" err; then ok "$1"
+    else notok "$1" "exit $rc, expected $4 and $3: $(head -c 300 err)"; fi
+}
+# Tampering: one byte of one value.
+sed 's/"count":100,/"count":900,/' small.json > tampered.json
+cmp -s small.json tampered.json && notok "tamper" "sed changed nothing"
+refused "a plan with one byte changed is refused (RLC3105)" tampered.json RLC3105 1
+if grep -q '^digest    MISMATCH' out; then ok "plan show reports the mismatch"
+else notok "plan show reports the mismatch" "$(head -c 300 out)"; fi
+sed 's/"format":1,/"format":2,/' small.json > format2.json
+refused "a plan of another format is refused (RLC3103)" format2.json RLC3103 1
+sed 's/"compiler":"rlc [^"]*"/"compiler":"rlc 99.0.0"/' small.json > newer.json
+refused "a plan from an incompatible compiler is refused (RLC3104)" newer.json RLC3104 1
+refused "a missing plan file (RLC3101, exit 2)" nonexistent.json RLC3101 2
+head -c 100 small.json > cut.json
+refused "a truncated plan is not JSON (RLC3102)" cut.json RLC3102 1
+sed 's/"count":100,/"count":100.5,/' small.json > real.json
+refused "a plan with a float is refused (RLC3102)" real.json RLC3102 1
+sed 's/"format":1,/"format":1,"format":1,/' small.json > dup.json
+refused "a plan with a duplicate key is refused (RLC3102)" dup.json RLC3102 1
+# Re-indenting keeps the content, so the digest still matches.
+python3 -m json.tool small.json > pretty.json
+check "a re-indented plan still verifies" "$RLC" plan show pretty.json
+
+# --- refusals leave no file ---------------------------------------------------
+cat > bad.rlp <<'EOF'
+policy "bad" { }
+tenant "a" { limit 0/1s }
+target redis "r" { url = "redis://127.0.0.1:1" }
+EOF
+compile bad.rlp -o nofile.json 2>err
+rc=$?
+if [ $rc -eq 1 ] && [ ! -e nofile.json ] && grep -q 'RLC1031' err; then ok "compile refuses a policy with errors, exit 1, no file"
+else notok "compile refuses a policy with errors, exit 1, no file" "exit $rc: $(head -c 200 err)"; fi
+cp small.json keep.json
+cp small.json keep.orig
+compile bad.rlp -o keep.json 2>/dev/null
+if cmp -s keep.json keep.orig; then ok "a refused compile leaves an existing plan untouched"
+else notok "a refused compile leaves an existing plan untouched" "keep.json changed"; fi
+printf 'tenant "a" { limit 1/1s }\n' > nopolicy.rlp
+compile nopolicy.rlp -o keep.json 2>err
+if [ $? -eq 1 ] && cmp -s keep.json keep.orig && grep -q 'RLC3001' err && grep -q 'RLC3002' err; then
+    ok "no policy block and no target: RLC3001 and RLC3002, plan untouched"
+else notok "no policy block and no target: RLC3001 and RLC3002, plan untouched" "$(head -c 300 err)"; fi
+mkdir ro && chmod 555 ro
+if [ -w ro ]; then
+    echo "# skipped: unwritable directory (root can write anywhere)"
+else
+    compile small.rlp -o ro/plan.json 2>err
+    rc=$?
+    if [ $rc -eq 2 ] && grep -q 'RLC3007' err && [ -z "$(ls ro)" ]; then ok "an unwritable output: RLC3007, exit 2, nothing left"
+    else notok "an unwritable output: RLC3007, exit 2, nothing left" "exit $rc: $(head -c 200 err)"; fi
+fi
+compile small.rlp -o missing-dir/plan.json 2>err
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'RLC3007' err && [ ! -e missing-dir ]; then ok "output in a missing directory: RLC3007, exit 2"
+else notok "output in a missing directory: RLC3007, exit 2" "exit $rc: $(head -c 200 err)"; fi
+# Output over a directory: rename fails; the temp file must be gone.
+mkdir isdir
+compile small.rlp -o isdir 2>err
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'RLC3007' err && [ -z "$(ls -A isdir)" ] && [ -z "$(ls | grep '\.tmp\.')" ]; then
+    ok "a failed rename leaves no temporary file"
+else notok "a failed rename leaves no temporary file" "exit $rc: $(ls) $(head -c 200 err)"; fi
+if [ -z "$(ls -A | grep '\.tmp\.')" ]; then ok "no temporary file anywhere after all compiles"
+else notok "no temporary file anywhere after all compiles" "$(ls -A | grep '\.tmp\.')"; fi
+
+# Library problems.
+printf 'return 1\n' > nohdr.lua
+"$RLC" compile --library nohdr.lua small.rlp -o lib.json 2>err
+if [ $? -eq 1 ] && grep -q RLC3004 err && [ ! -e lib.json ]; then ok "a library without its header: RLC3004"
+else notok "a library without its header: RLC3004" "$(head -c 200 err)"; fi
+# Without --library the built-in one is used, or RLC3003 when this build has none.
+"$RLC" compile small.rlp -o builtin.json 2>err
+rc=$?
+if [ $rc -eq 0 ] && "$RLC" plan show builtin.json >/dev/null; then ok "compile with the built-in library"
+elif [ $rc -eq 1 ] && grep -q RLC3003 err && [ ! -e builtin.json ]; then ok "no built-in library yet: RLC3003, nothing written"
+else notok "compile with the built-in library" "exit $rc: $(head -c 200 err)"; fi
+if grep -q '"source":"#!lua name=rlc\\n-- A stand-in' small.json && grep -q '"version":7' small.json; then
+    ok "the plan carries the library source and version"
+else notok "the plan carries the library source and version" "not found"; fi
+
+# Usage.
+"$RLC" compile small.rlp 2>err; rc=$?
+if [ $rc -eq 2 ] && grep -q -- '-o PLAN' err; then ok "compile without -o is a usage error"
+else notok "compile without -o is a usage error" "exit $rc"; fi
+check "compile --help" sh -c '"$0" compile --help | grep -q "usage: rlc compile"' "$RLC"
+check "plan --help" sh -c '"$0" plan show --help | grep -q "usage: rlc plan show"' "$RLC"
+"$RLC" compile -q bad.rlp -o q.json > qout 2> qerr
+if [ $? -eq 1 ] && [ ! -s qout ] && [ ! -s qerr ]; then ok "compile -q prints nothing"
+else notok "compile -q prints nothing" "$(head -c 200 qerr)"; fi
+
+# --- rule identity ------------------------------------------------------------
+# ids EDIT: the rule ids of base.rlp after the sed expression EDIT.
+cat > base.rlp <<'EOF'
+policy "ids" { }
+tenant "t" {
+  group "g" { limit 100/1m burst 10 }
+  route GET "/v1/*" { limit 5/1s }
+}
+target redis "r" { url = "redis://127.0.0.1:1" }
+EOF
+ids() {
+    sed "$1" base.rlp > edit.rlp
+    compile edit.rlp -o edit.json 2>/dev/null || { echo "compile-failed"; return; }
+    python3 -c 'import json; d=json.load(open("edit.json")); print(" ".join(r["id"] for r in d["tenants"][0]["rules"]))'
+}
+base=$(ids 's/x/x/')
+same() { if [ "$(ids "$2")" = "$base" ]; then ok "rule ids kept when $1"; else notok "rule ids kept when $1" "$base -> $(ids "$2")"; fi; }
+differ() {
+    got=$(ids "$2")
+    if [ "$got" != "$base" ] && [ "$got" != compile-failed ]; then ok "rule ids change when $1"
+    else notok "rule ids change when $1" "$base -> $got"; fi
+}
+same "the count changes" 's|100/1m|900/1m|'
+same "the burst changes" 's|burst 10|burst 99|'
+same "a cost is added" 's|limit 5/1s|limit 5/1s cost 3|'
+same "a limit becomes shadow" 's|limit 5/1s|limit 5/1s shadow|'
+differ "the window changes" 's|100/1m|100/2m|'
+differ "the algorithm changes" 's|burst 10|burst 10 algorithm gcra|'
+differ "the subject changes" 's|group "g"|group "h"|'
+differ "the subject kind changes" 's|group "g"|key "g"|'
+differ "the route changes" 's|"/v1/\*"|"/v2/*"|'
+differ "the method changes" 's|route GET|route POST|'
+# 1m and 60s are the same window: same identity.
+same "the window is respelled" 's|100/1m|100/60s|'
+
+printf 'policy "p" { }\ntenant "a" { limit 10/1m\n limit 20/1m }\ntarget redis "r" { url = "redis://127.0.0.1:1" }\n' > dup.rlp
+compile dup.rlp -o dupid.json 2>err
+if [ $? -eq 1 ] && grep -q RLC3005 err && [ ! -e dupid.json ]; then ok "two limits with one identity: RLC3005"
+else notok "two limits with one identity: RLC3005" "$(head -c 300 err)"; fi
+printf 'policy "p" { }\ntenant "a" { limit 1/1s }\ntarget redis "r" { url = "redis://127.0.0.1:1" password = "x" }\n' > secret.rlp
+compile secret.rlp -o secret.json 2>err
+if [ $? -eq 1 ] && grep -q RLC3006 err && [ ! -e secret.json ]; then ok "a literal password: RLC3006"
+else notok "a literal password: RLC3006" "$(head -c 300 err)"; fi
