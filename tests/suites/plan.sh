@@ -212,11 +212,13 @@ differ "the method changes" 's|route GET|route POST|'
 # 1m and 60s are the same window: same identity.
 same "the window is respelled" 's|100/1m|100/60s|'
 
-printf 'policy "p" { }\ntenant "a" { limit 10/1m\n limit 20/1m }\ntarget redis "r" { url = "redis://127.0.0.1:1" }\n' > dup.rlp
+# rlc check reports these earlier (RLC2001, RLC2303); allowing those shows
+# the plan's own backstop.
+printf 'policy "p" { }\nallow RLC2001 "backstop"\ntenant "a" { limit 10/1m\n limit 20/1m }\ntarget redis "r" { url = "redis://127.0.0.1:1" }\n' > dup.rlp
 compile dup.rlp -o dupid.json 2>err
 if [ $? -eq 1 ] && grep -q RLC3005 err && [ ! -e dupid.json ]; then ok "two limits with one identity: RLC3005"
 else notok "two limits with one identity: RLC3005" "$(head -c 300 err)"; fi
-printf 'policy "p" { }\ntenant "a" { limit 1/1s }\ntarget redis "r" { url = "redis://127.0.0.1:1" password = "x" }\n' > secret.rlp
+printf 'policy "p" { }\nallow RLC2303 "backstop"\ntenant "a" { limit 1/1s }\ntarget redis "r" { url = "redis://127.0.0.1:1" password = "x" }\n' > secret.rlp
 compile secret.rlp -o secret.json 2>err
 if [ $? -eq 1 ] && grep -q RLC3006 err && [ ! -e secret.json ]; then ok "a literal password: RLC3006"
 else notok "a literal password: RLC3006" "$(head -c 300 err)"; fi
