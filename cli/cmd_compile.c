@@ -8,10 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "check.h"
 #include "cli.h"
 #include "plan.h"
 #include "program.h"
+#include "rules.h"
+#include "sim.h"
 
 static const char help[] =
     "usage: rlc compile [OPTIONS] FILE... -o PLAN\n"
@@ -36,6 +39,84 @@ static const char help[] =
 
 /* Past this many tenants compiling takes long enough to report progress. */
 #define PROGRESS_TENANTS 10000
+
+/* The subject path of a verify case below its tenant, as the simulator
+ * takes it: "group:a/key:b", names percent-encoded for '%' and '/'. */
+static void case_subject(const json_t *path, buf *b)
+{
+    size_t i;
+    json_t *seg;
+    json_array_foreach(path, i, seg) {
+        if (i == 0)
+            continue;
+        if (i > 1)
+            buf_putc(b, '/');
+        buf_printf(b, "%s:", json_string_value(json_object_get(seg, "kind")));
+        for (const char *c = json_string_value(json_object_get(seg, "name")); *c; c++) {
+            if (*c == '%')
+                buf_puts(b, "%25");
+            else if (*c == '/')
+                buf_puts(b, "%2F");
+            else
+                buf_putc(b, *c);
+        }
+    }
+}
+
+/* Fills verify[].expect with the simulator's decisions (SPEC.md 5.6): each
+ * case on fresh counters, every send at at_ms.  The expectation is
+ * columnar: allowed (1/0), the deciding rule id ("" when none), remaining
+ * and retry_ms of each send. */
+static bool predict_verify(json_t *plan, char *err, size_t errlen)
+{
+    rl_ruleset rs;
+    if (!rules_from_plan(plan, &rs, err, errlen))
+        return false;
+    bool ok = true;
+    size_t i;
+    json_t *c;
+    buf subj;
+    buf_init(&subj, 4096);
+    json_array_foreach(json_object_get(plan, "verify"), i, c) {
+        sim *sm = sim_new(&rs);
+        buf_reset(&subj);
+        case_subject(json_object_get(c, "path"), &subj);
+        json_t *allowed = json_array(), *rule = json_array(), *rem = json_array(),
+               *retry = json_array();
+        json_int_t sends = json_integer_value(json_object_get(c, "sends"));
+        for (json_int_t k = 0; k < sends && ok; k++) {
+            sim_decision d;
+            sim_status st = sim_decide(
+                sm, json_string_value(json_object_get(c, "tenant")), buf_str(&subj),
+                json_string_value(json_object_get(c, "method")),
+                json_string_value(json_object_get(c, "route")),
+                json_integer_value(json_object_get(c, "cost")),
+                json_integer_value(json_object_get(c, "at_ms")), NULL, &d);
+            if (st != SIM_OK) {
+                snprintf(err, errlen, "verify case %zu: the simulator refused it: %s", i,
+                         sim_status_text(st));
+                ok = false;
+                break;
+            }
+            json_array_append_new(allowed, json_integer(d.allowed));
+            json_array_append_new(rule, json_string(d.rule ? d.rule->id : ""));
+            json_array_append_new(rem, json_integer(d.remaining));
+            json_array_append_new(retry, json_integer(d.retry_ms));
+        }
+        json_t *e = json_object();
+        json_object_set_new(e, "allowed", allowed);
+        json_object_set_new(e, "rule", rule);
+        json_object_set_new(e, "remaining", rem);
+        json_object_set_new(e, "retry_ms", retry);
+        json_object_set_new(c, "expect", e);
+        sim_free(sm);
+        if (!ok)
+            break;
+    }
+    buf_free(&subj);
+    rules_free(&rs);
+    return ok;
+}
 
 int cmd_compile(int argc, char **argv)
 {
@@ -133,12 +214,17 @@ int cmd_compile(int argc, char **argv)
         rc = EXIT_FAIL;
         goto out;
     }
+    char err[1024];
+    if (!predict_verify(plan, err, sizeof err)) {
+        fprintf(stderr, "rlc compile: cannot predict the verification cases: %s\n", err);
+        rc = EXIT_FAIL;
+        goto out;
+    }
     if (!plan_seal(plan)) {
         fprintf(stderr, "rlc compile: RLC3007: cannot compute the plan digest\n");
         rc = EXIT_USAGE;
         goto out;
     }
-    char err[1024];
     if (!plan_write(plan, out, err, sizeof err)) {
         if (!quiet)
             fprintf(stderr, "rlc compile: error[RLC3007]: %s\n", err);

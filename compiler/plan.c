@@ -221,7 +221,10 @@ static void add_conc(rules *rs, const m_subject *s, const m_route *r, const m_co
     set(o, "route", route_json(r));
     set(o, "kind", str("concurrency"));
     set(o, "max", num(c->max));
-    set(o, "lease_ms", num(c->lease_ms)); /* 0: slots never expire (SPEC 2.5) */
+    /* No lease written (RLC2201 refuses that unless allowed): the longest
+     * lease the language accepts, so even then every slot expires and every
+     * counter has a TTL (SPEC.md 5.5). */
+    set(o, "lease_ms", num(c->lease_ms ? c->lease_ms : LEASE_MAX_MS));
     set(o, "shadow", must(json_boolean(c->shadow)));
     ru->j = o;
 }

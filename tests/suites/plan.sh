@@ -222,3 +222,36 @@ printf 'policy "p" { }\nallow RLC2303 "backstop"\ntenant "a" { limit 1/1s }\ntar
 compile secret.rlp -o secret.json 2>err
 if [ $? -eq 1 ] && grep -q RLC3006 err && [ ! -e secret.json ]; then ok "a literal password: RLC3006"
 else notok "a literal password: RLC3006" "$(head -c 300 err)"; fi
+
+# --- verification cases -------------------------------------------------------
+# Every case carries the simulator's decisions, one per send; a case sized to
+# a rule's capacity + 1 ends in a rejection by that rule.
+cat > vcheck.py <<'EOF2'
+import json, sys
+d = json.load(open(sys.argv[1]))
+v = d["verify"]
+assert v, "no verify cases"
+for c in v:
+    e = c["expect"]
+    for k in ("allowed", "rule", "remaining", "retry_ms"):
+        assert len(e[k]) == c["sends"], (k, c)
+    a = e["allowed"]
+    assert a == sorted(a, reverse=True), ("admitted after a rejection at one instant", c)
+ids = {r["id"]: r for t in d["tenants"] for r in t["rules"]}
+# beta's 2 concurrency slots are never released within a case, so every case
+# of beta admits 2 sends and the concurrency rule rejects the rest, even the
+# 11 sends sized to its fixed window 10/1s.
+b = [c for c in v if c["tenant"] == "beta" and c["sends"] == 3]
+assert b, "beta's concurrency 2 case (3 sends)"
+assert b[0]["expect"]["allowed"] == [1, 1, 0], b[0]["expect"]
+assert ids[b[0]["expect"]["rule"][2]]["kind"] == "concurrency"
+f = [c for c in v if c["tenant"] == "beta" and c["sends"] == 11]
+assert f and f[0]["expect"]["allowed"] == [1] * 2 + [0] * 9, f and f[0]["expect"]
+assert ids[f[0]["expect"]["rule"][10]]["kind"] == "concurrency"
+EOF2
+if python3 vcheck.py small.json 2>verr; then ok "verify cases carry the simulator's decisions"
+else notok "verify cases carry the simulator's decisions" "$(tail -c 300 verr)"; fi
+if grep -q '^verify    [1-9][0-9]* cases, \([0-9]*\) with expected decisions' show.txt &&
+   [ "$(sed -n 's/^verify    \([0-9]*\) cases, \([0-9]*\) with.*/\1 \2/p' show.txt | awk '{print ($1==$2)}')" = 1 ]; then
+    ok "plan show counts the filled expectations"
+else notok "plan show counts the filled expectations" "$(grep '^verify' show.txt)"; fi
