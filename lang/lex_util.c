@@ -315,6 +315,12 @@ void lex_nonascii(parse_ctx *c, span sp, const char *t, size_t n)
     char ch[5] = {0};
     memcpy(ch, t, l);
     span here = span_make(sp.file, sp.start, sp.start + (uint32_t)l);
+    if (!strcmp(ch, "\xef\xbb\xbf")) {
+        /* Invisible when quoted; editors on Windows add it. */
+        err(c, DIAG_BAD_CHAR, here, "%s",
+            "unexpected byte order mark (U+FEFF); save the file as UTF-8 without a BOM");
+        return;
+    }
     err(c, DIAG_BAD_CHAR, here,
         "unexpected character '%s' (non-ASCII text belongs in strings and comments)", ch);
 }
