@@ -169,7 +169,8 @@ rm vanish/c.rlp
 hostile vanished-import 1 RLC1003 '^vanish/d\.rlp:1:8: ' -- "$RLC" check --color=never vanish/d.rlp
 # A FIFO whose writer goes away without writing: an empty read, not a hang.
 mkfifo fifo.rlp
-( exec 3>fifo.rlp; exec 3>&- ) &
+# (The writer gives up after 20 s so a reader that never opens cannot hang us.)
+timeout 20 sh -c 'exec 3>fifo.rlp' &
 hostile fifo-writer-gone 1 RLC0012 '^fifo\.rlp:1:1: ' -- "$RLC" check --color=never fifo.rlp
 wait
 
