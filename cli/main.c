@@ -13,6 +13,8 @@ static const verb verbs[] = {
     {"audit", cmd_audit, "verify or show the hash-chained audit log of deploys"},
     {"compile", cmd_compile, "check policies and write a deployable plan"},
     {"plan", cmd_plan, "show what a plan file holds and whether it is intact"},
+    {"simulate", cmd_simulate, "replay a trace or synthetic load through the simulator"},
+    {"test", cmd_test, "run the policy's test blocks on the simulator"},
 };
 
 static void usage(FILE *fp)

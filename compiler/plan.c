@@ -618,11 +618,12 @@ json_t *plan_build(const m_policy *m, const program *p, const plan_opts *o, diag
 {
     size_t errors0 = d->nerrors;
     span where = m->src ? m->src->name.sp : span_none;
-    if (!m->src)
+    bool rules_only = o && o->rules_only;
+    if (!m->src && !rules_only)
         diag_add(d, DIAG_PLAN_NO_POLICY, span_none,
                  "a plan needs a policy block (policy \"NAME\" { ... }) to name it and its "
                  "key namespace");
-    if (m->ntargets == 0)
+    if (m->ntargets == 0 && !rules_only)
         diag_add(d, DIAG_PLAN_NO_TARGETS, where,
                  "the policy declares no target, so a plan would deploy nowhere "
                  "(add e.g. target redis \"primary\" { url = env(\"RLC_REDIS_URL\") })");

@@ -41,6 +41,9 @@ typedef struct plan_opts {
      * (RLC3003 when this build has none).  Tests pass their own. */
     const char *library_source;
     size_t library_len;
+    /* For `rlc test` and `rlc simulate`, which only read "policy" and
+     * "tenants": a policy block and a target are then not required. */
+    bool rules_only;
 } plan_opts;
 
 /* Builds the plan of a checked policy.  Borrows m and p.  Plan-level

@@ -1,0 +1,85 @@
+#!/bin/sh
+# sim_verbs.sh - `rlc test` and `rlc simulate` on the policies in tests/sim/:
+# assertion lines with locations, the summary line and exit status of
+# `rlc test`; exact decisions of `rlc simulate` on a trace, from sources and
+# from a compiled plan; JSON output; synthetic shapes; bad input.
+. "$ROOT/tests/lib.sh"
+S="$ROOT/tests/sim"
+cd "$T" || exit 1
+
+"$RLC" test "$S/pass.rlp" >out 2>err; rc=$?
+check "test: passing file exits 0" [ $rc -eq 0 ]
+check "test: summary line" grep -qx '6 passed, 0 failed' out
+check "test: one line per assertion" [ "$(grep -c '^ok ' out)" -eq 6 ]
+
+"$RLC" test "$S/fail.rlp" >out 2>err; rc=$?
+check "test: failing file exits 1" [ $rc -eq 1 ]
+check "test: failure names file:line:col and both counts" \
+    grep -qF 'FAIL '"$S"'/fail.rlp:9:3: test "one right, one wrong": send 1: expected 1 allowed, got 0 (0 allowed, 1 rejected)' out
+check "test: failing summary" grep -qx '1 passed, 1 failed' out
+"$RLC" test "$S/pass.rlp" "$S/missing.rlp" >/dev/null 2>err; rc=$?
+check "test: missing file exits 2" [ $rc -eq 2 ]
+printf 'tenant "a" { limit 0/1s }\ntest "t" { request tenant "a"\n send 1 expect allowed 1 }\n' > bad.rlp
+"$RLC" test bad.rlp >/dev/null 2>err; rc=$?
+check "test: a policy with errors exits 1 with its diagnostics" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'RLC1031' err"
+
+# Decisions on a trace, worked out by hand (SPEC.md 6.4): the key's bucket of
+# 10 takes 1 then 9, refuses the 11th unit for 100 ms; the route's sliding
+# window admits 2, the 3rd waits until the previous window weighs half.
+"$RLC" simulate "$S/pass.rlp" --trace "$S/trace.csv" >out 2>sum; rc=$?
+check "simulate: exit 0" [ $rc -eq 0 ]
+cat > want <<'EOT'
+time_ms,tenant,path,method,route,cost,allowed,rule,remaining,reset_ms,retry_ms,shadow
+0,acme,key:k_1,GET,/v1/items,1,1,b5601efc6a6cecb4,9,100,0,
+0,acme,key:k_1,GET,/v1/items,9,1,b5601efc6a6cecb4,0,1000,0,
+0,acme,key:k_1,GET,/v1/items,1,0,b5601efc6a6cecb4,0,1000,100,
+100,acme,key:k_1,GET,/v1/items,1,1,b5601efc6a6cecb4,0,1000,0,
+250,acme,,GET,/,1,1,45fc8a7f837a25b2,88,6950,0,
+300,acme,group:batch,POST,/v1/jobs/1,1,1,921111025ae2d3a7,1,1700,0,
+300,acme,group:batch,POST,/v1/jobs/1,1,1,921111025ae2d3a7,0,1700,0,
+300,acme,group:batch,POST,/v1/jobs/1,1,0,921111025ae2d3a7,0,1700,1200,
+EOT
+if cmp -s want out; then ok "simulate: exact decisions"; else notok "simulate: exact decisions" "$(diff want out | head -5)"; fi
+check "simulate: summary counts" grep -q '^summary: 8 requests, 6 allowed, 2 rejected' sum
+check "simulate: per-limit line" grep -Eq '^acme +921111025ae2d3a7 +group:batch +POST /v1/jobs/\* +sliding_window 2/1000ms.* 2 +1 +0 2/2$' sum
+
+# The same through a compiled plan.
+sed '/^test /,$d' "$S/pass.rlp" > pol.rlp
+printf 'policy "p" { }\ntarget redis "r" { url = env("RLC_REDIS_URL") }\n' >> pol.rlp
+if "$RLC" compile pol.rlp -o plan.json 2>err; then
+    "$RLC" simulate plan.json --trace "$S/trace.csv" >out2 2>/dev/null
+    if cmp -s want out2; then ok "simulate: plan.json decides the same"; else notok "simulate: plan.json decides the same" "$(diff want out2 | head -5)"; fi
+else
+    notok "simulate: plan.json decides the same" "compile failed: $(cat err)"
+fi
+
+"$RLC" simulate "$S/pass.rlp" --trace "$S/trace.csv" --json >j 2>/dev/null
+check "simulate --json: every line is JSON, summary last" python3 -c '
+import json,sys
+lines=[json.loads(l) for l in open("j")]
+assert len(lines)==9 and lines[2]["allowed"] is False and lines[2]["retry_ms"]==100
+s=lines[-1]["summary"]; assert s["requests"]==8 and s["rejected"]==2
+assert any(l["id"]=="921111025ae2d3a7" and l["rejected"]==1 and l["peak"]==2 for l in s["limits"])'
+
+for shape in steady burst ramp; do
+    "$RLC" simulate "$S/pass.rlp" --synthetic $shape --tenant acme --path key:k_1 --rate 20 \
+        --duration 2000 >syn 2>ssum
+    check "simulate --synthetic $shape: 40 requests" grep -q '^summary: 40 requests' ssum
+done
+"$RLC" simulate "$S/pass.rlp" --synthetic burst --tenant acme --path key:k_1 --rate 20 --duration 2000 --no-decisions 2>ssum >/dev/null
+check "simulate burst: the key's bucket admits 10 + 10" grep -q '^summary: 40 requests, 20 allowed, 20 rejected' ssum
+
+printf '0,acme,key:k_1,GET,/,1\nfive,acme,,GET,/,1\n' > badtrace.csv
+"$RLC" simulate "$S/pass.rlp" --trace badtrace.csv >/dev/null 2>err; rc=$?
+check "simulate: a bad row names its line" sh -c "[ $rc -eq 1 ] && grep -q 'badtrace.csv:2: time_ms' err"
+printf '0,nobody,,GET,/,1\n' > badtrace.csv
+"$RLC" simulate "$S/pass.rlp" --trace badtrace.csv >/dev/null 2>err; rc=$?
+check "simulate: unknown tenant" sh -c "[ $rc -eq 1 ] && grep -q 'no rules deployed' err"
+printf '10,acme,,GET,/,1\n5,acme,,GET,/,1\n' > badtrace.csv
+"$RLC" simulate "$S/pass.rlp" --trace badtrace.csv >/dev/null 2>err; rc=$?
+check "simulate: time going back in a trace" sh -c "[ $rc -eq 1 ] && grep -q 'time goes back' err"
+"$RLC" simulate "$S/pass.rlp" --synthetic zigzag >/dev/null 2>&1; rc=$?
+check "simulate: unknown shape is a usage error" [ $rc -eq 2 ]
+"$RLC" simulate "$S/pass.rlp" >/dev/null 2>&1; rc=$?
+check "simulate: needs --trace or --synthetic" [ $rc -eq 2 ]
