@@ -131,8 +131,12 @@ asan:
 $(BUILD)/gen_policy: tests/bench/gen_policy.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(DEFS) $(CFLAGS) -o $@ $<
-bench: $(BUILD)/rlc $(BUILD)/gen_policy
+$(BUILD)/tests/bench/enforce: tests/bench/enforce.c $(BUILD)/librlc.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/librlc.a $(LDLIBS)
+bench: $(BUILD)/rlc $(BUILD)/gen_policy $(BUILD)/tests/bench/enforce
 	@BUILD=$(BUILD) sh tests/bench/run.sh
+	@BUILD=$(BUILD) sh tests/bench/enforce.sh
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

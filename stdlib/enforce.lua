@@ -7,9 +7,10 @@
 --   EVALSHA sha 1 <active key> decide|release ARGS...
 -- The algorithms are twins of runtime/algo.c and runtime/sim.c: every
 -- number is an integer below 2^53, so Lua's doubles and C's int64 agree
--- bit for bit (the differential test checks it).  Numbers passed to
--- redis.call are formatted with %d: Redis would print large ones in
--- exponent form.
+-- bit for bit (the differential test checks it).  Numbers go to
+-- redis.call as numbers: Redis prints integers below 10^17 exactly.
+-- Counter states are packed doubles (struct.pack 'dd' / 'ddd'): exact, and
+-- cheaper to read than text.
 --
 -- decide:  KEYS[1] = {<ns>:<tenant>}:active
 --          ARGV = path, method, route, cost, now_ms (client time only), lease id
@@ -23,12 +24,13 @@ local LIBRARY_VERSION = 1
 
 -- FUNCTION LOAD runs this chunk in a sandbox without math or string, so
 -- the library's locals are bound on the first call (init), not here.
-local floor, tonumber, fmt, find, sub, gmatch, match, call, unpack, concat
+local floor, tonumber, fmt, find, sub, gmatch, match, call, unpack, concat, spack, sunpack
 
 local function init()
     floor, tonumber, fmt, find, sub, gmatch, match = math.floor, _G.tonumber, string.format,
         string.find, string.sub, string.gmatch, string.match
     call, unpack, concat = redis.call, _G.unpack, table.concat
+    spack, sunpack = struct.pack, struct.unpack
 end
 
 -- Exact floor division of integers (a >= 0, b > 0): fix up the rounded
@@ -126,8 +128,7 @@ local function token_bucket(r, st, cost, now, skew)
     local cap = B * W
     local level, last = cap, now
     if st then
-        local a, b = match(st, '^(%d+):(%d+)$')
-        level, last = tonumber(a), tonumber(b)
+        level, last = sunpack('dd', st)
         if level > cap then level = cap end
     end
     local t = now
@@ -143,7 +144,7 @@ local function token_bucket(r, st, cost, now, skew)
     if level >= units then
         local left = level - units
         reset = off + cdiv(cap - left, C)
-        return true, idiv(left, W), reset, 0, fmt('%d:%d', left, t), ttl(reset, skew)
+        return true, idiv(left, W), reset, 0, spack('dd', left, t), ttl(reset, skew)
     end
     return false, remaining, reset, off + cdiv(units - level, C)
 end
@@ -153,10 +154,7 @@ local function gcra(r, st, cost, now, skew)
     local cap = B * W
     local ahead_max = cdiv(cap, C)
     local tat, frac = now, 0
-    if st then
-        local a, b = match(st, '^(%d+):(%d+)$')
-        tat, frac = tonumber(a), tonumber(b)
-    end
+    if st then tat, frac = sunpack('dd', st) end
     local t = now
     if tat - now > ahead_max then t = tat - ahead_max end
     local off = t - now
@@ -173,7 +171,7 @@ local function gcra(r, st, cost, now, skew)
         local q = idiv(total, C)
         reset = off + cdiv(debt2, C)
         return true, idiv(cap - debt2, W), reset, 0,
-            fmt('%d:%d', tat + q, total - q * C), ttl(reset, skew)
+            spack('dd', tat + q, total - q * C), ttl(reset, skew)
     end
     return false, remaining, reset, off + cdiv(debt - (cap - units), C)
 end
@@ -183,9 +181,8 @@ local function fixed_window(r, st, cost, now, skew)
     local start = idiv(now, W) * W
     local cnt = 0
     if st then
-        local a, b = match(st, '^(%d+):(%d+)$')
-        a = tonumber(a)
-        if a >= start then start, cnt = a, tonumber(b) end
+        local a, b = sunpack('dd', st)
+        if a >= start then start, cnt = a, b end
     end
     local end_in = start + W - now
     local reset = 0
@@ -193,7 +190,7 @@ local function fixed_window(r, st, cost, now, skew)
     if cost > idiv(C, k) then return false, C - cnt, reset, -1 end
     local n = cost * k
     if n <= C - cnt then
-        return true, C - cnt - n, end_in, 0, fmt('%d:%d', start, cnt + n), ttl(end_in, skew)
+        return true, C - cnt - n, end_in, 0, spack('dd', start, cnt + n), ttl(end_in, skew)
     end
     return false, C - cnt, reset, end_in
 end
@@ -203,12 +200,11 @@ local function sliding_window(r, st, cost, now, skew)
     local win = idiv(now, W) * W
     local start, prev, cur = win, 0, 0
     if st then
-        local a, b, c = match(st, '^(%d+):(%d+):(%d+)$')
-        a = tonumber(a)
+        local a, b, c = sunpack('ddd', st)
         if a >= win then
-            start, prev, cur = a, tonumber(b), tonumber(c)
+            start, prev, cur = a, b, c
         elseif a == win - W then
-            prev = tonumber(c)
+            prev = c
         end
     end
     local t = now
@@ -226,7 +222,7 @@ local function sliding_window(r, st, cost, now, skew)
         remaining = C - cur2 - held
         if remaining < 0 then remaining = 0 end
         reset = start + 2 * W - now
-        return true, remaining, reset, 0, fmt('%d:%d:%d', start, prev, cur2), ttl(reset, skew)
+        return true, remaining, reset, 0, spack('ddd', start, prev, cur2), ttl(reset, skew)
     end
     local f = 0
     if n <= C - cur and prev > 0 then f = idiv((C - cur - n) * W, prev) end
@@ -279,32 +275,26 @@ local function clock(meta, arg)
     return tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000), nil, tonumber(skew)
 end
 
-local function decide(keys, args)
-    if not call then init() end
-    local active = keys[1]
-    if not active or sub(active, -7) ~= ':active' then
-        return bad('KEYS[1] must be the tenant\'s active key')
-    end
-    local prefix = sub(active, 1, -8)
-    local path, method, route = args[1] or '', args[2] or '', args[3] or ''
-    local cost = tonumber(args[4] or '1')
-    if not cost or cost < 1 or cost > 2147483648 or cost ~= floor(cost) then
-        return bad('cost must be an integer from 1 to 2^31')
-    end
-    local fields, e = subject_fields(path)
-    if not fields then return bad(e) end
-    local ver = call('GET', active)
-    if not ver then return redis.error_reply('RLC_NOCONFIG no active config at ' .. active) end
-    local meta, lists = load_config(prefix .. ':cfg:' .. ver, fields)
-    if not meta then return redis.error_reply('RLC_NOCONFIG config ' .. ver .. ' is missing') end
-    local now, terr, skew = clock(meta, args[5])
-    if not now then return terr end
-    local lease_id = args[6] or ''
-    if #lease_id > 128 then return bad('lease id longer than 128 bytes') end
+-- Resolved request shapes: (active key, path, method, route) -> the rules
+-- that apply under one config version, their counter keys, and the MGET
+-- argument list (active key first, so one MGET both checks the version and
+-- reads the states).  Kept between calls under FUNCTION LOAD only; at most
+-- 4096, dropped whole when full.
+local plans, nplans = {}, 0
 
-    -- Applicable rules, tenant first; rate states in one MGET.
+local function plan_for(active, prefix, path, method, route)
+    local fields, e = subject_fields(path)
+    if not fields then return nil, bad(e) end
+    local ver = call('GET', active)
+    if not ver then return nil, redis.error_reply('RLC_NOCONFIG no active config at ' .. active) end
+    local meta, lists = load_config(prefix .. ':cfg:' .. ver, fields)
+    if not meta then
+        return nil, redis.error_reply('RLC_NOCONFIG config ' .. ver .. ' is missing')
+    end
+    local format, tsrc, skew = match(meta, '^(%d+) (%a) (%d+)$')
+    if format ~= '1' then return nil, redis.error_reply('RLC_FORMAT unknown config format') end
     local rsegs
-    local rules, keysr, nrate = {}, {}, 0
+    local rules, keys, mkeys, slot = {}, {}, {active}, {}
     for i = 1, #lists do
         local list = lists[i]
         if list then
@@ -315,29 +305,81 @@ local function decide(keys, args)
                     for s in gmatch(route, '[^/]+') do rsegs[#rsegs + 1] = s end
                 end
                 if route_ok(r, method, rsegs) then
-                    rules[#rules + 1] = r
+                    local n = #rules + 1
+                    rules[n] = r
+                    keys[n] = prefix .. ':c:' .. r.id
                     if r.kind ~= 'C' then
-                        nrate = nrate + 1
-                        keysr[nrate] = prefix .. ':c:' .. r.id
+                        mkeys[#mkeys + 1] = keys[n]
+                        slot[n] = #mkeys
                     end
                 end
             end
         end
     end
-    if #rules > 256 then return bad('more than 256 rules apply') end
-    local states = {}
-    if nrate > 0 then states = call('MGET', unpack(keysr)) end
+    if #rules > 256 then return nil, bad('more than 256 rules apply') end
+    return {ver = ver, client = tsrc == 'c', skew = tonumber(skew), rules = rules, keys = keys,
+            mkeys = mkeys, slot = slot, n = #rules, prefix = prefix}
+end
 
-    local out = {}
+-- Per-rule results of the current call (reused: no tables per call).
+local A, R, S, Y, ST, TT, U = {}, {}, {}, {}, {}, {}, {}
+
+local function decide(keys, args)
+    if not call then init() end
+    local active = keys[1]
+    if not active or sub(active, -7) ~= ':active' then
+        return bad('KEYS[1] must be the tenant\'s active key')
+    end
+    local path, method, route = args[1] or '', args[2] or '', args[3] or ''
+    local cost = tonumber(args[4] or '1')
+    if not cost or cost < 1 or cost > 2147483648 or cost ~= floor(cost) then
+        return bad('cost must be an integer from 1 to 2^31')
+    end
+    local t1 = plans[active]
+    local t2 = t1 and t1[path]
+    local t3 = t2 and t2[method]
+    local p = t3 and t3[route]
+    local vals
+    if p then
+        vals = call('MGET', unpack(p.mkeys))
+        if vals[1] ~= p.ver then p = nil end
+    end
+    if not p then
+        local perr
+        p, perr = plan_for(active, sub(active, 1, -8), path, method, route)
+        if not p then return perr end
+        if nplans >= 4096 then plans, nplans = {}, 0 end
+        t1 = plans[active] or {}
+        plans[active] = t1
+        t2 = t1[path] or {}
+        t1[path] = t2
+        t3 = t2[method] or {}
+        t2[method] = t3
+        t3[route] = p
+        nplans = nplans + 1
+        vals = call('MGET', unpack(p.mkeys))
+    end
+    local now
+    if p.client then
+        now = tonumber(args[5] or '')
+        if not now or now < 0 or now ~= floor(now) or now >= 9007199254740992 then
+            return bad('time_source = client needs now_ms, an integer >= 0')
+        end
+    else
+        local t = call('TIME')
+        now = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
+    end
+    local skew = p.skew
+    local lease_id = args[6] or ''
+    if #lease_id > 128 then return bad('lease id longer than 128 bytes') end
+
+    local rules, rkeys, slot, n = p.rules, p.keys, p.slot, p.n
     local blocked = false
-    local ri = 0
-    for i = 1, #rules do
+    for i = 1, n do
         local r = rules[i]
-        local o = {r = r}
         if r.kind == 'C' then
-            local key = prefix .. ':c:' .. r.id
-            o.key = key
-            call('ZREMRANGEBYSCORE', key, '-inf', fmt('%d', now))
+            local key = rkeys[i]
+            call('ZREMRANGEBYSCORE', key, '-inf', now)
             local cnt = call('ZCARD', key)
             local latest, earliest = 0, 0
             if cnt > 0 then
@@ -345,54 +387,51 @@ local function decide(keys, args)
                 earliest = tonumber(call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
             end
             local max = r.n1
-            o.used = cnt
-            o.admit = cnt < max
-            o.remaining = max - cnt
-            if o.remaining < 0 then o.remaining = 0 end
-            o.reset = 0
-            if cnt > 0 then o.reset = latest - now end
-            o.retry = 0
-            if o.admit then
+            U[i] = cnt
+            A[i] = cnt < max
+            local rem = max - cnt
+            if rem < 0 then rem = 0 end
+            R[i] = rem
+            local reset, retry = 0, 0
+            if cnt > 0 then reset = latest - now end
+            if A[i] then
                 local mine = now + r.n2
-                if cnt > 0 and latest > mine then o.reset = latest - now else o.reset = mine - now end
+                if cnt > 0 and latest > mine then reset = latest - now else reset = mine - now end
             else
-                o.retry = earliest - now
+                retry = earliest - now
             end
+            S[i], Y[i] = reset, retry
         else
-            ri = ri + 1
-            o.key = keysr[ri]
-            local st = states[ri]
+            local st = vals[slot[i]]
             if not st then st = nil end
-            o.admit, o.remaining, o.reset, o.retry, o.state, o.ttl =
-                rate[r.kind](r, st, cost, now, skew)
+            A[i], R[i], S[i], Y[i], ST[i], TT[i] = rate[r.kind](r, st, cost, now, skew)
         end
-        if not o.admit and not r.shadow then blocked = true end
-        out[i] = o
+        if not A[i] and not r.shadow then blocked = true end
     end
 
     local lease = ''
     if not blocked then
-        for i = 1, #out do
-            local o = out[i]
-            if o.admit then
-                local r = o.r
+        for i = 1, n do
+            if A[i] then
+                local r = rules[i]
                 if r.kind ~= 'C' then
-                    call('SET', o.key, o.state, 'PX', fmt('%d', o.ttl))
+                    call('SET', rkeys[i], ST[i], 'PX', TT[i])
                 else
                     if lease == '' then
                         if lease_id ~= '' then
                             lease = lease_id
                         else
-                            local sk = prefix .. ':seq'
+                            local sk = p.prefix .. ':seq'
                             local seq = call('INCR', sk)
                             call('PEXPIRE', sk, fmt('%d', ttl(86400000, skew)))
                             lease = fmt('%d-%d', now, seq)
                         end
                     end
-                    local added = call('ZADD', o.key, fmt('%d', now + r.n2), lease)
-                    call('PEXPIRE', o.key, fmt('%d', ttl(r.n2, skew)))
-                    o.remaining = r.n1 - o.used - added
-                    if o.remaining < 0 then o.remaining = 0 end
+                    local added = call('ZADD', rkeys[i], now + r.n2, lease)
+                    call('PEXPIRE', rkeys[i], ttl(r.n2, skew))
+                    local rem = r.n1 - U[i] - added
+                    if rem < 0 then rem = 0 end
+                    R[i] = rem
                 end
             end
         end
@@ -400,24 +439,23 @@ local function decide(keys, args)
 
     local best
     local shadow = {}
-    for i = 1, #out do
-        local o = out[i]
-        if o.r.shadow then
-            if not o.admit then shadow[#shadow + 1] = o.r.id end
+    for i = 1, n do
+        local r = rules[i]
+        if r.shadow then
+            if not A[i] then shadow[#shadow + 1] = r.id end
         elseif blocked then
-            if not o.admit and (not best or (best.retry ~= -1 and
-                (o.retry == -1 or o.retry > best.retry))) then
-                best = o
+            if not A[i] and (not best or (Y[best] ~= -1 and (Y[i] == -1 or Y[i] > Y[best]))) then
+                best = i
             end
-        elseif not best or o.remaining < best.remaining then
-            best = o
+        elseif not best or R[i] < R[best] then
+            best = i
         end
     end
     local allowed, rid, remaining, reset, retry = 1, '', -1, 0, 0
     if blocked then allowed = 0 end
     if best then
-        rid, remaining, reset = best.r.id, best.remaining, best.reset
-        if blocked then retry = best.retry end
+        rid, remaining, reset = rules[best].id, R[best], S[best]
+        if blocked then retry = Y[best] end
     end
     return {allowed, rid, remaining, reset, retry, now, lease, shadow}
 end
