@@ -17,8 +17,8 @@ static void reject_forever(rl_verdict *v)
 static void token_bucket(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now,
                          int64_t skew, rl_verdict *v)
 {
-    const int64_t W = r->window_ms, C = r->count, B = r->burst;
-    const int64_t cap = B * W;
+    const int64_t W = r->window_ms, C = r->count;
+    const int64_t cap = r->burst * W;
     int64_t level = cap, last = now;
     if (s->present) {
         level = s->a < cap ? s->a : cap;  /* a redeploy may have shrunk the burst */
@@ -27,12 +27,12 @@ static void token_bucket(const rl_rule *r, const rl_state *s, int64_t cost, int6
     int64_t t = max64(now, last);        /* time never runs backwards for a bucket */
     int64_t off = t - now;
     if (level < cap && t > last) {
-        int64_t full_in = algo_ceil_div(cap - level, C);
-        level = t - last >= full_in ? cap : level + (t - last) * C;
+        /* t - last >= ceil((cap - level) / C), without the division */
+        level = (__int128)(t - last) * C >= cap - level ? cap : level + (t - last) * C;
     }
-    v->remaining = level / W;
-    v->reset_ms = off + algo_ceil_div(cap - level, C);
-    if (cost > B / r->cost) {
+    if (cost > r->max_request) {
+        v->remaining = level / W;
+        v->reset_ms = off + algo_ceil_div(cap - level, C);
         reject_forever(v);
         return;
     }
@@ -47,6 +47,8 @@ static void token_bucket(const rl_rule *r, const rl_state *s, int64_t cost, int6
         v->next = (rl_state){.present = true, .a = left, .b = t};
     } else {
         v->admit = false;
+        v->remaining = level / W;
+        v->reset_ms = off + algo_ceil_div(cap - level, C);
         v->retry_ms = off + algo_ceil_div(units - level, C);
     }
 }
@@ -54,8 +56,8 @@ static void token_bucket(const rl_rule *r, const rl_state *s, int64_t cost, int6
 static void gcra(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now, int64_t skew,
                  rl_verdict *v)
 {
-    const int64_t W = r->window_ms, C = r->count, B = r->burst;
-    const int64_t cap = B * W;              /* tolerance, in 1/C ms */
+    const int64_t W = r->window_ms, C = r->count;
+    const int64_t cap = r->burst * W;       /* tolerance, in 1/C ms */
     const int64_t ahead_max = algo_ceil_div(cap, C);
     int64_t tat = now, frac = 0;
     if (s->present) {
@@ -71,9 +73,9 @@ static void gcra(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now,
         frac = 0;
     }
     int64_t debt = (tat - t) * C + frac;    /* in 1/C ms; the bucket is cap - debt */
-    v->remaining = debt < cap ? (cap - debt) / W : 0;
-    v->reset_ms = off + algo_ceil_div(debt, C);
-    if (cost > B / r->cost) {
+    if (cost > r->max_request) {
+        v->remaining = debt < cap ? (cap - debt) / W : 0;
+        v->reset_ms = off + algo_ceil_div(debt, C);
         reject_forever(v);
         return;
     }
@@ -89,6 +91,8 @@ static void gcra(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now,
         v->next = (rl_state){.present = true, .a = tat + total / C, .b = total % C};
     } else {
         v->admit = false;
+        v->remaining = debt < cap ? (cap - debt) / W : 0;
+        v->reset_ms = off + algo_ceil_div(debt, C);
         v->retry_ms = off + algo_ceil_div(debt - (cap - units), C);
     }
 }
@@ -105,7 +109,7 @@ static void fixed_window(const rl_rule *r, const rl_state *s, int64_t cost, int6
     int64_t end_in = start + W - now;
     v->remaining = C - cnt;
     v->reset_ms = cnt > 0 ? end_in : 0;
-    if (cost > C / r->cost) {
+    if (cost > r->max_request) {
         reject_forever(v);
         return;
     }
@@ -143,7 +147,7 @@ static void sliding_window(const rl_rule *r, const rl_state *s, int64_t cost, in
     int64_t held = algo_ceil_div(prev * weight, W);
     v->remaining = C - cur - held > 0 ? C - cur - held : 0;
     v->reset_ms = cur > 0 ? start + 2 * W - now : prev > 0 ? start + W - now : 0;
-    if (cost > C / r->cost) {
+    if (cost > r->max_request) {
         reject_forever(v);
         return;
     }

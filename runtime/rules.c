@@ -205,6 +205,8 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
                     "%s: %lld x %lld ms exceeds 2^51, the range in which the decision "
                     "arithmetic is exact in both C and Lua",
                     where, (long long)big, (long long)r->window_ms);
+    r->max_request = (r->kind == RL_TOKEN_BUCKET || r->kind == RL_GCRA ? r->burst : r->count) /
+                     r->cost;
     return true;
 }
 

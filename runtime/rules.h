@@ -39,6 +39,8 @@ typedef struct rl_rule {
     bool shadow;
     int64_t count, window_ms, burst, cost;  /* rate rules */
     int64_t max, lease_ms;                  /* concurrency */
+    int64_t max_request;    /* largest request cost the rule can ever admit:
+                             * burst / cost (buckets), count / cost (windows) */
     /* Subject below the tenant, "group:team-a/key:k_123" ("" = the tenant
      * itself), names percent-encoded for '%' and '/' (SPEC.md 6.2). */
     const char *subject;

@@ -425,6 +425,7 @@ static sim_status decide(sim *s, const sim_req *q, int64_t cost, int64_t now,
             }
             int added = conc_acquire(r, q->slots[i], now, d->lease);
             o->remaining = r->max - o->used - added;
+            o->used += added;
             if (o->remaining < 0)
                 o->remaining = 0;
         }
@@ -449,16 +450,6 @@ static sim_status decide(sim *s, const sim_req *q, int64_t cost, int64_t now,
         } else if (!best || o->remaining < best->remaining) {
             best = o;
         }
-    }
-    for (size_t i = 0; i < q->n; i++) {
-        sim_outcome *o = &s->outs[i];
-        const rl_rule *r = o->rule;
-        if (r->kind == RL_CONCURRENCY)
-            o->used = (int64_t)q->slots[i]->nleases;
-        else if (r->kind == RL_TOKEN_BUCKET || r->kind == RL_GCRA)
-            o->used = r->burst - o->remaining;
-        else
-            o->used = r->count - o->remaining;
     }
     d->rule = best ? best->rule : NULL;
     d->remaining = best ? best->remaining : -1;

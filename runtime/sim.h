@@ -35,7 +35,7 @@ typedef struct sim_outcome {
     bool admit;          /* this rule alone would admit */
     bool charged;        /* the request was admitted and this rule charged */
     int64_t remaining, reset_ms, retry_ms;
-    int64_t used;        /* units in use after the request (for peak usage) */
+    int64_t used;        /* concurrency: leases held after the request */
 } sim_outcome;
 
 typedef struct sim_decision {

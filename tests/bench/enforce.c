@@ -30,6 +30,15 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU time of this process: the simulator figure is per core, and the
+ * machine may be shared. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static redisReply *must(redisReply *r, const char *what)
 {
     if (!r || r->type == REDIS_REPLY_ERROR) {
@@ -146,28 +155,28 @@ static void sim_bench(const rl_ruleset *rs)
     sim_decision d;
     long long n = 0, allowed = 0;
     int64_t now = 1700000000000LL;
-    double t0 = now_s(), t;
+    double t0 = cpu_s(), t;
     do {
         for (int i = 0; i < 100000; i++) {
             sim_decide_req(s, q, 1, now + (n >> 6), &d);   /* ~64 decisions per ms */
             allowed += d.allowed;
             n++;
         }
-        t = now_s();
+        t = cpu_s();
     } while (t - t0 < seconds);
     double pre = n / (t - t0);
     long long n2 = 0;
-    t0 = now_s();
+    t0 = cpu_s();
     do {
         for (int i = 0; i < 100000; i++) {
             sim_decide(s, "acme", "group:team-a/key:k_123", "GET", "/v1/items", 1,
                        now + (n2 >> 6), NULL, &d);
             n2++;
         }
-        t = now_s();
+        t = cpu_s();
     } while (t - t0 < seconds);
     double full = n2 / (t - t0);
-    printf("simulator, 3-level decision in-process (one core):\n");
+    printf("simulator, 3-level decision in-process (per CPU-second of one core):\n");
     printf("  pre-resolved request     %8.2f M decisions/s  (target >= 10 M/s)%s\n", pre / 1e6,
            pre >= 10e6 ? "" : "  BELOW TARGET");
     printf("  with name lookup         %8.2f M decisions/s\n", full / 1e6);
