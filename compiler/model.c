@@ -221,7 +221,57 @@ typedef struct members {
     m_conc *conc;
     m_subject **children;
     size_t nchildren, capchildren;
+    strmap names;           /* "g:name"/"k:name" -> child, once a block is big */
+    bool limits_capped, routes_capped;
 } members;
+
+/* Children are found by linear search while a block has few of them; past
+ * this many a hash map takes over, so a group with 100 000 keys stays linear
+ * instead of comparing every key with every other. */
+#define MEMBERS_HASH_AFTER 16
+
+static const char *member_key(builder *b, ast_kind kind, const char *name)
+{
+    return arena_printf(b->a, "%c:%s", kind == AST_GROUP ? 'g' : 'k', name);
+}
+
+static m_subject *member_find(builder *b, members *mb, ast_kind kind, const char *name)
+{
+    if (mb->nchildren <= MEMBERS_HASH_AFTER) {
+        for (size_t i = 0; i < mb->nchildren; i++)
+            if (mb->children[i]->kind == kind && !strcmp(mb->children[i]->name, name))
+                return mb->children[i];
+        return NULL;
+    }
+    if (!mb->names.cap)
+        for (size_t i = 0; i < mb->nchildren; i++)
+            strmap_put(&mb->names, member_key(b, mb->children[i]->kind, mb->children[i]->name),
+                       mb->children[i]);
+    return strmap_get(&mb->names, member_key(b, kind, name));
+}
+
+static void member_added(builder *b, members *mb, m_subject *ch)
+{
+    if (mb->names.cap)
+        strmap_put(&mb->names, member_key(b, ch->kind, ch->name), ch);
+}
+
+/* Limits and routes per block are capped so that the hazard passes, which
+ * compare the limits of one subject pairwise, stay cheap (RLC1043). */
+static bool block_cap(builder *b, bool *capped, size_t n, size_t max, const ast_node *c,
+                      const char *what, const ast_node *block)
+{
+    if (n < max)
+        return true;
+    if (!*capped) {
+        *capped = true;
+        /* A route is pointed at by its header: its body may span lines. */
+        span sp = c->kind == AST_ROUTE ? span_join(c->ref.sp, c->name.sp) : c->sp;
+        diag_add(b->d, DIAG_TOO_MANY_MEMBERS, sp, "too many %s in one %s (limit is %zu)",
+                 what, ast_kind_name(block->kind), max);
+    }
+    return false;
+}
 
 /* Arrays in the arena cannot be freed, so a doubling vector leaves its
  * outgrown copies behind, and one started at 4 wastes most of it on the
@@ -298,10 +348,13 @@ static void route_build(builder *b, const ast_node *r, const m_tier *tier, membe
     rt.method = method;
     rt.path = r->name.s;
     size_t caplim;
+    bool limits_capped = false;
     PRESIZE(b->a, rt.limits, caplim, count_kind(r, AST_LIMIT));
     for (const ast_node *c = r->children; c; c = c->next) {
         if (c->kind == AST_LIMIT) {
             m_limit l;
+            if (!block_cap(b, &limits_capped, rt.nlimits, BLOCK_MAX_LIMITS, c, "limits", r))
+                continue;
             if (limit_build(b, c, tier, &l))
                 VEC_PUSH(b->a, rt.limits, rt.nlimits, caplim, l);
         } else if (c->kind == AST_CONCURRENCY) {
@@ -343,6 +396,9 @@ static void members_build(builder *b, const ast_node *block, const m_tier *tier,
         switch (c->kind) {
         case AST_LIMIT: {
             m_limit l;
+            if (!block_cap(b, &mb->limits_capped, mb->nlimits, BLOCK_MAX_LIMITS, c, "limits",
+                           block))
+                break;
             if (limit_build(b, c, tier, &l))
                 VEC_PUSH(b->a, mb->limits, mb->nlimits, mb->caplimits, l);
             break;
@@ -363,7 +419,9 @@ static void members_build(builder *b, const ast_node *block, const m_tier *tier,
             break;
         }
         case AST_ROUTE:
-            route_build(b, c, tier, mb);
+            if (block_cap(b, &mb->routes_capped, mb->nroutes, BLOCK_MAX_ROUTES, c, "routes",
+                          block))
+                route_build(b, c, tier, mb);
             break;
         case AST_ALLOW:
             allow_add(b, c, block);
@@ -382,14 +440,7 @@ static void members_build(builder *b, const ast_node *block, const m_tier *tier,
                          HIERARCHY_MAX_DEPTH);
                 break;
             }
-            m_subject *prev = subject_child(self, c->kind, c->name.s);
-            if (!prev) {
-                /* children are pushed as we go, so also look at the list */
-                for (size_t i = 0; i < mb->nchildren; i++)
-                    if (mb->children[i]->kind == c->kind &&
-                        !strcmp(mb->children[i]->name, c->name.s))
-                        prev = mb->children[i];
-            }
+            m_subject *prev = member_find(b, mb, c->kind, c->name.s);
             if (prev) {
                 diag *d = diag_add(b->d, DIAG_DUP_MEMBER, c->name.sp,
                                    "%s \"%s\" is defined twice in the same %s",
@@ -400,6 +451,7 @@ static void members_build(builder *b, const ast_node *block, const m_tier *tier,
             }
             m_subject *ch = subject_build(b, c, self, depth + 1);
             VEC_PUSH(b->a, mb->children, mb->nchildren, mb->capchildren, ch);
+            member_added(b, mb, ch);
             break;
         }
         default:
@@ -454,6 +506,7 @@ static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent
     members mb;
     memset(&mb, 0, sizeof mb);
     members_build(b, n, NULL, s, depth, &mb);
+    strmap_free(&mb.names);
     s->children = mb.children;
     s->nchildren = mb.nchildren;
     s->limits = mb.limits;
@@ -548,6 +601,7 @@ static void tier_resolve(builder *b, m_tier *t)
     members mb;
     memset(&mb, 0, sizeof mb);
     members_build(b, t->src, t, NULL, 0, &mb);
+    strmap_free(&mb.names);
     if (t->parent) {
         merge_limits(b, t->parent->limits, t->parent->nlimits, mb.limits, mb.nlimits,
                      &t->limits, &t->nlimits);

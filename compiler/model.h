@@ -29,6 +29,9 @@ const char *algo_name(algo a);
 #define LEASE_MAX_MS (86400LL * 1000)
 #define SKEW_MAX_MS (3600LL * 1000)
 #define HIERARCHY_MAX_DEPTH 8
+/* Limits per block, routes per block (RLC1043). */
+#define BLOCK_MAX_LIMITS 64
+#define BLOCK_MAX_ROUTES 64
 /* Largest integer that C int64 and Lua's doubles both hold exactly. */
 #define EXACT_INT_MAX (1LL << 53)
 
