@@ -15,6 +15,7 @@ enum {
     RT_EXIT_PREFLIGHT = 5,    /* preflight refused: unreachable, auth, permission, skew */
     RT_EXIT_DRIFT = 6,        /* status: live state differs from the last applied plan */
     RT_EXIT_TAMPERED = 7,     /* audit verify: chain or anchor broken */
+    RT_EXIT_REFUSED = 8,      /* rollback refused: the store changed since */
 };
 
 /* "rlc VERB: error[RLCnnnn]: message" on stderr. */

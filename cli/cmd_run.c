@@ -1,0 +1,214 @@
+/* cmd_run.c - the deploy verbs: `rlc run`, `rlc diff`, `rlc status` and
+ * `rlc rollback` (runtime/exec.h does the work; this file parses options,
+ * prints progress to stderr and maps outcomes to exit codes, SPEC.md 7.8). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "exec.h"
+#include "rt_cli.h"
+#include "statedir.h"
+
+static const char run_help[] =
+    "usage: rlc run [OPTIONS] PLAN\n"
+    "       rlc diff [OPTIONS] PLAN\n"
+    "       rlc status [OPTIONS] [PLAN]\n"
+    "       rlc rollback [OPTIONS] [CHECKPOINT]\n"
+    "\n"
+    "run applies a plan to its Redis targets: load and verify, lock, preflight,\n"
+    "checkpoint, apply, verify against shadow keys, commit, or roll back (SPEC.md 7).\n"
+    "diff shows what run would change, per tenant.  status shows the active plan,\n"
+    "lock holder, recent deploys and drift.  rollback restores a checkpoint (the\n"
+    "newest by default).  Each first finishes or undoes an interrupted deploy.\n"
+    "\n"
+    "  --target NAME=SPEC  reach target NAME at SPEC: redis://[user@]host:port[/db],\n"
+    "                      env:VAR or file:PATH (passwords only via env: or file:)\n"
+    "  --state-dir DIR     journal, checkpoints, audit log (default $RLC_STATE_DIR, else .rlc)\n"
+    "  --dry-run           run: stop after preflight; print what would be written\n"
+    "  --force             rollback: restore even if a later deploy changed the store\n"
+    "  --json              print a JSON summary on stdout\n"
+    "  -q, --quiet         no progress on stderr\n"
+    "\n"
+    "exit status: 0 ok (diff: no change; status: no drift), 1 failed (rolled back),\n"
+    "2 usage error or (diff) changes found, 3 plan refused, 4 locked by another deploy,\n"
+    "5 preflight refused, 6 drift (status), 8 rollback refused\n";
+
+static void progress(void *ud, const char *msg)
+{
+    (void)ud;
+    fprintf(stderr, "rlc: %s\n", msg);
+}
+
+static int exit_of(exec_status st)
+{
+    switch (st) {
+    case EXEC_OK: return RT_EXIT_OK;
+    case EXEC_FAILED: return RT_EXIT_FAIL;
+    case EXEC_PLAN: return RT_EXIT_PLAN;
+    case EXEC_LOCKED: return RT_EXIT_LOCKED;
+    case EXEC_PREFLIGHT: return RT_EXIT_PREFLIGHT;
+    case EXEC_CHANGES: return 2;
+    case EXEC_DRIFT: return RT_EXIT_DRIFT;
+    case EXEC_REFUSED: return RT_EXIT_REFUSED;
+    }
+    return RT_EXIT_FAIL;
+}
+
+static void print_diff(const json_t *s)
+{
+    size_t i;
+    json_t *t;
+    printf("%lld of %lld tenants change\n",
+           (long long)json_integer_value(json_object_get(s, "tenants_changed")),
+           (long long)json_integer_value(json_object_get(s, "tenants_total")));
+    json_array_foreach(json_object_get(s, "tenants"), i, t) {
+        const char *from = json_string_value(json_object_get(t, "from"));
+        const char *to = json_string_value(json_object_get(t, "to"));
+        printf("tenant %s: %s\n", json_string_value(json_object_get(t, "tenant")),
+               !from ? "new" : !to ? "removed" : "changed");
+        if (json_is_true(json_object_get(t, "live_config_edited")))
+            printf("  warning: the live config was edited by hand\n");
+        static const char *groups[] = {"added", "changed", "removed"};
+        for (size_t g = 0; g < 3; g++) {
+            size_t k;
+            json_t *r;
+            json_array_foreach(json_object_get(t, groups[g]), k, r) {
+                const char *kind = json_string_value(json_object_get(r, "kind"));
+                const char *subj = json_string_value(json_object_get(r, "subject"));
+                printf("  %-7s %s %s%s%s: counter %s\n", groups[g],
+                       json_string_value(json_object_get(r, "id")), kind ? kind : "",
+                       subj ? " on " : "", subj ? subj : "",
+                       json_string_value(json_object_get(r, "counter")));
+                if (g == 1)
+                    printf("          was: %s\n          now: %s\n",
+                           json_string_value(json_object_get(r, "was")),
+                           json_string_value(json_object_get(r, "now")));
+            }
+        }
+        long long same = json_integer_value(json_object_get(t, "unchanged"));
+        if (same)
+            printf("  %lld limit%s unchanged (counters kept)\n", same, same == 1 ? "" : "s");
+    }
+}
+
+static void print_status(const json_t *s)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(s, "targets"), i, t) {
+        const char *ap = json_string_value(json_object_get(t, "active_plan"));
+        printf("target %s (%s): plan %s, %lld tenants, %zu node%s\n",
+               json_string_value(json_object_get(t, "name")),
+               json_string_value(json_object_get(t, "address")), ap ? ap : "(none)",
+               (long long)json_integer_value(json_object_get(t, "tenants")),
+               json_array_size(json_object_get(t, "nodes")),
+               json_array_size(json_object_get(t, "nodes")) == 1 ? "" : "s");
+        json_t *lk = json_object_get(t, "lock");
+        if (lk)
+            printf("  lock held by %s@%s pid %lld, run %s\n",
+                   json_string_value(json_object_get(lk, "user")),
+                   json_string_value(json_object_get(lk, "host")),
+                   (long long)json_integer_value(json_object_get(lk, "pid")),
+                   json_string_value(json_object_get(lk, "run")));
+        else
+            printf("  lock: free\n");
+        size_t k;
+        json_t *d;
+        json_array_foreach(json_object_get(t, "drift"), k, d)
+            printf("  drift: tenant %s: %s\n", json_string_value(json_object_get(d, "tenant")),
+                   json_string_value(json_object_get(d, "what")));
+    }
+    json_t *rec = json_object_get(s, "recovered");
+    if (rec)
+        printf("interrupted deploy %s: %s\n", json_string_value(json_object_get(rec, "run")),
+               json_string_value(json_object_get(rec, "result")));
+    json_array_foreach(json_object_get(s, "recent"), i, t)
+        printf("deploy %lld %s %s %s\n", (long long)json_integer_value(json_object_get(t, "seq")),
+               json_string_value(json_object_get(t, "time")),
+               json_string_value(json_object_get(t, "action")),
+               json_string_value(json_object_get(t, "result")));
+    const char *cp = json_string_value(json_object_get(s, "newest_checkpoint"));
+    if (cp)
+        printf("newest checkpoint: %s\n", cp);
+    printf("drift: %lld\n", (long long)json_integer_value(json_object_get(s, "drift")));
+}
+
+static int runtime_verb(const char *vname, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"target", required_argument, NULL, 't'},
+        {"state-dir", required_argument, NULL, 'd'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"force", no_argument, NULL, 'f'},
+        {"json", no_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    exec_opts o = {.progress = progress};
+    const char *ov[16];
+    const char *dir_opt = NULL;
+    bool json = false;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            if (o.noverrides == 16)
+                return cli_usage_error(vname, "at most 16 --target options");
+            ov[o.noverrides++] = optarg;
+            break;
+        case 'd': dir_opt = optarg; break;
+        case 'n': o.dry_run = true; break;
+        case 'f': o.force = true; break;
+        case 'j': json = true; break;
+        case 'q': o.progress = NULL; break;
+        case 'h': fputs(run_help, stdout); return EXIT_OK;
+        default: return cli_usage_error(vname, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    o.overrides = ov;
+    const char *arg = optind < argc ? argv[optind] : NULL;
+    if (optind + 1 < argc)
+        return cli_usage_error(vname, "unexpected argument '%s'", argv[optind + 1]);
+    bool need_plan = !strcmp(vname, "run") || !strcmp(vname, "diff");
+    if (need_plan && !arg)
+        return cli_usage_error(vname, "no plan given");
+    rerr e = {0};
+    if (!statedir_open(dir_opt, o.state_dir, &e)) {
+        rt_print_err(vname, &e);
+        return RT_EXIT_FAIL;
+    }
+    json_t *sum = NULL;
+    exec_status st;
+    if (!strcmp(vname, "run"))
+        st = exec_run(arg, &o, &sum, &e);
+    else if (!strcmp(vname, "diff"))
+        st = exec_diff(arg, &o, &sum, &e);
+    else if (!strcmp(vname, "status"))
+        st = exec_status_report(arg, &o, &sum, &e);
+    else
+        st = exec_rollback(arg, &o, &sum, &e);
+    if (e.code && st != EXEC_CHANGES && st != EXEC_DRIFT)
+        rt_print_err(vname, &e);
+    if (json) {
+        json_object_set_new(sum, "exit", json_integer(exit_of(st)));
+        char *s = json_dumps(sum, JSON_COMPACT | JSON_SORT_KEYS);
+        puts(s);
+        free(s);
+    } else if (!strcmp(vname, "diff") && (st == EXEC_OK || st == EXEC_CHANGES)) {
+        print_diff(sum);
+    } else if (!strcmp(vname, "status") && (st == EXEC_OK || st == EXEC_DRIFT)) {
+        print_status(sum);
+    }
+    json_decref(sum);
+    return exit_of(st);
+}
+
+int cmd_run(int argc, char **argv) { return runtime_verb("run", argc, argv); }
+int cmd_diff(int argc, char **argv) { return runtime_verb("diff", argc, argv); }
+int cmd_status(int argc, char **argv) { return runtime_verb("status", argc, argv); }
+int cmd_rollback(int argc, char **argv) { return runtime_verb("rollback", argc, argv); }

@@ -1,0 +1,2009 @@
+/* exec.c - the deploy executor.  See exec.h and SPEC.md section 7.
+ *
+ * The order of a run, and why:
+ *   journal begin (fsynced, names the lock token and targets)
+ *   -> lock -> preflight -> checkpoint file -> journal "checkpoint"
+ *   -> marker key -> journal "apply" -> library, configs, pointer flips
+ *   -> journal "verify" -> shadow-key verification
+ *   -> commit writes (deploy state, old configs removed, marker removed)
+ *   -> journal "committed" -> audit -> journal "audited" -> unlock -> finish.
+ * Recovery reads the journal: before "apply" nothing but the lock and the
+ * marker were written (abandon); after "committed" the store holds the new
+ * state (finish: audit, unlock); in between, restore the checkpoint.
+ *
+ * Only the tenants whose config version differs from the live pointer are
+ * written, checkpointed and flipped, so a re-apply costs O(changed).
+ * Etcd, HTTP and nginx targets are not applied by this executor (reported
+ * as skipped). */
+#include "exec.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "audit.h"
+#include "buf.h"
+#include "digest.h"
+#include "fault.h"
+#include "journal.h"
+#include "lock.h"
+#include "plan_digest.h"
+#include "redis_cluster.h"
+#include "redis_config.h"
+#include "rules.h"
+#include "sim.h"
+#include "statedir.h"
+#include "target.h"
+
+#define MAX_TARGETS 8
+
+typedef struct xtenant {
+    const rl_tenant *t;        /* NULL: a tenant removed by this plan */
+    const char *name;
+    char *tag;                 /* "{ns:name}" */
+    char newver[REDIS_CONFIG_VERSION_LEN + 1];
+    char *live;                /* live active version, NULL when none */
+    bool changed;
+    redis_cmds cmds;           /* HSET config, activate */
+} xtenant;
+
+typedef struct xt {
+    char name[128];
+    json_t *desc;              /* how to reach it (no secrets): owned */
+    rurl url;
+    char user[128], pass[512];
+    rstore *s;
+    bool functions;
+    char sha[41];
+    dlock lock;
+    char addr[300];
+    xtenant *ten;
+    size_t nten;
+    json_t *state;             /* live NS:deploy:state as an object */
+    char *live_plan;           /* live NS:deploy:plan */
+} xt;
+
+typedef struct xc {
+    const exec_opts *o;
+    json_t *plan;
+    char digest[DIGEST_HEX_LEN + 1];
+    rl_ruleset rs;
+    bool have_rs;
+    const char *ns, *policy;
+    int64_t skew_ms;
+    bool client_time;
+    xt t[MAX_TARGETS];
+    size_t nt;
+    char run[64];
+    char token[33];
+    journal j;
+    bool jopen;
+    char ckpt[STATEDIR_PATH_MAX];
+    json_t *summary;
+    json_t *skipped;
+} xc;
+
+/* --- small helpers ---------------------------------------------------------- */
+
+static void say(xc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(xc *c, const char *fmt, ...)
+{
+    if (!c->o->progress)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    c->o->progress(c->o->ud, msg);
+}
+
+static void key_of(char *out, size_t n, const char *ns, const char *what)
+{
+    snprintf(out, n, "%s:%s", ns, what);
+}
+
+static redisReply *cmd(rstore *s, rerr *e, const char *key, int argc, const char **argv)
+{
+    return rstore_cmd(s, key, key ? strlen(key) : 0, argc, argv, NULL, e);
+}
+
+static bool cmd_ok(rstore *s, rerr *e, const char *key, int argc, const char **argv)
+{
+    redisReply *r = cmd(s, e, key, argc, argv);
+    if (!r)
+        return false;
+    bool ok = r->type != REDIS_REPLY_ERROR;
+    if (!ok)
+        rerr_set(e, DIAG_STORE_REPLY, "%s %s: %s", argv[0], key ? key : "", r->str);
+    freeReplyObject(r);
+    return ok;
+}
+
+static char *hexdup(const char *p, size_t n)
+{
+    char *h = malloc(2 * n + 1);
+    if (h)
+        digest_hex((const unsigned char *)p, n, h);
+    return h;
+}
+
+static size_t unhex(const char *h, char *out)
+{
+    size_t n = strlen(h) / 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        sscanf(h + 2 * i, "%2x", &v);
+        out[i] = (char)v;
+    }
+    return n;
+}
+
+/* --- plan ------------------------------------------------------------------ */
+
+static exec_status load_plan(xc *c, const char *path, rerr *e)
+{
+    char *text = statedir_read(path, NULL);
+    if (!text) {
+        rerr_set(e, DIAG_PLAN_READ, "cannot read plan %s: %s", path, strerror(errno));
+        return EXEC_PLAN;
+    }
+    json_error_t je;
+    c->plan = json_loads(text, 0, &je);
+    free(text);
+    if (!c->plan || !json_is_object(c->plan)) {
+        rerr_set(e, DIAG_PLAN_PARSE, "%s:%d: not a JSON plan: %s", path, je.line, je.text);
+        return EXEC_PLAN;
+    }
+    json_t *fmt = json_object_get(c->plan, "format");
+    if (!json_is_integer(fmt) || json_integer_value(fmt) != PLAN_FORMAT) {
+        rerr_set(e, DIAG_PLAN_FORMAT, "%s: plan format %lld is not supported (this rlc reads "
+                 "format %d)", path, (long long)json_integer_value(fmt), PLAN_FORMAT);
+        return EXEC_PLAN;
+    }
+    const char *stored = json_string_value(json_object_get(c->plan, "plan_digest"));
+    if (!stored || !plan_digest_compute(c->plan, c->digest) || strcmp(stored, c->digest)) {
+        rerr_set(e, DIAG_PLAN_DIGEST, "%s: plan_digest %.16s... does not match the contents "
+                 "(%.16s...): the plan was modified after compiling; refusing it", path,
+                 stored ? stored : "(none)", c->digest);
+        return EXEC_PLAN;
+    }
+    char err[512];
+    if (!rules_from_plan(c->plan, &c->rs, err, sizeof err)) {
+        rerr_set(e, DIAG_PLAN_SHAPE, "%s: %s", path, err);
+        return EXEC_PLAN;
+    }
+    c->have_rs = true;
+    c->ns = c->rs.ns;
+    c->policy = c->rs.policy;
+    c->skew_ms = c->rs.skew_ms;
+    c->client_time = c->rs.client_time;
+    return EXEC_OK;
+}
+
+/* --- targets --------------------------------------------------------------- */
+
+static bool secret(const json_t *setting, char *out, size_t n, rerr *e)
+{
+    out[0] = '\0';
+    if (!setting)
+        return true;
+    if (json_is_string(setting)) {
+        snprintf(out, n, "%s", json_string_value(setting));
+        return true;
+    }
+    const char *v;
+    if ((v = json_string_value(json_object_get(setting, "env")))) {
+        /* Unset means "not given": a server that needs it refuses with
+         * NOAUTH at preflight, naming the problem. */
+        const char *x = getenv(v);
+        snprintf(out, n, "%s", x ? x : "");
+        return true;
+    }
+    if ((v = json_string_value(json_object_get(setting, "file")))) {
+        char *x = statedir_read(v, NULL);
+        if (!x)
+            return rerr_set(e, DIAG_SECRET, "cannot read %s: %s", v, strerror(errno));
+        x[strcspn(x, "\r\n")] = '\0';
+        snprintf(out, n, "%s", x);
+        free(x);
+        return true;
+    }
+    return rerr_set(e, DIAG_SECRET, "a credential setting must be {\"env\": VAR} or "
+                                    "{\"file\": PATH}");
+}
+
+/* desc: {"name", "spec"} (an override) or {"name", "settings"} (the plan). */
+static bool resolve_target(xt *t, rerr *e)
+{
+    const char *spec = json_string_value(json_object_get(t->desc, "spec"));
+    json_t *st = json_object_get(t->desc, "settings");
+    if (spec ? !target_url_from_spec(spec, &t->url, e)
+             : !target_url_from_setting(json_object_get(st, "url"), &t->url, e)) {
+        rerr_prefix(e, "target %s", t->name);
+        return false;
+    }
+    if (!spec) {
+        if (!secret(json_object_get(st, "username"), t->user, sizeof t->user, e) ||
+            !secret(json_object_get(st, "password"), t->pass, sizeof t->pass, e)) {
+            rerr_prefix(e, "target %s", t->name);
+            return false;
+        }
+    }
+    if (!t->user[0])
+        snprintf(t->user, sizeof t->user, "%s", t->url.user);
+    if (!t->pass[0])
+        snprintf(t->pass, sizeof t->pass, "%s", t->url.pass);
+    snprintf(t->addr, sizeof t->addr, "redis://%s%s%s:%d", t->user[0] ? t->user : "",
+             t->user[0] ? "@" : "", t->url.host, t->url.port);
+    return true;
+}
+
+static bool connect_target(xt *t, rerr *e)
+{
+    int cmd_ms = 5000;
+    json_t *to = json_object_get(json_object_get(t->desc, "settings"), "timeout_ms");
+    if (json_is_integer(to) && json_integer_value(to) > 0)
+        cmd_ms = (int)json_integer_value(to);
+    const char *env = getenv("RLC_TIMEOUT_MS");
+    if (env && atoi(env) > 0)
+        cmd_ms = atoi(env);
+    rconn_opts ro = {.connect_ms = 2000, .cmd_ms = cmd_ms, .user = t->user, .pass = t->pass,
+                     .db = t->url.db};
+    t->s = rstore_open(&t->url, &ro, e);
+    if (!t->s) {
+        rerr_prefix(e, "target %s", t->name);
+        return false;
+    }
+    return true;
+}
+
+/* Targets of the plan (redis only), with --target overrides applied. */
+static bool plan_targets(xc *c, rerr *e)
+{
+    c->skipped = json_array();
+    size_t i;
+    json_t *tj;
+    json_array_foreach(json_object_get(c->plan, "targets"), i, tj) {
+        const char *kind = json_string_value(json_object_get(tj, "kind"));
+        const char *name = json_string_value(json_object_get(tj, "name"));
+        if (!kind || !name)
+            return rerr_set(e, DIAG_PLAN_SHAPE, "a target lacks kind or name");
+        if (strcmp(kind, "redis")) {
+            json_array_append_new(c->skipped, json_pack("{s:s,s:s}", "name", name, "kind", kind));
+            continue;
+        }
+        if (c->nt == MAX_TARGETS)
+            return rerr_set(e, DIAG_PLAN_SHAPE, "more than %d redis targets", MAX_TARGETS);
+        xt *t = &c->t[c->nt++];
+        snprintf(t->name, sizeof t->name, "%s", name);
+        t->desc = json_pack("{s:s,s:O}", "name", name, "settings",
+                            json_object_get(tj, "settings"));
+    }
+    for (size_t k = 0; k < c->o->noverrides; k++) {
+        const char *ov = c->o->overrides[k];
+        const char *eq = strchr(ov, '=');
+        if (!eq)
+            return rerr_set(e, DIAG_STORE_URL, "--target takes NAME=URL, got '%s'", ov);
+        bool found = false;
+        for (size_t m = 0; m < c->nt; m++)
+            if (strlen(c->t[m].name) == (size_t)(eq - ov) &&
+                !strncmp(c->t[m].name, ov, (size_t)(eq - ov))) {
+                json_decref(c->t[m].desc);
+                c->t[m].desc = json_pack("{s:s,s:s}", "name", c->t[m].name, "spec", eq + 1);
+                found = true;
+            }
+        if (!found)
+            return rerr_set(e, DIAG_STORE_URL, "--target %.*s: the plan has no redis target of "
+                            "that name", (int)(eq - ov), ov);
+    }
+    if (c->nt == 0)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "the plan has no redis target");
+    for (size_t m = 0; m < c->nt; m++)
+        if (!resolve_target(&c->t[m], e))
+            return false;
+    return true;
+}
+
+/* Targets recorded in a journal or checkpoint ("targets": [desc...]). */
+static bool recorded_targets(xc *c, const json_t *descs, rerr *e)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(descs, i, d) {
+        if (c->nt == MAX_TARGETS)
+            break;
+        xt *t = &c->t[c->nt++];
+        snprintf(t->name, sizeof t->name, "%s",
+                 json_string_value(json_object_get(d, "name")) ?: "?");
+        t->desc = json_deep_copy(d);
+        if (!resolve_target(t, e) || !connect_target(t, e))
+            return false;
+    }
+    return true;
+}
+
+static json_t *target_descs(xc *c)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < c->nt; i++)
+        json_array_append(a, c->t[i].desc);
+    return a;
+}
+
+static json_t *target_names(xc *c)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < c->nt; i++)
+        json_array_append_new(a, json_pack("{s:s,s:s}", "name", c->t[i].name, "address",
+                                           c->t[i].addr));
+    return a;
+}
+
+/* --- preflight --------------------------------------------------------------- */
+
+static const char *info_field(const char *info, const char *field, char *out, size_t n)
+{
+    out[0] = '\0';
+    const char *p = strstr(info, field);
+    if (!p)
+        return out;
+    p += strlen(field);
+    size_t k = strcspn(p, "\r\n");
+    if (k >= n)
+        k = n - 1;
+    memcpy(out, p, k);
+    out[k] = '\0';
+    return out;
+}
+
+static bool probe_permission(xt *t, const char *ns, rerr *e)
+{
+    /* Harmless versions of what a deploy runs: a failure names the command. */
+    char probe[512];
+    snprintf(probe, sizeof probe, "%s:deploy:probe", ns);
+    const char *tests[][6] = {
+        {"SET", probe, "1", "PX", "1000", NULL},
+        {"DUMP", probe, NULL},
+        {"DEL", probe, NULL},
+        {"TIME", NULL},
+        {t->functions ? "FUNCTION" : "SCRIPT", t->functions ? "LIST" : "EXISTS",
+         t->functions ? NULL : "0000000000000000000000000000000000000000", NULL},
+        {"EVAL", "return 1", "0", NULL},
+    };
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        int argc = 0;
+        while (argc < 6 && tests[i][argc])
+            argc++;
+        redisReply *r = cmd(t->s, e, probe, argc, tests[i]);
+        if (!r)
+            return false;
+        if (r->type == REDIS_REPLY_ERROR) {
+            rerr_set(e, strstr(r->str, "NOPERM") ? DIAG_PREFLIGHT_PERMISSION : DIAG_STORE_REPLY,
+                     "target %s: user '%s' cannot run %s %s: %s", t->name,
+                     t->user[0] ? t->user : "default", tests[i][0],
+                     argc > 1 && strcmp(tests[i][1], probe) ? tests[i][1] : "", r->str);
+            freeReplyObject(r);
+            return false;
+        }
+        freeReplyObject(r);
+    }
+    return true;
+}
+
+static bool preflight(xc *c, json_t *report, rerr *e)
+{
+    double lo = 1e18, hi = -1e18;
+    char lo_name[300] = "", hi_name[300] = "";
+    json_t *nodes = json_array();
+    json_object_set_new(report, "nodes", nodes);
+    for (size_t ti = 0; ti < c->nt; ti++) {
+        xt *t = &c->t[ti];
+        int min_major = 99;
+        for (size_t i = 0; i < t->s->nnodes; i++) {
+            rnode *nd = &t->s->nodes[i];
+            rconn *cn = rstore_node_conn(t->s, i, e);
+            if (!cn) {
+                rerr_prefix(e, "target %s", t->name);
+                return false;
+            }
+            redisReply *r = rconn_cmdf(cn, e, "INFO");
+            if (!r)
+                return false;
+            if (r->type != REDIS_REPLY_STRING) {
+                rerr_set(e, DIAG_PREFLIGHT_HEALTH, "%s:%d: INFO: %s", nd->host, nd->port,
+                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+                freeReplyObject(r);
+                return false;
+            }
+            char ver[32], loading[8], role[16], cstate[16] = "";
+            info_field(r->str, "redis_version:", ver, sizeof ver);
+            info_field(r->str, "loading:", loading, sizeof loading);
+            info_field(r->str, "role:", role, sizeof role);
+            freeReplyObject(r);
+            if (!strcmp(loading, "1"))
+                return rerr_set(e, DIAG_PREFLIGHT_HEALTH, "%s:%d is loading its dataset",
+                                nd->host, nd->port);
+            if (t->s->cluster) {
+                r = rconn_cmdf(cn, e, "CLUSTER INFO");
+                if (!r)
+                    return false;
+                if (r->type == REDIS_REPLY_STRING)
+                    info_field(r->str, "cluster_state:", cstate, sizeof cstate);
+                freeReplyObject(r);
+                if (strcmp(cstate, "ok"))
+                    return rerr_set(e, DIAG_CLUSTER_STATE, "%s:%d: cluster_state:%s", nd->host,
+                                    nd->port, cstate[0] ? cstate : "?");
+            }
+            int major = atoi(ver);
+            if (major < 5)
+                return rerr_set(e, DIAG_STORE_VERSION, "%s:%d runs Redis %s; 5.0 or later is "
+                                "needed", nd->host, nd->port, ver);
+            if (nd->primary && major < min_major)
+                min_major = major;
+            /* Clock: our time before and after TIME brackets the node's. */
+            long long t0 = statedir_now_ms();
+            r = rconn_cmdf(cn, e, "TIME");
+            long long t1 = statedir_now_ms();
+            if (!r)
+                return false;
+            if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+                freeReplyObject(r);
+                return rerr_set(e, DIAG_STORE_REPLY, "%s:%d: TIME: unexpected reply", nd->host,
+                                nd->port);
+            }
+            double node_ms = atof(r->element[0]->str) * 1000.0 +
+                             atof(r->element[1]->str) / 1000.0;
+            freeReplyObject(r);
+            double off = node_ms - (double)(t0 + t1) / 2.0;
+            char nm[300];
+            snprintf(nm, sizeof nm, "%s:%d", nd->host, nd->port);
+            if (off < lo) {
+                lo = off;
+                snprintf(lo_name, sizeof lo_name, "%s", nm);
+            }
+            if (off > hi) {
+                hi = off;
+                snprintf(hi_name, sizeof hi_name, "%s", nm);
+            }
+            json_array_append_new(nodes, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "target",
+                                                   t->name, "node", nm, "version", ver, "role",
+                                                   role, "offset_ms", (json_int_t)off,
+                                                   "rtt_ms", (json_int_t)(t1 - t0)));
+        }
+        const char *nf = getenv("RLC_NO_FUNCTIONS");
+        t->functions = min_major >= 7 && !(nf && *nf && strcmp(nf, "0"));
+        if (!probe_permission(t, c->ns, e))
+            return false;
+    }
+    /* Skew: against us (|offset|) and between nodes (hi - lo). */
+    double worst = hi - lo;
+    if (hi > worst)
+        worst = hi;
+    if (-lo > worst)
+        worst = -lo;
+    json_object_set_new(report, "max_skew_ms", json_integer((json_int_t)worst));
+    if (worst > (double)c->skew_ms) {
+        buf b;
+        buf_init(&b, 8192);
+        size_t i;
+        json_t *n;
+        json_array_foreach(nodes, i, n)
+            buf_printf(&b, "%s%s %+lld ms", i ? ", " : "",
+                       json_string_value(json_object_get(n, "node")),
+                       (long long)json_integer_value(json_object_get(n, "offset_ms")));
+        rerr_set(e, DIAG_CLOCK_SKEW, "clock skew %.0f ms exceeds max_clock_skew %lld ms (node "
+                 "offsets from this host: %s; fastest %s, slowest %s)", worst,
+                 (long long)c->skew_ms, buf_str(&b), hi_name, lo_name);
+        buf_free(&b);
+        return false;
+    }
+    return true;
+}
+
+/* --- live state -------------------------------------------------------------- */
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(((const xtenant *)a)->name, ((const xtenant *)b)->name);
+}
+
+/* Reads the deploy state and every relevant tenant's active pointer, and
+ * decides which tenants change. */
+static bool read_live(xc *c, xt *t, rerr *e)
+{
+    char k[512];
+    key_of(k, sizeof k, c->ns, "deploy:state");
+    const char *hg[2] = {"HGETALL", k};
+    redisReply *r = cmd(t->s, e, k, 2, hg);
+    if (!r)
+        return false;
+    t->state = json_object();
+    if (r->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i + 1 < r->elements; i += 2)
+            json_object_set_new(t->state, r->element[i]->str,
+                                json_string(r->element[i + 1]->str));
+    freeReplyObject(r);
+    key_of(k, sizeof k, c->ns, "deploy:plan");
+    const char *g[2] = {"GET", k};
+    r = cmd(t->s, e, k, 2, g);
+    if (!r)
+        return false;
+    if (r->type == REDIS_REPLY_STRING)
+        t->live_plan = strdup(r->str);
+    freeReplyObject(r);
+
+    /* Tenants: the plan's plus those of the last deploy that it drops. */
+    size_t cap = c->rs.ntenants + json_object_size(t->state);
+    t->ten = calloc(cap ? cap : 1, sizeof *t->ten);
+    for (size_t i = 0; i < c->rs.ntenants; i++) {
+        xtenant *x = &t->ten[t->nten++];
+        x->t = &c->rs.tenants[i];
+        x->name = x->t->name;
+        x->tag = redis_config_tag(c->ns, x->name);
+        redis_config_tenant(&c->rs, x->t, t->functions ? NULL : t->sha,
+                            c->client_time ? statedir_now_ms() : -1, &x->cmds, x->newver);
+    }
+    const char *name;
+    json_t *v;
+    json_object_foreach(t->state, name, v) {
+        if (rules_tenant(&c->rs, name))
+            continue;
+        xtenant *x = &t->ten[t->nten++];
+        x->name = name;
+        x->tag = redis_config_tag(c->ns, name);
+    }
+    qsort(t->ten, t->nten, sizeof *t->ten, cmp_name);
+    rpipe *p = rpipe_new(t->s);
+    for (size_t i = 0; i < t->nten; i++) {
+        snprintf(k, sizeof k, "%s:active", t->ten[i].tag);
+        const char *av[2] = {"GET", k};
+        rpipe_add(p, k, strlen(k), 2, av, NULL);
+    }
+    bool ok = rpipe_exec(p, e);
+    for (size_t i = 0; ok && i < t->nten; i++) {
+        const redisReply *rr = rpipe_reply(p, i);
+        xtenant *x = &t->ten[i];
+        if (rr->type == REDIS_REPLY_STRING)
+            x->live = strdup(rr->str);
+        x->changed = x->t ? !x->live || strcmp(x->live, x->newver) : x->live != NULL;
+    }
+    rpipe_free(p);
+    return ok;
+}
+
+/* Digest of a tenant -> version map (the configuration state). */
+static void state_digest(xt *t, bool after, char out[DIGEST_HEX_LEN + 1])
+{
+    json_t *m = json_object();
+    for (size_t i = 0; i < t->nten; i++) {
+        const char *v = after ? (t->ten[i].t ? t->ten[i].newver : NULL) : t->ten[i].live;
+        if (v)
+            json_object_set_new(m, t->ten[i].name, json_string(v));
+    }
+    digest_json_hex(m, out);
+    json_decref(m);
+}
+
+/* --- checkpoint ------------------------------------------------------------ */
+
+static void add_key(json_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_key(json_t *a, const char *fmt, ...)
+{
+    char k[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(k, sizeof k, fmt, ap);
+    va_end(ap);
+    json_array_append_new(a, json_string(k));
+}
+
+/* Every key a deploy of t may touch. */
+static json_t *touched_keys(xc *c, xt *t)
+{
+    json_t *a = json_array();
+    add_key(a, "%s:deploy:state", c->ns);
+    add_key(a, "%s:deploy:plan", c->ns);
+    for (size_t i = 0; i < t->nten; i++) {
+        xtenant *x = &t->ten[i];
+        if (x->changed) {
+            add_key(a, "%s:active", x->tag);
+            if (x->live)
+                add_key(a, "%s:cfg:%s", x->tag, x->live);
+            if (x->t)
+                add_key(a, "%s:cfg:%s", x->tag, x->newver);
+        }
+    }
+    /* Shadow keys of verification (they must not outlive a crash). */
+    size_t i;
+    json_t *vc;
+    json_array_foreach(json_object_get(c->plan, "verify"), i, vc) {
+        const rl_tenant *rt = rules_tenant(&c->rs, json_string_value(json_object_get(vc, "tenant")));
+        if (!rt)
+            continue;
+        char *tag = redis_config_tag(c->ns, rt->name);
+        add_key(a, "%s:v:active", tag);
+        add_key(a, "%s:v:seq", tag);
+        for (size_t m = 0; m < t->nten; m++)
+            if (t->ten[m].t == rt)
+                add_key(a, "%s:v:cfg:%s", tag, t->ten[m].newver);
+        for (size_t r = 0; r < rt->nrules; r++)
+            add_key(a, "%s:v:c:%s", tag, rt->rules[r].id);
+        free(tag);
+    }
+    /* Duplicates (several verify cases per tenant) are harmless but big. */
+    json_t *uniq = json_array(), *seen = json_object();
+    json_array_foreach(a, i, vc) {
+        const char *k = json_string_value(vc);
+        if (!json_object_get(seen, k)) {
+            json_object_set_new(seen, k, json_true());
+            json_array_append(uniq, vc);
+        }
+    }
+    json_decref(seen);
+    json_decref(a);
+    return uniq;
+}
+
+/* DUMP + PTTL of every key: [{"k","d"(hex|null),"ttl"}]. */
+static json_t *snapshot(xt *t, json_t *keys, rerr *e)
+{
+    rpipe *p = rpipe_new(t->s);
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k) {
+        const char *ks = json_string_value(k);
+        const char *d[2] = {"DUMP", ks}, *pt[2] = {"PTTL", ks};
+        rpipe_add(p, ks, strlen(ks), 2, d, NULL);
+        rpipe_add(p, ks, strlen(ks), 2, pt, NULL);
+    }
+    json_t *out = NULL;
+    if (!rpipe_exec(p, e))
+        goto done;
+    out = json_array();
+    json_array_foreach(keys, i, k) {
+        const redisReply *d = rpipe_reply(p, 2 * i), *pt = rpipe_reply(p, 2 * i + 1);
+        json_t *o = json_pack("{s:O}", "k", k);
+        if (d->type == REDIS_REPLY_STRING) {
+            char *h = hexdup(d->str, d->len);
+            json_object_set_new(o, "d", json_string(h));
+            free(h);
+            json_object_set_new(o, "ttl", json_integer(pt->type == REDIS_REPLY_INTEGER
+                                                           ? pt->integer : -1));
+        } else {
+            json_object_set_new(o, "d", json_null());
+        }
+        json_array_append_new(out, o);
+    }
+done:
+    rpipe_free(p);
+    return out;
+}
+
+static bool write_checkpoint(xc *c, rerr *e)
+{
+    char name[128];
+    snprintf(name, sizeof name, "checkpoints/%s.json", c->run);
+    statedir_path(c->o->state_dir, name, c->ckpt);
+    json_t *ck = json_pack("{s:s,s:s,s:s,s:s,s:I}", "run", c->run, "namespace", c->ns,
+                           "plan_digest", c->digest, "policy", c->policy ? c->policy : "",
+                           "t", (json_int_t)statedir_now_ms());
+    json_t *ts = json_array();
+    for (size_t i = 0; i < c->nt; i++) {
+        xt *t = &c->t[i];
+        json_t *keys = touched_keys(c, t);
+        json_t *snap = snapshot(t, keys, e);
+        json_decref(keys);
+        if (!snap) {
+            json_decref(ts);
+            json_decref(ck);
+            return false;
+        }
+        /* Pointers to restore through the library, so counters are re-timed. */
+        json_t *act = json_object();
+        for (size_t m = 0; m < t->nten; m++)
+            if (t->ten[m].changed)
+                json_object_set_new(act, t->ten[m].tag,
+                                    t->ten[m].live ? json_string(t->ten[m].live) : json_null());
+        json_array_append_new(ts, json_pack("{s:O,s:o,s:o,s:s?}", "target", t->desc, "keys",
+                                            snap, "active", act, "before_plan", t->live_plan));
+    }
+    json_object_set_new(ck, "targets", ts);
+    char *text = json_dumps(ck, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(ck);
+    bool ok = text && statedir_write_atomic(c->ckpt, text, strlen(text), 0600, e);
+    free(text);
+    return ok;
+}
+
+/* Restores a checkpoint's keys on one target: configs first (RESTORE),
+ * then pointers through the library's activate (re-timing counters), keys
+ * absent at the checkpoint deleted. */
+static bool restore_target(xt *t, const json_t *ck_t, bool functions, const char *sha, rerr *e)
+{
+    rpipe *p = rpipe_new(t->s);
+    size_t i;
+    json_t *k;
+    json_t *act = json_object_get(ck_t, "active");
+    json_array_foreach(json_object_get(ck_t, "keys"), i, k) {
+        const char *ks = json_string_value(json_object_get(k, "k"));
+        const char *d = json_string_value(json_object_get(k, "d"));
+        size_t kl = strlen(ks);
+        bool is_active = false;
+        if (kl > 7 && !strcmp(ks + kl - 7, ":active")) {
+            char tg[1024];
+            snprintf(tg, sizeof tg, "%.*s", (int)(kl - 7), ks);
+            is_active = json_is_string(json_object_get(act, tg));
+        }
+        if (is_active && d)
+            continue;   /* restored below through activate */
+        if (!d) {
+            const char *av[2] = {"DEL", ks};
+            rpipe_add(p, ks, kl, 2, av, NULL);
+            continue;
+        }
+        char *bin = malloc(strlen(d) / 2 + 1);
+        size_t bl = unhex(d, bin);
+        long long ttl = json_integer_value(json_object_get(k, "ttl"));
+        char ttls[32];
+        snprintf(ttls, sizeof ttls, "%lld", ttl > 0 ? ttl : 0);
+        const char *av[5] = {"RESTORE", ks, ttls, bin, "REPLACE"};
+        size_t lens[5] = {7, kl, strlen(ttls), bl, 7};
+        rpipe_add(p, ks, kl, 5, av, lens);
+        free(bin);
+    }
+    bool ok = rpipe_exec(p, e);
+    size_t bad = ok ? rpipe_first_error(p) : (size_t)-1;
+    if (ok && bad != (size_t)-1) {
+        rerr_set(e, DIAG_STORE_REPLY, "restoring the checkpoint: %s", rpipe_reply(p, bad)->str);
+        ok = false;
+    }
+    rpipe_free(p);
+    if (!ok)
+        return false;
+    p = rpipe_new(t->s);
+    const char *tag;
+    json_t *v;
+    json_object_foreach(act, tag, v) {
+        char ak[1024];
+        snprintf(ak, sizeof ak, "%s:active", tag);
+        if (!json_is_string(v))
+            continue;   /* absent before: deleted above */
+        const char *ver = json_string_value(v);
+        char now[24] = "";
+        if (functions) {
+            const char *av[6] = {"FCALL", "rlc_activate", "1", ak, ver, now};
+            rpipe_add(p, ak, strlen(ak), 6, av, NULL);
+        } else {
+            const char *av[7] = {"EVALSHA", sha, "1", ak, "activate", ver, now};
+            rpipe_add(p, ak, strlen(ak), 7, av, NULL);
+        }
+    }
+    ok = rpipe_exec(p, e);
+    bad = ok ? rpipe_first_error(p) : (size_t)-1;
+    if (ok && bad != (size_t)-1) {
+        rerr_set(e, DIAG_STORE_REPLY, "re-activating the old config: %s",
+                 rpipe_reply(p, bad)->str);
+        ok = false;
+    }
+    rpipe_free(p);
+    return ok;
+}
+
+/* --- apply ----------------------------------------------------------------- */
+
+static bool load_library(xc *c, xt *t, rerr *e)
+{
+    json_t *lib = json_object_get(c->plan, "library");
+    const char *src = json_string_value(json_object_get(lib, "source"));
+    if (!src)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "the plan carries no library source");
+    if (t->functions) {
+        const char *av[4] = {"FUNCTION", "LOAD", "REPLACE", src};
+        return rstore_on_primaries(t->s, 4, av, NULL, e);
+    }
+    /* Before Redis 7: the same text minus the "#!lua name=rlc" line. */
+    const char *body = strchr(src, '\n');
+    body = body ? body + 1 : src;
+    const char *av[3] = {"SCRIPT", "LOAD", body};
+    if (!rstore_on_primaries(t->s, 3, av, NULL, e))
+        return false;
+    unsigned char md[20];
+    unsigned int mdlen;
+    EVP_Digest(body, strlen(body), md, &mdlen, EVP_sha1(), NULL);
+    digest_hex(md, 20, t->sha);
+    return true;
+}
+
+static bool send_cmds(xt *t, bool config, rerr *e, size_t *written)
+{
+    rpipe *p = rpipe_new(t->s);
+    for (size_t i = 0; i < t->nten; i++) {
+        xtenant *x = &t->ten[i];
+        if (!x->changed)
+            continue;
+        if (!x->t) {
+            if (config)
+                continue;
+            char k[1024];
+            snprintf(k, sizeof k, "%s:active", x->tag);
+            const char *av[2] = {"DEL", k};
+            rpipe_add(p, k, strlen(k), 2, av, NULL);
+            continue;
+        }
+        for (size_t m = 0; m < x->cmds.n; m++) {
+            bool is_act = m == x->cmds.n - 1;
+            if (is_act == config)
+                continue;
+            redis_cmd *rc = &x->cmds.v[m];
+            const char *key = rc->argv[is_act ? 3 : 1];
+            rpipe_add(p, key, strlen(key), rc->argc, (const char **)rc->argv, rc->argvlen);
+        }
+    }
+    bool ok = rpipe_exec(p, e);
+    size_t bad = ok ? rpipe_first_error(p) : (size_t)-1;
+    if (ok && bad != (size_t)-1) {
+        rerr_set(e, DIAG_STORE_REPLY, "%s: %s", config ? "writing configs" : "activating",
+                 rpipe_reply(p, bad)->str);
+        ok = false;
+    }
+    if (written)
+        *written += rpipe_count(p);
+    rpipe_free(p);
+    return ok;
+}
+
+/* --- verify ---------------------------------------------------------------- */
+
+/* "group:a/key:b" from a verify case's path (tenant element first). */
+static void case_path(const json_t *path, char *out, size_t n)
+{
+    buf b;
+    buf_init(&b, 4096);
+    size_t i;
+    json_t *el;
+    json_array_foreach(path, i, el) {
+        if (i == 0)
+            continue;
+        if (i > 1)
+            buf_putc(&b, '/');
+        buf_puts(&b, json_string_value(json_object_get(el, "kind")));
+        buf_putc(&b, ':');
+        for (const char *s = json_string_value(json_object_get(el, "name")); s && *s; s++) {
+            if (*s == '%')
+                buf_puts(&b, "%25");
+            else if (*s == '/')
+                buf_puts(&b, "%2F");
+            else
+                buf_putc(&b, *s);
+        }
+    }
+    snprintf(out, n, "%s", buf_str(&b));
+    buf_free(&b);
+}
+
+static bool verify(xc *c, xt *t, json_t *report, rerr *e)
+{
+    sim *sm = sim_new(&c->rs);
+    size_t ncases = 0, nsent = 0;
+    bool ok = true;
+    size_t i;
+    json_t *vc;
+    json_array_foreach(json_object_get(c->plan, "verify"), i, vc) {
+        const char *tn = json_string_value(json_object_get(vc, "tenant"));
+        const rl_tenant *rt = rules_tenant(&c->rs, tn);
+        xtenant *x = NULL;
+        for (size_t m = 0; m < t->nten; m++)
+            if (t->ten[m].t == rt)
+                x = &t->ten[m];
+        if (!rt || !x)
+            continue;
+        /* Shadow copy of the tenant's config under "<tag>:v", so decisions
+         * run on fresh counters that no client touches. */
+        char sk[1024], scfg[1024];
+        snprintf(sk, sizeof sk, "%s:v:active", x->tag);
+        snprintf(scfg, sizeof scfg, "%s:v:cfg:%s", x->tag, x->newver);
+        redis_cmd *hs = &x->cmds.v[0];
+        const char **av = malloc((size_t)hs->argc * sizeof *av);
+        size_t *lens = malloc((size_t)hs->argc * sizeof *lens);
+        for (int a = 0; a < hs->argc; a++) {
+            av[a] = hs->argv[a];
+            lens[a] = hs->argvlen[a];
+        }
+        av[1] = scfg;
+        lens[1] = strlen(scfg);
+        redisReply *r = rstore_cmd(t->s, scfg, strlen(scfg), hs->argc, av, lens, e);
+        free(av);
+        free(lens);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            if (r)
+                rerr_set(e, DIAG_STORE_REPLY, "shadow config: %s", r->str);
+            if (r)
+                freeReplyObject(r);
+            ok = false;
+            break;
+        }
+        freeReplyObject(r);
+        const char *setv[3] = {"SET", sk, x->newver};
+        if (!cmd_ok(t->s, e, sk, 3, setv)) {
+            ok = false;
+            break;
+        }
+        char path[1024];
+        case_path(json_object_get(vc, "path"), path, sizeof path);
+        const char *method = json_string_value(json_object_get(vc, "method"));
+        const char *route = json_string_value(json_object_get(vc, "route"));
+        long long cost = json_integer_value(json_object_get(vc, "cost"));
+        long long sends = json_integer_value(json_object_get(vc, "sends"));
+        char costs[24];
+        snprintf(costs, sizeof costs, "%lld", cost > 0 ? cost : 1);
+        ncases++;
+        for (long long s = 0; s < sends && ok; s++) {
+            char now[24] = "", lease[48];
+            if (c->client_time)
+                snprintf(now, sizeof now, "%lld", statedir_now_ms());
+            snprintf(lease, sizeof lease, "verify-%zu-%lld", i, s);
+            if (t->functions) {
+                const char *dv[10] = {"FCALL", "rlc_decide", "1", sk, path, method ?: "",
+                                      route ?: "", costs, now, lease};
+                r = rstore_cmd(t->s, sk, strlen(sk), 10, dv, NULL, e);
+            } else {
+                const char *dv[11] = {"EVALSHA", t->sha, "1", sk, "decide", path, method ?: "",
+                                      route ?: "", costs, now, lease};
+                r = rstore_cmd(t->s, sk, strlen(sk), 11, dv, NULL, e);
+            }
+            if (!r) {
+                ok = false;
+                break;
+            }
+            if (r->type != REDIS_REPLY_ARRAY || r->elements < 6) {
+                rerr_set(e, DIAG_VERIFY_MISMATCH, "tenant %s: decide returned %s", tn,
+                         r->type == REDIS_REPLY_ERROR ? r->str : "an unexpected reply");
+                freeReplyObject(r);
+                ok = false;
+                break;
+            }
+            long long allowed = r->element[0]->integer;
+            long long remaining = r->element[2]->type == REDIS_REPLY_INTEGER
+                                      ? r->element[2]->integer
+                                      : atoll(r->element[2]->str ? r->element[2]->str : "0");
+            long long now_ms = r->element[5]->type == REDIS_REPLY_INTEGER
+                                   ? r->element[5]->integer
+                                   : atoll(r->element[5]->str ? r->element[5]->str : "0");
+            freeReplyObject(r);
+            sim_decision d;
+            sim_status st = sim_decide(sm, tn, path, method, route, cost > 0 ? cost : 1,
+                                       now_ms, lease, &d);
+            nsent++;
+            if (st != SIM_OK || d.allowed != (allowed == 1) || d.remaining != remaining) {
+                rerr_set(e, DIAG_VERIFY_MISMATCH, "tenant %s, path '%s', %s %s, request %lld: "
+                         "the store said %s (remaining %lld), the simulator %s (remaining "
+                         "%lld)", tn, path, method ?: "-", route ?: "-", s + 1,
+                         allowed == 1 ? "allow" : "reject", remaining,
+                         st != SIM_OK ? sim_status_text(st) : d.allowed ? "allow" : "reject",
+                         (long long)d.remaining);
+                ok = false;
+            }
+        }
+        if (!ok)
+            break;
+    }
+    sim_free(sm);
+    json_object_set_new(report, "verify_cases", json_integer((json_int_t)ncases));
+    json_object_set_new(report, "verify_requests", json_integer((json_int_t)nsent));
+    return ok;
+}
+
+/* Deletes the shadow keys of verification (best effort, then by rollback). */
+static void drop_shadow(xc *c, xt *t)
+{
+    json_t *keys = touched_keys(c, t);
+    rpipe *p = rpipe_new(t->s);
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k) {
+        const char *ks = json_string_value(k);
+        if (!strstr(ks, "}:v:"))
+            continue;
+        const char *av[2] = {"DEL", ks};
+        rpipe_add(p, ks, strlen(ks), 2, av, NULL);
+    }
+    rerr tmp;
+    rpipe_exec(p, &tmp);
+    rpipe_free(p);
+    json_decref(keys);
+}
+
+/* --- commit ---------------------------------------------------------------- */
+
+static bool commit_store(xc *c, xt *t, rerr *e)
+{
+    rpipe *p = rpipe_new(t->s);
+    char sk[512], pk[512], mk[512];
+    key_of(sk, sizeof sk, c->ns, "deploy:state");
+    key_of(pk, sizeof pk, c->ns, "deploy:plan");
+    key_of(mk, sizeof mk, c->ns, "deploy:marker");
+    for (size_t i = 0; i < t->nten; i++) {
+        xtenant *x = &t->ten[i];
+        if (x->t) {
+            const char *av[4] = {"HSET", sk, x->name, x->newver};
+            if (!json_object_get(t->state, x->name) ||
+                strcmp(json_string_value(json_object_get(t->state, x->name)), x->newver))
+                rpipe_add(p, sk, strlen(sk), 4, av, NULL);
+        } else {
+            const char *av[3] = {"HDEL", sk, x->name};
+            rpipe_add(p, sk, strlen(sk), 3, av, NULL);
+        }
+        if (x->changed && x->live) {
+            char ck[1024];
+            snprintf(ck, sizeof ck, "%s:cfg:%s", x->tag, x->live);
+            const char *av[2] = {"DEL", ck};
+            rpipe_add(p, ck, strlen(ck), 2, av, NULL);
+        }
+    }
+    const char *sp[3] = {"SET", pk, c->digest};
+    rpipe_add(p, pk, strlen(pk), 3, sp, NULL);
+    const char *dm[2] = {"DEL", mk};
+    rpipe_add(p, mk, strlen(mk), 2, dm, NULL);
+    bool ok = rpipe_exec(p, e);
+    size_t bad = ok ? rpipe_first_error(p) : (size_t)-1;
+    if (ok && bad != (size_t)-1) {
+        rerr_set(e, DIAG_STORE_REPLY, "commit: %s", rpipe_reply(p, bad)->str);
+        ok = false;
+    }
+    rpipe_free(p);
+    return ok;
+}
+
+/* Appends the audit record and anchors its head in every target (and
+ * mirrors it to the NS:audit stream). */
+static bool audit(xc *c, const char *action, const char *result, const char *before,
+                  const char *after, const rerr *err, rerr *e)
+{
+    json_t *names = target_names(c);
+    audit_rec r = {.action = action, .run_id = c->run, .plan_digest = c->digest[0] ? c->digest
+                                                                                   : NULL,
+                   .policy = c->policy, .targets = names, .state_before = before,
+                   .state_after = after, .result = result,
+                   .err_code = err ? err->code : 0, .err_msg = err ? err->msg : NULL};
+    audit_head h;
+    char *line = NULL;
+    bool ok = audit_append(c->o->state_dir, &r, &h, &line, e);
+    json_decref(names);
+    if (!ok)
+        return false;
+    char ht[96], hk[512], sk[512];
+    audit_head_text(&h, ht);
+    key_of(hk, sizeof hk, c->ns ? c->ns : "rl", "audit:head");
+    key_of(sk, sizeof sk, c->ns ? c->ns : "rl", "audit");
+    for (size_t i = 0; i < c->nt; i++) {
+        if (!c->t[i].s)
+            continue;
+        rerr tmp;
+        const char *av[3] = {"SET", hk, ht};
+        cmd_ok(c->t[i].s, &tmp, hk, 3, av);
+        const char *xa[8] = {"XADD", sk, "MAXLEN", "~", "10000", "*", "record", line};
+        cmd_ok(c->t[i].s, &tmp, sk, 8, xa);
+    }
+    free(line);
+    if (c->summary)
+        json_object_set_new(c->summary, "audit_seq", json_integer((json_int_t)h.seq));
+    return true;
+}
+
+/* --- the run --------------------------------------------------------------- */
+
+static void xc_free(xc *c)
+{
+    for (size_t i = 0; i < c->nt; i++) {
+        xt *t = &c->t[i];
+        for (size_t m = 0; m < t->nten; m++) {
+            free(t->ten[m].tag);
+            free(t->ten[m].live);
+            redis_cmds_free(&t->ten[m].cmds);
+        }
+        free(t->ten);
+        json_decref(t->state);
+        free(t->live_plan);
+        json_decref(t->desc);
+        rstore_close(t->s);
+        memset(t->pass, 0, sizeof t->pass);
+    }
+    if (c->have_rs)
+        rules_free(&c->rs);
+    json_decref(c->plan);
+    json_decref(c->skipped);
+    if (c->jopen && c->j.fd >= 0)
+        close(c->j.fd);
+}
+
+static exec_status phase_fail(xc *c, exec_status st, const char *phase)
+{
+    json_object_set_new(c->summary, "result", json_string("refused"));
+    json_object_set_new(c->summary, "failed_phase", json_string(phase));
+    return st;
+}
+
+/* Restores the checkpoint after a failure at or after "apply" and says so. */
+static void roll_back_now(xc *c, const rerr *cause, rerr *e)
+{
+    say(c, "rolling back to checkpoint %s", c->ckpt);
+    char *text = statedir_read(c->ckpt, NULL);
+    json_t *ck = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    bool ok = ck != NULL;
+    rerr re = {0};
+    for (size_t i = 0; ok && i < c->nt; i++) {
+        json_t *ckt = json_array_get(json_object_get(ck, "targets"), i);
+        /* A fresh connection: the old one may have timed out mid-pipeline. */
+        rstore_close(c->t[i].s);
+        c->t[i].s = NULL;
+        ok = connect_target(&c->t[i], &re) &&
+             restore_target(&c->t[i], ckt, c->t[i].functions, c->t[i].sha, &re);
+    }
+    json_decref(ck);
+    char before[DIGEST_HEX_LEN + 1];
+    state_digest(&c->t[0], false, before);
+    rerr ae;
+    if (ok) {
+        say(c, "rolled back: every touched key is as it was at the checkpoint");
+        journal_finish(&c->j, "rolled_back", &ae);
+        c->jopen = false;
+        audit(c, "run", "rolled_back", before, before, cause, &ae);
+        for (size_t i = 0; i < c->nt; i++)
+            lock_release(&c->t[i].lock, &ae);
+        rerr_set(e, DIAG_APPLY_FAILED, "%s; rolled back to checkpoint %s", cause->msg, c->ckpt);
+        json_object_set_new(c->summary, "result", json_string("rolled_back"));
+    } else {
+        /* The journal stays: the next run, status or rollback retries. */
+        rerr_set(e, DIAG_APPLY_FAILED, "%s; rollback failed too (%s): the journal is kept and "
+                 "'rlc rollback' will retry", cause->msg, re.msg);
+        json_object_set_new(c->summary, "result", json_string("rollback_pending"));
+    }
+}
+
+static exec_status recover_pending(const exec_opts *o, rerr *e, json_t *summary);
+
+exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary, rerr *e)
+{
+    xc c = {.o = o};
+    c.summary = json_object();
+    *summary = c.summary;
+    exec_status st = recover_pending(o, e, c.summary);
+    if (st != EXEC_OK)
+        goto out;
+    say(&c, "[1/7] load: %s", plan_path);
+    if ((st = load_plan(&c, plan_path, e)) != EXEC_OK)
+        goto out;
+    json_object_set_new(c.summary, "plan_digest", json_string(c.digest));
+    json_object_set_new(c.summary, "policy", json_string(c.policy));
+    say(&c, "      plan %.16s, policy %s, %zu tenants", c.digest, c.policy, c.rs.ntenants);
+    if (!plan_targets(&c, e)) {
+        st = phase_fail(&c, EXEC_PREFLIGHT, "load");
+        goto out;
+    }
+    for (size_t i = 0; i < json_array_size(c.skipped); i++)
+        say(&c, "      target %s (%s): not applied by this runtime, skipped",
+            json_string_value(json_object_get(json_array_get(c.skipped, i), "name")),
+            json_string_value(json_object_get(json_array_get(c.skipped, i), "kind")));
+    json_object_set_new(c.summary, "skipped_targets", json_incref(c.skipped));
+    statedir_new_id(c.run);
+    json_object_set_new(c.summary, "run", json_string(c.run));
+    for (size_t i = 0; i < c.nt; i++)
+        if (!connect_target(&c.t[i], e)) {
+            st = phase_fail(&c, EXEC_PREFLIGHT, "connect");
+            goto out;
+        }
+
+    /* The journal comes first: it names the lock token, so a crash right
+     * after taking the lock can still release it. */
+    if (!o->dry_run) {
+        unsigned char rb[16];
+        RAND_bytes(rb, sizeof rb);
+        digest_hex(rb, sizeof rb, c.token);
+        json_t *hdr = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "plan_digest", c.digest, "policy",
+                                c.policy, "namespace", c.ns, "plan_path", plan_path, "targets",
+                                target_descs(&c), "lock_token", c.token);
+        if (!journal_begin(&c.j, o->state_dir, c.run, hdr, e)) {
+            st = EXEC_FAILED;
+            goto out;
+        }
+        c.jopen = true;
+        if (!fault_point("lock", e))
+            goto abandon;
+        say(&c, "[2/7] lock: %s:deploy:lock", c.ns);
+        for (size_t i = 0; i < c.nt; i++)
+            if (!lock_acquire(&c.t[i].lock, c.t[i].s, c.ns, c.run, c.token, e)) {
+                rerr ae;
+                rerr cause = *e;
+                for (size_t k = 0; k < i; k++)
+                    lock_release(&c.t[k].lock, &ae);
+                journal_finish(&c.j, "refused", &ae);
+                c.jopen = false;
+                audit(&c, "run", "refused", NULL, NULL, &cause, &ae);
+                st = phase_fail(&c, cause.code == DIAG_LOCK_HELD ? EXEC_LOCKED : EXEC_FAILED,
+                                "lock");
+                goto out;
+            }
+    }
+    say(&c, "[3/7] preflight: %zu target%s", c.nt, c.nt == 1 ? "" : "s");
+    json_t *pre = json_object();
+    json_object_set_new(c.summary, "preflight", pre);
+    if (!fault_point("preflight", e) || !preflight(&c, pre, e)) {
+        st = EXEC_PREFLIGHT;
+        goto abandon;
+    }
+    say(&c, "      clocks within %lld ms (max_clock_skew %lld ms)",
+        (long long)json_integer_value(json_object_get(pre, "max_skew_ms")), (long long)c.skew_ms);
+    if (!o->dry_run)
+        for (size_t i = 0; i < c.nt; i++)
+            if (!c.t[i].functions && !load_library(&c, &c.t[i], e)) {
+                /* EVALSHA mode needs the sha before configs are encoded. */
+                st = EXEC_PREFLIGHT;
+                goto abandon;
+            }
+    size_t nchanged = 0, nremoved = 0;
+    for (size_t i = 0; i < c.nt; i++) {
+        if (o->dry_run && !c.t[i].functions) {
+            const char *src = json_string_value(json_object_get(json_object_get(c.plan, "library"), "source"));
+            const char *body = src ? strchr(src, '\n') : NULL;
+            body = body ? body + 1 : (src ? src : "");
+            unsigned char md[20];
+            unsigned int mdlen;
+            EVP_Digest(body, strlen(body), md, &mdlen, EVP_sha1(), NULL);
+            digest_hex(md, 20, c.t[i].sha);
+        }
+        if (!read_live(&c, &c.t[i], e)) {
+            st = EXEC_PREFLIGHT;
+            goto abandon;
+        }
+        for (size_t m = 0; m < c.t[i].nten; m++) {
+            nchanged += c.t[i].ten[m].changed && c.t[i].ten[m].t;
+            nremoved += c.t[i].ten[m].changed && !c.t[i].ten[m].t;
+        }
+    }
+    json_object_set_new(c.summary, "tenants_changed", json_integer((json_int_t)nchanged));
+    json_object_set_new(c.summary, "tenants_removed", json_integer((json_int_t)nremoved));
+    char before[DIGEST_HEX_LEN + 1], after[DIGEST_HEX_LEN + 1];
+    state_digest(&c.t[0], false, before);
+    state_digest(&c.t[0], true, after);
+    json_object_set_new(c.summary, "state_before", json_string(before));
+    json_object_set_new(c.summary, "state_after", json_string(after));
+    if (o->dry_run) {
+        say(&c, "dry run: would write %zu tenant config%s and remove %zu; nothing written",
+            nchanged, nchanged == 1 ? "" : "s", nremoved);
+        json_t *w = json_array();
+        for (size_t m = 0; m < c.t[0].nten; m++)
+            if (c.t[0].ten[m].changed)
+                json_array_append_new(w, json_pack("{s:s,s:s?,s:s?}", "tenant",
+                                                   c.t[0].ten[m].name, "from",
+                                                   c.t[0].ten[m].live, "to",
+                                                   c.t[0].ten[m].t ? c.t[0].ten[m].newver
+                                                                   : NULL));
+        json_object_set_new(c.summary, "would_write", w);
+        json_object_set_new(c.summary, "result", json_string("dry_run"));
+        st = EXEC_OK;
+        goto out;
+    }
+
+    say(&c, "[4/7] checkpoint: %zu tenant%s to change", nchanged + nremoved,
+        nchanged + nremoved == 1 ? "" : "s");
+    if (!fault_point("checkpoint", e) || !write_checkpoint(&c, e)) {
+        st = EXEC_FAILED;
+        goto abandon;
+    }
+    json_object_set_new(c.summary, "checkpoint", json_string(c.ckpt));
+    if (!journal_note(&c.j, "checkpoint", json_pack("{s:s}", "checkpoint", c.ckpt), e)) {
+        st = EXEC_FAILED;
+        goto abandon;
+    }
+    say(&c, "      %s (mode 0600)", c.ckpt);
+    if (!journal_note(&c.j, "apply", NULL, e)) {
+        st = EXEC_FAILED;
+        goto abandon;
+    }
+    rerr cause = {0};
+    char mk[512];
+    key_of(mk, sizeof mk, c.ns, "deploy:marker");
+    for (size_t i = 0; i < c.nt; i++) {
+        const char *av[3] = {"SET", mk, c.run};
+        if (!fault_point("apply.marker", &cause) || !cmd_ok(c.t[i].s, &cause, mk, 3, av))
+            goto rollback;
+    }
+    say(&c, "[5/7] apply");
+    size_t written = 0;
+    for (size_t i = 0; i < c.nt; i++) {
+        xt *t = &c.t[i];
+        if (!fault_point("apply.library", &cause) ||
+            (t->functions && !load_library(&c, t, &cause)))
+            goto rollback;
+        say(&c, "      library %s loaded on every primary (%s)",
+            json_string_value(json_object_get(json_object_get(c.plan, "library"), "name")),
+            t->functions ? "FUNCTION LOAD" : "SCRIPT LOAD, EVALSHA");
+        if (!lock_keepalive(&t->lock, &cause) || !fault_point("apply.config", &cause) ||
+            !send_cmds(t, true, &cause, &written))
+            goto rollback;
+        say(&c, "      %zu config%s written under versioned keys", nchanged,
+            nchanged == 1 ? "" : "s");
+        if (!lock_keepalive(&t->lock, &cause) || !fault_point("apply.flip", &cause) ||
+            !send_cmds(t, false, &cause, &written))
+            goto rollback;
+        say(&c, "      %zu active pointer%s flipped, %zu removed", nchanged,
+            nchanged == 1 ? "" : "s", nremoved);
+    }
+    json_object_set_new(c.summary, "keys_written", json_integer((json_int_t)written));
+    if (!fault_point("apply.done", &cause) || !journal_note(&c.j, "verify", NULL, &cause))
+        goto rollback;
+    say(&c, "[6/7] verify against shadow keys");
+    for (size_t i = 0; i < c.nt; i++) {
+        bool vok = verify(&c, &c.t[i], c.summary, &cause);
+        drop_shadow(&c, &c.t[i]);
+        if (!vok || !fault_point("verify", &cause))
+            goto rollback;
+    }
+    say(&c, "      %lld request%s decided as the simulator predicts",
+        (long long)json_integer_value(json_object_get(c.summary, "verify_requests")),
+        json_integer_value(json_object_get(c.summary, "verify_requests")) == 1 ? "" : "s");
+    say(&c, "[7/7] commit");
+    for (size_t i = 0; i < c.nt; i++)
+        if (!lock_renew(&c.t[i].lock, &cause) || !fault_point("commit.store", &cause) ||
+            !commit_store(&c, &c.t[i], &cause))
+            goto rollback;
+    if (!journal_note(&c.j, "committed", NULL, e)) {
+        st = EXEC_FAILED;
+        goto out;
+    }
+    if (!fault_point("commit.audit", e) ||
+        !audit(&c, "run", "committed", before, after, NULL, e) ||
+        !journal_note(&c.j, "audited", NULL, e) || !fault_point("commit.unlock", e)) {
+        st = EXEC_FAILED;
+        goto out;
+    }
+    for (size_t i = 0; i < c.nt; i++)
+        lock_release(&c.t[i].lock, e);
+    if (!journal_finish(&c.j, "finished", e)) {
+        st = EXEC_FAILED;
+        goto out;
+    }
+    c.jopen = false;
+    say(&c, "      committed: run %s, audit record %lld", c.run,
+        (long long)json_integer_value(json_object_get(c.summary, "audit_seq")));
+    json_object_set_new(c.summary, "result", json_string("committed"));
+    st = EXEC_OK;
+    goto out;
+
+rollback:
+    say(&c, "apply failed: %s", cause.msg);
+    roll_back_now(&c, &cause, e);
+    st = EXEC_FAILED;
+    goto out;
+
+abandon:
+    /* Nothing but the lock was written: release it and close the journal. */
+    if (c.jopen) {
+        rerr cause2 = *e, ae;
+        for (size_t i = 0; i < c.nt; i++)
+            lock_release(&c.t[i].lock, &ae);
+        journal_finish(&c.j, "abandoned", &ae);
+        c.jopen = false;
+        audit(&c, "run", "refused", NULL, NULL, &cause2, &ae);
+        *e = cause2;
+    }
+    if (st == EXEC_OK)
+        st = e->code == DIAG_FAULT_INJECTED ? EXEC_FAILED : EXEC_PREFLIGHT;
+    if (!json_object_get(c.summary, "result"))
+        json_object_set_new(c.summary, "result", json_string("refused"));
+out:
+    if (e->code)
+        json_object_set_new(c.summary, "error", json_pack("{s:i,s:s}", "code", e->code,
+                                                          "message", e->msg));
+    xc_free(&c);
+    return st;
+}
+
+/* --- recovery -------------------------------------------------------------- */
+
+static exec_status recover_pending(const exec_opts *o, rerr *e, json_t *summary)
+{
+    bool rec;
+    json_t *s = NULL;
+    if (!exec_recover(o, &rec, &s, e)) {
+        json_decref(s);
+        return EXEC_FAILED;
+    }
+    if (rec)
+        json_object_set_new(summary, "recovered", s);
+    else
+        json_decref(s);
+    return EXEC_OK;
+}
+
+bool exec_recover(const exec_opts *o, bool *recovered, json_t **summary, rerr *e)
+{
+    *recovered = false;
+    *summary = json_object();
+    json_t *entries = journal_pending(o->state_dir, e);
+    if (!entries)
+        return e->code == 0;
+    *recovered = true;
+    xc c = {.o = o};
+    c.summary = *summary;
+    json_t *h = journal_header(entries);
+    snprintf(c.run, sizeof c.run, "%s", json_string_value(json_object_get(h, "run")) ?: "?");
+    snprintf(c.digest, sizeof c.digest, "%s",
+             json_string_value(json_object_get(h, "plan_digest")) ?: "");
+    char nsbuf[256], polbuf[256];
+    snprintf(nsbuf, sizeof nsbuf, "%s", json_string_value(json_object_get(h, "namespace")) ?: "rl");
+    snprintf(polbuf, sizeof polbuf, "%s", json_string_value(json_object_get(h, "policy")) ?: "");
+    c.ns = nsbuf;
+    c.policy = polbuf;
+    const char *token = json_string_value(json_object_get(h, "lock_token"));
+    json_object_set_new(c.summary, "run", json_string(c.run));
+    say(&c, "found interrupted deploy %s (journal %s/journal.jsonl)", c.run, o->state_dir);
+    bool ok = journal_adopt(&c.j, o->state_dir, c.run, e);
+    c.jopen = ok;
+    if (ok)
+        ok = recorded_targets(&c, json_object_get(h, "targets"), e);
+    const char *what = "";
+    if (ok && journal_has(entries, "committed")) {
+        what = "finished";
+        say(&c, "it had committed: finishing (audit record, lock release)");
+        if (!journal_has(entries, "audited")) {
+            json_t *names = NULL;
+            (void)names;
+            ok = audit(&c, "recover", "committed", NULL, NULL, NULL, e) &&
+                 journal_note(&c.j, "audited", NULL, e);
+        }
+    } else if (ok && journal_has(entries, "apply")) {
+        what = "rolled_back";
+        json_t *ck = NULL;
+        size_t i;
+        json_t *en;
+        json_array_foreach(entries, i, en)
+            if (json_object_get(en, "checkpoint"))
+                snprintf(c.ckpt, sizeof c.ckpt, "%s",
+                         json_string_value(json_object_get(en, "checkpoint")));
+        char *text = statedir_read(c.ckpt, NULL);
+        ck = text ? json_loads(text, 0, NULL) : NULL;
+        free(text);
+        if (!ck) {
+            ok = rerr_set(e, DIAG_CHECKPOINT, "interrupted deploy %s: checkpoint %s unreadable",
+                          c.run, c.ckpt);
+        } else {
+            say(&c, "it had started writing: restoring checkpoint %s", c.ckpt);
+            for (size_t t = 0; ok && t < c.nt; t++) {
+                /* Which call form the store has: functions unless absent. */
+                redisReply *r = rconn_cmdf(rstore_node_conn(c.t[t].s, 0, e), e,
+                                           "FUNCTION LIST LIBRARYNAME rlc");
+                bool fn = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+                if (r)
+                    freeReplyObject(r);
+                const char *nf = getenv("RLC_NO_FUNCTIONS");
+                if (nf && *nf && strcmp(nf, "0"))
+                    fn = false;
+                char sha[41] = "";
+                if (!fn) {
+                    const char *src = NULL;
+                    /* The plan is needed for the script text; its path is
+                     * in the journal. */
+                    const char *pp = json_string_value(json_object_get(h, "plan_path"));
+                    char *ptext = pp ? statedir_read(pp, NULL) : NULL;
+                    json_t *pj = ptext ? json_loads(ptext, 0, NULL) : NULL;
+                    free(ptext);
+                    src = json_string_value(json_object_get(json_object_get(pj, "library"),
+                                                            "source"));
+                    if (src) {
+                        const char *body = strchr(src, '\n');
+                        body = body ? body + 1 : src;
+                        const char *av[3] = {"SCRIPT", "LOAD", body};
+                        rstore_on_primaries(c.t[t].s, 3, av, NULL, e);
+                        unsigned char md[20];
+                        unsigned int mdlen;
+                        EVP_Digest(body, strlen(body), md, &mdlen, EVP_sha1(), NULL);
+                        digest_hex(md, 20, sha);
+                    }
+                    json_decref(pj);
+                }
+                ok = restore_target(&c.t[t], json_array_get(json_object_get(ck, "targets"), t),
+                                    fn, sha, e);
+            }
+            json_decref(ck);
+        }
+    } else if (ok) {
+        what = "abandoned";
+        say(&c, "it had written nothing yet: abandoning it");
+    }
+    if (ok) {
+        char mk[512];
+        key_of(mk, sizeof mk, c.ns, "deploy:marker");
+        for (size_t t = 0; t < c.nt; t++) {
+            bool rel;
+            rerr tmp;
+            if (strcmp(what, "finished")) {
+                const char *av[2] = {"DEL", mk};
+                cmd_ok(c.t[t].s, &tmp, mk, 2, av);
+            }
+            if (token)
+                lock_release_token(c.t[t].s, c.ns, token, &rel, &tmp);
+        }
+        if (strcmp(what, "finished"))
+            ok = audit(&c, "recover", what, NULL, NULL, NULL, e);
+        ok = ok && journal_finish(&c.j, what, e);
+        c.jopen = false;
+        say(&c, "interrupted deploy %s: %s", c.run, what);
+    }
+    json_object_set_new(c.summary, "result", json_string(ok ? what : "failed"));
+    json_decref(entries);
+    c.summary = NULL;
+    xc_free(&c);
+    return ok;
+}
+
+/* --- rollback -------------------------------------------------------------- */
+
+static bool newest_checkpoint(const char *dir, char *out, size_t n)
+{
+    char cd[STATEDIR_PATH_MAX];
+    statedir_path(dir, "checkpoints", cd);
+    char cmdline[STATEDIR_PATH_MAX + 64];
+    snprintf(cmdline, sizeof cmdline, "ls -1 '%s' 2>/dev/null | grep '\\.json$' | sort | tail -1",
+             cd);
+    FILE *p = popen(cmdline, "r");
+    if (!p)
+        return false;
+    char name[256] = "";
+    if (!fgets(name, sizeof name, p))
+        name[0] = '\0';
+    pclose(p);
+    name[strcspn(name, "\n")] = '\0';
+    if (!name[0])
+        return false;
+    name[strlen(name) - 5] = '\0';
+    snprintf(out, n, "%s", name);
+    return true;
+}
+
+exec_status exec_rollback(const char *checkpoint_id, const exec_opts *o, json_t **summary,
+                          rerr *e)
+{
+    xc c = {.o = o};
+    c.summary = json_object();
+    *summary = c.summary;
+    exec_status st = recover_pending(o, e, c.summary);
+    if (st != EXEC_OK)
+        goto out;
+    if (json_object_get(c.summary, "recovered") && !checkpoint_id) {
+        /* Recovering an interrupted deploy was the rollback asked for. */
+        json_object_set_new(c.summary, "result", json_string("recovered"));
+        goto out;
+    }
+    char id[256];
+    if (checkpoint_id)
+        snprintf(id, sizeof id, "%s", checkpoint_id);
+    else if (!newest_checkpoint(o->state_dir, id, sizeof id)) {
+        rerr_set(e, DIAG_CHECKPOINT, "no checkpoint in %s/checkpoints", o->state_dir);
+        st = EXEC_FAILED;
+        goto out;
+    }
+    char name[300];
+    snprintf(name, sizeof name, "checkpoints/%s.json", id);
+    statedir_path(o->state_dir, name, c.ckpt);
+    struct stat sb;
+    char *text = statedir_read(c.ckpt, NULL);
+    json_t *ck = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    if (!ck || stat(c.ckpt, &sb) != 0 || (sb.st_mode & 077)) {
+        rerr_set(e, DIAG_CHECKPOINT, "checkpoint %s is %s", c.ckpt,
+                 !ck ? "missing or not valid JSON" : "readable by others (mode must be 0600)");
+        json_decref(ck);
+        st = EXEC_FAILED;
+        goto out;
+    }
+    snprintf(c.run, sizeof c.run, "%.63s", id);
+    char nsbuf[256], polbuf[256];
+    snprintf(nsbuf, sizeof nsbuf, "%s", json_string_value(json_object_get(ck, "namespace")));
+    snprintf(polbuf, sizeof polbuf, "%s", json_string_value(json_object_get(ck, "policy")) ?: "");
+    c.ns = nsbuf;
+    c.policy = polbuf;
+    json_t *descs = json_array();
+    size_t i;
+    json_t *ct;
+    json_array_foreach(json_object_get(ck, "targets"), i, ct)
+        json_array_append(descs, json_object_get(ct, "target"));
+    bool ok = recorded_targets(&c, descs, e);
+    json_decref(descs);
+    if (!ok) {
+        json_decref(ck);
+        st = EXEC_PREFLIGHT;
+        goto out;
+    }
+    const char *ck_plan = json_string_value(json_object_get(ck, "plan_digest"));
+    snprintf(c.digest, sizeof c.digest, "%s", ck_plan ? ck_plan : "");
+    statedir_new_id(c.run);
+    say(&c, "rollback to checkpoint %s", id);
+    for (size_t t = 0; t < c.nt; t++) {
+        if (!lock_acquire(&c.t[t].lock, c.t[t].s, c.ns, c.run, NULL, e)) {
+            json_decref(ck);
+            st = EXEC_LOCKED;
+            goto out;
+        }
+        /* Refuse when a later deploy changed the store since. */
+        char pk[512];
+        key_of(pk, sizeof pk, c.ns, "deploy:plan");
+        const char *av[2] = {"GET", pk};
+        redisReply *r = cmd(c.t[t].s, e, pk, 2, av);
+        const char *live = r && r->type == REDIS_REPLY_STRING ? r->str : "";
+        if (!o->force && ck_plan && strcmp(live, ck_plan)) {
+            rerr_set(e, DIAG_ROLLBACK_REFUSED, "target %s: the store's active plan is %.16s, "
+                     "not %.16s (the deploy that followed checkpoint %s): a later deploy "
+                     "changed the store; --force restores the checkpoint anyway", c.t[t].name,
+                     live[0] ? live : "(none)", ck_plan, id);
+            if (r)
+                freeReplyObject(r);
+            rerr ae;
+            lock_release(&c.t[t].lock, &ae);
+            json_decref(ck);
+            st = EXEC_REFUSED;
+            goto out;
+        }
+        if (r)
+            freeReplyObject(r);
+        redisReply *f = rconn_cmdf(rstore_node_conn(c.t[t].s, 0, e), e,
+                                   "FUNCTION LIST LIBRARYNAME rlc");
+        bool fn = f && f->type == REDIS_REPLY_ARRAY && f->elements > 0;
+        if (f)
+            freeReplyObject(f);
+        if (!restore_target(&c.t[t], json_array_get(json_object_get(ck, "targets"), t), fn,
+                            "", e)) {
+            json_decref(ck);
+            st = EXEC_FAILED;
+            goto out;
+        }
+        rerr ae;
+        lock_release(&c.t[t].lock, &ae);
+    }
+    json_decref(ck);
+    rerr ae;
+    audit(&c, "rollback", "rolled_back", NULL, NULL, NULL, &ae);
+    say(&c, "restored checkpoint %s: values and TTLs as they were", id);
+    json_object_set_new(c.summary, "result", json_string("rolled_back"));
+    json_object_set_new(c.summary, "checkpoint", json_string(id));
+out:
+    if (e->code)
+        json_object_set_new(c.summary, "error", json_pack("{s:i,s:s}", "code", e->code,
+                                                          "message", e->msg));
+    xc_free(&c);
+    return st;
+}
+
+/* --- diff and status ------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    if (!strcmp(x, "m"))
+        return strcmp(y, "m") ? -1 : 0;
+    if (!strcmp(y, "m"))
+        return 1;
+    return strcmp(x, y);
+}
+
+/* Reads a config hash: its rules by id ({id: line}) and whether its contents
+ * still hash to its version (false: edited by hand). */
+static json_t *live_config(xt *t, const char *tag, const char *ver, bool *intact, rerr *e)
+{
+    char k[1024];
+    snprintf(k, sizeof k, "%s:cfg:%s", tag, ver);
+    const char *av[2] = {"HGETALL", k};
+    redisReply *r = cmd(t->s, e, k, 2, av);
+    if (!r)
+        return NULL;
+    json_t *rules = json_object();
+    *intact = false;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
+        size_t nf = r->elements / 2;
+        const char **fields = malloc(nf * sizeof *fields);
+        for (size_t i = 0; i < nf; i++)
+            fields[i] = r->element[2 * i]->str;
+        qsort(fields, nf, sizeof *fields, cmp_str);
+        buf all;
+        buf_init(&all, BUF_DEFAULT_MAX);
+        for (size_t i = 0; i < nf; i++) {
+            const char *val = "";
+            for (size_t j = 0; j < nf; j++)
+                if (r->element[2 * j]->str == fields[i])
+                    val = r->element[2 * j + 1]->str;
+            buf_append(&all, fields[i], strlen(fields[i]) + 1);
+            buf_append(&all, val, strlen(val) + 1);
+            if (!strcmp(fields[i], "m"))
+                continue;
+            char *copy = strdup(val);
+            for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n")) {
+                char id[32];
+                if (sscanf(line, "%31s", id) == 1)
+                    json_object_set_new(rules, id, json_string(line));
+            }
+            free(copy);
+        }
+        char hex[DIGEST_HEX_LEN + 1];
+        digest_sha256_hex(all.data, all.len, hex);
+        *intact = !strncmp(hex, ver, REDIS_CONFIG_VERSION_LEN);
+        buf_free(&all);
+        free(fields);
+    }
+    freeReplyObject(r);
+    return rules;
+}
+
+static const char *rule_line(const rl_rule *r, char *out, size_t n)
+{
+    snprintf(out, n, "%s %c %d %lld %lld %lld %lld", r->id, rules_kind_code(r->kind),
+             r->shadow ? 1 : 0,
+             (long long)(r->kind == RL_CONCURRENCY ? r->max : r->count),
+             (long long)(r->kind == RL_CONCURRENCY ? r->lease_ms : r->window_ms),
+             (long long)(r->kind == RL_CONCURRENCY ? 0 : r->burst),
+             (long long)(r->kind == RL_CONCURRENCY ? 1 : r->cost));
+    return out;
+}
+
+exec_status exec_diff(const char *plan_path, const exec_opts *o, json_t **summary, rerr *e)
+{
+    xc c = {.o = o};
+    c.summary = json_object();
+    *summary = c.summary;
+    exec_status st = load_plan(&c, plan_path, e);
+    if (st != EXEC_OK)
+        goto out;
+    if (!plan_targets(&c, e) || !connect_target(&c.t[0], e) || !read_live(&c, &c.t[0], e)) {
+        st = EXEC_FAILED;
+        goto out;
+    }
+    xt *t = &c.t[0];
+    json_t *tenants = json_array();
+    json_object_set_new(c.summary, "target", json_string(t->name));
+    json_object_set_new(c.summary, "tenants", tenants);
+    size_t nchanged = 0;
+    for (size_t i = 0; i < t->nten; i++) {
+        xtenant *x = &t->ten[i];
+        if (!x->changed)
+            continue;
+        nchanged++;
+        json_t *d = json_pack("{s:s,s:s?,s:s?}", "tenant", x->name, "from", x->live, "to",
+                              x->t ? x->newver : NULL);
+        bool intact = true;
+        json_t *old = x->live ? live_config(t, x->tag, x->live, &intact, e) : json_object();
+        if (!old) {
+            json_decref(d);
+            st = EXEC_FAILED;
+            goto out;
+        }
+        if (!intact && x->live)
+            json_object_set_new(d, "live_config_edited", json_true());
+        json_t *added = json_array(), *removed = json_array(), *changed = json_array(),
+               *kept = json_array();
+        for (size_t r = 0; x->t && r < x->t->nrules; r++) {
+            const rl_rule *rr = &x->t->rules[r];
+            char line[256];
+            rule_line(rr, line, sizeof line);
+            json_t *ol = json_object_get(old, rr->id);
+            json_t *item = json_pack("{s:s,s:s,s:s}", "id", rr->id, "kind",
+                                     rules_kind_name(rr->kind), "subject",
+                                     rr->subject[0] ? rr->subject : "(tenant)");
+            if (!ol) {
+                json_object_set_new(item, "counter", json_string("new, empty"));
+                json_array_append_new(added, item);
+            } else if (strncmp(json_string_value(ol), line, strlen(line))) {
+                json_object_set_new(item, "was", json_incref(ol));
+                json_object_set_new(item, "now", json_string(line));
+                json_object_set_new(item, "counter", json_string("kept; new numbers apply"));
+                json_array_append_new(changed, item);
+            } else {
+                json_object_set_new(item, "counter", json_string("kept"));
+                json_array_append_new(kept, item);
+            }
+        }
+        const char *id;
+        json_t *ol;
+        json_object_foreach(old, id, ol) {
+            bool still = false;
+            for (size_t r = 0; x->t && r < x->t->nrules; r++)
+                still |= !strcmp(x->t->rules[r].id, id);
+            if (!still)
+                json_array_append_new(removed, json_pack("{s:s,s:O,s:s}", "id", id, "was", ol,
+                                                         "counter", "no longer used; expires "
+                                                         "on its own"));
+        }
+        json_decref(old);
+        json_object_set_new(d, "added", added);
+        json_object_set_new(d, "removed", removed);
+        json_object_set_new(d, "changed", changed);
+        json_object_set_new(d, "unchanged", json_integer((json_int_t)json_array_size(kept)));
+        json_decref(kept);
+        json_array_append_new(tenants, d);
+    }
+    json_object_set_new(c.summary, "tenants_changed", json_integer((json_int_t)nchanged));
+    json_object_set_new(c.summary, "tenants_total", json_integer((json_int_t)c.rs.ntenants));
+    st = nchanged ? EXEC_CHANGES : EXEC_OK;
+out:
+    if (e->code)
+        json_object_set_new(c.summary, "error", json_pack("{s:i,s:s}", "code", e->code,
+                                                          "message", e->msg));
+    xc_free(&c);
+    return st;
+}
+
+/* Targets of the newest finished run's journal header. */
+static json_t *last_run_targets(const char *dir)
+{
+    char rd[STATEDIR_PATH_MAX];
+    statedir_path(dir, "runs", rd);
+    char cmdline[STATEDIR_PATH_MAX + 64];
+    snprintf(cmdline, sizeof cmdline, "ls -1 '%s' 2>/dev/null | sort | tail -1", rd);
+    FILE *p = popen(cmdline, "r");
+    char name[256] = "";
+    if (p) {
+        if (!fgets(name, sizeof name, p))
+            name[0] = '\0';
+        pclose(p);
+    }
+    name[strcspn(name, "\n")] = '\0';
+    if (!name[0])
+        return NULL;
+    char path[STATEDIR_PATH_MAX + 300];
+    snprintf(path, sizeof path, "%s/%s", rd, name);
+    char *text = statedir_read(path, NULL);
+    if (!text)
+        return NULL;
+    text[strcspn(text, "\n")] = '\0';
+    json_t *h = json_loads(text, 0, NULL);
+    free(text);
+    json_t *t = h ? json_incref(json_object_get(h, "targets")) : NULL;
+    json_t *ns = h ? json_object_get(h, "namespace") : NULL;
+    json_t *out = t ? json_pack("{s:o,s:O}", "targets", t, "namespace", ns ? ns : json_null())
+                    : NULL;
+    json_decref(h);
+    return out;
+}
+
+exec_status exec_status_report(const char *plan_path, const exec_opts *o, json_t **summary,
+                               rerr *e)
+{
+    xc c = {.o = o};
+    c.summary = json_object();
+    *summary = c.summary;
+    exec_status st = recover_pending(o, e, c.summary);
+    if (st != EXEC_OK)
+        goto out;
+    char nsbuf[256] = "rl";
+    if (plan_path) {
+        if ((st = load_plan(&c, plan_path, e)) != EXEC_OK)
+            goto out;
+        if (!plan_targets(&c, e)) {
+            st = EXEC_FAILED;
+            goto out;
+        }
+        for (size_t i = 0; i < c.nt; i++)
+            if (!connect_target(&c.t[i], e)) {
+                st = EXEC_FAILED;
+                goto out;
+            }
+    } else {
+        json_t *lr = last_run_targets(o->state_dir);
+        if (!lr) {
+            rerr_set(e, DIAG_STATE_IO, "no deploy recorded in %s; name a plan: rlc status "
+                     "PLAN", o->state_dir);
+            st = EXEC_FAILED;
+            goto out;
+        }
+        snprintf(nsbuf, sizeof nsbuf, "%s",
+                 json_string_value(json_object_get(lr, "namespace")) ?: "rl");
+        bool ok = recorded_targets(&c, json_object_get(lr, "targets"), e);
+        json_decref(lr);
+        if (!ok) {
+            st = EXEC_FAILED;
+            goto out;
+        }
+        c.ns = nsbuf;
+    }
+    size_t drift = 0;
+    json_t *targets = json_array();
+    json_object_set_new(c.summary, "targets", targets);
+    for (size_t i = 0; i < c.nt; i++) {
+        xt *t = &c.t[i];
+        json_t *tj = json_pack("{s:s,s:s}", "name", t->name, "address", t->addr);
+        json_array_append_new(targets, tj);
+        char k[512];
+        key_of(k, sizeof k, c.ns, "deploy:plan");
+        const char *g[2] = {"GET", k};
+        redisReply *r = cmd(t->s, e, k, 2, g);
+        if (!r) {
+            st = EXEC_FAILED;
+            goto out;
+        }
+        json_object_set_new(tj, "active_plan", r->type == REDIS_REPLY_STRING
+                                                   ? json_string(r->str) : json_null());
+        freeReplyObject(r);
+        json_t *nodes = json_array();
+        for (size_t n = 0; n < t->s->nnodes; n++)
+            json_array_append_new(nodes, json_pack("{s:s,s:i,s:b}", "host", t->s->nodes[n].host,
+                                                   "port", t->s->nodes[n].port, "primary",
+                                                   t->s->nodes[n].primary));
+        json_object_set_new(tj, "nodes", nodes);
+        bool present;
+        char *holder;
+        long long pttl;
+        if (lock_peek(t->s, c.ns, &present, &holder, &pttl, e) && present) {
+            const char *bar = strchr(holder, '|');
+            json_t *hj = bar ? json_loads(bar + 1, 0, NULL) : NULL;
+            if (hj)
+                json_object_set_new(hj, "expires_in_ms", json_integer(pttl));
+            json_object_set_new(tj, "lock", hj ? hj : json_string(holder));
+        }
+        free(holder);
+        key_of(k, sizeof k, c.ns, "deploy:state");
+        const char *hg[2] = {"HGETALL", k};
+        r = cmd(t->s, e, k, 2, hg);
+        if (!r) {
+            st = EXEC_FAILED;
+            goto out;
+        }
+        json_t *dr = json_array();
+        size_t ntenants = 0;
+        for (size_t m = 0; r->type == REDIS_REPLY_ARRAY && m + 1 < r->elements; m += 2) {
+            const char *tn = r->element[m]->str, *ver = r->element[m + 1]->str;
+            ntenants++;
+            char *tag = redis_config_tag(c.ns, tn);
+            char ak[1024];
+            snprintf(ak, sizeof ak, "%s:active", tag);
+            const char *ga[2] = {"GET", ak};
+            redisReply *a = cmd(t->s, e, ak, 2, ga);
+            const char *live = a && a->type == REDIS_REPLY_STRING ? a->str : NULL;
+            bool intact = false;
+            json_t *rules = live && !strcmp(live, ver) ? live_config(t, tag, ver, &intact, e)
+                                                       : NULL;
+            if (!live || strcmp(live, ver))
+                json_array_append_new(dr, json_pack("{s:s,s:s,s:s,s:s?}", "tenant", tn,
+                                                    "what", "active pointer differs",
+                                                    "applied", ver, "live", live));
+            else if (!intact)
+                json_array_append_new(dr, json_pack("{s:s,s:s,s:s}", "tenant", tn, "what",
+                                                    "config edited: contents no longer match "
+                                                    "version", "applied", ver));
+            json_decref(rules);
+            if (a)
+                freeReplyObject(a);
+            free(tag);
+        }
+        freeReplyObject(r);
+        json_object_set_new(tj, "tenants", json_integer((json_int_t)ntenants));
+        drift += json_array_size(dr);
+        json_object_set_new(tj, "drift", dr);
+    }
+    rerr ae;
+    json_t *audit_log = audit_load(o->state_dir, &ae);
+    json_t *recent = json_array();
+    for (size_t i = audit_log && json_array_size(audit_log) > 5 ? json_array_size(audit_log) - 5
+                                                                : 0;
+         audit_log && i < json_array_size(audit_log); i++)
+        json_array_append(recent, json_array_get(audit_log, i));
+    json_decref(audit_log);
+    json_object_set_new(c.summary, "recent", recent);
+    char cp[STATEDIR_PATH_MAX];
+    if (newest_checkpoint(o->state_dir, cp, sizeof cp))
+        json_object_set_new(c.summary, "newest_checkpoint", json_string(cp));
+    json_object_set_new(c.summary, "drift", json_integer((json_int_t)drift));
+    st = drift ? EXEC_DRIFT : EXEC_OK;
+out:
+    if (e->code)
+        json_object_set_new(c.summary, "error", json_pack("{s:i,s:s}", "code", e->code,
+                                                          "message", e->msg));
+    xc_free(&c);
+    return st;
+}
