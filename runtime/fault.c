@@ -37,6 +37,14 @@ bool fault_point(const char *step, rerr *e)
     bool hit = (*end == '\0' && end != name) ? n == points_reached : !strcmp(name, step);
     if (!hit)
         return true;
+    if (!strcmp(mode, "cmd")) {
+        /* Run a command (kill or stop a server) and go on: the failure
+         * then happens for real, in the next store call. */
+        const char *cmd = getenv("RLC_FAULT_CMD");
+        if (cmd && *cmd && system(cmd) != 0)
+            return true;
+        return true;
+    }
     if (!strcmp(mode, "fail"))
         return rerr_set(e, DIAG_FAULT_INJECTED, "step %s failed by RLC_FAULT=%s", step, spec);
     fflush(NULL);

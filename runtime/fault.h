@@ -5,7 +5,9 @@
  *   RLC_FAULT=STEP[:kill|:fail]   STEP is a step name ("apply.flip") or the
  *                                 ordinal of the point reached (1-based);
  *                                 kill (default) SIGKILLs the process there,
- *                                 fail makes the step return RLC3166.
+ *                                 fail makes the step return RLC3166;
+ *                                 cmd runs $RLC_FAULT_CMD (sh) there and goes
+ *                                 on (kill or SIGSTOP a server mid-step).
  *   RLC_FAULT_TRACE=FILE          appends "N NAME" per point reached, so a
  *                                 test can list every step and try each.
  *

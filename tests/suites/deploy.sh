@@ -1,0 +1,234 @@
+#!/bin/sh
+# deploy.sh - rlc run / diff / status / rollback against a real redis-server:
+# apply, O(changed) re-apply, counters kept, rollback, refusals (tampered
+# plan, lock held, stale lock, wrong password, missing ACL permission, clock
+# skew under faketime), and the fault tests: rlc SIGKILLed or failing at
+# every step, Redis killed mid-apply.  Every fault case ends with a dump of
+# the namespace equal to exactly the old or exactly the new state, and
+# `rlc audit verify` passing.  (owner: runtime)
+. "$ROOT/tests/lib.sh"
+
+# Plans: A = examples/saas.rlp; B = acme's bucket retuned (same counter) and
+# tenant hooli removed.
+sed -e 's/limit 9000\/1m burst 1500/limit 9500\/1m burst 1500/' \
+    -e '/^tenant "hooli"/,/^}/d' "$ROOT/examples/saas.rlp" > "$T/saasB.rlp"
+"$RLC" compile "$ROOT/examples/saas.rlp" -o "$T/A.json" -q || { notok "compile A" "failed"; exit 0; }
+"$RLC" compile "$T/saasB.rlp" -o "$T/B.json" -q || { notok "compile B" "failed"; exit 0; }
+NS=saas
+
+PORT=$(free_port)
+start_redis "$PORT" --appendonly yes --appendfsync everysec || { notok "redis starts" ""; exit 0; }
+REDIS_PID=${RLC_PIDS##* }
+export RLC_REDIS_URL="redis://127.0.0.1:$PORT"
+export RLC_STATE_DIR="$T/state"
+rc() { redis-cli -p "$PORT" "$@"; }
+
+# dump: every key of the namespace with its type, value and whether it has
+# a TTL (TTLs tick, so only their presence is compared), sorted.  Lock,
+# marker and audit keys are excluded: they are the executor's own.
+dump() {
+    python3 - "$PORT" "$NS" <<'PY'
+import socket, sys
+port, ns = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port)); f = s.makefile("rb")
+def cmd(*a):
+    s.sendall(b"*%d\r\n" % len(a) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in (y if isinstance(y, bytes) else y.encode() for y in a)))
+    return reply()
+def reply():
+    l = f.readline()[:-2]; t, r = l[:1], l[1:]
+    if t in (b"+", b"-"): return r
+    if t == b":": return int(r)
+    if t == b"$": n = int(r); return None if n < 0 else f.read(n + 2)[:-2]
+    if t == b"*": n = int(r); return None if n < 0 else [reply() for _ in range(n)]
+keys, cur = set(), b"0"
+while True:
+    cur, ks = cmd("SCAN", cur, "COUNT", "1000")
+    keys.update(k for k in ks if k.startswith(b"{" + ns.encode() + b":") or k in (ns.encode() + b":deploy:state", ns.encode() + b":deploy:plan"))
+    if cur == b"0": break
+for k in sorted(keys):
+    t = cmd("TYPE", k); ttl = "ttl" if cmd("PTTL", k) >= 0 else "none"
+    if t == b"string": v = cmd("GET", k)
+    elif t == b"hash": r = cmd("HGETALL", k); v = sorted(zip(r[0::2], r[1::2]))
+    elif t == b"zset": v = cmd("ZRANGE", k, "0", "-1", "WITHSCORES")
+    else: v = t
+    print(k, t, ttl, v)
+PY
+}
+same() { cmp -s "$1" "$2"; }
+traffic() {
+    # Charge acme's counters a few times through the library.
+    for i in 1 2 3; do
+        rc fcall rlc_decide 1 "{$NS:acme}:active" "" GET / 1 "" "" >/dev/null
+    done
+}
+fresh() {
+    rc flushall >/dev/null
+    rm -rf "$RLC_STATE_DIR"
+    "$RLC" run -q "$T/A.json" || return 1
+    traffic
+}
+
+# --- a deploy, a no-op diff, counters kept, rollback ------------------------
+dump > "$T/empty"
+"$RLC" run --dry-run -q --json "$T/A.json" > "$T/dry.json"; r=$?
+dump > "$T/after-dry"
+check "dry run writes nothing" [ $r -eq 0 ] && same "$T/empty" "$T/after-dry"
+check "dry run lists the tenants it would write" grep -q '"would_write":\[{' "$T/dry.json"
+
+"$RLC" run "$T/A.json" 2> "$T/run.err"; r=$?
+check "run applies plan A" [ $r -eq 0 ]
+for ph in "1/7" "2/7" "3/7" "4/7" "5/7" "6/7" "7/7"; do
+    check "run reports phase $ph on stderr" grep -q "\[$ph\]" "$T/run.err"
+done
+check "verification agrees with the simulator" grep -q 'decided as the simulator predicts' "$T/run.err"
+check "library loaded" [ "$(rc function list libraryname rlc | head -2 | tail -1)" = rlc ]
+"$RLC" diff "$T/A.json" > "$T/d0"; check "diff of the applied plan: exit 0" [ $? -eq 0 ]
+"$RLC" diff "$T/B.json" > "$T/d1"; r=$?
+check "diff of plan B: exit 2" [ $r -eq 2 ]
+check "diff names the retuned limit and its counter" grep -q 'counter kept; new numbers apply' "$T/d1"
+check "diff names the removed tenant" grep -q 'tenant hooli: removed' "$T/d1"
+traffic
+CK=$(rc --scan --pattern "{$NS:acme}:c:*" | sort | head -1)
+CV=$(rc get "$CK")
+dump > "$T/stateA"
+"$RLC" run -q --json "$T/B.json" > "$T/runB.json"; r=$?
+check "run applies plan B" [ $r -eq 0 ]
+check "re-apply writes only changed tenants" grep -q '"tenants_changed":1,' "$T/runB.json"
+check "re-apply removes the dropped tenant" grep -q '"tenants_removed":1' "$T/runB.json"
+check "counters in flight are kept across a deploy" [ -n "$CV" ] && [ "$(rc get "$CK")" = "$CV" ]
+check "removed tenant's pointer is gone" [ -z "$(rc get "{$NS:hooli}:active")" ]
+dump > "$T/stateB"
+check "no shadow keys left after verification" [ -z "$(rc --scan --pattern "{$NS:*}:v:*")" ]
+"$RLC" status > "$T/st"; check "status: no drift, exit 0" [ $? -eq 0 ]
+"$RLC" rollback -q; r=$?
+dump > "$T/rolled"
+check "rollback restores exactly the old state" [ $r -eq 0 ] && same "$T/stateA" "$T/rolled"
+"$RLC" rollback -q 2> "$T/rb.err"; r=$?
+check "a second rollback is refused (exit 8, RLC3165)" [ $r -eq 8 ] && grep -q RLC3165 "$T/rb.err"
+"$RLC" rollback -q --force; check "rollback --force restores anyway" [ $? -eq 0 ]
+"$RLC" audit verify --target env:RLC_REDIS_URL --namespace $NS > /dev/null
+check "audit log verifies against the store's anchor" [ $? -eq 0 ]
+
+# --- drift ------------------------------------------------------------------
+fresh
+rc hset "{$NS:acme}:cfg:$(rc get "{$NS:acme}:active")" m "1 s 99" > /dev/null
+"$RLC" status > "$T/st"; r=$?
+check "status finds a config edited by hand (exit 6)" [ $r -eq 6 ] && grep -q 'drift: tenant acme' "$T/st"
+
+# --- refusals ---------------------------------------------------------------
+fresh; dump > "$T/s0"
+sed 's/"count":9000/"count":9001/' "$T/A.json" > "$T/tampered.json"
+"$RLC" run -q "$T/tampered.json" 2> "$T/err"; r=$?
+dump > "$T/s1"
+check "tampered plan refused (exit 3, RLC3105), store untouched" \
+    [ $r -eq 3 ] && grep -q RLC3105 "$T/err" && same "$T/s0" "$T/s1"
+rc set "$NS:deploy:lock" 'deadbeef|{"host":"ci-7","pid":4242,"run":"r-other","since_ms":1,"user":"alice"}' px 60000 > /dev/null
+"$RLC" run -q "$T/B.json" 2> "$T/err"; r=$?
+check "held lock refused with the holder's identity (exit 4)" \
+    [ $r -eq 4 ] && grep -q 'alice@ci-7 pid 4242' "$T/err"
+rc set "$NS:deploy:lock" 'deadbeef|{"user":"bob"}' px 300 > /dev/null
+sleep 0.5
+"$RLC" run -q "$T/B.json"; check "a stale lock expires" [ $? -eq 0 ]
+
+# Two deploys at once: both start; exactly one applies, the other is
+# refused by the lock (or runs after it), never interleaved.
+fresh
+( "$RLC" run -q --state-dir "$T/s-one" "$T/B.json"; echo $? > "$T/rc1" ) &
+w1=$!
+( "$RLC" run -q --state-dir "$T/s-two" "$T/B.json"; echo $? > "$T/rc2" ) &
+w2=$!
+wait $w1 $w2
+r1=$(cat "$T/rc1"); r2=$(cat "$T/rc2")
+dump > "$T/s2"
+check "two deploys at once: one applies, the other is refused or serialized" \
+    sh -c "[ \"$r1$r2\" = 00 ] || [ \"$r1$r2\" = 04 ] || [ \"$r1$r2\" = 40 ]"
+check "two deploys at once: the store holds plan B" same "$T/s2" "$T/stateB"
+
+# A crashed deploy holds the lock: a second deploy is refused naming it,
+# and the first's recovery (rlc status) releases it.
+fresh
+RLC_FAULT=apply.config "$RLC" run -q --state-dir "$T/s-crash" "$T/B.json"
+"$RLC" run -q --state-dir "$T/s-other" "$T/B.json" 2> "$T/err"; r=$?
+check "deploy while a crashed one holds the lock: exit 4" [ $r -eq 4 ] && grep -q RLC3160 "$T/err"
+"$RLC" status -q --state-dir "$T/s-crash" "$T/A.json" > /dev/null
+dump > "$T/s3"
+check "recovery of the crashed deploy restores the old state" same "$T/s3" "$T/stateA"
+"$RLC" run -q --state-dir "$T/s-other" "$T/B.json"
+check "after recovery the lock is free and a deploy succeeds" [ $? -eq 0 ]
+
+# --- rlc killed or failing at every step -------------------------------------
+fresh
+rm -f "$T/trace"
+RLC_FAULT_TRACE="$T/trace" "$RLC" run -q "$T/B.json"
+steps=$(awk '{print $2}' "$T/trace")
+check "the fault hook lists the steps of a deploy" [ "$(wc -l < "$T/trace")" -ge 10 ]
+for step in $steps; do
+    for mode in kill fail; do
+        fresh
+        RLC_FAULT="$step:$mode" "$RLC" run -q "$T/B.json" 2>/dev/null; r=$?
+        # The next status finishes or undoes what the run left.
+        "$RLC" status -q "$T/B.json" > /dev/null 2>&1
+        dump > "$T/f"
+        if same "$T/f" "$T/stateA"; then res=old; elif same "$T/f" "$T/stateB"; then res=new; else res=neither; fi
+        "$RLC" audit verify > /dev/null 2>&1; av=$?
+        [ -e "$RLC_STATE_DIR/journal.jsonl" ] && jr=left || jr=none
+        if [ $res != neither ] && [ $av -eq 0 ] && [ $jr = none ]; then
+            ok "rlc $mode at $step: store in the $res state, journal closed, audit verifies"
+        else
+            notok "rlc $mode at $step" "state $res, audit verify $av, journal $jr, run exit $r"
+        fi
+        "$RLC" run -q "$T/B.json" > /dev/null 2>&1
+        dump > "$T/f2"
+        check "after $mode at $step the next run applies plan B" same "$T/f2" "$T/stateB"
+    done
+done
+
+# --- Redis killed mid-apply --------------------------------------------------
+fresh
+sleep 1.2   # the old state reaches the append-only file (appendfsync everysec)
+RLC_FAULT=apply.flip:cmd RLC_FAULT_CMD="kill -9 $REDIS_PID" "$RLC" run -q "$T/B.json" 2> "$T/err"
+r=$?
+check "Redis killed mid-apply: run fails (exit 1)" [ $r -eq 1 ]
+redis-server --port "$PORT" --bind 127.0.0.1 --dir "$T/redis-$PORT" --save '' --appendonly yes \
+    --appendfsync everysec --daemonize no --logfile "$T/redis-$PORT/log2" &
+REDIS_PID=$!; RLC_PIDS="$RLC_PIDS $REDIS_PID"
+i=0; while [ "$(rc ping 2>/dev/null)" != PONG ]; do i=$((i+1)); [ $i -gt 200 ] && break; sleep 0.05; done
+"$RLC" status -q "$T/B.json" > "$T/rec.out" 2>&1
+cat "$T/rec.out" | sed 's/^/# /' 
+dump > "$T/f"
+check "after Redis restarts, recovery leaves exactly the old state" same "$T/f" "$T/stateA"
+"$RLC" audit verify > /dev/null; check "audit verifies after the Redis crash" [ $? -eq 0 ]
+
+# --- credentials, permissions, clocks ------------------------------------------
+P2=$(free_port)
+start_redis "$P2" --requirepass right-secret
+RLC_REDIS_URL="redis://:wrong@127.0.0.1:$P2" "$RLC" run -q --state-dir "$T/s-auth" "$T/A.json" 2> "$T/err"
+r=$?
+check "wrong password refused at preflight (exit 5, RLC3152)" [ $r -eq 5 ] && grep -q RLC3152 "$T/err"
+check "the password is not printed" sh -c "! grep -q wrong '$T/err'"
+redis-cli -p "$P2" -a right-secret --no-auth-warning acl setuser deployer on '>dpw' '~*' '+@all' '-function' > /dev/null
+RLC_REDIS_URL="redis://deployer:dpw@127.0.0.1:$P2" "$RLC" run -q --state-dir "$T/s-acl" "$T/A.json" 2> "$T/err"
+r=$?
+check "ACL user lacking FUNCTION refused (exit 5, RLC3181)" [ $r -eq 5 ] && grep -q RLC3181 "$T/err"
+check "no key written by the refused deploy" [ -z "$(redis-cli -p "$P2" -a right-secret --no-auth-warning --scan --pattern "{$NS:*")" ]
+"$RLC" run -q --target primary=redis://u:p@127.0.0.1:$P2 "$T/A.json" 2> "$T/err"
+check "a password on the command line is refused (RLC3150)" grep -q RLC3150 "$T/err"
+
+if command -v faketime > /dev/null; then
+    P3=$(free_port)
+    mkdir -p "$T/skew"
+    faketime -f '+5s' redis-server --port "$P3" --bind 127.0.0.1 --dir "$T/skew" --save '' \
+        --daemonize no --logfile "$T/skew/log" &
+    RLC_PIDS="$RLC_PIDS $!"
+    i=0; while ! redis-cli -p "$P3" ping > /dev/null 2>&1; do i=$((i+1)); [ $i -gt 100 ] && break; sleep 0.05; done
+    RLC_REDIS_URL="redis://127.0.0.1:$P3" "$RLC" run -q --state-dir "$T/s-skew" "$T/A.json" 2> "$T/err"
+    r=$?
+    check "node 5 s ahead refused at preflight (exit 5, RLC3182)" [ $r -eq 5 ] && grep -q RLC3182 "$T/err"
+    check "the refusal gives the numbers" grep -q 'exceeds max_clock_skew 25 ms' "$T/err"
+    sed 's/^/# /' "$T/err"
+    check "nothing written on the skewed node" [ -z "$(redis-cli -p "$P3" --scan --pattern "{$NS:*")" ]
+    "$RLC" audit verify --state-dir "$T/s-skew" > /dev/null
+    check "the refusal is an audit record that verifies" [ $? -eq 0 ]
+else
+    notok "faketime installed" "clock skew test needs Debian's faketime"
+fi
