@@ -35,6 +35,7 @@
 #include "journal.h"
 #include "lock.h"
 #include "plan_digest.h"
+#include "plan_load.h"
 #include "redis_cluster.h"
 #include "redis_config.h"
 #include "rules.h"
@@ -150,31 +151,12 @@ static size_t unhex(const char *h, char *out)
 
 static exec_status load_plan(xc *c, const char *path, rerr *e)
 {
-    char *text = statedir_read(path, NULL);
-    if (!text) {
-        rerr_set(e, DIAG_PLAN_READ, "cannot read plan %s: %s", path, strerror(errno));
+    /* Parse, compatibility and digest checks are plan_load's (RLC310x). */
+    c->plan = plan_load(path, e);
+    if (!c->plan)
         return EXEC_PLAN;
-    }
-    json_error_t je;
-    c->plan = json_loads(text, 0, &je);
-    free(text);
-    if (!c->plan || !json_is_object(c->plan)) {
-        rerr_set(e, DIAG_PLAN_PARSE, "%s:%d: not a JSON plan: %s", path, je.line, je.text);
-        return EXEC_PLAN;
-    }
-    json_t *fmt = json_object_get(c->plan, "format");
-    if (!json_is_integer(fmt) || json_integer_value(fmt) != PLAN_FORMAT) {
-        rerr_set(e, DIAG_PLAN_FORMAT, "%s: plan format %lld is not supported (this rlc reads "
-                 "format %d)", path, (long long)json_integer_value(fmt), PLAN_FORMAT);
-        return EXEC_PLAN;
-    }
-    const char *stored = json_string_value(json_object_get(c->plan, "plan_digest"));
-    if (!stored || !plan_digest_compute(c->plan, c->digest) || strcmp(stored, c->digest)) {
-        rerr_set(e, DIAG_PLAN_DIGEST, "%s: plan_digest %.16s... does not match the contents "
-                 "(%.16s...): the plan was modified after compiling; refusing it", path,
-                 stored ? stored : "(none)", c->digest);
-        return EXEC_PLAN;
-    }
+    snprintf(c->digest, sizeof c->digest, "%s",
+             json_string_value(json_object_get(c->plan, "plan_digest")));
     char err[512];
     if (!rules_from_plan(c->plan, &c->rs, err, sizeof err)) {
         rerr_set(e, DIAG_PLAN_SHAPE, "%s: %s", path, err);
@@ -462,7 +444,11 @@ static bool preflight(xc *c, json_t *report, rerr *e)
             double node_ms = atof(r->element[0]->str) * 1000.0 +
                              atof(r->element[1]->str) / 1000.0;
             freeReplyObject(r);
-            double off = node_ms - (double)(t0 + t1) / 2.0;
+            /* RLC_FAULT_CLOCK_MS shifts our clock for tests, where a
+             * server cannot run under faketime (jemalloc clashes with
+             * libfaketime).  SPEC.md 7.5. */
+            const char *shift = getenv("RLC_FAULT_CLOCK_MS");
+            double off = node_ms - (double)(t0 + t1) / 2.0 - (shift ? atof(shift) : 0.0);
             char nm[300];
             snprintf(nm, sizeof nm, "%s:%d", nd->host, nd->port);
             if (off < lo) {
