@@ -12,10 +12,6 @@
 #include "statedir.h"
 
 static const char run_help[] =
-    "usage: rlc run [OPTIONS] PLAN\n"
-    "       rlc diff [OPTIONS] PLAN\n"
-    "       rlc status [OPTIONS] [PLAN]\n"
-    "       rlc rollback [OPTIONS] [CHECKPOINT]\n"
     "\n"
     "run applies a plan to its Redis targets: load and verify, lock, preflight,\n"
     "checkpoint, apply, verify against shadow keys, commit, or roll back (SPEC.md 7).\n"
@@ -166,7 +162,12 @@ static int runtime_verb(const char *vname, int argc, char **argv)
         case 'f': o.force = true; break;
         case 'j': json = true; break;
         case 'q': o.progress = NULL; break;
-        case 'h': fputs(run_help, stdout); return EXIT_OK;
+        case 'h':
+            printf("usage: rlc %s [OPTIONS] %s\n", vname,
+                   !strcmp(vname, "status") ? "[PLAN]"
+                   : !strcmp(vname, "rollback") ? "[CHECKPOINT]" : "PLAN");
+            fputs(run_help, stdout);
+            return EXIT_OK;
         default: return cli_usage_error(vname, "unknown option '%s'", argv[optind - 1]);
         }
     }
