@@ -134,8 +134,8 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
     if (ok) {
         /* Token-bucket state is kept in units of 1/window_ms tokens, so
          * capacity x window and count x window must stay exact in both
-         * int64 and Lua's doubles. */
-        int64_t cap = EXACT_INT_MAX / out->window_ms, over = 0;
+         * int64 and Lua's doubles, with headroom for the sums (2^51). */
+        int64_t cap = RATE_PRODUCT_MAX / out->window_ms, over = 0;
         span at = n->u.limit.rate_sp;
         /* Point at the number that overflows: the count, burst or cost. */
         if (out->count > cap) {
@@ -149,8 +149,8 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
         }
         if (over) {
             diag_add(b->d, DIAG_RATE_OVERFLOW, at,
-                     "rate arithmetic would overflow: %lld x %lld ms exceeds 2^53, the "
-                     "largest integer C and Lua both compute exactly",
+                     "rate arithmetic would overflow: %lld x %lld ms exceeds 2^51, which "
+                     "keeps every value C and Lua compute below 2^53 and exact",
                      (long long)over, (long long)out->window_ms);
             ok = false;
         }

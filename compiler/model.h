@@ -34,6 +34,10 @@ const char *algo_name(algo a);
 #define BLOCK_MAX_ROUTES 64
 /* Largest integer that C int64 and Lua's doubles both hold exactly. */
 #define EXACT_INT_MAX (1LL << 53)
+/* Largest count x window_ms (and burst, cost x window_ms) a limit may
+ * have: 2^51 leaves the enforcement's intermediate sums below 2^53 (runtime/
+ * rules.c refuses the same plans, SPEC 6). */
+#define RATE_PRODUCT_MAX (1LL << 51)
 
 typedef struct m_limit {
     const ast_node *src;        /* the limit as written (maybe in a tier) */

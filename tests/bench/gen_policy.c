@@ -189,7 +189,7 @@ static void write_tenant(FILE *fp, long t, bool hazards)
         limit_line(fp, 2, b * 30, "m", false);
     if (hz) {
         /* Dead: twice what b/s admits in an hour, so it can never bind (an
-         * hour, not a day, keeps count x window within 2^53); a
+         * hour, not a day, keeps count x window within 2^51); a
          * shadow limit beside the enforcing ones; a lease longer than every
          * window; a route looser than the tenant. */
         fprintf(fp, "  limit %ld/h\n", b * 3600 * 2);

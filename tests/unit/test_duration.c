@@ -219,25 +219,25 @@ static void test_limit_ranges(void **state)
 static void test_rate_overflow_boundary(void **state)
 {
     (void)state;
-    /* count x window_ms may reach 2^53 = 9007199254740992, not pass it. */
+    /* count x window_ms may reach 2^51 = 2251799813685248, not pass it. */
     built b;
-    build(&b, "tenant \"a\" { limit 9007199254740992/1ms }");
+    build(&b, "tenant \"a\" { limit 2251799813685248/1ms }");
     assert_int_equal(b.p.diags.nerrors, 0);
-    assert_true(first_limit(&b)->count == 9007199254740992LL);
+    assert_true(first_limit(&b)->count == 2251799813685248LL);
     built_free(&b);
-    expect_error("tenant \"a\" { limit 9007199254740993/1ms }", DIAG_RATE_OVERFLOW, 19, 39);
+    expect_error("tenant \"a\" { limit 2251799813685249/1ms }", DIAG_RATE_OVERFLOW, 19, 39);
 
-    /* Over a second: floor(2^53 / 1000) = 9007199254740 is the largest. */
-    build(&b, "tenant \"a\" { limit 9007199254740/s }");
+    /* Over a second: floor(2^51 / 1000) = 2251799813685 is the largest. */
+    build(&b, "tenant \"a\" { limit 2251799813685/s }");
     assert_int_equal(b.p.diags.nerrors, 0);
     built_free(&b);
-    expect_error("tenant \"a\" { limit 9007199254741/s }", DIAG_RATE_OVERFLOW, 19, 34);
+    expect_error("tenant \"a\" { limit 2251799813686/s }", DIAG_RATE_OVERFLOW, 19, 34);
 
-    /* Over a day (86 400 000 ms): 104249991 fits, 104249992 does not. */
-    build(&b, "tenant \"a\" { limit 104249991/d }");
+    /* Over a day (86 400 000 ms): 26062497 fits, 26062498 does not. */
+    build(&b, "tenant \"a\" { limit 26062497/d }");
     assert_int_equal(b.p.diags.nerrors, 0);
     built_free(&b);
-    expect_error("tenant \"a\" { limit 104249992/d }", DIAG_RATE_OVERFLOW, 19, 30);
+    expect_error("tenant \"a\" { limit 26062498/d }", DIAG_RATE_OVERFLOW, 19, 29);
 }
 
 static void test_rate_overflow_burst_and_cost(void **state)
@@ -245,17 +245,17 @@ static void test_rate_overflow_burst_and_cost(void **state)
     (void)state;
     /* The burst is the bucket's capacity: it counts like the limit, and the
      * error points at the number that overflows. */
-    expect_error("tenant \"a\" { limit 10/s burst 9007199254741 }", DIAG_RATE_OVERFLOW, 30,
+    expect_error("tenant \"a\" { limit 10/s burst 2251799813686 }", DIAG_RATE_OVERFLOW, 30,
                  43);
     built b;
-    build(&b, "tenant \"a\" { limit 10/s burst 9007199254740 }");
+    build(&b, "tenant \"a\" { limit 10/s burst 2251799813685 }");
     assert_int_equal(b.p.diags.nerrors, 0);
-    assert_true(first_limit(&b)->burst == 9007199254740LL);
+    assert_true(first_limit(&b)->burst == 2251799813685LL);
     assert_true(first_limit(&b)->burst_set);
     built_free(&b);
-    expect_error("tenant \"a\" { limit 10/s cost 9007199254741 }", DIAG_RATE_OVERFLOW, 29,
+    expect_error("tenant \"a\" { limit 10/s cost 2251799813686 }", DIAG_RATE_OVERFLOW, 29,
                  42);
-    build(&b, "tenant \"a\" { limit 10/s cost 9007199254740 }");
+    build(&b, "tenant \"a\" { limit 10/s cost 2251799813685 }");
     assert_int_equal(b.p.diags.nerrors, 0);
     built_free(&b);
     /* INT64_MAX itself must not wrap around in the check. */
