@@ -64,7 +64,7 @@ typedef struct xt {
     bool functions;
     char sha[41];
     dlock lock;
-    char addr[300];
+    char addr[512];
     xtenant *ten;
     size_t nten;
     json_t *state;             /* live NS:deploy:state as an object */
@@ -932,7 +932,7 @@ static bool verify(xc *c, xt *t, json_t *report, rerr *e)
         snprintf(costs, sizeof costs, "%lld", cost > 0 ? cost : 1);
         ncases++;
         for (long long s = 0; s < sends && ok; s++) {
-            char now[24] = "", lease[48];
+            char now[24] = "", lease[64];
             if (c->client_time)
                 snprintf(now, sizeof now, "%lld", statedir_now_ms());
             snprintf(lease, sizeof lease, "verify-%zu-%lld", i, s);
