@@ -1131,8 +1131,9 @@ static void roll_back_now(xc *c, const rerr *cause, rerr *e)
         /* A fresh connection: the old one may have timed out mid-pipeline. */
         rstore_close(c->t[i].s);
         c->t[i].s = NULL;
-        ok = connect_target(&c->t[i], &re) &&
-             restore_target(&c->t[i], ckt, c->t[i].functions, c->t[i].sha, &re);
+        ok = connect_target(&c->t[i], &re);
+        c->t[i].lock.s = c->t[i].s;   /* the lock must use the new connection */
+        ok = ok && restore_target(&c->t[i], ckt, c->t[i].functions, c->t[i].sha, &re);
     }
     json_decref(ck);
     char before[DIGEST_HEX_LEN + 1];
