@@ -66,56 +66,83 @@ static void case_subject(const json_t *path, buf *b)
 /* Fills verify[].expect with the simulator's decisions (SPEC.md 5.6): each
  * case on fresh counters, every send at at_ms.  The expectation is
  * columnar: allowed (1/0), the deciding rule id ("" when none), remaining
- * and retry_ms of each send. */
-static bool predict_verify(json_t *plan, char *err, size_t errlen)
+ * and retry_ms of each send.  Each case gets a simulator holding only its
+ * tenant, so the work is O(cases x rules of one tenant), not O(cases x
+ * every rule of the policy). */
+static bool predict_case(const json_t *policy, const json_t *tenant, json_t *c, size_t i,
+                         char *err, size_t errlen)
 {
+    json_t *mini = json_object();
+    json_object_set(mini, "policy", (json_t *)policy);
+    json_t *one = json_array();
+    json_array_append(one, (json_t *)tenant);
+    json_object_set_new(mini, "tenants", one);
     rl_ruleset rs;
-    if (!rules_from_plan(plan, &rs, err, errlen))
+    bool ok = rules_from_plan(mini, &rs, err, errlen);
+    json_decref(mini);
+    if (!ok)
         return false;
-    bool ok = true;
-    size_t i;
-    json_t *c;
+    sim *sm = sim_new(&rs);
     buf subj;
     buf_init(&subj, 4096);
-    json_array_foreach(json_object_get(plan, "verify"), i, c) {
-        sim *sm = sim_new(&rs);
-        buf_reset(&subj);
-        case_subject(json_object_get(c, "path"), &subj);
-        json_t *allowed = json_array(), *rule = json_array(), *rem = json_array(),
-               *retry = json_array();
-        json_int_t sends = json_integer_value(json_object_get(c, "sends"));
-        for (json_int_t k = 0; k < sends && ok; k++) {
-            sim_decision d;
-            sim_status st = sim_decide(
-                sm, json_string_value(json_object_get(c, "tenant")), buf_str(&subj),
-                json_string_value(json_object_get(c, "method")),
-                json_string_value(json_object_get(c, "route")),
-                json_integer_value(json_object_get(c, "cost")),
-                json_integer_value(json_object_get(c, "at_ms")), NULL, &d);
-            if (st != SIM_OK) {
-                snprintf(err, errlen, "verify case %zu: the simulator refused it: %s", i,
-                         sim_status_text(st));
-                ok = false;
-                break;
-            }
-            json_array_append_new(allowed, json_integer(d.allowed));
-            json_array_append_new(rule, json_string(d.rule ? d.rule->id : ""));
-            json_array_append_new(rem, json_integer(d.remaining));
-            json_array_append_new(retry, json_integer(d.retry_ms));
-        }
-        json_t *e = json_object();
-        json_object_set_new(e, "allowed", allowed);
-        json_object_set_new(e, "rule", rule);
-        json_object_set_new(e, "remaining", rem);
-        json_object_set_new(e, "retry_ms", retry);
-        json_object_set_new(c, "expect", e);
-        sim_free(sm);
-        if (!ok)
+    case_subject(json_object_get(c, "path"), &subj);
+    json_t *allowed = json_array(), *rule = json_array(), *rem = json_array(),
+           *retry = json_array();
+    json_int_t sends = json_integer_value(json_object_get(c, "sends"));
+    for (json_int_t k = 0; k < sends; k++) {
+        sim_decision d;
+        sim_status st = sim_decide(sm, json_string_value(json_object_get(c, "tenant")),
+                                   buf_str(&subj),
+                                   json_string_value(json_object_get(c, "method")),
+                                   json_string_value(json_object_get(c, "route")),
+                                   json_integer_value(json_object_get(c, "cost")),
+                                   json_integer_value(json_object_get(c, "at_ms")), NULL, &d);
+        if (st != SIM_OK) {
+            snprintf(err, errlen, "verify case %zu: the simulator refused it: %s", i,
+                     sim_status_text(st));
+            ok = false;
             break;
+        }
+        json_array_append_new(allowed, json_integer(d.allowed));
+        json_array_append_new(rule, json_string(d.rule ? d.rule->id : ""));
+        json_array_append_new(rem, json_integer(d.remaining));
+        json_array_append_new(retry, json_integer(d.retry_ms));
     }
+    json_t *e = json_object();
+    json_object_set_new(e, "allowed", allowed);
+    json_object_set_new(e, "rule", rule);
+    json_object_set_new(e, "remaining", rem);
+    json_object_set_new(e, "retry_ms", retry);
+    json_object_set_new(c, "expect", e);
+    sim_free(sm);
     buf_free(&subj);
     rules_free(&rs);
     return ok;
+}
+
+static bool predict_verify(json_t *plan, char *err, size_t errlen)
+{
+    const json_t *policy = json_object_get(plan, "policy");
+    const json_t *tenants = json_object_get(plan, "tenants");
+    /* Cases come in tenant name order, as tenants do: one merge-like scan. */
+    size_t ti = 0, i;
+    json_t *c;
+    json_array_foreach(json_object_get(plan, "verify"), i, c) {
+        const char *name = json_string_value(json_object_get(c, "tenant"));
+        while (ti < json_array_size(tenants) &&
+               strcmp(json_string_value(json_object_get(json_array_get(tenants, ti), "name")),
+                      name) < 0)
+            ti++;
+        const json_t *t = json_array_get(tenants, ti);
+        if (!t || strcmp(json_string_value(json_object_get(t, "name")), name) != 0) {
+            snprintf(err, errlen, "verify case %zu names tenant \"%s\", which the plan lacks",
+                     i, name);
+            return false;
+        }
+        if (!predict_case(policy, t, c, i, err, errlen))
+            return false;
+    }
+    return true;
 }
 
 int cmd_compile(int argc, char **argv)
@@ -220,12 +247,7 @@ int cmd_compile(int argc, char **argv)
         rc = EXIT_FAIL;
         goto out;
     }
-    if (!plan_seal(plan)) {
-        fprintf(stderr, "rlc compile: RLC3007: cannot compute the plan digest\n");
-        rc = EXIT_USAGE;
-        goto out;
-    }
-    if (!plan_write(plan, out, err, sizeof err)) {
+    if (!plan_seal_write(plan, out, err, sizeof err)) {
         if (!quiet)
             fprintf(stderr, "rlc compile: error[RLC3007]: %s\n", err);
         rc = EXIT_USAGE;

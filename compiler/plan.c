@@ -731,6 +731,8 @@ static bool write_all(int fd, const char *s, size_t n)
     return true;
 }
 
+static bool write_text(char *text, const char *path, char *err, size_t errlen);
+
 bool plan_write(const json_t *plan, const char *path, char *err, size_t errlen)
 {
     char *text = plan_digest_canonical_text(plan);
@@ -738,6 +740,52 @@ bool plan_write(const json_t *plan, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot serialise the plan (out of memory)");
         return false;
     }
+    return write_text(text, path, err, errlen);
+}
+
+bool plan_seal_write(json_t *plan, const char *path, char *err, size_t errlen)
+{
+    /* Serialising a 100 000-tenant plan takes seconds, so do it once: the
+     * canonical text without plan_digest is what the digest covers, and the
+     * sealed text is the same with the member spliced in at its sorted
+     * place.  The top-level keys around it are "library" and "policy"; no
+     * object before "policy" (compiler, format, layout, library) has a
+     * "policy" key, and a string cannot contain an unescaped quote, so the
+     * first ',"policy":' in the text is the top-level member. */
+    json_object_del(plan, "plan_digest");
+    char *t0 = digest_canonical_json(plan);
+    if (!t0) {
+        snprintf(err, errlen, "cannot serialise the plan (out of memory)");
+        return false;
+    }
+    size_t n0 = strlen(t0);
+    char hex[DIGEST_HEX_LEN + 1];
+    const char *at = strstr(t0, ",\"policy\":");
+    if (!at || !digest_sha256_hex(t0, n0, hex)) {
+        free(t0);
+        snprintf(err, errlen, "cannot seal the plan (no policy member, or hashing failed)");
+        return false;
+    }
+    if (json_object_set_new(plan, "plan_digest", must(json_string(hex))) != 0)
+        abort();
+    static const char key[] = ",\"plan_digest\":\"";
+    size_t pre = (size_t)(at - t0), kl = sizeof key - 1;
+    char *text = malloc(n0 + kl + DIGEST_HEX_LEN + 3);
+    if (!text)
+        abort();
+    memcpy(text, t0, pre);
+    memcpy(text + pre, key, kl);
+    memcpy(text + pre + kl, hex, DIGEST_HEX_LEN);
+    text[pre + kl + DIGEST_HEX_LEN] = '"';
+    memcpy(text + pre + kl + DIGEST_HEX_LEN + 1, at, n0 - pre);
+    memcpy(text + n0 + kl + DIGEST_HEX_LEN + 1, "\n", 2);
+    free(t0);
+    return write_text(text, path, err, errlen);
+}
+
+/* Writes text (consumed) to path atomically; see plan_write. */
+static bool write_text(char *text, const char *path, char *err, size_t errlen)
+{
     size_t len = strlen(text);
     bool ok = false;
     char *tmp = NULL;

@@ -61,6 +61,10 @@ bool plan_seal(json_t *plan);
  * failure.  Returns false with a message in err. */
 bool plan_write(const json_t *plan, const char *path, char *err, size_t errlen);
 
+/* plan_seal then plan_write, serialising the plan once instead of twice
+ * (what `rlc compile` uses; the bytes are identical). */
+bool plan_seal_write(json_t *plan, const char *path, char *err, size_t errlen);
+
 /* The identity of a limit (SPEC.md 5.5) into out (PLAN_RULE_ID_LEN + 1).
  * kind: "rate" or "concurrency"; s: the subject holding it; r: its route or
  * NULL; algorithm: its name or "concurrency"; window_ms: 0 for
