@@ -389,6 +389,10 @@ static bool preflight(xc *c, json_t *report, rerr *e)
     for (size_t ti = 0; ti < c->nt; ti++) {
         xt *t = &c->t[ti];
         int min_major = 99;
+        if (!rstore_add_all_nodes(t->s, e)) {
+            rerr_prefix(e, "target %s", t->name);
+            return false;
+        }
         for (size_t i = 0; i < t->s->nnodes; i++) {
             rnode *nd = &t->s->nodes[i];
             rconn *cn = rstore_node_conn(t->s, i, e);

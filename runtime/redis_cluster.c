@@ -147,6 +147,55 @@ bool rstore_refresh(rstore *s, rerr *e)
     return false;
 }
 
+bool rstore_add_all_nodes(rstore *s, rerr *e)
+{
+    if (!s->cluster || !s->nnodes)
+        return true;
+    rconn *c = rstore_node_conn(s, 0, e);
+    if (!c)
+        return false;
+    redisReply *r = rconn_cmdf(c, e, "CLUSTER NODES");
+    if (!r)
+        return false;
+    if (r->type != REDIS_REPLY_STRING) {
+        rerr_set(e, DIAG_CLUSTER_STATE, "CLUSTER NODES: %s",
+                 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        freeReplyObject(r);
+        return false;
+    }
+    /* One line per node: "<id> <ip:port@cport[,host]> <flags> ...".  Nodes
+     * flagged fail, noaddr or handshake are not part of the cluster's
+     * serving state; CLUSTER INFO reports a failed primary anyway. */
+    bool ok = true;
+    for (char *line = r->str; ok && line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        char id[48], addr[300], flags[128];
+        if (sscanf(line, "%47s %299s %127s", id, addr, flags) == 3 && !strstr(flags, "fail") &&
+            !strstr(flags, "noaddr") && !strstr(flags, "handshake")) {
+            char *at = strchr(addr, '@');
+            if (at)
+                *at = '\0';
+            char *colon = strrchr(addr, ':');
+            if (colon) {
+                *colon = '\0';
+                int port = atoi(colon + 1);
+                if (port > 0) {
+                    size_t ni = find_or_add_node(s, addr, port, e);
+                    if (ni == NO_NODE)
+                        ok = false;
+                    else if (!s->nodes[ni].id[0])
+                        snprintf(s->nodes[ni].id, sizeof s->nodes[ni].id, "%s", id);
+                }
+            }
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    freeReplyObject(r);
+    return ok;
+}
+
 rstore *rstore_open(const rurl *url, const rconn_opts *opts, rerr *e)
 {
     rstore *s = calloc(1, sizeof *s);

@@ -28,14 +28,38 @@ start_redis() {
     port=$1; shift
     dir="$T/redis-$port"
     mkdir -p "$dir"
-    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
-        --daemonize no --logfile "$dir/log" "$@" &
+    # shellcheck disable=SC2086
+    env ${REDIS_ENV:-} redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' \
+        --appendonly no --daemonize no --logfile "$dir/log" "$@" &
     RLC_PIDS="$RLC_PIDS $!"
     i=0
     while ! redis-cli -p "$port" ping >/dev/null 2>&1; do
         i=$((i + 1)); [ $i -gt 100 ] && return 1
         sleep 0.05
     done
+}
+
+# faketime_env SHIFT: prints the environment that runs a program under
+# libfaketime with its clock shifted by SHIFT (e.g. +5s), for `env $(...)`.
+# Debian's redis-server is linked with jemalloc, and libfaketime's start-up
+# recurses into jemalloc's (libfaketime issue #130: the server never
+# starts).  Preloading glibc after libfaketime puts glibc's malloc ahead of
+# jemalloc's in the lookup order, so neither recursion happens; the server
+# then runs on glibc's malloc, which changes nothing these tests look at.
+faketime_env() {
+    _ft=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
+    _libc=$(ldd "$(command -v redis-server)" 2>/dev/null | awk '$1 == "libc.so.6" { print $3 }')
+    [ -n "$_ft" ] && [ -n "$_libc" ] || return 1
+    echo "LD_PRELOAD=$_ft:$_libc FAKETIME=$1"
+}
+
+# start_redis_skewed PORT SHIFT [extra args...]: start_redis with the
+# server's clock shifted by SHIFT under libfaketime.
+start_redis_skewed() {
+    _port=$1; _shift=$2; shift 2
+    _env=$(faketime_env "$_shift") || return 1
+    # shellcheck disable=SC2086
+    REDIS_ENV="$_env" start_redis "$_port" "$@"
 }
 
 # cluster_ports N: N distinct ports P <= 55535 with P and its cluster bus
@@ -68,7 +92,13 @@ start_redis_cluster() {
     _addrs=""
     for _p in $(cluster_ports 6); do
         _d="$T/cluster-$_p"; mkdir -p "$_d"
-        redis-server --port "$_p" --bind 127.0.0.1 --dir "$_d" --save '' --appendonly no \
+        # CLUSTER_SKEW="PORT_INDEX SHIFT" runs that node (0-5) under faketime.
+        _env=""
+        if [ -n "${CLUSTER_SKEW:-}" ] && [ "${CLUSTER_SKEW%% *}" = "$(echo $_addrs | wc -w)" ]; then
+            _env=$(faketime_env "${CLUSTER_SKEW#* }") || return 1
+        fi
+        # shellcheck disable=SC2086
+        env $_env redis-server --port "$_p" --bind 127.0.0.1 --dir "$_d" --save '' --appendonly no \
             --cluster-enabled yes --cluster-config-file "$_d/nodes.conf" \
             --cluster-node-timeout 2000 --repl-diskless-sync-delay 0 \
             --daemonize no --logfile "$_d/log" "$@" &

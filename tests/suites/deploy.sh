@@ -2,7 +2,7 @@
 # deploy.sh - rlc run / diff / status / rollback against a real redis-server:
 # apply, O(changed) re-apply, counters kept, rollback, refusals (tampered
 # plan, lock held, stale lock, wrong password, missing ACL permission, clock
-# skew under faketime), and the fault tests: rlc SIGKILLed or failing at
+# skew: see skew.sh), and the fault tests: rlc SIGKILLed or failing at
 # every step, Redis killed mid-apply.  Every fault case ends with a dump of
 # the namespace equal to exactly the old or exactly the new state, and
 # `rlc audit verify` passing.  (owner: runtime)
@@ -218,30 +218,4 @@ check "ACL user lacking FUNCTION refused (exit 5, RLC3181)" eval '[ $r -eq 5 ] &
 check "no key written by the refused deploy" [ -z "$(redis-cli -p "$P2" -a right-secret --no-auth-warning --scan --pattern "{$NS:*")" ]
 "$RLC" run -q --target primary=redis://u:p@127.0.0.1:$P2 "$T/A.json" 2> "$T/err"
 check "a password on the command line is refused (RLC3150)" grep -q RLC3150 "$T/err"
-
-# A node whose clock is 5 s ahead.  Debian's redis-server is linked with
-# jemalloc, which libfaketime cannot preload into (libfaketime issue #130:
-# the server never starts); then the same skew is made on our side with the
-# fault hook RLC_FAULT_CLOCK_MS (our clock 5 s behind = the node 5 s ahead).
-P3=$(free_port)
-mkdir -p "$T/skew"
-faketime -f '+5s' redis-server --port "$P3" --bind 127.0.0.1 --dir "$T/skew" --save '' \
-    --daemonize no --logfile "$T/skew/log" 2>/dev/null &
-RLC_PIDS="$RLC_PIDS $!"
-i=0; while [ "$(redis-cli -p "$P3" ping 2>/dev/null)" != PONG ]; do i=$((i+1)); [ $i -gt 40 ] && break; sleep 0.05; done
-SHIFT=""
-if [ "$(redis-cli -p "$P3" ping 2>/dev/null)" != PONG ]; then
-    echo "# faketime cannot run this redis-server (jemalloc); shifting rlc's clock instead"
-    start_redis "$P3"
-    SHIFT=-5000
-fi
-RLC_FAULT_CLOCK_MS=$SHIFT RLC_REDIS_URL="redis://127.0.0.1:$P3" "$RLC" run -q --state-dir "$T/s-skew" "$T/A.json" 2> "$T/err"
-r=$?
-check "node 5 s ahead refused at preflight (exit 5, RLC3182)" eval '[ $r -eq 5 ] && grep -q RLC3182 "$T/err"'
-check "the refusal gives the numbers" grep -q 'exceeds max_clock_skew 25 ms' "$T/err"
-sed 's/^/# /' "$T/err"
-check "nothing written on the skewed node" [ -z "$(redis-cli -p "$P3" --scan --pattern "{$NS:*")" ]
-"$RLC" audit verify --state-dir "$T/s-skew" > /dev/null
-check "the refusal is an audit record that verifies" [ $? -eq 0 ]
-RLC_FAULT_CLOCK_MS=$SHIFT RLC_REDIS_URL="redis://127.0.0.1:$P3" "$RLC" audit show --state-dir "$T/s-skew" > "$T/show"
-check "audit show prints the refusal with its code" grep -q RLC3182 "$T/show"
+# A node whose clock is off: tests/suites/skew.sh (servers under faketime).
