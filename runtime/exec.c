@@ -1541,24 +1541,7 @@ bool exec_recover(const exec_opts *o, bool *recovered, json_t **summary, rerr *e
 
 static bool newest_checkpoint(const char *dir, char *out, size_t n)
 {
-    char cd[STATEDIR_PATH_MAX];
-    statedir_path(dir, "checkpoints", cd);
-    char cmdline[STATEDIR_PATH_MAX + 64];
-    snprintf(cmdline, sizeof cmdline, "ls -1 '%s' 2>/dev/null | grep '\\.json$' | sort | tail -1",
-             cd);
-    FILE *p = popen(cmdline, "r");
-    if (!p)
-        return false;
-    char name[256] = "";
-    if (!fgets(name, sizeof name, p))
-        name[0] = '\0';
-    pclose(p);
-    name[strcspn(name, "\n")] = '\0';
-    if (!name[0])
-        return false;
-    name[strlen(name) - 5] = '\0';
-    snprintf(out, n, "%s", name);
-    return true;
+    return statedir_newest(dir, "checkpoints", ".json", out, n);
 }
 
 exec_status exec_rollback(const char *checkpoint_id, const exec_opts *o, json_t **summary,
@@ -1835,20 +1818,11 @@ static json_t *last_run_targets(const char *dir)
 {
     char rd[STATEDIR_PATH_MAX];
     statedir_path(dir, "runs", rd);
-    char cmdline[STATEDIR_PATH_MAX + 64];
-    snprintf(cmdline, sizeof cmdline, "ls -1 '%s' 2>/dev/null | sort | tail -1", rd);
-    FILE *p = popen(cmdline, "r");
-    char name[256] = "";
-    if (p) {
-        if (!fgets(name, sizeof name, p))
-            name[0] = '\0';
-        pclose(p);
-    }
-    name[strcspn(name, "\n")] = '\0';
-    if (!name[0])
+    char name[256];
+    if (!statedir_newest(dir, "runs", ".jsonl", name, sizeof name))
         return NULL;
     char path[STATEDIR_PATH_MAX + 300];
-    snprintf(path, sizeof path, "%s/%s", rd, name);
+    snprintf(path, sizeof path, "%s/%s.jsonl", rd, name);
     char *text = statedir_read(path, NULL);
     if (!text)
         return NULL;

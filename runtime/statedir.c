@@ -2,6 +2,7 @@
 #include "statedir.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -136,12 +137,40 @@ void statedir_new_id(char out[64])
     RAND_bytes(r, sizeof r);
     char hx[17];
     digest_hex(r, sizeof r, hx);
-    time_t t = time(NULL);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     struct tm tm;
-    gmtime_r(&t, &tm);
-    char ts[32];
-    strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
-    snprintf(out, 64, "%s-%s", ts, hx);
+    gmtime_r(&now.tv_sec, &tm);
+    char ts[16];
+    strftime(ts, sizeof ts, "%Y%m%dT%H%M%S", &tm);
+    snprintf(out, 64, "%s.%06uZ-%s", ts, (unsigned)(now.tv_nsec / 1000) % 1000000u, hx);
+}
+
+bool statedir_newest(const char *dir, const char *sub, const char *suffix, char *out, size_t n)
+{
+    char path[STATEDIR_PATH_MAX];
+    if (!statedir_path(dir, sub, path))
+        return false;
+    DIR *d = opendir(path);
+    if (!d)
+        return false;
+    size_t sl = strlen(suffix);
+    char best[256] = "";
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (de->d_name[0] == '.' || l <= sl || l >= sizeof best ||
+            strcmp(de->d_name + l - sl, suffix))
+            continue;
+        if (strcmp(de->d_name, best) > 0)
+            snprintf(best, sizeof best, "%s", de->d_name);
+    }
+    closedir(d);
+    if (!best[0])
+        return false;
+    best[strlen(best) - sl] = '\0';
+    snprintf(out, n, "%s", best);
+    return true;
 }
 
 long long statedir_now_ms(void)

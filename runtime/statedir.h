@@ -26,8 +26,13 @@ bool statedir_sync_parent(const char *path, rerr *e);
 /* Reads a whole file (malloc'd, NUL-terminated); NULL with errno set. */
 char *statedir_read(const char *path, size_t *len);
 /* A fresh random id: 16 hex digits of RAND_bytes, prefixed with the UTC
- * time so ids sort by age ("20261130T031500Z-1f3a..."). */
+ * time to the microsecond so ids sort by age even for runs within one
+ * second ("20261130T031500.123456Z-1f3a..."). */
 void statedir_new_id(char out[64]);
+/* The greatest name (byte order) in dir/sub ending in suffix, without the
+ * suffix, into out: the newest checkpoint or run record.  False when there
+ * is none. */
+bool statedir_newest(const char *dir, const char *sub, const char *suffix, char *out, size_t n);
 /* Milliseconds since the epoch (CLOCK_REALTIME). */
 long long statedir_now_ms(void);
 
