@@ -1,28 +1,4 @@
 #!/bin/sh
-# update.sh - regenerates the expected output of the golden cases.
-#
-# For every tests/golden/NAME.rlp it runs, from inside tests/golden,
-#   rlc check --color=never NAME.rlp            -> NAME.expected (stderr + "exit N")
-# and, for cases that have a NAME.expected.json (create an empty one to add
-# a case to the JSON set),
-#   rlc check --format=json NAME.rlp            -> NAME.expected.json (stdout + "exit N")
-# Files under lib/ are imported helpers, not cases.  Read every changed
-# expectation before committing it: the suite trusts these files.
-#
-#   sh tests/golden/update.sh [NAME...]         (RLC=path/to/rlc to pick a binary)
-set -u
-cd "$(dirname "$0")" || exit 2
-RLC=${RLC:-../../build/rlc}
-case "$RLC" in /*) ;; *) RLC="$(pwd)/$RLC" ;; esac
-[ -x "$RLC" ] || { echo "update.sh: no rlc at $RLC (run make first)" >&2; exit 2; }
-
-if [ $# -gt 0 ]; then names="$*"; else
-    names=$(for f in *.rlp; do [ -e "$f" ] || [ -L "$f" ] && echo "${f%.rlp}"; done)
-fi
-for n in $names; do
-    n=${n%.rlp}
-    { "$RLC" check --color=never "$n.rlp" 2>&1 >/dev/null; echo "exit $?"; } > "$n.expected"
-    if [ -e "$n.expected.json" ]; then
-        { "$RLC" check --format=json "$n.rlp" 2>/dev/null; echo "exit $?"; } > "$n.expected.json"
-    fi
-done
+# update.sh - regenerates the expected output of the golden cases; see
+# tests/update_expected.sh.   sh tests/golden/update.sh [NAME...]
+exec sh "$(dirname "$0")/../update_expected.sh" golden "$@"
