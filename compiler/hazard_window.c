@@ -6,6 +6,8 @@
  * tenants. */
 #include "hazard_private.h"
 
+#include "buf.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,38 +123,68 @@ static bool method_overlap(const char *a, const char *b)
     return !strcmp(a, b) || !strcmp(a, "ANY") || !strcmp(b, "ANY");
 }
 
-/* '*' matches exactly one segment.  Two paths overlap when they have as
- * many segments and each pair is equal or has a '*'.  Writes one request
- * path both match into out (arena). */
+/* The segments of a route pattern, split in place into an arena copy. */
+static size_t path_segs(hz *h, const char *path, const char ***out)
+{
+    size_t n = 0;
+    for (const char *p = path; *p; p++)
+        n += *p == '/';
+    const char **v = arena_alloc(h->a, (n + 1) * sizeof *v);
+    char *copy = arena_strndup(h->a, path, strlen(path));
+    size_t k = 0;
+    for (char *p = copy; *p;) {
+        while (*p == '/')
+            *p++ = '\0';
+        if (!*p)
+            break;
+        v[k++] = p;
+        while (*p && *p != '/')
+            p++;
+    }
+    *out = v;
+    return k;
+}
+
+/* Whether some request path matches both patterns, as enforcement matches
+ * them (runtime/rules.c, stdlib/enforce.lua): a '*' segment matches one
+ * segment, and a trailing '*' one or more.  So pattern a matches paths of
+ * exactly na segments, or of na or more when it ends in '*'.  The shortest
+ * length both accept decides: longer paths only add segments that both
+ * match anyway.  Writes such a path into *example (arena): each segment is
+ * the literal one side requires, or '*' where both accept anything. */
 static bool path_overlap(hz *h, const char *a, const char *b, const char **example)
 {
-    size_t la = strlen(a), lb = strlen(b);
-    char *ex = arena_alloc(h->a, la + lb + 2);
-    size_t k = 0;
-    const char *p = a, *q = b;
-    while (*p && *q) {
-        /* both at '/' */
-        if (*p != '/' || *q != '/')
-            return false;
-        p++, q++;
-        const char *pe = strchr(p, '/'), *qe = strchr(q, '/');
-        size_t lp = pe ? (size_t)(pe - p) : strlen(p);
-        size_t lq = qe ? (size_t)(qe - q) : strlen(q);
-        bool pw = lp == 1 && *p == '*', qw = lq == 1 && *q == '*';
-        if (!pw && !qw && (lp != lq || strncmp(p, q, lp) != 0))
-            return false;
-        ex[k++] = '/';
-        const char *src = pw ? q : p;
-        size_t l = pw ? lq : lp;
-        memcpy(ex + k, src, l);
-        k += l;
-        p += lp, q += lq;
-    }
-    if (*p || *q)
+    const char **sa, **sb;
+    size_t na = path_segs(h, a, &sa), nb = path_segs(h, b, &sb);
+    bool ta = na && !strcmp(sa[na - 1], "*"), tb = nb && !strcmp(sb[nb - 1], "*");
+    size_t len;
+    if (na == nb)
+        len = na;
+    else if (na < nb && ta)
+        len = nb;
+    else if (nb < na && tb)
+        len = na;
+    else
         return false;
-    ex[k] = '\0';
-    *example = ex;
-    return true;
+    buf ex;
+    buf_init(&ex, strlen(a) + strlen(b) + 2);
+    bool ok = true;
+    for (size_t i = 0; i < len && ok; i++) {
+        /* NULL: any segment (a '*', or past a trailing '*'). */
+        const char *pa = i < na ? sa[i] : NULL, *pb = i < nb ? sb[i] : NULL;
+        if (pa && !strcmp(pa, "*"))
+            pa = NULL;
+        if (pb && !strcmp(pb, "*"))
+            pb = NULL;
+        if (pa && pb && strcmp(pa, pb))
+            ok = false;
+        else
+            buf_printf(&ex, "/%s", pa ? pa : pb ? pb : "*");
+    }
+    if (ok)
+        *example = arena_strndup(h->a, buf_str(&ex), strlen(buf_str(&ex)));
+    buf_free(&ex);
+    return ok;
 }
 
 static bool same_routes(const m_route *a, const m_route *b)
