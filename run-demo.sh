@@ -1,28 +1,271 @@
 #!/bin/sh
-# run-demo.sh - the main job on a local default: check every example policy
-# and verify that each is in canonical form.  Later issues extend this to
-# compiling the examples and deploying them to a throwaway Redis.
+# run-demo.sh - the main job: a real deploy, end to end, on this machine.
 #
 #   make deps && make && ./run-demo.sh
 #
-# RLC overrides the binary (default ./build/rlc).  Exit status 0 when every
-# example is clean and canonical, 1 otherwise.
-set -eu
+# Checks and fmt-checks every example policy, then starts a throwaway
+# redis-server (127.0.0.1, a free port, a temp dir, no persistence),
+# compiles examples/saas.rlp, shows `rlc diff`, applies the plan with
+# `rlc run`, sends a burst of decisions through the enforcement library
+# (FCALL rlc_decide) and compares every decision with `rlc simulate` on the
+# same trace, shows `rlc status`, rolls back with `rlc rollback`, verifies
+# the audit log, stops Redis and prints a summary.  Whatever happens
+# (success, a failing step, Ctrl-C) the Redis it started is stopped by PID
+# and its temp dir removed: nothing is left running.
+#
+# RLC overrides the binary (default ./build/rlc).  Exit status: 0 when every
+# step passed, 1 when one failed (the step is named), 2 when rlc or
+# redis-server is missing, 128+N when stopped by signal N.
+set -u
 cd "$(dirname "$0")"
 RLC=${RLC:-./build/rlc}
+EXAMPLE=examples/saas.rlp
+# The burst: acme's "etl-nightly" key, three levels deep (tenant acme >
+# group data-platform > key etl-nightly), held to 20/1s by its own limit
+# under the group's 3000/1m and the tenant's 9000/1m.  Twice the limit.
+BURST_TENANT=acme
+BURST_PATH=group:data-platform/key:etl-nightly
+BURST_METHOD=GET
+BURST_ROUTE=/v1/events
+BURST_N=40
+
 if [ ! -x "$RLC" ]; then
     echo "run-demo.sh: $RLC not found; run 'make' first" >&2
     exit 2
 fi
+for tool in redis-server redis-cli; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "run-demo.sh: $tool not found; run 'make deps' first" >&2
+        exit 2
+    fi
+done
+
+step=0
+heading() {
+    step=$((step + 1))
+    printf '\n== %d. %s\n' "$step" "$*"
+}
+# show CMD...: print the command as a reader would type it, then run it.
+show() {
+    printf '$ rlc'; shift; printf ' %s' "$@"; printf '\n'
+}
+fail() {
+    printf '\nFAILED at step %d: %s\n' "$step" "$*" >&2
+    exit 1
+}
+
+# ---- the throwaway Redis and its cleanup ---------------------------------
+TMP=""
+REDIS_PID=""
+stop_redis() {
+    [ -n "$REDIS_PID" ] || return 0
+    if kill -0 "$REDIS_PID" 2>/dev/null; then
+        # SIGTERM: with no save points Redis exits at once without writing.
+        kill "$REDIS_PID" 2>/dev/null
+        i=0
+        while kill -0 "$REDIS_PID" 2>/dev/null && [ $i -lt 50 ]; do
+            sleep 0.1; i=$((i + 1))
+        done
+        kill -9 "$REDIS_PID" 2>/dev/null
+    fi
+    wait "$REDIS_PID" 2>/dev/null
+    REDIS_PID=""
+}
+cleanup() {
+    stop_redis
+    [ -n "$TMP" ] && rm -rf "$TMP"
+    TMP=""
+}
+# Every exit path goes through the EXIT trap; a signal first turns into an
+# exit with the conventional status.  (Ctrl-C reaches redis-server too,
+# since it shares our process group; it shuts down on SIGINT by itself and
+# stop_redis then only reaps it.)
+trap cleanup EXIT
+trap 'echo; echo "run-demo.sh: interrupted" >&2; exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# ---- 1. the examples -------------------------------------------------------
+heading "Check every example policy and its formatting"
 "$RLC" --version
-n=0
+n_examples=0
 for f in examples/*.rlp; do
     # Each example is a policy of its own: check them one at a time (the
     # files named in one `rlc check` run form a single policy).
-    "$RLC" check "$f"
+    "$RLC" check "$f" || fail "rlc check $f"
     echo "check  $f: clean"
-    n=$((n + 1))
+    n_examples=$((n_examples + 1))
 done
-"$RLC" fmt --check examples/*.rlp
+"$RLC" fmt --check examples/*.rlp || fail "rlc fmt --check: the files above are not canonical"
 echo "fmt    examples/*.rlp: canonical"
-echo "$n example policies: all clean and canonical"
+
+# ---- 2. Redis --------------------------------------------------------------
+heading "Start a throwaway Redis"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/rlc-demo.XXXXXX") || fail "mktemp"
+mkdir "$TMP/redis" || fail "mkdir"
+# A free port: pick one at random and let redis-server itself find out
+# whether it is free (it exits when the port is taken), so no other process
+# can take it between a probe and the start.  The server counts as ours
+# only when the one answering on the port reports our PID.
+PORT=""
+tries=0
+while [ -z "$PORT" ] && [ $tries -lt 20 ]; do
+    tries=$((tries + 1))
+    p=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000 + 20000 ))
+    redis-server --port "$p" --bind 127.0.0.1 --dir "$TMP/redis" --save '' \
+        --appendonly no --daemonize no --logfile "$TMP/redis/log" &
+    REDIS_PID=$!
+    i=0
+    while kill -0 "$REDIS_PID" 2>/dev/null && [ $i -lt 100 ]; do
+        pid=$(redis-cli -p "$p" info server 2>/dev/null | sed -n 's/^process_id:\([0-9]*\).*/\1/p')
+        if [ "$pid" = "$REDIS_PID" ]; then PORT=$p; break; fi
+        sleep 0.05; i=$((i + 1))
+    done
+    [ -n "$PORT" ] || stop_redis
+done
+[ -n "$PORT" ] || fail "redis-server did not start (log: $(tail -1 "$TMP/redis/log" 2>/dev/null))"
+# A URL from the environment is how the policy's target names its server;
+# the executor's journal, checkpoints and audit log go to the temp dir.
+# The policy reads a user and password from the environment too: this
+# server has none.
+unset RLC_REDIS_USER RLC_REDIS_PASSWORD
+RLC_REDIS_URL="redis://127.0.0.1:$PORT"
+RLC_STATE_DIR="$TMP/state"
+export RLC_REDIS_URL RLC_STATE_DIR
+echo "redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'): pid $REDIS_PID on 127.0.0.1:$PORT, no persistence, temp dir $TMP"
+echo "export RLC_REDIS_URL=$RLC_REDIS_URL RLC_STATE_DIR=$RLC_STATE_DIR"
+rcli() { redis-cli -p "$PORT" "$@"; }
+count_keys() { rcli --scan --pattern "$1" | wc -l | tr -d ' '; }
+
+# ---- 3. compile ------------------------------------------------------------
+heading "Compile $EXAMPLE into a plan"
+PLAN="$TMP/plan.json"
+show rlc compile "$EXAMPLE" -o plan.json
+"$RLC" compile "$EXAMPLE" -o "$PLAN" || fail "rlc compile $EXAMPLE"
+"$RLC" plan show "$PLAN" | grep -E '^(policy|digest|tenants|rules|targets) ' \
+    || fail "rlc plan show"
+NS=$("$RLC" plan show "$PLAN" | sed -n 's/^policy .*(namespace \([^,]*\),.*/\1/p')
+[ -n "$NS" ] || fail "no namespace in the plan"
+TENANTS=$("$RLC" plan show "$PLAN" | sed -n 's/^tenants *//p')
+
+# ---- 4. diff ---------------------------------------------------------------
+heading "What the plan would change (rlc diff)"
+show rlc diff plan.json
+"$RLC" diff "$PLAN" > "$TMP/diff.out" 2>&1
+r=$?
+# Exit 2 means "changes found": on an empty store every tenant is new.
+[ $r -eq 2 ] || { cat "$TMP/diff.out"; fail "rlc diff exited $r, expected 2 (changes)"; }
+lines=$(wc -l < "$TMP/diff.out" | tr -d ' ')
+head -14 "$TMP/diff.out"
+[ "$lines" -gt 14 ] && echo "  ... ($((lines - 14)) more lines)"
+echo "(exit 2: changes to apply)"
+
+# ---- 5. run ----------------------------------------------------------------
+heading "Apply it (rlc run)"
+show rlc run plan.json
+"$RLC" run "$PLAN" 2>&1 || fail "rlc run exited $?"
+ACTIVE=$(count_keys "{$NS:*}:active")
+[ "$ACTIVE" = "$TENANTS" ] || fail "$ACTIVE active pointers in Redis, expected $TENANTS"
+echo "Redis now holds $ACTIVE active tenant configs"
+
+# ---- 6. burst --------------------------------------------------------------
+heading "A burst through the enforcement library, against the simulator"
+echo "$BURST_N requests for tenant $BURST_TENANT, $BURST_PATH, $BURST_METHOD $BURST_ROUTE,"
+echo "each one FCALL rlc_decide (the call a gateway makes), over one connection"
+# Time: saas.rlp has time_source = server, so the library ignores the
+# client's NOW argument and reads Redis's TIME on every call; the clock
+# moves while the burst runs, and the 20/1s key refills one token every
+# 50 ms, so how many requests pass depends on how fast they were sent.
+# That does not matter here: each reply carries now_ms, the time Redis
+# decided with (SPEC 6.6), and the trace handed to `rlc simulate` has
+# exactly those times.  Both then decide on the same clock and must agree
+# request by request on a fast machine or a slow one.  (Sent over one
+# connection the burst takes a few ms, so it is typically 20 admitted, 20
+# rejected.)
+i=0
+while [ $i -lt "$BURST_N" ]; do
+    printf 'FCALL rlc_decide 1 "{%s:%s}:active" "%s" %s %s 1 "" ""\n' \
+        "$NS" "$BURST_TENANT" "$BURST_PATH" "$BURST_METHOD" "$BURST_ROUTE"
+    i=$((i + 1))
+done | rcli --csv > "$TMP/redis.out" 2> "$TMP/redis.err"
+# --csv: one reply per line, allowed,"rule",remaining,reset_ms,retry_ms,now_ms,"lease",shadow
+awk -F, -v n="$BURST_N" '
+    { gsub(/"/, "") }
+    $1 !~ /^[01]$/ || $6 !~ /^[0-9]+$/ { bad = 1; print "bad reply: " $0 > "/dev/stderr" }
+    END { if (bad || NR != n) exit 1 }' "$TMP/redis.out" \
+    || fail "unexpected replies from rlc_decide: $(head -3 "$TMP/redis.out")"
+# The trace: the same requests at the times Redis used.
+{
+    echo "time_ms,tenant,path,method,route,cost"
+    awk -F, -v t="$BURST_TENANT" -v p="$BURST_PATH" -v m="$BURST_METHOD" -v r="$BURST_ROUTE" \
+        '{ print $6 "," t "," p "," m "," r ",1" }' "$TMP/redis.out"
+} > "$TMP/burst.csv"
+first=$(sed -n '2s/,.*//p' "$TMP/burst.csv"); last=$(sed -n '$s/,.*//p' "$TMP/burst.csv")
+echo "the burst took $((last - first)) ms of Redis time"
+show rlc simulate plan.json --trace burst.csv -o decisions.csv
+"$RLC" simulate "$PLAN" --trace "$TMP/burst.csv" -o "$TMP/sim.csv" 2> "$TMP/sim.err" \
+    || { cat "$TMP/sim.err"; fail "rlc simulate exited $?"; }
+# Compare each decision: allowed, deciding rule, remaining, reset_ms, retry_ms.
+awk -F, '{ gsub(/"/, ""); print $1 "," $2 "," $3 "," $4 "," $5 }' "$TMP/redis.out" > "$TMP/redis.cmp"
+awk -F, 'NR > 1 { print $7 "," $8 "," $9 "," $10 "," $11 }' "$TMP/sim.csv" > "$TMP/sim.cmp"
+R_ADM=$(grep -c '^1,' "$TMP/redis.cmp"); R_REJ=$(grep -c '^0,' "$TMP/redis.cmp")
+S_ADM=$(grep -c '^1,' "$TMP/sim.cmp");   S_REJ=$(grep -c '^0,' "$TMP/sim.cmp")
+SAME=$(paste -d'|' "$TMP/redis.cmp" "$TMP/sim.cmp" | awk -F'|' '$1 == $2' | wc -l | tr -d ' ')
+printf '\n  %-28s %8s %8s\n' "" admitted rejected
+printf '  %-28s %8s %8s\n' "Redis (FCALL rlc_decide)" "$R_ADM" "$R_REJ"
+printf '  %-28s %8s %8s\n' "rlc simulate (prediction)" "$S_ADM" "$S_REJ"
+echo
+echo "$SAME of $BURST_N decisions identical (allowed, deciding rule, remaining, reset, retry)"
+if [ "$SAME" != "$BURST_N" ] || [ "$R_ADM" != "$S_ADM" ] || [ "$R_REJ" != "$S_REJ" ]; then
+    echo "first differences (Redis | simulator):"
+    paste -d'|' "$TMP/redis.cmp" "$TMP/sim.cmp" | awk -F'|' '$1 != $2 { print "  request " NR ": " $0 }' | head -5
+    fail "Redis and the simulator decided differently"
+fi
+[ "$R_REJ" -gt 0 ] || fail "the burst of $BURST_N was never limited"
+
+# ---- 7. status -------------------------------------------------------------
+heading "Status of the deploy (rlc status)"
+show rlc status
+"$RLC" status 2>&1 || fail "rlc status exited $? (6 = drift)"
+
+# ---- 8. rollback -----------------------------------------------------------
+heading "Roll back (rlc rollback)"
+show rlc rollback
+"$RLC" rollback 2>&1 || fail "rlc rollback exited $?"
+ACTIVE_AFTER=$(count_keys "{$NS:*}:active")
+CFG_AFTER=$(count_keys "{$NS:*}:cfg:*")
+STATE_AFTER=$(count_keys "$NS:deploy:*")
+echo "active pointers: $ACTIVE_AFTER, configs: $CFG_AFTER, deploy state keys: $STATE_AFTER"
+[ "$ACTIVE_AFTER$CFG_AFTER$STATE_AFTER" = 000 ] \
+    || fail "the namespace is not back to empty after the rollback"
+# A decision now finds no config, as before the deploy.
+reply=$(printf 'FCALL rlc_decide 1 "{%s:%s}:active" "" GET / 1 "" ""\n' "$NS" "$BURST_TENANT" | rcli 2>&1)
+echo "a decision for $BURST_TENANT now answers: $reply"
+case "$reply" in RLC_NOCONFIG*) ;; *) fail "expected RLC_NOCONFIG after the rollback" ;; esac
+echo "left in Redis: $(count_keys "{$NS:*}:c:*") counter(s) charged by the burst (they expire on their own) and the audit log's mirror and anchor"
+
+# ---- 9. audit --------------------------------------------------------------
+heading "Verify the audit log (rlc audit verify)"
+show rlc audit verify --target env:RLC_REDIS_URL --namespace "$NS"
+"$RLC" audit verify --target env:RLC_REDIS_URL --namespace "$NS" 2>&1 \
+    || fail "rlc audit verify exited $?"
+show rlc audit show
+"$RLC" audit show 2>&1 || fail "rlc audit show exited $?"
+RECORDS=$("$RLC" audit show | wc -l | tr -d ' ')
+
+# ---- 10. stop --------------------------------------------------------------
+heading "Stop Redis"
+pid=$REDIS_PID
+stop_redis
+kill -0 "$pid" 2>/dev/null && fail "redis-server pid $pid is still running"
+echo "redis-server pid $pid stopped; removing $TMP"
+cleanup
+
+printf '\n== Summary\n'
+echo "examples:  $n_examples policies clean and canonical"
+echo "deploy:    $EXAMPLE, $TENANTS tenants, applied with rlc run to a throwaway Redis"
+echo "burst:     Redis admitted $R_ADM, rejected $R_REJ; simulator predicted $S_ADM / $S_REJ; $SAME of $BURST_N decisions identical"
+echo "rollback:  namespace back to empty (0 active pointers, 0 configs)"
+echo "audit:     $RECORDS records, chain intact and anchored in the store"
+echo "redis:     stopped (pid $pid); nothing left running"
+echo "run-demo.sh: all steps passed"
