@@ -54,8 +54,9 @@ done > "$T/tour.sh"
     TMPDIR="$T/tmp" NO_COLOR=1 timeout 300 sh "$T/tour.sh" > "$T/tour.out" 2>&1
 )
 
+[ -n "${RLC_TOUR_KEEP:-}" ] && cp -r "$T/got" "$T/blocks" "$RLC_TOUR_KEEP/"
 mask() {
-    sed -E -e 's/[0-9]{8}T[0-9]{6}Z-[0-9a-f]{16}/RUN-ID/g' \
+    sed -E -e 's/[0-9]{8}T[0-9]{6}(\.[0-9]+)?Z-[0-9a-f]{16}/RUN-ID/g' \
         -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z/TIME/g' \
         -e 's/[0-9a-f]{64}/DIGEST/g' \
         -e 's/plan [0-9a-f]{16},/plan DIGEST,/g' \
