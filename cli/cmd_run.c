@@ -24,6 +24,8 @@ static const char run_help[] =
     "  --state-dir DIR     journal, checkpoints, audit log (default $RLC_STATE_DIR, else .rlc)\n"
     "  --dry-run           run: stop after preflight; print what would be written\n"
     "  --force             rollback: restore even if a later deploy changed the store\n"
+    "  --full-read         run, diff: read every tenant's live pointer, not only those the\n"
+    "                      last deploy's manifest says differ (repairs pointers edited by hand)\n"
     "  --json              print a JSON summary on stdout\n"
     "  -q, --quiet         no progress on stderr\n"
     "\n"
@@ -138,6 +140,7 @@ static int runtime_verb(const char *vname, int argc, char **argv)
         {"state-dir", required_argument, NULL, 'd'},
         {"dry-run", no_argument, NULL, 'n'},
         {"force", no_argument, NULL, 'f'},
+        {"full-read", no_argument, NULL, 'F'},
         {"json", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -160,6 +163,7 @@ static int runtime_verb(const char *vname, int argc, char **argv)
         case 'd': dir_opt = optarg; break;
         case 'n': o.dry_run = true; break;
         case 'f': o.force = true; break;
+        case 'F': o.full_read = true; break;
         case 'j': json = true; break;
         case 'q': o.progress = NULL; break;
         case 'h':

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -69,6 +70,9 @@ typedef struct xt {
     size_t nten;
     json_t *state;             /* live NS:deploy:state as an object */
     char *live_plan;           /* live NS:deploy:plan */
+    char manifest_path[STATEDIR_PATH_MAX];  /* this state dir's record of the target */
+    bool fast_read;            /* the store's manifest matched that record */
+    size_t pointers_read;      /* active pointers read from the store */
 } xt;
 
 typedef struct xc {
@@ -89,6 +93,8 @@ typedef struct xc {
     char ckpt[STATEDIR_PATH_MAX];
     json_t *summary;
     json_t *skipped;
+    json_t *phase_ms;          /* wall time of each phase, for the summary */
+    long long mark_ms;
 } xc;
 
 /* --- small helpers ---------------------------------------------------------- */
@@ -505,30 +511,108 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(((const xtenant *)a)->name, ((const xtenant *)b)->name);
 }
 
-/* Reads the deploy state and every relevant tenant's active pointer, and
- * decides which tenants change. */
-static bool read_live(xc *c, xt *t, rerr *e)
+/* --- the manifest: reading O(changed) tenants -----------------------------
+ *
+ * NS:deploy:manifest holds the digest of the tenant -> config version map
+ * that the last committed deploy left (state_digest "after").  The state
+ * directory keeps, per target, the map it last committed with that digest
+ * (manifest-ID.json).  When the store's manifest equals the record's (and
+ * the record still hashes to it), the store holds exactly that map, as far
+ * as deploys know: only tenants whose version differs from it, and tenants
+ * it has that the plan drops, are read, checkpointed and written.  Any
+ * other case (no record, another machine deployed, a deploy interrupted:
+ * apply deletes the manifest until commit) reads every pointer.  A pointer
+ * edited by hand does not change the manifest: `rlc status` reports it as
+ * drift and `rlc run --full-read` repairs it.  SPEC.md 7.7. */
+
+static void manifest_record_path(xc *c, xt *t)
 {
-    char k[512];
-    key_of(k, sizeof k, c->ns, "deploy:state");
-    const char *hg[2] = {"HGETALL", k};
-    redisReply *r = cmd(t->s, e, k, 2, hg);
-    if (!r)
+    char id[1024], hex[DIGEST_HEX_LEN + 1], name[128];
+    snprintf(id, sizeof id, "%s|%d|%d|%s|%s", t->url.host, t->url.port, t->url.db, t->user,
+             c->ns);
+    digest_sha256_hex(id, strlen(id), hex);
+    snprintf(name, sizeof name, "manifest-%.16s.json", hex);
+    statedir_path(c->o->state_dir, name, t->manifest_path);
+}
+
+/* The record's tenant map when it is usable for a store whose manifest is
+ * live (NULL otherwise). */
+static json_t *manifest_record_read(xc *c, xt *t, const char *live)
+{
+    if (!live)
+        return NULL;
+    char *text = statedir_read(t->manifest_path, NULL);
+    json_t *rec = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    const char *m = json_string_value(json_object_get(rec, "manifest"));
+    const char *ns = json_string_value(json_object_get(rec, "namespace"));
+    json_t *map = json_object_get(rec, "tenants");
+    json_t *out = NULL;
+    if (m && ns && json_is_object(map) && !strcmp(m, live) && !strcmp(ns, c->ns)) {
+        char d[DIGEST_HEX_LEN + 1];
+        /* A record edited or damaged on disk must not be trusted. */
+        if (digest_json_hex(map, d) && !strcmp(d, m))
+            out = json_incref(map);
+    }
+    json_decref(rec);
+    return out;
+}
+
+/* After a commit: the map the store now holds, under its digest.  Best
+ * effort: without a record the next deploy reads everything. */
+static void manifest_record_write(xc *c, xt *t, const char *digest)
+{
+    json_t *map = json_object();
+    for (size_t i = 0; i < t->nten; i++)
+        if (t->ten[i].t)
+            json_object_set_new(map, t->ten[i].name, json_string(t->ten[i].newver));
+    json_t *rec = json_pack("{s:s,s:s,s:s,s:o}", "manifest", digest, "namespace", c->ns,
+                            "target", t->addr, "tenants", map);
+    char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(rec);
+    rerr tmp;
+    if (!text || !statedir_write_atomic(t->manifest_path, text, strlen(text), 0600, &tmp))
+        unlink(t->manifest_path);
+    free(text);
+}
+
+/* Reads the deploy state and the active pointers that may differ from the
+ * plan, and decides which tenants change.  full: read every pointer even
+ * when the manifest matches. */
+static bool read_live(xc *c, xt *t, bool full, rerr *e)
+{
+    char k[512], pk[512], mk[512];
+    key_of(pk, sizeof pk, c->ns, "deploy:plan");
+    key_of(mk, sizeof mk, c->ns, "deploy:manifest");
+    manifest_record_path(c, t);
+    rpipe *p = rpipe_new(t->s);
+    const char *g1[2] = {"GET", pk}, *g2[2] = {"GET", mk};
+    rpipe_add(p, pk, strlen(pk), 2, g1, NULL);
+    rpipe_add(p, mk, strlen(mk), 2, g2, NULL);
+    if (!rpipe_exec(p, e)) {
+        rpipe_free(p);
         return false;
-    t->state = json_object();
-    if (r->type == REDIS_REPLY_ARRAY)
-        for (size_t i = 0; i + 1 < r->elements; i += 2)
-            json_object_set_new(t->state, r->element[i]->str,
-                                json_string(r->element[i + 1]->str));
-    freeReplyObject(r);
-    key_of(k, sizeof k, c->ns, "deploy:plan");
-    const char *g[2] = {"GET", k};
-    r = cmd(t->s, e, k, 2, g);
-    if (!r)
-        return false;
-    if (r->type == REDIS_REPLY_STRING)
-        t->live_plan = strdup(r->str);
-    freeReplyObject(r);
+    }
+    const redisReply *rp = rpipe_reply(p, 0), *rm = rpipe_reply(p, 1);
+    if (rp->type == REDIS_REPLY_STRING)
+        t->live_plan = strdup(rp->str);
+    t->state = full ? NULL
+                    : manifest_record_read(c, t, rm->type == REDIS_REPLY_STRING ? rm->str : NULL);
+    rpipe_free(p);
+    t->fast_read = t->state != NULL;
+    if (!t->fast_read) {
+        key_of(k, sizeof k, c->ns, "deploy:state");
+        const char *hg[2] = {"HGETALL", k};
+        redisReply *r = cmd(t->s, e, k, 2, hg);
+        if (!r)
+            return false;
+        t->state = json_object();
+        if (r->type == REDIS_REPLY_ARRAY)
+            for (size_t i = 0; i + 1 < r->elements; i += 2)
+                json_object_set_new(t->state, r->element[i]->str,
+                                    json_string(r->element[i + 1]->str));
+        freeReplyObject(r);
+    }
 
     /* Tenants: the plan's plus those of the last deploy that it drops. */
     size_t cap = c->rs.ntenants + json_object_size(t->state);
@@ -551,22 +635,53 @@ static bool read_live(xc *c, xt *t, rerr *e)
         x->tag = redis_config_tag(c->ns, name);
     }
     qsort(t->ten, t->nten, sizeof *t->ten, cmp_name);
-    rpipe *p = rpipe_new(t->s);
+    /* Which pointers to read: all, or (manifest matched) those whose
+     * recorded version is not the plan's. */
+    size_t *idx = malloc((t->nten ? t->nten : 1) * sizeof *idx), nidx = 0;
     for (size_t i = 0; i < t->nten; i++) {
-        snprintf(k, sizeof k, "%s:active", t->ten[i].tag);
+        xtenant *x = &t->ten[i];
+        const char *known = t->fast_read ? json_string_value(json_object_get(t->state, x->name))
+                                         : NULL;
+        if (known && x->t && !strcmp(known, x->newver))
+            x->live = strdup(known);   /* unchanged, as the manifest proves */
+        else
+            idx[nidx++] = i;
+    }
+    p = rpipe_new(t->s);
+    for (size_t j = 0; j < nidx; j++) {
+        snprintf(k, sizeof k, "%s:active", t->ten[idx[j]].tag);
         const char *av[2] = {"GET", k};
         rpipe_add(p, k, strlen(k), 2, av, NULL);
     }
     bool ok = rpipe_exec(p, e);
-    for (size_t i = 0; ok && i < t->nten; i++) {
-        const redisReply *rr = rpipe_reply(p, i);
-        xtenant *x = &t->ten[i];
+    for (size_t j = 0; ok && j < nidx; j++) {
+        const redisReply *rr = rpipe_reply(p, j);
+        xtenant *x = &t->ten[idx[j]];
         if (rr->type == REDIS_REPLY_STRING)
             x->live = strdup(rr->str);
         x->changed = x->t ? !x->live || strcmp(x->live, x->newver) : x->live != NULL;
     }
+    t->pointers_read = nidx;
     rpipe_free(p);
+    free(idx);
     return ok;
+}
+
+/* The plan tenant named name in t->ten (sorted by name), or NULL. */
+static xtenant *find_xtenant(xt *t, const char *name)
+{
+    size_t lo = 0, hi = t->nten;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int cm = strcmp(t->ten[mid].name, name);
+        if (!cm)
+            return t->ten[mid].t ? &t->ten[mid] : NULL;
+        if (cm < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
 }
 
 /* Digest of a tenant -> version map (the configuration state). */
@@ -595,51 +710,48 @@ static void add_key(json_t *a, const char *fmt, ...)
     json_array_append_new(a, json_string(k));
 }
 
-/* Every key a deploy of t may touch. */
+/* The shadow keys of verification (they must not outlive a crash): per
+ * verification case, not per tenant, so O(cases x rules of one tenant).
+ * Appended to a, once each. */
+static void shadow_keys(xc *c, xt *t, json_t *a)
+{
+    json_t *seen = json_object();
+    size_t i;
+    json_t *vc;
+    json_array_foreach(json_object_get(c->plan, "verify"), i, vc) {
+        xtenant *x = find_xtenant(t, json_string_value(json_object_get(vc, "tenant")));
+        if (!x || json_object_get(seen, x->name))
+            continue;
+        json_object_set_new(seen, x->name, json_true());
+        add_key(a, "%s:v:active", x->tag);
+        add_key(a, "%s:v:seq", x->tag);
+        add_key(a, "%s:v:cfg:%s", x->tag, x->newver);
+        for (size_t r = 0; r < x->t->nrules; r++)
+            add_key(a, "%s:v:c:%s", x->tag, x->t->rules[r].id);
+    }
+    json_decref(seen);
+}
+
+/* Every key a deploy of t may touch (each tenant appears once in t->ten,
+ * so the list has no duplicates). */
 static json_t *touched_keys(xc *c, xt *t)
 {
     json_t *a = json_array();
     add_key(a, "%s:deploy:state", c->ns);
     add_key(a, "%s:deploy:plan", c->ns);
+    add_key(a, "%s:deploy:manifest", c->ns);
     for (size_t i = 0; i < t->nten; i++) {
         xtenant *x = &t->ten[i];
         if (x->changed) {
             add_key(a, "%s:active", x->tag);
             if (x->live)
                 add_key(a, "%s:cfg:%s", x->tag, x->live);
-            if (x->t)
+            if (x->t && (!x->live || strcmp(x->live, x->newver)))
                 add_key(a, "%s:cfg:%s", x->tag, x->newver);
         }
     }
-    /* Shadow keys of verification (they must not outlive a crash). */
-    size_t i;
-    json_t *vc;
-    json_array_foreach(json_object_get(c->plan, "verify"), i, vc) {
-        const rl_tenant *rt = rules_tenant(&c->rs, json_string_value(json_object_get(vc, "tenant")));
-        if (!rt)
-            continue;
-        char *tag = redis_config_tag(c->ns, rt->name);
-        add_key(a, "%s:v:active", tag);
-        add_key(a, "%s:v:seq", tag);
-        for (size_t m = 0; m < t->nten; m++)
-            if (t->ten[m].t == rt)
-                add_key(a, "%s:v:cfg:%s", tag, t->ten[m].newver);
-        for (size_t r = 0; r < rt->nrules; r++)
-            add_key(a, "%s:v:c:%s", tag, rt->rules[r].id);
-        free(tag);
-    }
-    /* Duplicates (several verify cases per tenant) are harmless but big. */
-    json_t *uniq = json_array(), *seen = json_object();
-    json_array_foreach(a, i, vc) {
-        const char *k = json_string_value(vc);
-        if (!json_object_get(seen, k)) {
-            json_object_set_new(seen, k, json_true());
-            json_array_append(uniq, vc);
-        }
-    }
-    json_decref(seen);
-    json_decref(a);
-    return uniq;
+    shadow_keys(c, t, a);
+    return a;
 }
 
 /* DUMP + PTTL of every key: [{"k","d"(hex|null),"ttl"}]. */
@@ -881,20 +993,29 @@ static void case_path(const json_t *path, char *out, size_t n)
 
 static bool verify(xc *c, xt *t, json_t *report, rerr *e)
 {
-    sim *sm = sim_new(&c->rs);
+    /* One simulator per tenant, holding that tenant alone (cases come in
+     * tenant order; a tenant's cases share its shadow counters, so they
+     * share its simulator): O(cases x rules of one tenant), not O(cases x
+     * every rule of the plan). */
+    sim *sm = NULL;
+    rl_ruleset one = c->rs;
+    const xtenant *sim_of = NULL;
     size_t ncases = 0, nsent = 0;
     bool ok = true;
     size_t i;
     json_t *vc;
     json_array_foreach(json_object_get(c->plan, "verify"), i, vc) {
         const char *tn = json_string_value(json_object_get(vc, "tenant"));
-        const rl_tenant *rt = rules_tenant(&c->rs, tn);
-        xtenant *x = NULL;
-        for (size_t m = 0; m < t->nten; m++)
-            if (t->ten[m].t == rt)
-                x = &t->ten[m];
-        if (!rt || !x)
+        xtenant *x = find_xtenant(t, tn);
+        if (!x)
             continue;
+        if (x != sim_of) {
+            sim_free(sm);
+            one.tenants = (rl_tenant *)x->t;
+            one.ntenants = 1;
+            sm = sim_new(&one);
+            sim_of = x;
+        }
         /* Shadow copy of the tenant's config under "<tag>:v", so decisions
          * run on fresh counters that no client touches. */
         char sk[1024], scfg[1024];
@@ -994,14 +1115,13 @@ static bool verify(xc *c, xt *t, json_t *report, rerr *e)
 /* Deletes the shadow keys of verification (best effort, then by rollback). */
 static void drop_shadow(xc *c, xt *t)
 {
-    json_t *keys = touched_keys(c, t);
+    json_t *keys = json_array();
+    shadow_keys(c, t, keys);
     rpipe *p = rpipe_new(t->s);
     size_t i;
     json_t *k;
     json_array_foreach(keys, i, k) {
         const char *ks = json_string_value(k);
-        if (!strstr(ks, "}:v:"))
-            continue;
         const char *av[2] = {"DEL", ks};
         rpipe_add(p, ks, strlen(ks), 2, av, NULL);
     }
@@ -1013,20 +1133,31 @@ static void drop_shadow(xc *c, xt *t)
 
 /* --- commit ---------------------------------------------------------------- */
 
-static bool commit_store(xc *c, xt *t, rerr *e)
+static bool commit_store(xc *c, xt *t, const char *manifest, rerr *e)
 {
     rpipe *p = rpipe_new(t->s);
-    char sk[512], pk[512], mk[512];
+    char sk[512], pk[512], mk[512], fk[512];
+    key_of(fk, sizeof fk, c->ns, "deploy:manifest");
     key_of(sk, sizeof sk, c->ns, "deploy:state");
     key_of(pk, sizeof pk, c->ns, "deploy:plan");
     key_of(mk, sizeof mk, c->ns, "deploy:marker");
+    /* Changed entries of the state go in HSETs of up to 512 fields. */
+    const char **hv = malloc((2 + 2 * 512) * sizeof *hv);
+    int hn = 2;
+    hv[0] = "HSET";
+    hv[1] = sk;
     for (size_t i = 0; i < t->nten; i++) {
         xtenant *x = &t->ten[i];
         if (x->t) {
-            const char *av[4] = {"HSET", sk, x->name, x->newver};
-            if (!json_object_get(t->state, x->name) ||
-                strcmp(json_string_value(json_object_get(t->state, x->name)), x->newver))
-                rpipe_add(p, sk, strlen(sk), 4, av, NULL);
+            const char *was = json_string_value(json_object_get(t->state, x->name));
+            if (!was || strcmp(was, x->newver)) {
+                hv[hn++] = x->name;
+                hv[hn++] = x->newver;
+            }
+            if (hn == 2 + 2 * 512) {
+                rpipe_add(p, sk, strlen(sk), hn, hv, NULL);
+                hn = 2;
+            }
         } else {
             const char *av[3] = {"HDEL", sk, x->name};
             rpipe_add(p, sk, strlen(sk), 3, av, NULL);
@@ -1038,8 +1169,13 @@ static bool commit_store(xc *c, xt *t, rerr *e)
             rpipe_add(p, ck, strlen(ck), 2, av, NULL);
         }
     }
+    if (hn > 2)
+        rpipe_add(p, sk, strlen(sk), hn, hv, NULL);
+    free(hv);
     const char *sp[3] = {"SET", pk, c->digest};
     rpipe_add(p, pk, strlen(pk), 3, sp, NULL);
+    const char *sf[3] = {"SET", fk, manifest};
+    rpipe_add(p, fk, strlen(fk), 3, sf, NULL);
     const char *dm[2] = {"DEL", mk};
     rpipe_add(p, mk, strlen(mk), 2, dm, NULL);
     bool ok = rpipe_exec(p, e);
@@ -1114,6 +1250,18 @@ static void xc_free(xc *c)
         close(c->j.fd);
 }
 
+/* Records the wall time since the previous mark under name (summary
+ * "phase_ms", for the benchmark and for users of large plans). */
+static void mark(xc *c, const char *name)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (name && c->phase_ms)
+        json_object_set_new(c->phase_ms, name, json_integer((json_int_t)(now - c->mark_ms)));
+    c->mark_ms = now;
+}
+
 static exec_status phase_fail(xc *c, exec_status st, const char *phase)
 {
     json_object_set_new(c->summary, "result", json_string("refused"));
@@ -1167,12 +1315,17 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
     xc c = {.o = o};
     c.summary = json_object();
     *summary = c.summary;
+    c.phase_ms = json_object();
+    json_object_set_new(c.summary, "phase_ms", c.phase_ms);
+    mark(&c, NULL);
     exec_status st = recover_pending(o, e, c.summary);
     if (st != EXEC_OK)
         goto out;
+    mark(&c, "recover");
     say(&c, "[1/7] load: %s", plan_path);
     if ((st = load_plan(&c, plan_path, e)) != EXEC_OK)
         goto out;
+    mark(&c, "load");
     json_object_set_new(c.summary, "plan_digest", json_string(c.digest));
     json_object_set_new(c.summary, "policy", json_string(c.policy));
     say(&c, "      plan %.16s, policy %s, %zu tenants", c.digest, c.policy, c.rs.ntenants);
@@ -1224,6 +1377,7 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
                 goto out;
             }
     }
+    mark(&c, "lock");
     say(&c, "[3/7] preflight: %zu target%s", c.nt, c.nt == 1 ? "" : "s");
     json_t *pre = json_object();
     json_object_set_new(c.summary, "preflight", pre);
@@ -1240,7 +1394,9 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
                 st = EXEC_PREFLIGHT;
                 goto abandon;
             }
-    size_t nchanged = 0, nremoved = 0;
+    mark(&c, "preflight");
+    size_t nchanged = 0, nremoved = 0, nread = 0;
+    bool all_fast = true;
     for (size_t i = 0; i < c.nt; i++) {
         if (o->dry_run && !c.t[i].functions) {
             const char *src = json_string_value(json_object_get(json_object_get(c.plan, "library"), "source"));
@@ -1251,10 +1407,12 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
             EVP_Digest(body, strlen(body), md, &mdlen, EVP_sha1(), NULL);
             digest_hex(md, 20, c.t[i].sha);
         }
-        if (!read_live(&c, &c.t[i], e)) {
+        if (!read_live(&c, &c.t[i], o->full_read, e)) {
             st = EXEC_PREFLIGHT;
             goto abandon;
         }
+        nread += c.t[i].pointers_read;
+        all_fast &= c.t[i].fast_read;
         for (size_t m = 0; m < c.t[i].nten; m++) {
             nchanged += c.t[i].ten[m].changed && c.t[i].ten[m].t;
             nremoved += c.t[i].ten[m].changed && !c.t[i].ten[m].t;
@@ -1262,6 +1420,11 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
     }
     json_object_set_new(c.summary, "tenants_changed", json_integer((json_int_t)nchanged));
     json_object_set_new(c.summary, "tenants_removed", json_integer((json_int_t)nremoved));
+    json_object_set_new(c.summary, "live_read", json_string(all_fast ? "manifest" : "full"));
+    json_object_set_new(c.summary, "pointers_read", json_integer((json_int_t)nread));
+    say(&c, "      live state: %s, %zu active pointer%s read", all_fast
+        ? "manifest matches this state directory's last deploy" : "read in full", nread,
+        nread == 1 ? "" : "s");
     char before[DIGEST_HEX_LEN + 1], after[DIGEST_HEX_LEN + 1];
     state_digest(&c.t[0], false, before);
     state_digest(&c.t[0], true, after);
@@ -1284,6 +1447,7 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
         goto out;
     }
 
+    mark(&c, "read");
     say(&c, "[4/7] checkpoint: %zu tenant%s to change", nchanged + nremoved,
         nchanged + nremoved == 1 ? "" : "s");
     if (!fault_point("checkpoint", e) || !write_checkpoint(&c, e)) {
@@ -1300,12 +1464,17 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
         st = EXEC_FAILED;
         goto abandon;
     }
+    mark(&c, "checkpoint");
     rerr cause = {0};
-    char mk[512];
+    char mk[512], fk[512];
     key_of(mk, sizeof mk, c.ns, "deploy:marker");
+    key_of(fk, sizeof fk, c.ns, "deploy:manifest");
     for (size_t i = 0; i < c.nt; i++) {
-        const char *av[3] = {"SET", mk, c.run};
-        if (!fault_point("apply.marker", &cause) || !cmd_ok(c.t[i].s, &cause, mk, 3, av))
+        /* No manifest until commit: a deploy that stops half-way leaves a
+         * store that no record describes (the checkpoint restores it). */
+        const char *av[3] = {"SET", mk, c.run}, *dv[2] = {"DEL", fk};
+        if (!fault_point("apply.marker", &cause) || !cmd_ok(c.t[i].s, &cause, mk, 3, av) ||
+            !cmd_ok(c.t[i].s, &cause, fk, 2, dv))
             goto rollback;
     }
     say(&c, "[5/7] apply");
@@ -1330,6 +1499,7 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
             nchanged == 1 ? "" : "s", nremoved);
     }
     json_object_set_new(c.summary, "keys_written", json_integer((json_int_t)written));
+    mark(&c, "apply");
     if (!fault_point("apply.done", &cause) || !journal_note(&c.j, "verify", NULL, &cause))
         goto rollback;
     say(&c, "[6/7] verify against shadow keys");
@@ -1342,11 +1512,15 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
     say(&c, "      %lld request%s decided as the simulator predicts",
         (long long)json_integer_value(json_object_get(c.summary, "verify_requests")),
         json_integer_value(json_object_get(c.summary, "verify_requests")) == 1 ? "" : "s");
+    mark(&c, "verify");
     say(&c, "[7/7] commit");
-    for (size_t i = 0; i < c.nt; i++)
+    for (size_t i = 0; i < c.nt; i++) {
+        char manifest[DIGEST_HEX_LEN + 1];
+        state_digest(&c.t[i], true, manifest);
         if (!lock_renew(&c.t[i].lock, &cause) || !fault_point("commit.store", &cause) ||
-            !commit_store(&c, &c.t[i], &cause))
+            !commit_store(&c, &c.t[i], manifest, &cause))
             goto rollback;
+    }
     if (!journal_note(&c.j, "committed", NULL, e)) {
         st = EXEC_FAILED;
         goto out;
@@ -1358,12 +1532,15 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
         goto out;
     }
     for (size_t i = 0; i < c.nt; i++)
+        manifest_record_write(&c, &c.t[i], after);
+    for (size_t i = 0; i < c.nt; i++)
         lock_release(&c.t[i].lock, e);
     if (!journal_finish(&c.j, "finished", e)) {
         st = EXEC_FAILED;
         goto out;
     }
     c.jopen = false;
+    mark(&c, "commit");
     say(&c, "      committed: run %s, audit record %lld", c.run,
         (long long)json_integer_value(json_object_get(c.summary, "audit_seq")));
     json_object_set_new(c.summary, "result", json_string("committed"));
@@ -1640,6 +1817,17 @@ exec_status exec_rollback(const char *checkpoint_id, const exec_opts *o, json_t 
             st = EXEC_FAILED;
             goto out;
         }
+        /* The restored manifest described the store when the checkpoint was
+         * taken; with --force, later deploys may have changed other tenants
+         * since.  Without a manifest the next deploy reads every pointer. */
+        char fk[512];
+        key_of(fk, sizeof fk, c.ns, "deploy:manifest");
+        const char *dv[2] = {"DEL", fk};
+        if (!cmd_ok(c.t[t].s, e, fk, 2, dv)) {
+            json_decref(ck);
+            st = EXEC_FAILED;
+            goto out;
+        }
         rerr ae;
         lock_release(&c.t[t].lock, &ae);
     }
@@ -1735,7 +1923,8 @@ exec_status exec_diff(const char *plan_path, const exec_opts *o, json_t **summar
     exec_status st = load_plan(&c, plan_path, e);
     if (st != EXEC_OK)
         goto out;
-    if (!plan_targets(&c, e) || !connect_target(&c.t[0], e) || !read_live(&c, &c.t[0], e)) {
+    if (!plan_targets(&c, e) || !connect_target(&c.t[0], e) ||
+        !read_live(&c, &c.t[0], o->full_read, e)) {
         st = EXEC_FAILED;
         goto out;
     }

@@ -21,6 +21,8 @@ typedef struct exec_opts {
     size_t noverrides;
     bool dry_run;                 /* run: stop after preflight, report what would change */
     bool force;                   /* rollback: even when the store changed since */
+    bool full_read;               /* run, diff: read every tenant's pointer even when the
+                                   * store's manifest matches this state dir's record */
     exec_progress_fn progress;    /* may be NULL */
     void *ud;
 } exec_opts;
