@@ -137,6 +137,7 @@ $(BUILD)/tests/bench/enforce: tests/bench/enforce.c $(BUILD)/librlc.a
 bench: $(BUILD)/rlc $(BUILD)/gen_policy $(BUILD)/tests/bench/enforce
 	@BUILD=$(BUILD) sh tests/bench/run.sh
 	@BUILD=$(BUILD) sh tests/bench/enforce.sh
+	@BUILD=$(BUILD) sh tests/bench/apply.sh
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

@@ -1,0 +1,137 @@
+#!/bin/sh
+# reapply.sh - re-applying a plan costs O(changed tenants) (SPEC.md 7.7,
+# "manifest"): after a deploy from this state directory, a plan with one
+# tenant changed reads one active pointer and writes that tenant's keys
+# only (counted from `rlc run --json` and the server's INFO commandstats);
+# a manifest that does not match (edited, another state directory, a
+# rollback) falls back to reading every pointer; `--full-read` repairs a
+# pointer edited by hand, which `rlc status` reports as drift; a dropped
+# tenant's config and pointer are removed and a rollback restores them; a
+# crash mid-apply leaves no manifest behind the store's back.  (owner: apply)
+. "$ROOT/tests/lib.sh"
+
+NS=re
+N=300
+# gen N [EXTRA-AWK]: a policy of N one-limit tenants t000..; variants below
+# change t007 (one limit retuned) or drop t011.
+gen() {
+    awk -v n="$N" -v mode="$1" 'BEGIN {
+        print "policy \"re\" {\n  namespace = \"re\"\n  max_clock_skew = 500ms\n}"
+        print "target redis \"primary\" {\n  url = env(\"RLC_REDIS_URL\")\n}"
+        for (i = 0; i < n; i++) {
+            t = sprintf("t%03d", i)
+            if (mode == "drop" && t == "t011") continue
+            lim = (mode != "a" && t == "t007") ? "limit 12/s" : "limit 10/s"
+            printf "tenant \"%s\" {\n  %s\n  group \"g\" {\n    limit 5/s\n  }\n}\n", t, lim
+        }
+    }'
+}
+gen a > "$T/a.rlp"
+gen b > "$T/b.rlp"
+gen drop > "$T/c.rlp"
+for p in a b c; do
+    "$RLC" compile -q "$T/$p.rlp" -o "$T/$p.json" || { notok "compile $p" "failed"; exit 0; }
+done
+
+PORT=$(free_port)
+start_redis "$PORT" || { notok "redis starts" ""; exit 0; }
+export RLC_REDIS_URL="redis://127.0.0.1:$PORT"
+export RLC_STATE_DIR="$T/state"
+rc() { redis-cli -p "$PORT" "$@"; }
+# field FILE NAME: a top-level member of a --json summary
+field() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print(v if v is not None else "")' "$1" "$2"; }
+calls() { rc info commandstats | tr -d '\r' | sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p" | grep . || echo 0; }
+pointers() { rc --scan --pattern "{$NS:*}:active" | grep -vc ':v:active'; }
+
+# --- first deploy: no record yet, everything read ---------------------------
+"$RLC" run -q --json "$T/a.json" > "$T/r1.json"; r=$?
+check "first deploy commits" [ $r -eq 0 ]
+check "first deploy reads every pointer (no record yet)" \
+    eval '[ "$(field "$T/r1.json" live_read)" = full ] && [ "$(field "$T/r1.json" pointers_read)" -eq $N ]'
+check "the store holds a manifest" [ -n "$(rc get $NS:deploy:manifest)" ]
+check "the state directory holds the manifest's record" \
+    eval 'grep -q "$(rc get $NS:deploy:manifest)" "$RLC_STATE_DIR"/manifest-*.json'
+
+# --- one tenant changed: O(changed) -----------------------------------------
+g0=$(calls get); h0=$(calls hset); f0=$(calls fcall)
+"$RLC" run -q --json "$T/b.json" > "$T/r2.json"; r=$?
+g1=$(calls get); h1=$(calls hset); f1=$(calls fcall)
+check "re-apply commits" [ $r -eq 0 ]
+check "re-apply trusts the manifest" [ "$(field "$T/r2.json" live_read)" = manifest ]
+check "re-apply reads one active pointer" [ "$(field "$T/r2.json" pointers_read)" -eq 1 ]
+check "re-apply changes one tenant" [ "$(field "$T/r2.json" tenants_changed)" -eq 1 ]
+check "re-apply writes that tenant's config and pointer only (2 commands)" \
+    [ "$(field "$T/r2.json" keys_written)" -eq 2 ]
+# The server's own count: GETs are the plan and manifest keys, the one
+# pointer, and the verification's (bounded by cases, not tenants).
+check "server ran far fewer GETs than there are tenants ($((g1 - g0)) < $N / 4)" \
+    [ $((g1 - g0)) -lt $((N / 4)) ]
+check "server ran far fewer HSETs than there are tenants ($((h1 - h0)))" \
+    [ $((h1 - h0)) -lt $((N / 4)) ]
+check "the changed tenant is active at its new version" \
+    eval '[ "$(rc get "{$NS:t007}:active")" = "$(rc hget $NS:deploy:state t007)" ]'
+"$RLC" status -q > /dev/null; check "status after the re-apply: no drift" [ $? -eq 0 ]
+"$RLC" run -q --json "$T/b.json" > "$T/r3.json"
+check "the same plan again reads no pointer and writes nothing" \
+    eval '[ "$(field "$T/r3.json" pointers_read)" -eq 0 ] && [ "$(field "$T/r3.json" keys_written)" -eq 0 ]'
+
+# --- a manifest that does not match: everything read ------------------------
+rc set $NS:deploy:manifest edited-by-hand > /dev/null
+"$RLC" run -q --json "$T/a.json" > "$T/r4.json"; r=$?
+check "edited manifest: falls back to reading every pointer" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/r4.json" live_read)" = full ] && [ "$(field "$T/r4.json" pointers_read)" -eq $N ]'
+check "  and still writes only the changed tenant" [ "$(field "$T/r4.json" keys_written)" -eq 2 ]
+"$RLC" run -q --json --state-dir "$T/other" "$T/b.json" > "$T/r5.json"; r=$?
+check "another state directory (another machine) deploys: full read" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/r5.json" live_read)" = full ]'
+"$RLC" run -q --json "$T/a.json" > "$T/r6.json"; r=$?
+check "back here after the other machine's deploy: full read (manifest moved on)" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/r6.json" live_read)" = full ] && [ "$(field "$T/r6.json" tenants_changed)" -eq 1 ]'
+python3 - "$RLC_STATE_DIR" <<'PY'
+import glob, json, sys
+for p in glob.glob(sys.argv[1] + "/manifest-*.json"):
+    d = json.load(open(p)); d["tenants"]["t003"] = "0000000000000000"; json.dump(d, open(p, "w"))
+PY
+"$RLC" run -q --json "$T/b.json" > "$T/r7.json"; r=$?
+check "a record edited on disk no longer hashes to the manifest: full read" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/r7.json" live_read)" = full ]'
+
+# --- a pointer edited by hand: drift; --full-read repairs it ----------------
+good=$(rc get "{$NS:t021}:active")
+rc set "{$NS:t021}:active" 00000000deadbeef > /dev/null
+"$RLC" status -q > /dev/null; r=$?
+check "status finds a pointer edited by hand (exit 6)" [ $r -eq 6 ]
+"$RLC" run -q --json "$T/b.json" > "$T/r8.json"
+check "a run trusting the manifest does not read it" [ "$(field "$T/r8.json" pointers_read)" -eq 0 ]
+"$RLC" run -q --json --full-read "$T/b.json" > "$T/r9.json"; r=$?
+check "--full-read reads every pointer and repairs it" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/r9.json" pointers_read)" -eq $N ] && [ "$(rc get "{$NS:t021}:active")" = "$good" ]'
+"$RLC" status -q > /dev/null; check "status after the repair: no drift" [ $? -eq 0 ]
+
+# --- a dropped tenant: config and pointer removed, rollback restores -------
+cfg=$(rc --scan --pattern "{$NS:t011}:cfg:*")
+"$RLC" run -q --json "$T/c.json" > "$T/r10.json"; r=$?
+check "dropping a tenant commits, reading one pointer" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/r10.json" tenants_removed)" -eq 1 ] && [ "$(field "$T/r10.json" pointers_read)" -eq 1 ]'
+check "the dropped tenant's pointer is gone" [ -z "$(rc get "{$NS:t011}:active")" ]
+check "the dropped tenant's config is gone" [ -z "$(rc --scan --pattern "{$NS:t011}:cfg:*")" ]
+check "the dropped tenant is out of the deploy state" [ -z "$(rc hget $NS:deploy:state t011)" ]
+check "the other tenants are all still there" [ "$(pointers)" -eq $((N - 1)) ]
+"$RLC" rollback -q; r=$?
+check "rollback restores the dropped tenant's pointer and config" \
+    eval '[ $r -eq 0 ] && [ -n "$(rc get "{$NS:t011}:active")" ] && [ "$(rc --scan --pattern "{$NS:t011}:cfg:*")" = "$cfg" ]'
+check "after a rollback the store has no manifest" [ -z "$(rc get $NS:deploy:manifest)" ]
+"$RLC" run -q --json "$T/c.json" > "$T/r11.json"; r=$?
+check "so the next deploy reads everything, and drops the tenant again" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/r11.json" live_read)" = full ] && [ -z "$(rc get "{$NS:t011}:active")" ]'
+
+# --- a crash mid-apply ------------------------------------------------------
+"$RLC" run -q "$T/b.json" > /dev/null
+RLC_FAULT=apply.flip "$RLC" run -q "$T/a.json" 2> /dev/null
+check "a deploy killed mid-apply leaves no manifest" [ -z "$(rc get $NS:deploy:manifest)" ]
+"$RLC" run -q --json "$T/a.json" > "$T/r12.json"; r=$?
+check "the next run recovers (checkpoint restored, manifest with it) and applies" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/r12.json" result)" = committed ] && [ "$(field "$T/r12.json" tenants_changed)" -eq 1 ]'
+"$RLC" status -q > /dev/null; check "status after recovery and re-apply: no drift" [ $? -eq 0 ]
+check "every tenant of plan a is active at the version the state records" \
+    eval '[ "$(rc get "{$NS:t007}:active")" = "$(rc hget $NS:deploy:state t007)" ] && [ "$(pointers)" -eq $N ]'
