@@ -6,19 +6,20 @@
 
 #include "cli.h"
 
+/* In the order of the work: write and check, compile, try, deploy, audit. */
 static const verb verbs[] = {
     {"check", cmd_check, "parse and check policies; diagnostics for people or CI"},
     {"fmt", cmd_fmt, "rewrite policies in canonical form"},
     {"explain", cmd_explain, "explain a diagnostic code"},
-    {"audit", cmd_audit, "verify or show the hash-chained audit log of deploys"},
-    {"run", cmd_run, "apply a plan to its Redis targets, with checkpoint and rollback"},
-    {"diff", cmd_diff, "show what a plan would change against live state"},
-    {"status", cmd_status, "active plan, lock holder, recent deploys and drift"},
-    {"rollback", cmd_rollback, "restore a deploy checkpoint"},
     {"compile", cmd_compile, "check policies and write a deployable plan"},
     {"plan", cmd_plan, "show what a plan file holds and whether it is intact"},
     {"simulate", cmd_simulate, "replay a trace or synthetic load through the simulator"},
     {"test", cmd_test, "run the policy's test blocks on the simulator"},
+    {"run", cmd_run, "apply a plan to its targets, with checkpoint and rollback"},
+    {"diff", cmd_diff, "show what a plan would change against live state"},
+    {"status", cmd_status, "active plan, lock holder, recent deploys and drift"},
+    {"rollback", cmd_rollback, "restore a deploy checkpoint"},
+    {"audit", cmd_audit, "verify or show the hash-chained audit log of deploys"},
 };
 
 static void usage(FILE *fp)
@@ -32,7 +33,8 @@ static void usage(FILE *fp)
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         fprintf(fp, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
     fprintf(fp, "\n'rlc VERB --help' describes a verb; 'man rlc' has the whole manual.\n"
-                "exit status: 0 clean, 1 problems found, 2 usage or I/O error\n");
+                "exit status: 0 clean, 1 problems found, 2 usage or I/O error; deploy verbs\n"
+                "add 3-8 (see their --help)\n");
 }
 
 int cli_usage_error(const char *verbname, const char *fmt, ...)

@@ -224,3 +224,18 @@ for c in $(cat codes); do
 done
 if [ -z "$missing" ]; then ok "cli/explain-every-code-has-a-page"
 else notok "cli/explain-every-code-has-a-page" "no SPEC.md section for$missing"; fi
+# The manual page has every verb `rlc --help` lists, and the deploy exit
+# statuses.
+"$RLC" --help | awk '/^verbs:/ {v=1; next} v && /^  [a-z]/ {print $1}' > verbs
+sed -n '/^\.SH VERBS/,/^\.SH OPTIONS/p' "$ROOT/doc/rlc.1" > verbs.man
+missing=""
+for v in $(cat verbs); do
+    grep -Eq "^\.(B|BI|BR) \"?$v( |\"|\$)" verbs.man || missing="$missing $v"
+done
+if [ -n "$missing" ] || [ ! -s verbs ]; then notok "cli/man-page-has-every-verb" "missing:$missing"
+else ok "cli/man-page-has-every-verb ($(wc -l < verbs) verbs)"; fi
+missing=""
+for st in 3 4 5 6 7 8; do
+    grep -q "^\.B $st\$" "$ROOT/doc/rlc.1" || missing="$missing exit-$st"
+done
+if [ -z "$missing" ]; then ok "cli/man-page-exit-statuses"; else notok "cli/man-page-exit-statuses" "$missing"; fi
