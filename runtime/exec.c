@@ -155,20 +155,46 @@ static size_t unhex(const char *h, char *out)
 
 /* --- plan ------------------------------------------------------------------ */
 
+/* Each tenant of the plan into c->rs as plan_load_streamed parses it. */
+static bool take_tenant(void *ud, const json_t *plan, const json_t *tenant, size_t i, size_t n,
+                        rerr *e)
+{
+    xc *c = ud;
+    char err[512];
+    if (i == 0) {
+        if (!rules_begin(plan, n, &c->rs, err, sizeof err))
+            return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+        c->have_rs = true;
+    }
+    if (!c->have_rs || i >= n)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "tenants[%zu]: more tenants than counted", i);
+    if (!rules_add_tenant(&c->rs, tenant, err, sizeof err))
+        return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+    return true;
+}
+
 static exec_status load_plan(xc *c, const char *path, rerr *e)
 {
-    /* Parse, compatibility and digest checks are plan_load's (RLC310x). */
-    c->plan = plan_load(path, e);
+    /* Parse, compatibility and digest checks are plan_load's (RLC310x);
+     * tenants come one at a time straight into rules, so a plan of 100 000
+     * tenants is never one JSON tree.  c->plan keeps the rest. */
+    c->plan = plan_load_streamed(path, take_tenant, c, e);
     if (!c->plan)
         return EXEC_PLAN;
     snprintf(c->digest, sizeof c->digest, "%s",
              json_string_value(json_object_get(c->plan, "plan_digest")));
     char err[512];
-    if (!rules_from_plan(c->plan, &c->rs, err, sizeof err)) {
+    if (!c->have_rs) {
+        if (!rules_begin(c->plan, 0, &c->rs, err, sizeof err)) {
+            rerr_set(e, DIAG_PLAN_SHAPE, "%s: %s", path, err);
+            return EXEC_PLAN;
+        }
+        c->have_rs = true;
+    }
+    if (!rules_finish(&c->rs, err, sizeof err)) {
         rerr_set(e, DIAG_PLAN_SHAPE, "%s: %s", path, err);
         return EXEC_PLAN;
     }
-    c->have_rs = true;
     c->ns = c->rs.ns;
     c->policy = c->rs.policy;
     c->skew_ms = c->rs.skew_ms;
@@ -940,6 +966,17 @@ static bool send_cmds(xt *t, bool config, rerr *e, size_t *written)
             rpipe_add(p, k, strlen(k), 2, av, NULL);
             continue;
         }
+        if (!config && !x->live) {
+            /* No pointer yet: rlc_activate would only SET it (it re-times
+             * counters of an old config, and there is none; we hold the
+             * lock, and clients never write pointers).  A plain SET spares
+             * the server a config parse per new tenant. */
+            char k[1024];
+            snprintf(k, sizeof k, "%s:active", x->tag);
+            const char *av[3] = {"SET", k, x->newver};
+            rpipe_add(p, k, strlen(k), 3, av, NULL);
+            continue;
+        }
         for (size_t m = 0; m < x->cmds.n; m++) {
             bool is_act = m == x->cmds.n - 1;
             if (is_act == config)
@@ -993,29 +1030,23 @@ static void case_path(const json_t *path, char *out, size_t n)
 
 static bool verify(xc *c, xt *t, json_t *report, rerr *e)
 {
-    /* One simulator per tenant, holding that tenant alone (cases come in
-     * tenant order; a tenant's cases share its shadow counters, so they
-     * share its simulator): O(cases x rules of one tenant), not O(cases x
-     * every rule of the plan). */
-    sim *sm = NULL;
-    rl_ruleset one = c->rs;
-    const xtenant *sim_of = NULL;
-    size_t ncases = 0, nsent = 0;
-    bool ok = true;
+    /* Every case's shadow config, pointer and requests go in one pipeline
+     * (a tenant's keys share one slot, so one node runs them in order, as
+     * if sent one by one); the replies are then compared with one
+     * simulator per tenant, holding that tenant alone (cases come in tenant
+     * order and a tenant's cases share its shadow counters, so they share
+     * its simulator).  O(cases x sends) commands in one round trip per
+     * batch, O(rules of one tenant) per simulator. */
+    json_t *cases = json_object_get(c->plan, "verify");
+    size_t ncases_all = json_array_size(cases);
+    size_t *first = calloc(ncases_all + 1, sizeof *first);   /* reply index of send 0 */
+    rpipe *p = rpipe_new(t->s);
     size_t i;
     json_t *vc;
-    json_array_foreach(json_object_get(c->plan, "verify"), i, vc) {
-        const char *tn = json_string_value(json_object_get(vc, "tenant"));
-        xtenant *x = find_xtenant(t, tn);
+    json_array_foreach(cases, i, vc) {
+        xtenant *x = find_xtenant(t, json_string_value(json_object_get(vc, "tenant")));
         if (!x)
             continue;
-        if (x != sim_of) {
-            sim_free(sm);
-            one.tenants = (rl_tenant *)x->t;
-            one.ntenants = 1;
-            sm = sim_new(&one);
-            sim_of = x;
-        }
         /* Shadow copy of the tenant's config under "<tag>:v", so decisions
          * run on fresh counters that no client touches. */
         char sk[1024], scfg[1024];
@@ -1030,23 +1061,11 @@ static bool verify(xc *c, xt *t, json_t *report, rerr *e)
         }
         av[1] = scfg;
         lens[1] = strlen(scfg);
-        redisReply *r = rstore_cmd(t->s, scfg, strlen(scfg), hs->argc, av, lens, e);
+        rpipe_add(p, scfg, strlen(scfg), hs->argc, av, lens);
         free(av);
         free(lens);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            if (r)
-                rerr_set(e, DIAG_STORE_REPLY, "shadow config: %s", r->str);
-            if (r)
-                freeReplyObject(r);
-            ok = false;
-            break;
-        }
-        freeReplyObject(r);
         const char *setv[3] = {"SET", sk, x->newver};
-        if (!cmd_ok(t->s, e, sk, 3, setv)) {
-            ok = false;
-            break;
-        }
+        rpipe_add(p, sk, strlen(sk), 3, setv, NULL);
         char path[1024];
         case_path(json_object_get(vc, "path"), path, sizeof path);
         const char *method = json_string_value(json_object_get(vc, "method"));
@@ -1055,29 +1074,65 @@ static bool verify(xc *c, xt *t, json_t *report, rerr *e)
         long long sends = json_integer_value(json_object_get(vc, "sends"));
         char costs[24];
         snprintf(costs, sizeof costs, "%lld", cost > 0 ? cost : 1);
-        ncases++;
-        for (long long s = 0; s < sends && ok; s++) {
+        first[i] = rpipe_count(p);
+        for (long long s2 = 0; s2 < sends; s2++) {
             char now[24] = "", lease[64];
             if (c->client_time)
                 snprintf(now, sizeof now, "%lld", statedir_now_ms());
-            snprintf(lease, sizeof lease, "verify-%zu-%lld", i, s);
+            snprintf(lease, sizeof lease, "verify-%zu-%lld", i, s2);
             if (t->functions) {
                 const char *dv[10] = {"FCALL", "rlc_decide", "1", sk, path, method ?: "",
                                       route ?: "", costs, now, lease};
-                r = rstore_cmd(t->s, sk, strlen(sk), 10, dv, NULL, e);
+                rpipe_add(p, sk, strlen(sk), 10, dv, NULL);
             } else {
                 const char *dv[11] = {"EVALSHA", t->sha, "1", sk, "decide", path, method ?: "",
                                       route ?: "", costs, now, lease};
-                r = rstore_cmd(t->s, sk, strlen(sk), 11, dv, NULL, e);
+                rpipe_add(p, sk, strlen(sk), 11, dv, NULL);
             }
-            if (!r) {
-                ok = false;
+        }
+    }
+    bool ok = rpipe_exec(p, e);
+    sim *sm = NULL;
+    rl_ruleset one = c->rs;
+    const xtenant *sim_of = NULL;
+    size_t ncases = 0, nsent = 0;
+    json_array_foreach(cases, i, vc) {
+        if (!ok)
+            break;
+        const char *tn = json_string_value(json_object_get(vc, "tenant"));
+        xtenant *x = find_xtenant(t, tn);
+        if (!x)
+            continue;
+        if (x != sim_of) {
+            sim_free(sm);
+            one.tenants = (rl_tenant *)x->t;
+            one.ntenants = 1;
+            sm = sim_new(&one);
+            sim_of = x;
+        }
+        for (size_t k = first[i] - 2; k < first[i]; k++) {
+            const redisReply *r = rpipe_reply(p, k);
+            if (r->type == REDIS_REPLY_ERROR) {
+                ok = rerr_set(e, DIAG_STORE_REPLY, "shadow config of tenant %s: %s", tn, r->str);
                 break;
             }
+        }
+        if (!ok)
+            break;
+        char path[1024];
+        case_path(json_object_get(vc, "path"), path, sizeof path);
+        const char *method = json_string_value(json_object_get(vc, "method"));
+        const char *route = json_string_value(json_object_get(vc, "route"));
+        long long cost = json_integer_value(json_object_get(vc, "cost"));
+        long long sends = json_integer_value(json_object_get(vc, "sends"));
+        ncases++;
+        for (long long s2 = 0; s2 < sends && ok; s2++) {
+            const redisReply *r = rpipe_reply(p, first[i] + (size_t)s2);
+            char lease[64];
+            snprintf(lease, sizeof lease, "verify-%zu-%lld", i, s2);
             if (r->type != REDIS_REPLY_ARRAY || r->elements < 6) {
                 rerr_set(e, DIAG_VERIFY_MISMATCH, "tenant %s: decide returned %s", tn,
                          r->type == REDIS_REPLY_ERROR ? r->str : "an unexpected reply");
-                freeReplyObject(r);
                 ok = false;
                 break;
             }
@@ -1088,7 +1143,6 @@ static bool verify(xc *c, xt *t, json_t *report, rerr *e)
             long long now_ms = r->element[5]->type == REDIS_REPLY_INTEGER
                                    ? r->element[5]->integer
                                    : atoll(r->element[5]->str ? r->element[5]->str : "0");
-            freeReplyObject(r);
             sim_decision d;
             sim_status st = sim_decide(sm, tn, path, method, route, cost > 0 ? cost : 1,
                                        now_ms, lease, &d);
@@ -1096,17 +1150,17 @@ static bool verify(xc *c, xt *t, json_t *report, rerr *e)
             if (st != SIM_OK || d.allowed != (allowed == 1) || d.remaining != remaining) {
                 rerr_set(e, DIAG_VERIFY_MISMATCH, "tenant %s, path '%s', %s %s, request %lld: "
                          "the store said %s (remaining %lld), the simulator %s (remaining "
-                         "%lld)", tn, path, method ?: "-", route ?: "-", s + 1,
+                         "%lld)", tn, path, method ?: "-", route ?: "-", s2 + 1,
                          allowed == 1 ? "allow" : "reject", remaining,
                          st != SIM_OK ? sim_status_text(st) : d.allowed ? "allow" : "reject",
                          (long long)d.remaining);
                 ok = false;
             }
         }
-        if (!ok)
-            break;
     }
     sim_free(sm);
+    rpipe_free(p);
+    free(first);
     json_object_set_new(report, "verify_cases", json_integer((json_int_t)ncases));
     json_object_set_new(report, "verify_requests", json_integer((json_int_t)nsent));
     return ok;

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/evp.h>
+
 #include "diag.h"
 
 #ifndef RLC_VERSION
@@ -249,6 +251,16 @@ static bool each(const json_t *a, const field *fs, size_t n, const char *what, r
 
 #define EACH(a, fs, what, e) each((a), (fs), sizeof(fs) / sizeof((fs)[0]), (what), (e))
 
+static bool tenant_rules_ok(const json_t *t, size_t i, rerr *e);
+static bool library_ok(const json_t *p, rerr *e);
+
+static bool tenant_fields_ok(const json_t *t, size_t i, rerr *e)
+{
+    char where[64];
+    snprintf(where, sizeof where, "tenants[%zu]", i);
+    return need(t, tenant_fields, sizeof tenant_fields / sizeof tenant_fields[0], where, e);
+}
+
 static bool shape_ok(const json_t *p, rerr *e)
 {
     if (!NEED(p, top_fields, "plan", e) ||
@@ -261,10 +273,20 @@ static bool shape_ok(const json_t *p, rerr *e)
         !EACH(json_object_get(p, "steps"), step_fields, "steps", e) ||
         !EACH(json_object_get(p, "verify"), verify_fields, "verify", e))
         return false;
-    size_t i, j;
-    json_t *t, *r;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(p, "tenants"), i, t)
+        if (!tenant_rules_ok(t, i, e))
+            return false;
+    return library_ok(p, e);
+}
+
+static bool tenant_rules_ok(const json_t *t, size_t i, rerr *e)
+{
+    size_t j;
+    json_t *r;
     char where[96];
-    json_array_foreach(json_object_get(p, "tenants"), i, t) {
+    {
         json_array_foreach(json_object_get(t, "rules"), j, r) {
             snprintf(where, sizeof where, "tenants[%zu].rules[%zu]", i, j);
             if (!NEED(r, rule_fields, where, e))
@@ -282,6 +304,11 @@ static bool shape_ok(const json_t *p, rerr *e)
             }
         }
     }
+    return true;
+}
+
+static bool library_ok(const json_t *p, rerr *e)
+{
     /* The library's digest is part of the plan's, but a deploy loads the
      * source, so check the two agree. */
     const json_t *lib = json_object_get(p, "library");
@@ -294,6 +321,50 @@ static bool shape_ok(const json_t *p, rerr *e)
     return true;
 }
 
+/* True when text, less its top-level `,"plan_digest":"HAVE"` member and its
+ * final newline, hashes to HAVE: then text is the canonical JSON the
+ * compiler hashed plus that member, and re-serialising the parsed plan to
+ * check the digest (seconds and gigabytes for 100 000 tenants) is not
+ * needed.  A plan re-indented by a tool fails this and takes the slow path
+ * (plan_verify), which is the definition (SPEC.md 5.2). */
+static bool text_digest_matches(const char *text, size_t len, const char *have)
+{
+    if (!have || strlen(have) != DIGEST_HEX_LEN)
+        return false;
+    if (len && text[len - 1] == '\n')
+        len--;
+    char needle[DIGEST_HEX_LEN + 32];
+    int nl = snprintf(needle, sizeof needle, ",\"plan_digest\":\"%s\"", have);
+    const char *at = NULL;
+    for (const char *q = text; q + nl <= text + len; q++) {
+        q = memchr(q, ',', (size_t)(text + len - q));
+        if (!q || q + nl > text + len)
+            break;
+        if (!memcmp(q, needle, (size_t)nl)) {
+            at = q;
+            break;
+        }
+    }
+    if (!at)
+        return false;
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+              EVP_DigestUpdate(ctx, text, (size_t)(at - text)) &&
+              EVP_DigestUpdate(ctx, at + nl, (size_t)(text + len - (at + nl))) &&
+              EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    char hex[DIGEST_HEX_LEN + 1];
+    if (!ok || mdlen != 32)
+        return false;
+    digest_hex(md, 32, hex);
+    return !strcmp(hex, have);
+}
+
+/* The checks of plan_verify after the digest: compiler, shape. */
+static bool verify_rest(const json_t *plan, const char *dg, rerr *e);
+
 bool plan_verify(const json_t *plan, char computed[DIGEST_HEX_LEN + 1], rerr *e)
 {
     char dg[DIGEST_HEX_LEN + 1];
@@ -301,6 +372,11 @@ bool plan_verify(const json_t *plan, char computed[DIGEST_HEX_LEN + 1], rerr *e)
         return rerr_set(e, DIAG_PLAN_SHAPE, "plan is not an object");
     if (computed)
         memcpy(computed, dg, sizeof dg);
+    return verify_rest(plan, dg, e);
+}
+
+static bool verify_rest(const json_t *plan, const char *dg, rerr *e)
+{
     const char *comp = json_string_value(json_object_get(plan, "compiler"));
     if (!comp)
         return rerr_set(e, DIAG_PLAN_SHAPE, "plan field plan.compiler is missing");
@@ -325,10 +401,174 @@ bool plan_verify(const json_t *plan, char computed[DIGEST_HEX_LEN + 1], rerr *e)
 
 json_t *plan_load(const char *path, rerr *e)
 {
-    json_t *p = plan_parse_file(path, e);
-    if (!p)
+    size_t len = 0;
+    char *text = read_capped(path, &len, e);
+    if (!text)
         return NULL;
-    if (!plan_verify(p, NULL, e)) {
+    json_t *p = plan_parse_text(text, len, e);
+    if (!p) {
+        free(text);
+        rerr_prefix(e, "%s", path);
+        return NULL;
+    }
+    const char *have = json_string_value(json_object_get(p, "plan_digest"));
+    bool fast = text_digest_matches(text, len, have);
+    free(text);
+    if (fast ? !verify_rest(p, have, e) : !plan_verify(p, NULL, e)) {
+        rerr_prefix(e, "%s", path);
+        json_decref(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* ---- streamed loading (the deploy path) ---- */
+
+/* End of the JSON value starting at p (NULL if malformed): strings with
+ * their escapes, and brackets matched, which is all a value's extent needs
+ * in text already known to be valid JSON. */
+static const char *skip_value(const char *p, const char *end)
+{
+    int depth = 0;
+    while (p < end) {
+        char ch = *p;
+        if (ch == '"') {
+            for (p++; p < end && *p != '"'; p++)
+                if (*p == '\\')
+                    p++;
+            if (p >= end)
+                return NULL;
+            p++;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+            p++;
+        } else if (ch == '}' || ch == ']') {
+            if (--depth < 0)
+                return p;   /* the end of the enclosing container */
+            p++;
+        } else if (depth == 0 && (ch == ',' || ch == ':')) {
+            return p;
+        } else {
+            p++;
+        }
+        if (depth == 0 && (p >= end || *p == ',' || *p == ':' || *p == '}' || *p == ']'))
+            return p;
+    }
+    return depth == 0 ? p : NULL;
+}
+
+/* [*vs, *ve) = the value of the top-level member "tenants" of a compact
+ * JSON object. */
+static bool find_tenants(const char *text, const char *end, const char **vs, const char **ve)
+{
+    const char *p = text;
+    if (p >= end || *p != '{')
+        return false;
+    p++;
+    while (p < end && *p == '"') {
+        const char *k = p + 1, *ke = skip_value(p, end);
+        if (!ke || ke >= end || *ke != ':')
+            return false;
+        const char *v = ke + 1, *vend = skip_value(v, end);
+        if (!vend)
+            return false;
+        if (ke - k == 8 && !memcmp(k, "tenants\"", 8)) {
+            *vs = v;
+            *ve = vend;
+            return true;
+        }
+        p = vend;
+        if (p < end && *p == ',')
+            p++;
+    }
+    return false;
+}
+
+json_t *plan_load_streamed(const char *path, plan_tenant_fn fn, void *ud, rerr *e)
+{
+    size_t len = 0;
+    char *text = read_capped(path, &len, e);
+    if (!text)
+        return NULL;
+    /* The digest the file claims, read from its bytes. */
+    char have[DIGEST_HEX_LEN + 1] = "";
+    static const char tag[] = ",\"plan_digest\":\"";
+    for (const char *q = text; q && q + sizeof tag + DIGEST_HEX_LEN <= text + len; q++) {
+        q = memchr(q, ',', (size_t)(text + len - q));
+        if (q && q + sizeof tag + DIGEST_HEX_LEN <= text + len &&
+            !memcmp(q, tag, sizeof tag - 1)) {
+            memcpy(have, q + sizeof tag - 1, DIGEST_HEX_LEN);
+            have[DIGEST_HEX_LEN] = '\0';
+            break;
+        }
+        if (!q)
+            break;
+    }
+    const char *vs = NULL, *ve = NULL;
+    if (!have[0] || !text_digest_matches(text, len, have) ||
+        !find_tenants(text, text + len, &vs, &ve) || *vs != '[') {
+        /* Not the canonical text: the whole tree, then the same calls. */
+        free(text);
+        json_t *p = plan_load(path, e);
+        if (!p)
+            return NULL;
+        size_t i;
+        json_t *t;
+        json_array_foreach(json_object_get(p, "tenants"), i, t)
+            if (!fn(ud, p, t, i, json_array_size(json_object_get(p, "tenants")), e)) {
+                rerr_prefix(e, "%s", path);
+                json_decref(p);
+                return NULL;
+            }
+        json_object_set_new(p, "tenants", json_array());
+        return p;
+    }
+    /* The rest of the plan, with [] for tenants, as one small tree. */
+    size_t rl = (size_t)(vs - text) + 2 + (size_t)(text + len - ve);
+    char *rest = malloc(rl + 1);
+    if (!rest) {
+        free(text);
+        rerr_set(e, DIAG_PLAN_READ, "%s: out of memory", path);
+        return NULL;
+    }
+    memcpy(rest, text, (size_t)(vs - text));
+    memcpy(rest + (vs - text), "[]", 2);
+    memcpy(rest + (vs - text) + 2, ve, (size_t)(text + len - ve));
+    json_t *p = plan_parse_text(rest, rl, e);
+    free(rest);
+    if (!p || !verify_rest(p, have, e)) {
+        free(text);
+        json_decref(p);
+        rerr_prefix(e, "%s", path);
+        return NULL;
+    }
+    /* Count, then hand over the tenants one parsed object at a time. */
+    size_t n = 0;
+    for (const char *q = vs + 1; q < ve && *q != ']';) {
+        const char *qe = skip_value(q, ve);
+        if (!qe)
+            break;
+        n++;
+        q = qe < ve && *qe == ',' ? qe + 1 : qe;
+    }
+    size_t i = 0;
+    bool ok = true;
+    for (const char *q = vs + 1; ok && q < ve && *q != ']'; i++) {
+        const char *qe = skip_value(q, ve);
+        json_error_t je;
+        json_t *t = qe ? json_loadb(q, (size_t)(qe - q), JSON_REJECT_DUPLICATES, &je) : NULL;
+        if (!t)
+            ok = rerr_set(e, DIAG_PLAN_PARSE, "tenants[%zu] is not valid JSON: %s", i, je.text);
+        else if (find_real(t))
+            ok = rerr_set(e, DIAG_PLAN_PARSE, "plan holds a floating-point number; plans "
+                          "hold integers only");
+        else
+            ok = tenant_fields_ok(t, i, e) && tenant_rules_ok(t, i, e) && fn(ud, p, t, i, n, e);
+        json_decref(t);
+        q = qe && qe < ve && *qe == ',' ? qe + 1 : qe;
+    }
+    free(text);
+    if (!ok) {
         rerr_prefix(e, "%s", path);
         json_decref(p);
         return NULL;

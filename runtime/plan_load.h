@@ -34,6 +34,18 @@ bool plan_verify(const json_t *plan, char computed[DIGEST_HEX_LEN + 1], rerr *e)
 /* plan_parse_file then plan_verify: the one call `rlc run` needs. */
 json_t *plan_load(const char *path, rerr *e);
 
+/* plan_load for the deploy path, which needs the tenants only as rules: the
+ * plan comes back with "tenants" empty, and each tenant object is handed to
+ * fn (borrowed, i of n, in file order) as it is parsed, so a 100 000-tenant
+ * plan never exists as one jansson tree (gigabytes).  The same checks as
+ * plan_load, in the same order, and the plan (tenants still to come) is
+ * passed along; a file that is not the canonical text
+ * (re-indented) is loaded whole and its tenants handed over the same way.
+ * fn returns false with e set to stop. */
+typedef bool (*plan_tenant_fn)(void *ud, const json_t *plan, const json_t *tenant, size_t i,
+                               size_t n, rerr *e);
+json_t *plan_load_streamed(const char *path, plan_tenant_fn fn, void *ud, rerr *e);
+
 /* True when a plan written by `compiler` ("rlc X.Y.Z") can be run by
  * `self` (a version "X.Y.Z"): equal major versions, and equal minor
  * versions while the major is 0. */

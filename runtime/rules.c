@@ -224,15 +224,13 @@ static int tenant_order(const void *a, const void *b)
     return strcmp(((const rl_tenant *)a)->name, ((const rl_tenant *)b)->name);
 }
 
-bool rules_from_plan(const json_t *plan, rl_ruleset *out, char *err, size_t errlen)
+bool rules_begin(const json_t *plan, size_t ntenants, rl_ruleset *out, char *err,
+                 size_t errlen)
 {
     memset(out, 0, sizeof *out);
     const json_t *pol = json_object_get(plan, "policy");
-    const json_t *tenants = json_object_get(plan, "tenants");
     if (!json_is_object(pol))
         return fail(err, errlen, "plan has no \"policy\" object");
-    if (!json_is_array(tenants))
-        return fail(err, errlen, "plan has no \"tenants\" array");
     rl_ruleset rs = {.a = arena_new()};
     const char *ns = get_str(pol, "namespace");
     const char *ts = get_str(pol, "time_source");
@@ -252,43 +250,62 @@ bool rules_from_plan(const json_t *plan, rl_ruleset *out, char *err, size_t errl
     rs.policy = arena_strdup(rs.a, name ? name : "");
     rs.client_time = !strcmp(ts, "client");
     rs.fail_closed = se && !strcmp(se, "fail_closed");
-
-    rs.ntenants = json_array_size(tenants);
-    rs.tenants = arena_alloc(rs.a, (rs.ntenants + 1) * sizeof *rs.tenants);
-    for (size_t t = 0; t < rs.ntenants; t++) {
-        const json_t *tj = json_array_get(tenants, t);
-        const char *tn = get_str(tj, "name");
-        const json_t *rj = json_object_get(tj, "rules");
-        if (!tn || !*tn || !json_is_array(rj)) {
-            fail(err, errlen, "tenants[%zu]: needs a \"name\" and a \"rules\" array", t);
-            goto fail;
-        }
-        rl_tenant *ten = &rs.tenants[t];
-        ten->name = arena_strdup(rs.a, tn);
-        ten->nrules = json_array_size(rj);
-        ten->rules = arena_alloc(rs.a, (ten->nrules + 1) * sizeof *ten->rules);
-        for (size_t i = 0; i < ten->nrules; i++)
-            if (!read_rule(rs.a, json_array_get(rj, i), tn, &ten->rules[i], err, errlen))
-                goto fail;
-        qsort(ten->rules, ten->nrules, sizeof *ten->rules, rule_order);
-        for (size_t i = 1; i < ten->nrules; i++)
-            if (!strcmp(ten->rules[i].id, ten->rules[i - 1].id)) {
-                fail(err, errlen, "tenant \"%s\": rule id %s appears twice", tn,
-                     ten->rules[i].id);
-                goto fail;
-            }
-    }
-    qsort(rs.tenants, rs.ntenants, sizeof *rs.tenants, tenant_order);
-    for (size_t t = 1; t < rs.ntenants; t++)
-        if (!strcmp(rs.tenants[t].name, rs.tenants[t - 1].name)) {
-            fail(err, errlen, "tenant \"%s\" appears twice", rs.tenants[t].name);
-            goto fail;
-        }
+    rs.tenants = arena_alloc(rs.a, (ntenants + 1) * sizeof *rs.tenants);
+    rs.ntenants = 0;
     *out = rs;
     return true;
 fail:
     arena_free(rs.a);
     return false;
+}
+
+bool rules_add_tenant(rl_ruleset *rs, const json_t *tj, char *err, size_t errlen)
+{
+    size_t t = rs->ntenants;
+    const char *tn = get_str(tj, "name");
+    const json_t *rj = json_object_get(tj, "rules");
+    if (!tn || !*tn || !json_is_array(rj))
+        return fail(err, errlen, "tenants[%zu]: needs a \"name\" and a \"rules\" array", t);
+    rl_tenant *ten = &rs->tenants[t];
+    ten->name = arena_strdup(rs->a, tn);
+    ten->nrules = json_array_size(rj);
+    ten->rules = arena_alloc(rs->a, (ten->nrules + 1) * sizeof *ten->rules);
+    for (size_t i = 0; i < ten->nrules; i++)
+        if (!read_rule(rs->a, json_array_get(rj, i), tn, &ten->rules[i], err, errlen))
+            return false;
+    qsort(ten->rules, ten->nrules, sizeof *ten->rules, rule_order);
+    for (size_t i = 1; i < ten->nrules; i++)
+        if (!strcmp(ten->rules[i].id, ten->rules[i - 1].id))
+            return fail(err, errlen, "tenant \"%s\": rule id %s appears twice", tn,
+                        ten->rules[i].id);
+    rs->ntenants++;
+    return true;
+}
+
+bool rules_finish(rl_ruleset *rs, char *err, size_t errlen)
+{
+    qsort(rs->tenants, rs->ntenants, sizeof *rs->tenants, tenant_order);
+    for (size_t t = 1; t < rs->ntenants; t++)
+        if (!strcmp(rs->tenants[t].name, rs->tenants[t - 1].name))
+            return fail(err, errlen, "tenant \"%s\" appears twice", rs->tenants[t].name);
+    return true;
+}
+
+bool rules_from_plan(const json_t *plan, rl_ruleset *out, char *err, size_t errlen)
+{
+    const json_t *tenants = json_object_get(plan, "tenants");
+    if (!rules_begin(plan, json_array_size(tenants), out, err, errlen))
+        return false;
+    bool ok = true;
+    if (!json_is_array(tenants))
+        ok = fail(err, errlen, "plan has no \"tenants\" array");
+    for (size_t t = 0; ok && t < json_array_size(tenants); t++)
+        ok = rules_add_tenant(out, json_array_get(tenants, t), err, errlen);
+    if (ok)
+        ok = rules_finish(out, err, errlen);
+    if (!ok)
+        rules_free(out);
+    return ok;
 }
 
 void rules_free(rl_ruleset *rs)

@@ -73,6 +73,15 @@ typedef struct rl_ruleset {
  * *out (release with rules_free) and returns true; otherwise returns false
  * with a message naming the offending member in err, and *out is empty. */
 bool rules_from_plan(const json_t *plan, rl_ruleset *out, char *err, size_t errlen);
+/* The same in steps, for a plan read one tenant at a time (plan_load_streamed):
+ * rules_begin reads the policy and makes room for ntenants tenants;
+ * rules_add_tenant reads one tenant object (borrowed; the ruleset copies
+ * what it keeps); rules_finish sorts the tenants and refuses duplicates.
+ * After a failure of add or finish, rules_free the ruleset. */
+bool rules_begin(const json_t *plan, size_t ntenants, rl_ruleset *out, char *err,
+                 size_t errlen);
+bool rules_add_tenant(rl_ruleset *rs, const json_t *tenant, char *err, size_t errlen);
+bool rules_finish(rl_ruleset *rs, char *err, size_t errlen);
 /* Frees what rules_from_plan allocated.  Accepts a zeroed ruleset. */
 void rules_free(rl_ruleset *rs);
 

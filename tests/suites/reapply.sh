@@ -135,3 +135,27 @@ check "the next run recovers (checkpoint restored, manifest with it) and applies
 "$RLC" status -q > /dev/null; check "status after recovery and re-apply: no drift" [ $? -eq 0 ]
 check "every tenant of plan a is active at the version the state records" \
     eval '[ "$(rc get "{$NS:t007}:active")" = "$(rc hget $NS:deploy:state t007)" ] && [ "$(pointers)" -eq $N ]'
+
+# --- plan loading on the deploy path (tenants streamed into rules) ----------
+python3 - "$T/b.json" "$T/pretty.json" "$T/badshape.json" "$T/float.json" <<'PY'
+import hashlib, json, sys
+src, pretty, bad, flt = sys.argv[1:]
+p = json.load(open(src))
+json.dump(p, open(pretty, "w"), indent=2)          # same content, not the canonical text
+def seal(d, path):
+    d = dict(d); d.pop("plan_digest", None)
+    c = json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    d["plan_digest"] = hashlib.sha256(c.encode()).hexdigest()
+    open(path, "w").write(json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n")
+b = json.loads(json.dumps(p)); del b["tenants"][5]["rules"]; seal(b, bad)
+f = json.loads(json.dumps(p)); f["tenants"][9]["rules"][0]["count"] = 1.5; seal(f, flt)
+PY
+"$RLC" run -q --json --dry-run "$T/pretty.json" > "$T/r13.json"; r=$?
+check "a re-indented plan (not the canonical text) still deploys" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/r13.json" result)" = dry_run ]'
+"$RLC" run -q "$T/badshape.json" 2> "$T/err"; r=$?
+check "a sealed plan with a tenant lacking rules is refused (exit 3, RLC3106)" \
+    eval '[ $r -eq 3 ] && grep -q RLC3106 "$T/err" && grep -q "tenants\[5\]" "$T/err"'
+"$RLC" run -q "$T/float.json" 2> "$T/err"; r=$?
+check "a sealed plan with a fraction inside a tenant is refused (exit 3, RLC3102)" \
+    eval '[ $r -eq 3 ] && grep -q RLC3102 "$T/err"'
