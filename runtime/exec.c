@@ -17,6 +17,7 @@
  * as skipped). */
 #include "exec.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1770,9 +1771,61 @@ bool exec_recover(const exec_opts *o, bool *recovered, json_t **summary, rerr *e
 
 /* --- rollback -------------------------------------------------------------- */
 
-static bool newest_checkpoint(const char *dir, char *out, size_t n)
+/* Whether a checkpoint belongs to a run that changed nothing: every target
+ * already had the run's plan active and no tenant pointer was to change.
+ * A target without those records (an older or a gateway checkpoint) counts
+ * as changed. */
+static bool checkpoint_is_noop(const json_t *ck)
 {
-    return statedir_newest(dir, "checkpoints", ".json", out, n);
+    const char *digest = json_string_value(json_object_get(ck, "plan_digest"));
+    const json_t *ts = json_object_get(ck, "targets");
+    if (!digest || !json_is_array(ts) || !json_array_size(ts))
+        return false;
+    size_t i;
+    const json_t *t;
+    json_array_foreach(ts, i, t) {
+        const char *before = json_string_value(json_object_get(t, "before_plan"));
+        const json_t *act = json_object_get(t, "active");
+        if (!before || strcmp(before, digest) || !json_is_object(act) || json_object_size(act))
+            return false;
+    }
+    return true;
+}
+
+/* The checkpoint `rlc rollback` restores by default: the newest one of a
+ * run that changed something.  A re-run of the active plan writes a
+ * checkpoint too (it may have crashed half-way), but rolling back to it
+ * would change nothing; *skipped counts those passed over. */
+static bool newest_checkpoint(const char *dir, char *out, size_t n, size_t *skipped)
+{
+    char cd[STATEDIR_PATH_MAX];
+    statedir_path(dir, "checkpoints", cd);
+    struct dirent **names = NULL;
+    int k = scandir(cd, &names, NULL, alphasort);
+    bool found = false;
+    *skipped = 0;
+    for (int i = k - 1; i >= 0; i--) {
+        const char *nm = names[i]->d_name;
+        size_t l = strlen(nm);
+        if (!found && nm[0] != '.' && l > 5 && l < n + 5 && !strcmp(nm + l - 5, ".json")) {
+            char path[STATEDIR_PATH_MAX + 300];
+            snprintf(path, sizeof path, "%s/%s", cd, nm);
+            char *text = statedir_read(path, NULL);
+            json_t *ck = text ? json_loads(text, 0, NULL) : NULL;
+            free(text);
+            /* An unreadable checkpoint is not skipped: restoring it reports why. */
+            if (ck && checkpoint_is_noop(ck)) {
+                (*skipped)++;
+            } else {
+                snprintf(out, n, "%.*s", (int)(l - 5), nm);
+                found = true;
+            }
+            json_decref(ck);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return found;
 }
 
 exec_status exec_rollback(const char *checkpoint_id, const exec_opts *o, json_t **summary,
@@ -1792,10 +1845,17 @@ exec_status exec_rollback(const char *checkpoint_id, const exec_opts *o, json_t 
     char id[256];
     if (checkpoint_id)
         snprintf(id, sizeof id, "%s", checkpoint_id);
-    else if (!newest_checkpoint(o->state_dir, id, sizeof id)) {
-        rerr_set(e, DIAG_CHECKPOINT, "no checkpoint in %s/checkpoints", o->state_dir);
-        st = EXEC_FAILED;
-        goto out;
+    else {
+        size_t skipped;
+        if (!newest_checkpoint(o->state_dir, id, sizeof id, &skipped)) {
+            rerr_set(e, DIAG_CHECKPOINT, "no checkpoint in %s/checkpoints%s", o->state_dir,
+                     skipped ? " of a deploy that changed anything" : "");
+            st = EXEC_FAILED;
+            goto out;
+        }
+        if (skipped)
+            json_object_set_new(c.summary, "skipped_noop_checkpoints",
+                                json_integer((json_int_t)skipped));
     }
     char name[300];
     snprintf(name, sizeof name, "checkpoints/%s.json", id);
@@ -1832,7 +1892,12 @@ exec_status exec_rollback(const char *checkpoint_id, const exec_opts *o, json_t 
     const char *ck_plan = json_string_value(json_object_get(ck, "plan_digest"));
     snprintf(c.digest, sizeof c.digest, "%s", ck_plan ? ck_plan : "");
     statedir_new_id(c.run);
-    say(&c, "rollback to checkpoint %s", id);
+    json_int_t nskip = json_integer_value(json_object_get(c.summary, "skipped_noop_checkpoints"));
+    if (nskip)
+        say(&c, "rollback to checkpoint %s (passing over %lld newer checkpoint%s of runs that "
+            "changed nothing)", id, (long long)nskip, nskip == 1 ? "" : "s");
+    else
+        say(&c, "rollback to checkpoint %s", id);
     for (size_t t = 0; t < c.nt; t++) {
         if (!lock_acquire(&c.t[t].lock, c.t[t].s, c.ns, c.run, NULL, e)) {
             json_decref(ck);
@@ -1846,10 +1911,18 @@ exec_status exec_rollback(const char *checkpoint_id, const exec_opts *o, json_t 
         redisReply *r = cmd(c.t[t].s, e, pk, 2, av);
         const char *live = r && r->type == REDIS_REPLY_STRING ? r->str : "";
         if (!o->force && ck_plan && strcmp(live, ck_plan)) {
-            rerr_set(e, DIAG_ROLLBACK_REFUSED, "target %s: the store's active plan is %.16s, "
-                     "not %.16s (the deploy that followed checkpoint %s): a later deploy "
-                     "changed the store; --force restores the checkpoint anyway", c.t[t].name,
-                     live[0] ? live : "(none)", ck_plan, id);
+            const json_t *ckt = json_array_get(json_object_get(ck, "targets"), t);
+            const char *before = json_string_value(json_object_get(ckt, "before_plan"));
+            if (!strcmp(live, before ? before : ""))
+                rerr_set(e, DIAG_ROLLBACK_REFUSED, "target %s: the store already holds the "
+                         "state from before checkpoint %s (active plan %.16s): it was rolled "
+                         "back already; --force restores the checkpoint anyway", c.t[t].name,
+                         id, live[0] ? live : "(none)");
+            else
+                rerr_set(e, DIAG_ROLLBACK_REFUSED, "target %s: the store's active plan is "
+                         "%.16s, not %.16s (the deploy that followed checkpoint %s): a later "
+                         "deploy changed the store; --force restores the checkpoint anyway",
+                         c.t[t].name, live[0] ? live : "(none)", ck_plan, id);
             if (r)
                 freeReplyObject(r);
             rerr ae;
@@ -2204,7 +2277,8 @@ exec_status exec_status_report(const char *plan_path, const exec_opts *o, json_t
     json_decref(audit_log);
     json_object_set_new(c.summary, "recent", recent);
     char cp[STATEDIR_PATH_MAX];
-    if (newest_checkpoint(o->state_dir, cp, sizeof cp))
+    size_t skipped;
+    if (newest_checkpoint(o->state_dir, cp, sizeof cp, &skipped))
         json_object_set_new(c.summary, "newest_checkpoint", json_string(cp));
     json_object_set_new(c.summary, "drift", json_integer((json_int_t)drift));
     st = drift ? EXEC_DRIFT : EXEC_OK;

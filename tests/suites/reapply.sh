@@ -159,3 +159,25 @@ check "a sealed plan with a tenant lacking rules is refused (exit 3, RLC3106)" \
 "$RLC" run -q "$T/float.json" 2> "$T/err"; r=$?
 check "a sealed plan with a fraction inside a tenant is refused (exit 3, RLC3102)" \
     eval '[ $r -eq 3 ] && grep -q RLC3102 "$T/err"'
+
+# Rolling back after a re-run that changed nothing: the default checkpoint
+# is the newest of a run that changed something, so the rollback undoes
+# the deploy instead of restoring the no-op run's (identical) state.  A
+# second rollback finds the store already restored and says so.  (lead)
+PORT2=$(free_port)
+start_redis "$PORT2" || { notok "second redis starts" ""; exit 0; }
+export RLC_REDIS_URL="redis://127.0.0.1:$PORT2" RLC_STATE_DIR="$T/state-noop"
+"$RLC" run -q "$T/a.json" && "$RLC" run -q "$T/a.json"
+check "a deploy and a re-run of the same plan" [ $? -eq 0 ]
+check "the re-run wrote a checkpoint of its own" [ "$(ls "$T/state-noop/checkpoints" | wc -l)" -eq 2 ]
+"$RLC" rollback 2> "$T/err"; r=$?
+sed 's/^/# /' "$T/err"
+check "rollback passes over the no-op run's checkpoint" \
+    eval '[ $r -eq 0 ] && grep -q "passing over 1 newer checkpoint of runs that changed nothing" "$T/err"'
+check "and undoes the deploy: no active pointer left" \
+    [ "$(redis-cli -p "$PORT2" --scan --pattern "{$NS:*}:active" | wc -l)" -eq 0 ]
+"$RLC" rollback 2> "$T/err"; r=$?
+check "a second rollback is refused: rolled back already (exit 8, RLC3165)" \
+    eval '[ $r -eq 8 ] && grep -q RLC3165 "$T/err" && grep -q "rolled back already" "$T/err"'
+"$RLC" audit verify > /dev/null
+check "the audit log verifies" [ $? -eq 0 ]
