@@ -82,13 +82,13 @@ static void row(rep *r, const m_subject *s, const m_route *rt, const m_limit *l)
             buf_puts(r->out, ",\"limit\":");
             buf_json_str(r->out, cl);
             buf_puts(r->out, ",\"at\":");
-            pos_json(r, b.capped_by->src->u.limit.rate_sp);
+            pos_json(r, ast_limit_rate_sp(b.capped_by->src));
             buf_putc(r->out, '}');
         } else {
             buf_puts(r->out, "null");
         }
         buf_puts(r->out, ",\"at\":");
-        pos_json(r, l->src->u.limit.rate_sp);
+        pos_json(r, ast_limit_rate_sp(l->src));
         buf_putc(r->out, '}');
         return;
     }

@@ -7,7 +7,7 @@
 
 static span rate_span(const m_limit *l)
 {
-    return l->src->u.limit.rate_sp;
+    return ast_limit_rate_sp(l->src);
 }
 
 void hz_skew_limit(hz *h, const m_limit *l)

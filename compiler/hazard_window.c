@@ -13,7 +13,7 @@
 
 static span rate_span(const m_limit *l)
 {
-    return l->src->u.limit.rate_sp;
+    return ast_limit_rate_sp(l->src);
 }
 
 static bool same_limit(const m_limit *a, const m_limit *b)
@@ -373,7 +373,7 @@ void hz_limit_checks(hz *h, const m_limit *l)
 {
     if (!l->burst_set)
         return;
-    span bsp = l->src->u.limit.burst.sp;
+    span bsp = ast_limit_burst(l->src).sp;
     if (!algo_has_burst(l->algo)) {
         diag_add(h->d, DIAG_BURST_IGNORED, bsp,
                  "%s has no burst, so 'burst %lld' on limit %s means nothing (only "

@@ -89,63 +89,67 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
     out->src = n;
     out->tier = tier;
     bool ok = true;
-    const ast_int *cnt = &n->u.limit.count;
+    const ast_int count = ast_limit_count(n), burst = ast_limit_burst(n),
+                  cost = ast_limit_cost(n);
+    const ast_dur window = ast_limit_window(n);
+    const ast_name alg = ast_limit_algo(n);
+    const ast_int *cnt = &count;
     if (cnt->v <= 0) {
         diag_add(b->d, DIAG_BAD_LIMIT, cnt->sp,
                  "a limit must admit at least 1 request, not %lld", (long long)cnt->v);
         ok = false;
     }
-    if (!check_window(b, &n->u.limit.window))
+    if (!check_window(b, &window))
         ok = false;
     out->count = cnt->v;
-    out->window_ms = n->u.limit.window.ms;
+    out->window_ms = window.ms;
     out->burst = cnt->v;
-    if (n->u.limit.burst.set) {
-        out->burst = n->u.limit.burst.v;
+    if (burst.set) {
+        out->burst = burst.v;
         out->burst_set = true;
         if (out->burst < 1) {
-            diag_add(b->d, DIAG_BAD_BURST, n->u.limit.burst.sp,
+            diag_add(b->d, DIAG_BAD_BURST, burst.sp,
                      "burst must be at least 1, not %lld", (long long)out->burst);
             ok = false;
         }
     }
     out->cost = 1;
-    if (n->u.limit.cost.set) {
-        out->cost = n->u.limit.cost.v;
+    if (cost.set) {
+        out->cost = cost.v;
         if (out->cost < 1) {
-            diag_add(b->d, DIAG_BAD_COST, n->u.limit.cost.sp,
+            diag_add(b->d, DIAG_BAD_COST, cost.sp,
                      "cost must be at least 1, not %lld", (long long)out->cost);
             ok = false;
         }
     }
     out->algo = b->m->default_algo;
-    if (n->u.limit.algo.s && !algo_parse(n->u.limit.algo.s, &out->algo)) {
-        const char *sg = suggest(n->u.limit.algo.s, algo_names, 4);
+    if (alg.s && !algo_parse(alg.s, &out->algo)) {
+        const char *sg = suggest(alg.s, algo_names, 4);
         if (sg)
-            diag_add(b->d, DIAG_UNKNOWN_ALGORITHM, n->u.limit.algo.sp,
-                     "unknown algorithm '%s'; did you mean '%s'?", n->u.limit.algo.s, sg);
+            diag_add(b->d, DIAG_UNKNOWN_ALGORITHM, alg.sp,
+                     "unknown algorithm '%s'; did you mean '%s'?", alg.s, sg);
         else
-            diag_add(b->d, DIAG_UNKNOWN_ALGORITHM, n->u.limit.algo.sp,
+            diag_add(b->d, DIAG_UNKNOWN_ALGORITHM, alg.sp,
                      "unknown algorithm '%s' (expected token_bucket, gcra, sliding_window "
-                     "or fixed_window)", n->u.limit.algo.s);
+                     "or fixed_window)", alg.s);
         ok = false;
     }
-    out->shadow = n->u.limit.shadow;
+    out->shadow = n->lim.shadow;
     if (ok) {
         /* Token-bucket state is kept in units of 1/window_ms tokens, so
          * capacity x window and count x window must stay exact in both
          * int64 and Lua's doubles, with headroom for the sums (2^51). */
         int64_t cap = RATE_PRODUCT_MAX / out->window_ms, over = 0;
-        span at = n->u.limit.rate_sp;
+        span at = ast_limit_rate_sp(n);
         /* Point at the number that overflows: the count, burst or cost. */
         if (out->count > cap) {
             over = out->count;
         } else if (out->burst > cap) {
             over = out->burst;
-            at = n->u.limit.burst.sp;
+            at = burst.sp;
         } else if (out->cost > cap) {
             over = out->cost;
-            at = n->u.limit.cost.sp;
+            at = cost.sp;
         }
         if (over) {
             diag_add(b->d, DIAG_RATE_OVERFLOW, at,
@@ -162,17 +166,17 @@ static bool conc_build(builder *b, const ast_node *n, m_conc *out)
 {
     memset(out, 0, sizeof *out);
     out->src = n;
-    out->max = n->u.conc.max.v;
-    out->shadow = n->u.conc.shadow;
+    out->max = n->conc.max.v;
+    out->shadow = n->conc.shadow;
     bool ok = true;
     if (out->max <= 0) {
-        diag_add(b->d, DIAG_BAD_CONCURRENCY, n->u.conc.max.sp,
+        diag_add(b->d, DIAG_BAD_CONCURRENCY, n->conc.max.sp,
                  "concurrency must allow at least 1 request in flight, not %lld",
                  (long long)out->max);
         ok = false;
     }
-    if (n->u.conc.lease.set) {
-        const ast_dur *l = &n->u.conc.lease;
+    if (n->conc.lease.set) {
+        const ast_dur *l = &n->conc.lease;
         if (!l->unit[0])
             return false;
         if (l->ms < 1 || l->ms > LEASE_MAX_MS) {

@@ -76,47 +76,144 @@ typedef struct ast_seg {
     struct ast_seg *next;
 } ast_seg;
 
+/* A byte range in the file of the node that holds it (n->sp.file): half
+ * the size of a span, for the fields of the nodes a policy has millions of. */
+typedef struct ast_off {
+    uint32_t start, end;
+} ast_off;
+
+/* The fields of a `limit`, stored compactly: a 100 000-tenant policy has
+ * close to a million of them, and with a full ast_int/ast_dur/ast_name per
+ * field (each carrying its own file index) a limit node took 240 bytes,
+ * half of what checking such a policy used.  Read them through the
+ * ast_limit_*() accessors below, which give back the usual located values;
+ * only the parser writes them. */
+typedef struct ast_limit {
+    int64_t count, burst, cost;
+    int64_t window_ms, window_n;    /* as ast_dur's ms and n */
+    const char *algo;               /* NULL when not given */
+    ast_off count_at, window_at, burst_at, cost_at, algo_at, shadow_at;
+    char window_unit[3];
+    bool window_set, burst_set, cost_set, shadow;
+} ast_limit;
+
+typedef struct ast_conc {
+    ast_int max;
+    ast_dur lease;
+    span shadow_sp;
+    bool shadow;
+} ast_conc;
+
 typedef struct ast_node ast_node;
 struct ast_node {
     ast_kind kind;
     span sp;                  /* the whole construct */
-    ast_name name;
-    ast_name ref;
-    ast_node *children;       /* members, settings or test statements */
     ast_node *next;
+    /* Limits and concurrency nodes have no name, reference or children,
+     * so their fields overlay those: n->name, n->ref, n->children and n->u
+     * may be read for every other kind only, and n->lim / n->conc for
+     * AST_LIMIT / AST_CONCURRENCY only (ast_new allocates just that much). */
     union {
         struct {
-            ast_int count;
-            ast_dur window;
-            span rate_sp;
-            ast_int burst, cost;
-            ast_name algo;
-            span shadow_sp;
-            bool shadow;
-        } limit;
-        struct {
-            ast_int max;
-            ast_dur lease;
-            span shadow_sp;
-            bool shadow;
-        } conc;
-        ast_value *value;
-        struct {
-            ast_seg *path;
-            ast_name method, route;
-            ast_int cost;
-        } request;
-        struct {
-            ast_int n;
-            ast_dur within;
-            bool expect_allowed;   /* else "expect rejected" */
-            ast_int expect;
-        } send;
-        struct {
-            ast_dur d;
-        } wait;
-    } u;
+            ast_name name;
+            ast_name ref;
+            ast_node *children;       /* members, settings or test statements */
+            union {
+                ast_value *value;
+                struct {
+                    ast_seg *path;
+                    ast_name method, route;
+                    ast_int cost;
+                } request;
+                struct {
+                    ast_int n;
+                    ast_dur within;
+                    bool expect_allowed;   /* else "expect rejected" */
+                    ast_int expect;
+                } send;
+                struct {
+                    ast_dur d;
+                } wait;
+            } u;
+        };
+        ast_limit lim;        /* AST_LIMIT */
+        ast_conc conc;        /* AST_CONCURRENCY */
+    };
 };
+
+static inline span ast_off_span(const ast_node *n, ast_off o)
+{
+    span s = {n->sp.file, o.start, o.end};
+    return s;
+}
+
+static inline ast_off ast_off_of(span sp)
+{
+    ast_off o = {sp.start, sp.end};
+    return o;
+}
+
+/* The fields of limit n as located values, exactly as a parser that kept
+ * full spans would have left them (absent ones zeroed). */
+static inline ast_int ast_limit_count(const ast_node *n)
+{
+    ast_int i = {n->lim.count, ast_off_span(n, n->lim.count_at), true};
+    return i;
+}
+
+static inline ast_dur ast_limit_window(const ast_node *n)
+{
+    ast_dur d = {n->lim.window_ms, n->lim.window_n, ast_off_span(n, n->lim.window_at),
+                 {n->lim.window_unit[0], n->lim.window_unit[1], n->lim.window_unit[2]},
+                 n->lim.window_set};
+    return d;
+}
+
+/* "100/s": from the count to the end of the window. */
+static inline span ast_limit_rate_sp(const ast_node *n)
+{
+    span s = {n->sp.file, n->lim.count_at.start,
+              n->lim.window_at.end > n->lim.count_at.end ? n->lim.window_at.end
+                                                         : n->lim.count_at.end};
+    return s;
+}
+
+static inline ast_int ast_limit_opt_int(const ast_node *n, bool set, int64_t v, ast_off at)
+{
+    ast_int i = {0, {0, 0, 0}, false};
+    if (set) {
+        i.v = v;
+        i.sp = ast_off_span(n, at);
+        i.set = true;
+    }
+    return i;
+}
+
+static inline ast_int ast_limit_burst(const ast_node *n)
+{
+    return ast_limit_opt_int(n, n->lim.burst_set, n->lim.burst, n->lim.burst_at);
+}
+
+static inline ast_int ast_limit_cost(const ast_node *n)
+{
+    return ast_limit_opt_int(n, n->lim.cost_set, n->lim.cost, n->lim.cost_at);
+}
+
+static inline ast_name ast_limit_algo(const ast_node *n)
+{
+    ast_name a = {NULL, {0, 0, 0}};
+    if (n->lim.algo) {
+        a.s = n->lim.algo;
+        a.sp = ast_off_span(n, n->lim.algo_at);
+    }
+    return a;
+}
+
+static inline span ast_limit_shadow_sp(const ast_node *n)
+{
+    span s = {0, 0, 0};
+    return n->lim.shadow ? ast_off_span(n, n->lim.shadow_at) : s;
+}
 
 typedef struct ast_comment {
     span sp;                  /* from '#' to end of line, newline excluded */

@@ -258,24 +258,27 @@ static void node(printer *p, const ast_node *n)
         block_body(p, n);
         return;
     case AST_LIMIT:
-        buf_printf(p->out, "limit %lld/", (long long)n->u.limit.count.v);
-        put_dur(p, &n->u.limit.window);
-        if (n->u.limit.burst.set)
-            buf_printf(p->out, " burst %lld", (long long)n->u.limit.burst.v);
-        if (n->u.limit.cost.set)
-            buf_printf(p->out, " cost %lld", (long long)n->u.limit.cost.v);
-        if (n->u.limit.algo.s)
-            buf_printf(p->out, " algorithm %s", n->u.limit.algo.s);
-        if (n->u.limit.shadow)
+    {
+        ast_dur w = ast_limit_window(n);
+        buf_printf(p->out, "limit %lld/", (long long)n->lim.count);
+        put_dur(p, &w);
+        if (n->lim.burst_set)
+            buf_printf(p->out, " burst %lld", (long long)n->lim.burst);
+        if (n->lim.cost_set)
+            buf_printf(p->out, " cost %lld", (long long)n->lim.cost);
+        if (n->lim.algo)
+            buf_printf(p->out, " algorithm %s", n->lim.algo);
+        if (n->lim.shadow)
             buf_puts(p->out, " shadow");
         break;
+    }
     case AST_CONCURRENCY:
-        buf_printf(p->out, "concurrency %lld", (long long)n->u.conc.max.v);
-        if (n->u.conc.lease.set) {
+        buf_printf(p->out, "concurrency %lld", (long long)n->conc.max.v);
+        if (n->conc.lease.set) {
             buf_puts(p->out, " lease ");
-            put_dur(p, &n->u.conc.lease);
+            put_dur(p, &n->conc.lease);
         }
-        if (n->u.conc.shadow)
+        if (n->conc.shadow)
             buf_puts(p->out, " shadow");
         break;
     case AST_ALLOW:

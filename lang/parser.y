@@ -85,6 +85,18 @@ static ast_seg *new_seg(parse_ctx *ctx, ast_kind k, const char *name, span sp)
     return s;
 }
 
+/* The count and window of limit n ("100/5s"). */
+static void limit_set_rate(ast_node *n, int64_t count, span count_sp, const ast_dur *w)
+{
+    n->lim.count = count;
+    n->lim.count_at = ast_off_of(count_sp);
+    n->lim.window_ms = w->ms;
+    n->lim.window_n = w->n;
+    n->lim.window_at = ast_off_of(w->sp);
+    memcpy(n->lim.window_unit, w->unit, sizeof n->lim.window_unit);
+    n->lim.window_set = w->set;
+}
+
 static void dup_option(parse_ctx *ctx, const char *opt, span here, span first)
 {
     diag *d = diag_add(ctx->diags, DIAG_DUP_OPTION, here,
@@ -235,55 +247,56 @@ limit
     : "limit" INT '/' DURATION
         {
             $$ = ast_new(A, AST_LIMIT, @$);
-            $$->u.limit.count = mkint($2, @2);
-            $$->u.limit.window = $4;
-            $$->u.limit.rate_sp = span_join(@2, @4);
+            limit_set_rate($$, $2, @2, &$4);
         }
     | "limit" INT '/' IDENT
         {
             /* "100/s" means "100/1s": the unit alone is one of it. */
             $$ = ast_new(A, AST_LIMIT, @$);
-            $$->u.limit.count = mkint($2, @2);
             ast_dur d;
             memset(&d, 0, sizeof d);
             d.sp = @4;
             d.set = true;
             d.n = 1;
             d.ms = lex_bare_unit(ctx, @4, $4, d.unit);
-            $$->u.limit.window = d;
-            $$->u.limit.rate_sp = span_join(@2, @4);
+            limit_set_rate($$, $2, @2, &d);
         }
     | limit "burst" INT
         {
             $$ = $1;
-            if ($$->u.limit.burst.set)
-                dup_option(ctx, "burst", @2, $$->u.limit.burst.sp);
-            $$->u.limit.burst = mkint($3, @3);
+            if ($$->lim.burst_set)
+                dup_option(ctx, "burst", @2, ast_limit_burst($$).sp);
+            $$->lim.burst = $3;
+            $$->lim.burst_at = ast_off_of(@3);
+            $$->lim.burst_set = true;
             $$->sp = span_join($$->sp, @3);
         }
     | limit "cost" INT
         {
             $$ = $1;
-            if ($$->u.limit.cost.set)
-                dup_option(ctx, "cost", @2, $$->u.limit.cost.sp);
-            $$->u.limit.cost = mkint($3, @3);
+            if ($$->lim.cost_set)
+                dup_option(ctx, "cost", @2, ast_limit_cost($$).sp);
+            $$->lim.cost = $3;
+            $$->lim.cost_at = ast_off_of(@3);
+            $$->lim.cost_set = true;
             $$->sp = span_join($$->sp, @3);
         }
     | limit "algorithm" IDENT
         {
             $$ = $1;
-            if ($$->u.limit.algo.s)
-                dup_option(ctx, "algorithm", @2, $$->u.limit.algo.sp);
-            $$->u.limit.algo = mkname($3, @3);
+            if ($$->lim.algo)
+                dup_option(ctx, "algorithm", @2, ast_limit_algo($$).sp);
+            $$->lim.algo = $3;
+            $$->lim.algo_at = ast_off_of(@3);
             $$->sp = span_join($$->sp, @3);
         }
     | limit "shadow"
         {
             $$ = $1;
-            if ($$->u.limit.shadow)
-                dup_option(ctx, "shadow", @2, $$->u.limit.shadow_sp);
-            $$->u.limit.shadow = true;
-            $$->u.limit.shadow_sp = @2;
+            if ($$->lim.shadow)
+                dup_option(ctx, "shadow", @2, ast_limit_shadow_sp($$));
+            $$->lim.shadow = true;
+            $$->lim.shadow_at = ast_off_of(@2);
             $$->sp = span_join($$->sp, @2);
         }
     ;
@@ -293,23 +306,23 @@ concurrency
     : "concurrency" INT
         {
             $$ = ast_new(A, AST_CONCURRENCY, @$);
-            $$->u.conc.max = mkint($2, @2);
+            $$->conc.max = mkint($2, @2);
         }
     | concurrency "lease" DURATION
         {
             $$ = $1;
-            if ($$->u.conc.lease.set)
-                dup_option(ctx, "lease", @2, $$->u.conc.lease.sp);
-            $$->u.conc.lease = $3;
+            if ($$->conc.lease.set)
+                dup_option(ctx, "lease", @2, $$->conc.lease.sp);
+            $$->conc.lease = $3;
             $$->sp = span_join($$->sp, @3);
         }
     | concurrency "shadow"
         {
             $$ = $1;
-            if ($$->u.conc.shadow)
-                dup_option(ctx, "shadow", @2, $$->u.conc.shadow_sp);
-            $$->u.conc.shadow = true;
-            $$->u.conc.shadow_sp = @2;
+            if ($$->conc.shadow)
+                dup_option(ctx, "shadow", @2, $$->conc.shadow_sp);
+            $$->conc.shadow = true;
+            $$->conc.shadow_sp = @2;
             $$->sp = span_join($$->sp, @2);
         }
     ;
