@@ -296,10 +296,15 @@ static size_t count_kind(const ast_node *block, ast_kind kind)
         (arr) = (cap) ? arena_alloc((a), (cap) * sizeof *(arr)) : NULL;        \
     } while (0)
 
-static void presize_members(builder *b, const ast_node *block, members *mb)
+/* `inherit` is the tier whose limits and routes will be merged into the
+ * block's own (merge_in_place): its arrays get room for them too. */
+static void presize_members(builder *b, const ast_node *block, const m_tier *inherit,
+                            members *mb)
 {
-    PRESIZE(b->a, mb->limits, mb->caplimits, count_kind(block, AST_LIMIT));
-    PRESIZE(b->a, mb->routes, mb->caproutes, count_kind(block, AST_ROUTE));
+    PRESIZE(b->a, mb->limits, mb->caplimits,
+            count_kind(block, AST_LIMIT) + (inherit ? inherit->nlimits : 0));
+    PRESIZE(b->a, mb->routes, mb->caproutes,
+            count_kind(block, AST_ROUTE) + (inherit ? inherit->nroutes : 0));
     PRESIZE(b->a, mb->children, mb->capchildren,
             count_kind(block, AST_GROUP) + count_kind(block, AST_KEY));
 }
@@ -388,14 +393,17 @@ static void route_build(builder *b, const ast_node *r, const m_tier *tier, membe
     VEC_PUSH(b->a, mb->routes, mb->nroutes, mb->caproutes, rt);
 }
 
-static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent, int depth);
+static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent, int depth,
+                                const m_tier *inherit);
 
 /* Collects the members of one block.  `tier` is the tier being built, or
- * NULL for tenants, groups and keys. */
+ * NULL for tenants, groups and keys; `inherit` is the tier (a tenant's, or
+ * the parent of the tier being built) whose members merge_in_place will add
+ * to these, or NULL. */
 static void members_build(builder *b, const ast_node *block, const m_tier *tier,
-                          m_subject *self, int depth, members *mb)
+                          m_subject *self, int depth, const m_tier *inherit, members *mb)
 {
-    presize_members(b, block, mb);
+    presize_members(b, block, inherit, mb);
     for (const ast_node *c = block->children; c; c = c->next) {
         switch (c->kind) {
         case AST_LIMIT: {
@@ -453,7 +461,7 @@ static void members_build(builder *b, const ast_node *block, const m_tier *tier,
                 diag_note_add(b->d, d, prev->src->name.sp, "first defined here");
                 break;
             }
-            m_subject *ch = subject_build(b, c, self, depth + 1);
+            m_subject *ch = subject_build(b, c, self, depth + 1, NULL);
             VEC_PUSH(b->a, mb->children, mb->nchildren, mb->capchildren, ch);
             member_added(b, mb, ch);
             break;
@@ -464,59 +472,70 @@ static void members_build(builder *b, const ast_node *block, const m_tier *tier,
     }
 }
 
-/* Effective limits: inherited ones first, each replaced by an own limit on
- * the same window; then own limits that replaced nothing. */
-static void merge_limits(builder *b, const m_limit *inh, size_t ninh, const m_limit *own,
-                         size_t nown, m_limit **out, size_t *nout)
+static bool window_taken(const m_limit *v, size_t n, int64_t window_ms)
 {
-    m_limit *v = arena_alloc(b->a, (ninh + nown + 1) * sizeof *v);
+    for (size_t j = 0; j < n; j++)
+        if (v[j].window_ms == window_ms)
+            return true;
+    return false;
+}
+
+/* Effective limits and routes: the inherited ones first, each replaced by an
+ * own limit on the same window (an own route with the same method and
+ * path), then the own ones.  mb's arrays were presized with room for the
+ * inherited ones, so the merge happens in place: a tenant's effective limits
+ * take one array, not its own ones plus a merged copy. */
+static void merge_in_place(const m_tier *inh, members *mb)
+{
     size_t k = 0;
-    for (size_t i = 0; i < ninh; i++) {
-        bool replaced = false;
-        for (size_t j = 0; j < nown; j++)
-            if (own[j].window_ms == inh[i].window_ms)
-                replaced = true;
-        if (!replaced)
-            v[k++] = inh[i];
+    for (size_t i = 0; i < inh->nlimits; i++)
+        k += !window_taken(mb->limits, mb->nlimits, inh->limits[i].window_ms);
+    if (k) {
+        memmove(mb->limits + k, mb->limits, mb->nlimits * sizeof *mb->limits);
+        size_t j = 0;
+        for (size_t i = 0; i < inh->nlimits; i++)
+            if (!window_taken(mb->limits + k, mb->nlimits, inh->limits[i].window_ms))
+                mb->limits[j++] = inh->limits[i];
+        mb->nlimits += k;
     }
-    for (size_t j = 0; j < nown; j++)
-        v[k++] = own[j];
-    *out = v;
-    *nout = k;
+    k = 0;
+    for (size_t i = 0; i < inh->nroutes; i++)
+        k += !route_find(mb->routes, mb->nroutes, inh->routes[i].method, inh->routes[i].path);
+    if (k) {
+        memmove(mb->routes + k, mb->routes, mb->nroutes * sizeof *mb->routes);
+        size_t j = 0;
+        for (size_t i = 0; i < inh->nroutes; i++)
+            if (!route_find(mb->routes + k, mb->nroutes, inh->routes[i].method,
+                            inh->routes[i].path))
+                mb->routes[j++] = inh->routes[i];
+        mb->nroutes += k;
+    }
+    if (!mb->conc)
+        mb->conc = inh->conc;
 }
 
-static void merge_routes(builder *b, const m_route *inh, size_t ninh, const m_route *own,
-                         size_t nown, m_route **out, size_t *nout)
-{
-    m_route *v = arena_alloc(b->a, (ninh + nown + 1) * sizeof *v);
-    size_t k = 0;
-    for (size_t i = 0; i < ninh; i++)
-        if (!route_find((m_route *)own, nown, inh[i].method, inh[i].path))
-            v[k++] = inh[i];
-    for (size_t j = 0; j < nown; j++)
-        v[k++] = own[j];
-    *out = v;
-    *nout = k;
-}
-
-static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent, int depth)
+static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent, int depth,
+                                const m_tier *inherit)
 {
     m_subject *s = arena_alloc(b->a, sizeof *s);
     s->kind = n->kind;
     s->name = n->name.s;
     s->src = n;
     s->parent = parent;
-    s->depth = depth;
     members mb;
     memset(&mb, 0, sizeof mb);
-    members_build(b, n, NULL, s, depth, &mb);
+    members_build(b, n, NULL, s, depth, inherit, &mb);
     strmap_free(&mb.names);
+    if (inherit) {
+        s->tier = inherit;
+        merge_in_place(inherit, &mb);
+    }
     s->children = mb.children;
-    s->nchildren = mb.nchildren;
+    s->nchildren = (uint32_t)mb.nchildren;
     s->limits = mb.limits;
-    s->nlimits = mb.nlimits;
+    s->nlimits = (uint32_t)mb.nlimits;
     s->routes = mb.routes;
-    s->nroutes = mb.nroutes;
+    s->nroutes = (uint32_t)mb.nroutes;
     s->conc = mb.conc;
     return s;
 }
@@ -604,21 +623,15 @@ static void tier_resolve(builder *b, m_tier *t)
         return; /* part of a cycle that was just reported */
     members mb;
     memset(&mb, 0, sizeof mb);
-    members_build(b, t->src, t, NULL, 0, &mb);
+    members_build(b, t->src, t, NULL, 0, t->parent, &mb);
     strmap_free(&mb.names);
-    if (t->parent) {
-        merge_limits(b, t->parent->limits, t->parent->nlimits, mb.limits, mb.nlimits,
-                     &t->limits, &t->nlimits);
-        merge_routes(b, t->parent->routes, t->parent->nroutes, mb.routes, mb.nroutes,
-                     &t->routes, &t->nroutes);
-        t->conc = mb.conc ? mb.conc : t->parent->conc;
-    } else {
-        t->limits = mb.limits;
-        t->nlimits = mb.nlimits;
-        t->routes = mb.routes;
-        t->nroutes = mb.nroutes;
-        t->conc = mb.conc;
-    }
+    if (t->parent)
+        merge_in_place(t->parent, &mb);
+    t->limits = mb.limits;
+    t->nlimits = mb.nlimits;
+    t->routes = mb.routes;
+    t->nroutes = mb.nroutes;
+    t->conc = mb.conc;
     t->state = TIER_DONE;
 }
 
@@ -868,23 +881,15 @@ m_policy *model_build(program *p)
                 diag_note_add(b.d, d, prev->src->name.sp, "first defined here");
                 continue;
             }
-            m_subject *s = subject_build(&b, n, NULL, 1);
+            /* The tier is looked up first so its limits merge into the
+             * tenant's arrays as they are built; an undefined one is still
+             * reported after the tenant's own diagnostics. */
+            m_tier *t = n->ref.s ? strmap_get(&b.tiers, n->ref.s) : NULL;
+            m_subject *s = subject_build(&b, n, NULL, 1, t);
             strmap_put(&m->tenant_by_name, s->name, s);
             m->tenants[m->ntenants++] = s;
-            if (n->ref.s) {
-                m_tier *t = strmap_get(&b.tiers, n->ref.s);
-                if (!t) {
-                    undefined_tier(&b, DIAG_UNDEFINED_TIER, n->ref, "tier");
-                    continue;
-                }
-                s->tier = t;
-                merge_limits(&b, t->limits, t->nlimits, s->limits, s->nlimits, &s->limits,
-                             &s->nlimits);
-                merge_routes(&b, t->routes, t->nroutes, s->routes, s->nroutes, &s->routes,
-                             &s->nroutes);
-                if (!s->conc)
-                    s->conc = t->conc;
-            }
+            if (n->ref.s && !t)
+                undefined_tier(&b, DIAG_UNDEFINED_TIER, n->ref, "tier");
         }
     }
 
