@@ -290,10 +290,11 @@ static size_t count_kind(const ast_node *block, ast_kind kind)
     return n;
 }
 
+/* Aligned to 8, all that m_limit, m_route and pointers need. */
 #define PRESIZE(a, arr, cap, count)                                            \
     do {                                                                       \
         (cap) = (count);                                                       \
-        (arr) = (cap) ? arena_alloc((a), (cap) * sizeof *(arr)) : NULL;        \
+        (arr) = (cap) ? arena_alloc_align((a), (cap) * sizeof *(arr), 8) : NULL; \
     } while (0)
 
 /* `inherit` is the tier whose limits and routes will be merged into the
@@ -517,7 +518,7 @@ static void merge_in_place(const m_tier *inh, members *mb)
 static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent, int depth,
                                 const m_tier *inherit)
 {
-    m_subject *s = arena_alloc(b->a, sizeof *s);
+    m_subject *s = ARENA_NEW_N(b->a, m_subject, 1);
     s->kind = n->kind;
     s->name = n->name.s;
     s->src = n;

@@ -2,6 +2,9 @@
 #include "ast.h"
 
 #include <stddef.h>
+#include <string.h>
+
+#include "lex_util.h"
 
 /* Bytes a node of this kind needs: the common fields plus only what its
  * kind uses.  Most nodes of a large policy are blocks (tenant, group, key,
@@ -21,16 +24,201 @@ static size_t node_size(ast_kind kind)
     case AST_T_REQUEST: return base + sizeof n->u.request;
     case AST_T_SEND: return base + sizeof n->u.send;
     case AST_T_WAIT: return base + sizeof n->u.wait;
+    case AST_GROUP:
+    case AST_KEY: return offsetof(ast_node, ref);
     default: return base;
     }
 }
 
 ast_node *ast_new(arena *a, ast_kind kind, span sp)
 {
-    ast_node *n = arena_alloc(a, node_size(kind));
+    ast_node *n = arena_alloc_align(a, node_size(kind), _Alignof(ast_node));
     n->kind = kind;
     n->sp = sp;
     return n;
+}
+
+/* ---- limits: the compact form and its out-of-line fallback ---- */
+
+static int64_t unit_ms(const ast_limit *l)
+{
+    return duration_unit_ms(l->window_unit, strnlen(l->window_unit, sizeof l->window_unit));
+}
+
+ast_off ast_limit_at(const ast_node *n, int f)
+{
+    const ast_limit *l = &n->lim;
+    if (l->is_far)
+        return l->v.far->at[f];
+    ast_off o = {n->sp.start + l->v.near.at[f][0],
+                 n->sp.start + l->v.near.at[f][0] + l->v.near.at[f][1]};
+    return o;
+}
+
+/* Moves limit n's numbers and offsets out of line, for good. */
+static ast_limit_far *go_far(arena *a, ast_node *n)
+{
+    ast_limit *l = &n->lim;
+    if (l->is_far)
+        return l->v.far;
+    ast_limit_far *far = arena_alloc(a, sizeof *far);
+    for (int i = 0; i < LIM_NFIELDS; i++)
+        far->at[i] = ast_limit_at(n, i);
+    far->count = l->v.near.count;
+    far->burst = l->v.near.burst;
+    far->cost = l->v.near.cost;
+    far->window_n = l->v.near.window_n;
+    far->window_ms = l->v.near.window_n * unit_ms(l);
+    l->v.far = far;
+    l->is_far = true;
+    return far;
+}
+
+static bool fits32(int64_t v)
+{
+    return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+static void locate(arena *a, ast_node *n, int f, span sp)
+{
+    ast_limit *l = &n->lim;
+    uint32_t base = n->sp.start;
+    if (!l->is_far && sp.start >= base && sp.start - base <= UINT16_MAX &&
+        sp.end >= sp.start && sp.end - sp.start <= UINT16_MAX) {
+        l->v.near.at[f][0] = (uint16_t)(sp.start - base);
+        l->v.near.at[f][1] = (uint16_t)(sp.end - sp.start);
+        return;
+    }
+    go_far(a, n)->at[f] = ast_off_of(sp);
+}
+
+void ast_limit_set_rate(arena *a, ast_node *n, int64_t count, span count_sp, const ast_dur *w)
+{
+    ast_limit *l = &n->lim;
+    memcpy(l->window_unit, w->unit, sizeof l->window_unit);
+    l->window_set = w->set;
+    /* The milliseconds are not stored in the compact form: they must follow
+     * from the count and unit (they do unless the lexer found an overflow). */
+    bool near = fits32(count) && fits32(w->n) && w->n * unit_ms(l) == w->ms;
+    if (near && !l->is_far) {
+        l->v.near.count = (int32_t)count;
+        l->v.near.window_n = (int32_t)w->n;
+    } else {
+        ast_limit_far *far = go_far(a, n);
+        far->count = count;
+        far->window_n = w->n;
+        far->window_ms = w->ms;
+    }
+    locate(a, n, LIM_COUNT, count_sp);
+    locate(a, n, LIM_WINDOW, w->sp);
+}
+
+void ast_limit_set_int(arena *a, ast_node *n, int f, int64_t v, span sp)
+{
+    ast_limit *l = &n->lim;
+    if (fits32(v) && !l->is_far) {
+        if (f == LIM_BURST)
+            l->v.near.burst = (int32_t)v;
+        else
+            l->v.near.cost = (int32_t)v;
+    } else {
+        ast_limit_far *far = go_far(a, n);
+        if (f == LIM_BURST)
+            far->burst = v;
+        else
+            far->cost = v;
+    }
+    if (f == LIM_BURST)
+        l->burst_set = true;
+    else
+        l->cost_set = true;
+    locate(a, n, f, sp);
+}
+
+void ast_limit_set_algo(arena *a, ast_node *n, const char *algo, span sp)
+{
+    n->lim.algo = algo;
+    locate(a, n, LIM_ALGO, sp);
+}
+
+void ast_limit_set_shadow(arena *a, ast_node *n, span sp)
+{
+    n->lim.shadow = true;
+    locate(a, n, LIM_SHADOW, sp);
+}
+
+ast_int ast_limit_count(const ast_node *n)
+{
+    const ast_limit *l = &n->lim;
+    ast_int i = {l->is_far ? l->v.far->count : l->v.near.count,
+                 ast_off_span(n, ast_limit_at(n, LIM_COUNT)), true};
+    return i;
+}
+
+ast_dur ast_limit_window(const ast_node *n)
+{
+    const ast_limit *l = &n->lim;
+    ast_dur d;
+    memset(&d, 0, sizeof d);
+    if (l->is_far) {
+        d.ms = l->v.far->window_ms;
+        d.n = l->v.far->window_n;
+    } else {
+        d.n = l->v.near.window_n;
+        d.ms = d.n * unit_ms(l);
+    }
+    d.sp = ast_off_span(n, ast_limit_at(n, LIM_WINDOW));
+    memcpy(d.unit, l->window_unit, sizeof d.unit);
+    d.set = l->window_set;
+    return d;
+}
+
+span ast_limit_rate_sp(const ast_node *n)
+{
+    ast_off c = ast_limit_at(n, LIM_COUNT), w = ast_limit_at(n, LIM_WINDOW);
+    span s = {n->sp.file, c.start, w.end > c.end ? w.end : c.end};
+    return s;
+}
+
+static ast_int opt_int(const ast_node *n, int f, bool set)
+{
+    ast_int i = {0, {0, 0, 0}, false};
+    if (!set)
+        return i;
+    const ast_limit *l = &n->lim;
+    if (l->is_far)
+        i.v = f == LIM_BURST ? l->v.far->burst : l->v.far->cost;
+    else
+        i.v = f == LIM_BURST ? l->v.near.burst : l->v.near.cost;
+    i.sp = ast_off_span(n, ast_limit_at(n, f));
+    i.set = true;
+    return i;
+}
+
+ast_int ast_limit_burst(const ast_node *n)
+{
+    return opt_int(n, LIM_BURST, n->lim.burst_set);
+}
+
+ast_int ast_limit_cost(const ast_node *n)
+{
+    return opt_int(n, LIM_COST, n->lim.cost_set);
+}
+
+ast_name ast_limit_algo(const ast_node *n)
+{
+    ast_name a = {NULL, {0, 0, 0}};
+    if (n->lim.algo) {
+        a.s = n->lim.algo;
+        a.sp = ast_off_span(n, ast_limit_at(n, LIM_ALGO));
+    }
+    return a;
+}
+
+span ast_limit_shadow_sp(const ast_node *n)
+{
+    span s = {0, 0, 0};
+    return n->lim.shadow ? ast_off_span(n, ast_limit_at(n, LIM_SHADOW)) : s;
 }
 
 void ast_list_push(ast_list *l, ast_node *n)

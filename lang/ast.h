@@ -82,19 +82,38 @@ typedef struct ast_off {
     uint32_t start, end;
 } ast_off;
 
+/* The located fields of a limit. */
+enum { LIM_COUNT, LIM_WINDOW, LIM_BURST, LIM_COST, LIM_ALGO, LIM_SHADOW, LIM_NFIELDS };
+
+/* A limit's numbers and where its fields stand, in full: what the compact
+ * form below cannot hold is kept out of line in this. */
+typedef struct ast_limit_far {
+    int64_t count, burst, cost, window_ms, window_n;
+    ast_off at[LIM_NFIELDS];
+} ast_limit_far;
+
 /* The fields of a `limit`, stored compactly: a 100 000-tenant policy has
  * close to a million of them, and with a full ast_int/ast_dur/ast_name per
  * field (each carrying its own file index) a limit node took 240 bytes,
- * half of what checking such a policy used.  Read them through the
- * ast_limit_*() accessors below, which give back the usual located values;
- * only the parser writes them. */
+ * half of what checking such a policy used; it takes 80 now.  The numbers
+ * are kept in 32 bits (the window's milliseconds follow from its count and
+ * unit), and where each field stands as a 16-bit offset from the node's
+ * start and a 16-bit length.  A limit whose numbers or layout do not fit
+ * (a count of 2^40, long comments between its words) keeps them out of
+ * line instead (`far`).  Read the fields through the ast_limit_*()
+ * accessors below, which give back the usual located values; only the
+ * parser writes them, through ast_limit_set_*(). */
 typedef struct ast_limit {
-    int64_t count, burst, cost;
-    int64_t window_ms, window_n;    /* as ast_dur's ms and n */
+    union {
+        struct {
+            int32_t count, burst, cost, window_n;
+            uint16_t at[LIM_NFIELDS][2];    /* offset from n->sp.start, length */
+        } near;
+        ast_limit_far *far;
+    } v;
     const char *algo;               /* NULL when not given */
-    ast_off count_at, window_at, burst_at, cost_at, algo_at, shadow_at;
     char window_unit[3];
-    bool window_set, burst_set, cost_set, shadow;
+    bool is_far, window_set, burst_set, cost_set, shadow;
 } ast_limit;
 
 typedef struct ast_conc {
@@ -110,14 +129,15 @@ struct ast_node {
     span sp;                  /* the whole construct */
     ast_node *next;
     /* Limits and concurrency nodes have no name, reference or children,
-     * so their fields overlay those: n->name, n->ref, n->children and n->u
-     * may be read for every other kind only, and n->lim / n->conc for
-     * AST_LIMIT / AST_CONCURRENCY only (ast_new allocates just that much). */
+     * so their fields overlay those: n->name, n->children and n->u may be
+     * read for every other kind only, n->ref for those of ast_has_ref(),
+     * and n->lim / n->conc for AST_LIMIT / AST_CONCURRENCY only (ast_new
+     * allocates just that much). */
     union {
         struct {
             ast_name name;
-            ast_name ref;
             ast_node *children;       /* members, settings or test statements */
+            ast_name ref;             /* not in groups and keys */
             union {
                 ast_value *value;
                 struct {
@@ -141,6 +161,12 @@ struct ast_node {
     };
 };
 
+/* Groups and keys, most of the nodes of a large policy, have no `ref`. */
+static inline bool ast_has_ref(ast_kind k)
+{
+    return k != AST_GROUP && k != AST_KEY;
+}
+
 static inline span ast_off_span(const ast_node *n, ast_off o)
 {
     span s = {n->sp.file, o.start, o.end};
@@ -153,67 +179,27 @@ static inline ast_off ast_off_of(span sp)
     return o;
 }
 
+/* Where field f (LIM_*) of limit n stands. */
+ast_off ast_limit_at(const ast_node *n, int f);
+
+/* Writers, for the parser; a is the arena for the out-of-line form.
+ * Spans lie in n's file, at or after n's start. */
+void ast_limit_set_rate(arena *a, ast_node *n, int64_t count, span count_sp, const ast_dur *w);
+/* f is LIM_BURST or LIM_COST. */
+void ast_limit_set_int(arena *a, ast_node *n, int f, int64_t v, span sp);
+void ast_limit_set_algo(arena *a, ast_node *n, const char *algo, span sp);
+void ast_limit_set_shadow(arena *a, ast_node *n, span sp);
+
 /* The fields of limit n as located values, exactly as a parser that kept
  * full spans would have left them (absent ones zeroed). */
-static inline ast_int ast_limit_count(const ast_node *n)
-{
-    ast_int i = {n->lim.count, ast_off_span(n, n->lim.count_at), true};
-    return i;
-}
-
-static inline ast_dur ast_limit_window(const ast_node *n)
-{
-    ast_dur d = {n->lim.window_ms, n->lim.window_n, ast_off_span(n, n->lim.window_at),
-                 {n->lim.window_unit[0], n->lim.window_unit[1], n->lim.window_unit[2]},
-                 n->lim.window_set};
-    return d;
-}
-
+ast_int ast_limit_count(const ast_node *n);
+ast_dur ast_limit_window(const ast_node *n);
 /* "100/s": from the count to the end of the window. */
-static inline span ast_limit_rate_sp(const ast_node *n)
-{
-    span s = {n->sp.file, n->lim.count_at.start,
-              n->lim.window_at.end > n->lim.count_at.end ? n->lim.window_at.end
-                                                         : n->lim.count_at.end};
-    return s;
-}
-
-static inline ast_int ast_limit_opt_int(const ast_node *n, bool set, int64_t v, ast_off at)
-{
-    ast_int i = {0, {0, 0, 0}, false};
-    if (set) {
-        i.v = v;
-        i.sp = ast_off_span(n, at);
-        i.set = true;
-    }
-    return i;
-}
-
-static inline ast_int ast_limit_burst(const ast_node *n)
-{
-    return ast_limit_opt_int(n, n->lim.burst_set, n->lim.burst, n->lim.burst_at);
-}
-
-static inline ast_int ast_limit_cost(const ast_node *n)
-{
-    return ast_limit_opt_int(n, n->lim.cost_set, n->lim.cost, n->lim.cost_at);
-}
-
-static inline ast_name ast_limit_algo(const ast_node *n)
-{
-    ast_name a = {NULL, {0, 0, 0}};
-    if (n->lim.algo) {
-        a.s = n->lim.algo;
-        a.sp = ast_off_span(n, n->lim.algo_at);
-    }
-    return a;
-}
-
-static inline span ast_limit_shadow_sp(const ast_node *n)
-{
-    span s = {0, 0, 0};
-    return n->lim.shadow ? ast_off_span(n, n->lim.shadow_at) : s;
-}
+span ast_limit_rate_sp(const ast_node *n);
+ast_int ast_limit_burst(const ast_node *n);
+ast_int ast_limit_cost(const ast_node *n);
+ast_name ast_limit_algo(const ast_node *n);
+span ast_limit_shadow_sp(const ast_node *n);
 
 typedef struct ast_comment {
     span sp;                  /* from '#' to end of line, newline excluded */

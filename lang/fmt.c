@@ -192,7 +192,7 @@ static void block_body(printer *p, const ast_node *n)
 static void open_block(printer *p, const ast_node *n)
 {
     size_t hdr = n->name.sp.end;
-    if (n->ref.s && n->ref.sp.end > hdr)
+    if (ast_has_ref(n->kind) && n->ref.s && n->ref.sp.end > hdr)
         hdr = n->ref.sp.end;
     /* The '{' itself follows the header. */
     const char *t = p->src->text;
@@ -260,12 +260,12 @@ static void node(printer *p, const ast_node *n)
     case AST_LIMIT:
     {
         ast_dur w = ast_limit_window(n);
-        buf_printf(p->out, "limit %lld/", (long long)n->lim.count);
+        buf_printf(p->out, "limit %lld/", (long long)ast_limit_count(n).v);
         put_dur(p, &w);
         if (n->lim.burst_set)
-            buf_printf(p->out, " burst %lld", (long long)n->lim.burst);
+            buf_printf(p->out, " burst %lld", (long long)ast_limit_burst(n).v);
         if (n->lim.cost_set)
-            buf_printf(p->out, " cost %lld", (long long)n->lim.cost);
+            buf_printf(p->out, " cost %lld", (long long)ast_limit_cost(n).v);
         if (n->lim.algo)
             buf_printf(p->out, " algorithm %s", n->lim.algo);
         if (n->lim.shadow)

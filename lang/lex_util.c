@@ -154,6 +154,18 @@ void lex_duration(parse_ctx *c, span sp, const char *t, size_t n, ast_dur *out)
     out->ms = v * per;
 }
 
+char *lex_ident(parse_ctx *c, const char *t, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)t[i]) * 16777619u;
+    char **slot = &c->idents[h % (sizeof c->idents / sizeof c->idents[0])];
+    if (*slot && strncmp(*slot, t, n) == 0 && (*slot)[n] == '\0')
+        return *slot;
+    *slot = arena_strndup(c->a, t, n);
+    return *slot;
+}
+
 char *lex_string(parse_ctx *c, span sp, const char *t, size_t n, bool closed)
 {
     /* t includes the opening quote and, when closed, the closing one. */

@@ -24,6 +24,9 @@ size_t utf8_validate(const char *s, size_t n);
 /* Scanner actions; each reports its own errors with precise spans. */
 bool lex_int(parse_ctx *c, span sp, const char *t, size_t n, int64_t *out);
 void lex_duration(parse_ctx *c, span sp, const char *t, size_t n, ast_dur *out);
+/* The identifier t[0..n) as an arena string, shared with an identical one
+ * seen before when the cache still holds it (never written through). */
+char *lex_ident(parse_ctx *c, const char *t, size_t n);
 char *lex_string(parse_ctx *c, span sp, const char *t, size_t n, bool closed);
 void lex_comment(parse_ctx *c, span sp, const char *t, size_t n);
 void lex_nonascii(parse_ctx *c, span sp, const char *t, size_t n);

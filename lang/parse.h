@@ -36,6 +36,10 @@ typedef struct parse_ctx {
     ast_list items;
     ast_comment *comments, *comments_tail;
     void *scanner;
+    /* Identifiers seen lately, by hash: a policy repeats a handful of them
+     * (algorithms, tiers, methods, units) hundreds of thousands of times,
+     * and each IDENT shares the arena copy of the last one like it. */
+    char *idents[64];
 } parse_ctx;
 
 /* Puts back the source byte the scanner holds aside (it keeps a NUL in its

@@ -61,7 +61,8 @@ static ast_node *block(parse_ctx *ctx, ast_kind k, span sp, ast_name name,
 {
     ast_node *n = ast_new(ctx->a, k, sp);
     n->name = name;
-    n->ref = ref;
+    if (ast_has_ref(k))
+        n->ref = ref;
     n->children = children;
     return n;
 }
@@ -83,18 +84,6 @@ static ast_seg *new_seg(parse_ctx *ctx, ast_kind k, const char *name, span sp)
     s->name.s = name;
     s->name.sp = sp;
     return s;
-}
-
-/* The count and window of limit n ("100/5s"). */
-static void limit_set_rate(ast_node *n, int64_t count, span count_sp, const ast_dur *w)
-{
-    n->lim.count = count;
-    n->lim.count_at = ast_off_of(count_sp);
-    n->lim.window_ms = w->ms;
-    n->lim.window_n = w->n;
-    n->lim.window_at = ast_off_of(w->sp);
-    memcpy(n->lim.window_unit, w->unit, sizeof n->lim.window_unit);
-    n->lim.window_set = w->set;
 }
 
 static void dup_option(parse_ctx *ctx, const char *opt, span here, span first)
@@ -247,7 +236,7 @@ limit
     : "limit" INT '/' DURATION
         {
             $$ = ast_new(A, AST_LIMIT, @$);
-            limit_set_rate($$, $2, @2, &$4);
+            ast_limit_set_rate(A, $$, $2, @2, &$4);
         }
     | "limit" INT '/' IDENT
         {
@@ -259,16 +248,14 @@ limit
             d.set = true;
             d.n = 1;
             d.ms = lex_bare_unit(ctx, @4, $4, d.unit);
-            limit_set_rate($$, $2, @2, &d);
+            ast_limit_set_rate(A, $$, $2, @2, &d);
         }
     | limit "burst" INT
         {
             $$ = $1;
             if ($$->lim.burst_set)
                 dup_option(ctx, "burst", @2, ast_limit_burst($$).sp);
-            $$->lim.burst = $3;
-            $$->lim.burst_at = ast_off_of(@3);
-            $$->lim.burst_set = true;
+            ast_limit_set_int(A, $$, LIM_BURST, $3, @3);
             $$->sp = span_join($$->sp, @3);
         }
     | limit "cost" INT
@@ -276,9 +263,7 @@ limit
             $$ = $1;
             if ($$->lim.cost_set)
                 dup_option(ctx, "cost", @2, ast_limit_cost($$).sp);
-            $$->lim.cost = $3;
-            $$->lim.cost_at = ast_off_of(@3);
-            $$->lim.cost_set = true;
+            ast_limit_set_int(A, $$, LIM_COST, $3, @3);
             $$->sp = span_join($$->sp, @3);
         }
     | limit "algorithm" IDENT
@@ -286,8 +271,7 @@ limit
             $$ = $1;
             if ($$->lim.algo)
                 dup_option(ctx, "algorithm", @2, ast_limit_algo($$).sp);
-            $$->lim.algo = $3;
-            $$->lim.algo_at = ast_off_of(@3);
+            ast_limit_set_algo(A, $$, $3, @3);
             $$->sp = span_join($$->sp, @3);
         }
     | limit "shadow"
@@ -295,8 +279,7 @@ limit
             $$ = $1;
             if ($$->lim.shadow)
                 dup_option(ctx, "shadow", @2, ast_limit_shadow_sp($$));
-            $$->lim.shadow = true;
-            $$->lim.shadow_at = ast_off_of(@2);
+            ast_limit_set_shadow(A, $$, @2);
             $$->sp = span_join($$->sp, @2);
         }
     ;
