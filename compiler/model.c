@@ -298,14 +298,14 @@ static size_t count_kind(const ast_node *block, ast_kind kind)
     } while (0)
 
 /* `inherit` is the tier whose limits and routes will be merged into the
- * block's own (merge_in_place): its arrays get room for them too. */
+ * block's own (merge_in_place): a block with limits (routes) of its own gets
+ * room for the tier's too; one without will share the tier's array. */
 static void presize_members(builder *b, const ast_node *block, const m_tier *inherit,
                             members *mb)
 {
-    PRESIZE(b->a, mb->limits, mb->caplimits,
-            count_kind(block, AST_LIMIT) + (inherit ? inherit->nlimits : 0));
-    PRESIZE(b->a, mb->routes, mb->caproutes,
-            count_kind(block, AST_ROUTE) + (inherit ? inherit->nroutes : 0));
+    size_t nl = count_kind(block, AST_LIMIT), nr = count_kind(block, AST_ROUTE);
+    PRESIZE(b->a, mb->limits, mb->caplimits, nl + (nl && inherit ? inherit->nlimits : 0));
+    PRESIZE(b->a, mb->routes, mb->caproutes, nr + (nr && inherit ? inherit->nroutes : 0));
     PRESIZE(b->a, mb->children, mb->capchildren,
             count_kind(block, AST_GROUP) + count_kind(block, AST_KEY));
 }
@@ -483,15 +483,20 @@ static bool window_taken(const m_limit *v, size_t n, int64_t window_ms)
 
 /* Effective limits and routes: the inherited ones first, each replaced by an
  * own limit on the same window (an own route with the same method and
- * path), then the own ones.  mb's arrays were presized with room for the
- * inherited ones, so the merge happens in place: a tenant's effective limits
- * take one array, not its own ones plus a merged copy. */
+ * path), then the own ones.  A block with none of its own shares the tier's
+ * array (nothing writes to a model's arrays once built); otherwise mb's
+ * array was presized with room for the inherited ones and the merge happens
+ * in place.  Either way a tenant's effective limits cost no copy of its own
+ * limits, and most tenants' routes cost nothing. */
 static void merge_in_place(const m_tier *inh, members *mb)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < inh->nlimits; i++)
-        k += !window_taken(mb->limits, mb->nlimits, inh->limits[i].window_ms);
-    if (k) {
+    if (!mb->nlimits) {
+        mb->limits = inh->limits;
+        mb->nlimits = inh->nlimits;
+    } else {
+        size_t k = 0;
+        for (size_t i = 0; i < inh->nlimits; i++)
+            k += !window_taken(mb->limits, mb->nlimits, inh->limits[i].window_ms);
         memmove(mb->limits + k, mb->limits, mb->nlimits * sizeof *mb->limits);
         size_t j = 0;
         for (size_t i = 0; i < inh->nlimits; i++)
@@ -499,10 +504,14 @@ static void merge_in_place(const m_tier *inh, members *mb)
                 mb->limits[j++] = inh->limits[i];
         mb->nlimits += k;
     }
-    k = 0;
-    for (size_t i = 0; i < inh->nroutes; i++)
-        k += !route_find(mb->routes, mb->nroutes, inh->routes[i].method, inh->routes[i].path);
-    if (k) {
+    if (!mb->nroutes) {
+        mb->routes = inh->routes;
+        mb->nroutes = inh->nroutes;
+    } else {
+        size_t k = 0;
+        for (size_t i = 0; i < inh->nroutes; i++)
+            k += !route_find(mb->routes, mb->nroutes, inh->routes[i].method,
+                             inh->routes[i].path);
         memmove(mb->routes + k, mb->routes, mb->nroutes * sizeof *mb->routes);
         size_t j = 0;
         for (size_t i = 0; i < inh->nroutes; i++)

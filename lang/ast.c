@@ -50,8 +50,8 @@ ast_off ast_limit_at(const ast_node *n, int f)
     const ast_limit *l = &n->lim;
     if (l->is_far)
         return l->v.far->at[f];
-    ast_off o = {n->sp.start + l->v.near.at[f][0],
-                 n->sp.start + l->v.near.at[f][0] + l->v.near.at[f][1]};
+    ast_off o = {n->sp.start + l->v.near.off[f],
+                 n->sp.start + l->v.near.off[f] + l->v.near.len[f]};
     return o;
 }
 
@@ -79,14 +79,19 @@ static bool fits32(int64_t v)
     return v >= INT32_MIN && v <= INT32_MAX;
 }
 
+static bool fits16(int64_t v)
+{
+    return v >= INT16_MIN && v <= INT16_MAX;
+}
+
 static void locate(arena *a, ast_node *n, int f, span sp)
 {
     ast_limit *l = &n->lim;
     uint32_t base = n->sp.start;
     if (!l->is_far && sp.start >= base && sp.start - base <= UINT16_MAX &&
-        sp.end >= sp.start && sp.end - sp.start <= UINT16_MAX) {
-        l->v.near.at[f][0] = (uint16_t)(sp.start - base);
-        l->v.near.at[f][1] = (uint16_t)(sp.end - sp.start);
+        sp.end >= sp.start && sp.end - sp.start <= UINT8_MAX) {
+        l->v.near.off[f] = (uint16_t)(sp.start - base);
+        l->v.near.len[f] = (uint8_t)(sp.end - sp.start);
         return;
     }
     go_far(a, n)->at[f] = ast_off_of(sp);
@@ -99,10 +104,10 @@ void ast_limit_set_rate(arena *a, ast_node *n, int64_t count, span count_sp, con
     l->window_set = w->set;
     /* The milliseconds are not stored in the compact form: they must follow
      * from the count and unit (they do unless the lexer found an overflow). */
-    bool near = fits32(count) && fits32(w->n) && w->n * unit_ms(l) == w->ms;
+    bool near = fits32(count) && fits16(w->n) && w->n * unit_ms(l) == w->ms;
     if (near && !l->is_far) {
         l->v.near.count = (int32_t)count;
-        l->v.near.window_n = (int32_t)w->n;
+        l->v.near.window_n = (int16_t)w->n;
     } else {
         ast_limit_far *far = go_far(a, n);
         far->count = count;
@@ -116,11 +121,11 @@ void ast_limit_set_rate(arena *a, ast_node *n, int64_t count, span count_sp, con
 void ast_limit_set_int(arena *a, ast_node *n, int f, int64_t v, span sp)
 {
     ast_limit *l = &n->lim;
-    if (fits32(v) && !l->is_far) {
+    if (!l->is_far && (f == LIM_BURST ? fits32(v) : fits16(v))) {
         if (f == LIM_BURST)
             l->v.near.burst = (int32_t)v;
         else
-            l->v.near.cost = (int32_t)v;
+            l->v.near.cost = (int16_t)v;
     } else {
         ast_limit_far *far = go_far(a, n);
         if (f == LIM_BURST)

@@ -95,19 +95,21 @@ typedef struct ast_limit_far {
 /* The fields of a `limit`, stored compactly: a 100 000-tenant policy has
  * close to a million of them, and with a full ast_int/ast_dur/ast_name per
  * field (each carrying its own file index) a limit node took 240 bytes,
- * half of what checking such a policy used; it takes 80 now.  The numbers
- * are kept in 32 bits (the window's milliseconds follow from its count and
- * unit), and where each field stands as a 16-bit offset from the node's
- * start and a 16-bit length.  A limit whose numbers or layout do not fit
- * (a count of 2^40, long comments between its words) keeps them out of
- * line instead (`far`).  Read the fields through the ast_limit_*()
+ * half of what checking such a policy used; it takes 72 now.  The numbers
+ * are kept in 32 bits (cost and the window's count in 16; its milliseconds
+ * follow from that count and the unit), and where each field stands as a
+ * 16-bit offset from the node's start and an 8-bit length.  A limit whose
+ * numbers or layout do not fit (a count of 2^40, a window of 100000ms, long
+ * comments between its words) keeps them out of line instead (`far`).  Read the fields through the ast_limit_*()
  * accessors below, which give back the usual located values; only the
  * parser writes them, through ast_limit_set_*(). */
 typedef struct ast_limit {
     union {
         struct {
-            int32_t count, burst, cost, window_n;
-            uint16_t at[LIM_NFIELDS][2];    /* offset from n->sp.start, length */
+            int32_t count, burst;
+            int16_t cost, window_n;
+            uint16_t off[LIM_NFIELDS];      /* from n->sp.start */
+            uint8_t len[LIM_NFIELDS];
         } near;
         ast_limit_far *far;
     } v;
