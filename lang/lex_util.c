@@ -154,22 +154,39 @@ void lex_duration(parse_ctx *c, span sp, const char *t, size_t n, ast_dur *out)
     out->ms = v * per;
 }
 
-char *lex_ident(parse_ctx *c, const char *t, size_t n)
+/* t[0..n) as an arena string, shared with the last identical one that
+ * hashed to the same slot of cache (nslots entries). */
+static char *intern(parse_ctx *c, char **cache, size_t nslots, const char *t, size_t n)
 {
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)t[i]) * 16777619u;
-    char **slot = &c->idents[h % (sizeof c->idents / sizeof c->idents[0])];
+    char **slot = &cache[h % nslots];
     if (*slot && strncmp(*slot, t, n) == 0 && (*slot)[n] == '\0')
         return *slot;
     *slot = arena_strndup(c->a, t, n);
     return *slot;
 }
 
+char *lex_ident(parse_ctx *c, const char *t, size_t n)
+{
+    return intern(c, c->idents, sizeof c->idents / sizeof c->idents[0], t, n);
+}
+
 char *lex_string(parse_ctx *c, span sp, const char *t, size_t n, bool closed)
 {
     /* t includes the opening quote and, when closed, the closing one. */
     size_t body_end = closed ? n - 1 : n;
+    /* Most strings are plain ASCII without escapes: they are their own
+     * decoding, need no buffer, and repeat often enough (group names, route
+     * paths) to be shared. */
+    size_t plain = 1;
+    while (plain < body_end && t[plain] != '\\' && t[plain] != '\0' &&
+           (unsigned char)t[plain] < 0x80)
+        plain++;
+    if (plain == body_end && body_end - 1 <= PARSE_MAX_STRING)
+        return intern(c, c->strings, sizeof c->strings / sizeof c->strings[0], t + 1,
+                      body_end - 1);
     buf b;
     buf_init(&b, 0);
     size_t i = 1;

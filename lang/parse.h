@@ -40,6 +40,7 @@ typedef struct parse_ctx {
      * (algorithms, tiers, methods, units) hundreds of thousands of times,
      * and each IDENT shares the arena copy of the last one like it. */
     char *idents[64];
+    char *strings[256];       /* the same for plain quoted strings */
 } parse_ctx;
 
 /* Puts back the source byte the scanner holds aside (it keeps a NUL in its
