@@ -88,8 +88,10 @@ typedef struct m_subject {
     struct m_subject *parent;
     struct m_subject **children;
     const m_tier *tier;         /* tenants only */
-    m_limit *limits;            /* effective limits on this subject */
-    m_route *routes;
+    m_limit *limits;            /* effective limits on this subject; a tenant
+                                   with none of its own shares its tier's array,
+                                   so never write through these */
+    m_route *routes;            /* the same for routes */
     m_conc *conc;               /* or NULL */
     uint32_t nchildren, nlimits, nroutes;
     ast_kind kind;              /* AST_TENANT, AST_GROUP or AST_KEY */

@@ -1,4 +1,6 @@
-/* ast.c - node construction for the syntax tree.  See ast.h. */
+/* ast.c - node construction for the syntax tree, and the compact form of
+ * limit nodes with the accessors that read it back as located values.  See
+ * ast.h. */
 #include "ast.h"
 
 #include <stddef.h>
