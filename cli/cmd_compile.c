@@ -218,6 +218,8 @@ int cmd_compile(int argc, char **argv)
     bool io_ok = program_load(&p, (const char *const *)argv + optind, (size_t)(argc - optind));
     m_policy *m = NULL;
     json_t *plan = NULL;
+    buf tenants;               /* the plan's tenants as canonical text */
+    buf_init(&tenants, BUF_DEFAULT_MAX);
     int rc = EXIT_OK;
     if (io_ok) {
         check_opts co = {0};
@@ -228,7 +230,7 @@ int cmd_compile(int argc, char **argv)
     if (!blocked) {
         if (progress)
             fprintf(stderr, "rlc compile: building the plan of %zu tenants\n", m->ntenants);
-        plan = plan_build(m, &p, &po, &p.diags);
+        plan = plan_build_text(m, &p, &po, &p.diags, &tenants);
         blocked = !plan;
     }
     if (!quiet)
@@ -247,7 +249,7 @@ int cmd_compile(int argc, char **argv)
         rc = EXIT_FAIL;
         goto out;
     }
-    if (!plan_seal_write(plan, out, err, sizeof err)) {
+    if (!plan_seal_write_text(plan, &tenants, out, err, sizeof err)) {
         if (!quiet)
             fprintf(stderr, "rlc compile: error[RLC3007]: %s\n", err);
         rc = EXIT_USAGE;
@@ -257,6 +259,7 @@ int cmd_compile(int argc, char **argv)
         fprintf(stderr, "rlc compile: wrote %s (plan_digest %s)\n", out,
                 json_string_value(json_object_get(plan, "plan_digest")));
 out:
+    buf_free(&tenants);
     json_decref(plan);
     model_free(m);
     program_free(&p);

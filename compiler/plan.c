@@ -20,8 +20,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "buf.h"
 #include "embed.h"
+#include "lex_util.h"
 #include "settings.h"
 
 /* ---- small jansson helpers ---- */
@@ -136,7 +139,8 @@ void plan_rule_id(const char *kind, const m_subject *s, const m_route *r, const 
 
 typedef struct rule {
     char id[PLAN_RULE_ID_LEN + 1];
-    json_t *j;                 /* owned until moved into the tenant */
+    const m_limit *lim;        /* a rate rule, or */
+    const m_conc *conc;        /* a concurrency rule */
     const ast_node *src;
     const m_subject *subj;
     int64_t capacity;          /* requests of cost 1 a fresh counter admits */
@@ -161,6 +165,153 @@ static rule *rules_add(rules *rs)
     return r;
 }
 
+/* ---- canonical text, written directly ----
+ *
+ * The tenants are most of a plan (100 000 tenants: hundreds of MB), so they
+ * are written as canonical JSON text (SPEC.md 5.2) straight from the model
+ * instead of through a jansson tree: each object's keys are emitted in
+ * sorted order by hand, and strings are escaped exactly as jansson does with
+ * JSON_ENSURE_ASCII, so the bytes equal what json_dumps would give (the plan
+ * suite's golden file and the digest test in Python hold us to that). */
+
+/* A JSON string as jansson writes it with JSON_ENSURE_ASCII: '"' and '\\'
+ * escaped, \b \f \n \r \t short, other controls and every non-ASCII
+ * character as upper-case \uXXXX (surrogate pairs above U+FFFF). */
+static void cj_str(buf *b, const char *s)
+{
+    static const char hx[] = "0123456789ABCDEF";
+    const unsigned char *c = (const unsigned char *)s;
+    buf_putc(b, '"');
+    while (*c) {
+        const unsigned char *run = c;
+        while (*c >= 0x20 && *c < 0x80 && *c != '"' && *c != '\\')
+            c++;
+        buf_append(b, run, (size_t)(c - run));
+        if (!*c)
+            break;
+        uint32_t cp = *c;
+        size_t l = 1;
+        if (cp >= 0x80) {
+            l = utf8_seq_len(c, strlen((const char *)c));
+            if (!l) {
+                cp = 0xFFFD; /* the language only admits UTF-8; never reached */
+                l = 1;
+            } else if (l == 2) {
+                cp = ((c[0] & 0x1Fu) << 6) | (c[1] & 0x3Fu);
+            } else if (l == 3) {
+                cp = ((c[0] & 0x0Fu) << 12) | ((c[1] & 0x3Fu) << 6) | (c[2] & 0x3Fu);
+            } else {
+                cp = ((c[0] & 0x07u) << 18) | ((c[1] & 0x3Fu) << 12) | ((c[2] & 0x3Fu) << 6) |
+                     (c[3] & 0x3Fu);
+            }
+        }
+        c += l;
+        switch (cp) {
+        case '"': buf_puts(b, "\\\""); continue;
+        case '\\': buf_puts(b, "\\\\"); continue;
+        case '\b': buf_puts(b, "\\b"); continue;
+        case '\f': buf_puts(b, "\\f"); continue;
+        case '\n': buf_puts(b, "\\n"); continue;
+        case '\r': buf_puts(b, "\\r"); continue;
+        case '\t': buf_puts(b, "\\t"); continue;
+        default: break;
+        }
+        uint32_t units[2] = {cp, 0};
+        int nu = 1;
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            units[0] = 0xD800 | (cp >> 10);
+            units[1] = 0xDC00 | (cp & 0x3FF);
+            nu = 2;
+        }
+        for (int k = 0; k < nu; k++) {
+            char e[6] = {'\\', 'u', hx[(units[k] >> 12) & 15], hx[(units[k] >> 8) & 15],
+                         hx[(units[k] >> 4) & 15], hx[units[k] & 15]};
+            buf_append(b, e, 6);
+        }
+    }
+    buf_putc(b, '"');
+}
+
+static void cj_int(buf *b, int64_t v)
+{
+    char t[24];
+    int n = snprintf(t, sizeof t, "%lld", (long long)v);
+    buf_append(b, t, (size_t)n);
+}
+
+/* "path": the chain tenant..s, outermost first. */
+static void cj_path(buf *b, const m_subject *s)
+{
+    const m_subject *chain[HIERARCHY_MAX_DEPTH + 1];
+    int n = subject_chain(s, chain);
+    buf_putc(b, '[');
+    for (int i = 0; i < n; i++) {
+        buf_puts(b, i ? ",{\"kind\":" : "{\"kind\":");
+        cj_str(b, subject_kind(chain[i]));
+        buf_puts(b, ",\"name\":");
+        cj_str(b, chain[i]->name);
+        buf_putc(b, '}');
+    }
+    buf_putc(b, ']');
+}
+
+static void cj_route(buf *b, const m_route *r)
+{
+    if (!r) {
+        buf_puts(b, "null");
+        return;
+    }
+    buf_puts(b, "{\"method\":");
+    cj_str(b, r->method);
+    buf_puts(b, ",\"path\":");
+    cj_str(b, r->path);
+    buf_putc(b, '}');
+}
+
+/* One rule object, keys in byte order (SPEC.md 5.5). */
+static void cj_rule(buf *b, const rule *r)
+{
+    if (r->lim) {
+        const m_limit *l = r->lim;
+        buf_puts(b, "{\"algorithm\":");
+        cj_str(b, algo_name(l->algo));
+        buf_puts(b, ",\"burst\":");
+        cj_int(b, l->burst);
+        buf_puts(b, ",\"cost\":");
+        cj_int(b, l->cost);
+        buf_puts(b, ",\"count\":");
+        cj_int(b, l->count);
+        buf_puts(b, ",\"id\":\"");
+        buf_puts(b, r->id);
+        buf_puts(b, "\",\"kind\":\"rate\",\"path\":");
+        cj_path(b, r->subj);
+        buf_puts(b, ",\"route\":");
+        cj_route(b, r->route);
+        buf_puts(b, l->shadow ? ",\"shadow\":true" : ",\"shadow\":false");
+        buf_puts(b, ",\"window_ms\":");
+        cj_int(b, l->window_ms);
+        buf_putc(b, '}');
+        return;
+    }
+    const m_conc *c = r->conc;
+    buf_puts(b, "{\"id\":\"");
+    buf_puts(b, r->id);
+    buf_puts(b, "\",\"kind\":\"concurrency\",\"lease_ms\":");
+    /* No lease written (RLC2201 refuses that unless allowed): the longest
+     * lease the language accepts, so even then every slot expires and every
+     * counter has a TTL (SPEC.md 5.5). */
+    cj_int(b, c->lease_ms ? c->lease_ms : LEASE_MAX_MS);
+    buf_puts(b, ",\"max\":");
+    cj_int(b, c->max);
+    buf_puts(b, ",\"path\":");
+    cj_path(b, r->subj);
+    buf_puts(b, ",\"route\":");
+    cj_route(b, r->route);
+    buf_puts(b, c->shadow ? ",\"shadow\":true}" : ",\"shadow\":false}");
+}
+
+/* path_json for the verification cases (few, so a tree is fine). */
 static json_t *path_json(const m_subject *s)
 {
     const m_subject *chain[HIERARCHY_MAX_DEPTH + 1];
@@ -175,16 +326,6 @@ static json_t *path_json(const m_subject *s)
     return a;
 }
 
-static json_t *route_json(const m_route *r)
-{
-    if (!r)
-        return must(json_null());
-    json_t *o = must(json_object());
-    set(o, "method", str(r->method));
-    set(o, "path", str(r->path));
-    return o;
-}
-
 static void add_rate(rules *rs, const m_subject *s, const m_route *r, const m_limit *l)
 {
     rule *ru = rules_add(rs);
@@ -193,18 +334,7 @@ static void add_rate(rules *rs, const m_subject *s, const m_route *r, const m_li
     ru->subj = s;
     ru->route = r;
     ru->capacity = l->burst / l->cost;
-    json_t *o = must(json_object());
-    set(o, "id", str(ru->id));
-    set(o, "path", path_json(s));
-    set(o, "route", route_json(r));
-    set(o, "kind", str("rate"));
-    set(o, "algorithm", str(algo_name(l->algo)));
-    set(o, "count", num(l->count));
-    set(o, "window_ms", num(l->window_ms));
-    set(o, "burst", num(l->burst));
-    set(o, "cost", num(l->cost));
-    set(o, "shadow", must(json_boolean(l->shadow)));
-    ru->j = o;
+    ru->lim = l;
 }
 
 static void add_conc(rules *rs, const m_subject *s, const m_route *r, const m_conc *c)
@@ -215,18 +345,7 @@ static void add_conc(rules *rs, const m_subject *s, const m_route *r, const m_co
     ru->subj = s;
     ru->route = r;
     ru->capacity = c->max;
-    json_t *o = must(json_object());
-    set(o, "id", str(ru->id));
-    set(o, "path", path_json(s));
-    set(o, "route", route_json(r));
-    set(o, "kind", str("concurrency"));
-    set(o, "max", num(c->max));
-    /* No lease written (RLC2201 refuses that unless allowed): the longest
-     * lease the language accepts, so even then every slot expires and every
-     * counter has a TTL (SPEC.md 5.5). */
-    set(o, "lease_ms", num(c->lease_ms ? c->lease_ms : LEASE_MAX_MS));
-    set(o, "shadow", must(json_boolean(c->shadow)));
-    ru->j = o;
+    ru->conc = c;
 }
 
 static void collect_rules(rules *rs, const m_subject *s)
@@ -614,7 +733,9 @@ static void verify_cases(json_t *cases, const m_subject *tenant, const rule *rs,
 
 /* ---- the whole plan ---- */
 
-json_t *plan_build(const m_policy *m, const program *p, const plan_opts *o, diag_list *d)
+/* plan_build, and with text set plan_build_text (see plan.h). */
+static json_t *build(const m_policy *m, const program *p, const plan_opts *o, diag_list *d,
+                     buf *text)
 {
     size_t errors0 = d->nerrors;
     span where = m->src ? m->src->name.sp : span_none;
@@ -648,12 +769,24 @@ json_t *plan_build(const m_policy *m, const program *p, const plan_opts *o, diag
                          ? (m->ntenants + PLAN_VERIFY_MAX_TENANTS - 1) / PLAN_VERIFY_MAX_TENANTS
                          : 1;
     rules rs = {0};
+    buf one;                     /* one tenant's canonical text */
+    buf_init(&one, BUF_DEFAULT_MAX);
+    if (text)
+        buf_putc(text, '[');
     for (size_t i = 0; i < m->ntenants; i++) {
         const m_subject *t = tenants[i];
         rs.n = 0;
         collect_rules(&rs, t);
         qsort(rs.v, rs.n, sizeof *rs.v, rule_cmp);
-        json_t *ra = must(json_array());
+        /* {"name":..,"rules":[..],"tag":..,"version":..}: the rules are
+         * written first into `one` after the name, so their digest (the
+         * version) is taken over exactly the bytes of the array. */
+        buf_reset(&one);
+        buf_puts(&one, "{\"name\":");
+        cj_str(&one, t->name);
+        buf_puts(&one, ",\"rules\":");
+        size_t r0 = one.len;
+        buf_putc(&one, '[');
         for (size_t j = 0; j < rs.n; j++) {
             if (j && !strcmp(rs.v[j].id, rs.v[j - 1].id)) {
                 diag *dg = diag_add(d, DIAG_PLAN_DUP_RULE, rs.v[j].src->sp,
@@ -663,23 +796,47 @@ json_t *plan_build(const m_policy *m, const program *p, const plan_opts *o, diag
                                     t->name);
                 diag_note_add(d, dg, rs.v[j - 1].src->sp, "the other one");
             }
-            push(ra, rs.v[j].j);
-            rs.v[j].j = NULL;
+            if (j)
+                buf_putc(&one, ',');
+            cj_rule(&one, &rs.v[j]);
         }
-        char version[DIGEST_HEX_LEN + 1];
-        if (!digest_json_hex(ra, version))
+        buf_putc(&one, ']');
+        if (!buf_ok(&one))
             abort();
-        json_t *to = must(json_object());
-        set(to, "name", str(t->name));
+        char version[DIGEST_HEX_LEN + 1];
+        if (!digest_sha256_hex(one.data + r0, one.len - r0, version))
+            abort();
+        buf_puts(&one, ",\"tag\":");
         char *tag = plan_tenant_tag(m->ns, t->name);
-        set(to, "tag", str(tag));
+        cj_str(&one, tag);
         free(tag);
-        set(to, "version", str(version));
-        set(to, "rules", ra);
-        push(tj, to);
-        if (i % vstride == 0)
+        buf_puts(&one, ",\"version\":\"");
+        buf_puts(&one, version);
+        buf_puts(&one, "\"}");
+        if (!buf_ok(&one))
+            abort();
+        bool verified = i % vstride == 0;
+        if (text) {
+            if (i)
+                buf_putc(text, ',');
+            buf_append(text, one.data, one.len);
+        }
+        /* A tree of the tenant: every tenant for rules_only callers, only
+         * the verified ones (what predicting the cases reads) with text. */
+        if (!text || verified) {
+            json_error_t je;
+            json_t *to = json_loadb(one.data, one.len, 0, &je);
+            push(tj, to);
+        }
+        if (verified)
             verify_cases(verify, t, rs.v, rs.n);
     }
+    if (text) {
+        buf_putc(text, ']');
+        if (!buf_ok(text))
+            abort();
+    }
+    buf_free(&one);
     free(rs.v);
     free(tenants);
     set(plan, "tenants", tj);
@@ -704,6 +861,17 @@ json_t *plan_build(const m_policy *m, const program *p, const plan_opts *o, diag
         return NULL;
     }
     return plan;
+}
+
+json_t *plan_build(const m_policy *m, const program *p, const plan_opts *o, diag_list *d)
+{
+    return build(m, p, o, d, NULL);
+}
+
+json_t *plan_build_text(const m_policy *m, const program *p, const plan_opts *o, diag_list *d,
+                        buf *tenants)
+{
+    return build(m, p, o, d, tenants);
 }
 
 bool plan_seal(json_t *plan)
@@ -731,7 +899,8 @@ static bool write_all(int fd, const char *s, size_t n)
     return true;
 }
 
-static bool write_text(char *text, const char *path, char *err, size_t errlen);
+static bool write_parts(const char *const *parts, const size_t *lens, int n, const char *path,
+                        char *err, size_t errlen);
 
 bool plan_write(const json_t *plan, const char *path, char *err, size_t errlen)
 {
@@ -740,58 +909,106 @@ bool plan_write(const json_t *plan, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot serialise the plan (out of memory)");
         return false;
     }
-    return write_text(text, path, err, errlen);
+    size_t len = strlen(text);
+    bool ok = write_parts((const char *const *)&text, &len, 1, path, err, errlen);
+    free(text);
+    return ok;
 }
 
 bool plan_seal_write(json_t *plan, const char *path, char *err, size_t errlen)
 {
-    /* Serialising a 100 000-tenant plan takes seconds, so do it once: the
+    return plan_seal_write_text(plan, NULL, path, err, errlen);
+}
+
+bool plan_seal_write_text(json_t *plan, const buf *tenants, const char *path, char *err,
+                          size_t errlen)
+{
+    /* Serialising a large plan takes long, so it is done once: the
      * canonical text without plan_digest is what the digest covers, and the
      * sealed text is the same with the member spliced in at its sorted
      * place.  The top-level keys around it are "library" and "policy"; no
      * object before "policy" (compiler, format, layout, library) has a
      * "policy" key, and a string cannot contain an unescaped quote, so the
-     * first ',"policy":' in the text is the top-level member. */
+     * first ',"policy":' in the text is the top-level member.  With tenants
+     * given as text, the tree is serialised with "tenants":[] and the text
+     * goes in its place: "tenants" and "verify" are the last two top-level
+     * keys, and no string holds '"tenants":[],"verify":', so its last
+     * occurrence is the member. */
     json_object_del(plan, "plan_digest");
+    json_t *keep = NULL;
+    if (tenants) {
+        keep = json_incref(json_object_get(plan, "tenants"));
+        set(plan, "tenants", must(json_array()));
+    }
     char *t0 = digest_canonical_json(plan);
+    if (keep)
+        set(plan, "tenants", keep);
     if (!t0) {
         snprintf(err, errlen, "cannot serialise the plan (out of memory)");
         return false;
     }
     size_t n0 = strlen(t0);
-    char hex[DIGEST_HEX_LEN + 1];
     const char *at = strstr(t0, ",\"policy\":");
-    if (!at || !digest_sha256_hex(t0, n0, hex)) {
+    /* [cut, cut_end) of t0 is replaced by the tenants text. */
+    size_t cut = n0, cut_end = n0;
+    if (tenants) {
+        static const char tk[] = ",\"tenants\":[],\"verify\":";
+        const char *tp = NULL;
+        for (const char *q = strstr(t0, tk); q; q = strstr(q + 1, tk))
+            tp = q;
+        if (!tp || (at && tp < at)) {
+            free(t0);
+            snprintf(err, errlen, "cannot seal the plan (no tenants member)");
+            return false;
+        }
+        cut = (size_t)(tp - t0) + sizeof ",\"tenants\":" - 1;
+        cut_end = cut + 2;
+    }
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool hashed = ctx && at && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+                  EVP_DigestUpdate(ctx, t0, cut) &&
+                  (!tenants || EVP_DigestUpdate(ctx, tenants->data, tenants->len)) &&
+                  EVP_DigestUpdate(ctx, t0 + cut_end, n0 - cut_end) &&
+                  EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32;
+    EVP_MD_CTX_free(ctx);
+    if (!hashed) {
         free(t0);
         snprintf(err, errlen, "cannot seal the plan (no policy member, or hashing failed)");
         return false;
     }
+    char hex[DIGEST_HEX_LEN + 1];
+    digest_hex(md, 32, hex);
     if (json_object_set_new(plan, "plan_digest", must(json_string(hex))) != 0)
         abort();
-    static const char key[] = ",\"plan_digest\":\"";
-    size_t pre = (size_t)(at - t0), kl = sizeof key - 1;
-    char *text = malloc(n0 + kl + DIGEST_HEX_LEN + 3);
-    if (!text)
-        abort();
-    memcpy(text, t0, pre);
-    memcpy(text + pre, key, kl);
-    memcpy(text + pre + kl, hex, DIGEST_HEX_LEN);
-    text[pre + kl + DIGEST_HEX_LEN] = '"';
-    memcpy(text + pre + kl + DIGEST_HEX_LEN + 1, at, n0 - pre);
-    memcpy(text + n0 + kl + DIGEST_HEX_LEN + 1, "\n", 2);
+    char member[DIGEST_HEX_LEN + 32];
+    int ml = snprintf(member, sizeof member, ",\"plan_digest\":\"%s\"", hex);
+    size_t pre = (size_t)(at - t0);
+    const char *parts[6] = {t0, member, at, tenants ? tenants->data : "", t0 + cut_end, "\n"};
+    size_t lens[6] = {pre, (size_t)ml, cut - pre, tenants ? tenants->len : 0, n0 - cut_end, 1};
+    bool ok = write_parts(parts, lens, 6, path, err, errlen);
     free(t0);
-    return write_text(text, path, err, errlen);
+    return ok;
 }
 
-/* Writes text (consumed) to path atomically; see plan_write. */
-static bool write_text(char *text, const char *path, char *err, size_t errlen)
+static bool write_each(int fd, const char *const *parts, const size_t *lens, int n)
 {
-    size_t len = strlen(text);
+    for (int i = 0; i < n; i++)
+        if (!write_all(fd, parts[i], lens[i]))
+            return false;
+    return true;
+}
+
+/* Writes the concatenation of parts to path atomically; see plan_write. */
+static bool write_parts(const char *const *parts, const size_t *lens, int n, const char *path,
+                        char *err, size_t errlen)
+{
     bool ok = false;
     char *tmp = NULL;
     int fd = -1;
     if (!strcmp(path, "-")) {
-        ok = write_all(STDOUT_FILENO, text, len);
+        ok = write_each(STDOUT_FILENO, parts, lens, n);
         if (!ok)
             snprintf(err, errlen, "cannot write the plan to standard output: %s",
                      strerror(errno));
@@ -811,7 +1028,7 @@ static bool write_text(char *text, const char *path, char *err, size_t errlen)
                  path, strerror(errno));
         goto out;
     }
-    if (!write_all(fd, text, len) || fsync(fd) != 0) {
+    if (!write_each(fd, parts, lens, n) || fsync(fd) != 0) {
         snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
         goto out_unlink;
     }
@@ -847,6 +1064,5 @@ out:
     if (fd >= 0)
         close(fd);
     free(tmp);
-    free(text);
     return ok;
 }

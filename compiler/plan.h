@@ -1,15 +1,16 @@
 /* plan.h - turns a checked policy into the plan document that `rlc run`
  * deploys (SPEC.md section 5; contract in PLAN_CONTRACT.md).  The plan is a
  * jansson object built here, sealed with its digest, and written as
- * canonical JSON.  Nothing here touches a store or prints.
+ * canonical JSON; its tenants (nearly all of a large plan) are written as
+ * canonical text directly, without a tree.  Nothing here touches a store or prints.
  *
  * Typical use (cli/cmd_compile.c):
  *
- *     json_t *plan = plan_build(m, &prog, &opts, &prog.diags);  // NULL on errors
- *     ... optionally fill verify[i].expect with the simulator ...
- *     plan_seal(plan);                                         // adds plan_digest
- *     plan_write(plan, "plan.json", err, sizeof err);          // atomic
- *     json_decref(plan);
+ *     buf tenants;  buf_init(&tenants, BUF_DEFAULT_MAX);
+ *     json_t *plan = plan_build_text(m, &prog, &opts, &prog.diags, &tenants);  // NULL on errors
+ *     ... fill verify[i].expect with the simulator ...
+ *     plan_seal_write_text(plan, &tenants, "plan.json", err, sizeof err);    // atomic
+ *     json_decref(plan);  buf_free(&tenants);
  *
  * `rlc test` and `rlc simulate` may call plan_build and read "tenants"
  * (rules sorted by id, each with its path and route) without sealing. */
@@ -22,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "diag.h"
 #include "model.h"
 #include "plan_digest.h"
@@ -52,6 +54,16 @@ typedef struct plan_opts {
  * yet.  Call only when the check pipeline left no errors. */
 json_t *plan_build(const m_policy *m, const program *p, const plan_opts *o, diag_list *d);
 
+/* plan_build for `rlc compile`, which must not hold a 100 000-tenant plan
+ * as a jansson tree (gigabytes): the tenants are appended to *tenants as
+ * their canonical text, the whole array "[...]" (the bytes json_dumps
+ * would give for plan_build's "tenants"), and the returned plan's "tenants"
+ * holds only the tenants that the verification cases name, as trees, which
+ * is what predicting the cases reads.  Seal and write it with
+ * plan_seal_write_text. */
+json_t *plan_build_text(const m_policy *m, const program *p, const plan_opts *o, diag_list *d,
+                        buf *tenants);
+
 /* Sets plan_digest (replacing any).  Returns false when hashing fails. */
 bool plan_seal(json_t *plan);
 
@@ -64,6 +76,11 @@ bool plan_write(const json_t *plan, const char *path, char *err, size_t errlen);
 /* plan_seal then plan_write, serialising the plan once instead of twice
  * (what `rlc compile` uses; the bytes are identical). */
 bool plan_seal_write(json_t *plan, const char *path, char *err, size_t errlen);
+/* The same for a plan from plan_build_text: the written plan has the
+ * tenants text in place of the tree's "tenants" (which is left as it was),
+ * and plan_digest covers it. */
+bool plan_seal_write_text(json_t *plan, const buf *tenants, const char *path, char *err,
+                          size_t errlen);
 
 /* The identity of a limit (SPEC.md 5.5) into out (PLAN_RULE_ID_LEN + 1).
  * kind: "rate" or "concurrency"; s: the subject holding it; r: its route or
