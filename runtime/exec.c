@@ -162,7 +162,7 @@ static bool take_tenant(void *ud, const json_t *plan, const json_t *tenant, size
 {
     xc *c = ud;
     char err[512];
-    if (i == 0) {
+    if (!c->have_rs) {
         if (!rules_begin(plan, n, &c->rs, err, sizeof err))
             return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
         c->have_rs = true;
@@ -174,12 +174,38 @@ static bool take_tenant(void *ud, const json_t *plan, const json_t *tenant, size
     return true;
 }
 
+/* The same from the tenant's canonical text, without a tree (rules.h). */
+static int take_tenant_text(void *ud, const json_t *plan, const char *text, size_t len,
+                            size_t i, size_t n, rerr *e)
+{
+    xc *c = ud;
+    char err[512];
+    if (!c->have_rs) {
+        if (!rules_begin(plan, n, &c->rs, err, sizeof err)) {
+            rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+            return -1;
+        }
+        c->have_rs = true;
+    }
+    if (i >= n) {
+        rerr_set(e, DIAG_PLAN_SHAPE, "tenants[%zu]: more tenants than counted", i);
+        return -1;
+    }
+    switch (rules_add_tenant_text(&c->rs, text, len, err, sizeof err)) {
+    case RULES_TEXT_OK: return 1;
+    case RULES_TEXT_OTHER: return 0;
+    case RULES_TEXT_ERROR: break;
+    }
+    rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+    return -1;
+}
+
 static exec_status load_plan(xc *c, const char *path, rerr *e)
 {
     /* Parse, compatibility and digest checks are plan_load's (RLC310x);
      * tenants come one at a time straight into rules, so a plan of 100 000
      * tenants is never one JSON tree.  c->plan keeps the rest. */
-    c->plan = plan_load_streamed(path, take_tenant, c, e);
+    c->plan = plan_load_streamed(path, take_tenant_text, take_tenant, c, e);
     if (!c->plan)
         return EXEC_PLAN;
     snprintf(c->digest, sizeof c->digest, "%s",

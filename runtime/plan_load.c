@@ -27,8 +27,14 @@ static char *read_capped(const char *path, size_t *len, rerr *e)
         rerr_set(e, DIAG_PLAN_READ, "cannot read plan '%s': %s", path, strerror(errno));
         return NULL;
     }
+    /* Sized from the file when it says (one read, no copies while
+     * growing: a plan can be hundreds of MB); grown as needed otherwise. */
+    struct stat st;
     size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap);
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (size_t)st.st_size < PLAN_MAX_BYTES)
+        cap = (size_t)st.st_size + 1;
+    char *b = malloc(cap + 1);
     while (b) {
         if (n == cap) {
             if (cap >= PLAN_MAX_BYTES) {
@@ -433,12 +439,21 @@ static const char *skip_value(const char *p, const char *end)
     while (p < end) {
         char ch = *p;
         if (ch == '"') {
-            for (p++; p < end && *p != '"'; p++)
-                if (*p == '\\')
-                    p++;
-            if (p >= end)
-                return NULL;
-            p++;
+            /* The closing quote is the first one not escaped: memchr, then
+             * count the backslashes before it. */
+            const char *q = p + 1;
+            for (;;) {
+                q = memchr(q, '"', (size_t)(end - q));
+                if (!q)
+                    return NULL;
+                const char *b = q;
+                while (b > p + 1 && b[-1] == '\\')
+                    b--;
+                if (((q - b) & 1) == 0)
+                    break;
+                q++;
+            }
+            p = q + 1;
         } else if (ch == '{' || ch == '[') {
             depth++;
             p++;
@@ -457,9 +472,9 @@ static const char *skip_value(const char *p, const char *end)
     return depth == 0 ? p : NULL;
 }
 
-/* [*vs, *ve) = the value of the top-level member "tenants" of a compact
- * JSON object. */
-static bool find_tenants(const char *text, const char *end, const char **vs, const char **ve)
+/* *vs = the start of the value of the top-level member "tenants" of a
+ * compact JSON object (its extent is found while splitting it). */
+static bool find_tenants(const char *text, const char *end, const char **vs)
 {
     const char *p = text;
     if (p >= end || *p != '{')
@@ -469,14 +484,14 @@ static bool find_tenants(const char *text, const char *end, const char **vs, con
         const char *k = p + 1, *ke = skip_value(p, end);
         if (!ke || ke >= end || *ke != ':')
             return false;
-        const char *v = ke + 1, *vend = skip_value(v, end);
-        if (!vend)
-            return false;
+        const char *v = ke + 1;
         if (ke - k == 8 && !memcmp(k, "tenants\"", 8)) {
             *vs = v;
-            *ve = vend;
             return true;
         }
+        const char *vend = skip_value(v, end);
+        if (!vend)
+            return false;
         p = vend;
         if (p < end && *p == ',')
             p++;
@@ -484,7 +499,50 @@ static bool find_tenants(const char *text, const char *end, const char **vs, con
     return false;
 }
 
-json_t *plan_load_streamed(const char *path, plan_tenant_fn fn, void *ud, rerr *e)
+/* The elements of the array starting at vs ('['): their [start, end) byte
+ * offsets from vs, in *spans (malloc'd, 2 per element), their count in *n,
+ * and the end of the array (after ']') in *ve.  One pass over the tenants,
+ * which are nearly all of a plan. */
+static bool split_tenants(const char *vs, const char *end, size_t **spans, size_t *n,
+                          const char **ve)
+{
+    size_t cap = 1024, k = 0;
+    size_t *v = malloc(2 * cap * sizeof *v);
+    const char *q = vs + 1;
+    if (!v)
+        return false;
+    while (q < end && *q != ']') {
+        const char *qe = skip_value(q, end);
+        if (!qe || qe >= end || (*qe != ',' && *qe != ']')) {
+            free(v);
+            return false;
+        }
+        if (k == cap) {
+            cap *= 2;
+            size_t *nv = realloc(v, 2 * cap * sizeof *v);
+            if (!nv) {
+                free(v);
+                return false;
+            }
+            v = nv;
+        }
+        v[2 * k] = (size_t)(q - vs);
+        v[2 * k + 1] = (size_t)(qe - vs);
+        k++;
+        q = *qe == ',' ? qe + 1 : qe;
+    }
+    if (q >= end) {
+        free(v);
+        return false;
+    }
+    *spans = v;
+    *n = k;
+    *ve = q + 1;
+    return true;
+}
+
+json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenant_fn fn, void *ud,
+                           rerr *e)
 {
     size_t len = 0;
     char *text = read_capped(path, &len, e);
@@ -505,8 +563,11 @@ json_t *plan_load_streamed(const char *path, plan_tenant_fn fn, void *ud, rerr *
             break;
     }
     const char *vs = NULL, *ve = NULL;
+    size_t *spans = NULL, n = 0;
     if (!have[0] || !text_digest_matches(text, len, have) ||
-        !find_tenants(text, text + len, &vs, &ve) || *vs != '[') {
+        !find_tenants(text, text + len, &vs) || *vs != '[' ||
+        !split_tenants(vs, text + len, &spans, &n, &ve)) {
+        free(spans);
         /* Not the canonical text: the whole tree, then the same calls. */
         free(text);
         json_t *p = plan_load(path, e);
@@ -527,6 +588,7 @@ json_t *plan_load_streamed(const char *path, plan_tenant_fn fn, void *ud, rerr *
     size_t rl = (size_t)(vs - text) + 2 + (size_t)(text + len - ve);
     char *rest = malloc(rl + 1);
     if (!rest) {
+        free(spans);
         free(text);
         rerr_set(e, DIAG_PLAN_READ, "%s: out of memory", path);
         return NULL;
@@ -537,26 +599,29 @@ json_t *plan_load_streamed(const char *path, plan_tenant_fn fn, void *ud, rerr *
     json_t *p = plan_parse_text(rest, rl, e);
     free(rest);
     if (!p || !verify_rest(p, have, e)) {
+        free(spans);
         free(text);
         json_decref(p);
         rerr_prefix(e, "%s", path);
         return NULL;
     }
-    /* Count, then hand over the tenants one parsed object at a time. */
-    size_t n = 0;
-    for (const char *q = vs + 1; q < ve && *q != ']';) {
-        const char *qe = skip_value(q, ve);
-        if (!qe)
-            break;
-        n++;
-        q = qe < ve && *qe == ',' ? qe + 1 : qe;
-    }
-    size_t i = 0;
+    /* Hand over the tenants one at a time. */
     bool ok = true;
-    for (const char *q = vs + 1; ok && q < ve && *q != ']'; i++) {
-        const char *qe = skip_value(q, ve);
+    for (size_t i = 0; ok && i < n; i++) {
+        const char *q = vs + spans[2 * i], *qe = vs + spans[2 * i + 1];
+        if (tfn) {
+            /* The canonical form is read without a tree; anything else
+             * takes the tree below. */
+            int r = tfn(ud, p, q, (size_t)(qe - q), i, n, e);
+            if (r < 0) {
+                ok = false;
+                break;
+            }
+            if (r > 0)
+                continue;
+        }
         json_error_t je;
-        json_t *t = qe ? json_loadb(q, (size_t)(qe - q), JSON_REJECT_DUPLICATES, &je) : NULL;
+        json_t *t = json_loadb(q, (size_t)(qe - q), JSON_REJECT_DUPLICATES, &je);
         if (!t)
             ok = rerr_set(e, DIAG_PLAN_PARSE, "tenants[%zu] is not valid JSON: %s", i, je.text);
         else if (find_real(t))
@@ -565,8 +630,8 @@ json_t *plan_load_streamed(const char *path, plan_tenant_fn fn, void *ud, rerr *
         else
             ok = tenant_fields_ok(t, i, e) && tenant_rules_ok(t, i, e) && fn(ud, p, t, i, n, e);
         json_decref(t);
-        q = qe && qe < ve && *qe == ',' ? qe + 1 : qe;
     }
+    free(spans);
     free(text);
     if (!ok) {
         rerr_prefix(e, "%s", path);

@@ -44,7 +44,13 @@ json_t *plan_load(const char *path, rerr *e);
  * fn returns false with e set to stop. */
 typedef bool (*plan_tenant_fn)(void *ud, const json_t *plan, const json_t *tenant, size_t i,
                                size_t n, rerr *e);
-json_t *plan_load_streamed(const char *path, plan_tenant_fn fn, void *ud, rerr *e);
+/* tfn (may be NULL), for a canonical file, gets each tenant's text first:
+ * it returns 1 when it took the tenant, 0 to have it parsed and handed to
+ * fn, -1 with e set to stop. */
+typedef int (*plan_tenant_text_fn)(void *ud, const json_t *plan, const char *text, size_t len,
+                                   size_t i, size_t n, rerr *e);
+json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenant_fn fn,
+                           void *ud, rerr *e);
 
 /* True when a plan written by `compiler` ("rlc X.Y.Z") can be run by
  * `self` (a version "X.Y.Z"): equal major versions, and equal minor

@@ -259,6 +259,19 @@ fail:
     return false;
 }
 
+/* Sorts a tenant's rules into evaluation order, refuses a repeated id, and
+ * counts the tenant in. */
+static bool tenant_done(rl_ruleset *rs, rl_tenant *ten, char *err, size_t errlen)
+{
+    qsort(ten->rules, ten->nrules, sizeof *ten->rules, rule_order);
+    for (size_t i = 1; i < ten->nrules; i++)
+        if (!strcmp(ten->rules[i].id, ten->rules[i - 1].id))
+            return fail(err, errlen, "tenant \"%s\": rule id %s appears twice", ten->name,
+                        ten->rules[i].id);
+    rs->ntenants++;
+    return true;
+}
+
 bool rules_add_tenant(rl_ruleset *rs, const json_t *tj, char *err, size_t errlen)
 {
     size_t t = rs->ntenants;
@@ -268,18 +281,335 @@ bool rules_add_tenant(rl_ruleset *rs, const json_t *tj, char *err, size_t errlen
         return fail(err, errlen, "tenants[%zu]: needs a \"name\" and a \"rules\" array", t);
     rl_tenant *ten = &rs->tenants[t];
     ten->name = arena_strdup(rs->a, tn);
+    const char *ver = get_str(tj, "version");
+    ten->version = ver ? arena_strdup(rs->a, ver) : NULL;
     ten->nrules = json_array_size(rj);
     ten->rules = arena_alloc(rs->a, (ten->nrules + 1) * sizeof *ten->rules);
     for (size_t i = 0; i < ten->nrules; i++)
         if (!read_rule(rs->a, json_array_get(rj, i), tn, &ten->rules[i], err, errlen))
             return false;
-    qsort(ten->rules, ten->nrules, sizeof *ten->rules, rule_order);
-    for (size_t i = 1; i < ten->nrules; i++)
-        if (!strcmp(ten->rules[i].id, ten->rules[i - 1].id))
-            return fail(err, errlen, "tenant \"%s\": rule id %s appears twice", tn,
-                        ten->rules[i].id);
-    rs->ntenants++;
+    return tenant_done(rs, ten, err, errlen);
+}
+
+/* ---- the canonical text of a tenant, read directly ----
+ *
+ * A plan's tenants are nearly all of it, and going through a jansson tree
+ * per tenant costs more than everything else a load does.  This reader
+ * takes only the canonical form the compiler writes (SPEC.md 5.2: keys in
+ * byte order, no whitespace, integers only, strings without escapes) and
+ * the fields it knows; anything else (an escaped name, an extra field, an
+ * out-of-range number, a missing field) is handed back as RULES_TEXT_OTHER
+ * so the caller reads that tenant through jansson, whose path gives every
+ * error its message.  So the two paths accept the same tenants and build
+ * the same rules. */
+
+typedef struct scan {
+    const char *p, *end;
+} scan;
+
+static bool sc_lit(scan *s, const char *lit, size_t n)
+{
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+        return false;
+    s->p += n;
     return true;
+}
+#define SC_LIT(s, lit) sc_lit((s), (lit), sizeof(lit) - 1)
+
+/* A string without escapes or control characters: [*v, *v + *n). */
+static bool sc_str(scan *s, const char **v, size_t *n)
+{
+    if (s->p >= s->end || *s->p != '"')
+        return false;
+    const char *b = ++s->p;
+    while (s->p < s->end && *s->p != '"') {
+        if (*s->p == '\\' || (unsigned char)*s->p < 0x20)
+            return false;
+        s->p++;
+    }
+    if (s->p >= s->end)
+        return false;
+    *v = b;
+    *n = (size_t)(s->p - b);
+    s->p++;
+    return true;
+}
+
+/* A non-negative integer in canonical form (no leading zero, no fraction or
+ * exponent), at most 18 digits. */
+static bool sc_int(scan *s, int64_t *out)
+{
+    const char *b = s->p;
+    int64_t v = 0;
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && s->p - b < 18)
+        v = v * 10 + (*s->p++ - '0');
+    size_t n = (size_t)(s->p - b);
+    if (!n || (n > 1 && *b == '0'))
+        return false;
+    if (s->p < s->end && ((*s->p >= '0' && *s->p <= '9') || *s->p == '.' || *s->p == 'e' ||
+                          *s->p == 'E'))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* The key of the next member, which must sort after *prev (so keys are in
+ * canonical order and none repeats). */
+static bool sc_key(scan *s, const char **k, size_t *kn, const char **prev, size_t *prevn)
+{
+    if (!sc_str(s, k, kn) || !SC_LIT(s, ":"))
+        return false;
+    if (*prev) {
+        size_t m = *kn < *prevn ? *kn : *prevn;
+        int c = memcmp(*prev, *k, m);
+        if (c > 0 || (c == 0 && *prevn >= *kn))
+            return false;
+    }
+    *prev = *k;
+    *prevn = *kn;
+    return true;
+}
+
+static bool key_is(const char *k, size_t kn, const char *want)
+{
+    return strlen(want) == kn && !memcmp(k, want, kn);
+}
+
+static bool in_range(int64_t v) { return v >= 1 && v <= RL_EXACT_MAX; }
+
+/* One path element {"kind":K,"name":N}, appended to the subject. */
+static bool sc_path(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule *r, buf *subj)
+{
+    if (!SC_LIT(s, "["))
+        return false;
+    int depth = 0;
+    do {
+        const char *k, *nm;
+        size_t kl, nl;
+        if (!SC_LIT(s, "{\"kind\":") || !sc_str(s, &k, &kl) || !SC_LIT(s, ",\"name\":") ||
+            !sc_str(s, &nm, &nl) || !SC_LIT(s, "}") || !nl || depth >= RL_MAX_DEPTH)
+            return false;
+        if (depth == 0) {
+            if (!key_is(k, kl, "tenant") || nl != tlen || memcmp(nm, tenant, tlen) != 0)
+                return false;
+        } else {
+            if (!key_is(k, kl, "group") && !key_is(k, kl, "key"))
+                return false;
+            if (depth > 1)
+                buf_putc(subj, '/');
+            buf_append(subj, k, kl);
+            buf_putc(subj, ':');
+            for (size_t i = 0; i < nl; i++) {
+                if (nm[i] == '%')
+                    buf_puts(subj, "%25");
+                else if (nm[i] == '/')
+                    buf_puts(subj, "%2F");
+                else
+                    buf_putc(subj, nm[i]);
+            }
+        }
+        depth++;
+    } while (SC_LIT(s, ","));
+    if (!SC_LIT(s, "]") || !buf_ok(subj))
+        return false;
+    r->subject = arena_strndup(a, buf_str(subj), subj->len);
+    r->depth = depth;
+    return true;
+}
+
+static bool sc_route(scan *s, arena *a, rl_rule *r)
+{
+    if (SC_LIT(s, "null"))
+        return true;
+    const char *m, *p;
+    size_t ml, pl;
+    if (!SC_LIT(s, "{\"method\":") || !sc_str(s, &m, &ml) || !SC_LIT(s, ",\"path\":") ||
+        !sc_str(s, &p, &pl) || !SC_LIT(s, "}") || !ml || !pl || p[0] != '/')
+        return false;
+    for (size_t i = 0; i < ml; i++)
+        if ((unsigned char)m[i] <= ' ')
+            return false;
+    for (size_t i = 0; i < pl; i++)
+        if ((unsigned char)p[i] <= ' ')
+            return false;
+    r->method = arena_strndup(a, m, ml);
+    r->route = arena_strndup(a, p, pl);
+    return split_route(a, r);
+}
+
+enum {
+    F_ALGO = 1 << 0, F_BURST = 1 << 1, F_COST = 1 << 2, F_COUNT = 1 << 3, F_ID = 1 << 4,
+    F_KIND = 1 << 5, F_LEASE = 1 << 6, F_MAX = 1 << 7, F_PATH = 1 << 8, F_ROUTE = 1 << 9,
+    F_SHADOW = 1 << 10, F_WINDOW = 1 << 11,
+};
+
+static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule *r, buf *subj)
+{
+    memset(r, 0, sizeof *r);
+    if (!SC_LIT(s, "{"))
+        return false;
+    const char *prev = NULL, *k, *v;
+    size_t prevn = 0, kl, vl;
+    unsigned have = 0;
+    const char *algo = NULL, *kind = NULL;
+    size_t algol = 0, kindl = 0;
+    do {
+        if (!sc_key(s, &k, &kl, &prev, &prevn))
+            return false;
+        if (key_is(k, kl, "algorithm")) {
+            if (!sc_str(s, &algo, &algol))
+                return false;
+            have |= F_ALGO;
+        } else if (key_is(k, kl, "burst")) {
+            if (!sc_int(s, &r->burst))
+                return false;
+            have |= F_BURST;
+        } else if (key_is(k, kl, "cost")) {
+            if (!sc_int(s, &r->cost))
+                return false;
+            have |= F_COST;
+        } else if (key_is(k, kl, "count")) {
+            if (!sc_int(s, &r->count))
+                return false;
+            have |= F_COUNT;
+        } else if (key_is(k, kl, "id")) {
+            if (!sc_str(s, &v, &vl) || vl != RL_ID_LEN ||
+                strspn(v, "0123456789abcdef") < RL_ID_LEN)
+                return false;
+            memcpy(r->id, v, RL_ID_LEN);
+            r->id[RL_ID_LEN] = '\0';
+            have |= F_ID;
+        } else if (key_is(k, kl, "kind")) {
+            if (!sc_str(s, &kind, &kindl))
+                return false;
+            have |= F_KIND;
+        } else if (key_is(k, kl, "lease_ms")) {
+            if (!sc_int(s, &r->lease_ms))
+                return false;
+            have |= F_LEASE;
+        } else if (key_is(k, kl, "max")) {
+            if (!sc_int(s, &r->max))
+                return false;
+            have |= F_MAX;
+        } else if (key_is(k, kl, "path")) {
+            buf_reset(subj);
+            if (!sc_path(s, a, tenant, tlen, r, subj))
+                return false;
+            have |= F_PATH;
+        } else if (key_is(k, kl, "route")) {
+            if (!sc_route(s, a, r))
+                return false;
+            have |= F_ROUTE;
+        } else if (key_is(k, kl, "shadow")) {
+            if (SC_LIT(s, "true"))
+                r->shadow = true;
+            else if (!SC_LIT(s, "false"))
+                return false;
+            have |= F_SHADOW;
+        } else if (key_is(k, kl, "window_ms")) {
+            if (!sc_int(s, &r->window_ms))
+                return false;
+            have |= F_WINDOW;
+        } else {
+            return false;
+        }
+    } while (SC_LIT(s, ","));
+    if (!SC_LIT(s, "}"))
+        return false;
+    unsigned common = F_ID | F_KIND | F_PATH | F_ROUTE | F_SHADOW;
+    if ((have & common) != common)
+        return false;
+    if (key_is(kind, kindl, "concurrency")) {
+        if ((have & (F_MAX | F_LEASE)) != (F_MAX | F_LEASE) || !in_range(r->max) ||
+            !in_range(r->lease_ms))
+            return false;
+        r->kind = RL_CONCURRENCY;
+        r->count = r->window_ms = r->burst = 0;
+        r->cost = 1;
+        return true;
+    }
+    unsigned rate = F_ALGO | F_BURST | F_COST | F_COUNT | F_WINDOW;
+    if (!key_is(kind, kindl, "rate") || (have & rate) != rate)
+        return false;
+    if (key_is(algo, algol, "token_bucket"))
+        r->kind = RL_TOKEN_BUCKET;
+    else if (key_is(algo, algol, "gcra"))
+        r->kind = RL_GCRA;
+    else if (key_is(algo, algol, "sliding_window"))
+        r->kind = RL_SLIDING_WINDOW;
+    else if (key_is(algo, algol, "fixed_window"))
+        r->kind = RL_FIXED_WINDOW;
+    else
+        return false;
+    if (!in_range(r->count) || !in_range(r->window_ms) || !in_range(r->burst) ||
+        !in_range(r->cost))
+        return false;
+    int64_t big = r->count > r->burst ? r->count : r->burst;
+    if (big > RL_EXACT_MAX / r->window_ms)
+        return false;
+    r->max = r->lease_ms = 0;
+    r->max_request = (r->kind == RL_TOKEN_BUCKET || r->kind == RL_GCRA ? r->burst : r->count) /
+                     r->cost;
+    return true;
+}
+
+/* The tenant object {"name","rules","tag","version"} into ten; false when
+ * it is not in the form this reader takes.  The tenant's strings are the
+ * ruleset's; what a false leaves in the arena is garbage until rules_free. */
+static bool sc_tenant(scan *s, arena *a, rl_tenant *ten, buf *subj)
+{
+    const char *name, *tag, *ver;
+    size_t nl, tl, vl;
+    if (!SC_LIT(s, "{\"name\":") || !sc_str(s, &name, &nl) || !nl ||
+        !SC_LIT(s, ",\"rules\":["))
+        return false;
+    ten->name = arena_strndup(a, name, nl);
+    /* Count the rules: each starts with '{' right after '[' or "},". */
+    size_t cap = 0;
+    for (const char *q = s->p; q < s->end && *q != ']'; q++) {
+        q = memchr(q, '{', (size_t)(s->end - q));
+        if (!q)
+            break;
+        if (q[-1] == '[' && q - 1 == s->p - 1)
+            cap++;
+        else if (q[-1] == ',' && q[-2] == '}')
+            cap++;
+    }
+    ten->rules = arena_alloc(a, (cap + 1) * sizeof *ten->rules);
+    ten->nrules = 0;
+    if (!SC_LIT(s, "]")) {
+        do {
+            if (ten->nrules >= cap)
+                return false;
+            if (!sc_rule(s, a, name, nl, &ten->rules[ten->nrules], subj))
+                return false;
+            ten->nrules++;
+        } while (SC_LIT(s, ","));
+        if (!SC_LIT(s, "]"))
+            return false;
+    }
+    if (!SC_LIT(s, ",\"tag\":") || !sc_str(s, &tag, &tl) || !SC_LIT(s, ",\"version\":") ||
+        !sc_str(s, &ver, &vl) || !SC_LIT(s, "}") || s->p != s->end)
+        return false;
+    ten->version = arena_strndup(a, ver, vl);
+    return true;
+}
+
+rules_text_result rules_add_tenant_text(rl_ruleset *rs, const char *text, size_t len,
+                                        char *err, size_t errlen)
+{
+    scan s = {text, text + len};
+    rl_tenant *ten = &rs->tenants[rs->ntenants];
+    memset(ten, 0, sizeof *ten);
+    buf subj;
+    buf_init(&subj, 1 << 20);
+    bool ok = sc_tenant(&s, rs->a, ten, &subj);
+    buf_free(&subj);
+    if (!ok) {
+        memset(ten, 0, sizeof *ten);
+        return RULES_TEXT_OTHER;
+    }
+    return tenant_done(rs, ten, err, errlen) ? RULES_TEXT_OK : RULES_TEXT_ERROR;
 }
 
 bool rules_finish(rl_ruleset *rs, char *err, size_t errlen)

@@ -53,6 +53,7 @@ typedef struct rl_rule {
 
 typedef struct rl_tenant {
     const char *name;
+    const char *version; /* the plan's tenants[].version (SPEC.md 5.5); NULL if absent */
     rl_rule *rules;      /* sorted by (depth, subject, id): evaluation order */
     size_t nrules;
 } rl_tenant;
@@ -81,6 +82,20 @@ bool rules_from_plan(const json_t *plan, rl_ruleset *out, char *err, size_t errl
 bool rules_begin(const json_t *plan, size_t ntenants, rl_ruleset *out, char *err,
                  size_t errlen);
 bool rules_add_tenant(rl_ruleset *rs, const json_t *tenant, char *err, size_t errlen);
+/* rules_add_tenant from a tenant's text, [text, text + len), when it is
+ * the canonical form rlc compile writes: RULES_TEXT_OK (added),
+ * RULES_TEXT_ERROR (a rule id repeated; err says so), or RULES_TEXT_OTHER
+ * when the text is anything else (escaped strings, other fields, values out
+ * of range...): nothing was added, and the caller reads the tenant with
+ * jansson and rules_add_tenant, which accepts the same tenants, builds the
+ * same rules, and names what is wrong.  Many times faster than a tree. */
+typedef enum rules_text_result {
+    RULES_TEXT_OK,
+    RULES_TEXT_ERROR,
+    RULES_TEXT_OTHER,
+} rules_text_result;
+rules_text_result rules_add_tenant_text(rl_ruleset *rs, const char *text, size_t len,
+                                        char *err, size_t errlen);
 bool rules_finish(rl_ruleset *rs, char *err, size_t errlen);
 /* Frees what rules_from_plan allocated.  Accepts a zeroed ruleset. */
 void rules_free(rl_ruleset *rs);

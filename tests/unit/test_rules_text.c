@@ -1,0 +1,146 @@
+/* test_rules_text.c - the canonical-text reader of tenants
+ * (rules_add_tenant_text) against the jansson one (rules_add_tenant): the
+ * same tenant gives the same rules, and anything outside the canonical form
+ * is handed back (RULES_TEXT_OTHER) rather than misread. */
+#include "unit.h"
+
+#include <jansson.h>
+
+#include "rules.h"
+
+/* A tenant as rlc compile writes it: groups, a key, a route, every
+ * algorithm, a shadow rule, a concurrency rule; "te%a/m" needs encoding. */
+static const char acme[] = "{\"name\":\"acme\",\"rules\":[{\"algorithm\":\"sliding_window\",\"burst\":5,\"cost\":1,\"count\":5,\"id\":\"04410badb04e05ad\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],\"route\":{\"method\":\"GET\",\"path\":\"/v1/items/*\"},\"shadow\":false,\"window_ms\":1000},{\"algorithm\":\"token_bucket\",\"burst\":10,\"cost\":2,\"count\":10,\"id\":\"0ac378b30d97833d\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"},{\"kind\":\"group\",\"name\":\"te%a/m\"},{\"kind\":\"key\",\"name\":\"k1\"}],\"route\":null,\"shadow\":true,\"window_ms\":1000},{\"algorithm\":\"fixed_window\",\"burst\":1000,\"cost\":1,\"count\":1000,\"id\":\"2d33b0f28d993310\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],\"route\":null,\"shadow\":false,\"window_ms\":86400000},{\"algorithm\":\"token_bucket\",\"burst\":20,\"cost\":1,\"count\":100,\"id\":\"45fc8a7f837a25b2\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],\"route\":null,\"shadow\":false,\"window_ms\":60000},{\"algorithm\":\"gcra\",\"burst\":50,\"cost\":1,\"count\":50,\"id\":\"8a6eda2de9aff8d5\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"},{\"kind\":\"group\",\"name\":\"te%a/m\"}],\"route\":null,\"shadow\":false,\"window_ms\":60000},{\"id\":\"ae4d51cb72578016\",\"kind\":\"concurrency\",\"lease_ms\":30000,\"max\":4,\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],\"route\":null,\"shadow\":false}],\"tag\":\"{gl:acme}\",\"version\":\"e000bcbcffb836ed6f257b6b318bb4f71e37eeb936e9c9d821e0a9e7965794af\"}";
+
+static void begin(rl_ruleset *rs)
+{
+    json_t *plan = json_loads("{\"policy\":{\"name\":\"t\",\"namespace\":\"gl\","
+                              "\"max_clock_skew_ms\":0,\"time_source\":\"server\","
+                              "\"on_store_error\":\"fail_open\"}}",
+                              0, NULL);
+    char err[256];
+    assert_true(rules_begin(plan, 4, rs, err, sizeof err));
+    json_decref(plan);
+}
+
+static void same_rules(const rl_tenant *a, const rl_tenant *b)
+{
+    assert_string_equal(a->name, b->name);
+    assert_string_equal(a->version, b->version);
+    assert_int_equal(a->nrules, b->nrules);
+    for (size_t i = 0; i < a->nrules; i++) {
+        const rl_rule *x = &a->rules[i], *y = &b->rules[i];
+        assert_string_equal(x->id, y->id);
+        assert_int_equal(x->kind, y->kind);
+        assert_int_equal(x->shadow, y->shadow);
+        assert_int_equal(x->count, y->count);
+        assert_int_equal(x->window_ms, y->window_ms);
+        assert_int_equal(x->burst, y->burst);
+        assert_int_equal(x->cost, y->cost);
+        assert_int_equal(x->max, y->max);
+        assert_int_equal(x->lease_ms, y->lease_ms);
+        assert_int_equal(x->max_request, y->max_request);
+        assert_string_equal(x->subject, y->subject);
+        assert_int_equal(x->depth, y->depth);
+        assert_true((x->method == NULL) == (y->method == NULL));
+        if (x->method) {
+            assert_string_equal(x->method, y->method);
+            assert_string_equal(x->route, y->route);
+            assert_int_equal(x->nsegs, y->nsegs);
+            for (size_t k = 0; k < x->nsegs; k++)
+                assert_string_equal(x->segs[k], y->segs[k]);
+        }
+    }
+}
+
+static void text_equals_tree(void **state)
+{
+    (void)state;
+    rl_ruleset a, b;
+    char err[256];
+    begin(&a);
+    begin(&b);
+    assert_int_equal(rules_add_tenant_text(&a, acme, strlen(acme), err, sizeof err),
+                     RULES_TEXT_OK);
+    json_t *t = json_loads(acme, 0, NULL);
+    assert_non_null(t);
+    assert_true(rules_add_tenant(&b, t, err, sizeof err));
+    json_decref(t);
+    assert_int_equal(a.ntenants, 1);
+    same_rules(&a.tenants[0], &b.tenants[0]);
+    assert_string_equal(a.tenants[0].rules[0].subject, "");
+    rules_free(&a);
+    rules_free(&b);
+}
+
+/* Replaces the first `from` in acme by `to`. */
+static char *variant(const char *from, const char *to)
+{
+    const char *at = strstr(acme, from);
+    assert_non_null(at);
+    size_t n = strlen(acme) - strlen(from) + strlen(to);
+    char *s = malloc(n + 1);
+    size_t pre = (size_t)(at - acme);
+    memcpy(s, acme, pre);
+    strcpy(s + pre, to);
+    strcat(s, at + strlen(from));
+    return s;
+}
+
+static void other_forms_handed_back(void **state)
+{
+    (void)state;
+    static const char *const v[][2] = {
+        {"\"cost\":2", "\"cost\":2.0"},                  /* a real */
+        {"\"cost\":2", "\"cost\":02"},                   /* not canonical */
+        {"\"cost\":2", "\"cost\":0"},                    /* out of range */
+        {"\"count\":10,", "\"count\":10,\"extra\":1,"},  /* unknown field */
+        {"\"burst\":10,\"cost\":2", "\"cost\":2,\"burst\":10"},  /* key order */
+        {"\"cost\":2", "\"cost\":2,\"cost\":2"},         /* duplicate key */
+        {"\"name\":\"k1\"", "\"name\":\"k\\u0031\""},     /* an escape */
+        {"\"name\":\"k1\"", "\"name\":\"\""},             /* empty name */
+        {"\"kind\":\"key\"", "\"kind\":\"tenant\""},      /* wrong kind */
+        {"\"name\":\"acme\"}]", "\"name\":\"other\"}]"},  /* path of another tenant */
+        {"\"algorithm\":\"gcra\"", "\"algorithm\":\"leaky\""},
+        {"\"path\":\"/v1/items/*\"", "\"path\":\"v1\""},
+        {"\"lease_ms\":30000,", ""},                      /* missing field */
+        {"\"shadow\":true", "\"shadow\":1"},
+        {",\"version\":", " ,\"version\":"},               /* whitespace */
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        rl_ruleset rs;
+        char err[256];
+        begin(&rs);
+        char *s = variant(v[i][0], v[i][1]);
+        rules_text_result r = rules_add_tenant_text(&rs, s, strlen(s), err, sizeof err);
+        if (r != RULES_TEXT_OTHER)
+            fail_msg("variant %zu (%s -> %s) was not handed back", i, v[i][0], v[i][1]);
+        assert_int_equal(rs.ntenants, 0);
+        free(s);
+        rules_free(&rs);
+    }
+}
+
+static void repeated_id_is_an_error(void **state)
+{
+    (void)state;
+    rl_ruleset rs;
+    char err[256];
+    begin(&rs);
+    char *s = variant("\"id\":\"2d33b0f28d993310\"", "\"id\":\"04410badb04e05ad\"");
+    assert_int_equal(rules_add_tenant_text(&rs, s, strlen(s), err, sizeof err),
+                     RULES_TEXT_ERROR);
+    assert_non_null(strstr(err, "appears twice"));
+    free(s);
+    rules_free(&rs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(text_equals_tree),
+        cmocka_unit_test(other_forms_handed_back),
+        cmocka_unit_test(repeated_id_is_an_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
