@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "digest.h"
 
 /* The plan format this build writes and reads (SPEC.md section 5). */
@@ -22,5 +23,10 @@ bool plan_digest_compute(const json_t *plan, char out[DIGEST_HEX_LEN + 1]);
 /* Returns the canonical text of a whole plan followed by "\n", as written
  * to plan files (malloc'd, caller frees), or NULL on failure. */
 char *plan_digest_canonical_text(const json_t *plan);
+
+/* Appends s as a string of canonical JSON (SPEC.md 5.2): what jansson
+ * writes with JSON_ENSURE_ASCII, so that text assembled by hand (the
+ * compiler's tenants, the executor's state maps) hashes as the tree would. */
+void canon_json_str(buf *b, const char *s);
 
 #endif

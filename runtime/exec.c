@@ -45,6 +45,10 @@
 #include "statedir.h"
 #include "target.h"
 
+#ifndef RLC_VERSION
+#define RLC_VERSION "0.0.0"
+#endif
+
 #define MAX_TARGETS 8
 
 typedef struct xtenant {
@@ -70,10 +74,12 @@ typedef struct xt {
     xtenant *ten;
     size_t nten;
     json_t *state;             /* live NS:deploy:state as an object */
+    json_t *rec_plan;          /* the record's tenant -> plan version, when usable */
     char *live_plan;           /* live NS:deploy:plan */
     char manifest_path[STATEDIR_PATH_MAX];  /* this state dir's record of the target */
     bool fast_read;            /* the store's manifest matched that record */
     size_t pointers_read;      /* active pointers read from the store */
+    size_t encoded;            /* tenant configs encoded (the others' versions known) */
 } xt;
 
 typedef struct xc {
@@ -169,6 +175,13 @@ static bool take_tenant(void *ud, const json_t *plan, const json_t *tenant, size
     }
     if (!c->have_rs || i >= n)
         return rerr_set(e, DIAG_PLAN_SHAPE, "tenants[%zu]: more tenants than counted", i);
+    /* A deploy takes equal versions for equal rules (the manifest record),
+     * so the version must be the rules' digest (SPEC.md 5.5). */
+    char hex[DIGEST_HEX_LEN + 1];
+    const char *ver = json_string_value(json_object_get(tenant, "version"));
+    if (!digest_json_hex(json_object_get(tenant, "rules"), hex) || !ver || strcmp(hex, ver))
+        return rerr_set(e, DIAG_PLAN_SHAPE, "tenants[%zu]: \"version\" is not the SHA-256 of "
+                        "its rules", i);
     if (!rules_add_tenant(&c->rs, tenant, err, sizeof err))
         return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
     return true;
@@ -588,8 +601,92 @@ static void manifest_record_path(xc *c, xt *t)
     statedir_path(c->o->state_dir, name, t->manifest_path);
 }
 
+/* What a tenant's config version depends on besides its rules: this rlc's
+ * encoder and the policy's time settings (the "m" field, SPEC.md 6.2).  A
+ * record made under the same string maps equal plan versions (the digest
+ * of the rules, SPEC.md 5.5) to equal config versions. */
+static void encoder_id(xc *c, char *out, size_t n)
+{
+    snprintf(out, n, "rlc %s; config %d %c %lld", RLC_VERSION, REDIS_CONFIG_FORMAT,
+             c->client_time ? 'c' : 's', (long long)c->skew_ms);
+}
+
+typedef struct kv {
+    const char *k, *v;
+} kv;
+
+static int kv_cmp(const void *a, const void *b)
+{
+    return strcmp(((const kv *)a)->k, ((const kv *)b)->k);
+}
+
+/* Appends the canonical JSON of a map of strings (NULL when a value is not
+ * a string). */
+static bool canon_map(buf *b, json_t *map)
+{
+    size_t n = json_object_size(map), i = 0;
+    kv *v = malloc((n ? n : 1) * sizeof *v);
+    const char *k;
+    json_t *val;
+    bool ok = v != NULL;
+    json_object_foreach(map, k, val) {
+        if (!ok || !json_is_string(val)) {
+            ok = false;
+            break;
+        }
+        v[i].k = k;
+        v[i++].v = json_string_value(val);
+    }
+    if (ok) {
+        qsort(v, n, sizeof *v, kv_cmp);
+        buf_putc(b, '{');
+        for (i = 0; i < n; i++) {
+            if (i)
+                buf_putc(b, ',');
+            canon_json_str(b, v[i].k);
+            buf_putc(b, ':');
+            canon_json_str(b, v[i].v);
+        }
+        buf_putc(b, '}');
+    }
+    free(v);
+    return ok;
+}
+
+static bool buf_digest(buf *b, char out[DIGEST_HEX_LEN + 1])
+{
+    bool ok = buf_ok(b) && digest_sha256_hex(b->data, b->len, out);
+    buf_free(b);
+    return ok;
+}
+
+/* digest_json_hex of a map of strings, without the tree's dump. */
+static bool map_digest(json_t *map, char out[DIGEST_HEX_LEN + 1])
+{
+    buf b;
+    buf_init(&b, BUF_DEFAULT_MAX);
+    bool ok = canon_map(&b, map);
+    return buf_digest(&b, out) && ok;
+}
+
+/* The digest that seals the record's plan versions to its encoder: of
+ * {"encoder":E,"plan_versions":{...}} in canonical JSON. */
+static bool record_check(const char *encoder, json_t *plan_versions, char out[DIGEST_HEX_LEN + 1])
+{
+    buf b;
+    buf_init(&b, BUF_DEFAULT_MAX);
+    buf_puts(&b, "{\"encoder\":");
+    canon_json_str(&b, encoder);
+    buf_puts(&b, ",\"plan_versions\":");
+    bool ok = canon_map(&b, plan_versions);
+    buf_putc(&b, '}');
+    return buf_digest(&b, out) && ok;
+}
+
 /* The record's tenant map when it is usable for a store whose manifest is
- * live (NULL otherwise). */
+ * live (NULL otherwise); then also t->rec_plan, the plan version each of
+ * those configs was encoded from, when the record has them for this
+ * encoder (else NULL: every tenant is encoded to compare). */
 static json_t *manifest_record_read(xc *c, xt *t, const char *live)
 {
     if (!live)
@@ -604,29 +701,99 @@ static json_t *manifest_record_read(xc *c, xt *t, const char *live)
     if (m && ns && json_is_object(map) && !strcmp(m, live) && !strcmp(ns, c->ns)) {
         char d[DIGEST_HEX_LEN + 1];
         /* A record edited or damaged on disk must not be trusted. */
-        if (digest_json_hex(map, d) && !strcmp(d, m))
+        if (map_digest(map, d) && !strcmp(d, m))
             out = json_incref(map);
     }
+    char enc[256], ck[DIGEST_HEX_LEN + 1];
+    encoder_id(c, enc, sizeof enc);
+    const char *renc = json_string_value(json_object_get(rec, "encoder"));
+    const char *rck = json_string_value(json_object_get(rec, "check"));
+    json_t *pv = json_object_get(rec, "plan_versions");
+    if (out && renc && rck && json_is_object(pv) && !strcmp(renc, enc) &&
+        record_check(renc, pv, ck) && !strcmp(ck, rck))
+        t->rec_plan = json_incref(pv);
     json_decref(rec);
     return out;
 }
 
-/* After a commit: the map the store now holds, under its digest.  Best
- * effort: without a record the next deploy reads everything. */
+/* After a commit: the map the store now holds, under its digest, and the
+ * plan version of each config, as canonical JSON written by hand (t->ten
+ * is in name order).  Best effort: without a record the next deploy reads
+ * everything. */
 static void manifest_record_write(xc *c, xt *t, const char *digest)
 {
-    json_t *map = json_object();
-    for (size_t i = 0; i < t->nten; i++)
-        if (t->ten[i].t)
-            json_object_set_new(map, t->ten[i].name, json_string(t->ten[i].newver));
-    json_t *rec = json_pack("{s:s,s:s,s:s,s:o}", "manifest", digest, "namespace", c->ns,
-                            "target", t->addr, "tenants", map);
-    char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(rec);
+    char enc[256];
+    encoder_id(c, enc, sizeof enc);
+    buf pv, all;
+    buf_init(&pv, BUF_DEFAULT_MAX);
+    buf_init(&all, BUF_DEFAULT_MAX);
+    /* {"encoder":E,"plan_versions":{..}}, whose digest is "check". */
+    buf_puts(&pv, "{\"encoder\":");
+    canon_json_str(&pv, enc);
+    buf_puts(&pv, ",\"plan_versions\":{");
+    bool first = true, versions = true;
+    for (size_t i = 0; i < t->nten; i++) {
+        const rl_tenant *rt = t->ten[i].t;
+        if (!rt)
+            continue;
+        versions &= rt->version != NULL;
+        if (!rt->version)
+            continue;
+        if (!first)
+            buf_putc(&pv, ',');
+        first = false;
+        canon_json_str(&pv, t->ten[i].name);
+        buf_putc(&pv, ':');
+        canon_json_str(&pv, rt->version);
+    }
+    buf_puts(&pv, "}}");
+    char ck[DIGEST_HEX_LEN + 1];
+    if (versions && buf_ok(&pv) && digest_sha256_hex(pv.data, pv.len, ck)) {
+        buf_puts(&all, "{\"check\":\"");
+        buf_puts(&all, ck);
+        buf_puts(&all, "\",");
+        buf_append(&all, pv.data + 1, pv.len - 2);   /* encoder, plan_versions */
+        buf_putc(&all, ',');
+    } else {
+        buf_putc(&all, '{');
+    }
+    buf_free(&pv);
+    buf_puts(&all, "\"manifest\":");
+    canon_json_str(&all, digest);
+    buf_puts(&all, ",\"namespace\":");
+    canon_json_str(&all, c->ns);
+    buf_puts(&all, ",\"target\":");
+    canon_json_str(&all, t->addr);
+    buf_puts(&all, ",\"tenants\":{");
+    first = true;
+    for (size_t i = 0; i < t->nten; i++) {
+        if (!t->ten[i].t)
+            continue;
+        if (!first)
+            buf_putc(&all, ',');
+        first = false;
+        canon_json_str(&all, t->ten[i].name);
+        buf_putc(&all, ':');
+        canon_json_str(&all, t->ten[i].newver);
+    }
+    buf_puts(&all, "}}");
     rerr tmp;
-    if (!text || !statedir_write_atomic(t->manifest_path, text, strlen(text), 0600, &tmp))
+    if (!buf_ok(&all) ||
+        !statedir_write_atomic(t->manifest_path, all.data, all.len, 0600, &tmp))
         unlink(t->manifest_path);
-    free(text);
+    buf_free(&all);
+}
+
+static xtenant *find_xtenant(xt *t, const char *name);
+
+/* The tenant's config commands and version (redis_config_tenant), once. */
+static void encode_tenant(xc *c, xt *t, xtenant *x)
+{
+    if (!x->t || x->cmds.n)
+        return;
+    t->encoded++;
+    redis_config_tenant(&c->rs, x->t, t->functions ? NULL : t->sha,
+                        c->client_time ? statedir_now_ms() : -1, &x->cmds, x->newver);
 }
 
 /* Reads the deploy state and the active pointers that may differ from the
@@ -675,8 +842,18 @@ static bool read_live(xc *c, xt *t, bool full, rerr *e)
         x->t = &c->rs.tenants[i];
         x->name = x->t->name;
         x->tag = redis_config_tag(c->ns, x->name);
-        redis_config_tenant(&c->rs, x->t, t->functions ? NULL : t->sha,
-                            c->client_time ? statedir_now_ms() : -1, &x->cmds, x->newver);
+        /* The config version without encoding the tenant: the record's,
+         * when it encoded the same rules (equal plan versions) with this
+         * encoder.  Only tenants that change are encoded, below. */
+        const char *rv = t->rec_plan && x->t->version
+                             ? json_string_value(json_object_get(t->rec_plan, x->name))
+                             : NULL;
+        const char *known = rv ? json_string_value(json_object_get(t->state, x->name)) : NULL;
+        if (rv && known && !strcmp(rv, x->t->version) &&
+            strlen(known) == REDIS_CONFIG_VERSION_LEN)
+            memcpy(x->newver, known, REDIS_CONFIG_VERSION_LEN + 1);
+        else
+            encode_tenant(c, t, x);
     }
     const char *name;
     json_t *v;
@@ -713,6 +890,16 @@ static bool read_live(xc *c, xt *t, bool full, rerr *e)
         if (rr->type == REDIS_REPLY_STRING)
             x->live = strdup(rr->str);
         x->changed = x->t ? !x->live || strcmp(x->live, x->newver) : x->live != NULL;
+        if (x->changed)
+            encode_tenant(c, t, x);
+    }
+    /* Verification writes shadow copies of its tenants' configs. */
+    size_t vi;
+    json_t *vc;
+    json_array_foreach(json_object_get(c->plan, "verify"), vi, vc) {
+        xtenant *x = find_xtenant(t, json_string_value(json_object_get(vc, "tenant")));
+        if (x)
+            encode_tenant(c, t, x);
     }
     t->pointers_read = nidx;
     rpipe_free(p);
@@ -740,14 +927,28 @@ static xtenant *find_xtenant(xt *t, const char *name)
 /* Digest of a tenant -> version map (the configuration state). */
 static void state_digest(xt *t, bool after, char out[DIGEST_HEX_LEN + 1])
 {
-    json_t *m = json_object();
+    /* The canonical JSON of the map, written by hand: t->ten is sorted by
+     * name in byte order, which is canonical key order (SPEC.md 5.2), and
+     * a tree of 100 000 entries costs more than the rest of a re-apply. */
+    buf b;
+    buf_init(&b, BUF_DEFAULT_MAX);
+    buf_putc(&b, '{');
+    bool first = true;
     for (size_t i = 0; i < t->nten; i++) {
         const char *v = after ? (t->ten[i].t ? t->ten[i].newver : NULL) : t->ten[i].live;
-        if (v)
-            json_object_set_new(m, t->ten[i].name, json_string(v));
+        if (!v)
+            continue;
+        if (!first)
+            buf_putc(&b, ',');
+        first = false;
+        canon_json_str(&b, t->ten[i].name);
+        buf_putc(&b, ':');
+        canon_json_str(&b, v);
     }
-    digest_json_hex(m, out);
-    json_decref(m);
+    buf_putc(&b, '}');
+    if (!buf_ok(&b) || !digest_sha256_hex(b.data, b.len, out))
+        out[0] = '\0';
+    buf_free(&b);
 }
 
 /* --- checkpoint ------------------------------------------------------------ */
@@ -1318,6 +1519,7 @@ static void xc_free(xc *c)
         }
         free(t->ten);
         json_decref(t->state);
+        json_decref(t->rec_plan);
         free(t->live_plan);
         json_decref(t->desc);
         rstore_close(t->s);
@@ -1476,7 +1678,7 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
                 goto abandon;
             }
     mark(&c, "preflight");
-    size_t nchanged = 0, nremoved = 0, nread = 0;
+    size_t nchanged = 0, nremoved = 0, nread = 0, nencoded = 0;
     bool all_fast = true;
     for (size_t i = 0; i < c.nt; i++) {
         if (o->dry_run && !c.t[i].functions) {
@@ -1493,6 +1695,7 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
             goto abandon;
         }
         nread += c.t[i].pointers_read;
+        nencoded += c.t[i].encoded;
         all_fast &= c.t[i].fast_read;
         for (size_t m = 0; m < c.t[i].nten; m++) {
             nchanged += c.t[i].ten[m].changed && c.t[i].ten[m].t;
@@ -1503,6 +1706,7 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
     json_object_set_new(c.summary, "tenants_removed", json_integer((json_int_t)nremoved));
     json_object_set_new(c.summary, "live_read", json_string(all_fast ? "manifest" : "full"));
     json_object_set_new(c.summary, "pointers_read", json_integer((json_int_t)nread));
+    json_object_set_new(c.summary, "configs_encoded", json_integer((json_int_t)nencoded));
     say(&c, "      live state: %s, %zu active pointer%s read", all_fast
         ? "manifest matches this state directory's last deploy" : "read in full", nread,
         nread == 1 ? "" : "s");

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -541,11 +544,46 @@ static bool split_tenants(const char *vs, const char *end, size_t **spans, size_
     return true;
 }
 
+/* The file mapped read-only when it is a regular file (no copy into fresh
+ * memory: at hundreds of MB, copying and faulting in the copy cost more
+ * than parsing), else read; *mapped says which, for release_text.  Plans
+ * are replaced by rename, never rewritten in place, and the mapping lives
+ * only while the plan loads. */
+static char *map_capped(const char *path, size_t *len, bool *mapped, rerr *e)
+{
+    *mapped = false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (size_t)st.st_size <= PLAN_MAX_BYTES) {
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m != MAP_FAILED) {
+            close(fd);
+            madvise(m, (size_t)st.st_size, MADV_WILLNEED);
+            *mapped = true;
+            *len = (size_t)st.st_size;
+            return m;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    return read_capped(path, len, e);
+}
+
+static void release_text(char *text, size_t len, bool mapped)
+{
+    if (mapped)
+        munmap(text, len);
+    else
+        free(text);
+}
+
 json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenant_fn fn, void *ud,
                            rerr *e)
 {
     size_t len = 0;
-    char *text = read_capped(path, &len, e);
+    bool mapped;
+    char *text = map_capped(path, &len, &mapped, e);
     if (!text)
         return NULL;
     /* The digest the file claims, read from its bytes. */
@@ -569,7 +607,7 @@ json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenan
         !split_tenants(vs, text + len, &spans, &n, &ve)) {
         free(spans);
         /* Not the canonical text: the whole tree, then the same calls. */
-        free(text);
+        release_text(text, len, mapped);
         json_t *p = plan_load(path, e);
         if (!p)
             return NULL;
@@ -589,7 +627,7 @@ json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenan
     char *rest = malloc(rl + 1);
     if (!rest) {
         free(spans);
-        free(text);
+        release_text(text, len, mapped);
         rerr_set(e, DIAG_PLAN_READ, "%s: out of memory", path);
         return NULL;
     }
@@ -600,7 +638,7 @@ json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenan
     free(rest);
     if (!p || !verify_rest(p, have, e)) {
         free(spans);
-        free(text);
+        release_text(text, len, mapped);
         json_decref(p);
         rerr_prefix(e, "%s", path);
         return NULL;
@@ -632,7 +670,7 @@ json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenan
         json_decref(t);
     }
     free(spans);
-    free(text);
+    release_text(text, len, mapped);
     if (!ok) {
         rerr_prefix(e, "%s", path);
         json_decref(p);

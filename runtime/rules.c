@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "digest.h"
 
 static bool fail(char *err, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -563,6 +564,7 @@ static bool sc_tenant(scan *s, arena *a, rl_tenant *ten, buf *subj)
     if (!SC_LIT(s, "{\"name\":") || !sc_str(s, &name, &nl) || !nl ||
         !SC_LIT(s, ",\"rules\":["))
         return false;
+    const char *rules0 = s->p - 1;   /* the rules array, for the version */
     ten->name = arena_strndup(a, name, nl);
     /* Count the rules: each starts with '{' right after '[' or "},". */
     size_t cap = 0;
@@ -588,10 +590,17 @@ static bool sc_tenant(scan *s, arena *a, rl_tenant *ten, buf *subj)
         if (!SC_LIT(s, "]"))
             return false;
     }
+    const char *rules1 = s->p;
     if (!SC_LIT(s, ",\"tag\":") || !sc_str(s, &tag, &tl) || !SC_LIT(s, ",\"version\":") ||
         !sc_str(s, &ver, &vl) || !SC_LIT(s, "}") || s->p != s->end)
         return false;
     ten->version = arena_strndup(a, ver, vl);
+    /* The version is the digest of exactly these rules (SPEC.md 5.5); a
+     * deploy takes equal versions for equal rules, so a plan must not say
+     * otherwise. */
+    char hex[DIGEST_HEX_LEN + 1];
+    ten->version_ok = digest_sha256_hex(rules0, (size_t)(rules1 - rules0), hex) &&
+                      vl == DIGEST_HEX_LEN && !memcmp(hex, ver, vl);
     return true;
 }
 
@@ -608,6 +617,11 @@ rules_text_result rules_add_tenant_text(rl_ruleset *rs, const char *text, size_t
     if (!ok) {
         memset(ten, 0, sizeof *ten);
         return RULES_TEXT_OTHER;
+    }
+    if (!ten->version_ok) {
+        fail(err, errlen, "tenant \"%s\": \"version\" is not the SHA-256 of its rules",
+             ten->name);
+        return RULES_TEXT_ERROR;
     }
     return tenant_done(rs, ten, err, errlen) ? RULES_TEXT_OK : RULES_TEXT_ERROR;
 }

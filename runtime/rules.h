@@ -54,6 +54,7 @@ typedef struct rl_rule {
 typedef struct rl_tenant {
     const char *name;
     const char *version; /* the plan's tenants[].version (SPEC.md 5.5); NULL if absent */
+    bool version_ok;     /* version checked against the rules' digest (text reader) */
     rl_rule *rules;      /* sorted by (depth, subject, id): evaluation order */
     size_t nrules;
 } rl_tenant;
@@ -84,7 +85,8 @@ bool rules_begin(const json_t *plan, size_t ntenants, rl_ruleset *out, char *err
 bool rules_add_tenant(rl_ruleset *rs, const json_t *tenant, char *err, size_t errlen);
 /* rules_add_tenant from a tenant's text, [text, text + len), when it is
  * the canonical form rlc compile writes: RULES_TEXT_OK (added),
- * RULES_TEXT_ERROR (a rule id repeated; err says so), or RULES_TEXT_OTHER
+ * RULES_TEXT_ERROR (a rule id repeated, or a "version" that is not the
+ * SHA-256 of the rules' text; err says so), or RULES_TEXT_OTHER
  * when the text is anything else (escaped strings, other fields, values out
  * of range...): nothing was added, and the caller reads the tenant with
  * jansson and rules_add_tenant, which accepts the same tenants, builds the

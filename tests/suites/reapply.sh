@@ -74,6 +74,33 @@ check "the changed tenant is active at its new version" \
 "$RLC" run -q --json "$T/b.json" > "$T/r3.json"
 check "the same plan again reads no pointer and writes nothing" \
     eval '[ "$(field "$T/r3.json" pointers_read)" -eq 0 ] && [ "$(field "$T/r3.json" keys_written)" -eq 0 ]'
+# Versions of unchanged tenants come from the record (equal plan versions,
+# same encoder and time settings): only the changed tenant and the
+# verification's tenants (at most 32) are encoded.
+check "re-apply encodes the changed and verified tenants' configs only ($(field "$T/r2.json" configs_encoded) < $N / 4)" \
+    [ "$(field "$T/r2.json" configs_encoded)" -lt $((N / 4)) ]
+check "the first deploy encoded every tenant's config" [ "$(field "$T/r1.json" configs_encoded)" -eq $N ]
+# The record's plan versions edited (its check no longer matches): every
+# config is encoded again, and the outcome is the same.
+python3 - "$RLC_STATE_DIR" <<'PY'
+import glob, json, sys
+for p in glob.glob(sys.argv[1] + "/manifest-*.json"):
+    d = json.load(open(p)); d["plan_versions"]["t007"] = "0" * 64; json.dump(d, open(p, "w"))
+PY
+"$RLC" run -q --json "$T/b.json" > "$T/r3b.json"; r=$?
+check "a record whose plan versions were edited is not used for versions (all encoded, nothing written)" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/r3b.json" configs_encoded)" -eq $N ] && [ "$(field "$T/r3b.json" keys_written)" -eq 0 ]'
+# The same rules with other time settings are other configs: the record
+# (made with max_clock_skew 500ms) must not lend its versions.
+sed 's/max_clock_skew = 500ms/max_clock_skew = 400ms/' "$T/b.rlp" > "$T/skew.rlp"
+"$RLC" compile -q "$T/skew.rlp" -o "$T/skew.json"
+"$RLC" run -q --json "$T/skew.json" > "$T/r3c.json"; r=$?
+check "a changed time setting changes every tenant although the plan versions are equal" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/r3c.json" tenants_changed)" -eq $N ]'
+"$RLC" status -q > /dev/null; check "status after it: no drift" [ $? -eq 0 ]
+"$RLC" run -q --json "$T/b.json" > "$T/r3d.json"; r=$?
+check "and back: every tenant changes again" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/r3d.json" tenants_changed)" -eq $N ]'
 
 # --- a manifest that does not match: everything read ------------------------
 rc set $NS:deploy:manifest edited-by-hand > /dev/null
@@ -137,9 +164,9 @@ check "every tenant of plan a is active at the version the state records" \
     eval '[ "$(rc get "{$NS:t007}:active")" = "$(rc hget $NS:deploy:state t007)" ] && [ "$(pointers)" -eq $N ]'
 
 # --- plan loading on the deploy path (tenants streamed into rules) ----------
-python3 - "$T/b.json" "$T/pretty.json" "$T/badshape.json" "$T/float.json" <<'PY'
+python3 - "$T/b.json" "$T/pretty.json" "$T/badshape.json" "$T/float.json" "$T/badver.json" "$T/badver-pretty.json" <<'PY'
 import hashlib, json, sys
-src, pretty, bad, flt = sys.argv[1:]
+src, pretty, bad, flt, badver, badverp = sys.argv[1:]
 p = json.load(open(src))
 json.dump(p, open(pretty, "w"), indent=2)          # same content, not the canonical text
 def seal(d, path):
@@ -149,6 +176,8 @@ def seal(d, path):
     open(path, "w").write(json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n")
 b = json.loads(json.dumps(p)); del b["tenants"][5]["rules"]; seal(b, bad)
 f = json.loads(json.dumps(p)); f["tenants"][9]["rules"][0]["count"] = 1.5; seal(f, flt)
+v = json.loads(json.dumps(p)); v["tenants"][4]["rules"][0]["count"] += 1; seal(v, badver)
+d = json.load(open(badver)); json.dump(d, open(badverp, "w"), indent=2)
 PY
 "$RLC" run -q --json --dry-run "$T/pretty.json" > "$T/r13.json"; r=$?
 check "a re-indented plan (not the canonical text) still deploys" \
@@ -159,6 +188,12 @@ check "a sealed plan with a tenant lacking rules is refused (exit 3, RLC3106)" \
 "$RLC" run -q "$T/float.json" 2> "$T/err"; r=$?
 check "a sealed plan with a fraction inside a tenant is refused (exit 3, RLC3102)" \
     eval '[ $r -eq 3 ] && grep -q RLC3102 "$T/err"'
+"$RLC" run -q "$T/badver.json" 2> "$T/err"; r=$?
+check "a sealed plan whose tenant version is not its rules' digest is refused (exit 3, RLC3106)" \
+    eval '[ $r -eq 3 ] && grep -q RLC3106 "$T/err" && grep -q "not the SHA-256 of its rules" "$T/err"'
+"$RLC" run -q "$T/badver-pretty.json" 2> "$T/err"; r=$?
+check "  also when the file is not the canonical text" \
+    eval '[ $r -eq 3 ] && grep -q RLC3106 "$T/err" && grep -q "not the SHA-256 of its rules" "$T/err"'
 
 # Rolling back after a re-run that changed nothing: the default checkpoint
 # is the newest of a run that changed something, so the rollback undoes

@@ -6,11 +6,12 @@
 
 #include <jansson.h>
 
+#include "digest.h"
 #include "rules.h"
 
 /* A tenant as rlc compile writes it: groups, a key, a route, every
  * algorithm, a shadow rule, a concurrency rule; "te%a/m" needs encoding. */
-static const char acme[] = "{\"name\":\"acme\",\"rules\":[{\"algorithm\":\"sliding_window\",\"burst\":5,\"cost\":1,\"count\":5,\"id\":\"04410badb04e05ad\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],\"route\":{\"method\":\"GET\",\"path\":\"/v1/items/*\"},\"shadow\":false,\"window_ms\":1000},{\"algorithm\":\"token_bucket\",\"burst\":10,\"cost\":2,\"count\":10,\"id\":\"0ac378b30d97833d\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"},{\"kind\":\"group\",\"name\":\"te%a/m\"},{\"kind\":\"key\",\"name\":\"k1\"}],\"route\":null,\"shadow\":true,\"window_ms\":1000},{\"algorithm\":\"fixed_window\",\"burst\":1000,\"cost\":1,\"count\":1000,\"id\":\"2d33b0f28d993310\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],\"route\":null,\"shadow\":false,\"window_ms\":86400000},{\"algorithm\":\"token_bucket\",\"burst\":20,\"cost\":1,\"count\":100,\"id\":\"45fc8a7f837a25b2\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],\"route\":null,\"shadow\":false,\"window_ms\":60000},{\"algorithm\":\"gcra\",\"burst\":50,\"cost\":1,\"count\":50,\"id\":\"8a6eda2de9aff8d5\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"},{\"kind\":\"group\",\"name\":\"te%a/m\"}],\"route\":null,\"shadow\":false,\"window_ms\":60000},{\"id\":\"ae4d51cb72578016\",\"kind\":\"concurrency\",\"lease_ms\":30000,\"max\":4,\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],\"route\":null,\"shadow\":false}],\"tag\":\"{gl:acme}\",\"version\":\"e000bcbcffb836ed6f257b6b318bb4f71e37eeb936e9c9d821e0a9e7965794af\"}";
+static const char acme[] = "{\"name\":\"acme\",\"rules\":[{\"algorithm\":\"sliding_window\",\"burst\":5,\"cost\":1,\"count\":5,\"id\":\"04410badb04e05ad\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],\"route\":{\"method\":\"GET\",\"path\":\"/v1/items/*\"},\"shadow\":false,\"window_ms\":1000},{\"algorithm\":\"token_bucket\",\"burst\":10,\"cost\":2,\"count\":10,\"id\":\"0ac378b30d97833d\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"},{\"kind\":\"group\",\"name\":\"te%a/m\"},{\"kind\":\"key\",\"name\":\"k1\"}],\"route\":null,\"shadow\":true,\"window_ms\":1000},{\"algorithm\":\"fixed_window\",\"burst\":1000,\"cost\":1,\"count\":1000,\"id\":\"2d33b0f28d993310\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],\"route\":null,\"shadow\":false,\"window_ms\":86400000},{\"algorithm\":\"token_bucket\",\"burst\":20,\"cost\":1,\"count\":100,\"id\":\"45fc8a7f837a25b2\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],\"route\":null,\"shadow\":false,\"window_ms\":60000},{\"algorithm\":\"gcra\",\"burst\":50,\"cost\":1,\"count\":50,\"id\":\"8a6eda2de9aff8d5\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"},{\"kind\":\"group\",\"name\":\"te%a/m\"}],\"route\":null,\"shadow\":false,\"window_ms\":60000},{\"id\":\"ae4d51cb72578016\",\"kind\":\"concurrency\",\"lease_ms\":30000,\"max\":4,\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],\"route\":null,\"shadow\":false}],\"tag\":\"{gl:acme}\",\"version\":\"9cd78c2481d669893d466b6ed7c1ac134f69734d63a15333871b927accd2eb31\"}";
 
 static void begin(rl_ruleset *rs)
 {
@@ -73,7 +74,17 @@ static void text_equals_tree(void **state)
     rules_free(&b);
 }
 
-/* Replaces the first `from` in acme by `to`. */
+/* Sets the version of tenant text s to the digest of its rules. */
+static void reseal(char *s)
+{
+    char *r0 = strstr(s, "\"rules\":") + 8, *r1 = strstr(s, ",\"tag\":");
+    char *v = strstr(s, "\"version\":\"") + 11;
+    char hex[DIGEST_HEX_LEN + 1];
+    assert_true(digest_sha256_hex(r0, (size_t)(r1 - r0), hex));
+    memcpy(v, hex, DIGEST_HEX_LEN);
+}
+
+/* Replaces the first `from` in acme by `to`, version resealed. */
 static char *variant(const char *from, const char *to)
 {
     const char *at = strstr(acme, from);
@@ -84,6 +95,8 @@ static char *variant(const char *from, const char *to)
     memcpy(s, acme, pre);
     strcpy(s + pre, to);
     strcat(s, at + strlen(from));
+    if (strstr(s, ",\"tag\":"))
+        reseal(s);
     return s;
 }
 
@@ -121,6 +134,22 @@ static void other_forms_handed_back(void **state)
     }
 }
 
+static void version_must_be_the_rules_digest(void **state)
+{
+    (void)state;
+    rl_ruleset rs;
+    char err[256];
+    begin(&rs);
+    char *s = strdup(acme);
+    /* Still a valid rule, but not the rules the version is the digest of. */
+    memcpy(strstr(s, "\"cost\":2"), "\"cost\":3", 8);
+    assert_int_equal(rules_add_tenant_text(&rs, s, strlen(s), err, sizeof err),
+                     RULES_TEXT_ERROR);
+    assert_non_null(strstr(err, "is not the SHA-256 of its rules"));
+    free(s);
+    rules_free(&rs);
+}
+
 static void repeated_id_is_an_error(void **state)
 {
     (void)state;
@@ -140,6 +169,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(text_equals_tree),
         cmocka_unit_test(other_forms_handed_back),
+        cmocka_unit_test(version_must_be_the_rules_digest),
         cmocka_unit_test(repeated_id_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
