@@ -36,6 +36,8 @@ char *redis_config_tag(const char *ns, const char *tenant)
     return b.data;
 }
 
+/* One command in one allocation: the argv array, the lengths and the
+ * NUL-terminated strings (a deploy makes two per tenant, 100 000s). */
 static void cmd_push(redis_cmds *c, int argc, const char **argv, const size_t *lens)
 {
     if (c->n == c->cap) {
@@ -46,19 +48,25 @@ static void cmd_push(redis_cmds *c, int argc, const char **argv, const size_t *l
         c->v = nv;
     }
     redis_cmd *k = &c->v[c->n++];
-    k->argc = argc;
-    k->argv = calloc((size_t)argc + 1, sizeof *k->argv);
-    k->argvlen = calloc((size_t)argc + 1, sizeof *k->argvlen);
-    if (!k->argv || !k->argvlen)
+    size_t total = ((size_t)argc + 1) * (sizeof *k->argv + sizeof *k->argvlen);
+    for (int i = 0; i < argc; i++)
+        total += lens[i] + 1;
+    char *block = malloc(total);
+    if (!block)
         abort();
+    k->argc = argc;
+    k->argv = (char **)block;
+    k->argvlen = (size_t *)(block + ((size_t)argc + 1) * sizeof *k->argv);
+    char *d = (char *)(k->argvlen + argc + 1);
     for (int i = 0; i < argc; i++) {
-        k->argv[i] = malloc(lens[i] + 1);
-        if (!k->argv[i])
-            abort();
-        memcpy(k->argv[i], argv[i], lens[i]);
-        k->argv[i][lens[i]] = '\0';
+        k->argv[i] = d;
+        memcpy(d, argv[i], lens[i]);
+        d[lens[i]] = '\0';
+        d += lens[i] + 1;
         k->argvlen[i] = lens[i];
     }
+    k->argv[argc] = NULL;
+    k->argvlen[argc] = 0;
 }
 
 void redis_cmds_add(redis_cmds *c, ...)
@@ -80,36 +88,58 @@ void redis_cmds_free(redis_cmds *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->n; i++) {
-        for (int j = 0; j < c->v[i].argc; j++)
-            free(c->v[i].argv[j]);
-        free(c->v[i].argv);
-        free(c->v[i].argvlen);
-    }
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i].argv);   /* one block per command (cmd_push) */
     free(c->v);
     memset(c, 0, sizeof *c);
 }
 
-/* One rule, one line: "id K shadow n1 n2 n3 n4 method route" where n1..n4
- * are count window burst cost (rate) or max lease 0 1 (concurrency). */
-static void put_rule(buf *b, const rl_rule *r)
+static void put_num(buf *b, int64_t v)
 {
-    if (r->kind == RL_CONCURRENCY)
-        buf_printf(b, "%s C %d %lld %lld 0 1", r->id, r->shadow, (long long)r->max,
-                   (long long)r->lease_ms);
-    else
-        buf_printf(b, "%s %c %d %lld %lld %lld %lld", r->id, rules_kind_code(r->kind), r->shadow,
-                   (long long)r->count, (long long)r->window_ms, (long long)r->burst,
-                   (long long)r->cost);
-    if (r->method)
-        buf_printf(b, " %s %s\n", r->method, r->route);
-    else
-        buf_puts(b, " - -\n");
+    char t[24];
+    int n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do
+        t[sizeof t - 1 - n++] = (char)('0' + u % 10);
+    while ((u /= 10) && n < 21);
+    if (v < 0)
+        t[sizeof t - 1 - n++] = '-';
+    buf_append(b, t + sizeof t - n, (size_t)n);
 }
 
-static int subject_order(const void *a, const void *b)
+/* One rule, one line: "id K shadow n1 n2 n3 n4 method route" where n1..n4
+ * are count window burst cost (rate) or max lease 0 1 (concurrency).
+ * Written without printf: a deploy writes this for every rule. */
+static void put_rule(buf *b, const rl_rule *r)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    buf_append(b, r->id, strlen(r->id));
+    char k[4] = {' ', r->kind == RL_CONCURRENCY ? 'C' : rules_kind_code(r->kind), ' ',
+                 r->shadow ? '1' : '0'};
+    buf_append(b, k, 4);
+    buf_putc(b, ' ');
+    if (r->kind == RL_CONCURRENCY) {
+        put_num(b, r->max);
+        buf_putc(b, ' ');
+        put_num(b, r->lease_ms);
+        buf_append(b, " 0 1", 4);
+    } else {
+        put_num(b, r->count);
+        buf_putc(b, ' ');
+        put_num(b, r->window_ms);
+        buf_putc(b, ' ');
+        put_num(b, r->burst);
+        buf_putc(b, ' ');
+        put_num(b, r->cost);
+    }
+    if (r->method) {
+        buf_putc(b, ' ');
+        buf_puts(b, r->method);
+        buf_putc(b, ' ');
+        buf_puts(b, r->route);
+        buf_putc(b, '\n');
+    } else {
+        buf_append(b, " - -\n", 5);
+    }
 }
 
 void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *script_sha,
@@ -117,84 +147,103 @@ void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *s
                          char version[REDIS_CONFIG_VERSION_LEN + 1])
 {
     /* Fields: "m" = "<format> <c|s> <skew_ms>", then "s" + "/<subject>" per
-     * subject with rules, in byte order; rules keep their (sorted) order. */
+     * subject with rules, in byte order; rules keep their (sorted) order.
+     * Rules come sorted by (depth, subject, id), so a subject's rules are
+     * contiguous: subjects[f] is the index of the first rule of each. */
     size_t nf = 0;
-    const char **subjects = calloc(t->nrules + 1, sizeof *subjects);
-    if (!subjects)
+    size_t *first = malloc((t->nrules + 1) * sizeof *first);
+    if (!first)
         abort();
     for (size_t i = 0; i < t->nrules; i++)
         if (i == 0 || strcmp(t->rules[i].subject, t->rules[i - 1].subject) != 0)
-            subjects[nf++] = t->rules[i].subject;
-    qsort(subjects, nf, sizeof *subjects, subject_order);
-
-    size_t argc = 2 + 2 * (nf + 1);
-    const char **argv = calloc(argc, sizeof *argv);
-    size_t *lens = calloc(argc, sizeof *lens);
-    buf *vals = calloc(2 * (nf + 1), sizeof *vals);
-    if (!argv || !lens || !vals)
-        abort();
-    for (size_t i = 0; i < 2 * (nf + 1); i++)
-        buf_init(&vals[i], BUF_DEFAULT_MAX);
-    buf_puts(&vals[0], "m");
-    buf_printf(&vals[1], "%d %c %lld", REDIS_CONFIG_FORMAT, rs->client_time ? 'c' : 's',
-               (long long)rs->skew_ms);
-    for (size_t f = 0; f < nf; f++) {
-        buf *fb = &vals[2 + 2 * f], *vb = &vals[3 + 2 * f];
-        buf_puts(fb, "s");
-        if (*subjects[f]) {
-            buf_putc(fb, '/');
-            buf_puts(fb, subjects[f]);
+            first[nf++] = i;
+    /* Byte order of the subjects (few per tenant: insertion sort). */
+    for (size_t i = 1; i < nf; i++)
+        for (size_t j = i; j > 0 && strcmp(t->rules[first[j - 1]].subject,
+                                          t->rules[first[j]].subject) > 0; j--) {
+            size_t tmp = first[j];
+            first[j] = first[j - 1];
+            first[j - 1] = tmp;
         }
-        for (size_t i = 0; i < t->nrules; i++)
-            if (!strcmp(t->rules[i].subject, subjects[f]))
-                put_rule(vb, &t->rules[i]);
-    }
 
-    /* version = SHA-256 over "field\0value\0" for every pair, in order. */
+    /* Every field and value in one buffer, each followed by its NUL: the
+     * version is the SHA-256 of exactly "field\0value\0..." in order. */
+    size_t nv = 2 * (nf + 1);
+    size_t *off = malloc((nv + 1) * sizeof *off);
+    if (!off)
+        abort();
     buf all;
     buf_init(&all, BUF_DEFAULT_MAX);
-    for (size_t i = 0; i < 2 * (nf + 1); i++)
-        buf_append(&all, buf_str(&vals[i]), vals[i].len + 1);
+    off[0] = all.len;
+    buf_append(&all, "m", 2);
+    off[1] = all.len;
+    buf_printf(&all, "%d %c %lld", REDIS_CONFIG_FORMAT, rs->client_time ? 'c' : 's',
+               (long long)rs->skew_ms);
+    buf_putc(&all, '\0');
+    for (size_t f = 0; f < nf; f++) {
+        const char *subj = t->rules[first[f]].subject;
+        off[2 + 2 * f] = all.len;
+        buf_putc(&all, 's');
+        if (*subj) {
+            buf_putc(&all, '/');
+            buf_puts(&all, subj);
+        }
+        buf_putc(&all, '\0');
+        off[3 + 2 * f] = all.len;
+        for (size_t i = first[f]; i < t->nrules && !strcmp(t->rules[i].subject, subj); i++)
+            put_rule(&all, &t->rules[i]);
+        buf_putc(&all, '\0');
+    }
+    off[nv] = all.len;
     char hex[DIGEST_HEX_LEN + 1];
     if (!buf_ok(&all) || !digest_sha256_hex(all.data, all.len, hex))
         abort();
-    buf_free(&all);
     memcpy(version, hex, REDIS_CONFIG_VERSION_LEN);
     version[REDIS_CONFIG_VERSION_LEN] = '\0';
 
+    size_t argc = 2 + nv;
+    const char **argv = malloc(argc * sizeof *argv);
+    size_t *lens = malloc(argc * sizeof *lens);
+    if (!argv || !lens)
+        abort();
     char *tag = redis_config_tag(rs->ns, t->name);
-    buf key;
-    buf_init(&key, BUF_DEFAULT_MAX);
-    buf_printf(&key, "%s:cfg:%s", tag, version);
+    buf kb;
+    buf_init(&kb, BUF_DEFAULT_MAX);
+    buf_puts(&kb, tag);
+    buf_puts(&kb, ":cfg:");
+    buf_puts(&kb, version);
     argv[0] = "HSET";
     lens[0] = 4;
-    argv[1] = buf_str(&key);
-    lens[1] = key.len;
-    for (size_t i = 0; i < 2 * (nf + 1); i++) {
-        argv[2 + i] = buf_str(&vals[i]);
-        lens[2 + i] = vals[i].len;
+    argv[1] = buf_str(&kb);
+    lens[1] = kb.len;
+    for (size_t i = 0; i < nv; i++) {
+        argv[2 + i] = all.data + off[i];
+        lens[2 + i] = off[i + 1] - off[i] - 1;
     }
     cmd_push(cmds, (int)argc, argv, lens);
-    buf_reset(&key);
-    buf_printf(&key, "%s:active", tag);
+    buf_reset(&kb);
+    buf_puts(&kb, tag);
+    buf_puts(&kb, ":active");
+    if (!buf_ok(&kb))
+        abort();
+    const char *key = buf_str(&kb);
     char now[24] = "";
     if (now_ms >= 0)
         snprintf(now, sizeof now, "%lld", (long long)now_ms);
     if (script_sha)
-        redis_cmds_add(cmds, "EVALSHA", script_sha, "1", buf_str(&key), "activate", version, now,
+        redis_cmds_add(cmds, "EVALSHA", script_sha, "1", key, "activate", version, now,
                        (const char *)NULL);
     else
-        redis_cmds_add(cmds, "FCALL", "rlc_activate", "1", buf_str(&key), version, now,
+        redis_cmds_add(cmds, "FCALL", "rlc_activate", "1", key, version, now,
                        (const char *)NULL);
 
-    buf_free(&key);
+    buf_free(&kb);
+    buf_free(&all);
     free(tag);
-    for (size_t i = 0; i < 2 * (nf + 1); i++)
-        buf_free(&vals[i]);
-    free(vals);
     free(lens);
     free(argv);
-    free(subjects);
+    free(off);
+    free(first);
 }
 
 const char *redis_library_function(size_t *len)
