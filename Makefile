@@ -18,12 +18,13 @@ WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 INCS    := -Ilang -Icompiler -Iruntime -Icli -I$(BUILD)/lang
 ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(SAN)
-LDLIBS  := -ljansson -lcrypto -lhiredis -lm
+LDLIBS  := -ljansson -lcrypto -lhiredis -lcurl -lm
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 DEB_PACKAGES := build-essential flex bison libyaml-dev libhiredis-dev \
     libcurl4-openssl-dev libssl-dev libcmocka-dev redis-server redis-tools \
-    faketime valgrind python3 libjansson-dev time
+    faketime valgrind python3 libjansson-dev time \
+    etcd-server etcd-client nginx libnginx-mod-http-lua
 
 LANG_SRC     := $(wildcard lang/*.c)
 COMPILER_SRC := $(wildcard compiler/*.c)

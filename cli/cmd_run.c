@@ -1,6 +1,6 @@
 /* cmd_run.c - the deploy verbs: `rlc run`, `rlc diff`, `rlc status` and
  * `rlc rollback` (runtime/exec.h does the work; this file parses options,
- * prints progress to stderr and maps outcomes to exit codes, SPEC.md 7.8). */
+ * prints progress to stderr and maps outcomes to exit codes, SPEC.md 7.7). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +13,16 @@
 
 static const char run_help[] =
     "\n"
-    "run applies a plan to its Redis targets: load and verify, lock, preflight,\n"
+    "run applies a plan to its Redis and etcd targets: load and verify, lock, preflight,\n"
     "checkpoint, apply, verify against shadow keys, commit, or roll back (SPEC.md 7).\n"
     "diff shows what run would change, per tenant.  status shows the active plan,\n"
     "lock holder, recent deploys and drift.  rollback restores a checkpoint (the\n"
     "newest by default).  Each first finishes or undoes an interrupted deploy.\n"
     "\n"
     "  --target NAME=SPEC  reach target NAME at SPEC: redis://[user@]host:port[/db],\n"
-    "                      env:VAR or file:PATH (passwords only via env: or file:)\n"
+    "                      env:VAR or file:PATH (passwords only via env: or file:);\n"
+    "                      an etcd target: http://host:port\n"
+    "  --only NAME[,NAME]  apply only these targets (default $RLC_ONLY, else all)\n"
     "  --state-dir DIR     journal, checkpoints, audit log (default $RLC_STATE_DIR, else .rlc)\n"
     "  --dry-run           run: stop after preflight; print what would be written\n"
     "  --force             rollback: restore even if a later deploy changed the store\n"
@@ -64,8 +66,9 @@ static void print_diff(const json_t *s)
     json_array_foreach(json_object_get(s, "tenants"), i, t) {
         const char *from = json_string_value(json_object_get(t, "from"));
         const char *to = json_string_value(json_object_get(t, "to"));
-        printf("tenant %s: %s\n", json_string_value(json_object_get(t, "tenant")),
-               !from ? "new" : !to ? "removed" : "changed");
+        const char *on = json_string_value(json_object_get(t, "target"));
+        printf("tenant %s%s%s: %s\n", json_string_value(json_object_get(t, "tenant")),
+               on ? " on " : "", on ? on : "", !from ? "new" : !to ? "removed" : "changed");
         if (json_is_true(json_object_get(t, "live_config_edited")))
             printf("  warning: the live config was edited by hand\n");
         static const char *groups[] = {"added", "changed", "removed"};
@@ -97,12 +100,19 @@ static void print_status(const json_t *s)
     json_t *t;
     json_array_foreach(json_object_get(s, "targets"), i, t) {
         const char *ap = json_string_value(json_object_get(t, "active_plan"));
-        printf("target %s (%s): plan %s, %lld tenants, %zu node%s\n",
-               json_string_value(json_object_get(t, "name")),
-               json_string_value(json_object_get(t, "address")), ap ? ap : "(none)",
-               (long long)json_integer_value(json_object_get(t, "tenants")),
-               json_array_size(json_object_get(t, "nodes")),
-               json_array_size(json_object_get(t, "nodes")) == 1 ? "" : "s");
+        const char *kind = json_string_value(json_object_get(t, "kind"));
+        if (kind)
+            printf("target %s (%s %s): plan %s, %lld tenants\n",
+                   json_string_value(json_object_get(t, "name")), kind,
+                   json_string_value(json_object_get(t, "address")), ap ? ap : "(none)",
+                   (long long)json_integer_value(json_object_get(t, "tenants")));
+        else
+            printf("target %s (%s): plan %s, %lld tenants, %zu node%s\n",
+                   json_string_value(json_object_get(t, "name")),
+                   json_string_value(json_object_get(t, "address")), ap ? ap : "(none)",
+                   (long long)json_integer_value(json_object_get(t, "tenants")),
+                   json_array_size(json_object_get(t, "nodes")),
+                   json_array_size(json_object_get(t, "nodes")) == 1 ? "" : "s");
         json_t *lk = json_object_get(t, "lock");
         if (lk)
             printf("  lock held by %s@%s pid %lld, run %s\n",
@@ -115,8 +125,13 @@ static void print_status(const json_t *s)
         size_t k;
         json_t *d;
         json_array_foreach(json_object_get(t, "drift"), k, d)
-            printf("  drift: tenant %s: %s\n", json_string_value(json_object_get(d, "tenant")),
-                   json_string_value(json_object_get(d, "what")));
+            if (json_object_get(d, "tenant"))
+                printf("  drift: tenant %s: %s\n",
+                       json_string_value(json_object_get(d, "tenant")),
+                       json_string_value(json_object_get(d, "what")));
+            else
+                printf("  drift: key %s: %s\n", json_string_value(json_object_get(d, "key")),
+                       json_string_value(json_object_get(d, "what")));
     }
     json_t *rec = json_object_get(s, "recovered");
     if (rec)
@@ -137,6 +152,7 @@ static int runtime_verb(const char *vname, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"target", required_argument, NULL, 't'},
+        {"only", required_argument, NULL, 'o'},
         {"state-dir", required_argument, NULL, 'd'},
         {"dry-run", no_argument, NULL, 'n'},
         {"force", no_argument, NULL, 'f'},
@@ -160,6 +176,7 @@ static int runtime_verb(const char *vname, int argc, char **argv)
                 return cli_usage_error(vname, "at most 16 --target options");
             ov[o.noverrides++] = optarg;
             break;
+        case 'o': o.only = optarg; break;
         case 'd': dir_opt = optarg; break;
         case 'n': o.dry_run = true; break;
         case 'f': o.force = true; break;
@@ -176,6 +193,8 @@ static int runtime_verb(const char *vname, int argc, char **argv)
         }
     }
     o.overrides = ov;
+    if (!o.only && getenv("RLC_ONLY") && *getenv("RLC_ONLY"))
+        o.only = getenv("RLC_ONLY");
     const char *arg = optind < argc ? argv[optind] : NULL;
     if (optind + 1 < argc)
         return cli_usage_error(vname, "unexpected argument '%s'", argv[optind + 1]);

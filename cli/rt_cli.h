@@ -1,11 +1,11 @@
 /* rt_cli.h - what the runtime verbs (run, diff, status, rollback, audit)
- * share: printing runtime errors and the exit codes of SPEC.md 7.8. */
+ * share: printing runtime errors and the exit codes of SPEC.md 7.7. */
 #ifndef RLC_RT_CLI_H
 #define RLC_RT_CLI_H
 
 #include "rerr.h"
 
-/* Exit codes of the runtime verbs (SPEC.md 7.8). */
+/* Exit codes of the runtime verbs (SPEC.md 7.7). */
 enum {
     RT_EXIT_OK = 0,
     RT_EXIT_FAIL = 1,         /* failed; the store is in the old state (rolled back) */

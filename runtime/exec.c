@@ -13,8 +13,8 @@
  *
  * Only the tenants whose config version differs from the live pointer are
  * written, checkpointed and flipped, so a re-apply costs O(changed).
- * Etcd, HTTP and nginx targets are not applied by this executor (reported
- * as skipped). */
+ * Etcd targets are applied by gateway.c, called at each phase (SPEC 7.8);
+ * HTTP and nginx targets are not applied yet (reported as skipped). */
 #include "exec.h"
 
 #include <dirent.h>
@@ -34,6 +34,7 @@
 #include "buf.h"
 #include "digest.h"
 #include "fault.h"
+#include "gateway.h"
 #include "journal.h"
 #include "lock.h"
 #include "plan_digest.h"
@@ -102,6 +103,7 @@ typedef struct xc {
     json_t *skipped;
     json_t *phase_ms;          /* wall time of each phase, for the summary */
     long long mark_ms;
+    gateway *gw;               /* etcd and http targets (gateway.c) */
 } xc;
 
 /* --- small helpers ---------------------------------------------------------- */
@@ -319,28 +321,68 @@ static bool connect_target(xt *t, rerr *e)
     return true;
 }
 
-/* Targets of the plan (redis only), with --target overrides applied. */
+/* Whether --only (or $RLC_ONLY) selects target name. */
+static bool selected(const xc *c, const char *name)
+{
+    const char *p = c->o->only;
+    if (!p)
+        return true;
+    size_t n = strlen(name);
+    while (*p) {
+        size_t k = strcspn(p, ",");
+        if (k == n && !strncmp(p, name, n))
+            return true;
+        p += k + (p[k] == ',');
+    }
+    return false;
+}
+
+/* Targets of the plan (redis here, etcd in gateway.c), with --only and
+ * --target overrides applied. */
 static bool plan_targets(xc *c, rerr *e)
 {
     c->skipped = json_array();
+    json_t *chosen = json_array();
     size_t i;
     json_t *tj;
     json_array_foreach(json_object_get(c->plan, "targets"), i, tj) {
+        const char *name = json_string_value(json_object_get(tj, "name"));
+        if (name && selected(c, name))
+            json_array_append(chosen, tj);
+        else if (name)
+            json_array_append_new(c->skipped, json_pack("{s:s,s:O,s:s}", "name", name, "kind",
+                                                        json_object_get(tj, "kind"), "why",
+                                                        "not selected by --only"));
+    }
+    if (!c->gw)
+        c->gw = gateway_from_record(chosen, c->ns, e);
+    if (!c->gw) {
+        json_decref(chosen);
+        return false;
+    }
+    json_array_foreach(chosen, i, tj) {
         const char *kind = json_string_value(json_object_get(tj, "kind"));
         const char *name = json_string_value(json_object_get(tj, "name"));
-        if (!kind || !name)
+        if (!kind || !name) {
+            json_decref(chosen);
             return rerr_set(e, DIAG_PLAN_SHAPE, "a target lacks kind or name");
+        }
+        if (!strcmp(kind, "etcd"))
+            continue;   /* gateway.c */
         if (strcmp(kind, "redis")) {
             json_array_append_new(c->skipped, json_pack("{s:s,s:s}", "name", name, "kind", kind));
             continue;
         }
-        if (c->nt == MAX_TARGETS)
+        if (c->nt == MAX_TARGETS) {
+            json_decref(chosen);
             return rerr_set(e, DIAG_PLAN_SHAPE, "more than %d redis targets", MAX_TARGETS);
+        }
         xt *t = &c->t[c->nt++];
         snprintf(t->name, sizeof t->name, "%s", name);
         t->desc = json_pack("{s:s,s:O}", "name", name, "settings",
                             json_object_get(tj, "settings"));
     }
+    json_decref(chosen);
     for (size_t k = 0; k < c->o->noverrides; k++) {
         const char *ov = c->o->overrides[k];
         const char *eq = strchr(ov, '=');
@@ -354,12 +396,16 @@ static bool plan_targets(xc *c, rerr *e)
                 c->t[m].desc = json_pack("{s:s,s:s}", "name", c->t[m].name, "spec", eq + 1);
                 found = true;
             }
+        if (!found && !gateway_override(c->gw, ov, (size_t)(eq - ov), eq + 1, &found, e))
+            return false;
         if (!found)
-            return rerr_set(e, DIAG_STORE_URL, "--target %.*s: the plan has no redis target of "
-                            "that name", (int)(eq - ov), ov);
+            return rerr_set(e, DIAG_STORE_URL, "--target %.*s: the plan has no redis or etcd "
+                            "target of that name", (int)(eq - ov), ov);
     }
-    if (c->nt == 0)
-        return rerr_set(e, DIAG_PLAN_SHAPE, "the plan has no redis target");
+    if (c->nt == 0 && gateway_count(c->gw) == 0)
+        return rerr_set(e, DIAG_PLAN_SHAPE, c->o->only ? "--only %s selects no redis or etcd "
+                        "target of the plan" : "the plan has no redis or etcd target%s",
+                        c->o->only ? c->o->only : "");
     for (size_t m = 0; m < c->nt; m++)
         if (!resolve_target(&c->t[m], e))
             return false;
@@ -398,6 +444,9 @@ static json_t *target_names(xc *c)
     for (size_t i = 0; i < c->nt; i++)
         json_array_append_new(a, json_pack("{s:s,s:s}", "name", c->t[i].name, "address",
                                            c->t[i].addr));
+    json_t *g = gateway_names(c->gw);
+    json_array_extend(a, g);
+    json_decref(g);
     return a;
 }
 
@@ -546,6 +595,8 @@ static bool preflight(xc *c, json_t *report, rerr *e)
             return false;
     }
     /* Skew: against us (|offset|) and between nodes (hi - lo). */
+    if (json_array_size(nodes) == 0)
+        hi = lo = 0;   /* no Redis node: no clock to compare */
     double worst = hi - lo;
     if (hi > worst)
         worst = hi;
@@ -1072,6 +1123,7 @@ static bool write_checkpoint(xc *c, rerr *e)
                                             snap, "active", act, "before_plan", t->live_plan));
     }
     json_object_set_new(ck, "targets", ts);
+    json_object_set_new(ck, "gateways", gateway_checkpoint(c->gw));
     char *text = json_dumps(ck, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(ck);
     bool ok = text && statedir_write_atomic(c->ckpt, text, strlen(text), 0600, e);
@@ -1500,6 +1552,7 @@ static bool audit(xc *c, const char *action, const char *result, const char *bef
         const char *xa[8] = {"XADD", sk, "MAXLEN", "~", "10000", "*", "record", line};
         cmd_ok(c->t[i].s, &tmp, sk, 8, xa);
     }
+    gateway_anchor(c->gw, ht);
     free(line);
     if (c->summary)
         json_object_set_new(c->summary, "audit_seq", json_integer((json_int_t)h.seq));
@@ -1529,6 +1582,7 @@ static void xc_free(xc *c)
         rules_free(&c->rs);
     json_decref(c->plan);
     json_decref(c->skipped);
+    gateway_free(c->gw);
     if (c->jopen && c->j.fd >= 0)
         close(c->j.fd);
 }
@@ -1570,6 +1624,7 @@ static void roll_back_now(xc *c, const rerr *cause, rerr *e)
         c->t[i].lock.s = c->t[i].s;   /* the lock must use the new connection */
         ok = ok && restore_target(&c->t[i], ckt, c->t[i].functions, c->t[i].sha, &re);
     }
+    ok = ok && gateway_restore(c->gw, json_object_get(ck, "gateways"), &re);
     json_decref(ck);
     char before[DIGEST_HEX_LEN + 1];
     state_digest(&c->t[0], false, before);
@@ -1581,17 +1636,28 @@ static void roll_back_now(xc *c, const rerr *cause, rerr *e)
         audit(c, "run", "rolled_back", before, before, cause, &ae);
         for (size_t i = 0; i < c->nt; i++)
             lock_release(&c->t[i].lock, &ae);
-        rerr_set(e, DIAG_APPLY_FAILED, "%s; rolled back to checkpoint %s", cause->msg, c->ckpt);
+        gateway_unlock(c->gw);
+        rerr_set(e, DIAG_APPLY_FAILED, "RLC%04d %s; rolled back to checkpoint %s", cause->code,
+                 cause->msg, c->ckpt);
         json_object_set_new(c->summary, "result", json_string("rolled_back"));
     } else {
         /* The journal stays: the next run, status or rollback retries. */
-        rerr_set(e, DIAG_APPLY_FAILED, "%s; rollback failed too (%s): the journal is kept and "
-                 "'rlc rollback' will retry", cause->msg, re.msg);
+        rerr_set(e, DIAG_APPLY_FAILED, "RLC%04d %s; rollback failed too (RLC%04d %s): the "
+                 "journal is kept and 'rlc rollback' will retry", cause->code, cause->msg,
+                 re.code, re.msg);
         json_object_set_new(c->summary, "result", json_string("rollback_pending"));
     }
 }
 
 static exec_status recover_pending(const exec_opts *o, rerr *e, json_t *summary);
+
+static bool lock_keepalive_all(xc *c, rerr *e)
+{
+    for (size_t i = 0; i < c->nt; i++)
+        if (!lock_keepalive(&c->t[i].lock, e))
+            return false;
+    return gateway_keepalive(c->gw, false, e);
+}
 
 exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary, rerr *e)
 {
@@ -1617,9 +1683,11 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
         goto out;
     }
     for (size_t i = 0; i < json_array_size(c.skipped); i++)
-        say(&c, "      target %s (%s): not applied by this runtime, skipped",
+        say(&c, "      target %s (%s): %s, skipped",
             json_string_value(json_object_get(json_array_get(c.skipped, i), "name")),
-            json_string_value(json_object_get(json_array_get(c.skipped, i), "kind")));
+            json_string_value(json_object_get(json_array_get(c.skipped, i), "kind")),
+            json_string_value(json_object_get(json_array_get(c.skipped, i), "why")) ?:
+                "not applied by this runtime");
     json_object_set_new(c.summary, "skipped_targets", json_incref(c.skipped));
     statedir_new_id(c.run);
     json_object_set_new(c.summary, "run", json_string(c.run));
@@ -1628,6 +1696,10 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
             st = phase_fail(&c, EXEC_PREFLIGHT, "connect");
             goto out;
         }
+    if (!gateway_connect(c.gw, e)) {
+        st = phase_fail(&c, EXEC_PREFLIGHT, "connect");
+        goto out;
+    }
 
     /* The journal comes first: it names the lock token, so a crash right
      * after taking the lock can still release it. */
@@ -1638,6 +1710,7 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
         json_t *hdr = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "plan_digest", c.digest, "policy",
                                 c.policy, "namespace", c.ns, "plan_path", plan_path, "targets",
                                 target_descs(&c), "lock_token", c.token);
+        json_object_set_new(hdr, "gateways", gateway_descs(c.gw));
         if (!journal_begin(&c.j, o->state_dir, c.run, hdr, e)) {
             st = EXEC_FAILED;
             goto out;
@@ -1645,7 +1718,10 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
         c.jopen = true;
         if (!fault_point("lock", e))
             goto abandon;
-        say(&c, "[2/7] lock: %s:deploy:lock", c.ns);
+        if (c.nt)
+            say(&c, "[2/7] lock: %s:deploy:lock", c.ns);
+        else
+            say(&c, "[2/7] lock: etcd lease on the first etcd target");
         for (size_t i = 0; i < c.nt; i++)
             if (!lock_acquire(&c.t[i].lock, c.t[i].s, c.ns, c.run, c.token, e)) {
                 rerr ae;
@@ -1659,17 +1735,35 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
                                 "lock");
                 goto out;
             }
+        /* Without a Redis target the lock is an etcd lease (SPEC 7.8). */
+        if (c.nt == 0 && gateway_has_lockable(c.gw) && !gateway_lock(c.gw, c.run, c.token, e)) {
+            rerr ae;
+            rerr cause = *e;
+            journal_finish(&c.j, "refused", &ae);
+            c.jopen = false;
+            audit(&c, "run", "refused", NULL, NULL, &cause, &ae);
+            st = phase_fail(&c, cause.code == DIAG_LOCK_HELD ? EXEC_LOCKED : EXEC_FAILED,
+                            "lock");
+            goto out;
+        }
     }
     mark(&c, "lock");
-    say(&c, "[3/7] preflight: %zu target%s", c.nt, c.nt == 1 ? "" : "s");
+    say(&c, "[3/7] preflight: %zu target%s", c.nt + gateway_count(c.gw),
+        c.nt + gateway_count(c.gw) == 1 ? "" : "s");
     json_t *pre = json_object();
     json_object_set_new(c.summary, "preflight", pre);
-    if (!fault_point("preflight", e) || !preflight(&c, pre, e)) {
+    if (!fault_point("preflight", e) || !preflight(&c, pre, e) ||
+        !gateway_preflight(c.gw, pre, e)) {
         st = EXEC_PREFLIGHT;
         goto abandon;
     }
-    say(&c, "      clocks within %lld ms (max_clock_skew %lld ms)",
-        (long long)json_integer_value(json_object_get(pre, "max_skew_ms")), (long long)c.skew_ms);
+    if (c.nt)
+        say(&c, "      clocks within %lld ms (max_clock_skew %lld ms)",
+            (long long)json_integer_value(json_object_get(pre, "max_skew_ms")),
+            (long long)c.skew_ms);
+    if (gateway_count(c.gw))
+        say(&c, "      %zu etcd target%s healthy", gateway_count(c.gw),
+            gateway_count(c.gw) == 1 ? "" : "s");
     if (!o->dry_run)
         for (size_t i = 0; i < c.nt; i++)
             if (!c.t[i].functions && !load_library(&c, &c.t[i], e)) {
@@ -1702,6 +1796,10 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
             nremoved += c.t[i].ten[m].changed && !c.t[i].ten[m].t;
         }
     }
+    if (!gateway_read(c.gw, c.plan, &nchanged, &nremoved, e)) {
+        st = EXEC_PREFLIGHT;
+        goto abandon;
+    }
     json_object_set_new(c.summary, "tenants_changed", json_integer((json_int_t)nchanged));
     json_object_set_new(c.summary, "tenants_removed", json_integer((json_int_t)nremoved));
     json_object_set_new(c.summary, "live_read", json_string(all_fast ? "manifest" : "full"));
@@ -1726,6 +1824,9 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
                                                    c.t[0].ten[m].live, "to",
                                                    c.t[0].ten[m].t ? c.t[0].ten[m].newver
                                                                    : NULL));
+        json_t *gw = gateway_changes(c.gw);
+        json_array_extend(w, gw);
+        json_decref(gw);
         json_object_set_new(c.summary, "would_write", w);
         json_object_set_new(c.summary, "result", json_string("dry_run"));
         st = EXEC_OK;
@@ -1783,20 +1884,33 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
         say(&c, "      %zu active pointer%s flipped, %zu removed", nchanged,
             nchanged == 1 ? "" : "s", nremoved);
     }
+    if (gateway_count(c.gw)) {
+        size_t gw_written = 0;
+        if (!lock_keepalive_all(&c, &cause) || !gateway_apply(c.gw, &gw_written, &cause))
+            goto rollback;
+        say(&c, "      %zu etcd key%s written in transactions comparing revisions", gw_written,
+            gw_written == 1 ? "" : "s");
+        written += gw_written;
+    }
     json_object_set_new(c.summary, "keys_written", json_integer((json_int_t)written));
     mark(&c, "apply");
     if (!fault_point("apply.done", &cause) || !journal_note(&c.j, "verify", NULL, &cause))
         goto rollback;
-    say(&c, "[6/7] verify against shadow keys");
+    say(&c, "[6/7] verify %s", c.nt ? "against shadow keys" : "by reading back");
     for (size_t i = 0; i < c.nt; i++) {
         bool vok = verify(&c, &c.t[i], c.summary, &cause);
         drop_shadow(&c, &c.t[i]);
         if (!vok || !fault_point("verify", &cause))
             goto rollback;
     }
-    say(&c, "      %lld request%s decided as the simulator predicts",
-        (long long)json_integer_value(json_object_get(c.summary, "verify_requests")),
-        json_integer_value(json_object_get(c.summary, "verify_requests")) == 1 ? "" : "s");
+    if (!gateway_verify(c.gw, &cause))
+        goto rollback;
+    if (c.nt)
+        say(&c, "      %lld request%s decided as the simulator predicts",
+            (long long)json_integer_value(json_object_get(c.summary, "verify_requests")),
+            json_integer_value(json_object_get(c.summary, "verify_requests")) == 1 ? "" : "s");
+    if (gateway_count(c.gw))
+        say(&c, "      etcd keys read back as written");
     mark(&c, "verify");
     say(&c, "[7/7] commit");
     for (size_t i = 0; i < c.nt; i++) {
@@ -1806,6 +1920,8 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
             !commit_store(&c, &c.t[i], manifest, &cause))
             goto rollback;
     }
+    if (!gateway_keepalive(c.gw, true, &cause) || !gateway_commit(c.gw, c.digest, &cause))
+        goto rollback;
     if (!journal_note(&c.j, "committed", NULL, e)) {
         st = EXEC_FAILED;
         goto out;
@@ -1820,6 +1936,7 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
         manifest_record_write(&c, &c.t[i], after);
     for (size_t i = 0; i < c.nt; i++)
         lock_release(&c.t[i].lock, e);
+    gateway_unlock(c.gw);
     if (!journal_finish(&c.j, "finished", e)) {
         st = EXEC_FAILED;
         goto out;
@@ -1844,6 +1961,7 @@ abandon:
         rerr cause2 = *e, ae;
         for (size_t i = 0; i < c.nt; i++)
             lock_release(&c.t[i].lock, &ae);
+        gateway_unlock(c.gw);
         journal_finish(&c.j, "abandoned", &ae);
         c.jopen = false;
         audit(&c, "run", "refused", NULL, NULL, &cause2, &ae);
@@ -1904,6 +2022,9 @@ bool exec_recover(const exec_opts *o, bool *recovered, json_t **summary, rerr *e
     c.jopen = ok;
     if (ok)
         ok = recorded_targets(&c, json_object_get(h, "targets"), e);
+    if (ok)
+        ok = (c.gw = gateway_from_record(json_object_get(h, "gateways"), c.ns, e)) &&
+             gateway_connect(c.gw, e);
     const char *what = "";
     if (ok && journal_has(entries, "committed")) {
         what = "finished";
@@ -1967,6 +2088,7 @@ bool exec_recover(const exec_opts *o, bool *recovered, json_t **summary, rerr *e
                 ok = restore_target(&c.t[t], json_array_get(json_object_get(ck, "targets"), t),
                                     fn, sha, e);
             }
+            ok = ok && gateway_restore(c.gw, json_object_get(ck, "gateways"), e);
             json_decref(ck);
         }
     } else if (ok) {
@@ -1986,6 +2108,9 @@ bool exec_recover(const exec_opts *o, bool *recovered, json_t **summary, rerr *e
             if (token)
                 lock_release_token(c.t[t].s, c.ns, token, &rel, &tmp);
         }
+        rerr tmp;
+        if (token && c.nt == 0)
+            gateway_unlock_token(c.gw, token, &tmp);
         if (strcmp(what, "finished"))
             ok = audit(&c, "recover", what, NULL, NULL, NULL, e);
         ok = ok && journal_finish(&c.j, what, e);
@@ -2056,6 +2181,48 @@ static bool newest_checkpoint(const char *dir, char *out, size_t n, size_t *skip
     }
     free(names);
     return found;
+}
+
+/* The etcd part of a rollback: lock (when no Redis target holds one),
+ * refuse if a later deploy changed the targets, restore, unlock. */
+static exec_status rollback_gateways(xc *c, const json_t *ck, const char *id, rerr *e)
+{
+    json_t *descs = json_array();
+    size_t i;
+    json_t *ct;
+    json_array_foreach(json_object_get(ck, "gateways"), i, ct)
+        json_array_append(descs, json_object_get(ct, "target"));
+    c->gw = gateway_from_record(descs, c->ns, e);
+    json_decref(descs);
+    if (!c->gw || !gateway_connect(c->gw, e))
+        return EXEC_PREFLIGHT;
+    if (!c->token[0]) {
+        unsigned char rb[16];
+        RAND_bytes(rb, sizeof rb);
+        digest_hex(rb, sizeof rb, c->token);
+    }
+    if (c->nt == 0 && !gateway_lock(c->gw, c->run, c->token, e))
+        return e->code == DIAG_LOCK_HELD ? EXEC_LOCKED : EXEC_FAILED;
+    const char *ck_plan = json_string_value(json_object_get(ck, "plan_digest"));
+    rerr le = {0};
+    char *live = gateway_live_plan(c->gw, &le);
+    if (le.code) {
+        *e = le;
+        gateway_unlock(c->gw);
+        return EXEC_FAILED;
+    }
+    if (!c->o->force && ck_plan && (!live || strcmp(live, ck_plan))) {
+        rerr_set(e, DIAG_ROLLBACK_REFUSED, "etcd: the applied plan is %.16s, not %.16s (the "
+                 "deploy that followed checkpoint %s): a later deploy changed the store; "
+                 "--force restores the checkpoint anyway", live ? live : "(none)", ck_plan, id);
+        free(live);
+        gateway_unlock(c->gw);
+        return EXEC_REFUSED;
+    }
+    free(live);
+    bool ok = gateway_restore(c->gw, json_object_get(ck, "gateways"), e);
+    gateway_unlock(c->gw);
+    return ok ? EXEC_OK : EXEC_FAILED;
 }
 
 exec_status exec_rollback(const char *checkpoint_id, const exec_opts *o, json_t **summary,
@@ -2188,6 +2355,14 @@ exec_status exec_rollback(const char *checkpoint_id, const exec_opts *o, json_t 
         rerr ae;
         lock_release(&c.t[t].lock, &ae);
     }
+    if (json_array_size(json_object_get(ck, "gateways"))) {
+        exec_status gs = rollback_gateways(&c, ck, id, e);
+        if (gs != EXEC_OK) {
+            json_decref(ck);
+            st = gs;
+            goto out;
+        }
+    }
     json_decref(ck);
     rerr ae;
     audit(&c, "rollback", "rolled_back", NULL, NULL, NULL, &ae);
@@ -2280,14 +2455,16 @@ exec_status exec_diff(const char *plan_path, const exec_opts *o, json_t **summar
     exec_status st = load_plan(&c, plan_path, e);
     if (st != EXEC_OK)
         goto out;
-    if (!plan_targets(&c, e) || !connect_target(&c.t[0], e) ||
-        !read_live(&c, &c.t[0], o->full_read, e)) {
+    if (!plan_targets(&c, e) ||
+        (c.nt && (!connect_target(&c.t[0], e) || !read_live(&c, &c.t[0], o->full_read, e))) ||
+        !gateway_connect(c.gw, e) || !gateway_read(c.gw, c.plan, NULL, NULL, e)) {
         st = EXEC_FAILED;
         goto out;
     }
     xt *t = &c.t[0];
     json_t *tenants = json_array();
-    json_object_set_new(c.summary, "target", json_string(t->name));
+    if (c.nt)
+        json_object_set_new(c.summary, "target", json_string(t->name));
     json_object_set_new(c.summary, "tenants", tenants);
     size_t nchanged = 0;
     for (size_t i = 0; i < t->nten; i++) {
@@ -2348,6 +2525,9 @@ exec_status exec_diff(const char *plan_path, const exec_opts *o, json_t **summar
         json_decref(kept);
         json_array_append_new(tenants, d);
     }
+    size_t before_gw = json_array_size(tenants);
+    gateway_diff(c.gw, c.plan, tenants);
+    nchanged += json_array_size(tenants) - before_gw;
     json_object_set_new(c.summary, "tenants_changed", json_integer((json_int_t)nchanged));
     json_object_set_new(c.summary, "tenants_total", json_integer((json_int_t)c.rs.ntenants));
     st = nchanged ? EXEC_CHANGES : EXEC_OK;
@@ -2379,6 +2559,8 @@ static json_t *last_run_targets(const char *dir)
     json_t *ns = h ? json_object_get(h, "namespace") : NULL;
     json_t *out = t ? json_pack("{s:o,s:O}", "targets", t, "namespace", ns ? ns : json_null())
                     : NULL;
+    if (out && json_object_get(h, "gateways"))
+        json_object_set(out, "gateways", json_object_get(h, "gateways"));
     json_decref(h);
     return out;
 }
@@ -2416,6 +2598,8 @@ exec_status exec_status_report(const char *plan_path, const exec_opts *o, json_t
         snprintf(nsbuf, sizeof nsbuf, "%s",
                  json_string_value(json_object_get(lr, "namespace")) ?: "rl");
         bool ok = recorded_targets(&c, json_object_get(lr, "targets"), e);
+        if (ok)
+            ok = (c.gw = gateway_from_record(json_object_get(lr, "gateways"), nsbuf, e)) != NULL;
         json_decref(lr);
         if (!ok) {
             st = EXEC_FAILED;
@@ -2496,6 +2680,10 @@ exec_status exec_status_report(const char *plan_path, const exec_opts *o, json_t
         json_object_set_new(tj, "tenants", json_integer((json_int_t)ntenants));
         drift += json_array_size(dr);
         json_object_set_new(tj, "drift", dr);
+    }
+    if (!gateway_connect(c.gw, e) || !gateway_status(c.gw, targets, &drift, e)) {
+        st = EXEC_FAILED;
+        goto out;
     }
     rerr ae;
     json_t *audit_log = audit_load(o->state_dir, &ae);

@@ -19,6 +19,7 @@ typedef struct exec_opts {
     char state_dir[4096];         /* resolved by the caller (statedir_open) */
     const char **overrides;       /* "NAME=SPEC" (--target) */
     size_t noverrides;
+    const char *only;             /* "NAME,NAME": apply only these targets (NULL: all) */
     bool dry_run;                 /* run: stop after preflight, report what would change */
     bool force;                   /* rollback: even when the store changed since */
     bool full_read;               /* run, diff: read every tenant's pointer even when the
@@ -27,7 +28,7 @@ typedef struct exec_opts {
     void *ud;
 } exec_opts;
 
-/* Outcome classes, mapped to exit codes by cli/ (SPEC.md 7.8). */
+/* Outcome classes, mapped to exit codes by cli/ (SPEC.md 7.7). */
 typedef enum exec_status {
     EXEC_OK = 0,
     EXEC_FAILED,        /* failed and rolled back (or nothing written) */

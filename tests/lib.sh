@@ -127,3 +127,30 @@ stop_redis_cluster() {
     for _p in $CLUSTER_PIDS; do kill -9 "$_p" 2>/dev/null; wait "$_p" 2>/dev/null; done
     CLUSTER_PIDS=""
 }
+
+# start_etcd [PORT PEER_PORT]: one etcd member on loopback client and peer
+# ports (free ones unless given: a restart reuses its ports and data dir in
+# $T), logging to a file (--log-outputs needs --logger zap).  Sets
+# ETCD_PORT, ETCD_PEER_PORT, ETCD_PID and ETCD_ENDPOINT; waits for /health.
+# Stop it with stop_etcd (SIGKILL by PID).  (owner: gateways)
+start_etcd() {
+    ETCD_PORT=${1:-$(free_port)}; ETCD_PEER_PORT=${2:-$(free_port)}
+    _d="$T/etcd-$ETCD_PORT"; mkdir -p "$_d"
+    ETCD_ENDPOINT="http://127.0.0.1:$ETCD_PORT"
+    etcd --name rlc-test --data-dir "$_d/data" \
+        --listen-client-urls "$ETCD_ENDPOINT" --advertise-client-urls "$ETCD_ENDPOINT" \
+        --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+        --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+        --initial-cluster "rlc-test=http://127.0.0.1:$ETCD_PEER_PORT" \
+        --logger zap --log-outputs "$_d/log" >/dev/null 2>&1 &
+    ETCD_PID=$!; RLC_PIDS="$RLC_PIDS $ETCD_PID"
+    _i=0
+    while ! curl -s -m 1 "$ETCD_ENDPOINT/health" 2>/dev/null | grep -q '"true"'; do
+        _i=$((_i + 1)); [ $_i -gt 200 ] && return 1; sleep 0.05
+    done
+}
+
+# stop_etcd: SIGKILL the member started by start_etcd.
+stop_etcd() {
+    kill -9 "$ETCD_PID" 2>/dev/null; wait "$ETCD_PID" 2>/dev/null
+}

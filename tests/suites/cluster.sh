@@ -14,6 +14,8 @@ ok "6-node cluster starts"
 # library on every primary, clocks checked on all six nodes.  Then one
 # primary is SIGSTOPped mid-apply: commands to it time out, the run fails,
 # and once the node is back the recovery restores the old state.
+# saas.rlp also has etcd and http targets: only the Redis one here.
+export RLC_ONLY=primary
 "$RLC" compile "$ROOT/examples/saas.rlp" -o "$T/A.json" -q
 sed 's/limit 9000\/1m burst 1500/limit 9500\/1m burst 1500/' "$ROOT/examples/saas.rlp" > "$T/b.rlp"
 "$RLC" compile "$T/b.rlp" -o "$T/B.json" -q
