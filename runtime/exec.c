@@ -13,8 +13,9 @@
  *
  * Only the tenants whose config version differs from the live pointer are
  * written, checkpointed and flipped, so a re-apply costs O(changed).
- * Etcd targets are applied by gateway.c, called at each phase (SPEC 7.8);
- * HTTP and nginx targets are not applied yet (reported as skipped). */
+ * Etcd and HTTP targets are applied by gateway.c, called at each phase
+ * (SPEC 7.8, 7.9); nginx targets are not applied yet (reported as
+ * skipped). */
 #include "exec.h"
 
 #include <dirent.h>
@@ -367,7 +368,7 @@ static bool plan_targets(xc *c, rerr *e)
             json_decref(chosen);
             return rerr_set(e, DIAG_PLAN_SHAPE, "a target lacks kind or name");
         }
-        if (!strcmp(kind, "etcd"))
+        if (!strcmp(kind, "etcd") || !strcmp(kind, "http"))
             continue;   /* gateway.c */
         if (strcmp(kind, "redis")) {
             json_array_append_new(c->skipped, json_pack("{s:s,s:s}", "name", name, "kind", kind));
@@ -399,12 +400,12 @@ static bool plan_targets(xc *c, rerr *e)
         if (!found && !gateway_override(c->gw, ov, (size_t)(eq - ov), eq + 1, &found, e))
             return false;
         if (!found)
-            return rerr_set(e, DIAG_STORE_URL, "--target %.*s: the plan has no redis or etcd "
-                            "target of that name", (int)(eq - ov), ov);
+            return rerr_set(e, DIAG_STORE_URL, "--target %.*s: the plan has no redis, etcd "
+                            "or http target of that name", (int)(eq - ov), ov);
     }
     if (c->nt == 0 && gateway_count(c->gw) == 0)
-        return rerr_set(e, DIAG_PLAN_SHAPE, c->o->only ? "--only %s selects no redis or etcd "
-                        "target of the plan" : "the plan has no redis or etcd target%s",
+        return rerr_set(e, DIAG_PLAN_SHAPE, c->o->only ? "--only %s selects no redis, etcd or "
+                        "http target of the plan" : "the plan has no redis, etcd or http target%s",
                         c->o->only ? c->o->only : "");
     for (size_t m = 0; m < c->nt; m++)
         if (!resolve_target(&c->t[m], e))
@@ -1720,8 +1721,10 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
             goto abandon;
         if (c.nt)
             say(&c, "[2/7] lock: %s:deploy:lock", c.ns);
-        else
+        else if (gateway_has_lockable(c.gw))
             say(&c, "[2/7] lock: etcd lease on the first etcd target");
+        else
+            say(&c, "[2/7] lock: none (an HTTP API has no lock; writes are conditional)");
         for (size_t i = 0; i < c.nt; i++)
             if (!lock_acquire(&c.t[i].lock, c.t[i].s, c.ns, c.run, c.token, e)) {
                 rerr ae;
@@ -1762,7 +1765,7 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
             (long long)json_integer_value(json_object_get(pre, "max_skew_ms")),
             (long long)c.skew_ms);
     if (gateway_count(c.gw))
-        say(&c, "      %zu etcd target%s healthy", gateway_count(c.gw),
+        say(&c, "      %zu etcd/http target%s healthy", gateway_count(c.gw),
             gateway_count(c.gw) == 1 ? "" : "s");
     if (!o->dry_run)
         for (size_t i = 0; i < c.nt; i++)
@@ -1888,8 +1891,8 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
         size_t gw_written = 0;
         if (!lock_keepalive_all(&c, &cause) || !gateway_apply(c.gw, &gw_written, &cause))
             goto rollback;
-        say(&c, "      %zu etcd key%s written in transactions comparing revisions", gw_written,
-            gw_written == 1 ? "" : "s");
+        say(&c, "      %zu etcd/http entr%s written, each conditional on what was read",
+            gw_written, gw_written == 1 ? "y" : "ies");
         written += gw_written;
     }
     json_object_set_new(c.summary, "keys_written", json_integer((json_int_t)written));
@@ -1910,7 +1913,7 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
             (long long)json_integer_value(json_object_get(c.summary, "verify_requests")),
             json_integer_value(json_object_get(c.summary, "verify_requests")) == 1 ? "" : "s");
     if (gateway_count(c.gw))
-        say(&c, "      etcd keys read back as written");
+        say(&c, "      etcd/http entries read back as written");
     mark(&c, "verify");
     say(&c, "[7/7] commit");
     for (size_t i = 0; i < c.nt; i++) {
@@ -2211,7 +2214,9 @@ static exec_status rollback_gateways(xc *c, const json_t *ck, const char *id, re
         gateway_unlock(c->gw);
         return EXEC_FAILED;
     }
-    if (!c->o->force && ck_plan && (!live || strcmp(live, ck_plan))) {
+    /* Only etcd records the applied plan (an HTTP API has no place for it). */
+    if (!c->o->force && ck_plan && gateway_has_lockable(c->gw) &&
+        (!live || strcmp(live, ck_plan))) {
         rerr_set(e, DIAG_ROLLBACK_REFUSED, "etcd: the applied plan is %.16s, not %.16s (the "
                  "deploy that followed checkpoint %s): a later deploy changed the store; "
                  "--force restores the checkpoint anyway", live ? live : "(none)", ck_plan, id);

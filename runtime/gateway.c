@@ -21,61 +21,15 @@
 #include "digest.h"
 #include "etcd.h"
 #include "fault.h"
+#include "gateway_private.h"
 #include "statedir.h"
-
-#define GW_MAX_TARGETS 8
-/* A txn's request stays under etcd's default --max-request-bytes (1.5 MiB)
- * once base64 and JSON are added. */
-#define GW_TXN_MAX_BYTES (700u << 10)
-
-typedef enum { GW_ETCD } gw_kind;
-
-typedef struct gw_entry {
-    char *tenant;              /* the tenant's name */
-    char *key;                 /* etcd key */
-    char *newval;              /* canonical config; NULL: delete (dropped tenant) */
-    size_t newlen;
-    char *oldval;              /* live bytes at read time; NULL: absent */
-    size_t oldlen;
-    long long oldrev;          /* mod_revision read (0: absent) */
-    bool changed;
-} gw_entry;
-
-typedef struct gw_target {
-    gw_kind kind;
-    char name[128];
-    json_t *desc;              /* {"name","kind","settings"[,"endpoints"]}: no secrets */
-    char base[600];            /* "<prefix><ns>/" */
-    char addr[600];            /* endpoints, for messages and the audit log */
-    etcd *ec;
-    gw_entry *ent;
-    size_t nent;
-    bool have_read;
-    char *state_old;           /* <base>deploy/state as read; NULL absent */
-    size_t state_oldlen;
-    long long state_rev;
-} gw_target;
-
-struct gateway {
-    gw_target t[GW_MAX_TARGETS];
-    size_t n;
-    char ns[128];
-    /* the deploy lock (first etcd target) */
-    gw_target *lt;
-    char lkey[700];
-    char token[64];
-    long long lease;
-    int ttl_ms;
-    long long renewed_ms;
-    bool held;
-};
 
 /* --- names and settings -------------------------------------------------------- */
 
 /* Tenant names in keys and paths: every byte outside RFC 3986's unreserved
  * set as %XX (upper-case), so a name never adds a key level ("/") or
  * changes a URL's meaning ("?", "#"). */
-static char *enc_name(const char *s)
+char *gw_enc_name(const char *s)
 {
     size_t n = strlen(s);
     char *o = malloc(3 * n + 1), *p = o;
@@ -91,7 +45,7 @@ static char *enc_name(const char *s)
     return o;
 }
 
-static bool secret(const json_t *setting, char *out, size_t n, const char *what, rerr *e)
+bool gw_secret(const json_t *setting, char *out, size_t n, const char *what, rerr *e)
 {
     out[0] = '\0';
     if (!setting)
@@ -142,17 +96,19 @@ static bool add_target(gateway *g, const json_t *desc, rerr *e)
     const char *name = json_string_value(json_object_get(desc, "name"));
     if (!kind || !name)
         return rerr_set(e, DIAG_PLAN_SHAPE, "a target lacks kind or name");
-    if (strcmp(kind, "etcd"))
+    if (strcmp(kind, "etcd") && strcmp(kind, "http"))
         return true;
     if (g->n == GW_MAX_TARGETS)
         return rerr_set(e, DIAG_PLAN_SHAPE, "more than %d etcd/http targets", GW_MAX_TARGETS);
     gw_target *t = &g->t[g->n++];
-    t->kind = GW_ETCD;
+    t->kind = strcmp(kind, "http") ? GW_ETCD : GW_HTTP;
     snprintf(t->name, sizeof t->name, "%s", name);
     t->desc = json_pack("{s:s,s:s,s:O}", "name", name, "kind", kind, "settings",
                         json_object_get(desc, "settings") ?: json_object());
     if (json_object_get(desc, "endpoints"))
         json_object_set(t->desc, "endpoints", json_object_get(desc, "endpoints"));
+    if (json_object_get(desc, "url"))
+        json_object_set(t->desc, "url", json_object_get(desc, "url"));
     const char *pf = json_string_value(json_object_get(json_object_get(desc, "settings"),
                                                        "prefix"));
     snprintf(t->base, sizeof t->base, "%s%s/", pf ? pf : "/rlc/", g->ns);
@@ -191,6 +147,7 @@ static void entries_free(gw_target *t)
         free(t->ent[i].key);
         free(t->ent[i].newval);
         free(t->ent[i].oldval);
+        free(t->ent[i].oldtag);
     }
     free(t->ent);
     t->ent = NULL;
@@ -206,6 +163,9 @@ void gateway_free(gateway *g)
     for (size_t i = 0; i < g->n; i++) {
         entries_free(&g->t[i]);
         etcd_close(g->t[i].ec);
+        httpc_free(g->t[i].hc);
+        memset(g->t[i].token, 0, sizeof g->t[i].token);
+        memset(g->t[i].url, 0, sizeof g->t[i].url);
         json_decref(g->t[i].desc);
     }
     free(g);
@@ -234,9 +194,16 @@ bool gateway_override(gateway *g, const char *name, size_t namelen, const char *
             continue;
         *found = true;
         if (strncmp(spec, "http://", 7) && strncmp(spec, "https://", 8))
-            return rerr_set(e, DIAG_STORE_URL, "--target %s: an etcd target takes an endpoint "
-                            "URL (http://host:port), got '%s'", t->name, spec);
-        json_object_set_new(t->desc, "endpoints", json_pack("[s]", spec));
+            return rerr_set(e, DIAG_STORE_URL, "--target %s: an %s target takes a URL "
+                            "(http://host:port...), got '%s'", t->name,
+                            t->kind == GW_HTTP ? "http" : "etcd", spec);
+        if (strchr(spec, '@'))
+            return rerr_set(e, DIAG_STORE_URL, "--target %s: no credentials on the command line "
+                            "(the process list shows them)", t->name);
+        if (t->kind == GW_HTTP)
+            json_object_set_new(t->desc, "url", json_string(spec));
+        else
+            json_object_set_new(t->desc, "endpoints", json_pack("[s]", spec));
     }
     return true;
 }
@@ -262,7 +229,7 @@ static void endpoints_of(const gw_target *t, const char **out, size_t *n, char s
     json_array_foreach(eps, i, ep) {
         if (*n == 16)
             break;
-        if (!secret(ep, store[*n], 512, "etcd endpoint", e)) {
+        if (!gw_secret(ep, store[*n], 512, "etcd endpoint", e)) {
             *ok = false;
             return;
         }
@@ -276,7 +243,8 @@ json_t *gateway_names(const gateway *g)
     json_t *a = json_array();
     for (size_t i = 0; g && i < g->n; i++)
         json_array_append_new(a, json_pack("{s:s,s:s}", "name", g->t[i].name, "address",
-                                           g->t[i].addr));
+                                           g->t[i].kind == GW_HTTP ? g->t[i].shown
+                                                                   : g->t[i].addr));
     return a;
 }
 
@@ -284,8 +252,13 @@ bool gateway_connect(gateway *g, rerr *e)
 {
     for (size_t i = 0; g && i < g->n; i++) {
         gw_target *t = &g->t[i];
-        if (t->ec)
+        if (t->ec || t->hc)
             continue;
+        if (t->kind == GW_HTTP) {
+            if (!gwh_connect(t, e))
+                return false;
+            continue;
+        }
         const char *eps[16];
         char store[16][512];
         size_t n;
@@ -301,8 +274,8 @@ bool gateway_connect(gateway *g, rerr *e)
                      k ? "," : "", eps[k]);
         json_t *st = json_object_get(t->desc, "settings");
         char user[256], pass[512];
-        if (!secret(json_object_get(st, "username"), user, sizeof user, "etcd user", e) ||
-            !secret(json_object_get(st, "password"), pass, sizeof pass, "etcd password", e)) {
+        if (!gw_secret(json_object_get(st, "username"), user, sizeof user, "etcd user", e) ||
+            !gw_secret(json_object_get(st, "password"), pass, sizeof pass, "etcd password", e)) {
             rerr_prefix(e, "target %s", t->name);
             return false;
         }
@@ -323,13 +296,14 @@ bool gateway_preflight(gateway *g, json_t *report, rerr *e)
     for (size_t i = 0; g && i < g->n; i++) {
         gw_target *t = &g->t[i];
         long long t0 = statedir_now_ms();
-        if (!etcd_health(t->ec, e)) {
+        if (t->kind == GW_HTTP ? !gwh_health(t, e) : !etcd_health(t->ec, e)) {
             rerr_prefix(e, "target %s", t->name);
             return false;
         }
         json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:I}", "target", t->name, "kind",
-                                           "etcd", "endpoint", etcd_endpoint(t->ec), "rtt_ms",
-                                           (json_int_t)(statedir_now_ms() - t0)));
+                                           t->kind == GW_HTTP ? "http" : "etcd", "endpoint",
+                                           t->kind == GW_HTTP ? t->shown : etcd_endpoint(t->ec),
+                                           "rtt_ms", (json_int_t)(statedir_now_ms() - t0)));
     }
     return true;
 }
@@ -373,7 +347,7 @@ static bool range_all(etcd *ec, const char *prefix, etcd_kvs *all, rerr *e)
     return ok;
 }
 
-static char *config_text(const json_t *tenant)
+char *gw_config_text(const json_t *tenant)
 {
     json_t *c = json_pack("{s:O,s:O,s:O}", "name", json_object_get(tenant, "name"), "version",
                           json_object_get(tenant, "version"), "rules",
@@ -386,6 +360,11 @@ static char *config_text(const json_t *tenant)
 static int cmp_entry(const void *a, const void *b)
 {
     return strcmp(((const gw_entry *)a)->key, ((const gw_entry *)b)->key);
+}
+
+void gw_sort_entries(gw_target *t)
+{
+    qsort(t->ent, t->nent, sizeof *t->ent, cmp_entry);
 }
 
 static bool read_target(gw_target *t, const json_t *plan, rerr *e)
@@ -409,13 +388,13 @@ static bool read_target(gw_target *t, const json_t *plan, rerr *e)
     json_array_foreach(tenants, i, tj) {
         gw_entry *x = &t->ent[t->nent++];
         const char *name = json_string_value(json_object_get(tj, "name"));
-        char *en = enc_name(name ? name : "");
+        char *en = gw_enc_name(name ? name : "");
         x->tenant = strdup(name ? name : "");
         size_t kl = strlen(tp) + strlen(en) + 1;
         x->key = malloc(kl);
         snprintf(x->key, kl, "%s%s", tp, en);
         free(en);
-        x->newval = config_text(tj);
+        x->newval = gw_config_text(tj);
         x->newlen = strlen(x->newval);
         json_t *li = json_object_get(idx, x->key);
         if (li) {
@@ -448,7 +427,7 @@ static bool read_target(gw_target *t, const json_t *plan, rerr *e)
     }
     json_decref(idx);
     etcd_kvs_free(&live);
-    qsort(t->ent, t->nent, sizeof *t->ent, cmp_entry);
+    gw_sort_entries(t);
     /* The applied state. */
     char sk[700];
     snprintf(sk, sizeof sk, "%sdeploy/state", t->base);
@@ -471,7 +450,7 @@ static bool read_target(gw_target *t, const json_t *plan, rerr *e)
 bool gateway_read(gateway *g, const json_t *plan, size_t *nchanged, size_t *nremoved, rerr *e)
 {
     for (size_t i = 0; g && i < g->n; i++) {
-        if (!read_target(&g->t[i], plan, e))
+        if (g->t[i].kind == GW_HTTP ? !gwh_read(&g->t[i], plan, e) : !read_target(&g->t[i], plan, e))
             return false;
         for (size_t m = 0; m < g->t[i].nent; m++) {
             if (nchanged)
@@ -548,11 +527,18 @@ json_t *gateway_checkpoint(const gateway *g)
         const gw_target *t = &g->t[i];
         json_t *keys = json_array();
         for (size_t m = 0; m < t->nent; m++)
-            if (t->ent[m].changed)
-                json_array_append_new(keys, json_pack("{s:s,s:o,s:I}", "k", t->ent[m].key,
-                                                      "v64", b64_or_null(t->ent[m].oldval,
-                                                                         t->ent[m].oldlen),
-                                                      "rev", (json_int_t)t->ent[m].oldrev));
+            if (t->ent[m].changed) {
+                json_t *k = json_pack("{s:s,s:o,s:I}", "k", t->ent[m].key, "v64",
+                                      b64_or_null(t->ent[m].oldval, t->ent[m].oldlen), "rev",
+                                      (json_int_t)t->ent[m].oldrev);
+                if (t->ent[m].oldtag)
+                    json_object_set_new(k, "etag", json_string(t->ent[m].oldtag));
+                json_array_append_new(keys, k);
+            }
+        if (t->kind == GW_HTTP) {
+            json_array_append_new(a, json_pack("{s:O,s:o}", "target", t->desc, "keys", keys));
+            continue;
+        }
         char sk[700];
         snprintf(sk, sizeof sk, "%sdeploy/state", t->base);
         json_array_append_new(keys, json_pack("{s:s,s:o,s:I}", "k", sk, "v64",
@@ -638,6 +624,11 @@ bool gateway_apply(gateway *g, size_t *written, rerr *e)
 {
     for (size_t i = 0; g && i < g->n; i++) {
         gw_target *t = &g->t[i];
+        if (t->kind == GW_HTTP) {
+            if (!gwh_apply(t, written, e))
+                return false;
+            continue;
+        }
         size_t n = 0;
         for (size_t m = 0; m < t->nent; m++)
             n += t->ent[m].changed;
@@ -666,6 +657,11 @@ bool gateway_verify(gateway *g, rerr *e)
 {
     for (size_t i = 0; g && i < g->n; i++) {
         gw_target *t = &g->t[i];
+        if (t->kind == GW_HTTP) {
+            if (!gwh_verify(t, e))
+                return false;
+            continue;
+        }
         size_t m = 0;
         while (m < t->nent) {
             etcd_op rs[ETCD_MAX_TXN_OPS];
@@ -725,6 +721,8 @@ bool gateway_commit(gateway *g, const char *plan_digest, rerr *e)
 {
     for (size_t i = 0; g && i < g->n; i++) {
         gw_target *t = &g->t[i];
+        if (t->kind == GW_HTTP)
+            continue;   /* no applied-state resource in the HTTP API (7.9) */
         char sk[700];
         snprintf(sk, sizeof sk, "%sdeploy/state", t->base);
         char *text = state_text(t, plan_digest);
@@ -753,6 +751,11 @@ bool gateway_restore(gateway *g, const json_t *ck_gateways, rerr *e)
             return rerr_set(e, DIAG_CHECKPOINT, "the checkpoint names target %s, which is not "
                             "in this deploy", name ? name : "?");
         json_t *keys = json_object_get(ct, "keys");
+        if (t->kind == GW_HTTP) {
+            if (!gwh_restore(t, keys, e))
+                return false;
+            continue;
+        }
         size_t n = json_array_size(keys);
         etcd_op *ops = calloc(n + 1, sizeof *ops);
         char **vals = calloc(n + 1, sizeof *vals);
@@ -795,6 +798,8 @@ char *gateway_live_plan(gateway *g, rerr *e)
 {
     for (size_t i = 0; g && i < g->n; i++) {
         gw_target *t = &g->t[i];
+        if (t->kind == GW_HTTP)
+            continue;
         char sk[700];
         snprintf(sk, sizeof sk, "%sdeploy/state", t->base);
         etcd_kvs st;
@@ -1042,7 +1047,7 @@ static json_t *diff_item(const char *id, const json_t *was, const json_t *now)
     json_t *d = json_pack("{s:s,s:s,s:s,s:s}", "id", id, "kind",
                           json_string_value(json_object_get(r, "kind")) ?: "?", "subject",
                           subj[0] ? subj : "(tenant)", "counter",
-                          "none here (etcd holds config only)");
+                          "none here (this target holds config only)");
     if (was) {
         char *t = digest_canonical_json(was);
         json_object_set_new(d, "was", json_string(t));
@@ -1083,7 +1088,8 @@ void gateway_diff(const gateway *g, const json_t *plan, json_t *out)
                 if (!json_object_get(neu, id))
                     json_array_append_new(removed, diff_item(id, r, NULL));
             json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:I}", "target",
-                                  g->t[i].name, "kind", "etcd", "key", x->key, "tenant",
+                                  g->t[i].name, "kind",
+                                  g->t[i].kind == GW_HTTP ? "http" : "etcd", "key", x->key, "tenant",
                                   x->tenant, "from", version_of(x->oldval, x->oldlen), "to",
                                   x->newval ? version_of(x->newval, x->newlen) : json_null(),
                                   "added", added, "removed", removed, "changed", changed,
@@ -1098,7 +1104,7 @@ void gateway_diff(const gateway *g, const json_t *plan, json_t *out)
 
 /* Whether a live value is exactly the canonical config of version ver:
  * canonical bytes, "version" equal to ver, and its rules hashing to it. */
-static const char *config_problem(const char *val, size_t len, const char *ver)
+const char *gw_config_problem(const char *val, size_t len, const char *ver)
 {
     json_t *j = json_loadb(val, len, 0, NULL);
     if (!j)
@@ -1108,9 +1114,9 @@ static const char *config_problem(const char *val, size_t len, const char *ver)
     char hex[DIGEST_HEX_LEN + 1] = "";
     digest_json_hex(json_object_get(j, "rules"), hex);
     const char *v = json_string_value(json_object_get(j, "version"));
-    if (!v || strcmp(v, ver))
+    if (!v || (ver && strcmp(v, ver)))
         why = "version differs from the applied one";
-    else if (strcmp(hex, ver))
+    else if (strcmp(hex, v))
         why = "rules edited: they no longer hash to the version";
     else if (!canon || strlen(canon) != len || memcmp(canon, val, len))
         why = "value rewritten (not the canonical text rlc wrote)";
@@ -1123,9 +1129,20 @@ bool gateway_status(gateway *g, json_t *targets, size_t *drift, rerr *e)
 {
     for (size_t i = 0; g && i < g->n; i++) {
         gw_target *t = &g->t[i];
-        json_t *tj = json_pack("{s:s,s:s,s:s}", "name", t->name, "kind", "etcd", "address",
-                               t->addr);
+        json_t *tj = json_pack("{s:s,s:s,s:s}", "name", t->name, "kind",
+                               t->kind == GW_HTTP ? "http" : "etcd", "address",
+                               t->kind == GW_HTTP ? t->shown : t->addr);
         json_array_append_new(targets, tj);
+        if (t->kind == GW_HTTP) {
+            json_t *dr = json_array();
+            if (!gwh_status(t, tj, dr, e)) {
+                json_decref(dr);
+                return false;
+            }
+            *drift += json_array_size(dr);
+            json_object_set_new(tj, "drift", dr);
+            continue;
+        }
         char tp[700], sk[700];
         snprintf(tp, sizeof tp, "%stenants/", t->base);
         snprintf(sk, sizeof sk, "%sdeploy/state", t->base);
@@ -1150,7 +1167,7 @@ bool gateway_status(gateway *g, json_t *targets, size_t *drift, rerr *e)
             const char *aname;
             json_t *av;
             json_object_foreach(applied, aname, av) {
-                char *ae = enc_name(aname);
+                char *ae = gw_enc_name(aname);
                 json_object_set_new(by_key, ae, json_string(aname));
                 free(ae);
             }
@@ -1159,7 +1176,7 @@ bool gateway_status(gateway *g, json_t *targets, size_t *drift, rerr *e)
             const etcd_kv *kv = &live.v[m];
             json_t *vj = json_loadb(kv->val, kv->vallen, 0, NULL);
             const char *nm = json_string_value(json_object_get(vj, "name"));
-            char *en = nm ? enc_name(nm) : NULL;
+            char *en = nm ? gw_enc_name(nm) : NULL;
             /* The entry's tenant is its key's last segment. */
             const char *kn = kv->key + strlen(tp);
             json_t *an = json_object_get(by_key, kn);
@@ -1170,7 +1187,7 @@ bool gateway_status(gateway *g, json_t *targets, size_t *drift, rerr *e)
                                                     "entry not written by the applied plan"));
             } else {
                 json_object_set_new(seen, tn, json_true());
-                const char *why = config_problem(kv->val, kv->vallen, ver);
+                const char *why = gw_config_problem(kv->val, kv->vallen, ver);
                 if (!why && (!en || strcmp(en, kn)))
                     why = "name inside differs from the key";
                 if (why)

@@ -153,4 +153,23 @@ start_etcd() {
 # stop_etcd: SIGKILL the member started by start_etcd.
 stop_etcd() {
     kill -9 "$ETCD_PID" 2>/dev/null; wait "$ETCD_PID" 2>/dev/null
+    return 0   # wait reports the SIGKILL (137); stopping it was the point
+}
+
+# start_gateway TOKEN: the test HTTP admin API (tests/gateway/admin.lua in
+# nginx with the Lua module) on a free loopback port.  Sets GW_PORT, GW_PID,
+# GW_BASE (http://127.0.0.1:PORT/admin).  (owner: gateways)
+start_gateway() {
+    GW_PORT=$(free_port)
+    _d="$T/gateway-$GW_PORT"; mkdir -p "$_d/body"
+    sed -e "s#@PORT@#$GW_PORT#" -e "s#@DIR@#$_d#g" -e "s#@TOKEN@#$1#" \
+        -e "s#@LUA@#$ROOT/tests/gateway/admin.lua#" "$ROOT/tests/gateway/nginx.conf.in" > "$_d/nginx.conf"
+    nginx -p "$_d" -c "$_d/nginx.conf" >"$_d/stderr" 2>&1 &
+    GW_PID=$!; RLC_PIDS="$RLC_PIDS $GW_PID"
+    GW_BASE="http://127.0.0.1:$GW_PORT/admin"
+    _i=0
+    while ! curl -s -m 1 -H "Authorization: Bearer $1" "$GW_BASE/health" 2>/dev/null | grep -q ok; do
+        _i=$((_i + 1)); [ $_i -gt 100 ] && { cat "$_d/stderr" "$_d/error.log" >&2; return 1; }
+        sleep 0.05
+    done
 }
