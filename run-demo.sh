@@ -131,9 +131,12 @@ done
 unset RLC_REDIS_USER RLC_REDIS_PASSWORD
 RLC_REDIS_URL="redis://127.0.0.1:$PORT"
 RLC_STATE_DIR="$TMP/state"
-export RLC_REDIS_URL RLC_STATE_DIR
+# saas.rlp also names an etcd and an HTTP target, which rlc run applies
+# too (SPEC 7.8, 7.9): this demo deploys its Redis target only.
+RLC_ONLY=primary
+export RLC_REDIS_URL RLC_STATE_DIR RLC_ONLY
 echo "redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'): pid $REDIS_PID on 127.0.0.1:$PORT, no persistence, temp dir $TMP"
-echo "export RLC_REDIS_URL=$RLC_REDIS_URL RLC_STATE_DIR=$RLC_STATE_DIR"
+echo "export RLC_REDIS_URL=$RLC_REDIS_URL RLC_STATE_DIR=$RLC_STATE_DIR RLC_ONLY=$RLC_ONLY"
 rcli() { redis-cli -p "$PORT" "$@"; }
 count_keys() { rcli --scan --pattern "$1" | wc -l | tr -d ' '; }
 

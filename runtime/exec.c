@@ -1808,9 +1808,10 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
     json_object_set_new(c.summary, "live_read", json_string(all_fast ? "manifest" : "full"));
     json_object_set_new(c.summary, "pointers_read", json_integer((json_int_t)nread));
     json_object_set_new(c.summary, "configs_encoded", json_integer((json_int_t)nencoded));
-    say(&c, "      live state: %s, %zu active pointer%s read", all_fast
-        ? "manifest matches this state directory's last deploy" : "read in full", nread,
-        nread == 1 ? "" : "s");
+    if (c.nt)
+        say(&c, "      live state: %s, %zu active pointer%s read", all_fast
+            ? "manifest matches this state directory's last deploy" : "read in full", nread,
+            nread == 1 ? "" : "s");
     char before[DIGEST_HEX_LEN + 1], after[DIGEST_HEX_LEN + 1];
     state_digest(&c.t[0], false, before);
     state_digest(&c.t[0], true, after);
