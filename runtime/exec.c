@@ -105,6 +105,8 @@ typedef struct xc {
     json_t *phase_ms;          /* wall time of each phase, for the summary */
     long long mark_ms;
     gateway *gw;               /* etcd and http targets (gateway.c) */
+    json_t *gw_tenants;        /* [{"name","version","rules"}] for gw, kept while streaming */
+    bool gw_checked;           /* whether the plan has targets that need gw_tenants */
 } xc;
 
 /* --- small helpers ---------------------------------------------------------- */
@@ -166,11 +168,34 @@ static size_t unhex(const char *h, char *out)
 /* --- plan ------------------------------------------------------------------ */
 
 /* Each tenant of the plan into c->rs as plan_load_streamed parses it. */
+/* Whether the plan has etcd/http/nginx targets, which need each tenant's
+ * rules as JSON (c->gw_tenants): the plan is streamed, so its "tenants" stay
+ * empty.  "targets" sorts before "tenants", so it is known already. */
+static bool gw_needs_tenants(xc *c, const json_t *plan)
+{
+    if (!c->gw_checked) {
+        c->gw_checked = true;
+        size_t k;
+        json_t *tj;
+        json_array_foreach(json_object_get(plan, "targets"), k, tj) {
+            const char *kind = json_string_value(json_object_get(tj, "kind"));
+            if (kind && strcmp(kind, "redis") && !c->gw_tenants)
+                c->gw_tenants = json_array();
+        }
+    }
+    return c->gw_tenants != NULL;
+}
+
 static bool take_tenant(void *ud, const json_t *plan, const json_t *tenant, size_t i, size_t n,
                         rerr *e)
 {
     xc *c = ud;
     char err[512];
+    if (gw_needs_tenants(c, plan))
+        json_array_append_new(c->gw_tenants,
+                              json_pack("{s:O,s:O,s:O}", "name", json_object_get(tenant, "name"),
+                                        "version", json_object_get(tenant, "version"), "rules",
+                                        json_object_get(tenant, "rules")));
     if (!c->have_rs) {
         if (!rules_begin(plan, n, &c->rs, err, sizeof err))
             return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
@@ -196,6 +221,8 @@ static int take_tenant_text(void *ud, const json_t *plan, const char *text, size
 {
     xc *c = ud;
     char err[512];
+    if (gw_needs_tenants(c, plan))
+        return 0;   /* parsed and handed to take_tenant, which keeps it */
     if (!c->have_rs) {
         if (!rules_begin(plan, n, &c->rs, err, sizeof err)) {
             rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
@@ -1584,6 +1611,7 @@ static void xc_free(xc *c)
     json_decref(c->plan);
     json_decref(c->skipped);
     gateway_free(c->gw);
+    json_decref(c->gw_tenants);
     if (c->jopen && c->j.fd >= 0)
         close(c->j.fd);
 }
@@ -1799,7 +1827,7 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
             nremoved += c.t[i].ten[m].changed && !c.t[i].ten[m].t;
         }
     }
-    if (!gateway_read(c.gw, c.plan, &nchanged, &nremoved, e)) {
+    if (!gateway_read(c.gw, c.plan, c.gw_tenants, &nchanged, &nremoved, e)) {
         st = EXEC_PREFLIGHT;
         goto abandon;
     }
@@ -2463,7 +2491,7 @@ exec_status exec_diff(const char *plan_path, const exec_opts *o, json_t **summar
         goto out;
     if (!plan_targets(&c, e) ||
         (c.nt && (!connect_target(&c.t[0], e) || !read_live(&c, &c.t[0], o->full_read, e))) ||
-        !gateway_connect(c.gw, e) || !gateway_read(c.gw, c.plan, NULL, NULL, e)) {
+        !gateway_connect(c.gw, e) || !gateway_read(c.gw, c.plan, c.gw_tenants, NULL, NULL, e)) {
         st = EXEC_FAILED;
         goto out;
     }

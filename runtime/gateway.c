@@ -367,7 +367,7 @@ void gw_sort_entries(gw_target *t)
     qsort(t->ent, t->nent, sizeof *t->ent, cmp_entry);
 }
 
-static bool read_target(gw_target *t, const json_t *plan, rerr *e)
+static bool read_target(gw_target *t, const json_t *tenants, rerr *e)
 {
     entries_free(t);
     char tp[700];
@@ -381,7 +381,6 @@ static bool read_target(gw_target *t, const json_t *plan, rerr *e)
     json_t *idx = json_object();
     for (size_t i = 0; i < live.n; i++)
         json_object_set_new(idx, live.v[i].key, json_integer((json_int_t)i));
-    json_t *tenants = json_object_get(plan, "tenants");
     t->ent = calloc(json_array_size(tenants) + live.n + 1, sizeof *t->ent);
     size_t i;
     json_t *tj;
@@ -447,10 +446,13 @@ static bool read_target(gw_target *t, const json_t *plan, rerr *e)
     return true;
 }
 
-bool gateway_read(gateway *g, const json_t *plan, size_t *nchanged, size_t *nremoved, rerr *e)
+bool gateway_read(gateway *g, const json_t *plan, const json_t *tenants, size_t *nchanged,
+                  size_t *nremoved, rerr *e)
 {
     for (size_t i = 0; g && i < g->n; i++) {
-        if (g->t[i].kind == GW_HTTP ? !gwh_read(&g->t[i], plan, e) : !read_target(&g->t[i], plan, e))
+        (void)plan;
+        if (g->t[i].kind == GW_HTTP ? !gwh_read(&g->t[i], tenants, e)
+                                    : !read_target(&g->t[i], tenants, e))
             return false;
         for (size_t m = 0; m < g->t[i].nent; m++) {
             if (nchanged)

@@ -41,8 +41,11 @@ json_t *gateway_names(const gateway *g);
 bool gateway_connect(gateway *g, rerr *e);
 /* Health of every endpoint (RLC3180), reported into report["gateways"]. */
 bool gateway_preflight(gateway *g, json_t *report, rerr *e);
-/* Reads the live entries and the applied state, decides what changes. */
-bool gateway_read(gateway *g, const json_t *plan, size_t *nchanged, size_t *nremoved,
+/* Reads the live entries and the applied state, decides what changes.
+ * tenants: the plan's tenants ({"name","version","rules"}; the executor
+ * streams the plan, so they are not in plan; NULL = none). */
+bool gateway_read(gateway *g, const json_t *plan, const json_t *tenants, size_t *nchanged,
+                  size_t *nremoved,
                   rerr *e);
 /* [{"target","tenant","from","to"}] of what would change. */
 json_t *gateway_changes(const gateway *g);

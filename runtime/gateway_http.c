@@ -157,12 +157,11 @@ static json_t *list(gw_target *t, rerr *e)
     return a;
 }
 
-bool gwh_read(gw_target *t, const json_t *plan, rerr *e)
+bool gwh_read(gw_target *t, const json_t *tenants, rerr *e)
 {
     json_t *live = list(t, e);
     if (!live)
         return false;
-    json_t *tenants = json_object_get(plan, "tenants");
     t->ent = calloc(json_array_size(tenants) + json_array_size(live) + 1, sizeof *t->ent);
     t->nent = 0;
     json_t *in_plan = json_object();

@@ -80,7 +80,7 @@ void gw_sort_entries(gw_target *t);
 /* HTTP targets (gateway_http.c): the same phases as etcd's. */
 bool gwh_connect(gw_target *t, rerr *e);
 bool gwh_health(gw_target *t, rerr *e);
-bool gwh_read(gw_target *t, const json_t *plan, rerr *e);
+bool gwh_read(gw_target *t, const json_t *tenants, rerr *e);
 bool gwh_apply(gw_target *t, size_t *written, rerr *e);
 bool gwh_verify(gw_target *t, rerr *e);
 bool gwh_restore(gw_target *t, const json_t *keys, rerr *e);
