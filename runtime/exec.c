@@ -2176,6 +2176,18 @@ static bool checkpoint_is_noop(const json_t *ck)
         if (!before || strcmp(before, digest) || !json_is_object(act) || json_object_size(act))
             return false;
     }
+    /* etcd/http/nginx targets: checkpointed entries are the changed ones
+     * (plus etcd's deploy/state, always saved). */
+    json_array_foreach(json_object_get(ck, "gateways"), i, t) {
+        size_t k;
+        const json_t *kj;
+        json_array_foreach(json_object_get(t, "keys"), k, kj) {
+            const char *key = json_string_value(json_object_get(kj, "k"));
+            size_t kl = key ? strlen(key) : 0;
+            if (kl < 13 || strcmp(key + kl - 13, "/deploy/state"))
+                return false;
+        }
+    }
     return true;
 }
 
