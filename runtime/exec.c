@@ -2727,7 +2727,8 @@ exec_status exec_status_report(const char *plan_path, const exec_opts *o, json_t
         drift += json_array_size(dr);
         json_object_set_new(tj, "drift", dr);
     }
-    if (!gateway_connect(c.gw, e) || !gateway_status(c.gw, targets, &drift, e)) {
+    if (!gateway_connect(c.gw, e) ||
+        !gateway_status(c.gw, plan_path ? c.digest : NULL, c.gw_tenants, targets, &drift, e)) {
         st = EXEC_FAILED;
         goto out;
     }

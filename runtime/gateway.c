@@ -705,15 +705,28 @@ bool gateway_verify(gateway *g, rerr *e)
 }
 
 /* {"plan": digest, "tenants": {name: version}} of the plan just applied. */
-static char *state_text(const gw_target *t, const char *digest)
+/* {"plan": DIGEST, "tenants": N, "versions": SHA-256 of the canonical
+ * {name: version} map} of the plan just applied.  A digest, not the map:
+ * the map of 100 000 tenants (8 MB) would not fit etcd's 1.5 MiB request
+ * limit; `rlc status PLAN` names the tenants that differ. */
+static json_t *versions_of_entries(const gw_target *t)
 {
     json_t *m = json_object();
     for (size_t i = 0; i < t->nent; i++)
-        if (t->ent[i].newval) {
-            json_t *v = version_of(t->ent[i].newval, t->ent[i].newlen);
-            json_object_set_new(m, t->ent[i].tenant, v);
-        }
-    json_t *s = json_pack("{s:s,s:o}", "plan", digest, "tenants", m);
+        if (t->ent[i].newval)
+            json_object_set_new(m, t->ent[i].tenant,
+                                version_of(t->ent[i].newval, t->ent[i].newlen));
+    return m;
+}
+
+static char *state_text(const gw_target *t, const char *digest)
+{
+    json_t *m = versions_of_entries(t);
+    char hex[DIGEST_HEX_LEN + 1];
+    digest_json_hex(m, hex);
+    json_t *s = json_pack("{s:s,s:I,s:s}", "plan", digest, "tenants",
+                          (json_int_t)json_object_size(m), "versions", hex);
+    json_decref(m);
     char *text = digest_canonical_json(s);
     json_decref(s);
     return text;
@@ -1127,7 +1140,8 @@ const char *gw_config_problem(const char *val, size_t len, const char *ver)
     return why;
 }
 
-bool gateway_status(gateway *g, json_t *targets, size_t *drift, rerr *e)
+bool gateway_status(gateway *g, const char *plan_digest, const json_t *plan_tenants,
+                    json_t *targets, size_t *drift, rerr *e)
 {
     for (size_t i = 0; g && i < g->n; i++) {
         gw_target *t = &g->t[i];
@@ -1160,55 +1174,70 @@ bool gateway_status(gateway *g, json_t *targets, size_t *drift, rerr *e)
         }
         json_t *sj = st.n ? json_loadb(st.v[0].val, st.v[0].vallen, 0, NULL) : NULL;
         etcd_kvs_free(&st);
-        json_t *applied = json_object_get(sj, "tenants");
+        const char *applied_plan = json_string_value(json_object_get(sj, "plan"));
         json_object_set(tj, "active_plan", json_object_get(sj, "plan") ?: json_null());
-        json_t *dr = json_array();
-        json_t *seen = json_object();
-        json_t *by_key = json_object();   /* encoded name -> applied name */
-        {
-            const char *aname;
-            json_t *av;
-            json_object_foreach(applied, aname, av) {
-                char *ae = gw_enc_name(aname);
-                json_object_set_new(by_key, ae, json_string(aname));
-                free(ae);
-            }
+        json_object_set(tj, "tenants", json_object_get(sj, "tenants") ?: json_integer(0));
+        /* The applied versions by name, when the plan given is the applied
+         * one; else only their digest is known. */
+        json_t *applied = NULL;
+        if (plan_tenants && plan_digest && applied_plan && !strcmp(plan_digest, applied_plan)) {
+            applied = json_object();
+            size_t k;
+            json_t *pt;
+            json_array_foreach(plan_tenants, k, pt)
+                json_object_set(applied, json_string_value(json_object_get(pt, "name")) ?: "",
+                                json_object_get(pt, "version"));
         }
+        json_t *dr = json_array();
+        json_t *live_map = json_object();
         for (size_t m = 0; m < live.n; m++) {
             const etcd_kv *kv = &live.v[m];
             json_t *vj = json_loadb(kv->val, kv->vallen, 0, NULL);
             const char *nm = json_string_value(json_object_get(vj, "name"));
+            const char *ver = json_string_value(json_object_get(vj, "version"));
             char *en = nm ? gw_enc_name(nm) : NULL;
-            /* The entry's tenant is its key's last segment. */
-            const char *kn = kv->key + strlen(tp);
-            json_t *an = json_object_get(by_key, kn);
-            const char *tn = json_string_value(an);
-            const char *ver = tn ? json_string_value(json_object_get(applied, tn)) : NULL;
-            if (!ver) {
-                json_array_append_new(dr, json_pack("{s:s,s:s}", "key", kv->key, "what",
-                                                    "entry not written by the applied plan"));
-            } else {
-                json_object_set_new(seen, tn, json_true());
-                const char *why = gw_config_problem(kv->val, kv->vallen, ver);
-                if (!why && (!en || strcmp(en, kn)))
-                    why = "name inside differs from the key";
-                if (why)
-                    json_array_append_new(dr, json_pack("{s:s,s:s,s:s,s:s}", "tenant", tn,
-                                                        "key", kv->key, "what", why, "applied",
-                                                        ver));
+            const char *kn = kv->key + strlen(tp);   /* the key's last segment */
+            const char *why = gw_config_problem(kv->val, kv->vallen, NULL);
+            if (!why && (!en || strcmp(en, kn)))
+                why = "name inside differs from the key";
+            if (!why && applied && !json_object_get(applied, nm))
+                why = "entry not written by the applied plan";
+            else if (!why && applied &&
+                     strcmp(json_string_value(json_object_get(applied, nm)) ?: "", ver))
+                why = "version differs from the applied one";
+            if (why) {
+                json_t *d = json_pack("{s:s,s:s}", "key", kv->key, "what", why);
+                if (nm)
+                    json_object_set_new(d, "tenant", json_string(nm));
+                json_array_append_new(dr, d);
             }
+            if (nm && ver)
+                json_object_set_new(live_map, nm, json_string(ver));
             free(en);
             json_decref(vj);
         }
-        const char *aname;
-        json_t *av;
-        json_object_foreach(applied, aname, av)
-            if (!json_object_get(seen, aname))
-                json_array_append_new(dr, json_pack("{s:s,s:s,s:O}", "tenant", aname, "what",
-                                                    "entry missing", "applied", av));
-        json_object_set_new(tj, "tenants", json_integer((json_int_t)json_object_size(applied)));
-        json_decref(seen);
-        json_decref(by_key);
+        if (applied) {
+            const char *aname;
+            json_t *av;
+            json_object_foreach(applied, aname, av)
+                if (!json_object_get(live_map, aname))
+                    json_array_append_new(dr, json_pack("{s:s,s:s,s:O}", "tenant", aname, "what",
+                                                        "entry missing", "applied", av));
+        } else if (!json_array_size(dr)) {
+            char hex[DIGEST_HEX_LEN + 1];
+            digest_json_hex(live_map, hex);
+            const char *want = json_string_value(json_object_get(sj, "versions"));
+            if (!sj && json_object_size(live_map))
+                json_array_append_new(dr, json_pack("{s:s,s:s}", "key", tp, "what",
+                                                    "entries present but no deploy recorded"));
+            else if (sj && (!want || strcmp(want, hex)))
+                json_array_append_new(dr, json_pack(
+                    "{s:s,s:s}", "key", tp, "what",
+                    "tenants or versions differ from the applied plan (entries missing, added "
+                    "or replaced); `rlc status PLAN` with the applied plan names them"));
+        }
+        json_decref(applied);
+        json_decref(live_map);
         json_decref(sj);
         etcd_kvs_free(&live);
         json_t *holder = NULL;

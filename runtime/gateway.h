@@ -83,7 +83,10 @@ json_t *gateway_lock_holder(gateway *g, rerr *e);
  * out (array).  Call after gateway_read. */
 void gateway_diff(const gateway *g, const json_t *plan, json_t *out);
 /* `rlc status`: per target, the applied plan and drift (a live entry that
- * differs from the applied state); appended to targets.  *drift counts. */
-bool gateway_status(gateway *g, json_t *targets, size_t *drift, rerr *e);
+ * differs from the applied state); appended to targets.  *drift counts.
+ * plan_digest/plan_tenants (may be NULL): the plan given to status; when it
+ * is the applied one, differing tenants are named. */
+bool gateway_status(gateway *g, const char *plan_digest, const json_t *plan_tenants,
+                    json_t *targets, size_t *drift, rerr *e);
 
 #endif

@@ -134,6 +134,22 @@ check "status after a hand edit with etcdctl: exit 6 naming the tenant" \
 "$RLC" status "$T/C.json" > /dev/null; r=$?
 check "status PLAN sees the same drift" [ $r -eq 6 ]
 E del /gw/cfg/tenants/intruder > /dev/null
+# A valid config of another version (acme of plan A while C is applied):
+# without a plan the digest of the versions tells; with the applied plan,
+# the tenant is named.
+python3 - "$T/A.json" > "$T/acmeA" <<'PY'
+import json, sys
+t = [t for t in json.load(open(sys.argv[1]))["tenants"] if t["name"] == "acme"][0]
+print(json.dumps({"name": t["name"], "version": t["version"], "rules": t["rules"]},
+                 sort_keys=True, separators=(",", ":"), ensure_ascii=True), end="")
+PY
+E put /gw/cfg/tenants/acme "$(cat "$T/acmeA")" > /dev/null
+"$RLC" status > "$T/st"; r=$?
+check "status: a valid config of another version is drift (exit 6, versions differ)" \
+    eval '[ $r -eq 6 ] && grep -q "versions differ from the applied plan" "$T/st"'
+"$RLC" status "$T/C.json" > "$T/st"; r=$?
+check "status with the applied plan names the tenant" \
+    eval '[ $r -eq 6 ] && grep -q "drift: tenant acme: version differs from the applied one" "$T/st"'
 "$RLC" run -q "$T/C.json"; r=$?
 "$RLC" status > /dev/null; r2=$?
 dump > "$T/now"
