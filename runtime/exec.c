@@ -383,7 +383,7 @@ static bool plan_targets(xc *c, rerr *e)
                                                         "not selected by --only"));
     }
     if (!c->gw)
-        c->gw = gateway_from_record(chosen, c->ns, e);
+        c->gw = gateway_from_targets(chosen, json_object_get(c->plan, "targets"), c->ns, e);
     if (!c->gw) {
         json_decref(chosen);
         return false;
@@ -395,7 +395,7 @@ static bool plan_targets(xc *c, rerr *e)
             json_decref(chosen);
             return rerr_set(e, DIAG_PLAN_SHAPE, "a target lacks kind or name");
         }
-        if (!strcmp(kind, "etcd") || !strcmp(kind, "http"))
+        if (!strcmp(kind, "etcd") || !strcmp(kind, "http") || !strcmp(kind, "nginx"))
             continue;   /* gateway.c */
         if (strcmp(kind, "redis")) {
             json_array_append_new(c->skipped, json_pack("{s:s,s:s}", "name", name, "kind", kind));

@@ -26,6 +26,11 @@
 
 /* --- names and settings -------------------------------------------------------- */
 
+static const char *gw_kind_name(const gw_target *t)
+{
+    return t->kind == GW_HTTP ? "http" : t->kind == GW_NGINX ? "nginx" : "etcd";
+}
+
 /* Tenant names in keys and paths: every byte outside RFC 3986's unreserved
  * set as %XX (upper-case), so a name never adds a key level ("/") or
  * changes a URL's meaning ("?", "#"). */
@@ -96,12 +101,12 @@ static bool add_target(gateway *g, const json_t *desc, rerr *e)
     const char *name = json_string_value(json_object_get(desc, "name"));
     if (!kind || !name)
         return rerr_set(e, DIAG_PLAN_SHAPE, "a target lacks kind or name");
-    if (strcmp(kind, "etcd") && strcmp(kind, "http"))
+    if (strcmp(kind, "etcd") && strcmp(kind, "http") && strcmp(kind, "nginx"))
         return true;
     if (g->n == GW_MAX_TARGETS)
         return rerr_set(e, DIAG_PLAN_SHAPE, "more than %d etcd/http targets", GW_MAX_TARGETS);
     gw_target *t = &g->t[g->n++];
-    t->kind = strcmp(kind, "http") ? GW_ETCD : GW_HTTP;
+    t->kind = !strcmp(kind, "http") ? GW_HTTP : !strcmp(kind, "nginx") ? GW_NGINX : GW_ETCD;
     snprintf(t->name, sizeof t->name, "%s", name);
     t->desc = json_pack("{s:s,s:s,s:O}", "name", name, "kind", kind, "settings",
                         json_object_get(desc, "settings") ?: json_object());
@@ -109,6 +114,8 @@ static bool add_target(gateway *g, const json_t *desc, rerr *e)
         json_object_set(t->desc, "endpoints", json_object_get(desc, "endpoints"));
     if (json_object_get(desc, "url"))
         json_object_set(t->desc, "url", json_object_get(desc, "url"));
+    if (json_object_get(desc, "redis_target"))
+        json_object_set(t->desc, "redis_target", json_object_get(desc, "redis_target"));
     const char *pf = json_string_value(json_object_get(json_object_get(desc, "settings"),
                                                        "prefix"));
     snprintf(t->base, sizeof t->base, "%s%s/", pf ? pf : "/rlc/", g->ns);
@@ -138,6 +145,32 @@ gateway *gateway_from_plan(const json_t *plan, const char *ns, rerr *e)
 gateway *gateway_from_record(const json_t *descs, const char *ns, rerr *e)
 {
     return make(descs, ns, e);
+}
+
+gateway *gateway_from_targets(const json_t *chosen, const json_t *all, const char *ns,
+                              rerr *e)
+{
+    /* An nginx target's snippet calls a redis target: its url and password
+     * settings travel with the nginx target's description. */
+    json_t *descs = json_array();
+    size_t i;
+    json_t *d;
+    json_array_foreach(chosen, i, d) {
+        json_t *c = json_copy(d);
+        const char *kind = json_string_value(json_object_get(d, "kind"));
+        const char *rn = json_string_value(json_object_get(json_object_get(d, "settings"),
+                                                           "redis"));
+        size_t k;
+        json_t *o;
+        json_array_foreach(all, k, o)
+            if (kind && !strcmp(kind, "nginx") && rn &&
+                !strcmp(json_string_value(json_object_get(o, "name")) ?: "", rn))
+                json_object_set(c, "redis_target", json_object_get(o, "settings"));
+        json_array_append_new(descs, c);
+    }
+    gateway *g = make(descs, ns, e);
+    json_decref(descs);
+    return g;
 }
 
 static void entries_free(gw_target *t)
@@ -193,6 +226,9 @@ bool gateway_override(gateway *g, const char *name, size_t namelen, const char *
         if (strlen(t->name) != namelen || strncmp(t->name, name, namelen))
             continue;
         *found = true;
+        if (t->kind == GW_NGINX)
+            return rerr_set(e, DIAG_STORE_URL, "--target %s: an nginx target has no address to "
+                            "override (its snippet calls its redis target)", t->name);
         if (strncmp(spec, "http://", 7) && strncmp(spec, "https://", 8))
             return rerr_set(e, DIAG_STORE_URL, "--target %s: an %s target takes a URL "
                             "(http://host:port...), got '%s'", t->name,
@@ -259,6 +295,11 @@ bool gateway_connect(gateway *g, rerr *e)
                 return false;
             continue;
         }
+        if (t->kind == GW_NGINX) {
+            snprintf(t->addr, sizeof t->addr, "%s", json_string_value(json_object_get(
+                         json_object_get(t->desc, "settings"), "output")) ?: "?");
+            continue;
+        }
         const char *eps[16];
         char store[16][512];
         size_t n;
@@ -296,13 +337,17 @@ bool gateway_preflight(gateway *g, json_t *report, rerr *e)
     for (size_t i = 0; g && i < g->n; i++) {
         gw_target *t = &g->t[i];
         long long t0 = statedir_now_ms();
-        if (t->kind == GW_HTTP ? !gwh_health(t, e) : !etcd_health(t->ec, e)) {
+        if (t->kind == GW_HTTP     ? !gwh_health(t, e)
+            : t->kind == GW_NGINX ? !gwn_health(t, e)
+                                  : !etcd_health(t->ec, e)) {
             rerr_prefix(e, "target %s", t->name);
             return false;
         }
         json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:I}", "target", t->name, "kind",
-                                           t->kind == GW_HTTP ? "http" : "etcd", "endpoint",
-                                           t->kind == GW_HTTP ? t->shown : etcd_endpoint(t->ec),
+                                           gw_kind_name(t), "endpoint",
+                                           t->kind == GW_HTTP    ? t->shown
+                                           : t->kind == GW_NGINX ? t->addr
+                                                                 : etcd_endpoint(t->ec),
                                            "rtt_ms", (json_int_t)(statedir_now_ms() - t0)));
     }
     return true;
@@ -450,9 +495,10 @@ bool gateway_read(gateway *g, const json_t *plan, const json_t *tenants, size_t 
                   size_t *nremoved, rerr *e)
 {
     for (size_t i = 0; g && i < g->n; i++) {
-        (void)plan;
-        if (g->t[i].kind == GW_HTTP ? !gwh_read(&g->t[i], tenants, e)
-                                    : !read_target(&g->t[i], tenants, e))
+        gw_target *t = &g->t[i];
+        if (t->kind == GW_HTTP     ? !gwh_read(t, tenants, e)
+            : t->kind == GW_NGINX ? !gwn_read(t, plan, e)
+                                  : !read_target(t, tenants, e))
             return false;
         for (size_t m = 0; m < g->t[i].nent; m++) {
             if (nchanged)
@@ -504,7 +550,7 @@ static json_t *b64_or_null(const char *p, size_t n)
     return j;
 }
 
-static char *from_b64(const char *s, size_t *outlen)
+char *gw_unbase64(const char *s, size_t *outlen)
 {
     size_t n = strlen(s);
     char *out = malloc(3 * (n / 4) + 1);
@@ -537,7 +583,7 @@ json_t *gateway_checkpoint(const gateway *g)
                     json_object_set_new(k, "etag", json_string(t->ent[m].oldtag));
                 json_array_append_new(keys, k);
             }
-        if (t->kind == GW_HTTP) {
+        if (t->kind != GW_ETCD) {
             json_array_append_new(a, json_pack("{s:O,s:o}", "target", t->desc, "keys", keys));
             continue;
         }
@@ -626,8 +672,8 @@ bool gateway_apply(gateway *g, size_t *written, rerr *e)
 {
     for (size_t i = 0; g && i < g->n; i++) {
         gw_target *t = &g->t[i];
-        if (t->kind == GW_HTTP) {
-            if (!gwh_apply(t, written, e))
+        if (t->kind != GW_ETCD) {
+            if (t->kind == GW_HTTP ? !gwh_apply(t, written, e) : !gwn_apply(t, written, e))
                 return false;
             continue;
         }
@@ -659,8 +705,8 @@ bool gateway_verify(gateway *g, rerr *e)
 {
     for (size_t i = 0; g && i < g->n; i++) {
         gw_target *t = &g->t[i];
-        if (t->kind == GW_HTTP) {
-            if (!gwh_verify(t, e))
+        if (t->kind != GW_ETCD) {
+            if (t->kind == GW_HTTP ? !gwh_verify(t, e) : !gwn_verify(t, e))
                 return false;
             continue;
         }
@@ -736,8 +782,8 @@ bool gateway_commit(gateway *g, const char *plan_digest, rerr *e)
 {
     for (size_t i = 0; g && i < g->n; i++) {
         gw_target *t = &g->t[i];
-        if (t->kind == GW_HTTP)
-            continue;   /* no applied-state resource in the HTTP API (7.9) */
+        if (t->kind != GW_ETCD)
+            continue;   /* no applied-state resource in an HTTP API (7.9) or nginx */
         char sk[700];
         snprintf(sk, sizeof sk, "%sdeploy/state", t->base);
         char *text = state_text(t, plan_digest);
@@ -766,8 +812,8 @@ bool gateway_restore(gateway *g, const json_t *ck_gateways, rerr *e)
             return rerr_set(e, DIAG_CHECKPOINT, "the checkpoint names target %s, which is not "
                             "in this deploy", name ? name : "?");
         json_t *keys = json_object_get(ct, "keys");
-        if (t->kind == GW_HTTP) {
-            if (!gwh_restore(t, keys, e))
+        if (t->kind != GW_ETCD) {
+            if (t->kind == GW_HTTP ? !gwh_restore(t, keys, e) : !gwn_restore(t, keys, e))
                 return false;
             continue;
         }
@@ -790,7 +836,7 @@ bool gateway_restore(gateway *g, const json_t *ck_gateways, rerr *e)
                 continue;
             }
             size_t vl;
-            vals[k] = from_b64(v64, &vl);
+            vals[k] = gw_unbase64(v64, &vl);
             if (!vals[k]) {
                 ok = rerr_set(e, DIAG_CHECKPOINT, "checkpoint value of %s is not base64", key);
                 break;
@@ -813,7 +859,7 @@ char *gateway_live_plan(gateway *g, rerr *e)
 {
     for (size_t i = 0; g && i < g->n; i++) {
         gw_target *t = &g->t[i];
-        if (t->kind == GW_HTTP)
+        if (t->kind != GW_ETCD)
             continue;
         char sk[700];
         snprintf(sk, sizeof sk, "%sdeploy/state", t->base);
@@ -1103,8 +1149,7 @@ void gateway_diff(const gateway *g, const json_t *plan, json_t *out)
                 if (!json_object_get(neu, id))
                     json_array_append_new(removed, diff_item(id, r, NULL));
             json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:I}", "target",
-                                  g->t[i].name, "kind",
-                                  g->t[i].kind == GW_HTTP ? "http" : "etcd", "key", x->key, "tenant",
+                                  g->t[i].name, "kind", gw_kind_name(&g->t[i]), "key", x->key, "tenant",
                                   x->tenant, "from", version_of(x->oldval, x->oldlen), "to",
                                   x->newval ? version_of(x->newval, x->newlen) : json_null(),
                                   "added", added, "removed", removed, "changed", changed,
@@ -1145,13 +1190,12 @@ bool gateway_status(gateway *g, const char *plan_digest, const json_t *plan_tena
 {
     for (size_t i = 0; g && i < g->n; i++) {
         gw_target *t = &g->t[i];
-        json_t *tj = json_pack("{s:s,s:s,s:s}", "name", t->name, "kind",
-                               t->kind == GW_HTTP ? "http" : "etcd", "address",
-                               t->kind == GW_HTTP ? t->shown : t->addr);
+        json_t *tj = json_pack("{s:s,s:s,s:s}", "name", t->name, "kind", gw_kind_name(t),
+                               "address", t->kind == GW_HTTP ? t->shown : t->addr);
         json_array_append_new(targets, tj);
-        if (t->kind == GW_HTTP) {
+        if (t->kind != GW_ETCD) {
             json_t *dr = json_array();
-            if (!gwh_status(t, tj, dr, e)) {
+            if (t->kind == GW_HTTP ? !gwh_status(t, tj, dr, e) : !gwn_status(t, tj, dr, e)) {
                 json_decref(dr);
                 return false;
             }

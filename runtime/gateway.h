@@ -22,6 +22,9 @@ typedef struct gateway gateway;
 /* The etcd (and HTTP) targets of a loaded plan; an empty set when it has
  * none.  ns is the policy namespace.  NULL with e set on bad settings. */
 gateway *gateway_from_plan(const json_t *plan, const char *ns, rerr *e);
+/* The chosen targets of a plan (a subset of all, its "targets" array). */
+gateway *gateway_from_targets(const json_t *chosen, const json_t *all, const char *ns,
+                              rerr *e);
 /* Targets recorded in a journal header or checkpoint ("gateways"). */
 gateway *gateway_from_record(const json_t *descs, const char *ns, rerr *e);
 void gateway_free(gateway *g);

@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "fault.h"
 #include "gateway_private.h"
 
@@ -270,23 +268,8 @@ bool gwh_restore(gw_target *t, const json_t *keys, rerr *e)
                             t->name);
         char *val = NULL;
         size_t len = 0;
-        if (v64) {
-            /* base64 via a JSON round trip is not available; decode here. */
-            size_t n = strlen(v64);
-            val = malloc(3 * (n / 4) + 4);
-            int k = n ? EVP_DecodeBlock((unsigned char *)val, (const unsigned char *)v64,
-                                        (int)n) : 0;
-            if (k < 0) {
-                free(val);
-                return rerr_set(e, DIAG_CHECKPOINT, "checkpoint value of %s is not base64",
-                                key);
-            }
-            if (n >= 1 && v64[n - 1] == '=')
-                k--;
-            if (n >= 2 && v64[n - 2] == '=')
-                k--;
-            len = (size_t)k;
-        }
+        if (v64 && !(val = gw_unbase64(v64, &len)))
+            return rerr_set(e, DIAG_CHECKPOINT, "checkpoint value of %s is not base64", key);
         httpc_resp r;
         const char *method = val ? "PUT" : "DELETE";
         bool ok = req(t, method, key, val, len, NULL, &r, e);

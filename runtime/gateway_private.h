@@ -18,7 +18,7 @@
  * once base64 and JSON are added. */
 #define GW_TXN_MAX_BYTES (700u << 10)
 
-typedef enum { GW_ETCD, GW_HTTP } gw_kind;
+typedef enum { GW_ETCD, GW_HTTP, GW_NGINX } gw_kind;
 
 typedef struct gw_entry {
     char *tenant;              /* the tenant's name */
@@ -74,6 +74,8 @@ char *gw_config_text(const json_t *tenant);
 /* Why a live value is not exactly the canonical config of version ver
  * (ver NULL: of the version it names), or NULL. */
 const char *gw_config_problem(const char *val, size_t len, const char *ver);
+/* Decodes base64 (malloc'd, NUL-terminated), NULL if invalid. */
+char *gw_unbase64(const char *s, size_t *outlen);
 /* Sorts entries by key. */
 void gw_sort_entries(gw_target *t);
 
@@ -85,5 +87,13 @@ bool gwh_apply(gw_target *t, size_t *written, rerr *e);
 bool gwh_verify(gw_target *t, rerr *e);
 bool gwh_restore(gw_target *t, const json_t *keys, rerr *e);
 bool gwh_status(gw_target *t, json_t *tj, json_t *drift, rerr *e);
+
+/* nginx targets (gateway_nginx.c): the generated snippet as one entry. */
+bool gwn_health(gw_target *t, rerr *e);
+bool gwn_read(gw_target *t, const json_t *plan, rerr *e);
+bool gwn_apply(gw_target *t, size_t *written, rerr *e);
+bool gwn_verify(gw_target *t, rerr *e);
+bool gwn_restore(gw_target *t, const json_t *keys, rerr *e);
+bool gwn_status(gw_target *t, json_t *tj, json_t *drift, rerr *e);
 
 #endif

@@ -1,0 +1,270 @@
+/* gateway_nginx.c - nginx targets (SPEC.md 7.10): the generated Lua snippet
+ * (stdlib/nginx_access.lua with the policy's values filled in) written
+ * atomically to the target's `output`, checked with `nginx -t` and loaded
+ * with `nginx -s reload`.  The nginx command is $RLC_NGINX (default
+ * "nginx"), so tests and hosts with their own -p/-c can say how to reach
+ * their nginx.  One entry per target: the file; its checkpoint is the old
+ * file (or its absence), which a rollback writes back and reloads. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "digest.h"
+#include "embed.h"
+#include "fault.h"
+#include "gateway_private.h"
+#include "statedir.h"
+#include "target.h"
+
+static const char *nginx_cmd(void)
+{
+    const char *c = getenv("RLC_NGINX");
+    return c && *c ? c : "nginx";
+}
+
+/* Runs "$RLC_NGINX ARGS"; its output (last 400 bytes) into out. */
+static bool run_nginx(const char *args, char *out, size_t n)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", nginx_cmd(), args);
+    FILE *p = popen(cmd, "r");
+    out[0] = '\0';
+    if (!p)
+        return false;
+    char all[8192];
+    size_t got = fread(all, 1, sizeof all - 1, p);
+    all[got] = '\0';
+    int st = pclose(p);
+    const char *tail = got > 400 ? all + got - 400 : all;
+    size_t tl = strlen(tail);
+    if (tl >= n)
+        tl = n - 1;
+    memcpy(out, tail, tl);
+    out[tl] = '\0';
+    for (size_t k = strlen(out); k && (out[k - 1] == '\n' || out[k - 1] == '\r'); k--)
+        out[k - 1] = '\0';
+    return st == 0;
+}
+
+bool gwn_health(gw_target *t, rerr *e)
+{
+    char out[512];
+    if (!run_nginx("-t", out, sizeof out))
+        return rerr_set(e, DIAG_PREFLIGHT_HEALTH, "target %s: '%s -t' fails before the deploy: "
+                        "%s", t->name, nginx_cmd(), out);
+    return true;
+}
+
+/* Replaces every @NAME@ of the template. */
+static void fill(buf *b, const char *tpl, size_t len, const json_t *vals)
+{
+    const char *p = tpl, *end = tpl + len;
+    while (p < end) {
+        const char *at = memchr(p, '@', (size_t)(end - p));
+        if (!at) {
+            buf_append(b, p, (size_t)(end - p));
+            break;
+        }
+        buf_append(b, p, (size_t)(at - p));
+        const char *close = memchr(at + 1, '@', (size_t)(end - at - 1));
+        char name[64];
+        size_t nl = close ? (size_t)(close - at - 1) : 0;
+        if (close && nl > 0 && nl < sizeof name) {
+            memcpy(name, at + 1, nl);
+            name[nl] = '\0';
+            const char *v = json_string_value(json_object_get(vals, name));
+            if (v) {
+                buf_puts(b, v);
+                p = close + 1;
+                continue;
+            }
+        }
+        buf_putc(b, '@');
+        p = at + 1;
+    }
+}
+
+/* A Lua string literal body: the values are names and digests, but a
+ * policy name may hold a quote. */
+static void lua_safe(char *s)
+{
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+            *s = '_';
+}
+
+bool gwn_read(gw_target *t, const json_t *plan, rerr *e)
+{
+    json_t *st = json_object_get(t->desc, "settings");
+    const char *out = json_string_value(json_object_get(st, "output"));
+    const json_t *rt = json_object_get(t->desc, "redis_target");
+    if (!out || !*out || !rt)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "target %s: nginx needs output and a redis target",
+                        t->name);
+    snprintf(t->addr, sizeof t->addr, "%s", out);
+    rurl u;
+    if (!target_url_from_setting(json_object_get(rt, "url"), &u, e)) {
+        rerr_prefix(e, "target %s (the redis target its snippet calls)", t->name);
+        return false;
+    }
+    const json_t *pw = json_object_get(rt, "password");
+    const char *pw_env = json_string_value(json_object_get(pw, "env"));
+    if (pw && !pw_env)
+        return rerr_set(e, DIAG_SECRET, "target %s: the snippet reads the Redis password from "
+                        "an environment variable only (nginx's `env` directive passes it): "
+                        "give the redis target password = env(\"VAR\")", t->name);
+    const embedded_file *tpl = embedded_find("nginx_access.lua");
+    if (!tpl)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "this build lacks the nginx snippet template");
+    const json_t *pol = json_object_get(plan, "policy");
+    char host[300], port[16], status[16], tmo[16], pol_name[256];
+    snprintf(host, sizeof host, "%s", u.host);
+    lua_safe(host);
+    snprintf(port, sizeof port, "%d", u.port);
+    json_t *sv = json_object_get(st, "status");
+    snprintf(status, sizeof status, "%lld",
+             json_is_integer(sv) ? (long long)json_integer_value(sv) : 429LL);
+    json_t *to = json_object_get(rt, "timeout_ms");
+    snprintf(tmo, sizeof tmo, "%lld", json_is_integer(to) ? (long long)json_integer_value(to)
+                                                         : 2000LL);
+    snprintf(pol_name, sizeof pol_name, "%s",
+             json_string_value(json_object_get(pol, "name")) ?: "");
+    lua_safe(pol_name);
+    const char *ose = json_string_value(json_object_get(pol, "on_store_error"));
+    const char *ts = json_string_value(json_object_get(pol, "time_source"));
+    json_t *vals = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "POLICY", pol_name,
+                             "PLAN", json_string_value(json_object_get(plan, "plan_digest")) ?: "",
+                             "NS", json_string_value(json_object_get(pol, "namespace")) ?: "rl",
+                             "HOST", host, "PORT", port, "TIMEOUT_MS", tmo, "STATUS", status,
+                             "FAIL_OPEN", ose && !strcmp(ose, "fail_closed") ? "false" : "true",
+                             "CLIENT_TIME", ts && !strcmp(ts, "client") ? "true" : "false",
+                             "PASSWORD_ENV", pw_env ? pw_env : "");
+    buf b;
+    buf_init(&b, 1 << 20);
+    fill(&b, tpl->data, tpl->len, vals);
+    json_decref(vals);
+    t->ent = calloc(1, sizeof *t->ent);
+    t->nent = 1;
+    gw_entry *x = &t->ent[0];
+    x->tenant = strdup("(nginx snippet)");
+    x->key = strdup(out);
+    x->newlen = b.len;
+    x->newval = malloc(b.len + 1);
+    memcpy(x->newval, buf_str(&b), b.len);
+    x->newval[b.len] = '\0';
+    buf_free(&b);
+    size_t len = 0;
+    errno = 0;
+    char *old = statedir_read(out, &len);
+    if (!old && errno != ENOENT)
+        return rerr_set(e, DIAG_STATE_IO, "target %s: cannot read %s: %s", t->name, out,
+                        strerror(errno));
+    x->oldval = old;
+    x->oldlen = len;
+    x->changed = !old || len != x->newlen || memcmp(old, x->newval, len);
+    t->have_read = true;
+    return true;
+}
+
+/* Writes data (NULL: removes the file) atomically in its directory. */
+static bool put_file(gw_target *t, const char *path, const char *data, size_t len, rerr *e)
+{
+    if (!data) {
+        if (unlink(path) != 0 && errno != ENOENT)
+            return rerr_set(e, DIAG_STATE_IO, "target %s: cannot remove %s: %s", t->name, path,
+                            strerror(errno));
+        return statedir_sync_parent(path, e);
+    }
+    if (!statedir_write_atomic(path, data, len, 0644, e)) {
+        rerr_prefix(e, "target %s", t->name);
+        return false;
+    }
+    return true;
+}
+
+static bool test_and_reload(gw_target *t, bool check, rerr *e)
+{
+    char out[512];
+    if (check && !run_nginx("-t", out, sizeof out))
+        return rerr_set(e, DIAG_GATEWAY_NGINX, "target %s: '%s -t' refuses the configuration "
+                        "with the new snippet: %s", t->name, nginx_cmd(), out);
+    if (!run_nginx("-s reload", out, sizeof out))
+        return rerr_set(e, DIAG_GATEWAY_NGINX, "target %s: '%s -s reload' failed: %s", t->name,
+                        nginx_cmd(), out);
+    return true;
+}
+
+bool gwn_apply(gw_target *t, size_t *written, rerr *e)
+{
+    gw_entry *x = t->nent ? &t->ent[0] : NULL;
+    if (!x || !x->changed)
+        return true;
+    if (!fault_point("apply.gateway", e) || !put_file(t, x->key, x->newval, x->newlen, e) ||
+        !test_and_reload(t, true, e))
+        return false;
+    if (written)
+        (*written)++;
+    return true;
+}
+
+bool gwn_verify(gw_target *t, rerr *e)
+{
+    gw_entry *x = t->nent ? &t->ent[0] : NULL;
+    if (!x || !x->changed)
+        return true;
+    size_t len = 0;
+    char *now = statedir_read(x->key, &len);
+    bool same = now && len == x->newlen && !memcmp(now, x->newval, len);
+    free(now);
+    if (!same)
+        return rerr_set(e, DIAG_GATEWAY_VERIFY, "target %s: %s reads back differently than "
+                        "written", t->name, x->key);
+    return true;
+}
+
+bool gwn_restore(gw_target *t, const json_t *keys, rerr *e)
+{
+    size_t i;
+    json_t *kj;
+    json_array_foreach(keys, i, kj) {
+        const char *key = json_string_value(json_object_get(kj, "k"));
+        const char *v64 = json_string_value(json_object_get(kj, "v64"));
+        if (!key)
+            return rerr_set(e, DIAG_CHECKPOINT, "a checkpoint entry of %s lacks its path",
+                            t->name);
+        char *val = NULL;
+        size_t len = 0;
+        if (v64 && !(val = gw_unbase64(v64, &len)))
+            return rerr_set(e, DIAG_CHECKPOINT, "checkpoint value of %s is not base64", key);
+        bool ok = put_file(t, key, val, len, e);
+        free(val);
+        /* The old file was accepted before; reload without the -t gate so
+         * a restore is never refused. */
+        if (!ok || !test_and_reload(t, false, e))
+            return false;
+    }
+    return true;
+}
+
+bool gwn_status(gw_target *t, json_t *tj, json_t *drift, rerr *e)
+{
+    (void)e;
+    const char *out = json_string_value(json_object_get(json_object_get(t->desc, "settings"),
+                                                        "output"));
+    json_object_set_new(tj, "address", json_string(out ? out : "?"));
+    size_t len = 0;
+    char *cur = out ? statedir_read(out, &len) : NULL;
+    if (!cur)
+        json_array_append_new(drift, json_pack("{s:s,s:s}", "key", out ? out : "?", "what",
+                                               "snippet missing"));
+    else if (len < 24 || memcmp(cur, "-- rlc nginx snippet: ", 22))
+        json_array_append_new(drift, json_pack("{s:s,s:s}", "key", out, "what",
+                                               "not the snippet rlc writes"));
+    free(cur);
+    json_object_set_new(tj, "tenants", json_integer(0));
+    return true;
+}
