@@ -20,8 +20,20 @@ void digest_hex(const unsigned char *p, size_t n, char *out)
 
 bool digest_sha256(const void *p, size_t n, unsigned char out[32])
 {
+    /* Fetched and allocated once: a plan hashes one string per rule id and
+     * tenant (hundreds of thousands), and OpenSSL 3 otherwise looks the
+     * algorithm up and allocates a context for each. */
+    static EVP_MD *md;
+    static EVP_MD_CTX *ctx;
+    if (!md)
+        md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!ctx)
+        ctx = EVP_MD_CTX_new();
     unsigned int len = 0;
-    return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32;
+    if (!md || !ctx)
+        return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32;
+    return EVP_DigestInit_ex(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, p, n) == 1 &&
+           EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == 32;
 }
 
 bool digest_sha256_hex(const void *p, size_t n, char out[DIGEST_HEX_LEN + 1])
