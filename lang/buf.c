@@ -2,9 +2,11 @@
 #include "buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lex_util.h"  /* utf8_seq_len */
 
@@ -29,6 +31,8 @@ void buf_reset(buf *b)
         b->data[0] = '\0';
 }
 
+#define HUGE_2M ((size_t)2 << 20)
+
 static bool buf_reserve(buf *b, size_t n)
 {
     if (b->failed)
@@ -52,6 +56,23 @@ static bool buf_reserve(buf *b, size_t n)
     }
     b->data = p;
     b->cap = cap;
+    return true;
+}
+
+bool buf_expect(buf *b, size_t n)
+{
+    if (!buf_reserve(b, n))
+        return false;
+#ifdef MADV_HUGEPAGE
+    /* Large buffers are mmap'd by malloc: back them with huge pages, so
+     * filling hundreds of MB takes a fault per 2 MB instead of per 4 KB. */
+    if (b->cap >= ((size_t)8 << 20)) {
+        uintptr_t lo = ((uintptr_t)b->data + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1);
+        uintptr_t hi = ((uintptr_t)b->data + b->cap) & ~(uintptr_t)(HUGE_2M - 1);
+        if (hi > lo)
+            madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    }
+#endif
     return true;
 }
 

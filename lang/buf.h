@@ -19,6 +19,9 @@ typedef struct buf {
 void buf_init(buf *b, size_t max);
 void buf_free(buf *b);                 /* accepts a zeroed or freed buf */
 void buf_reset(buf *b);
+/* Makes room for n more bytes at once (a caller that knows roughly how
+ * much it will write spares the copies and faults of growing). */
+bool buf_expect(buf *b, size_t n);
 void buf_append(buf *b, const void *p, size_t n);
 void buf_puts(buf *b, const char *s);
 void buf_putc(buf *b, char c);
