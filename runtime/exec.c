@@ -76,7 +76,12 @@ typedef struct xt {
     xtenant *ten;
     size_t nten;
     json_t *state;             /* live NS:deploy:state as an object */
-    json_t *rec_plan;          /* the record's tenant -> plan version, when usable */
+    /* When the record's plan versions are usable: its tenants in name order
+     * (pointing into state) and their plan versions, 64 hex digits each,
+     * in the same order. */
+    struct kv *rec_kv;
+    size_t rec_n;
+    char *rec_pv;
     char *live_plan;           /* live NS:deploy:plan */
     char manifest_path[STATEDIR_PATH_MAX];  /* this state dir's record of the target */
     bool fast_read;            /* the store's manifest matched that record */
@@ -699,73 +704,72 @@ static int kv_cmp(const void *a, const void *b)
     return strcmp(((const kv *)a)->k, ((const kv *)b)->k);
 }
 
-/* Appends the canonical JSON of a map of strings (NULL when a value is not
- * a string). */
-static bool canon_map(buf *b, json_t *map)
+/* The entries of a map of strings in key order (*out malloc'd, pointing
+ * into map); false when a value is not a string. */
+static bool sorted_kv(json_t *map, kv **out, size_t *nout)
 {
     size_t n = json_object_size(map), i = 0;
     kv *v = malloc((n ? n : 1) * sizeof *v);
     const char *k;
     json_t *val;
-    bool ok = v != NULL;
+    if (!v)
+        return false;
     json_object_foreach(map, k, val) {
-        if (!ok || !json_is_string(val)) {
-            ok = false;
-            break;
+        if (!json_is_string(val)) {
+            free(v);
+            return false;
         }
         v[i].k = k;
         v[i++].v = json_string_value(val);
     }
-    if (ok) {
-        qsort(v, n, sizeof *v, kv_cmp);
-        buf_putc(b, '{');
-        for (i = 0; i < n; i++) {
-            if (i)
-                buf_putc(b, ',');
-            canon_json_str(b, v[i].k);
-            buf_putc(b, ':');
-            canon_json_str(b, v[i].v);
-        }
-        buf_putc(b, '}');
-    }
-    free(v);
-    return ok;
+    qsort(v, n, sizeof *v, kv_cmp);
+    *out = v;
+    *nout = n;
+    return true;
 }
 
-static bool buf_digest(buf *b, char out[DIGEST_HEX_LEN + 1])
-{
-    bool ok = buf_ok(b) && digest_sha256_hex(b->data, b->len, out);
-    buf_free(b);
-    return ok;
-}
-
-/* digest_json_hex of a map of strings, without the tree's dump. */
-static bool map_digest(json_t *map, char out[DIGEST_HEX_LEN + 1])
+/* The digest of the canonical JSON of sorted entries (digest_json_hex of
+ * the map, without the tree's dump). */
+static bool kv_digest(const kv *v, size_t n, char out[DIGEST_HEX_LEN + 1])
 {
     buf b;
     buf_init(&b, BUF_DEFAULT_MAX);
-    bool ok = canon_map(&b, map);
-    return buf_digest(&b, out) && ok;
+    buf_putc(&b, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            buf_putc(&b, ',');
+        canon_json_str(&b, v[i].k);
+        buf_putc(&b, ':');
+        canon_json_str(&b, v[i].v);
+    }
+    buf_putc(&b, '}');
+    bool ok = buf_ok(&b) && digest_sha256_hex(b.data, b.len, out);
+    buf_free(&b);
+    return ok;
 }
 
 /* The digest that seals the record's plan versions to its encoder: of
- * {"encoder":E,"plan_versions":{...}} in canonical JSON. */
-static bool record_check(const char *encoder, json_t *plan_versions, char out[DIGEST_HEX_LEN + 1])
+ * {"encoder":E,"plan_versions":PV} in canonical JSON, PV being the plan
+ * versions of the record's tenants in name order, concatenated (one string:
+ * a second map of 100 000 entries would double the cost of reading). */
+static bool record_check(const char *encoder, const char *pv, char out[DIGEST_HEX_LEN + 1])
 {
     buf b;
     buf_init(&b, BUF_DEFAULT_MAX);
     buf_puts(&b, "{\"encoder\":");
     canon_json_str(&b, encoder);
     buf_puts(&b, ",\"plan_versions\":");
-    bool ok = canon_map(&b, plan_versions);
+    canon_json_str(&b, pv);
     buf_putc(&b, '}');
-    return buf_digest(&b, out) && ok;
+    bool ok = buf_ok(&b) && digest_sha256_hex(b.data, b.len, out);
+    buf_free(&b);
+    return ok;
 }
 
 /* The record's tenant map when it is usable for a store whose manifest is
- * live (NULL otherwise); then also t->rec_plan, the plan version each of
- * those configs was encoded from, when the record has them for this
- * encoder (else NULL: every tenant is encoded to compare). */
+ * live (NULL otherwise); then also t->rec_kv and t->rec_pv, the plan
+ * version each of those configs was encoded from, when the record has them
+ * for this encoder (else none: every tenant is encoded to compare). */
 static json_t *manifest_record_read(xc *c, xt *t, const char *live)
 {
     if (!live)
@@ -777,20 +781,28 @@ static json_t *manifest_record_read(xc *c, xt *t, const char *live)
     const char *ns = json_string_value(json_object_get(rec, "namespace"));
     json_t *map = json_object_get(rec, "tenants");
     json_t *out = NULL;
-    if (m && ns && json_is_object(map) && !strcmp(m, live) && !strcmp(ns, c->ns)) {
+    kv *v = NULL;
+    size_t n = 0;
+    if (m && ns && json_is_object(map) && !strcmp(m, live) && !strcmp(ns, c->ns) &&
+        sorted_kv(map, &v, &n)) {
         char d[DIGEST_HEX_LEN + 1];
         /* A record edited or damaged on disk must not be trusted. */
-        if (map_digest(map, d) && !strcmp(d, m))
+        if (kv_digest(v, n, d) && !strcmp(d, m))
             out = json_incref(map);
     }
     char enc[256], ck[DIGEST_HEX_LEN + 1];
     encoder_id(c, enc, sizeof enc);
     const char *renc = json_string_value(json_object_get(rec, "encoder"));
     const char *rck = json_string_value(json_object_get(rec, "check"));
-    json_t *pv = json_object_get(rec, "plan_versions");
-    if (out && renc && rck && json_is_object(pv) && !strcmp(renc, enc) &&
-        record_check(renc, pv, ck) && !strcmp(ck, rck))
-        t->rec_plan = json_incref(pv);
+    const char *pv = json_string_value(json_object_get(rec, "plan_versions"));
+    if (out && renc && rck && pv && strlen(pv) == n * DIGEST_HEX_LEN && !strcmp(renc, enc) &&
+        record_check(renc, pv, ck) && !strcmp(ck, rck)) {
+        t->rec_kv = v;         /* points into map, which t->state keeps */
+        t->rec_n = n;
+        t->rec_pv = strdup(pv);
+        v = NULL;
+    }
+    free(v);
     json_decref(rec);
     return out;
 }
@@ -809,23 +821,18 @@ static void manifest_record_write(xc *c, xt *t, const char *digest)
     /* {"encoder":E,"plan_versions":{..}}, whose digest is "check". */
     buf_puts(&pv, "{\"encoder\":");
     canon_json_str(&pv, enc);
-    buf_puts(&pv, ",\"plan_versions\":{");
+    buf_puts(&pv, ",\"plan_versions\":\"");
     bool first = true, versions = true;
     for (size_t i = 0; i < t->nten; i++) {
         const rl_tenant *rt = t->ten[i].t;
         if (!rt)
             continue;
-        versions &= rt->version != NULL;
-        if (!rt->version)
-            continue;
-        if (!first)
-            buf_putc(&pv, ',');
-        first = false;
-        canon_json_str(&pv, t->ten[i].name);
-        buf_putc(&pv, ':');
-        canon_json_str(&pv, rt->version);
+        versions &= rt->version && strlen(rt->version) == DIGEST_HEX_LEN &&
+                    strspn(rt->version, "0123456789abcdef") == DIGEST_HEX_LEN;
+        if (versions)
+            buf_append(&pv, rt->version, DIGEST_HEX_LEN);
     }
-    buf_puts(&pv, "}}");
+    buf_puts(&pv, "\"}");
     char ck[DIGEST_HEX_LEN + 1];
     if (versions && buf_ok(&pv) && digest_sha256_hex(pv.data, pv.len, ck)) {
         buf_puts(&all, "{\"check\":\"");
@@ -916,6 +923,7 @@ static bool read_live(xc *c, xt *t, bool full, rerr *e)
     /* Tenants: the plan's plus those of the last deploy that it drops. */
     size_t cap = c->rs.ntenants + json_object_size(t->state);
     t->ten = calloc(cap ? cap : 1, sizeof *t->ten);
+    size_t rj = 0;
     for (size_t i = 0; i < c->rs.ntenants; i++) {
         xtenant *x = &t->ten[t->nten++];
         x->t = &c->rs.tenants[i];
@@ -924,13 +932,15 @@ static bool read_live(xc *c, xt *t, bool full, rerr *e)
         /* The config version without encoding the tenant: the record's,
          * when it encoded the same rules (equal plan versions) with this
          * encoder.  Only tenants that change are encoded, below. */
-        const char *rv = t->rec_plan && x->t->version
-                             ? json_string_value(json_object_get(t->rec_plan, x->name))
-                             : NULL;
-        const char *known = rv ? json_string_value(json_object_get(t->state, x->name)) : NULL;
-        if (rv && known && !strcmp(rv, x->t->version) &&
-            strlen(known) == REDIS_CONFIG_VERSION_LEN)
-            memcpy(x->newver, known, REDIS_CONFIG_VERSION_LEN + 1);
+        /* Plan tenants and the record's come in name order: one merge. */
+        while (rj < t->rec_n && strcmp(t->rec_kv[rj].k, x->name) < 0)
+            rj++;
+        bool same = rj < t->rec_n && x->t->version && !strcmp(t->rec_kv[rj].k, x->name) &&
+                    strlen(x->t->version) == DIGEST_HEX_LEN &&
+                    !memcmp(t->rec_pv + rj * DIGEST_HEX_LEN, x->t->version, DIGEST_HEX_LEN) &&
+                    strlen(t->rec_kv[rj].v) == REDIS_CONFIG_VERSION_LEN;
+        if (same)
+            memcpy(x->newver, t->rec_kv[rj].v, REDIS_CONFIG_VERSION_LEN + 1);
         else
             encode_tenant(c, t, x);
     }
@@ -1600,7 +1610,8 @@ static void xc_free(xc *c)
         }
         free(t->ten);
         json_decref(t->state);
-        json_decref(t->rec_plan);
+        free(t->rec_kv);
+        free(t->rec_pv);
         free(t->live_plan);
         json_decref(t->desc);
         rstore_close(t->s);

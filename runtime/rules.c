@@ -76,23 +76,24 @@ static void put_name(buf *b, const char *s)
 
 static bool split_route(arena *a, rl_rule *r)
 {
-    /* "/v1/STAR/items" -> {"v1", "*", "items"}; empty segments are dropped. */
-    size_t n = 0;
+    /* "/v1/STAR/items" -> {"v1", "*", "items"}; empty segments are dropped.
+     * One copy of the route, cut in place at each '/'. */
+    size_t len = strlen(r->route), n = 1;
     for (const char *c = r->route; *c; c++)
         if (*c == '/')
             n++;
     const char **segs = arena_alloc(a, (n + 1) * sizeof *segs);
+    char *copy = arena_strndup(a, r->route, len);
     size_t k = 0;
-    const char *p = r->route;
+    char *p = copy;
     while (*p) {
         while (*p == '/')
-            p++;
+            *p++ = '\0';
         if (!*p)
             break;
-        const char *e = strchr(p, '/');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        segs[k++] = arena_strndup(a, p, len);
-        p += len;
+        segs[k++] = p;
+        while (*p && *p != '/')
+            p++;
     }
     r->segs = segs;
     r->nsegs = k;
