@@ -12,7 +12,12 @@ check() { n=$1; shift; if "$@" >/dev/null 2>&1; then ok "$n"; else notok "$n" "f
 T=$(mktemp -d "${TMPDIR:-/tmp}/rlc-test.XXXXXX")
 RLC_PIDS=""
 cleanup() {
-    for p in $RLC_PIDS; do kill -9 "$p" 2>/dev/null; done
+    for p in $RLC_PIDS; do
+        # A server's own children first (nginx's workers outlive a SIGKILLed
+        # master, still listening), then the server.
+        for c in $(cat "/proc/$p/task/$p/children" 2>/dev/null); do kill -9 "$c" 2>/dev/null; done
+        kill -9 "$p" 2>/dev/null
+    done
     rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
