@@ -367,7 +367,8 @@ static bool range_all(etcd *ec, const char *prefix, etcd_kvs *all, rerr *e)
         if (!(ok = etcd_range(ec, from, end, 1000, &page, e)))
             break;
         etcd_kv *nv = realloc(all->v, (all->n + page.n + 1) * sizeof *nv);
-        memcpy(nv + all->n, page.v, page.n * sizeof *nv);
+        if (page.n)     /* an empty page has no array: memcpy wants non-NULL */
+            memcpy(nv + all->n, page.v, page.n * sizeof *nv);
         all->v = nv;
         all->n += page.n;
         bool more = page.more && page.n;

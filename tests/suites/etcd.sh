@@ -218,7 +218,9 @@ fresh > /dev/null 2>&1
 dump > "$T/old"
 RLC_FAULT=apply.gateway:cmd RLC_FAULT_CMD="kill -9 $ETCD_PID" RLC_TIMEOUT_MS=1000 \
     "$RLC" run -q "$T/C.json" 2> "$T/err"; r=$?
-wait "$ETCD_PID" 2>/dev/null
+# If rlc died before the hook fired, etcd is still up: stop it here, or the
+# wait would never return; the check below then fails on r and the error.
+kill -9 "$ETCD_PID" 2>/dev/null; wait "$ETCD_PID" 2>/dev/null
 check "etcd killed mid-apply: exit 1, the journal is kept" \
     eval '[ $r -eq 1 ] && [ -f "$RLC_STATE_DIR/journal.jsonl" ] && grep -q RLC3151 "$T/err"'
 start_etcd "$ETCD_PORT" "$ETCD_PEER_PORT" || notok "etcd restarts" ""
