@@ -21,7 +21,7 @@ struct etcd {
 
 /* --- base64 ------------------------------------------------------------------ */
 
-static char *b64(const char *p, size_t n)
+char *etcd_base64(const char *p, size_t n)
 {
     char *out = malloc(4 * ((n + 2) / 3) + 1);
     if (out)
@@ -29,7 +29,7 @@ static char *b64(const char *p, size_t n)
     return out;
 }
 
-static char *unb64(const char *s, size_t *outlen)
+char *etcd_unbase64(const char *s, size_t *outlen)
 {
     size_t n = s ? strlen(s) : 0;
     char *out = malloc(3 * (n / 4) + 1);
@@ -70,7 +70,7 @@ static json_t *numstr(long long v)
 
 static json_t *b64json(const char *p, size_t n)
 {
-    char *s = b64(p, n);
+    char *s = etcd_base64(p, n);
     json_t *j = json_string(s ? s : "");
     free(s);
     return j;
@@ -260,8 +260,8 @@ static bool add_kvs(etcd_kvs *out, const json_t *kvs, rerr *e)
     json_array_foreach(kvs, i, kv) {
         etcd_kv *d = &out->v[out->n];
         memset(d, 0, sizeof *d);
-        d->key = unb64(json_string_value(json_object_get(kv, "key")), &d->keylen);
-        d->val = unb64(json_string_value(json_object_get(kv, "value")), &d->vallen);
+        d->key = etcd_unbase64(json_string_value(json_object_get(kv, "key")), &d->keylen);
+        d->val = etcd_unbase64(json_string_value(json_object_get(kv, "value")), &d->vallen);
         if (!d->key || !d->val) {
             free(d->key);
             free(d->val);

@@ -52,6 +52,11 @@ void etcd_kvs_free(etcd_kvs *k);
 /* The smallest key greater than every key starting with prefix
  * (prefix with its last byte incremented), malloc'd. */
 char *etcd_prefix_end(const char *prefix);
+/* Base64 (RFC 4648, padded), as etcd's JSON gateway carries keys and values
+ * and as checkpoints store bytes; malloc'd and NUL-terminated.  Decoding
+ * returns NULL on invalid input (a NULL s decodes to ""). */
+char *etcd_base64(const char *p, size_t n);
+char *etcd_unbase64(const char *s, size_t *outlen);
 
 typedef enum { ETCD_CMP_MOD, ETCD_CMP_CREATE } etcd_cmp_target;
 typedef struct etcd_cmp {

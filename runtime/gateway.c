@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "digest.h"
 #include "etcd.h"
@@ -540,33 +539,28 @@ json_t *gateway_changes(const gateway *g)
 
 /* --- checkpoint ------------------------------------------------------------------ */
 
+bool gw_ck_entry(const gw_target *t, const json_t *entry, const char **key, char **val,
+                 size_t *len, rerr *e)
+{
+    *key = json_string_value(json_object_get(entry, "k"));
+    const char *v64 = json_string_value(json_object_get(entry, "v64"));
+    *val = NULL;
+    *len = 0;
+    if (!*key)
+        return rerr_set(e, DIAG_CHECKPOINT, "a checkpoint entry of %s lacks its key", t->name);
+    if (v64 && !(*val = etcd_unbase64(v64, len)))
+        return rerr_set(e, DIAG_CHECKPOINT, "checkpoint value of %s is not base64", *key);
+    return true;
+}
+
 static json_t *b64_or_null(const char *p, size_t n)
 {
     if (!p)
         return json_null();
-    char *s = malloc(4 * ((n + 2) / 3) + 1);
-    EVP_EncodeBlock((unsigned char *)s, (const unsigned char *)p, (int)n);
-    json_t *j = json_string(s);
+    char *s = etcd_base64(p, n);
+    json_t *j = s ? json_string(s) : NULL;
     free(s);
     return j;
-}
-
-char *gw_unbase64(const char *s, size_t *outlen)
-{
-    size_t n = strlen(s);
-    char *out = malloc(3 * (n / 4) + 1);
-    int k = n ? EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n) : 0;
-    if (k < 0) {
-        free(out);
-        return NULL;
-    }
-    if (n >= 1 && s[n - 1] == '=')
-        k--;
-    if (n >= 2 && s[n - 2] == '=')
-        k--;
-    out[k] = '\0';
-    *outlen = (size_t)k;
-    return out;
 }
 
 json_t *gateway_checkpoint(const gateway *g)
@@ -825,24 +819,13 @@ bool gateway_restore(gateway *g, const json_t *ck_gateways, rerr *e)
         json_t *kj;
         bool ok = true;
         json_array_foreach(keys, k, kj) {
-            const char *key = json_string_value(json_object_get(kj, "k"));
-            const char *v64 = json_string_value(json_object_get(kj, "v64"));
-            if (!key) {
-                ok = rerr_set(e, DIAG_CHECKPOINT, "a checkpoint entry of %s lacks its key",
-                              t->name);
-                break;
-            }
-            if (!v64) {
-                ops[k] = (etcd_op){.kind = ETCD_OP_DELETE, .key = key};
-                continue;
-            }
+            const char *key;
             size_t vl;
-            vals[k] = gw_unbase64(v64, &vl);
-            if (!vals[k]) {
-                ok = rerr_set(e, DIAG_CHECKPOINT, "checkpoint value of %s is not base64", key);
+            if (!(ok = gw_ck_entry(t, kj, &key, &vals[k], &vl, e)))
                 break;
-            }
-            ops[k] = (etcd_op){.kind = ETCD_OP_PUT, .key = key, .val = vals[k], .vallen = vl};
+            ops[k] = vals[k] ? (etcd_op){.kind = ETCD_OP_PUT, .key = key, .val = vals[k],
+                                         .vallen = vl}
+                             : (etcd_op){.kind = ETCD_OP_DELETE, .key = key};
         }
         if (ok)
             ok = write_batches(NULL, t, ops, NULL, n, false, NULL, e);

@@ -231,15 +231,11 @@ bool gwn_restore(gw_target *t, const json_t *keys, rerr *e)
     size_t i;
     json_t *kj;
     json_array_foreach(keys, i, kj) {
-        const char *key = json_string_value(json_object_get(kj, "k"));
-        const char *v64 = json_string_value(json_object_get(kj, "v64"));
-        if (!key)
-            return rerr_set(e, DIAG_CHECKPOINT, "a checkpoint entry of %s lacks its path",
-                            t->name);
-        char *val = NULL;
-        size_t len = 0;
-        if (v64 && !(val = gw_unbase64(v64, &len)))
-            return rerr_set(e, DIAG_CHECKPOINT, "checkpoint value of %s is not base64", key);
+        const char *key;
+        char *val;
+        size_t len;
+        if (!gw_ck_entry(t, kj, &key, &val, &len, e))
+            return false;
         bool ok = put_file(t, key, val, len, e);
         free(val);
         /* The old file was accepted before; reload without the -t gate so

@@ -74,8 +74,11 @@ char *gw_config_text(const json_t *tenant);
 /* Why a live value is not exactly the canonical config of version ver
  * (ver NULL: of the version it names), or NULL. */
 const char *gw_config_problem(const char *val, size_t len, const char *ver);
-/* Decodes base64 (malloc'd, NUL-terminated), NULL if invalid. */
-char *gw_unbase64(const char *s, size_t *outlen);
+/* One checkpoint entry {"k": key, "v64": base64 value or null} of target
+ * t: its key, and its value decoded (malloc'd; NULL when the key was
+ * absent).  False with e set when the entry is malformed. */
+bool gw_ck_entry(const gw_target *t, const json_t *entry, const char **key, char **val,
+                 size_t *len, rerr *e);
 /* Sorts entries by key. */
 void gw_sort_entries(gw_target *t);
 
