@@ -13,7 +13,15 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/rlc-test.XXXXXX")
 RLC_PIDS=""
 cleanup() {
     for p in $RLC_PIDS; do
-        # A server's own children first (nginx's workers outlive a SIGKILLed
+        # nginx: a fast shutdown (SIGTERM) lets the master stop its workers,
+        # including ones respawned by a reload; give it a second.
+        if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = nginx ]; then
+            kill -TERM "$p" 2>/dev/null
+            _i=0
+            while [ -d "/proc/$p" ] && [ "$(cat "/proc/$p/stat" 2>/dev/null | cut -d' ' -f3)" != Z ] \
+                && [ $_i -lt 20 ]; do sleep 0.05; _i=$((_i + 1)); done
+        fi
+        # A server's own children (nginx's workers outlive a SIGKILLed
         # master, still listening), then the server.
         for c in $(cat "/proc/$p/task/$p/children" 2>/dev/null); do kill -9 "$c" 2>/dev/null; done
         kill -9 "$p" 2>/dev/null
