@@ -103,7 +103,7 @@ static void row(rep *r, const m_subject *s, const m_route *rt, const m_limit *l)
      * through in its window, so say so next to the limit itself. */
     if (l->shadow)
         strncat(lt, " shadow", sizeof lt - strlen(lt) - 1);
-    buf_printf(r->out, "%-*s %-20s %-14s %12lld %12lld  %s\n", r->width, who, lt,
+    buf_printf(r->out, "%-*s %-20s %-21s %12lld %12lld  %s\n", r->width, who, lt,
                algo_name(l->algo), (long long)b.alone, (long long)b.bound, cap);
 }
 
@@ -157,7 +157,7 @@ void check_report(FILE *fp, srcmap *map, const m_policy *m, const suppressed_lis
         r.width = 7;
         for (size_t i = 0; i < m->ntenants; i++)
             measure(&r, m->tenants[i]);
-        buf_printf(&out, "%-*s %-20s %-14s %12s %12s  %s\n", r.width, "SUBJECT", "LIMIT",
+        buf_printf(&out, "%-*s %-20s %-21s %12s %12s  %s\n", r.width, "SUBJECT", "LIMIT",
                    "ALGORITHM", "ALONE", "BOUND", "CAPPED BY");
     }
     for (size_t i = 0; i < m->ntenants; i++) {

@@ -30,26 +30,142 @@ int64_t limit_burst_requests(const m_limit *l)
     return l->burst / l->cost;
 }
 
+int64_t bound_windows_touched(int64_t instants, int64_t window_ms)
+{
+    /* A span of n instants starting at the last instant of a window spans
+     * ceil((n - 1) / W) window boundaries. */
+    return (instants - 1 + window_ms - 1) / window_ms + 1;
+}
+
+int64_t bound_windows_covering(int64_t instants, int64_t window_ms)
+{
+    return (instants + window_ms - 1) / window_ms;
+}
+
+/* The most a bucket admits in n instants.  Spending tokens as soon as they
+ * are there is optimal (waiting only risks the bucket overflowing), so this
+ * follows that schedule: a full bucket at the first instant, then n - 1 ms
+ * of refill.  When one millisecond's refill fits beside the remainder of a
+ * partial request (count + cost x W - 1 <= burst x W, in units of 1/W
+ * token) the bucket never overflows and the sum is one division.
+ * Otherwise it overflows at times: the level after the first instant
+ * repeats each time the bucket is full again, so the schedule is periodic
+ * from there and a long span is whole periods plus a rest. */
+static int64_t bucket_bound(const m_limit *l, int64_t n)
+{
+    const i128 W = l->window_ms, N = l->count, cap = (i128)l->burst * W;
+    const i128 unit = (i128)l->cost * W;
+    if (N + unit - 1 <= cap)
+        return sat((cap + N * (n - 1)) / unit);
+    i128 total = cap / unit, r0 = cap % unit, r = r0, per = 0;
+    int64_t period = 0;
+    for (int64_t i = 1; i < n; i++) {
+        i128 level = r + N < cap ? r + N : cap;
+        total += level / unit;
+        per += level / unit;
+        r = level % unit;
+        if (level == cap) {
+            period = i;
+            break;
+        }
+        if (i > (1 << 16)) {
+            /* No period found soon: never more than a full bucket per
+             * instant, nor more than the refill brings. */
+            i128 refill = (cap + N * (n - 1)) / unit, full = cap / unit * n;
+            return sat(refill < full ? refill : full);
+        }
+    }
+    if (period == 0)
+        return sat(total);
+    /* Instants period+1 .. n-1 repeat instants 1 .. period. */
+    int64_t left = n - 1 - period;
+    total += per * (left / period);
+    r = r0;
+    for (int64_t i = 0; i < left % period; i++) {
+        i128 level = r + N < cap ? r + N : cap;
+        total += level / unit;
+        r = level % unit;
+    }
+    return sat(total);
+}
+
+/* Requests the weighted two-window counter admits in one aligned window
+ * after a window that charged prev units, all at the instant e = last:
+ * the previous window still weighs prev x (W - last) / W there. */
+static int64_t approx_window(const m_limit *l, int64_t prev, int64_t last)
+{
+    i128 w = l->window_ms;
+    i128 held = ((i128)prev * (w - last) + w - 1) / w;
+    i128 room = (i128)l->count - held;
+    return room > 0 ? (int64_t)(room / l->cost) : 0;
+}
+
+/* The most approx_sliding_window admits in n instants.  The worst span
+ * starts at the last instant of a window, where a whole window's requests
+ * fit at once; each following window then admits all it can at its own last
+ * instant (the earlier window weighs least there), and the last, partial
+ * window at the last instant the span reaches.  Charging fewer in one window
+ * frees at most one request in the next, so filling each window is optimal;
+ * the window counts settle into a fixed point or a 2-cycle after a few
+ * steps, after which the rest of a long span is summed in one product. */
+static int64_t approx_bound(const m_limit *l, int64_t n)
+{
+    const int64_t W = l->window_ms, r = limit_requests(l);
+    int64_t full = (n - 1) / W, head = (n - 1) % W;
+    i128 total = r;
+    int64_t prev = r * l->cost, hist[3] = {-1, -1, prev};
+    int64_t j = 0;
+    for (; j < full; j++) {
+        if (hist[0] == hist[2] && j >= 2) {
+            /* Period 2 from here on: the last two windows repeat. */
+            int64_t left = full - j;
+            total += (i128)(hist[1] + hist[2]) / l->cost * (left / 2);
+            if (left % 2) {
+                total += hist[1] / l->cost;
+                prev = hist[1];
+            } else {
+                prev = hist[2];
+            }
+            j = full;
+            break;
+        }
+        int64_t got = approx_window(l, prev, W - 1);
+        total += got;
+        prev = got * l->cost;
+        hist[0] = hist[1];
+        hist[1] = hist[2];
+        hist[2] = prev;
+    }
+    if (head > 0)
+        total += approx_window(l, prev, head - 1);
+    return sat(total);
+}
+
 int64_t bound_span(const m_limit *l, int64_t span_ms, int64_t skew_ms)
 {
-    /* Clocks that differ by up to skew make a span of t look like up to
-     * t + skew to the limiter: windows start early for a fast clock and a
-     * bucket refills for time that has not passed yet. */
-    i128 t = (i128)span_ms + skew_ms;
-    i128 w = l->window_ms;
+    /* Time is whole milliseconds: a span of t ms holds t instants.  Clocks
+     * that differ by up to skew make it look like up to t + skew instants to
+     * the limiter: windows start early for a fast clock and a bucket refills
+     * for time that has not passed yet. */
+    i128 n = (i128)span_ms + skew_ms;
+    if (n < 1)
+        n = 1;
+    if (n > (i128)INT64_MAX / 2)
+        return INT64_MAX;
     switch (l->algo) {
     case ALGO_TOKEN_BUCKET:
     case ALGO_GCRA:
-        /* Full bucket at the start, then count per window of refill. */
-        return sat(((i128)l->burst * w + (i128)l->count * t) / (w * l->cost));
+        return bucket_bound(l, (int64_t)n);
     case ALGO_FIXED_WINDOW:
-        /* A half-open span of t touches at most ceil(t/w) + 1 windows, each
-         * admitting the full count: 2N across one boundary. */
-        return sat((i128)limit_requests(l) * ((t + w - 1) / w + 1));
+        /* Every window it touches admits its whole count: 2N across one
+         * boundary. */
+        return sat((i128)limit_requests(l) * bound_windows_touched((int64_t)n, l->window_ms));
     case ALGO_SLIDING_WINDOW:
-        /* Every trailing window holds at most N, so a span of t holds at
-         * most N per window length it covers, rounded up. */
-        return sat((i128)limit_requests(l) * ((t + w - 1) / w));
+        /* Every trailing window holds at most N, and ceil(n / W) of them
+         * cover the span. */
+        return sat((i128)limit_requests(l) * bound_windows_covering((int64_t)n, l->window_ms));
+    case ALGO_APPROX_SLIDING_WINDOW:
+        return approx_bound(l, (int64_t)n);
     }
     return INT64_MAX;
 }
@@ -60,7 +176,9 @@ static int64_t bound_instant(const m_limit *l)
     switch (l->algo) {
     case ALGO_TOKEN_BUCKET:
     case ALGO_GCRA: return limit_burst_requests(l);
-    case ALGO_FIXED_WINDOW: return sat((i128)limit_requests(l) * 2);
+    /* Two instants either side of a boundary: a whole window each. */
+    case ALGO_FIXED_WINDOW:
+    case ALGO_APPROX_SLIDING_WINDOW: return sat((i128)limit_requests(l) * 2);
     case ALGO_SLIDING_WINDOW: return limit_requests(l);
     }
     return INT64_MAX;
@@ -71,8 +189,11 @@ bool limit_kills(const m_limit *a, const m_limit *b)
     if (!algo_has_burst(b->algo)) {
         /* b rejects only when one of its windows (fixed or trailing) holds
          * more than count_b units; a lets at most bound_span(a, w_b) requests
-         * through in any span of that length. */
-        i128 worst = (i128)bound_span(a, b->window_ms, 0) * b->cost;
+         * through in any span of that length.  The weighted counter may
+         * reject while its trailing window holds less: it counts what the two
+         * aligned windows around a request hold, a span of 2 x w_b. */
+        int64_t seen_ms = b->algo == ALGO_APPROX_SLIDING_WINDOW ? 2 * b->window_ms : b->window_ms;
+        i128 worst = (i128)bound_span(a, seen_ms, 0) * b->cost;
         return worst <= b->count;
     }
     /* b is a bucket: it admits every pattern with at most burst_b + rate_b x t
@@ -112,11 +233,11 @@ int64_t policy_decision_skew(const m_policy *m)
 }
 
 static void consider(const m_limit *self, const m_limit *m, const m_subject *owner,
-                     int64_t skew_ms, limit_bound *out)
+                     int64_t span_ms, int64_t skew_ms, limit_bound *out)
 {
     if (m == self || m->shadow)
         return;
-    int64_t v = bound_span(m, self->window_ms, skew_ms);
+    int64_t v = bound_span(m, span_ms, skew_ms);
     if (v < out->bound) {
         out->bound = v;
         out->capped_by = m;
@@ -127,16 +248,22 @@ static void consider(const m_limit *self, const m_limit *m, const m_subject *own
 void bound_in_hierarchy(const m_subject *s, const m_route *route, const m_limit *l,
                         int64_t skew_ms, limit_bound *out)
 {
-    out->alone = bound_span(l, l->window_ms, skew_ms);
+    bound_in_hierarchy_span(s, route, l, l->window_ms, skew_ms, out);
+}
+
+void bound_in_hierarchy_span(const m_subject *s, const m_route *route, const m_limit *l,
+                             int64_t span_ms, int64_t skew_ms, limit_bound *out)
+{
+    out->alone = bound_span(l, span_ms, skew_ms);
     out->bound = l->shadow ? INT64_MAX : out->alone;
     out->capped_by = NULL;
     out->cap_owner = NULL;
     if (route)
         for (size_t i = 0; i < route->nlimits; i++)
-            consider(l, &route->limits[i], s, skew_ms, out);
+            consider(l, &route->limits[i], s, span_ms, skew_ms, out);
     for (const m_subject *a = s; a; a = a->parent)
         for (size_t i = 0; i < a->nlimits; i++)
-            consider(l, &a->limits[i], a, skew_ms, out);
+            consider(l, &a->limits[i], a, span_ms, skew_ms, out);
     if (out->bound == INT64_MAX)
         out->bound = out->alone; /* a shadow limit nothing else caps */
 }

@@ -15,13 +15,22 @@
 #include "model.h"
 
 /* True for the algorithms that have a burst (a bucket capacity):
- * token_bucket and gcra.  sliding_window and fixed_window have none. */
+ * token_bucket and gcra.  The window algorithms have none. */
 bool algo_has_burst(algo a);
 
 /* Most requests (each of cost 1 at the gateway) limit l alone can admit in
- * any span of span_ms milliseconds when the clocks deciding it may differ by
- * skew_ms.  Saturates at INT64_MAX. */
+ * any span of span_ms milliseconds (span_ms whole-millisecond instants)
+ * when the clocks deciding it may differ by skew_ms.  The figure is exact:
+ * some sequence of requests reaches it (SPEC.md 4, "The worst-case bound").
+ * Saturates at INT64_MAX. */
 int64_t bound_span(const m_limit *l, int64_t span_ms, int64_t skew_ms);
+
+/* Aligned windows of window_ms a span of `instants` ms can touch:
+ * ceil((instants - 1) / window_ms) + 1. */
+int64_t bound_windows_touched(int64_t instants, int64_t window_ms);
+/* Trailing windows of window_ms needed to cover `instants` ms:
+ * ceil(instants / window_ms). */
+int64_t bound_windows_covering(int64_t instants, int64_t window_ms);
 
 /* Requests l admits per window and per burst: count / cost, burst / cost
  * (rounded down; a request of cost c needs c units). */
@@ -60,6 +69,11 @@ typedef struct limit_bound {
 /* skew_ms: the skew that applies to decisions (0 with server time). */
 void bound_in_hierarchy(const m_subject *s, const m_route *route, const m_limit *l,
                         int64_t skew_ms, limit_bound *out);
+/* The same over any span of span_ms instead of l's window: the most requests
+ * l sees admitted in any span of that length.  `--report` prints the
+ * window's; the property test holds traces to every span. */
+void bound_in_hierarchy_span(const m_subject *s, const m_route *route, const m_limit *l,
+                             int64_t span_ms, int64_t skew_ms, limit_bound *out);
 
 /* Skew that moves the clocks of decisions: max_clock_skew with client time,
  * 0 with server time (one Redis primary's TIME decides). */

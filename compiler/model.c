@@ -29,16 +29,33 @@ const char *algo_name(algo a)
     case ALGO_GCRA: return "gcra";
     case ALGO_SLIDING_WINDOW: return "sliding_window";
     case ALGO_FIXED_WINDOW: return "fixed_window";
+    case ALGO_APPROX_SLIDING_WINDOW: return "approx_sliding_window";
     }
     return "?";
 }
 
+const char *algo_identity_name(algo a)
+{
+    switch (a) {
+    case ALGO_SLIDING_WINDOW: return "sliding_log";
+    case ALGO_APPROX_SLIDING_WINDOW: return "sliding_window";
+    default: return algo_name(a);
+    }
+}
+
+int64_t sliding_log_entries(int64_t count, int64_t window_ms, int64_t cost)
+{
+    int64_t by_count = count / cost;
+    return by_count < window_ms ? by_count : window_ms;
+}
+
 static const char *const algo_names[] = {"token_bucket", "gcra", "sliding_window",
-                                         "fixed_window"};
+                                         "fixed_window", "approx_sliding_window"};
+#define NALGOS (sizeof algo_names / sizeof algo_names[0])
 
 static bool algo_parse(const char *s, algo *out)
 {
-    for (int i = 0; i < 4; i++)
+    for (size_t i = 0; i < NALGOS; i++)
         if (strcmp(s, algo_names[i]) == 0) {
             *out = (algo)i;
             return true;
@@ -124,14 +141,14 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
     }
     out->algo = b->m->default_algo;
     if (alg.s && !algo_parse(alg.s, &out->algo)) {
-        const char *sg = suggest(alg.s, algo_names, 4);
+        const char *sg = suggest(alg.s, algo_names, NALGOS);
         if (sg)
             diag_add(b->d, DIAG_UNKNOWN_ALGORITHM, alg.sp,
                      "unknown algorithm '%s'; did you mean '%s'?", alg.s, sg);
         else
             diag_add(b->d, DIAG_UNKNOWN_ALGORITHM, alg.sp,
-                     "unknown algorithm '%s' (expected token_bucket, gcra, sliding_window "
-                     "or fixed_window)", alg.s);
+                     "unknown algorithm '%s' (expected token_bucket, gcra, sliding_window, "
+                     "fixed_window or approx_sliding_window)", alg.s);
         ok = false;
     }
     out->shadow = n->lim.shadow;
@@ -158,6 +175,17 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
                      (long long)over, (long long)out->window_ms);
             ok = false;
         }
+    }
+    if (ok && out->algo == ALGO_SLIDING_WINDOW &&
+        sliding_log_entries(out->count, out->window_ms, out->cost) > SLIDING_LOG_MAX) {
+        diag_add(b->d, DIAG_SLIDING_LOG_TOO_LARGE, ast_limit_rate_sp(n),
+                 "an exact sliding window of %lld per %lld ms (cost %lld) keeps up to %lld "
+                 "admissions per counter, more than %d; use token_bucket or "
+                 "approx_sliding_window, or a shorter window",
+                 (long long)out->count, (long long)out->window_ms, (long long)out->cost,
+                 (long long)sliding_log_entries(out->count, out->window_ms, out->cost),
+                 SLIDING_LOG_MAX);
+        ok = false;
     }
     return ok;
 }

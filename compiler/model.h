@@ -17,11 +17,27 @@
 typedef enum algo {
     ALGO_TOKEN_BUCKET,
     ALGO_GCRA,
-    ALGO_SLIDING_WINDOW,
+    ALGO_SLIDING_WINDOW,        /* exact: every admission of the trailing window */
     ALGO_FIXED_WINDOW,
+    ALGO_APPROX_SLIDING_WINDOW, /* the weighted two-window counter */
 } algo;
 
 const char *algo_name(algo a);
+/* The name a limit's identity hashes (SPEC.md 5.5): the name of the state
+ * its counter holds.  The exact sliding window hashes "sliding_log"; the
+ * weighted counter keeps "sliding_window", the name it had before it was
+ * called approx_sliding_window, so its counters carry over. */
+const char *algo_identity_name(algo a);
+
+/* Most entries the log of an exact sliding window may keep (SPEC.md 6.4);
+ * the runtime's RL_LOG_MAX. */
+#define SLIDING_LOG_MAX 100000
+/* Above this many entries an exact sliding window costs enough server time
+ * and memory per counter to be worth a warning (RLC2009). */
+#define SLIDING_LOG_WARN 1000
+/* Entries the log of an exact sliding window limit can hold at once:
+ * min(count / cost, window_ms). */
+int64_t sliding_log_entries(int64_t count, int64_t window_ms, int64_t cost);
 
 /* Ranges (SPEC.md "Values and ranges"). */
 #define WINDOW_MIN_MS 1

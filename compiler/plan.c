@@ -272,7 +272,7 @@ static json_t *path_json(const m_subject *s)
 static void add_rate(rules *rs, const m_subject *s, const m_route *r, const m_limit *l)
 {
     rule *ru = rules_add(rs);
-    plan_rule_id("rate", s, r, algo_name(l->algo), l->window_ms, ru->id);
+    plan_rule_id("rate", s, r, algo_identity_name(l->algo), l->window_ms, ru->id);
     ru->src = l->src;
     ru->subj = s;
     ru->route = r;

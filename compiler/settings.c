@@ -16,7 +16,7 @@ static const setting_spec policy_specs[] = {
      "what a gateway does when the store is unreachable (default fail_open)"},
     {"allow_loosening", STY_BOOL, NULL, false,
      "let a child set a looser limit than its ancestor (default false)"},
-    {"default_algorithm", STY_ENUM, "token_bucket|gcra|sliding_window|fixed_window", false,
+    {"default_algorithm", STY_ENUM, "token_bucket|gcra|sliding_window|fixed_window|approx_sliding_window", false,
      "algorithm of limits that name none (default token_bucket)"},
     {"description", STY_STRING, NULL, false, "free text"},
 };

@@ -6,6 +6,9 @@
  * hold are rejected before any product is formed (retry -1). */
 #include "algo.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 static void reject_forever(rl_verdict *v)
@@ -127,8 +130,8 @@ static void fixed_window(const rl_rule *r, const rl_state *s, int64_t cost, int6
     }
 }
 
-static void sliding_window(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now,
-                           int64_t skew, rl_verdict *v)
+static void approx_sliding_window(const rl_rule *r, const rl_state *s, int64_t cost,
+                                  int64_t now, int64_t skew, rl_verdict *v)
 {
     const int64_t W = r->window_ms, C = r->count;
     int64_t win = now - now % W;
@@ -173,6 +176,115 @@ static void sliding_window(const rl_rule *r, const rl_state *s, int64_t cost, in
     v->retry_ms = (t - now) + d;
 }
 
+/* The exact sliding window: a request is admitted when the units charged in
+ * the trailing window (t - W, t] plus its own fit in the count.  Time never
+ * runs backwards for the log (t = max(now, newest entry)), so entries stay
+ * ordered and a late clock is charged at the newest time, never earlier. */
+static void sliding_log(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now,
+                        int64_t skew, rl_verdict *v)
+{
+    const int64_t W = r->window_ms, C = r->count;
+    const rl_log *lg = s->present ? s->log : NULL;
+    const size_t n = lg ? lg->n : 0;
+    const int64_t *T = n ? lg->t + lg->head : NULL, *U = n ? lg->u + lg->head : NULL;
+    int64_t total = s->present ? s->a : 0;
+    int64_t t = n && T[n - 1] > now ? T[n - 1] : now;
+    size_t drop = 0;
+    while (drop < n && T[drop] <= t - W)
+        total -= U[drop++];
+    v->remaining = C - total;
+    v->reset_ms = drop < n ? T[n - 1] + W - now : 0;
+    if (cost > r->max_request) {
+        reject_forever(v);
+        return;
+    }
+    int64_t units = cost * r->cost;
+    if (total + units <= C) {
+        v->admit = true;
+        v->remaining = C - total - units;
+        v->reset_ms = t + W - now;
+        v->retry_ms = 0;
+        v->ttl_ms = algo_ttl(v->reset_ms, skew);
+        v->next = (rl_state){.present = true, .a = total + units};
+        v->log_drop = drop;
+        v->log_t = t;
+        v->log_units = units;
+        return;
+    }
+    /* The oldest entries leave the window first: the request fits once
+     * enough of them have (units <= C, so the walk ends inside the log). */
+    v->admit = false;
+    int64_t need = total + units - C, freed = 0;
+    size_t j = drop;
+    while (freed < need)
+        freed += U[j++];
+    v->retry_ms = T[j - 1] + W - now;
+}
+
+static void log_append(rl_log *lg, int64_t t, int64_t u)
+{
+    if (lg->head + lg->n == lg->cap) {
+        if (lg->head > 0) {
+            /* Slide the live entries down before growing. */
+            memmove(lg->t, lg->t + lg->head, lg->n * sizeof *lg->t);
+            memmove(lg->u, lg->u + lg->head, lg->n * sizeof *lg->u);
+            lg->head = 0;
+        }
+        if (lg->n == lg->cap) {
+            size_t nc = lg->cap ? lg->cap * 2 : 8;
+            int64_t *nt = realloc(lg->t, nc * sizeof *nt), *nu;
+            if (!nt)
+                abort();
+            lg->t = nt;
+            nu = realloc(lg->u, nc * sizeof *nu);
+            if (!nu)
+                abort();
+            lg->u = nu;
+            lg->cap = nc;
+        }
+    }
+    lg->t[lg->head + lg->n] = t;
+    lg->u[lg->head + lg->n] = u;
+    lg->n++;
+}
+
+void algo_commit(const rl_rule *r, rl_state *s, const rl_verdict *v)
+{
+    if (r->kind != RL_SLIDING_WINDOW) {
+        s->present = v->next.present;
+        s->a = v->next.a;
+        s->b = v->next.b;
+        s->c = v->next.c;
+        return;
+    }
+    if (!s->log) {
+        s->log = calloc(1, sizeof *s->log);
+        if (!s->log)
+            abort();
+    }
+    rl_log *lg = s->log;
+    if (!s->present)
+        lg->head = lg->n = 0;
+    lg->head += v->log_drop;
+    lg->n -= v->log_drop;
+    if (lg->n && lg->t[lg->head + lg->n - 1] == v->log_t)
+        lg->u[lg->head + lg->n - 1] += v->log_units;
+    else
+        log_append(lg, v->log_t, v->log_units);
+    s->present = true;
+    s->a = v->next.a;
+}
+
+void algo_state_clear(rl_state *s)
+{
+    if (s->log) {
+        free(s->log->t);
+        free(s->log->u);
+        free(s->log);
+    }
+    *s = (rl_state){0};
+}
+
 void algo_rate(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now_ms,
                int64_t skew_ms, rl_verdict *v)
 {
@@ -182,11 +294,14 @@ void algo_rate(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now_ms
     v->retry_ms = 0;
     v->ttl_ms = 0;
     v->next = *s;
+    v->log_drop = 0;
+    v->log_t = v->log_units = 0;
     switch (r->kind) {
     case RL_TOKEN_BUCKET: token_bucket(r, s, cost, now_ms, skew_ms, v); break;
     case RL_GCRA: gcra(r, s, cost, now_ms, skew_ms, v); break;
     case RL_FIXED_WINDOW: fixed_window(r, s, cost, now_ms, skew_ms, v); break;
-    case RL_SLIDING_WINDOW: sliding_window(r, s, cost, now_ms, skew_ms, v); break;
+    case RL_SLIDING_WINDOW: sliding_log(r, s, cost, now_ms, skew_ms, v); break;
+    case RL_APPROX_SLIDING_WINDOW: approx_sliding_window(r, s, cost, now_ms, skew_ms, v); break;
     case RL_CONCURRENCY: break;
     }
 }

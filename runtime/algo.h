@@ -18,6 +18,14 @@
 
 #include "rules.h"
 
+/* The admissions an exact sliding window still counts, oldest first: entry
+ * i charged u[i] units at time t[i] (ms), times strictly increasing.  The
+ * live entries are [head, head + n); at most rules_log_entries() of them. */
+typedef struct rl_log {
+    int64_t *t, *u;
+    size_t head, n, cap;
+} rl_log;
+
 /* The state of one rate rule.  present = false is the state of a counter
  * key that does not exist (never used, or expired). */
 typedef struct rl_state {
@@ -26,7 +34,9 @@ typedef struct rl_state {
     /* token bucket: a = level (1/window_ms tokens), b = last time (ms)
      * gcra:         a = tat (ms), b = tat fraction (1/count ms)
      * fixed window: a = window start (ms), b = count
-     * sliding:      a = window start (ms), b = previous count, c = current */
+     * sliding log:  a = units the log holds, log = its entries (owned)
+     * approx sliding: a = window start (ms), b = previous count, c = current */
+    rl_log *log;
 } rl_state;
 
 /* The verdict of one rule on one request. */
@@ -36,7 +46,11 @@ typedef struct rl_verdict {
     int64_t reset_ms;      /* until the rule is back at full capacity */
     int64_t retry_ms;      /* rejected: until the same request could pass; -1 never */
     int64_t ttl_ms;        /* expiry of the counter when the new state is written */
-    rl_state next;         /* state to store if the request is admitted */
+    rl_state next;         /* state to store if the request is admitted (sliding
+                            * log: next.a only; the log changes as below) */
+    size_t log_drop;       /* sliding log: expired entries to drop from the front */
+    int64_t log_t, log_units; /* then `log_units` charged at log_t (merged when the
+                               * newest entry has that time) */
 } rl_verdict;
 
 /* Evaluates rate rule r (not RL_CONCURRENCY) for a request of cost
@@ -44,6 +58,12 @@ typedef struct rl_verdict {
  * skew_ms is the policy's max_clock_skew (for the TTL only). */
 void algo_rate(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now_ms,
                int64_t skew_ms, rl_verdict *v);
+
+/* Stores the state verdict v (from algo_rate on *s, admitted) leaves:
+ * what a counter write does in Redis.  Aborts on out of memory. */
+void algo_commit(const rl_rule *r, rl_state *s, const rl_verdict *v);
+/* Frees what a state owns (the log of a sliding window); s becomes absent. */
+void algo_state_clear(rl_state *s);
 
 /* Integer helpers with the exact definitions the Lua library uses. */
 static inline int64_t algo_ceil_div(int64_t a, int64_t b)

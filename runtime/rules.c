@@ -30,13 +30,22 @@ const char *rules_kind_name(rl_kind k)
     case RL_SLIDING_WINDOW: return "sliding_window";
     case RL_FIXED_WINDOW: return "fixed_window";
     case RL_CONCURRENCY: return "concurrency";
+    case RL_APPROX_SLIDING_WINDOW: return "approx_sliding_window";
     }
     return "?";
 }
 
+int64_t rules_log_entries(const rl_rule *r)
+{
+    /* Each entry holds at least one request's charge (cost units) and no
+     * two entries share a millisecond of the trailing window. */
+    int64_t by_count = r->count / r->cost;
+    return by_count < r->window_ms ? by_count : r->window_ms;
+}
+
 char rules_kind_code(rl_kind k)
 {
-    static const char codes[] = "TGSFC";
+    static const char codes[] = "TGLFCS";
     return codes[k];
 }
 
@@ -188,7 +197,8 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
         const char *name;
         rl_kind k;
     } algos[] = {{"token_bucket", RL_TOKEN_BUCKET}, {"gcra", RL_GCRA},
-                 {"sliding_window", RL_SLIDING_WINDOW}, {"fixed_window", RL_FIXED_WINDOW}};
+                 {"sliding_window", RL_SLIDING_WINDOW}, {"fixed_window", RL_FIXED_WINDOW},
+                 {"approx_sliding_window", RL_APPROX_SLIDING_WINDOW}};
     size_t i = 0;
     while (algo && i < sizeof algos / sizeof algos[0] && strcmp(algos[i].name, algo) != 0)
         i++;
@@ -207,6 +217,12 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
                     "%s: %lld x %lld ms exceeds 2^51, the range in which the decision "
                     "arithmetic is exact in both C and Lua",
                     where, (long long)big, (long long)r->window_ms);
+    if (r->kind == RL_SLIDING_WINDOW && rules_log_entries(r) > RL_LOG_MAX)
+        return fail(err, n,
+                    "%s: an exact sliding window of %lld/%lld ms cost %lld keeps up to %lld "
+                    "log entries, more than %lld",
+                    where, (long long)r->count, (long long)r->window_ms, (long long)r->cost,
+                    (long long)rules_log_entries(r), (long long)RL_LOG_MAX);
     r->max_request = (r->kind == RL_TOKEN_BUCKET || r->kind == RL_GCRA ? r->burst : r->count) /
                      r->cost;
     return true;
@@ -541,6 +557,8 @@ static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
         r->kind = RL_SLIDING_WINDOW;
     else if (key_is(algo, algol, "fixed_window"))
         r->kind = RL_FIXED_WINDOW;
+    else if (key_is(algo, algol, "approx_sliding_window"))
+        r->kind = RL_APPROX_SLIDING_WINDOW;
     else
         return false;
     if (!in_range(r->count) || !in_range(r->window_ms) || !in_range(r->burst) ||
@@ -548,6 +566,8 @@ static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
         return false;
     int64_t big = r->count > r->burst ? r->count : r->burst;
     if (big > RL_EXACT_MAX / r->window_ms)
+        return false;
+    if (r->kind == RL_SLIDING_WINDOW && rules_log_entries(r) > RL_LOG_MAX)
         return false;
     r->max = r->lease_ms = 0;
     r->max_request = (r->kind == RL_TOKEN_BUCKET || r->kind == RL_GCRA ? r->burst : r->count) /

@@ -18,9 +18,10 @@
 typedef enum rl_kind {
     RL_TOKEN_BUCKET,
     RL_GCRA,
-    RL_SLIDING_WINDOW,
+    RL_SLIDING_WINDOW,          /* exact: a log of admissions (SPEC.md 6.4) */
     RL_FIXED_WINDOW,
     RL_CONCURRENCY,
+    RL_APPROX_SLIDING_WINDOW,   /* the weighted two-window counter */
 } rl_kind;
 
 /* Largest value any product of the decision arithmetic may reach: every
@@ -30,6 +31,9 @@ typedef enum rl_kind {
 /* Deepest subject path (tenant = 1), as in the language. */
 #define RL_MAX_DEPTH 8
 #define RL_ID_LEN 16
+/* Most entries the log of an exact sliding window may hold:
+ * min(count / cost, window_ms) must not exceed it (SPEC.md 6.4). */
+#define RL_LOG_MAX 100000
 /* Longest request cost the runtime accepts (an argument from the gateway). */
 #define RL_MAX_REQUEST_COST (1LL << 31)
 
@@ -115,7 +119,10 @@ bool rules_route_matches(const rl_rule *r, const char *method, const char *path)
 bool rules_subject_applies(const char *subject, const char *path);
 
 const char *rules_kind_name(rl_kind k);
-/* One-letter code of a kind in the Redis config encoding: T G S F C. */
+/* One-letter code of a kind in the Redis config encoding: T G L F C S. */
 char rules_kind_code(rl_kind k);
+/* Most entries the log of exact sliding window r can hold at once:
+ * min(count / cost, window_ms). */
+int64_t rules_log_entries(const rl_rule *r);
 
 #endif

@@ -93,6 +93,7 @@ static void slot_map_free(slot_map *m)
         for (size_t k = 0; k < s->nleases; k++)
             free(s->leases[k].token);
         free(s->leases);
+        algo_state_clear(&s->st);
         free(s->key);
         free(s);
     }
@@ -412,7 +413,7 @@ static sim_status decide(sim *s, const sim_req *q, int64_t cost, int64_t now,
                 continue;
             o->charged = true;
             if (r->kind != RL_CONCURRENCY) {
-                q->slots[i]->st = s->verdicts[i].next;
+                algo_commit(r, &q->slots[i]->st, &s->verdicts[i]);
                 continue;
             }
             if (!any_conc) {

@@ -9,8 +9,9 @@
 -- number is an integer below 2^53, so Lua's doubles and C's int64 agree
 -- bit for bit (the differential test checks it).  Numbers go to
 -- redis.call as numbers: Redis prints integers below 10^17 exactly.
--- Counter states are packed doubles (struct.pack 'dd' / 'ddd'): exact, and
--- cheaper to read than text.
+-- Counter states are packed doubles (struct.pack 'dd' / 'ddd', and a log of
+-- 'dd' entries for the exact sliding window): exact, and cheaper to read
+-- than text.
 --
 -- decide:  KEYS[1] = {<ns>:<tenant>}:active
 --          ARGV = path, method, route, cost, now_ms (client time only), lease id
@@ -195,7 +196,7 @@ local function fixed_window(r, st, cost, now, skew)
     return false, C - cnt, reset, end_in
 end
 
-local function sliding_window(r, st, cost, now, skew)
+local function approx_sliding_window(r, st, cost, now, skew)
     local W, C, k = r.n2, r.n1, r.n4
     local win = idiv(now, W) * W
     local start, prev, cur = win, 0, 0
@@ -239,7 +240,56 @@ local function sliding_window(r, st, cost, now, skew)
     return false, remaining, reset, (t - now) + d
 end
 
-local rate = {T = token_bucket, G = gcra, F = fixed_window, S = sliding_window}
+-- The exact sliding window.  State: the units held, then one entry per
+-- millisecond that charged units, oldest first: 'd' total .. 'dd' (time,
+-- units) ...  Entries at or before t - W have left the window and are
+-- dropped when the state is next written; t = max(now, newest entry), so the
+-- log stays ordered when a clock goes back.
+local function sliding_log(r, st, cost, now, skew)
+    local W, C, k = r.n2, r.n1, r.n4
+    local total, len, last = 0, 0, nil
+    if st then
+        len = #st
+        total = sunpack('d', st)
+        if len > 8 then last = sunpack('d', st, len - 15) end
+    end
+    local t = now
+    if last and last > t then t = last end
+    local cut, pos = t - W, 9
+    while pos < len do
+        local et, eu = sunpack('dd', st, pos)
+        if et > cut then break end
+        total = total - eu
+        pos = pos + 16
+    end
+    local reset = 0
+    if pos < len then reset = last + W - now end
+    if cost > idiv(C, k) then return false, C - total, reset, -1 end
+    local n = cost * k
+    if total + n <= C then
+        local body
+        if last == t then
+            body = sub(st, pos, len - 8) .. spack('d', sunpack('d', st, len - 7) + n)
+        elseif st then
+            body = sub(st, pos) .. spack('dd', t, n)
+        else
+            body = spack('dd', t, n)
+        end
+        reset = t + W - now
+        return true, C - total - n, reset, 0, spack('d', total + n) .. body, ttl(reset, skew)
+    end
+    -- The oldest entries leave first: the request fits once enough have.
+    local need, freed, et, eu = total + n - C, 0, 0, 0
+    while freed < need do
+        et, eu = sunpack('dd', st, pos)
+        freed = freed + eu
+        pos = pos + 16
+    end
+    return false, C - total, reset, et + W - now
+end
+
+local rate = {T = token_bucket, G = gcra, F = fixed_window, L = sliding_log,
+    S = approx_sliding_window}
 
 -- The config fields of a request path: "m" (meta), "s" (the tenant), then
 -- "s/<seg>", "s/<seg>/<seg>"... for each subject below it.
