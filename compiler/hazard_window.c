@@ -42,20 +42,26 @@ static const char *kill_reason(hz *h, const m_limit *a, const m_limit *b)
     const char *arith;
     switch (a->algo) {
     case ALGO_FIXED_WINDOW: {
-        int64_t k = (b->window_ms + a->window_ms - 1) / a->window_ms + 1;
+        int64_t k = bound_windows_touched(b->window_ms, a->window_ms);
         arith = arena_printf(h->a, "a %s span touches up to %lld fixed windows of %s: %lld x %lld",
                              bw, (long long)k, aw, (long long)k, (long long)na);
         break;
     }
     case ALGO_SLIDING_WINDOW: {
-        int64_t k = (b->window_ms + a->window_ms - 1) / a->window_ms;
+        int64_t k = bound_windows_covering(b->window_ms, a->window_ms);
         arith = arena_printf(h->a, "a %s span covers at most %lld windows of %s: %lld x %lld",
                              bw, (long long)k, aw, (long long)k, (long long)na);
         break;
     }
+    case ALGO_APPROX_SLIDING_WINDOW:
+        arith = arena_printf(h->a, "%lld per window of %s, weighted across %lld window edges",
+                             (long long)na, aw,
+                             (long long)bound_windows_touched(b->window_ms, a->window_ms) - 1);
+        break;
     default:
-        arith = arena_printf(h->a, "burst %lld + %lld per %s over %s", (long long)a->burst,
-                             (long long)a->count, aw, bw);
+        arith = arena_printf(h->a, "burst %lld at once, then %lld per %s over the other %s",
+                             (long long)a->burst, (long long)a->count, aw,
+                             hz_dur(h, b->window_ms - 1));
         break;
     }
     if (b->cost > 1)
@@ -369,8 +375,33 @@ void hz_window_chain(hz *h, const m_subject *s)
                 chain_limit(h, s, &s->routes[r].limits[i]);
 }
 
+/* What an algorithm costs or gives up, said once per limit as written. */
+static void algorithm_notes(hz *h, const m_limit *l)
+{
+    if (l->algo == ALGO_APPROX_SLIDING_WINDOW) {
+        int64_t worst = bound_span(l, l->window_ms, 0), n = limit_requests(l);
+        diag_add(h->d, DIAG_APPROX_OVERADMIT, rate_span(l),
+                 "approx_sliding_window weighs the previous fixed window instead of "
+                 "counting the trailing one: limit %s may admit up to %lld in one %s, %lld "
+                 "more than its count (sliding_window is exact, token_bucket bounded by its "
+                 "burst)",
+                 hz_limit_text(h, l), (long long)worst, hz_dur(h, l->window_ms),
+                 (long long)(worst - n));
+    } else if (l->algo == ALGO_SLIDING_WINDOW) {
+        int64_t e = sliding_log_entries(l->count, l->window_ms, l->cost);
+        if (e > SLIDING_LOG_WARN)
+            diag_add(h->d, DIAG_SLIDING_LOG_COST, rate_span(l),
+                     "the exact sliding window of limit %s keeps up to %lld admissions per "
+                     "counter (%lld KiB) and copies them on every admitted request; above %d "
+                     "consider token_bucket (%lld bytes per counter) or a shorter window",
+                     hz_limit_text(h, l), (long long)e, (long long)((8 + 16 * e + 1023) / 1024),
+                     SLIDING_LOG_WARN, (long long)16);
+    }
+}
+
 void hz_limit_checks(hz *h, const m_limit *l)
 {
+    algorithm_notes(h, l);
     if (!l->burst_set)
         return;
     span bsp = ast_limit_burst(l->src).sp;

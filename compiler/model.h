@@ -31,7 +31,7 @@ const char *algo_identity_name(algo a);
 
 /* Most entries the log of an exact sliding window may keep (SPEC.md 6.4);
  * the runtime's RL_LOG_MAX. */
-#define SLIDING_LOG_MAX 100000
+#define SLIDING_LOG_MAX 10000
 /* Above this many entries an exact sliding window costs enough server time
  * and memory per counter to be worth a warning (RLC2009). */
 #define SLIDING_LOG_WARN 1000

@@ -33,7 +33,7 @@ typedef enum rl_kind {
 #define RL_ID_LEN 16
 /* Most entries the log of an exact sliding window may hold:
  * min(count / cost, window_ms) must not exceed it (SPEC.md 6.4). */
-#define RL_LOG_MAX 100000
+#define RL_LOG_MAX 10000
 /* Longest request cost the runtime accepts (an argument from the gateway). */
 #define RL_MAX_REQUEST_COST (1LL << 31)
 

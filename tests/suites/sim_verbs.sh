@@ -25,8 +25,8 @@ check "test: a policy with errors exits 1 with its diagnostics" \
     sh -c "[ $rc -eq 1 ] && grep -q 'RLC1031' err"
 
 # Decisions on a trace, worked out by hand (SPEC.md 6.4): the key's bucket of
-# 10 takes 1 then 9, refuses the 11th unit for 100 ms; the route's sliding
-# window admits 2, the 3rd waits until the previous window weighs half.
+# 10 takes 1 then 9, refuses the 11th unit for 100 ms; the route's (exact)
+# sliding window admits 2, the 3rd waits until they leave the window, 1 s on.
 "$RLC" simulate "$S/pass.rlp" --trace "$S/trace.csv" >out 2>sum; rc=$?
 check "simulate: exit 0" [ $rc -eq 0 ]
 cat > want <<'EOT'
@@ -36,13 +36,13 @@ time_ms,tenant,path,method,route,cost,allowed,rule,remaining,reset_ms,retry_ms,s
 0,acme,key:k_1,GET,/v1/items,1,0,b5601efc6a6cecb4,0,1000,100,
 100,acme,key:k_1,GET,/v1/items,1,1,b5601efc6a6cecb4,0,1000,0,
 250,acme,,GET,/,1,1,45fc8a7f837a25b2,88,6950,0,
-300,acme,group:batch,POST,/v1/jobs/1,1,1,921111025ae2d3a7,1,1700,0,
-300,acme,group:batch,POST,/v1/jobs/1,1,1,921111025ae2d3a7,0,1700,0,
-300,acme,group:batch,POST,/v1/jobs/1,1,0,921111025ae2d3a7,0,1700,1200,
+300,acme,group:batch,POST,/v1/jobs/1,1,1,077cc4afdf3431e5,1,1000,0,
+300,acme,group:batch,POST,/v1/jobs/1,1,1,077cc4afdf3431e5,0,1000,0,
+300,acme,group:batch,POST,/v1/jobs/1,1,0,077cc4afdf3431e5,0,1000,1000,
 EOT
 if cmp -s want out; then ok "simulate: exact decisions"; else notok "simulate: exact decisions" "$(diff want out | head -5)"; fi
 check "simulate: summary counts" grep -q '^summary: 8 requests, 6 allowed, 2 rejected' sum
-check "simulate: per-limit line" grep -Eq '^acme +921111025ae2d3a7 +group:batch +POST /v1/jobs/\* +sliding_window 2/1000ms.* 2 +1 +0 2/2$' sum
+check "simulate: per-limit line" grep -Eq '^acme +077cc4afdf3431e5 +group:batch +POST /v1/jobs/\* +sliding_window 2/1000ms.* 2 +1 +0 2/2$' sum
 
 # The same through a compiled plan.
 sed '/^test /,$d' "$S/pass.rlp" > pol.rlp
@@ -60,7 +60,7 @@ import json,sys
 lines=[json.loads(l) for l in open("j")]
 assert len(lines)==9 and lines[2]["allowed"] is False and lines[2]["retry_ms"]==100
 s=lines[-1]["summary"]; assert s["requests"]==8 and s["rejected"]==2
-assert any(l["id"]=="921111025ae2d3a7" and l["rejected"]==1 and l["peak"]==2 for l in s["limits"])'
+assert any(l["id"]=="077cc4afdf3431e5" and l["rejected"]==1 and l["peak"]==2 for l in s["limits"])'
 
 for shape in steady burst ramp; do
     "$RLC" simulate "$S/pass.rlp" --synthetic $shape --tenant acme --path key:k_1 --rate 20 \

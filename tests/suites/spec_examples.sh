@@ -10,6 +10,10 @@
 #             bytes, huge files, several files).
 # Anywhere:
 #   ```rlp-ok the block checks clean: exit 0, no diagnostic at all.
+#   ```sh-ok  the block, run by `sh -e` in an empty directory with rlc on
+#             PATH, exits 0: it checks a figure the prose states (a bound,
+#             a range) against what rlc prints, so no number in the text
+#             can drift from the code.
 # Also: every RLC0xxx/RLC1xxx code of lang/diag_codes.def has at least one
 # rlp or sh example.
 . "$ROOT/tests/lib.sh"
@@ -31,7 +35,7 @@ BEGIN { code = "none" }
     }
     infence = 1
     kind = substr($0, 4)
-    if (kind == "rlp" || kind == "rlp-ok" || kind == "sh") {
+    if (kind == "rlp" || kind == "rlp-ok" || kind == "sh" || kind == "sh-ok") {
         n++
         out = sprintf("%s/%03d.%s.%s", dir, n, kind, code)
         printf "" > out
@@ -81,6 +85,12 @@ for f in "$T"/blocks/*; do
         else
             ok "$name"
         fi
+        ;;
+    sh-ok)
+        (cd "$d" && PATH="$T/bin:$PATH" sh -e "$f" >out 2>&1)
+        rc=$?
+        if [ $rc -eq 0 ]; then ok "$name"
+        else notok "$name" "exit $rc: $(tail -c 300 "$d/out" | tr '\n' ' ')"; fi
         ;;
     sh)
         if [ "$code" = none ]; then notok "$name" "sh block outside a ### RLCnnnn section"; continue; fi

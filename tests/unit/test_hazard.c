@@ -70,13 +70,21 @@ static void test_bound_span(void **state)
 {
     (void)state;
     m_limit tb = lim(100, 60000, 100, ALGO_TOKEN_BUCKET);
-    assert_int_equal(bound_span(&tb, 60000, 0), 200);
-    assert_int_equal(bound_span(&tb, 300000, 0), 600);
+    /* A full bucket at the first millisecond, then 59 999 ms of refill. */
+    assert_int_equal(bound_span(&tb, 60000, 0), 199);
+    assert_int_equal(bound_span(&tb, 60001, 0), 200);
+    assert_int_equal(bound_span(&tb, 300000, 0), 599);
     assert_int_equal(bound_span(&tb, 60000, 2000), 203);
     m_limit fw = lim(100, 60000, 100, ALGO_FIXED_WINDOW);
-    assert_int_equal(bound_span(&fw, 60000, 0), 200);    /* 2N across a boundary */
-    assert_int_equal(bound_span(&fw, 60001, 0), 300);
-    assert_int_equal(bound_span(&fw, 60000, 1), 300);    /* skew opens a third window */
+    assert_int_equal(bound_span(&fw, 1, 0), 100);        /* one instant, one window */
+    assert_int_equal(bound_span(&fw, 2, 0), 200);        /* 2N across a boundary */
+    assert_int_equal(bound_span(&fw, 60001, 0), 200);
+    assert_int_equal(bound_span(&fw, 60002, 0), 300);
+    assert_int_equal(bound_span(&fw, 60000, 2), 300);    /* skew opens a third window */
+    m_limit ap = lim(10, 1000, 10, ALGO_APPROX_SLIDING_WINDOW);
+    assert_int_equal(bound_span(&ap, 1000, 0), 19);      /* 10 at 999, 9 at 1998 */
+    assert_int_equal(bound_span(&ap, 1, 0), 10);
+    assert_true(bound_span(&ap, 86400000, 0) <= 10 * 86401); /* a long span, summed */
     m_limit sw = lim(100, 60000, 100, ALGO_SLIDING_WINDOW);
     assert_int_equal(bound_span(&sw, 60000, 0), 100);
     assert_int_equal(bound_span(&sw, 150000, 0), 300);
@@ -96,8 +104,17 @@ static void test_kills(void **state)
     assert_false(limit_kills(&b, &a));
     m_limit fw600 = lim(600, 300000, 600, ALGO_FIXED_WINDOW);
     m_limit fw599 = lim(599, 300000, 599, ALGO_FIXED_WINDOW);
-    assert_true(limit_kills(&a, &fw600));   /* at most 600 in any 5m */
-    assert_false(limit_kills(&a, &fw599));
+    m_limit fw598 = lim(598, 300000, 598, ALGO_FIXED_WINDOW);
+    assert_true(limit_kills(&a, &fw600));   /* at most 599 in any 5m */
+    assert_true(limit_kills(&a, &fw599));
+    assert_false(limit_kills(&a, &fw598));
+    /* The weighted counter can reject with less than its count in the
+     * trailing window: it is killed only by what two windows hold. */
+    m_limit ap = lim(200, 60000, 200, ALGO_APPROX_SLIDING_WINDOW);
+    m_limit sw100 = lim(100, 60000, 100, ALGO_SLIDING_WINDOW);
+    m_limit sw101 = lim(101, 60000, 101, ALGO_SLIDING_WINDOW);
+    assert_true(limit_kills(&sw100, &ap));
+    assert_false(limit_kills(&sw101, &ap));
     /* A fixed window admits 2N at once: a bucket of burst 2N-1 can bind. */
     m_limit fw = lim(10, 1000, 10, ALGO_FIXED_WINDOW);
     m_limit tb19 = lim(100, 1000, 19, ALGO_TOKEN_BUCKET);
@@ -116,10 +133,11 @@ static void test_ttl(void **state)
     assert_int_equal(limit_refill_ms(&tb), 5000);
     assert_int_equal(counter_expiry_ms(&tb, 1), 5003);
     /* The rule covers window + skew for every algorithm, burst and skew... */
-    const algo algos[] = {ALGO_TOKEN_BUCKET, ALGO_GCRA, ALGO_SLIDING_WINDOW, ALGO_FIXED_WINDOW};
+    const algo algos[] = {ALGO_TOKEN_BUCKET, ALGO_GCRA, ALGO_SLIDING_WINDOW, ALGO_FIXED_WINDOW,
+                          ALGO_APPROX_SLIDING_WINDOW};
     const int64_t windows[] = {1, 999, 1000, 60000, WINDOW_MAX_MS};
     const int64_t skews[] = {0, 1, 25, 1000, SKEW_MAX_MS};
-    for (size_t a = 0; a < 4; a++)
+    for (size_t a = 0; a < 5; a++)
         for (size_t w = 0; w < 5; w++)
             for (size_t k = 0; k < 5; k++)
                 for (int64_t burst = 1; burst <= 1000; burst *= 10) {

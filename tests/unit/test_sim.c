@@ -90,7 +90,8 @@ static void token_bucket_exhaustion_and_refill(void **state)
 static void cost_larger_than_capacity(void **state)
 {
     (void)state;
-    const char *algos[] = {"token_bucket", "gcra", "fixed_window", "sliding_window"};
+    const char *algos[] = {"token_bucket", "gcra", "fixed_window", "sliding_window",
+                           "approx_sliding_window"};
     for (int a = 0; a < 4; a++) {
         rl_ruleset rs;
         one_rule(&rs, algos[a], 10, 1000, 10, 3);   /* each request costs 3 units */
@@ -131,11 +132,43 @@ static void fixed_window_boundaries(void **state)
     rules_free(&rs);
 }
 
-static void sliding_window_weights_previous(void **state)
+static void sliding_window_is_exact(void **state)
 {
     (void)state;
     rl_ruleset rs;
     one_rule(&rs, "sliding_window", 10, 1000, 10, 1);
+    sim *s = sim_new(&rs);
+    /* 10 at 999 fill the trailing second until 1999, whatever the fixed
+     * windows say: nothing at 1500, all 10 again at 1999. */
+    assert_int_equal(sendn(s, "", 10, 999), 10);
+    sim_decision d = dec(s, "", 1, 1500);
+    assert_false(d.allowed);
+    assert_int_equal(d.retry_ms, 499);     /* 999 + 1000 - 1500 */
+    assert_int_equal(d.reset_ms, 499);
+    assert_false(dec(s, "", 1, 1998).allowed);
+    assert_int_equal(sendn(s, "", 12, 1999), 10);
+    /* Oldest first: 3 at 2999 leave at 3999, 7 at 3500 at 4500. */
+    assert_int_equal(sendn(s, "", 3, 2999), 3);
+    assert_int_equal(sendn(s, "", 7, 3500), 7);
+    d = dec(s, "", 4, 3600);
+    assert_false(d.allowed);
+    assert_int_equal(d.remaining, 0);
+    assert_int_equal(d.retry_ms, 900);     /* both must go: 4500 - 3600 */
+    assert_int_equal(dec(s, "", 3, 3600).retry_ms, 399);   /* only the 3: 3999 - 3600 */
+    /* A clock that goes back is judged at the newest time, never earlier. */
+    d = dec(s, "", 1, 3000);
+    assert_false(d.allowed);
+    assert_int_equal(d.retry_ms, 999);
+    assert_int_equal(sendn(s, "", 4, 3999), 3);
+    sim_free(s);
+    rules_free(&rs);
+}
+
+static void approx_sliding_window_weights_previous(void **state)
+{
+    (void)state;
+    rl_ruleset rs;
+    one_rule(&rs, "approx_sliding_window", 10, 1000, 10, 1);
     sim *s = sim_new(&rs);
     assert_int_equal(sendn(s, "", 10, 500), 10);
     /* At 1000 the previous window (10) still weighs fully. */
@@ -367,7 +400,8 @@ int main(void)
         cmocka_unit_test(token_bucket_exhaustion_and_refill),
         cmocka_unit_test(cost_larger_than_capacity),
         cmocka_unit_test(fixed_window_boundaries),
-        cmocka_unit_test(sliding_window_weights_previous),
+        cmocka_unit_test(sliding_window_is_exact),
+        cmocka_unit_test(approx_sliding_window_weights_previous),
         cmocka_unit_test(gcra_equals_token_bucket),
         cmocka_unit_test(concurrency_lease_expiry_and_release),
         cmocka_unit_test(clock_going_backwards),
