@@ -81,7 +81,8 @@ $(BUILD)/gen/explain_text.c: SPEC.md tools/gen_explain.sh
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/cli/main.o: VERSION
+# Every object is compiled with -DRLC_VERSION, so every one depends on VERSION.
+$(LIB_OBJ) $(CLI_OBJ): VERSION
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DRLC_VERSION='"$(VERSION)"' -MMD -MP -c -o $@ $<

@@ -1,0 +1,63 @@
+#!/bin/sh
+# bounds.sh - every bound `rlc check --report` prints holds for what the
+# enforcement admits: tests/drivers/bounds.c replays adversarial traces of
+# 50 000 requests per tenant (every algorithm, costs 1 and 3, hierarchies of
+# 1 to 3 levels with route limits) through the simulator and through a real
+# redis-server holding the plan `rlc run` deployed, clocks jittered within
+# max_clock_skew, and compares the most admitted in every span of W, W/2, 2W
+# and 10W with the bound; rejections charge nothing.  Then the test must be
+# able to fail: bounds claimed one smaller, and a library whose exact
+# sliding window admits one request too many, are both caught.
+. "$ROOT/tests/lib.sh"
+D="$ROOT/$BUILD/tests/drivers/bounds"
+
+"$D" --emit-policy > "$T/bounds.rlp"
+if "$RLC" check "$T/bounds.rlp" >/dev/null 2>"$T/check"; then ok "bounds: the generated policy checks"
+else notok "bounds: the generated policy checks" "$(tail -3 "$T/check")"; exit 0; fi
+"$RLC" compile -q "$T/bounds.rlp" -o "$T/plan.json" || { notok "bounds: compile" "failed"; exit 0; }
+
+port=$(free_port)
+start_redis "$port" || { notok "bounds: redis-server" "did not start"; exit 0; }
+export RLC_REDIS_URL="redis://127.0.0.1:$port" RLC_STATE_DIR="$T/state"
+# Redis times out counter keys by its own clock, years ahead of the traces'
+# virtual one, so a key could vanish while the trace still counts it.  As in
+# differential.sh, the deployed configs get a skew of 1h, which only makes
+# every expiry an hour longer (decisions do not read the skew); the bounds
+# checked are bounds.rlp's, with its 10 ms.
+long_ttls() {
+    for k in $(redis-cli -p "$port" --scan --pattern '{pb:*}:cfg:*'); do
+        redis-cli -p "$port" HSET "$k" m "1 c 3600000" >/dev/null
+    done
+}
+if "$RLC" run -q "$T/plan.json" >"$T/run" 2>&1; then ok "bounds: rlc run deploys the policy"
+else notok "bounds: rlc run deploys the policy" "$(tail -3 "$T/run")"; exit 0; fi
+long_ttls
+
+"$D" --policy "$T/bounds.rlp" --port "$port" --seed 1 >"$T/out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && grep -q ' 0 over$' "$T/out" && grep -q ' 0 over; [0-9]* rejections read back, 0 charged' "$T/out"; then
+    ok "bounds: simulator and Redis within every bound, rejections charge nothing ($(sed -n 's/^# //p' "$T/out" | tr '\n' ' '))"
+else
+    notok "bounds: simulator and Redis within every bound" "exit $rc: $(head -c 2000 "$T/out")"
+fi
+# The traces reach the bounds, so a bound one too small is exceeded.
+reached=$(sed -n 's/.* \([0-9]*\) at the bound.*/\1/p' "$T/out" | head -1)
+check "bounds: traces reach the bound in many spans ($reached)" [ "${reached:-0}" -ge 100 ]
+
+"$D" --policy "$T/bounds.rlp" --seed 2 --requests 5000 --mutate-bound >"$T/mb" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q '^VIOLATION (simulator)' "$T/mb"; then ok "bounds: a bound one too small is caught"
+else notok "bounds: a bound one too small is caught" "exit $rc: $(head -c 500 "$T/mb")"; fi
+
+# A fresh deploy (new counters), then the loosened library.
+redis-cli -p "$port" FLUSHALL >/dev/null
+rm -rf "$T/state"
+"$RLC" run -q "$T/plan.json" >/dev/null 2>&1
+long_ttls
+"$D" --policy "$T/bounds.rlp" --port "$port" --seed 3 --requests 5000 --mutate-library >"$T/ml" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q '^VIOLATION (redis).*sliding_window' "$T/ml"; then
+    ok "bounds: an exact sliding window one request too generous is caught"
+else
+    notok "bounds: an exact sliding window one request too generous is caught" "exit $rc: $(head -c 500 "$T/ml")"
+fi
