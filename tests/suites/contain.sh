@@ -59,3 +59,57 @@ policy over.rlp "$(python3 -c 'print("\u65e5" * 1000)')"
 if [ "$r" -eq 1 ] && grep -q '^over\.rlp:8:8: error\[RLC1044\]: this tenant name (3000 bytes) makes a 9028-byte store key; the limit is 4096 bytes$' err; then
     ok "long/over-limit-refused-by-check"
 else notok "long/over-limit-refused-by-check" "exit $r: $(head -c 300 err)"; fi
+
+# --- files rlc writes are regular files ------------------------------------------
+# A device node, a FIFO and a directory as -o are refused and stay what they
+# were (the node is made here: the suite never points rlc at /dev/null).
+policy small.rlp acme
+mknod "$T/null" c 1 3 2>/dev/null || notok "write/mknod" "cannot make a device node (not root?)"
+mkfifo "$T/fifo"; mkdir "$T/outdir"
+for what in null:c fifo:p outdir:d; do
+    f=${what%%:*} kind=${what#*:}
+    "$RLC" compile small.rlp -o "$T/$f" 2>err; r=$?
+    if [ "$r" -ne 0 ] && [ "$(stat -c %F "$T/$f" | cut -c1)" = "$(case $kind in c) echo c;; p) echo f;; d) echo d;; esac)" ] &&
+       grep -q "error\[RLC3007\]: refusing to write '$T/$f': it is a" err; then ok "write/refuses-$f"
+    else notok "write/refuses-$f" "exit $r, now $(stat -c %F "$T/$f"): $(head -c 300 err)"; fi
+done
+# A symlink is written through: the link stays, its target gets the plan.
+echo old > real.json; ln -s real.json link.json
+"$RLC" compile -q small.rlp -o link.json 2>err; r=$?
+if [ "$r" -eq 0 ] && [ -L link.json ] && grep -q '"plan_digest"' real.json; then ok "write/symlink-written-through"
+else notok "write/symlink-written-through" "exit $r; $(ls -l link.json); $(head -c 100 real.json)"; fi
+# fmt on a link formats the real file and keeps the link.
+printf 'tenant   "a" {\n limit 10/1m\n}\n' > real.rlp; ln -s real.rlp link.rlp
+"$RLC" fmt -q link.rlp 2>err; r=$?
+if [ "$r" -eq 0 ] && [ -L link.rlp ] && [ "$(head -1 real.rlp)" = 'tenant "a" {' ]; then ok "write/fmt-through-symlink"
+else notok "write/fmt-through-symlink" "exit $r; $(ls -l link.rlp); $(head -1 real.rlp)"; fi
+# No temporary file is left beside a refused or completed write.
+if [ -z "$(ls -A "$T" | grep '\.tmp')" ]; then ok "write/no-temp-left"
+else notok "write/no-temp-left" "$(ls -A "$T" | grep '\.tmp')"; fi
+
+# --- the state directory is this user's alone ------------------------------------
+redis-cli -p "$PORT" FLUSHALL >/dev/null
+"$RLC" compile -q small.rlp -o small.json || notok "state/compile" "failed"
+# refused_state NAME DIR MESSAGE-PATTERN: run with --state-dir DIR is refused
+# with RLC3162 and MESSAGE, exit 1, and nothing reaches the store (no lock,
+# no key) or the directory (no journal).
+refused_state() {
+    "$RLC" run -q --state-dir "$2" small.json 2>err; r=$?
+    if [ "$r" -eq 1 ] && grep -qE "error\[RLC3162\]: $3" err && [ "$(redis-cli -p "$PORT" DBSIZE)" = 0 ] &&
+       [ ! -e "$2/journal.jsonl" ]; then ok "state/$1"
+    else notok "state/$1" "exit $r, $(redis-cli -p "$PORT" DBSIZE) keys: $(head -c 300 err)"; fi
+}
+mkdir -m 700 st-world && chmod 777 st-world
+refused_state world-writable "$T/st-world" "refusing state directory: $T/st-world is writable by every user \(mode 0777\)"
+mkdir -m 770 shared && chmod 770 shared && mkdir -m 700 shared/st
+refused_state group-writable-parent "$T/shared/st" "refusing state directory: $T/shared is writable by its group \(mode 0770\)"
+mkdir -m 700 st-other && chown nobody st-other
+refused_state owned-by-another "$T/st-other" "refusing state directory: $T/st-other is owned by uid $(id -u nobody), not by this user"
+mkdir -m 700 st-ck elsewhere && ln -s "$T/elsewhere" st-ck/checkpoints
+refused_state symlinked-checkpoints "$T/st-ck" "refusing state directory: $T/st-ck/checkpoints is a symbolic link"
+mkdir -m 700 st-audit && touch elsewhere/audit && ln -s "$T/elsewhere/audit" st-audit/audit.jsonl
+refused_state symlinked-audit-log "$T/st-audit" "refusing state directory: $T/st-audit/audit.jsonl is a symbolic link"
+# A sticky, world-writable parent (/tmp's kind) is fine.
+mkdir -m 1777 sticky && mkdir -m 700 sticky/st
+"$RLC" run -q --state-dir "$T/sticky/st" small.json 2>err; r=$?
+check "state/sticky-parent-accepted" [ "$r" -eq 0 ]
