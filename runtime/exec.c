@@ -40,6 +40,7 @@
 #include "lock.h"
 #include "plan_digest.h"
 #include "plan_load.h"
+#include "redact.h"
 #include "redis_cluster.h"
 #include "redis_config.h"
 #include "rules.h"
@@ -419,8 +420,12 @@ static bool plan_targets(xc *c, rerr *e)
     for (size_t k = 0; k < c->o->noverrides; k++) {
         const char *ov = c->o->overrides[k];
         const char *eq = strchr(ov, '=');
-        if (!eq)
-            return rerr_set(e, DIAG_STORE_URL, "--target takes NAME=URL, got '%s'", ov);
+        if (!eq) {
+            char *shown = url_redact(ov);
+            rerr_set(e, DIAG_STORE_URL, "--target takes NAME=URL, got '%s'", shown);
+            free(shown);
+            return false;
+        }
         bool found = false;
         for (size_t m = 0; m < c->nt; m++)
             if (strlen(c->t[m].name) == (size_t)(eq - ov) &&

@@ -113,3 +113,83 @@ refused_state symlinked-audit-log "$T/st-audit" "refusing state directory: $T/st
 mkdir -m 1777 sticky && mkdir -m 700 sticky/st
 "$RLC" run -q --state-dir "$T/sticky/st" small.json 2>err; r=$?
 check "state/sticky-parent-accepted" [ "$r" -eq 0 ]
+
+# --- no secret in any message -------------------------------------------------------
+# A store URL that is not exactly redis:// is shown without its user,
+# password and query, from env(), and from --target.
+SECRET=Zq7Sekr1t
+for u in "rediss://u:$SECRET@h:1" "REDIS://u:$SECRET@h:1" "http://u:$SECRET@h:1/x?password=$SECRET" \
+         " redis://u:$SECRET@h:1" "unix:/tmp/redis.sock?password=$SECRET" "$SECRET"; do
+    RLC_REDIS_URL="$u" "$RLC" run -q --state-dir "$T/st-url" small.json 2>err; r=$?
+    if [ "$r" -ne 0 ] && grep -q 'error\[RLC3150\]' err && ! grep -q "$SECRET" err; then ok "secret/env-url-redacted: $(echo "$u" | cut -c1-12)"
+    else notok "secret/env-url-redacted: $(echo "$u" | cut -c1-12)" "exit $r: $(head -c 300 err)"; fi
+done
+RLC_REDIS_URL="rediss://u:$SECRET@h:1" "$RLC" run -q --state-dir "$T/st-url" small.json 2>err
+check "secret/env-url-shows-scheme-and-host" grep -qF "error[RLC3150]: target primary: 'rediss://h:1' is not a redis:// URL" err
+"$RLC" run -q --state-dir "$T/st-url" --target "primary=REDIS://u:$SECRET@h:1?password=$SECRET" small.json 2>err; r=$?
+if [ "$r" -ne 0 ] && grep -qF "'REDIS://h:1' is not a redis:// URL" err && ! grep -q "$SECRET" err; then ok "secret/target-url-redacted"
+else notok "secret/target-url-redacted" "exit $r: $(head -c 300 err)"; fi
+"$RLC" run -q --state-dir "$T/st-url" --target "$SECRET" small.json 2>err; r=$?
+if [ "$r" -ne 0 ] && grep -q 'error\[RLC3150\]' err && ! grep -q "$SECRET" err; then ok "secret/target-without-name-redacted"
+else notok "secret/target-without-name-redacted" "exit $r: $(head -c 300 err)"; fi
+# An etcd target: a --target that is not http(s), and an endpoint with a user.
+cat > etcd.rlp <<'P'
+policy "p" {
+  namespace = "ct"
+  max_clock_skew = 25ms
+}
+target etcd "gw" {
+  endpoints = [env("ETCD_EP")]
+}
+tenant "a" {
+  limit 10/1m
+}
+P
+"$RLC" compile -q etcd.rlp -o etcd.json || notok "secret/etcd-compile" "failed"
+"$RLC" run -q --state-dir "$T/st-url" --target "gw=etcds://u:$SECRET@h:1?k=$SECRET" etcd.json 2>err; r=$?
+if [ "$r" -ne 0 ] && grep -qF "got 'etcds://h:1'" err && ! grep -q "$SECRET" err; then ok "secret/etcd-target-redacted"
+else notok "secret/etcd-target-redacted" "exit $r: $(head -c 300 err)"; fi
+ETCD_EP="ftp://u:$SECRET@127.0.0.1:1" "$RLC" run -q --state-dir "$T/st-url" etcd.json 2>err; r=$?
+if [ "$r" -ne 0 ] && grep -q 'error\[RLC3150\]' err && ! grep -q "$SECRET" err; then ok "secret/etcd-endpoint-redacted"
+else notok "secret/etcd-endpoint-redacted" "exit $r: $(head -c 300 err)"; fi
+ETCD_EP="http://u:$SECRET@127.0.0.1:1/?x=$SECRET" "$RLC" run -q --state-dir "$T/st-url" etcd.json 2>err; r=$?
+if [ "$r" -ne 0 ] && grep -q 'error\[RLC315[0-9]\]' err && ! grep -q "$SECRET" err; then ok "secret/etcd-unreachable-redacted"
+else notok "secret/etcd-unreachable-redacted" "exit $r: $(head -c 300 err)"; fi
+
+# An import that is not a policy is refused without a word of its content,
+# in every output format.
+printf 'import "/proc/self/environ"\ntenant "a" {\n  limit 1/1s\n}\n' > environ.rlp
+for fmt in json github sarif text; do
+    RLC_TEST_SECRET="redis://u:$SECRET@h" "$RLC" check --color=never --format=$fmt environ.rlp >out 2>err; r=$?
+    if [ "$r" -eq 1 ] && ! grep -q "$SECRET" out err && grep -q 'RLC1004' out err; then ok "secret/import-environ-$fmt"
+    else notok "secret/import-environ-$fmt" "exit $r: $(head -c 300 out err)"; fi
+done
+check "secret/import-environ-message" grep -qF "environ.rlp:1:8: error[RLC1004]: cannot import '/proc/self/environ': it is not a policy (it contains NUL bytes); its content is not shown" err
+printf 'root:$6$%s:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n' "$SECRET" > shadow
+printf 'import "shadow"\n' > shadow.rlp
+"$RLC" check --color=never shadow.rlp 2>err; r=$?
+if [ "$r" -eq 1 ] && ! grep -q "$SECRET" err && grep -qF "shadow.rlp:1:8: error[RLC1004]: cannot import 'shadow': it is not a policy (its first word is not a declaration" err; then ok "secret/import-shadow-like"
+else notok "secret/import-shadow-like" "exit $r: $(head -c 300 err)"; fi
+printf 'x\377\376 %s\n' "$SECRET" > binary
+printf 'import "binary"\n' > binary.rlp
+"$RLC" check --color=never binary.rlp 2>err; r=$?
+if [ "$r" -eq 1 ] && ! grep -q "$SECRET" err && grep -qF "it is not a policy (it is not UTF-8 text)" err; then ok "secret/import-not-utf8"
+else notok "secret/import-not-utf8" "exit $r: $(head -c 300 err)"; fi
+# Imports are regular files: a FIFO with no writer is refused at once, a
+# device too, and a symbolic link loop is called what it is.
+mkfifo pipe.rlp; printf 'import "pipe.rlp"\n' > pipe-imp.rlp
+timeout 10 "$RLC" check --color=never pipe-imp.rlp 2>err; r=$?
+if [ "$r" -eq 1 ] && grep -qF "pipe-imp.rlp:1:8: error[RLC1004]: cannot import 'pipe.rlp': it is a FIFO, not a regular file" err; then ok "import/fifo-refused"
+else notok "import/fifo-refused" "exit $r: $(head -c 300 err)"; fi
+printf 'import "%s/null"\n' "$T" > dev-imp.rlp
+"$RLC" check --color=never dev-imp.rlp 2>err; r=$?
+if [ "$r" -eq 1 ] && grep -qF "it is a character device, not a regular file" err; then ok "import/device-refused"
+else notok "import/device-refused" "exit $r: $(head -c 300 err)"; fi
+ln -s loop-b.rlp loop-a.rlp; ln -s loop-a.rlp loop-b.rlp; printf 'import "loop-a.rlp"\n' > loop-imp.rlp
+"$RLC" check --color=never loop-imp.rlp 2>err; r=$?
+if [ "$r" -eq 1 ] && grep -qF "loop-imp.rlp:1:8: error[RLC1004]: cannot import 'loop-a.rlp': Too many levels of symbolic links" err; then ok "import/symlink-loop-named"
+else notok "import/symlink-loop-named" "exit $r: $(head -c 300 err)"; fi
+# A policy imported normally still shows its lines in its diagnostics.
+printf 'tenant "b" {\n  limit 0/1s\n}\n' > lib.rlp; printf 'import "lib.rlp"\n' > uses-lib.rlp
+"$RLC" check --color=never uses-lib.rlp 2>err
+check "import/policy-diagnostics-keep-lines" grep -qF '    2 |   limit 0/1s' err
