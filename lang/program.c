@@ -185,14 +185,21 @@ static void follow_import(loader *l, chain *c, uint32_t from, ast_node *imp)
      * stdin and embedded modules). */
     char path[PATH_MAX];
     const src_file *sf = &p->map.files[from];
+    int pn;
     if (spec[0] == '/' || sf->builtin || strcmp(sf->path, "<stdin>") == 0) {
-        snprintf(path, sizeof path, "%s", spec);
+        pn = snprintf(path, sizeof path, "%s", spec);
     } else {
         const char *slash = strrchr(sf->path, '/');
         if (slash)
-            snprintf(path, sizeof path, "%.*s/%s", (int)(slash - sf->path), sf->path, spec);
+            pn = snprintf(path, sizeof path, "%.*s/%s", (int)(slash - sf->path), sf->path, spec);
         else
-            snprintf(path, sizeof path, "%s", spec);
+            pn = snprintf(path, sizeof path, "%s", spec);
+    }
+    /* A cut path could name another file that exists: refuse it whole. */
+    if (pn < 0 || (size_t)pn >= sizeof path) {
+        diag_add(&p->diags, DIAG_IMPORT_UNREADABLE, sp, "cannot import '%s': %s", spec,
+                 strerror(ENAMETOOLONG));
+        return;
     }
     char real[PATH_MAX];
     if (!realpath(path, real)) {

@@ -193,3 +193,10 @@ else notok "import/symlink-loop-named" "exit $r: $(head -c 300 err)"; fi
 printf 'tenant "b" {\n  limit 0/1s\n}\n' > lib.rlp; printf 'import "lib.rlp"\n' > uses-lib.rlp
 "$RLC" check --color=never uses-lib.rlp 2>err
 check "import/policy-diagnostics-keep-lines" grep -qF '    2 |   limit 0/1s' err
+# An import path longer than PATH_MAX once joined to its directory is
+# refused whole, never cut to a shorter path that might exist.
+D="$T/$(python3 -c 'print("d" * 100)')"; mkdir -p "$D"
+python3 -c 'import sys; open(sys.argv[1] + "/x.rlp", "w").write("import \"" + "a/" * 2040 + "x\"\n")' "$D"
+"$RLC" check --color=never "$D/x.rlp" 2>err; r=$?
+if [ "$r" -eq 1 ] && head -1 err | grep -q "error\[RLC1004\]: cannot import 'a/a/.*a/x': File name too long$"; then ok "import/long-path-not-cut"
+else notok "import/long-path-not-cut" "exit $r: $(head -1 err | tail -c 200)"; fi
