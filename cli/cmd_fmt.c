@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "file_write.h"
 #include "fmt.h"
 #include "parse.h"
 
@@ -30,38 +30,6 @@ static const char help[] =
     "\n"
     "exit status: 0 done (or all canonical), 1 files differ (--check) or do not\n"
     "parse, 2 usage or I/O error\n";
-
-static int write_atomic(const char *path, const char *data, size_t len)
-{
-    struct stat st;
-    mode_t mode = 0644;
-    if (stat(path, &st) == 0)
-        mode = st.st_mode & 07777;
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
-    if (!tmp)
-        return ENOMEM;
-    snprintf(tmp, pl + 16, "%s.rlcfmt~", path);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) {
-        int e = errno;
-        free(tmp);
-        return e;
-    }
-    int err = 0;
-    if (fwrite(data, 1, len, fp) != len || fflush(fp) != 0 || fsync(fileno(fp)) != 0)
-        err = errno ? errno : EIO;
-    if (fclose(fp) != 0 && !err)
-        err = errno;
-    if (!err && chmod(tmp, mode) != 0)
-        err = errno;
-    if (!err && rename(tmp, path) != 0)
-        err = errno;
-    if (err)
-        unlink(tmp);
-    free(tmp);
-    return err;
-}
 
 int cmd_fmt(int argc, char **argv)
 {
@@ -137,9 +105,11 @@ int cmd_fmt(int argc, char **argv)
                         rc = EXIT_FAIL;
                 }
             } else if (!same) {
-                int werr = write_atomic(path, buf_str(&out), out.len);
-                if (werr) {
-                    fprintf(stderr, "rlc fmt: cannot write '%s': %s\n", path, strerror(werr));
+                const char *part = buf_str(&out);
+                char *werr;
+                if (!file_write_atomic(path, &part, &out.len, 1, 0644, FW_KEEP_MODE, &werr)) {
+                    fprintf(stderr, "rlc fmt: %s\n", werr);
+                    free(werr);
                     rc = EXIT_USAGE;
                 } else if (!quiet) {
                     fprintf(stderr, "formatted %s\n", path);

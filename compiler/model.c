@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "settings.h"
+#include "store_key.h"
 #include "suggest.h"
 
 typedef struct builder {
@@ -923,6 +924,15 @@ m_policy *model_build(program *p)
              * tenant's arrays as they are built; an undefined one is still
              * reported after the tenant's own diagnostics. */
             m_tier *t = n->ref.s ? strmap_get(&b.tiers, n->ref.s) : NULL;
+            /* The name's keys are known in full here (namespace, encoded
+             * name, longest suffix): refuse it now rather than let a store
+             * or a buffer meet a key longer than anything plans promise. */
+            size_t kl = store_key_longest(m->ns, n->name.s);
+            if (kl > STORE_KEY_MAX)
+                diag_add(b.d, DIAG_KEY_TOO_LONG, n->name.sp,
+                         "this tenant name (%zu bytes) makes a %zu-byte store key; the "
+                         "limit is %d bytes",
+                         strlen(n->name.s), kl, STORE_KEY_MAX);
             m_subject *s = subject_build(&b, n, NULL, 1, t);
             strmap_put(&m->tenant_by_name, s->name, s);
             m->tenants[m->ntenants++] = s;

@@ -13,17 +13,16 @@
 #include "plan.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "buf.h"
 #include "embed.h"
+#include "file_write.h"
 #include "settings.h"
 
 /* ---- small jansson helpers ---- */
@@ -947,69 +946,21 @@ static bool write_each(int fd, const char *const *parts, const size_t *lens, int
     return true;
 }
 
-/* Writes the concatenation of parts to path atomically; see plan_write. */
+/* Writes the concatenation of parts to path atomically (file_write.h);
+ * "-" is standard output. */
 static bool write_parts(const char *const *parts, const size_t *lens, int n, const char *path,
                         char *err, size_t errlen)
 {
-    bool ok = false;
-    char *tmp = NULL;
-    int fd = -1;
     if (!strcmp(path, "-")) {
-        ok = write_each(STDOUT_FILENO, parts, lens, n);
-        if (!ok)
-            snprintf(err, errlen, "cannot write the plan to standard output: %s",
-                     strerror(errno));
-        goto out;
+        if (write_each(STDOUT_FILENO, parts, lens, n))
+            return true;
+        snprintf(err, errlen, "cannot write the plan to standard output: %s", strerror(errno));
+        return false;
     }
-    /* The temp file lives beside the target so rename() is atomic. */
-    size_t pl = strlen(path);
-    tmp = malloc(pl + 32);
-    if (!tmp) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create '%s' (the temporary file beside '%s'): %s", tmp,
-                 path, strerror(errno));
-        goto out;
-    }
-    if (!write_each(fd, parts, lens, n) || fsync(fd) != 0) {
-        snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
-        goto out_unlink;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
-        goto out_unlink;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-        goto out_unlink;
-    }
-    /* Make the rename itself durable. */
-    {
-        const char *slash = strrchr(path, '/');
-        char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path))
-                          : strdup(".");
-        if (dir) {
-            int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (dfd >= 0) {
-                fsync(dfd);
-                close(dfd);
-            }
-            free(dir);
-        }
-    }
-    ok = true;
-    goto out;
-out_unlink:
-    unlink(tmp);
-out:
-    if (fd >= 0)
-        close(fd);
-    free(tmp);
-    return ok;
+    char *msg;
+    if (file_write_atomic(path, parts, lens, n, 0644, 0, &msg))
+        return true;
+    str_mark_cut(err, errlen, snprintf(err, errlen, "%s", msg));
+    free(msg);
+    return false;
 }

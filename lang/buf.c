@@ -163,3 +163,37 @@ void buf_json_str(buf *b, const char *s)
 {
     buf_json_strn(b, s, strlen(s));
 }
+
+char *str_vprintf(const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!s)
+        abort();
+    vsnprintf(s, (size_t)n + 1, fmt, again);
+    va_end(again);
+    return s;
+}
+
+char *str_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = str_vprintf(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+char *str_mark_cut(char *s, size_t cap, int n)
+{
+    if (n < 0 || (size_t)n < cap || cap < 4)
+        return s;
+    /* Back up to the start of a character, leaving room for "...". */
+    size_t end = cap - 4;
+    while (end > 0 && ((unsigned char)s[end] & 0xC0) == 0x80)
+        end--;
+    memcpy(s + end, "...", 4);
+    return s;
+}

@@ -5,6 +5,7 @@
 #ifndef RLC_BUF_H
 #define RLC_BUF_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -31,6 +32,16 @@ void buf_printf(buf *b, const char *fmt, ...)
 void buf_json_str(buf *b, const char *s);
 void buf_json_strn(buf *b, const char *s, size_t n);
 static inline bool buf_ok(const buf *b) { return !b->failed; }
+/* Formats into memory sized from the result (a key or path built from a
+ * name of any length).  Returns malloc'd text, the caller's to free; aborts
+ * when memory runs out, as the JSON builders do. */
+char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *str_vprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/* For a message in a fixed buffer s of cap bytes after a vsnprintf that
+ * wanted n bytes: when it did not fit, ends it with "..." on a UTF-8
+ * character boundary, so a cut message says it was cut and stays valid
+ * UTF-8 (JSON output refuses anything else).  Returns s. */
+char *str_mark_cut(char *s, size_t cap, int n);
 /* Returns the contents (never NULL), still owned by b. */
 static inline const char *buf_str(const buf *b) { return b->data ? b->data : ""; }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "embed.h"
@@ -184,17 +185,25 @@ static void follow_import(loader *l, chain *c, uint32_t from, ast_node *imp)
      * stdin and embedded modules). */
     char path[PATH_MAX];
     const src_file *sf = &p->map.files[from];
+    int pn;
     if (spec[0] == '/' || sf->builtin || strcmp(sf->path, "<stdin>") == 0) {
-        snprintf(path, sizeof path, "%s", spec);
+        pn = snprintf(path, sizeof path, "%s", spec);
     } else {
         const char *slash = strrchr(sf->path, '/');
         if (slash)
-            snprintf(path, sizeof path, "%.*s/%s", (int)(slash - sf->path), sf->path, spec);
+            pn = snprintf(path, sizeof path, "%.*s/%s", (int)(slash - sf->path), sf->path, spec);
         else
-            snprintf(path, sizeof path, "%s", spec);
+            pn = snprintf(path, sizeof path, "%s", spec);
+    }
+    /* A cut path could name another file that exists: refuse it whole. */
+    if (pn < 0 || (size_t)pn >= sizeof path) {
+        diag_add(&p->diags, DIAG_IMPORT_UNREADABLE, sp, "cannot import '%s': %s", spec,
+                 strerror(ENAMETOOLONG));
+        return;
     }
     char real[PATH_MAX];
     if (!realpath(path, real)) {
+        int first = errno;
         char with_ext[PATH_MAX];
         size_t pl = strlen(path);
         bool fits = pl + 5 <= sizeof with_ext;
@@ -204,6 +213,12 @@ static void follow_import(loader *l, chain *c, uint32_t from, ast_node *imp)
         }
         if (fits && realpath(with_ext, real)) {
             memcpy(path, with_ext, pl + 5);
+        } else if (first != ENOENT) {
+            /* The path exists but cannot be resolved (a symbolic link
+             * loop, a permission): say so, not "no such file". */
+            diag_add(&p->diags, DIAG_IMPORT_UNREADABLE, sp, "cannot import '%s': %s", path,
+                     strerror(first));
+            return;
         } else {
             diag_add(&p->diags, DIAG_IMPORT_NOT_FOUND, sp, "cannot find '%s': %s", path,
                      strerror(errno));
@@ -234,7 +249,28 @@ static void load_file(loader *l, chain *c, const char *name, const char *path,
         text[builtin_len] = text[builtin_len + 1] = '\0';
         len = builtin_len;
     } else {
-        int err = src_read_file(path, &text, &len);
+        unsigned mode = 0;
+        int err = via.file == SRC_NONE ? src_read_file(path, &text, &len)
+                                       : src_read_regular(path, &text, &len, &mode);
+        if (err == SRC_NOT_REGULAR) {
+            diag_add(&p->diags, DIAG_IMPORT_UNREADABLE, via,
+                     "cannot import '%s': it is %s, not a regular file", path,
+                     S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) ? "a character device"
+                     : S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket"
+                     : "not a regular file");
+            return;
+        }
+        /* An imported file that is not a policy is refused whole: its
+         * diagnostics would quote its lines (an import of /proc/self/environ
+         * or /etc/shadow must not print them). */
+        const char *why = err || via.file == SRC_NONE ? NULL : src_policy_refusal(text, len);
+        if (why) {
+            diag_add(&p->diags, DIAG_IMPORT_UNREADABLE, via,
+                     "cannot import '%s': it is not a policy (%s); its content is not shown",
+                     path, why);
+            free(text);
+            return;
+        }
         if (err) {
             if (via.file == SRC_NONE) {
                 p->io_error = true;

@@ -2,11 +2,13 @@
 #include "source.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lex_util.h"  /* utf8_seq_len, for columns */
 
@@ -156,6 +158,8 @@ static void advise_huge(void *p, size_t n)
 #endif
 }
 
+static int read_fp(FILE *fp, char **text, size_t *len);
+
 int src_read_file(const char *path, char **text, size_t *len)
 {
     *text = NULL;
@@ -163,6 +167,76 @@ int src_read_file(const char *path, char **text, size_t *len)
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return errno;
+    return read_fp(fp, text, len);
+}
+
+int src_read_regular(const char *path, char **text, size_t *len, unsigned *mode)
+{
+    *text = NULL;
+    *len = 0;
+    *mode = 0;
+    /* O_NONBLOCK: opening a FIFO with no writer would wait forever; the
+     * mode is checked on what was opened, not on the name. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return errno;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return e;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *mode = (unsigned)st.st_mode;
+        close(fd);
+        return S_ISDIR(st.st_mode) ? EISDIR : SRC_NOT_REGULAR;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    FILE *fp = fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ? NULL : fdopen(fd, "rb");
+    if (!fp) {
+        int e = errno;
+        close(fd);
+        return e;
+    }
+    return read_fp(fp, text, len);
+}
+
+const char *src_policy_refusal(const char *text, size_t len)
+{
+    if (memchr(text, '\0', len))
+        return "it contains NUL bytes";
+    if (utf8_validate(text, len) != len)
+        return "it is not UTF-8 text";
+    /* The first token must begin a declaration: skip blanks and comments. */
+    size_t i = 0;
+    for (;;) {
+        while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' ||
+                           text[i] == '\n'))
+            i++;
+        if (i < len && text[i] == '#') {
+            while (i < len && text[i] != '\n')
+                i++;
+            continue;
+        }
+        break;
+    }
+    if (i == len)
+        return NULL;   /* declares nothing: RLC0012 says so, with nothing to quote */
+    static const char *const starts[] = {"policy", "import", "tier", "tenant",
+                                         "allow", "target", "test"};
+    for (size_t k = 0; k < sizeof starts / sizeof starts[0]; k++) {
+        size_t kl = strlen(starts[k]);
+        if (len - i > kl && !memcmp(text + i, starts[k], kl) &&
+            (text[i + kl] == ' ' || text[i + kl] == '\t' || text[i + kl] == '\n' ||
+             text[i + kl] == '\r' || text[i + kl] == '"' || text[i + kl] == '#'))
+            return NULL;
+    }
+    return "its first word is not a declaration (policy, import, tier, tenant, allow, "
+           "target or test)";
+}
+
+static int read_fp(FILE *fp, char **text, size_t *len)
+{
     struct stat st;
     if (fstat(fileno(fp), &st) != 0) {
         int e = errno;

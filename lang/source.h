@@ -53,6 +53,18 @@ void srcmap_line_text(srcmap *m, uint32_t file, uint32_t off,
  * Returns 0, or an errno value (EISDIR for directories, EFBIG past
  * SRC_MAX_BYTES). */
 int src_read_file(const char *path, char **text, size_t *len);
+/* The return of src_read_regular for a path that is neither a regular file
+ * nor a directory (its mode is then in *mode). */
+#define SRC_NOT_REGULAR (-1)
+/* As src_read_file, for an imported file: only a regular file is read
+ * (EISDIR for a directory, SRC_NOT_REGULAR for a FIFO, device or socket,
+ * which is opened without blocking and never read). */
+int src_read_regular(const char *path, char **text, size_t *len, unsigned *mode);
+/* Why text (len bytes) is not a policy, so that nothing of it may be
+ * quoted: NUL bytes, invalid UTF-8, or a first word that begins no
+ * declaration.  NULL when it may be one (its diagnostics can then show its
+ * lines). */
+const char *src_policy_refusal(const char *text, size_t len);
 
 static inline span span_make(uint32_t file, uint32_t start, uint32_t end)
 {

@@ -126,7 +126,7 @@ bool audit_append(const char *state_dir, const audit_rec *r, audit_head *head, c
     char path[STATEDIR_PATH_MAX], hpath[STATEDIR_PATH_MAX];
     statedir_path(state_dir, "audit.jsonl", path);
     statedir_path(state_dir, "audit.head", hpath);
-    int fd = open(path, O_RDWR | O_CREAT | O_APPEND, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
     if (fd < 0)
         return rerr_set(e, DIAG_AUDIT_IO, "cannot open %s: %s", path, strerror(errno));
     bool ok = false;

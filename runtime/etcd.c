@@ -9,12 +9,14 @@
 #include <openssl/evp.h>
 
 #include "httpc.h"
+#include "redact.h"
 
 #define ETCD_MAX_ENDPOINTS 16
 
 struct etcd {
     httpc *h;
     char *ep[ETCD_MAX_ENDPOINTS];
+    char *shown[ETCD_MAX_ENDPOINTS];   /* ep as messages show it (url_redact) */
     size_t nep, cur;
     char token[512];               /* auth token, "" without auth */
 };
@@ -80,7 +82,7 @@ static json_t *b64json(const char *p, size_t n)
 
 const char *etcd_endpoint(const etcd *c)
 {
-    return c ? c->ep[c->cur] : "";
+    return c ? c->shown[c->cur] : "";
 }
 
 /* Sends one request to the current endpoint, moving to the next ones when
@@ -122,7 +124,7 @@ static bool call(etcd *c, const char *method, const char *path, json_t *body, js
             long long gc = num(j, "code");
             /* gRPC code 16: unauthenticated; 7: permission denied. */
             rerr_set(e, gc == 16 || gc == 7 ? DIAG_STORE_AUTH : DIAG_STORE_REPLY,
-                     "etcd %s: %s %s: HTTP %ld: %s%s", c->ep[c->cur], method, path, r.status,
+                     "etcd %s: %s %s: HTTP %ld: %s%s", c->shown[c->cur], method, path, r.status,
                      msg ? msg : r.len ? r.body : "(empty answer)",
                      gc ? "" : "");
             json_decref(j);
@@ -133,7 +135,7 @@ static bool call(etcd *c, const char *method, const char *path, json_t *body, js
         if (!json_is_object(j)) {
             json_decref(j);
             rerr_set(e, DIAG_STORE_REPLY, "etcd %s: %s %s: the answer is not a JSON object",
-                     c->ep[c->cur], method, path);
+                     c->shown[c->cur], method, path);
             break;
         }
         /* Streamed calls (keepalive) wrap their answer in "result" and
@@ -141,7 +143,7 @@ static bool call(etcd *c, const char *method, const char *path, json_t *body, js
         json_t *err = json_object_get(j, "error");
         if (json_is_object(err)) {
             const char *msg = json_string_value(json_object_get(err, "message"));
-            rerr_set(e, DIAG_STORE_REPLY, "etcd %s: %s %s: %s", c->ep[c->cur], method, path,
+            rerr_set(e, DIAG_STORE_REPLY, "etcd %s: %s %s: %s", c->shown[c->cur], method, path,
                      msg ? msg : "error");
             json_decref(j);
             break;
@@ -187,15 +189,19 @@ etcd *etcd_open(const char *const *endpoints, size_t n, const char *user, const 
     for (size_t i = 0; i < n; i++) {
         const char *ep = endpoints[i];
         if (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8)) {
+            char *shown = url_redact(ep);
             rerr_set(e, DIAG_STORE_URL, "etcd endpoint '%s' is not an http:// or https:// URL",
-                     ep);
+                     shown);
+            free(shown);
             etcd_close(c);
             return NULL;
         }
         size_t l = strlen(ep);
         while (l && ep[l - 1] == '/')
             l--;
-        c->ep[c->nep++] = strndup(ep, l);
+        c->ep[c->nep] = strndup(ep, l);
+        c->shown[c->nep] = url_redact(c->ep[c->nep]);
+        c->nep++;
     }
     int connect_ms = timeout_ms < 2000 ? timeout_ms : 2000;
     c->h = httpc_new(connect_ms, timeout_ms, NULL, e);
@@ -211,8 +217,10 @@ void etcd_close(etcd *c)
     if (!c)
         return;
     httpc_free(c->h);
-    for (size_t i = 0; i < c->nep; i++)
+    for (size_t i = 0; i < c->nep; i++) {
         free(c->ep[i]);
+        free(c->shown[i]);
+    }
     memset(c->token, 0, sizeof c->token);
     free(c);
 }

@@ -40,6 +40,7 @@
 #include "lock.h"
 #include "plan_digest.h"
 #include "plan_load.h"
+#include "redact.h"
 #include "redis_cluster.h"
 #include "redis_config.h"
 #include "rules.h"
@@ -124,7 +125,7 @@ static void say(xc *c, const char *fmt, ...)
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    str_mark_cut(msg, sizeof msg, vsnprintf(msg, sizeof msg, fmt, ap));
     va_end(ap);
     c->o->progress(c->o->ud, msg);
 }
@@ -419,8 +420,12 @@ static bool plan_targets(xc *c, rerr *e)
     for (size_t k = 0; k < c->o->noverrides; k++) {
         const char *ov = c->o->overrides[k];
         const char *eq = strchr(ov, '=');
-        if (!eq)
-            return rerr_set(e, DIAG_STORE_URL, "--target takes NAME=URL, got '%s'", ov);
+        if (!eq) {
+            char *shown = url_redact(ov);
+            rerr_set(e, DIAG_STORE_URL, "--target takes NAME=URL, got '%s'", shown);
+            free(shown);
+            return false;
+        }
         bool found = false;
         for (size_t m = 0; m < c->nt; m++)
             if (strlen(c->t[m].name) == (size_t)(eq - ov) &&
@@ -968,9 +973,10 @@ static bool read_live(xc *c, xt *t, bool full, rerr *e)
     }
     p = rpipe_new(t->s);
     for (size_t j = 0; j < nidx; j++) {
-        snprintf(k, sizeof k, "%s:active", t->ten[idx[j]].tag);
-        const char *av[2] = {"GET", k};
-        rpipe_add(p, k, strlen(k), 2, av, NULL);
+        char *ak = str_printf("%s:active", t->ten[idx[j]].tag);
+        const char *av[2] = {"GET", ak};
+        rpipe_add(p, ak, strlen(ak), 2, av, NULL);
+        free(ak);
     }
     bool ok = rpipe_exec(p, e);
     for (size_t j = 0; ok && j < nidx; j++) {
@@ -1045,12 +1051,12 @@ static void state_digest(xt *t, bool after, char out[DIGEST_HEX_LEN + 1])
 static void add_key(json_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void add_key(json_t *a, const char *fmt, ...)
 {
-    char k[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(k, sizeof k, fmt, ap);
+    char *k = str_vprintf(fmt, ap);
     va_end(ap);
     json_array_append_new(a, json_string(k));
+    free(k);
 }
 
 /* The shadow keys of verification (they must not outlive a crash): per
@@ -1184,9 +1190,9 @@ static bool restore_target(xt *t, const json_t *ck_t, bool functions, const char
         size_t kl = strlen(ks);
         bool is_active = false;
         if (kl > 7 && !strcmp(ks + kl - 7, ":active")) {
-            char tg[1024];
-            snprintf(tg, sizeof tg, "%.*s", (int)(kl - 7), ks);
+            char *tg = str_printf("%.*s", (int)(kl - 7), ks);
             is_active = json_is_string(json_object_get(act, tg));
+            free(tg);
         }
         if (is_active && d)
             continue;   /* restored below through activate */
@@ -1218,10 +1224,9 @@ static bool restore_target(xt *t, const json_t *ck_t, bool functions, const char
     const char *tag;
     json_t *v;
     json_object_foreach(act, tag, v) {
-        char ak[1024];
-        snprintf(ak, sizeof ak, "%s:active", tag);
         if (!json_is_string(v))
             continue;   /* absent before: deleted above */
+        char *ak = str_printf("%s:active", tag);
         const char *ver = json_string_value(v);
         char now[24] = "";
         if (functions) {
@@ -1231,6 +1236,7 @@ static bool restore_target(xt *t, const json_t *ck_t, bool functions, const char
             const char *av[7] = {"EVALSHA", sha, "1", ak, "activate", ver, now};
             rpipe_add(p, ak, strlen(ak), 7, av, NULL);
         }
+        free(ak);
     }
     ok = rpipe_exec(p, e);
     bad = ok ? rpipe_first_error(p) : (size_t)-1;
@@ -1278,10 +1284,10 @@ static bool send_cmds(xt *t, bool config, rerr *e, size_t *written)
         if (!x->t) {
             if (config)
                 continue;
-            char k[1024];
-            snprintf(k, sizeof k, "%s:active", x->tag);
+            char *k = str_printf("%s:active", x->tag);
             const char *av[2] = {"DEL", k};
             rpipe_add(p, k, strlen(k), 2, av, NULL);
+            free(k);
             continue;
         }
         if (!config && !x->live) {
@@ -1289,10 +1295,10 @@ static bool send_cmds(xt *t, bool config, rerr *e, size_t *written)
              * counters of an old config, and there is none; we hold the
              * lock, and clients never write pointers).  A plain SET spares
              * the server a config parse per new tenant. */
-            char k[1024];
-            snprintf(k, sizeof k, "%s:active", x->tag);
+            char *k = str_printf("%s:active", x->tag);
             const char *av[3] = {"SET", k, x->newver};
             rpipe_add(p, k, strlen(k), 3, av, NULL);
+            free(k);
             continue;
         }
         for (size_t m = 0; m < x->cmds.n; m++) {
@@ -1319,11 +1325,12 @@ static bool send_cmds(xt *t, bool config, rerr *e, size_t *written)
 
 /* --- verify ---------------------------------------------------------------- */
 
-/* "group:a/key:b" from a verify case's path (tenant element first). */
-static void case_path(const json_t *path, char *out, size_t n)
+/* "group:a/key:b" from a verify case's path (tenant element first), in
+ * malloc'd memory, the caller's. */
+static char *case_path(const json_t *path)
 {
     buf b;
-    buf_init(&b, 4096);
+    buf_init(&b, BUF_DEFAULT_MAX);
     size_t i;
     json_t *el;
     json_array_foreach(path, i, el) {
@@ -1342,8 +1349,9 @@ static void case_path(const json_t *path, char *out, size_t n)
                 buf_putc(&b, *s);
         }
     }
-    snprintf(out, n, "%s", buf_str(&b));
-    buf_free(&b);
+    if (!buf_ok(&b))
+        abort();
+    return b.data ? b.data : strdup("");
 }
 
 static bool verify(xc *c, xt *t, json_t *report, rerr *e)
@@ -1367,9 +1375,8 @@ static bool verify(xc *c, xt *t, json_t *report, rerr *e)
             continue;
         /* Shadow copy of the tenant's config under "<tag>:v", so decisions
          * run on fresh counters that no client touches. */
-        char sk[1024], scfg[1024];
-        snprintf(sk, sizeof sk, "%s:v:active", x->tag);
-        snprintf(scfg, sizeof scfg, "%s:v:cfg:%s", x->tag, x->newver);
+        char *sk = str_printf("%s:v:active", x->tag);
+        char *scfg = str_printf("%s:v:cfg:%s", x->tag, x->newver);
         redis_cmd *hs = &x->cmds.v[0];
         const char **av = malloc((size_t)hs->argc * sizeof *av);
         size_t *lens = malloc((size_t)hs->argc * sizeof *lens);
@@ -1384,8 +1391,7 @@ static bool verify(xc *c, xt *t, json_t *report, rerr *e)
         free(lens);
         const char *setv[3] = {"SET", sk, x->newver};
         rpipe_add(p, sk, strlen(sk), 3, setv, NULL);
-        char path[1024];
-        case_path(json_object_get(vc, "path"), path, sizeof path);
+        char *path = case_path(json_object_get(vc, "path"));
         const char *method = json_string_value(json_object_get(vc, "method"));
         const char *route = json_string_value(json_object_get(vc, "route"));
         long long cost = json_integer_value(json_object_get(vc, "cost"));
@@ -1408,12 +1414,16 @@ static bool verify(xc *c, xt *t, json_t *report, rerr *e)
                 rpipe_add(p, sk, strlen(sk), 11, dv, NULL);
             }
         }
+        free(path);
+        free(scfg);
+        free(sk);
     }
     bool ok = rpipe_exec(p, e);
     sim *sm = NULL;
     rl_ruleset one = c->rs;
     const xtenant *sim_of = NULL;
     size_t ncases = 0, nsent = 0;
+    char *path = NULL;
     json_array_foreach(cases, i, vc) {
         if (!ok)
             break;
@@ -1437,8 +1447,8 @@ static bool verify(xc *c, xt *t, json_t *report, rerr *e)
         }
         if (!ok)
             break;
-        char path[1024];
-        case_path(json_object_get(vc, "path"), path, sizeof path);
+        free(path);
+        path = case_path(json_object_get(vc, "path"));
         const char *method = json_string_value(json_object_get(vc, "method"));
         const char *route = json_string_value(json_object_get(vc, "route"));
         long long cost = json_integer_value(json_object_get(vc, "cost"));
@@ -1476,6 +1486,7 @@ static bool verify(xc *c, xt *t, json_t *report, rerr *e)
             }
         }
     }
+    free(path);
     sim_free(sm);
     rpipe_free(p);
     free(first);
@@ -1535,10 +1546,10 @@ static bool commit_store(xc *c, xt *t, const char *manifest, rerr *e)
             rpipe_add(p, sk, strlen(sk), 3, av, NULL);
         }
         if (x->changed && x->live) {
-            char ck[1024];
-            snprintf(ck, sizeof ck, "%s:cfg:%s", x->tag, x->live);
+            char *ck = str_printf("%s:cfg:%s", x->tag, x->live);
             const char *av[2] = {"DEL", ck};
             rpipe_add(p, ck, strlen(ck), 2, av, NULL);
+            free(ck);
         }
     }
     if (hn > 2)
@@ -2450,10 +2461,10 @@ static int cmp_str(const void *a, const void *b)
  * still hash to its version (false: edited by hand). */
 static json_t *live_config(xt *t, const char *tag, const char *ver, bool *intact, rerr *e)
 {
-    char k[1024];
-    snprintf(k, sizeof k, "%s:cfg:%s", tag, ver);
+    char *k = str_printf("%s:cfg:%s", tag, ver);
     const char *av[2] = {"HGETALL", k};
     redisReply *r = cmd(t->s, e, k, 2, av);
+    free(k);
     if (!r)
         return NULL;
     json_t *rules = json_object();
@@ -2712,10 +2723,10 @@ exec_status exec_status_report(const char *plan_path, const exec_opts *o, json_t
             const char *tn = r->element[m]->str, *ver = r->element[m + 1]->str;
             ntenants++;
             char *tag = redis_config_tag(c.ns, tn);
-            char ak[1024];
-            snprintf(ak, sizeof ak, "%s:active", tag);
+            char *ak = str_printf("%s:active", tag);
             const char *ga[2] = {"GET", ak};
             redisReply *a = cmd(t->s, e, ak, 2, ga);
+            free(ak);
             const char *live = a && a->type == REDIS_REPLY_STRING ? a->str : NULL;
             bool intact = false;
             json_t *rules = live && !strcmp(live, ver) ? live_config(t, tag, ver, &intact, e)

@@ -21,6 +21,7 @@
 #include "etcd.h"
 #include "fault.h"
 #include "gateway_private.h"
+#include "redact.h"
 #include "statedir.h"
 
 /* --- names and settings -------------------------------------------------------- */
@@ -228,10 +229,14 @@ bool gateway_override(gateway *g, const char *name, size_t namelen, const char *
         if (t->kind == GW_NGINX)
             return rerr_set(e, DIAG_STORE_URL, "--target %s: an nginx target has no address to "
                             "override (its snippet calls its redis target)", t->name);
-        if (strncmp(spec, "http://", 7) && strncmp(spec, "https://", 8))
-            return rerr_set(e, DIAG_STORE_URL, "--target %s: an %s target takes a URL "
-                            "(http://host:port...), got '%s'", t->name,
-                            t->kind == GW_HTTP ? "http" : "etcd", spec);
+        if (strncmp(spec, "http://", 7) && strncmp(spec, "https://", 8)) {
+            char *shown = url_redact(spec);
+            rerr_set(e, DIAG_STORE_URL, "--target %s: an %s target takes a URL "
+                     "(http://host:port...), got '%s'", t->name,
+                     t->kind == GW_HTTP ? "http" : "etcd", shown);
+            free(shown);
+            return false;
+        }
         if (strchr(spec, '@'))
             return rerr_set(e, DIAG_STORE_URL, "--target %s: no credentials on the command line "
                             "(the process list shows them)", t->name);

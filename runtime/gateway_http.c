@@ -10,18 +10,7 @@
 
 #include "fault.h"
 #include "gateway_private.h"
-
-/* The URL without "user:password@", for messages and the audit log. */
-static void redact(const char *url, char *out, size_t n)
-{
-    const char *s = strstr(url, "://");
-    const char *at = s ? strchr(s + 3, '@') : NULL;
-    const char *slash = s ? strchr(s + 3, '/') : NULL;
-    if (s && at && (!slash || at < slash))
-        snprintf(out, n, "%.*s%s", (int)(s + 3 - url), url, at + 1);
-    else
-        snprintf(out, n, "%s", url);
-}
+#include "redact.h"
 
 bool gwh_connect(gw_target *t, rerr *e)
 {
@@ -38,7 +27,9 @@ bool gwh_connect(gw_target *t, rerr *e)
     size_t l = strlen(t->url);
     while (l && t->url[l - 1] == '/')
         t->url[--l] = '\0';
-    redact(t->url, t->shown, sizeof t->shown);
+    char *shown = url_redact(t->url);
+    snprintf(t->shown, sizeof t->shown, "%s", shown);
+    free(shown);
     snprintf(t->addr, sizeof t->addr, "%s", t->shown);
     int ms = 5000;
     json_t *to = json_object_get(st, "timeout_ms");

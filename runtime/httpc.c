@@ -8,6 +8,8 @@
 
 #include <curl/curl.h>
 
+#include "redact.h"
+
 struct httpc {
     CURL *c;
     int connect_ms, timeout_ms;
@@ -153,9 +155,13 @@ bool httpc_do(httpc *h, const char *method, const char *url, const char *const *
     }
     if (rc == CURLE_OK)
         return true;
-    if (s.too_big)
-        return rerr_set(e, DIAG_STORE_REPLY, "%s %s: response larger than %u MiB", method, url,
-                        HTTPC_MAX_BODY >> 20);
+    char *shown = url_redact(url);
+    if (s.too_big) {
+        rerr_set(e, DIAG_STORE_REPLY, "%s %s: response larger than %u MiB", method, shown,
+                 HTTPC_MAX_BODY >> 20);
+        free(shown);
+        return false;
+    }
     int code = DIAG_STORE_REPLY;
     switch (rc) {
     case CURLE_COULDNT_CONNECT:
@@ -175,6 +181,8 @@ bool httpc_do(httpc *h, const char *method, const char *url, const char *const *
     default:
         break;
     }
-    return rerr_set(e, code, "%s %s: %s%s", method, url, curl_easy_strerror(rc),
-                    rc == CURLE_OPERATION_TIMEDOUT ? " (no answer within the timeout)" : "");
+    rerr_set(e, code, "%s %s: %s%s", method, shown, curl_easy_strerror(rc),
+             rc == CURLE_OPERATION_TIMEDOUT ? " (no answer within the timeout)" : "");
+    free(shown);
+    return false;
 }

@@ -132,7 +132,7 @@ bool journal_adopt(journal *j, const char *state_dir, const char *run_id, rerr *
             return rerr_set(e, DIAG_STATE_IO, "cannot repair %s: %s", j->path,
                             strerror(errno));
     }
-    j->fd = open(j->path, O_WRONLY | O_APPEND);
+    j->fd = open(j->path, O_WRONLY | O_APPEND | O_NOFOLLOW);
     if (j->fd < 0)
         return rerr_set(e, DIAG_STATE_IO, "cannot open %s: %s", j->path, strerror(errno));
     return true;

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "redact.h"
+
 struct rconn {
     redisContext *ctx;   /* NULL while broken */
     char host[256];
@@ -47,9 +49,13 @@ bool rurl_parse(const char *s, bool allow_password, rurl *u, rerr *e)
     memset(u, 0, sizeof *u);
     u->port = 6379;
     const char *p = s;
-    if (strncmp(p, "redis://", 8))
-        return rerr_set(e, DIAG_STORE_URL, "'%s' is not a redis:// URL (rediss:// and unix "
-                                           "sockets are not supported)", s);
+    if (strncmp(p, "redis://", 8)) {
+        char *shown = url_redact(s);
+        rerr_set(e, DIAG_STORE_URL, "'%s' is not a redis:// URL (rediss:// and unix sockets "
+                                    "are not supported)", shown);
+        free(shown);
+        return false;
+    }
     p += 8;
     const char *at = strrchr(p, '@');
     const char *slash = strchr(p, '/');
@@ -72,6 +78,13 @@ bool rurl_parse(const char *s, bool allow_password, rurl *u, rerr *e)
     const char *hend = p + strcspn(p, ":/");
     if (hend == p || (size_t)(hend - p) >= sizeof u->host)
         return rerr_set(e, DIAG_STORE_URL, "store URL has no host");
+    /* A host name or an IPv4 address: anything else ('?', '@', blanks)
+     * would be carried into every message that names the node. */
+    for (const char *h = p; h < hend; h++)
+        if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') || (*h >= '0' && *h <= '9') ||
+              *h == '.' || *h == '-' || *h == '_'))
+            return rerr_set(e, DIAG_STORE_URL, "bad host in store URL (only letters, digits, "
+                                               "'.', '-' and '_')");
     memcpy(u->host, p, (size_t)(hend - p));
     p = hend;
     if (*p == ':') {
@@ -93,7 +106,8 @@ bool rurl_parse(const char *s, bool allow_password, rurl *u, rerr *e)
         p += strlen(p);
     }
     if (*p)
-        return rerr_set(e, DIAG_STORE_URL, "unexpected '%s' in store URL", p);
+        return rerr_set(e, DIAG_STORE_URL, "unexpected text after the port in store URL (a "
+                                           "query is not supported)");
     return true;
 }
 

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
+
 bool rerr_set(rerr *e, int code, const char *fmt, ...)
 {
     if (!e)
@@ -12,7 +14,7 @@ bool rerr_set(rerr *e, int code, const char *fmt, ...)
     e->code = code;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    str_mark_cut(e->msg, sizeof e->msg, vsnprintf(e->msg, sizeof e->msg, fmt, ap));
     va_end(ap);
     return false;
 }
@@ -24,7 +26,7 @@ void rerr_prefix(rerr *e, const char *fmt, ...)
     char pre[256], old[sizeof e->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(pre, sizeof pre, fmt, ap);
+    str_mark_cut(pre, sizeof pre, vsnprintf(pre, sizeof pre, fmt, ap));
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
     size_t pl = strlen(pre);
@@ -33,8 +35,7 @@ void rerr_prefix(rerr *e, const char *fmt, ...)
     memcpy(e->msg, pre, pl);
     memcpy(e->msg + pl, ": ", 2);
     size_t room = sizeof e->msg - pl - 3, ol = strlen(old);
-    if (ol > room)
-        ol = room;
-    memcpy(e->msg + pl + 2, old, ol);
-    e->msg[pl + 2 + ol] = '\0';
+    memcpy(e->msg + pl + 2, old, ol > room ? room : ol);
+    e->msg[pl + 2 + (ol > room ? room : ol)] = '\0';
+    str_mark_cut(e->msg, sizeof e->msg, (int)(pl + 2 + ol));
 }

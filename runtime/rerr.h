@@ -13,7 +13,8 @@ typedef struct rerr {
     char msg[1024];
 } rerr;
 
-/* Sets the error (printf-style).  e may be NULL.  Returns false so callers
+/* Sets the error (printf-style).  e may be NULL.  A message longer than
+ * msg ends in "..." (it says it was cut).  Returns false so callers
  * can write `return rerr_set(e, ...)`. */
 bool rerr_set(rerr *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

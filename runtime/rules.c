@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "digest.h"
+#include "store_key.h"
 
 static bool fail(char *err, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -17,7 +18,7 @@ static bool fail(char *err, size_t n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
+    str_mark_cut(err, n, vsnprintf(err, n, fmt, ap));
     va_end(ap);
     return false;
 }
@@ -254,8 +255,9 @@ bool rules_begin(const json_t *plan, size_t ntenants, rl_ruleset *out, char *err
     const char *ts = get_str(pol, "time_source");
     const char *se = get_str(pol, "on_store_error");
     const char *name = get_str(pol, "name");
-    if (!ns || !*ns) {
-        fail(err, errlen, "policy: \"namespace\" must be a non-empty string");
+    if (!ns || !*ns || strlen(ns) > STORE_NS_MAX) {
+        fail(err, errlen, "policy: \"namespace\" must be a string of 1 to %d bytes",
+             STORE_NS_MAX);
         goto fail;
     }
     if (!ts || (strcmp(ts, "server") && strcmp(ts, "client"))) {
@@ -281,6 +283,12 @@ fail:
  * counts the tenant in. */
 static bool tenant_done(rl_ruleset *rs, rl_tenant *ten, char *err, size_t errlen)
 {
+    /* The compiler refuses such a name (RLC1044); a plan from elsewhere is
+     * held to the same limit before any key is built from it. */
+    size_t kl = store_key_longest(rs->ns, ten->name);
+    if (kl > STORE_KEY_MAX)
+        return fail(err, errlen, "a tenant name of %zu bytes makes a %zu-byte store key; the "
+                    "limit is %d bytes", strlen(ten->name), kl, STORE_KEY_MAX);
     qsort(ten->rules, ten->nrules, sizeof *ten->rules, rule_order);
     for (size_t i = 1; i < ten->nrules; i++)
         if (!strcmp(ten->rules[i].id, ten->rules[i - 1].id))

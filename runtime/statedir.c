@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 
 #include "digest.h"
+#include "file_write.h"
 
 static bool mkdir_p1(const char *p, rerr *e)
 {
@@ -30,6 +31,74 @@ bool statedir_path(const char *dir, const char *name, char out[STATEDIR_PATH_MAX
     return n > 0 && n < STATEDIR_PATH_MAX;
 }
 
+/* Whether one directory on the state dir's path is safe: owned by this
+ * user (or, for a parent, root) and writable by nobody else, except a
+ * parent with the sticky bit (/tmp), where others cannot rename or remove
+ * what is ours.  As ssh's StrictModes: whoever can write a directory on the
+ * path can swap the journal, a checkpoint or the audit log under us. */
+static bool dir_safe(const char *p, bool self, rerr *e)
+{
+    struct stat st;
+    if (stat(p, &st) != 0)
+        return rerr_set(e, DIAG_STATE_IO, "cannot read state directory %s: %s", p,
+                        strerror(errno));
+    uid_t me = geteuid();
+    if (st.st_uid != me && (self || st.st_uid != 0))
+        return rerr_set(e, DIAG_STATE_IO,
+                        "refusing state directory: %s is owned by uid %ld, not by this user "
+                        "(uid %ld)", p, (long)st.st_uid, (long)me);
+    if ((st.st_mode & 022) && (self || !(st.st_mode & S_ISVTX)))
+        return rerr_set(e, DIAG_STATE_IO,
+                        "refusing state directory: %s is writable by %s (mode %04o)", p,
+                        (st.st_mode & 002) ? "every user" : "its group",
+                        (unsigned)(st.st_mode & 07777));
+    return true;
+}
+
+/* The state dir, its parents up to /, and the entries in it that must be
+ * what they seem: checked before anything is written. */
+static bool statedir_safe(const char *dir, rerr *e)
+{
+    char *real = realpath(dir, NULL);
+    if (!real)
+        return rerr_set(e, DIAG_STATE_IO, "cannot resolve state directory %s: %s", dir,
+                        strerror(errno));
+    bool ok = dir_safe(real, true, e);
+    for (char *slash = strrchr(real, '/'); ok && slash; slash = strrchr(real, '/')) {
+        slash[slash == real ? 1 : 0] = '\0';
+        ok = dir_safe(real, false, e);
+        if (slash == real)
+            break;
+    }
+    free(real);
+    /* Subdirectories must be real directories, files real files: a link
+     * would send a checkpoint or an audit record somewhere else. */
+    static const struct {
+        const char *name;
+        bool is_dir;
+    } entries[] = {{"checkpoints", true}, {"runs", true}, {"journal.jsonl", false},
+                   {"audit.jsonl", false}, {"audit.head", false}};
+    for (size_t i = 0; ok && i < sizeof entries / sizeof entries[0]; i++) {
+        char p[STATEDIR_PATH_MAX];
+        struct stat st;
+        if (!statedir_path(dir, entries[i].name, p) || lstat(p, &st) != 0)
+            continue;
+        if (S_ISLNK(st.st_mode))
+            ok = rerr_set(e, DIAG_STATE_IO, "refusing state directory: %s is a symbolic link",
+                          p);
+        else if (entries[i].is_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+            ok = rerr_set(e, DIAG_STATE_IO, "refusing state directory: %s is not a %s", p,
+                          entries[i].is_dir ? "directory" : "regular file");
+        else if (entries[i].is_dir)
+            ok = dir_safe(p, true, e);
+        else if (st.st_uid != geteuid())
+            ok = rerr_set(e, DIAG_STATE_IO,
+                          "refusing state directory: %s is owned by uid %ld, not by this user "
+                          "(uid %ld)", p, (long)st.st_uid, (long)geteuid());
+    }
+    return ok;
+}
+
 bool statedir_open(const char *opt, char out[STATEDIR_PATH_MAX], rerr *e)
 {
     const char *d = opt && *opt ? opt : getenv("RLC_STATE_DIR");
@@ -39,7 +108,7 @@ bool statedir_open(const char *opt, char out[STATEDIR_PATH_MAX], rerr *e)
         return rerr_set(e, DIAG_STATE_IO, "state directory path too long");
     snprintf(out, STATEDIR_PATH_MAX, "%s", d);
     char sub[STATEDIR_PATH_MAX];
-    if (!mkdir_p1(out, e))
+    if (!mkdir_p1(out, e) || !statedir_safe(out, e))
         return false;
     statedir_path(out, "checkpoints", sub);
     if (!mkdir_p1(sub, e))
@@ -65,37 +134,12 @@ bool statedir_sync_parent(const char *path, rerr *e)
 
 bool statedir_write_atomic(const char *path, const void *data, size_t n, int mode, rerr *e)
 {
-    char tmp[STATEDIR_PATH_MAX + 16];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
-    if (fd < 0)
-        return rerr_set(e, DIAG_STATE_IO, "cannot create %s: %s", tmp, strerror(errno));
-    fchmod(fd, (mode_t)mode);   /* the umask must not widen or narrow it */
-    const char *p = data;
-    size_t left = n;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            goto fail;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) != 0)
-        goto fail;
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        rerr_set(e, DIAG_STATE_IO, "cannot rename %s: %s", tmp, strerror(errno));
-        unlink(tmp);
-        return false;
-    }
-    return statedir_sync_parent(path, e);
-fail:
-    rerr_set(e, DIAG_STATE_IO, "cannot write %s: %s", tmp, strerror(errno));
-    close(fd);
-    unlink(tmp);
+    const char *part = data;
+    char *msg;
+    if (file_write_atomic(path, &part, &n, 1, mode, FW_EXACT_MODE, &msg))
+        return true;
+    rerr_set(e, DIAG_STATE_IO, "%s", msg);
+    free(msg);
     return false;
 }
 

@@ -126,7 +126,7 @@ hostile import-itself-other-spelling 1 RLC1005 '^imp-self2\.rlp:1:8: ' \
 printf 'import "/proc/self/mem"\ntenant "a" {\n  limit 10/1s\n}\n' > imp-eio.rlp
 hostile import-read-error 1 RLC1004 '^imp-eio\.rlp:1:8: ' -- "$RLC" check --color=never imp-eio.rlp
 printf 'import "/dev/zero"\n' > imp-zero.rlp
-hostile import-endless-device 1 RLC0002 '^imp-zero\.rlp:1:8: ' -- "$RLC" check --color=never imp-zero.rlp
+hostile import-endless-device 1 RLC1004 '^imp-zero\.rlp:1:8: ' -- "$RLC" check --color=never imp-zero.rlp
 
 # --- files that cannot be read -----------------------------------------------
 hostile nonexistent-file 2 RLC0001 "cannot read 'no-such\.rlp'" -- "$RLC" check --color=never no-such.rlp
