@@ -40,6 +40,7 @@
 #include "lock.h"
 #include "plan_digest.h"
 #include "plan_load.h"
+#include "plan_sign.h"
 #include "redis_cluster.h"
 #include "redis_config.h"
 #include "rules.h"
@@ -250,14 +251,32 @@ static int take_tenant_text(void *ud, const json_t *plan, const char *text, size
 
 static exec_status load_plan(xc *c, const char *path, rerr *e)
 {
+    /* The signature first: with a key configured, a plan nobody signed is
+     * not even parsed. */
+    char signed_dg[DIGEST_HEX_LEN + 1] = "";
+    if (c->o->verify_key) {
+        char err[1024];
+        int code = plan_sig_verify(path, c->o->verify_key, signed_dg, err, sizeof err);
+        if (code) {
+            rerr_set(e, code, "%s: %s", path, err);
+            return EXEC_SIGNATURE;
+        }
+    }
     /* Parse, compatibility and digest checks are plan_load's (RLC310x);
      * tenants come one at a time straight into rules, so a plan of 100 000
      * tenants is never one JSON tree.  c->plan keeps the rest. */
-    c->plan = plan_load_streamed(path, take_tenant_text, take_tenant, c, e);
+    c->plan = plan_load_streamed(path, take_tenant_text, take_tenant, c,
+                                 c->o->verify_key ? signed_dg : NULL, e);
     if (!c->plan)
-        return EXEC_PLAN;
+        return e->code == DIAG_PLAN_SIGNATURE ? EXEC_SIGNATURE : EXEC_PLAN;
     snprintf(c->digest, sizeof c->digest, "%s",
              json_string_value(json_object_get(c->plan, "plan_digest")));
+    if (c->o->verify_key && strcmp(signed_dg, c->digest)) {
+        rerr_set(e, DIAG_PLAN_SIGNATURE, "%s: the signature is for plan %.16s..., but this plan "
+                 "is %.16s...: it was changed (and sealed again) after it was signed", path,
+                 signed_dg, c->digest);
+        return EXEC_SIGNATURE;
+    }
     char err[512];
     if (!c->have_rs) {
         if (!rules_begin(c->plan, 0, &c->rs, err, sizeof err)) {
@@ -270,6 +289,16 @@ static exec_status load_plan(xc *c, const char *path, rerr *e)
         rerr_set(e, DIAG_PLAN_SHAPE, "%s: %s", path, err);
         return EXEC_PLAN;
     }
+    /* A case whose tenant is not in the plan would be skipped, and a
+     * deploy would pass verification untested. */
+    size_t i;
+    json_t *vc;
+    json_array_foreach(json_object_get(c->plan, "verify"), i, vc)
+        if (!rules_tenant(&c->rs, json_string_value(json_object_get(vc, "tenant")))) {
+            rerr_set(e, DIAG_PLAN_SHAPE, "%s: plan field verify[%zu].tenant names a tenant the "
+                     "plan lacks", path, i);
+            return EXEC_PLAN;
+        }
     c->ns = c->rs.ns;
     c->policy = c->rs.policy;
     c->skew_ms = c->rs.skew_ms;
