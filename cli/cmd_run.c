@@ -14,8 +14,8 @@
 
 static const char run_help[] =
     "\n"
-    "run applies a plan to its Redis and etcd targets: load and verify, lock, preflight,\n"
-    "checkpoint, apply, verify against shadow keys, commit, or roll back (SPEC.md 7).\n"
+    "run applies a plan to its Redis and etcd targets: load and verify, preflight,\n"
+    "lock, checkpoint, apply, verify against shadow keys, commit, or roll back (SPEC.md 7).\n"
     "diff shows what run would change, per tenant.  status shows the active plan,\n"
     "lock holder, recent deploys and drift.  rollback restores a checkpoint (the\n"
     "newest by default).  Each first finishes or undoes an interrupted deploy.\n"
