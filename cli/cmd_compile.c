@@ -12,6 +12,7 @@
 #include "check.h"
 #include "cli.h"
 #include "plan.h"
+#include "plan_sign.h"
 #include "program.h"
 #include "rules.h"
 #include "sim.h"
@@ -28,6 +29,8 @@ static const char help[] =
     "options:\n"
     "  -o, --output=PLAN  where to write the plan (required)\n"
     "  --library=FILE     use this enforcement library instead of the built-in one\n"
+    "  --sign=KEY         sign the plan with this Ed25519 private key (PEM, from rlc\n"
+    "                     keygen): the signature goes to PLAN.sig (not with -o -)\n"
     "  --format=FMT       diagnostics as text (default, stderr) or json (stdout;\n"
     "                     not with -o -)\n"
     "  --color=WHEN       auto (default), always, never\n"
@@ -150,6 +153,7 @@ int cmd_compile(int argc, char **argv)
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'},
         {"library", required_argument, NULL, 'l'},
+        {"sign", required_argument, NULL, 's'},
         {"format", required_argument, NULL, 'f'},
         {"color", required_argument, NULL, 'c'},
         {"quiet", no_argument, NULL, 'q'},
@@ -158,7 +162,7 @@ int cmd_compile(int argc, char **argv)
     };
     render_opts ro = {.color = render_color_auto(stderr), .format = FMT_TEXT};
     bool quiet = false, werror = false;
-    const char *out = NULL, *libpath = NULL;
+    const char *out = NULL, *libpath = NULL, *signkey = NULL;
     int c;
     optind = 1;
     opterr = 0;
@@ -166,6 +170,7 @@ int cmd_compile(int argc, char **argv)
         switch (c) {
         case 'o': out = optarg; break;
         case 'l': libpath = optarg; break;
+        case 's': signkey = optarg; break;
         case 'f':
             if (!cli_parse_format(optarg, &ro.format))
                 return cli_usage_error("compile", "unknown format '%s' (expected text or json)",
@@ -198,6 +203,22 @@ int cmd_compile(int argc, char **argv)
     if (!strcmp(out, "-") && ro.format == FMT_JSON)
         return cli_usage_error("compile", "--format=json and -o - would both use standard "
                                           "output");
+
+    if (signkey && !strcmp(out, "-"))
+        return cli_usage_error("compile", "--sign writes PLAN.sig beside the plan, so it needs "
+                                          "-o PLAN, not -o -");
+    if (signkey) {
+        /* A key that cannot sign is found before anything is written. */
+        char kerr[1024];
+        int code = plan_sign_key_check(signkey, kerr, sizeof kerr);
+        if (code) {
+            char cs[16];
+            diag_code_str(code, cs);
+            if (!quiet)
+                fprintf(stderr, "rlc compile: error[%s]: %s\n", cs, kerr);
+            return EXIT_USAGE;
+        }
+    }
 
     plan_opts po = {.compiler = "rlc " RLC_VERSION};
     char *libtext = NULL;
@@ -254,6 +275,19 @@ int cmd_compile(int argc, char **argv)
             fprintf(stderr, "rlc compile: error[RLC3007]: %s\n", err);
         rc = EXIT_USAGE;
         goto out;
+    }
+    if (signkey) {
+        int code = plan_sign_write(out, json_string_value(json_object_get(plan, "plan_digest")),
+                                   signkey, err, sizeof err);
+        if (code) {
+            char cs[16];
+            diag_code_str(code, cs);
+            if (!quiet)
+                fprintf(stderr, "rlc compile: error[%s]: %s (the plan was written, unsigned)\n",
+                        cs, err);
+            rc = EXIT_USAGE;
+            goto out;
+        }
     }
     if (progress)
         fprintf(stderr, "rlc compile: wrote %s (plan_digest %s)\n", out,

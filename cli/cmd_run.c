@@ -8,13 +8,14 @@
 
 #include "cli.h"
 #include "exec.h"
+#include "plan_sign.h"
 #include "rt_cli.h"
 #include "statedir.h"
 
 static const char run_help[] =
     "\n"
-    "run applies a plan to its Redis and etcd targets: load and verify, lock, preflight,\n"
-    "checkpoint, apply, verify against shadow keys, commit, or roll back (SPEC.md 7).\n"
+    "run applies a plan to its Redis and etcd targets: load and verify, preflight,\n"
+    "lock, checkpoint, apply, verify against shadow keys, commit, or roll back (SPEC.md 7).\n"
     "diff shows what run would change, per tenant.  status shows the active plan,\n"
     "lock holder, recent deploys and drift.  rollback restores a checkpoint (the\n"
     "newest by default).  Each first finishes or undoes an interrupted deploy.\n"
@@ -28,12 +29,16 @@ static const char run_help[] =
     "  --force             rollback: restore even if a later deploy changed the store\n"
     "  --full-read         run, diff: read every tenant's live pointer, not only those the\n"
     "                      last deploy's manifest says differ (repairs pointers edited by hand)\n"
+    "  --verify KEY.pub    run, diff, status: require the plan to be signed (PLAN.sig, from\n"
+    "                      rlc compile --sign) with this Ed25519 public key (default\n"
+    "                      $RLC_VERIFY_KEY; neither set: signatures are not checked)\n"
     "  --json              print a JSON summary on stdout\n"
     "  -q, --quiet         no progress on stderr\n"
     "\n"
     "exit status: 0 ok (diff: no change; status: no drift), 1 failed (rolled back),\n"
     "2 usage error or (diff) changes found, 3 plan refused, 4 locked by another deploy,\n"
-    "5 preflight refused, 6 drift (status), 8 rollback refused\n";
+    "5 preflight refused, 6 drift (status), 8 rollback refused, 9 plan signature missing\n"
+    "or bad while a verification key is configured\n";
 
 static void progress(void *ud, const char *msg)
 {
@@ -52,6 +57,7 @@ static int exit_of(exec_status st)
     case EXEC_CHANGES: return 2;
     case EXEC_DRIFT: return RT_EXIT_DRIFT;
     case EXEC_REFUSED: return RT_EXIT_REFUSED;
+    case EXEC_SIGNATURE: return RT_EXIT_SIGNATURE;
     }
     return RT_EXIT_FAIL;
 }
@@ -157,6 +163,7 @@ static int runtime_verb(const char *vname, int argc, char **argv)
         {"dry-run", no_argument, NULL, 'n'},
         {"force", no_argument, NULL, 'f'},
         {"full-read", no_argument, NULL, 'F'},
+        {"verify", required_argument, NULL, 'V'},
         {"json", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -181,6 +188,7 @@ static int runtime_verb(const char *vname, int argc, char **argv)
         case 'n': o.dry_run = true; break;
         case 'f': o.force = true; break;
         case 'F': o.full_read = true; break;
+        case 'V': o.verify_key = optarg; break;
         case 'j': json = true; break;
         case 'q': o.progress = NULL; break;
         case 'h':
@@ -193,6 +201,8 @@ static int runtime_verb(const char *vname, int argc, char **argv)
         }
     }
     o.overrides = ov;
+    if (!o.verify_key && getenv(PLAN_VERIFY_KEY_ENV) && *getenv(PLAN_VERIFY_KEY_ENV))
+        o.verify_key = getenv(PLAN_VERIFY_KEY_ENV);
     if (!o.only && getenv("RLC_ONLY") && *getenv("RLC_ONLY"))
         o.only = getenv("RLC_ONLY");
     const char *arg = optind < argc ? argv[optind] : NULL;

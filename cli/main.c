@@ -12,6 +12,7 @@ static const verb verbs[] = {
     {"fmt", cmd_fmt, "rewrite policies in canonical form"},
     {"explain", cmd_explain, "explain a diagnostic code"},
     {"compile", cmd_compile, "check policies and write a deployable plan"},
+    {"keygen", cmd_keygen, "make an Ed25519 key pair for signing plans"},
     {"plan", cmd_plan, "show what a plan file holds and whether it is intact"},
     {"simulate", cmd_simulate, "replay a trace or synthetic load through the simulator"},
     {"test", cmd_test, "run the policy's test blocks on the simulator"},
@@ -34,7 +35,7 @@ static void usage(FILE *fp)
         fprintf(fp, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
     fprintf(fp, "\n'rlc VERB --help' describes a verb; 'man rlc' has the whole manual.\n"
                 "exit status: 0 clean, 1 problems found, 2 usage or I/O error; deploy verbs\n"
-                "add 3-8 (see their --help)\n");
+                "add 3-9 (see their --help)\n");
 }
 
 int cli_usage_error(const char *verbname, const char *fmt, ...)

@@ -16,6 +16,7 @@ enum {
     RT_EXIT_DRIFT = 6,        /* status: live state differs from the last applied plan */
     RT_EXIT_TAMPERED = 7,     /* audit verify: chain or anchor broken */
     RT_EXIT_REFUSED = 8,      /* rollback refused: the store changed since */
+    RT_EXIT_SIGNATURE = 9,    /* plan signature missing or bad, a key being configured */
 };
 
 /* "rlc VERB: error[RLCnnnn]: message" on stderr. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "plan_check.h"
 #include "settings.h"
 #include "store_key.h"
 #include "suggest.h"
@@ -63,9 +64,6 @@ static bool algo_parse(const char *s, algo *out)
         }
     return false;
 }
-
-static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH",
-                                      "DELETE", "OPTIONS", "ANY"};
 
 /* ---- growable arrays in the arena ---- */
 
@@ -220,28 +218,10 @@ static bool conc_build(builder *b, const ast_node *n, m_conc *out)
 
 static bool route_path_ok(builder *b, const ast_node *r)
 {
-    const char *p = r->name.s;
-    if (p[0] != '/') {
-        diag_add(b->d, DIAG_BAD_ROUTE, r->name.sp, "route path must start with '/'");
-        return false;
-    }
-    for (const char *c = p; *c; c++) {
-        if ((unsigned char)*c <= ' ' || *c == '?' || *c == '#') {
-            diag_add(b->d, DIAG_BAD_ROUTE, r->name.sp,
-                     "route path may not contain spaces, control characters, '?' or '#'");
-            return false;
-        }
-        if (*c == '/' && c[1] == '/') {
-            diag_add(b->d, DIAG_BAD_ROUTE, r->name.sp, "route path has an empty segment ('//')");
-            return false;
-        }
-        if (*c == '*' && (c[-1] != '/' || (c[1] != '/' && c[1] != '\0'))) {
-            diag_add(b->d, DIAG_BAD_ROUTE, r->name.sp,
-                     "'*' must be a whole path segment (as in \"/v1/*/items\")");
-            return false;
-        }
-    }
-    return true;
+    const char *why = plan_route_problem(r->name.s);
+    if (why)
+        diag_add(b->d, DIAG_BAD_ROUTE, r->name.sp, "%s", why);
+    return !why;
 }
 
 /* ---- blocks: the members of a tier, tenant, group or key ---- */
@@ -363,12 +343,10 @@ static void route_build(builder *b, const ast_node *r, const m_tier *tier, membe
 {
     bool ok = true;
     const char *method = r->ref.s;
-    bool known = false;
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
-        if (!strcmp(methods[i], method))
-            known = true;
-    if (!known) {
-        const char *sg = suggest(method, methods, sizeof methods / sizeof methods[0]);
+    if (!plan_method_ok(method)) {
+        size_t nm;
+        const char *const *methods = plan_methods(&nm);
+        const char *sg = suggest(method, methods, nm);
         if (sg)
             diag_add(b->d, DIAG_BAD_METHOD, r->ref.sp,
                      "unknown HTTP method '%s'; did you mean '%s'?", method, sg);
@@ -712,11 +690,7 @@ static void test_check(builder *b, const ast_node *t)
                 cur = ch;
             }
             if (s->u.request.method.s) {
-                bool known = false;
-                for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
-                    if (!strcmp(methods[i], s->u.request.method.s))
-                        known = true;
-                if (!known)
+                if (!plan_method_ok(s->u.request.method.s))
                     diag_add(b->d, DIAG_BAD_METHOD, s->u.request.method.sp,
                              "unknown HTTP method '%s'", s->u.request.method.s);
             }
@@ -768,12 +742,7 @@ static void policy_build(builder *b, const ast_node *n)
         const m_setting *s = &v[i];
         if (!strcmp(s->name, "namespace")) {
             const char *ns = s->v.s;
-            bool ok = ns[0] != '\0' && strlen(ns) <= 64;
-            for (const char *c = ns; ok && *c; c++)
-                if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                      (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '.'))
-                    ok = false;
-            if (!ok)
+            if (!plan_namespace_ok(ns))
                 diag_add(b->d, DIAG_BAD_SETTING_VALUE, s->v.src->sp,
                          "namespace must be 1 to 64 of [A-Za-z0-9_.-] (it prefixes every "
                          "key)");

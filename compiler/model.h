@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "ast.h"
+#include "plan_check.h"
 #include "program.h"
 #include "strmap.h"
 
@@ -41,9 +42,9 @@ int64_t sliding_log_entries(int64_t count, int64_t window_ms, int64_t cost);
 
 /* Ranges (SPEC.md "Values and ranges"). */
 #define WINDOW_MIN_MS 1
-#define WINDOW_MAX_MS (366LL * 86400 * 1000)
-#define LEASE_MAX_MS (86400LL * 1000)
-#define SKEW_MAX_MS (3600LL * 1000)
+#define WINDOW_MAX_MS PLAN_WINDOW_MAX_MS
+#define LEASE_MAX_MS PLAN_LEASE_MAX_MS
+#define SKEW_MAX_MS PLAN_SKEW_MAX_MS
 #define HIERARCHY_MAX_DEPTH 8
 /* Limits per block, routes per block (RLC1043). */
 #define BLOCK_MAX_LIMITS 64

@@ -26,16 +26,12 @@
 #include "buf.h"
 #include "diag.h"
 #include "model.h"
+#include "plan_check.h"
 #include "plan_digest.h"
 #include "program.h"
 
 /* Length of a rule id: 16 hex digits (64 bits of SHA-256). */
 #define PLAN_RULE_ID_LEN 16
-/* Verification: at most this many tenants, requests per tenant, and
- * decisions per request (SPEC.md 5.8). */
-#define PLAN_VERIFY_MAX_TENANTS 32
-#define PLAN_VERIFY_PER_TENANT 3
-#define PLAN_VERIFY_MAX_SENDS 32
 
 typedef struct plan_opts {
     const char *compiler;      /* "rlc 0.1.0"; NULL: "rlc unknown" */

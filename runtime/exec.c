@@ -1,8 +1,10 @@
 /* exec.c - the deploy executor.  See exec.h and SPEC.md section 7.
  *
  * The order of a run, and why:
- *   journal begin (fsynced, names the lock token and targets)
- *   -> lock -> preflight -> checkpoint file -> journal "checkpoint"
+ *   preflight of the Redis targets (health, permissions, clocks: a refusal
+ *   writes nothing, not even the lock)
+ *   -> journal begin (fsynced, names the lock token and targets)
+ *   -> lock -> etcd/HTTP preflight -> checkpoint file -> journal "checkpoint"
  *   -> marker key -> journal "apply" -> library, configs, pointer flips
  *   -> journal "verify" -> shadow-key verification
  *   -> commit writes (deploy state, old configs removed, marker removed)
@@ -41,6 +43,7 @@
 #include "plan_digest.h"
 #include "plan_load.h"
 #include "redact.h"
+#include "plan_sign.h"
 #include "redis_cluster.h"
 #include "redis_config.h"
 #include "rules.h"
@@ -251,14 +254,32 @@ static int take_tenant_text(void *ud, const json_t *plan, const char *text, size
 
 static exec_status load_plan(xc *c, const char *path, rerr *e)
 {
+    /* The signature first: with a key configured, a plan nobody signed is
+     * not even parsed. */
+    char signed_dg[DIGEST_HEX_LEN + 1] = "";
+    if (c->o->verify_key) {
+        char err[1024];
+        int code = plan_sig_verify(path, c->o->verify_key, signed_dg, err, sizeof err);
+        if (code) {
+            rerr_set(e, code, "%s: %s", path, err);
+            return EXEC_SIGNATURE;
+        }
+    }
     /* Parse, compatibility and digest checks are plan_load's (RLC310x);
      * tenants come one at a time straight into rules, so a plan of 100 000
      * tenants is never one JSON tree.  c->plan keeps the rest. */
-    c->plan = plan_load_streamed(path, take_tenant_text, take_tenant, c, e);
+    c->plan = plan_load_streamed(path, take_tenant_text, take_tenant, c,
+                                 c->o->verify_key ? signed_dg : NULL, e);
     if (!c->plan)
-        return EXEC_PLAN;
+        return e->code == DIAG_PLAN_SIGNATURE ? EXEC_SIGNATURE : EXEC_PLAN;
     snprintf(c->digest, sizeof c->digest, "%s",
              json_string_value(json_object_get(c->plan, "plan_digest")));
+    if (c->o->verify_key && strcmp(signed_dg, c->digest)) {
+        rerr_set(e, DIAG_PLAN_SIGNATURE, "%s: the signature is for plan %.16s..., but this plan "
+                 "is %.16s...: it was changed (and sealed again) after it was signed", path,
+                 signed_dg, c->digest);
+        return EXEC_SIGNATURE;
+    }
     char err[512];
     if (!c->have_rs) {
         if (!rules_begin(c->plan, 0, &c->rs, err, sizeof err)) {
@@ -271,6 +292,16 @@ static exec_status load_plan(xc *c, const char *path, rerr *e)
         rerr_set(e, DIAG_PLAN_SHAPE, "%s: %s", path, err);
         return EXEC_PLAN;
     }
+    /* A case whose tenant is not in the plan would be skipped, and a
+     * deploy would pass verification untested. */
+    size_t i;
+    json_t *vc;
+    json_array_foreach(json_object_get(c->plan, "verify"), i, vc)
+        if (!rules_tenant(&c->rs, json_string_value(json_object_get(vc, "tenant")))) {
+            rerr_set(e, DIAG_PLAN_SHAPE, "%s: plan field verify[%zu].tenant names a tenant the "
+                     "plan lacks", path, i);
+            return EXEC_PLAN;
+        }
     c->ns = c->rs.ns;
     c->policy = c->rs.policy;
     c->skew_ms = c->rs.skew_ms;
@@ -505,38 +536,205 @@ static const char *info_field(const char *info, const char *field, char *out, si
     return out;
 }
 
-static bool probe_permission(xt *t, const char *ns, rerr *e)
+/* Every command a deploy, its verification and its rollback send, on keys
+ * of the shapes they use, including the commands the enforcement library
+ * runs as the calling user (a script's redis.call is checked against the
+ * caller's ACL).  Key: 'N' a namespace key NS:<suffix>, 'T' a tenant key
+ * {NS:tenant}:<suffix>, 0 none.  Within a family the DEL comes last: the
+ * probes below really run. */
+typedef struct perm {
+    char key;
+    const char *suffix;
+    const char *why;
+    const char *argv[8];       /* "$K" is the key; NULL ends */
+} perm;
+
+static const perm perms[] = {
+    {'N', "deploy:lock", "to take the deploy lock", {"SET", "$K", "x", "NX", "PX", "30000", NULL}},
+    {'N', "deploy:lock", "to renew and release the lock", {"EVAL", "return 1", "1", "$K", NULL}},
+    {'N', "deploy:lock", "to read the lock", {"GET", "$K", NULL}},
+    {'N', "deploy:lock", "to read the lock", {"PTTL", "$K", NULL}},
+    {'N', "deploy:lock", "to renew the lock", {"PEXPIRE", "$K", "10000", NULL}},
+    {'N', "deploy:marker", "to mark a deploy in progress", {"SET", "$K", "x", NULL}},
+    {'N', "deploy:plan", "to checkpoint", {"DUMP", "$K", NULL}},
+    {'N', "deploy:plan", "to roll back", {"RESTORE", "$K", "0", "x", "REPLACE", NULL}},
+    {'N', "deploy:state", "to commit", {"HSET", "$K", "f", "v", NULL}},
+    {'N', "deploy:state", "to commit", {"HDEL", "$K", "f", NULL}},
+    {'N', "deploy:state", "to read the live state", {"HGETALL", "$K", NULL}},
+    {'N', "audit", "to anchor the audit log", {"XADD", "$K", "MAXLEN", "~", "10000", "*",
+                                              "record", NULL}},
+    {'N', "deploy:marker", "to commit and to roll back", {"DEL", "$K", NULL}},
+    {'T', "cfg:x", "to write a tenant's config", {"HSET", "$K", "f", "v", NULL}},
+    {'T', "cfg:x", "to read a tenant's config", {"HGETALL", "$K", NULL}},
+    {'T', "cfg:x", "inside the enforcement library", {"HMGET", "$K", "f", NULL}},
+    {'T', "active", "to read a tenant's pointer", {"GET", "$K", NULL}},
+    {'T', "active", "to set a verification pointer", {"SET", "$K", "x", NULL}},
+    {'T', "active", "to checkpoint", {"DUMP", "$K", NULL}},
+    {'T', "active", "to checkpoint", {"PTTL", "$K", NULL}},
+    {'T', "active", "to roll back", {"RESTORE", "$K", "0", "x", "REPLACE", NULL}},
+    {'T', "c:x", "inside the enforcement library", {"MGET", "$K", NULL}},
+    {'T', "c:x", "inside the enforcement library", {"SET", "$K", "1", "PX", "1000", NULL}},
+    {'T', "c:x", "inside the enforcement library", {"INCR", "$K", NULL}},
+    {'T', "c:x", "inside the enforcement library", {"PEXPIRE", "$K", "1000", NULL}},
+    {'T', "c:x", "inside the enforcement library", {"ZADD", "$K", "1", "m", NULL}},
+    {'T', "c:x", "inside the enforcement library", {"ZREM", "$K", "m", NULL}},
+    {'T', "c:x", "inside the enforcement library",
+     {"ZREMRANGEBYSCORE", "$K", "-inf", "0", NULL}},
+    {'T', "c:x", "inside the enforcement library", {"ZCARD", "$K", NULL}},
+    {'T', "c:x", "inside the enforcement library", {"ZRANGE", "$K", "0", "-1", "WITHSCORES", NULL}},
+    {'T', "cfg:x", "to remove old configs and to roll back", {"DEL", "$K", NULL}},
+    {0, NULL, "to read the store's clock", {"TIME", NULL}},
+    {0, NULL, "for preflight", {"INFO", NULL}},
+};
+
+typedef struct pctx {
+    xc *c;
+    xt *t;
+    const char *user;
+    const char *tag;           /* a tenant's hash tag, NULL when the plan has none */
+    bool dryrun;               /* ACL DRYRUN answers; else the probes run */
+} pctx;
+
+/* Checks one command: with ACL DRYRUN, as the deploy would send it; else
+ * run on a probe key (NS:deploy:probe, {NS:tenant}:deploy:probe) that holds
+ * a string, so that a permitted command answers anything but NOPERM
+ * (WRONGTYPE, a parse error) and writes nothing else.  On Redis before 7
+ * or for a user who may not run ACL DRYRUN, *fallback is set on the first
+ * call and the caller starts again with probes. */
+static bool perm_check(pctx *p, const char *keyfam, const char *suffix, const char *why,
+                       int argc, const char **argv, bool *fallback, rerr *e)
 {
-    /* Harmless versions of what a deploy runs: a failure names the command. */
-    char probe[512];
-    snprintf(probe, sizeof probe, "%s:deploy:probe", ns);
-    const char *tests[][6] = {
-        {"SET", probe, "1", "PX", "1000", NULL},
-        {"DUMP", probe, NULL},
-        {"DEL", probe, NULL},
-        {"TIME", NULL},
-        {t->functions ? "FUNCTION" : "SCRIPT", t->functions ? "LIST" : "EXISTS",
-         t->functions ? NULL : "0000000000000000000000000000000000000000", NULL},
-        {"EVAL", "return 1", "0", NULL},
-    };
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        int argc = 0;
-        while (argc < 6 && tests[i][argc])
-            argc++;
-        redisReply *r = cmd(t->s, e, probe, argc, tests[i]);
-        if (!r)
-            return false;
-        if (r->type == REDIS_REPLY_ERROR) {
-            rerr_set(e, strstr(r->str, "NOPERM") ? DIAG_PREFLIGHT_PERMISSION : DIAG_STORE_REPLY,
-                     "target %s: user '%s' cannot run %s %s: %s", t->name,
-                     t->user[0] ? t->user : "default", tests[i][0],
-                     argc > 1 && strcmp(tests[i][1], probe) ? tests[i][1] : "", r->str);
-            freeReplyObject(r);
-            return false;
-        }
-        freeReplyObject(r);
+    xt *t = p->t;
+    char key[1024] = "";
+    if (keyfam && *keyfam == 'N')
+        snprintf(key, sizeof key, "%s:%s", p->c->ns, p->dryrun ? suffix : "deploy:probe");
+    else if (keyfam && *keyfam == 'T')
+        snprintf(key, sizeof key, "%s:%s", p->tag, p->dryrun ? suffix : "deploy:probe");
+    const char *av[16];
+    int n = 0;
+    if (p->dryrun) {
+        av[n++] = "ACL";
+        av[n++] = "DRYRUN";
+        av[n++] = p->user;
     }
-    return true;
+    for (int i = 0; i < argc; i++)
+        av[n++] = !strcmp(argv[i], "$K") ? key : argv[i];
+    if (!p->dryrun && argc == 3 && !strcmp(argv[0], "SET")) {
+        /* A plain SET would drop the probe key's TTL. */
+        av[n++] = "PX";
+        av[n++] = "10000";
+    }
+    redisReply *r = rstore_cmd(t->s, key[0] ? key : NULL, strlen(key), n, av, NULL, e);
+    if (!r)
+        return false;
+    bool ok = true;
+    const char *shown = key[0] && p->dryrun ? key : "";
+    /* FUNCTION LOAD, not FUNCTION: ACLs grant subcommands. */
+    bool sub = !strcmp(argv[0], "FUNCTION") || !strcmp(argv[0], "SCRIPT") ||
+               !strcmp(argv[0], "CLUSTER");
+    char cmdname[64];
+    snprintf(cmdname, sizeof cmdname, "%s%s%s", argv[0], sub ? " " : "", sub ? argv[1] : "");
+    if (p->dryrun && r->type == REDIS_REPLY_ERROR) {
+        /* Redis 5 and 6 lack it, a deployer without +acl may not run it,
+         * and a password-only login names no ACL user: probe instead. */
+        if (strstr(r->str, "NOPERM") || strstr(r->str, "nknown") ||
+            strstr(r->str, "not found")) {
+            *fallback = true;
+        } else {
+            ok = rerr_set(e, DIAG_STORE_REPLY, "target %s: ACL DRYRUN %s %s: %s", t->name,
+                          p->user, argv[0], r->str);
+        }
+    } else if (p->dryrun && r->type == REDIS_REPLY_STRING) {
+        ok = rerr_set(e, DIAG_PREFLIGHT_PERMISSION, "target %s: user '%s' may not run %s%s%s, "
+                      "which a deploy needs %s (ACL DRYRUN: %s)", t->name, p->user, cmdname,
+                      shown[0] ? " on " : "", shown, why, r->str);
+    } else if (!p->dryrun && r->type == REDIS_REPLY_ERROR &&
+               (!strncmp(r->str, "NOPERM", 6) || strstr(r->str, "READONLY"))) {
+        ok = rerr_set(e, strstr(r->str, "READONLY") ? DIAG_PREFLIGHT_HEALTH
+                                                    : DIAG_PREFLIGHT_PERMISSION,
+                      "target %s: user '%s' may not run %s, which a deploy needs %s: %s",
+                      t->name, p->user, cmdname, why, r->str);
+    }
+    freeReplyObject(r);
+    return ok;
+}
+
+static bool probe_permission(xc *c, xt *t, rerr *e)
+{
+    pctx p = {.c = c, .t = t, .user = t->user[0] ? t->user : "default", .dryrun = true};
+    /* One tenant's keys stand for all: an ACL key pattern is written for
+     * the namespace, and checking 100 000 tenants would take as long as
+     * the deploy. */
+    char *tag = c->rs.ntenants ? redis_config_tag(c->ns, c->rs.tenants[0].name) : NULL;
+    p.tag = tag;
+    bool ok = true;
+    for (int pass = 0; ok && pass < 2; pass++) {
+        bool fallback = false;
+        for (size_t i = 0; ok && !fallback && i < sizeof perms / sizeof perms[0]; i++) {
+            const perm *q = &perms[i];
+            if (q->key == 'T' && !tag)
+                continue;
+            int argc = 0;
+            while (argc < 8 && q->argv[argc])
+                argc++;
+            char fam[2] = {q->key, 0};
+            /* XADD's field value: the record, in a real deploy. */
+            const char *av[10];
+            memcpy(av, q->argv, (size_t)argc * sizeof *av);
+            if (!strcmp(av[0], "XADD"))
+                av[argc++] = "x";
+            ok = perm_check(&p, q->key ? fam : NULL, q->suffix, q->why, argc, av, &fallback, e);
+        }
+        /* The library: loading it, and calling it on a tenant's keys.  A
+         * probe calls a function that does not exist: permitted answers
+         * "not found", refused answers NOPERM. */
+        const char *fl[4] = {"FUNCTION", "LOAD", "REPLACE", "x"}, *sl[3] = {"SCRIPT", "LOAD", "x"};
+        const char *fc[5] = {"FCALL", p.dryrun ? "rlc_activate" : "rlc_no_such_function", "1",
+                             "$K", "x"};
+        const char *es[5] = {"EVALSHA", "0000000000000000000000000000000000000000", "1", "$K",
+                             "x"};
+        if (ok && !fallback)
+            ok = t->functions ? perm_check(&p, NULL, NULL, "to load the enforcement library",
+                                           4, fl, &fallback, e)
+                              : perm_check(&p, NULL, NULL, "to load the enforcement library", 3,
+                                           sl, &fallback, e);
+        if (ok && !fallback && tag)
+            ok = t->functions ? perm_check(&p, "T", "active", "to activate and verify a "
+                                           "tenant's config", 5, fc, &fallback, e)
+                              : perm_check(&p, "T", "active", "to activate and verify a "
+                                           "tenant's config", 5, es, &fallback, e);
+        if (ok && !fallback && t->s->cluster) {
+            const char *ci[2] = {"CLUSTER", "INFO"}, *cs[2] = {"CLUSTER", "SLOTS"};
+            ok = perm_check(&p, NULL, NULL, "for preflight", 2, ci, &fallback, e) &&
+                 perm_check(&p, NULL, NULL, "to find the cluster's nodes", 2, cs, &fallback, e);
+        }
+        if (!fallback || !p.dryrun)
+            break;
+        p.dryrun = false;
+        /* The probe keys: a string with a TTL, so a refused deploy leaves
+         * nothing even when DEL is what is refused. */
+        for (int f = 0; ok && f < 2; f++) {
+            if (f == 1 && !tag)
+                break;
+            const char *sv[6] = {"SET", "$K", "x", "PX", "10000"};
+            ok = perm_check(&p, f ? "T" : "N", NULL, "to take the lock and write configs", 5, sv,
+                            &fallback, e);
+        }
+    }
+    if (!p.dryrun) {
+        /* Gone at once when DEL is allowed, else in 10 s by their TTL. */
+        char k[1024];
+        rerr ignore;
+        snprintf(k, sizeof k, "%s:deploy:probe", c->ns);
+        const char *dv[2] = {"DEL", k};
+        freeReplyObject(rstore_cmd(t->s, k, strlen(k), 2, dv, NULL, &ignore));
+        if (tag) {
+            snprintf(k, sizeof k, "%s:deploy:probe", tag);
+            freeReplyObject(rstore_cmd(t->s, k, strlen(k), 2, dv, NULL, &ignore));
+        }
+    }
+    free(tag);
+    return ok;
 }
 
 static bool preflight(xc *c, json_t *report, rerr *e)
@@ -568,14 +766,23 @@ static bool preflight(xc *c, json_t *report, rerr *e)
                 freeReplyObject(r);
                 return false;
             }
-            char ver[32], loading[8], role[16], cstate[16] = "";
+            char ver[32], loading[8], role[16], cstate[16] = "", mh[256], mp[8];
             info_field(r->str, "redis_version:", ver, sizeof ver);
             info_field(r->str, "loading:", loading, sizeof loading);
             info_field(r->str, "role:", role, sizeof role);
+            info_field(r->str, "master_host:", mh, sizeof mh);
+            info_field(r->str, "master_port:", mp, sizeof mp);
             freeReplyObject(r);
             if (!strcmp(loading, "1"))
                 return rerr_set(e, DIAG_PREFLIGHT_HEALTH, "%s:%d is loading its dataset",
                                 nd->host, nd->port);
+            /* A replica refuses every write (READONLY): found here, not
+             * half-way through apply. */
+            if (nd->primary && strcmp(role, "master"))
+                return rerr_set(e, DIAG_PREFLIGHT_HEALTH, "target %s: %s:%d is a replica "
+                                "(role:%s) of %s:%s, and a deploy writes: point the target at "
+                                "the primary", t->name, nd->host, nd->port, role,
+                                mh[0] ? mh : "?", mp[0] ? mp : "?");
             if (t->s->cluster) {
                 r = rconn_cmdf(cn, e, "CLUSTER INFO");
                 if (!r)
@@ -629,7 +836,7 @@ static bool preflight(xc *c, json_t *report, rerr *e)
         }
         const char *nf = getenv("RLC_NO_FUNCTIONS");
         t->functions = min_major >= 7 && !(nf && *nf && strcmp(nf, "0"));
-        if (!probe_permission(t, c->ns, e))
+        if (!probe_permission(c, t, e))
             return false;
     }
     /* Skew: against us (|offset|) and between nodes (hi - lo). */
@@ -1752,6 +1959,26 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
         goto out;
     }
 
+    /* The Redis preflight comes before the journal and the lock: a target
+     * that cannot take the deploy or its rollback (a replica, a missing
+     * permission, clocks apart) is refused with nothing written, not even
+     * a lock that would be held until it expires. */
+    say(&c, "[2/7] preflight: %zu target%s", c.nt + gateway_count(c.gw),
+        c.nt + gateway_count(c.gw) == 1 ? "" : "s");
+    json_t *pre = json_object();
+    json_object_set_new(c.summary, "preflight", pre);
+    if (!preflight(&c, pre, e)) {
+        rerr cause = *e, ae;
+        audit(&c, "run", "refused", NULL, NULL, &cause, &ae);
+        *e = cause;
+        st = phase_fail(&c, EXEC_PREFLIGHT, "preflight");
+        goto out;
+    }
+    if (c.nt)
+        say(&c, "      clocks within %lld ms (max_clock_skew %lld ms)",
+            (long long)json_integer_value(json_object_get(pre, "max_skew_ms")),
+            (long long)c.skew_ms);
+
     /* The journal comes first: it names the lock token, so a crash right
      * after taking the lock can still release it. */
     if (!o->dry_run) {
@@ -1770,11 +1997,11 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
         if (!fault_point("lock", e))
             goto abandon;
         if (c.nt)
-            say(&c, "[2/7] lock: %s:deploy:lock", c.ns);
+            say(&c, "[3/7] lock: %s:deploy:lock", c.ns);
         else if (gateway_has_lockable(c.gw))
-            say(&c, "[2/7] lock: etcd lease on the first etcd target");
+            say(&c, "[3/7] lock: etcd lease on the first etcd target");
         else
-            say(&c, "[2/7] lock: none (an HTTP API has no lock; writes are conditional)");
+            say(&c, "[3/7] lock: none (an HTTP API has no lock; writes are conditional)");
         for (size_t i = 0; i < c.nt; i++)
             if (!lock_acquire(&c.t[i].lock, c.t[i].s, c.ns, c.run, c.token, e)) {
                 rerr ae;
@@ -1801,19 +2028,11 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
         }
     }
     mark(&c, "lock");
-    say(&c, "[3/7] preflight: %zu target%s", c.nt + gateway_count(c.gw),
-        c.nt + gateway_count(c.gw) == 1 ? "" : "s");
-    json_t *pre = json_object();
-    json_object_set_new(c.summary, "preflight", pre);
-    if (!fault_point("preflight", e) || !preflight(&c, pre, e) ||
-        !gateway_preflight(c.gw, pre, e)) {
+    /* etcd and HTTP targets are checked under the lock (an etcd lease). */
+    if (!fault_point("preflight", e) || !gateway_preflight(c.gw, pre, e)) {
         st = EXEC_PREFLIGHT;
         goto abandon;
     }
-    if (c.nt)
-        say(&c, "      clocks within %lld ms (max_clock_skew %lld ms)",
-            (long long)json_integer_value(json_object_get(pre, "max_skew_ms")),
-            (long long)c.skew_ms);
     if (gateway_count(c.gw))
         say(&c, "      %zu etcd/http target%s healthy", gateway_count(c.gw),
             gateway_count(c.gw) == 1 ? "" : "s");

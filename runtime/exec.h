@@ -22,6 +22,7 @@ typedef struct exec_opts {
     const char *only;             /* "NAME,NAME": apply only these targets (NULL: all) */
     bool dry_run;                 /* run: stop after preflight, report what would change */
     bool force;                   /* rollback: even when the store changed since */
+    const char *verify_key;       /* public key plans must be signed with (NULL: none) */
     bool full_read;               /* run, diff: read every tenant's pointer even when the
                                    * store's manifest matches this state dir's record */
     exec_progress_fn progress;    /* may be NULL */
@@ -38,6 +39,8 @@ typedef enum exec_status {
     EXEC_CHANGES,       /* diff: there are changes */
     EXEC_DRIFT,         /* status: drift found */
     EXEC_REFUSED,       /* rollback refused (store changed since) */
+    EXEC_SIGNATURE,     /* a verification key is configured and the plan's
+                         * signature is missing or does not verify */
 } exec_status;
 
 /* `rlc run PLAN`.  *summary (caller decrefs) describes what happened. */

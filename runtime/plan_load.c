@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "diag.h"
+#include "plan_check.h"
 
 #ifndef RLC_VERSION
 #define RLC_VERSION "0.0.0"
@@ -147,24 +148,11 @@ json_t *plan_parse_file(const char *path, rerr *e)
 
 /* ---- compatibility ---- */
 
-static bool parse_version(const char *s, long *maj, long *min)
-{
-    char *end;
-    errno = 0;
-    *maj = strtol(s, &end, 10);
-    if (end == s || *end != '.' || errno)
-        return false;
-    const char *m = end + 1;
-    *min = strtol(m, &end, 10);
-    return end != m && !errno;
-}
-
 bool plan_compiler_compatible(const char *compiler, const char *self)
 {
-    if (!compiler || strncmp(compiler, "rlc ", 4) != 0)
-        return false;
-    long cmaj, cmin, smaj, smin;
-    if (!parse_version(compiler + 4, &cmaj, &cmin) || !parse_version(self, &smaj, &smin))
+    long cmaj, cmin, cpatch, smaj, smin, spatch;
+    if (!plan_compiler_parse(compiler, &cmaj, &cmin, &cpatch) ||
+        !plan_version_parse(self, &smaj, &smin, &spatch))
         return false;
     return cmaj == smaj && (cmaj != 0 || cmin == smin);
 }
@@ -262,6 +250,7 @@ static bool each(const json_t *a, const field *fs, size_t n, const char *what, r
 
 static bool tenant_rules_ok(const json_t *t, size_t i, rerr *e);
 static bool library_ok(const json_t *p, rerr *e);
+static bool values_ok(const json_t *p, rerr *e);
 
 static bool tenant_fields_ok(const json_t *t, size_t i, rerr *e)
 {
@@ -287,7 +276,7 @@ static bool shape_ok(const json_t *p, rerr *e)
     json_array_foreach(json_object_get(p, "tenants"), i, t)
         if (!tenant_rules_ok(t, i, e))
             return false;
-    return library_ok(p, e);
+    return library_ok(p, e) && values_ok(p, e);
 }
 
 static bool tenant_rules_ok(const json_t *t, size_t i, rerr *e)
@@ -327,6 +316,126 @@ static bool library_ok(const json_t *p, rerr *e)
         strcmp(sha, json_string_value(json_object_get(lib, "sha256"))) != 0)
         return rerr_set(e, DIAG_PLAN_SHAPE, "plan field library.sha256 is not the SHA-256 of "
                         "library.source");
+    return true;
+}
+
+/* ---- values ----
+ *
+ * A plan with a valid digest may still have been written by hand and sealed
+ * again (the digest is a checksum, not a signature), so every value the
+ * runtime acts on before the rules are read is held to what rlc compile
+ * writes (SPEC.md 5.3): the namespace's grammar (a '{' or '}' in it would
+ * give every tenant one hash tag), names' lengths, the enumerations, and
+ * the verification's size (it runs while the lock is held).  The rules'
+ * values are rules.c's. */
+
+static bool one_of(const char *v, const char *a, const char *b)
+{
+    return v && (!strcmp(v, a) || !strcmp(v, b));
+}
+
+/* A name: 1 to PLAN_NAME_MAX bytes. */
+static bool name_ok(const json_t *v, const char *where, rerr *e)
+{
+    size_t n = json_string_length(v);
+    if (n == 0 || n > PLAN_NAME_MAX)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s must be 1 to %d bytes long, not %zu",
+                        where, PLAN_NAME_MAX, n);
+    return true;
+}
+
+static bool int_in(const json_t *o, const char *k, json_int_t lo, json_int_t hi,
+                   const char *where, rerr *e)
+{
+    json_int_t v = json_integer_value(json_object_get(o, k));
+    if (v < lo || v > hi)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s.%s is %lld, outside [%lld, %lld]",
+                        where, k, (long long)v, (long long)lo, (long long)hi);
+    return true;
+}
+
+static bool case_ok(const json_t *c, size_t i, rerr *e)
+{
+    char where[64], w2[96];
+    snprintf(where, sizeof where, "verify[%zu]", i);
+    snprintf(w2, sizeof w2, "%s.tenant", where);
+    const json_t *tn = json_object_get(c, "tenant");
+    if (!name_ok(tn, w2, e) || !int_in(c, "sends", 1, PLAN_VERIFY_MAX_SENDS, where, e) ||
+        !int_in(c, "cost", 1, 1, where, e) || !int_in(c, "at_ms", 0, 0, where, e))
+        return false;
+    const char *m = json_string_value(json_object_get(c, "method"));
+    if (!plan_method_ok(m) || !strcmp(m, "ANY"))
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s.method is '%.32s', not an HTTP "
+                        "method", where, m);
+    const char *why = plan_route_problem(json_string_value(json_object_get(c, "route")));
+    if (why)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s.route: %s", where, why);
+    const json_t *path = json_object_get(c, "path");
+    if (json_array_size(path) < 1 || json_array_size(path) > 8)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s.path must hold 1 to 8 subjects",
+                        where);
+    size_t k;
+    json_t *el;
+    json_array_foreach(path, k, el) {
+        const char *kind = json_string_value(json_object_get(el, "kind"));
+        snprintf(w2, sizeof w2, "%s.path[%zu].name", where, k);
+        if (!(k == 0 ? one_of(kind, "tenant", "tenant") : one_of(kind, "group", "key")))
+            return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s.path[%zu].kind must be %s", where,
+                            k, k == 0 ? "\"tenant\"" : "\"group\" or \"key\"");
+        const json_t *nm = json_object_get(el, "name");
+        if (!json_is_string(nm))
+            return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s must be a string", w2);
+        if (!name_ok(nm, w2, e))
+            return false;
+        if (k == 0 && !json_equal(nm, tn))
+            return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s.path[0] is not the case's "
+                            "tenant", where);
+    }
+    /* The simulator's prediction, one entry per request. */
+    const json_t *x = json_object_get(c, "expect");
+    static const char *const cols[] = {"allowed", "rule", "remaining", "retry_ms"};
+    for (size_t j = 0; j < 4; j++)
+        if (json_array_size(json_object_get(x, cols[j])) !=
+            (size_t)json_integer_value(json_object_get(c, "sends")))
+            return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s.expect.%s must be an array of "
+                            "one entry per request (sends)", where, cols[j]);
+    return true;
+}
+
+static bool values_ok(const json_t *p, rerr *e)
+{
+    const json_t *pol = json_object_get(p, "policy");
+    const char *ns = json_string_value(json_object_get(pol, "namespace"));
+    if (!plan_namespace_ok(ns))
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field policy.namespace must be 1 to %d of "
+                        "[A-Za-z0-9_.-] (it prefixes every key), not '%.64s%s' (%zu bytes)",
+                        PLAN_NS_MAX, ns, strlen(ns) > 64 ? "..." : "", strlen(ns));
+    if (json_string_length(json_object_get(pol, "name")) > PLAN_NAME_MAX)
+        return name_ok(json_object_get(pol, "name"), "policy.name", e);
+    if (!one_of(json_string_value(json_object_get(pol, "time_source")), "server", "client"))
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field policy.time_source must be \"server\" "
+                        "or \"client\"");
+    if (!one_of(json_string_value(json_object_get(pol, "on_store_error")), "fail_open",
+                "fail_closed"))
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field policy.on_store_error must be "
+                        "\"fail_open\" or \"fail_closed\"");
+    if (!int_in(pol, "max_clock_skew_ms", 0, PLAN_SKEW_MAX_MS, "policy", e))
+        return false;
+    size_t i;
+    json_t *v;
+    char where[64];
+    json_array_foreach(json_object_get(p, "targets"), i, v) {
+        snprintf(where, sizeof where, "targets[%zu].name", i);
+        if (!name_ok(json_object_get(v, "name"), where, e))
+            return false;
+    }
+    const json_t *cases = json_object_get(p, "verify");
+    if (json_array_size(cases) > PLAN_VERIFY_MAX_CASES)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field verify holds %zu cases; rlc compile "
+                        "writes at most %d", json_array_size(cases), PLAN_VERIFY_MAX_CASES);
+    json_array_foreach(cases, i, v)
+        if (!case_ok(v, i, e))
+            return false;
     return true;
 }
 
@@ -579,7 +688,7 @@ static void release_text(char *text, size_t len, bool mapped)
 }
 
 json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenant_fn fn, void *ud,
-                           rerr *e)
+                           const char *want_digest, rerr *e)
 {
     size_t len = 0;
     bool mapped;
@@ -599,6 +708,13 @@ json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenan
         }
         if (!q)
             break;
+    }
+    if (want_digest && have[0] && strcmp(have, want_digest)) {
+        release_text(text, len, mapped);
+        rerr_set(e, DIAG_PLAN_SIGNATURE, "%s: the signature is for plan %.16s..., but this plan "
+                 "is %.16s...: it was changed (and sealed again) after it was signed", path,
+                 want_digest, have);
+        return NULL;
     }
     const char *vs = NULL, *ve = NULL;
     size_t *spans = NULL, n = 0;

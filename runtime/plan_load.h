@@ -49,8 +49,11 @@ typedef bool (*plan_tenant_fn)(void *ud, const json_t *plan, const json_t *tenan
  * fn, -1 with e set to stop. */
 typedef int (*plan_tenant_text_fn)(void *ud, const json_t *plan, const char *text, size_t len,
                                    size_t i, size_t n, rerr *e);
+/* want_digest, when not NULL, is the digest a signature vouches for: a
+ * file whose plan_digest member says otherwise is refused (RLC3108) before
+ * anything else of it is parsed. */
 json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenant_fn fn,
-                           void *ud, rerr *e);
+                           void *ud, const char *want_digest, rerr *e);
 
 /* True when a plan written by `compiler` ("rlc X.Y.Z") can be run by
  * `self` (a version "X.Y.Z"): equal major versions, and equal minor

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "digest.h"
 #include "store_key.h"
+#include "plan_check.h"
 
 static bool fail(char *err, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -132,10 +133,11 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
         const char *kind = get_str(seg, "kind"), *name = get_str(seg, "name");
         bool kind_ok = kind && (i == 0 ? !strcmp(kind, "tenant")
                                        : !strcmp(kind, "group") || !strcmp(kind, "key"));
-        if (!kind_ok || !name || !*name) {
+        if (!kind_ok || !name || !*name || strlen(name) > PLAN_NAME_MAX) {
             buf_free(&b);
-            return fail(err, n, "%s: path element %zu must be {\"kind\": \"%s\", \"name\": ...}",
-                        where, i, i == 0 ? "tenant" : "group|key");
+            return fail(err, n, "%s: path element %zu must be {\"kind\": \"%s\", \"name\": ...} "
+                        "with a name of 1 to %d bytes", where, i, i == 0 ? "tenant" : "group|key",
+                        PLAN_NAME_MAX);
         }
         if (i == 0) {
             if (strcmp(name, tenant) != 0) {
@@ -160,16 +162,14 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
     const json_t *route = json_object_get(j, "route");
     if (json_is_object(route)) {
         const char *m = get_str(route, "method"), *p = get_str(route, "path");
-        if (!m || !*m || !p || p[0] != '/')
-            return fail(err, n, "%s: \"route\" needs a method and a path starting with '/'",
-                        where);
-        for (const char *c = p; *c; c++)
-            if ((unsigned char)*c <= ' ')
-                return fail(err, n, "%s: route path contains a space or control character",
-                            where);
-        for (const char *c = m; *c; c++)
-            if ((unsigned char)*c <= ' ')
-                return fail(err, n, "%s: route method contains a space", where);
+        if (!m || !p)
+            return fail(err, n, "%s: \"route\" needs a method and a path", where);
+        if (!plan_method_ok(m))
+            return fail(err, n, "%s: route method '%.32s' is not one of GET HEAD POST PUT "
+                        "PATCH DELETE OPTIONS ANY", where, m);
+        const char *why = plan_route_problem(p);
+        if (why)
+            return fail(err, n, "%s: %s", where, why);
         r->method = arena_strdup(a, m);
         r->route = arena_strdup(a, p);
         split_route(a, r);
@@ -186,7 +186,7 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
     if (kind && !strcmp(kind, "concurrency")) {
         r->kind = RL_CONCURRENCY;
         if (!get_int(j, "max", 1, RL_EXACT_MAX, &r->max, where, err, n) ||
-            !get_int(j, "lease_ms", 1, RL_EXACT_MAX, &r->lease_ms, where, err, n))
+            !get_int(j, "lease_ms", 1, PLAN_LEASE_MAX_MS, &r->lease_ms, where, err, n))
             return false;
         r->cost = 1;
         return true;
@@ -208,7 +208,7 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
                     algo ? algo : "(missing)", algo ? "\"" : "");
     r->kind = algos[i].k;
     if (!get_int(j, "count", 1, RL_EXACT_MAX, &r->count, where, err, n) ||
-        !get_int(j, "window_ms", 1, RL_EXACT_MAX, &r->window_ms, where, err, n) ||
+        !get_int(j, "window_ms", 1, PLAN_WINDOW_MAX_MS, &r->window_ms, where, err, n) ||
         !get_int(j, "burst", 1, RL_EXACT_MAX, &r->burst, where, err, n) ||
         !get_int(j, "cost", 1, RL_EXACT_MAX, &r->cost, where, err, n))
         return false;
@@ -224,6 +224,9 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
                     "log entries, more than %lld",
                     where, (long long)r->count, (long long)r->window_ms, (long long)r->cost,
                     (long long)rules_log_entries(r), (long long)RL_LOG_MAX);
+    if (r->cost > RL_EXACT_MAX / r->window_ms)
+        return fail(err, n, "%s: cost %lld x %lld ms exceeds 2^51", where, (long long)r->cost,
+                    (long long)r->window_ms);
     r->max_request = (r->kind == RL_TOKEN_BUCKET || r->kind == RL_GCRA ? r->burst : r->count) /
                      r->cost;
     return true;
@@ -255,16 +258,21 @@ bool rules_begin(const json_t *plan, size_t ntenants, rl_ruleset *out, char *err
     const char *ts = get_str(pol, "time_source");
     const char *se = get_str(pol, "on_store_error");
     const char *name = get_str(pol, "name");
-    if (!ns || !*ns || strlen(ns) > STORE_NS_MAX) {
-        fail(err, errlen, "policy: \"namespace\" must be a string of 1 to %d bytes",
-             STORE_NS_MAX);
+    if (!ns || !plan_namespace_ok(ns)) {
+        fail(err, errlen, "policy: \"namespace\" must be 1 to %d of [A-Za-z0-9_.-]",
+             PLAN_NS_MAX);
         goto fail;
     }
     if (!ts || (strcmp(ts, "server") && strcmp(ts, "client"))) {
         fail(err, errlen, "policy: \"time_source\" must be \"server\" or \"client\"");
         goto fail;
     }
-    if (!get_int(pol, "max_clock_skew_ms", 0, 3600 * 1000, &rs.skew_ms, "policy", err, errlen))
+    if (se && strcmp(se, "fail_open") && strcmp(se, "fail_closed")) {
+        fail(err, errlen, "policy: \"on_store_error\" must be \"fail_open\" or \"fail_closed\"");
+        goto fail;
+    }
+    if (!get_int(pol, "max_clock_skew_ms", 0, PLAN_SKEW_MAX_MS, &rs.skew_ms, "policy", err,
+                 errlen))
         goto fail;
     rs.ns = arena_strdup(rs.a, ns);
     rs.policy = arena_strdup(rs.a, name ? name : "");
@@ -305,6 +313,9 @@ bool rules_add_tenant(rl_ruleset *rs, const json_t *tj, char *err, size_t errlen
     const json_t *rj = json_object_get(tj, "rules");
     if (!tn || !*tn || !json_is_array(rj))
         return fail(err, errlen, "tenants[%zu]: needs a \"name\" and a \"rules\" array", t);
+    if (strlen(tn) > PLAN_NAME_MAX)
+        return fail(err, errlen, "tenants[%zu]: \"name\" is %zu bytes long; names are at most %d",
+                    t, strlen(tn), PLAN_NAME_MAX);
     rl_tenant *ten = &rs->tenants[t];
     ten->name = arena_strdup(rs->a, tn);
     const char *ver = get_str(tj, "version");
@@ -413,7 +424,8 @@ static bool sc_path(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
         const char *k, *nm;
         size_t kl, nl;
         if (!SC_LIT(s, "{\"kind\":") || !sc_str(s, &k, &kl) || !SC_LIT(s, ",\"name\":") ||
-            !sc_str(s, &nm, &nl) || !SC_LIT(s, "}") || !nl || depth >= RL_MAX_DEPTH)
+            !sc_str(s, &nm, &nl) || !SC_LIT(s, "}") || !nl || nl > PLAN_NAME_MAX ||
+            depth >= RL_MAX_DEPTH)
             return false;
         if (depth == 0) {
             if (!key_is(k, kl, "tenant") || nl != tlen || memcmp(nm, tenant, tlen) != 0)
@@ -452,14 +464,10 @@ static bool sc_route(scan *s, arena *a, rl_rule *r)
     if (!SC_LIT(s, "{\"method\":") || !sc_str(s, &m, &ml) || !SC_LIT(s, ",\"path\":") ||
         !sc_str(s, &p, &pl) || !SC_LIT(s, "}") || !ml || !pl || p[0] != '/')
         return false;
-    for (size_t i = 0; i < ml; i++)
-        if ((unsigned char)m[i] <= ' ')
-            return false;
-    for (size_t i = 0; i < pl; i++)
-        if ((unsigned char)p[i] <= ' ')
-            return false;
     r->method = arena_strndup(a, m, ml);
     r->route = arena_strndup(a, p, pl);
+    if (!plan_method_ok(r->method) || plan_route_problem(r->route))
+        return false;
     return split_route(a, r);
 }
 
@@ -547,7 +555,7 @@ static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
         return false;
     if (key_is(kind, kindl, "concurrency")) {
         if ((have & (F_MAX | F_LEASE)) != (F_MAX | F_LEASE) || !in_range(r->max) ||
-            !in_range(r->lease_ms))
+            !in_range(r->lease_ms) || r->lease_ms > PLAN_LEASE_MAX_MS)
             return false;
         r->kind = RL_CONCURRENCY;
         r->count = r->window_ms = r->burst = 0;
@@ -570,10 +578,10 @@ static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
     else
         return false;
     if (!in_range(r->count) || !in_range(r->window_ms) || !in_range(r->burst) ||
-        !in_range(r->cost))
+        !in_range(r->cost) || r->window_ms > PLAN_WINDOW_MAX_MS)
         return false;
     int64_t big = r->count > r->burst ? r->count : r->burst;
-    if (big > RL_EXACT_MAX / r->window_ms)
+    if (big > RL_EXACT_MAX / r->window_ms || r->cost > RL_EXACT_MAX / r->window_ms)
         return false;
     if (r->kind == RL_SLIDING_WINDOW && rules_log_entries(r) > RL_LOG_MAX)
         return false;
@@ -590,7 +598,7 @@ static bool sc_tenant(scan *s, arena *a, rl_tenant *ten, buf *subj)
 {
     const char *name, *tag, *ver;
     size_t nl, tl, vl;
-    if (!SC_LIT(s, "{\"name\":") || !sc_str(s, &name, &nl) || !nl ||
+    if (!SC_LIT(s, "{\"name\":") || !sc_str(s, &name, &nl) || !nl || nl > PLAN_NAME_MAX ||
         !SC_LIT(s, ",\"rules\":["))
         return false;
     const char *rules0 = s->p - 1;   /* the rules array, for the version */

@@ -164,6 +164,38 @@ static void repeated_id_is_an_error(void **state)
     rules_free(&rs);
 }
 
+/* Values the language never writes (SPEC.md 5.3): the text reader hands
+ * them back, and the tree reader refuses them with a message. */
+static void out_of_range_refused_by_both(void **state)
+{
+    (void)state;
+    static const char *const v[][3] = {
+        {"\"window_ms\":86400000", "\"window_ms\":31622400001", "\"window_ms\""},
+        {"\"lease_ms\":30000", "\"lease_ms\":86400001", "\"lease_ms\""},
+        {"\"cost\":1,\"count\":1000", "\"cost\":34359738368,\"count\":1000", "exceeds 2^51"},
+        {"\"method\":\"GET\"", "\"method\":\"BREW\"", "route method 'BREW'"},
+        {"\"path\":\"/v1/items/*\"", "\"path\":\"/v1/items*\"", "whole path segment"},
+        {"\"path\":\"/v1/items/*\"", "\"path\":\"/v1//items\"", "empty segment"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        rl_ruleset rs;
+        char err[256] = "";
+        begin(&rs);
+        char *s = variant(v[i][0], v[i][1]);
+        if (rules_add_tenant_text(&rs, s, strlen(s), err, sizeof err) != RULES_TEXT_OTHER)
+            fail_msg("variant %zu (%s) was not handed back", i, v[i][1]);
+        json_t *t = json_loads(s, 0, NULL);
+        assert_non_null(t);
+        if (rules_add_tenant(&rs, t, err, sizeof err))
+            fail_msg("variant %zu (%s) was accepted", i, v[i][1]);
+        if (!strstr(err, v[i][2]))
+            fail_msg("variant %zu: message '%s' lacks '%s'", i, err, v[i][2]);
+        json_decref(t);
+        free(s);
+        rules_free(&rs);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +203,7 @@ int main(void)
         cmocka_unit_test(other_forms_handed_back),
         cmocka_unit_test(version_must_be_the_rules_digest),
         cmocka_unit_test(repeated_id_is_an_error),
+        cmocka_unit_test(out_of_range_refused_by_both),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

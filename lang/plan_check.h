@@ -1,0 +1,52 @@
+/* plan_check.h - what a plan may hold, in one place for the compiler, which
+ * writes only such plans, and the runtime, which refuses any other: a plan
+ * file can be edited and sealed again with a fresh digest, so the runtime
+ * trusts nothing the compiler checked (SPEC.md 5.3).  Limits and
+ * predicates only; the messages and codes are each side's own.  It lives in
+ * lang/ because runtime/ may not include compiler/ headers. */
+#ifndef RLC_PLAN_CHECK_H
+#define RLC_PLAN_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Namespace: 1 to 64 of [A-Za-z0-9_.-] (it prefixes every key, and a '{',
+ * '}' or ':' in it would change every key's hash tag). */
+#define PLAN_NS_MAX 64
+/* Longest tenant, subject, policy or target name: a decoded string of the
+ * language (PARSE_MAX_STRING). */
+#define PLAN_NAME_MAX 4096
+/* Ranges of the language (SPEC.md 2.9). */
+#define PLAN_WINDOW_MAX_MS (366LL * 86400 * 1000)
+#define PLAN_LEASE_MAX_MS (86400LL * 1000)
+#define PLAN_SKEW_MAX_MS (3600LL * 1000)
+/* Verification: at most this many tenants, requests per tenant, and
+ * decisions per request (SPEC.md 5.6). */
+#define PLAN_VERIFY_MAX_TENANTS 32
+#define PLAN_VERIFY_PER_TENANT 3
+#define PLAN_VERIFY_MAX_CASES (PLAN_VERIFY_MAX_TENANTS * PLAN_VERIFY_PER_TENANT)
+#define PLAN_VERIFY_MAX_SENDS 32
+/* Longest "rlc X.Y.Z" compiler string. */
+#define PLAN_COMPILER_MAX 64
+
+/* Whether ns (NUL-terminated) is a namespace the compiler accepts. */
+bool plan_namespace_ok(const char *ns);
+
+/* Whether m is one of the route methods: GET HEAD POST PUT PATCH DELETE
+ * OPTIONS ANY. */
+bool plan_method_ok(const char *m);
+/* The method names, for suggestions; *n receives their count. */
+const char *const *plan_methods(size_t *n);
+
+/* NULL when path is a route path the compiler accepts ('/' first, no
+ * space, control character, '?' or '#', no empty segment, '*' only as a
+ * whole segment); else what is wrong with it, as a phrase. */
+const char *plan_route_problem(const char *path);
+
+/* Parses a version "X.Y.Z": three decimal numbers of at most 6 digits,
+ * no sign, no leading zero, nothing else.  False for anything else. */
+bool plan_version_parse(const char *s, long *maj, long *min, long *patch);
+/* The same for a plan's compiler field, "rlc X.Y.Z". */
+bool plan_compiler_parse(const char *s, long *maj, long *min, long *patch);
+
+#endif
