@@ -458,7 +458,9 @@ static json_t *layout_json(const m_policy *m)
     set(o, "active", str(k));
     snprintf(k, sizeof k, "%s:c:<rule_id>", pattern);
     set(o, "counter", str(k));
-    snprintf(k, sizeof k, "%s:v:<rule_id>", pattern);
+    snprintf(k, sizeof k, "%s:c:<rule_id>:log", pattern);
+    set(o, "log", str(k));
+    snprintf(k, sizeof k, "%s:v:c:<rule_id>", pattern);
     set(o, "verify_counter", str(k));
     return o;
 }

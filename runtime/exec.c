@@ -582,6 +582,10 @@ static const perm perms[] = {
      {"ZREMRANGEBYSCORE", "$K", "-inf", "0", NULL}},
     {'T', "c:x", "inside the enforcement library", {"ZCARD", "$K", NULL}},
     {'T', "c:x", "inside the enforcement library", {"ZRANGE", "$K", "0", "-1", "WITHSCORES", NULL}},
+    {'T', "c:x:log", "inside the enforcement library", {"LRANGE", "$K", "0", "3", NULL}},
+    {'T', "c:x:log", "inside the enforcement library", {"LTRIM", "$K", "1", "-1", NULL}},
+    {'T', "c:x:log", "inside the enforcement library", {"LSET", "$K", "-1", "e", NULL}},
+    {'T', "c:x:log", "inside the enforcement library", {"RPUSH", "$K", "e", NULL}},
     {'T', "cfg:x", "to remove old configs and to roll back", {"DEL", "$K", NULL}},
     {0, NULL, "to read the store's clock", {"TIME", NULL}},
     {0, NULL, "for preflight", {"INFO", NULL}},
@@ -1282,8 +1286,11 @@ static void shadow_keys(xc *c, xt *t, json_t *a)
         add_key(a, "%s:v:active", x->tag);
         add_key(a, "%s:v:seq", x->tag);
         add_key(a, "%s:v:cfg:%s", x->tag, x->newver);
-        for (size_t r = 0; r < x->t->nrules; r++)
+        for (size_t r = 0; r < x->t->nrules; r++) {
             add_key(a, "%s:v:c:%s", x->tag, x->t->rules[r].id);
+            if (x->t->rules[r].kind == RL_SLIDING_WINDOW)
+                add_key(a, "%s:v:c:%s:log", x->tag, x->t->rules[r].id);
+        }
     }
     json_decref(seen);
 }

@@ -240,52 +240,89 @@ local function approx_sliding_window(r, st, cost, now, skew)
     return false, remaining, reset, (t - now) + d
 end
 
--- The exact sliding window.  State: the units held, then one entry per
--- millisecond that charged units, oldest first: 'd' total .. 'dd' (time,
--- units) ...  Entries at or before t - W have left the window and are
--- dropped when the state is next written; t = max(now, newest entry), so the
--- log stays ordered when a clock goes back.
-local function sliding_log(r, st, cost, now, skew)
+-- The exact sliding window.  The counter key holds a header, 'ddddd':
+-- units held, entries, oldest entry's time, newest entry's time, newest
+-- entry's units; the entries themselves, one per millisecond that charged
+-- units, oldest first, are the list <counter key>:log of 'dd' (time,
+-- units).  Only the header travels with every decision (a whole log through
+-- Lua costs tens of µs per 16 KB); the list is read only when its oldest
+-- entries may have left the window or a rejection needs the retry time.
+-- Entries at or before t - W have left; t = max(now, newest), so the log
+-- stays ordered when a clock goes back.  Returns the header to write and
+-- how to change the list (drop from the front, then merge or push).
+local function log_entries(key, from, to)
+    return call('LRANGE', key .. ':log', from, to)
+end
+
+local function sliding_log(r, st, cost, now, skew, key)
     local W, C, k = r.n2, r.n1, r.n4
-    local total, len, last = 0, 0, nil
-    if st then
-        len = #st
-        total = sunpack('d', st)
-        if len > 8 then last = sunpack('d', st, len - 15) end
-    end
+    local total, cnt, oldest, last, lastu = 0, 0, 0, 0, 0
+    if st then total, cnt, oldest, last, lastu = sunpack('ddddd', st) end
     local t = now
-    if last and last > t then t = last end
-    local cut, pos = t - W, 9
-    while pos < len do
-        local et, eu = sunpack('dd', st, pos)
-        if et > cut then break end
-        total = total - eu
-        pos = pos + 16
+    if cnt > 0 and last > t then t = last end
+    local cut = t - W
+    local drop = 0
+    if cnt > 0 and oldest <= cut then
+        if last <= cut then
+            drop, total = cnt, 0
+        else
+            -- Some, not all, have left: find how many, and the new oldest.
+            local from = 0
+            while drop == from do
+                local chunk = log_entries(key, from, from + 3)
+                for i = 1, #chunk do
+                    local et, eu = sunpack('dd', chunk[i])
+                    if et > cut then oldest = et break end
+                    total = total - eu
+                    drop = drop + 1
+                end
+                from = from + 4
+            end
+        end
     end
+    local left = cnt - drop
     local reset = 0
-    if pos < len then reset = last + W - now end
+    if left > 0 then reset = last + W - now end
     if cost > idiv(C, k) then return false, C - total, reset, -1 end
     local n = cost * k
     if total + n <= C then
-        local body
-        if last == t then
-            body = sub(st, pos, len - 8) .. spack('d', sunpack('d', st, len - 7) + n)
-        elseif st then
-            body = sub(st, pos) .. spack('dd', t, n)
+        local merge = left > 0 and last == t
+        local hdr
+        if merge then
+            hdr = spack('ddddd', total + n, left, oldest, t, lastu + n)
+        elseif left > 0 then
+            hdr = spack('ddddd', total + n, left + 1, oldest, t, n)
         else
-            body = spack('dd', t, n)
+            hdr = spack('ddddd', n, 1, t, t, n)
         end
         reset = t + W - now
-        return true, C - total - n, reset, 0, spack('d', total + n) .. body, ttl(reset, skew)
+        return true, C - total - n, reset, 0,
+            {hdr = hdr, drop = drop, merge = merge, t = t, units = merge and lastu + n or n},
+            ttl(reset, skew)
     end
-    -- The oldest entries leave first: the request fits once enough have.
-    local need, freed, et, eu = total + n - C, 0, 0, 0
+    -- The oldest entries leave first: the request fits once enough have
+    -- (n <= C, so the walk ends inside the log).
+    local need, freed, et, eu, from = total + n - C, 0, 0, 0, drop
     while freed < need do
-        et, eu = sunpack('dd', st, pos)
-        freed = freed + eu
-        pos = pos + 16
+        local chunk = log_entries(key, from, from + 7)
+        for i = 1, #chunk do
+            et, eu = sunpack('dd', chunk[i])
+            freed = freed + eu
+            if freed >= need then break end
+        end
+        from = from + 8
     end
     return false, C - total, reset, et + W - now
+end
+
+-- Writes an admitted exact sliding window: header, then the list.
+local function log_commit(key, ch, ttl_ms)
+    local lk = key .. ':log'
+    if ch.drop > 0 then call('LTRIM', lk, ch.drop, -1) end
+    local e = spack('dd', ch.t, ch.units)
+    if ch.merge then call('LSET', lk, -1, e) else call('RPUSH', lk, e) end
+    call('PEXPIRE', lk, ttl_ms)
+    call('SET', key, ch.hdr, 'PX', ttl_ms)
 end
 
 local rate = {T = token_bucket, G = gcra, F = fixed_window, L = sliding_log,
@@ -454,7 +491,7 @@ local function decide(keys, args)
         else
             local st = vals[slot[i]]
             if not st then st = nil end
-            A[i], R[i], S[i], Y[i], ST[i], TT[i] = rate[r.kind](r, st, cost, now, skew)
+            A[i], R[i], S[i], Y[i], ST[i], TT[i] = rate[r.kind](r, st, cost, now, skew, rkeys[i])
         end
         if not A[i] and not r.shadow then blocked = true end
     end
@@ -464,7 +501,9 @@ local function decide(keys, args)
         for i = 1, n do
             if A[i] then
                 local r = rules[i]
-                if r.kind ~= 'C' then
+                if r.kind == 'L' then
+                    log_commit(rkeys[i], ST[i], TT[i])
+                elseif r.kind ~= 'C' then
                     call('SET', rkeys[i], ST[i], 'PX', TT[i])
                 else
                     if lease == '' then
@@ -594,8 +633,9 @@ local function activate(keys, args)
                 local st = call('GET', key)
                 if st then
                     -- A charge no rule can hold: the algorithm only reports.
-                    local _, _, reset = rate[r.kind](r, st, 9007199254740992, now, skew)
+                    local _, _, reset = rate[r.kind](r, st, 9007199254740992, now, skew, key)
                     call('PEXPIRE', key, fmt('%d', ttl(reset, skew)))
+                    if r.kind == 'L' then call('PEXPIRE', key .. ':log', fmt('%d', ttl(reset, skew))) end
                     n = n + 1
                 end
             end

@@ -27,3 +27,5 @@ until redis-cli -p "$port" ping >/dev/null 2>&1; do
 done
 echo "== enforcement (redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'))"
 $cli "$BIN" --port "$port" --seconds "${BENCH_SECONDS:-2}"
+echo "== exact sliding window"
+$cli "$ROOT/$BUILD/tests/bench/sliding" --port "$port" --seconds "${BENCH_SECONDS:-2}"
