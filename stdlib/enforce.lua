@@ -245,7 +245,7 @@ end
 -- entry's units; the entries themselves, one per millisecond that charged
 -- units, oldest first, are the list <counter key>:log of 'dd' (time,
 -- units).  Only the header travels with every decision (a whole log through
--- Lua costs tens of µs per 16 KB); the list is read only when its oldest
+-- Lua costs tens of microseconds per 16 KB); the list is read only when its oldest
 -- entries may have left the window or a rejection needs the retry time.
 -- Entries at or before t - W have left; t = max(now, newest), so the log
 -- stays ordered when a clock goes back.  Returns the header to write and
