@@ -46,7 +46,7 @@ bool journal_begin(journal *j, const char *state_dir, const char *run_id, json_t
         json_decref(header);
         if (errno == EEXIST)
             return rerr_set(e, DIAG_INTERRUPTED, "an interrupted deploy left %s; run 'rlc "
-                            "status' or 'rlc rollback' to recover it first", j->path);
+                            "rollback' to recover it first", j->path);
         return rerr_set(e, DIAG_STATE_IO, "cannot create %s: %s", j->path, strerror(errno));
     }
     if (!header)
