@@ -10,8 +10,9 @@
 # (FCALL rlc_decide) and compares every decision with `rlc simulate` on the
 # same trace, shows `rlc status`, rolls back with `rlc rollback`, verifies
 # the audit log, stops Redis and prints a summary.  Whatever happens
-# (success, a failing step, Ctrl-C) the Redis it started is stopped by PID
-# and its temp dir removed: nothing is left running.
+# (success, a failing step, Ctrl-C, its output piped into `head`) the Redis
+# it started is stopped by PID and its temp dir removed: nothing is left
+# running.
 #
 # RLC overrides the binary (default ./build/rlc).  Exit status: 0 when every
 # step passed, 1 when one failed (the step is named), 2 when rlc or
@@ -79,11 +80,14 @@ cleanup() {
 # Every exit path goes through the EXIT trap; a signal first turns into an
 # exit with the conventional status.  (Ctrl-C reaches redis-server too,
 # since it shares our process group; it shuts down on SIGINT by itself and
-# stop_redis then only reaps it.)
+# stop_redis then only reaps it.)  SIGPIPE is one of them: `./run-demo.sh |
+# head` closes our output early, and an untrapped SIGPIPE would end the
+# shell without running the EXIT trap.
 trap cleanup EXIT
 trap 'echo; echo "run-demo.sh: interrupted" >&2; exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
+trap 'exit 141' PIPE
 
 # ---- 1. the examples -------------------------------------------------------
 heading "Check every example policy and its formatting"

@@ -17,8 +17,10 @@ static const char run_help[] =
     "run applies a plan to its Redis and etcd targets: load and verify, preflight,\n"
     "lock, checkpoint, apply, verify against shadow keys, commit, or roll back (SPEC.md 7).\n"
     "diff shows what run would change, per tenant.  status shows the active plan,\n"
-    "lock holder, recent deploys and drift.  rollback restores a checkpoint (the\n"
-    "newest by default).  Each first finishes or undoes an interrupted deploy.\n"
+    "lock holder, a deploy in progress, recent deploys and drift, and writes nothing.\n"
+    "rollback restores a checkpoint (the newest by default).  run and rollback first\n"
+    "finish or undo an interrupted deploy, and refuse (exit 4) while another rlc works\n"
+    "in the same state directory.\n"
     "\n"
     "  --target NAME=SPEC  reach target NAME at SPEC: redis://[user@]host:port[/db],\n"
     "                      env:VAR or file:PATH (passwords only via env: or file:);\n"
@@ -139,10 +141,24 @@ static void print_status(const json_t *s)
                 printf("  drift: key %s: %s\n", json_string_value(json_object_get(d, "key")),
                        json_string_value(json_object_get(d, "what")));
     }
-    json_t *rec = json_object_get(s, "recovered");
-    if (rec)
-        printf("interrupted deploy %s: %s\n", json_string_value(json_object_get(rec, "run")),
-               json_string_value(json_object_get(rec, "result")));
+    json_t *ip = json_object_get(s, "in_progress");
+    json_t *intr = json_object_get(s, "interrupted");
+    if (ip) {
+        char who[600];
+        char *text = json_dumps(ip, JSON_COMPACT);
+        statedir_describe_holder(text, who, sizeof who);
+        free(text);
+        printf("deploy in progress by %s, phase %s: the store is shown as it is now, "
+               "mid-deploy\n", who, json_string_value(json_object_get(ip, "phase")));
+    } else if (intr) {
+        json_int_t pid = json_integer_value(json_object_get(intr, "pid"));
+        const char *host = json_string_value(json_object_get(intr, "host"));
+        printf("interrupted deploy %s (last phase %s", json_string_value(json_object_get(intr,
+               "run")), json_string_value(json_object_get(intr, "phase")) ?: "?");
+        if (pid)
+            printf(", pid %lld on %s", (long long)pid, host ? host : "?");
+        printf("): not recovered; 'rlc run PLAN' or 'rlc rollback' recovers it\n");
+    }
     json_array_foreach(json_object_get(s, "recent"), i, t)
         printf("deploy %lld %s %s %s\n", (long long)json_integer_value(json_object_get(t, "seq")),
                json_string_value(json_object_get(t, "time")),
@@ -212,7 +228,9 @@ static int runtime_verb(const char *vname, int argc, char **argv)
     if (need_plan && !arg)
         return cli_usage_error(vname, "no plan given");
     rerr e = {0};
-    if (!statedir_open(dir_opt, o.state_dir, &e)) {
+    /* status writes nothing, not even the state directory. */
+    if (!strcmp(vname, "status") ? !statedir_resolve(dir_opt, o.state_dir, &e)
+                                 : !statedir_open(dir_opt, o.state_dir, &e)) {
         rt_print_err(vname, &e);
         return RT_EXIT_FAIL;
     }

@@ -46,27 +46,71 @@ const char *plan_route_problem(const char *p)
     return NULL;
 }
 
-/* One number of a version: 1 to 6 digits, no leading zero; *s moves past. */
-static bool number(const char **s, long *out)
+/* A numeric identifier of semver 2.0.0: 0, or digits without a leading
+ * zero, below 10^9 (a version is a name, not a quantity).  Advances *p. */
+static bool semver_number(const char **p, long *out)
 {
-    const char *p = *s;
+    const char *s = *p;
+    if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] >= '0' && s[1] <= '9'))
+        return false;
     long v = 0;
     int n = 0;
-    while (*p >= '0' && *p <= '9' && n < 7) {
-        v = v * 10 + (*p++ - '0');
-        n++;
+    for (; *s >= '0' && *s <= '9'; s++, n++) {
+        if (n == 9)
+            return false;
+        v = v * 10 + (*s - '0');
     }
-    if (n == 0 || n > 6 || (n > 1 && **s == '0'))
-        return false;
-    *s = p;
     *out = v;
+    *p = s;
     return true;
 }
 
+static bool semver_ident_char(char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           ch == '-';
+}
+
+/* Dot-separated non-empty identifiers of [0-9A-Za-z-]; in a pre-release
+ * (numeric_rule) an all-digit identifier has no leading zero. */
+static bool semver_idents(const char **p, bool numeric_rule)
+{
+    const char *s = *p;
+    for (;;) {
+        const char *start = s;
+        bool digits = true;
+        while (semver_ident_char(*s)) {
+            digits &= *s >= '0' && *s <= '9';
+            s++;
+        }
+        if (s == start || (numeric_rule && digits && s - start > 1 && *start == '0'))
+            return false;
+        if (*s != '.')
+            break;
+        s++;
+    }
+    *p = s;
+    return true;
+}
+
+/* MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], exactly the grammar of semver
+ * 2.0.0 and nothing after it. */
 bool plan_version_parse(const char *s, long *maj, long *min, long *patch)
 {
-    return number(&s, maj) && *s++ == '.' && number(&s, min) && *s++ == '.' &&
-           number(&s, patch) && *s == '\0';
+    if (!s || !semver_number(&s, maj) || *s++ != '.' || !semver_number(&s, min) ||
+        *s++ != '.' || !semver_number(&s, patch))
+        return false;
+    if (*s == '-') {
+        s++;
+        if (!semver_idents(&s, true))
+            return false;
+    }
+    if (*s == '+') {
+        s++;
+        if (!semver_idents(&s, false))
+            return false;
+    }
+    return *s == '\0';
 }
 
 bool plan_compiler_parse(const char *s, long *maj, long *min, long *patch)

@@ -43,8 +43,9 @@ const char *const *plan_methods(size_t *n);
  * whole segment); else what is wrong with it, as a phrase. */
 const char *plan_route_problem(const char *path);
 
-/* Parses a version "X.Y.Z": three decimal numbers of at most 6 digits,
- * no sign, no leading zero, nothing else.  False for anything else. */
+/* Parses a version: exactly the grammar of semver 2.0.0,
+ * MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], numbers below 10^9 without a
+ * leading zero, nothing after it.  False for anything else. */
 bool plan_version_parse(const char *s, long *maj, long *min, long *patch);
 /* The same for a plan's compiler field, "rlc X.Y.Z". */
 bool plan_compiler_parse(const char *s, long *maj, long *min, long *patch);

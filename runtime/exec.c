@@ -1,17 +1,21 @@
 /* exec.c - the deploy executor.  See exec.h and SPEC.md section 7.
  *
  * The order of a run, and why:
- *   preflight of the Redis targets (health, permissions, clocks: a refusal
- *   writes nothing, not even the lock)
+ *   state directory lock (held to the end: while it is held, nobody
+ *   recovers this run's journal) -> recovery of an interrupted deploy
+ *   -> load -> preflight of the Redis targets (health, permissions, clocks:
+ *   a refusal writes nothing, not even the lock)
  *   -> journal begin (fsynced, names the lock token and targets)
  *   -> lock -> etcd/HTTP preflight -> checkpoint file -> journal "checkpoint"
  *   -> marker key -> journal "apply" -> library, configs, pointer flips
  *   -> journal "verify" -> shadow-key verification
  *   -> commit writes (deploy state, old configs removed, marker removed)
+ *   -> read back (only what reads back as written is "committed")
  *   -> journal "committed" -> audit -> journal "audited" -> unlock -> finish.
- * Recovery reads the journal: before "apply" nothing but the lock and the
- * marker were written (abandon); after "committed" the store holds the new
- * state (finish: audit, unlock); in between, restore the checkpoint.
+ * Recovery reads the journal of a run whose process is gone: before
+ * "apply" nothing but the lock and the marker were written (abandon); after
+ * "committed" the store holds the new state (finish: audit, unlock); in
+ * between, restore the checkpoint.
  *
  * Only the tenants whose config version differs from the live pointer are
  * written, checkpointed and flipped, so a re-apply costs O(changed).
@@ -741,10 +745,106 @@ static bool probe_permission(xc *c, xt *t, rerr *e)
     return ok;
 }
 
+/* One node's clock as preflight measured it: TIME read between two
+ * readings of our clock, t0 and t1 (microseconds).  The node read its clock
+ * at some instant of [t0, t1], so its offset from us is (TIME - midpoint)
+ * give or take err = half the round trip (plus 1 us for the truncation of
+ * both clocks to microseconds). */
+typedef struct nclock {
+    size_t target;            /* index in c->t */
+    char name[300];           /* host:port */
+    double off_us, err_us;
+} nclock;
+
+static long long now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The clock check of preflight (SPEC.md 2.8, 7.7).  What a decision
+ * depends on is the agreement of the clocks that decide for one tenant:
+ * with time_source = server, the TIME of whichever node of the target holds
+ * the tenant's slot (a replica promoted, or a slot migrated, carries the
+ * counters to another node's clock), so every pair of nodes of one target
+ * counts and this host's clock does not; with time_source = client, the
+ * gateways' clocks stamp the requests and the nodes' clocks expire the
+ * counters, and this host stands in for the gateways, so each node against
+ * this host counts too.  Only a difference the measurement proves is held
+ * against max_clock_skew: the measured difference less the error bars of
+ * both ends.  Two nodes (or a node and this host) that share one clock
+ * thus always pass, even at 0 ms; a difference smaller than the round trip
+ * cannot be seen and is not claimed. */
+static bool check_clocks(xc *c, const nclock *n, size_t nn, json_t *report, rerr *e)
+{
+    double worst = 0, worst_meas = 0, max_err = 0;
+    const char *fast = NULL, *slow = NULL;
+    bool with_host = false;
+    for (size_t i = 0; i < nn; i++) {
+        if (n[i].err_us > max_err)
+            max_err = n[i].err_us;
+        for (size_t j = 0; j < nn; j++) {
+            if (i == j || n[i].target != n[j].target || n[i].off_us < n[j].off_us)
+                continue;
+            double d = n[i].off_us - n[j].off_us - n[i].err_us - n[j].err_us;
+            if (d > worst || !fast) {
+                worst = d > 0 ? d : 0;
+                worst_meas = n[i].off_us - n[j].off_us;
+                fast = n[i].name;
+                slow = n[j].name;
+                with_host = false;
+            }
+        }
+        double h = (n[i].off_us < 0 ? -n[i].off_us : n[i].off_us) - n[i].err_us;
+        if (c->client_time && h > worst) {
+            worst = h;
+            worst_meas = n[i].off_us < 0 ? -n[i].off_us : n[i].off_us;
+            fast = n[i].off_us >= 0 ? n[i].name : "this host";
+            slow = n[i].off_us >= 0 ? "this host" : n[i].name;
+            with_host = true;
+        }
+    }
+    /* Whole milliseconds, rounded up: a skew over the bound never prints
+     * as equal to it. */
+    long long worst_ms = (long long)((worst + 999.0) / 1000.0);
+    json_object_set_new(report, "max_skew_ms", json_integer((json_int_t)worst_ms));
+    json_object_set_new(report, "skew_measured_ms", json_integer((json_int_t)(worst_meas / 1000.0)));
+    json_object_set_new(report, "skew_error_ms", json_real(max_err / 1000.0));
+    json_object_set_new(report, "skew_against", json_string(c->client_time ? "nodes and this host"
+                                                                          : "nodes"));
+    if (worst <= (double)c->skew_ms * 1000.0)
+        return true;
+    buf b;
+    buf_init(&b, 8192);
+    double lo = 0, hi = 0;
+    const char *lo_name = "", *hi_name = "";
+    for (size_t i = 0; i < nn; i++) {
+        buf_printf(&b, "%s%s %+lld ms", i ? ", " : "", n[i].name,
+                   (long long)(n[i].off_us / 1000.0));
+        if (!i || n[i].off_us < lo)
+            lo = n[i].off_us, lo_name = n[i].name;
+        if (!i || n[i].off_us > hi)
+            hi = n[i].off_us, hi_name = n[i].name;
+    }
+    rerr_set(e, DIAG_CLOCK_SKEW, "clock skew %lld ms exceeds max_clock_skew %lld ms: %s is "
+             "ahead of %s by %.0f ms measured, at least %lld ms once the round trips are "
+             "allowed for (%s; node offsets from this host: %s; fastest %s, slowest %s)",
+             worst_ms, (long long)c->skew_ms, fast, slow, worst_meas / 1000.0, worst_ms,
+             with_host ? "time_source = client: this host's clock stands in for the gateways'"
+                       : c->client_time ? "time_source = client: nodes against nodes and "
+                                          "this host"
+                                        : "time_source = server: nodes of one target",
+             buf_str(&b), hi_name, lo_name);
+    buf_free(&b);
+    return false;
+}
+
 static bool preflight(xc *c, json_t *report, rerr *e)
 {
-    double lo = 1e18, hi = -1e18;
-    char lo_name[300] = "", hi_name[300] = "";
+    size_t nn = 0, cap = 0;
+    nclock *clk = NULL;
+    bool ok = false;
     json_t *nodes = json_array();
     json_object_set_new(report, "nodes", nodes);
     for (size_t ti = 0; ti < c->nt; ti++) {
@@ -752,23 +852,23 @@ static bool preflight(xc *c, json_t *report, rerr *e)
         int min_major = 99;
         if (!rstore_add_all_nodes(t->s, e)) {
             rerr_prefix(e, "target %s", t->name);
-            return false;
+            goto out;
         }
         for (size_t i = 0; i < t->s->nnodes; i++) {
             rnode *nd = &t->s->nodes[i];
             rconn *cn = rstore_node_conn(t->s, i, e);
             if (!cn) {
                 rerr_prefix(e, "target %s", t->name);
-                return false;
+                goto out;
             }
             redisReply *r = rconn_cmdf(cn, e, "INFO");
             if (!r)
-                return false;
+                goto out;
             if (r->type != REDIS_REPLY_STRING) {
                 rerr_set(e, DIAG_PREFLIGHT_HEALTH, "%s:%d: INFO: %s", nd->host, nd->port,
                          r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
                 freeReplyObject(r);
-                return false;
+                goto out;
             }
             char ver[32], loading[8], role[16], cstate[16] = "", mh[256], mp[8];
             info_field(r->str, "redis_version:", ver, sizeof ver);
@@ -777,97 +877,89 @@ static bool preflight(xc *c, json_t *report, rerr *e)
             info_field(r->str, "master_host:", mh, sizeof mh);
             info_field(r->str, "master_port:", mp, sizeof mp);
             freeReplyObject(r);
-            if (!strcmp(loading, "1"))
-                return rerr_set(e, DIAG_PREFLIGHT_HEALTH, "%s:%d is loading its dataset",
-                                nd->host, nd->port);
+            if (!strcmp(loading, "1")) {
+                rerr_set(e, DIAG_PREFLIGHT_HEALTH, "%s:%d is loading its dataset", nd->host,
+                         nd->port);
+                goto out;
+            }
             /* A replica refuses every write (READONLY): found here, not
              * half-way through apply. */
-            if (nd->primary && strcmp(role, "master"))
-                return rerr_set(e, DIAG_PREFLIGHT_HEALTH, "target %s: %s:%d is a replica "
-                                "(role:%s) of %s:%s, and a deploy writes: point the target at "
-                                "the primary", t->name, nd->host, nd->port, role,
-                                mh[0] ? mh : "?", mp[0] ? mp : "?");
+            if (nd->primary && strcmp(role, "master")) {
+                rerr_set(e, DIAG_PREFLIGHT_HEALTH, "target %s: %s:%d is a replica "
+                         "(role:%s) of %s:%s, and a deploy writes: point the target at "
+                         "the primary", t->name, nd->host, nd->port, role,
+                         mh[0] ? mh : "?", mp[0] ? mp : "?");
+                goto out;
+            }
             if (t->s->cluster) {
                 r = rconn_cmdf(cn, e, "CLUSTER INFO");
                 if (!r)
-                    return false;
+                    goto out;
                 if (r->type == REDIS_REPLY_STRING)
                     info_field(r->str, "cluster_state:", cstate, sizeof cstate);
                 freeReplyObject(r);
-                if (strcmp(cstate, "ok"))
-                    return rerr_set(e, DIAG_CLUSTER_STATE, "%s:%d: cluster_state:%s", nd->host,
-                                    nd->port, cstate[0] ? cstate : "?");
+                if (strcmp(cstate, "ok")) {
+                    rerr_set(e, DIAG_CLUSTER_STATE, "%s:%d: cluster_state:%s", nd->host,
+                             nd->port, cstate[0] ? cstate : "?");
+                    goto out;
+                }
             }
             int major = atoi(ver);
-            if (major < 5)
-                return rerr_set(e, DIAG_STORE_VERSION, "%s:%d runs Redis %s; 5.0 or later is "
-                                "needed", nd->host, nd->port, ver);
+            if (major < 5) {
+                rerr_set(e, DIAG_STORE_VERSION, "%s:%d runs Redis %s; 5.0 or later is needed",
+                         nd->host, nd->port, ver);
+                goto out;
+            }
             if (nd->primary && major < min_major)
                 min_major = major;
             /* Clock: our time before and after TIME brackets the node's. */
-            long long t0 = statedir_now_ms();
+            long long t0 = now_us();
             r = rconn_cmdf(cn, e, "TIME");
-            long long t1 = statedir_now_ms();
+            long long t1 = now_us();
             if (!r)
-                return false;
+                goto out;
             if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
                 freeReplyObject(r);
-                return rerr_set(e, DIAG_STORE_REPLY, "%s:%d: TIME: unexpected reply", nd->host,
-                                nd->port);
+                rerr_set(e, DIAG_STORE_REPLY, "%s:%d: TIME: unexpected reply", nd->host,
+                         nd->port);
+                goto out;
             }
-            double node_ms = atof(r->element[0]->str) * 1000.0 +
-                             atof(r->element[1]->str) / 1000.0;
+            double node_us = atof(r->element[0]->str) * 1e6 + atof(r->element[1]->str);
             freeReplyObject(r);
+            if (nn == cap) {
+                cap = cap ? 2 * cap : 16;
+                nclock *nc = realloc(clk, cap * sizeof *clk);
+                if (!nc) {
+                    rerr_set(e, DIAG_STATE_IO, "out of memory");
+                    goto out;
+                }
+                clk = nc;
+            }
+            nclock *k = &clk[nn++];
+            k->target = ti;
+            snprintf(k->name, sizeof k->name, "%s:%d", nd->host, nd->port);
             /* RLC_FAULT_CLOCK_MS shifts our clock for tests, where a
              * server cannot run under faketime (jemalloc clashes with
              * libfaketime).  SPEC.md 7.5. */
             const char *shift = getenv("RLC_FAULT_CLOCK_MS");
-            double off = node_ms - (double)(t0 + t1) / 2.0 - (shift ? atof(shift) : 0.0);
-            char nm[300];
-            snprintf(nm, sizeof nm, "%s:%d", nd->host, nd->port);
-            if (off < lo) {
-                lo = off;
-                snprintf(lo_name, sizeof lo_name, "%s", nm);
-            }
-            if (off > hi) {
-                hi = off;
-                snprintf(hi_name, sizeof hi_name, "%s", nm);
-            }
-            json_array_append_new(nodes, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "target",
-                                                   t->name, "node", nm, "version", ver, "role",
-                                                   role, "offset_ms", (json_int_t)off,
-                                                   "rtt_ms", (json_int_t)(t1 - t0)));
+            k->off_us = node_us - (double)(t0 + t1) / 2.0 - (shift ? atof(shift) * 1000.0 : 0.0);
+            k->err_us = (double)(t1 - t0) / 2.0 + 1.0;
+            json_array_append_new(nodes, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:f}", "target",
+                                                   t->name, "node", k->name, "version", ver,
+                                                   "role", role, "offset_ms",
+                                                   (json_int_t)(k->off_us / 1000.0), "rtt_ms",
+                                                   (json_int_t)((t1 - t0) / 1000),
+                                                   "offset_error_ms", k->err_us / 1000.0));
         }
         const char *nf = getenv("RLC_NO_FUNCTIONS");
         t->functions = min_major >= 7 && !(nf && *nf && strcmp(nf, "0"));
         if (!probe_permission(c, t, e))
-            return false;
+            goto out;
     }
-    /* Skew: against us (|offset|) and between nodes (hi - lo). */
-    if (json_array_size(nodes) == 0)
-        hi = lo = 0;   /* no Redis node: no clock to compare */
-    double worst = hi - lo;
-    if (hi > worst)
-        worst = hi;
-    if (-lo > worst)
-        worst = -lo;
-    json_object_set_new(report, "max_skew_ms", json_integer((json_int_t)worst));
-    if (worst > (double)c->skew_ms) {
-        buf b;
-        buf_init(&b, 8192);
-        size_t i;
-        json_t *n;
-        json_array_foreach(nodes, i, n)
-            buf_printf(&b, "%s%s %+lld ms", i ? ", " : "",
-                       json_string_value(json_object_get(n, "node")),
-                       (long long)json_integer_value(json_object_get(n, "offset_ms")));
-        rerr_set(e, DIAG_CLOCK_SKEW, "clock skew %.0f ms exceeds max_clock_skew %lld ms (node "
-                 "offsets from this host: %s; fastest %s, slowest %s)", worst,
-                 (long long)c->skew_ms, buf_str(&b), hi_name, lo_name);
-        buf_free(&b);
-        return false;
-    }
-    return true;
+    ok = check_clocks(c, clk, nn, report, e);
+out:
+    free(clk);
+    return ok;
 }
 
 /* --- live state -------------------------------------------------------------- */
@@ -1785,6 +1877,105 @@ static bool commit_store(xc *c, xt *t, const char *manifest, rerr *e)
     return ok;
 }
 
+/* Reads back what commit_store wrote, before "committed" is said: the
+ * plan and manifest keys, every changed tenant's active pointer (absent for
+ * a dropped tenant) and its entry in NS:deploy:state, and the lock, which
+ * must still carry our token (while it does, no other deploy wrote).  A
+ * store that does not read back as committed is RLC3167, and the caller
+ * rolls back. */
+static bool confirm_commit(xc *c, xt *t, const char *manifest, rerr *e)
+{
+    rpipe *p = rpipe_new(t->s);
+    char pk[512], fk[512], sk[512], lk[512];
+    key_of(pk, sizeof pk, c->ns, "deploy:plan");
+    key_of(fk, sizeof fk, c->ns, "deploy:manifest");
+    key_of(sk, sizeof sk, c->ns, "deploy:state");
+    key_of(lk, sizeof lk, c->ns, "deploy:lock");
+    const char *ga[2] = {"GET", pk}, *gf[2] = {"GET", fk}, *gl[2] = {"GET", lk};
+    rpipe_add(p, pk, strlen(pk), 2, ga, NULL);
+    rpipe_add(p, fk, strlen(fk), 2, gf, NULL);
+    rpipe_add(p, lk, strlen(lk), 2, gl, NULL);
+    /* Pointer keys are sized from their tag (a tag may be long). */
+    size_t nk = 0;
+    for (size_t i = 0; i < t->nten; i++)
+        nk += t->ten[i].changed;
+    char **ak = calloc(nk ? nk : 1, sizeof *ak);
+    size_t k = 0;
+    bool ok = ak != NULL;
+    for (size_t i = 0; ok && i < t->nten; i++) {
+        xtenant *x = &t->ten[i];
+        if (!x->changed)
+            continue;
+        size_t len = strlen(x->tag) + sizeof ":active";
+        if (!(ak[k] = malloc(len))) {
+            ok = false;
+            break;
+        }
+        snprintf(ak[k], len, "%s:active", x->tag);
+        const char *av[2] = {"GET", ak[k]}, *hv[3] = {"HGET", sk, x->name};
+        rpipe_add(p, ak[k], len - 1, 2, av, NULL);
+        rpipe_add(p, sk, strlen(sk), 3, hv, NULL);
+        k++;
+    }
+    if (!ok)
+        rerr_set(e, DIAG_STATE_IO, "out of memory");
+    else
+        ok = rpipe_exec(p, e);
+    /* What each reply must be: NULL for absent. */
+    const char *what = NULL, *want = NULL, *field = NULL;
+    const redisReply *got = NULL;
+    size_t r = 0;
+    if (ok) {
+        got = rpipe_reply(p, r++);
+        if (!got || got->type != REDIS_REPLY_STRING || strcmp(got->str, c->digest))
+            what = pk, want = c->digest;
+    }
+    if (ok && !what) {
+        got = rpipe_reply(p, r++);
+        if (!got || got->type != REDIS_REPLY_STRING || strcmp(got->str, manifest))
+            what = fk, want = manifest;
+    }
+    if (ok && !what) {
+        got = rpipe_reply(p, r++);
+        size_t tl = strlen(t->lock.token);
+        if (!got || got->type != REDIS_REPLY_STRING || strncmp(got->str, t->lock.token, tl) ||
+            got->str[tl] != '|')
+            what = lk, want = "this run's token";
+    }
+    k = 0;
+    for (size_t i = 0; ok && !what && i < t->nten; i++) {
+        xtenant *x = &t->ten[i];
+        if (!x->changed)
+            continue;
+        const char *expect = x->t ? x->newver : NULL;
+        for (int pass = 0; pass < 2 && !what; pass++) {
+            got = rpipe_reply(p, r++);
+            bool absent = got && got->type == REDIS_REPLY_NIL;
+            bool same = got && got->type == REDIS_REPLY_STRING && expect &&
+                        !strcmp(got->str, expect);
+            if (expect ? !same : !absent) {
+                what = pass ? sk : ak[k];
+                field = pass ? x->name : NULL;
+                want = expect ? expect : "(absent)";
+            }
+        }
+        k++;
+    }
+    if (ok && what) {
+        rerr_set(e, DIAG_COMMIT_UNCONFIRMED, "target %s: after the commit %s%s%s reads %s, "
+                 "not %s: something else wrote to the store during the deploy", t->name, what,
+                 field ? " field " : "", field ? field : "",
+                 got && got->type == REDIS_REPLY_STRING ? got->str
+                 : got && got->type == REDIS_REPLY_ERROR ? got->str : "(absent)", want);
+        ok = false;
+    }
+    for (size_t i = 0; ak && i < nk; i++)
+        free(ak[i]);
+    free(ak);
+    rpipe_free(p);
+    return ok;
+}
+
 /* Appends the audit record and anchors its head in every target (and
  * mirrors it to the NS:audit stream). */
 static bool audit(xc *c, const char *action, const char *result, const char *before,
@@ -1888,6 +2079,12 @@ static void roll_back_now(xc *c, const rerr *cause, rerr *e)
         ok = connect_target(&c->t[i], &re);
         c->t[i].lock.s = c->t[i].s;   /* the lock must use the new connection */
         ok = ok && restore_target(&c->t[i], ckt, c->t[i].functions, c->t[i].sha, &re);
+        /* The marker was set after the checkpoint was taken, so restoring
+         * does not remove it; it says a deploy is under way, and none is. */
+        char mk[512];
+        key_of(mk, sizeof mk, c->ns, "deploy:marker");
+        const char *dv[2] = {"DEL", mk};
+        ok = ok && cmd_ok(c->t[i].s, &re, mk, 2, dv);
     }
     ok = ok && gateway_restore(c->gw, json_object_get(ck, "gateways"), &re);
     json_decref(ck);
@@ -1924,6 +2121,25 @@ static bool lock_keepalive_all(xc *c, rerr *e)
     return gateway_keepalive(c->gw, false, e);
 }
 
+/* Takes the state directory's lock for verb (statedir.h): held until the
+ * caller's statedir_unlock, so that recovery and `rlc status` can tell a
+ * live deploy from an interrupted one.  -1 with e set (RLC3160: another
+ * rlc works in the directory). */
+static int lock_state_dir(const exec_opts *o, const char *verb, const char *run, rerr *e)
+{
+    char host[256];
+    statedir_hostname(host, sizeof host);
+    const char *user = getenv("USER");
+    json_t *h = json_pack("{s:s,s:I,s:s,s:I,s:s,s:s}", "host", host, "pid",
+                          (json_int_t)getpid(), "run", run, "since_ms",
+                          (json_int_t)statedir_now_ms(), "user", user ? user : "?", "verb", verb);
+    char *text = digest_canonical_json(h);
+    json_decref(h);
+    int fd = statedir_lock(o->state_dir, text ? text : "{}", e);
+    free(text);
+    return fd;
+}
+
 exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary, rerr *e)
 {
     xc c = {.o = o};
@@ -1932,9 +2148,19 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
     c.phase_ms = json_object();
     json_object_set_new(c.summary, "phase_ms", c.phase_ms);
     mark(&c, NULL);
-    exec_status st = recover_pending(o, e, c.summary);
-    if (st != EXEC_OK)
+    exec_status st;
+    statedir_new_id(c.run);
+    int sdlock = lock_state_dir(o, "run", c.run, e);
+    if (sdlock < 0) {
+        st = phase_fail(&c, e->code == DIAG_LOCK_HELD ? EXEC_LOCKED : EXEC_FAILED, "lock");
         goto out;
+    }
+    st = recover_pending(o, e, c.summary);
+    if (st != EXEC_OK) {
+        if (st == EXEC_LOCKED)
+            phase_fail(&c, st, "lock");
+        goto out;
+    }
     mark(&c, "recover");
     say(&c, "[1/7] load: %s", plan_path);
     if ((st = load_plan(&c, plan_path, e)) != EXEC_OK)
@@ -1954,7 +2180,6 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
             json_string_value(json_object_get(json_array_get(c.skipped, i), "why")) ?:
                 "not applied by this runtime");
     json_object_set_new(c.summary, "skipped_targets", json_incref(c.skipped));
-    statedir_new_id(c.run);
     json_object_set_new(c.summary, "run", json_string(c.run));
     for (size_t i = 0; i < c.nt; i++)
         if (!connect_target(&c.t[i], e)) {
@@ -1996,6 +2221,12 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
                                 c.policy, "namespace", c.ns, "plan_path", plan_path, "targets",
                                 target_descs(&c), "lock_token", c.token);
         json_object_set_new(hdr, "gateways", gateway_descs(c.gw));
+        /* Who writes it: recovery trusts the state directory's lock only
+         * for a journal written on this host (owner_gone). */
+        char host[256];
+        statedir_hostname(host, sizeof host);
+        json_object_set_new(hdr, "host", json_string(host));
+        json_object_set_new(hdr, "pid", json_integer(getpid()));
         if (!journal_begin(&c.j, o->state_dir, c.run, hdr, e)) {
             st = EXEC_FAILED;
             goto out;
@@ -2197,7 +2428,9 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
         char manifest[DIGEST_HEX_LEN + 1];
         state_digest(&c.t[i], true, manifest);
         if (!lock_renew(&c.t[i].lock, &cause) || !fault_point("commit.store", &cause) ||
-            !commit_store(&c, &c.t[i], manifest, &cause))
+            !commit_store(&c, &c.t[i], manifest, &cause) ||
+            !fault_point("commit.confirm", &cause) ||
+            !confirm_commit(&c, &c.t[i], manifest, &cause))
             goto rollback;
     }
     if (!gateway_keepalive(c.gw, true, &cause) || !gateway_commit(c.gw, c.digest, &cause))
@@ -2256,6 +2489,7 @@ out:
         json_object_set_new(c.summary, "error", json_pack("{s:i,s:s}", "code", e->code,
                                                           "message", e->msg));
     xc_free(&c);
+    statedir_unlock(sdlock);
     return st;
 }
 
@@ -2267,13 +2501,68 @@ static exec_status recover_pending(const exec_opts *o, rerr *e, json_t *summary)
     json_t *s = NULL;
     if (!exec_recover(o, &rec, &s, e)) {
         json_decref(s);
-        return EXEC_FAILED;
+        return e->code == DIAG_LOCK_HELD ? EXEC_LOCKED : EXEC_FAILED;
     }
     if (rec)
         json_object_set_new(summary, "recovered", s);
     else
         json_decref(s);
     return EXEC_OK;
+}
+
+/* Whether the deploy of an interrupted journal is provably over, so that
+ * recovery may act on it.  The caller holds the state directory's lock,
+ * which its writer held for its whole life: a journal written on this host
+ * has no live writer.  One written elsewhere (a state directory shared over
+ * the network, where the lock may not reach) is over only once no target's
+ * deploy lock carries its token or names its run, and its last entry is
+ * older than a lock's TTL (it may not have taken the lock yet).  False with
+ * RLC3160 otherwise. */
+static bool owner_gone(xc *c, const json_t *entries, const char *token, rerr *e)
+{
+    const json_t *h = journal_header(entries);
+    const char *jhost = json_string_value(json_object_get(h, "host"));
+    char host[256];
+    statedir_hostname(host, sizeof host);
+    if (jhost && !strcmp(jhost, host))
+        return true;
+    char who[400];
+    snprintf(who, sizeof who, "deploy %s (pid %lld on %s)", c->run,
+             (long long)json_integer_value(json_object_get(h, "pid")), jhost ? jhost : "a host "
+             "this journal does not name");
+    long long last = json_integer_value(json_object_get(
+        json_array_get(entries, json_array_size(entries) - 1), "t"));
+    long long age = statedir_now_ms() - last;
+    if (age < lock_ttl_ms())
+        return rerr_set(e, DIAG_LOCK_HELD, "%s may still be running: its journal was written "
+                        "%.1f s ago, less than a lock's lifetime (%.1f s); run again later",
+                        who, (double)age / 1000.0, lock_ttl_ms() / 1000.0);
+    for (size_t i = 0; i < c->nt; i++) {
+        bool present;
+        char *cur = NULL;
+        long long pttl;
+        if (!lock_peek(c->t[i].s, c->ns, &present, &cur, &pttl, e))
+            return false;
+        bool ours = present && token && !strncmp(cur, token, strlen(token)) &&
+                    cur[strlen(token)] == '|';
+        free(cur);
+        if (ours)
+            return rerr_set(e, DIAG_LOCK_HELD, "%s is still running: target %s's lock %s:deploy:"
+                            "lock carries its token (expires in %.1f s unless renewed)", who,
+                            c->t[i].name, c->ns, (double)pttl / 1000.0);
+    }
+    json_t *gh = gateway_lock_holder(c->gw, e);
+    if (e->code) {
+        json_decref(gh);
+        return false;
+    }
+    const char *grun = json_string_value(json_object_get(gh, "run"));
+    bool gours = grun && !strcmp(grun, c->run);
+    json_decref(gh);
+    if (gours)
+        return rerr_set(e, DIAG_LOCK_HELD, "%s is still running: the etcd deploy lock names "
+                        "its run", who);
+    return true;
 }
 
 bool exec_recover(const exec_opts *o, bool *recovered, json_t **summary, rerr *e)
@@ -2297,14 +2586,18 @@ bool exec_recover(const exec_opts *o, bool *recovered, json_t **summary, rerr *e
     c.policy = polbuf;
     const char *token = json_string_value(json_object_get(h, "lock_token"));
     json_object_set_new(c.summary, "run", json_string(c.run));
-    say(&c, "found interrupted deploy %s (journal %s/journal.jsonl)", c.run, o->state_dir);
-    bool ok = journal_adopt(&c.j, o->state_dir, c.run, e);
-    c.jopen = ok;
-    if (ok)
-        ok = recorded_targets(&c, json_object_get(h, "targets"), e);
+    bool ok = recorded_targets(&c, json_object_get(h, "targets"), e);
     if (ok)
         ok = (c.gw = gateway_from_record(json_object_get(h, "gateways"), c.ns, e)) &&
              gateway_connect(c.gw, e);
+    if (ok)
+        ok = owner_gone(&c, entries, token, e);
+    if (ok)
+        say(&c, "found interrupted deploy %s (journal %s/journal.jsonl)", c.run, o->state_dir);
+    if (ok) {
+        ok = journal_adopt(&c.j, o->state_dir, c.run, e);
+        c.jopen = ok;
+    }
     const char *what = "";
     if (ok && journal_has(entries, "committed")) {
         what = "finished";
@@ -2525,7 +2818,15 @@ exec_status exec_rollback(const char *checkpoint_id, const exec_opts *o, json_t 
     xc c = {.o = o};
     c.summary = json_object();
     *summary = c.summary;
-    exec_status st = recover_pending(o, e, c.summary);
+    exec_status st;
+    char lrun[64];
+    statedir_new_id(lrun);
+    int sdlock = lock_state_dir(o, "rollback", lrun, e);
+    if (sdlock < 0) {
+        st = e->code == DIAG_LOCK_HELD ? EXEC_LOCKED : EXEC_FAILED;
+        goto out;
+    }
+    st = recover_pending(o, e, c.summary);
     if (st != EXEC_OK)
         goto out;
     if (json_object_get(c.summary, "recovered") && !checkpoint_id) {
@@ -2668,6 +2969,7 @@ out:
         json_object_set_new(c.summary, "error", json_pack("{s:i,s:s}", "code", e->code,
                                                           "message", e->msg));
     xc_free(&c);
+    statedir_unlock(sdlock);
     return st;
 }
 
@@ -2859,15 +3161,52 @@ static json_t *last_run_targets(const char *dir)
     return out;
 }
 
+/* What `rlc status` says about a deploy in the state directory, without
+ * writing anything (no recovery: that is run's and rollback's, under the
+ * directory's lock): "in_progress" (the lock is held: holder and the
+ * journal's last phase) or "interrupted" (a journal whose writer is gone). */
+static bool deploy_in_dir(const exec_opts *o, json_t *summary, rerr *e)
+{
+    bool held;
+    char *holder;
+    if (!statedir_lock_probe(o->state_dir, &held, &holder, e))
+        return false;
+    rerr je = {0};
+    json_t *entries = journal_peek(o->state_dir, &je);
+    const char *phase = entries ? journal_last_phase(entries) : NULL;
+    if (held) {
+        json_t *h = holder && *holder ? json_loads(holder, 0, NULL) : NULL;
+        if (!json_is_object(h)) {
+            json_decref(h);
+            h = json_object();
+        }
+        json_object_set_new(h, "phase", json_string(phase ? phase : "starting"));
+        json_object_set_new(summary, "in_progress", h);
+    } else if (entries) {
+        const json_t *jh = journal_header(entries);
+        json_object_set_new(summary, "interrupted",
+                            json_pack("{s:O*,s:s*,s:O*,s:O*,s:O*}", "run",
+                                      json_object_get(jh, "run"), "phase", phase, "host",
+                                      json_object_get(jh, "host"), "pid",
+                                      json_object_get(jh, "pid"), "since_ms",
+                                      json_object_get(jh, "t")));
+    }
+    free(holder);
+    json_decref(entries);
+    return true;
+}
+
 exec_status exec_status_report(const char *plan_path, const exec_opts *o, json_t **summary,
                                rerr *e)
 {
     xc c = {.o = o};
     c.summary = json_object();
     *summary = c.summary;
-    exec_status st = recover_pending(o, e, c.summary);
-    if (st != EXEC_OK)
+    exec_status st = EXEC_OK;
+    if (!deploy_in_dir(o, c.summary, e)) {
+        st = EXEC_FAILED;
         goto out;
+    }
     char nsbuf[256] = "rl";
     if (plan_path) {
         if ((st = load_plan(&c, plan_path, e)) != EXEC_OK)
@@ -2883,6 +3222,24 @@ exec_status exec_status_report(const char *plan_path, const exec_opts *o, json_t
             }
     } else {
         json_t *lr = last_run_targets(o->state_dir);
+        if (!lr) {
+            /* The first deploy from here, in progress or interrupted: its
+             * journal names the targets. */
+            rerr je = {0};
+            json_t *entries = journal_peek(o->state_dir, &je);
+            const json_t *h = journal_header(entries);
+            if (h && json_object_get(h, "targets"))
+                lr = json_pack("{s:O,s:O,s:O*}", "targets", json_object_get(h, "targets"),
+                               "namespace", json_object_get(h, "namespace"), "gateways",
+                               json_object_get(h, "gateways"));
+            json_decref(entries);
+        }
+        if (!lr && json_object_get(c.summary, "in_progress")) {
+            /* Nothing to read yet: the deploy has not written its journal. */
+            json_object_set_new(c.summary, "targets", json_array());
+            json_object_set_new(c.summary, "drift", json_integer(0));
+            goto out;
+        }
         if (!lr) {
             rerr_set(e, DIAG_STATE_IO, "no deploy recorded in %s; name a plan: rlc status "
                      "PLAN", o->state_dir);

@@ -46,7 +46,7 @@ bool journal_begin(journal *j, const char *state_dir, const char *run_id, json_t
         json_decref(header);
         if (errno == EEXIST)
             return rerr_set(e, DIAG_INTERRUPTED, "an interrupted deploy left %s; run 'rlc "
-                            "status' or 'rlc rollback' to recover it first", j->path);
+                            "rollback' to recover it first", j->path);
         return rerr_set(e, DIAG_STATE_IO, "cannot create %s: %s", j->path, strerror(errno));
     }
     if (!header)
@@ -82,9 +82,12 @@ bool journal_finish(journal *j, const char *phase, rerr *e)
     return statedir_sync_parent(j->path, e);
 }
 
-json_t *journal_pending(const char *state_dir, rerr *e)
+/* The entries of journal.jsonl, or NULL (e->code 0: none, or nothing
+ * durable in it; *empty tells which). */
+static json_t *read_entries(const char *state_dir, bool *empty, rerr *e)
 {
     rerr_clear(e);
+    *empty = false;
     char path[STATEDIR_PATH_MAX];
     statedir_path(state_dir, "journal.jsonl", path);
     size_t n;
@@ -108,12 +111,37 @@ json_t *journal_pending(const char *state_dir, rerr *e)
     free(s);
     if (json_array_size(arr) == 0 || !journal_header(arr)) {
         json_decref(arr);
-        /* Nothing durable was written: the deploy never began.  Remove the
-         * empty journal so it does not block the next run. */
-        unlink(path);
+        *empty = true;
         return NULL;
     }
     return arr;
+}
+
+json_t *journal_pending(const char *state_dir, rerr *e)
+{
+    bool empty;
+    json_t *arr = read_entries(state_dir, &empty, e);
+    if (empty) {
+        /* Nothing durable was written: the deploy never began.  The caller
+         * holds the state directory's lock, so its writer is gone: remove
+         * the empty journal so it does not block the next run. */
+        char path[STATEDIR_PATH_MAX];
+        statedir_path(state_dir, "journal.jsonl", path);
+        unlink(path);
+    }
+    return arr;
+}
+
+json_t *journal_peek(const char *state_dir, rerr *e)
+{
+    bool empty;
+    return read_entries(state_dir, &empty, e);
+}
+
+const char *journal_last_phase(const json_t *entries)
+{
+    json_t *o = json_array_get(entries, json_array_size(entries) - 1);
+    return json_string_value(json_object_get(o, "phase"));
 }
 
 bool journal_adopt(journal *j, const char *state_dir, const char *run_id, rerr *e)

@@ -5,7 +5,9 @@
  * finished deploy's journal is moved to <state>/runs/<run>.jsonl, so a
  * journal.jsonl that exists at startup is an interrupted deploy, and its
  * last phase tells how far it got (SPEC.md 7.4).  A torn last line (crash
- * mid-write) is ignored: the step it announced had not started. */
+ * mid-write) is ignored: the step it announced had not started.
+ * A journal.jsonl is only an interrupted deploy once the state directory's
+ * lock (statedir.h) can be taken: until then its writer is alive. */
 #ifndef RLC_JOURNAL_H
 #define RLC_JOURNAL_H
 
@@ -34,8 +36,14 @@ bool journal_note(journal *j, const char *phase, json_t *extra, rerr *e);
 /* Notes the final phase and moves the journal to runs/<run>.jsonl. */
 bool journal_finish(journal *j, const char *phase, rerr *e);
 /* Loads an interrupted journal: returns its entries (array; caller
- * decrefs) or NULL.  NULL with e->code == 0 means there is none. */
+ * decrefs) or NULL.  NULL with e->code == 0 means there is none.  A
+ * journal with no complete first line is removed: only a caller that holds
+ * the state directory's lock (statedir_lock) may call this. */
 json_t *journal_pending(const char *state_dir, rerr *e);
+/* The same, read-only: for `rlc status`, which neither locks nor writes. */
+json_t *journal_peek(const char *state_dir, rerr *e);
+/* The phase of the last entry (borrowed), NULL when there is none. */
+const char *journal_last_phase(const json_t *entries);
 /* Reopens the pending journal for appending (recovery). */
 bool journal_adopt(journal *j, const char *state_dir, const char *run_id, rerr *e);
 /* Whether some entry has the given phase. */

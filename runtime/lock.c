@@ -28,7 +28,7 @@ static void lock_key(const char *ns, char *out, size_t n)
     snprintf(out, n, "%s:deploy:lock", ns);
 }
 
-static int default_ttl(void)
+int lock_ttl_ms(void)
 {
     const char *v = getenv("RLC_LOCK_TTL_MS");
     int t = v ? atoi(v) : 0;
@@ -95,7 +95,7 @@ bool lock_acquire(dlock *l, rstore *s, const char *ns, const char *run_id, const
 {
     memset(l, 0, sizeof *l);
     l->s = s;
-    l->ttl_ms = default_ttl();
+    l->ttl_ms = lock_ttl_ms();
     lock_key(ns, l->key, sizeof l->key);
     if (token) {
         snprintf(l->token, sizeof l->token, "%s", token);

@@ -37,6 +37,8 @@ bool lock_release(dlock *l, rerr *e);
  * text, malloc'd) and remaining ttl. */
 bool lock_peek(rstore *s, const char *ns, bool *present, char **holder, long long *pttl,
                rerr *e);
+/* The TTL a lock is taken with: 30 s, or $RLC_LOCK_TTL_MS. */
+int lock_ttl_ms(void);
 /* Releases a lock by token (recovery after a crash).  *released tells. */
 bool lock_release_token(rstore *s, const char *ns, const char *token, bool *released, rerr *e);
 

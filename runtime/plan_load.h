@@ -56,7 +56,9 @@ json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenan
                            void *ud, const char *want_digest, rerr *e);
 
 /* True when a plan written by `compiler` ("rlc X.Y.Z") can be run by
- * `self` (a version "X.Y.Z"): equal major versions, and equal minor
+ * `self` (a version "X.Y.Z"): both exactly semver 2.0.0
+ * (MAJOR.MINOR.PATCH, optional -PRERELEASE and +BUILD, numbers without
+ * leading zeros, nothing else), equal major versions, and equal minor
  * versions while the major is 0. */
 bool plan_compiler_compatible(const char *compiler, const char *self);
 

@@ -1,4 +1,6 @@
 /* statedir.c - the local state directory.  See statedir.h. */
+/* F_OFD_SETLK and F_OFD_GETLK are Linux's and need _GNU_SOURCE. */
+#define _GNU_SOURCE
 #include "statedir.h"
 
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/rand.h>
 
 #include "digest.h"
@@ -99,7 +102,7 @@ static bool statedir_safe(const char *dir, rerr *e)
     return ok;
 }
 
-bool statedir_open(const char *opt, char out[STATEDIR_PATH_MAX], rerr *e)
+bool statedir_resolve(const char *opt, char out[STATEDIR_PATH_MAX], rerr *e)
 {
     const char *d = opt && *opt ? opt : getenv("RLC_STATE_DIR");
     if (!d || !*d)
@@ -107,6 +110,13 @@ bool statedir_open(const char *opt, char out[STATEDIR_PATH_MAX], rerr *e)
     if (strlen(d) > STATEDIR_PATH_MAX - 64)
         return rerr_set(e, DIAG_STATE_IO, "state directory path too long");
     snprintf(out, STATEDIR_PATH_MAX, "%s", d);
+    return true;
+}
+
+bool statedir_open(const char *opt, char out[STATEDIR_PATH_MAX], rerr *e)
+{
+    if (!statedir_resolve(opt, out, e))
+        return false;
     char sub[STATEDIR_PATH_MAX];
     if (!mkdir_p1(out, e) || !statedir_safe(out, e))
         return false;
@@ -222,4 +232,129 @@ long long statedir_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- the run lock ------------------------------------------------------------ */
+
+static struct flock whole_file(short type)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;   /* l_start = l_len = 0: the whole file */
+    return fl;
+}
+
+void statedir_hostname(char *out, size_t n)
+{
+    if (gethostname(out, n) != 0 || !out[0])
+        snprintf(out, n, "?");
+    out[n - 1] = '\0';
+}
+
+void statedir_describe_holder(const char *holder_json, char *out, size_t n)
+{
+    json_t *h = holder_json ? json_loads(holder_json, 0, NULL) : NULL;
+    if (!json_is_object(h)) {
+        snprintf(out, n, "a process that did not say who it is");
+        json_decref(h);
+        return;
+    }
+    char since[32] = "?";
+    json_int_t ms = json_integer_value(json_object_get(h, "since_ms"));
+    if (ms > 0) {
+        time_t s = (time_t)(ms / 1000);
+        struct tm tm;
+        gmtime_r(&s, &tm);
+        strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    snprintf(out, n, "pid %lld on %s (%s), rlc %s since %s, run %s",
+             (long long)json_integer_value(json_object_get(h, "pid")),
+             json_string_value(json_object_get(h, "host")) ?: "?",
+             json_string_value(json_object_get(h, "user")) ?: "?",
+             json_string_value(json_object_get(h, "verb")) ?: "?", since,
+             json_string_value(json_object_get(h, "run")) ?: "?");
+    json_decref(h);
+}
+
+static char *read_holder(int fd)
+{
+    char buf[2048];
+    ssize_t k = pread(fd, buf, sizeof buf - 1, 0);
+    buf[k > 0 ? k : 0] = '\0';
+    return strdup(buf);
+}
+
+int statedir_lock(const char *dir, const char *holder_json, rerr *e)
+{
+    char path[STATEDIR_PATH_MAX];
+    if (!statedir_path(dir, "deploy.lock", path)) {
+        rerr_set(e, DIAG_STATE_IO, "state directory path too long");
+        return -1;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        rerr_set(e, DIAG_STATE_IO, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct flock fl = whole_file(F_WRLCK);
+    if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+        if (errno == EAGAIN || errno == EACCES) {
+            char *h = read_holder(fd);
+            char who[600];
+            statedir_describe_holder(h && *h ? h : NULL, who, sizeof who);
+            free(h);
+            rerr_set(e, DIAG_LOCK_HELD, "a deploy is in progress in the state directory %s: "
+                     "%s; wait for it to finish (or use another --state-dir)", dir, who);
+        } else {
+            rerr_set(e, DIAG_STATE_IO, "cannot lock %s: %s", path, strerror(errno));
+        }
+        close(fd);
+        return -1;
+    }
+    /* Ours now: say who holds it.  The text is for messages only; the
+     * lock is the proof. */
+    size_t n = strlen(holder_json);
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, holder_json, n, 0) != (ssize_t)n) {
+        rerr_set(e, DIAG_STATE_IO, "cannot write %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+void statedir_unlock(int fd)
+{
+    if (fd < 0)
+        return;
+    struct flock fl = whole_file(F_UNLCK);
+    (void)fcntl(fd, F_OFD_SETLK, &fl);
+    close(fd);
+}
+
+bool statedir_lock_probe(const char *dir, bool *held, char **holder, rerr *e)
+{
+    *held = false;
+    *holder = NULL;
+    char path[STATEDIR_PATH_MAX];
+    if (!statedir_path(dir, "deploy.lock", path))
+        return rerr_set(e, DIAG_STATE_IO, "state directory path too long");
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return true;   /* never locked: no deploy ran from here */
+        return rerr_set(e, DIAG_STATE_IO, "cannot open %s: %s", path, strerror(errno));
+    }
+    struct flock fl = whole_file(F_WRLCK);
+    if (fcntl(fd, F_OFD_GETLK, &fl) != 0) {
+        rerr_set(e, DIAG_STATE_IO, "cannot test the lock %s: %s", path, strerror(errno));
+        close(fd);
+        return false;
+    }
+    if (fl.l_type != F_UNLCK) {
+        *held = true;
+        *holder = read_holder(fd);
+    }
+    close(fd);
+    return true;
 }

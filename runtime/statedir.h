@@ -16,6 +16,35 @@
 /* Resolves the directory (opt may be NULL) into out and creates it and its
  * checkpoints/ and runs/ subdirectories. */
 bool statedir_open(const char *opt, char out[STATEDIR_PATH_MAX], rerr *e);
+/* The same without creating anything (`rlc status` writes nothing). */
+bool statedir_resolve(const char *opt, char out[STATEDIR_PATH_MAX], rerr *e);
+
+/* The run lock of a state directory: <dir>/deploy.lock, an open file
+ * description lock (fcntl F_OFD_SETLK, Linux) that a deploy, rollback or
+ * recovery holds from its first step to its last.  The kernel drops it when
+ * the holder exits, however it exits, so a lock that can be taken proves
+ * that no live process on this host is working in the directory (on NFS the
+ * lock reaches the server, so other hosts see it too).  The file keeps the
+ * holder's JSON ({"host","pid","run","since_ms","user","verb"}) for the
+ * messages of those that find it held; it is never removed, since removing
+ * a lock file lets two processes lock two different files.
+ *
+ * statedir_lock takes it without waiting: the open descriptor (>= 0, give
+ * it to statedir_unlock), or -1 with RLC3160 naming the holder, or RLC3162.
+ * holder_json is borrowed. */
+int statedir_lock(const char *dir, const char *holder_json, rerr *e);
+/* Releases and closes (fd < 0: nothing). */
+void statedir_unlock(int fd);
+/* Whether a live process holds the lock, without taking it and without
+ * creating the file.  *holder (malloc'd JSON text, may be empty; NULL when
+ * not held) is what the holder wrote. */
+bool statedir_lock_probe(const char *dir, bool *held, char **holder, rerr *e);
+/* "pid 4242 on build-7 (alice), rlc run since 2026-11-30T03:15:00Z, run RUN"
+ * from a holder's JSON text (NULL or unreadable: "a process that did not say
+ * who it is"). */
+void statedir_describe_holder(const char *holder_json, char *out, size_t n);
+/* This host's name (gethostname; "?" when it fails). */
+void statedir_hostname(char *out, size_t n);
 /* dir/name into out; false when too long. */
 bool statedir_path(const char *dir, const char *name, char out[STATEDIR_PATH_MAX]);
 /* Writes data to path atomically with the given mode (0600 for

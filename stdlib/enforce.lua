@@ -18,6 +18,8 @@
 --   -> {allowed, rule id, remaining, reset_ms, retry_ms, now_ms, lease, {shadow ids}}
 -- release: KEYS[1] as above; ARGV = path, method, route, lease id, now_ms (client
 --          time only) -> {live leases released, now_ms}
+-- Exactly these arguments (an unused one is sent empty); cost and now_ms are
+-- decimal digits.  Anything else is RLC_BADARG.
 -- activate: KEYS[1] as above; ARGV = config version, now_ms (client time only)
 --          -> counters re-timed (the deploy's last step per tenant)
 
@@ -59,6 +61,16 @@ end
 
 local function bad(msg)
     return redis.error_reply('RLC_BADARG ' .. msg)
+end
+
+-- A decimal integer argument below 2^53, or nil: digits only.  tonumber
+-- alone also takes '1e3', ' 1', '0x10', '1.0' and '+1', which no caller
+-- sends on purpose and which must not decide anything.
+local function int_arg(s)
+    if not s or #s > 16 or not match(s, '^%d+$') then return nil end
+    local v = tonumber(s)
+    if v >= 9007199254740992 then return nil end
+    return v
 end
 
 -- Parsed configs, by config key and field.  Config keys are named by the
@@ -352,8 +364,8 @@ local function clock(meta, arg)
     local format, tsrc, skew = match(meta, '^(%d+) (%a) (%d+)$')
     if format ~= '1' then return nil, redis.error_reply('RLC_FORMAT unknown config format') end
     if tsrc == 'c' then
-        local now = tonumber(arg or '')
-        if not now or now < 0 or now ~= floor(now) or now >= 9007199254740992 then
+        local now = int_arg(arg)
+        if not now then
             return nil, bad('time_source = client needs now_ms, an integer >= 0')
         end
         return now, nil, tonumber(skew)
@@ -417,9 +429,15 @@ local function decide(keys, args)
     if not active or sub(active, -7) ~= ':active' then
         return bad('KEYS[1] must be the tenant\'s active key')
     end
-    local path, method, route = args[1] or '', args[2] or '', args[3] or ''
-    local cost = tonumber(args[4] or '1')
-    if not cost or cost < 1 or cost > 2147483648 or cost ~= floor(cost) then
+    -- Every argument is positional and always sent (empty when unused):
+    -- a call with fewer or more was built for another signature.
+    if #args ~= 6 then
+        return bad('decide takes 6 arguments (path, method, route, cost, now_ms, lease id), '
+                   .. 'not ' .. #args)
+    end
+    local path, method, route = args[1], args[2], args[3]
+    local cost = int_arg(args[4])
+    if not cost or cost < 1 or cost > 2147483648 then
         return bad('cost must be an integer from 1 to 2^31')
     end
     local t1 = plans[active]
@@ -448,8 +466,8 @@ local function decide(keys, args)
     end
     local now
     if p.client then
-        now = tonumber(args[5] or '')
-        if not now or now < 0 or now ~= floor(now) or now >= 9007199254740992 then
+        now = int_arg(args[5])
+        if not now then
             return bad('time_source = client needs now_ms, an integer >= 0')
         end
     else
@@ -556,7 +574,11 @@ local function release(keys, args)
         return bad('KEYS[1] must be the tenant\'s active key')
     end
     local prefix = sub(active, 1, -8)
-    local path, method, route, lease_id = args[1] or '', args[2] or '', args[3] or '', args[4] or ''
+    if #args ~= 5 then
+        return bad('release takes 5 arguments (path, method, route, lease id, now_ms), not '
+                   .. #args)
+    end
+    local path, method, route, lease_id = args[1], args[2], args[3], args[4]
     if lease_id == '' then return bad('release needs the lease id') end
     local fields, e = subject_fields(path)
     if not fields then return bad(e) end

@@ -49,7 +49,7 @@ check "primary SIGSTOPped mid-apply: the run fails" [ $r -eq 1 ]
 check "the failure is a timeout, then a rollback" grep -q "timeout" "$T/err"
 kill -CONT "$vpid"
 sleep 0.5
-"$RLC" status -q "$T/A.json" > /dev/null 2>&1
+"$RLC" run --dry-run -q "$T/A.json" > /dev/null 2>&1   # recovers
 "$RLC" diff "$T/A.json" > "$T/d"; r=$?
 check "after the node resumes, recovery leaves exactly plan A" [ $r -eq 0 ]
 "$RLC" audit verify > /dev/null; check "audit verifies after the cluster fault" [ $? -eq 0 ]

@@ -153,12 +153,12 @@ check "two deploys at once: one applies, the other is refused or serialized" \
 check "two deploys at once: the store holds plan B" same "$T/s2" "$T/stateB"
 
 # A crashed deploy holds the lock: a second deploy is refused naming it,
-# and the first's recovery (rlc status) releases it.
+# and the first's recovery (rlc rollback) releases it.
 fresh
 RLC_FAULT=apply.config "$RLC" run -q --state-dir "$T/s-crash" "$T/B.json"
 "$RLC" run -q --state-dir "$T/s-other" "$T/B.json" 2> "$T/err"; r=$?
 check "deploy while a crashed one holds the lock: exit 4" eval '[ $r -eq 4 ] && grep -q RLC3160 "$T/err"'
-"$RLC" status -q --state-dir "$T/s-crash" "$T/A.json" > /dev/null
+"$RLC" rollback -q --state-dir "$T/s-crash" > /dev/null
 dump > "$T/s3"
 check "recovery of the crashed deploy restores the old state" same "$T/s3" "$T/stateA"
 "$RLC" run -q --state-dir "$T/s-other" "$T/B.json"
@@ -174,16 +174,20 @@ for step in $steps; do
     for mode in kill fail; do
         fresh
         RLC_FAULT="$step:$mode" "$RLC" run -q "$T/B.json" 2>/dev/null; r=$?
-        # The next status finishes or undoes what the run left.
-        "$RLC" status -q "$T/B.json" > /dev/null 2>&1
+        # The next run finishes or undoes what the run left (a dry run:
+        # it recovers, then writes nothing).
+        "$RLC" run --dry-run -q "$T/B.json" > /dev/null 2>&1
         dump > "$T/f"
         if same "$T/f" "$T/stateA"; then res=old; elif same "$T/f" "$T/stateB"; then res=new; else res=neither; fi
         "$RLC" audit verify > /dev/null 2>&1; av=$?
         [ -e "$RLC_STATE_DIR/journal.jsonl" ] && jr=left || jr=none
-        if [ $res != neither ] && [ $av -eq 0 ] && [ $jr = none ]; then
-            ok "rlc $mode at $step: store in the $res state, journal closed, audit verifies"
+        # The marker says a deploy is under way: none is, after a rollback
+        # or a recovery.
+        [ "$(rc exists "$NS:deploy:marker")" = 0 ] && mr=none || mr=left
+        if [ $res != neither ] && [ $av -eq 0 ] && [ $jr = none ] && [ $mr = none ]; then
+            ok "rlc $mode at $step: store in the $res state, journal closed, no marker, audit verifies"
         else
-            notok "rlc $mode at $step" "state $res, audit verify $av, journal $jr, run exit $r"
+            notok "rlc $mode at $step" "state $res, audit verify $av, journal $jr, marker $mr, run exit $r"
         fi
         "$RLC" run -q "$T/B.json" > /dev/null 2>&1
         dump > "$T/f2"
@@ -201,7 +205,7 @@ redis-server --port "$PORT" --bind 127.0.0.1 --dir "$T/redis-$PORT" --save '' --
     --appendfsync everysec --daemonize no --logfile "$T/redis-$PORT/log2" &
 REDIS_PID=$!; RLC_PIDS="$RLC_PIDS $REDIS_PID"
 i=0; while [ "$(rc ping 2>/dev/null)" != PONG ]; do i=$((i+1)); [ $i -gt 200 ] && break; sleep 0.05; done
-"$RLC" status -q "$T/B.json" > "$T/rec.out" 2>&1
+"$RLC" rollback -q > "$T/rec.out" 2>&1
 cat "$T/rec.out" | sed 's/^/# /' 
 dump > "$T/f"
 check "after Redis restarts, recovery leaves exactly the old state" same "$T/f" "$T/stateA"

@@ -32,3 +32,39 @@ if [ $rc -eq 1 ] && grep -q '^DIVERGED at request' "$T/mut" && grep -q '  redis:
 else
     notok "differential catches an altered library constant" "exit $rc: $(cat "$T/mut")"
 fi
+
+# Malformed arguments are RLC_BADARG, never a decision: the library left by
+# a short client-time run (tenant t0 of namespace df), called by hand.
+"$D" --port "$port" --seed 5 --requests 200 --mode fcall --time client > /dev/null 2>&1
+K='{df:t0}:active'
+NOW=1700000000000
+call() { redis-cli -p "$port" "$@" 2>&1; }
+good=$(call fcall rlc_decide 1 "$K" "" GET / 1 "$NOW" "")
+if echo "$good" | head -1 | grep -qx '[01]'; then ok "rlc_decide with well-formed arguments decides"
+else notok "rlc_decide with well-formed arguments decides" "$good"; fi
+badarg() { # NAME ARGS...: the call answers RLC_BADARG and nothing else
+    name=$1; shift
+    out=$(call "$@")
+    case "$out" in
+    *RLC_BADARG*) ok "$name: RLC_BADARG" ;;
+    *) notok "$name: RLC_BADARG" "$(echo "$out" | head -3 | tr '\n' ' ')" ;;
+    esac
+}
+for cost in 1e3 1.0 " 1" "1 " +1 0x10 -1 0 "" 2147483649 1e308 inf nan; do
+    badarg "rlc_decide cost '$cost'" fcall rlc_decide 1 "$K" "" GET / "$cost" "$NOW" ""
+done
+for now in 1.7e12 "$NOW.5" " $NOW" -5 0x1 "" 9007199254740992; do
+    badarg "rlc_decide client time now '$now'" fcall rlc_decide 1 "$K" "" GET / 1 "$now" ""
+    badarg "rlc_release client time now '$now'" fcall rlc_release 1 "$K" "" GET / L1 "$now"
+done
+badarg "rlc_decide without the lease argument" fcall rlc_decide 1 "$K" "" GET / 1 "$NOW"
+badarg "rlc_decide without now and lease" fcall rlc_decide 1 "$K" "" GET / 1
+badarg "rlc_decide with only a path" fcall rlc_decide 1 "$K" ""
+badarg "rlc_decide with a seventh argument" fcall rlc_decide 1 "$K" "" GET / 1 "$NOW" "" extra
+badarg "rlc_release without now" fcall rlc_release 1 "$K" "" GET / L1
+badarg "rlc_release with a sixth argument" fcall rlc_release 1 "$K" "" GET / L1 "$NOW" extra
+# The EVALSHA form runs the same parsing.
+body=$(tail -n +2 "$ROOT/stdlib/enforce.lua")
+sha=$(redis-cli -p "$port" script load "$body")
+badarg "EVALSHA decide cost '1e3'" evalsha "$sha" 1 "$K" decide "" GET / 1e3 "$NOW" ""
+badarg "EVALSHA decide without the lease argument" evalsha "$sha" 1 "$K" decide "" GET / 1 "$NOW"

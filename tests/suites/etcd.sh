@@ -196,7 +196,7 @@ for step in $steps; do
     for mode in kill fail; do
         fresh > /dev/null 2>&1
         RLC_FAULT="$step:$mode" "$RLC" run -q "$T/C.json" 2>/dev/null
-        "$RLC" status > /dev/null 2>&1   # recovers an interrupted deploy
+        "$RLC" run --dry-run -q "$T/C.json" > /dev/null 2>&1   # recovers an interrupted deploy
         dump > "$T/now"
         res=other
         same "$T/now" "$T/old" && res=old
@@ -224,7 +224,7 @@ kill -9 "$ETCD_PID" 2>/dev/null; wait "$ETCD_PID" 2>/dev/null
 check "etcd killed mid-apply: exit 1, the journal is kept" \
     eval '[ $r -eq 1 ] && [ -f "$RLC_STATE_DIR/journal.jsonl" ] && grep -q RLC3151 "$T/err"'
 start_etcd "$ETCD_PORT" "$ETCD_PEER_PORT" || notok "etcd restarts" ""
-"$RLC" status > "$T/st" 2>&1
+"$RLC" rollback > "$T/st" 2>&1
 dump > "$T/now"
 check "after etcd restarts, recovery restores exactly the old state" \
     eval 'same "$T/old" "$T/now" && grep -q "interrupted deploy" "$T/st" && [ ! -f "$RLC_STATE_DIR/journal.jsonl" ]'
@@ -255,7 +255,7 @@ RLC_LOCK_TTL_MS=2000 RLC_FAULT=apply.gateway "$RLC" run -q --state-dir "$T/s-cra
 "$RLC" run -q --state-dir "$T/s-other" "$T/C.json" 2> "$T/err"; r=$?
 check "a crashed deploy holds the lease lock: exit 4" eval '[ $r -eq 4 ] && grep -q RLC3160 "$T/err"'
 sleep 3
-"$RLC" status --state-dir "$T/s-crash" > /dev/null 2>&1
+"$RLC" rollback --state-dir "$T/s-crash" > /dev/null 2>&1
 "$RLC" run -q --state-dir "$T/s-other" "$T/C.json"; r=$?
 check "after the lease expires and the crash is recovered, a deploy runs" [ $r -eq 0 ]
 
@@ -309,7 +309,7 @@ E del --prefix /gw/big/ > /dev/null; rm -rf "$T/s-big"
 bigdump > "$T/bigold"
 RLC_FAULT="$ord" "$RLC" run -q --state-dir "$T/s-big" "$T/big2.json" 2>/dev/null
 bigdump > "$T/bigmid"
-"$RLC" status --state-dir "$T/s-big" > /dev/null 2>&1
+"$RLC" rollback --state-dir "$T/s-big" > /dev/null 2>&1
 bigdump > "$T/bigrec"
 check "killed between two transactions: partial, then recovery restores all 300 keys exactly" \
     eval '[ -n "$ord" ] && ! cmp -s "$T/bigold" "$T/bigmid" && cmp -s "$T/bigold" "$T/bigrec"'

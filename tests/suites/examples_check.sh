@@ -5,8 +5,9 @@
 # the 20+ tenants the README promises.  Then the README's main job,
 # ./run-demo.sh, for real: it passes with every step and summary line, its
 # burst agrees with the simulator, and it leaves no redis-server and no temp
-# dir behind, also when a step fails, when the simulator disagrees, and on
-# Ctrl-C; without redis-server it says to run make deps.
+# dir behind, also when a step fails, when the simulator disagrees, on
+# Ctrl-C and when its output is piped into head; without redis-server it
+# says to run make deps.
 . "$ROOT/tests/lib.sh"
 
 n=0
@@ -142,6 +143,19 @@ os.execvp(sys.argv[1], sys.argv[1:])' sh ./run-demo.sh > "$T/int.out" 2>&1); r=$
 check "run-demo.sh: Ctrl-C during a step exits 130" \
     eval '[ $r -eq 130 ] && grep -q "run-demo.sh: interrupted" "$T/int.out"'
 left_nothing "run-demo.sh after Ctrl-C" "$T/int.out"
+# Piped into head: the pipe closes after a few lines, so the demo's next
+# write raises SIGPIPE.  It still stops its Redis and removes its temp dir.
+# (SIGPIPE at its default action, as in a terminal: Python ignores it, and
+# an ignored signal would be inherited through exec.)
+mkdir -p "$T/demo-pipe"
+(cd "$ROOT" && TMPDIR="$T/demo-pipe" RLC="$RLC" python3 -c '
+import os, signal, sys
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' sh -c 'sh ./run-demo.sh 2>&1; echo $? > "$0"' "$T/pipe.rc" \
+    | head -n 14 > "$T/pipe.out")
+r=$(cat "$T/pipe.rc")
+check "run-demo.sh | head: stops at the closed pipe (exit 141)" [ "$r" = 141 ]
+left_nothing "run-demo.sh | head" "$T/pipe.out"
 check "run-demo.sh runs left no temp dir" sh -c "! ls -d '$T'/rlc-demo.* '$T'/demo-*/rlc-demo.* 2>/dev/null | grep -q ."
 
 # No redis-server on PATH: the demo says to run make deps, exit 2.

@@ -147,7 +147,7 @@ while [ $i -le "$npoints" ]; do
     for mode in kill fail; do
         fresh > /dev/null 2>&1
         RLC_FAULT="$i:$mode" "$RLC" run -q "$T/C.json" 2>/dev/null
-        "$RLC" status > /dev/null 2>&1
+        "$RLC" run --dry-run -q "$T/C.json" > /dev/null 2>&1   # recovers
         dump > "$T/now"
         res=other
         same "$T/now" "$T/old" && res=old

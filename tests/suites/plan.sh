@@ -98,6 +98,19 @@ sed 's/"format":1,/"format":2,/' small.json > format2.json
 refused "a plan of another format is refused (RLC3103)" format2.json RLC3103 1
 sed 's/"compiler":"rlc [^"]*"/"compiler":"rlc 99.0.0"/' small.json > newer.json
 refused "a plan from an incompatible compiler is refused (RLC3104)" newer.json RLC3104 1
+# The compiler string is exactly "rlc " and a semver 2.0.0 version: anything
+# else is refused as incompatible (RLC3104) before the digest is looked at;
+# a well-formed compatible one passes that check and meets the digest
+# (RLC3105, since sed changed the content).
+for v in "0.1.0.0.0-evil" "0.1.0 " "0.1.0-" "0.1.0-01" "0.1.0+" "0.1.0-a..b" "00.1.0" "0.01.0" \
+    "0.1.00" "0.1" "0.1.0x" " 0.1.0" "0.1.0-a_b" "0.1.1234567890"; do
+    sed "s/\"compiler\":\"rlc [^\"]*\"/\"compiler\":\"rlc $v\"/" small.json > ver.json
+    refused "compiler 'rlc $v' is not a version: refused (RLC3104)" ver.json RLC3104 1
+done
+for v in "0.1.7" "0.1.0-rc.1+build.5" "0.1.0-0.3.7" "0.1.0+20261130.sha-1f3a"; do
+    sed "s/\"compiler\":\"rlc [^\"]*\"/\"compiler\":\"rlc $v\"/" small.json > ver.json
+    refused "compiler 'rlc $v' is compatible: the digest check comes next (RLC3105)" ver.json RLC3105 1
+done
 refused "a missing plan file (RLC3101, exit 2)" nonexistent.json RLC3101 2
 head -c 100 small.json > cut.json
 refused "a truncated plan is not JSON (RLC3102)" cut.json RLC3102 1

@@ -1,9 +1,14 @@
 #!/bin/sh
-# skew.sh - clock-drift refusal at preflight (SPEC 7.7, RLC3182) against
-# servers whose clocks really are off: redis-server run under Debian's
-# libfaketime (see faketime_env in lib.sh for how it gets past jemalloc).
-# A standalone node 5 s ahead of us; a 6-node cluster with one node 5 s
-# ahead of the other five, checked both against us and node against node.
+# skew.sh - clock-drift refusal at preflight (SPEC 2.8, 7.7, RLC3182)
+# against servers whose clocks really are off: redis-server run under
+# Debian's libfaketime (see faketime_env in lib.sh for how it gets past
+# jemalloc).  With time_source = server only the nodes' clocks against each
+# other count; with time_source = client each node against this host too.
+# A standalone node 5 s ahead of us (accepted with server time: its clock is
+# the only one that decides; refused with client time); a 6-node cluster with
+# one node 5 s ahead of the other five (refused node against node, whatever
+# our own clock says); and the default policy (no max_clock_skew: 0 ms)
+# deploys to a local redis-server in both modes.
 . "$ROOT/tests/lib.sh"
 
 if ! faketime_env +0 > /dev/null || ! command -v faketime > /dev/null; then
@@ -12,6 +17,10 @@ if ! faketime_env +0 > /dev/null || ! command -v faketime > /dev/null; then
 fi
 
 "$RLC" compile "$ROOT/examples/saas.rlp" -o "$T/A.json" -q || { notok "compile" "saas"; exit 0; }
+# The same policy with client time: gateways stamp requests, and this host's
+# clock stands in for theirs against the store's.
+sed 's/time_source = server/time_source = client/' "$ROOT/examples/saas.rlp" > "$T/client.rlp"
+"$RLC" compile "$T/client.rlp" -o "$T/client.json" -q || { notok "compile" "saas, client time"; exit 0; }
 NS=saas
 # saas.rlp also has etcd and http targets: only the Redis one here.
 export RLC_ONLY=primary
@@ -37,11 +46,14 @@ ok "redis-server starts under faketime"
 ahead=$(node_ahead_ms "$P")
 echo "# node ahead by $ahead ms"
 check "the node's clock really is about 5 s ahead" [ "$ahead" -gt 4500 ] && [ "$ahead" -lt 5500 ]
-RLC_REDIS_URL="redis://127.0.0.1:$P" "$RLC" run -q --state-dir "$T/s1" "$T/A.json" 2> "$T/err"
+RLC_REDIS_URL="redis://127.0.0.1:$P" "$RLC" run -q --state-dir "$T/s1" "$T/client.json" 2> "$T/err"
 r=$?
 sed 's/^/# /' "$T/err"
-check "node 5 s ahead refused at preflight (exit 5, RLC3182)" eval '[ $r -eq 5 ] && grep -q RLC3182 "$T/err"'
-check "the refusal gives the numbers" grep -q 'exceeds max_clock_skew 25 ms' "$T/err"
+check "client time: a node 5 s ahead of this host refused at preflight (exit 5, RLC3182)" \
+    eval '[ $r -eq 5 ] && grep -q RLC3182 "$T/err"'
+check "the refusal gives the numbers" \
+    grep -Eq 'clock skew (4[5-9]|5[0-4])[0-9][0-9] ms exceeds max_clock_skew 25 ms: 127.0.0.1:'"$P"' is ahead of this host by' "$T/err"
+check "the refusal says what was compared" grep -q "time_source = client: this host's clock stands in for the gateways'" "$T/err"
 check "the refusal names the node and its offset" grep -q "127.0.0.1:$P +[45][0-9][0-9][0-9] ms" "$T/err"
 check "nothing written on the skewed node" [ -z "$(redis-cli -p "$P" --scan --pattern "{$NS:*")" ]
 check "no deploy lock left behind" [ -z "$(redis-cli -p "$P" --scan --pattern "$NS:deploy:*")" ]
@@ -49,6 +61,16 @@ check "no deploy lock left behind" [ -z "$(redis-cli -p "$P" --scan --pattern "$
 check "the refusal is an audit record that verifies" [ $? -eq 0 ]
 RLC_REDIS_URL="redis://127.0.0.1:$P" "$RLC" audit show --state-dir "$T/s1" > "$T/show"
 check "audit show prints the refusal with its code" grep -q RLC3182 "$T/show"
+# Server time: the node's own TIME is the only clock a decision reads, so
+# its offset from this host does not count (it used to refuse this).
+RLC_REDIS_URL="redis://127.0.0.1:$P" "$RLC" run -q --json --state-dir "$T/s0" "$T/A.json" > "$T/out.json" 2> "$T/err"
+r=$?
+sed 's/^/# /' "$T/err"
+check "server time: the same node 5 s ahead of this host deploys (one clock decides)" \
+    eval '[ $r -eq 0 ] && [ -n "$(redis-cli -p "$P" get "{$NS:acme}:active")" ]'
+check "server time: the report says nodes were compared with nodes only, skew 0" \
+    grep -q '"max_skew_ms":0,.*"skew_against":"nodes"' "$T/out.json"
+redis-cli -p "$P" flushall > /dev/null
 
 # The same server is accepted by a policy that tolerates 6 s of skew: the
 # check measures, it does not refuse everything.
@@ -87,6 +109,8 @@ r=$?
 sed 's/^/# /' "$T/err"
 check "cluster with a node 5 s ahead refused (exit 5, RLC3182)" eval '[ $r -eq 5 ] && grep -q RLC3182 "$T/err"'
 check "the refusal names the fast node as the fastest" grep -q "fastest 127.0.0.1:$SKEWED," "$T/err"
+check "the refusal compares nodes with nodes" \
+    grep -q "ms: 127.0.0.1:$SKEWED is ahead of 127.0.0.1:[0-9]* by [0-9]* ms measured, at least [0-9]* ms once the round trips are allowed for (time_source = server: nodes of one target;" "$T/err"
 check "all six nodes' clocks checked" [ "$(grep -o ' ms[,;]' "$T/err" | wc -l)" -eq 6 ]
 written=0
 for p in $CLUSTER_PORTS; do
@@ -108,3 +132,44 @@ check "the same cluster is accepted under max_clock_skew = 6s" [ $? -eq 0 ]
 "$RLC" audit verify --state-dir "$T/c2" > /dev/null && "$RLC" audit verify --state-dir "$T/c3" > /dev/null
 check "audit logs verify" [ $? -eq 0 ]
 stop_redis_cluster
+
+# --- the default policy: no max_clock_skew (0 ms) ------------------------------
+# One local redis-server: with server time there is one clock, with client
+# time this host and the server share the machine's clock, so no difference
+# can be proven and both deploy (they used to be refused: "clock skew 0 ms
+# exceeds max_clock_skew 0 ms").
+P0=$(free_port)
+start_redis "$P0" || { notok "redis-server starts" ""; exit 0; }
+for ts in server client; do
+    cat > "$T/default-$ts.rlp" <<P
+policy "plain" {
+  namespace = "d$ts"
+  time_source = $ts
+}
+tenant "acme" {
+  limit 600/1m
+}
+target redis "primary" {
+  url = env("RLC_REDIS_URL")
+}
+P
+    "$RLC" compile "$T/default-$ts.rlp" -o "$T/default-$ts.json" -q 2> /dev/null \
+        || { notok "compile the default policy ($ts time)" "failed"; continue; }
+    RLC_REDIS_URL="redis://127.0.0.1:$P0" "$RLC" run --json --state-dir "$T/d-$ts" \
+        "$T/default-$ts.json" > "$T/d.json" 2> "$T/err"
+    r=$?
+    sed 's/^/# /' "$T/err" | grep -v '^# rlc:  '
+    check "default policy ($ts time, max_clock_skew 0 ms) deploys to a local redis-server" \
+        eval '[ $r -eq 0 ] && grep -q "clocks within 0 ms (max_clock_skew 0 ms)" "$T/err" && [ -n "$(redis-cli -p "$P0" get "{d$ts:acme}:active")" ]'
+done
+# Client time, 0 ms, this host's clock shifted by 50 ms (the fault hook):
+# far beyond the round trip on loopback, so the difference is proven.
+RLC_FAULT_CLOCK_MS=50 RLC_REDIS_URL="redis://127.0.0.1:$P0" "$RLC" run -q --state-dir "$T/d-shift" \
+    "$T/default-client.json" 2> "$T/err"
+r=$?
+sed 's/^/# /' "$T/err"
+check "default policy, client time: this host 50 ms off is refused (exit 5)" \
+    eval '[ $r -eq 5 ] && grep -Eq "clock skew (4[0-9]|50) ms exceeds max_clock_skew 0 ms: this host is ahead of 127.0.0.1:$P0" "$T/err"'
+RLC_FAULT_CLOCK_MS=50 RLC_REDIS_URL="redis://127.0.0.1:$P0" "$RLC" run -q --state-dir "$T/d-shift2" \
+    "$T/default-server.json" 2> "$T/err"
+check "default policy, server time: this host's clock does not count" [ $? -eq 0 ]
