@@ -107,7 +107,9 @@ for v in "0.1.0.0.0-evil" "0.1.0 " "0.1.0-" "0.1.0-01" "0.1.0+" "0.1.0-a..b" "00
     sed "s/\"compiler\":\"rlc [^\"]*\"/\"compiler\":\"rlc $v\"/" small.json > ver.json
     refused "compiler 'rlc $v' is not a version: refused (RLC3104)" ver.json RLC3104 1
 done
-for v in "0.1.7" "0.1.0-rc.1+build.5" "0.1.0-0.3.7" "0.1.0+20261130.sha-1f3a"; do
+# Compatible: this rlc's major.minor (SPEC 5.3), any patch, pre-release or build.
+mm=$(cut -d. -f1,2 "$ROOT/VERSION")
+for v in "$mm.7" "$mm.0-rc.1+build.5" "$mm.0-0.3.7" "$mm.0+20261130.sha-1f3a"; do
     sed "s/\"compiler\":\"rlc [^\"]*\"/\"compiler\":\"rlc $v\"/" small.json > ver.json
     refused "compiler 'rlc $v' is compatible: the digest check comes next (RLC3105)" ver.json RLC3105 1
 done
