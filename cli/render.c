@@ -229,12 +229,21 @@ void render_json(buf *out, srcmap *map, const diag *d)
     buf_puts(out, "]}");
 }
 
+void render_hidden_text(buf *out, size_t hidden)
+{
+    buf_printf(out, "%zu not shown: only the first %d warnings and notes are", hidden,
+               RENDER_MAX_WARNINGS);
+}
+
 void render_all(FILE *fp, srcmap *map, diag_list *l, const render_opts *o)
 {
     buf out;
     buf_init(&out, 0);
     diag_sort(l);
+    size_t seen = 0;
     for (const diag *d = l->head; d; d = d->next) {
+        if (!render_shown(d, &seen))
+            continue;
         if (o->format == FMT_JSON) {
             render_json(&out, map, d);
             buf_putc(&out, '\n');
@@ -242,12 +251,23 @@ void render_all(FILE *fp, srcmap *map, diag_list *l, const render_opts *o)
             render_text(&out, map, d, o->color);
         }
     }
-    if (o->format == FMT_TEXT && (l->nerrors || l->nwarnings || l->dropped)) {
+    size_t hidden = render_hidden(seen);
+    if (o->format == FMT_JSON && hidden)
+        buf_printf(&out, "{\"not_shown\":{\"warnings_and_notes\":%zu,\"limit\":%d}}\n",
+                   hidden, RENDER_MAX_WARNINGS);
+    if (o->format == FMT_TEXT && (l->nerrors || l->nwarnings || l->dropped || hidden)) {
         size_t ne = l->nerrors;
         buf_printf(&out, "rlc: %zu error%s, %zu warning%s", ne, ne == 1 ? "" : "s",
                    l->nwarnings, l->nwarnings == 1 ? "" : "s");
         if (diag_full(l))
-            buf_printf(&out, " (stopped at the limit of %zu errors)", l->max_errors);
+            buf_printf(&out, " (stopped at the limit of %zu errors%s", l->max_errors,
+                       hidden ? "; " : ")");
+        else if (hidden)
+            buf_puts(&out, " (");
+        if (hidden) {
+            render_hidden_text(&out, hidden);
+            buf_putc(&out, ')');
+        }
         buf_putc(&out, '\n');
     }
     fwrite(buf_str(&out), 1, out.len, fp);

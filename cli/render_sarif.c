@@ -268,19 +268,38 @@ void render_sarif(FILE *fp, srcmap *map, diag_list *l, const suppressed_list *su
     rules(&out);
     buf_puts(&out, "}},\"columnKind\":\"unicodeCodePoints\",\"results\":[");
     bool first = true;
+    size_t seen = 0;
     for (const diag *d = l->head; d; d = d->next) {
+        if (!render_shown(d, &seen))
+            continue;
         if (!first)
             buf_putc(&out, ',');
         first = false;
         result(&out, map, d, NULL, span_none, cache);
     }
     for (const suppressed *s = sup ? sup->head : NULL; s; s = s->next) {
+        if (!render_shown(s->d, &seen))
+            continue;
         if (!first)
             buf_putc(&out, ',');
         first = false;
         result(&out, map, s->d, s->reason, s->where, cache);
     }
-    buf_puts(&out, "]}]}\n");
+    buf_putc(&out, ']');
+    /* Results not shown are said in the run's invocation, where SARIF
+     * viewers show what happened while the tool ran. */
+    if (render_hidden(seen)) {
+        buf hid;
+        buf_init(&hid, 0);
+        render_hidden_text(&hid, render_hidden(seen));
+        buf_puts(&out, ",\"invocations\":[{\"executionSuccessful\":true,"
+                       "\"toolExecutionNotifications\":[{\"level\":\"warning\",\"message\":{"
+                       "\"text\":");
+        buf_json_str(&out, buf_str(&hid));
+        buf_puts(&out, "}}]}]");
+        buf_free(&hid);
+    }
+    buf_puts(&out, "}]}\n");
     fwrite(buf_str(&out), 1, out.len, fp);
     fflush(fp);
     buf_free(&out);
