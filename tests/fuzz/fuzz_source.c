@@ -2,7 +2,9 @@
  * policy file: it is read, parsed and checked (imports of std/ modules only:
  * a harness never reads the disk), its diagnostics are rendered in every
  * format (text with and without color, JSON, SARIF, GitHub), and the check
- * report is written.  When the input parses without errors, fmt must give
+ * report is written; a policy that checks cleanly is compiled into a plan
+ * (with a stand-in enforcement library, as tests/plan does) whose rules are
+ * read back as the runtime reads them.  When the input parses without errors, fmt must give
  * text that parses without errors and that fmt leaves as it is:
  * fmt(fmt(x)) == fmt(x); otherwise the harness aborts (a finding).
  * Output goes to /dev/null: the harness itself prints nothing, and frees
@@ -15,9 +17,11 @@
 #include "check.h"
 #include "check_report.h"
 #include "fmt.h"
+#include "plan.h"
 #include "program.h"
 #include "render.h"
 #include "render_ci.h"
+#include "rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -74,6 +78,23 @@ static void check_fmt(const program *p)
     program_free(&q);
 }
 
+static const char library[] = "#!lua name=rlc\nlocal LIBRARY_VERSION = 7\n";
+
+/* The plan of a clean model, and its rules as the runtime reads them. */
+static void compile(program *p, const m_policy *m)
+{
+    plan_opts po = {.compiler = "rlc 0.0.0-fuzz", .library_source = library,
+                    .library_len = sizeof library - 1};
+    json_t *plan = plan_build(m, p, &po, &p->diags);
+    if (!plan)
+        return;
+    rl_ruleset rs;
+    char err[512];
+    if (rules_from_plan(plan, &rs, err, sizeof err))
+        rules_free(&rs);
+    json_decref(plan);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!sink && !(sink = fopen("/dev/null", "w")))
@@ -85,6 +106,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     suppressed_list sup = {0};
     check_opts co = {.suppressed = &sup};
     m_policy *m = check_program(&p, &co);
+    if (m && p.diags.nerrors == 0)
+        compile(&p, m);
     render_every_format(&p, &sup);
     if (m) {
         check_report(sink, &p.map, m, &sup, false);
