@@ -166,13 +166,14 @@ static void fingerprint(buf *out, srcmap *map, const diag *d, fp_cache *cache)
 {
     char code[16];
     diag_code_str(d->code, code);
-    const char *ls = NULL;
+    const char *line = NULL, *ls;
     size_t ll = 0;
     if (ci_located(map, d->sp))
-        srcmap_line_text(map, d->sp.file, d->sp.start, &ls, &ll);
+        srcmap_line_text(map, d->sp.file, d->sp.start, &line, &ll);
+    ls = line;
     unsigned slot = (unsigned)d->code % FP_CACHE;
     uint64_t h;
-    if (ls && cache->v[slot].line == ls && cache->v[slot].code == d->code &&
+    if (line && cache->v[slot].line == line && cache->v[slot].code == d->code &&
         cache->v[slot].file == d->sp.file) {
         h = cache->v[slot].hash;
     } else {
@@ -190,11 +191,10 @@ static void fingerprint(buf *out, srcmap *map, const diag *d, fp_cache *cache)
         }
         h = str_hash(buf_str(&k));
         buf_free(&k);
-        if (ls) {
-            srcmap_line_text(map, d->sp.file, d->sp.start, &ls, &ll);
+        if (line) {
             cache->v[slot].code = d->code;
             cache->v[slot].file = d->sp.file;
-            cache->v[slot].line = ls;
+            cache->v[slot].line = line;
             cache->v[slot].hash = h;
         }
     }
