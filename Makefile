@@ -158,6 +158,7 @@ bench: $(BUILD)/rlc $(BUILD)/gen_policy $(BUILD)/tests/bench/enforce
 	@BUILD=$(BUILD) sh tests/bench/run.sh
 	@BUILD=$(BUILD) sh tests/bench/enforce.sh
 	@BUILD=$(BUILD) sh tests/bench/apply.sh
+	@BUILD=$(BUILD) sh tests/bench/diag.sh
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
