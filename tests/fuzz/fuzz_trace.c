@@ -33,7 +33,9 @@ static const char policy[] =
     "  }\n"
     "}\n"
     "tenant \"b\" { limit 1/1d }\n"
-    "tenant \"open\" { }\n";
+    /* No limits, and first in name order: its empty rule list is the
+     * first one the compiler sorts. */
+    "tenant \"a-open\" { }\n";
 
 static rl_ruleset rules;
 

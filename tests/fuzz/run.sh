@@ -37,7 +37,7 @@ seeds() {
     trace)
         cp tests/sim/trace.csv "$d/trace.csv"
         printf '0,acme,key:k_2,GET,/,1\n0,acme,group:batch,POST,/v1/jobs/1,3\n1000,b,-\n' > "$d/small.csv"
-        printf 'time_ms,tenant,path,method,route,cost\n# comment\n\n5,open\n' > "$d/header.csv" ;;
+        printf 'time_ms,tenant,path,method,route,cost\n# comment\n\n5,a-open\n' > "$d/header.csv" ;;
     esac
 }
 
