@@ -4,6 +4,8 @@
 #   make            build build/rlc
 #   make test       unit tests + golden tests + CLI tests (ends "N passed, N failed")
 #   make asan       the whole suite under AddressSanitizer + UBSan (build/asan/)
+#   make fuzz       each libFuzzer harness (tests/fuzz/) for FUZZ_TIME seconds
+#                   (default 60) under ASan + UBSan, built with clang in build/fuzz/
 #   make bench      benchmarks (figures and ratios on stdout)
 #   make deps       apt-get install what the project needs (idempotent)
 #   make clean
@@ -24,7 +26,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 DEB_PACKAGES := build-essential flex bison libyaml-dev libhiredis-dev \
     libcurl4-openssl-dev libssl-dev libcmocka-dev redis-server redis-tools \
     faketime valgrind python3 libjansson-dev time \
-    etcd-server etcd-client nginx libnginx-mod-http-lua
+    etcd-server etcd-client nginx libnginx-mod-http-lua clang
 
 LANG_SRC     := $(wildcard lang/*.c)
 COMPILER_SRC := $(wildcard compiler/*.c)
@@ -38,7 +40,7 @@ LIB_OBJ := $(LANG_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ) \
            $(BUILD)/gen/stdlib_embed.o $(BUILD)/gen/explain_text.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test asan bench deps clean check-deps install
+.PHONY: all test asan bench deps clean check-deps install fuzz fuzz-build
 all: $(BUILD)/rlc
 
 $(BUILD)/rlc: $(CLI_OBJ) $(BUILD)/librlc.a
@@ -128,6 +130,23 @@ test: $(BUILD)/rlc $(UNIT_BIN)
 asan:
 	$(MAKE) BUILD=build/asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
 
+# Fuzzing: the library and the cli objects are built with clang and
+# -fsanitize=fuzzer-no-link in build/fuzz/, each tests/fuzz/fuzz_NAME.c is
+# linked with libFuzzer's main, and tests/fuzz/run.sh runs them (seeds from
+# the other tests' files; build/rlc compiles the example plans).
+FUZZ_TIME ?= 60
+FUZZ_SAN  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+             -fno-omit-frame-pointer -fsanitize-coverage-ignorelist=tests/fuzz/coverage_ignore.txt
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+$(BUILD)/bin/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libcli.a $(BUILD)/librlc.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libcli.a $(BUILD)/librlc.a $(LDLIBS)
+fuzz-build:
+	$(MAKE) BUILD=build/fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN)" \
+	    $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
+fuzz: fuzz-build $(BUILD)/rlc
+	FUZZ=build/fuzz RLC=$(BUILD)/rlc FUZZ_TIME=$(FUZZ_TIME) sh tests/fuzz/run.sh
+
 # The policy generator is a plain C program (no library code): it only
 # writes text.
 $(BUILD)/gen_policy: tests/bench/gen_policy.c
@@ -143,6 +162,7 @@ bench: $(BUILD)/rlc $(BUILD)/gen_policy $(BUILD)/tests/bench/enforce $(BUILD)/te
 	@BUILD=$(BUILD) sh tests/bench/run.sh
 	@BUILD=$(BUILD) sh tests/bench/enforce.sh
 	@BUILD=$(BUILD) sh tests/bench/apply.sh
+	@BUILD=$(BUILD) sh tests/bench/diag.sh
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

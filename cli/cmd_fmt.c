@@ -94,7 +94,7 @@ int cmd_fmt(int argc, char **argv)
             buf out;
             buf_init(&out, 0);
             fmt_file(&out, &map, af);
-            bool same = out.len == len && memcmp(out.data, text, len) == 0;
+            bool same = out.len == len && memcmp(buf_str(&out), text, len) == 0;
             if (is_stdin && !check) {
                 fwrite(buf_str(&out), 1, out.len, stdout);
             } else if (check) {

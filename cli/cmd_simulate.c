@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "policy_rules.h"
 #include "sim.h"
+#include "trace.h"
 
 static const char help[] =
     "usage: rlc simulate [OPTIONS] POLICY... (--trace FILE.csv | --synthetic SHAPE)\n"
@@ -168,19 +169,6 @@ static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
     return true;
 }
 
-/* Splits a CSV line in place into at most n fields; returns the count. */
-static int split(char *line, char **f, int n)
-{
-    int k = 0;
-    f[k++] = line;
-    for (char *c = line; *c && k < n; c++)
-        if (*c == ',') {
-            *c = '\0';
-            f[k++] = c + 1;
-        }
-    return k;
-}
-
 static int replay_trace(run *R, const char *file)
 {
     FILE *fp = !strcmp(file, "-") ? stdin : fopen(file, "r");
@@ -191,58 +179,21 @@ static int replay_trace(run *R, const char *file)
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    long lineno = 0;
-    int64_t last = -1;
+    trace_reader tr;
+    trace_reader_init(&tr);
     int rc = EXIT_OK;
     while ((len = getline(&line, &cap, fp)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (len == 0 || line[0] == '#')
-            continue;
-        char *f[8] = {0};
-        int nf = split(line, f, 7);
-        int64_t t, cost = 1;
-        if (!parse_i64(f[0], 0, (1LL << 53) - 1, &t)) {
-            if (lineno == 1 && !strcmp(f[0], "time_ms"))
-                continue;           /* the header */
-            fprintf(stderr, "rlc simulate: %s:%ld: time_ms '%s' is not a millisecond count\n",
-                    file, lineno, f[0]);
-            rc = EXIT_FAIL;
-            break;
-        }
-        if (nf < 2 || !*f[1]) {
-            fprintf(stderr, "rlc simulate: %s:%ld: no tenant\n", file, lineno);
-            rc = EXIT_FAIL;
-            break;
-        }
-        if (nf > 6) {
-            fprintf(stderr, "rlc simulate: %s:%ld: more than 6 columns\n", file, lineno);
-            rc = EXIT_FAIL;
-            break;
-        }
-        if (t < last) {
-            fprintf(stderr, "rlc simulate: %s:%ld: time goes back (%lld after %lld)\n", file,
-                    lineno, (long long)t, (long long)last);
-            rc = EXIT_FAIL;
-            break;
-        }
-        last = t;
-        const char *path = nf > 2 && strcmp(f[2], "-") ? f[2] : "";
-        const char *method = nf > 3 && *f[3] ? f[3] : NULL;
-        const char *route = nf > 4 && *f[4] ? f[4] : NULL;
-        if (nf > 5 && *f[5] && !parse_i64(f[5], 1, RL_MAX_REQUEST_COST, &cost)) {
-            fprintf(stderr, "rlc simulate: %s:%ld: cost '%s' is not 1..2^31\n", file, lineno,
-                    f[5]);
-            rc = EXIT_FAIL;
-            break;
-        }
+        trace_req q;
         char err[256];
-        if (!one(R, t, f[1], path, method, route, cost, err, sizeof err)) {
-            fprintf(stderr, "rlc simulate: %s:%ld: %s\n", file, lineno, err);
-            rc = EXIT_FAIL;
-            break;
-        }
+        trace_status st = trace_read_line(&tr, line, (size_t)len, &q, err, sizeof err);
+        if (st == TRACE_SKIP)
+            continue;
+        if (st == TRACE_REQUEST &&
+            one(R, q.time_ms, q.tenant, q.path, q.method, q.route, q.cost, err, sizeof err))
+            continue;
+        fprintf(stderr, "rlc simulate: %s:%ld: %s\n", file, tr.lineno, err);
+        rc = EXIT_FAIL;
+        break;
     }
     free(line);
     if (fp != stdin)

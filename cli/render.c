@@ -93,6 +93,10 @@ static void put_safe(buf *out, const char *s)
         i += put_cell(out, s + i, n - i);
 }
 
+/* The excerpt of the line holding sp: at most WINDOW_CELLS characters of
+ * it around the span, then a line of '^' under the span.  Positions come
+ * from the source map's column marks, so an excerpt costs the window, not
+ * the line: rendering many diagnostics on one long line stays linear. */
 static void excerpt(buf *out, srcmap *map, span sp, severity sev, bool color)
 {
     if (sp.file == SRC_NONE || sp.file >= map->nfiles)
@@ -103,46 +107,36 @@ static void excerpt(buf *out, srcmap *map, span sp, severity sev, bool color)
     const char *ls;
     size_t llen;
     srcmap_line_text(map, sp.file, sp.start, &ls, &llen);
-    size_t soff = sp.start - (size_t)(ls - f->text);
-    size_t eoff = sp.end > sp.start ? sp.end - (size_t)(ls - f->text) : soff + 1;
+    size_t base = (size_t)(ls - f->text);
+    size_t soff = sp.start - base;
+    size_t eoff = sp.end > sp.start ? sp.end - base : soff + 1;
     if (eoff > llen)
         eoff = llen > soff ? llen : soff + 1;
-    /* Cell index of the span's start and end. */
-    size_t sc = 0, ec = 0, cells = 0;
-    for (size_t i = 0; i < llen;) {
-        if (i == soff)
-            sc = cells;
-        if (i == eoff)
-            ec = cells;
-        size_t l = ((unsigned char)ls[i] < 0x80) ? 1
-                   : utf8_seq_len((const unsigned char *)ls + i, llen - i);
-        i += l ? l : 1;
-        cells++;
-    }
-    if (soff >= llen)
-        sc = cells;
-    if (eoff >= llen)
+    /* Cells (characters) before the span's start and end, and in the line. */
+    unsigned line, col;
+    srcmap_linecol(map, sp.file, (uint32_t)(base + llen), &line, &col);
+    size_t cells = col - 1;
+    srcmap_linecol(map, sp.file, sp.start, &line, &col);
+    size_t sc = soff >= llen ? cells : col - 1, ec;
+    if (eoff >= llen) {
         ec = eoff > llen ? cells + 1 : cells;
+    } else {
+        unsigned l2, c2;
+        srcmap_linecol(map, sp.file, (uint32_t)(base + eoff), &l2, &c2);
+        ec = c2 - 1;
+    }
     if (ec <= sc)
         ec = sc + 1;
     size_t first = 0;
     if (ec > WINDOW_CELLS)
         first = sc > 40 ? sc - 40 : 0;
-    unsigned line, col;
-    srcmap_linecol(map, sp.file, sp.start, &line, &col);
     buf_printf(out, "%5u | ", line);
     size_t pad = 0;
     if (first) {
         buf_puts(out, "...");
         pad = 3;
     }
-    size_t cell = 0, i = 0;
-    while (i < llen && cell < first) {
-        size_t l = ((unsigned char)ls[i] < 0x80) ? 1
-                   : utf8_seq_len((const unsigned char *)ls + i, llen - i);
-        i += l ? l : 1;
-        cell++;
-    }
+    size_t i = srcmap_col_offset(map, sp.file, sp.start, (unsigned)first + 1) - base;
     size_t shown = 0;
     while (i < llen && shown < WINDOW_CELLS) {
         i += put_cell(out, ls + i, llen - i);
@@ -235,12 +229,21 @@ void render_json(buf *out, srcmap *map, const diag *d)
     buf_puts(out, "]}");
 }
 
+void render_hidden_text(buf *out, size_t hidden)
+{
+    buf_printf(out, "%zu not shown: only the first %d warnings and notes are", hidden,
+               RENDER_MAX_WARNINGS);
+}
+
 void render_all(FILE *fp, srcmap *map, diag_list *l, const render_opts *o)
 {
     buf out;
     buf_init(&out, 0);
     diag_sort(l);
+    size_t seen = 0;
     for (const diag *d = l->head; d; d = d->next) {
+        if (!render_shown(d, &seen))
+            continue;
         if (o->format == FMT_JSON) {
             render_json(&out, map, d);
             buf_putc(&out, '\n');
@@ -248,12 +251,23 @@ void render_all(FILE *fp, srcmap *map, diag_list *l, const render_opts *o)
             render_text(&out, map, d, o->color);
         }
     }
-    if (o->format == FMT_TEXT && (l->nerrors || l->nwarnings || l->dropped)) {
+    size_t hidden = render_hidden(seen);
+    if (o->format == FMT_JSON && hidden)
+        buf_printf(&out, "{\"not_shown\":{\"warnings_and_notes\":%zu,\"limit\":%d}}\n",
+                   hidden, RENDER_MAX_WARNINGS);
+    if (o->format == FMT_TEXT && (l->nerrors || l->nwarnings || l->dropped || hidden)) {
         size_t ne = l->nerrors;
         buf_printf(&out, "rlc: %zu error%s, %zu warning%s", ne, ne == 1 ? "" : "s",
                    l->nwarnings, l->nwarnings == 1 ? "" : "s");
         if (diag_full(l))
-            buf_printf(&out, " (stopped at the limit of %zu errors)", l->max_errors);
+            buf_printf(&out, " (stopped at the limit of %zu errors%s", l->max_errors,
+                       hidden ? "; " : ")");
+        else if (hidden)
+            buf_puts(&out, " (");
+        if (hidden) {
+            render_hidden_text(&out, hidden);
+            buf_putc(&out, ')');
+        }
         buf_putc(&out, '\n');
     }
     fwrite(buf_str(&out), 1, out.len, fp);

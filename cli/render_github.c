@@ -38,7 +38,10 @@ void render_github(FILE *fp, srcmap *map, diag_list *l)
     buf out;
     buf_init(&out, 0);
     diag_sort(l);
+    size_t seen = 0;
     for (const diag *d = l->head; d; d = d->next) {
+        if (!render_shown(d, &seen))
+            continue;
         char code[16];
         diag_code_str(d->code, code);
         buf_printf(&out, "::%s ",
@@ -72,6 +75,11 @@ void render_github(FILE *fp, srcmap *map, diag_list *l)
             gh_data(&out, n->msg);
             buf_free(&loc);
         }
+        buf_putc(&out, '\n');
+    }
+    if (render_hidden(seen)) {
+        buf_puts(&out, "::notice title=rlc::");
+        render_hidden_text(&out, render_hidden(seen));
         buf_putc(&out, '\n');
     }
     fwrite(buf_str(&out), 1, out.len, fp);

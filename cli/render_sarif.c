@@ -148,32 +148,62 @@ static size_t rule_index(int code)
 }
 
 /* A fingerprint that survives lines moving: the code, the file and the
- * text of the flagged source line (trimmed), not its number. */
-static void fingerprint(buf *out, srcmap *map, const diag *d)
+ * text of the flagged source line (trimmed), not its number.  Hashing a
+ * line costs its length, and many results can flag one long line: the
+ * last hash of each code's line is kept (fp_cache), so a line is hashed
+ * once per code, not once per result. */
+#define FP_CACHE 64
+typedef struct fp_cache {
+    struct {
+        int code;
+        uint32_t file;
+        const char *line;    /* NULL: empty slot */
+        uint64_t hash;
+    } v[FP_CACHE];
+} fp_cache;
+
+static void fingerprint(buf *out, srcmap *map, const diag *d, fp_cache *cache)
 {
-    buf k;
-    buf_init(&k, 0);
     char code[16];
     diag_code_str(d->code, code);
-    buf_printf(&k, "%s|", code);
-    if (ci_located(map, d->sp)) {
-        buf_puts(&k, map->files[d->sp.file].name);
-        const char *ls;
-        size_t ll;
-        srcmap_line_text(map, d->sp.file, d->sp.start, &ls, &ll);
-        while (ll && isspace((unsigned char)*ls))
-            ls++, ll--;
-        while (ll && isspace((unsigned char)ls[ll - 1]))
-            ll--;
-        buf_putc(&k, '|');
-        buf_append(&k, ls, ll);
+    const char *line = NULL, *ls;
+    size_t ll = 0;
+    if (ci_located(map, d->sp))
+        srcmap_line_text(map, d->sp.file, d->sp.start, &line, &ll);
+    ls = line;
+    unsigned slot = (unsigned)d->code % FP_CACHE;
+    uint64_t h;
+    if (line && cache->v[slot].line == line && cache->v[slot].code == d->code &&
+        cache->v[slot].file == d->sp.file) {
+        h = cache->v[slot].hash;
+    } else {
+        buf k;
+        buf_init(&k, 0);
+        buf_printf(&k, "%s|", code);
+        if (ls) {
+            buf_puts(&k, map->files[d->sp.file].name);
+            while (ll && isspace((unsigned char)*ls))
+                ls++, ll--;
+            while (ll && isspace((unsigned char)ls[ll - 1]))
+                ll--;
+            buf_putc(&k, '|');
+            buf_append(&k, ls, ll);
+        }
+        h = str_hash(buf_str(&k));
+        buf_free(&k);
+        if (line) {
+            cache->v[slot].code = d->code;
+            cache->v[slot].file = d->sp.file;
+            cache->v[slot].line = line;
+            cache->v[slot].hash = h;
+        }
     }
     buf_printf(out, "\"partialFingerprints\":{\"rlcLineHash/v1\":\"%016llx\"}",
-               (unsigned long long)str_hash(buf_str(&k)));
-    buf_free(&k);
+               (unsigned long long)h);
 }
 
-static void result(buf *out, srcmap *map, const diag *d, const char *reason, span where)
+static void result(buf *out, srcmap *map, const diag *d, const char *reason, span where,
+                   fp_cache *cache)
 {
     char code[16];
     diag_code_str(d->code, code);
@@ -204,7 +234,7 @@ static void result(buf *out, srcmap *map, const diag *d, const char *reason, spa
     if (any)
         buf_puts(out, "]");
     buf_putc(out, ',');
-    fingerprint(out, map, d);
+    fingerprint(out, map, d, cache);
     if (reason) {
         buf_printf(out, ",\"suppressions\":[{\"kind\":\"%s\",\"justification\":",
                    ci_located(map, where) ? "inSource" : "external");
@@ -223,6 +253,9 @@ void render_sarif(FILE *fp, srcmap *map, diag_list *l, const suppressed_list *su
 {
     buf out;
     buf_init(&out, 0);
+    fp_cache fc;
+    memset(&fc, 0, sizeof fc);
+    fp_cache *cache = &fc;
     diag_sort(l);
     buf_puts(&out, "{\"$schema\":\"https://json.schemastore.org/sarif-2.1.0.json\","
                    "\"version\":\"2.1.0\",\"runs\":[{\"tool\":{\"driver\":{\"name\":\"rlc\","
@@ -235,19 +268,38 @@ void render_sarif(FILE *fp, srcmap *map, diag_list *l, const suppressed_list *su
     rules(&out);
     buf_puts(&out, "}},\"columnKind\":\"unicodeCodePoints\",\"results\":[");
     bool first = true;
+    size_t seen = 0;
     for (const diag *d = l->head; d; d = d->next) {
+        if (!render_shown(d, &seen))
+            continue;
         if (!first)
             buf_putc(&out, ',');
         first = false;
-        result(&out, map, d, NULL, span_none);
+        result(&out, map, d, NULL, span_none, cache);
     }
     for (const suppressed *s = sup ? sup->head : NULL; s; s = s->next) {
+        if (!render_shown(s->d, &seen))
+            continue;
         if (!first)
             buf_putc(&out, ',');
         first = false;
-        result(&out, map, s->d, s->reason, s->where);
+        result(&out, map, s->d, s->reason, s->where, cache);
     }
-    buf_puts(&out, "]}]}\n");
+    buf_putc(&out, ']');
+    /* Results not shown are said in the run's invocation, where SARIF
+     * viewers show what happened while the tool ran. */
+    if (render_hidden(seen)) {
+        buf hid;
+        buf_init(&hid, 0);
+        render_hidden_text(&hid, render_hidden(seen));
+        buf_puts(&out, ",\"invocations\":[{\"executionSuccessful\":true,"
+                       "\"toolExecutionNotifications\":[{\"level\":\"warning\",\"message\":{"
+                       "\"text\":");
+        buf_json_str(&out, buf_str(&hid));
+        buf_puts(&out, "}}]}]");
+        buf_free(&hid);
+    }
+    buf_puts(&out, "}]}\n");
     fwrite(buf_str(&out), 1, out.len, fp);
     fflush(fp);
     buf_free(&out);

@@ -352,7 +352,8 @@ static json_t *sources_json(const program *p)
         if (!digest_sha256_hex(f->text, f->len, v[i].sha))
             abort();
     }
-    qsort(v, n, sizeof *v, source_cmp);
+    if (n > 1)
+        qsort(v, n, sizeof *v, source_cmp);
     json_t *a = must(json_array());
     for (size_t i = 0; i < n; i++) {
         json_t *o = must(json_object());
@@ -705,8 +706,13 @@ static json_t *build(const m_policy *m, const program *p, const plan_opts *o, di
     const m_subject **tenants = calloc(m->ntenants + 1, sizeof *tenants);
     if (!tenants)
         abort();
-    memcpy(tenants, m->tenants, m->ntenants * sizeof *tenants);
-    qsort(tenants, m->ntenants, sizeof *tenants, subject_cmp);
+    /* qsort and memcpy want valid pointers even for zero elements, and a
+     * policy without tenants, or a tenant without limits, has NULL arrays:
+     * every sort here is skipped below two elements. */
+    if (m->ntenants)
+        memcpy(tenants, m->tenants, m->ntenants * sizeof *tenants);
+    if (m->ntenants > 1)
+        qsort(tenants, m->ntenants, sizeof *tenants, subject_cmp);
     json_t *tj = must(json_array());
     json_t *verify = must(json_array());
     size_t vstride = m->ntenants > PLAN_VERIFY_MAX_TENANTS
@@ -721,7 +727,8 @@ static json_t *build(const m_policy *m, const program *p, const plan_opts *o, di
         const m_subject *t = tenants[i];
         rs.n = 0;
         collect_rules(&rs, t);
-        qsort(rs.v, rs.n, sizeof *rs.v, rule_cmp);
+        if (rs.n > 1)
+            qsort(rs.v, rs.n, sizeof *rs.v, rule_cmp);
         /* {"name":..,"rules":[..],"tag":..,"version":..}: the rules are
          * written first into `one` after the name, so their digest (the
          * version) is taken over exactly the bytes of the array. */
@@ -794,7 +801,8 @@ static json_t *build(const m_policy *m, const program *p, const plan_opts *o, di
         abort();
     for (size_t i = 0; i < m->ntargets; i++)
         ts[i] = &m->targets[i];
-    qsort(ts, m->ntargets, sizeof *ts, target_cmp);
+    if (m->ntargets > 1)
+        qsort(ts, m->ntargets, sizeof *ts, target_cmp);
     set(plan, "targets", targets_json(ts, m->ntargets, d));
     if (lib) {
         set(plan, "steps", steps_json(m, ts, m->ntargets, m->ntenants, lib,

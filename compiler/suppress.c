@@ -131,7 +131,8 @@ void suppress_apply(program *p, const m_policy *m, const int *cli_allow, size_t 
         scope_ent e = {al->scope->sp, al->code, i, -1};
         ix.v[ix.n++] = e;
     }
-    qsort(ix.v, ix.n, sizeof *ix.v, ent_cmp);
+    if (ix.n > 1)
+        qsort(ix.v, ix.n, sizeof *ix.v, ent_cmp);
     /* Parents by a stack sweep: scopes are blocks, so they nest or are
      * disjoint. */
     long *stack = malloc((ix.n + 1) * sizeof *stack);

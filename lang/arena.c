@@ -164,7 +164,8 @@ char *arena_strndup(arena *a, const char *s, size_t n)
     /* Strings are packed without alignment: a policy holds millions of
      * short names, and rounding each to 16 bytes doubled their space. */
     char *p = arena_take(a, &a->strs, n + 1, 1);
-    memcpy(p, s, n);
+    if (n)
+        memcpy(p, s, n);
     p[n] = '\0';
     return p;
 }

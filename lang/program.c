@@ -181,6 +181,13 @@ static void follow_import(loader *l, chain *c, uint32_t from, ast_node *imp)
         return;
     }
 
+    if (p->std_imports_only) {
+        diag_add(&p->diags, DIAG_IMPORT_NOT_FOUND, sp,
+                 "cannot import '%s': only standard modules (std/...) can be imported here",
+                 spec);
+        return;
+    }
+
     /* Relative to the importing file's directory (the current directory for
      * stdin and embedded modules). */
     char path[PATH_MAX];

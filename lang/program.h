@@ -22,6 +22,9 @@ typedef struct program {
     ast_file **files;        /* parsed files, in load order */
     size_t nfiles, cap;
     bool io_error;           /* a root file could not be read: exit 2 */
+    bool std_imports_only;   /* set before loading: an import of a file on
+                              * disk is RLC1003 (for embedders and the
+                              * fuzzers, which must not read the disk) */
 } program;
 
 /* Initialises an empty program that owns a new arena. */

@@ -26,6 +26,8 @@ void srcmap_free(srcmap *m)
         free(m->files[i].path);
         free(m->files[i].text);
         free(m->files[i].lines);
+        free(m->files[i].mark_off);
+        free(m->files[i].mark_col);
     }
     free(m->files);
     memset(m, 0, sizeof *m);
@@ -95,6 +97,67 @@ static size_t line_index(src_file *f, uint32_t off)
     return lo;
 }
 
+/* Length of the character at text[i] as columns count it: a valid UTF-8
+ * sequence, else one byte. */
+static size_t char_len(const src_file *f, size_t i)
+{
+    const unsigned char *u = (const unsigned char *)f->text + i;
+    size_t l = *u < 0x80 ? 1 : utf8_seq_len(u, f->len - i);
+    return l ? l : 1;
+}
+
+/* End of line li (before its newline; the end of the text for the last). */
+static size_t line_end(const src_file *f, size_t li)
+{
+    return li + 1 < f->nlines ? f->lines[li + 1] - 1 : f->len;
+}
+
+static void build_marks(src_file *f)
+{
+    size_t n = f->len / SRC_MARK_STEP + 1;
+    f->mark_off = malloc(n * sizeof *f->mark_off);
+    f->mark_col = malloc(n * sizeof *f->mark_col);
+    if (!f->mark_off || !f->mark_col)
+        abort();
+    size_t j = 0;
+    uint32_t cells = 0;
+    for (size_t i = 0; i <= f->len;) {
+        while (j < n && j * SRC_MARK_STEP <= i) {
+            f->mark_off[j] = (uint32_t)i;
+            f->mark_col[j++] = cells;
+        }
+        if (i == f->len)
+            break;
+        if (f->text[i] == '\n') {
+            i++;
+            cells = 0;
+            continue;
+        }
+        i += char_len(f, i);
+        cells++;
+    }
+}
+
+/* A known (offset, characters before it) on line li at or before off:
+ * the line start, or the nearest column mark on a long line. */
+static void nearest_mark(src_file *f, size_t li, size_t off, size_t *at, unsigned *cells)
+{
+    size_t ls = f->lines[li];
+    *at = ls;
+    *cells = 0;
+    if (line_end(f, li) - ls <= SRC_MARK_STEP)
+        return;
+    if (!f->mark_off)
+        build_marks(f);
+    size_t j = off / SRC_MARK_STEP;
+    if (j > 0 && f->mark_off[j] > off)
+        j--;
+    if (f->mark_off[j] >= ls && f->mark_off[j] <= off) {
+        *at = f->mark_off[j];
+        *cells = f->mark_col[j];
+    }
+}
+
 void srcmap_linecol(srcmap *m, uint32_t file, uint32_t off, unsigned *line,
                     unsigned *col)
 {
@@ -111,13 +174,48 @@ void srcmap_linecol(srcmap *m, uint32_t file, uint32_t off, unsigned *line,
     /* Columns count code points, so an editor and a SARIF viewer put the
      * caret on the same character; each byte of an invalid sequence is a
      * column of its own, as the excerpt in render.c shows it. */
-    unsigned c = 1;
-    for (size_t i = f->lines[li]; i < off; c++) {
-        const unsigned char *u = (const unsigned char *)f->text + i;
-        size_t l = *u < 0x80 ? 1 : utf8_seq_len(u, f->len - i);
-        i += l ? l : 1;
+    size_t i;
+    unsigned cells;
+    nearest_mark(f, li, off, &i, &cells);
+    for (; i < off; cells++)
+        i += char_len(f, i);
+    *col = cells + 1;
+}
+
+uint32_t srcmap_col_offset(srcmap *m, uint32_t file, uint32_t off, unsigned col)
+{
+    if (file >= m->nfiles)
+        return 0;
+    src_file *f = &m->files[file];
+    if (off > f->len)
+        off = (uint32_t)f->len;
+    size_t li = line_index(f, off);
+    size_t le = line_end(f, li);
+    unsigned want = col ? col - 1 : 0;
+    /* Marks hold increasing counts along a line: start from the last one
+     * at or before the wanted column. */
+    size_t i = f->lines[li];
+    unsigned cells = 0;
+    if (le - i > SRC_MARK_STEP) {
+        if (!f->mark_off)
+            build_marks(f);
+        size_t lo = (i + SRC_MARK_STEP - 1) / SRC_MARK_STEP, hi = le / SRC_MARK_STEP + 1;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (f->mark_off[mid] <= le && f->mark_col[mid] <= want)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo > 0 && f->mark_off[lo - 1] >= i && f->mark_off[lo - 1] <= le &&
+            f->mark_col[lo - 1] <= want) {
+            i = f->mark_off[lo - 1];
+            cells = f->mark_col[lo - 1];
+        }
     }
-    *col = c;
+    for (; i < le && cells < want; cells++)
+        i += char_len(f, i);
+    return (uint32_t)(i < le ? i : le);
 }
 
 void srcmap_line_text(srcmap *m, uint32_t file, uint32_t off,
@@ -132,9 +230,7 @@ void srcmap_line_text(srcmap *m, uint32_t file, uint32_t off,
         off = (uint32_t)f->len;
     size_t li = line_index(f, off);
     size_t s = f->lines[li];
-    size_t e = s;
-    while (e < f->len && f->text[e] != '\n')
-        e++;
+    size_t e = line_end(f, li);
     if (e > s && f->text[e - 1] == '\r')
         e--;
     *start = f->text + s;

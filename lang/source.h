@@ -23,6 +23,12 @@ typedef struct src_file {
     size_t len;
     uint32_t *lines;         /* byte offset of each line start, built lazily */
     size_t nlines;
+    /* Column marks, built lazily when a column is asked for on a line
+     * longer than SRC_MARK_STEP bytes: mark j is the first character
+     * boundary at or after byte j * SRC_MARK_STEP and the number of
+     * characters before it on its line, so a column costs at most one step
+     * of counting however long the line (rendering stays linear). */
+    uint32_t *mark_off, *mark_col;
     bool builtin;            /* embedded stdlib module */
     bool two_nuls;           /* text[len + 1] is a NUL too: parse in place */
 } src_file;
@@ -34,6 +40,8 @@ typedef struct srcmap {
 
 /* Largest source file accepted; bigger files get RLC0003. */
 #define SRC_MAX_BYTES ((size_t)64 * 1024 * 1024)
+/* Bytes between two column marks (see src_file). */
+#define SRC_MARK_STEP 256
 
 void srcmap_init(srcmap *m);
 void srcmap_free(srcmap *m);
@@ -45,6 +53,9 @@ uint32_t srcmap_add(srcmap *m, const char *name, const char *path, char *text,
  * (each invalid byte counts as one). */
 void srcmap_linecol(srcmap *m, uint32_t file, uint32_t off,
                     unsigned *line, unsigned *col);
+/* Byte offset of the character that starts column col (1-based) on the
+ * line holding offset off; the line's end when the line is shorter. */
+uint32_t srcmap_col_offset(srcmap *m, uint32_t file, uint32_t off, unsigned col);
 /* Start and length of the source line holding offset off (no newline). */
 void srcmap_line_text(srcmap *m, uint32_t file, uint32_t off,
                       const char **start, size_t *len);

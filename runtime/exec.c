@@ -1030,7 +1030,8 @@ static bool sorted_kv(json_t *map, kv **out, size_t *nout)
         v[i].k = k;
         v[i++].v = json_string_value(val);
     }
-    qsort(v, n, sizeof *v, kv_cmp);
+    if (n > 1)
+        qsort(v, n, sizeof *v, kv_cmp);
     *out = v;
     *nout = n;
     return true;
@@ -1261,7 +1262,8 @@ static bool read_live(xc *c, xt *t, bool full, rerr *e)
         x->name = name;
         x->tag = redis_config_tag(c->ns, name);
     }
-    qsort(t->ten, t->nten, sizeof *t->ten, cmp_name);
+    if (t->nten > 1)
+        qsort(t->ten, t->nten, sizeof *t->ten, cmp_name);
     /* Which pointers to read: all, or (manifest matched) those whose
      * recorded version is not the plan's. */
     size_t *idx = malloc((t->nten ? t->nten : 1) * sizeof *idx), nidx = 0;
@@ -3002,7 +3004,8 @@ static json_t *live_config(xt *t, const char *tag, const char *ver, bool *intact
         const char **fields = malloc(nf * sizeof *fields);
         for (size_t i = 0; i < nf; i++)
             fields[i] = r->element[2 * i]->str;
-        qsort(fields, nf, sizeof *fields, cmp_str);
+        if (nf > 1)
+            qsort(fields, nf, sizeof *fields, cmp_str);
         buf all;
         buf_init(&all, BUF_DEFAULT_MAX);
         for (size_t i = 0; i < nf; i++) {

@@ -414,7 +414,8 @@ static int cmp_entry(const void *a, const void *b)
 
 void gw_sort_entries(gw_target *t)
 {
-    qsort(t->ent, t->nent, sizeof *t->ent, cmp_entry);
+    if (t->nent > 1)
+        qsort(t->ent, t->nent, sizeof *t->ent, cmp_entry);
 }
 
 static bool read_target(gw_target *t, const json_t *tenants, rerr *e)

@@ -297,7 +297,8 @@ static bool tenant_done(rl_ruleset *rs, rl_tenant *ten, char *err, size_t errlen
     if (kl > STORE_KEY_MAX)
         return fail(err, errlen, "a tenant name of %zu bytes makes a %zu-byte store key; the "
                     "limit is %d bytes", strlen(ten->name), kl, STORE_KEY_MAX);
-    qsort(ten->rules, ten->nrules, sizeof *ten->rules, rule_order);
+    if (ten->nrules > 1)
+        qsort(ten->rules, ten->nrules, sizeof *ten->rules, rule_order);
     for (size_t i = 1; i < ten->nrules; i++)
         if (!strcmp(ten->rules[i].id, ten->rules[i - 1].id))
             return fail(err, errlen, "tenant \"%s\": rule id %s appears twice", ten->name,
@@ -665,7 +666,8 @@ rules_text_result rules_add_tenant_text(rl_ruleset *rs, const char *text, size_t
 
 bool rules_finish(rl_ruleset *rs, char *err, size_t errlen)
 {
-    qsort(rs->tenants, rs->ntenants, sizeof *rs->tenants, tenant_order);
+    if (rs->ntenants > 1)
+        qsort(rs->tenants, rs->ntenants, sizeof *rs->tenants, tenant_order);
     for (size_t t = 1; t < rs->ntenants; t++)
         if (!strcmp(rs->tenants[t].name, rs->tenants[t - 1].name))
             return fail(err, errlen, "tenant \"%s\" appears twice", rs->tenants[t].name);

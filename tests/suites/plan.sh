@@ -46,6 +46,22 @@ EOF
 (cd split && compile a.rlp b.rlp -o ../ab.json && compile b.rlp a.rlp -o ../ba.json) 2>/dev/null
 check "file order on the command line does not change the plan" cmp ab.json ba.json
 
+# A tenant without limits has no rules (an empty, NULL array inside the
+# compiler, which once went to qsort and aborted the ASan/UBSan build).
+cat > nolimit.rlp <<'EOF'
+policy "nolimit" { namespace = "nl" }
+tenant "bare" { }
+tenant "limited" { limit 10/1s }
+target redis "r" { url = "redis://127.0.0.1:1" }
+EOF
+if compile nolimit.rlp -o nolimit.json 2>err; then
+    if python3 -c 'import json,sys; d=json.load(open("nolimit.json")); t={x["name"]: x["rules"] for x in d["tenants"]}; sys.exit(0 if t["bare"] == [] and len(t["limited"]) == 1 else 1)'; then
+        ok "a tenant without limits compiles to an empty rule list"
+    else notok "a tenant without limits compiles to an empty rule list" "$(head -c 300 nolimit.json)"; fi
+else
+    notok "a tenant without limits compiles to an empty rule list" "compile failed: $(head -c 300 err)"
+fi
+
 # --- digest, recomputed outside rlc --------------------------------------------
 cat > digest.py <<'EOF'
 import hashlib, json, re, sys

@@ -79,6 +79,21 @@ check "simulate: unknown tenant" sh -c "[ $rc -eq 1 ] && grep -q 'no rules deplo
 printf '10,acme,,GET,/,1\n5,acme,,GET,/,1\n' > badtrace.csv
 "$RLC" simulate "$S/pass.rlp" --trace badtrace.csv >/dev/null 2>err; rc=$?
 check "simulate: time going back in a trace" sh -c "[ $rc -eq 1 ] && grep -q 'time goes back' err"
+# Every trace message, exactly; a field quoted in one is cut at 64 bytes
+# with "..." (never silently).
+long=$(printf 'x%.0s' $(seq 100))
+printf '0,acme,key:k_1,GET,/,1\n%s,acme\n' "$long" > badtrace.csv
+"$RLC" simulate "$S/pass.rlp" --trace badtrace.csv >/dev/null 2>err; rc=$?
+check "simulate: a long bad time_ms is quoted to 64 bytes and ..." sh -c "[ $rc -eq 1 ] && grep -qx \"rlc simulate: badtrace.csv:2: time_ms '$(printf 'x%.0s' $(seq 64))...' is not a millisecond count\" err"
+printf '0,acme,,GET,/,0\n' > badtrace.csv
+"$RLC" simulate "$S/pass.rlp" --trace badtrace.csv >/dev/null 2>err; rc=$?
+check "simulate: a bad cost names the column" sh -c "[ $rc -eq 1 ] && grep -qx \"rlc simulate: badtrace.csv:1: cost '0' is not 1..2^31\" err"
+printf '0\n' > badtrace.csv
+"$RLC" simulate "$S/pass.rlp" --trace badtrace.csv >/dev/null 2>err; rc=$?
+check "simulate: a row without a tenant" sh -c "[ $rc -eq 1 ] && grep -qx 'rlc simulate: badtrace.csv:1: no tenant' err"
+printf '0,acme,,GET,/,1,extra\n' > badtrace.csv
+"$RLC" simulate "$S/pass.rlp" --trace badtrace.csv >/dev/null 2>err; rc=$?
+check "simulate: a row with 7 columns" sh -c "[ $rc -eq 1 ] && grep -qx 'rlc simulate: badtrace.csv:1: more than 6 columns' err"
 "$RLC" simulate "$S/pass.rlp" --synthetic zigzag >/dev/null 2>&1; rc=$?
 check "simulate: unknown shape is a usage error" [ $rc -eq 2 ]
 "$RLC" simulate "$S/pass.rlp" >/dev/null 2>&1; rc=$?

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "lex_util.h"
 #include "source.h"
 
 static uint32_t add(srcmap *m, const char *text, size_t len)
@@ -210,6 +211,78 @@ static void test_read_file(void **state)
     rmdir(dir);
 }
 
+/* Columns on lines far longer than SRC_MARK_STEP (where they come from the
+ * column marks) equal a count from the line start, at every offset: ASCII,
+ * 2-, 3- and 4-byte characters, invalid bytes and sequences cut by the end
+ * of a line, several long and short lines; and srcmap_col_offset is the
+ * inverse of the column. */
+static void test_long_line_columns(void **state)
+{
+    (void)state;
+    static const char *pieces[] = {"a", "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80",
+                                   "\xff", "\xe4\xb8", "\n", "tenant \"x\" { }"};
+    size_t cap = 40000, len = 0;
+    char *t = malloc(cap + 16);
+    assert_non_null(t);
+    unsigned seed = 7;
+    while (len < cap) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned k = (seed >> 16) % 8;
+        if (k == 6 && (seed >> 8) % 50) /* newlines are rare: long lines */
+            k = 0;
+        size_t pl = strlen(pieces[k]);
+        memcpy(t + len, pieces[k], pl);
+        len += pl;
+    }
+    t[len] = '\0';
+    srcmap m;
+    srcmap_init(&m);
+    uint32_t f = srcmap_add(&m, "f.rlp", "f.rlp", t, len, false);
+    /* The expected column of every offset, counted from each line start:
+     * 1 + the characters that start before it (a character an offset
+     * falls inside counts). */
+    unsigned *wl = malloc((len + 1) * sizeof *wl), *wc = malloc((len + 1) * sizeof *wc);
+    assert_non_null(wl);
+    assert_non_null(wc);
+    unsigned line = 1, k = 0;
+    for (size_t i = 0; i <= len;) {
+        if (i == len || t[i] == '\n') {
+            wl[i] = line;
+            wc[i] = k + 1;
+            line++;
+            k = 0;
+            i++;
+            continue;
+        }
+        const unsigned char *u = (const unsigned char *)t + i;
+        size_t cl = *u < 0x80 ? 1 : utf8_seq_len(u, len - i);
+        cl = cl ? cl : 1;
+        wl[i] = line;
+        wc[i] = k + 1;
+        for (size_t j = 1; j < cl; j++) {
+            wl[i + j] = line;
+            wc[i + j] = k + 2;
+        }
+        /* The inverse, at each character start. */
+        assert_int_equal(srcmap_col_offset(&m, f, (uint32_t)i, k + 1), i);
+        k++;
+        i += cl;
+    }
+    for (size_t off = 0; off <= len; off++) {
+        unsigned l, c;
+        srcmap_linecol(&m, f, (uint32_t)off, &l, &c);
+        assert_int_equal(l, wl[off]);
+        assert_int_equal(c, wc[off]);
+    }
+    free(wl);
+    free(wc);
+    /* Past the end of a line: its end. */
+    const char *nl = memchr(t, '\n', len);
+    assert_non_null(nl);
+    assert_int_equal(srcmap_col_offset(&m, f, 0, 1000000), (uint32_t)(nl - t));
+    srcmap_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_multibyte_columns),
         cmocka_unit_test(test_invalid_bytes_columns),
         cmocka_unit_test(test_many_lines),
+        cmocka_unit_test(test_long_line_columns),
         cmocka_unit_test(test_several_files),
         cmocka_unit_test(test_read_file),
     };
