@@ -160,12 +160,12 @@ heading "What the plan would change (rlc diff)"
 show rlc diff plan.json
 "$RLC" diff "$PLAN" > "$TMP/diff.out" 2>&1
 r=$?
-# Exit 2 means "changes found": on an empty store every tenant is new.
-[ $r -eq 2 ] || { cat "$TMP/diff.out"; fail "rlc diff exited $r, expected 2 (changes)"; }
+# Exit 10 means "changes found": on an empty store every tenant is new.
+[ $r -eq 10 ] || { cat "$TMP/diff.out"; fail "rlc diff exited $r, expected 10 (changes)"; }
 lines=$(wc -l < "$TMP/diff.out" | tr -d ' ')
 head -14 "$TMP/diff.out"
 [ "$lines" -gt 14 ] && echo "  ... ($((lines - 14)) more lines)"
-echo "(exit 2: changes to apply)"
+echo "(exit 10: changes to apply)"
 
 # ---- 5. run ----------------------------------------------------------------
 heading "Apply it (rlc run)"

@@ -8,10 +8,21 @@
 
 #include "render.h"
 
+/* The exit statuses of every verb: one table, append only (scripts test
+ * them).  SPEC.md 3.4 and 7.7, and rlc(1), list them. */
 enum {
-    EXIT_OK = 0,       /* clean */
-    EXIT_FAIL = 1,     /* errors found, tests failed, files differ */
-    EXIT_USAGE = 2,    /* bad usage or I/O error */
+    EXIT_OK = 0,          /* clean; diff: no change; status: no drift */
+    EXIT_FAIL = 1,        /* errors found, tests failed, files differ; a deploy
+                           * failed and the store is in the old state */
+    EXIT_USAGE = 2,       /* bad usage or I/O error */
+    EXIT_PLAN = 3,        /* plan refused: unreadable, tampered, incompatible */
+    EXIT_LOCKED = 4,      /* another deploy holds the lock */
+    EXIT_PREFLIGHT = 5,   /* preflight refused: unreachable, auth, permission, skew */
+    EXIT_DRIFT = 6,       /* status: live state differs from the last applied plan */
+    EXIT_TAMPERED = 7,    /* audit verify: chain or anchor broken */
+    EXIT_REFUSED = 8,     /* rollback refused: the store changed since */
+    EXIT_SIGNATURE = 9,   /* plan signature missing or bad, a key being configured */
+    EXIT_CHANGES = 10,    /* diff: the plan would change something */
 };
 
 #ifndef RLC_VERSION

@@ -37,12 +37,12 @@ static int verify(const char *dir, const char *target, const char *ns)
         rurl u;
         if (!target_url_from_spec(target, &u, &e)) {
             rt_print_err("audit verify", &e);
-            return RT_EXIT_FAIL;
+            return EXIT_FAIL;
         }
         rstore *s = rstore_open(&u, NULL, &e);
         if (!s) {
             rt_print_err("audit verify", &e);
-            return RT_EXIT_FAIL;
+            return EXIT_FAIL;
         }
         char key[512];
         snprintf(key, sizeof key, "%s:audit:head", ns);
@@ -51,14 +51,14 @@ static int verify(const char *dir, const char *target, const char *ns)
         if (!r) {
             rt_print_err("audit verify", &e);
             rstore_close(s);
-            return RT_EXIT_FAIL;
+            return EXIT_FAIL;
         }
         memset(&store_head, 0, sizeof store_head);
         if (r->type == REDIS_REPLY_STRING && !audit_head_parse(r->str, &store_head)) {
             fprintf(stderr, "rlc audit verify: error[RLC3172]: %s is not 'SEQ HASH'\n", key);
             freeReplyObject(r);
             rstore_close(s);
-            return RT_EXIT_TAMPERED;
+            return EXIT_TAMPERED;
         }
         freeReplyObject(r);
         rstore_close(s);
@@ -68,11 +68,11 @@ static int verify(const char *dir, const char *target, const char *ns)
     audit_head h;
     if (!audit_verify(dir, sa, &n, &h, &e)) {
         rt_print_err("audit verify", &e);
-        return e.code == DIAG_AUDIT_IO ? RT_EXIT_FAIL : RT_EXIT_TAMPERED;
+        return e.code == DIAG_AUDIT_IO ? EXIT_FAIL : EXIT_TAMPERED;
     }
     printf("audit log intact: %lu record%s, head %lu %s%s\n", n, n == 1 ? "" : "s", h.seq,
            n ? h.hash : "-", sa ? " (matches the store's anchor)" : "");
-    return RT_EXIT_OK;
+    return EXIT_OK;
 }
 
 static int show(const char *dir, bool json, long last)
@@ -81,7 +81,7 @@ static int show(const char *dir, bool json, long last)
     json_t *arr = audit_load(dir, &e);
     if (!arr) {
         rt_print_err("audit show", &e);
-        return RT_EXIT_FAIL;
+        return EXIT_FAIL;
     }
     size_t n = json_array_size(arr), from = 0;
     if (last >= 0 && (size_t)last < n)
@@ -112,7 +112,7 @@ static int show(const char *dir, bool json, long last)
                    json_string_value(json_object_get(err, "message")));
     }
     json_decref(arr);
-    return RT_EXIT_OK;
+    return EXIT_OK;
 }
 
 int cmd_audit(int argc, char **argv)
@@ -155,7 +155,7 @@ int cmd_audit(int argc, char **argv)
     rerr e = {0};
     if (!statedir_open(dir_opt, dir, &e)) {
         rt_print_err("audit", &e);
-        return RT_EXIT_FAIL;
+        return EXIT_FAIL;
     }
     if (!strcmp(sub, "verify"))
         return verify(dir, target, ns);

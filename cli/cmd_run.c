@@ -38,9 +38,9 @@ static const char run_help[] =
     "  -q, --quiet         no progress on stderr\n"
     "\n"
     "exit status: 0 ok (diff: no change; status: no drift), 1 failed (rolled back),\n"
-    "2 usage error or (diff) changes found, 3 plan refused, 4 locked by another deploy,\n"
+    "2 usage error, 3 plan refused, 4 locked by another deploy,\n"
     "5 preflight refused, 6 drift (status), 8 rollback refused, 9 plan signature missing\n"
-    "or bad while a verification key is configured\n";
+    "or bad while a verification key is configured, 10 (diff) changes found\n";
 
 static void progress(void *ud, const char *msg)
 {
@@ -51,17 +51,17 @@ static void progress(void *ud, const char *msg)
 static int exit_of(exec_status st)
 {
     switch (st) {
-    case EXEC_OK: return RT_EXIT_OK;
-    case EXEC_FAILED: return RT_EXIT_FAIL;
-    case EXEC_PLAN: return RT_EXIT_PLAN;
-    case EXEC_LOCKED: return RT_EXIT_LOCKED;
-    case EXEC_PREFLIGHT: return RT_EXIT_PREFLIGHT;
-    case EXEC_CHANGES: return 2;
-    case EXEC_DRIFT: return RT_EXIT_DRIFT;
-    case EXEC_REFUSED: return RT_EXIT_REFUSED;
-    case EXEC_SIGNATURE: return RT_EXIT_SIGNATURE;
+    case EXEC_OK: return EXIT_OK;
+    case EXEC_FAILED: return EXIT_FAIL;
+    case EXEC_PLAN: return EXIT_PLAN;
+    case EXEC_LOCKED: return EXIT_LOCKED;
+    case EXEC_PREFLIGHT: return EXIT_PREFLIGHT;
+    case EXEC_CHANGES: return EXIT_CHANGES;
+    case EXEC_DRIFT: return EXIT_DRIFT;
+    case EXEC_REFUSED: return EXIT_REFUSED;
+    case EXEC_SIGNATURE: return EXIT_SIGNATURE;
     }
-    return RT_EXIT_FAIL;
+    return EXIT_FAIL;
 }
 
 static void print_diff(const json_t *s)
@@ -232,7 +232,7 @@ static int runtime_verb(const char *vname, int argc, char **argv)
     if (!strcmp(vname, "status") ? !statedir_resolve(dir_opt, o.state_dir, &e)
                                  : !statedir_open(dir_opt, o.state_dir, &e)) {
         rt_print_err(vname, &e);
-        return RT_EXIT_FAIL;
+        return EXIT_FAIL;
     }
     json_t *sum = NULL;
     exec_status st;

@@ -92,7 +92,9 @@ check "verification agrees with the simulator" grep -q 'decided as the simulator
 check "library loaded" [ "$(rc function list libraryname rlc | head -2 | tail -1)" = rlc ]
 "$RLC" diff "$T/A.json" > "$T/d0"; check "diff of the applied plan: exit 0" [ $? -eq 0 ]
 "$RLC" diff "$T/B.json" > "$T/d1"; r=$?
-check "diff of plan B: exit 2" [ $r -eq 2 ]
+check "diff of plan B: exit 10 (changes)" [ $r -eq 10 ]
+"$RLC" diff --no-such-option "$T/B.json" >/dev/null 2>&1; r=$?
+check "diff with a usage error: exit 2, not the changes code" [ $r -eq 2 ]
 check "diff names the retuned limit and its counter" grep -q 'counter kept; new numbers apply' "$T/d1"
 check "diff names the removed tenant" grep -q 'tenant hooli: removed' "$T/d1"
 traffic

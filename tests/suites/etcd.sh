@@ -104,8 +104,8 @@ check "re-run of the same plan writes nothing" \
 "$RLC" diff "$T/A.json" > "$T/diffA"; r=$?
 check "diff of the applied plan: exit 0" eval '[ $r -eq 0 ] && grep -q "0 of 3 tenants change" "$T/diffA"'
 "$RLC" diff "$T/C.json" > "$T/diffC"; r=$?
-check "diff C: exit 2, acme changed and hooli removed" \
-    eval '[ $r -eq 2 ] && grep -q "tenant acme on config: changed" "$T/diffC" && grep -q "tenant hooli on config: removed" "$T/diffC"'
+check "diff C: exit 10, acme changed and hooli removed" \
+    eval '[ $r -eq 10 ] && grep -q "tenant acme on config: changed" "$T/diffC" && grep -q "tenant hooli on config: removed" "$T/diffC"'
 check "diff C names the changed limit with its old and new count" \
     eval 'grep -q "was: .*\"count\":50" "$T/diffC" && grep -q "now: .*\"count\":60" "$T/diffC"'
 ETCD_URL=http://127.0.0.1:1 "$RLC" diff "$T/C.json" > /dev/null 2> "$T/err"; r=$?

@@ -76,7 +76,7 @@ for h in "Check every example" "Start a throwaway Redis" "Compile examples/saas.
     k=$((k + 1))
     check "run-demo.sh step $k: $h" grep -q "^== $k\. .*$h" "$T/demo.out"
 done
-check "run-demo.sh shows the diff's exit 2 as changes" grep -q '^(exit 2: changes to apply)' "$T/demo.out"
+check "run-demo.sh shows the diff's exit 10 as changes" grep -q '^(exit 10: changes to apply)' "$T/demo.out"
 check "run-demo.sh: rlc run went through all seven phases" grep -q '^rlc: \[7/7\] commit' "$T/demo.out"
 # The burst: Redis's counts next to the simulator's, and they agree.
 b=$(sed -n 's/^burst: *Redis admitted \([0-9]*\), rejected \([0-9]*\); simulator predicted \([0-9]*\) \/ \([0-9]*\); \([0-9]*\) of \([0-9]*\) decisions identical$/\1 \2 \3 \4 \5 \6/p' "$T/demo.out")

@@ -91,8 +91,8 @@ check "re-run of the same plan writes nothing" \
 "$RLC" diff "$T/A.json" > /dev/null; r=$?
 check "diff of the applied plan: exit 0" [ $r -eq 0 ]
 "$RLC" diff "$T/C.json" > "$T/diffC"; r=$?
-check "diff C: exit 2, acme changed and hooli removed" \
-    eval '[ $r -eq 2 ] && grep -q "tenant acme on edge: changed" "$T/diffC" && grep -q "tenant hooli on edge: removed" "$T/diffC"'
+check "diff C: exit 10, acme changed and hooli removed" \
+    eval '[ $r -eq 10 ] && grep -q "tenant acme on edge: changed" "$T/diffC" && grep -q "tenant hooli on edge: removed" "$T/diffC"'
 "$RLC" run -q --json "$T/B.json" > "$T/runB.json"; r=$?
 check "run B (one tenant changed) writes exactly one entry" \
     eval '[ $r -eq 0 ] && grep -q "\"keys_written\": *1[,}]" "$T/runB.json" && [ "$(etag hooli)" = "$tag" ]'
