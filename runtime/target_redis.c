@@ -241,7 +241,8 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(((const rtenant *)a)->name, ((const rtenant *)b)->name);
 }
 
-void rt_encode(rtarget *t, rtenant *x)
+/* The tenant's config commands and version (redis_config_tenant), once. */
+static void rt_encode(rtarget *t, rtenant *x)
 {
     if (!x->t || x->cmds.n)
         return;

@@ -66,8 +66,6 @@ void rt_key(const rtarget *t, char *out, size_t n, const char *what);
 bool rt_cmd_ok(rtarget *t, rerr *e, const char *key, int argc, const char **argv);
 /* The plan tenant named name (t->ten is sorted by name), or NULL. */
 rtenant *rt_find(rtarget *t, const char *name);
-/* The tenant's config commands and version, once. */
-void rt_encode(rtarget *t, rtenant *x);
 /* The shadow keys of verification, appended to a once each. */
 void rt_shadow_keys(rtarget *t, json_t *a);
 
