@@ -10,7 +10,7 @@
 #include "redis_cluster.h"
 #include "rt_cli.h"
 #include "statedir.h"
-#include "target.h"
+#include "target_url.h"
 
 static const char help[] =
     "usage: rlc audit verify [--state-dir DIR] [--target URL --namespace NS]\n"

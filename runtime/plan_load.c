@@ -96,7 +96,8 @@ static const char *find_real(const json_t *v)
     return NULL;
 }
 
-json_t *plan_parse_text(const char *text, size_t len, rerr *e)
+/* plan_parse_file from memory (borrows text). */
+static json_t *plan_parse_text(const char *text, size_t len, rerr *e)
 {
     json_error_t je;
     json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
@@ -148,7 +149,12 @@ json_t *plan_parse_file(const char *path, rerr *e)
 
 /* ---- compatibility ---- */
 
-bool plan_compiler_compatible(const char *compiler, const char *self)
+/* True when a plan written by `compiler` ("rlc X.Y.Z") can be run by
+ * `self` (a version "X.Y.Z"): both exactly semver 2.0.0
+ * (MAJOR.MINOR.PATCH, optional -PRERELEASE and +BUILD, numbers without
+ * leading zeros, nothing else), equal major versions, and equal minor
+ * versions while the major is 0. */
+static bool plan_compiler_compatible(const char *compiler, const char *self)
 {
     long cmaj, cmin, cpatch, smaj, smin, spatch;
     if (!plan_compiler_parse(compiler, &cmaj, &cmin, &cpatch) ||

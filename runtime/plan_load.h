@@ -22,8 +22,6 @@
  * not check the digest.  Returns a new reference, or NULL with e set
  * (RLC3101 read, RLC3102 parse, RLC3103 format). */
 json_t *plan_parse_file(const char *path, rerr *e);
-/* The same from memory (borrows text). */
-json_t *plan_parse_text(const char *text, size_t len, rerr *e);
 
 /* Checks a parsed plan: compiler compatible with this rlc (RLC3104), every
  * required field present with its type (RLC3106), and plan_digest equal to
@@ -54,12 +52,5 @@ typedef int (*plan_tenant_text_fn)(void *ud, const json_t *plan, const char *tex
  * anything else of it is parsed. */
 json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenant_fn fn,
                            void *ud, const char *want_digest, rerr *e);
-
-/* True when a plan written by `compiler` ("rlc X.Y.Z") can be run by
- * `self` (a version "X.Y.Z"): both exactly semver 2.0.0
- * (MAJOR.MINOR.PATCH, optional -PRERELEASE and +BUILD, numbers without
- * leading zeros, nothing else), equal major versions, and equal minor
- * versions while the major is 0. */
-bool plan_compiler_compatible(const char *compiler, const char *self);
 
 #endif

@@ -117,7 +117,8 @@ static bool load_slots(rstore *s, const redisReply *r, rerr *e)
     return true;
 }
 
-bool rstore_refresh(rstore *s, rerr *e)
+/* Reloads the slot map from any reachable node (cluster only). */
+static bool rstore_refresh(rstore *s, rerr *e)
 {
     if (!s->cluster)
         return true;

@@ -51,8 +51,6 @@ typedef struct rstore {
  * copied (taken from url when opts has none). */
 rstore *rstore_open(const rurl *url, const rconn_opts *opts, rerr *e);
 void rstore_close(rstore *s);    /* accepts NULL */
-/* Reloads the slot map from any reachable node (cluster only). */
-bool rstore_refresh(rstore *s, rerr *e);
 /* Adds every healthy node that CLUSTER NODES lists (replicas that CLUSTER
  * SLOTS does not show yet included), so that preflight reaches them all. */
 bool rstore_add_all_nodes(rstore *s, rerr *e);

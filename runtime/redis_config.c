@@ -69,7 +69,8 @@ static void cmd_push(redis_cmds *c, int argc, const char **argv, const size_t *l
     k->argvlen[argc] = 0;
 }
 
-void redis_cmds_add(redis_cmds *c, ...)
+/* Appends one command made of the given strings (NULL-terminated list). */
+static void redis_cmds_add(redis_cmds *c, ...)
 {
     const char *argv[16];
     size_t lens[16];

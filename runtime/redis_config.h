@@ -51,8 +51,6 @@ void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *s
 const char *redis_library_function(size_t *len);
 const char *redis_library_script(size_t *len);
 
-/* Appends one command made of the given strings (NULL-terminated list). */
-void redis_cmds_add(redis_cmds *c, ...);
 void redis_cmds_free(redis_cmds *c);    /* accepts a zeroed list */
 
 #endif

@@ -111,11 +111,6 @@ bool rurl_parse(const char *s, bool allow_password, rurl *u, rerr *e)
     return true;
 }
 
-void rurl_display(const rurl *u, char *out, size_t n)
-{
-    snprintf(out, n, "%s:%d", u->host, u->port);
-}
-
 static struct timeval ms_tv(int ms)
 {
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
@@ -217,8 +212,6 @@ void rconn_close(rconn *c)
     free(c);
 }
 
-const char *rconn_host(const rconn *c) { return c->host; }
-int rconn_port(const rconn *c) { return c->port; }
 
 static bool ensure(rconn *c, rerr *e)
 {
@@ -270,11 +263,6 @@ redisReply *rconn_read(rconn *c, rerr *e)
         return NULL;
     }
     return r;
-}
-
-const char *rreply_err(const redisReply *r)
-{
-    return r && r->type == REDIS_REPLY_ERROR ? r->str : "";
 }
 
 bool rreply_is(const redisReply *r, const char *s)

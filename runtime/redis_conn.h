@@ -28,8 +28,6 @@ typedef struct rurl {
 /* Parses redis://[user:pass@]host[:port][/db] (port 6379, db 0 by default).
  * allow_password=false refuses a URL carrying a password (3150). */
 bool rurl_parse(const char *s, bool allow_password, rurl *u, rerr *e);
-/* "host:port" (no credentials) into out. */
-void rurl_display(const rurl *u, char *out, size_t n);
 
 typedef struct rconn_opts {
     int connect_ms;   /* 0 = 2000 */
@@ -46,8 +44,6 @@ typedef struct rconn rconn;
 rconn *rconn_open(const char *host, int port, const rconn_opts *o, rerr *e);
 /* Closes; accepts NULL. */
 void rconn_close(rconn *c);
-const char *rconn_host(const rconn *c);
-int rconn_port(const rconn *c);
 
 /* Sends one command and returns its reply (caller frees with
  * freeReplyObject).  Error replies (-ERR, -MOVED...) are returned as
@@ -64,8 +60,6 @@ redisReply *rconn_cmdf(rconn *c, rerr *e, const char *fmt, ...);
 bool rconn_append(rconn *c, const char *resp, size_t len, rerr *e);
 redisReply *rconn_read(rconn *c, rerr *e);
 
-/* Describes an error reply ("ERR ..."), or "" for non-errors. */
-const char *rreply_err(const redisReply *r);
 /* True for a status/bulk reply equal to s. */
 bool rreply_is(const redisReply *r, const char *s);
 

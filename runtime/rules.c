@@ -37,7 +37,9 @@ const char *rules_kind_name(rl_kind k)
     return "?";
 }
 
-int64_t rules_log_entries(const rl_rule *r)
+/* Most entries the log of exact sliding window r can hold at once:
+ * min(count / cost, window_ms). */
+static int64_t rules_log_entries(const rl_rule *r)
 {
     /* Each entry holds at least one request's charge (cost units) and no
      * two entries share a millisecond of the trailing window. */
@@ -744,10 +746,3 @@ bool rules_route_matches(const rl_rule *r, const char *method, const char *path)
     return *p == '\0';
 }
 
-bool rules_subject_applies(const char *subject, const char *path)
-{
-    size_t n = strlen(subject);
-    if (n == 0)
-        return true;
-    return strncmp(subject, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}

@@ -114,15 +114,8 @@ const rl_tenant *rules_tenant(const rl_ruleset *rs, const char *name);
  * one segment; a trailing '*' one or more). */
 bool rules_route_matches(const rl_rule *r, const char *method, const char *path);
 
-/* Whether subject (a rule's subject) is a prefix of the request path, at
- * segment boundaries. */
-bool rules_subject_applies(const char *subject, const char *path);
-
 const char *rules_kind_name(rl_kind k);
 /* One-letter code of a kind in the Redis config encoding: T G L F C S. */
 char rules_kind_code(rl_kind k);
-/* Most entries the log of exact sliding window r can hold at once:
- * min(count / cost, window_ms). */
-int64_t rules_log_entries(const rl_rule *r);
 
 #endif

@@ -1,52 +1,79 @@
-/* target.c - store URLs from settings and overrides.  See target.h. */
+/* target.c - the table of target kinds and what every kind uses of the
+ * deploy.  See target.h. */
 #include "target.h"
 
-#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "statedir.h"
+#include "buf.h"
 
-static bool from_env(const char *var, rurl *u, rerr *e)
+extern const target_kind target_redis, target_etcd, target_http, target_nginx;
+
+/* One entry per kind. */
+const target_kind *const target_kinds[] = {
+    &target_redis,
+    &target_etcd,
+    &target_http,
+    &target_nginx,
+    NULL,
+};
+
+const target_kind *target_kind_find(const char *name)
 {
-    const char *v = getenv(var);
-    if (!v || !*v)
-        return rerr_set(e, DIAG_SECRET, "environment variable %s (the store URL) is not set",
-                        var);
-    return rurl_parse(v, true, u, e);
+    for (size_t i = 0; name && target_kinds[i]; i++)
+        if (!strcmp(target_kinds[i]->name, name))
+            return target_kinds[i];
+    return NULL;
 }
 
-static bool from_file(const char *path, rurl *u, rerr *e)
+const target_kind *target_kind_of_record(const char *record, const json_t *desc)
 {
-    char *s = statedir_read(path, NULL);
-    if (!s)
-        return rerr_set(e, DIAG_SECRET, "cannot read the store URL from %s: %s", path,
-                        strerror(errno));
-    s[strcspn(s, "\r\n")] = '\0';
-    bool ok = rurl_parse(s, true, u, e);
-    memset(s, 0, strlen(s));
-    free(s);
-    return ok;
+    const char *kind = json_string_value(json_object_get(desc, "kind"));
+    const target_kind *found = NULL;
+    size_t n = 0;
+    for (size_t i = 0; target_kinds[i]; i++) {
+        const target_kind *k = target_kinds[i];
+        if (strcmp(k->record, record))
+            continue;
+        n++;
+        if (kind ? !strcmp(k->name, kind) : !found)
+            found = k;
+    }
+    /* Descriptions name their kind, except in a list of one kind. */
+    return kind || n == 1 ? found : NULL;
 }
 
-bool target_url_from_spec(const char *spec, rurl *u, rerr *e)
+void target_say(const target *t, const char *fmt, ...)
 {
-    if (!strncmp(spec, "env:", 4))
-        return from_env(spec + 4, u, e);
-    if (!strncmp(spec, "file:", 5))
-        return from_file(spec + 5, u, e);
-    return rurl_parse(spec, false, u, e);
+    if (!t->env->say)
+        return;
+    char msg[1024];
+    int n = snprintf(msg, sizeof msg, "      ");
+    va_list ap;
+    va_start(ap, fmt);
+    str_mark_cut(msg + n, sizeof msg - (size_t)n, vsnprintf(msg + n, sizeof msg - (size_t)n,
+                                                             fmt, ap));
+    va_end(ap);
+    t->env->say(t->env->ud, msg);
 }
 
-bool target_url_from_setting(const json_t *setting, rurl *u, rerr *e)
+bool tclocks_add(tclocks *c, const target *owner, const char *name, double off_us,
+                 double err_us)
 {
-    if (json_is_string(setting))
-        return rurl_parse(json_string_value(setting), false, u, e);
-    const json_t *v;
-    if (json_is_object(setting) && json_is_string(v = json_object_get(setting, "env")))
-        return from_env(json_string_value(v), u, e);
-    if (json_is_object(setting) && json_is_string(v = json_object_get(setting, "file")))
-        return from_file(json_string_value(v), u, e);
-    return rerr_set(e, DIAG_STORE_URL, "target url setting must be a URL, {\"env\": VAR} or "
-                                       "{\"file\": PATH}");
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 16;
+        tclock *v = realloc(c->v, cap * sizeof *v);
+        if (!v)
+            return false;
+        c->v = v;
+        c->cap = cap;
+    }
+    tclock *k = &c->v[c->n++];
+    k->owner = owner;
+    snprintf(k->name, sizeof k->name, "%s", name);
+    k->off_us = off_us;
+    k->err_us = err_us;
+    return true;
 }

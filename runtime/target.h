@@ -1,19 +1,175 @@
-/* target.h - where a target's store URL comes from.  The plan names it as
- * {"env": "VAR"} or {"file": "PATH"} (or a password-less URL string); the
- * command line as NAME=redis://host:port, NAME=env:VAR or NAME=file:PATH.
- * A password is accepted only from an env variable or a file. */
+/* target.h - the interface every store a deploy writes to implements, in
+ * the manner of curl's protocol handlers and SQLite's VFS: one table of
+ * operations per kind of target (target_redis.c, target_etcd.c,
+ * target_http.c, target_nginx.c) and the list of kinds in target.c.  The
+ * deploy (exec.c) runs the phases of SPEC.md 7 over an array of targets and
+ * knows no kind; a kind knows nothing of the journal, the audit log or the
+ * other targets.  Adding a kind is one file that defines its target_kind and
+ * one entry in target.c's table.
+ *
+ * Each kind's target struct starts with a `target` (its first member), so
+ * a target * is the kind's struct.  Operations a kind does not have are
+ * NULL; the deploy skips them.  Every operation returns false with e set on
+ * failure and prefixes its message with the target's name where the store
+ * is not named already. */
 #ifndef RLC_TARGET_H
 #define RLC_TARGET_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
-#include "redis_conn.h"
+#include "digest.h"
+#include "rerr.h"
+#include "rules.h"
 
-/* "redis://...", "env:VAR" or "file:PATH". */
-bool target_url_from_spec(const char *spec, rurl *u, rerr *e);
-/* A plan setting: a string URL, {"env": VAR} or {"file": PATH}. */
-bool target_url_from_setting(const json_t *setting, rurl *u, rerr *e);
+typedef struct target target;
+typedef struct target_kind target_kind;
+
+/* What every target of one deploy reads of it (borrowed; the deploy owns
+ * it and fills it in as the run goes on). */
+typedef struct target_env {
+    const char *ns;             /* the policy's namespace */
+    const char *policy;
+    const char *digest;         /* the plan's digest ("" when none) */
+    const char *run;            /* this run's id */
+    const char *token;          /* the lock token of this run */
+    const json_t *plan;         /* the plan without its tenants (NULL: none) */
+    const rl_ruleset *rs;       /* the plan's rules (NULL: no plan) */
+    const json_t *tenants;      /* [{"name","version","rules"}] for config stores */
+    const char *state_dir;
+    const char *plan_path;      /* recovery: the plan the journal names (may be NULL) */
+    bool dry_run, full_read;
+    bool client_time;           /* time_source = client */
+    int64_t skew_ms;            /* max_clock_skew */
+    size_t nchanged, nremoved;  /* after read: every target's changed/removed tenants */
+    void (*say)(void *ud, const char *msg);   /* progress (may be NULL) */
+    bool (*renew)(void *ud, rerr *e);         /* renews every lock the deploy holds */
+    void *ud;
+} target_env;
+
+/* The common head of every kind's target. */
+struct target {
+    const target_kind *kind;
+    const target_env *env;
+    char name[128];
+    json_t *desc;               /* how to reach it, without secrets (journal, checkpoint) */
+    char addr[1024];            /* where it is, for messages and the audit log */
+    bool locked;                /* holds the deploy lock */
+};
+
+/* One node's clock as preflight measured it: its offset from this host's
+ * clock (microseconds) give or take err_us.  Nodes of one owner are
+ * compared with each other (SPEC.md 2.8). */
+typedef struct tclock {
+    const target *owner;
+    char name[300];             /* host:port */
+    double off_us, err_us;
+} tclock;
+
+typedef struct tclocks {
+    tclock *v;
+    size_t n, cap;
+} tclocks;
+
+/* What reading the live state found. */
+typedef struct target_read {
+    size_t changed, removed;    /* tenants written / dropped by this plan */
+    size_t pointers, encoded;   /* live pointers read, configs encoded */
+    bool full;                  /* read in full (no record of the store matched) */
+} target_read;
+
+/* Who takes the deploy lock: every target of an EACH kind; when the deploy
+ * has none, the first target of a FIRST kind, for all of them. */
+typedef enum { TLOCK_NONE, TLOCK_EACH, TLOCK_FIRST } target_lock_scope;
+
+struct target_kind {
+    const char *name;           /* the plan's "kind" */
+    const char *record;         /* the journal's and checkpoint's list of it */
+    const char *group;          /* noun of the progress lines shared with other
+                                 * kinds of the group (NULL: none) */
+    const char *verify_how;     /* "[6/7] verify <how>" when it comes first */
+    int order;                  /* kinds of lower order go first in every phase */
+    int max;                    /* at most this many targets of the group or kind */
+    target_lock_scope lock_scope;
+    bool json_tenants;          /* reads the plan's tenants as JSON (env->tenants) */
+
+    /* A target from the plan's entry tj (all: the plan's targets, which a
+     * kind may consult; NULL when desc is a recorded description). */
+    target *(*create)(const json_t *tj, const json_t *all, const target_env *env, rerr *e);
+    /* --target NAME=SPEC. */
+    bool (*override)(target *t, const char *spec, rerr *e);
+    /* Settings resolved once the overrides are in (secrets, URLs). */
+    bool (*resolve)(target *t, rerr *e);
+    bool (*connect)(target *t, rerr *e);
+    /* Before anything is written: health, permissions, clocks (into clk);
+     * report is the summary's "preflight" object. */
+    bool (*preflight)(target *t, json_t *report, tclocks *clk, rerr *e);
+    /* Health under the lock; *endpoint is the address checked. */
+    bool (*health)(target *t, const char **endpoint, rerr *e);
+
+    /* The lock: its name for the progress line, take, renew (force: now,
+     * and check it is still ours; else only when a third of its TTL has
+     * passed), release; release a crashed run's lock by its token; and
+     * false with RLC3160 when the lock shows that run still holds it. */
+    void (*lock_what)(const target *t, char *out, size_t n);
+    bool (*lock)(target *t, rerr *e);
+    bool (*keepalive)(target *t, bool force, rerr *e);
+    void (*unlock)(target *t);
+    bool (*unlock_token)(target *t, const char *token, rerr *e);
+    bool (*lock_gone)(target *t, const char *who, const char *token, rerr *e);
+
+    /* Reads the live state and decides what changes. */
+    bool (*read)(target *t, target_read *r, rerr *e);
+    /* Appends {"tenant","from","to"} (and "target") of what would change. */
+    void (*changes)(const target *t, json_t *out);
+    /* The digest of the tenant -> version map before or after (false: the
+     * kind keeps none). */
+    bool (*state_digest)(const target *t, bool after, char out[DIGEST_HEX_LEN + 1]);
+    /* Its checkpoint entry {"target": desc, ...} (caller decrefs). */
+    json_t *(*checkpoint)(target *t, rerr *e);
+    /* Whether a checkpoint entry shows a run that changed nothing: 1 yes,
+     * -1 no, 0 the entry cannot tell. */
+    int (*ck_noop)(const json_t *entry, const char *plan_digest);
+    /* Marks the store "a deploy is writing" before apply; removes the mark. */
+    bool (*mark)(target *t, rerr *e);
+    bool (*unmark)(target *t, rerr *e);
+    bool (*apply)(target *t, size_t *written, rerr *e);
+    /* summary: the run's summary, for the kind's figures. */
+    bool (*verify)(target *t, json_t *summary, rerr *e);
+    bool (*commit)(target *t, rerr *e);
+    /* After the audit record: what the state directory keeps of the store. */
+    void (*committed)(target *t);
+    /* Restores a checkpoint entry exactly.  stale: the store may have
+     * changed since (`rlc rollback`), so what the entry says about it is
+     * not to be trusted afterwards. */
+    bool (*restore)(target *t, const json_t *entry, bool stale, rerr *e);
+    /* `rlc rollback`: RLC3193 when a later deploy changed the store. */
+    bool (*rollback_check)(target *t, const json_t *entry, const char *ck_plan, const char *id,
+                           rerr *e);
+    /* Anchors the audit head (best effort); line: the record. */
+    void (*anchor)(target *t, const char *head, const char *line);
+    /* `rlc diff`: appends per changed tenant its rule changes; summary gets
+     * the kind's fields. */
+    bool (*diff)(target *t, json_t *summary, json_t *tenants, rerr *e);
+    /* `rlc status`: appends the target's object to targets, counts drift. */
+    bool (*status)(target *t, json_t *targets, size_t *drift, rerr *e);
+    void (*free)(target *t);
+};
+
+/* The kind named name, or NULL. */
+const target_kind *target_kind_find(const char *name);
+/* The kind of a recorded description found in the list named record. */
+const target_kind *target_kind_of_record(const char *record, const json_t *desc);
+/* Every kind, NULL-terminated. */
+extern const target_kind *const target_kinds[];
+
+/* Progress from a kind: "      <text>". */
+void target_say(const target *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends a clock sample; false when out of memory. */
+bool tclocks_add(tclocks *c, const target *owner, const char *name, double off_us,
+                 double err_us);
 
 #endif

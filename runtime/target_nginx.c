@@ -1,4 +1,4 @@
-/* gateway_nginx.c - nginx targets (SPEC.md 7.10): the generated Lua snippet
+/* target_nginx.c - the nginx target kind (SPEC.md 7.10): the generated Lua snippet
  * (stdlib/nginx_access.lua with the policy's values filled in) written
  * atomically to the target's `output`, checked with `nginx -t` and loaded
  * with `nginx -s reload`.  The nginx command is $RLC_NGINX (default
@@ -16,9 +16,48 @@
 #include "digest.h"
 #include "embed.h"
 #include "fault.h"
-#include "gateway_private.h"
+#include "cfg_store.h"
 #include "statedir.h"
-#include "target.h"
+#include "target_url.h"
+
+extern const target_kind target_nginx;
+
+/* The snippet calls a redis target of the plan (settings.redis): its url
+ * and password settings travel with the nginx target's description. */
+static target *ng_create(const json_t *tj, const json_t *all, const target_env *env, rerr *e)
+{
+    (void)e;
+    target *t = cfg_create(sizeof(cfg_target), &target_nginx, tj, env);
+    const char *rn = json_string_value(json_object_get(json_object_get(tj, "settings"),
+                                                       "redis"));
+    size_t i;
+    json_t *o;
+    json_array_foreach(all, i, o)
+        if (rn && !strcmp(json_string_value(json_object_get(o, "name")) ?: "", rn))
+            json_object_set(t->desc, "redis_target", json_object_get(o, "settings"));
+    return t;
+}
+
+static void ng_free(target *tg)
+{
+    cfg_clear((cfg_target *)tg);
+    free(tg);
+}
+
+static bool ng_override(target *tg, const char *spec, rerr *e)
+{
+    (void)spec;
+    return rerr_set(e, DIAG_STORE_URL, "--target %s: an nginx target has no address to "
+                    "override (its snippet calls its redis target)", tg->name);
+}
+
+static bool ng_connect(target *tg, rerr *e)
+{
+    (void)e;
+    snprintf(tg->addr, sizeof tg->addr, "%s", json_string_value(json_object_get(
+                 json_object_get(tg->desc, "settings"), "output")) ?: "?");
+    return true;
+}
 
 static const char *nginx_cmd(void)
 {
@@ -50,8 +89,9 @@ static bool run_nginx(const char *args, char *out, size_t n)
     return st == 0;
 }
 
-bool gwn_health(gw_target *t, rerr *e)
+static bool ng_health(target *t, const char **endpoint, rerr *e)
 {
+    *endpoint = t->addr;
     char out[512];
     if (!run_nginx("-t", out, sizeof out))
         return rerr_set(e, DIAG_PREFLIGHT_HEALTH, "target %s: '%s -t' fails before the deploy: "
@@ -97,18 +137,21 @@ static void lua_safe(char *s)
             *s = '_';
 }
 
-bool gwn_read(gw_target *t, const json_t *plan, rerr *e)
+static bool ng_read(target *tg, target_read *rd, rerr *e)
 {
-    json_t *st = json_object_get(t->desc, "settings");
+    cfg_target *t = (cfg_target *)tg;
+    const json_t *plan = tg->env->plan;
+    cfg_entries_free(t);
+    json_t *st = json_object_get(tg->desc, "settings");
     const char *out = json_string_value(json_object_get(st, "output"));
-    const json_t *rt = json_object_get(t->desc, "redis_target");
+    const json_t *rt = json_object_get(tg->desc, "redis_target");
     if (!out || !*out || !rt)
         return rerr_set(e, DIAG_PLAN_SHAPE, "target %s: nginx needs output and a redis target",
-                        t->name);
-    snprintf(t->addr, sizeof t->addr, "%s", out);
+                        tg->name);
+    snprintf(tg->addr, sizeof tg->addr, "%s", out);
     rurl u;
     if (!target_url_from_setting(json_object_get(rt, "url"), &u, e)) {
-        rerr_prefix(e, "target %s (the redis target its snippet calls)", t->name);
+        rerr_prefix(e, "target %s (the redis target its snippet calls)", tg->name);
         return false;
     }
     const json_t *pw = json_object_get(rt, "password");
@@ -116,7 +159,7 @@ bool gwn_read(gw_target *t, const json_t *plan, rerr *e)
     if (pw && !pw_env)
         return rerr_set(e, DIAG_SECRET, "target %s: the snippet reads the Redis password from "
                         "an environment variable only (nginx's `env` directive passes it): "
-                        "give the redis target password = env(\"VAR\")", t->name);
+                        "give the redis target password = env(\"VAR\")", tg->name);
     const embedded_file *tpl = embedded_find("nginx_access.lua");
     if (!tpl)
         return rerr_set(e, DIAG_PLAN_SHAPE, "this build lacks the nginx snippet template");
@@ -149,7 +192,7 @@ bool gwn_read(gw_target *t, const json_t *plan, rerr *e)
     json_decref(vals);
     t->ent = calloc(1, sizeof *t->ent);
     t->nent = 1;
-    gw_entry *x = &t->ent[0];
+    cfg_entry *x = &t->ent[0];
     x->tenant = strdup("(nginx snippet)");
     x->key = strdup(out);
     x->newlen = b.len;
@@ -161,17 +204,17 @@ bool gwn_read(gw_target *t, const json_t *plan, rerr *e)
     errno = 0;
     char *old = statedir_read(out, &len);
     if (!old && errno != ENOENT)
-        return rerr_set(e, DIAG_STATE_IO, "target %s: cannot read %s: %s", t->name, out,
+        return rerr_set(e, DIAG_STATE_IO, "target %s: cannot read %s: %s", tg->name, out,
                         strerror(errno));
     x->oldval = old;
     x->oldlen = len;
     x->changed = !old || len != x->newlen || memcmp(old, x->newval, len);
-    t->have_read = true;
+    cfg_count(t, rd);
     return true;
 }
 
 /* Writes data (NULL: removes the file) atomically in its directory. */
-static bool put_file(gw_target *t, const char *path, const char *data, size_t len, rerr *e)
+static bool put_file(const target *t, const char *path, const char *data, size_t len, rerr *e)
 {
     if (!data) {
         if (unlink(path) != 0 && errno != ENOENT)
@@ -186,7 +229,7 @@ static bool put_file(gw_target *t, const char *path, const char *data, size_t le
     return true;
 }
 
-static bool test_and_reload(gw_target *t, bool check, rerr *e)
+static bool test_and_reload(const target *t, bool check, rerr *e)
 {
     char out[512];
     if (check && !run_nginx("-t", out, sizeof out))
@@ -198,22 +241,25 @@ static bool test_and_reload(gw_target *t, bool check, rerr *e)
     return true;
 }
 
-bool gwn_apply(gw_target *t, size_t *written, rerr *e)
+static bool ng_apply(target *tg, size_t *written, rerr *e)
 {
-    gw_entry *x = t->nent ? &t->ent[0] : NULL;
+    cfg_target *t = (cfg_target *)tg;
+    cfg_entry *x = t->nent ? &t->ent[0] : NULL;
     if (!x || !x->changed)
         return true;
-    if (!fault_point("apply.gateway", e) || !put_file(t, x->key, x->newval, x->newlen, e) ||
-        !test_and_reload(t, true, e))
+    if (!fault_point("apply.gateway", e) || !put_file(tg, x->key, x->newval, x->newlen, e) ||
+        !test_and_reload(tg, true, e))
         return false;
     if (written)
         (*written)++;
     return true;
 }
 
-bool gwn_verify(gw_target *t, rerr *e)
+static bool ng_verify(target *tg, json_t *summary, rerr *e)
 {
-    gw_entry *x = t->nent ? &t->ent[0] : NULL;
+    (void)summary;
+    cfg_target *t = (cfg_target *)tg;
+    cfg_entry *x = t->nent ? &t->ent[0] : NULL;
     if (!x || !x->changed)
         return true;
     size_t len = 0;
@@ -222,36 +268,41 @@ bool gwn_verify(gw_target *t, rerr *e)
     free(now);
     if (!same)
         return rerr_set(e, DIAG_GATEWAY_VERIFY, "target %s: %s reads back differently than "
-                        "written", t->name, x->key);
+                        "written", tg->name, x->key);
     return true;
 }
 
-bool gwn_restore(gw_target *t, const json_t *keys, rerr *e)
+static bool ng_restore(target *tg, const json_t *entry, bool stale, rerr *e)
 {
+    (void)stale;
+    const json_t *keys = json_object_get(entry, "keys");
     size_t i;
     json_t *kj;
     json_array_foreach(keys, i, kj) {
         const char *key;
         char *val;
         size_t len;
-        if (!gw_ck_entry(t, kj, &key, &val, &len, e))
+        if (!cfg_ck_entry(tg, kj, &key, &val, &len, e))
             return false;
-        bool ok = put_file(t, key, val, len, e);
+        bool ok = put_file(tg, key, val, len, e);
         free(val);
         /* The old file was accepted before; reload without the -t gate so
          * a restore is never refused. */
-        if (!ok || !test_and_reload(t, false, e))
+        if (!ok || !test_and_reload(tg, false, e))
             return false;
     }
     return true;
 }
 
-bool gwn_status(gw_target *t, json_t *tj, json_t *drift, rerr *e)
+static bool ng_status(target *t, json_t *targets, size_t *ndrift, rerr *e)
 {
     (void)e;
     const char *out = json_string_value(json_object_get(json_object_get(t->desc, "settings"),
                                                         "output"));
-    json_object_set_new(tj, "address", json_string(out ? out : "?"));
+    json_t *tj = json_pack("{s:s,s:s,s:s}", "name", t->name, "kind", "nginx", "address",
+                           out ? out : "?");
+    json_array_append_new(targets, tj);
+    json_t *drift = json_array();
     size_t len = 0;
     char *cur = out ? statedir_read(out, &len) : NULL;
     if (!cur)
@@ -262,5 +313,32 @@ bool gwn_status(gw_target *t, json_t *tj, json_t *drift, rerr *e)
                                                "not the snippet rlc writes"));
     free(cur);
     json_object_set_new(tj, "tenants", json_integer(0));
+    *ndrift += json_array_size(drift);
+    json_object_set_new(tj, "drift", drift);
     return true;
 }
+
+const target_kind target_nginx = {
+    .name = "nginx",
+    .record = "gateways",
+    .group = "etcd/http",
+    .verify_how = "by reading back",
+    .order = 1,
+    .max = 8,
+    .json_tenants = true,
+    .lock_scope = TLOCK_NONE,
+    .create = ng_create,
+    .override = ng_override,
+    .connect = ng_connect,
+    .health = ng_health,
+    .read = ng_read,
+    .changes = cfg_changes,
+    .checkpoint = cfg_checkpoint,
+    .ck_noop = cfg_ck_noop,
+    .apply = ng_apply,
+    .verify = ng_verify,
+    .restore = ng_restore,
+    .diff = cfg_diff,
+    .status = ng_status,
+    .free = ng_free,
+};

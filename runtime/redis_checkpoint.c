@@ -1,0 +1,318 @@
+/* redis_checkpoint.c - a Redis target's checkpoint and its restore
+ * (SPEC.md 7.7): DUMP and PTTL of every key a deploy may touch (the deploy
+ * records, each changed tenant's pointer and configs, the shadow keys of
+ * verification), RESTORE of them with their TTLs, and the pointers set
+ * back through the library's activate, which re-times the counters. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "target_redis.h"
+
+static char *hexdup(const char *p, size_t n)
+{
+    char *h = malloc(2 * n + 1);
+    if (h)
+        digest_hex((const unsigned char *)p, n, h);
+    return h;
+}
+
+static size_t unhex(const char *h, char *out)
+{
+    size_t n = strlen(h) / 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        sscanf(h + 2 * i, "%2x", &v);
+        out[i] = (char)v;
+    }
+    return n;
+}
+
+static void add_key(json_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_key(json_t *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *k = str_vprintf(fmt, ap);
+    va_end(ap);
+    json_array_append_new(a, json_string(k));
+    free(k);
+}
+
+/* Per verification case, not per tenant, so O(cases x rules of one
+ * tenant); they must not outlive a crash, so they are checkpointed. */
+void rt_shadow_keys(rtarget *t, json_t *a)
+{
+    json_t *seen = json_object();
+    size_t i;
+    json_t *vc;
+    json_array_foreach(json_object_get(t->base.env->plan, "verify"), i, vc) {
+        rtenant *x = rt_find(t, json_string_value(json_object_get(vc, "tenant")));
+        if (!x || json_object_get(seen, x->name))
+            continue;
+        json_object_set_new(seen, x->name, json_true());
+        add_key(a, "%s:v:active", x->tag);
+        add_key(a, "%s:v:seq", x->tag);
+        add_key(a, "%s:v:cfg:%s", x->tag, x->newver);
+        for (size_t r = 0; r < x->t->nrules; r++) {
+            add_key(a, "%s:v:c:%s", x->tag, x->t->rules[r].id);
+            if (x->t->rules[r].kind == RL_SLIDING_WINDOW)
+                add_key(a, "%s:v:c:%s:log", x->tag, x->t->rules[r].id);
+        }
+    }
+    json_decref(seen);
+}
+
+/* Every key a deploy of t may touch (each tenant appears once in t->ten,
+ * so the list has no duplicates). */
+static json_t *touched_keys(rtarget *t)
+{
+    const char *ns = t->base.env->ns;
+    json_t *a = json_array();
+    add_key(a, "%s:deploy:state", ns);
+    add_key(a, "%s:deploy:plan", ns);
+    add_key(a, "%s:deploy:manifest", ns);
+    for (size_t i = 0; i < t->nten; i++) {
+        rtenant *x = &t->ten[i];
+        if (x->changed) {
+            add_key(a, "%s:active", x->tag);
+            if (x->live)
+                add_key(a, "%s:cfg:%s", x->tag, x->live);
+            if (x->t && (!x->live || strcmp(x->live, x->newver)))
+                add_key(a, "%s:cfg:%s", x->tag, x->newver);
+        }
+    }
+    rt_shadow_keys(t, a);
+    return a;
+}
+
+/* DUMP + PTTL of every key: [{"k","d"(hex|null),"ttl"}]. */
+static json_t *snapshot(rtarget *t, json_t *keys, rerr *e)
+{
+    rpipe *p = rpipe_new(t->s);
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k) {
+        const char *ks = json_string_value(k);
+        const char *d[2] = {"DUMP", ks}, *pt[2] = {"PTTL", ks};
+        rpipe_add(p, ks, strlen(ks), 2, d, NULL);
+        rpipe_add(p, ks, strlen(ks), 2, pt, NULL);
+    }
+    json_t *out = NULL;
+    if (!rpipe_exec(p, e))
+        goto done;
+    out = json_array();
+    json_array_foreach(keys, i, k) {
+        const redisReply *d = rpipe_reply(p, 2 * i), *pt = rpipe_reply(p, 2 * i + 1);
+        json_t *o = json_pack("{s:O}", "k", k);
+        if (d->type == REDIS_REPLY_STRING) {
+            char *h = hexdup(d->str, d->len);
+            json_object_set_new(o, "d", json_string(h));
+            free(h);
+            json_object_set_new(o, "ttl", json_integer(pt->type == REDIS_REPLY_INTEGER
+                                                           ? pt->integer : -1));
+        } else {
+            json_object_set_new(o, "d", json_null());
+        }
+        json_array_append_new(out, o);
+    }
+done:
+    rpipe_free(p);
+    return out;
+}
+
+/* {"target", "keys": snapshot, "active": pointers to restore through the
+ * library (so counters are re-timed), "before_plan"}. */
+json_t *redis_checkpoint(target *tg, rerr *e)
+{
+    rtarget *t = (rtarget *)tg;
+    json_t *keys = touched_keys(t);
+    json_t *snap = snapshot(t, keys, e);
+    json_decref(keys);
+    if (!snap)
+        return NULL;
+    json_t *act = json_object();
+    for (size_t m = 0; m < t->nten; m++)
+        if (t->ten[m].changed)
+            json_object_set_new(act, t->ten[m].tag,
+                                t->ten[m].live ? json_string(t->ten[m].live) : json_null());
+    return json_pack("{s:O,s:o,s:o,s:s?}", "target", tg->desc, "keys", snap, "active", act,
+                     "before_plan", t->live_plan);
+}
+
+/* A run that changed nothing: the plan was already active and no pointer
+ * was to change. */
+int redis_ck_noop(const json_t *entry, const char *plan_digest)
+{
+    const char *before = json_string_value(json_object_get(entry, "before_plan"));
+    const json_t *act = json_object_get(entry, "active");
+    return before && !strcmp(before, plan_digest) && json_is_object(act) &&
+                   !json_object_size(act)
+               ? 1
+               : -1;
+}
+
+/* --- restore ----------------------------------------------------------------- */
+
+/* Configs first (RESTORE), keys absent at the checkpoint deleted; pointers
+ * are left to restore_pointers. */
+static bool restore_keys(rtarget *t, const json_t *ck_t, rerr *e)
+{
+    rpipe *p = rpipe_new(t->s);
+    size_t i;
+    json_t *k;
+    json_t *act = json_object_get(ck_t, "active");
+    json_array_foreach(json_object_get(ck_t, "keys"), i, k) {
+        const char *ks = json_string_value(json_object_get(k, "k"));
+        const char *d = json_string_value(json_object_get(k, "d"));
+        size_t kl = strlen(ks);
+        bool is_active = false;
+        if (kl > 7 && !strcmp(ks + kl - 7, ":active")) {
+            char *tg = str_printf("%.*s", (int)(kl - 7), ks);
+            is_active = json_is_string(json_object_get(act, tg));
+            free(tg);
+        }
+        if (is_active && d)
+            continue;   /* restored through activate */
+        if (!d) {
+            const char *av[2] = {"DEL", ks};
+            rpipe_add(p, ks, kl, 2, av, NULL);
+            continue;
+        }
+        char *bin = malloc(strlen(d) / 2 + 1);
+        size_t bl = unhex(d, bin);
+        long long ttl = json_integer_value(json_object_get(k, "ttl"));
+        char ttls[32];
+        snprintf(ttls, sizeof ttls, "%lld", ttl > 0 ? ttl : 0);
+        const char *av[5] = {"RESTORE", ks, ttls, bin, "REPLACE"};
+        size_t lens[5] = {7, kl, strlen(ttls), bl, 7};
+        rpipe_add(p, ks, kl, 5, av, lens);
+        free(bin);
+    }
+    bool ok = rpipe_exec(p, e);
+    size_t bad = ok ? rpipe_first_error(p) : (size_t)-1;
+    if (ok && bad != (size_t)-1) {
+        rerr_set(e, DIAG_STORE_REPLY, "restoring the checkpoint: %s", rpipe_reply(p, bad)->str);
+        ok = false;
+    }
+    rpipe_free(p);
+    return ok;
+}
+
+/* The checkpoint's pointers through the library's activate, which re-times
+ * the counters. */
+static bool restore_pointers(rtarget *t, const json_t *ck_t, rerr *e)
+{
+    rpipe *p = rpipe_new(t->s);
+    const char *tag;
+    json_t *v;
+    json_object_foreach(json_object_get(ck_t, "active"), tag, v) {
+        if (!json_is_string(v))
+            continue;   /* absent before: deleted with the keys */
+        char *ak = str_printf("%s:active", tag);
+        const char *ver = json_string_value(v);
+        char now[24] = "";
+        if (t->functions) {
+            const char *av[6] = {"FCALL", "rlc_activate", "1", ak, ver, now};
+            rpipe_add(p, ak, strlen(ak), 6, av, NULL);
+        } else {
+            const char *av[7] = {"EVALSHA", t->sha, "1", ak, "activate", ver, now};
+            rpipe_add(p, ak, strlen(ak), 7, av, NULL);
+        }
+        free(ak);
+    }
+    bool ok = rpipe_exec(p, e);
+    size_t bad = ok ? rpipe_first_error(p) : (size_t)-1;
+    if (ok && bad != (size_t)-1) {
+        rerr_set(e, DIAG_STORE_REPLY, "re-activating the old config: %s",
+                 rpipe_reply(p, bad)->str);
+        ok = false;
+    }
+    rpipe_free(p);
+    return ok;
+}
+
+/* Without this run's preflight: which call form the store has (functions
+ * unless absent), and before Redis 7 the script loaded from the plan the
+ * journal names. */
+static void probe_functions(rtarget *t)
+{
+    rerr e = {0};
+    redisReply *r = rconn_cmdf(rstore_node_conn(t->s, 0, &e), &e,
+                               "FUNCTION LIST LIBRARYNAME rlc");
+    t->functions = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+    if (r)
+        freeReplyObject(r);
+    const char *pp = t->base.env->plan_path;
+    if (!pp)
+        return;   /* no script to load: whatever the store has */
+    const char *nf = getenv("RLC_NO_FUNCTIONS");
+    if (nf && *nf && strcmp(nf, "0"))
+        t->functions = false;
+    if (t->functions)
+        return;
+    char *ptext = statedir_read(pp, NULL);
+    json_t *pj = ptext ? json_loads(ptext, 0, NULL) : NULL;
+    free(ptext);
+    const char *src = json_string_value(json_object_get(json_object_get(pj, "library"),
+                                                        "source"));
+    if (src) {
+        const char *av[3] = {"SCRIPT", "LOAD", rt_script_body(src, t->sha)};
+        rstore_on_primaries(t->s, 3, av, NULL, &e);
+    }
+    json_decref(pj);
+}
+
+bool redis_restore(target *tg, const json_t *entry, bool stale, rerr *e)
+{
+    rtarget *t = (rtarget *)tg;
+    if (t->probed) {
+        /* A fresh connection: the old one may have timed out mid-pipeline. */
+        rstore_close(t->s);
+        t->s = NULL;
+        if (!rt_connect(tg, e))
+            return false;
+    } else {
+        probe_functions(t);
+    }
+    if (!restore_keys(t, entry, e) || !restore_pointers(t, entry, e))
+        return false;
+    if (!stale)
+        return true;
+    /* The restored manifest described the store when the checkpoint was
+     * taken; later deploys may have changed other tenants since.  Without
+     * a manifest the next deploy reads every pointer. */
+    char fk[512];
+    rt_key(t, fk, sizeof fk, "deploy:manifest");
+    const char *dv[2] = {"DEL", fk};
+    return rt_cmd_ok(t, e, fk, 2, dv);
+}
+
+bool redis_rollback_check(target *tg, const json_t *entry, const char *ck_plan,
+                          const char *id, rerr *e)
+{
+    char pk[512];
+    rt_key((rtarget *)tg, pk, sizeof pk, "deploy:plan");
+    const char *av[2] = {"GET", pk};
+    redisReply *r = rstore_cmd(((rtarget *)tg)->s, pk, strlen(pk), 2, av, NULL, e);
+    const char *live = r && r->type == REDIS_REPLY_STRING ? r->str : "";
+    bool ok = true;
+    if (ck_plan && strcmp(live, ck_plan)) {
+        const char *before = json_string_value(json_object_get(entry, "before_plan"));
+        if (!strcmp(live, before ? before : ""))
+            ok = rerr_set(e, DIAG_ROLLBACK_REFUSED, "target %s: the store already holds the "
+                          "state from before checkpoint %s (active plan %.16s): it was rolled "
+                          "back already; --force restores the checkpoint anyway", tg->name, id,
+                          live[0] ? live : "(none)");
+        else
+            ok = rerr_set(e, DIAG_ROLLBACK_REFUSED, "target %s: the store's active plan is "
+                          "%.16s, not %.16s (the deploy that followed checkpoint %s): a later "
+                          "deploy changed the store; --force restores the checkpoint anyway",
+                          tg->name, live[0] ? live : "(none)", ck_plan, id);
+    }
+    if (r)
+        freeReplyObject(r);
+    return ok;
+}

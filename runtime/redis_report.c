@@ -1,0 +1,235 @@
+/* redis_report.c - what `rlc diff` and `rlc status` say about a Redis
+ * target (SPEC.md 7.7): per changed tenant the rules added, removed and
+ * changed against the live config hash; per target the applied plan, its
+ * nodes, the lock holder and drift (a pointer that is not the applied
+ * version, or a config hash whose contents no longer hash to its version).
+ * Reads only. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "target_redis.h"
+
+static int cmp_str(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    if (!strcmp(x, "m"))
+        return strcmp(y, "m") ? -1 : 0;
+    if (!strcmp(y, "m"))
+        return 1;
+    return strcmp(x, y);
+}
+
+/* Reads a config hash: its rules by id ({id: line}) and whether its contents
+ * still hash to its version (false: edited by hand). */
+static json_t *live_config(rtarget *t, const char *tag, const char *ver, bool *intact, rerr *e)
+{
+    char *k = str_printf("%s:cfg:%s", tag, ver);
+    const char *av[2] = {"HGETALL", k};
+    redisReply *r = rstore_cmd(t->s, k, strlen(k), 2, av, NULL, e);
+    free(k);
+    if (!r)
+        return NULL;
+    json_t *rules = json_object();
+    *intact = false;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
+        size_t nf = r->elements / 2;
+        const char **fields = malloc(nf * sizeof *fields);
+        for (size_t i = 0; i < nf; i++)
+            fields[i] = r->element[2 * i]->str;
+        if (nf > 1)
+            qsort(fields, nf, sizeof *fields, cmp_str);
+        buf all;
+        buf_init(&all, BUF_DEFAULT_MAX);
+        for (size_t i = 0; i < nf; i++) {
+            const char *val = "";
+            for (size_t j = 0; j < nf; j++)
+                if (r->element[2 * j]->str == fields[i])
+                    val = r->element[2 * j + 1]->str;
+            buf_append(&all, fields[i], strlen(fields[i]) + 1);
+            buf_append(&all, val, strlen(val) + 1);
+            if (!strcmp(fields[i], "m"))
+                continue;
+            char *copy = strdup(val);
+            for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n")) {
+                char id[32];
+                if (sscanf(line, "%31s", id) == 1)
+                    json_object_set_new(rules, id, json_string(line));
+            }
+            free(copy);
+        }
+        char hex[DIGEST_HEX_LEN + 1];
+        digest_sha256_hex(all.data, all.len, hex);
+        *intact = !strncmp(hex, ver, REDIS_CONFIG_VERSION_LEN);
+        buf_free(&all);
+        free(fields);
+    }
+    freeReplyObject(r);
+    return rules;
+}
+
+static const char *rule_line(const rl_rule *r, char *out, size_t n)
+{
+    snprintf(out, n, "%s %c %d %lld %lld %lld %lld", r->id, rules_kind_code(r->kind),
+             r->shadow ? 1 : 0,
+             (long long)(r->kind == RL_CONCURRENCY ? r->max : r->count),
+             (long long)(r->kind == RL_CONCURRENCY ? r->lease_ms : r->window_ms),
+             (long long)(r->kind == RL_CONCURRENCY ? 0 : r->burst),
+             (long long)(r->kind == RL_CONCURRENCY ? 1 : r->cost));
+    return out;
+}
+
+/* The rules of x against its live config old: added, changed, unchanged
+ * (counted), removed, into d. */
+static void diff_rules(const rtenant *x, const json_t *old, json_t *d)
+{
+    json_t *added = json_array(), *removed = json_array(), *changed = json_array(),
+           *kept = json_array();
+    for (size_t r = 0; x->t && r < x->t->nrules; r++) {
+        const rl_rule *rr = &x->t->rules[r];
+        char line[256];
+        rule_line(rr, line, sizeof line);
+        json_t *ol = json_object_get(old, rr->id);
+        json_t *item = json_pack("{s:s,s:s,s:s}", "id", rr->id, "kind",
+                                 rules_kind_name(rr->kind), "subject",
+                                 rr->subject[0] ? rr->subject : "(tenant)");
+        if (!ol) {
+            json_object_set_new(item, "counter", json_string("new, empty"));
+            json_array_append_new(added, item);
+        } else if (strncmp(json_string_value(ol), line, strlen(line))) {
+            json_object_set_new(item, "was", json_incref(ol));
+            json_object_set_new(item, "now", json_string(line));
+            json_object_set_new(item, "counter", json_string("kept; new numbers apply"));
+            json_array_append_new(changed, item);
+        } else {
+            json_object_set_new(item, "counter", json_string("kept"));
+            json_array_append_new(kept, item);
+        }
+    }
+    const char *id;
+    json_t *ol;
+    json_object_foreach((json_t *)old, id, ol) {
+        bool still = false;
+        for (size_t r = 0; x->t && r < x->t->nrules; r++)
+            still |= !strcmp(x->t->rules[r].id, id);
+        if (!still)
+            json_array_append_new(removed, json_pack("{s:s,s:O,s:s}", "id", id, "was", ol,
+                                                     "counter", "no longer used; expires "
+                                                     "on its own"));
+    }
+    json_object_set_new(d, "added", added);
+    json_object_set_new(d, "removed", removed);
+    json_object_set_new(d, "changed", changed);
+    json_object_set_new(d, "unchanged", json_integer((json_int_t)json_array_size(kept)));
+    json_decref(kept);
+}
+
+bool redis_diff(target *tg, json_t *summary, json_t *tenants, rerr *e)
+{
+    rtarget *t = (rtarget *)tg;
+    if (!json_object_get(summary, "target"))
+        json_object_set_new(summary, "target", json_string(tg->name));
+    for (size_t i = 0; i < t->nten; i++) {
+        rtenant *x = &t->ten[i];
+        if (!x->changed)
+            continue;
+        json_t *d = json_pack("{s:s,s:s?,s:s?}", "tenant", x->name, "from", x->live, "to",
+                              x->t ? x->newver : NULL);
+        bool intact = true;
+        json_t *old = x->live ? live_config(t, x->tag, x->live, &intact, e) : json_object();
+        if (!old) {
+            json_decref(d);
+            return false;
+        }
+        if (!intact && x->live)
+            json_object_set_new(d, "live_config_edited", json_true());
+        diff_rules(x, old, d);
+        json_decref(old);
+        json_array_append_new(tenants, d);
+    }
+    return true;
+}
+
+/* Per tenant of NS:deploy:state: its pointer against the applied version
+ * and its config hash against its version; *ntenants counts them. */
+static bool tenant_drift(rtarget *t, json_t *dr, size_t *ntenants, rerr *e)
+{
+    const char *ns = t->base.env->ns;
+    char k[512];
+    rt_key(t, k, sizeof k, "deploy:state");
+    const char *hg[2] = {"HGETALL", k};
+    redisReply *r = rstore_cmd(t->s, k, strlen(k), 2, hg, NULL, e);
+    if (!r)
+        return false;
+    for (size_t m = 0; r->type == REDIS_REPLY_ARRAY && m + 1 < r->elements; m += 2) {
+        const char *tn = r->element[m]->str, *ver = r->element[m + 1]->str;
+        (*ntenants)++;
+        char *tag = redis_config_tag(ns, tn);
+        char *ak = str_printf("%s:active", tag);
+        const char *ga[2] = {"GET", ak};
+        redisReply *a = rstore_cmd(t->s, ak, strlen(ak), 2, ga, NULL, e);
+        free(ak);
+        const char *live = a && a->type == REDIS_REPLY_STRING ? a->str : NULL;
+        bool intact = false;
+        json_t *rules = live && !strcmp(live, ver) ? live_config(t, tag, ver, &intact, e)
+                                                   : NULL;
+        if (!live || strcmp(live, ver))
+            json_array_append_new(dr, json_pack("{s:s,s:s,s:s,s:s?}", "tenant", tn,
+                                                "what", "active pointer differs",
+                                                "applied", ver, "live", live));
+        else if (!intact)
+            json_array_append_new(dr, json_pack("{s:s,s:s,s:s}", "tenant", tn, "what",
+                                                "config edited: contents no longer match "
+                                                "version", "applied", ver));
+        json_decref(rules);
+        if (a)
+            freeReplyObject(a);
+        free(tag);
+    }
+    freeReplyObject(r);
+    return true;
+}
+
+bool redis_status(target *tg, json_t *targets, size_t *drift, rerr *e)
+{
+    rtarget *t = (rtarget *)tg;
+    json_t *tj = json_pack("{s:s,s:s}", "name", tg->name, "address", tg->addr);
+    json_array_append_new(targets, tj);
+    char k[512];
+    rt_key(t, k, sizeof k, "deploy:plan");
+    const char *g[2] = {"GET", k};
+    redisReply *r = rstore_cmd(t->s, k, strlen(k), 2, g, NULL, e);
+    if (!r)
+        return false;
+    json_object_set_new(tj, "active_plan", r->type == REDIS_REPLY_STRING ? json_string(r->str)
+                                                                         : json_null());
+    freeReplyObject(r);
+    json_t *nodes = json_array();
+    for (size_t n = 0; n < t->s->nnodes; n++)
+        json_array_append_new(nodes, json_pack("{s:s,s:i,s:b}", "host", t->s->nodes[n].host,
+                                               "port", t->s->nodes[n].port, "primary",
+                                               t->s->nodes[n].primary));
+    json_object_set_new(tj, "nodes", nodes);
+    bool present;
+    char *holder = NULL;
+    long long pttl;
+    if (lock_peek(t->s, tg->env->ns, &present, &holder, &pttl, e) && present) {
+        const char *bar = strchr(holder, '|');
+        json_t *hj = bar ? json_loads(bar + 1, 0, NULL) : NULL;
+        if (hj)
+            json_object_set_new(hj, "expires_in_ms", json_integer(pttl));
+        json_object_set_new(tj, "lock", hj ? hj : json_string(holder));
+    }
+    free(holder);
+    json_t *dr = json_array();
+    size_t ntenants = 0;
+    if (!tenant_drift(t, dr, &ntenants, e)) {
+        json_decref(dr);
+        return false;
+    }
+    json_object_set_new(tj, "tenants", json_integer((json_int_t)ntenants));
+    *drift += json_array_size(dr);
+    json_object_set_new(tj, "drift", dr);
+    return true;
+}

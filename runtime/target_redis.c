@@ -1,0 +1,817 @@
+/* target_redis.c - the Redis target kind (SPEC.md 6.2, 7): a standalone
+ * Redis or a Redis Cluster holding each tenant's config hash under a
+ * versioned key, its active pointer, the deploy's records (NS:deploy:state,
+ * :plan, :manifest, :marker) and the deploy lock (lock.c).  Only the tenants
+ * whose config version differs from the live pointer are checkpointed,
+ * written and flipped, so a re-apply costs O(changed).  The checks before
+ * the lock are in redis_preflight.c, checkpoint and restore in
+ * redis_checkpoint.c, verification in redis_verify.c, the state
+ * directory's record in redis_manifest.c, diff and status in
+ * redis_report.c. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "buf.h"
+#include "fault.h"
+#include "plan_digest.h"
+#include "target_redis.h"
+#include "target_url.h"
+
+/* --- small helpers ------------------------------------------------------------ */
+
+void rt_key(const rtarget *t, char *out, size_t n, const char *what)
+{
+    snprintf(out, n, "%s:%s", t->base.env->ns ? t->base.env->ns : "rl", what);
+}
+
+static redisReply *cmd(rstore *s, rerr *e, const char *key, int argc, const char **argv)
+{
+    return rstore_cmd(s, key, key ? strlen(key) : 0, argc, argv, NULL, e);
+}
+
+bool rt_cmd_ok(rtarget *t, rerr *e, const char *key, int argc, const char **argv)
+{
+    redisReply *r = cmd(t->s, e, key, argc, argv);
+    if (!r)
+        return false;
+    bool ok = r->type != REDIS_REPLY_ERROR;
+    if (!ok)
+        rerr_set(e, DIAG_STORE_REPLY, "%s %s: %s", argv[0], key ? key : "", r->str);
+    freeReplyObject(r);
+    return ok;
+}
+
+/* The sha of the script form of the library (before Redis 7): the source
+ * minus its "#!lua name=rlc" line. */
+const char *rt_script_body(const char *src, char sha[41])
+{
+    const char *body = strchr(src, '\n');
+    body = body ? body + 1 : src;
+    unsigned char md[20];
+    unsigned int mdlen;
+    EVP_Digest(body, strlen(body), md, &mdlen, EVP_sha1(), NULL);
+    digest_hex(md, 20, sha);
+    return body;
+}
+
+/* --- the target ---------------------------------------------------------------- */
+
+static target *rt_create(const json_t *tj, const json_t *all, const target_env *env, rerr *e)
+{
+    (void)all;
+    (void)e;
+    rtarget *t = calloc(1, sizeof *t);
+    if (!t)
+        abort();
+    t->base.kind = &target_redis;
+    t->base.env = env;
+    snprintf(t->base.name, sizeof t->base.name, "%s",
+             json_string_value(json_object_get(tj, "name")) ?: "?");
+    /* A recorded description may carry an override's spec; the plan's
+     * entry, its settings. */
+    t->base.desc = json_object_get(tj, "spec")
+                       ? json_deep_copy(tj)
+                       : json_pack("{s:s,s:O}", "name", t->base.name, "settings",
+                                   json_object_get(tj, "settings"));
+    return &t->base;
+}
+
+static bool rt_override(target *tg, const char *spec, rerr *e)
+{
+    (void)e;
+    json_decref(tg->desc);
+    tg->desc = json_pack("{s:s,s:s}", "name", tg->name, "spec", spec);
+    return true;
+}
+
+static bool secret(const json_t *setting, char *out, size_t n, rerr *e)
+{
+    out[0] = '\0';
+    if (!setting)
+        return true;
+    if (json_is_string(setting)) {
+        snprintf(out, n, "%s", json_string_value(setting));
+        return true;
+    }
+    const char *v;
+    if ((v = json_string_value(json_object_get(setting, "env")))) {
+        /* Unset means "not given": a server that needs it refuses with
+         * NOAUTH at preflight, naming the problem. */
+        const char *x = getenv(v);
+        snprintf(out, n, "%s", x ? x : "");
+        return true;
+    }
+    if ((v = json_string_value(json_object_get(setting, "file")))) {
+        char *x = statedir_read(v, NULL);
+        if (!x)
+            return rerr_set(e, DIAG_SECRET, "cannot read %s: %s", v, strerror(errno));
+        x[strcspn(x, "\r\n")] = '\0';
+        snprintf(out, n, "%s", x);
+        free(x);
+        return true;
+    }
+    return rerr_set(e, DIAG_SECRET, "a credential setting must be {\"env\": VAR} or "
+                                    "{\"file\": PATH}");
+}
+
+/* desc: {"name", "spec"} (an override) or {"name", "settings"} (the plan). */
+static bool rt_resolve(target *tg, rerr *e)
+{
+    rtarget *t = (rtarget *)tg;
+    const char *spec = json_string_value(json_object_get(tg->desc, "spec"));
+    json_t *st = json_object_get(tg->desc, "settings");
+    if (spec ? !target_url_from_spec(spec, &t->url, e)
+             : !target_url_from_setting(json_object_get(st, "url"), &t->url, e)) {
+        rerr_prefix(e, "target %s", tg->name);
+        return false;
+    }
+    if (!spec) {
+        if (!secret(json_object_get(st, "username"), t->user, sizeof t->user, e) ||
+            !secret(json_object_get(st, "password"), t->pass, sizeof t->pass, e)) {
+            rerr_prefix(e, "target %s", tg->name);
+            return false;
+        }
+    }
+    if (!t->user[0])
+        snprintf(t->user, sizeof t->user, "%s", t->url.user);
+    if (!t->pass[0])
+        snprintf(t->pass, sizeof t->pass, "%s", t->url.pass);
+    snprintf(tg->addr, sizeof tg->addr, "redis://%s%s%s:%d", t->user[0] ? t->user : "",
+             t->user[0] ? "@" : "", t->url.host, t->url.port);
+    return true;
+}
+
+bool rt_connect(target *tg, rerr *e)
+{
+    rtarget *t = (rtarget *)tg;
+    int cmd_ms = 5000;
+    json_t *to = json_object_get(json_object_get(tg->desc, "settings"), "timeout_ms");
+    if (json_is_integer(to) && json_integer_value(to) > 0)
+        cmd_ms = (int)json_integer_value(to);
+    const char *env = getenv("RLC_TIMEOUT_MS");
+    if (env && atoi(env) > 0)
+        cmd_ms = atoi(env);
+    rconn_opts ro = {.connect_ms = 2000, .cmd_ms = cmd_ms, .user = t->user, .pass = t->pass,
+                     .db = t->url.db};
+    t->s = rstore_open(&t->url, &ro, e);
+    if (!t->s) {
+        rerr_prefix(e, "target %s", tg->name);
+        return false;
+    }
+    t->lock.s = t->s;
+    return true;
+}
+
+static void rt_free(target *tg)
+{
+    rtarget *t = (rtarget *)tg;
+    for (size_t m = 0; m < t->nten; m++) {
+        free(t->ten[m].tag);
+        free(t->ten[m].live);
+        redis_cmds_free(&t->ten[m].cmds);
+    }
+    free(t->ten);
+    json_decref(t->state);
+    free(t->rec_kv);
+    free(t->rec_pv);
+    free(t->live_plan);
+    json_decref(tg->desc);
+    rstore_close(t->s);
+    memset(t->pass, 0, sizeof t->pass);
+    free(t);
+}
+
+/* --- the lock (lock.c) ------------------------------------------------------------ */
+
+static void rt_lock_what(const target *tg, char *out, size_t n)
+{
+    snprintf(out, n, "%s:deploy:lock", tg->env->ns);
+}
+
+static bool rt_lock(target *tg, rerr *e)
+{
+    rtarget *t = (rtarget *)tg;
+    return lock_acquire(&t->lock, t->s, tg->env->ns, tg->env->run, tg->env->token, e);
+}
+
+static bool rt_keepalive(target *tg, bool force, rerr *e)
+{
+    rtarget *t = (rtarget *)tg;
+    return force ? lock_renew(&t->lock, e) : lock_keepalive(&t->lock, e);
+}
+
+static void rt_unlock(target *tg)
+{
+    rerr ae;
+    lock_release(&((rtarget *)tg)->lock, &ae);
+}
+
+static bool rt_unlock_token(target *tg, const char *token, rerr *e)
+{
+    bool rel;
+    return lock_release_token(((rtarget *)tg)->s, tg->env->ns, token, &rel, e);
+}
+
+static bool rt_lock_gone(target *tg, const char *who, const char *token, rerr *e)
+{
+    bool present;
+    char *cur = NULL;
+    long long pttl;
+    if (!lock_peek(((rtarget *)tg)->s, tg->env->ns, &present, &cur, &pttl, e))
+        return false;
+    bool ours = present && token && !strncmp(cur, token, strlen(token)) &&
+                cur[strlen(token)] == '|';
+    free(cur);
+    if (ours)
+        return rerr_set(e, DIAG_LOCK_HELD, "%s is still running: target %s's lock %s:deploy:"
+                        "lock carries its token (expires in %.1f s unless renewed)", who,
+                        tg->name, tg->env->ns, (double)pttl / 1000.0);
+    return true;
+}
+
+/* --- live state ---------------------------------------------------------------------- */
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(((const rtenant *)a)->name, ((const rtenant *)b)->name);
+}
+
+/* The tenant's config commands and version (redis_config_tenant), once. */
+static void rt_encode(rtarget *t, rtenant *x)
+{
+    if (!x->t || x->cmds.n)
+        return;
+    t->encoded++;
+    const target_env *env = t->base.env;
+    redis_config_tenant(env->rs, x->t, t->functions ? NULL : t->sha,
+                        env->client_time ? statedir_now_ms() : -1, &x->cmds, x->newver);
+}
+
+/* NS:deploy:plan, and the deploy state: from this state directory's record
+ * when the store's manifest matches it (t->fast_read), else HGETALL. */
+static bool read_state(rtarget *t, bool full, rerr *e)
+{
+    char k[512], pk[512], mk[512];
+    rt_key(t, pk, sizeof pk, "deploy:plan");
+    rt_key(t, mk, sizeof mk, "deploy:manifest");
+    redis_manifest_path(t);
+    rpipe *p = rpipe_new(t->s);
+    const char *g1[2] = {"GET", pk}, *g2[2] = {"GET", mk};
+    rpipe_add(p, pk, strlen(pk), 2, g1, NULL);
+    rpipe_add(p, mk, strlen(mk), 2, g2, NULL);
+    if (!rpipe_exec(p, e)) {
+        rpipe_free(p);
+        return false;
+    }
+    const redisReply *rp = rpipe_reply(p, 0), *rm = rpipe_reply(p, 1);
+    if (rp->type == REDIS_REPLY_STRING)
+        t->live_plan = strdup(rp->str);
+    t->state = full ? NULL
+                    : redis_manifest_read(t, rm->type == REDIS_REPLY_STRING ? rm->str : NULL);
+    rpipe_free(p);
+    t->fast_read = t->state != NULL;
+    if (t->fast_read)
+        return true;
+    rt_key(t, k, sizeof k, "deploy:state");
+    const char *hg[2] = {"HGETALL", k};
+    redisReply *r = cmd(t->s, e, k, 2, hg);
+    if (!r)
+        return false;
+    t->state = json_object();
+    if (r->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i + 1 < r->elements; i += 2)
+            json_object_set_new(t->state, r->element[i]->str,
+                                json_string(r->element[i + 1]->str));
+    freeReplyObject(r);
+    return true;
+}
+
+/* t->ten: the plan's tenants plus those of the last deploy that it drops,
+ * sorted by name, each with its new config version. */
+static void collect_tenants(rtarget *t)
+{
+    const target_env *env = t->base.env;
+    size_t cap = env->rs->ntenants + json_object_size(t->state);
+    t->ten = calloc(cap ? cap : 1, sizeof *t->ten);
+    size_t rj = 0;
+    for (size_t i = 0; i < env->rs->ntenants; i++) {
+        rtenant *x = &t->ten[t->nten++];
+        x->t = &env->rs->tenants[i];
+        x->name = x->t->name;
+        x->tag = redis_config_tag(env->ns, x->name);
+        /* The config version without encoding the tenant: the record's,
+         * when it encoded the same rules (equal plan versions) with this
+         * encoder.  Only tenants that change are encoded, later.  Plan
+         * tenants and the record's come in name order: one merge. */
+        while (rj < t->rec_n && strcmp(t->rec_kv[rj].k, x->name) < 0)
+            rj++;
+        bool same = rj < t->rec_n && x->t->version && !strcmp(t->rec_kv[rj].k, x->name) &&
+                    strlen(x->t->version) == DIGEST_HEX_LEN &&
+                    !memcmp(t->rec_pv + rj * DIGEST_HEX_LEN, x->t->version, DIGEST_HEX_LEN) &&
+                    strlen(t->rec_kv[rj].v) == REDIS_CONFIG_VERSION_LEN;
+        if (same)
+            memcpy(x->newver, t->rec_kv[rj].v, REDIS_CONFIG_VERSION_LEN + 1);
+        else
+            rt_encode(t, x);
+    }
+    const char *name;
+    json_t *v;
+    json_object_foreach(t->state, name, v) {
+        if (rules_tenant(env->rs, name))
+            continue;
+        rtenant *x = &t->ten[t->nten++];
+        x->name = name;
+        x->tag = redis_config_tag(env->ns, name);
+    }
+    if (t->nten > 1)
+        qsort(t->ten, t->nten, sizeof *t->ten, cmp_name);
+}
+
+/* Reads the active pointers that may differ from the plan: all, or (the
+ * manifest matched) those whose recorded version is not the plan's, and
+ * decides which tenants change. */
+static bool read_pointers(rtarget *t, rerr *e)
+{
+    size_t *idx = malloc((t->nten ? t->nten : 1) * sizeof *idx), nidx = 0;
+    for (size_t i = 0; i < t->nten; i++) {
+        rtenant *x = &t->ten[i];
+        const char *known = t->fast_read ? json_string_value(json_object_get(t->state, x->name))
+                                         : NULL;
+        if (known && x->t && !strcmp(known, x->newver))
+            x->live = strdup(known);   /* unchanged, as the manifest proves */
+        else
+            idx[nidx++] = i;
+    }
+    rpipe *p = rpipe_new(t->s);
+    for (size_t j = 0; j < nidx; j++) {
+        char *ak = str_printf("%s:active", t->ten[idx[j]].tag);
+        const char *av[2] = {"GET", ak};
+        rpipe_add(p, ak, strlen(ak), 2, av, NULL);
+        free(ak);
+    }
+    bool ok = rpipe_exec(p, e);
+    for (size_t j = 0; ok && j < nidx; j++) {
+        const redisReply *rr = rpipe_reply(p, j);
+        rtenant *x = &t->ten[idx[j]];
+        if (rr->type == REDIS_REPLY_STRING)
+            x->live = strdup(rr->str);
+        x->changed = x->t ? !x->live || strcmp(x->live, x->newver) : x->live != NULL;
+        if (x->changed)
+            rt_encode(t, x);
+    }
+    /* Verification writes shadow copies of its tenants' configs. */
+    size_t vi;
+    json_t *vc;
+    json_array_foreach(json_object_get(t->base.env->plan, "verify"), vi, vc) {
+        rtenant *x = rt_find(t, json_string_value(json_object_get(vc, "tenant")));
+        if (x)
+            rt_encode(t, x);
+    }
+    t->pointers_read = nidx;
+    rpipe_free(p);
+    free(idx);
+    return ok;
+}
+
+static bool load_library(rtarget *t, rerr *e);
+
+static bool rt_read(target *tg, target_read *r, rerr *e)
+{
+    rtarget *t = (rtarget *)tg;
+    const target_env *env = tg->env;
+    /* EVALSHA mode needs the sha before configs are encoded. */
+    if (!t->functions && !env->dry_run && !load_library(t, e))
+        return false;
+    if (!t->functions && env->dry_run) {
+        const char *src = json_string_value(json_object_get(json_object_get(env->plan,
+                                                                            "library"),
+                                                            "source"));
+        rt_script_body(src ? src : "", t->sha);
+    }
+    if (!read_state(t, env->full_read, e))
+        return false;
+    collect_tenants(t);
+    if (!read_pointers(t, e))
+        return false;
+    for (size_t m = 0; m < t->nten; m++) {
+        r->changed += t->ten[m].changed && t->ten[m].t;
+        r->removed += t->ten[m].changed && !t->ten[m].t;
+    }
+    r->pointers = t->pointers_read;
+    r->encoded = t->encoded;
+    r->full = !t->fast_read;
+    target_say(tg, "live state: %s, %zu active pointer%s read", t->fast_read
+               ? "manifest matches this state directory's last deploy" : "read in full",
+               t->pointers_read, t->pointers_read == 1 ? "" : "s");
+    return true;
+}
+
+rtenant *rt_find(rtarget *t, const char *name)
+{
+    size_t lo = 0, hi = t->nten;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int cm = strcmp(t->ten[mid].name, name);
+        if (!cm)
+            return t->ten[mid].t ? &t->ten[mid] : NULL;
+        if (cm < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* Digest of a tenant -> version map (the configuration state). */
+static bool rt_state_digest(const target *tg, bool after, char out[DIGEST_HEX_LEN + 1])
+{
+    const rtarget *t = (const rtarget *)tg;
+    /* The canonical JSON of the map, written by hand: t->ten is sorted by
+     * name in byte order, which is canonical key order (SPEC.md 5.2), and
+     * a tree of 100 000 entries costs more than the rest of a re-apply. */
+    buf b;
+    buf_init(&b, BUF_DEFAULT_MAX);
+    buf_putc(&b, '{');
+    bool first = true;
+    for (size_t i = 0; i < t->nten; i++) {
+        const char *v = after ? (t->ten[i].t ? t->ten[i].newver : NULL) : t->ten[i].live;
+        if (!v)
+            continue;
+        if (!first)
+            buf_putc(&b, ',');
+        first = false;
+        canon_json_str(&b, t->ten[i].name);
+        buf_putc(&b, ':');
+        canon_json_str(&b, v);
+    }
+    buf_putc(&b, '}');
+    if (!buf_ok(&b) || !digest_sha256_hex(b.data, b.len, out))
+        out[0] = '\0';
+    buf_free(&b);
+    return true;
+}
+
+static void rt_changes(const target *tg, json_t *out)
+{
+    const rtarget *t = (const rtarget *)tg;
+    for (size_t m = 0; m < t->nten; m++)
+        if (t->ten[m].changed)
+            json_array_append_new(out, json_pack("{s:s,s:s?,s:s?}", "tenant", t->ten[m].name,
+                                                 "from", t->ten[m].live, "to",
+                                                 t->ten[m].t ? t->ten[m].newver : NULL));
+}
+
+
+/* --- apply ----------------------------------------------------------------- */
+
+static bool load_library(rtarget *t, rerr *e)
+{
+    json_t *lib = json_object_get(t->base.env->plan, "library");
+    const char *src = json_string_value(json_object_get(lib, "source"));
+    if (!src)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "the plan carries no library source");
+    if (t->functions) {
+        const char *av[4] = {"FUNCTION", "LOAD", "REPLACE", src};
+        return rstore_on_primaries(t->s, 4, av, NULL, e);
+    }
+    /* Before Redis 7: the same text minus the "#!lua name=rlc" line. */
+    const char *av[3] = {"SCRIPT", "LOAD", rt_script_body(src, t->sha)};
+    return rstore_on_primaries(t->s, 3, av, NULL, e);
+}
+
+/* No manifest until commit: a deploy that stops half-way leaves a store
+ * that no record describes (the checkpoint restores it). */
+static bool rt_mark(target *tg, rerr *e)
+{
+    rtarget *t = (rtarget *)tg;
+    char mk[512], fk[512];
+    rt_key(t, mk, sizeof mk, "deploy:marker");
+    rt_key(t, fk, sizeof fk, "deploy:manifest");
+    const char *av[3] = {"SET", mk, tg->env->run}, *dv[2] = {"DEL", fk};
+    return rt_cmd_ok(t, e, mk, 3, av) && rt_cmd_ok(t, e, fk, 2, dv);
+}
+
+/* The marker was set after the checkpoint was taken, so restoring does
+ * not remove it; it says a deploy is under way, and none is. */
+static bool rt_unmark(target *tg, rerr *e)
+{
+    char mk[512];
+    rt_key((rtarget *)tg, mk, sizeof mk, "deploy:marker");
+    const char *dv[2] = {"DEL", mk};
+    return rt_cmd_ok((rtarget *)tg, e, mk, 2, dv);
+}
+
+/* The changed tenants' config hashes (config) or their pointer flips. */
+static bool send_cmds(rtarget *t, bool config, rerr *e, size_t *written)
+{
+    rpipe *p = rpipe_new(t->s);
+    for (size_t i = 0; i < t->nten; i++) {
+        rtenant *x = &t->ten[i];
+        if (!x->changed)
+            continue;
+        if (!x->t) {
+            if (config)
+                continue;
+            char *k = str_printf("%s:active", x->tag);
+            const char *av[2] = {"DEL", k};
+            rpipe_add(p, k, strlen(k), 2, av, NULL);
+            free(k);
+            continue;
+        }
+        if (!config && !x->live) {
+            /* No pointer yet: rlc_activate would only SET it (it re-times
+             * counters of an old config, and there is none; we hold the
+             * lock, and clients never write pointers).  A plain SET spares
+             * the server a config parse per new tenant. */
+            char *k = str_printf("%s:active", x->tag);
+            const char *av[3] = {"SET", k, x->newver};
+            rpipe_add(p, k, strlen(k), 3, av, NULL);
+            free(k);
+            continue;
+        }
+        for (size_t m = 0; m < x->cmds.n; m++) {
+            bool is_act = m == x->cmds.n - 1;
+            if (is_act == config)
+                continue;
+            redis_cmd *rc = &x->cmds.v[m];
+            const char *key = rc->argv[is_act ? 3 : 1];
+            rpipe_add(p, key, strlen(key), rc->argc, (const char **)rc->argv, rc->argvlen);
+        }
+    }
+    bool ok = rpipe_exec(p, e);
+    size_t bad = ok ? rpipe_first_error(p) : (size_t)-1;
+    if (ok && bad != (size_t)-1) {
+        rerr_set(e, DIAG_STORE_REPLY, "%s: %s", config ? "writing configs" : "activating",
+                 rpipe_reply(p, bad)->str);
+        ok = false;
+    }
+    if (written)
+        *written += rpipe_count(p);
+    rpipe_free(p);
+    return ok;
+}
+
+/* The library, then the configs under their versioned keys, then the
+ * pointer flips. */
+static bool rt_apply(target *tg, size_t *written, rerr *e)
+{
+    rtarget *t = (rtarget *)tg;
+    const target_env *env = tg->env;
+    if (!fault_point("apply.library", e) || (t->functions && !load_library(t, e)))
+        return false;
+    target_say(tg, "library %s loaded on every primary (%s)",
+               json_string_value(json_object_get(json_object_get(env->plan, "library"),
+                                                 "name")),
+               t->functions ? "FUNCTION LOAD" : "SCRIPT LOAD, EVALSHA");
+    if (!env->renew(env->ud, e) || !fault_point("apply.config", e) ||
+        !send_cmds(t, true, e, written))
+        return false;
+    target_say(tg, "%zu config%s written under versioned keys", env->nchanged,
+               env->nchanged == 1 ? "" : "s");
+    if (!env->renew(env->ud, e) || !fault_point("apply.flip", e) ||
+        !send_cmds(t, false, e, written))
+        return false;
+    target_say(tg, "%zu active pointer%s flipped, %zu removed", env->nchanged,
+               env->nchanged == 1 ? "" : "s", env->nremoved);
+    return true;
+}
+
+/* --- commit ---------------------------------------------------------------- */
+
+/* The deploy state's changed entries, old configs removed, the plan and
+ * manifest recorded, the marker removed: one pipeline. */
+static bool commit_store(rtarget *t, const char *manifest, rerr *e)
+{
+    rpipe *p = rpipe_new(t->s);
+    char sk[512], pk[512], mk[512], fk[512];
+    rt_key(t, fk, sizeof fk, "deploy:manifest");
+    rt_key(t, sk, sizeof sk, "deploy:state");
+    rt_key(t, pk, sizeof pk, "deploy:plan");
+    rt_key(t, mk, sizeof mk, "deploy:marker");
+    /* Changed entries of the state go in HSETs of up to 512 fields. */
+    const char **hv = malloc((2 + 2 * 512) * sizeof *hv);
+    int hn = 2;
+    hv[0] = "HSET";
+    hv[1] = sk;
+    for (size_t i = 0; i < t->nten; i++) {
+        rtenant *x = &t->ten[i];
+        if (x->t) {
+            const char *was = json_string_value(json_object_get(t->state, x->name));
+            if (!was || strcmp(was, x->newver)) {
+                hv[hn++] = x->name;
+                hv[hn++] = x->newver;
+            }
+            if (hn == 2 + 2 * 512) {
+                rpipe_add(p, sk, strlen(sk), hn, hv, NULL);
+                hn = 2;
+            }
+        } else {
+            const char *av[3] = {"HDEL", sk, x->name};
+            rpipe_add(p, sk, strlen(sk), 3, av, NULL);
+        }
+        if (x->changed && x->live) {
+            char *ck = str_printf("%s:cfg:%s", x->tag, x->live);
+            const char *av[2] = {"DEL", ck};
+            rpipe_add(p, ck, strlen(ck), 2, av, NULL);
+            free(ck);
+        }
+    }
+    if (hn > 2)
+        rpipe_add(p, sk, strlen(sk), hn, hv, NULL);
+    free(hv);
+    const char *sp[3] = {"SET", pk, t->base.env->digest};
+    rpipe_add(p, pk, strlen(pk), 3, sp, NULL);
+    const char *sf[3] = {"SET", fk, manifest};
+    rpipe_add(p, fk, strlen(fk), 3, sf, NULL);
+    const char *dm[2] = {"DEL", mk};
+    rpipe_add(p, mk, strlen(mk), 2, dm, NULL);
+    bool ok = rpipe_exec(p, e);
+    size_t bad = ok ? rpipe_first_error(p) : (size_t)-1;
+    if (ok && bad != (size_t)-1) {
+        rerr_set(e, DIAG_STORE_REPLY, "commit: %s", rpipe_reply(p, bad)->str);
+        ok = false;
+    }
+    rpipe_free(p);
+    return ok;
+}
+
+/* Queues the reads of every changed tenant's pointer and state entry;
+ * their keys into ak (malloc'd each). */
+static bool queue_tenant_reads(rtarget *t, rpipe *p, const char *sk, char **ak)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < t->nten; i++) {
+        rtenant *x = &t->ten[i];
+        if (!x->changed)
+            continue;
+        /* Pointer keys are sized from their tag (a tag may be long). */
+        size_t len = strlen(x->tag) + sizeof ":active";
+        if (!(ak[k] = malloc(len)))
+            return false;
+        snprintf(ak[k], len, "%s:active", x->tag);
+        const char *av[2] = {"GET", ak[k]}, *hv[3] = {"HGET", sk, x->name};
+        rpipe_add(p, ak[k], len - 1, 2, av, NULL);
+        rpipe_add(p, sk, strlen(sk), 3, hv, NULL);
+        k++;
+    }
+    return true;
+}
+
+/* Reads back what commit_store wrote, before "committed" is said: the
+ * plan and manifest keys, every changed tenant's active pointer (absent for
+ * a dropped tenant) and its entry in NS:deploy:state, and the lock, which
+ * must still carry our token (while it does, no other deploy wrote).  A
+ * store that does not read back as committed is RLC3167, and the caller
+ * rolls back. */
+static bool confirm_commit(rtarget *t, const char *manifest, rerr *e)
+{
+    const char *digest = t->base.env->digest;
+    rpipe *p = rpipe_new(t->s);
+    char pk[512], fk[512], sk[512], lk[512];
+    rt_key(t, pk, sizeof pk, "deploy:plan");
+    rt_key(t, fk, sizeof fk, "deploy:manifest");
+    rt_key(t, sk, sizeof sk, "deploy:state");
+    rt_key(t, lk, sizeof lk, "deploy:lock");
+    const char *ga[2] = {"GET", pk}, *gf[2] = {"GET", fk}, *gl[2] = {"GET", lk};
+    rpipe_add(p, pk, strlen(pk), 2, ga, NULL);
+    rpipe_add(p, fk, strlen(fk), 2, gf, NULL);
+    rpipe_add(p, lk, strlen(lk), 2, gl, NULL);
+    size_t nk = 0;
+    for (size_t i = 0; i < t->nten; i++)
+        nk += t->ten[i].changed;
+    char **ak = calloc(nk ? nk : 1, sizeof *ak);
+    bool ok = ak && queue_tenant_reads(t, p, sk, ak);
+    if (!ok)
+        rerr_set(e, DIAG_STATE_IO, "out of memory");
+    else
+        ok = rpipe_exec(p, e);
+    /* What each reply must be: NULL for absent. */
+    const char *what = NULL, *want = NULL, *field = NULL;
+    const redisReply *got = NULL;
+    size_t r = 0;
+    if (ok) {
+        got = rpipe_reply(p, r++);
+        if (!got || got->type != REDIS_REPLY_STRING || strcmp(got->str, digest))
+            what = pk, want = digest;
+    }
+    if (ok && !what) {
+        got = rpipe_reply(p, r++);
+        if (!got || got->type != REDIS_REPLY_STRING || strcmp(got->str, manifest))
+            what = fk, want = manifest;
+    }
+    if (ok && !what) {
+        got = rpipe_reply(p, r++);
+        size_t tl = strlen(t->lock.token);
+        if (!got || got->type != REDIS_REPLY_STRING || strncmp(got->str, t->lock.token, tl) ||
+            got->str[tl] != '|')
+            what = lk, want = "this run's token";
+    }
+    size_t k = 0;
+    for (size_t i = 0; ok && !what && i < t->nten; i++) {
+        rtenant *x = &t->ten[i];
+        if (!x->changed)
+            continue;
+        const char *expect = x->t ? x->newver : NULL;
+        for (int pass = 0; pass < 2 && !what; pass++) {
+            got = rpipe_reply(p, r++);
+            bool absent = got && got->type == REDIS_REPLY_NIL;
+            bool same = got && got->type == REDIS_REPLY_STRING && expect &&
+                        !strcmp(got->str, expect);
+            if (expect ? !same : !absent) {
+                what = pass ? sk : ak[k];
+                field = pass ? x->name : NULL;
+                want = expect ? expect : "(absent)";
+            }
+        }
+        k++;
+    }
+    if (ok && what) {
+        rerr_set(e, DIAG_COMMIT_UNCONFIRMED, "target %s: after the commit %s%s%s reads %s, "
+                 "not %s: something else wrote to the store during the deploy", t->base.name,
+                 what, field ? " field " : "", field ? field : "",
+                 got && got->type == REDIS_REPLY_STRING ? got->str
+                 : got && got->type == REDIS_REPLY_ERROR ? got->str : "(absent)", want);
+        ok = false;
+    }
+    for (size_t i = 0; ak && i < nk; i++)
+        free(ak[i]);
+    free(ak);
+    rpipe_free(p);
+    return ok;
+}
+
+static bool rt_commit(target *tg, rerr *e)
+{
+    rtarget *t = (rtarget *)tg;
+    char manifest[DIGEST_HEX_LEN + 1];
+    rt_state_digest(tg, true, manifest);
+    return fault_point("commit.store", e) && commit_store(t, manifest, e) &&
+           fault_point("commit.confirm", e) && confirm_commit(t, manifest, e);
+}
+
+static void rt_committed(target *tg)
+{
+    char after[DIGEST_HEX_LEN + 1];
+    rt_state_digest(tg, true, after);
+    redis_manifest_write((rtarget *)tg, after);
+}
+
+/* The audit head in NS:audit:head, the record in the NS:audit stream. */
+static void rt_anchor(target *tg, const char *head, const char *line)
+{
+    rtarget *t = (rtarget *)tg;
+    if (!t->s)
+        return;
+    char hk[512], sk[512];
+    rt_key(t, hk, sizeof hk, "audit:head");
+    rt_key(t, sk, sizeof sk, "audit");
+    rerr tmp;
+    const char *av[3] = {"SET", hk, head};
+    rt_cmd_ok(t, &tmp, hk, 3, av);
+    const char *xa[8] = {"XADD", sk, "MAXLEN", "~", "10000", "*", "record", line};
+    rt_cmd_ok(t, &tmp, sk, 8, xa);
+}
+
+const target_kind target_redis = {
+    .name = "redis",
+    .record = "targets",
+    .group = NULL,
+    .verify_how = "against shadow keys",
+    .order = 0,
+    .max = 8,
+    .json_tenants = false,
+    .lock_scope = TLOCK_EACH,
+    .create = rt_create,
+    .override = rt_override,
+    .resolve = rt_resolve,
+    .connect = rt_connect,
+    .preflight = redis_preflight,
+    .lock_what = rt_lock_what,
+    .lock = rt_lock,
+    .keepalive = rt_keepalive,
+    .unlock = rt_unlock,
+    .unlock_token = rt_unlock_token,
+    .lock_gone = rt_lock_gone,
+    .read = rt_read,
+    .changes = rt_changes,
+    .state_digest = rt_state_digest,
+    .checkpoint = redis_checkpoint,
+    .ck_noop = redis_ck_noop,
+    .mark = rt_mark,
+    .unmark = rt_unmark,
+    .apply = rt_apply,
+    .verify = redis_verify,
+    .commit = rt_commit,
+    .committed = rt_committed,
+    .restore = redis_restore,
+    .rollback_check = redis_rollback_check,
+    .anchor = rt_anchor,
+    .diff = redis_diff,
+    .status = redis_status,
+    .free = rt_free,
+};

@@ -1,0 +1,101 @@
+/* target_redis.h - what the files of the Redis target kind share: the
+ * target struct and the helpers one file needs of another.  target_redis.c
+ * holds the kind's table and most phases; redis_preflight.c the checks
+ * before the lock, redis_checkpoint.c checkpoint and restore,
+ * redis_verify.c verification against shadow keys,
+ * redis_manifest.c the state directory's record of the store.  Not for use
+ * outside those files: the deploy reaches them through target.h. */
+#ifndef RLC_TARGET_REDIS_H
+#define RLC_TARGET_REDIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "lock.h"
+#include "redis_cluster.h"
+#include "redis_config.h"
+#include "statedir.h"
+#include "target.h"
+
+extern const target_kind target_redis;
+
+typedef struct rtenant {
+    const rl_tenant *t;        /* NULL: a tenant removed by this plan */
+    const char *name;
+    char *tag;                 /* "{ns:name}" */
+    char newver[REDIS_CONFIG_VERSION_LEN + 1];
+    char *live;                /* live active version, NULL when none */
+    bool changed;
+    redis_cmds cmds;           /* HSET config, activate */
+} rtenant;
+
+typedef struct rkv {
+    const char *k, *v;
+} rkv;
+
+typedef struct rtarget {
+    target base;
+    rurl url;
+    char user[128], pass[512];
+    rstore *s;
+    bool functions;
+    bool probed;               /* preflight found whether the store has functions */
+    char sha[41];              /* the script's sha (before Redis 7) */
+    dlock lock;
+    rtenant *ten;
+    size_t nten;
+    json_t *state;             /* live NS:deploy:state as an object */
+    /* When the record's plan versions are usable: its tenants in name order
+     * (pointing into state) and their plan versions, 64 hex digits each,
+     * in the same order. */
+    rkv *rec_kv;
+    size_t rec_n;
+    char *rec_pv;
+    char *live_plan;           /* live NS:deploy:plan */
+    char manifest_path[STATEDIR_PATH_MAX];  /* this state dir's record of the target */
+    bool fast_read;            /* the store's manifest matched that record */
+    size_t pointers_read;      /* active pointers read from the store */
+    size_t encoded;            /* tenant configs encoded (the others' versions known) */
+} rtarget;
+
+/* "NS:what" into out. */
+void rt_key(const rtarget *t, char *out, size_t n, const char *what);
+/* One command on key; false with e set on an error reply. */
+bool rt_cmd_ok(rtarget *t, rerr *e, const char *key, int argc, const char **argv);
+/* The plan tenant named name (t->ten is sorted by name), or NULL. */
+rtenant *rt_find(rtarget *t, const char *name);
+/* The shadow keys of verification, appended to a once each. */
+void rt_shadow_keys(rtarget *t, json_t *a);
+
+/* The sha of the library's script form (before Redis 7) into sha; the
+ * script's text (src without its first line). */
+const char *rt_script_body(const char *src, char sha[41]);
+bool rt_connect(target *t, rerr *e);
+
+/* redis_checkpoint.c: the checkpoint entry, restore, rollback's check. */
+json_t *redis_checkpoint(target *t, rerr *e);
+int redis_ck_noop(const json_t *entry, const char *plan_digest);
+bool redis_restore(target *t, const json_t *entry, bool stale, rerr *e);
+bool redis_rollback_check(target *t, const json_t *entry, const char *ck_plan, const char *id,
+                          rerr *e);
+
+/* redis_preflight.c: nodes' health, the deployer's permissions, clocks. */
+bool redis_preflight(target *t, json_t *report, tclocks *clk, rerr *e);
+
+/* redis_verify.c: the plan's verification cases on shadow keys, compared
+ * with the simulator; the shadow keys deleted after. */
+bool redis_verify(target *t, json_t *summary, rerr *e);
+
+/* redis_report.c: `rlc diff` and `rlc status` of a Redis target. */
+bool redis_diff(target *t, json_t *summary, json_t *tenants, rerr *e);
+bool redis_status(target *t, json_t *targets, size_t *drift, rerr *e);
+
+/* redis_manifest.c: the state directory's record of what the store's
+ * manifest describes (SPEC.md 7.7). */
+void redis_manifest_path(rtarget *t);
+json_t *redis_manifest_read(rtarget *t, const char *live);
+void redis_manifest_write(rtarget *t, const char *digest);
+
+#endif

@@ -1,0 +1,19 @@
+/* target_url.h - where a target's store URL comes from.  The plan names it as
+ * {"env": "VAR"} or {"file": "PATH"} (or a password-less URL string); the
+ * command line as NAME=redis://host:port, NAME=env:VAR or NAME=file:PATH.
+ * A password is accepted only from an env variable or a file. */
+#ifndef RLC_TARGET_URL_H
+#define RLC_TARGET_URL_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "redis_conn.h"
+
+/* "redis://...", "env:VAR" or "file:PATH". */
+bool target_url_from_spec(const char *spec, rurl *u, rerr *e);
+/* A plan setting: a string URL, {"env": VAR} or {"file": PATH}. */
+bool target_url_from_setting(const json_t *setting, rurl *u, rerr *e);
+
+#endif
