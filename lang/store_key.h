@@ -14,9 +14,10 @@
  * keys; the cap keeps keys, checkpoints and messages bounded and is far
  * above any real tenant name (1 300 CJK characters, 4 000 ASCII ones). */
 #define STORE_KEY_MAX 4096
-/* The longest suffix after a tenant's tag: ":v:cfg:" and a 16-digit config
- * version (SPEC 6.1; a rule id has 16 digits too, after ":v:c:"). */
-#define STORE_KEY_SUFFIX_MAX 23
+/* The longest suffix after a tenant's tag: an exact sliding window's
+ * verification log, ":v:c:" and a 16-digit rule id and ":log" (SPEC 6.1;
+ * ":v:cfg:" and a 16-digit config version is 23). */
+#define STORE_KEY_SUFFIX_MAX 25
 
 /* The length of "{<ns>:<tenant percent-encoded>}", the tenant's hash tag
  * (SPEC 6.1: '%', '{', '}', ':' and bytes outside 0x21-0x7e become %XX). */

@@ -43,7 +43,7 @@ RLC_ONLY=east "$RLC" run "$T/two.json" -q
 check "deploy to one target of two" [ $? -eq 0 ]
 
 "$RLC" diff "$T/two.json" --json > "$T/diff.json"
-check "diff finds the changes on the second target" [ $? -eq 2 ]
+check "diff finds the changes on the second target" [ $? -eq 10 ]
 check "diff names the target of each change" python3 - "$T/diff.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
