@@ -97,7 +97,7 @@ static const char *find_real(const json_t *v)
 }
 
 /* plan_parse_file from memory (borrows text). */
-static json_t *plan_parse_text(const char *text, size_t len, rerr *e)
+json_t *plan_parse_text(const char *text, size_t len, rerr *e)
 {
     json_error_t je;
     json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);

@@ -22,6 +22,8 @@
  * not check the digest.  Returns a new reference, or NULL with e set
  * (RLC3101 read, RLC3102 parse, RLC3103 format). */
 json_t *plan_parse_file(const char *path, rerr *e);
+/* The same from len bytes of text (borrowed), as the plan fuzzer feeds it. */
+json_t *plan_parse_text(const char *text, size_t len, rerr *e);
 
 /* Checks a parsed plan: compiler compatible with this rlc (RLC3104), every
  * required field present with its type (RLC3106), and plan_digest equal to
