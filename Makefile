@@ -124,6 +124,15 @@ $(BUILD)/tests/drivers/%: tests/drivers/%.c $(BUILD)/librlc.a
 
 test: $(DRIVER_BIN)
 
+# The fuzz harnesses, built with the ordinary compiler and a main that feeds
+# them files (tests/fuzz/replay_main.c): tests/suites/fuzz_replay.sh replays
+# the seeds and any saved crasher through them on every test run.
+REPLAY_BIN := $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/replay_%,$(wildcard tests/fuzz/fuzz_*.c))
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(BUILD)/libcli.a $(BUILD)/librlc.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libcli.a $(BUILD)/librlc.a $(LDLIBS)
+test: $(REPLAY_BIN)
+
 test: $(BUILD)/rlc $(UNIT_BIN)
 	@BUILD=$(BUILD) sh tests/run.sh
 

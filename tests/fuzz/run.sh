@@ -16,36 +16,14 @@ RLC=${RLC:-build/rlc}
 FUZZ_TIME=${FUZZ_TIME:-60}
 names=${*:-source plan trace}
 
-seeds() {
-    d="$FUZZ/seeds/$1"
-    rm -rf "$d"
-    mkdir -p "$d"
-    case $1 in
-    source)
-        for f in examples/*.rlp tests/golden/*.rlp tests/fmt/*.rlp tests/plan/*.rlp \
-                 tests/sim/*.rlp stdlib/std/*.rlp; do
-            [ -f "$f" ] && cp "$f" "$d/$(echo "$f" | tr / _)"
-        done ;;
-    plan)
-        cp tests/plan/small.expected.json "$d/small.json"
-        for f in examples/*.rlp; do
-            # The small test library keeps the seeds small (the real one is
-            # most of a plan's bytes, and every byte costs each execution).
-            "$RLC" compile --library tests/plan/lib.lua "$f" \
-                -o "$d/$(basename "$f" .rlp).json" 2>/dev/null
-        done ;;
-    trace)
-        cp tests/sim/trace.csv "$d/trace.csv"
-        printf '0,acme,key:k_2,GET,/,1\n0,acme,group:batch,POST,/v1/jobs/1,3\n1000,b,-\n' > "$d/small.csv"
-        printf 'time_ms,tenant,path,method,route,cost\n# comment\n\n5,a-open\n' > "$d/header.csv" ;;
-    esac
-}
+. "$ROOT/tests/fuzz/seeds.sh"
+
 
 fail=0
 for n in $names; do
     bin="$FUZZ/bin/fuzz_$n"
     [ -x "$bin" ] || { echo "fuzz $n: $bin not built" >&2; exit 2; }
-    seeds "$n"
+    fuzz_seeds "$n" "$FUZZ/seeds/$n"
     mkdir -p "$FUZZ/corpus/$n" "$FUZZ/artifacts"
     dict=""
     [ -f "tests/fuzz/$n.dict" ] && dict="-dict=tests/fuzz/$n.dict"
