@@ -11,6 +11,12 @@
 . "$ROOT/tests/lib.sh"
 H="$ROOT/tests/hazards"
 cd "$H" || exit 2
+# A case per tests/hazards/*.rlp, two per RLC2xxx code (coverage, explain),
+# 13 for the options, one per example.
+nrlp=$(ls *.rlp | wc -l)
+ncodes=$("$RLC" explain --list | grep -c '^RLC2')
+nex=$(ls "$ROOT"/examples/*.rlp | wc -l)
+plan $((nrlp + 2 * ncodes + 13 + nex))
 
 show_diff() { diff -u "$1" "$2" | head -20 | sed 's/^/# /'; }
 

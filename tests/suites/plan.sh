@@ -3,6 +3,7 @@
 # the digest (recomputed independently in Python), refusals that leave no
 # file, rule identity across edits, and every plan_load refusal.
 . "$ROOT/tests/lib.sh"
+plan 0
 P="$ROOT/tests/plan"
 LIB="$P/lib.lua"
 cd "$T" || exit 2
@@ -144,7 +145,7 @@ if [ $? -eq 1 ] && cmp -s keep.json keep.orig && grep -q 'RLC3001' err && grep -
 else notok "no policy block and no target: RLC3001 and RLC3002, plan untouched" "$(head -c 300 err)"; fi
 mkdir ro && chmod 555 ro
 if [ -w ro ]; then
-    echo "# skipped: unwritable directory (root can write anywhere)"
+    skip "an unwritable output: RLC3007, exit 2, nothing left" "root can write anywhere"
 else
     compile small.rlp -o ro/plan.json 2>err
     rc=$?
