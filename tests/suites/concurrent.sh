@@ -11,7 +11,7 @@
 # while its lock is alive; a commit that does not read back is rolled back
 # (RLC3167).  (owner: runtime)
 . "$ROOT/tests/lib.sh"
-plan 0
+plan 20
 
 # Three plans that differ in acme's bucket, so each leaves its own versions.
 for n in 1 2 3; do
@@ -94,7 +94,7 @@ status_loop() {
     done
 }
 # A first deploy, so that status always has a record to read.
-"$RLC" run -q --state-dir "$T/s1" "$T/p1.json" || notok "a first deploy" "failed"
+"$RLC" run -q --state-dir "$T/s1" "$T/p1.json" || bail_out "a first deploy" "failed"
 ROUNDS=8
 bad=""
 nzero=0; nfour=0

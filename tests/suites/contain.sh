@@ -5,7 +5,7 @@
 # and files rlc writes are only regular files it owns.  Against a real
 # redis-server where a store is involved.
 . "$ROOT/tests/lib.sh"
-plan 0
+plan 47
 cd "$T" || exit 2
 
 # policy FILE NAME...: a policy in namespace "ct" with one tenant per NAME.

@@ -8,7 +8,7 @@
 # to exactly the old or exactly the new state, and `rlc audit verify`
 # passing.  (owner: gateways)
 . "$ROOT/tests/lib.sh"
-plan 0
+plan 47
 command -v etcd >/dev/null || bail_out "etcd installed" "run make deps"
 
 # Plans: A = three tenants (one with a name that needs encoding); B = acme

@@ -25,7 +25,7 @@ done
 # The plan: two cases per canonical-form golden; per input, three when it
 # parses (idempotent, keeps comments, same diagnostics), one when fmt fails
 # on it otherwise, none when it does not parse (the "does not parse" cases
-# below cover that); 17 others.
+# below cover that); 15 others.
 ngold=$(ls "$F"/*.in.rlp 2>/dev/null | wc -l)
 nidem=0
 for f in $inputs; do
@@ -33,7 +33,7 @@ for f in $inputs; do
     if [ $rc -eq 0 ]; then nidem=$((nidem + 3))
     elif [ $rc -ne 1 ] || ! grep -q 'error\[RLC' "$T/err"; then nidem=$((nidem + 1)); fi
 done
-plan $((2 * ngold + nidem + 17))
+plan $((2 * ngold + nidem + 15))
 
 # --- canonical form goldens ---------------------------------------------------
 for in in "$F"/*.in.rlp; do

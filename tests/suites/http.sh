@@ -9,7 +9,7 @@
 # ends with a dump equal to exactly the old or the new state and `rlc audit
 # verify` passing.  (owner: gateways)
 . "$ROOT/tests/lib.sh"
-plan 0
+plan 24
 command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] ||
     bail_out "nginx with the Lua module installed" "run make deps"
 

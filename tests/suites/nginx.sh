@@ -6,7 +6,7 @@
 # rolled back; rollback restores the old file; status sees a hand edit.
 # (owner: gateways)
 . "$ROOT/tests/lib.sh"
-plan 0
+plan 12
 command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] ||
     bail_out "nginx with the Lua module installed" "run make deps"
 

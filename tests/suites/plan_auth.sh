@@ -7,7 +7,7 @@
 # any lock is taken; and with a verification key configured, only a plan
 # signed with that key runs.  Against a real redis-server.
 . "$ROOT/tests/lib.sh"
-plan 0
+plan 35
 cd "$T" || exit 2
 
 PORT=$(free_port)

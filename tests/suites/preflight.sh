@@ -8,7 +8,7 @@
 # command named, no lock, no journal, no key of the namespace but the audit
 # log's anchor.
 . "$ROOT/tests/lib.sh"
-plan 0
+plan 23
 cd "$T" || exit 2
 
 PORT=$(free_port)

@@ -10,7 +10,7 @@
 # our own clock says); and the default policy (no max_clock_skew: 0 ms)
 # deploys to a local redis-server in both modes.
 . "$ROOT/tests/lib.sh"
-plan 0
+plan 26
 
 faketime_env +0 > /dev/null && command -v faketime > /dev/null \
     || bail_out "libfaketime installed" "make deps installs the faketime package"

@@ -11,7 +11,7 @@ case "$BUILD" in *asan*)
     skip "valgrind: the main paths under memcheck" "valgrind cannot run the sanitizer build"
     exit 0 ;;
 esac
-plan 0
+plan 20
 command -v valgrind > /dev/null || bail_out "valgrind installed" "make deps installs it"
 
 # vg NAME EXPECTED-STATUS ARGS...: rlc ARGS under memcheck; ok when rlc
