@@ -66,7 +66,6 @@ RLC_PORT_DIR=${RLC_PORT_DIR:-/tmp/rlc-test-ports}
 # claim_ports N: prints N claimed ports, separated by spaces.
 claim_ports() {
     _got=$(python3 - "$RLC_PORT_DIR" "$$" "$1" <<'PY'
-
 import fcntl, os, random, socket, sys
 d, owner, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 LO, HI = 10000, 20000

@@ -9,7 +9,7 @@
 # stops its jobs and their servers.  Then the ports lib.sh claims: never
 # the same one twice while its suite lives, released when it ends.
 . "$ROOT/tests/lib.sh"
-plan 31
+plan 32
 
 F="$T/fake"
 mkdir -p "$F/tests/suites" "$F/build"
@@ -113,7 +113,7 @@ check "TEST_JOBS=2 runs two suites at the same time" \
 check "outputs are reported in the order named, not the order finished" \
     eval '[ "$(grep "^ok - " "$T/out" | tr "\n" "|")" = "ok - a met b|ok - b met a|" ]'
 check "each job's time is reported on stderr" \
-    eval 'grep -q "^# suite: meet_a ([0-9]* s)$" "$T/err" && grep -q "^# suite: meet_b ([0-9]* s)$" "$T/err"'
+    eval 'grep -q "^# suite: meet_a ([0-9]* s, [0-9]* s CPU)$" "$T/err" && grep -q "^# suite: meet_b ([0-9]* s, [0-9]* s CPU)$" "$T/err"'
 rm -f "$T/a-here" "$T/b-here"
 
 # --- a job that runs too long ---------------------------------------------------
@@ -143,6 +143,20 @@ i=0; while [ -n "$spid" ] && kill -0 "$spid" 2>/dev/null && [ $i -lt 100 ]; do s
 check "a runner stopped by SIGTERM exits 143" [ $r -eq 143 ]
 check "and the suite's server is gone" eval '[ -n "$spid" ] && ! kill -0 "$spid" 2>/dev/null'
 [ -n "$spid" ] && kill -9 "$spid" 2>/dev/null
+
+# --- python3 through a shim -------------------------------------------------------
+# A shim on PATH (as a version manager puts there) that counts its calls:
+# the runner resolves python3 through it once, the suites never call it.
+mkdir -p "$T/shim"
+py=$(command -v python3)
+printf '#!/bin/sh\necho x >> "%s/shim.calls"\nexec "%s" "$@"\n' "$T" "$py" > "$T/shim/python3"
+chmod +x "$T/shim/python3"
+suite pythons 'plan 1
+for i in 1 2 3 4 5; do python3 -c pass; done
+ok "ran python3 five times"'
+runner PATH="$T/shim:$PATH" -- pythons
+check "python3 is resolved once per run, not per call (shim called $(wc -l < "$T/shim.calls") times)" \
+    eval '[ $r -eq 0 ] && [ "$(wc -l < "$T/shim.calls")" -eq 1 ]'
 
 # --- ports ------------------------------------------------------------------------
 # Four suites claiming 25 ports each at once get 100 different ones, each
