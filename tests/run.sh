@@ -122,9 +122,11 @@ else
     done
 fi
 
-# The order they start in: the longest first (measured; the slowest job
-# bounds the whole run, so it must not start last), then the rest.
-LONGEST="valgrind bounds deploy etcd http cluster concurrent skew readme_tour examples_check reapply"
+# The order they start in: the longest first (their wall time measured in
+# a parallel run: the slowest job bounds the whole run, so it must not
+# start last; concurrent mostly sleeps, so it overlaps the busy ones), then
+# the rest.
+LONGEST="bounds valgrind deploy concurrent etcd http fmt hostile runner_selftest reapply"
 start_order=""
 for l in $LONGEST; do
     case " $jobs " in *" suite:$l "*) start_order="$start_order suite:$l" ;; esac
@@ -134,6 +136,7 @@ for j in $jobs; do
 done
 
 # shellcheck disable=SC2086
+: > "$RUN_DIR/.started"
 printf '%s\n' $start_order | xargs -P "$TEST_JOBS" -n 1 sh "$0" --job &
 xargs_pid=$!
 wait $xargs_pid
@@ -218,6 +221,14 @@ EOF
     fi
     pass=$((pass + p)); fail=$((fail + f)); skipped=$((skipped + s))
 done
+
+# The build is read-only for the suites (they share it while running).
+written=$(find "$ROOT/$BUILD" -newer "$RUN_DIR/.started" 2>/dev/null | head -5 | tr '\n' ' ')
+if [ -n "$written" ]; then
+    echo "not ok - run: the suites wrote into $BUILD: $written"
+    failed_names="$failed_names$nl  run: the suites wrote into $BUILD: $written"
+    fail=$((fail + 1))
+fi
 
 [ $skipped -eq 0 ] || echo "skipped:$skipped_names"
 [ $fail -eq 0 ] || echo "failed:$failed_names"

@@ -9,7 +9,7 @@
 # stops its jobs and their servers.  Then the ports lib.sh claims: never
 # the same one twice while its suite lives, released when it ends.
 . "$ROOT/tests/lib.sh"
-plan 32
+plan 33
 
 F="$T/fake"
 mkdir -p "$F/tests/suites" "$F/build"
@@ -94,6 +94,14 @@ check "several suites add up: '6 passed, 6 failed'" \
 runner -- nosuch
 check "an unknown suite name is a usage error (exit 2)" \
     eval '[ $r -eq 2 ] && grep -q "no suite tests/suites/nosuch.sh" "$T/err"'
+
+suite writes 'plan 1
+touch "$ROOT/$BUILD/left-by-a-suite"
+ok "wrote into the build"'
+runner -- writes
+check "a suite that writes into the build dir fails the run" \
+    eval '[ $r -eq 1 ] && grep -q "^not ok - run: the suites wrote into build: .*$F/build/left-by-a-suite " "$T/out"'
+rm -f "$F/build/left-by-a-suite"
 
 # --- running at once, reporting in order ------------------------------------------
 # Each of two suites waits for the other's file: they pass only when both
