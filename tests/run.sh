@@ -19,6 +19,10 @@
 # failed), when it exits non-zero, or when it runs longer than TEST_TIMEOUT
 # seconds (default 1800).
 #
+# The suites share the build, read-only: a run in which a file under $BUILD
+# changed fails.  They share no port (lib.sh claims each one) and no temp
+# dir (mktemp per suite).
+#
 # The last two lines are "N skipped" and "N passed, N failed"; the exit
 # status is 0 only when nothing failed.
 #
