@@ -2,7 +2,9 @@
 # the dependencies are Debian packages (make deps).
 #
 #   make            build build/rlc
-#   make test       unit tests + golden tests + CLI tests (ends "N passed, N failed")
+#   make test       every unit binary and suite (tests/run.sh), several at a time
+#                   (TEST_JOBS, default CPUs + 2); each suite plans its cases, so
+#                   a lost one fails; ends "N skipped" and "N passed, N failed"
 #   make asan       the whole suite under AddressSanitizer + UBSan (build/asan/)
 #   make fuzz       each libFuzzer harness (tests/fuzz/) for FUZZ_TIME seconds
 #                   (default 60) under ASan + UBSan, built with clang in build/fuzz/

@@ -5,12 +5,13 @@
 # deploys and a rollback the stream's records are byte for byte the log's
 # lines, and the anchored head is the last record's seq and hash.
 . "$ROOT/tests/lib.sh"
+plan 7
 
-"$RLC" compile "$ROOT/examples/saas.rlp" -o "$T/A.json" -q || { notok "compile" ""; exit 0; }
+"$RLC" compile "$ROOT/examples/saas.rlp" -o "$T/A.json" -q || bail_out "compile" "saas.rlp"
 sed 's/limit 9000\/1m burst 1500/limit 9500\/1m burst 1500/' "$ROOT/examples/saas.rlp" > "$T/b.rlp"
-"$RLC" compile "$T/b.rlp" -o "$T/B.json" -q || { notok "compile B" ""; exit 0; }
+"$RLC" compile "$T/b.rlp" -o "$T/B.json" -q || bail_out "compile B" "b.rlp"
 PORT=$(free_port)
-start_redis "$PORT" || { notok "redis starts" ""; exit 0; }
+start_redis "$PORT" || bail_out "redis starts" "see stderr"
 export RLC_REDIS_URL="redis://127.0.0.1:$PORT" RLC_STATE_DIR="$T/state"
 # saas.rlp also has etcd and http targets: only the Redis one here.
 export RLC_ONLY=primary

@@ -10,14 +10,16 @@
 # sliding window admits one request too many, are both caught.
 . "$ROOT/tests/lib.sh"
 D="$ROOT/$BUILD/tests/drivers/bounds"
+plan 6
 
 "$D" --emit-policy > "$T/bounds.rlp"
 if "$RLC" check "$T/bounds.rlp" >/dev/null 2>"$T/check"; then ok "bounds: the generated policy checks"
-else notok "bounds: the generated policy checks" "$(tail -3 "$T/check")"; exit 0; fi
-"$RLC" compile -q "$T/bounds.rlp" -o "$T/plan.json" || { notok "bounds: compile" "failed"; exit 0; }
+else bail_out "bounds: the generated policy checks" "$(tail -3 "$T/check")"; fi
+"$RLC" compile -q "$T/bounds.rlp" -o "$T/plan.json" || bail_out "bounds: compile" "failed"
+setup "compiled the generated policy"
 
 port=$(free_port)
-start_redis "$port" || { notok "bounds: redis-server" "did not start"; exit 0; }
+start_redis "$port" || bail_out "bounds: redis-server" "did not start"
 export RLC_REDIS_URL="redis://127.0.0.1:$port" RLC_STATE_DIR="$T/state"
 # Redis times out counter keys by its own clock, years ahead of the traces'
 # virtual one, so a key could vanish while the trace still counts it.  As in
@@ -30,7 +32,7 @@ long_ttls() {
     done
 }
 if "$RLC" run -q "$T/plan.json" >"$T/run" 2>&1; then ok "bounds: rlc run deploys the policy"
-else notok "bounds: rlc run deploys the policy" "$(tail -3 "$T/run")"; exit 0; fi
+else bail_out "bounds: rlc run deploys the policy" "$(tail -3 "$T/run")"; fi
 long_ttls
 
 "$D" --policy "$T/bounds.rlp" --port "$port" --seed 1 >"$T/out" 2>&1

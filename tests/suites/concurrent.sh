@@ -11,17 +11,18 @@
 # while its lock is alive; a commit that does not read back is rolled back
 # (RLC3167).  (owner: runtime)
 . "$ROOT/tests/lib.sh"
+plan 20
 
 # Three plans that differ in acme's bucket, so each leaves its own versions.
 for n in 1 2 3; do
     sed "s/limit 9000\/1m burst 1500/limit 900$n\/1m burst 1500/" "$ROOT/examples/saas.rlp" \
         > "$T/p$n.rlp"
-    "$RLC" compile "$T/p$n.rlp" -o "$T/p$n.json" -q || { notok "compile plan $n" "failed"; exit 0; }
+    "$RLC" compile "$T/p$n.rlp" -o "$T/p$n.json" -q || bail_out "compile plan $n" "failed"
 done
 NS=saas
 export RLC_ONLY=primary
 PORT=$(free_port)
-start_redis "$PORT" || { notok "redis starts" ""; exit 0; }
+start_redis "$PORT" || bail_out "redis starts" "see stderr"
 export RLC_REDIS_URL="redis://127.0.0.1:$PORT"
 unset RLC_STATE_DIR
 rc() { redis-cli -p "$PORT" "$@"; }
@@ -93,7 +94,7 @@ status_loop() {
     done
 }
 # A first deploy, so that status always has a record to read.
-"$RLC" run -q --state-dir "$T/s1" "$T/p1.json" || notok "a first deploy" "failed"
+"$RLC" run -q --state-dir "$T/s1" "$T/p1.json" || bail_out "a first deploy" "failed"
 ROUNDS=8
 bad=""
 nzero=0; nfour=0

@@ -12,15 +12,15 @@
 # tenant hooli removed.
 sed -e 's/limit 9000\/1m burst 1500/limit 9500\/1m burst 1500/' \
     -e '/^tenant "hooli"/,/^}/d' "$ROOT/examples/saas.rlp" > "$T/saasB.rlp"
-"$RLC" compile "$ROOT/examples/saas.rlp" -o "$T/A.json" -q || { notok "compile A" "failed"; exit 0; }
-"$RLC" compile "$T/saasB.rlp" -o "$T/B.json" -q || { notok "compile B" "failed"; exit 0; }
+"$RLC" compile "$ROOT/examples/saas.rlp" -o "$T/A.json" -q || bail_out "compile A" "failed"
+"$RLC" compile "$T/saasB.rlp" -o "$T/B.json" -q || bail_out "compile B" "failed"
 NS=saas
 # saas.rlp also has etcd and http targets; this suite is about Redis
 # (tests/suites/etcd.sh covers etcd).
 export RLC_ONLY=primary
 
 PORT=$(free_port)
-start_redis "$PORT" --appendonly yes --appendfsync everysec || { notok "redis starts" ""; exit 0; }
+start_redis "$PORT" --appendonly yes --appendfsync everysec || bail_out "redis starts" "see stderr"
 REDIS_PID=${RLC_PIDS##* }
 export RLC_REDIS_URL="redis://127.0.0.1:$PORT"
 export RLC_STATE_DIR="$T/state"
@@ -75,6 +75,16 @@ fresh() {
     "$RLC" run -q "$T/A.json" || return 1
     traffic
 }
+
+# The steps of a deploy from A to B, as the fault hook lists them: the
+# fault cases below are two per step, so the plan counts them first.
+fresh || bail_out "a first deploy of plan A" "failed"
+RLC_FAULT_TRACE="$T/trace" "$RLC" run -q "$T/B.json" || bail_out "a traced deploy of plan B" "failed"
+steps=$(awk '{print $2}' "$T/trace")
+rc flushall >/dev/null
+rm -rf "$RLC_STATE_DIR"
+setup "a deploy from A to B has $(echo $steps | wc -w) steps"
+plan $((45 + 4 * $(echo $steps | wc -w)))
 
 # --- a deploy, a no-op diff, counters kept, rollback ------------------------
 dump > "$T/empty"
@@ -167,10 +177,6 @@ check "recovery of the crashed deploy restores the old state" same "$T/s3" "$T/s
 check "after recovery the lock is free and a deploy succeeds" [ $? -eq 0 ]
 
 # --- rlc killed or failing at every step -------------------------------------
-fresh
-rm -f "$T/trace"
-RLC_FAULT_TRACE="$T/trace" "$RLC" run -q "$T/B.json"
-steps=$(awk '{print $2}' "$T/trace")
 check "the fault hook lists the steps of a deploy" [ "$(wc -l < "$T/trace")" -ge 10 ]
 for step in $steps; do
     for mode in kill fail; do
@@ -215,7 +221,7 @@ check "after Redis restarts, recovery leaves exactly the old state" same "$T/f" 
 
 # --- credentials, permissions, clocks ------------------------------------------
 P2=$(free_port)
-start_redis "$P2" --requirepass right-secret
+start_redis "$P2" --requirepass right-secret || bail_out "a redis-server with a password starts" "see stderr"
 RLC_REDIS_URL="redis://:wrong@127.0.0.1:$P2" "$RLC" run -q --state-dir "$T/s-auth" "$T/A.json" 2> "$T/err"
 r=$?
 check "wrong password refused at preflight (exit 5, RLC3152)" eval '[ $r -eq 5 ] && grep -q RLC3152 "$T/err"'

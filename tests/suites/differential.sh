@@ -6,8 +6,17 @@
 # server time; a deliberately altered library must be caught.
 . "$ROOT/tests/lib.sh"
 D="$ROOT/$BUILD/tests/drivers/differential"
+# The malformed costs and client times below (shell words, for eval).
+NOW=1700000000000
+COSTS='1e3 1.0 " 1" "1 " +1 0x10 -1 0 "" 2147483649 1e308 inf nan'
+NOWS='1.7e12 "$NOW.5" " $NOW" -5 0x1 "" 9007199254740992'
+# 4 runs, the mutation, a good call, a case per cost and two per time, 6
+# argument-count cases, 2 EVALSHA cases.
+eval "set -- $COSTS"; ncost=$#
+eval "set -- $NOWS"; nnow=$#
+plan $((4 + 1 + 1 + ncost + 2 * nnow + 6 + 2))
 port=$(free_port)
-start_redis "$port" || { notok "differential: redis-server" "did not start"; exit 0; }
+start_redis "$port" || bail_out "differential: redis-server" "did not start"
 
 run() { # NAME ARGS...
     name=$1; shift
@@ -37,7 +46,6 @@ fi
 # a short client-time run (tenant t0 of namespace df), called by hand.
 "$D" --port "$port" --seed 5 --requests 200 --mode fcall --time client > /dev/null 2>&1
 K='{df:t0}:active'
-NOW=1700000000000
 call() { redis-cli -p "$port" "$@" 2>&1; }
 good=$(call fcall rlc_decide 1 "$K" "" GET / 1 "$NOW" "")
 if echo "$good" | head -1 | grep -qx '[01]'; then ok "rlc_decide with well-formed arguments decides"
@@ -50,10 +58,12 @@ badarg() { # NAME ARGS...: the call answers RLC_BADARG and nothing else
     *) notok "$name: RLC_BADARG" "$(echo "$out" | head -3 | tr '\n' ' ')" ;;
     esac
 }
-for cost in 1e3 1.0 " 1" "1 " +1 0x10 -1 0 "" 2147483649 1e308 inf nan; do
+eval "set -- $COSTS"
+for cost in "$@"; do
     badarg "rlc_decide cost '$cost'" fcall rlc_decide 1 "$K" "" GET / "$cost" "$NOW" ""
 done
-for now in 1.7e12 "$NOW.5" " $NOW" -5 0x1 "" 9007199254740992; do
+eval "set -- $NOWS"
+for now in "$@"; do
     badarg "rlc_decide client time now '$now'" fcall rlc_decide 1 "$K" "" GET / 1 "$now" ""
     badarg "rlc_release client time now '$now'" fcall rlc_release 1 "$K" "" GET / L1 "$now"
 done

@@ -8,7 +8,8 @@
 # to exactly the old or exactly the new state, and `rlc audit verify`
 # passing.  (owner: gateways)
 . "$ROOT/tests/lib.sh"
-command -v etcd >/dev/null || { notok "etcd installed" "run make deps"; exit 0; }
+plan 47
+command -v etcd >/dev/null || bail_out "etcd installed" "run make deps"
 
 # Plans: A = three tenants (one with a name that needs encoding); B = acme
 # retuned; C = B without hooli.
@@ -40,10 +41,10 @@ sed -e 's#limit 50/1s#limit 60/1s#' "$T/a.rlp" > "$T/b.rlp"
 sed -e '/^tenant "hooli"/,/^}/d' "$T/b.rlp" > "$T/c.rlp"
 for p in a b c; do
     P=$(echo $p | tr abc ABC)
-    "$RLC" compile "$T/$p.rlp" -o "$T/$P.json" -q || { notok "compile $P" "failed"; exit 0; }
+    "$RLC" compile "$T/$p.rlp" -o "$T/$P.json" -q || bail_out "compile $P" "failed"
 done
 
-start_etcd || { notok "etcd starts" "no /health within 10 s"; exit 0; }
+start_etcd || bail_out "etcd starts" "no /health within 10 s"
 export ETCD_URL="$ETCD_ENDPOINT"
 export RLC_STATE_DIR="$T/state"
 E() { ETCDCTL_API=3 etcdctl --endpoints "$ETCD_URL" "$@"; }
@@ -223,7 +224,7 @@ RLC_FAULT=apply.gateway:cmd RLC_FAULT_CMD="kill -9 $ETCD_PID" RLC_TIMEOUT_MS=100
 kill -9 "$ETCD_PID" 2>/dev/null; wait "$ETCD_PID" 2>/dev/null
 check "etcd killed mid-apply: exit 1, the journal is kept" \
     eval '[ $r -eq 1 ] && [ -f "$RLC_STATE_DIR/journal.jsonl" ] && grep -q RLC3151 "$T/err"'
-start_etcd "$ETCD_PORT" "$ETCD_PEER_PORT" || notok "etcd restarts" ""
+start_etcd "$ETCD_PORT" "$ETCD_PEER_PORT" || bail_out "etcd restarts" "no /health within 10 s"
 "$RLC" rollback > "$T/st" 2>&1
 dump > "$T/now"
 check "after etcd restarts, recovery restores exactly the old state" \

@@ -9,6 +9,8 @@
 # Ctrl-C and when its output is piped into head; without redis-server it
 # says to run make deps.
 . "$ROOT/tests/lib.sh"
+# Two cases per example, 31 others.
+plan $((2 * $(ls "$ROOT"/examples/*.rlp | wc -l) + 31))
 
 n=0
 for f in "$ROOT"/examples/*.rlp; do

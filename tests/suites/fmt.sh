@@ -9,24 +9,6 @@ F="$ROOT/tests/fmt"
 
 show_diff() { diff -u "$1" "$2" | head -20 | sed 's/^/# /'; }
 
-# --- canonical form goldens ---------------------------------------------------
-for in in "$F"/*.in.rlp; do
-    [ -e "$in" ] || continue
-    n=$(basename "$in" .in.rlp)
-    out="$F/$n.out.rlp"
-    if [ ! -f "$out" ]; then notok "fmt/canonical-$n" "no $n.out.rlp"; continue; fi
-    timeout 20 "$RLC" fmt - < "$in" > "$T/$n.fmt" 2>"$T/err"
-    rc=$?
-    if [ $rc -ne 0 ]; then notok "fmt/canonical-$n" "exit $rc: $(head -c 300 "$T/err")"
-    elif ! cmp -s "$out" "$T/$n.fmt"; then
-        notok "fmt/canonical-$n" "output differs from $n.out.rlp"; show_diff "$out" "$T/$n.fmt"
-    else ok "fmt/canonical-$n"; fi
-    # The expected output is itself canonical.
-    if "$RLC" fmt --check "$out" >"$T/out" 2>&1 && [ ! -s "$T/out" ]; then ok "fmt/canonical-$n-is-fixed-point"
-    else notok "fmt/canonical-$n-is-fixed-point" "fmt --check $n.out.rlp: $(head -c 200 "$T/out")"; fi
-done
-
-# --- idempotence, comments and unchanged diagnostics ---------------------------
 # Inputs: every example, every stdlib module, every golden input and every
 # canonical-form input, each in a copy of its directory so that relative
 # imports resolve and a formatted text can stand in for the original.
@@ -40,6 +22,41 @@ for f in "$T"/in/examples/*.rlp "$T"/in/stdlib/std/*.rlp "$T"/in/tests/golden/*.
          "$T"/in/tests/fmt/*.in.rlp; do
     [ -f "$f" ] && inputs="$inputs $f"
 done
+# The plan: two cases per canonical-form golden; per input, three when it
+# parses (idempotent, keeps comments, same diagnostics), one when fmt fails
+# on it otherwise, none when it does not parse (the "does not parse" cases
+# below cover that); 15 others.
+ngold=$(ls "$F"/*.in.rlp 2>/dev/null | wc -l)
+nidem=0
+for f in $inputs; do
+    timeout 20 "$RLC" fmt - < "$f" > /dev/null 2> "$T/err"; rc=$?
+    if [ $rc -eq 0 ]; then nidem=$((nidem + 3))
+    elif [ $rc -ne 1 ] || ! grep -q 'error\[RLC' "$T/err"; then nidem=$((nidem + 1)); fi
+done
+plan $((2 * ngold + nidem + 15))
+
+# --- canonical form goldens ---------------------------------------------------
+for in in "$F"/*.in.rlp; do
+    [ -e "$in" ] || continue
+    n=$(basename "$in" .in.rlp)
+    out="$F/$n.out.rlp"
+    if [ ! -f "$out" ]; then
+        notok "fmt/canonical-$n" "no $n.out.rlp"; notok "fmt/canonical-$n-is-fixed-point" "no $n.out.rlp"
+        continue
+    fi
+    timeout 20 "$RLC" fmt - < "$in" > "$T/$n.fmt" 2>"$T/err"
+    rc=$?
+    if [ $rc -ne 0 ]; then notok "fmt/canonical-$n" "exit $rc: $(head -c 300 "$T/err")"
+    elif ! cmp -s "$out" "$T/$n.fmt"; then
+        notok "fmt/canonical-$n" "output differs from $n.out.rlp"; show_diff "$out" "$T/$n.fmt"
+    else ok "fmt/canonical-$n"; fi
+    # The expected output is itself canonical.
+    if "$RLC" fmt --check "$out" >"$T/out" 2>&1 && [ ! -s "$T/out" ]; then ok "fmt/canonical-$n-is-fixed-point"
+    else notok "fmt/canonical-$n-is-fixed-point" "fmt --check $n.out.rlp: $(head -c 200 "$T/out")"; fi
+done
+
+# --- idempotence, comments and unchanged diagnostics ---------------------------
+# (Inputs: see the top.)
 # Each formatted input is saved under $T/cmp/N/ (original, formatted, and
 # what check said of each); one python run then compares them all.
 nparsed=0

@@ -8,6 +8,15 @@
 . "$ROOT/tests/lib.sh"
 G="$ROOT/tests/golden"
 cd "$G" || exit 2
+# A case per NAME.rlp and per NAME.expected.json beside one, then three:
+# no stale expected file, at least 60 cases, every code covered.
+nrlp=0; njson=0
+for f in *.rlp; do
+    [ -e "$f" ] || [ -L "$f" ] || continue
+    nrlp=$((nrlp + 1))
+    [ -f "${f%.rlp}.expected.json" ] && njson=$((njson + 1))
+done
+plan $((nrlp + njson + 3))
 
 # show_diff EXPECTED ACTUAL: the first lines of the difference, as comments.
 show_diff() { diff -u "$1" "$2" | head -20 | sed 's/^/# /'; }
@@ -19,6 +28,7 @@ for f in *.rlp; do
     ncases=$((ncases + 1))
     if [ ! -f "$n.expected" ]; then
         notok "golden/$n" "no $n.expected (run tests/golden/update.sh $n and read it)"
+        [ -f "$n.expected.json" ] && notok "golden-json/$n" "no $n.expected"
         continue
     fi
     { timeout 20 "$RLC" check --color=never "$f" 2>&1 >/dev/null; echo "exit $?"; } > "$T/$n.out"
@@ -58,20 +68,20 @@ for l in lines:
 done
 
 # Expected files without a case are stale.
+stale=""
 for e in *.expected *.expected.json; do
     [ -e "$e" ] || continue
     n=${e%.json}; n=${n%.expected}
-    [ -e "$n.rlp" ] || [ -L "$n.rlp" ] || notok "golden/$n" "$e has no $n.rlp"
+    [ -e "$n.rlp" ] || [ -L "$n.rlp" ] || stale="$stale $e"
 done
+if [ -z "$stale" ]; then ok "golden/no-stale-expected-files"
+else notok "golden/no-stale-expected-files" "no .rlp for$stale"; fi
 
 if [ "$ncases" -ge 60 ]; then ok "golden/at-least-60-cases"; else
     notok "golden/at-least-60-cases" "only $ncases cases"; fi
 
 # Every code in the table is exercised by at least one golden case.
 "$RLC" explain --list > "$T/codes" 2>&1
-if [ ! -s "$T/codes" ]; then
-    notok "golden/coverage" "rlc explain --list printed nothing"
-fi
 # Codes of issue 2 (RLC0xxx, RLC1xxx) must be covered; later ranges are
 # listed so their owners see what is missing.
 missing=""
@@ -83,6 +93,7 @@ for code in $(awk '/^RLC[0-9]/ {print $1}' "$T/codes"); do
     *) later="$later $code" ;;
     esac
 done
-if [ -z "$missing" ]; then ok "golden/coverage-every-code"; else
+if [ ! -s "$T/codes" ]; then notok "golden/coverage-every-code" "rlc explain --list printed nothing"
+elif [ -z "$missing" ]; then ok "golden/coverage-every-code"; else
     notok "golden/coverage-every-code" "no golden case for$missing"; fi
 [ -z "$later" ] || echo "# codes without a golden case yet:$later"

@@ -4,6 +4,7 @@
 # blobs).  Each must give a located, coded error with an exact exit status,
 # finish within 20 s, and never crash: exit < 128 and no sanitizer report.
 . "$ROOT/tests/lib.sh"
+plan 167
 cd "$T" || exit 2
 
 # hostile NAME EXIT CODE WHERE -- CMD...

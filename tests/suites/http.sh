@@ -9,8 +9,9 @@
 # ends with a dump equal to exactly the old or the new state and `rlc audit
 # verify` passing.  (owner: gateways)
 . "$ROOT/tests/lib.sh"
+plan 24
 command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] ||
-    { notok "nginx with the Lua module installed" "run make deps"; exit 0; }
+    bail_out "nginx with the Lua module installed" "run make deps"
 
 cat > "$T/a.rlp" <<'P'
 policy "edge" {
@@ -36,10 +37,10 @@ sed -e 's#limit 50/1s#limit 60/1s#' "$T/a.rlp" > "$T/b.rlp"
 sed -e '/^tenant "hooli"/,/^}/d' "$T/b.rlp" > "$T/c.rlp"
 for p in a b c; do
     P=$(echo $p | tr abc ABC)
-    "$RLC" compile "$T/$p.rlp" -o "$T/$P.json" -q || { notok "compile $P" "failed"; exit 0; }
+    "$RLC" compile "$T/$p.rlp" -o "$T/$P.json" -q || bail_out "compile $P" "failed"
 done
 
-start_gateway sekrit-token || { notok "gateway (nginx + Lua) starts" ""; exit 0; }
+start_gateway sekrit-token || bail_out "gateway (nginx + Lua) starts" "see stderr"
 export GW_URL="$GW_BASE" GW_TOKEN=sekrit-token
 export RLC_STATE_DIR="$T/state"
 H="Authorization: Bearer sekrit-token"

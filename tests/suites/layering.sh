@@ -3,6 +3,7 @@
 # cli -> compiler, runtime -> lang.  Checked on the #include "..." lines of
 # every source file, against the headers each directory holds.
 . "$ROOT/tests/lib.sh"
+plan 3
 
 headers_of() { (cd "$ROOT/$1" 2>/dev/null && ls *.h 2>/dev/null); }
 

@@ -6,11 +6,12 @@
 # rolled back; rollback restores the old file; status sees a hand edit.
 # (owner: gateways)
 . "$ROOT/tests/lib.sh"
+plan 12
 command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] ||
-    { notok "nginx with the Lua module installed" "run make deps"; exit 0; }
+    bail_out "nginx with the Lua module installed" "run make deps"
 
 PORT=$(free_port)
-start_redis "$PORT" || { notok "redis starts" ""; exit 0; }
+start_redis "$PORT" || bail_out "redis starts" "see stderr"
 export RLC_REDIS_URL="redis://127.0.0.1:$PORT" RLC_STATE_DIR="$T/state"
 mkdir -p "$T/rlc"
 # nginx workers run as an unprivileged user when the master is root: they
@@ -36,7 +37,7 @@ target nginx "edge" {
 P
 sed -e 's/status = 429/status = 503/' "$T/a.rlp" > "$T/b.rlp"
 "$RLC" compile "$T/a.rlp" -o "$T/A.json" -q && "$RLC" compile "$T/b.rlp" -o "$T/B.json" -q ||
-    { notok "compile" ""; exit 0; }
+    bail_out "compile" "see stderr"
 
 NPORT=$(free_port)
 ND="$T/nginx"; mkdir -p "$ND/body"
@@ -47,7 +48,7 @@ nginx -p "$ND" -c "$ND/nginx.conf" > "$ND/stderr" 2>&1 &
 RLC_PIDS="$RLC_PIDS $!"
 i=0
 while ! curl -s -o /dev/null "http://127.0.0.1:$NPORT/"; do
-    i=$((i + 1)); [ $i -gt 100 ] && { notok "nginx starts" "$(cat "$ND/stderr")"; exit 0; }
+    i=$((i + 1)); [ $i -gt 100 ] && bail_out "nginx starts" "$(cat "$ND/stderr")"
     sleep 0.05
 done
 same() { cmp -s "$1" "$2"; }

@@ -3,6 +3,7 @@
 # the digest (recomputed independently in Python), refusals that leave no
 # file, rule identity across edits, and every plan_load refusal.
 . "$ROOT/tests/lib.sh"
+plan 67
 P="$ROOT/tests/plan"
 LIB="$P/lib.lua"
 cd "$T" || exit 2
@@ -106,7 +107,7 @@ refused() {
 }
 # Tampering: one byte of one value.
 sed 's/"count":100,/"count":900,/' small.json > tampered.json
-cmp -s small.json tampered.json && notok "tamper" "sed changed nothing"
+cmp -s small.json tampered.json && bail_out "tamper" "sed changed nothing"
 refused "a plan with one byte changed is refused (RLC3105)" tampered.json RLC3105 1
 if grep -q '^digest    MISMATCH' out; then ok "plan show reports the mismatch"
 else notok "plan show reports the mismatch" "$(head -c 300 out)"; fi
@@ -162,7 +163,7 @@ if [ $? -eq 1 ] && cmp -s keep.json keep.orig && grep -q 'RLC3001' err && grep -
 else notok "no policy block and no target: RLC3001 and RLC3002, plan untouched" "$(head -c 300 err)"; fi
 mkdir ro && chmod 555 ro
 if [ -w ro ]; then
-    echo "# skipped: unwritable directory (root can write anywhere)"
+    skip "an unwritable output: RLC3007, exit 2, nothing left" "root can write anywhere"
 else
     compile small.rlp -o ro/plan.json 2>err
     rc=$?

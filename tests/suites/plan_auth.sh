@@ -7,10 +7,11 @@
 # any lock is taken; and with a verification key configured, only a plan
 # signed with that key runs.  Against a real redis-server.
 . "$ROOT/tests/lib.sh"
+plan 35
 cd "$T" || exit 2
 
 PORT=$(free_port)
-start_redis "$PORT" || { notok "redis starts" ""; exit 0; }
+start_redis "$PORT" || bail_out "redis starts" "see stderr"
 export RLC_REDIS_URL="redis://127.0.0.1:$PORT"
 export RLC_STATE_DIR="$T/state"
 unset RLC_VERIFY_KEY RLC_ONLY
@@ -29,7 +30,7 @@ tenant "acme" {
 tenant "beta" { limit 50/1m }
 target redis "primary" { url = env("RLC_REDIS_URL") }
 EOF
-"$RLC" compile -q p.rlp -o plan.json || { notok "compile" "failed"; exit 0; }
+"$RLC" compile -q p.rlp -o plan.json || bail_out "compile" "failed"
 
 # reseal IN OUT PYTHON: OUT = IN with the Python statement applied to the
 # parsed plan d, and plan_digest recomputed as SPEC.md 5.2 defines it (what

@@ -8,10 +8,11 @@
 # command named, no lock, no journal, no key of the namespace but the audit
 # log's anchor.
 . "$ROOT/tests/lib.sh"
+plan 23
 cd "$T" || exit 2
 
 PORT=$(free_port)
-start_redis "$PORT" || { notok "redis starts" ""; exit 0; }
+start_redis "$PORT" || bail_out "redis starts" "see stderr"
 unset RLC_VERIFY_KEY RLC_ONLY
 rc() { redis-cli -p "$PORT" "$@"; }
 
@@ -26,7 +27,7 @@ tenant "acme" {
 }
 target redis "primary" { url = env("RLC_REDIS_URL") }
 EOF
-"$RLC" compile -q p.rlp -o plan.json || { notok "compile" "failed"; exit 0; }
+"$RLC" compile -q p.rlp -o plan.json || bail_out "compile" "failed"
 
 # left: keys of the namespace other than the audit log and the preflight
 # probe keys (which carry a 10 s TTL when DEL itself is refused).
@@ -97,7 +98,7 @@ check "no probe key is left after a deploy" [ -z "$(rc --scan --pattern '*deploy
 
 # A read-only replica of the primary, as the target.
 P2=$(free_port)
-start_redis "$P2" --replicaof 127.0.0.1 "$PORT" || { notok "replica starts" ""; exit 0; }
+start_redis "$P2" --replicaof 127.0.0.1 "$PORT" || bail_out "replica starts" "see stderr"
 i=0
 while ! redis-cli -p "$P2" info replication | grep -q 'master_link_status:up'; do
     i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.05

@@ -39,6 +39,14 @@ out != "" { print > out }
 for f in "$T"/blocks/*; do
     sed "s/6399/$PORT/g" "$f" > "$f.tmp" && mv "$f.tmp" "$f"
 done
+# A case per sh block followed by a text block, two others.
+nsteps=0
+for f in "$T"/blocks/*.sh; do
+    [ -e "$f" ] || continue
+    num=$(basename "$f" .sh | sed 's/^0*//')
+    [ -e "$T/blocks/$(printf '%03d' $((num + 1))).text" ] && nsteps=$((nsteps + 1))
+done
+plan $((nsteps + 2))
 
 # One script: each block inside { } with its output sent to got/NNN.
 for f in "$T"/blocks/*.sh; do

@@ -9,6 +9,7 @@
 # tenant's config and pointer are removed and a rollback restores them; a
 # crash mid-apply leaves no manifest behind the store's back.  (owner: apply)
 . "$ROOT/tests/lib.sh"
+plan 52
 
 NS=re
 N=300
@@ -30,11 +31,11 @@ gen a > "$T/a.rlp"
 gen b > "$T/b.rlp"
 gen drop > "$T/c.rlp"
 for p in a b c; do
-    "$RLC" compile -q "$T/$p.rlp" -o "$T/$p.json" || { notok "compile $p" "failed"; exit 0; }
+    "$RLC" compile -q "$T/$p.rlp" -o "$T/$p.json" || bail_out "compile $p" "failed"
 done
 
 PORT=$(free_port)
-start_redis "$PORT" || { notok "redis starts" ""; exit 0; }
+start_redis "$PORT" || bail_out "redis starts" "see stderr"
 export RLC_REDIS_URL="redis://127.0.0.1:$PORT"
 export RLC_STATE_DIR="$T/state"
 rc() { redis-cli -p "$PORT" "$@"; }
@@ -202,7 +203,7 @@ check "  also when the file is not the canonical text" \
 # the deploy instead of restoring the no-op run's (identical) state.  A
 # second rollback finds the store already restored and says so.  (lead)
 PORT2=$(free_port)
-start_redis "$PORT2" || { notok "second redis starts" ""; exit 0; }
+start_redis "$PORT2" || bail_out "second redis starts" "see stderr"
 export RLC_REDIS_URL="redis://127.0.0.1:$PORT2" RLC_STATE_DIR="$T/state-noop"
 "$RLC" run -q "$T/a.json" && "$RLC" run -q "$T/a.json"
 check "a deploy and a re-run of the same plan" [ $? -eq 0 ]

@@ -5,6 +5,7 @@
 # forward-slash URIs, regions inside the files, fingerprints; suppressed
 # hazards carry their justification.
 . "$ROOT/tests/lib.sh"
+plan 6
 cd "$T" || exit 2
 mkdir -p pol/sub
 cat > pol/main.rlp <<'EOF2'

@@ -10,17 +10,16 @@
 # our own clock says); and the default policy (no max_clock_skew: 0 ms)
 # deploys to a local redis-server in both modes.
 . "$ROOT/tests/lib.sh"
+plan 26
 
-if ! faketime_env +0 > /dev/null || ! command -v faketime > /dev/null; then
-    notok "libfaketime installed" "make deps installs the faketime package"
-    exit 0
-fi
+faketime_env +0 > /dev/null && command -v faketime > /dev/null \
+    || bail_out "libfaketime installed" "make deps installs the faketime package"
 
-"$RLC" compile "$ROOT/examples/saas.rlp" -o "$T/A.json" -q || { notok "compile" "saas"; exit 0; }
+"$RLC" compile "$ROOT/examples/saas.rlp" -o "$T/A.json" -q || bail_out "compile" "saas"
 # The same policy with client time: gateways stamp requests, and this host's
 # clock stands in for theirs against the store's.
 sed 's/time_source = server/time_source = client/' "$ROOT/examples/saas.rlp" > "$T/client.rlp"
-"$RLC" compile "$T/client.rlp" -o "$T/client.json" -q || { notok "compile" "saas, client time"; exit 0; }
+"$RLC" compile "$T/client.rlp" -o "$T/client.json" -q || bail_out "compile" "saas, client time"
 NS=saas
 # saas.rlp also has etcd and http targets: only the Redis one here.
 export RLC_ONLY=primary
@@ -38,11 +37,8 @@ PY
 
 # --- a standalone node 5 s ahead ---------------------------------------------
 P=$(free_port)
-if ! start_redis_skewed "$P" +5s; then
-    notok "redis-server starts under faketime" "$(tail -3 "$T/redis-$P/log" 2>/dev/null)"
-    exit 0
-fi
-ok "redis-server starts under faketime"
+start_redis_skewed "$P" +5s \
+    || bail_out "redis-server starts under faketime" "$(tail -3 "$T/redis-$P/log" 2>/dev/null)"
 ahead=$(node_ahead_ms "$P")
 echo "# node ahead by $ahead ms"
 check "the node's clock really is about 5 s ahead" [ "$ahead" -gt 4500 ] && [ "$ahead" -lt 5500 ]
@@ -89,17 +85,14 @@ target redis "primary" {
 P
 sed 's/max_clock_skew = 6s/max_clock_skew = 3s/' "$T/loose.rlp" > "$T/tight.rlp"
 "$RLC" compile "$T/loose.rlp" -o "$T/loose.json" -q && "$RLC" compile "$T/tight.rlp" -o "$T/tight.json" -q \
-    || { notok "compile skew policies" "failed"; exit 0; }
+    || bail_out "compile skew policies" "failed"
 RLC_REDIS_URL="redis://127.0.0.1:$P" "$RLC" run -q --state-dir "$T/s2" "$T/loose.json" 2> "$T/err"
 check "a node 5 s ahead is accepted under max_clock_skew = 6s" [ $? -eq 0 ]
 check "and the deploy is live" [ -n "$(redis-cli -p "$P" get "{sk:acme}:active")" ]
 
 # --- a cluster with one node 5 s ahead -----------------------------------------
-if ! CLUSTER_SKEW="1 +5s" start_redis_cluster; then
-    notok "cluster with one node under faketime starts" "$(tail -5 "$T/cluster-create.log" 2>/dev/null)"
-    exit 0
-fi
-ok "cluster with one node under faketime starts"
+CLUSTER_SKEW="1 +5s" start_redis_cluster \
+    || bail_out "cluster with one node under faketime starts" "$(tail -5 "$T/cluster-create.log" 2>/dev/null)"
 set -- $CLUSTER_PORTS
 SKEWED=$2
 echo "# node 127.0.0.1:$SKEWED ahead by $(node_ahead_ms "$SKEWED") ms, 127.0.0.1:$1 by $(node_ahead_ms "$1") ms"
@@ -139,7 +132,7 @@ stop_redis_cluster
 # can be proven and both deploy (they used to be refused: "clock skew 0 ms
 # exceeds max_clock_skew 0 ms").
 P0=$(free_port)
-start_redis "$P0" || { notok "redis-server starts" ""; exit 0; }
+start_redis "$P0" || bail_out "redis-server starts" "see stderr"
 for ts in server client; do
     cat > "$T/default-$ts.rlp" <<P
 policy "plain" {

@@ -49,15 +49,18 @@ infence { if (out != "") print > out; next }
 }
 ' "$SPEC"
 
+# A case per block, one for the code coverage.
+nblocks=$(ls "$T"/blocks | wc -l)
+[ "$nblocks" -gt 0 ] || bail_out "spec examples" "no example blocks found in SPEC.md"
+plan $((nblocks + 1))
+
 codes_of() {
     # JSON lines on stdin -> "CODE SEVERITY" lines
     sed -n 's/^{"code":"\(RLC[0-9]*\)","severity":"\([a-z]*\)".*/\1 \2/p'
 }
 
-nblocks=0
 for f in "$T"/blocks/*; do
     [ -e "$f" ] || continue
-    nblocks=$((nblocks + 1))
     base=$(basename "$f")
     kind=$(echo "$base" | cut -d. -f2)
     code=$(echo "$base" | cut -d. -f3)
@@ -100,7 +103,6 @@ for f in "$T"/blocks/*; do
         ;;
     esac
 done
-[ $nblocks -gt 0 ] || notok "spec examples" "no example blocks found in SPEC.md"
 
 # Every code of sections 0xxx and 1xxx has an example.
 missing=""

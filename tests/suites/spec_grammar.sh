@@ -4,6 +4,7 @@
 # the keywords lang/lexer.l returns are the same set, and every rule the
 # EBNF defines is named in lang/parser.y.
 . "$ROOT/tests/lib.sh"
+plan 3
 
 SPEC="$ROOT/SPEC.md"
 # Keywords the scanner knows: lines like  "policy"   { ... return KW_POLICY; }
@@ -19,7 +20,7 @@ grep -o '"[a-z_]*"' "$T/ebnf" | tr -d '"' | sort -u > "$T/ebnfkw"
 sed -n 's/^\([a-z_]*\)[ ]*=.*/\1/p' "$T/ebnf" | sort -u > "$T/rules"
 
 [ -s "$T/lexer" ] && [ -s "$T/speclist" ] && [ -s "$T/ebnfkw" ] && [ -s "$T/rules" ] \
-    || notok "spec grammar: sources found" "an extraction came out empty"
+    || bail_out "spec grammar: sources found" "an extraction came out empty"
 
 if cmp -s "$T/lexer" "$T/speclist"; then ok "spec grammar: keyword list of 2.1 = lexer keywords"
 else notok "spec grammar: keyword list of 2.1 = lexer keywords" "$(diff "$T/lexer" "$T/speclist" | grep '^[<>]' | tr '\n' ' ')"; fi

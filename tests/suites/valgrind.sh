@@ -6,11 +6,13 @@
 # build (valgrind cannot run ASan binaries; ASan's own leak checker covers
 # that build).
 . "$ROOT/tests/lib.sh"
-case "$BUILD" in *asan*) ok "valgrind: skipped in the sanitizer build"; exit 0 ;; esac
-if ! command -v valgrind > /dev/null; then
-    notok "valgrind installed" "make deps installs it"
-    exit 0
-fi
+case "$BUILD" in *asan*)
+    plan 1
+    skip "valgrind: the main paths under memcheck" "valgrind cannot run the sanitizer build"
+    exit 0 ;;
+esac
+plan 20
+command -v valgrind > /dev/null || bail_out "valgrind installed" "make deps installs it"
 
 # vg NAME EXPECTED-STATUS ARGS...: rlc ARGS under memcheck; ok when rlc
 # exits with EXPECTED-STATUS and valgrind reports no error and no leak
@@ -51,7 +53,7 @@ vg "simulate --synthetic burst" 0 simulate "$EX/saas.rlp" --tenant acme --synthe
 vg "test" 0 test "$EX/gateway.rlp"
 
 PORT=$(free_port)
-start_redis "$PORT" || { notok "redis starts" ""; exit 0; }
+start_redis "$PORT" || bail_out "redis starts" "see stderr"
 export RLC_REDIS_URL="redis://127.0.0.1:$PORT" RLC_STATE_DIR="$T/state"
 # saas.rlp also has etcd and http targets: only the Redis one here.
 export RLC_ONLY=primary
