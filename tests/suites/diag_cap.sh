@@ -7,7 +7,8 @@
 # is not measured here (see make bench): the sizes are the ones that took
 # seconds when rendering was quadratic.
 . "$ROOT/tests/lib.sh"
-cd "$T" || exit 2
+plan 12
+cd "$T" || bail_out "diag_cap" "no temp dir"
 
 # One line: policy, then tenants "t0" .. "t9999" without limits (RLC2301).
 awk 'BEGIN { printf "policy \"p\" { namespace = \"p\" }"

@@ -6,7 +6,8 @@
 # harnesses run with the sanitizers, so a memory error on any of them fails.
 . "$ROOT/tests/lib.sh"
 . "$ROOT/tests/fuzz/seeds.sh"
-cd "$ROOT" || exit 0
+plan 3
+cd "$ROOT" || bail_out "fuzz replay" "no $ROOT"
 for n in source plan trace; do
     bin="$ROOT/$BUILD/tests/replay_$n"
     if [ ! -x "$bin" ]; then notok "fuzz replay $n" "$bin not built"; continue; fi

@@ -6,6 +6,7 @@
 # target before it restores any, so a refusal on one leaves the others as
 # they are.  (owner: runtime)
 . "$ROOT/tests/lib.sh"
+plan 11
 
 cat > "$T/two.rlp" <<'RLP'
 policy "two-stores" {
@@ -28,13 +29,15 @@ target redis "west" {
   url = env("WEST_URL")
 }
 RLP
-"$RLC" compile "$T/two.rlp" -o "$T/two.json" -q || { notok "compile" "failed"; exit 0; }
+"$RLC" compile "$T/two.rlp" -o "$T/two.json" -q || bail_out "compile" "failed"
 sed 's|limit 100/1m|limit 200/1m|' "$T/two.rlp" > "$T/twoB.rlp"
-"$RLC" compile "$T/twoB.rlp" -o "$T/twoB.json" -q || { notok "compile B" "failed"; exit 0; }
+"$RLC" compile "$T/twoB.rlp" -o "$T/twoB.json" -q || bail_out "compile B" "failed"
+setup "compiled plans A and B"
 P1=$(free_port)
-start_redis "$P1" || { notok "redis east starts" ""; exit 0; }
+start_redis "$P1" || bail_out "redis east starts" ""
 P2=$(free_port)
-start_redis "$P2" || { notok "redis west starts" ""; exit 0; }
+start_redis "$P2" || bail_out "redis west starts" ""
+setup "redis-servers east and west started"
 export EAST_URL="redis://127.0.0.1:$P1" WEST_URL="redis://127.0.0.1:$P2"
 export RLC_STATE_DIR="$T/state"
 
