@@ -84,7 +84,7 @@ steps=$(awk '{print $2}' "$T/trace")
 rc flushall >/dev/null
 rm -rf "$RLC_STATE_DIR"
 setup "a deploy from A to B has $(echo $steps | wc -w) steps"
-plan $((45 + 4 * $(echo $steps | wc -w)))
+plan $((46 + 4 * $(echo $steps | wc -w)))
 
 # --- a deploy, a no-op diff, counters kept, rollback ------------------------
 dump > "$T/empty"

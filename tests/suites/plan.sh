@@ -3,7 +3,7 @@
 # the digest (recomputed independently in Python), refusals that leave no
 # file, rule identity across edits, and every plan_load refusal.
 . "$ROOT/tests/lib.sh"
-plan 67
+plan 68
 P="$ROOT/tests/plan"
 LIB="$P/lib.lua"
 cd "$T" || exit 2

@@ -4,7 +4,7 @@
 # `rlc test`; exact decisions of `rlc simulate` on a trace, from sources and
 # from a compiled plan; JSON output; synthetic shapes; bad input.
 . "$ROOT/tests/lib.sh"
-plan 23
+plan 27
 S="$ROOT/tests/sim"
 cd "$T" || exit 1
 
