@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lex_util.h"
+#include "utf8.h"
 
 bool plan_digest_compute(const json_t *plan, char out[DIGEST_HEX_LEN + 1])
 {

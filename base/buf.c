@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "lex_util.h"  /* utf8_seq_len */
+#include "utf8.h"
 
 void buf_init(buf *b, size_t max)
 {
