@@ -18,7 +18,7 @@ SAN     ?=
 CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
-INCS    := -Ibase -Ilang -Icompiler -Iruntime -Icli -I$(BUILD)/lang
+INCS    := -Ibase -Ilang -Iplan -Icompiler -Iruntime -Icli -I$(BUILD)/lang
 ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(SAN)
 LDLIBS  := -ljansson -lcrypto -lhiredis -lcurl -lm
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -30,6 +30,7 @@ DEB_PACKAGES := build-essential flex bison libyaml-dev libhiredis-dev \
 
 BASE_SRC     := $(wildcard base/*.c)
 LANG_SRC     := $(wildcard lang/*.c)
+PLAN_SRC     := $(wildcard plan/*.c)
 COMPILER_SRC := $(wildcard compiler/*.c)
 RUNTIME_SRC  := $(wildcard runtime/*.c)
 CLI_SRC      := $(wildcard cli/*.c)
@@ -37,6 +38,7 @@ STDLIB_FILES := $(sort $(wildcard stdlib/std/*.rlp) $(wildcard stdlib/*.lua))
 
 GEN_OBJ := $(BUILD)/lang/parser.o $(BUILD)/lang/lexer.o
 LIB_OBJ := $(BASE_SRC:%.c=$(BUILD)/%.o) $(LANG_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ) \
+           $(PLAN_SRC:%.c=$(BUILD)/%.o) \
            $(COMPILER_SRC:%.c=$(BUILD)/%.o) $(RUNTIME_SRC:%.c=$(BUILD)/%.o) \
            $(BUILD)/gen/stdlib_embed.o $(BUILD)/gen/explain_text.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)

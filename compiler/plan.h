@@ -30,9 +30,6 @@
 #include "plan_digest.h"
 #include "program.h"
 
-/* Length of a rule id: 16 hex digits (64 bits of SHA-256). */
-#define PLAN_RULE_ID_LEN 16
-
 typedef struct plan_opts {
     const char *compiler;      /* "rlc 0.1.0"; NULL: "rlc unknown" */
     /* The enforcement library's source.  NULL: the embedded enforce.lua
@@ -84,9 +81,5 @@ bool plan_seal_write_text(json_t *plan, const buf *tenants, const char *path, ch
  * concurrency. */
 void plan_rule_id(const char *kind, const m_subject *s, const m_route *r, const char *algorithm,
                   int64_t window_ms, char out[PLAN_RULE_ID_LEN + 1]);
-
-/* The hash tag of a tenant's keys, "{<ns>:<tenant>}" with the tenant name
- * percent-encoded (SPEC.md 6.1).  Returns a malloc'd string. */
-char *plan_tenant_tag(const char *ns, const char *tenant);
 
 #endif

@@ -10,8 +10,7 @@
 
 #include "buf.h"
 #include "digest.h"
-#include "store_key.h"
-#include "plan_check.h"
+#include "plan_key.h"
 
 static bool fail(char *err, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -22,35 +21,6 @@ static bool fail(char *err, size_t n, const char *fmt, ...)
     str_mark_cut(err, n, vsnprintf(err, n, fmt, ap));
     va_end(ap);
     return false;
-}
-
-const char *rules_kind_name(rl_kind k)
-{
-    switch (k) {
-    case RL_TOKEN_BUCKET: return "token_bucket";
-    case RL_GCRA: return "gcra";
-    case RL_SLIDING_WINDOW: return "sliding_window";
-    case RL_FIXED_WINDOW: return "fixed_window";
-    case RL_CONCURRENCY: return "concurrency";
-    case RL_APPROX_SLIDING_WINDOW: return "approx_sliding_window";
-    }
-    return "?";
-}
-
-/* Most entries the log of exact sliding window r can hold at once:
- * min(count / cost, window_ms). */
-static int64_t rules_log_entries(const rl_rule *r)
-{
-    /* Each entry holds at least one request's charge (cost units) and no
-     * two entries share a millisecond of the trailing window. */
-    int64_t by_count = r->count / r->cost;
-    return by_count < r->window_ms ? by_count : r->window_ms;
-}
-
-char rules_kind_code(rl_kind k)
-{
-    static const char codes[] = "TGLFCS";
-    return codes[k];
 }
 
 static bool get_int(const json_t *o, const char *k, int64_t lo, int64_t hi, int64_t *out,
@@ -71,20 +41,6 @@ static const char *get_str(const json_t *o, const char *k)
 {
     const json_t *v = json_object_get(o, k);
     return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-/* Subject names in paths are percent-encoded for '%' and '/' so that '/'
- * can separate segments (SPEC.md 6.2). */
-static void put_name(buf *b, const char *s)
-{
-    for (const char *c = s; *c; c++) {
-        if (*c == '%')
-            buf_puts(b, "%25");
-        else if (*c == '/')
-            buf_puts(b, "%2F");
-        else
-            buf_putc(b, *c);
-    }
 }
 
 static bool split_route(arena *a, rl_rule *r)
@@ -119,15 +75,15 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
     char where[160];
     const char *id = get_str(j, "id");
     snprintf(where, sizeof where, "tenant \"%s\" rule %s", tenant, id ? id : "?");
-    if (!id || strlen(id) != RL_ID_LEN || strspn(id, "0123456789abcdef") != RL_ID_LEN)
-        return fail(err, n, "%s: \"id\" must be %d lower-case hex digits", where, RL_ID_LEN);
-    memcpy(r->id, id, RL_ID_LEN + 1);
+    if (!id || strlen(id) != PLAN_RULE_ID_LEN || strspn(id, "0123456789abcdef") != PLAN_RULE_ID_LEN)
+        return fail(err, n, "%s: \"id\" must be %d lower-case hex digits", where, PLAN_RULE_ID_LEN);
+    memcpy(r->id, id, PLAN_RULE_ID_LEN + 1);
 
     const json_t *path = json_object_get(j, "path");
     if (!json_is_array(path) || json_array_size(path) < 1 ||
-        json_array_size(path) > RL_MAX_DEPTH)
+        json_array_size(path) > PLAN_DEPTH_MAX)
         return fail(err, n, "%s: \"path\" must be an array of 1 to %d subjects", where,
-                    RL_MAX_DEPTH);
+                    PLAN_DEPTH_MAX);
     buf b;
     buf_init(&b, 1 << 20);
     for (size_t i = 0; i < json_array_size(path); i++) {
@@ -148,10 +104,7 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
             }
             continue;
         }
-        if (i > 1)
-            buf_putc(&b, '/');
-        buf_printf(&b, "%s:", kind);
-        put_name(&b, name);
+        plan_subject_seg(&b, i == 1, kind, strlen(kind), name, strlen(name));
     }
     if (!buf_ok(&b)) {
         buf_free(&b);
@@ -186,8 +139,8 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
 
     const char *kind = get_str(j, "kind");
     if (kind && !strcmp(kind, "concurrency")) {
-        r->kind = RL_CONCURRENCY;
-        if (!get_int(j, "max", 1, RL_EXACT_MAX, &r->max, where, err, n) ||
+        r->kind = PLAN_CONCURRENCY;
+        if (!get_int(j, "max", 1, PLAN_PRODUCT_MAX, &r->max, where, err, n) ||
             !get_int(j, "lease_ms", 1, PLAN_LEASE_MAX_MS, &r->lease_ms, where, err, n))
             return false;
         r->cost = 1;
@@ -196,40 +149,30 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
     if (!kind || strcmp(kind, "rate") != 0)
         return fail(err, n, "%s: \"kind\" must be \"rate\" or \"concurrency\"", where);
     const char *algo = get_str(j, "algorithm");
-    static const struct {
-        const char *name;
-        rl_kind k;
-    } algos[] = {{"token_bucket", RL_TOKEN_BUCKET}, {"gcra", RL_GCRA},
-                 {"sliding_window", RL_SLIDING_WINDOW}, {"fixed_window", RL_FIXED_WINDOW},
-                 {"approx_sliding_window", RL_APPROX_SLIDING_WINDOW}};
-    size_t i = 0;
-    while (algo && i < sizeof algos / sizeof algos[0] && strcmp(algos[i].name, algo) != 0)
-        i++;
-    if (!algo || i == sizeof algos / sizeof algos[0])
+    if (!algo || !plan_algo_parse(algo, strlen(algo), &r->kind))
         return fail(err, n, "%s: unknown \"algorithm\" %s%s%s", where, algo ? "\"" : "",
                     algo ? algo : "(missing)", algo ? "\"" : "");
-    r->kind = algos[i].k;
-    if (!get_int(j, "count", 1, RL_EXACT_MAX, &r->count, where, err, n) ||
+    if (!get_int(j, "count", 1, PLAN_PRODUCT_MAX, &r->count, where, err, n) ||
         !get_int(j, "window_ms", 1, PLAN_WINDOW_MAX_MS, &r->window_ms, where, err, n) ||
-        !get_int(j, "burst", 1, RL_EXACT_MAX, &r->burst, where, err, n) ||
-        !get_int(j, "cost", 1, RL_EXACT_MAX, &r->cost, where, err, n))
+        !get_int(j, "burst", 1, PLAN_PRODUCT_MAX, &r->burst, where, err, n) ||
+        !get_int(j, "cost", 1, PLAN_PRODUCT_MAX, &r->cost, where, err, n))
         return false;
     int64_t big = r->count > r->burst ? r->count : r->burst;
-    if (big > RL_EXACT_MAX / r->window_ms)
+    if (big > PLAN_PRODUCT_MAX / r->window_ms)
         return fail(err, n,
                     "%s: %lld x %lld ms exceeds 2^51, the range in which the decision "
                     "arithmetic is exact in both C and Lua",
                     where, (long long)big, (long long)r->window_ms);
-    if (r->kind == RL_SLIDING_WINDOW && rules_log_entries(r) > RL_LOG_MAX)
+    if (r->kind == PLAN_SLIDING_WINDOW && plan_log_entries(r->count, r->window_ms, r->cost) > PLAN_LOG_MAX)
         return fail(err, n,
                     "%s: an exact sliding window of %lld/%lld ms cost %lld keeps up to %lld "
                     "log entries, more than %lld",
                     where, (long long)r->count, (long long)r->window_ms, (long long)r->cost,
-                    (long long)rules_log_entries(r), (long long)RL_LOG_MAX);
-    if (r->cost > RL_EXACT_MAX / r->window_ms)
+                    (long long)plan_log_entries(r->count, r->window_ms, r->cost), (long long)PLAN_LOG_MAX);
+    if (r->cost > PLAN_PRODUCT_MAX / r->window_ms)
         return fail(err, n, "%s: cost %lld x %lld ms exceeds 2^51", where, (long long)r->cost,
                     (long long)r->window_ms);
-    r->max_request = (r->kind == RL_TOKEN_BUCKET || r->kind == RL_GCRA ? r->burst : r->count) /
+    r->max_request = (r->kind == PLAN_TOKEN_BUCKET || r->kind == PLAN_GCRA ? r->burst : r->count) /
                      r->cost;
     return true;
 }
@@ -295,10 +238,10 @@ static bool tenant_done(rl_ruleset *rs, rl_tenant *ten, char *err, size_t errlen
 {
     /* The compiler refuses such a name (RLC1044); a plan from elsewhere is
      * held to the same limit before any key is built from it. */
-    size_t kl = store_key_longest(rs->ns, ten->name);
-    if (kl > STORE_KEY_MAX)
+    size_t kl = plan_key_longest(rs->ns, ten->name);
+    if (kl > PLAN_KEY_MAX)
         return fail(err, errlen, "a tenant name of %zu bytes makes a %zu-byte store key; the "
-                    "limit is %d bytes", strlen(ten->name), kl, STORE_KEY_MAX);
+                    "limit is %d bytes", strlen(ten->name), kl, PLAN_KEY_MAX);
     if (ten->nrules > 1)
         qsort(ten->rules, ten->nrules, sizeof *ten->rules, rule_order);
     for (size_t i = 1; i < ten->nrules; i++)
@@ -415,7 +358,7 @@ static bool key_is(const char *k, size_t kn, const char *want)
     return strlen(want) == kn && !memcmp(k, want, kn);
 }
 
-static bool in_range(int64_t v) { return v >= 1 && v <= RL_EXACT_MAX; }
+static bool in_range(int64_t v) { return v >= 1 && v <= PLAN_PRODUCT_MAX; }
 
 /* One path element {"kind":K,"name":N}, appended to the subject. */
 static bool sc_path(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule *r, buf *subj)
@@ -428,7 +371,7 @@ static bool sc_path(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
         size_t kl, nl;
         if (!SC_LIT(s, "{\"kind\":") || !sc_str(s, &k, &kl) || !SC_LIT(s, ",\"name\":") ||
             !sc_str(s, &nm, &nl) || !SC_LIT(s, "}") || !nl || nl > PLAN_NAME_MAX ||
-            depth >= RL_MAX_DEPTH)
+            depth >= PLAN_DEPTH_MAX)
             return false;
         if (depth == 0) {
             if (!key_is(k, kl, "tenant") || nl != tlen || memcmp(nm, tenant, tlen) != 0)
@@ -436,18 +379,7 @@ static bool sc_path(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
         } else {
             if (!key_is(k, kl, "group") && !key_is(k, kl, "key"))
                 return false;
-            if (depth > 1)
-                buf_putc(subj, '/');
-            buf_append(subj, k, kl);
-            buf_putc(subj, ':');
-            for (size_t i = 0; i < nl; i++) {
-                if (nm[i] == '%')
-                    buf_puts(subj, "%25");
-                else if (nm[i] == '/')
-                    buf_puts(subj, "%2F");
-                else
-                    buf_putc(subj, nm[i]);
-            }
+            plan_subject_seg(subj, depth == 1, k, kl, nm, nl);
         }
         depth++;
     } while (SC_LIT(s, ","));
@@ -510,11 +442,11 @@ static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
                 return false;
             have |= F_COUNT;
         } else if (key_is(k, kl, "id")) {
-            if (!sc_str(s, &v, &vl) || vl != RL_ID_LEN ||
-                strspn(v, "0123456789abcdef") < RL_ID_LEN)
+            if (!sc_str(s, &v, &vl) || vl != PLAN_RULE_ID_LEN ||
+                strspn(v, "0123456789abcdef") < PLAN_RULE_ID_LEN)
                 return false;
-            memcpy(r->id, v, RL_ID_LEN);
-            r->id[RL_ID_LEN] = '\0';
+            memcpy(r->id, v, PLAN_RULE_ID_LEN);
+            r->id[PLAN_RULE_ID_LEN] = '\0';
             have |= F_ID;
         } else if (key_is(k, kl, "kind")) {
             if (!sc_str(s, &kind, &kindl))
@@ -560,7 +492,7 @@ static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
         if ((have & (F_MAX | F_LEASE)) != (F_MAX | F_LEASE) || !in_range(r->max) ||
             !in_range(r->lease_ms) || r->lease_ms > PLAN_LEASE_MAX_MS)
             return false;
-        r->kind = RL_CONCURRENCY;
+        r->kind = PLAN_CONCURRENCY;
         r->count = r->window_ms = r->burst = 0;
         r->cost = 1;
         return true;
@@ -568,28 +500,18 @@ static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
     unsigned rate = F_ALGO | F_BURST | F_COST | F_COUNT | F_WINDOW;
     if (!key_is(kind, kindl, "rate") || (have & rate) != rate)
         return false;
-    if (key_is(algo, algol, "token_bucket"))
-        r->kind = RL_TOKEN_BUCKET;
-    else if (key_is(algo, algol, "gcra"))
-        r->kind = RL_GCRA;
-    else if (key_is(algo, algol, "sliding_window"))
-        r->kind = RL_SLIDING_WINDOW;
-    else if (key_is(algo, algol, "fixed_window"))
-        r->kind = RL_FIXED_WINDOW;
-    else if (key_is(algo, algol, "approx_sliding_window"))
-        r->kind = RL_APPROX_SLIDING_WINDOW;
-    else
+    if (!plan_algo_parse(algo, algol, &r->kind))
         return false;
     if (!in_range(r->count) || !in_range(r->window_ms) || !in_range(r->burst) ||
         !in_range(r->cost) || r->window_ms > PLAN_WINDOW_MAX_MS)
         return false;
     int64_t big = r->count > r->burst ? r->count : r->burst;
-    if (big > RL_EXACT_MAX / r->window_ms || r->cost > RL_EXACT_MAX / r->window_ms)
+    if (big > PLAN_PRODUCT_MAX / r->window_ms || r->cost > PLAN_PRODUCT_MAX / r->window_ms)
         return false;
-    if (r->kind == RL_SLIDING_WINDOW && rules_log_entries(r) > RL_LOG_MAX)
+    if (r->kind == PLAN_SLIDING_WINDOW && plan_log_entries(r->count, r->window_ms, r->cost) > PLAN_LOG_MAX)
         return false;
     r->max = r->lease_ms = 0;
-    r->max_request = (r->kind == RL_TOKEN_BUCKET || r->kind == RL_GCRA ? r->burst : r->count) /
+    r->max_request = (r->kind == PLAN_TOKEN_BUCKET || r->kind == PLAN_GCRA ? r->burst : r->count) /
                      r->cost;
     return true;
 }

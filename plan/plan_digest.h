@@ -1,7 +1,6 @@
 /* plan_digest.h - the digest of a plan document, one definition shared by
  * the compiler (which writes `plan_digest`) and the runtime (which checks it
- * before touching anything).  It lives in lang/ because runtime/ may not
- * include compiler/ headers.  SPEC.md section 5 "Canonical JSON and digest". */
+ * before touching anything).  SPEC.md section 5 "Canonical JSON and digest". */
 #ifndef RLC_PLAN_DIGEST_H
 #define RLC_PLAN_DIGEST_H
 
