@@ -119,7 +119,7 @@ void buf_printf(buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-void buf_json_strn(buf *b, const char *s, size_t n)
+static void buf_json_strn(buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     buf_putc(b, '"');

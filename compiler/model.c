@@ -526,7 +526,7 @@ static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent
     return s;
 }
 
-m_subject *subject_child(const m_subject *s, ast_kind kind, const char *name)
+static m_subject *subject_child(const m_subject *s, ast_kind kind, const char *name)
 {
     for (size_t i = 0; i < s->nchildren; i++)
         if (s->children[i]->kind == kind && !strcmp(s->children[i]->name, name))

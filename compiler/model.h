@@ -139,8 +139,6 @@ m_policy *model_build(program *p);
 /* Frees the model's heap parts (hash maps).  Accepts NULL. */
 void model_free(m_policy *m);
 
-/* Finds a child of s by kind and name, or NULL. */
-m_subject *subject_child(const m_subject *s, ast_kind kind, const char *name);
 /* Writes "acme/team-a/k_123" style path of s into out. */
 void subject_path(const m_subject *s, char *out, size_t n);
 

@@ -801,14 +801,6 @@ json_t *plan_build_text(const m_policy *m, const program *p, const plan_opts *o,
     return build(m, p, o, d, tenants);
 }
 
-bool plan_seal(json_t *plan)
-{
-    char hex[DIGEST_HEX_LEN + 1];
-    if (!plan_digest_compute(plan, hex))
-        return false;
-    return json_object_set_new(plan, "plan_digest", must(json_string(hex))) == 0;
-}
-
 /* ---- writing ---- */
 
 static bool write_all(int fd, const char *s, size_t n)
@@ -828,24 +820,6 @@ static bool write_all(int fd, const char *s, size_t n)
 
 static bool write_parts(const char *const *parts, const size_t *lens, int n, const char *path,
                         char *err, size_t errlen);
-
-bool plan_write(const json_t *plan, const char *path, char *err, size_t errlen)
-{
-    char *text = plan_digest_canonical_text(plan);
-    if (!text) {
-        snprintf(err, errlen, "cannot serialise the plan (out of memory)");
-        return false;
-    }
-    size_t len = strlen(text);
-    bool ok = write_parts((const char *const *)&text, &len, 1, path, err, errlen);
-    free(text);
-    return ok;
-}
-
-bool plan_seal_write(json_t *plan, const char *path, char *err, size_t errlen)
-{
-    return plan_seal_write_text(plan, NULL, path, err, errlen);
-}
 
 bool plan_seal_write_text(json_t *plan, const buf *tenants, const char *path, char *err,
                           size_t errlen)

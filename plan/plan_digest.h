@@ -19,10 +19,6 @@
  * false (out = "") when plan is not an object or hashing fails. */
 bool plan_digest_compute(const json_t *plan, char out[DIGEST_HEX_LEN + 1]);
 
-/* Returns the canonical text of a whole plan followed by "\n", as written
- * to plan files (malloc'd, caller frees), or NULL on failure. */
-char *plan_digest_canonical_text(const json_t *plan);
-
 /* Appends s as a string of canonical JSON (SPEC.md 5.2): what jansson
  * writes with JSON_ENSURE_ASCII, so that text assembled by hand (the
  * compiler's tenants, the executor's state maps) hashes as the tree would. */
