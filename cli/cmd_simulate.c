@@ -71,7 +71,7 @@ static int64_t capacity(const rl_rule *r)
 {
     if (r->kind == PLAN_CONCURRENCY)
         return r->max;
-    if (r->kind == PLAN_TOKEN_BUCKET || r->kind == PLAN_GCRA)
+    if (plan_kind_has_burst(r->kind))
         return r->burst;
     return r->count;
 }
