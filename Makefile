@@ -20,7 +20,7 @@ SAN     ?=
 CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
-INCS    := -Ilang -Icompiler -Iruntime -Icli -I$(BUILD)/lang
+INCS    := -Ibase -Ilang -Iplan -Icompiler -Iruntime -Icli -I$(BUILD)/lang
 ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(SAN)
 LDLIBS  := -ljansson -lcrypto -lhiredis -lcurl -lm
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -30,14 +30,17 @@ DEB_PACKAGES := build-essential flex bison libyaml-dev libhiredis-dev \
     faketime valgrind python3 libjansson-dev time \
     etcd-server etcd-client nginx libnginx-mod-http-lua clang
 
+BASE_SRC     := $(wildcard base/*.c)
 LANG_SRC     := $(wildcard lang/*.c)
+PLAN_SRC     := $(wildcard plan/*.c)
 COMPILER_SRC := $(wildcard compiler/*.c)
 RUNTIME_SRC  := $(wildcard runtime/*.c)
 CLI_SRC      := $(wildcard cli/*.c)
 STDLIB_FILES := $(sort $(wildcard stdlib/std/*.rlp) $(wildcard stdlib/*.lua))
 
 GEN_OBJ := $(BUILD)/lang/parser.o $(BUILD)/lang/lexer.o
-LIB_OBJ := $(LANG_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ) \
+LIB_OBJ := $(BASE_SRC:%.c=$(BUILD)/%.o) $(LANG_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ) \
+           $(PLAN_SRC:%.c=$(BUILD)/%.o) \
            $(COMPILER_SRC:%.c=$(BUILD)/%.o) $(RUNTIME_SRC:%.c=$(BUILD)/%.o) \
            $(BUILD)/gen/stdlib_embed.o $(BUILD)/gen/explain_text.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)

@@ -70,7 +70,7 @@ static void row(rep *r, const m_subject *s, const m_route *rt, const m_limit *l)
         buf_printf(r->out, ",\"algorithm\":\"%s\",\"count\":%lld,\"window_ms\":%lld,"
                            "\"burst\":%lld,\"cost\":%lld,\"shadow\":%s,\"alone\":%lld,"
                            "\"bound\":%lld,\"capped_by\":",
-                   algo_name(l->algo), (long long)l->count, (long long)l->window_ms,
+                   plan_kind_name(l->algo), (long long)l->count, (long long)l->window_ms,
                    (long long)l->burst, (long long)l->cost, l->shadow ? "true" : "false",
                    (long long)b.alone, (long long)b.bound);
         if (b.capped_by) {
@@ -104,7 +104,7 @@ static void row(rep *r, const m_subject *s, const m_route *rt, const m_limit *l)
     if (l->shadow)
         strncat(lt, " shadow", sizeof lt - strlen(lt) - 1);
     buf_printf(r->out, "%-*s %-20s %-21s %12lld %12lld  %s\n", r->width, who, lt,
-               algo_name(l->algo), (long long)b.alone, (long long)b.bound, cap);
+               plan_kind_name(l->algo), (long long)b.alone, (long long)b.bound, cap);
 }
 
 /* Width of the SUBJECT column: the longest subject path, route included. */

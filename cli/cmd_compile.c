@@ -12,6 +12,7 @@
 #include "check.h"
 #include "cli.h"
 #include "plan.h"
+#include "plan_key.h"
 #include "plan_sign.h"
 #include "program.h"
 #include "rules.h"
@@ -52,17 +53,9 @@ static void case_subject(const json_t *path, buf *b)
     json_array_foreach(path, i, seg) {
         if (i == 0)
             continue;
-        if (i > 1)
-            buf_putc(b, '/');
-        buf_printf(b, "%s:", json_string_value(json_object_get(seg, "kind")));
-        for (const char *c = json_string_value(json_object_get(seg, "name")); *c; c++) {
-            if (*c == '%')
-                buf_puts(b, "%25");
-            else if (*c == '/')
-                buf_puts(b, "%2F");
-            else
-                buf_putc(b, *c);
-        }
+        const json_t *kind = json_object_get(seg, "kind"), *name = json_object_get(seg, "name");
+        plan_subject_seg(b, i == 1, json_string_value(kind), json_string_length(kind),
+                         json_string_value(name), json_string_length(name));
     }
 }
 

@@ -1,5 +1,5 @@
 /* cmd_keygen.c - `rlc keygen KEY`: a new Ed25519 key pair for signing plans
- * (lang/plan_sign.c does the work): KEY, the private key (mode 0600), for
+ * (plan/plan_sign.c does the work): KEY, the private key (mode 0600), for
  * `rlc compile --sign KEY`, and KEY.pub for `rlc run --verify KEY.pub` or
  * $RLC_VERIFY_KEY.  Existing files are never replaced. */
 #include <stdio.h>

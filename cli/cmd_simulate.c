@@ -69,9 +69,9 @@ typedef struct run {
 
 static int64_t capacity(const rl_rule *r)
 {
-    if (r->kind == RL_CONCURRENCY)
+    if (r->kind == PLAN_CONCURRENCY)
         return r->max;
-    if (r->kind == RL_TOKEN_BUCKET || r->kind == RL_GCRA)
+    if (plan_kind_has_burst(r->kind))
         return r->burst;
     return r->count;
 }
@@ -108,7 +108,7 @@ static bool one(run *R, int64_t t, const char *tenant, const char *path, const c
         if (o->admit && !o->charged)
             continue;
         int64_t used = capacity(o->rule) - o->remaining;
-        if (o->rule->kind == RL_CONCURRENCY)
+        if (o->rule->kind == PLAN_CONCURRENCY)
             used = o->used;
         if (used > x->peak)
             x->peak = used;
@@ -228,10 +228,10 @@ static int replay_synthetic(run *R, const synth *y)
 
 static void limit_text(buf *b, const rl_rule *r)
 {
-    if (r->kind == RL_CONCURRENCY)
+    if (r->kind == PLAN_CONCURRENCY)
         buf_printf(b, "concurrency %lld lease %lldms", (long long)r->max, (long long)r->lease_ms);
     else
-        buf_printf(b, "%s %lld/%lldms burst %lld cost %lld", rules_kind_name(r->kind),
+        buf_printf(b, "%s %lld/%lldms burst %lld cost %lld", plan_kind_name(r->kind),
                    (long long)r->count, (long long)r->window_ms, (long long)r->burst,
                    (long long)r->cost);
     if (r->shadow)

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "plan_key.h"
 #include "policy_rules.h"
 #include "sim.h"
 
@@ -28,18 +29,6 @@ static const char help[] =
     "exit status: 0 all passed, 1 a test failed or the policy has errors,\n"
     "2 usage or I/O error\n";
 
-static void put_name(buf *b, const char *s)
-{
-    for (const char *c = s; *c; c++) {
-        if (*c == '%')
-            buf_puts(b, "%25");
-        else if (*c == '/')
-            buf_puts(b, "%2F");
-        else
-            buf_putc(b, *c);
-    }
-}
-
 typedef struct req {
     const char *tenant;
     buf path;
@@ -57,10 +46,9 @@ static void set_request(req *r, const ast_node *n)
             r->tenant = s->name.s;
             continue;
         }
-        if (r->path.len)
-            buf_putc(&r->path, '/');
-        buf_puts(&r->path, s->kind == AST_GROUP ? "group:" : "key:");
-        put_name(&r->path, s->name.s);
+        const char *kind = s->kind == AST_GROUP ? "group" : "key";
+        plan_subject_seg(&r->path, r->path.len == 0, kind, strlen(kind), s->name.s,
+                         strlen(s->name.s));
     }
     r->method = n->u.request.method.s;
     r->route = n->u.request.route.s;

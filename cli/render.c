@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lex_util.h"
+#include "utf8.h"
 
 #define WINDOW_CELLS 120   /* longest excerpt shown of one source line */
 

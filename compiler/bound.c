@@ -15,11 +15,6 @@ static int64_t sat(i128 v)
     return (int64_t)v;
 }
 
-bool algo_has_burst(algo a)
-{
-    return a == ALGO_TOKEN_BUCKET || a == ALGO_GCRA;
-}
-
 int64_t limit_requests(const m_limit *l)
 {
     return l->count / l->cost;
@@ -153,19 +148,20 @@ int64_t bound_span(const m_limit *l, int64_t span_ms, int64_t skew_ms)
     if (n > (i128)INT64_MAX / 2)
         return INT64_MAX;
     switch (l->algo) {
-    case ALGO_TOKEN_BUCKET:
-    case ALGO_GCRA:
+    case PLAN_TOKEN_BUCKET:
+    case PLAN_GCRA:
         return bucket_bound(l, (int64_t)n);
-    case ALGO_FIXED_WINDOW:
+    case PLAN_FIXED_WINDOW:
         /* Every window it touches admits its whole count: 2N across one
          * boundary. */
         return sat((i128)limit_requests(l) * bound_windows_touched((int64_t)n, l->window_ms));
-    case ALGO_SLIDING_WINDOW:
+    case PLAN_SLIDING_WINDOW:
         /* Every trailing window holds at most N, and ceil(n / W) of them
          * cover the span. */
         return sat((i128)limit_requests(l) * bound_windows_covering((int64_t)n, l->window_ms));
-    case ALGO_APPROX_SLIDING_WINDOW:
+    case PLAN_APPROX_SLIDING_WINDOW:
         return approx_bound(l, (int64_t)n);
+    case PLAN_CONCURRENCY: break;   /* a limit is a rate */
     }
     return INT64_MAX;
 }
@@ -174,25 +170,26 @@ int64_t bound_span(const m_limit *l, int64_t span_ms, int64_t skew_ms)
 static int64_t bound_instant(const m_limit *l)
 {
     switch (l->algo) {
-    case ALGO_TOKEN_BUCKET:
-    case ALGO_GCRA: return limit_burst_requests(l);
+    case PLAN_TOKEN_BUCKET:
+    case PLAN_GCRA: return limit_burst_requests(l);
     /* Two instants either side of a boundary: a whole window each. */
-    case ALGO_FIXED_WINDOW:
-    case ALGO_APPROX_SLIDING_WINDOW: return sat((i128)limit_requests(l) * 2);
-    case ALGO_SLIDING_WINDOW: return limit_requests(l);
+    case PLAN_FIXED_WINDOW:
+    case PLAN_APPROX_SLIDING_WINDOW: return sat((i128)limit_requests(l) * 2);
+    case PLAN_SLIDING_WINDOW: return limit_requests(l);
+    case PLAN_CONCURRENCY: break;   /* a limit is a rate */
     }
     return INT64_MAX;
 }
 
 bool limit_kills(const m_limit *a, const m_limit *b)
 {
-    if (!algo_has_burst(b->algo)) {
+    if (!plan_kind_has_burst(b->algo)) {
         /* b rejects only when one of its windows (fixed or trailing) holds
          * more than count_b units; a lets at most bound_span(a, w_b) requests
          * through in any span of that length.  The weighted counter may
          * reject while its trailing window holds less: it counts what the two
          * aligned windows around a request hold, a span of 2 x w_b. */
-        int64_t seen_ms = b->algo == ALGO_APPROX_SLIDING_WINDOW ? 2 * b->window_ms : b->window_ms;
+        int64_t seen_ms = b->algo == PLAN_APPROX_SLIDING_WINDOW ? 2 * b->window_ms : b->window_ms;
         i128 worst = (i128)bound_span(a, seen_ms, 0) * b->cost;
         return worst <= b->count;
     }
@@ -209,7 +206,7 @@ bool limit_kills(const m_limit *a, const m_limit *b)
 
 int64_t limit_refill_ms(const m_limit *l)
 {
-    if (!algo_has_burst(l->algo))
+    if (!plan_kind_has_burst(l->algo))
         return l->window_ms;
     i128 r = ((i128)l->burst * l->window_ms + l->count - 1) / l->count;
     return sat(r);

@@ -14,10 +14,6 @@
 
 #include "model.h"
 
-/* True for the algorithms that have a burst (a bucket capacity):
- * token_bucket and gcra.  The window algorithms have none. */
-bool algo_has_burst(algo a);
-
 /* Most requests (each of cost 1 at the gateway) limit l alone can admit in
  * any span of span_ms milliseconds (span_ms whole-millisecond instants)
  * when the clocks deciding it may differ by skew_ms.  The figure is exact:

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-bool span_within(span inner, span outer)
+static bool span_within(span inner, span outer)
 {
     return inner.file == outer.file && inner.start >= outer.start && inner.end <= outer.end;
 }
@@ -23,7 +23,7 @@ bool hz_route_own(const hz_level *lv, const m_route *r)
     return span_within(r->src->sp, at->sp);
 }
 
-bool hz_conc_own(const hz_level *lv, const m_conc *c)
+static bool hz_conc_own(const hz_level *lv, const m_conc *c)
 {
     const ast_node *at = lv->tier ? lv->tier->src : lv->subject->src;
     return span_within(c->src->sp, at->sp);

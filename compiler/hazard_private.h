@@ -33,8 +33,6 @@ const char *hz_level_desc(hz *h, const hz_level *lv);
 
 bool hz_limit_own(const hz_level *lv, const m_limit *l);
 bool hz_route_own(const hz_level *lv, const m_route *r);
-bool hz_conc_own(const hz_level *lv, const m_conc *c);
-bool span_within(span inner, span outer);
 
 /* "100/1m" (with " burst B" / " cost C" / algorithm when not default-ish). */
 const char *hz_limit_text(hz *h, const m_limit *l);

@@ -27,33 +27,33 @@ static const char *kill_reason(hz *h, const m_limit *a, const m_limit *b)
 {
     const char *aw = hz_dur(h, a->window_ms), *bw = hz_dur(h, b->window_ms);
     int64_t na = limit_requests(a);
-    if (algo_has_burst(b->algo)) {
-        int64_t inst = algo_has_burst(a->algo) ? limit_burst_requests(a)
-                       : a->algo == ALGO_FIXED_WINDOW ? 2 * na : na;
+    if (plan_kind_has_burst(b->algo)) {
+        int64_t inst = plan_kind_has_burst(a->algo) ? limit_burst_requests(a)
+                       : a->algo == PLAN_FIXED_WINDOW ? 2 * na : na;
         return arena_printf(h->a,
                             "(%s) admits at most %lld at once and %lld per %s in the "
                             "long run, never more than this limit's burst %lld and rate "
                             "%lld per %s",
-                            algo_name(a->algo), (long long)inst,
+                            plan_kind_name(a->algo), (long long)inst,
                             (long long)a->count, aw, (long long)b->burst,
                             (long long)b->count, bw);
     }
     int64_t worst = bound_span(a, b->window_ms, 0);
     const char *arith;
     switch (a->algo) {
-    case ALGO_FIXED_WINDOW: {
+    case PLAN_FIXED_WINDOW: {
         int64_t k = bound_windows_touched(b->window_ms, a->window_ms);
         arith = arena_printf(h->a, "a %s span touches up to %lld fixed windows of %s: %lld x %lld",
                              bw, (long long)k, aw, (long long)k, (long long)na);
         break;
     }
-    case ALGO_SLIDING_WINDOW: {
+    case PLAN_SLIDING_WINDOW: {
         int64_t k = bound_windows_covering(b->window_ms, a->window_ms);
         arith = arena_printf(h->a, "a %s span covers at most %lld windows of %s: %lld x %lld",
                              bw, (long long)k, aw, (long long)k, (long long)na);
         break;
     }
-    case ALGO_APPROX_SLIDING_WINDOW:
+    case PLAN_APPROX_SLIDING_WINDOW:
         arith = arena_printf(h->a, "%lld per window of %s, weighted across %lld window edges",
                              (long long)na, aw,
                              (long long)bound_windows_touched(b->window_ms, a->window_ms) - 1);
@@ -102,7 +102,7 @@ static void limit_pairs(hz *h, const hz_level *lv, const m_limit *lim, size_t n)
                                    "limit %s conflicts with limit %s on %s: same window "
                                    "and algorithm (%s) but a different %s",
                                    hz_limit_text(h, b), hz_limit_text(h, a), hz_level_desc(h, lv),
-                                   algo_name(a->algo),
+                                   plan_kind_name(a->algo),
                                    a->count != b->count ? "count"
                                    : a->burst != b->burst ? "burst" : "cost");
                 diag_note_add(h->d, d, rate_span(a), "the other limit %s is here",
@@ -321,7 +321,7 @@ static void chain_limit(hz *h, const m_subject *s, const m_limit *b)
             const m_limit *a = &up->limits[i];
             if (a->shadow)
                 continue;
-            if (a->algo == ALGO_FIXED_WINDOW && b->algo == ALGO_FIXED_WINDOW &&
+            if (a->algo == PLAN_FIXED_WINDOW && b->algo == PLAN_FIXED_WINDOW &&
                 !divides(a->window_ms, b->window_ms)) {
                 diag *d = diag_add(h->d, DIAG_WINDOW_DRIFT, rate_span(b),
                                    "fixed window %s of %s and fixed window %s of %s do not "
@@ -336,7 +336,7 @@ static void chain_limit(hz *h, const m_subject *s, const m_limit *b)
                 continue;
             bool looser = a->window_ms == b->window_ms &&
                           (limit_requests(b) > limit_requests(a) ||
-                           (algo_has_burst(a->algo) && algo_has_burst(b->algo) &&
+                           (plan_kind_has_burst(a->algo) && plan_kind_has_burst(b->algo) &&
                             limit_requests(b) == limit_requests(a) &&
                             limit_burst_requests(b) > limit_burst_requests(a)));
             if (looser) {
@@ -378,7 +378,7 @@ void hz_window_chain(hz *h, const m_subject *s)
 /* What an algorithm costs or gives up, said once per limit as written. */
 static void algorithm_notes(hz *h, const m_limit *l)
 {
-    if (l->algo == ALGO_APPROX_SLIDING_WINDOW) {
+    if (l->algo == PLAN_APPROX_SLIDING_WINDOW) {
         int64_t worst = bound_span(l, l->window_ms, 0), n = limit_requests(l);
         diag_add(h->d, DIAG_APPROX_OVERADMIT, rate_span(l),
                  "approx_sliding_window weighs the previous fixed window instead of "
@@ -387,15 +387,15 @@ static void algorithm_notes(hz *h, const m_limit *l)
                  "burst)",
                  hz_limit_text(h, l), (long long)worst, hz_dur(h, l->window_ms),
                  (long long)(worst - n));
-    } else if (l->algo == ALGO_SLIDING_WINDOW) {
-        int64_t e = sliding_log_entries(l->count, l->window_ms, l->cost);
-        if (e > SLIDING_LOG_WARN)
+    } else if (l->algo == PLAN_SLIDING_WINDOW) {
+        int64_t e = plan_log_entries(l->count, l->window_ms, l->cost);
+        if (e > PLAN_LOG_WARN)
             diag_add(h->d, DIAG_SLIDING_LOG_COST, rate_span(l),
                      "the exact sliding window of limit %s keeps up to %lld admissions per "
                      "counter (%lld KiB) and copies them on every admitted request; above %d "
                      "consider token_bucket (%lld bytes per counter) or a shorter window",
                      hz_limit_text(h, l), (long long)e, (long long)((8 + 16 * e + 1023) / 1024),
-                     SLIDING_LOG_WARN, (long long)16);
+                     PLAN_LOG_WARN, (long long)16);
     }
 }
 
@@ -405,11 +405,11 @@ void hz_limit_checks(hz *h, const m_limit *l)
     if (!l->burst_set)
         return;
     span bsp = ast_limit_burst(l->src).sp;
-    if (!algo_has_burst(l->algo)) {
+    if (!plan_kind_has_burst(l->algo)) {
         diag_add(h->d, DIAG_BURST_IGNORED, bsp,
                  "%s has no burst, so 'burst %lld' on limit %s means nothing (only "
                  "token_bucket and gcra have a burst)",
-                 algo_name(l->algo), (long long)l->burst, hz_limit_text(h, l));
+                 plan_kind_name(l->algo), (long long)l->burst, hz_limit_text(h, l));
         return;
     }
     if (l->burst > l->count)

@@ -10,9 +10,10 @@
 #include <string.h>
 
 #include "buf.h"
+#include "parse.h"
 #include "plan_check.h"
+#include "plan_key.h"
 #include "settings.h"
-#include "store_key.h"
 #include "suggest.h"
 
 typedef struct builder {
@@ -24,45 +25,13 @@ typedef struct builder {
     size_t cap_allows, cap_targets;
 } builder;
 
-const char *algo_name(algo a)
-{
-    switch (a) {
-    case ALGO_TOKEN_BUCKET: return "token_bucket";
-    case ALGO_GCRA: return "gcra";
-    case ALGO_SLIDING_WINDOW: return "sliding_window";
-    case ALGO_FIXED_WINDOW: return "fixed_window";
-    case ALGO_APPROX_SLIDING_WINDOW: return "approx_sliding_window";
-    }
-    return "?";
-}
+/* Names are checked against the language's string limit before they
+ * reach a plan, so the plan's limit can be no larger. */
+_Static_assert(PLAN_NAME_MAX == PARSE_MAX_STRING, "a plan name is a string of the language");
 
-const char *algo_identity_name(algo a)
+static bool algo_parse(const char *s, plan_kind *out)
 {
-    switch (a) {
-    case ALGO_SLIDING_WINDOW: return "sliding_log";
-    case ALGO_APPROX_SLIDING_WINDOW: return "sliding_window";
-    default: return algo_name(a);
-    }
-}
-
-int64_t sliding_log_entries(int64_t count, int64_t window_ms, int64_t cost)
-{
-    int64_t by_count = count / cost;
-    return by_count < window_ms ? by_count : window_ms;
-}
-
-static const char *const algo_names[] = {"token_bucket", "gcra", "sliding_window",
-                                         "fixed_window", "approx_sliding_window"};
-#define NALGOS (sizeof algo_names / sizeof algo_names[0])
-
-static bool algo_parse(const char *s, algo *out)
-{
-    for (size_t i = 0; i < NALGOS; i++)
-        if (strcmp(s, algo_names[i]) == 0) {
-            *out = (algo)i;
-            return true;
-        }
-    return false;
+    return plan_algo_parse(s, strlen(s), out);
 }
 
 /* ---- growable arrays in the arena ---- */
@@ -90,7 +59,7 @@ static bool check_window(builder *b, const ast_dur *w)
     }
     if (!w->unit[0])
         return false; /* bad unit, already reported by the lexer */
-    if (w->ms < WINDOW_MIN_MS || w->ms > WINDOW_MAX_MS) {
+    if (w->ms < PLAN_WINDOW_MIN_MS || w->ms > PLAN_WINDOW_MAX_MS) {
         diag_add(b->d, DIAG_DURATION_RANGE, w->sp,
                  "window must be between 1ms and 366d, not %lld%s", (long long)w->n, w->unit);
         return false;
@@ -140,7 +109,7 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
     }
     out->algo = b->m->default_algo;
     if (alg.s && !algo_parse(alg.s, &out->algo)) {
-        const char *sg = suggest(alg.s, algo_names, NALGOS);
+        const char *sg = suggest(alg.s, plan_algo_names(), PLAN_NALGOS);
         if (sg)
             diag_add(b->d, DIAG_UNKNOWN_ALGORITHM, alg.sp,
                      "unknown algorithm '%s'; did you mean '%s'?", alg.s, sg);
@@ -155,7 +124,7 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
         /* Token-bucket state is kept in units of 1/window_ms tokens, so
          * capacity x window and count x window must stay exact in both
          * int64 and Lua's doubles, with headroom for the sums (2^51). */
-        int64_t cap = RATE_PRODUCT_MAX / out->window_ms, over = 0;
+        int64_t cap = PLAN_PRODUCT_MAX / out->window_ms, over = 0;
         span at = ast_limit_rate_sp(n);
         /* Point at the number that overflows: the count, burst or cost. */
         if (out->count > cap) {
@@ -175,15 +144,15 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
             ok = false;
         }
     }
-    if (ok && out->algo == ALGO_SLIDING_WINDOW &&
-        sliding_log_entries(out->count, out->window_ms, out->cost) > SLIDING_LOG_MAX) {
+    if (ok && out->algo == PLAN_SLIDING_WINDOW &&
+        plan_log_entries(out->count, out->window_ms, out->cost) > PLAN_LOG_MAX) {
         diag_add(b->d, DIAG_SLIDING_LOG_TOO_LARGE, ast_limit_rate_sp(n),
                  "an exact sliding window of %lld per %lld ms (cost %lld) keeps up to %lld "
                  "admissions per counter, more than %d; use token_bucket or "
                  "approx_sliding_window, or a shorter window",
                  (long long)out->count, (long long)out->window_ms, (long long)out->cost,
-                 (long long)sliding_log_entries(out->count, out->window_ms, out->cost),
-                 SLIDING_LOG_MAX);
+                 (long long)plan_log_entries(out->count, out->window_ms, out->cost),
+                 PLAN_LOG_MAX);
         ok = false;
     }
     return ok;
@@ -206,7 +175,7 @@ static bool conc_build(builder *b, const ast_node *n, m_conc *out)
         const ast_dur *l = &n->conc.lease;
         if (!l->unit[0])
             return false;
-        if (l->ms < 1 || l->ms > LEASE_MAX_MS) {
+        if (l->ms < 1 || l->ms > PLAN_LEASE_MAX_MS) {
             diag_add(b->d, DIAG_DURATION_RANGE, l->sp,
                      "lease must be between 1ms and 1d, not %lld%s", (long long)l->n, l->unit);
             ok = false;
@@ -454,10 +423,10 @@ static void members_build(builder *b, const ast_node *block, const m_tier *tier,
                          ast_kind_name(c->kind));
                 break;
             }
-            if (depth + 1 > HIERARCHY_MAX_DEPTH) {
+            if (depth + 1 > PLAN_DEPTH_MAX) {
                 diag_add(b->d, DIAG_HIERARCHY_TOO_DEEP, c->sp,
                          "hierarchy nested too deeply (limit is %d levels, tenant included)",
-                         HIERARCHY_MAX_DEPTH);
+                         PLAN_DEPTH_MAX);
                 break;
             }
             m_subject *prev = member_find(b, mb, c->kind, c->name.s);
@@ -557,7 +526,7 @@ static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent
     return s;
 }
 
-m_subject *subject_child(const m_subject *s, ast_kind kind, const char *name)
+static m_subject *subject_child(const m_subject *s, ast_kind kind, const char *name)
 {
     for (size_t i = 0; i < s->nchildren; i++)
         if (s->children[i]->kind == kind && !strcmp(s->children[i]->name, name))
@@ -567,9 +536,9 @@ m_subject *subject_child(const m_subject *s, ast_kind kind, const char *name)
 
 void subject_path(const m_subject *s, char *out, size_t n)
 {
-    const m_subject *chain[HIERARCHY_MAX_DEPTH + 1];
+    const m_subject *chain[PLAN_DEPTH_MAX + 1];
     int k = 0;
-    for (; s && k <= HIERARCHY_MAX_DEPTH; s = s->parent)
+    for (; s && k <= PLAN_DEPTH_MAX; s = s->parent)
         chain[k++] = s;
     size_t used = 0;
     out[0] = '\0';
@@ -711,11 +680,11 @@ static void test_check(builder *b, const ast_node *t)
                          "expects %lld of %lld requests; must be between 0 and %lld",
                          (long long)e->v, (long long)n->v, (long long)n->v);
             if (s->u.send.within.set && (s->u.send.within.ms < 0 ||
-                                         s->u.send.within.ms > WINDOW_MAX_MS))
+                                         s->u.send.within.ms > PLAN_WINDOW_MAX_MS))
                 diag_add(b->d, DIAG_DURATION_RANGE, s->u.send.within.sp,
                          "'within' must be between 0ms and 366d");
         } else if (s->kind == AST_T_WAIT) {
-            if (s->u.wait.d.ms < 0 || s->u.wait.d.ms > WINDOW_MAX_MS)
+            if (s->u.wait.d.ms < 0 || s->u.wait.d.ms > PLAN_WINDOW_MAX_MS)
                 diag_add(b->d, DIAG_DURATION_RANGE, s->u.wait.d.sp,
                          "'wait' must be between 0ms and 366d");
         }
@@ -749,7 +718,7 @@ static void policy_build(builder *b, const ast_node *n)
             else
                 m->ns = ns;
         } else if (!strcmp(s->name, "max_clock_skew")) {
-            if (s->v.i > SKEW_MAX_MS)
+            if (s->v.i > PLAN_SKEW_MAX_MS)
                 diag_add(b->d, DIAG_DURATION_RANGE, s->v.src->sp,
                          "max_clock_skew must be between 0ms and 1h");
             else
@@ -896,12 +865,12 @@ m_policy *model_build(program *p)
             /* The name's keys are known in full here (namespace, encoded
              * name, longest suffix): refuse it now rather than let a store
              * or a buffer meet a key longer than anything plans promise. */
-            size_t kl = store_key_longest(m->ns, n->name.s);
-            if (kl > STORE_KEY_MAX)
+            size_t kl = plan_key_longest(m->ns, n->name.s);
+            if (kl > PLAN_KEY_MAX)
                 diag_add(b.d, DIAG_KEY_TOO_LONG, n->name.sp,
                          "this tenant name (%zu bytes) makes a %zu-byte store key; the "
                          "limit is %d bytes",
-                         strlen(n->name.s), kl, STORE_KEY_MAX);
+                         strlen(n->name.s), kl, PLAN_KEY_MAX);
             m_subject *s = subject_build(&b, n, NULL, 1, t);
             strmap_put(&m->tenant_by_name, s->name, s);
             m->tenants[m->ntenants++] = s;

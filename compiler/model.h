@@ -12,49 +12,13 @@
 
 #include "ast.h"
 #include "plan_check.h"
+#include "plan_kind.h"
 #include "program.h"
 #include "strmap.h"
 
-typedef enum algo {
-    ALGO_TOKEN_BUCKET,
-    ALGO_GCRA,
-    ALGO_SLIDING_WINDOW,        /* exact: every admission of the trailing window */
-    ALGO_FIXED_WINDOW,
-    ALGO_APPROX_SLIDING_WINDOW, /* the weighted two-window counter */
-} algo;
-
-const char *algo_name(algo a);
-/* The name a limit's identity hashes (SPEC.md 5.5): the name of the state
- * its counter holds.  The exact sliding window hashes "sliding_log"; the
- * weighted counter keeps "sliding_window", the name it had before it was
- * called approx_sliding_window, so its counters carry over. */
-const char *algo_identity_name(algo a);
-
-/* Most entries the log of an exact sliding window may keep (SPEC.md 6.4);
- * the runtime's RL_LOG_MAX. */
-#define SLIDING_LOG_MAX 10000
-/* Above this many entries an exact sliding window costs enough server time
- * and memory per counter to be worth a warning (RLC2009). */
-#define SLIDING_LOG_WARN 1000
-/* Entries the log of an exact sliding window limit can hold at once:
- * min(count / cost, window_ms). */
-int64_t sliding_log_entries(int64_t count, int64_t window_ms, int64_t cost);
-
-/* Ranges (SPEC.md "Values and ranges"). */
-#define WINDOW_MIN_MS 1
-#define WINDOW_MAX_MS PLAN_WINDOW_MAX_MS
-#define LEASE_MAX_MS PLAN_LEASE_MAX_MS
-#define SKEW_MAX_MS PLAN_SKEW_MAX_MS
-#define HIERARCHY_MAX_DEPTH 8
 /* Limits per block, routes per block (RLC1043). */
 #define BLOCK_MAX_LIMITS 64
 #define BLOCK_MAX_ROUTES 64
-/* Largest integer that C int64 and Lua's doubles both hold exactly. */
-#define EXACT_INT_MAX (1LL << 53)
-/* Largest count x window_ms (and burst, cost x window_ms) a limit may
- * have: 2^51 leaves the enforcement's intermediate sums below 2^53 (runtime/
- * rules.c refuses the same plans, SPEC 6). */
-#define RATE_PRODUCT_MAX (1LL << 51)
 
 typedef struct m_limit {
     const ast_node *src;        /* the limit as written (maybe in a tier) */
@@ -63,7 +27,7 @@ typedef struct m_limit {
     int64_t window_ms;
     int64_t burst;              /* bucket capacity; = count unless given */
     int64_t cost;               /* units charged per request, >= 1 */
-    algo algo;
+    plan_kind algo;
     bool burst_set;
     bool shadow;
 } m_limit;
@@ -153,7 +117,7 @@ typedef struct m_policy {
     bool client_time;           /* time_source = client */
     bool fail_closed;           /* on_store_error = fail_closed */
     bool allow_loosening;
-    algo default_algo;
+    plan_kind default_algo;
 
     m_tier **tiers;
     size_t ntiers;
@@ -175,8 +139,6 @@ m_policy *model_build(program *p);
 /* Frees the model's heap parts (hash maps).  Accepts NULL. */
 void model_free(m_policy *m);
 
-/* Finds a child of s by kind and name, or NULL. */
-m_subject *subject_child(const m_subject *s, ast_kind kind, const char *name);
 /* Writes "acme/team-a/k_123" style path of s into out. */
 void subject_path(const m_subject *s, char *out, size_t n);
 

@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "embed.h"
 #include "file_write.h"
+#include "plan_key.h"
 #include "settings.h"
 
 /* ---- small jansson helpers ---- */
@@ -49,37 +50,7 @@ static void push(json_t *a, json_t *v)
 static json_t *str(const char *s) { return must(json_string(s)); }
 static json_t *num(int64_t i) { return must(json_integer((json_int_t)i)); }
 
-/* ---- encodings ---- */
-
-/* Percent-encodes the bytes of s that `special` names, '%' itself, and
- * every byte outside printable ASCII. */
-static void pct_encode(buf *b, const char *s, const char *special)
-{
-    static const char hx[] = "0123456789ABCDEF";
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '%' || *c < 0x21 || *c > 0x7e || strchr(special, *c)) {
-            buf_putc(b, '%');
-            buf_putc(b, hx[*c >> 4]);
-            buf_putc(b, hx[*c & 15]);
-        } else {
-            buf_putc(b, (char)*c);
-        }
-    }
-}
-
-char *plan_tenant_tag(const char *ns, const char *tenant)
-{
-    buf b;
-    buf_init(&b, BUF_DEFAULT_MAX);
-    buf_putc(&b, '{');
-    buf_puts(&b, ns);
-    buf_putc(&b, ':');
-    pct_encode(&b, tenant, "{}:");
-    buf_putc(&b, '}');
-    if (!buf_ok(&b))
-        abort();
-    return b.data;
-}
+/* ---- identities ---- */
 
 static const char *subject_kind(const m_subject *s)
 {
@@ -95,7 +66,7 @@ static const char *subject_kind(const m_subject *s)
 static int subject_chain(const m_subject *s, const m_subject **chain)
 {
     int k = 0;
-    for (const m_subject *c = s; c && k <= HIERARCHY_MAX_DEPTH; c = c->parent)
+    for (const m_subject *c = s; c && k <= PLAN_DEPTH_MAX; c = c->parent)
         k++;
     int n = k;
     for (const m_subject *c = s; c && k > 0; c = c->parent)
@@ -109,18 +80,18 @@ void plan_rule_id(const char *kind, const m_subject *s, const m_route *r, const 
     buf b;
     buf_init(&b, BUF_DEFAULT_MAX);
     buf_printf(&b, "v1|%s|", kind);
-    const m_subject *chain[HIERARCHY_MAX_DEPTH + 1];
+    const m_subject *chain[PLAN_DEPTH_MAX + 1];
     int n = subject_chain(s, chain);
     for (int i = 0; i < n; i++) {
         if (i)
             buf_putc(&b, '/');
         buf_printf(&b, "%s:", subject_kind(chain[i]));
-        pct_encode(&b, chain[i]->name, "/|");
+        plan_pct_encode(&b, chain[i]->name, strlen(chain[i]->name), "/|");
     }
     buf_putc(&b, '|');
     if (r) {
         buf_printf(&b, "%s ", r->method);
-        pct_encode(&b, r->path, "|");
+        plan_pct_encode(&b, r->path, strlen(r->path), "|");
     } else {
         buf_putc(&b, '-');
     }
@@ -185,7 +156,7 @@ static void cj_int(buf *b, int64_t v)
 /* "path": the chain tenant..s, outermost first. */
 static void cj_path(buf *b, const m_subject *s)
 {
-    const m_subject *chain[HIERARCHY_MAX_DEPTH + 1];
+    const m_subject *chain[PLAN_DEPTH_MAX + 1];
     int n = subject_chain(s, chain);
     buf_putc(b, '[');
     for (int i = 0; i < n; i++) {
@@ -217,7 +188,7 @@ static void cj_rule(buf *b, const rule *r)
     if (r->lim) {
         const m_limit *l = r->lim;
         buf_puts(b, "{\"algorithm\":");
-        cj_str(b, algo_name(l->algo));
+        cj_str(b, plan_kind_name(l->algo));
         buf_puts(b, ",\"burst\":");
         cj_int(b, l->burst);
         buf_puts(b, ",\"cost\":");
@@ -243,7 +214,7 @@ static void cj_rule(buf *b, const rule *r)
     /* No lease written (RLC2201 refuses that unless allowed): the longest
      * lease the language accepts, so even then every slot expires and every
      * counter has a TTL (SPEC.md 5.5). */
-    cj_int(b, c->lease_ms ? c->lease_ms : LEASE_MAX_MS);
+    cj_int(b, c->lease_ms ? c->lease_ms : PLAN_LEASE_MAX_MS);
     buf_puts(b, ",\"max\":");
     cj_int(b, c->max);
     buf_puts(b, ",\"path\":");
@@ -256,7 +227,7 @@ static void cj_rule(buf *b, const rule *r)
 /* path_json for the verification cases (few, so a tree is fine). */
 static json_t *path_json(const m_subject *s)
 {
-    const m_subject *chain[HIERARCHY_MAX_DEPTH + 1];
+    const m_subject *chain[PLAN_DEPTH_MAX + 1];
     int n = subject_chain(s, chain);
     json_t *a = must(json_array());
     for (int i = 0; i < n; i++) {
@@ -271,7 +242,7 @@ static json_t *path_json(const m_subject *s)
 static void add_rate(rules *rs, const m_subject *s, const m_route *r, const m_limit *l)
 {
     rule *ru = rules_add(rs);
-    plan_rule_id("rate", s, r, algo_identity_name(l->algo), l->window_ms, ru->id);
+    plan_rule_id("rate", s, r, plan_kind_identity(l->algo), l->window_ms, ru->id);
     ru->src = l->src;
     ru->subj = s;
     ru->route = r;
@@ -453,15 +424,15 @@ static json_t *layout_json(const m_policy *m)
     set(o, "tenant_encoding", str("percent-encode '%', '{', '}', ':' and bytes outside "
                                   "0x21-0x7e as %XX (upper-case hex)"));
     char k[320];
-    snprintf(k, sizeof k, "%s:cfg:<version>", pattern);
+    snprintf(k, sizeof k, "%s" PLAN_KEY_CFG "<version>", pattern);
     set(o, "config", str(k));
-    snprintf(k, sizeof k, "%s:active", pattern);
+    snprintf(k, sizeof k, "%s" PLAN_KEY_ACTIVE, pattern);
     set(o, "active", str(k));
-    snprintf(k, sizeof k, "%s:c:<rule_id>", pattern);
+    snprintf(k, sizeof k, "%s" PLAN_KEY_COUNTER "<rule_id>", pattern);
     set(o, "counter", str(k));
-    snprintf(k, sizeof k, "%s:c:<rule_id>:log", pattern);
+    snprintf(k, sizeof k, "%s" PLAN_KEY_COUNTER "<rule_id>" PLAN_KEY_LOG, pattern);
     set(o, "log", str(k));
-    snprintf(k, sizeof k, "%s:v:c:<rule_id>", pattern);
+    snprintf(k, sizeof k, "%s" PLAN_KEY_VERIFY PLAN_KEY_COUNTER "<rule_id>", pattern);
     set(o, "verify_counter", str(k));
     return o;
 }
@@ -569,13 +540,13 @@ static json_t *steps_json(const m_policy *m, const m_target **ts, size_t n, size
             set(s, "sha256", json_deep_copy(json_object_get(lib, "sha256")));
             push(a, s);
             s = step(t, "write_config");
-            snprintf(k, sizeof k, "%s:cfg:<version>", pattern);
+            snprintf(k, sizeof k, "%s" PLAN_KEY_CFG "<version>", pattern);
             set(s, "key", str(k));
             set(s, "value", str("tenant_rules"));
             set(s, "tenants", num((int64_t)ntenants));
             push(a, s);
             s = step(t, "activate");
-            snprintf(k, sizeof k, "%s:active", pattern);
+            snprintf(k, sizeof k, "%s" PLAN_KEY_ACTIVE, pattern);
             set(s, "key", str(k));
             set(s, "value", str("tenant_version"));
             set(s, "tenants", num((int64_t)ntenants));
@@ -758,7 +729,7 @@ static json_t *build(const m_policy *m, const program *p, const plan_opts *o, di
         if (!digest_sha256_hex(one.data + r0, one.len - r0, version))
             abort();
         buf_puts(&one, ",\"tag\":");
-        char *tag = plan_tenant_tag(m->ns, t->name);
+        char *tag = plan_key_tag(m->ns, t->name);
         cj_str(&one, tag);
         free(tag);
         buf_puts(&one, ",\"version\":\"");
@@ -830,14 +801,6 @@ json_t *plan_build_text(const m_policy *m, const program *p, const plan_opts *o,
     return build(m, p, o, d, tenants);
 }
 
-bool plan_seal(json_t *plan)
-{
-    char hex[DIGEST_HEX_LEN + 1];
-    if (!plan_digest_compute(plan, hex))
-        return false;
-    return json_object_set_new(plan, "plan_digest", must(json_string(hex))) == 0;
-}
-
 /* ---- writing ---- */
 
 static bool write_all(int fd, const char *s, size_t n)
@@ -857,24 +820,6 @@ static bool write_all(int fd, const char *s, size_t n)
 
 static bool write_parts(const char *const *parts, const size_t *lens, int n, const char *path,
                         char *err, size_t errlen);
-
-bool plan_write(const json_t *plan, const char *path, char *err, size_t errlen)
-{
-    char *text = plan_digest_canonical_text(plan);
-    if (!text) {
-        snprintf(err, errlen, "cannot serialise the plan (out of memory)");
-        return false;
-    }
-    size_t len = strlen(text);
-    bool ok = write_parts((const char *const *)&text, &len, 1, path, err, errlen);
-    free(text);
-    return ok;
-}
-
-bool plan_seal_write(json_t *plan, const char *path, char *err, size_t errlen)
-{
-    return plan_seal_write_text(plan, NULL, path, err, errlen);
-}
 
 bool plan_seal_write_text(json_t *plan, const buf *tenants, const char *path, char *err,
                           size_t errlen)

@@ -1,8 +1,9 @@
 /* plan.h - turns a checked policy into the plan document that `rlc run`
- * deploys (SPEC.md section 5; contract in PLAN_CONTRACT.md).  The plan is a
- * jansson object built here, sealed with its digest, and written as
- * canonical JSON; its tenants (nearly all of a large plan) are written as
- * canonical text directly, without a tree.  Nothing here touches a store or prints.
+ * deploys (SPEC.md section 5; what the runtime relies on is plan/).  The
+ * plan is a jansson object built here, sealed with its digest, and written
+ * as canonical JSON; its tenants (nearly all of a large plan) are written as
+ * canonical text directly, without a tree.  Nothing here touches a store or
+ * prints.
  *
  * Typical use (cli/cmd_compile.c):
  *
@@ -29,9 +30,6 @@
 #include "plan_check.h"
 #include "plan_digest.h"
 #include "program.h"
-
-/* Length of a rule id: 16 hex digits (64 bits of SHA-256). */
-#define PLAN_RULE_ID_LEN 16
 
 typedef struct plan_opts {
     const char *compiler;      /* "rlc 0.1.0"; NULL: "rlc unknown" */
@@ -60,21 +58,13 @@ json_t *plan_build(const m_policy *m, const program *p, const plan_opts *o, diag
 json_t *plan_build_text(const m_policy *m, const program *p, const plan_opts *o, diag_list *d,
                         buf *tenants);
 
-/* Sets plan_digest (replacing any).  Returns false when hashing fails. */
-bool plan_seal(json_t *plan);
-
-/* Writes the canonical text of plan to path ("-" is stdout) atomically: a
- * temp file in the same directory, fsync, rename, fsync of the directory.
- * Never leaves a partial or temp file; an existing file is untouched on
- * failure.  Returns false with a message in err. */
-bool plan_write(const json_t *plan, const char *path, char *err, size_t errlen);
-
-/* plan_seal then plan_write, serialising the plan once instead of twice
- * (what `rlc compile` uses; the bytes are identical). */
-bool plan_seal_write(json_t *plan, const char *path, char *err, size_t errlen);
-/* The same for a plan from plan_build_text: the written plan has the
- * tenants text in place of the tree's "tenants" (which is left as it was),
- * and plan_digest covers it. */
+/* Seals a plan from plan_build_text (sets plan_digest, replacing any) and
+ * writes its canonical text to path ("-" is stdout) atomically: a temp file
+ * in the same directory, fsync, rename, fsync of the directory; never a
+ * partial or temp file, and an existing file is untouched on failure.  The
+ * written plan has the tenants text in place of the tree's "tenants" (which
+ * is left as it was), and plan_digest covers it; the plan is serialised
+ * once.  Returns false with a message in err. */
 bool plan_seal_write_text(json_t *plan, const buf *tenants, const char *path, char *err,
                           size_t errlen);
 
@@ -84,9 +74,5 @@ bool plan_seal_write_text(json_t *plan, const buf *tenants, const char *path, ch
  * concurrency. */
 void plan_rule_id(const char *kind, const m_subject *s, const m_route *r, const char *algorithm,
                   int64_t window_ms, char out[PLAN_RULE_ID_LEN + 1]);
-
-/* The hash tag of a tenant's keys, "{<ns>:<tenant>}" with the tenant name
- * percent-encoded (SPEC.md 6.1).  Returns a malloc'd string. */
-char *plan_tenant_tag(const char *ns, const char *tenant);
 
 #endif

@@ -210,7 +210,7 @@ static bool value_check(const setting_spec *s, const ast_value *v, diag_list *d,
                  type_text(s), value_kind_text(v->kind));
         return false;
     }
-    if (s->type == STY_DURATION && (out->i < 0 || out->i > SKEW_MAX_MS * 24)) {
+    if (s->type == STY_DURATION && (out->i < 0 || out->i > PLAN_SKEW_MAX_MS * 24)) {
         diag_add(d, DIAG_DURATION_RANGE, v->sp, "%s must be between 0ms and 1d", s->name);
         return false;
     }

@@ -47,7 +47,7 @@ static int64_t unit_ms(const ast_limit *l)
     return duration_unit_ms(l->window_unit, strnlen(l->window_unit, sizeof l->window_unit));
 }
 
-ast_off ast_limit_at(const ast_node *n, int f)
+static ast_off ast_limit_at(const ast_node *n, int f)
 {
     const ast_limit *l = &n->lim;
     if (l->is_far)

@@ -181,8 +181,6 @@ static inline ast_off ast_off_of(span sp)
     return o;
 }
 
-/* Where field f (LIM_*) of limit n stands. */
-ast_off ast_limit_at(const ast_node *n, int f);
 
 /* Writers, for the parser; a is the arena for the out-of-line form.
  * Spans lie in n's file, at or after n's start. */

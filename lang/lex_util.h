@@ -1,7 +1,7 @@
 /* lex_util.h - token decoding for the scanner: integers with overflow
- * detection, durations, string escapes, UTF-8 validation.  Kept out of
- * lexer.l so it can be unit tested and read as ordinary C.  Internal to
- * lang/. */
+ * detection, durations, string escapes (UTF-8 itself is base/utf8.h).
+ * Kept out of lexer.l so it can be unit tested and read as ordinary C.
+ * Internal to lang/. */
 #ifndef RLC_LEX_UTIL_H
 #define RLC_LEX_UTIL_H
 
@@ -16,10 +16,6 @@
 bool dec_parse(const char *s, size_t n, int64_t *out);
 /* Milliseconds per unit, or 0 when unit is not one of ms s m h d. */
 int64_t duration_unit_ms(const char *unit, size_t n);
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-size_t utf8_seq_len(const unsigned char *s, size_t n);
-/* Offset of the first invalid UTF-8 byte in s, or n when all valid. */
-size_t utf8_validate(const char *s, size_t n);
 
 /* Scanner actions; each reports its own errors with precise spans. */
 bool lex_int(parse_ctx *c, span sp, const char *t, size_t n, int64_t *out);

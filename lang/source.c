@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lex_util.h"  /* utf8_seq_len, for columns */
+#include "utf8.h"  /* for columns */
 
 const span span_none = {SRC_NONE, 0, 0};
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t edit_distance(const char *a, const char *b, size_t cap)
+static size_t edit_distance(const char *a, const char *b, size_t cap)
 {
     size_t la = strlen(a), lb = strlen(b);
     if ((la > lb ? la - lb : lb - la) > cap)

@@ -8,7 +8,5 @@
  * (distance at most a third of the name's length, and at least 1 edit
  * allowed for short names).  Borrows everything. */
 const char *suggest(const char *name, const char *const *cands, size_t n);
-/* Damerau-Levenshtein (optimal string alignment) distance, capped at cap+1. */
-size_t edit_distance(const char *a, const char *b, size_t cap);
 
 #endif

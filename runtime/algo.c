@@ -250,7 +250,7 @@ static void log_append(rl_log *lg, int64_t t, int64_t u)
 
 void algo_commit(const rl_rule *r, rl_state *s, const rl_verdict *v)
 {
-    if (r->kind != RL_SLIDING_WINDOW) {
+    if (r->kind != PLAN_SLIDING_WINDOW) {
         s->present = v->next.present;
         s->a = v->next.a;
         s->b = v->next.b;
@@ -297,11 +297,11 @@ void algo_rate(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now_ms
     v->log_drop = 0;
     v->log_t = v->log_units = 0;
     switch (r->kind) {
-    case RL_TOKEN_BUCKET: token_bucket(r, s, cost, now_ms, skew_ms, v); break;
-    case RL_GCRA: gcra(r, s, cost, now_ms, skew_ms, v); break;
-    case RL_FIXED_WINDOW: fixed_window(r, s, cost, now_ms, skew_ms, v); break;
-    case RL_SLIDING_WINDOW: sliding_log(r, s, cost, now_ms, skew_ms, v); break;
-    case RL_APPROX_SLIDING_WINDOW: approx_sliding_window(r, s, cost, now_ms, skew_ms, v); break;
-    case RL_CONCURRENCY: break;
+    case PLAN_TOKEN_BUCKET: token_bucket(r, s, cost, now_ms, skew_ms, v); break;
+    case PLAN_GCRA: gcra(r, s, cost, now_ms, skew_ms, v); break;
+    case PLAN_FIXED_WINDOW: fixed_window(r, s, cost, now_ms, skew_ms, v); break;
+    case PLAN_SLIDING_WINDOW: sliding_log(r, s, cost, now_ms, skew_ms, v); break;
+    case PLAN_APPROX_SLIDING_WINDOW: approx_sliding_window(r, s, cost, now_ms, skew_ms, v); break;
+    case PLAN_CONCURRENCY: break;
     }
 }

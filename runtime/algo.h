@@ -53,7 +53,7 @@ typedef struct rl_verdict {
                                * newest entry has that time) */
 } rl_verdict;
 
-/* Evaluates rate rule r (not RL_CONCURRENCY) for a request of cost
+/* Evaluates rate rule r (not PLAN_CONCURRENCY) for a request of cost
  * `cost` (>= 1; charge = cost x r->cost) at time now_ms (>= 0), on state s.
  * skew_ms is the policy's max_clock_skew (for the TTL only). */
 void algo_rate(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now_ms,

@@ -377,9 +377,9 @@ static bool case_ok(const json_t *c, size_t i, rerr *e)
     if (why)
         return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s.route: %s", where, why);
     const json_t *path = json_object_get(c, "path");
-    if (json_array_size(path) < 1 || json_array_size(path) > 8)
-        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s.path must hold 1 to 8 subjects",
-                        where);
+    if (json_array_size(path) < 1 || json_array_size(path) > PLAN_DEPTH_MAX)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s.path must hold 1 to %d subjects",
+                        where, PLAN_DEPTH_MAX);
     size_t k;
     json_t *el;
     json_array_foreach(path, k, el) {

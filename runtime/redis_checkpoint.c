@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "plan_key.h"
 #include "target_redis.h"
 
 static char *hexdup(const char *p, size_t n)
@@ -53,13 +54,13 @@ void rt_shadow_keys(rtarget *t, json_t *a)
         if (!x || json_object_get(seen, x->name))
             continue;
         json_object_set_new(seen, x->name, json_true());
-        add_key(a, "%s:v:active", x->tag);
-        add_key(a, "%s:v:seq", x->tag);
-        add_key(a, "%s:v:cfg:%s", x->tag, x->newver);
+        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_ACTIVE, x->tag);
+        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_SEQ, x->tag);
+        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_CFG "%s", x->tag, x->newver);
         for (size_t r = 0; r < x->t->nrules; r++) {
-            add_key(a, "%s:v:c:%s", x->tag, x->t->rules[r].id);
-            if (x->t->rules[r].kind == RL_SLIDING_WINDOW)
-                add_key(a, "%s:v:c:%s:log", x->tag, x->t->rules[r].id);
+            add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_COUNTER "%s", x->tag, x->t->rules[r].id);
+            if (x->t->rules[r].kind == PLAN_SLIDING_WINDOW)
+                add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_COUNTER "%s" PLAN_KEY_LOG, x->tag, x->t->rules[r].id);
         }
     }
     json_decref(seen);
@@ -77,11 +78,11 @@ static json_t *touched_keys(rtarget *t)
     for (size_t i = 0; i < t->nten; i++) {
         rtenant *x = &t->ten[i];
         if (x->changed) {
-            add_key(a, "%s:active", x->tag);
+            add_key(a, "%s" PLAN_KEY_ACTIVE, x->tag);
             if (x->live)
-                add_key(a, "%s:cfg:%s", x->tag, x->live);
+                add_key(a, "%s" PLAN_KEY_CFG "%s", x->tag, x->live);
             if (x->t && (!x->live || strcmp(x->live, x->newver)))
-                add_key(a, "%s:cfg:%s", x->tag, x->newver);
+                add_key(a, "%s" PLAN_KEY_CFG "%s", x->tag, x->newver);
         }
     }
     rt_shadow_keys(t, a);
@@ -169,8 +170,9 @@ static bool restore_keys(rtarget *t, const json_t *ck_t, rerr *e)
         const char *d = json_string_value(json_object_get(k, "d"));
         size_t kl = strlen(ks);
         bool is_active = false;
-        if (kl > 7 && !strcmp(ks + kl - 7, ":active")) {
-            char *tg = str_printf("%.*s", (int)(kl - 7), ks);
+        size_t al = sizeof PLAN_KEY_ACTIVE - 1;
+        if (kl > al && !strcmp(ks + kl - al, PLAN_KEY_ACTIVE)) {
+            char *tg = str_printf("%.*s", (int)(kl - al), ks);
             is_active = json_is_string(json_object_get(act, tg));
             free(tg);
         }
@@ -211,7 +213,7 @@ static bool restore_pointers(rtarget *t, const json_t *ck_t, rerr *e)
     json_object_foreach(json_object_get(ck_t, "active"), tag, v) {
         if (!json_is_string(v))
             continue;   /* absent before: deleted with the keys */
-        char *ak = str_printf("%s:active", tag);
+        char *ak = str_printf("%s" PLAN_KEY_ACTIVE, tag);
         const char *ver = json_string_value(v);
         char now[24] = "";
         if (t->functions) {

@@ -10,35 +10,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "plan_key.h"
+
 #define NO_NODE 0xFFFF
 #define PIPE_BATCH 1024
-
-/* --- slots ----------------------------------------------------------------- */
-
-uint16_t rcluster_crc16(const char *p, size_t n)
-{
-    uint16_t crc = 0;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= (uint16_t)((unsigned char)p[i] << 8);
-        for (int b = 0; b < 8; b++)
-            crc = (crc & 0x8000) ? (uint16_t)((crc << 1) ^ 0x1021) : (uint16_t)(crc << 1);
-    }
-    return crc;
-}
-
-unsigned rcluster_key_slot(const char *key, size_t n)
-{
-    /* The Redis Cluster spec: hash only what is between the first '{' and
-     * the first '}' after it, if that is non-empty. */
-    const char *open = memchr(key, '{', n);
-    if (open) {
-        size_t off = (size_t)(open - key) + 1;
-        const char *close = memchr(open + 1, '}', n - off);
-        if (close && close > open + 1)
-            return rcluster_crc16(open + 1, (size_t)(close - open - 1)) & (RSTORE_SLOTS - 1);
-    }
-    return rcluster_crc16(key, n) & (RSTORE_SLOTS - 1);
-}
 
 /* --- nodes and the slot map ------------------------------------------------ */
 
@@ -256,7 +231,7 @@ size_t rstore_key_node(rstore *s, const char *key, size_t n)
 {
     if (!s->cluster)
         return 0;
-    return s->slot_node[rcluster_key_slot(key, n)];
+    return s->slot_node[plan_key_slot(key, n)];
 }
 
 static size_t first_primary(const rstore *s)
@@ -400,7 +375,7 @@ redisReply *rstore_cmd(rstore *s, const char *key, size_t keylen, int argc, cons
         rerr_set(e, DIAG_STORE_REPLY, "cannot format command %s", argv[0]);
         return NULL;
     }
-    int slot = key && s->cluster ? (int)rcluster_key_slot(key, keylen) : (key ? 0 : -1);
+    int slot = key && s->cluster ? (int)plan_key_slot(key, keylen) : (key ? 0 : -1);
     redisReply *r = run_resp(s, slot, resp, (size_t)len, NULL, e);
     redisFreeCommand(resp);
     return r;
@@ -483,7 +458,7 @@ bool rpipe_add(rpipe *p, const char *key, size_t keylen, int argc, const char **
     if (len < 0)
         return false;
     c->len = (size_t)len;
-    c->slot = key && p->s->cluster ? (int)rcluster_key_slot(key, keylen) : (key ? 0 : -1);
+    c->slot = key && p->s->cluster ? (int)plan_key_slot(key, keylen) : (key ? 0 : -1);
     p->n++;
     return true;
 }

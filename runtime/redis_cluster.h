@@ -2,9 +2,9 @@
  * behind one interface so the executor never cares which.
  *
  * Cluster support (no cluster client is packaged for hiredis 0.14): the slot
- * map from CLUSTER SLOTS, CRC16/XMODEM mod 16384 with the {hash tag} rule,
- * MOVED (refresh the map, retry), ASK (ASKING + retry on the target, map
- * unchanged), TRYAGAIN and CLUSTERDOWN (back off, retry, bounded), one
+ * map from CLUSTER SLOTS, each key's slot by plan_key_slot (the {hash tag}
+ * rule), MOVED (refresh the map, retry), ASK (ASKING + retry on the target,
+ * map unchanged), TRYAGAIN and CLUSTERDOWN (back off, retry, bounded), one
  * connection and one pipeline per node.  Replicas are connected lazily, only
  * for per-node checks (TIME, INFO).  Not here: reading from replicas,
  * pub/sub, transactions spanning slots. */
@@ -15,17 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plan_key.h"
 #include "redis_conn.h"
 
-#define RSTORE_SLOTS 16384
+#define RSTORE_SLOTS PLAN_KEY_SLOTS
 #define RSTORE_MAX_NODES 256
 #define RSTORE_MAX_REDIRECTS 16
-
-/* CRC16/XMODEM (poly 0x1021, init 0) as Redis Cluster uses it. */
-uint16_t rcluster_crc16(const char *p, size_t n);
-/* The cluster slot of a key: CRC16 of the {hash tag} if the key has a
- * non-empty one, else of the whole key, mod 16384. */
-unsigned rcluster_key_slot(const char *key, size_t n);
 
 typedef struct rnode {
     char host[256];

@@ -12,29 +12,7 @@
 #include "buf.h"
 #include "digest.h"
 #include "embed.h"
-
-char *redis_config_tag(const char *ns, const char *tenant)
-{
-    static const char hx[] = "0123456789ABCDEF";
-    buf b;
-    buf_init(&b, BUF_DEFAULT_MAX);
-    buf_putc(&b, '{');
-    buf_puts(&b, ns);
-    buf_putc(&b, ':');
-    for (const unsigned char *c = (const unsigned char *)tenant; *c; c++) {
-        if (*c == '%' || *c == '{' || *c == '}' || *c == ':' || *c < 0x21 || *c > 0x7e) {
-            buf_putc(&b, '%');
-            buf_putc(&b, hx[*c >> 4]);
-            buf_putc(&b, hx[*c & 15]);
-        } else {
-            buf_putc(&b, (char)*c);
-        }
-    }
-    buf_putc(&b, '}');
-    if (!buf_ok(&b))
-        abort();
-    return b.data;
-}
+#include "plan_key.h"
 
 /* One command in one allocation: the argv array, the lengths and the
  * NUL-terminated strings (a deploy makes two per tenant, 100 000s). */
@@ -114,11 +92,11 @@ static void put_num(buf *b, int64_t v)
 static void put_rule(buf *b, const rl_rule *r)
 {
     buf_append(b, r->id, strlen(r->id));
-    char k[4] = {' ', r->kind == RL_CONCURRENCY ? 'C' : rules_kind_code(r->kind), ' ',
+    char k[4] = {' ', plan_kind_code(r->kind), ' ',
                  r->shadow ? '1' : '0'};
     buf_append(b, k, 4);
     buf_putc(b, ' ');
-    if (r->kind == RL_CONCURRENCY) {
+    if (r->kind == PLAN_CONCURRENCY) {
         put_num(b, r->max);
         buf_putc(b, ' ');
         put_num(b, r->lease_ms);
@@ -207,11 +185,11 @@ void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *s
     size_t *lens = malloc(argc * sizeof *lens);
     if (!argv || !lens)
         abort();
-    char *tag = redis_config_tag(rs->ns, t->name);
+    char *tag = plan_key_tag(rs->ns, t->name);
     buf kb;
     buf_init(&kb, BUF_DEFAULT_MAX);
     buf_puts(&kb, tag);
-    buf_puts(&kb, ":cfg:");
+    buf_puts(&kb, PLAN_KEY_CFG);
     buf_puts(&kb, version);
     argv[0] = "HSET";
     lens[0] = 4;
@@ -224,7 +202,7 @@ void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *s
     cmd_push(cmds, (int)argc, argv, lens);
     buf_reset(&kb);
     buf_puts(&kb, tag);
-    buf_puts(&kb, ":active");
+    buf_puts(&kb, PLAN_KEY_ACTIVE);
     if (!buf_ok(&kb))
         abort();
     const char *key = buf_str(&kb);

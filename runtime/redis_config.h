@@ -11,12 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plan_key.h"
 #include "rules.h"
 
 /* Config format written in the "m" field; the library refuses others. */
 #define REDIS_CONFIG_FORMAT 1
-/* Length of a config version: 16 hex digits of SHA-256. */
-#define REDIS_CONFIG_VERSION_LEN 16
+/* Length of a config version (it names the config key, plan_key.h). */
+#define REDIS_CONFIG_VERSION_LEN PLAN_CONFIG_VERSION_LEN
 
 typedef struct redis_cmd {
     int argc;
@@ -28,10 +29,6 @@ typedef struct redis_cmds {
     redis_cmd *v;
     size_t n, cap;
 } redis_cmds;
-
-/* The tenant's hash tag "{<ns>:<tenant>}", the tenant name percent-encoded
- * for '%', '{', '}', ':' and bytes outside 0x21-0x7e.  malloc'd. */
-char *redis_config_tag(const char *ns, const char *tenant);
 
 /* The encoded config of tenant t: its fields and values in order ("m"
  * first, then subjects sorted), and its version (the digest of exactly

@@ -160,7 +160,7 @@ static bool probe_permission(rtarget *t, rerr *e)
     /* One tenant's keys stand for all: an ACL key pattern is written for
      * the namespace, and checking 100 000 tenants would take as long as
      * the deploy. */
-    char *tag = env->rs && env->rs->ntenants ? redis_config_tag(env->ns, env->rs->tenants[0].name)
+    char *tag = env->rs && env->rs->ntenants ? plan_key_tag(env->ns, env->rs->tenants[0].name)
                                            : NULL;
     p.tag = tag;
     bool ok = true;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "plan_key.h"
 #include "target_redis.h"
 
 static int cmp_str(const void *a, const void *b)
@@ -25,7 +26,7 @@ static int cmp_str(const void *a, const void *b)
  * still hash to its version (false: edited by hand). */
 static json_t *live_config(rtarget *t, const char *tag, const char *ver, bool *intact, rerr *e)
 {
-    char *k = str_printf("%s:cfg:%s", tag, ver);
+    char *k = str_printf("%s" PLAN_KEY_CFG "%s", tag, ver);
     const char *av[2] = {"HGETALL", k};
     redisReply *r = rstore_cmd(t->s, k, strlen(k), 2, av, NULL, e);
     free(k);
@@ -71,12 +72,12 @@ static json_t *live_config(rtarget *t, const char *tag, const char *ver, bool *i
 
 static const char *rule_line(const rl_rule *r, char *out, size_t n)
 {
-    snprintf(out, n, "%s %c %d %lld %lld %lld %lld", r->id, rules_kind_code(r->kind),
+    snprintf(out, n, "%s %c %d %lld %lld %lld %lld", r->id, plan_kind_code(r->kind),
              r->shadow ? 1 : 0,
-             (long long)(r->kind == RL_CONCURRENCY ? r->max : r->count),
-             (long long)(r->kind == RL_CONCURRENCY ? r->lease_ms : r->window_ms),
-             (long long)(r->kind == RL_CONCURRENCY ? 0 : r->burst),
-             (long long)(r->kind == RL_CONCURRENCY ? 1 : r->cost));
+             (long long)(r->kind == PLAN_CONCURRENCY ? r->max : r->count),
+             (long long)(r->kind == PLAN_CONCURRENCY ? r->lease_ms : r->window_ms),
+             (long long)(r->kind == PLAN_CONCURRENCY ? 0 : r->burst),
+             (long long)(r->kind == PLAN_CONCURRENCY ? 1 : r->cost));
     return out;
 }
 
@@ -92,7 +93,7 @@ static void diff_rules(const rtenant *x, const json_t *old, json_t *d)
         rule_line(rr, line, sizeof line);
         json_t *ol = json_object_get(old, rr->id);
         json_t *item = json_pack("{s:s,s:s,s:s}", "id", rr->id, "kind",
-                                 rules_kind_name(rr->kind), "subject",
+                                 plan_kind_name(rr->kind), "subject",
                                  rr->subject[0] ? rr->subject : "(tenant)");
         if (!ol) {
             json_object_set_new(item, "counter", json_string("new, empty"));
@@ -165,8 +166,8 @@ static bool tenant_drift(rtarget *t, json_t *dr, size_t *ntenants, rerr *e)
     for (size_t m = 0; r->type == REDIS_REPLY_ARRAY && m + 1 < r->elements; m += 2) {
         const char *tn = r->element[m]->str, *ver = r->element[m + 1]->str;
         (*ntenants)++;
-        char *tag = redis_config_tag(ns, tn);
-        char *ak = str_printf("%s:active", tag);
+        char *tag = plan_key_tag(ns, tn);
+        char *ak = str_printf("%s" PLAN_KEY_ACTIVE, tag);
         const char *ga[2] = {"GET", ak};
         redisReply *a = rstore_cmd(t->s, ak, strlen(ak), 2, ga, NULL, e);
         free(ak);

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "fault.h"
+#include "plan_key.h"
 #include "sim.h"
 #include "target_redis.h"
 
@@ -24,18 +25,9 @@ static char *case_path(const json_t *path)
     json_array_foreach(path, i, el) {
         if (i == 0)
             continue;
-        if (i > 1)
-            buf_putc(&b, '/');
-        buf_puts(&b, json_string_value(json_object_get(el, "kind")));
-        buf_putc(&b, ':');
-        for (const char *s = json_string_value(json_object_get(el, "name")); s && *s; s++) {
-            if (*s == '%')
-                buf_puts(&b, "%25");
-            else if (*s == '/')
-                buf_puts(&b, "%2F");
-            else
-                buf_putc(&b, *s);
-        }
+        const json_t *kind = json_object_get(el, "kind"), *name = json_object_get(el, "name");
+        plan_subject_seg(&b, i == 1, json_string_value(kind), json_string_length(kind),
+                         json_string_value(name), json_string_length(name));
     }
     if (!buf_ok(&b))
         abort();
@@ -49,8 +41,8 @@ static void queue_case(rtarget *t, rpipe *p, size_t i, const json_t *vc, rtenant
 {
     /* Shadow copy of the tenant's config under "<tag>:v", so decisions run
      * on fresh counters that no client touches. */
-    char *sk = str_printf("%s:v:active", x->tag);
-    char *scfg = str_printf("%s:v:cfg:%s", x->tag, x->newver);
+    char *sk = str_printf("%s" PLAN_KEY_VERIFY PLAN_KEY_ACTIVE, x->tag);
+    char *scfg = str_printf("%s" PLAN_KEY_VERIFY PLAN_KEY_CFG "%s", x->tag, x->newver);
     redis_cmd *hs = &x->cmds.v[0];
     const char **av = malloc((size_t)hs->argc * sizeof *av);
     size_t *lens = malloc((size_t)hs->argc * sizeof *lens);

@@ -4,14 +4,14 @@
 #include "rules.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "digest.h"
-#include "store_key.h"
-#include "plan_check.h"
+#include "plan_key.h"
 
 static bool fail(char *err, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -22,35 +22,6 @@ static bool fail(char *err, size_t n, const char *fmt, ...)
     str_mark_cut(err, n, vsnprintf(err, n, fmt, ap));
     va_end(ap);
     return false;
-}
-
-const char *rules_kind_name(rl_kind k)
-{
-    switch (k) {
-    case RL_TOKEN_BUCKET: return "token_bucket";
-    case RL_GCRA: return "gcra";
-    case RL_SLIDING_WINDOW: return "sliding_window";
-    case RL_FIXED_WINDOW: return "fixed_window";
-    case RL_CONCURRENCY: return "concurrency";
-    case RL_APPROX_SLIDING_WINDOW: return "approx_sliding_window";
-    }
-    return "?";
-}
-
-/* Most entries the log of exact sliding window r can hold at once:
- * min(count / cost, window_ms). */
-static int64_t rules_log_entries(const rl_rule *r)
-{
-    /* Each entry holds at least one request's charge (cost units) and no
-     * two entries share a millisecond of the trailing window. */
-    int64_t by_count = r->count / r->cost;
-    return by_count < r->window_ms ? by_count : r->window_ms;
-}
-
-char rules_kind_code(rl_kind k)
-{
-    static const char codes[] = "TGLFCS";
-    return codes[k];
 }
 
 static bool get_int(const json_t *o, const char *k, int64_t lo, int64_t hi, int64_t *out,
@@ -71,20 +42,6 @@ static const char *get_str(const json_t *o, const char *k)
 {
     const json_t *v = json_object_get(o, k);
     return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-/* Subject names in paths are percent-encoded for '%' and '/' so that '/'
- * can separate segments (SPEC.md 6.2). */
-static void put_name(buf *b, const char *s)
-{
-    for (const char *c = s; *c; c++) {
-        if (*c == '%')
-            buf_puts(b, "%25");
-        else if (*c == '/')
-            buf_puts(b, "%2F");
-        else
-            buf_putc(b, *c);
-    }
 }
 
 static bool split_route(arena *a, rl_rule *r)
@@ -113,45 +70,154 @@ static bool split_route(arena *a, rl_rule *r)
     return true;
 }
 
+/* ---- what a rule may hold, decided once for both readers ----
+ *
+ * The tree reader (read_rule) and the text reader (sc_rule, below) each
+ * take a rule apart their own way, for speed; whether it is a rule the
+ * runtime takes is decided here only, so the two cannot drift apart.  The
+ * tree reader reports what is wrong; the text reader only needs to know
+ * that something is, and hands the tenant to the tree reader for the
+ * message. */
+
+/* A rule id: exactly PLAN_RULE_ID_LEN lower-case hex digits. */
+static bool id_ok(const char *s, size_t n)
+{
+    if (n != PLAN_RULE_ID_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* Path element i, {"kind": K, "name": N} (K or N NULL when not strings):
+ * PATH_OK, PATH_BAD (kind or name not allowed there) or PATH_OTHER_TENANT
+ * (element 0 names another tenant than the one holding the rule). */
+enum { PATH_OK, PATH_BAD, PATH_OTHER_TENANT };
+static int path_elem_check(size_t i, const char *k, size_t kl, const char *nm, size_t nl,
+                           const char *tenant, size_t tl)
+{
+    bool kind_ok = k && (i == 0 ? kl == 6 && !memcmp(k, "tenant", 6)
+                                : (kl == 5 && !memcmp(k, "group", 5)) ||
+                                      (kl == 3 && !memcmp(k, "key", 3)));
+    if (!kind_ok || !nm || !nl || nl > PLAN_NAME_MAX)
+        return PATH_BAD;
+    if (i == 0 && (nl != tl || memcmp(nm, tenant, tl) != 0))
+        return PATH_OTHER_TENANT;
+    return PATH_OK;
+}
+
+/* The numbers of a rule, each in [1, max], in the order they are checked. */
+typedef struct num_field {
+    const char *name;
+    size_t off;
+    int64_t max;
+} num_field;
+static const num_field rate_nums[] = {
+    {"count", offsetof(rl_rule, count), PLAN_PRODUCT_MAX},
+    {"window_ms", offsetof(rl_rule, window_ms), PLAN_WINDOW_MAX_MS},
+    {"burst", offsetof(rl_rule, burst), PLAN_PRODUCT_MAX},
+    {"cost", offsetof(rl_rule, cost), PLAN_PRODUCT_MAX},
+};
+static const num_field conc_nums[] = {
+    {"max", offsetof(rl_rule, max), PLAN_PRODUCT_MAX},
+    {"lease_ms", offsetof(rl_rule, lease_ms), PLAN_LEASE_MAX_MS},
+};
+#define NNUMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static int64_t *num_at(rl_rule *r, const num_field *f) { return (int64_t *)((char *)r + f->off); }
+
+static bool num_ok(const num_field *f, int64_t v, const char *where, char *err, size_t n)
+{
+    if (v >= 1 && v <= f->max)
+        return true;
+    return fail(err, n, "%s: \"%s\" = %lld is out of range [%lld, %lld]", where, f->name,
+                (long long)v, 1LL, (long long)f->max);
+}
+
+/* Each number of r's kind in range, then what they must satisfy together
+ * (SPEC.md 6.4); fills in what follows from them. */
+static bool numbers_ok(rl_rule *r, const char *where, char *err, size_t n)
+{
+    if (r->kind == PLAN_CONCURRENCY) {
+        for (size_t i = 0; i < NNUMS(conc_nums); i++)
+            if (!num_ok(&conc_nums[i], *num_at(r, &conc_nums[i]), where, err, n))
+                return false;
+        r->count = r->window_ms = r->burst = r->max_request = 0;
+        r->cost = 1;
+        return true;
+    }
+    for (size_t i = 0; i < NNUMS(rate_nums); i++)
+        if (!num_ok(&rate_nums[i], *num_at(r, &rate_nums[i]), where, err, n))
+            return false;
+    int64_t big = r->count > r->burst ? r->count : r->burst;
+    if (big > PLAN_PRODUCT_MAX / r->window_ms)
+        return fail(err, n,
+                    "%s: %lld x %lld ms exceeds 2^51, the range in which the decision "
+                    "arithmetic is exact in both C and Lua",
+                    where, (long long)big, (long long)r->window_ms);
+    int64_t entries = plan_log_entries(r->count, r->window_ms, r->cost);
+    if (r->kind == PLAN_SLIDING_WINDOW && entries > PLAN_LOG_MAX)
+        return fail(err, n,
+                    "%s: an exact sliding window of %lld/%lld ms cost %lld keeps up to %lld "
+                    "log entries, more than %lld",
+                    where, (long long)r->count, (long long)r->window_ms, (long long)r->cost,
+                    (long long)entries, (long long)PLAN_LOG_MAX);
+    if (r->cost > PLAN_PRODUCT_MAX / r->window_ms)
+        return fail(err, n, "%s: cost %lld x %lld ms exceeds 2^51", where, (long long)r->cost,
+                    (long long)r->window_ms);
+    r->max = r->lease_ms = 0;
+    r->max_request = (plan_kind_has_burst(r->kind) ? r->burst : r->count) / r->cost;
+    return true;
+}
+
+/* Reads number f of a rule object into r: an integer, in range. */
+static bool get_num(const json_t *o, const num_field *f, rl_rule *r, const char *where,
+                    char *err, size_t n)
+{
+    const json_t *v = json_object_get(o, f->name);
+    if (!json_is_integer(v))
+        return fail(err, n, "%s: \"%s\" must be an integer", where, f->name);
+    *num_at(r, f) = (int64_t)json_integer_value(v);
+    return num_ok(f, *num_at(r, f), where, err, n);
+}
+
 static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r, char *err,
                       size_t n)
 {
     char where[160];
     const char *id = get_str(j, "id");
     snprintf(where, sizeof where, "tenant \"%s\" rule %s", tenant, id ? id : "?");
-    if (!id || strlen(id) != RL_ID_LEN || strspn(id, "0123456789abcdef") != RL_ID_LEN)
-        return fail(err, n, "%s: \"id\" must be %d lower-case hex digits", where, RL_ID_LEN);
-    memcpy(r->id, id, RL_ID_LEN + 1);
+    if (!id || !id_ok(id, strlen(id)))
+        return fail(err, n, "%s: \"id\" must be %d lower-case hex digits", where,
+                    PLAN_RULE_ID_LEN);
+    memcpy(r->id, id, PLAN_RULE_ID_LEN + 1);
 
     const json_t *path = json_object_get(j, "path");
     if (!json_is_array(path) || json_array_size(path) < 1 ||
-        json_array_size(path) > RL_MAX_DEPTH)
+        json_array_size(path) > PLAN_DEPTH_MAX)
         return fail(err, n, "%s: \"path\" must be an array of 1 to %d subjects", where,
-                    RL_MAX_DEPTH);
+                    PLAN_DEPTH_MAX);
     buf b;
     buf_init(&b, 1 << 20);
     for (size_t i = 0; i < json_array_size(path); i++) {
         const json_t *seg = json_array_get(path, i);
         const char *kind = get_str(seg, "kind"), *name = get_str(seg, "name");
-        bool kind_ok = kind && (i == 0 ? !strcmp(kind, "tenant")
-                                       : !strcmp(kind, "group") || !strcmp(kind, "key"));
-        if (!kind_ok || !name || !*name || strlen(name) > PLAN_NAME_MAX) {
+        int pc = path_elem_check(i, kind, kind ? strlen(kind) : 0, name, name ? strlen(name) : 0,
+                                 tenant, strlen(tenant));
+        if (pc == PATH_BAD) {
             buf_free(&b);
             return fail(err, n, "%s: path element %zu must be {\"kind\": \"%s\", \"name\": ...} "
                         "with a name of 1 to %d bytes", where, i, i == 0 ? "tenant" : "group|key",
                         PLAN_NAME_MAX);
         }
-        if (i == 0) {
-            if (strcmp(name, tenant) != 0) {
-                buf_free(&b);
-                return fail(err, n, "%s: path starts at tenant \"%s\"", where, name);
-            }
-            continue;
+        if (pc == PATH_OTHER_TENANT) {
+            buf_free(&b);
+            return fail(err, n, "%s: path starts at tenant \"%s\"", where, name);
         }
-        if (i > 1)
-            buf_putc(&b, '/');
-        buf_printf(&b, "%s:", kind);
-        put_name(&b, name);
+        if (i == 0)
+            continue;
+        plan_subject_seg(&b, i == 1, kind, strlen(kind), name, strlen(name));
     }
     if (!buf_ok(&b)) {
         buf_free(&b);
@@ -185,53 +251,24 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
     r->shadow = json_is_true(sh);
 
     const char *kind = get_str(j, "kind");
+    const num_field *nums = rate_nums;
+    size_t nnums = NNUMS(rate_nums);
     if (kind && !strcmp(kind, "concurrency")) {
-        r->kind = RL_CONCURRENCY;
-        if (!get_int(j, "max", 1, RL_EXACT_MAX, &r->max, where, err, n) ||
-            !get_int(j, "lease_ms", 1, PLAN_LEASE_MAX_MS, &r->lease_ms, where, err, n))
-            return false;
-        r->cost = 1;
-        return true;
-    }
-    if (!kind || strcmp(kind, "rate") != 0)
+        r->kind = PLAN_CONCURRENCY;
+        nums = conc_nums;
+        nnums = NNUMS(conc_nums);
+    } else if (!kind || strcmp(kind, "rate") != 0) {
         return fail(err, n, "%s: \"kind\" must be \"rate\" or \"concurrency\"", where);
-    const char *algo = get_str(j, "algorithm");
-    static const struct {
-        const char *name;
-        rl_kind k;
-    } algos[] = {{"token_bucket", RL_TOKEN_BUCKET}, {"gcra", RL_GCRA},
-                 {"sliding_window", RL_SLIDING_WINDOW}, {"fixed_window", RL_FIXED_WINDOW},
-                 {"approx_sliding_window", RL_APPROX_SLIDING_WINDOW}};
-    size_t i = 0;
-    while (algo && i < sizeof algos / sizeof algos[0] && strcmp(algos[i].name, algo) != 0)
-        i++;
-    if (!algo || i == sizeof algos / sizeof algos[0])
-        return fail(err, n, "%s: unknown \"algorithm\" %s%s%s", where, algo ? "\"" : "",
-                    algo ? algo : "(missing)", algo ? "\"" : "");
-    r->kind = algos[i].k;
-    if (!get_int(j, "count", 1, RL_EXACT_MAX, &r->count, where, err, n) ||
-        !get_int(j, "window_ms", 1, PLAN_WINDOW_MAX_MS, &r->window_ms, where, err, n) ||
-        !get_int(j, "burst", 1, RL_EXACT_MAX, &r->burst, where, err, n) ||
-        !get_int(j, "cost", 1, RL_EXACT_MAX, &r->cost, where, err, n))
-        return false;
-    int64_t big = r->count > r->burst ? r->count : r->burst;
-    if (big > RL_EXACT_MAX / r->window_ms)
-        return fail(err, n,
-                    "%s: %lld x %lld ms exceeds 2^51, the range in which the decision "
-                    "arithmetic is exact in both C and Lua",
-                    where, (long long)big, (long long)r->window_ms);
-    if (r->kind == RL_SLIDING_WINDOW && rules_log_entries(r) > RL_LOG_MAX)
-        return fail(err, n,
-                    "%s: an exact sliding window of %lld/%lld ms cost %lld keeps up to %lld "
-                    "log entries, more than %lld",
-                    where, (long long)r->count, (long long)r->window_ms, (long long)r->cost,
-                    (long long)rules_log_entries(r), (long long)RL_LOG_MAX);
-    if (r->cost > RL_EXACT_MAX / r->window_ms)
-        return fail(err, n, "%s: cost %lld x %lld ms exceeds 2^51", where, (long long)r->cost,
-                    (long long)r->window_ms);
-    r->max_request = (r->kind == RL_TOKEN_BUCKET || r->kind == RL_GCRA ? r->burst : r->count) /
-                     r->cost;
-    return true;
+    } else {
+        const char *algo = get_str(j, "algorithm");
+        if (!algo || !plan_algo_parse(algo, strlen(algo), &r->kind))
+            return fail(err, n, "%s: unknown \"algorithm\" %s%s%s", where, algo ? "\"" : "",
+                        algo ? algo : "(missing)", algo ? "\"" : "");
+    }
+    for (size_t i = 0; i < nnums; i++)
+        if (!get_num(j, &nums[i], r, where, err, n))
+            return false;
+    return numbers_ok(r, where, err, n);
 }
 
 static int rule_order(const void *pa, const void *pb)
@@ -295,10 +332,10 @@ static bool tenant_done(rl_ruleset *rs, rl_tenant *ten, char *err, size_t errlen
 {
     /* The compiler refuses such a name (RLC1044); a plan from elsewhere is
      * held to the same limit before any key is built from it. */
-    size_t kl = store_key_longest(rs->ns, ten->name);
-    if (kl > STORE_KEY_MAX)
+    size_t kl = plan_key_longest(rs->ns, ten->name);
+    if (kl > PLAN_KEY_MAX)
         return fail(err, errlen, "a tenant name of %zu bytes makes a %zu-byte store key; the "
-                    "limit is %d bytes", strlen(ten->name), kl, STORE_KEY_MAX);
+                    "limit is %d bytes", strlen(ten->name), kl, PLAN_KEY_MAX);
     if (ten->nrules > 1)
         qsort(ten->rules, ten->nrules, sizeof *ten->rules, rule_order);
     for (size_t i = 1; i < ten->nrules; i++)
@@ -415,8 +452,6 @@ static bool key_is(const char *k, size_t kn, const char *want)
     return strlen(want) == kn && !memcmp(k, want, kn);
 }
 
-static bool in_range(int64_t v) { return v >= 1 && v <= RL_EXACT_MAX; }
-
 /* One path element {"kind":K,"name":N}, appended to the subject. */
 static bool sc_path(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule *r, buf *subj)
 {
@@ -427,28 +462,11 @@ static bool sc_path(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
         const char *k, *nm;
         size_t kl, nl;
         if (!SC_LIT(s, "{\"kind\":") || !sc_str(s, &k, &kl) || !SC_LIT(s, ",\"name\":") ||
-            !sc_str(s, &nm, &nl) || !SC_LIT(s, "}") || !nl || nl > PLAN_NAME_MAX ||
-            depth >= RL_MAX_DEPTH)
+            !sc_str(s, &nm, &nl) || !SC_LIT(s, "}") || depth >= PLAN_DEPTH_MAX ||
+            path_elem_check((size_t)depth, k, kl, nm, nl, tenant, tlen) != PATH_OK)
             return false;
-        if (depth == 0) {
-            if (!key_is(k, kl, "tenant") || nl != tlen || memcmp(nm, tenant, tlen) != 0)
-                return false;
-        } else {
-            if (!key_is(k, kl, "group") && !key_is(k, kl, "key"))
-                return false;
-            if (depth > 1)
-                buf_putc(subj, '/');
-            buf_append(subj, k, kl);
-            buf_putc(subj, ':');
-            for (size_t i = 0; i < nl; i++) {
-                if (nm[i] == '%')
-                    buf_puts(subj, "%25");
-                else if (nm[i] == '/')
-                    buf_puts(subj, "%2F");
-                else
-                    buf_putc(subj, nm[i]);
-            }
-        }
+        if (depth > 0)
+            plan_subject_seg(subj, depth == 1, k, kl, nm, nl);
         depth++;
     } while (SC_LIT(s, ","));
     if (!SC_LIT(s, "]") || !buf_ok(subj))
@@ -510,11 +528,10 @@ static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
                 return false;
             have |= F_COUNT;
         } else if (key_is(k, kl, "id")) {
-            if (!sc_str(s, &v, &vl) || vl != RL_ID_LEN ||
-                strspn(v, "0123456789abcdef") < RL_ID_LEN)
+            if (!sc_str(s, &v, &vl) || !id_ok(v, vl))
                 return false;
-            memcpy(r->id, v, RL_ID_LEN);
-            r->id[RL_ID_LEN] = '\0';
+            memcpy(r->id, v, PLAN_RULE_ID_LEN);
+            r->id[PLAN_RULE_ID_LEN] = '\0';
             have |= F_ID;
         } else if (key_is(k, kl, "kind")) {
             if (!sc_str(s, &kind, &kindl))
@@ -557,41 +574,17 @@ static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
     if ((have & common) != common)
         return false;
     if (key_is(kind, kindl, "concurrency")) {
-        if ((have & (F_MAX | F_LEASE)) != (F_MAX | F_LEASE) || !in_range(r->max) ||
-            !in_range(r->lease_ms) || r->lease_ms > PLAN_LEASE_MAX_MS)
+        if ((have & (F_MAX | F_LEASE)) != (F_MAX | F_LEASE))
             return false;
-        r->kind = RL_CONCURRENCY;
-        r->count = r->window_ms = r->burst = 0;
-        r->cost = 1;
-        return true;
+        r->kind = PLAN_CONCURRENCY;
+    } else {
+        unsigned rate = F_ALGO | F_BURST | F_COST | F_COUNT | F_WINDOW;
+        if (!key_is(kind, kindl, "rate") || (have & rate) != rate ||
+            !plan_algo_parse(algo, algol, &r->kind))
+            return false;
     }
-    unsigned rate = F_ALGO | F_BURST | F_COST | F_COUNT | F_WINDOW;
-    if (!key_is(kind, kindl, "rate") || (have & rate) != rate)
-        return false;
-    if (key_is(algo, algol, "token_bucket"))
-        r->kind = RL_TOKEN_BUCKET;
-    else if (key_is(algo, algol, "gcra"))
-        r->kind = RL_GCRA;
-    else if (key_is(algo, algol, "sliding_window"))
-        r->kind = RL_SLIDING_WINDOW;
-    else if (key_is(algo, algol, "fixed_window"))
-        r->kind = RL_FIXED_WINDOW;
-    else if (key_is(algo, algol, "approx_sliding_window"))
-        r->kind = RL_APPROX_SLIDING_WINDOW;
-    else
-        return false;
-    if (!in_range(r->count) || !in_range(r->window_ms) || !in_range(r->burst) ||
-        !in_range(r->cost) || r->window_ms > PLAN_WINDOW_MAX_MS)
-        return false;
-    int64_t big = r->count > r->burst ? r->count : r->burst;
-    if (big > RL_EXACT_MAX / r->window_ms || r->cost > RL_EXACT_MAX / r->window_ms)
-        return false;
-    if (r->kind == RL_SLIDING_WINDOW && rules_log_entries(r) > RL_LOG_MAX)
-        return false;
-    r->max = r->lease_ms = 0;
-    r->max_request = (r->kind == RL_TOKEN_BUCKET || r->kind == RL_GCRA ? r->burst : r->count) /
-                     r->cost;
-    return true;
+    char scratch[8];   /* the tree reader says what is wrong */
+    return numbers_ok(r, "", scratch, sizeof scratch);
 }
 
 /* The tenant object {"name","rules","tag","version"} into ten; false when

@@ -14,32 +14,15 @@
 #include <jansson.h>
 
 #include "arena.h"
+#include "plan_check.h"
+#include "plan_kind.h"
 
-typedef enum rl_kind {
-    RL_TOKEN_BUCKET,
-    RL_GCRA,
-    RL_SLIDING_WINDOW,          /* exact: a log of admissions (SPEC.md 6.4) */
-    RL_FIXED_WINDOW,
-    RL_CONCURRENCY,
-    RL_APPROX_SLIDING_WINDOW,   /* the weighted two-window counter */
-} rl_kind;
-
-/* Largest value any product of the decision arithmetic may reach: every
- * intermediate stays below 2^53 (exact in Lua's doubles) when
- * max(count, burst) x window_ms <= RL_EXACT_MAX.  SPEC.md 6.4. */
-#define RL_EXACT_MAX (1LL << 51)
-/* Deepest subject path (tenant = 1), as in the language. */
-#define RL_MAX_DEPTH 8
-#define RL_ID_LEN 16
-/* Most entries the log of an exact sliding window may hold:
- * min(count / cost, window_ms) must not exceed it (SPEC.md 6.4). */
-#define RL_LOG_MAX 10000
 /* Longest request cost the runtime accepts (an argument from the gateway). */
 #define RL_MAX_REQUEST_COST (1LL << 31)
 
 typedef struct rl_rule {
-    char id[RL_ID_LEN + 1];
-    rl_kind kind;
+    char id[PLAN_RULE_ID_LEN + 1];
+    plan_kind kind;
     bool shadow;
     int64_t count, window_ms, burst, cost;  /* rate rules */
     int64_t max, lease_ms;                  /* concurrency */
@@ -113,9 +96,5 @@ const rl_tenant *rules_tenant(const rl_ruleset *rs, const char *name);
  * method equal or "ANY" and the path matching segment by segment ('*' is
  * one segment; a trailing '*' one or more). */
 bool rules_route_matches(const rl_rule *r, const char *method, const char *path);
-
-const char *rules_kind_name(rl_kind k);
-/* One-letter code of a kind in the Redis config encoding: T G L F C S. */
-char rules_kind_code(rl_kind k);
 
 #endif

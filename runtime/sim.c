@@ -286,7 +286,7 @@ static bool resolve(const sim *s, uint32_t tenant, const char *path, const char 
         if (path[i] == '/' || path[i] == '\0') {
             if (i == 0 || path[i - 1] == '/')
                 return path[i] == '\0' && i == 0;   /* empty segment: malformed */
-            if (++depth > RL_MAX_DEPTH)
+            if (++depth > PLAN_DEPTH_MAX)
                 return false;
             add_subject(s, q, path, i, method, route);
             if (path[i] == '\0')
@@ -388,7 +388,7 @@ static sim_status decide(sim *s, const sim_req *q, int64_t cost, int64_t now,
         sim_outcome *o = &s->outs[i];
         o->rule = r;
         o->charged = false;
-        if (r->kind == RL_CONCURRENCY) {
+        if (r->kind == PLAN_CONCURRENCY) {
             conc_eval(r, q->slots[i], now, o);
         } else {
             rl_verdict *v = &s->verdicts[i];
@@ -412,7 +412,7 @@ static sim_status decide(sim *s, const sim_req *q, int64_t cost, int64_t now,
             if (!o->admit)
                 continue;
             o->charged = true;
-            if (r->kind != RL_CONCURRENCY) {
+            if (r->kind != PLAN_CONCURRENCY) {
                 algo_commit(r, &q->slots[i]->st, &s->verdicts[i]);
                 continue;
             }
@@ -492,7 +492,7 @@ sim_status sim_release(sim *s, const char *tenant, const char *path, const char 
     if (!resolve(s, t, path, method, route, &q) || !lease_id || !*lease_id)
         return SIM_BAD_ARG;
     for (size_t i = 0; i < q.n; i++) {
-        if (q.rules[i]->kind != RL_CONCURRENCY)
+        if (q.rules[i]->kind != PLAN_CONCURRENCY)
             continue;
         slot *sl = q.slots[i];
         leases_expire(sl, now_ms);

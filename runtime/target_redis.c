@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "fault.h"
 #include "plan_digest.h"
+#include "plan_key.h"
 #include "target_redis.h"
 #include "target_url.h"
 
@@ -303,7 +304,7 @@ static void collect_tenants(rtarget *t)
         rtenant *x = &t->ten[t->nten++];
         x->t = &env->rs->tenants[i];
         x->name = x->t->name;
-        x->tag = redis_config_tag(env->ns, x->name);
+        x->tag = plan_key_tag(env->ns, x->name);
         /* The config version without encoding the tenant: the record's,
          * when it encoded the same rules (equal plan versions) with this
          * encoder.  Only tenants that change are encoded, later.  Plan
@@ -326,7 +327,7 @@ static void collect_tenants(rtarget *t)
             continue;
         rtenant *x = &t->ten[t->nten++];
         x->name = name;
-        x->tag = redis_config_tag(env->ns, name);
+        x->tag = plan_key_tag(env->ns, name);
     }
     if (t->nten > 1)
         qsort(t->ten, t->nten, sizeof *t->ten, cmp_name);
@@ -349,7 +350,7 @@ static bool read_pointers(rtarget *t, rerr *e)
     }
     rpipe *p = rpipe_new(t->s);
     for (size_t j = 0; j < nidx; j++) {
-        char *ak = str_printf("%s:active", t->ten[idx[j]].tag);
+        char *ak = str_printf("%s" PLAN_KEY_ACTIVE, t->ten[idx[j]].tag);
         const char *av[2] = {"GET", ak};
         rpipe_add(p, ak, strlen(ak), 2, av, NULL);
         free(ak);
@@ -517,7 +518,7 @@ static bool send_cmds(rtarget *t, bool config, rerr *e, size_t *written)
         if (!x->t) {
             if (config)
                 continue;
-            char *k = str_printf("%s:active", x->tag);
+            char *k = str_printf("%s" PLAN_KEY_ACTIVE, x->tag);
             const char *av[2] = {"DEL", k};
             rpipe_add(p, k, strlen(k), 2, av, NULL);
             free(k);
@@ -528,7 +529,7 @@ static bool send_cmds(rtarget *t, bool config, rerr *e, size_t *written)
              * counters of an old config, and there is none; we hold the
              * lock, and clients never write pointers).  A plain SET spares
              * the server a config parse per new tenant. */
-            char *k = str_printf("%s:active", x->tag);
+            char *k = str_printf("%s" PLAN_KEY_ACTIVE, x->tag);
             const char *av[3] = {"SET", k, x->newver};
             rpipe_add(p, k, strlen(k), 3, av, NULL);
             free(k);
@@ -615,7 +616,7 @@ static bool commit_store(rtarget *t, const char *manifest, rerr *e)
             rpipe_add(p, sk, strlen(sk), 3, av, NULL);
         }
         if (x->changed && x->live) {
-            char *ck = str_printf("%s:cfg:%s", x->tag, x->live);
+            char *ck = str_printf("%s" PLAN_KEY_CFG "%s", x->tag, x->live);
             const char *av[2] = {"DEL", ck};
             rpipe_add(p, ck, strlen(ck), 2, av, NULL);
             free(ck);
@@ -650,10 +651,10 @@ static bool queue_tenant_reads(rtarget *t, rpipe *p, const char *sk, char **ak)
         if (!x->changed)
             continue;
         /* Pointer keys are sized from their tag (a tag may be long). */
-        size_t len = strlen(x->tag) + sizeof ":active";
+        size_t len = strlen(x->tag) + sizeof PLAN_KEY_ACTIVE;
         if (!(ak[k] = malloc(len)))
             return false;
-        snprintf(ak[k], len, "%s:active", x->tag);
+        snprintf(ak[k], len, "%s" PLAN_KEY_ACTIVE, x->tag);
         const char *av[2] = {"GET", ak[k]}, *hv[3] = {"HGET", sk, x->name};
         rpipe_add(p, ak[k], len - 1, 2, av, NULL);
         rpipe_add(p, sk, strlen(sk), 3, hv, NULL);

@@ -121,7 +121,7 @@ static void add_ref(policy_ctx *c, const m_subject *s, const m_route *r, const m
             abort();
     }
     limit_ref *x = &c->refs[c->nrefs++];
-    plan_rule_id("rate", s, r, algo_identity_name(l->algo), l->window_ms, x->id);
+    plan_rule_id("rate", s, r, plan_kind_identity(l->algo), l->window_ms, x->id);
     x->s = s;
     x->route = r;
     x->l = l;
@@ -301,7 +301,7 @@ static void check_seen(const char *who, const char *tenant, seen *sv, size_t nsv
                 if (ty->violations <= 20)
                     printf("VIOLATION (%s): tenant %s rule %s (%s %lld/%lldms cost %lld%s%s): "
                            "%lld admitted in a span of %lld ms, bound %lld (skew %lld)\n",
-                           who, tenant, x->rule->id, rules_kind_name(x->rule->kind),
+                           who, tenant, x->rule->id, plan_kind_name(x->rule->kind),
                            (long long)x->rule->count, (long long)w, (long long)x->rule->cost,
                            x->rule->subject[0] ? " on " : "", x->rule->subject,
                            (long long)got, (long long)spans[k], (long long)claim,

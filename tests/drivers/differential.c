@@ -511,7 +511,7 @@ int main(int argc, char **argv)
                 snprintf(o->lease, sizeof o->lease, "L%lld", i);
         }
         for (size_t k = 0; k < nops; k++) {
-            char *tag = redis_config_tag(ns, ops[k].tenant);
+            char *tag = plan_key_tag(ns, ops[k].tenant);
             snprintf(ops[k].key, sizeof ops[k].key, "%s:active", tag);
             free(tag);
             append_op(&ops[k]);
@@ -561,7 +561,7 @@ int main(int argc, char **argv)
                 for (size_t oi = 0; oi < d.noutcomes; oi++) {
                     const rl_rule *ru = d.outcomes[oi].rule;
                     printf("  rule %s (simulator): %s %lld/%lldms burst %lld cost %lld%s\n", ru->id,
-                           rules_kind_name(ru->kind), (long long)ru->count,
+                           plan_kind_name(ru->kind), (long long)ru->count,
                            (long long)ru->window_ms, (long long)ru->burst, (long long)ru->cost,
                            ru->shadow ? " shadow" : "");
                 }

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "digest.h"
+#include "plan_key.h"
 #include "redis_cluster.h"
 
 static int failures;
@@ -81,7 +82,7 @@ static unsigned key_on(rstore *s, const char *prefix, int want, char *out, size_
 {
     for (int i = 0;; i++) {
         snprintf(out, n, "%s%d", prefix, i);
-        unsigned sl = rcluster_key_slot(out, strlen(out));
+        unsigned sl = plan_key_slot(out, strlen(out));
         if (want < 0 || s->slot_node[sl] == want)
             return sl;
     }

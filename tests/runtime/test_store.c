@@ -1,6 +1,6 @@
 /* test_store.c - unit tests of the store client pieces that need no server:
- * CRC16 and key slots (vectors from the Redis Cluster spec), URL parsing,
- * SHA-256 and canonical JSON. */
+ * URL parsing, SHA-256 and canonical JSON.  Key slots are the plan
+ * contract's (tests/unit/test_plan_key.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,33 +17,6 @@
 
 #include "digest.h"
 #include "redis_cluster.h"
-
-static unsigned slot(const char *k) { return rcluster_key_slot(k, strlen(k)); }
-
-static void crc16_vectors(void **st)
-{
-    (void)st;
-    /* The check value of CRC16/XMODEM, quoted in the Redis Cluster spec. */
-    assert_int_equal(rcluster_crc16("123456789", 9), 0x31C3);
-    assert_int_equal(rcluster_crc16("", 0), 0);
-    /* Slots that redis-server's CLUSTER KEYSLOT reports. */
-    assert_int_equal(slot("foo"), 12182);
-    assert_int_equal(slot("bar"), 5061);
-    assert_int_equal(slot("hello"), 866);
-}
-
-static void hash_tags(void **st)
-{
-    (void)st;
-    /* The examples of the spec's "Hash tags" section. */
-    assert_int_equal(slot("{user1000}.following"), slot("{user1000}.followers"));
-    assert_int_equal(slot("{user1000}.following"), slot("user1000"));
-    assert_int_equal(slot("foo{}{bar}"), rcluster_crc16("foo{}{bar}", 10) % 16384);
-    assert_int_equal(slot("foo{{bar}}zap"), slot("{bar"));
-    assert_int_equal(slot("foo{bar}{zap}"), slot("bar"));
-    assert_int_equal(slot("{}"), rcluster_crc16("{}", 2) % 16384);
-    assert_int_equal(slot("no-close{tag"), rcluster_crc16("no-close{tag", 12) % 16384);
-}
 
 static void url_parse(void **st)
 {
@@ -123,8 +96,6 @@ static void command_timeout(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(crc16_vectors),
-        cmocka_unit_test(hash_tags),
         cmocka_unit_test(url_parse),
         cmocka_unit_test(sha256_and_canonical),
         cmocka_unit_test(command_timeout),

@@ -1,7 +1,8 @@
 #!/bin/sh
 # layering.sh - dependencies point down only (SPEC.md section 1):
-# cli -> compiler, runtime -> lang.  Checked on the #include "..." lines of
-# every source file, against the headers each directory holds.
+# base <- lang <- plan <- compiler, runtime <- cli, and compiler and runtime
+# never include each other.  Checked on the #include "..." lines of every
+# source file, against the headers each directory holds.
 . "$ROOT/tests/lib.sh"
 plan 3
 
@@ -23,6 +24,20 @@ layer_ok() {
     else notok "layering: $d/ includes nothing from $*" "$bad"; fi
 }
 
-layer_ok lang compiler runtime cli
+layer_ok base lang plan compiler runtime cli
+layer_ok lang plan compiler runtime cli
+layer_ok plan compiler runtime cli
 layer_ok runtime compiler cli
 layer_ok compiler runtime cli
+
+# A directory of sources that the rules above do not name would be outside
+# them; the layers are exactly these.
+known=" base lang plan compiler runtime cli stdlib tools tests examples doc build "
+stray=""
+for d in "$ROOT"/*/; do
+    n=$(basename "$d")
+    case "$known" in *" $n "*) continue ;; esac
+    ls "$d"*.[ch] >/dev/null 2>&1 && stray="$stray $n"
+done
+if [ -z "$stray" ]; then ok "layering: every source directory is a known layer"
+else notok "layering: every source directory is a known layer" "unknown:$stray"; fi

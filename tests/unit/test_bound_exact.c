@@ -65,28 +65,16 @@ static void explore(search *s, const rl_state *st, int64_t i, int64_t got)
     algo_state_clear(&cur);
 }
 
-static rl_kind kind_of(algo a)
-{
-    switch (a) {
-    case ALGO_TOKEN_BUCKET: return RL_TOKEN_BUCKET;
-    case ALGO_GCRA: return RL_GCRA;
-    case ALGO_SLIDING_WINDOW: return RL_SLIDING_WINDOW;
-    case ALGO_FIXED_WINDOW: return RL_FIXED_WINDOW;
-    case ALGO_APPROX_SLIDING_WINDOW: return RL_APPROX_SLIDING_WINDOW;
-    }
-    return RL_CONCURRENCY;
-}
-
 /* The most one limit admits in any span of `span` ms, by search. */
 static int64_t search_max(const m_limit *l, int64_t span_ms, long long *nodes)
 {
     search s = {.span = span_ms, .best = 0};
-    s.rule.kind = kind_of(l->algo);
+    s.rule.kind = l->algo;   /* one enum of kinds (plan_kind.h) */
     s.rule.count = l->count;
     s.rule.window_ms = l->window_ms;
     s.rule.burst = l->burst;
     s.rule.cost = l->cost;
-    s.rule.max_request = (algo_has_burst(l->algo) ? l->burst : l->count) / l->cost;
+    s.rule.max_request = (plan_kind_has_burst(l->algo) ? l->burst : l->count) / l->cost;
     /* Windows are aligned to multiples of W from time 0; start the span at
      * every phase, a few windows in so nothing is negative. */
     for (int64_t p = 0; p < l->window_ms; p++) {
@@ -101,23 +89,23 @@ static int64_t search_max(const m_limit *l, int64_t span_ms, long long *nodes)
 static void every_bound_is_exact(void **state)
 {
     (void)state;
-    const algo algos[] = {ALGO_TOKEN_BUCKET, ALGO_GCRA, ALGO_SLIDING_WINDOW, ALGO_FIXED_WINDOW,
-                          ALGO_APPROX_SLIDING_WINDOW};
+    const plan_kind algos[] = {PLAN_TOKEN_BUCKET, PLAN_GCRA, PLAN_SLIDING_WINDOW, PLAN_FIXED_WINDOW,
+                          PLAN_APPROX_SLIDING_WINDOW};
     long long nodes = 0, cases = 0;
     for (size_t a = 0; a < sizeof algos / sizeof algos[0]; a++)
         for (int64_t w = 1; w <= 4; w++)
             for (int64_t n = 1; n <= 3; n++)
                 for (int64_t cost = 1; cost <= 2; cost++)
-                    for (int64_t burst = 1; burst <= (algo_has_burst(algos[a]) ? 3 : 1);
+                    for (int64_t burst = 1; burst <= (plan_kind_has_burst(algos[a]) ? 3 : 1);
                          burst++) {
-                        if (n / cost == 0 || (algo_has_burst(algos[a]) && burst / cost == 0))
+                        if (n / cost == 0 || (plan_kind_has_burst(algos[a]) && burst / cost == 0))
                             continue;
                         m_limit l;
                         memset(&l, 0, sizeof l);
                         l.algo = algos[a];
                         l.count = n;
                         l.window_ms = w;
-                        l.burst = algo_has_burst(algos[a]) ? burst : n;
+                        l.burst = plan_kind_has_burst(algos[a]) ? burst : n;
                         l.cost = cost;
                         for (int64_t t = 1; t <= 3 * w + 1; t++) {
                             int64_t found = search_max(&l, t, &nodes);
@@ -125,7 +113,7 @@ static void every_bound_is_exact(void **state)
                             if (found != claimed)
                                 fail_msg("%s %lld/%lldms burst %lld cost %lld, span %lld ms: "
                                          "search admits %lld, bound_span says %lld",
-                                         algo_name(l.algo), (long long)n, (long long)w,
+                                         plan_kind_name(l.algo), (long long)n, (long long)w,
                                          (long long)l.burst, (long long)cost, (long long)t,
                                          (long long)found, (long long)claimed);
                             cases++;

@@ -1,60 +1,14 @@
-/* test_hazard.c - the arithmetic under the hazard passes: Redis Cluster
- * slots and the one-hash-tag-per-tenant proof (RLC2202, which no policy can
- * trigger, so it is tested here), the worst-case bound formulas, the
- * dead-limit relation and the counter-expiry rule. */
+/* test_hazard.c - the arithmetic under the hazard passes: the worst-case
+ * bound formulas, the dead-limit relation and the counter-expiry rule.  The
+ * Cluster slots and the one-hash-tag-per-tenant proof of RLC2202 are the
+ * plan contract's (test_plan_key.c). */
 #include "unit.h"
 
 #include "bound.h"
 #include "check.h"
 #include "hazard.h"
 
-static unsigned slot(const char *k)
-{
-    return redis_key_slot(k, strlen(k));
-}
-
-/* Values from the Redis Cluster specification and redis-cli CLUSTER KEYSLOT. */
-static void test_key_slot(void **state)
-{
-    (void)state;
-    assert_int_equal(slot("123456789"), 0x31C3 & 16383);
-    assert_int_equal(slot("foo"), 12182);
-    assert_int_equal(slot("bar"), 5061);
-    assert_int_equal(slot("{user1000}.following"), slot("{user1000}.followers"));
-    assert_int_equal(slot("{user1000}.following"), slot("user1000"));
-    /* Empty tag: the whole key is hashed. */
-    assert_int_equal(slot("foo{}{bar}"), redis_key_slot("foo{}{bar}", 10));
-    assert_int_not_equal(slot("foo{}{bar}"), slot("bar"));
-    /* The tag is up to the first '}' after the first '{'. */
-    assert_int_equal(slot("foo{{bar}}zap"), slot("{bar"));
-    assert_int_equal(slot("foo{bar}{zap}"), slot("bar"));
-}
-
-static void test_prefix_proof(void **state)
-{
-    (void)state;
-    arena *a = arena_new();
-    const char *tenants[] = {"acme", "", "a}b", "{", "}", "x{y}z", "ünï"};
-    const char *suffixes[] = {":t:60000", ":acme/g/k:r:GET /v1/{id}:60000", "}", "{z}", ""};
-    for (size_t i = 0; i < sizeof tenants / sizeof tenants[0]; i++) {
-        const char *p = tenant_key_prefix(a, "rl", tenants[i]);
-        assert_true(key_prefix_fixes_slot(p));
-        for (size_t j = 0; j < sizeof suffixes / sizeof suffixes[0]; j++) {
-            const char *k = arena_printf(a, "%s%s", p, suffixes[j]);
-            assert_int_equal(slot(k), slot(p));
-        }
-    }
-    assert_string_equal(tenant_key_prefix(a, "rl", "a}b:c d%"), "{rl:a%7Db%3Ac%20d%25}");
-    assert_string_equal(tenant_key_prefix(a, "rl", ""), "{rl:}");
-    /* Layouts that would break it are caught. */
-    assert_false(key_prefix_fixes_slot("rl:acme:"));
-    assert_false(key_prefix_fixes_slot("rl:{}acme:"));
-    assert_false(key_prefix_fixes_slot("{rl:acme"));
-    assert_true(key_prefix_fixes_slot("rl:{acme}")); /* a tag anywhere in the prefix is enough */
-    arena_free(a);
-}
-
-static m_limit lim(int64_t count, int64_t window_ms, int64_t burst, algo al)
+static m_limit lim(int64_t count, int64_t window_ms, int64_t burst, plan_kind al)
 {
     m_limit l;
     memset(&l, 0, sizeof l);
@@ -69,56 +23,56 @@ static m_limit lim(int64_t count, int64_t window_ms, int64_t burst, algo al)
 static void test_bound_span(void **state)
 {
     (void)state;
-    m_limit tb = lim(100, 60000, 100, ALGO_TOKEN_BUCKET);
+    m_limit tb = lim(100, 60000, 100, PLAN_TOKEN_BUCKET);
     /* A full bucket at the first millisecond, then 59 999 ms of refill. */
     assert_int_equal(bound_span(&tb, 60000, 0), 199);
     assert_int_equal(bound_span(&tb, 60001, 0), 200);
     assert_int_equal(bound_span(&tb, 300000, 0), 599);
     assert_int_equal(bound_span(&tb, 60000, 2000), 203);
-    m_limit fw = lim(100, 60000, 100, ALGO_FIXED_WINDOW);
+    m_limit fw = lim(100, 60000, 100, PLAN_FIXED_WINDOW);
     assert_int_equal(bound_span(&fw, 1, 0), 100);        /* one instant, one window */
     assert_int_equal(bound_span(&fw, 2, 0), 200);        /* 2N across a boundary */
     assert_int_equal(bound_span(&fw, 60001, 0), 200);
     assert_int_equal(bound_span(&fw, 60002, 0), 300);
     assert_int_equal(bound_span(&fw, 60000, 2), 300);    /* skew opens a third window */
-    m_limit ap = lim(10, 1000, 10, ALGO_APPROX_SLIDING_WINDOW);
+    m_limit ap = lim(10, 1000, 10, PLAN_APPROX_SLIDING_WINDOW);
     assert_int_equal(bound_span(&ap, 1000, 0), 19);      /* 10 at 999, 9 at 1998 */
     assert_int_equal(bound_span(&ap, 1, 0), 10);
     assert_true(bound_span(&ap, 86400000, 0) <= 10 * 86401); /* a long span, summed */
-    m_limit sw = lim(100, 60000, 100, ALGO_SLIDING_WINDOW);
+    m_limit sw = lim(100, 60000, 100, PLAN_SLIDING_WINDOW);
     assert_int_equal(bound_span(&sw, 60000, 0), 100);
     assert_int_equal(bound_span(&sw, 150000, 0), 300);
-    m_limit costly = lim(1000, 60000, 1000, ALGO_SLIDING_WINDOW);
+    m_limit costly = lim(1000, 60000, 1000, PLAN_SLIDING_WINDOW);
     costly.cost = 3;
     assert_int_equal(bound_span(&costly, 60000, 0), 333);
-    m_limit huge = lim(EXACT_INT_MAX / 1000, 1000, EXACT_INT_MAX / 1000, ALGO_TOKEN_BUCKET);
-    assert_true(bound_span(&huge, WINDOW_MAX_MS, SKEW_MAX_MS) > 0); /* no overflow */
+    m_limit huge = lim(PLAN_EXACT_INT_MAX / 1000, 1000, PLAN_EXACT_INT_MAX / 1000, PLAN_TOKEN_BUCKET);
+    assert_true(bound_span(&huge, PLAN_WINDOW_MAX_MS, PLAN_SKEW_MAX_MS) > 0); /* no overflow */
 }
 
 static void test_kills(void **state)
 {
     (void)state;
-    m_limit a = lim(100, 60000, 100, ALGO_TOKEN_BUCKET);
-    m_limit b = lim(1000, 300000, 1000, ALGO_TOKEN_BUCKET);
+    m_limit a = lim(100, 60000, 100, PLAN_TOKEN_BUCKET);
+    m_limit b = lim(1000, 300000, 1000, PLAN_TOKEN_BUCKET);
     assert_true(limit_kills(&a, &b));
     assert_false(limit_kills(&b, &a));
-    m_limit fw600 = lim(600, 300000, 600, ALGO_FIXED_WINDOW);
-    m_limit fw599 = lim(599, 300000, 599, ALGO_FIXED_WINDOW);
-    m_limit fw598 = lim(598, 300000, 598, ALGO_FIXED_WINDOW);
+    m_limit fw600 = lim(600, 300000, 600, PLAN_FIXED_WINDOW);
+    m_limit fw599 = lim(599, 300000, 599, PLAN_FIXED_WINDOW);
+    m_limit fw598 = lim(598, 300000, 598, PLAN_FIXED_WINDOW);
     assert_true(limit_kills(&a, &fw600));   /* at most 599 in any 5m */
     assert_true(limit_kills(&a, &fw599));
     assert_false(limit_kills(&a, &fw598));
     /* The weighted counter can reject with less than its count in the
      * trailing window: it is killed only by what two windows hold. */
-    m_limit ap = lim(200, 60000, 200, ALGO_APPROX_SLIDING_WINDOW);
-    m_limit sw100 = lim(100, 60000, 100, ALGO_SLIDING_WINDOW);
-    m_limit sw101 = lim(101, 60000, 101, ALGO_SLIDING_WINDOW);
+    m_limit ap = lim(200, 60000, 200, PLAN_APPROX_SLIDING_WINDOW);
+    m_limit sw100 = lim(100, 60000, 100, PLAN_SLIDING_WINDOW);
+    m_limit sw101 = lim(101, 60000, 101, PLAN_SLIDING_WINDOW);
     assert_true(limit_kills(&sw100, &ap));
     assert_false(limit_kills(&sw101, &ap));
     /* A fixed window admits 2N at once: a bucket of burst 2N-1 can bind. */
-    m_limit fw = lim(10, 1000, 10, ALGO_FIXED_WINDOW);
-    m_limit tb19 = lim(100, 1000, 19, ALGO_TOKEN_BUCKET);
-    m_limit tb20 = lim(100, 1000, 20, ALGO_TOKEN_BUCKET);
+    m_limit fw = lim(10, 1000, 10, PLAN_FIXED_WINDOW);
+    m_limit tb19 = lim(100, 1000, 19, PLAN_TOKEN_BUCKET);
+    m_limit tb20 = lim(100, 1000, 20, PLAN_TOKEN_BUCKET);
     assert_false(limit_kills(&fw, &tb19));
     assert_true(limit_kills(&fw, &tb20));
 }
@@ -126,17 +80,17 @@ static void test_kills(void **state)
 static void test_ttl(void **state)
 {
     (void)state;
-    m_limit fw = lim(100, 60000, 100, ALGO_FIXED_WINDOW);
+    m_limit fw = lim(100, 60000, 100, PLAN_FIXED_WINDOW);
     assert_int_equal(counter_expiry_ms(&fw, 0), 60001);
     assert_int_equal(counter_expiry_ms(&fw, 250), 60501);
-    m_limit tb = lim(10, 1000, 50, ALGO_TOKEN_BUCKET);
+    m_limit tb = lim(10, 1000, 50, PLAN_TOKEN_BUCKET);
     assert_int_equal(limit_refill_ms(&tb), 5000);
     assert_int_equal(counter_expiry_ms(&tb, 1), 5003);
     /* The rule covers window + skew for every algorithm, burst and skew... */
-    const algo algos[] = {ALGO_TOKEN_BUCKET, ALGO_GCRA, ALGO_SLIDING_WINDOW, ALGO_FIXED_WINDOW,
-                          ALGO_APPROX_SLIDING_WINDOW};
-    const int64_t windows[] = {1, 999, 1000, 60000, WINDOW_MAX_MS};
-    const int64_t skews[] = {0, 1, 25, 1000, SKEW_MAX_MS};
+    const plan_kind algos[] = {PLAN_TOKEN_BUCKET, PLAN_GCRA, PLAN_SLIDING_WINDOW, PLAN_FIXED_WINDOW,
+                          PLAN_APPROX_SLIDING_WINDOW};
+    const int64_t windows[] = {1, 999, 1000, 60000, PLAN_WINDOW_MAX_MS};
+    const int64_t skews[] = {0, 1, 25, 1000, PLAN_SKEW_MAX_MS};
     for (size_t a = 0; a < 5; a++)
         for (size_t w = 0; w < 5; w++)
             for (size_t k = 0; k < 5; k++)
@@ -149,7 +103,7 @@ static void test_ttl(void **state)
      * window expiring after the window alone, with skew. */
     assert_false(counter_expiry_covers(&fw, 250, 60000));
     assert_true(counter_expiry_covers(&fw, 0, 60000));
-    m_limit small = lim(100, 60000, 1, ALGO_TOKEN_BUCKET); /* refills in 600ms */
+    m_limit small = lim(100, 60000, 1, PLAN_TOKEN_BUCKET); /* refills in 600ms */
     assert_true(counter_expiry_covers(&small, 0, 600));
     assert_false(counter_expiry_covers(&small, 10, 600));
     char b[32];
@@ -182,7 +136,6 @@ static void test_pipeline_braces(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_slot),   cmocka_unit_test(test_prefix_proof),
         cmocka_unit_test(test_bound_span), cmocka_unit_test(test_kills),
         cmocka_unit_test(test_ttl),        cmocka_unit_test(test_pipeline_braces),
     };

@@ -8,6 +8,7 @@
 #include "parse.h"
 #include "parser.h"
 #include "lexer.h"
+#include "utf8.h"
 
 #define MAX_TOKS 128
 

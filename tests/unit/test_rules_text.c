@@ -196,6 +196,74 @@ static void out_of_range_refused_by_both(void **state)
     }
 }
 
+/* src with its first `from` replaced by `to` (malloc'd), version resealed. */
+static char *replaced(const char *src, const char *from, const char *to)
+{
+    const char *at = strstr(src, from);
+    assert_non_null(at);
+    char *s = malloc(strlen(src) - strlen(from) + strlen(to) + 1);
+    size_t pre = (size_t)(at - src);
+    memcpy(s, src, pre);
+    strcpy(s + pre, to);
+    strcat(s, at + strlen(from));
+    reseal(s);
+    return s;
+}
+
+/* Both readers decide each rule with one set of checks: at the edges of the
+ * ranges they agree, accepting the same rules or refusing the same ones. */
+static void both_readers_agree_at_the_edges(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *from1, *to1, *from2, *to2;
+        const char *refused; /* the tree reader's message, or NULL: accepted */
+    } v[] = {
+        {"\"lease_ms\":30000", "\"lease_ms\":86400000", NULL, NULL, NULL},
+        {"\"lease_ms\":30000", "\"lease_ms\":0", NULL, NULL, "\"lease_ms\" = 0"},
+        {"\"max\":4", "\"max\":2251799813685248", NULL, NULL, NULL},
+        {"\"max\":4", "\"max\":2251799813685249", NULL, NULL, "\"max\""},
+        /* An exact sliding window keeps at most 10 000 entries. */
+        {"\"burst\":5,\"cost\":1,\"count\":5", "\"burst\":10000,\"cost\":1,\"count\":10000",
+         "\"window_ms\":1000}", "\"window_ms\":20000}", NULL},
+        {"\"burst\":5,\"cost\":1,\"count\":5", "\"burst\":10001,\"cost\":1,\"count\":10001",
+         "\"window_ms\":1000}", "\"window_ms\":20000}", "log entries"},
+        {"\"burst\":5,\"cost\":1,\"count\":5", "\"burst\":10001,\"cost\":2,\"count\":10001",
+         "\"window_ms\":1000}", "\"window_ms\":20000}", NULL},
+        {"\"id\":\"0ac378b30d97833d\"", "\"id\":\"0AC378B30D97833D\"", NULL, NULL, "\"id\""},
+        {"\"kind\":\"key\"", "\"kind\":\"group\"", NULL, NULL, NULL},
+        {"\"kind\":\"key\"", "\"kind\":\"keys\"", NULL, NULL, "path element 2"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char *s1 = replaced(acme, v[i].from1, v[i].to1);
+        char *s = v[i].from2 ? replaced(s1, v[i].from2, v[i].to2) : strdup(s1);
+        free(s1);
+        rl_ruleset a, b;
+        char err[256] = "";
+        begin(&a);
+        begin(&b);
+        rules_text_result tr = rules_add_tenant_text(&a, s, strlen(s), err, sizeof err);
+        json_t *t = json_loads(s, 0, NULL);
+        assert_non_null(t);
+        bool ok = rules_add_tenant(&b, t, err, sizeof err);
+        json_decref(t);
+        if (v[i].refused) {
+            if (tr != RULES_TEXT_OTHER || ok)
+                fail_msg("variant %zu: text %d, tree %d; both should refuse", i, tr, ok);
+            if (!strstr(err, v[i].refused))
+                fail_msg("variant %zu: message '%s' lacks '%s'", i, err, v[i].refused);
+        } else {
+            if (tr != RULES_TEXT_OK || !ok)
+                fail_msg("variant %zu: text %d, tree %d (%s); both should accept", i, tr, ok,
+                         err);
+            same_rules(&a.tenants[0], &b.tenants[0]);
+        }
+        free(s);
+        rules_free(&a);
+        rules_free(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +272,7 @@ int main(void)
         cmocka_unit_test(version_must_be_the_rules_digest),
         cmocka_unit_test(repeated_id_is_an_error),
         cmocka_unit_test(out_of_range_refused_by_both),
+        cmocka_unit_test(both_readers_agree_at_the_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "lex_util.h"
 #include "source.h"
+#include "utf8.h"
 
 static uint32_t add(srcmap *m, const char *text, size_t len)
 {

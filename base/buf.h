@@ -30,7 +30,6 @@ void buf_printf(buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included. */
 void buf_json_str(buf *b, const char *s);
-void buf_json_strn(buf *b, const char *s, size_t n);
 static inline bool buf_ok(const buf *b) { return !b->failed; }
 /* Formats into memory sized from the result (a key or path built from a
  * name of any length).  Returns malloc'd text, the caller's to free; aborts

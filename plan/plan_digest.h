@@ -1,7 +1,6 @@
 /* plan_digest.h - the digest of a plan document, one definition shared by
  * the compiler (which writes `plan_digest`) and the runtime (which checks it
- * before touching anything).  It lives in lang/ because runtime/ may not
- * include compiler/ headers.  SPEC.md section 5 "Canonical JSON and digest". */
+ * before touching anything).  SPEC.md section 5 "Canonical JSON and digest". */
 #ifndef RLC_PLAN_DIGEST_H
 #define RLC_PLAN_DIGEST_H
 
@@ -19,10 +18,6 @@
  * "plan_digest" member (whether or not present).  Borrows plan; returns
  * false (out = "") when plan is not an object or hashing fails. */
 bool plan_digest_compute(const json_t *plan, char out[DIGEST_HEX_LEN + 1]);
-
-/* Returns the canonical text of a whole plan followed by "\n", as written
- * to plan files (malloc'd, caller frees), or NULL on failure. */
-char *plan_digest_canonical_text(const json_t *plan);
 
 /* Appends s as a string of canonical JSON (SPEC.md 5.2): what jansson
  * writes with JSON_ENSURE_ASCII, so that text assembled by hand (the

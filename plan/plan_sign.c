@@ -35,7 +35,7 @@ static int failf(char *err, size_t n, int code, const char *fmt, ...)
     return code;
 }
 
-char *plan_sig_path(const char *plan_path)
+static char *plan_sig_path(const char *plan_path)
 {
     size_t n = strlen(plan_path);
     char *s = malloc(n + 5);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lex_util.h"
+#include "utf8.h"
 
 bool plan_digest_compute(const json_t *plan, char out[DIGEST_HEX_LEN + 1])
 {
@@ -21,22 +21,6 @@ bool plan_digest_compute(const json_t *plan, char out[DIGEST_HEX_LEN + 1])
     bool ok = digest_json_hex(c, out);
     json_decref(c);
     return ok;
-}
-
-char *plan_digest_canonical_text(const json_t *plan)
-{
-    char *s = digest_canonical_json(plan);
-    if (!s)
-        return NULL;
-    size_t n = strlen(s);
-    char *t = realloc(s, n + 2);
-    if (!t) {
-        free(s);
-        return NULL;
-    }
-    t[n] = '\n';
-    t[n + 1] = '\0';
-    return t;
 }
 
 /* A JSON string as jansson writes it with JSON_ENSURE_ASCII: '"' and '\\'

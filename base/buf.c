@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "lex_util.h"  /* utf8_seq_len */
+#include "utf8.h"
 
 void buf_init(buf *b, size_t max)
 {
@@ -119,7 +119,7 @@ void buf_printf(buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-void buf_json_strn(buf *b, const char *s, size_t n)
+static void buf_json_strn(buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     buf_putc(b, '"');

@@ -18,7 +18,7 @@ void digest_hex(const unsigned char *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-bool digest_sha256(const void *p, size_t n, unsigned char out[32])
+static bool digest_sha256(const void *p, size_t n, unsigned char out[32])
 {
     /* Fetched and allocated once: a plan hashes one string per rule id and
      * tenant (hundreds of thousands), and OpenSSL 3 otherwise looks the

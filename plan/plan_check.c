@@ -3,6 +3,12 @@
 
 #include <string.h>
 
+int64_t plan_log_entries(int64_t count, int64_t window_ms, int64_t cost)
+{
+    int64_t by_count = count / cost;
+    return by_count < window_ms ? by_count : window_ms;
+}
+
 bool plan_namespace_ok(const char *ns)
 {
     size_t n = 0;

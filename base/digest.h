@@ -16,8 +16,6 @@
 /* Writes the lowercase hex SHA-256 of p[0..n) and a NUL into out.
  * Returns false only if libcrypto fails (out is then ""). */
 bool digest_sha256_hex(const void *p, size_t n, char out[DIGEST_HEX_LEN + 1]);
-/* Raw 32-byte SHA-256. */
-bool digest_sha256(const void *p, size_t n, unsigned char out[32]);
 /* Returns the canonical JSON text of v (malloc'd, caller frees), or NULL. */
 char *digest_canonical_json(const json_t *v);
 /* SHA-256 hex of the canonical JSON of v. */
