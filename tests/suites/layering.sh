@@ -4,7 +4,7 @@
 # never include each other.  Checked on the #include "..." lines of every
 # source file, against the headers each directory holds.
 . "$ROOT/tests/lib.sh"
-plan 3
+plan 6
 
 headers_of() { (cd "$ROOT/$1" 2>/dev/null && ls *.h 2>/dev/null); }
 
