@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lex_util.h"
+#include "xalloc.h"
 
 bool plan_digest_compute(const json_t *plan, char out[DIGEST_HEX_LEN + 1])
 {
@@ -29,11 +30,7 @@ char *plan_digest_canonical_text(const json_t *plan)
     if (!s)
         return NULL;
     size_t n = strlen(s);
-    char *t = realloc(s, n + 2);
-    if (!t) {
-        free(s);
-        return NULL;
-    }
+    char *t = xrealloc(s, n + 2);
     t[n] = '\n';
     t[n + 1] = '\0';
     return t;

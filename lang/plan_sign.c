@@ -19,6 +19,7 @@
 #include <openssl/pem.h>
 
 #include "diag.h"
+#include "xalloc.h"
 
 #define SIG_PREFIX "rlc-plan-signature-v1:"
 #define KEY_ID_HEX 16
@@ -38,11 +39,9 @@ static int failf(char *err, size_t n, int code, const char *fmt, ...)
 char *plan_sig_path(const char *plan_path)
 {
     size_t n = strlen(plan_path);
-    char *s = malloc(n + 5);
-    if (s) {
-        memcpy(s, plan_path, n);
-        memcpy(s + n, ".sig", 5);
-    }
+    char *s = xmalloc(n + 5);
+    memcpy(s, plan_path, n);
+    memcpy(s + n, ".sig", 5);
     return s;
 }
 
@@ -63,15 +62,14 @@ static char *read_small(const char *path, size_t *len)
         saved = EINVAL;
     } else if (st.st_size > PLAN_SIGN_FILE_MAX) {
         saved = EFBIG;
-    } else if ((b = malloc((size_t)st.st_size + 1))) {
+    } else {
+        b = xmalloc((size_t)st.st_size + 1);
         size_t n = 0;
         ssize_t r;
         while (n < (size_t)st.st_size && (r = read(fd, b + n, (size_t)st.st_size - n)) > 0)
             n += (size_t)r;
         b[n] = '\0';
         *len = n;
-    } else {
-        saved = ENOMEM;
     }
     close(fd);
     errno = saved;
@@ -130,9 +128,7 @@ static int write_file(const char *path, const char *text, mode_t mode, bool repl
                       size_t n)
 {
     size_t pl = strlen(path);
-    char *tmp = malloc(pl + 32);
-    if (!tmp)
-        return failf(err, n, DIAG_PLAN_WRITE, "out of memory");
+    char *tmp = xmalloc(pl + 32);
     snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0) {
@@ -187,7 +183,7 @@ int plan_sign_write(const char *plan_path, const char *digest, const char *key_p
     json_decref(o);
     char *path = plan_sig_path(plan_path);
     size_t tl = text ? strlen(text) : 0;
-    char *line = text ? malloc(tl + 2) : NULL;
+    char *line = text ? xmalloc(tl + 2) : NULL;
     int rc;
     if (!path || !line) {
         rc = failf(err, errlen, DIAG_PLAN_WRITE, "out of memory");
@@ -308,10 +304,10 @@ int plan_keygen(const char *key_path, char *err, size_t errlen)
          (ul = BIO_get_mem_data(b2, &pub)) > 0;
     EVP_PKEY_free(k);
     int rc = 0;
-    char *ptext = ok ? strndup(priv, (size_t)pl) : NULL;
-    char *utext = ok ? strndup(pub, (size_t)ul) : NULL;
+    char *ptext = ok ? xstrndup(priv, (size_t)pl) : NULL;
+    char *utext = ok ? xstrndup(pub, (size_t)ul) : NULL;
     size_t kl = strlen(key_path);
-    char *pubpath = malloc(kl + 5);
+    char *pubpath = xmalloc(kl + 5);
     if (!ptext || !utext || !pubpath) {
         rc = failf(err, errlen, DIAG_SIGN_KEY, "cannot encode the key");
     } else {

@@ -25,7 +25,7 @@
 /* Longest key or signature file read. */
 #define PLAN_SIGN_FILE_MAX 16384
 
-/* PLAN.sig for plan_path (malloc'd), or NULL when out of memory. */
+/* PLAN.sig for plan_path (malloc'd). */
 char *plan_sig_path(const char *plan_path);
 
 /* Signs digest (the plan's plan_digest, 64 hex) with the private key in

@@ -17,13 +17,12 @@
 
 #include "etcd.h"
 #include "statedir.h"
+#include "xalloc.h"
 
 target *cfg_create(size_t size, const target_kind *k, const json_t *tj,
                    const target_env *env)
 {
-    cfg_target *t = calloc(1, size);
-    if (!t)
-        abort();
+    cfg_target *t = xcalloc(1, size);
     t->base.kind = k;
     t->base.env = env;
     const char *name = json_string_value(json_object_get(tj, "name"));
@@ -81,7 +80,7 @@ int cfg_timeout_ms(const target *t, int dflt)
 char *cfg_enc_name(const char *s)
 {
     size_t n = strlen(s);
-    char *o = malloc(3 * n + 1), *p = o;
+    char *o = xmalloc(3 * n + 1), *p = o;
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||

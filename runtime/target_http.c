@@ -13,6 +13,7 @@
 #include "fault.h"
 #include "httpc.h"
 #include "redact.h"
+#include "xalloc.h"
 
 typedef struct htarget {
     cfg_target c;
@@ -160,7 +161,7 @@ static bool get_entry(htarget *t, const char *path, char **val, size_t *len, cha
         *len = r.len;
         r.body = NULL;
         if (etag)
-            *etag = r.etag[0] ? strdup(r.etag) : NULL;
+            *etag = r.etag[0] ? xstrdup(r.etag) : NULL;
     } else if (r.status != 404) {
         ok = bad_status(t, "GET", path, &r, e);
     }
@@ -198,7 +199,7 @@ static bool ht_read(target *tg, target_read *rd, rerr *e)
     json_t *live = list(t, e);
     if (!live)
         return false;
-    t->c.ent = calloc(json_array_size(tenants) + json_array_size(live) + 1, sizeof *t->c.ent);
+    t->c.ent = xcalloc(json_array_size(tenants) + json_array_size(live) + 1, sizeof *t->c.ent);
     t->c.nent = 0;
     json_t *in_plan = json_object();
     size_t i;
@@ -208,9 +209,9 @@ static bool ht_read(target *tg, target_read *rd, rerr *e)
         cfg_entry *x = &t->c.ent[t->c.nent++];
         const char *name = json_string_value(json_object_get(tj, "name"));
         char *en = cfg_enc_name(name ? name : "");
-        x->tenant = strdup(name ? name : "");
+        x->tenant = xstrdup(name ? name : "");
         size_t kl = strlen(en) + 9;
-        x->key = malloc(kl);
+        x->key = xmalloc(kl);
         snprintf(x->key, kl, "tenants/%s", en);
         json_object_set_new(in_plan, en, json_true());
         free(en);
@@ -228,13 +229,13 @@ static bool ht_read(target *tg, target_read *rd, rerr *e)
             continue;
         cfg_entry *x = &t->c.ent[t->c.nent++];
         size_t kl = strlen(seg) + 9;
-        x->key = malloc(kl);
+        x->key = xmalloc(kl);
         snprintf(x->key, kl, "tenants/%s", seg);
         if (!(ok = get_entry(t, x->key, &x->oldval, &x->oldlen, &x->oldtag, e)))
             break;
         json_t *vj = x->oldval ? json_loadb(x->oldval, x->oldlen, 0, NULL) : NULL;
         const char *nm = json_string_value(json_object_get(vj, "name"));
-        x->tenant = strdup(nm ? nm : seg);
+        x->tenant = xstrdup(nm ? nm : seg);
         json_decref(vj);
         x->changed = x->oldval != NULL;   /* gone meanwhile: nothing to do */
     }
