@@ -93,39 +93,6 @@ char *cfg_enc_name(const char *s)
     return o;
 }
 
-bool cfg_secret(const json_t *setting, char *out, size_t n, const char *what, rerr *e)
-{
-    out[0] = '\0';
-    if (!setting)
-        return true;
-    if (json_is_string(setting)) {
-        snprintf(out, n, "%s", json_string_value(setting));
-        return true;
-    }
-    const char *v;
-    if ((v = json_string_value(json_object_get(setting, "env")))) {
-        const char *x = getenv(v);
-        if (!x || !*x)
-            return rerr_set(e, DIAG_SECRET, "environment variable %s (the %s) is not set", v,
-                            what);
-        snprintf(out, n, "%s", x);
-        return true;
-    }
-    if ((v = json_string_value(json_object_get(setting, "file")))) {
-        char *x = statedir_read(v, NULL);
-        if (!x)
-            return rerr_set(e, DIAG_SECRET, "cannot read the %s from %s: %s", what, v,
-                            strerror(errno));
-        x[strcspn(x, "\r\n")] = '\0';
-        snprintf(out, n, "%s", x);
-        memset(x, 0, strlen(x));
-        free(x);
-        return true;
-    }
-    return rerr_set(e, DIAG_SECRET, "the %s must be a string, {\"env\": VAR} or "
-                                    "{\"file\": PATH}", what);
-}
-
 char *cfg_config_text(const json_t *tenant)
 {
     json_t *c = json_pack("{s:O,s:O,s:O}", "name", json_object_get(tenant, "name"), "version",

@@ -17,6 +17,7 @@
 #include "etcd.h"
 #include "fault.h"
 #include "redact.h"
+#include "secret.h"
 #include "statedir.h"
 #include "xalloc.h"
 
@@ -93,24 +94,31 @@ static bool et_connect(target *tg, rerr *e)
     json_array_foreach(eps, i, ej) {
         if (n == 16)
             break;
-        if (!cfg_secret(ej, store[n], 512, "etcd endpoint", e)) {
+        if (!secret_resolve(ej, "etcd endpoint", store[n], sizeof store[n], e)) {
             rerr_prefix(e, "target %s", tg->name);
             return false;
         }
         ep[n] = store[n];
+        /* The address goes into messages and the audit log: an endpoint
+         * from a variable or a file may carry credentials. */
+        char *shown = url_redact(ep[n]);
         snprintf(tg->addr + strlen(tg->addr), sizeof tg->addr - strlen(tg->addr), "%s%s",
-                 n ? "," : "", ep[n]);
+                 n ? "," : "", shown);
+        free(shown);
         n++;
     }
     json_t *st = json_object_get(tg->desc, "settings");
     char user[256], pass[512];
-    if (!cfg_secret(json_object_get(st, "username"), user, sizeof user, "etcd user", e) ||
-        !cfg_secret(json_object_get(st, "password"), pass, sizeof pass, "etcd password", e)) {
+    if (!secret_resolve(json_object_get(st, "username"), "etcd user", user, sizeof user, e) ||
+        !secret_resolve(json_object_get(st, "password"), "etcd password", pass, sizeof pass,
+                        e)) {
         rerr_prefix(e, "target %s", tg->name);
         return false;
     }
     t->ec = etcd_open(ep, n, user, pass, cfg_timeout_ms(tg, 2000), e);
-    memset(pass, 0, sizeof pass);
+    secret_wipe(pass, sizeof pass);
+    for (size_t k = 0; k < n; k++)
+        secret_wipe(store[k], sizeof store[k]);
     if (!t->ec) {
         rerr_prefix(e, "target %s", tg->name);
         return false;

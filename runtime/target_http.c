@@ -13,6 +13,7 @@
 #include "fault.h"
 #include "httpc.h"
 #include "redact.h"
+#include "secret.h"
 #include "xalloc.h"
 
 typedef struct htarget {
@@ -37,8 +38,8 @@ static void ht_free(target *tg)
     htarget *t = (htarget *)tg;
     cfg_clear(&t->c);
     httpc_free(t->hc);
-    memset(t->token, 0, sizeof t->token);
-    memset(t->url, 0, sizeof t->url);
+    secret_wipe(t->token, sizeof t->token);
+    secret_wipe(t->url, sizeof t->url);
     free(t);
 }
 
@@ -65,8 +66,10 @@ static bool ht_connect(target *tg, rerr *e)
         return true;
     json_t *st = json_object_get(t->c.base.desc, "settings");
     json_t *u = json_object_get(t->c.base.desc, "url");
-    if (!cfg_secret(u ? u : json_object_get(st, "url"), t->url, sizeof t->url, "gateway URL", e) ||
-        !cfg_secret(json_object_get(st, "token"), t->token, sizeof t->token, "gateway token", e)) {
+    if (!secret_resolve(u ? u : json_object_get(st, "url"), "gateway URL", t->url, sizeof t->url,
+                        e) ||
+        !secret_resolve(json_object_get(st, "token"), "gateway token", t->token,
+                        sizeof t->token, e)) {
         rerr_prefix(e, "target %s", t->c.base.name);
         return false;
     }

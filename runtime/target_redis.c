@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "fault.h"
 #include "plan_digest.h"
+#include "secret.h"
 #include "target_redis.h"
 #include "target_url.h"
 #include "xalloc.h"
@@ -88,36 +89,6 @@ static bool rt_override(target *tg, const char *spec, rerr *e)
     return true;
 }
 
-static bool secret(const json_t *setting, char *out, size_t n, rerr *e)
-{
-    out[0] = '\0';
-    if (!setting)
-        return true;
-    if (json_is_string(setting)) {
-        snprintf(out, n, "%s", json_string_value(setting));
-        return true;
-    }
-    const char *v;
-    if ((v = json_string_value(json_object_get(setting, "env")))) {
-        /* Unset means "not given": a server that needs it refuses with
-         * NOAUTH at preflight, naming the problem. */
-        const char *x = getenv(v);
-        snprintf(out, n, "%s", x ? x : "");
-        return true;
-    }
-    if ((v = json_string_value(json_object_get(setting, "file")))) {
-        char *x = statedir_read(v, NULL);
-        if (!x)
-            return rerr_set(e, DIAG_SECRET, "cannot read %s: %s", v, strerror(errno));
-        x[strcspn(x, "\r\n")] = '\0';
-        snprintf(out, n, "%s", x);
-        free(x);
-        return true;
-    }
-    return rerr_set(e, DIAG_SECRET, "a credential setting must be {\"env\": VAR} or "
-                                    "{\"file\": PATH}");
-}
-
 /* desc: {"name", "spec"} (an override) or {"name", "settings"} (the plan). */
 static bool rt_resolve(target *tg, rerr *e)
 {
@@ -130,8 +101,10 @@ static bool rt_resolve(target *tg, rerr *e)
         return false;
     }
     if (!spec) {
-        if (!secret(json_object_get(st, "username"), t->user, sizeof t->user, e) ||
-            !secret(json_object_get(st, "password"), t->pass, sizeof t->pass, e)) {
+        if (!secret_resolve(json_object_get(st, "username"), "username", t->user,
+                            sizeof t->user, e) ||
+            !secret_resolve(json_object_get(st, "password"), "password", t->pass,
+                            sizeof t->pass, e)) {
             rerr_prefix(e, "target %s", tg->name);
             return false;
         }
@@ -181,7 +154,8 @@ static void rt_free(target *tg)
     free(t->live_plan);
     json_decref(tg->desc);
     rstore_close(t->s);
-    memset(t->pass, 0, sizeof t->pass);
+    secret_wipe(t->pass, sizeof t->pass);
+    secret_wipe(t->url.pass, sizeof t->url.pass);
     free(t);
 }
 
