@@ -38,8 +38,8 @@ static void usage(FILE *fp)
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         fprintf(fp, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
     fprintf(fp, "\n'rlc VERB --help' describes a verb; 'man rlc' has the whole manual.\n"
-                "exit status: 0 clean, 1 problems found, 2 usage or I/O error; deploy verbs\n"
-                "add 3-9 (see their --help)\n");
+                "exit status: 0 clean, 1 problems found, 2 usage or I/O error, 11 out of\n"
+                "memory; deploy verbs add 3-10 (see their --help)\n");
 }
 
 int cli_usage_error(const char *verbname, const char *fmt, ...)
