@@ -57,7 +57,7 @@ export RLC_REDIS_URL="redis://127.0.0.1:$PORT" RLC_STATE_DIR="$T/state"
 export RLC_ONLY=primary
 sed 's/limit 9000\/1m burst 1500/limit 9500\/1m burst 1500/' "$EX/saas.rlp" > "$T/b.rlp"
 "$RLC" compile "$T/b.rlp" -o "$T/B.json" -q
-vg "diff before the first deploy" 2 diff "$T/A.json"
+vg "diff before the first deploy" 10 diff "$T/A.json"
 vg "run" 0 run -q "$T/A.json"
 vg "run again (no change)" 0 run -q "$T/A.json"
 vg "run a changed plan" 0 run -q "$T/B.json"
