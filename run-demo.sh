@@ -130,9 +130,11 @@ done
 [ -n "$PORT" ] || fail "redis-server did not start (log: $(tail -1 "$TMP/redis/log" 2>/dev/null))"
 # A URL from the environment is how the policy's target names its server;
 # the executor's journal, checkpoints and audit log go to the temp dir.
-# The policy reads a user and password from the environment too: this
-# server has none.
-unset RLC_REDIS_USER RLC_REDIS_PASSWORD
+# The policy reads a user and password from the environment too, and an
+# unset one is an error: this server's default user has no password and
+# accepts any.
+RLC_REDIS_USER=default RLC_REDIS_PASSWORD=demo-unused
+export RLC_REDIS_USER RLC_REDIS_PASSWORD
 RLC_REDIS_URL="redis://127.0.0.1:$PORT"
 RLC_STATE_DIR="$TMP/state"
 # saas.rlp also names an etcd and an HTTP target, which rlc run applies

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "xalloc.h"
+
 #define ARENA_MIN_BLOCK (64u * 1024u)
 #define ARENA_ALIGN 16u
 
@@ -33,20 +35,9 @@ struct arena {
     size_t total;
 };
 
-static void arena_oom(size_t n)
-{
-    /* The only sane reaction to a failed compile-time allocation is to stop:
-     * there is nothing to roll back at this point. */
-    fprintf(stderr, "rlc: out of memory (allocating %zu bytes)\n", n);
-    abort();
-}
-
 arena *arena_new(void)
 {
-    arena *a = calloc(1, sizeof *a);
-    if (!a)
-        arena_oom(sizeof *a);
-    return a;
+    return xcalloc(1, sizeof(arena));
 }
 
 static void blocks_free(struct block *b)
@@ -77,6 +68,8 @@ static struct block *block_new(size_t bsize)
     size_t need = sizeof(struct block) + bsize;
     struct block *nb = NULL;
     size_t map_len = 0;
+    if (xalloc_fault())
+        xalloc_oom(need);
     if (need >= HUGE_PAGE) {
         map_len = (need + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
         /* Over-map by one huge page and trim, to start on a boundary. */
@@ -99,11 +92,8 @@ static struct block *block_new(size_t bsize)
             map_len = 0;
         }
     }
-    if (!nb) {
-        nb = calloc(1, need);
-        if (!nb)
-            arena_oom(bsize);
-    }
+    if (!nb)
+        nb = xcalloc(1, need);
     nb->map_len = map_len;
     nb->used = 0;
     nb->size = bsize;
@@ -116,7 +106,7 @@ static struct block *block_new(size_t bsize)
 static void *arena_take(arena *a, struct block **headp, size_t size, size_t align)
 {
     if (size > SIZE_MAX / 2)
-        arena_oom(size);
+        xalloc_oom(size);
     struct block *b = *headp;
     size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0;
     if (!b || at > b->size || b->size - at < size) {

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "utf8.h"
+#include "xalloc.h"
 
 void buf_init(buf *b, size_t max)
 {
@@ -49,12 +50,7 @@ static bool buf_reserve(buf *b, size_t n)
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p) {
-        b->failed = true;
-        return false;
-    }
-    b->data = p;
+    b->data = xrealloc(b->data, cap);
     b->cap = cap;
     return true;
 }
@@ -169,9 +165,9 @@ char *str_vprintf(const char *fmt, va_list ap)
     va_list again;
     va_copy(again, ap);
     int n = vsnprintf(NULL, 0, fmt, ap);
-    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (!s)
-        abort();
+    if (n < 0)
+        xalloc_oom(0);  /* vsnprintf fails only on a size overflow (EOVERFLOW) */
+    char *s = xmalloc((size_t)n + 1);
     vsnprintf(s, (size_t)n + 1, fmt, again);
     va_end(again);
     return s;

@@ -1,7 +1,8 @@
-/* buf.h - growable byte buffer (malloc-backed), used to build output text,
+/* buf.h - growable byte buffer (xalloc-backed), used to build output text,
  * JSON and file contents.  Every buffer has a maximum size; appending past it
- * sets the overflow flag instead of growing (curl's dynbuf rule).  Allocation
- * failure also sets the flag: callers check buf_ok() once, at the end. */
+ * sets the overflow flag instead of growing (curl's dynbuf rule): callers
+ * check buf_ok() once, at the end.  Allocation failure is xalloc's (it
+ * never comes back here). */
 #ifndef RLC_BUF_H
 #define RLC_BUF_H
 
@@ -32,8 +33,8 @@ void buf_printf(buf *b, const char *fmt, ...)
 void buf_json_str(buf *b, const char *s);
 static inline bool buf_ok(const buf *b) { return !b->failed; }
 /* Formats into memory sized from the result (a key or path built from a
- * name of any length).  Returns malloc'd text, the caller's to free; aborts
- * when memory runs out, as the JSON builders do. */
+ * name of any length).  Returns malloc'd text, the caller's to free (never
+ * NULL: allocation failure is xalloc_oom's). */
 char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *str_vprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* For a message in a fixed buffer s of cap bytes after a vsnprintf that

@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "buf.h"
+#include "xalloc.h"
 
 static const char *kind_of(mode_t m)
 {
@@ -71,16 +72,12 @@ bool file_write_atomic(const char *path, const char *const *parts, const size_t 
             }
         } else {
             exists = true;
-            target = strdup(path);
+            target = xstrdup(path);
         }
     } else if (errno == ENOENT) {
-        target = strdup(path);
+        target = xstrdup(path);
     } else {
         *err = str_printf("cannot write '%s': %s", path, strerror(errno));
-        goto out;
-    }
-    if (!target) {
-        *err = str_printf("cannot write '%s': out of memory", path);
         goto out;
     }
     if (exists && !S_ISREG(st.st_mode)) {
@@ -95,7 +92,7 @@ bool file_write_atomic(const char *path, const char *const *parts, const size_t 
      * random name and O_EXCL | O_NOFOLLOW so nothing planted there is
      * followed or reused. */
     const char *slash = strrchr(target, '/');
-    dir = slash ? strndup(target, slash == target ? 1 : (size_t)(slash - target)) : strdup(".");
+    dir = slash ? xstrndup(target, slash == target ? 1 : (size_t)(slash - target)) : xstrdup(".");
     unsigned char rnd[8];
     if (RAND_bytes(rnd, sizeof rnd) != 1) {
         *err = str_printf("cannot write '%s': no random bytes for a temporary name", target);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 uint64_t str_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
@@ -29,10 +31,8 @@ void strmap_free(strmap *m)
 static void grow(strmap *m)
 {
     size_t cap = m->cap ? m->cap * 2 : 64;
-    const char **keys = calloc(cap, sizeof *keys);
-    void **vals = calloc(cap, sizeof *vals);
-    if (!keys || !vals)
-        abort();
+    const char **keys = xcalloc(cap, sizeof *keys);
+    void **vals = xcalloc(cap, sizeof *vals);
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->keys[i])
             continue;

@@ -23,6 +23,8 @@ enum {
     EXIT_REFUSED = 8,     /* rollback refused: the store changed since */
     EXIT_SIGNATURE = 9,   /* plan signature missing or bad, a key being configured */
     EXIT_CHANGES = 10,    /* diff: the plan would change something */
+    EXIT_NOMEM = 11,      /* out of memory (base/xalloc.h); a deploy stopped
+                           * there is an interrupted deploy (SPEC 7.7) */
 };
 
 #ifndef RLC_VERSION

@@ -202,13 +202,12 @@ int cmd_compile(int argc, char **argv)
                                           "-o PLAN, not -o -");
     if (signkey) {
         /* A key that cannot sign is found before anything is written. */
-        char kerr[1024];
-        int code = plan_sign_key_check(signkey, kerr, sizeof kerr);
-        if (code) {
+        rerr ke;
+        if (!plan_sign_key_check(signkey, &ke)) {
             char cs[16];
-            diag_code_str(code, cs);
+            diag_code_str(ke.code, cs);
             if (!quiet)
-                fprintf(stderr, "rlc compile: error[%s]: %s\n", cs, kerr);
+                fprintf(stderr, "rlc compile: error[%s]: %s\n", cs, ke.msg);
             return EXIT_USAGE;
         }
     }
@@ -270,14 +269,14 @@ int cmd_compile(int argc, char **argv)
         goto out;
     }
     if (signkey) {
-        int code = plan_sign_write(out, json_string_value(json_object_get(plan, "plan_digest")),
-                                   signkey, err, sizeof err);
-        if (code) {
+        rerr se;
+        if (!plan_sign_write(out, json_string_value(json_object_get(plan, "plan_digest")),
+                             signkey, &se)) {
             char cs[16];
-            diag_code_str(code, cs);
+            diag_code_str(se.code, cs);
             if (!quiet)
                 fprintf(stderr, "rlc compile: error[%s]: %s (the plan was written, unsigned)\n",
-                        cs, err);
+                        cs, se.msg);
             rc = EXIT_USAGE;
             goto out;
         }

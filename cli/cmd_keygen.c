@@ -30,12 +30,11 @@ int cmd_keygen(int argc, char **argv)
     if (argc != 2 || argv[1][0] == '-')
         return cli_usage_error("keygen", argc < 2 ? "no key file given" : "expected one KEY "
                                "file name");
-    char err[1024];
-    int code = plan_keygen(argv[1], err, sizeof err);
-    if (code) {
+    rerr e;
+    if (!plan_keygen(argv[1], &e)) {
         char cs[16];
-        diag_code_str(code, cs);
-        fprintf(stderr, "rlc keygen: error[%s]: %s\n", cs, err);
+        diag_code_str(e.code, cs);
+        fprintf(stderr, "rlc keygen: error[%s]: %s\n", cs, e.msg);
         return EXIT_USAGE;
     }
     printf("wrote %s (private, mode 0600) and %s.pub\n", argv[1], argv[1]);

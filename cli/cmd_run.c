@@ -40,7 +40,8 @@ static const char run_help[] =
     "exit status: 0 ok (diff: no change; status: no drift), 1 failed (rolled back),\n"
     "2 usage error, 3 plan refused, 4 locked by another deploy,\n"
     "5 preflight refused, 6 drift (status), 8 rollback refused, 9 plan signature missing\n"
-    "or bad while a verification key is configured, 10 (diff) changes found\n";
+    "or bad while a verification key is configured, 10 (diff) changes found,\n"
+    "11 out of memory\n";
 
 static void progress(void *ud, const char *msg)
 {

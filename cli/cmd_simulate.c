@@ -16,6 +16,7 @@
 #include "policy_rules.h"
 #include "sim.h"
 #include "trace.h"
+#include "xalloc.h"
 
 static const char help[] =
     "usage: rlc simulate [OPTIONS] POLICY... (--trace FILE.csv | --synthetic SHAPE)\n"
@@ -405,9 +406,9 @@ int cmd_simulate(int argc, char **argv)
     }
     buf_init(&R.line, 1 << 20);
     R.s = sim_new(&pr.rs);
-    R.st = calloc(pr.rs.ntenants + 1, sizeof *R.st);
+    R.st = xcalloc(pr.rs.ntenants + 1, sizeof *R.st);
     for (size_t t = 0; t < pr.rs.ntenants; t++)
-        R.st[t] = calloc(pr.rs.tenants[t].nrules + 1, sizeof **R.st);
+        R.st[t] = xcalloc(pr.rs.tenants[t].nrules + 1, sizeof **R.st);
     if (!json && decisions)
         fputs("time_ms,tenant,path,method,route,cost,allowed,rule,remaining,reset_ms,retry_ms,"
               "shadow\n",

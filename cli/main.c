@@ -3,8 +3,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "cli.h"
+#include "xalloc.h"
 
 /* In the order of the work: write and check, compile, try, deploy, audit. */
 static const verb verbs[] = {
@@ -34,8 +38,8 @@ static void usage(FILE *fp)
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         fprintf(fp, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
     fprintf(fp, "\n'rlc VERB --help' describes a verb; 'man rlc' has the whole manual.\n"
-                "exit status: 0 clean, 1 problems found, 2 usage or I/O error; deploy verbs\n"
-                "add 3-9 (see their --help)\n");
+                "exit status: 0 clean, 1 problems found, 2 usage or I/O error, 11 out of\n"
+                "memory; deploy verbs add 3-10 (see their --help)\n");
 }
 
 int cli_usage_error(const char *verbname, const char *fmt, ...)
@@ -73,8 +77,23 @@ bool cli_parse_format(const char *arg, diag_format *out)
     return true;
 }
 
+/* The one reaction to running out of memory (base/xalloc.h): a message and
+ * a defined exit, without allocating (stdio may) and without running
+ * atexit handlers or flushing half-written output. */
+static void out_of_memory(size_t size)
+{
+    char msg[96];
+    int n = snprintf(msg, sizeof msg, "rlc: out of memory (allocating %zu bytes)\n", size);
+    if (n > 0 && write(STDERR_FILENO, msg, (size_t)n) < 0)
+        n = 0;
+    _exit(EXIT_NOMEM);
+}
+
 int main(int argc, char **argv)
 {
+    xalloc_set_oom_handler(out_of_memory);
+    /* jansson's allocations too, before it allocates anything. */
+    json_set_alloc_funcs(xmalloc, free);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

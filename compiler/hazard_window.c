@@ -7,6 +7,7 @@
 #include "hazard_private.h"
 
 #include "buf.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +89,7 @@ static void report_dead(hz *h, const m_limit *dead, const char *dead_on,
  * skips pairs in which neither limit is written at this level. */
 static void limit_pairs(hz *h, const hz_level *lv, const m_limit *lim, size_t n)
 {
-    bool *dead = calloc(n ? n : 1, sizeof *dead);
+    bool *dead = xcalloc(n ? n : 1, sizeof *dead);
     for (size_t j = 0; j < n; j++) {
         const m_limit *b = &lim[j];
         for (size_t i = 0; i < j; i++) {

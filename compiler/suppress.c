@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 bool code_suppressible(int code)
 {
     return code >= 2000 && code < 3000 && code != DIAG_BAD_ALLOW && code != DIAG_UNUSED_ALLOW;
@@ -100,14 +102,14 @@ void suppress_apply(program *p, const m_policy *m, const int *cli_allow, size_t 
                     suppressed_list *out)
 {
     diag_list *l = &p->diags;
-    bool *used = calloc(m->nallows + 1, sizeof *used);
-    long *global = malloc(10000 * sizeof *global);
+    bool *used = xcalloc(m->nallows + 1, sizeof *used);
+    long *global = xmalloc(10000 * sizeof *global);
     for (size_t i = 0; i < 10000; i++)
         global[i] = -2; /* -2 none, -1 command line, else allow scope_index */
     for (size_t i = 0; i < ncli; i++)
         if (cli_allow[i] >= 0 && cli_allow[i] < 10000)
             global[cli_allow[i]] = -1;
-    scope_index ix = {calloc(m->nallows + 1, sizeof *ix.v), 0};
+    scope_index ix = {xcalloc(m->nallows + 1, sizeof *ix.v), 0};
     for (size_t i = 0; i < m->nallows; i++) {
         const m_allow *al = &m->allows[i];
         if (!al->reason || !al->reason[0]) {
@@ -135,7 +137,7 @@ void suppress_apply(program *p, const m_policy *m, const int *cli_allow, size_t 
         qsort(ix.v, ix.n, sizeof *ix.v, ent_cmp);
     /* Parents by a stack sweep: scopes are blocks, so they nest or are
      * disjoint. */
-    long *stack = malloc((ix.n + 1) * sizeof *stack);
+    long *stack = xmalloc((ix.n + 1) * sizeof *stack);
     size_t top = 0;
     for (size_t i = 0; i < ix.n; i++) {
         while (top && !contains(ix.v[stack[top - 1]].sp, ix.v[i].sp))

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 static const diag_info table[] = {
 #define X(num, name, sev, summary) {num, #name, sev, summary},
 #include "diag_codes.def"
@@ -145,18 +147,12 @@ void diag_sort(diag_list *l)
         n++;
     if (n < 2)
         return;
-    diag **v = malloc(n * sizeof *v);
-    if (!v)
-        return;
+    diag **v = xmalloc(n * sizeof *v);
     size_t i = 0;
     for (diag *d = l->head; d; d = d->next)
         v[i++] = d;
     /* Bottom-up merge sort: stable, so equal positions keep their order. */
-    diag **tmp = malloc(n * sizeof *tmp);
-    if (!tmp) {
-        free(v);
-        return;
-    }
+    diag **tmp = xmalloc(n * sizeof *tmp);
     for (size_t w = 1; w < n; w *= 2) {
         for (size_t lo = 0; lo < n; lo += 2 * w) {
             size_t mid = lo + w < n ? lo + w : n;

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "parse.h"
 #include "suggest.h"
+#include "xalloc.h"
 
 enum { ST_ON_STACK = 1, ST_DONE = 2 };
 
@@ -63,9 +64,7 @@ static void push_file(program *p, ast_file *f)
 {
     if (p->nfiles == p->cap) {
         p->cap = p->cap ? p->cap * 2 : 8;
-        p->files = realloc(p->files, p->cap * sizeof *p->files);
-        if (!p->files)
-            abort();
+        p->files = xrealloc(p->files, p->cap * sizeof *p->files);
     }
     p->files[p->nfiles++] = f;
 }
@@ -82,9 +81,7 @@ static loaded *add_key(loader *l, const char *key)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 8;
-        l->v = realloc(l->v, l->cap * sizeof *l->v);
-        if (!l->v)
-            abort();
+        l->v = xrealloc(l->v, l->cap * sizeof *l->v);
     }
     loaded *e = &l->v[l->n++];
     e->key = arena_strdup(l->p->a, key);
@@ -249,9 +246,7 @@ static void load_file(loader *l, chain *c, const char *name, const char *path,
     char *text;
     size_t len;
     if (builtin_text) {
-        text = malloc(builtin_len + 2);
-        if (!text)
-            abort();
+        text = xmalloc(builtin_len + 2);
         memcpy(text, builtin_text, builtin_len);
         text[builtin_len] = text[builtin_len + 1] = '\0';
         len = builtin_len;
@@ -345,9 +340,7 @@ static void load_root(loader *l, const char *path, char *text, size_t len)
 
 static loader *loader_new(program *p)
 {
-    loader *l = calloc(1, sizeof *l);
-    if (!l)
-        abort();
+    loader *l = xcalloc(1, sizeof *l);
     l->p = p;
     return l;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "utf8.h"  /* for columns */
+#include "xalloc.h"
 
 const span span_none = {SRC_NONE, 0, 0};
 
@@ -33,24 +34,12 @@ void srcmap_free(srcmap *m)
     memset(m, 0, sizeof *m);
 }
 
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (!p)
-        abort();
-    memcpy(p, s, n);
-    return p;
-}
-
 uint32_t srcmap_add(srcmap *m, const char *name, const char *path, char *text,
                     size_t len, bool builtin)
 {
     if (m->nfiles == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 8;
-        src_file *f = realloc(m->files, cap * sizeof *f);
-        if (!f)
-            abort();
+        src_file *f = xrealloc(m->files, cap * sizeof *f);
         m->files = f;
         m->cap = cap;
     }
@@ -70,9 +59,7 @@ static void build_lines(src_file *f)
     for (size_t i = 0; i < f->len; i++)
         if (f->text[i] == '\n')
             n++;
-    f->lines = malloc(n * sizeof *f->lines);
-    if (!f->lines)
-        abort();
+    f->lines = xmalloc(n * sizeof *f->lines);
     f->lines[0] = 0;
     size_t k = 1;
     for (size_t i = 0; i < f->len; i++)
@@ -115,10 +102,8 @@ static size_t line_end(const src_file *f, size_t li)
 static void build_marks(src_file *f)
 {
     size_t n = f->len / SRC_MARK_STEP + 1;
-    f->mark_off = malloc(n * sizeof *f->mark_off);
-    f->mark_col = malloc(n * sizeof *f->mark_col);
-    if (!f->mark_off || !f->mark_col)
-        abort();
+    f->mark_off = xmalloc(n * sizeof *f->mark_off);
+    f->mark_col = xmalloc(n * sizeof *f->mark_col);
     size_t j = 0;
     uint32_t cells = 0;
     for (size_t i = 0; i <= f->len;) {
@@ -346,13 +331,8 @@ static int read_fp(FILE *fp, char **text, size_t *len)
     size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
     if (cap > SRC_MAX_BYTES + 1)
         cap = SRC_MAX_BYTES + 1;
-    char *p = malloc(cap + 2);
-    if (p)
-        advise_huge(p, cap + 2);
-    if (!p) {
-        fclose(fp);
-        return ENOMEM;
-    }
+    char *p = xmalloc(cap + 2);
+    advise_huge(p, cap + 2);
     size_t n = 0;
     for (;;) {
         if (n == cap) {
@@ -362,13 +342,7 @@ static int read_fp(FILE *fp, char **text, size_t *len)
                 return EFBIG;
             }
             cap *= 2;
-            char *q = realloc(p, cap + 2);
-            if (!q) {
-                free(p);
-                fclose(fp);
-                return ENOMEM;
-            }
-            p = q;
+            p = xrealloc(p, cap + 2);
         }
         size_t r = fread(p + n, 1, cap - n, fp);
         n += r;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "utf8.h"
+#include "xalloc.h"
 
 bool plan_digest_compute(const json_t *plan, char out[DIGEST_HEX_LEN + 1])
 {

@@ -6,7 +6,6 @@
 #include "plan_sign.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,31 +17,22 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "buf.h"
 #include "diag.h"
+#include "rerr.h"
+#include "xalloc.h"
 
 #define SIG_PREFIX "rlc-plan-signature-v1:"
 #define KEY_ID_HEX 16
 #define SIG_BYTES 64
 
-static int failf(char *err, size_t n, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int failf(char *err, size_t n, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 static char *plan_sig_path(const char *plan_path)
 {
     size_t n = strlen(plan_path);
-    char *s = malloc(n + 5);
-    if (s) {
-        memcpy(s, plan_path, n);
-        memcpy(s + n, ".sig", 5);
-    }
+    char *s = xmalloc(n + 5);
+    memcpy(s, plan_path, n);
+    memcpy(s + n, ".sig", 5);
     return s;
 }
 
@@ -63,15 +53,14 @@ static char *read_small(const char *path, size_t *len)
         saved = EINVAL;
     } else if (st.st_size > PLAN_SIGN_FILE_MAX) {
         saved = EFBIG;
-    } else if ((b = malloc((size_t)st.st_size + 1))) {
+    } else {
+        b = xmalloc((size_t)st.st_size + 1);
         size_t n = 0;
         ssize_t r;
         while (n < (size_t)st.st_size && (r = read(fd, b + n, (size_t)st.st_size - n)) > 0)
             n += (size_t)r;
         b[n] = '\0';
         *len = n;
-    } else {
-        saved = ENOMEM;
     }
     close(fd);
     errno = saved;
@@ -84,12 +73,12 @@ static const char *why(int e)
 }
 
 /* The Ed25519 key in a PEM file, private or public; NULL with err set. */
-static EVP_PKEY *load_key(const char *path, bool private, char *err, size_t n)
+static EVP_PKEY *load_key(const char *path, bool private, rerr *e)
 {
     size_t len = 0;
     char *text = read_small(path, &len);
     if (!text) {
-        failf(err, n, DIAG_SIGN_KEY, "cannot read %s key '%s': %s",
+        rerr_set(e, DIAG_SIGN_KEY, "cannot read %s key '%s': %s",
               private ? "signing" : "verification", path, why(errno));
         return NULL;
     }
@@ -100,7 +89,7 @@ static EVP_PKEY *load_key(const char *path, bool private, char *err, size_t n)
     BIO_free(bio);
     free(text);
     if (!k || EVP_PKEY_id(k) != EVP_PKEY_ED25519) {
-        failf(err, n, DIAG_SIGN_KEY, "'%s' is not an Ed25519 %s key in PEM form (make one "
+        rerr_set(e, DIAG_SIGN_KEY, "'%s' is not an Ed25519 %s key in PEM form (make one "
               "with rlc keygen)", path, private ? "private" : "public");
         EVP_PKEY_free(k);
         return NULL;
@@ -126,19 +115,16 @@ static bool is_hex(const char *s, size_t n)
     return s && strlen(s) == n && strspn(s, "0123456789abcdef") == n;
 }
 
-static int write_file(const char *path, const char *text, mode_t mode, bool replace, char *err,
-                      size_t n)
+static bool write_file(const char *path, const char *text, mode_t mode, bool replace, rerr *e)
 {
     size_t pl = strlen(path);
-    char *tmp = malloc(pl + 32);
-    if (!tmp)
-        return failf(err, n, DIAG_PLAN_WRITE, "out of memory");
+    char *tmp = xmalloc(pl + 32);
     snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0) {
-        int c = failf(err, n, DIAG_PLAN_WRITE, "cannot create '%s': %s", tmp, strerror(errno));
+        rerr_set(e, DIAG_PLAN_WRITE, "cannot create '%s': %s", tmp, strerror(errno));
         free(tmp);
-        return c;
+        return false;
     }
     size_t len = strlen(text), off = 0;
     ssize_t w = 0;
@@ -154,18 +140,17 @@ static int write_file(const char *path, const char *text, mode_t mode, bool repl
         unlink(tmp);
     free(tmp);
     if (!ok)
-        return failf(err, n, DIAG_PLAN_WRITE, "cannot write '%s': %s", path, strerror(saved));
-    return 0;
+        return rerr_set(e, DIAG_PLAN_WRITE, "cannot write '%s': %s", path, strerror(saved));
+    return true;
 }
 
-int plan_sign_write(const char *plan_path, const char *digest, const char *key_path,
-                    char *err, size_t errlen)
+bool plan_sign_write(const char *plan_path, const char *digest, const char *key_path, rerr *e)
 {
     if (!is_hex(digest, DIGEST_HEX_LEN))
-        return failf(err, errlen, DIAG_PLAN_WRITE, "the plan has no digest to sign");
-    EVP_PKEY *k = load_key(key_path, true, err, errlen);
+        return rerr_set(e, DIAG_PLAN_WRITE, "the plan has no digest to sign");
+    EVP_PKEY *k = load_key(key_path, true, e);
     if (!k)
-        return DIAG_SIGN_KEY;
+        return false;
     char msg[sizeof SIG_PREFIX + DIGEST_HEX_LEN];
     snprintf(msg, sizeof msg, "%s%s", SIG_PREFIX, digest);
     unsigned char sig[SIG_BYTES];
@@ -178,35 +163,27 @@ int plan_sign_write(const char *plan_path, const char *digest, const char *key_p
     EVP_MD_CTX_free(ctx);
     EVP_PKEY_free(k);
     if (!ok)
-        return failf(err, errlen, DIAG_SIGN_KEY, "signing with '%s' failed", key_path);
+        return rerr_set(e, DIAG_SIGN_KEY, "signing with '%s' failed", key_path);
     char hex[2 * SIG_BYTES + 1];
     digest_hex(sig, SIG_BYTES, hex);
     json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "algorithm", "ed25519", "key_id", kid,
                           "plan_digest", digest, "signature", hex);
-    char *text = o ? digest_canonical_json(o) : NULL;
+    char *text = digest_canonical_json(o);
     json_decref(o);
     char *path = plan_sig_path(plan_path);
-    size_t tl = text ? strlen(text) : 0;
-    char *line = text ? malloc(tl + 2) : NULL;
-    int rc;
-    if (!path || !line) {
-        rc = failf(err, errlen, DIAG_PLAN_WRITE, "out of memory");
-    } else {
-        memcpy(line, text, tl);
-        memcpy(line + tl, "\n", 2);
-        rc = write_file(path, line, 0644, true, err, errlen);
-    }
+    char *line = str_printf("%s\n", text);
+    bool ok2 = write_file(path, line, 0644, true, e);
     free(line);
     free(text);
     free(path);
-    return rc;
+    return ok2;
 }
 
-int plan_sign_key_check(const char *key_path, char *err, size_t errlen)
+bool plan_sign_key_check(const char *key_path, rerr *e)
 {
-    EVP_PKEY *k = load_key(key_path, true, err, errlen);
+    EVP_PKEY *k = load_key(key_path, true, e);
     EVP_PKEY_free(k);
-    return k ? 0 : DIAG_SIGN_KEY;
+    return k != NULL;
 }
 
 static bool hex_decode(const char *h, unsigned char *out, size_t n)
@@ -220,32 +197,32 @@ static bool hex_decode(const char *h, unsigned char *out, size_t n)
     return true;
 }
 
-int plan_sig_verify(const char *plan_path, const char *pub_path,
-                    char signed_digest[DIGEST_HEX_LEN + 1], char *err, size_t errlen)
+bool plan_sig_verify(const char *plan_path, const char *pub_path,
+                    char signed_digest[DIGEST_HEX_LEN + 1], rerr *e)
 {
     signed_digest[0] = '\0';
-    EVP_PKEY *k = load_key(pub_path, false, err, errlen);
+    EVP_PKEY *k = load_key(pub_path, false, e);
     if (!k)
-        return DIAG_SIGN_KEY;
+        return false;
     char kid[KEY_ID_HEX + 1] = "";
-    int rc = DIAG_PLAN_SIGNATURE;
+    bool ok = false;
     char *path = plan_sig_path(plan_path);
     size_t len = 0;
-    char *text = path ? read_small(path, &len) : NULL;
+    char *text = read_small(path, &len);
     json_t *o = NULL;
     if (!key_id(k, kid)) {
-        rc = failf(err, errlen, DIAG_SIGN_KEY, "'%s' is not a usable Ed25519 public key",
+        rerr_set(e, DIAG_SIGN_KEY, "'%s' is not a usable Ed25519 public key",
                    pub_path);
         goto out;
     }
     if (!text) {
-        if (path && errno == ENOENT)
-            rc = failf(err, errlen, DIAG_PLAN_UNSIGNED, "the plan is not signed (no %s), and "
+        if (errno == ENOENT)
+            rerr_set(e, DIAG_PLAN_UNSIGNED, "the plan is not signed (no %s), and "
                        "a verification key is configured (%s): sign it with rlc compile --sign",
                        path, pub_path);
         else
-            rc = failf(err, errlen, DIAG_PLAN_SIGNATURE, "cannot read the signature %s: %s",
-                       path ? path : "", why(path ? errno : ENOMEM));
+            rerr_set(e, DIAG_PLAN_SIGNATURE, "cannot read the signature %s: %s",
+                       path, why(errno));
         goto out;
     }
     json_error_t je;
@@ -257,12 +234,12 @@ int plan_sig_verify(const char *plan_path, const char *pub_path,
     if (!json_is_object(o) || json_object_size(o) != 4 || !alg || strcmp(alg, "ed25519") ||
         !is_hex(skid, KEY_ID_HEX) || !is_hex(dg, DIGEST_HEX_LEN) ||
         !is_hex(sig, 2 * SIG_BYTES)) {
-        rc = failf(err, errlen, DIAG_PLAN_SIGNATURE, "%s is not an rlc plan signature (one "
+        rerr_set(e, DIAG_PLAN_SIGNATURE, "%s is not an rlc plan signature (one "
                    "JSON object: algorithm \"ed25519\", key_id, plan_digest, signature)", path);
         goto out;
     }
     if (strcmp(skid, kid)) {
-        rc = failf(err, errlen, DIAG_PLAN_SIGNATURE, "%s was made with key %s, not with the "
+        rerr_set(e, DIAG_PLAN_SIGNATURE, "%s was made with key %s, not with the "
                    "configured key %s (%s)", path, skid, kid, pub_path);
         goto out;
     }
@@ -276,21 +253,21 @@ int plan_sig_verify(const char *plan_path, const char *pub_path,
                                  strlen(msg)) == 1;
     EVP_MD_CTX_free(ctx);
     if (!good) {
-        rc = failf(err, errlen, DIAG_PLAN_SIGNATURE, "%s does not verify with key %s (%s): "
+        rerr_set(e, DIAG_PLAN_SIGNATURE, "%s does not verify with key %s (%s): "
                    "the signature was altered", path, kid, pub_path);
         goto out;
     }
     memcpy(signed_digest, dg, DIGEST_HEX_LEN + 1);
-    rc = 0;
+    ok = true;
 out:
     json_decref(o);
     free(text);
     free(path);
     EVP_PKEY_free(k);
-    return rc;
+    return ok;
 }
 
-int plan_keygen(const char *key_path, char *err, size_t errlen)
+bool plan_keygen(const char *key_path, rerr *e)
 {
     EVP_PKEY *k = NULL;
     EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
@@ -298,7 +275,7 @@ int plan_keygen(const char *key_path, char *err, size_t errlen)
     EVP_PKEY_CTX_free(pc);
     if (!ok) {
         EVP_PKEY_free(k);
-        return failf(err, errlen, DIAG_SIGN_KEY, "cannot generate an Ed25519 key");
+        return rerr_set(e, DIAG_SIGN_KEY, "cannot generate an Ed25519 key");
     }
     char *priv = NULL, *pub = NULL;
     long pl = 0, ul = 0;
@@ -307,20 +284,20 @@ int plan_keygen(const char *key_path, char *err, size_t errlen)
          PEM_write_bio_PUBKEY(b2, k) == 1 && (pl = BIO_get_mem_data(b1, &priv)) > 0 &&
          (ul = BIO_get_mem_data(b2, &pub)) > 0;
     EVP_PKEY_free(k);
-    int rc = 0;
-    char *ptext = ok ? strndup(priv, (size_t)pl) : NULL;
-    char *utext = ok ? strndup(pub, (size_t)ul) : NULL;
-    size_t kl = strlen(key_path);
-    char *pubpath = malloc(kl + 5);
-    if (!ptext || !utext || !pubpath) {
-        rc = failf(err, errlen, DIAG_SIGN_KEY, "cannot encode the key");
-    } else {
-        memcpy(pubpath, key_path, kl);
-        memcpy(pubpath + kl, ".pub", 5);
-        rc = write_file(key_path, ptext, 0600, false, err, errlen);
-        if (!rc && (rc = write_file(pubpath, utext, 0644, false, err, errlen)))
-            unlink(key_path);
+    char *ptext = ok ? xstrndup(priv, (size_t)pl) : NULL;
+    char *utext = ok ? xstrndup(pub, (size_t)ul) : NULL;
+    char *pubpath = str_printf("%s.pub", key_path);
+    if (!ok) {
+        rerr_set(e, DIAG_SIGN_KEY, "cannot encode the key");
+    } else if (!write_file(key_path, ptext, 0600, false, e)) {
+        ok = false;
+    } else if (!write_file(pubpath, utext, 0644, false, e)) {
+        unlink(key_path);
+        ok = false;
     }
+    /* A key that cannot be written is a key problem to the caller. */
+    if (!ok && e)
+        e->code = DIAG_SIGN_KEY;
     if (ptext)
         OPENSSL_cleanse(ptext, strlen(ptext));
     free(ptext);
@@ -328,5 +305,5 @@ int plan_keygen(const char *key_path, char *err, size_t errlen)
     free(pubpath);
     BIO_free(b1);
     BIO_free(b2);
-    return rc == DIAG_PLAN_WRITE ? DIAG_SIGN_KEY : rc;
+    return ok;
 }

@@ -9,7 +9,8 @@
  * refuses a plan whose content does not hash to its plan_digest.  Keys are
  * PEM files (PKCS#8 private key, SubjectPublicKeyInfo public key), as
  * `openssl genpkey -algorithm ed25519` and `rlc keygen` write them.
- * Nothing here prints; failures return a diagnostic code and a message. */
+ * Nothing here prints; a failure returns false with its code and message
+ * in the rerr. */
 #ifndef RLC_PLAN_SIGN_H
 #define RLC_PLAN_SIGN_H
 
@@ -17,6 +18,7 @@
 #include <stddef.h>
 
 #include "digest.h"
+#include "rerr.h"
 
 /* Environment variable naming the public key that `rlc run`, `diff` and
  * `status` require plans to be signed with (--verify overrides it). */
@@ -28,28 +30,26 @@
 
 /* Signs digest (the plan's plan_digest, 64 hex) with the private key in
  * key_path and writes the signature file of plan_path atomically (temp
- * file, fsync, rename).  Returns 0, or a diagnostic code (RLC3109: key
- * unreadable or not Ed25519; RLC3007: the file cannot be written) with a
- * message in err. */
-int plan_sign_write(const char *plan_path, const char *digest, const char *key_path,
-                    char *err, size_t errlen);
+ * file, fsync, rename).  Returns true, or false with RLC3109 (key
+ * unreadable or not Ed25519) or RLC3007 (the file cannot be written). */
+bool plan_sign_write(const char *plan_path, const char *digest, const char *key_path, rerr *e);
 
-/* Whether key_path holds a usable Ed25519 private key: 0, or RLC3109
- * with a message (so that compile can refuse before writing anything). */
-int plan_sign_key_check(const char *key_path, char *err, size_t errlen);
+/* Whether key_path holds a usable Ed25519 private key; false with RLC3109
+ * (so that compile can refuse before writing anything). */
+bool plan_sign_key_check(const char *key_path, rerr *e);
 
 /* Checks the signature file of plan_path with the public key in pub_path:
- * returns 0 and the signed plan_digest in signed_digest, which the caller
- * must compare with the digest of the plan it loads; else a diagnostic
- * code with a message in err: RLC3107 no signature file, RLC3108 a
- * signature file that is malformed, made with another key, or does not
- * verify, RLC3109 the public key unreadable or not Ed25519. */
-int plan_sig_verify(const char *plan_path, const char *pub_path,
-                    char signed_digest[DIGEST_HEX_LEN + 1], char *err, size_t errlen);
+ * returns true and the signed plan_digest in signed_digest, which the
+ * caller must compare with the digest of the plan it loads; else false
+ * with RLC3107 (no signature file), RLC3108 (a signature file that is
+ * malformed, made with another key, or does not verify) or RLC3109 (the
+ * public key unreadable or not Ed25519). */
+bool plan_sig_verify(const char *plan_path, const char *pub_path,
+                     char signed_digest[DIGEST_HEX_LEN + 1], rerr *e);
 
 /* Writes a new Ed25519 key pair: the private key to key_path (mode 0600,
  * refusing to replace an existing file) and the public key to
- * key_path.pub.  Returns 0 or RLC3109 with a message. */
-int plan_keygen(const char *key_path, char *err, size_t errlen);
+ * key_path.pub.  Returns true, or false with RLC3109. */
+bool plan_keygen(const char *key_path, rerr *e);
 
 #endif

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 static void reject_forever(rl_verdict *v)
@@ -232,14 +234,8 @@ static void log_append(rl_log *lg, int64_t t, int64_t u)
         }
         if (lg->n == lg->cap) {
             size_t nc = lg->cap ? lg->cap * 2 : 8;
-            int64_t *nt = realloc(lg->t, nc * sizeof *nt), *nu;
-            if (!nt)
-                abort();
-            lg->t = nt;
-            nu = realloc(lg->u, nc * sizeof *nu);
-            if (!nu)
-                abort();
-            lg->u = nu;
+            lg->t = xreallocarray(lg->t, nc, sizeof *lg->t);
+            lg->u = xreallocarray(lg->u, nc, sizeof *lg->u);
             lg->cap = nc;
         }
     }
@@ -257,11 +253,8 @@ void algo_commit(const rl_rule *r, rl_state *s, const rl_verdict *v)
         s->c = v->next.c;
         return;
     }
-    if (!s->log) {
-        s->log = calloc(1, sizeof *s->log);
-        if (!s->log)
-            abort();
-    }
+    if (!s->log)
+        s->log = xcalloc(1, sizeof *s->log);
     rl_log *lg = s->log;
     if (!s->present)
         lg->head = lg->n = 0;

@@ -60,7 +60,7 @@ void algo_rate(const rl_rule *r, const rl_state *s, int64_t cost, int64_t now_ms
                int64_t skew_ms, rl_verdict *v);
 
 /* Stores the state verdict v (from algo_rate on *s, admitted) leaves:
- * what a counter write does in Redis.  Aborts on out of memory. */
+ * what a counter write does in Redis. */
 void algo_commit(const rl_rule *r, rl_state *s, const rl_verdict *v);
 /* Frees what a state owns (the log of a sliding window); s becomes absent. */
 void algo_state_clear(rl_state *s);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "statedir.h"
+#include "xalloc.h"
 
 static const char zero_hash[] =
     "0000000000000000000000000000000000000000000000000000000000000000";
@@ -97,8 +98,8 @@ static bool last_record_head(int fd, audit_head *h)
     if (end <= 0)
         return true;
     size_t want = end > 65536 ? 65536 : (size_t)end;
-    char *b = malloc(want + 1);
-    if (!b || pread(fd, b, want, end - (off_t)want) != (ssize_t)want) {
+    char *b = xmalloc(want + 1);
+    if (pread(fd, b, want, end - (off_t)want) != (ssize_t)want) {
         free(b);
         return false;
     }
@@ -189,7 +190,7 @@ bool audit_append(const char *state_dir, const audit_rec *r, audit_head *head, c
         goto out;
     }
     size_t len = strlen(text);
-    char *line = malloc(len + 2);
+    char *line = xmalloc(len + 2);
     memcpy(line, text, len);
     line[len] = '\n';
     ssize_t w = write(fd, line, len + 1);

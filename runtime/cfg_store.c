@@ -17,13 +17,12 @@
 
 #include "etcd.h"
 #include "statedir.h"
+#include "xalloc.h"
 
 target *cfg_create(size_t size, const target_kind *k, const json_t *tj,
                    const target_env *env)
 {
-    cfg_target *t = calloc(1, size);
-    if (!t)
-        abort();
+    cfg_target *t = xcalloc(1, size);
     t->base.kind = k;
     t->base.env = env;
     const char *name = json_string_value(json_object_get(tj, "name"));
@@ -81,7 +80,7 @@ int cfg_timeout_ms(const target *t, int dflt)
 char *cfg_enc_name(const char *s)
 {
     size_t n = strlen(s);
-    char *o = malloc(3 * n + 1), *p = o;
+    char *o = xmalloc(3 * n + 1), *p = o;
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -92,39 +91,6 @@ char *cfg_enc_name(const char *s)
     }
     *p = '\0';
     return o;
-}
-
-bool cfg_secret(const json_t *setting, char *out, size_t n, const char *what, rerr *e)
-{
-    out[0] = '\0';
-    if (!setting)
-        return true;
-    if (json_is_string(setting)) {
-        snprintf(out, n, "%s", json_string_value(setting));
-        return true;
-    }
-    const char *v;
-    if ((v = json_string_value(json_object_get(setting, "env")))) {
-        const char *x = getenv(v);
-        if (!x || !*x)
-            return rerr_set(e, DIAG_SECRET, "environment variable %s (the %s) is not set", v,
-                            what);
-        snprintf(out, n, "%s", x);
-        return true;
-    }
-    if ((v = json_string_value(json_object_get(setting, "file")))) {
-        char *x = statedir_read(v, NULL);
-        if (!x)
-            return rerr_set(e, DIAG_SECRET, "cannot read the %s from %s: %s", what, v,
-                            strerror(errno));
-        x[strcspn(x, "\r\n")] = '\0';
-        snprintf(out, n, "%s", x);
-        memset(x, 0, strlen(x));
-        free(x);
-        return true;
-    }
-    return rerr_set(e, DIAG_SECRET, "the %s must be a string, {\"env\": VAR} or "
-                                    "{\"file\": PATH}", what);
 }
 
 char *cfg_config_text(const json_t *tenant)

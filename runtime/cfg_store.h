@@ -45,8 +45,6 @@ void cfg_entries_free(cfg_target *t);
 int cfg_timeout_ms(const target *t, int dflt);
 /* Percent-encodes a tenant name for a key or URL path (malloc'd). */
 char *cfg_enc_name(const char *s);
-/* Resolves a secret setting (string, {"env"}, {"file"}) into out. */
-bool cfg_secret(const json_t *setting, char *out, size_t n, const char *what, rerr *e);
 /* The canonical config text of a plan tenant (malloc'd). */
 char *cfg_config_text(const json_t *tenant);
 /* Why a live value is not exactly the canonical config of version ver

@@ -10,6 +10,7 @@
 
 #include "httpc.h"
 #include "redact.h"
+#include "xalloc.h"
 
 #define ETCD_MAX_ENDPOINTS 16
 
@@ -25,18 +26,15 @@ struct etcd {
 
 char *etcd_base64(const char *p, size_t n)
 {
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
-    if (out)
-        EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)p, (int)n);
+    char *out = xmalloc(4 * ((n + 2) / 3) + 1);
+    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)p, (int)n);
     return out;
 }
 
 char *etcd_unbase64(const char *s, size_t *outlen)
 {
     size_t n = s ? strlen(s) : 0;
-    char *out = malloc(3 * (n / 4) + 1);
-    if (!out)
-        return NULL;
+    char *out = xmalloc(3 * (n / 4) + 1);
     int k = n ? EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n) : 0;
     if (k < 0) {
         free(out);
@@ -183,9 +181,7 @@ etcd *etcd_open(const char *const *endpoints, size_t n, const char *user, const 
                  ETCD_MAX_ENDPOINTS, n);
         return NULL;
     }
-    etcd *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
+    etcd *c = xcalloc(1, sizeof *c);
     for (size_t i = 0; i < n; i++) {
         const char *ep = endpoints[i];
         if (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8)) {
@@ -199,7 +195,7 @@ etcd *etcd_open(const char *const *endpoints, size_t n, const char *user, const 
         size_t l = strlen(ep);
         while (l && ep[l - 1] == '/')
             l--;
-        c->ep[c->nep] = strndup(ep, l);
+        c->ep[c->nep] = xstrndup(ep, l);
         c->shown[c->nep] = url_redact(c->ep[c->nep]);
         c->nep++;
     }
@@ -261,10 +257,7 @@ static bool add_kvs(etcd_kvs *out, const json_t *kvs, rerr *e)
     size_t add = json_array_size(kvs);
     if (!add)
         return true;
-    etcd_kv *nv = realloc(out->v, (out->n + add) * sizeof *nv);
-    if (!nv)
-        return rerr_set(e, DIAG_STORE_REPLY, "etcd: out of memory reading a range");
-    out->v = nv;
+    out->v = xreallocarray(out->v, out->n + add, sizeof *out->v);
     json_array_foreach(kvs, i, kv) {
         etcd_kv *d = &out->v[out->n];
         memset(d, 0, sizeof *d);
@@ -286,7 +279,7 @@ static bool add_kvs(etcd_kvs *out, const json_t *kvs, rerr *e)
 char *etcd_prefix_end(const char *prefix)
 {
     size_t n = strlen(prefix);
-    char *s = strdup(prefix);
+    char *s = xstrdup(prefix);
     while (n > 0) {
         if ((unsigned char)s[n - 1] < 0xff) {
             s[n - 1]++;

@@ -195,10 +195,8 @@ exec_status xc_load_plan(xc *c, const char *path, rerr *e)
      * not even parsed. */
     char signed_dg[DIGEST_HEX_LEN + 1] = "";
     if (c->o->verify_key) {
-        char err[1024];
-        int code = plan_sig_verify(path, c->o->verify_key, signed_dg, err, sizeof err);
-        if (code) {
-            rerr_set(e, code, "%s: %s", path, err);
+        if (!plan_sig_verify(path, c->o->verify_key, signed_dg, e)) {
+            rerr_prefix(e, "%s", path);
             return EXEC_SIGNATURE;
         }
     }

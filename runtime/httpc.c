@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "redact.h"
+#include "xalloc.h"
 
 struct httpc {
     CURL *c;
@@ -28,15 +29,15 @@ httpc *httpc_new(int connect_ms, int timeout_ms, const char *ca_file, rerr *e)
         }
         inited = true;
     }
-    httpc *h = calloc(1, sizeof *h);
-    if (!h || !(h->c = curl_easy_init())) {
+    httpc *h = xcalloc(1, sizeof *h);
+    if (!(h->c = curl_easy_init())) {
         free(h);
-        rerr_set(e, DIAG_STORE_CONNECT, "cannot create an HTTP client (out of memory)");
+        rerr_set(e, DIAG_STORE_CONNECT, "cannot create an HTTP client (libcurl refused)");
         return NULL;
     }
     h->connect_ms = connect_ms;
     h->timeout_ms = timeout_ms;
-    h->ca_file = ca_file ? strdup(ca_file) : NULL;
+    h->ca_file = ca_file ? xstrdup(ca_file) : NULL;
     return h;
 }
 
@@ -81,10 +82,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
         size_t nc = s->cap ? s->cap : 4096;
         while (nc < s->r->len + k + 1)
             nc *= 2;
-        char *nb = realloc(s->r->body, nc);
-        if (!nb)
-            return 0;
-        s->r->body = nb;
+        s->r->body = xrealloc(s->r->body, nc);
         s->cap = nc;
     }
     memcpy(s->r->body + s->r->len, p, k);
@@ -150,7 +148,7 @@ bool httpc_do(httpc *h, const char *method, const char *url, const char *const *
     curl_slist_free_all(hl);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     if (!r->body) {
-        r->body = calloc(1, 1);
+        r->body = xcalloc(1, 1);
         r->len = 0;
     }
     if (rc == CURLE_OK)

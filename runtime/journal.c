@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "xalloc.h"
 
 static bool write_line(journal *j, json_t *obj, rerr *e)
 {
@@ -18,11 +19,7 @@ static bool write_line(journal *j, json_t *obj, rerr *e)
         return rerr_set(e, DIAG_STATE_IO, "cannot encode a journal entry");
     size_t n = strlen(s);
     s[n] = '\0';
-    char *line = malloc(n + 2);
-    if (!line) {
-        free(s);
-        return rerr_set(e, DIAG_STATE_IO, "out of memory");
-    }
+    char *line = xmalloc(n + 2);
     memcpy(line, s, n);
     line[n] = '\n';
     free(s);

@@ -11,6 +11,7 @@
 
 #include "digest.h"
 #include "statedir.h"
+#include "xalloc.h"
 
 /* Compare-and-delete and compare-and-extend: the value starts with
  * "<token>|". */
@@ -77,7 +78,7 @@ bool lock_peek(rstore *s, const char *ns, bool *present, char **holder, long lon
         return false;
     if (r->type == REDIS_REPLY_STRING) {
         *present = true;
-        *holder = strdup(r->str);
+        *holder = xstrdup(r->str);
     }
     freeReplyObject(r);
     const char *p[2] = {"PTTL", key};

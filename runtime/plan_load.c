@@ -17,6 +17,7 @@
 
 #include "diag.h"
 #include "plan_check.h"
+#include "xalloc.h"
 
 #ifndef RLC_VERSION
 #define RLC_VERSION "0.0.0"
@@ -38,8 +39,8 @@ static char *read_capped(const char *path, size_t *len, rerr *e)
     if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
         (size_t)st.st_size < PLAN_MAX_BYTES)
         cap = (size_t)st.st_size + 1;
-    char *b = malloc(cap + 1);
-    while (b) {
+    char *b = xmalloc(cap + 1);
+    for (;;) {
         if (n == cap) {
             if (cap >= PLAN_MAX_BYTES) {
                 rerr_set(e, DIAG_PLAN_READ, "plan '%s' is larger than %zu MiB", path,
@@ -47,10 +48,7 @@ static char *read_capped(const char *path, size_t *len, rerr *e)
                 goto fail;
             }
             cap *= 2;
-            char *nb = realloc(b, cap + 1);
-            if (!nb)
-                break;
-            b = nb;
+            b = xrealloc(b, cap + 1);
         }
         size_t r = fread(b + n, 1, cap - n, f);
         n += r;
@@ -65,7 +63,6 @@ static char *read_capped(const char *path, size_t *len, rerr *e)
             return b;
         }
     }
-    rerr_set(e, DIAG_PLAN_READ, "cannot read plan '%s': out of memory", path);
 fail:
     free(b);
     fclose(f);
@@ -625,10 +622,8 @@ static bool split_tenants(const char *vs, const char *end, size_t **spans, size_
                           const char **ve)
 {
     size_t cap = 1024, k = 0;
-    size_t *v = malloc(2 * cap * sizeof *v);
+    size_t *v = xmalloc(2 * cap * sizeof *v);
     const char *q = vs + 1;
-    if (!v)
-        return false;
     while (q < end && *q != ']') {
         const char *qe = skip_value(q, end);
         if (!qe || qe >= end || (*qe != ',' && *qe != ']')) {
@@ -637,12 +632,7 @@ static bool split_tenants(const char *vs, const char *end, size_t **spans, size_
         }
         if (k == cap) {
             cap *= 2;
-            size_t *nv = realloc(v, 2 * cap * sizeof *v);
-            if (!nv) {
-                free(v);
-                return false;
-            }
-            v = nv;
+            v = xreallocarray(v, 2 * cap, sizeof *v);
         }
         v[2 * k] = (size_t)(q - vs);
         v[2 * k + 1] = (size_t)(qe - vs);
@@ -746,13 +736,7 @@ json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenan
     }
     /* The rest of the plan, with [] for tenants, as one small tree. */
     size_t rl = (size_t)(vs - text) + 2 + (size_t)(text + len - ve);
-    char *rest = malloc(rl + 1);
-    if (!rest) {
-        free(spans);
-        release_text(text, len, mapped);
-        rerr_set(e, DIAG_PLAN_READ, "%s: out of memory", path);
-        return NULL;
-    }
+    char *rest = xmalloc(rl + 1);
     memcpy(rest, text, (size_t)(vs - text));
     memcpy(rest + (vs - text), "[]", 2);
     memcpy(rest + (vs - text) + 2, ve, (size_t)(text + len - ve));

@@ -11,12 +11,12 @@
 #include "buf.h"
 #include "plan_key.h"
 #include "target_redis.h"
+#include "xalloc.h"
 
 static char *hexdup(const char *p, size_t n)
 {
-    char *h = malloc(2 * n + 1);
-    if (h)
-        digest_hex((const unsigned char *)p, n, h);
+    char *h = xmalloc(2 * n + 1);
+    digest_hex((const unsigned char *)p, n, h);
     return h;
 }
 
@@ -183,7 +183,7 @@ static bool restore_keys(rtarget *t, const json_t *ck_t, rerr *e)
             rpipe_add(p, ks, kl, 2, av, NULL);
             continue;
         }
-        char *bin = malloc(strlen(d) / 2 + 1);
+        char *bin = xmalloc(strlen(d) / 2 + 1);
         size_t bl = unhex(d, bin);
         long long ttl = json_integer_value(json_object_get(k, "ttl"));
         char ttls[32];

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "plan_key.h"
+#include "xalloc.h"
 
 #define NO_NODE 0xFFFF
 #define PIPE_BATCH 1024
@@ -174,11 +175,7 @@ bool rstore_add_all_nodes(rstore *s, rerr *e)
 
 rstore *rstore_open(const rurl *url, const rconn_opts *opts, rerr *e)
 {
-    rstore *s = calloc(1, sizeof *s);
-    if (!s) {
-        rerr_set(e, DIAG_STORE_CONNECT, "out of memory");
-        return NULL;
-    }
+    rstore *s = xcalloc(1, sizeof *s);
     s->url = *url;
     if (opts)
         s->opts = *opts;
@@ -422,9 +419,8 @@ struct rpipe {
 
 rpipe *rpipe_new(rstore *s)
 {
-    rpipe *p = calloc(1, sizeof *p);
-    if (p)
-        p->s = s;
+    rpipe *p = xcalloc(1, sizeof *p);
+    p->s = s;
     return p;
 }
 
@@ -446,10 +442,7 @@ bool rpipe_add(rpipe *p, const char *key, size_t keylen, int argc, const char **
 {
     if (p->n == p->cap) {
         size_t nc = p->cap ? p->cap * 2 : 64;
-        pcmd *nv = realloc(p->cmds, nc * sizeof *nv);
-        if (!nv)
-            return false;
-        p->cmds = nv;
+        p->cmds = xreallocarray(p->cmds, nc, sizeof *p->cmds);
         p->cap = nc;
     }
     pcmd *c = &p->cmds[p->n];
@@ -479,12 +472,8 @@ bool rpipe_exec(rpipe *p, rerr *e)
     rstore *s = p->s;
     bool ok = false;
     size_t nn = s->nnodes + 1;
-    size_t *count = calloc(nn, sizeof *count), *start = calloc(nn + 1, sizeof *start);
-    size_t *order = malloc((p->n ? p->n : 1) * sizeof *order);
-    if (!count || !start || !order) {
-        rerr_set(e, DIAG_STORE_REPLY, "out of memory");
-        goto out;
-    }
+    size_t *count = xcalloc(nn, sizeof *count), *start = xcalloc(nn + 1, sizeof *start);
+    size_t *order = xmalloc((p->n ? p->n : 1) * sizeof *order);
     /* Group command indices by node, keeping their order within a node. */
     size_t fp = first_primary(s);
     for (size_t i = 0; i < p->n; i++) {

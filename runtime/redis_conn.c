@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "redact.h"
+#include "xalloc.h"
 
 struct rconn {
     redisContext *ctx;   /* NULL while broken */
@@ -178,11 +179,7 @@ static bool do_connect(rconn *c, rerr *e)
 
 rconn *rconn_open(const char *host, int port, const rconn_opts *o, rerr *e)
 {
-    rconn *c = calloc(1, sizeof *c);
-    if (!c) {
-        rerr_set(e, DIAG_STORE_CONNECT, "out of memory");
-        return NULL;
-    }
+    rconn *c = xcalloc(1, sizeof *c);
     snprintf(c->host, sizeof c->host, "%s", host);
     c->port = port;
     if (o)

@@ -6,7 +6,7 @@
  *
  * Credentials never come from the command line: rurl_parse refuses a
  * password unless the caller says the URL came from an env variable or file
- * (see rlc_secret_resolve in redis_cluster.h callers). */
+ * (secret.h reads those). */
 #ifndef RLC_REDIS_CONN_H
 #define RLC_REDIS_CONN_H
 

@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "plan_digest.h"
 #include "target_redis.h"
+#include "xalloc.h"
 
 #ifndef RLC_VERSION
 #define RLC_VERSION "0.0.0"
@@ -55,11 +56,9 @@ static int kv_cmp(const void *a, const void *b)
 static bool sorted_kv(json_t *map, rkv **out, size_t *nout)
 {
     size_t n = json_object_size(map), i = 0;
-    rkv *v = malloc((n ? n : 1) * sizeof *v);
+    rkv *v = xmalloc((n ? n : 1) * sizeof *v);
     const char *k;
     json_t *val;
-    if (!v)
-        return false;
     json_object_foreach(map, k, val) {
         if (!json_is_string(val)) {
             free(v);
@@ -146,7 +145,7 @@ json_t *redis_manifest_read(rtarget *t, const char *live)
         record_check(renc, pv, ck) && !strcmp(ck, rck)) {
         t->rec_kv = v;         /* points into map, which t->state keeps */
         t->rec_n = n;
-        t->rec_pv = strdup(pv);
+        t->rec_pv = xstrdup(pv);
         v = NULL;
     }
     free(v);

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "plan_key.h"
 #include "target_redis.h"
+#include "xalloc.h"
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -36,7 +37,7 @@ static json_t *live_config(rtarget *t, const char *tag, const char *ver, bool *i
     *intact = false;
     if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
         size_t nf = r->elements / 2;
-        const char **fields = malloc(nf * sizeof *fields);
+        const char **fields = xmalloc(nf * sizeof *fields);
         for (size_t i = 0; i < nf; i++)
             fields[i] = r->element[2 * i]->str;
         if (nf > 1)
@@ -52,7 +53,7 @@ static json_t *live_config(rtarget *t, const char *tag, const char *ver, bool *i
             buf_append(&all, val, strlen(val) + 1);
             if (!strcmp(fields[i], "m"))
                 continue;
-            char *copy = strdup(val);
+            char *copy = xstrdup(val);
             for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n")) {
                 char id[32];
                 if (sscanf(line, "%31s", id) == 1)

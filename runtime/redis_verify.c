@@ -13,6 +13,7 @@
 #include "plan_key.h"
 #include "sim.h"
 #include "target_redis.h"
+#include "xalloc.h"
 
 /* "group:a/key:b" from a verify case's path (tenant element first), in
  * malloc'd memory, the caller's. */
@@ -31,7 +32,7 @@ static char *case_path(const json_t *path)
     }
     if (!buf_ok(&b))
         abort();
-    return b.data ? b.data : strdup("");
+    return b.data ? b.data : xstrdup("");
 }
 
 /* Queues one case's shadow config, shadow pointer and requests; first
@@ -44,8 +45,8 @@ static void queue_case(rtarget *t, rpipe *p, size_t i, const json_t *vc, rtenant
     char *sk = str_printf("%s" PLAN_KEY_VERIFY PLAN_KEY_ACTIVE, x->tag);
     char *scfg = str_printf("%s" PLAN_KEY_VERIFY PLAN_KEY_CFG "%s", x->tag, x->newver);
     redis_cmd *hs = &x->cmds.v[0];
-    const char **av = malloc((size_t)hs->argc * sizeof *av);
-    size_t *lens = malloc((size_t)hs->argc * sizeof *lens);
+    const char **av = xmalloc((size_t)hs->argc * sizeof *av);
+    size_t *lens = xmalloc((size_t)hs->argc * sizeof *lens);
     for (int a = 0; a < hs->argc; a++) {
         av[a] = hs->argv[a];
         lens[a] = hs->argvlen[a];
@@ -147,7 +148,7 @@ static bool run_cases(rtarget *t, json_t *report, rerr *e)
     const target_env *env = t->base.env;
     json_t *cases = json_object_get(env->plan, "verify");
     size_t ncases_all = json_array_size(cases);
-    size_t *first = calloc(ncases_all + 1, sizeof *first);   /* reply index of send 0 */
+    size_t *first = xcalloc(ncases_all + 1, sizeof *first);   /* reply index of send 0 */
     rpipe *p = rpipe_new(t->s);
     size_t i;
     json_t *vc;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 /* ---- counter slots ---------------------------------------------------- */
 
 typedef struct lease {
@@ -30,14 +32,6 @@ typedef struct slot_map {
     size_t n, cap;           /* cap: power of two */
 } slot_map;
 
-static void *xmalloc(size_t n)
-{
-    void *p = calloc(1, n ? n : 1);
-    if (!p)
-        abort();
-    return p;
-}
-
 static uint64_t hash_bytes(const char *p, size_t n, uint64_t h)
 {
     for (size_t i = 0; i < n; i++) {
@@ -54,7 +48,7 @@ static slot *slot_get(slot_map *m, const char *tenant, const char *id)
     uint64_t h = hash_bytes(id, il, hash_bytes(tenant, tl + 1, HASH_INIT));
     if (m->cap == 0 || (m->n + 1) * 4 > m->cap * 3) {
         size_t nc = m->cap ? m->cap * 2 : 64;
-        slot **nv = xmalloc(nc * sizeof *nv);
+        slot **nv = xcalloc(1, nc * sizeof *nv);
         for (size_t i = 0; i < m->cap; i++) {
             slot *s = m->v[i];
             if (!s)
@@ -74,8 +68,8 @@ static slot *slot_get(slot_map *m, const char *tenant, const char *id)
         if (s->keylen == kl && !memcmp(s->key, tenant, tl + 1) && !memcmp(s->key + tl + 1, id, il))
             return s;
     }
-    slot *s = xmalloc(sizeof *s);
-    s->key = xmalloc(kl + 1);
+    slot *s = xcalloc(1, sizeof *s);
+    s->key = xcalloc(1, kl + 1);
     memcpy(s->key, tenant, tl + 1);
     memcpy(s->key + tl + 1, id, il);
     s->keylen = kl;
@@ -156,12 +150,12 @@ static void index_rules(sim *s)
     s->subj_cap = 16;
     while (s->subj_cap < total * 2)
         s->subj_cap *= 2;
-    s->subj = xmalloc(s->subj_cap * sizeof *s->subj);
-    s->tslots = xmalloc((rs->ntenants + 1) * sizeof *s->tslots);
-    s->seq = xmalloc((rs->ntenants + 1) * sizeof *s->seq);
+    s->subj = xcalloc(1, s->subj_cap * sizeof *s->subj);
+    s->tslots = xcalloc(1, (rs->ntenants + 1) * sizeof *s->tslots);
+    s->seq = xcalloc(1, (rs->ntenants + 1) * sizeof *s->seq);
     for (size_t t = 0; t < rs->ntenants; t++) {
         const rl_tenant *ten = &rs->tenants[t];
-        s->tslots[t] = xmalloc((ten->nrules + 1) * sizeof **s->tslots);
+        s->tslots[t] = xcalloc(1, (ten->nrules + 1) * sizeof **s->tslots);
         for (size_t i = 0; i < ten->nrules; i++) {
             const rl_rule *r = &ten->rules[i];
             s->tslots[t][i] = slot_get(&s->slots, ten->name, r->id);
@@ -196,7 +190,7 @@ static void unindex_rules(sim *s)
 
 sim *sim_new(const rl_ruleset *rs)
 {
-    sim *s = xmalloc(sizeof *s);
+    sim *s = xcalloc(1, sizeof *s);
     s->rs = rs;
     index_rules(s);
     return s;
@@ -206,7 +200,7 @@ void sim_set_rules(sim *s, const rl_ruleset *rs)
 {
     /* Generated-token sequences are per tenant name in Redis; keep them. */
     size_t nt = rs->ntenants;
-    int64_t *seq = xmalloc((nt + 1) * sizeof *seq);
+    int64_t *seq = xcalloc(1, (nt + 1) * sizeof *seq);
     for (size_t t = 0; t < nt; t++)
         for (size_t o = 0; s->rs && o < s->rs->ntenants; o++)
             if (!strcmp(s->rs->tenants[o].name, rs->tenants[t].name))
@@ -301,7 +295,7 @@ sim_req *sim_resolve(sim *s, const char *tenant, const char *path, const char *m
     uint32_t t;
     if (!tenant_index(s->rs, tenant, &t))
         return NULL;
-    sim_req *q = xmalloc(sizeof *q);
+    sim_req *q = xcalloc(1, sizeof *q);
     if (!resolve(s, t, path, method, route, q)) {
         free(q);
         return NULL;
@@ -358,13 +352,11 @@ static int conc_acquire(const rl_rule *r, slot *sl, int64_t now, const char *tok
         }
     if (sl->nleases == sl->cap) {
         sl->cap = sl->cap ? sl->cap * 2 : 8;
-        lease *nl = realloc(sl->leases, sl->cap * sizeof *nl);
-        if (!nl)
-            abort();
+        lease *nl = xrealloc(sl->leases, sl->cap * sizeof *nl);
         sl->leases = nl;
     }
     size_t n = strlen(token);
-    char *t = xmalloc(n + 1);
+    char *t = xcalloc(1, n + 1);
     memcpy(t, token, n + 1);
     sl->leases[sl->nleases++] = (lease){t, now + r->lease_ms};
     return 1;

@@ -55,7 +55,7 @@ typedef struct sim_decision {
 typedef struct sim sim;
 
 /* Returns a new engine deciding by rs (borrowed: must outlive the engine or
- * the next sim_set_rules).  Aborts on out of memory. */
+ * the next sim_set_rules). */
 sim *sim_new(const rl_ruleset *rs);
 void sim_free(sim *s);                /* accepts NULL */
 /* Replaces the rules, as a redeploy does: counters of rules with the same

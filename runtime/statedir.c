@@ -19,6 +19,7 @@
 
 #include "digest.h"
 #include "file_write.h"
+#include "xalloc.h"
 
 static bool mkdir_p1(const char *p, rerr *e)
 {
@@ -159,26 +160,16 @@ char *statedir_read(const char *path, size_t *len)
     if (!f)
         return NULL;
     size_t cap = 4096, n = 0;
-    char *b = malloc(cap);
+    char *b = xmalloc(cap);
     size_t r;
-    while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0) {
+    while ((r = fread(b + n, 1, cap - n - 1, f)) > 0) {
         n += r;
         if (cap - n < 2) {
-            char *nb = realloc(b, cap * 2);
-            if (!nb) {
-                free(b);
-                b = NULL;
-                break;
-            }
-            b = nb;
+            b = xrealloc(b, cap * 2);
             cap *= 2;
         }
     }
     fclose(f);
-    if (!b) {
-        errno = ENOMEM;
-        return NULL;
-    }
     b[n] = '\0';
     if (len)
         *len = n;
@@ -282,7 +273,7 @@ static char *read_holder(int fd)
     char buf[2048];
     ssize_t k = pread(fd, buf, sizeof buf - 1, 0);
     buf[k > 0 ? k : 0] = '\0';
-    return strdup(buf);
+    return xstrdup(buf);
 }
 
 int statedir_lock(const char *dir, const char *holder_json, rerr *e)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "xalloc.h"
 
 extern const target_kind target_redis, target_etcd, target_http, target_nginx;
 
@@ -59,15 +60,12 @@ void target_say(const target *t, const char *fmt, ...)
     t->env->say(t->env->ud, msg);
 }
 
-bool tclocks_add(tclocks *c, const target *owner, const char *name, double off_us,
+void tclocks_add(tclocks *c, const target *owner, const char *name, double off_us,
                  double err_us)
 {
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 16;
-        tclock *v = realloc(c->v, cap * sizeof *v);
-        if (!v)
-            return false;
-        c->v = v;
+        c->v = xreallocarray(c->v, cap, sizeof *c->v);
         c->cap = cap;
     }
     tclock *k = &c->v[c->n++];
@@ -75,5 +73,4 @@ bool tclocks_add(tclocks *c, const target *owner, const char *name, double off_u
     snprintf(k->name, sizeof k->name, "%s", name);
     k->off_us = off_us;
     k->err_us = err_us;
-    return true;
 }

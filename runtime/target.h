@@ -168,8 +168,8 @@ extern const target_kind *const target_kinds[];
 
 /* Progress from a kind: "      <text>". */
 void target_say(const target *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends a clock sample; false when out of memory. */
-bool tclocks_add(tclocks *c, const target *owner, const char *name, double off_us,
+/* Appends a clock sample. */
+void tclocks_add(tclocks *c, const target *owner, const char *name, double off_us,
                  double err_us);
 
 #endif

@@ -17,7 +17,9 @@
 #include "etcd.h"
 #include "fault.h"
 #include "redact.h"
+#include "secret.h"
 #include "statedir.h"
+#include "xalloc.h"
 
 /* A txn's request stays under etcd's default --max-request-bytes (1.5 MiB)
  * once base64 and JSON are added. */
@@ -92,24 +94,31 @@ static bool et_connect(target *tg, rerr *e)
     json_array_foreach(eps, i, ej) {
         if (n == 16)
             break;
-        if (!cfg_secret(ej, store[n], 512, "etcd endpoint", e)) {
+        if (!secret_resolve(ej, "etcd endpoint", store[n], sizeof store[n], e)) {
             rerr_prefix(e, "target %s", tg->name);
             return false;
         }
         ep[n] = store[n];
+        /* The address goes into messages and the audit log: an endpoint
+         * from a variable or a file may carry credentials. */
+        char *shown = url_redact(ep[n]);
         snprintf(tg->addr + strlen(tg->addr), sizeof tg->addr - strlen(tg->addr), "%s%s",
-                 n ? "," : "", ep[n]);
+                 n ? "," : "", shown);
+        free(shown);
         n++;
     }
     json_t *st = json_object_get(tg->desc, "settings");
     char user[256], pass[512];
-    if (!cfg_secret(json_object_get(st, "username"), user, sizeof user, "etcd user", e) ||
-        !cfg_secret(json_object_get(st, "password"), pass, sizeof pass, "etcd password", e)) {
+    if (!secret_resolve(json_object_get(st, "username"), "etcd user", user, sizeof user, e) ||
+        !secret_resolve(json_object_get(st, "password"), "etcd password", pass, sizeof pass,
+                        e)) {
         rerr_prefix(e, "target %s", tg->name);
         return false;
     }
     t->ec = etcd_open(ep, n, user, pass, cfg_timeout_ms(tg, 2000), e);
-    memset(pass, 0, sizeof pass);
+    secret_wipe(pass, sizeof pass);
+    for (size_t k = 0; k < n; k++)
+        secret_wipe(store[k], sizeof store[k]);
     if (!t->ec) {
         rerr_prefix(e, "target %s", tg->name);
         return false;
@@ -133,13 +142,13 @@ static bool range_all(etcd *ec, const char *prefix, etcd_kvs *all, rerr *e)
 {
     memset(all, 0, sizeof *all);
     char *end = etcd_prefix_end(prefix);
-    char *from = strdup(prefix);
+    char *from = xstrdup(prefix);
     bool ok = true;
     for (;;) {
         etcd_kvs page;
         if (!(ok = etcd_range(ec, from, end, 1000, &page, e)))
             break;
-        etcd_kv *nv = realloc(all->v, (all->n + page.n + 1) * sizeof *nv);
+        etcd_kv *nv = xrealloc(all->v, (all->n + page.n + 1) * sizeof *nv);
         if (page.n)     /* an empty page has no array: memcpy wants non-NULL */
             memcpy(nv + all->n, page.v, page.n * sizeof *nv);
         all->v = nv;
@@ -151,7 +160,7 @@ static bool range_all(etcd *ec, const char *prefix, etcd_kvs *all, rerr *e)
              * (keys here never hold NUL). */
             const etcd_kv *last = &all->v[all->n - 1];
             free(from);
-            from = malloc(last->keylen + 2);
+            from = xmalloc(last->keylen + 2);
             memcpy(from, last->key, last->keylen);
             from[last->keylen] = '\x01';
             from[last->keylen + 1] = '\0';
@@ -173,14 +182,14 @@ static void take_entries(etarget *t, const char *tp, etcd_kvs *live)
     json_t *idx = json_object();   /* live keys -> index */
     for (size_t i = 0; i < live->n; i++)
         json_object_set_new(idx, live->v[i].key, json_integer((json_int_t)i));
-    t->c.ent = calloc(json_array_size(tenants) + live->n + 1, sizeof *t->c.ent);
+    t->c.ent = xcalloc(json_array_size(tenants) + live->n + 1, sizeof *t->c.ent);
     size_t i;
     json_t *tj;
     json_array_foreach(tenants, i, tj) {
         cfg_entry *x = &t->c.ent[t->c.nent++];
         const char *name = json_string_value(json_object_get(tj, "name"));
         char *en = cfg_enc_name(name ? name : "");
-        x->tenant = strdup(name ? name : "");
+        x->tenant = xstrdup(name ? name : "");
         x->key = str_printf("%s%s", tp, en);
         free(en);
         x->newval = cfg_config_text(tj);
@@ -204,9 +213,9 @@ static void take_entries(etarget *t, const char *tp, etcd_kvs *live)
         cfg_entry *x = &t->c.ent[t->c.nent++];
         json_t *vj = json_loadb(kv->val, kv->vallen, 0, NULL);
         const char *nm = json_string_value(json_object_get(vj, "name"));
-        x->tenant = strdup(nm ? nm : k + strlen(tp));
+        x->tenant = xstrdup(nm ? nm : k + strlen(tp));
         json_decref(vj);
-        x->key = strdup(k);
+        x->key = xstrdup(k);
         x->oldval = kv->val;
         x->oldlen = kv->vallen;
         x->oldrev = kv->mod_rev;
@@ -271,7 +280,7 @@ static json_t *et_checkpoint(target *tg, rerr *e)
 /* After a failed conditional txn: which key moved, for the message. */
 static void name_conflict(etarget *t, const etcd_cmp *cmps, size_t n, rerr *e)
 {
-    etcd_op *rs = calloc(n, sizeof *rs);
+    etcd_op *rs = xcalloc(n, sizeof *rs);
     for (size_t i = 0; i < n; i++)
         rs[i] = (etcd_op){.kind = ETCD_OP_RANGE, .key = cmps[i].key};
     bool okc;
@@ -345,8 +354,8 @@ static bool et_apply(target *tg, size_t *written, rerr *e)
     size_t n = 0;
     for (size_t m = 0; m < t->c.nent; m++)
         n += t->c.ent[m].changed;
-    etcd_op *ops = calloc(n + 1, sizeof *ops);
-    etcd_cmp *cmps = calloc(n + 1, sizeof *cmps);
+    etcd_op *ops = xcalloc(n + 1, sizeof *ops);
+    etcd_cmp *cmps = xcalloc(n + 1, sizeof *cmps);
     size_t j = 0;
     for (size_t m = 0; m < t->c.nent; m++) {
         cfg_entry *x = &t->c.ent[m];
@@ -452,8 +461,8 @@ static bool et_restore(target *tg, const json_t *entry, bool stale, rerr *e)
     etarget *t = (etarget *)tg;
     const json_t *keys = json_object_get(entry, "keys");
     size_t n = json_array_size(keys);
-    etcd_op *ops = calloc(n + 1, sizeof *ops);
-    char **vals = calloc(n + 1, sizeof *vals);
+    etcd_op *ops = xcalloc(n + 1, sizeof *ops);
+    char **vals = xcalloc(n + 1, sizeof *vals);
     size_t k;
     json_t *kj;
     bool ok = true;
@@ -486,7 +495,7 @@ static char *live_plan(etarget *t, rerr *e)
     json_t *j = st.n ? json_loadb(st.v[0].val, st.v[0].vallen, 0, NULL) : NULL;
     etcd_kvs_free(&st);
     const char *p = json_string_value(json_object_get(j, "plan"));
-    char *out = p ? strdup(p) : NULL;
+    char *out = p ? xstrdup(p) : NULL;
     json_decref(j);
     return out;
 }

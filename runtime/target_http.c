@@ -13,6 +13,8 @@
 #include "fault.h"
 #include "httpc.h"
 #include "redact.h"
+#include "secret.h"
+#include "xalloc.h"
 
 typedef struct htarget {
     cfg_target c;
@@ -36,8 +38,8 @@ static void ht_free(target *tg)
     htarget *t = (htarget *)tg;
     cfg_clear(&t->c);
     httpc_free(t->hc);
-    memset(t->token, 0, sizeof t->token);
-    memset(t->url, 0, sizeof t->url);
+    secret_wipe(t->token, sizeof t->token);
+    secret_wipe(t->url, sizeof t->url);
     free(t);
 }
 
@@ -64,8 +66,10 @@ static bool ht_connect(target *tg, rerr *e)
         return true;
     json_t *st = json_object_get(t->c.base.desc, "settings");
     json_t *u = json_object_get(t->c.base.desc, "url");
-    if (!cfg_secret(u ? u : json_object_get(st, "url"), t->url, sizeof t->url, "gateway URL", e) ||
-        !cfg_secret(json_object_get(st, "token"), t->token, sizeof t->token, "gateway token", e)) {
+    if (!secret_resolve(u ? u : json_object_get(st, "url"), "gateway URL", t->url, sizeof t->url,
+                        e) ||
+        !secret_resolve(json_object_get(st, "token"), "gateway token", t->token,
+                        sizeof t->token, e)) {
         rerr_prefix(e, "target %s", t->c.base.name);
         return false;
     }
@@ -160,7 +164,7 @@ static bool get_entry(htarget *t, const char *path, char **val, size_t *len, cha
         *len = r.len;
         r.body = NULL;
         if (etag)
-            *etag = r.etag[0] ? strdup(r.etag) : NULL;
+            *etag = r.etag[0] ? xstrdup(r.etag) : NULL;
     } else if (r.status != 404) {
         ok = bad_status(t, "GET", path, &r, e);
     }
@@ -198,7 +202,7 @@ static bool ht_read(target *tg, target_read *rd, rerr *e)
     json_t *live = list(t, e);
     if (!live)
         return false;
-    t->c.ent = calloc(json_array_size(tenants) + json_array_size(live) + 1, sizeof *t->c.ent);
+    t->c.ent = xcalloc(json_array_size(tenants) + json_array_size(live) + 1, sizeof *t->c.ent);
     t->c.nent = 0;
     json_t *in_plan = json_object();
     size_t i;
@@ -208,9 +212,9 @@ static bool ht_read(target *tg, target_read *rd, rerr *e)
         cfg_entry *x = &t->c.ent[t->c.nent++];
         const char *name = json_string_value(json_object_get(tj, "name"));
         char *en = cfg_enc_name(name ? name : "");
-        x->tenant = strdup(name ? name : "");
+        x->tenant = xstrdup(name ? name : "");
         size_t kl = strlen(en) + 9;
-        x->key = malloc(kl);
+        x->key = xmalloc(kl);
         snprintf(x->key, kl, "tenants/%s", en);
         json_object_set_new(in_plan, en, json_true());
         free(en);
@@ -228,13 +232,13 @@ static bool ht_read(target *tg, target_read *rd, rerr *e)
             continue;
         cfg_entry *x = &t->c.ent[t->c.nent++];
         size_t kl = strlen(seg) + 9;
-        x->key = malloc(kl);
+        x->key = xmalloc(kl);
         snprintf(x->key, kl, "tenants/%s", seg);
         if (!(ok = get_entry(t, x->key, &x->oldval, &x->oldlen, &x->oldtag, e)))
             break;
         json_t *vj = x->oldval ? json_loadb(x->oldval, x->oldlen, 0, NULL) : NULL;
         const char *nm = json_string_value(json_object_get(vj, "name"));
-        x->tenant = strdup(nm ? nm : seg);
+        x->tenant = xstrdup(nm ? nm : seg);
         json_decref(vj);
         x->changed = x->oldval != NULL;   /* gone meanwhile: nothing to do */
     }

@@ -19,6 +19,7 @@
 #include "cfg_store.h"
 #include "statedir.h"
 #include "target_url.h"
+#include "xalloc.h"
 
 extern const target_kind target_nginx;
 
@@ -190,13 +191,13 @@ static bool ng_read(target *tg, target_read *rd, rerr *e)
     buf_init(&b, 1 << 20);
     fill(&b, tpl->data, tpl->len, vals);
     json_decref(vals);
-    t->ent = calloc(1, sizeof *t->ent);
+    t->ent = xcalloc(1, sizeof *t->ent);
     t->nent = 1;
     cfg_entry *x = &t->ent[0];
-    x->tenant = strdup("(nginx snippet)");
-    x->key = strdup(out);
+    x->tenant = xstrdup("(nginx snippet)");
+    x->key = xstrdup(out);
     x->newlen = b.len;
-    x->newval = malloc(b.len + 1);
+    x->newval = xmalloc(b.len + 1);
     memcpy(x->newval, buf_str(&b), b.len);
     x->newval[b.len] = '\0';
     buf_free(&b);

@@ -20,8 +20,10 @@
 #include "fault.h"
 #include "plan_digest.h"
 #include "plan_key.h"
+#include "secret.h"
 #include "target_redis.h"
 #include "target_url.h"
+#include "xalloc.h"
 
 /* --- small helpers ------------------------------------------------------------ */
 
@@ -66,9 +68,7 @@ static target *rt_create(const json_t *tj, const json_t *all, const target_env *
 {
     (void)all;
     (void)e;
-    rtarget *t = calloc(1, sizeof *t);
-    if (!t)
-        abort();
+    rtarget *t = xcalloc(1, sizeof *t);
     t->base.kind = &target_redis;
     t->base.env = env;
     snprintf(t->base.name, sizeof t->base.name, "%s",
@@ -90,36 +90,6 @@ static bool rt_override(target *tg, const char *spec, rerr *e)
     return true;
 }
 
-static bool secret(const json_t *setting, char *out, size_t n, rerr *e)
-{
-    out[0] = '\0';
-    if (!setting)
-        return true;
-    if (json_is_string(setting)) {
-        snprintf(out, n, "%s", json_string_value(setting));
-        return true;
-    }
-    const char *v;
-    if ((v = json_string_value(json_object_get(setting, "env")))) {
-        /* Unset means "not given": a server that needs it refuses with
-         * NOAUTH at preflight, naming the problem. */
-        const char *x = getenv(v);
-        snprintf(out, n, "%s", x ? x : "");
-        return true;
-    }
-    if ((v = json_string_value(json_object_get(setting, "file")))) {
-        char *x = statedir_read(v, NULL);
-        if (!x)
-            return rerr_set(e, DIAG_SECRET, "cannot read %s: %s", v, strerror(errno));
-        x[strcspn(x, "\r\n")] = '\0';
-        snprintf(out, n, "%s", x);
-        free(x);
-        return true;
-    }
-    return rerr_set(e, DIAG_SECRET, "a credential setting must be {\"env\": VAR} or "
-                                    "{\"file\": PATH}");
-}
-
 /* desc: {"name", "spec"} (an override) or {"name", "settings"} (the plan). */
 static bool rt_resolve(target *tg, rerr *e)
 {
@@ -132,8 +102,10 @@ static bool rt_resolve(target *tg, rerr *e)
         return false;
     }
     if (!spec) {
-        if (!secret(json_object_get(st, "username"), t->user, sizeof t->user, e) ||
-            !secret(json_object_get(st, "password"), t->pass, sizeof t->pass, e)) {
+        if (!secret_resolve(json_object_get(st, "username"), "username", t->user,
+                            sizeof t->user, e) ||
+            !secret_resolve(json_object_get(st, "password"), "password", t->pass,
+                            sizeof t->pass, e)) {
             rerr_prefix(e, "target %s", tg->name);
             return false;
         }
@@ -183,7 +155,8 @@ static void rt_free(target *tg)
     free(t->live_plan);
     json_decref(tg->desc);
     rstore_close(t->s);
-    memset(t->pass, 0, sizeof t->pass);
+    secret_wipe(t->pass, sizeof t->pass);
+    secret_wipe(t->url.pass, sizeof t->url.pass);
     free(t);
 }
 
@@ -271,7 +244,7 @@ static bool read_state(rtarget *t, bool full, rerr *e)
     }
     const redisReply *rp = rpipe_reply(p, 0), *rm = rpipe_reply(p, 1);
     if (rp->type == REDIS_REPLY_STRING)
-        t->live_plan = strdup(rp->str);
+        t->live_plan = xstrdup(rp->str);
     t->state = full ? NULL
                     : redis_manifest_read(t, rm->type == REDIS_REPLY_STRING ? rm->str : NULL);
     rpipe_free(p);
@@ -298,7 +271,7 @@ static void collect_tenants(rtarget *t)
 {
     const target_env *env = t->base.env;
     size_t cap = env->rs->ntenants + json_object_size(t->state);
-    t->ten = calloc(cap ? cap : 1, sizeof *t->ten);
+    t->ten = xcalloc(cap ? cap : 1, sizeof *t->ten);
     size_t rj = 0;
     for (size_t i = 0; i < env->rs->ntenants; i++) {
         rtenant *x = &t->ten[t->nten++];
@@ -338,13 +311,13 @@ static void collect_tenants(rtarget *t)
  * decides which tenants change. */
 static bool read_pointers(rtarget *t, rerr *e)
 {
-    size_t *idx = malloc((t->nten ? t->nten : 1) * sizeof *idx), nidx = 0;
+    size_t *idx = xmalloc((t->nten ? t->nten : 1) * sizeof *idx), nidx = 0;
     for (size_t i = 0; i < t->nten; i++) {
         rtenant *x = &t->ten[i];
         const char *known = t->fast_read ? json_string_value(json_object_get(t->state, x->name))
                                          : NULL;
         if (known && x->t && !strcmp(known, x->newver))
-            x->live = strdup(known);   /* unchanged, as the manifest proves */
+            x->live = xstrdup(known);   /* unchanged, as the manifest proves */
         else
             idx[nidx++] = i;
     }
@@ -360,7 +333,7 @@ static bool read_pointers(rtarget *t, rerr *e)
         const redisReply *rr = rpipe_reply(p, j);
         rtenant *x = &t->ten[idx[j]];
         if (rr->type == REDIS_REPLY_STRING)
-            x->live = strdup(rr->str);
+            x->live = xstrdup(rr->str);
         x->changed = x->t ? !x->live || strcmp(x->live, x->newver) : x->live != NULL;
         if (x->changed)
             rt_encode(t, x);
@@ -595,7 +568,7 @@ static bool commit_store(rtarget *t, const char *manifest, rerr *e)
     rt_key(t, pk, sizeof pk, "deploy:plan");
     rt_key(t, mk, sizeof mk, "deploy:marker");
     /* Changed entries of the state go in HSETs of up to 512 fields. */
-    const char **hv = malloc((2 + 2 * 512) * sizeof *hv);
+    const char **hv = xmalloc((2 + 2 * 512) * sizeof *hv);
     int hn = 2;
     hv[0] = "HSET";
     hv[1] = sk;
@@ -643,7 +616,7 @@ static bool commit_store(rtarget *t, const char *manifest, rerr *e)
 
 /* Queues the reads of every changed tenant's pointer and state entry;
  * their keys into ak (malloc'd each). */
-static bool queue_tenant_reads(rtarget *t, rpipe *p, const char *sk, char **ak)
+static void queue_tenant_reads(rtarget *t, rpipe *p, const char *sk, char **ak)
 {
     size_t k = 0;
     for (size_t i = 0; i < t->nten; i++) {
@@ -652,15 +625,13 @@ static bool queue_tenant_reads(rtarget *t, rpipe *p, const char *sk, char **ak)
             continue;
         /* Pointer keys are sized from their tag (a tag may be long). */
         size_t len = strlen(x->tag) + sizeof PLAN_KEY_ACTIVE;
-        if (!(ak[k] = malloc(len)))
-            return false;
+        ak[k] = xmalloc(len);
         snprintf(ak[k], len, "%s" PLAN_KEY_ACTIVE, x->tag);
         const char *av[2] = {"GET", ak[k]}, *hv[3] = {"HGET", sk, x->name};
         rpipe_add(p, ak[k], len - 1, 2, av, NULL);
         rpipe_add(p, sk, strlen(sk), 3, hv, NULL);
         k++;
     }
-    return true;
 }
 
 /* Reads back what commit_store wrote, before "committed" is said: the
@@ -685,12 +656,9 @@ static bool confirm_commit(rtarget *t, const char *manifest, rerr *e)
     size_t nk = 0;
     for (size_t i = 0; i < t->nten; i++)
         nk += t->ten[i].changed;
-    char **ak = calloc(nk ? nk : 1, sizeof *ak);
-    bool ok = ak && queue_tenant_reads(t, p, sk, ak);
-    if (!ok)
-        rerr_set(e, DIAG_STATE_IO, "out of memory");
-    else
-        ok = rpipe_exec(p, e);
+    char **ak = xcalloc(nk ? nk : 1, sizeof *ak);
+    queue_tenant_reads(t, p, sk, ak);
+    bool ok = rpipe_exec(p, e);
     /* What each reply must be: NULL for absent. */
     const char *what = NULL, *want = NULL, *field = NULL;
     const redisReply *got = NULL;

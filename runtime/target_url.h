@@ -1,7 +1,8 @@
 /* target_url.h - where a target's store URL comes from.  The plan names it as
  * {"env": "VAR"} or {"file": "PATH"} (or a password-less URL string); the
  * command line as NAME=redis://host:port, NAME=env:VAR or NAME=file:PATH.
- * A password is accepted only from an env variable or a file. */
+ * A password is accepted only from an env variable or a file, which
+ * secret.h reads (the same rules as every other secret). */
 #ifndef RLC_TARGET_URL_H
 #define RLC_TARGET_URL_H
 
@@ -10,6 +11,9 @@
 #include <jansson.h>
 
 #include "redis_conn.h"
+
+/* Longest URL read from a variable or a file. */
+#define TARGET_URL_MAX 4096
 
 /* "redis://...", "env:VAR" or "file:PATH". */
 bool target_url_from_spec(const char *spec, rurl *u, rerr *e);

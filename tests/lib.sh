@@ -6,6 +6,11 @@
 : "${ROOT:?run through tests/run.sh}"
 : "${RLC:?}"
 
+# examples/saas.rlp reads its Redis user and password from these, and an
+# unset one is an error (RLC3157, SPEC 2.8).  The test servers keep
+# Redis's default user without a password, which accepts any password.
+export RLC_REDIS_USER=default RLC_REDIS_PASSWORD=rlc-test-unused
+
 # plan N: the number of cases this suite reports (TAP's "1..N"), said
 # before the first one, so that a case lost to a crash, an early exit or a
 # loop over nothing fails the run instead of shrinking the total.  A suite

@@ -222,12 +222,16 @@ check "after Redis restarts, recovery leaves exactly the old state" same "$T/f" 
 # --- credentials, permissions, clocks ------------------------------------------
 P2=$(free_port)
 start_redis "$P2" --requirepass right-secret || bail_out "a redis-server with a password starts" "see stderr"
-RLC_REDIS_URL="redis://:wrong@127.0.0.1:$P2" "$RLC" run -q --state-dir "$T/s-auth" "$T/A.json" 2> "$T/err"
+# Credentials in the URL: the plan names no separate user or password.
+sed -e '/env("RLC_REDIS_USER")/d' -e '/env("RLC_REDIS_PASSWORD")/d' \
+    "$ROOT/examples/saas.rlp" > "$T/urlcred.rlp"
+"$RLC" compile "$T/urlcred.rlp" -o "$T/U.json" -q || bail_out "compile urlcred" "failed"
+RLC_REDIS_URL="redis://:wrong@127.0.0.1:$P2" "$RLC" run -q --state-dir "$T/s-auth" "$T/U.json" 2> "$T/err"
 r=$?
 check "wrong password refused at preflight (exit 5, RLC3152)" eval '[ $r -eq 5 ] && grep -q RLC3152 "$T/err"'
 check "the password is not printed" sh -c "! grep -q wrong '$T/err'"
 redis-cli -p "$P2" -a right-secret --no-auth-warning acl setuser deployer on '>dpw' '~*' '+@all' '-function' > /dev/null
-RLC_REDIS_URL="redis://deployer:dpw@127.0.0.1:$P2" "$RLC" run -q --state-dir "$T/s-acl" "$T/A.json" 2> "$T/err"
+RLC_REDIS_URL="redis://deployer:dpw@127.0.0.1:$P2" "$RLC" run -q --state-dir "$T/s-acl" "$T/U.json" 2> "$T/err"
 r=$?
 check "ACL user lacking FUNCTION refused (exit 5, RLC3181)" eval '[ $r -eq 5 ] && grep -q RLC3181 "$T/err"'
 check "no key written by the refused deploy" [ -z "$(redis-cli -p "$P2" -a right-secret --no-auth-warning --scan --pattern "{$NS:*")" ]

@@ -1,4 +1,4 @@
-/* rerr.c - runtime error values.  See rerr.h. */
+/* rerr.c - errors as values.  See rerr.h. */
 #include "rerr.h"
 
 #include <stdarg.h>

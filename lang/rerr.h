@@ -1,6 +1,11 @@
-/* rerr.h - runtime errors as values: a diagnostic code from the 31xx block of
- * lang/diag_codes.def and a message.  Runtime code never prints; it fills an
- * rerr and returns failure, and cli/ renders it. */
+/* rerr.h - an error as a value: a code from lang/diag_codes.def and a
+ * message.  The one convention for every failure that is not a diagnostic
+ * located in a policy source (those go to a diag_list, diag.h): the
+ * runtime's, plan signing's and any other library function's.  A function
+ * that can fail takes an `rerr *e` last, fills it and returns false (or
+ * NULL); callers add context with rerr_prefix.  Library code never prints;
+ * cli/ renders "error[RLCnnnn]: message".  No library API takes a raw
+ * `char *err, size_t errlen` buffer. */
 #ifndef RLC_RERR_H
 #define RLC_RERR_H
 

@@ -1,0 +1,49 @@
+/* xalloc.h - the one way rlc allocates memory, and the one thing that
+ * happens when an allocation fails.
+ *
+ * Every heap allocation in lang/, compiler/, runtime/ and cli/ goes through
+ * these functions (the arena and the bounded buffers too, and jansson's
+ * once the CLI installs xmalloc as its allocator).  They never return NULL:
+ * a failed allocation calls xalloc_oom(), which calls the handler the
+ * program installed and, should that return or none be installed, abort()s.
+ * So no caller checks for NULL and no function has an "out of memory"
+ * error path of its own; library code still never prints or exits, because
+ * the handler is the program's (Redis's zmalloc_oom_handler): the rlc
+ * command installs one that prints "rlc: out of memory" and exits 11
+ * (cli/cli.h).  A deploy stopped there is an interrupted deploy like any
+ * crash (the journal says so, SPEC 7.7).
+ *
+ * Fault injection: with RLC_FAULT_ALLOC=N in the environment the Nth
+ * allocation (1-based, counted from the process start) fails as if the
+ * system had no memory, so a test can make each allocation fail in turn.
+ * Not a way to limit memory: without the variable it costs one getenv. */
+#ifndef RLC_XALLOC_H
+#define RLC_XALLOC_H
+
+#include <stddef.h>
+
+/* Called with the size that could not be allocated; must not return (if it
+ * does, xalloc_oom aborts).  It must not allocate. */
+typedef void (*xalloc_oom_handler)(size_t size);
+
+/* Installs the handler (NULL: abort, the default). */
+void xalloc_set_oom_handler(xalloc_oom_handler h);
+
+/* The one reaction to a failed allocation: the handler, else abort(). */
+_Noreturn void xalloc_oom(size_t size);
+
+/* malloc, calloc, realloc, strdup and strndup that never return NULL.
+ * xmalloc(0) and xcalloc with a zero count return a unique pointer;
+ * xcalloc and xreallocarray treat n * size overflowing as a failure. */
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t size);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* Whether the fault-injection hook says this allocation fails; for the
+ * few allocators that do not go through malloc (the arena's mmap). */
+int xalloc_fault(void);
+
+#endif
