@@ -141,7 +141,15 @@ static bool predict_verify(json_t *plan, char *err, size_t errlen)
     return true;
 }
 
-int cmd_compile(int argc, char **argv)
+/* What the command line asked for. */
+typedef struct compile_args {
+    render_opts ro;
+    bool quiet, werror;
+    const char *out, *libpath, *signkey;
+} compile_args;
+
+/* Parses the options into a; returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, compile_args *a)
 {
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'},
@@ -153,31 +161,29 @@ int cmd_compile(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    render_opts ro = {.color = render_color_auto(stderr), .format = FMT_TEXT};
-    bool quiet = false, werror = false;
-    const char *out = NULL, *libpath = NULL, *signkey = NULL;
+    *a = (compile_args){.ro = {.color = render_color_auto(stderr), .format = FMT_TEXT}};
     int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:qhW:", opts, NULL)) != -1) {
         switch (c) {
-        case 'o': out = optarg; break;
-        case 'l': libpath = optarg; break;
-        case 's': signkey = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'l': a->libpath = optarg; break;
+        case 's': a->signkey = optarg; break;
         case 'f':
-            if (!cli_parse_format(optarg, &ro.format))
+            if (!cli_parse_format(optarg, &a->ro.format))
                 return cli_usage_error("compile", "unknown format '%s' (expected text or json)",
                                        optarg);
             break;
         case 'c':
-            if (!cli_parse_color(optarg, stderr, &ro.color))
+            if (!cli_parse_color(optarg, stderr, &a->ro.color))
                 return cli_usage_error("compile", "--color takes auto, always or never");
             break;
-        case 'q': quiet = true; break;
+        case 'q': a->quiet = true; break;
         case 'W':
             if (strcmp(optarg, "error") != 0)
                 return cli_usage_error("compile", "unknown warning option '-W%s'", optarg);
-            werror = true;
+            a->werror = true;
             break;
         case 'h':
             fputs(help, stdout);
@@ -190,42 +196,72 @@ int cmd_compile(int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage_error("compile", "no input files");
-    if (!out)
+    if (!a->out)
         return cli_usage_error("compile", "no output: say where the plan goes with -o PLAN "
                                           "(or -o - for standard output)");
-    if (!strcmp(out, "-") && ro.format == FMT_JSON)
+    if (!strcmp(a->out, "-") && a->ro.format == FMT_JSON)
         return cli_usage_error("compile", "--format=json and -o - would both use standard "
                                           "output");
-
-    if (signkey && !strcmp(out, "-"))
+    if (a->signkey && !strcmp(a->out, "-"))
         return cli_usage_error("compile", "--sign writes PLAN.sig beside the plan, so it needs "
                                           "-o PLAN, not -o -");
-    if (signkey) {
-        /* A key that cannot sign is found before anything is written. */
-        rerr ke;
-        if (!plan_sign_key_check(signkey, &ke)) {
-            char cs[16];
-            diag_code_str(ke.code, cs);
-            if (!quiet)
-                fprintf(stderr, "rlc compile: error[%s]: %s\n", cs, ke.msg);
-            return EXIT_USAGE;
-        }
-    }
+    return -1;
+}
 
+/* Prints an error with its code; --quiet silences progress, never errors. */
+static void print_rerr(const rerr *e, const char *suffix)
+{
+    char cs[16];
+    diag_code_str(e->code, cs);
+    fprintf(stderr, "rlc compile: error[%s]: %s%s\n", cs, e->msg, suffix);
+}
+
+/* Writes the sealed plan to a->out, then its signature; an exit status. */
+static int write_outputs(const compile_args *a, json_t *plan, const buf *tenants)
+{
+    char err[1024];
+    if (!predict_verify(plan, err, sizeof err)) {
+        fprintf(stderr, "rlc compile: cannot predict the verification cases: %s\n", err);
+        return EXIT_FAIL;
+    }
+    if (!plan_seal_write_text(plan, tenants, a->out, err, sizeof err)) {
+        fprintf(stderr, "rlc compile: error[RLC3007]: %s\n", err);
+        return EXIT_USAGE;
+    }
+    const char *digest = json_string_value(json_object_get(plan, "plan_digest"));
+    rerr se;
+    if (a->signkey && !plan_sign_write(a->out, digest, a->signkey, &se)) {
+        print_rerr(&se, " (the plan was written, unsigned)");
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+int cmd_compile(int argc, char **argv)
+{
+    compile_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    rerr ke;
+    /* A key that cannot sign is found before anything is written. */
+    if (a.signkey && !plan_sign_key_check(a.signkey, &ke)) {
+        print_rerr(&ke, "");
+        return EXIT_USAGE;
+    }
     plan_opts po = {.compiler = "rlc " RLC_VERSION};
     char *libtext = NULL;
-    if (libpath) {
+    if (a.libpath) {
         size_t len;
-        int err = src_read_file(libpath, &libtext, &len);
+        int err = src_read_file(a.libpath, &libtext, &len);
         if (err) {
-            fprintf(stderr, "rlc compile: cannot read library '%s': %s\n", libpath,
+            fprintf(stderr, "rlc compile: cannot read library '%s': %s\n", a.libpath,
                     strerror(err));
             return EXIT_USAGE;
         }
         po.library_source = libtext;
         po.library_len = len;
     }
-
     program p;
     program_init(&p);
     bool io_ok = program_load(&p, (const char *const *)argv + optind, (size_t)(argc - optind));
@@ -233,58 +269,24 @@ int cmd_compile(int argc, char **argv)
     json_t *plan = NULL;
     buf tenants;               /* the plan's tenants as canonical text */
     buf_init(&tenants, BUF_DEFAULT_MAX);
-    int rc = EXIT_OK;
     if (io_ok) {
         check_opts co = {0};
         m = check_program(&p, &co);
     }
-    bool blocked = !io_ok || !m || p.diags.nerrors || (werror && p.diags.nwarnings);
-    bool progress = !quiet && m && m->ntenants >= PROGRESS_TENANTS;
+    bool blocked = !io_ok || !m || p.diags.nerrors || (a.werror && p.diags.nwarnings);
+    bool progress = !a.quiet && m && m->ntenants >= PROGRESS_TENANTS;
     if (!blocked) {
         if (progress)
             fprintf(stderr, "rlc compile: building the plan of %zu tenants\n", m->ntenants);
         plan = plan_build_text(m, &p, &po, &p.diags, &tenants);
         blocked = !plan;
     }
-    if (!quiet)
-        render_all(ro.format == FMT_JSON ? stdout : stderr, &p.map, &p.diags, &ro);
-    if (!io_ok) {
-        rc = EXIT_USAGE;
-        goto out;
-    }
-    if (blocked) {
-        rc = EXIT_FAIL;
-        goto out;
-    }
-    char err[1024];
-    if (!predict_verify(plan, err, sizeof err)) {
-        fprintf(stderr, "rlc compile: cannot predict the verification cases: %s\n", err);
-        rc = EXIT_FAIL;
-        goto out;
-    }
-    if (!plan_seal_write_text(plan, &tenants, out, err, sizeof err)) {
-        if (!quiet)
-            fprintf(stderr, "rlc compile: error[RLC3007]: %s\n", err);
-        rc = EXIT_USAGE;
-        goto out;
-    }
-    if (signkey) {
-        rerr se;
-        if (!plan_sign_write(out, json_string_value(json_object_get(plan, "plan_digest")),
-                             signkey, &se)) {
-            char cs[16];
-            diag_code_str(se.code, cs);
-            if (!quiet)
-                fprintf(stderr, "rlc compile: error[%s]: %s (the plan was written, unsigned)\n",
-                        cs, se.msg);
-            rc = EXIT_USAGE;
-            goto out;
-        }
-    }
-    if (progress)
-        fprintf(stderr, "rlc compile: wrote %s (plan_digest %s)\n", out,
+    if (!a.quiet)
+        render_all(a.ro.format == FMT_JSON ? stdout : stderr, &p.map, &p.diags, &a.ro);
+    rc = !io_ok ? EXIT_USAGE : blocked ? EXIT_FAIL : write_outputs(&a, plan, &tenants);
+    if (rc == EXIT_OK && progress)
+        fprintf(stderr, "rlc compile: wrote %s (plan_digest %s)\n", a.out,
                 json_string_value(json_object_get(plan, "plan_digest")));
-out:
     buf_free(&tenants);
     json_decref(plan);
     model_free(m);

@@ -3,7 +3,7 @@
 # the digest (recomputed independently in Python), refusals that leave no
 # file, rule identity across edits, and every plan_load refusal.
 . "$ROOT/tests/lib.sh"
-plan 68
+plan 69
 P="$ROOT/tests/plan"
 LIB="$P/lib.lua"
 cd "$T" || exit 2
@@ -287,3 +287,9 @@ if grep -q '^verify    [1-9][0-9]* cases, \([0-9]*\) with expected decisions' sh
    [ "$(sed -n 's/^verify    \([0-9]*\) cases, \([0-9]*\) with.*/\1 \2/p' show.txt | awk '{print ($1==$2)}')" = 1 ]; then
     ok "plan show counts the filled expectations"
 else notok "plan show counts the filled expectations" "$(grep '^verify' show.txt)"; fi
+# --quiet silences progress and diagnostics' rendering, never the error that
+# stopped the command: a plan that cannot be written says why.
+mkdir -p outdir
+"$RLC" compile -q small.rlp -o outdir > /dev/null 2> qerr; r=$?
+check "compile -q still prints why the plan cannot be written (RLC3007, exit 2)" \
+    eval '[ $r -eq 2 ] && grep -q "error\[RLC3007\]" qerr'
