@@ -9,8 +9,9 @@
  *
  * This file builds data; it does not decide what the simulator predicts
  * (verify[].expect stays null for the caller to fill) nor talk to stores.
- * Allocation failure inside jansson aborts, as the arena does. */
+ * Memory comes from base/xalloc.h (jansson too): it never returns NULL. */
 #include "plan.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -125,9 +126,7 @@ static rule *rules_add(rules *rs)
 {
     if (rs->n == rs->cap) {
         rs->cap = rs->cap ? rs->cap * 2 : 16;
-        rs->v = realloc(rs->v, rs->cap * sizeof *rs->v);
-        if (!rs->v)
-            abort();
+        rs->v = xrealloc(rs->v, rs->cap * sizeof *rs->v);
     }
     rule *r = &rs->v[rs->n++];
     memset(r, 0, sizeof *r);
@@ -314,9 +313,7 @@ static int source_cmp(const void *a, const void *b)
 static json_t *sources_json(const program *p)
 {
     size_t n = p->map.nfiles;
-    source_ent *v = calloc(n ? n : 1, sizeof *v);
-    if (!v)
-        abort();
+    source_ent *v = xcalloc(n ? n : 1, sizeof *v);
     for (size_t i = 0; i < n; i++) {
         const src_file *f = &p->map.files[i];
         v[i].path = f->name;
@@ -595,9 +592,7 @@ static json_t *steps_json(const m_policy *m, const m_target **ts, size_t n, size
 static char *route_example(const char *pattern)
 {
     size_t n = strlen(pattern);
-    char *s = malloc(n + 1);
-    if (!s)
-        abort();
+    char *s = xmalloc(n + 1);
     for (size_t i = 0; i <= n; i++)
         s[i] = pattern[i] == '*' ? 'x' : pattern[i];
     return s;
@@ -674,9 +669,7 @@ static json_t *build(const m_policy *m, const program *p, const plan_opts *o, di
     set(plan, "layout", layout_json(m));
 
     /* Tenants in name order, each with its rules in id order. */
-    const m_subject **tenants = calloc(m->ntenants + 1, sizeof *tenants);
-    if (!tenants)
-        abort();
+    const m_subject **tenants = xcalloc(m->ntenants + 1, sizeof *tenants);
     /* qsort and memcpy want valid pointers even for zero elements, and a
      * policy without tenants, or a tenant without limits, has NULL arrays:
      * every sort here is skipped below two elements. */
@@ -767,9 +760,7 @@ static json_t *build(const m_policy *m, const program *p, const plan_opts *o, di
     free(tenants);
     set(plan, "tenants", tj);
 
-    const m_target **ts = calloc(m->ntargets + 1, sizeof *ts);
-    if (!ts)
-        abort();
+    const m_target **ts = xcalloc(m->ntargets + 1, sizeof *ts);
     for (size_t i = 0; i < m->ntargets; i++)
         ts[i] = &m->targets[i];
     if (m->ntargets > 1)

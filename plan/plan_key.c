@@ -1,5 +1,6 @@
 /* plan_key.c - tags, keys, encodings and slots.  See plan_key.h. */
 #include "plan_key.h"
+#include "xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -79,9 +80,7 @@ size_t plan_key_tag_into(char *out, size_t cap, const char *ns, const char *tena
 char *plan_key_tag(const char *ns, const char *tenant)
 {
     size_t n = plan_key_tag_into(NULL, 0, ns, tenant);
-    char *t = malloc(n + 1);
-    if (!t)
-        abort(); /* out of memory: the arena's policy */
+    char *t = xmalloc(n + 1);
     plan_key_tag_into(t, n + 1, ns, tenant);
     return t;
 }

@@ -3,6 +3,7 @@
  * plain text chosen for Lua: one string.gmatch per subject field parses all
  * of that subject's rules, with no JSON decoder on the hot path. */
 #include "redis_config.h"
+#include "xalloc.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,18 +21,14 @@ static void cmd_push(redis_cmds *c, int argc, const char **argv, const size_t *l
 {
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 8;
-        redis_cmd *nv = realloc(c->v, c->cap * sizeof *nv);
-        if (!nv)
-            abort();
+        redis_cmd *nv = xrealloc(c->v, c->cap * sizeof *nv);
         c->v = nv;
     }
     redis_cmd *k = &c->v[c->n++];
     size_t total = ((size_t)argc + 1) * (sizeof *k->argv + sizeof *k->argvlen);
     for (int i = 0; i < argc; i++)
         total += lens[i] + 1;
-    char *block = malloc(total);
-    if (!block)
-        abort();
+    char *block = xmalloc(total);
     k->argc = argc;
     k->argv = (char **)block;
     k->argvlen = (size_t *)(block + ((size_t)argc + 1) * sizeof *k->argv);
@@ -130,9 +127,7 @@ void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *s
      * Rules come sorted by (depth, subject, id), so a subject's rules are
      * contiguous: subjects[f] is the index of the first rule of each. */
     size_t nf = 0;
-    size_t *first = malloc((t->nrules + 1) * sizeof *first);
-    if (!first)
-        abort();
+    size_t *first = xmalloc((t->nrules + 1) * sizeof *first);
     for (size_t i = 0; i < t->nrules; i++)
         if (i == 0 || strcmp(t->rules[i].subject, t->rules[i - 1].subject) != 0)
             first[nf++] = i;
@@ -148,9 +143,7 @@ void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *s
     /* Every field and value in one buffer, each followed by its NUL: the
      * version is the SHA-256 of exactly "field\0value\0..." in order. */
     size_t nv = 2 * (nf + 1);
-    size_t *off = malloc((nv + 1) * sizeof *off);
-    if (!off)
-        abort();
+    size_t *off = xmalloc((nv + 1) * sizeof *off);
     buf all;
     buf_init(&all, BUF_DEFAULT_MAX);
     off[0] = all.len;
@@ -181,10 +174,8 @@ void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *s
     version[REDIS_CONFIG_VERSION_LEN] = '\0';
 
     size_t argc = 2 + nv;
-    const char **argv = malloc(argc * sizeof *argv);
-    size_t *lens = malloc(argc * sizeof *lens);
-    if (!argv || !lens)
-        abort();
+    const char **argv = xmalloc(argc * sizeof *argv);
+    size_t *lens = xmalloc(argc * sizeof *lens);
     char *tag = plan_key_tag(rs->ns, t->name);
     buf kb;
     buf_init(&kb, BUF_DEFAULT_MAX);
