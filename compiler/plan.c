@@ -32,7 +32,7 @@
 static json_t *must(json_t *v)
 {
     if (!v)
-        abort(); /* out of memory: the arena's policy */
+        abort(); /* jansson gets memory from xalloc: NULL means a bad value */
     return v;
 }
 
