@@ -19,16 +19,10 @@
 #include "redis_config.h"
 #include "rules.h"
 #include "sim.h"
+#include "redis_stats.h"
 
 static redisContext *rc;
 static double seconds = 2.0;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* CPU time of this process: the simulator figure is per core, and the
  * machine may be shared. */
@@ -37,15 +31,6 @@ static double cpu_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static redisReply *must(redisReply *r, const char *what)
-{
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-        fprintf(stderr, "bench: %s: %s\n", what, r ? r->str : rc->errstr);
-        exit(2);
-    }
-    return r;
 }
 
 static const char plan_json[] =
@@ -82,30 +67,6 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static double usec_per_call(const char *stat)
-{
-    redisReply *r = must(redisCommand(rc, "INFO commandstats"), "INFO");
-    char key[64];
-    snprintf(key, sizeof key, "cmdstat_%s:", stat);
-    const char *p = strstr(r->str, key);
-    double v = -1;
-    if (p && (p = strstr(p, "usec_per_call=")))
-        v = atof(p + 14);
-    freeReplyObject(r);
-    return v;
-}
-
-/* The server's own CPU time (user + system), seconds: immune to the
- * server being descheduled, unlike commandstats' wall-clock usec. */
-static double server_cpu(void)
-{
-    redisReply *r = must(redisCommand(rc, "INFO cpu"), "INFO");
-    const char *u = strstr(r->str, "used_cpu_user:"), *sy = strstr(r->str, "used_cpu_sys:");
-    double v = (u ? atof(u + 14) : 0) + (sy ? atof(sy + 13) : 0);
-    freeReplyObject(r);
-    return v;
-}
-
 typedef struct result {
     double rps, p50, p99, usec, cpu;
 } result;
@@ -115,31 +76,31 @@ static result measure(const workload *w, int pipeline)
     size_t lens[12];
     for (int i = 0; i < w->argc; i++)
         lens[i] = strlen(w->argv[i]);
-    freeReplyObject(must(redisCommand(rc, "CONFIG RESETSTAT"), "RESETSTAT"));
+    freeReplyObject(bench_must(rc, redisCommand(rc, "CONFIG RESETSTAT"), "RESETSTAT"));
     size_t cap = 1 << 20, n = 0;
     double *lat = malloc(cap * sizeof *lat);
     long long calls = 0;
-    double c0 = server_cpu();
-    double t0 = now_s(), t;
+    double c0 = bench_server_cpu(rc);
+    double t0 = bench_now_s(), t;
     do {
-        double b0 = now_s();
+        double b0 = bench_now_s();
         for (int k = 0; k < pipeline; k++)
             redisAppendCommandArgv(rc, w->argc, (const char **)w->argv, lens);
         for (int k = 0; k < pipeline; k++) {
             void *r;
             if (redisGetReply(rc, &r) != REDIS_OK)
-                must(NULL, w->name);
-            must(r, w->name);
+                bench_must(rc, NULL, w->name);
+            bench_must(rc, r, w->name);
             freeReplyObject(r);
         }
-        t = now_s();
+        t = bench_now_s();
         if (n < cap)
             lat[n++] = (t - b0) * 1e6;
         calls += pipeline;
     } while (t - t0 < seconds);
     qsort(lat, n, sizeof *lat, cmp_d);
-    double cpu = (server_cpu() - c0) * 1e6 / (double)calls;
-    result res = {calls / (t - t0), lat[n / 2], lat[n * 99 / 100], usec_per_call(w->stat), cpu};
+    double cpu = (bench_server_cpu(rc) - c0) * 1e6 / (double)calls;
+    result res = {calls / (t - t0), lat[n / 2], lat[n * 99 / 100], bench_cmdstat(rc, w->stat, "usec_per_call="), cpu};
     free(lat);
     return res;
 }
@@ -211,22 +172,22 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench: cannot connect to port %d\n", port);
             return 2;
         }
-        freeReplyObject(must(redisCommand(rc, "FLUSHALL"), "FLUSHALL"));
+        freeReplyObject(bench_must(rc, redisCommand(rc, "FLUSHALL"), "FLUSHALL"));
         size_t len;
         const char *lib = redis_library_function(&len);
         const char *la[] = {"FUNCTION", "LOAD", "REPLACE", lib};
         size_t ll[] = {8, 4, 7, len};
-        freeReplyObject(must(redisCommandArgv(rc, 4, la, ll), "FUNCTION LOAD"));
+        freeReplyObject(bench_must(rc, redisCommandArgv(rc, 4, la, ll), "FUNCTION LOAD"));
         redis_cmds cmds = {0};
         char ver[REDIS_CONFIG_VERSION_LEN + 1];
         redis_config_tenant(&rs, &rs.tenants[0], NULL, -1, &cmds, ver);
         for (size_t i = 0; i < cmds.n; i++)
-            freeReplyObject(must(redisCommandArgv(rc, cmds.v[i].argc,
+            freeReplyObject(bench_must(rc, redisCommandArgv(rc, cmds.v[i].argc,
                                                   (const char **)cmds.v[i].argv,
                                                   cmds.v[i].argvlen),
                                  cmds.v[i].argv[0]));
         redis_cmds_free(&cmds);
-        redisReply *r = must(redisCommand(rc, "SCRIPT LOAD %s", fixed_window_script), "SCRIPT");
+        redisReply *r = bench_must(rc, redisCommand(rc, "SCRIPT LOAD %s", fixed_window_script), "SCRIPT");
         char sha[64];
         snprintf(sha, sizeof sha, "%s", r->str);
         freeReplyObject(r);

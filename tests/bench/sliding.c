@@ -17,34 +17,10 @@
 
 #include "redis_config.h"
 #include "rules.h"
+#include "redis_stats.h"
 
 static redisContext *rc;
 static double seconds = 2.0;
-
-static redisReply *must(redisReply *r, const char *what)
-{
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-        fprintf(stderr, "bench: %s: %s\n", what, r ? r->str : rc->errstr);
-        exit(2);
-    }
-    return r;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double info_field(const char *section, const char *field)
-{
-    redisReply *r = must(redisCommand(rc, "INFO %s", section), "INFO");
-    const char *p = strstr(r->str, field);
-    double v = p ? atof(p + strlen(field)) : -1;
-    freeReplyObject(r);
-    return v;
-}
 
 static void install(const char *algo, long long count, const char *tenant)
 {
@@ -67,7 +43,7 @@ static void install(const char *algo, long long count, const char *tenant)
     char ver[REDIS_CONFIG_VERSION_LEN + 1];
     redis_config_tenant(&rs, &rs.tenants[0], NULL, 1700000000000LL, &cmds, ver);
     for (size_t i = 0; i < cmds.n; i++)
-        freeReplyObject(must(redisCommandArgv(rc, cmds.v[i].argc, (const char **)cmds.v[i].argv,
+        freeReplyObject(bench_must(rc, redisCommandArgv(rc, cmds.v[i].argc, (const char **)cmds.v[i].argv,
                                               cmds.v[i].argvlen),
                              cmds.v[i].argv[0]));
     redis_cmds_free(&cmds);
@@ -93,9 +69,9 @@ static figure run(const char *tenant, long long count)
     bool measuring = false;
     for (;;) {
         if (!measuring && i >= count + 16 * 64) {
-            freeReplyObject(must(redisCommand(rc, "CONFIG RESETSTAT"), "RESETSTAT"));
-            c0 = info_field("cpu", "used_cpu_user:") + info_field("cpu", "used_cpu_sys:");
-            start = now_s();
+            freeReplyObject(bench_must(rc, redisCommand(rc, "CONFIG RESETSTAT"), "RESETSTAT"));
+            c0 = bench_server_cpu(rc);
+            start = bench_now_s();
             measuring = true;
             admitted = 0;
         }
@@ -109,32 +85,27 @@ static figure run(const char *tenant, long long count)
         for (int k = 0; k < 16; k++) {
             redisReply *r;
             if (redisGetReply(rc, (void **)&r) != REDIS_OK)
-                must(NULL, "FCALL");
-            must(r, "FCALL");
+                bench_must(rc, NULL, "FCALL");
+            bench_must(rc, r, "FCALL");
             admitted += r->element[0]->integer;
             freeReplyObject(r);
         }
-        if (measuring && now_s() - start >= seconds)
+        if (measuring && bench_now_s() - start >= seconds)
             break;
     }
     figure f;
-    f.calls = (long long)info_field("commandstats", "cmdstat_fcall:calls=");
-    f.usec = -1;
-    redisReply *r = must(redisCommand(rc, "INFO commandstats"), "INFO");
-    const char *p = strstr(r->str, "cmdstat_fcall:");
-    if (p && (p = strstr(p, "usec_per_call=")))
-        f.usec = atof(p + 14);
-    freeReplyObject(r);
-    double c1 = info_field("cpu", "used_cpu_user:") + info_field("cpu", "used_cpu_sys:");
+    f.calls = (long long)bench_cmdstat(rc, "fcall", "calls=");
+    f.usec = bench_cmdstat(rc, "fcall", "usec_per_call=");
+    double c1 = bench_server_cpu(rc);
     f.cpu = f.calls > 0 ? (c1 - c0) * 1e6 / (double)f.calls : -1;
-    r = must(redisCommand(rc, "MEMORY USAGE %s", key), "MEMORY USAGE");
+    redisReply *r = bench_must(rc, redisCommand(rc, "MEMORY USAGE %s", key), "MEMORY USAGE");
     f.mem = r->type == REDIS_REPLY_INTEGER ? (double)r->integer : -1;
     freeReplyObject(r);
-    r = must(redisCommand(rc, "MEMORY USAGE %s:log", key), "MEMORY USAGE");
+    r = bench_must(rc, redisCommand(rc, "MEMORY USAGE %s:log", key), "MEMORY USAGE");
     if (r->type == REDIS_REPLY_INTEGER)
         f.mem += (double)r->integer;
     freeReplyObject(r);
-    r = must(redisCommand(rc, "LLEN %s:log", key), "LLEN");
+    r = bench_must(rc, redisCommand(rc, "LLEN %s:log", key), "LLEN");
     f.len = (double)r->integer;
     freeReplyObject(r);
     f.admitted = admitted;
@@ -159,12 +130,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench: cannot connect to port %d\n", port);
         return 2;
     }
-    freeReplyObject(must(redisCommand(rc, "FLUSHALL"), "FLUSHALL"));
+    freeReplyObject(bench_must(rc, redisCommand(rc, "FLUSHALL"), "FLUSHALL"));
     size_t len;
     const char *lib = redis_library_function(&len);
     const char *la[] = {"FUNCTION", "LOAD", "REPLACE", lib};
     size_t ll[] = {8, 4, 7, len};
-    freeReplyObject(must(redisCommandArgv(rc, 4, la, ll), "FUNCTION LOAD"));
+    freeReplyObject(bench_must(rc, redisCommandArgv(rc, 4, la, ll), "FUNCTION LOAD"));
     printf("exact sliding window vs token bucket, one rule, requests at exactly COUNT/1s "
            "(all admitted), pipelined 16, %.1f s per figure\n", seconds);
     printf("%-8s %-15s %9s %9s %11s %12s\n", "COUNT", "algorithm", "server us", "cpu us",
