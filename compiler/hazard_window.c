@@ -393,10 +393,11 @@ static void algorithm_notes(hz *h, const m_limit *l)
         if (e > PLAN_LOG_WARN)
             diag_add(h->d, DIAG_SLIDING_LOG_COST, rate_span(l),
                      "the exact sliding window of limit %s keeps up to %lld admissions per "
-                     "counter (%lld KiB) and copies them on every admitted request; above %d "
-                     "consider token_bucket (%lld bytes per counter) or a shorter window",
-                     hz_limit_text(h, l), (long long)e, (long long)((8 + 16 * e + 1023) / 1024),
-                     PLAN_LOG_WARN, (long long)16);
+                     "counter, a list of 16-byte entries (%lld KiB of entries); above %d "
+                     "consider token_bucket (one 16-byte state per counter) or a shorter "
+                     "window",
+                     hz_limit_text(h, l), (long long)e, (long long)((16 * e + 1023) / 1024),
+                     PLAN_LOG_WARN);
     }
 }
 
