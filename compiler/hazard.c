@@ -107,4 +107,5 @@ void hazard_run(program *p, const m_policy *m)
         hz_gaps_tenant(&h, t);
     }
     hz_gaps_targets(&h);
+    hz_gateway_sources(&h);
 }

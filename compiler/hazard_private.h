@@ -53,5 +53,6 @@ void hz_deadlock_conc(hz *h, const hz_level *lv, const m_conc *c);
 void hz_deadlock_tenant(hz *h, const m_subject *t);
 void hz_gaps_tenant(hz *h, const m_subject *t);
 void hz_gaps_targets(hz *h);
+void hz_gateway_sources(hz *h);   /* RLC2310 */
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "gateway.h"
 #include "parse.h"
 #include "plan_check.h"
 #include "plan_key.h"
@@ -884,6 +885,7 @@ m_policy *model_build(program *p)
         const m_target *t = &m->targets[i];
         if (t->kind != TARGET_NGINX)
             continue;
+        gateway_check_target(t, b.d);
         const m_setting *r = setting_find(t->settings, t->nsettings, "redis");
         if (!r)
             continue;

@@ -47,6 +47,12 @@ static const setting_spec nginx_specs[] = {
     {"output", STY_STRING, NULL, true, "path of the generated nginx/Lua snippet"},
     {"redis", STY_STRING, NULL, true, "name of the redis target the snippet calls"},
     {"status", STY_INT, NULL, false, "HTTP status of a rejection (default 429)"},
+    {"tenant_from", STY_STRING, NULL, true,
+     "where the tenant comes from: an nginx variable (\"$rlc_tenant\") or a literal name"},
+    {"path_from", STY_STRINGS, NULL, false,
+     "the levels below the tenant, e.g. [\"key:$remote_addr\"] (default: none)"},
+    {"cost_from", STY_STRING, NULL, false,
+     "an nginx variable holding each request's cost (default: every request costs 1)"},
 };
 
 static const settings_schema target_schemas[] = {

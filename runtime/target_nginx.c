@@ -1,5 +1,6 @@
 /* target_nginx.c - the nginx target kind (SPEC.md 7.10): the generated Lua snippet
- * (stdlib/nginx_access.lua with the policy's values filled in) written
+ * (stdlib/nginx_access.lua with the policy's values and the target's
+ * identity sources filled in) written
  * atomically to the target's `output`, checked with `nginx -t` and loaded
  * with `nginx -s reload`.  The nginx command is $RLC_NGINX (default
  * "nginx"), so tests and hosts with their own -p/-c can say how to reach
@@ -16,6 +17,7 @@
 #include "digest.h"
 #include "embed.h"
 #include "fault.h"
+#include "plan_gateway.h"
 #include "cfg_store.h"
 #include "statedir.h"
 #include "target_url.h"
@@ -138,6 +140,87 @@ static void lua_safe(char *s)
             *s = '_';
 }
 
+/* A Lua string literal of any bytes: everything but a few plain
+ * characters as a decimal escape, so no value can end the literal. */
+static void lua_str(buf *b, const char *s)
+{
+    buf_putc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '_' || *p == '-' || *p == '.' || *p == ' ')
+            buf_putc(b, (char)*p);
+        else
+            buf_printf(b, "\\%03u", *p);
+    }
+    buf_putc(b, '"');
+}
+
+/* One source (plan_gateway.h) as the snippet's table {var = ...} or
+ * {lit = ...}, with kind = "group"/"key" for a path level. */
+static bool source_lua(buf *b, const target *tg, const char *what, const char *kind,
+                       const char *src, bool var_only, rerr *e)
+{
+    const char *var = NULL, *why = NULL;
+    gw_source_kind k = gw_source(src, &var, &why);
+    if (k == GW_BAD || (var_only && k != GW_VARIABLE))
+        return rerr_set(e, DIAG_PLAN_SHAPE, "target %s: %s \"%s\" is not %s: %s", tg->name,
+                        what, src, var_only ? "an nginx variable" : "a source",
+                        k == GW_BAD ? why : "a literal");
+    buf_puts(b, "{");
+    if (kind) {
+        buf_puts(b, "kind = ");
+        lua_str(b, kind);
+        buf_puts(b, ", ");
+    }
+    buf_puts(b, k == GW_VARIABLE ? "var = " : "lit = ");
+    lua_str(b, k == GW_VARIABLE ? var : src);
+    buf_puts(b, "}");
+    return true;
+}
+
+/* The identity sources of the target's settings as Lua: the tenant's
+ * table, the list of path levels, and the cost's table or nil.  A plan
+ * from an older rlc has no tenant_from: it is refused, never read as
+ * "take the tenant from a header". */
+static bool sources_lua(const target *tg, const json_t *st, buf *tn, buf *path, buf *cost,
+                        rerr *e)
+{
+    const char *tsrc = json_string_value(json_object_get(st, "tenant_from"));
+    if (!tsrc)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "target %s: the plan names no tenant_from for the "
+                        "nginx snippet (a plan from an older rlc?); recompile the policy with "
+                        "tenant_from set (SPEC.md 2.8)", tg->name);
+    if (!source_lua(tn, tg, "tenant_from", NULL, tsrc, false, e))
+        return false;
+    const json_t *levels = json_object_get(st, "path_from");
+    if (levels && (!json_is_array(levels) || json_array_size(levels) > GW_PATH_MAX_LEVELS))
+        return rerr_set(e, DIAG_PLAN_SHAPE, "target %s: path_from is not a list of at most %d "
+                        "levels", tg->name, GW_PATH_MAX_LEVELS);
+    buf_puts(path, "{");
+    size_t i;
+    const json_t *lv;
+    json_array_foreach(levels, i, lv) {
+        const char *s = json_string_value(lv), *kind, *src, *why;
+        if (!s)
+            return rerr_set(e, DIAG_PLAN_SHAPE, "target %s: path_from holds a non-string",
+                            tg->name);
+        if (!gw_level(s, &kind, &src, &why))
+            return rerr_set(e, DIAG_PLAN_SHAPE, "target %s: path_from level \"%s\": %s",
+                            tg->name, s, why);
+        if (i)
+            buf_puts(path, ", ");
+        if (!source_lua(path, tg, "path_from level", kind, src, false, e))
+            return false;
+    }
+    buf_puts(path, "}");
+    const char *csrc = json_string_value(json_object_get(st, "cost_from"));
+    if (!csrc)
+        buf_puts(cost, "nil");
+    else if (!source_lua(cost, tg, "cost_from", NULL, csrc, true, e))
+        return false;
+    return true;
+}
+
 static bool ng_read(target *tg, target_read *rd, rerr *e)
 {
     cfg_target *t = (cfg_target *)tg;
@@ -164,6 +247,16 @@ static bool ng_read(target *tg, target_read *rd, rerr *e)
     const embedded_file *tpl = embedded_find("nginx_access.lua");
     if (!tpl)
         return rerr_set(e, DIAG_PLAN_SHAPE, "this build lacks the nginx snippet template");
+    buf tsrc, psrc, csrc;
+    buf_init(&tsrc, 4096);
+    buf_init(&psrc, 16384);
+    buf_init(&csrc, 4096);
+    if (!sources_lua(tg, st, &tsrc, &psrc, &csrc, e)) {
+        buf_free(&tsrc);
+        buf_free(&psrc);
+        buf_free(&csrc);
+        return false;
+    }
     const json_t *pol = json_object_get(plan, "policy");
     char host[300], port[16], status[16], tmo[16], pol_name[256];
     snprintf(host, sizeof host, "%s", u.host);
@@ -187,6 +280,12 @@ static bool ng_read(target *tg, target_read *rd, rerr *e)
                              "FAIL_OPEN", ose && !strcmp(ose, "fail_closed") ? "false" : "true",
                              "CLIENT_TIME", ts && !strcmp(ts, "client") ? "true" : "false",
                              "PASSWORD_ENV", pw_env ? pw_env : "");
+    json_object_set_new(vals, "TENANT_SRC", json_string(buf_str(&tsrc)));
+    json_object_set_new(vals, "PATH_SRC", json_string(buf_str(&psrc)));
+    json_object_set_new(vals, "COST_SRC", json_string(buf_str(&csrc)));
+    buf_free(&tsrc);
+    buf_free(&psrc);
+    buf_free(&csrc);
     buf b;
     buf_init(&b, 1 << 20);
     fill(&b, tpl->data, tpl->len, vals);

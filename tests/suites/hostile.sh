@@ -216,7 +216,7 @@ tenant "acme" tier gold { concurrency 10 lease 30s
 tenant "beta" tier free { limit 1/1s }
 target redis "main" { url = env("REDIS_URL") timeout = 2s }
 target etcd "e" { endpoints = ["http://a:2379", file("x")] }
-target nginx "gw" { output = "gw.lua" redis = "main" }
+target nginx "gw" { output = "gw.lua" redis = "main" tenant_from = "$rlc_tenant" }
 test "burst" { request tenant "acme" group "eng" key "k1" route GET "/x" cost 1
   send 10 within 1s expect allowed 5 wait 2s }
 """

@@ -2,11 +2,14 @@
 # nginx.sh - the nginx target (SPEC.md 7.10): rlc run writes the generated
 # Lua snippet, checks it with `nginx -t`, reloads a real nginx (Lua module)
 # that calls a real redis-server through it; requests over the limit get
-# 429 with Retry-After.  Re-apply writes nothing; a snippet nginx refuses is
-# rolled back; rollback restores the old file; status sees a hand edit.
+# 429 with Retry-After.  The identity is the target's tenant_from, never a
+# header.  Re-apply writes nothing; a snippet nginx refuses is rolled back;
+# rollback restores the old file; status sees a hand edit; a plan without
+# tenant_from (an older rlc's) or with a source rlc check refuses is not
+# deployed.  Identity from variables, costs, leases: gateway_e2e.sh.
 # (owner: gateways)
 . "$ROOT/tests/lib.sh"
-plan 12
+plan 15
 command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] ||
     bail_out "nginx with the Lua module installed" "run make deps"
 
@@ -33,6 +36,7 @@ target nginx "edge" {
   output = "$SNIP"
   redis = "primary"
   status = 429
+  tenant_from = "acme"
 }
 P
 sed -e 's/status = 429/status = 503/' "$T/a.rlp" > "$T/b.rlp"
@@ -54,7 +58,7 @@ done
 same() { cmp -s "$1" "$2"; }
 burst() {   # burst N: the status codes of N requests for acme, one per line
     for _ in $(seq "$1"); do
-        curl -s -o /dev/null -w '%{http_code}\n' -H 'X-RLC-Tenant: acme' "http://127.0.0.1:$NPORT/api/x"
+        curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$NPORT/api/x"
     done
 }
 
@@ -63,11 +67,11 @@ check "run: exit 0, the snippet written" eval '[ $r -eq 0 ] && grep -q "^local N
 burst 7 > "$T/codes"
 check "through nginx: 5 requests pass, then 429 (limit 5/1m burst 5)" \
     eval '[ "$(grep -c ^200 "$T/codes")" -eq 5 ] && [ "$(tail -2 "$T/codes" | grep -c ^429)" -eq 2 ]'
-curl -s -D "$T/h" -o /dev/null -H 'X-RLC-Tenant: acme' "http://127.0.0.1:$NPORT/api/x"
+curl -s -D "$T/h" -o /dev/null "http://127.0.0.1:$NPORT/api/x"
 check "a rejection carries Retry-After and RateLimit-Remaining" \
     eval 'grep -qi "^Retry-After: [0-9]" "$T/h" && grep -qi "^RateLimit-Remaining: 0" "$T/h"'
-code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$NPORT/api/x")
-check "a request without a tenant header is not limited" [ "$code" = 200 ]
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-RLC-Tenant: other' "http://127.0.0.1:$NPORT/api/x")
+check "an X-RLC-Tenant header changes nothing: still 429 (tenant_from = \"acme\")" [ "$code" = 429 ]
 cp "$SNIP" "$T/snipA"
 "$RLC" run -q --json "$T/A.json" > "$T/re.json"; r=$?
 check "re-run writes nothing" eval '[ $r -eq 0 ] && grep -q "\"keys_written\": *0[,}]" "$T/re.json"'
@@ -96,3 +100,31 @@ echo "-- edited" > "$SNIP"
 "$RLC" status "$T/A.json" > "$T/st"; r=$?
 check "status sees a hand-edited snippet (exit 6)" eval '[ $r -eq 6 ] && grep -q "ratelimit.lua" "$T/st"'
 "$RLC" audit verify > /dev/null; check "audit verify at the end" [ $? -eq 0 ]
+
+# Plans the snippet cannot be made from.  reseal: the plan with a Python
+# statement applied to it and its digest recomputed (SPEC.md 5.2), as
+# anyone who can edit a plan can.
+cat > "$T/reseal.py" <<'EOF'
+import hashlib, json, re, sys
+d = json.load(open(sys.argv[1]))
+d.pop("plan_digest")
+ng = [t for t in d["targets"] if t["kind"] == "nginx"][0]["settings"]
+exec(sys.argv[3])
+s = json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+s = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m.group(1).upper(), s)
+d["plan_digest"] = hashlib.sha256(s.encode()).hexdigest()
+open(sys.argv[2], "w").write(json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n")
+EOF
+"$RLC" run -q "$T/A.json" 2> "$T/err" && cp "$SNIP" "$T/before" || bail_out "run A again" "$(cat "$T/err")"
+python3 "$T/reseal.py" "$T/A.json" "$T/old.json" 'del ng["tenant_from"]'
+"$RLC" run -q "$T/old.json" 2> "$T/err"; r=$?
+check "a plan without tenant_from is refused (exit 5, RLC3106), the snippet untouched" \
+    eval '[ $r -eq 5 ] && grep -q "RLC3106.*names no tenant_from" "$T/err" && same "$SNIP" "$T/before"'
+python3 "$T/reseal.py" "$T/A.json" "$T/lua.json" 'ng["tenant_from"] = "$a\"..os.exit()"'
+"$RLC" run -q "$T/lua.json" 2> "$T/err"; r=$?
+check "a tenant_from that is no source is refused (RLC3106), never pasted into Lua" \
+    eval '[ $r -eq 5 ] && grep -q "RLC3106.*tenant_from .* is not a source" "$T/err" && same "$SNIP" "$T/before"'
+python3 "$T/reseal.py" "$T/A.json" "$T/lit.json" 'ng["cost_from"] = "7"'
+"$RLC" run -q "$T/lit.json" 2> "$T/err"; r=$?
+check "a literal cost_from is refused (RLC3106)" \
+    eval '[ $r -eq 5 ] && grep -q "RLC3106.*cost_from \"7\" is not an nginx variable: a literal" "$T/err"'
