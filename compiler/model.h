@@ -30,6 +30,7 @@ typedef struct m_limit {
     plan_kind algo;
     bool burst_set;
     bool shadow;
+    bool from_template;         /* a listed subject's copy of its template's */
 } m_limit;
 
 typedef struct m_conc {
@@ -76,6 +77,10 @@ typedef struct m_subject {
     m_conc *conc;               /* or NULL */
     uint32_t nchildren, nlimits, nroutes;
     ast_kind kind;              /* AST_TENANT, AST_GROUP or AST_KEY */
+    bool any;                   /* a template (`key *`): every unlisted name,
+                                   each with counters of its own; name is "*" */
+    const struct m_subject *tmpl; /* a listed group or key: the template beside
+                                   it that it starts from, or NULL */
 } m_subject;
 
 typedef enum target_kind { TARGET_REDIS, TARGET_ETCD, TARGET_HTTP, TARGET_NGINX } target_kind;
@@ -121,8 +126,9 @@ typedef struct m_policy {
 
     m_tier **tiers;
     size_t ntiers;
-    m_subject **tenants;        /* in declaration order */
+    m_subject **tenants;        /* in declaration order; listed ones only */
     size_t ntenants;
+    m_subject *any_tenant;      /* `tenant *`, or NULL */
     strmap tenant_by_name;
     m_target *targets;
     size_t ntargets;
@@ -139,7 +145,13 @@ m_policy *model_build(program *p);
 /* Frees the model's heap parts (hash maps).  Accepts NULL. */
 void model_free(m_policy *m);
 
-/* Writes "acme/team-a/k_123" style path of s into out. */
+/* Writes "acme/team-a/k_123" style path of s into out; a template is "*". */
 void subject_path(const m_subject *s, char *out, size_t n);
+
+/* The child of s a request naming (kind, name) is decided by: the listed
+ * child of that name, else s's template of that kind, else NULL. */
+const m_subject *subject_resolve(const m_subject *s, ast_kind kind, const char *name);
+/* s's template child of this kind (`key *`), or NULL. */
+const m_subject *subject_template(const m_subject *s, ast_kind kind);
 
 #endif

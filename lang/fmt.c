@@ -203,6 +203,15 @@ static void open_block(printer *p, const ast_node *n)
     buf_putc(p->out, ' ');
 }
 
+/* A template is written `*`; a subject literally named "*" stays a string. */
+static void put_subject_name(printer *p, const ast_name *nm)
+{
+    if (nm->any)
+        buf_putc(p->out, '*');
+    else
+        put_string(p, nm->s);
+}
+
 static void node(printer *p, const ast_node *n)
 {
     indent(p);
@@ -226,7 +235,7 @@ static void node(printer *p, const ast_node *n)
         return;
     case AST_TENANT:
         buf_puts(p->out, "tenant ");
-        put_string(p, n->name.s);
+        put_subject_name(p, &n->name);
         if (n->ref.s)
             buf_printf(p->out, " tier %s", n->ref.s);
         open_block(p, n);
@@ -235,7 +244,7 @@ static void node(printer *p, const ast_node *n)
     case AST_GROUP:
     case AST_KEY:
         buf_printf(p->out, "%s ", n->kind == AST_GROUP ? "group" : "key");
-        put_string(p, n->name.s);
+        put_subject_name(p, &n->name);
         open_block(p, n);
         block_body(p, n);
         return;
