@@ -102,7 +102,9 @@ before=$(cli --scan --pattern '{tp:*}:c:*' | sort | tr '\n' ' ')
 rc=$?
 written=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["keys_written"])' "$T/b.out" 2>/dev/null)
 after=$(cli --scan --pattern '{tp:*}:c:*' | sort | tr '\n' ' ')
-XX
+[ $rc -eq 0 ] && [ "$before" = "$after" ] && [ "$written" = 0 ] &&
+    ok "a tenant * change commits, writes no key (the library only), keeps every live counter" ||
+    notok "a tenant * change writes no key and keeps every live counter" "rc $rc, keys written $written"
 got=$(allowed 4 fresh-co key:k1)
 [ "$got" = 2 ] && ok "after the redeploy a new unlisted key gets the new key * (2/1h)" ||
     notok "after the redeploy a new unlisted key gets the new key *" "got $got"
