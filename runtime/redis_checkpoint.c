@@ -44,24 +44,50 @@ static void add_key(json_t *a, const char *fmt, ...)
 
 /* Per verification case, not per tenant, so O(cases x rules of one
  * tenant); they must not outlive a crash, so they are checkpointed. */
+/* The shadow counters of one tenant's rules: a template's counters are
+ * per value, and verification names every template level "rlc-verify"
+ * (SPEC.md 5.6). */
+static void shadow_counters(json_t *a, const char *tag, const rl_tenant *ten)
+{
+    for (size_t r = 0; r < ten->nrules; r++) {
+        const rl_rule *ru = &ten->rules[r];
+        char suf[PLAN_DEPTH_MAX * 12 + 1] = "";
+        for (int d = 1; d < PLAN_DEPTH_MAX; d++)
+            if (ru->any_mask & (1u << d))
+                strcat(suf, "/" RT_VERIFY_VALUE);
+        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_COUNTER "%s%s", tag, ru->id, suf);
+        if (ru->kind == PLAN_SLIDING_WINDOW)
+            add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_COUNTER "%s%s" PLAN_KEY_LOG, tag, ru->id,
+                    suf);
+    }
+}
+
 void rt_shadow_keys(rtarget *t, json_t *a)
 {
     json_t *seen = json_object();
     size_t i;
     json_t *vc;
+    const rl_ruleset *rs = t->base.env->rs;
     json_array_foreach(json_object_get(t->base.env->plan, "verify"), i, vc) {
-        rtenant *x = rt_find(t, json_string_value(json_object_get(vc, "tenant")));
-        if (!x || json_object_get(seen, x->name))
+        const char *tn = json_string_value(json_object_get(vc, "tenant"));
+        rtenant *x = rt_find(t, tn);
+        if (!tn || json_object_get(seen, tn))
             continue;
-        json_object_set_new(seen, x->name, json_true());
+        json_object_set_new(seen, tn, json_true());
+        if (!x) {
+            /* A case of `tenant *`: only counters, under its made-up name. */
+            if (rs->any_tenant && !rules_tenant(rs, tn)) {
+                char *tag = plan_key_tag(t->base.env->ns, tn);
+                add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_SEQ, tag);
+                shadow_counters(a, tag, rs->any_tenant);
+                free(tag);
+            }
+            continue;
+        }
         add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_ACTIVE, x->tag);
         add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_SEQ, x->tag);
         add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_CFG "%s", x->tag, x->newver);
-        for (size_t r = 0; r < x->t->nrules; r++) {
-            add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_COUNTER "%s", x->tag, x->t->rules[r].id);
-            if (x->t->rules[r].kind == PLAN_SLIDING_WINDOW)
-                add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_COUNTER "%s" PLAN_KEY_LOG, x->tag, x->t->rules[r].id);
-        }
+        shadow_counters(a, x->tag, x->t);
     }
     json_decref(seen);
 }
