@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "fmt.h"
 #include "parse.h"
 #include "plan_check.h"
 #include "plan_key.h"
@@ -601,19 +602,55 @@ const m_subject *subject_resolve(const m_subject *s, ast_kind kind, const char *
     return subject_template(s, kind);
 }
 
+/* The ancestors of s, root first, into chain; returns how many. */
+static int subject_chain(const m_subject *s, const m_subject **chain)
+{
+    const m_subject *up[PLAN_DEPTH_MAX + 1];
+    int k = 0;
+    for (; s && k <= PLAN_DEPTH_MAX; s = s->parent)
+        up[k++] = s;
+    for (int i = 0; i < k; i++)
+        chain[i] = up[k - 1 - i];
+    return k;
+}
+
+/* A listed name is written bare in a path unless a reader could take it
+ * for something else: the template's `*`, a separator, or a quoted name. */
+static bool path_name_needs_quotes(const char *name)
+{
+    return !name[0] || !strcmp(name, "*") || strchr(name, '/') || name[0] == '"';
+}
+
 void subject_path(const m_subject *s, char *out, size_t n)
 {
     const m_subject *chain[PLAN_DEPTH_MAX + 1];
-    int k = 0;
-    for (; s && k <= PLAN_DEPTH_MAX; s = s->parent)
-        chain[k++] = s;
-    size_t used = 0;
-    out[0] = '\0';
-    for (int i = k - 1; i >= 0 && used < n; i--) {
-        int w = snprintf(out + used, n - used, "%s%s", i == k - 1 ? "" : "/", chain[i]->name);
-        if (w < 0)
-            break;
-        used += (size_t)w;
+    int k = subject_chain(s, chain);
+    buf b;
+    buf_init(&b, 0);
+    for (int i = 0; i < k; i++) {
+        if (i)
+            buf_putc(&b, '/');
+        if (chain[i]->any)
+            buf_putc(&b, '*');
+        else if (path_name_needs_quotes(chain[i]->name))
+            fmt_string(&b, chain[i]->name);
+        else
+            buf_puts(&b, chain[i]->name);
+    }
+    snprintf(out, n, "%s", buf_str(&b));
+    buf_free(&b);
+}
+
+void subject_label(const m_subject *s, buf *out)
+{
+    const m_subject *chain[PLAN_DEPTH_MAX + 1];
+    int k = subject_chain(s, chain);
+    for (int i = 0; i < k; i++) {
+        buf_printf(out, "%s%s ", i ? " " : "", ast_kind_name(chain[i]->kind));
+        if (chain[i]->any)
+            buf_putc(out, '*');
+        else
+            fmt_string(out, chain[i]->name);
     }
 }
 
@@ -715,15 +752,18 @@ static void test_check(builder *b, const ast_node *t)
                         if (cur->children[i]->kind == seg->kind && !cur->children[i]->any)
                             cands[nc++] = cur->children[i]->name;
                     const char *sg = suggest(seg->name.s, cands, nc);
+                    buf who;
+                    buf_init(&who, 0);
+                    subject_label(cur, &who);
                     if (sg)
                         diag_add(b->d, DIAG_TEST_UNKNOWN_SUBJECT, seg->name.sp,
-                                 "%s \"%s\" has no %s \"%s\"; did you mean \"%s\"?",
-                                 ast_kind_name(cur->kind), cur->name,
+                                 "%s has no %s \"%s\"; did you mean \"%s\"?", buf_str(&who),
                                  ast_kind_name(seg->kind), seg->name.s, sg);
                     else
                         diag_add(b->d, DIAG_TEST_UNKNOWN_SUBJECT, seg->name.sp,
-                                 "%s \"%s\" has no %s \"%s\"", ast_kind_name(cur->kind),
-                                 cur->name, ast_kind_name(seg->kind), seg->name.s);
+                                 "%s has no %s \"%s\"", buf_str(&who),
+                                 ast_kind_name(seg->kind), seg->name.s);
+                    buf_free(&who);
                     break;
                 }
                 cur = ch;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "ast.h"
+#include "buf.h"
 #include "plan_check.h"
 #include "plan_kind.h"
 #include "program.h"
@@ -145,8 +146,16 @@ m_policy *model_build(program *p);
 /* Frees the model's heap parts (hash maps).  Accepts NULL. */
 void model_free(m_policy *m);
 
-/* Writes "acme/team-a/k_123" style path of s into out; a template is "*". */
+/* Writes the "acme/team-a/k_123" style path of s into out (truncated to
+ * n): a template is a bare `*`; a listed name that is "*", empty, holds a
+ * '/' or starts with '"' is written as a string ("*"), so the path reads
+ * one way only.  For tables, where the kind has a column of its own. */
 void subject_path(const m_subject *s, char *out, size_t n);
+/* Appends how the policy language names s, from its tenant down: `tenant
+ * "acme" group "team-a" key *` (a template is a bare `*`, a listed name a
+ * string, escaped as `rlc fmt` writes it).  Every message that names a
+ * subject names it so. */
+void subject_label(const m_subject *s, buf *out);
 
 /* The child of s a request naming (kind, name) is decided by: the listed
  * child of that name, else s's template of that kind, else NULL. */

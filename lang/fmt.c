@@ -92,9 +92,8 @@ static void leading_comments(printer *p, size_t upto, bool *first)
     }
 }
 
-static void put_string(printer *p, const char *s)
+void fmt_string(buf *o, const char *s)
 {
-    buf *o = p->out;
     buf_putc(o, '"');
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         switch (*c) {
@@ -111,6 +110,11 @@ static void put_string(printer *p, const char *s)
         }
     }
     buf_putc(o, '"');
+}
+
+static void put_string(printer *p, const char *s)
+{
+    fmt_string(p->out, s);
 }
 
 static void put_dur(printer *p, const ast_dur *d)
