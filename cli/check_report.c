@@ -1,5 +1,5 @@
 /* check_report.c - `rlc check --report`: the worst-case bound of every limit
- * of every tenant, group and key (bound.h), and every diagnostic an allow
+ * of every tenant, group and key, templates included (bound.h), and every diagnostic an allow
  * suppressed, with its reason.  Text is a table for people; JSON is one
  * object on one line, after the diagnostics' lines. */
 #include "check_report.h"
@@ -157,11 +157,17 @@ void check_report(FILE *fp, srcmap *map, const m_policy *m, const suppressed_lis
         r.width = 7;
         for (size_t i = 0; i < m->ntenants; i++)
             measure(&r, m->tenants[i]);
+        if (m->any_tenant)
+            measure(&r, m->any_tenant);
         buf_printf(&out, "%-*s %-20s %-21s %12s %12s  %s\n", r.width, "SUBJECT", "LIMIT",
                    "ALGORITHM", "ALONE", "BOUND", "CAPPED BY");
     }
-    for (size_t i = 0; i < m->ntenants; i++) {
-        walk(&r, m->tenants[i]);
+    /* `tenant *` and its subtree last, after the tenants the policy lists. */
+    for (size_t i = 0; i <= m->ntenants; i++) {
+        const m_subject *t = i < m->ntenants ? m->tenants[i] : m->any_tenant;
+        if (!t)
+            continue;
+        walk(&r, t);
         if (out.len > ((size_t)1 << 20)) { /* stream big reports */
             fwrite(buf_str(&out), 1, out.len, fp);
             buf_reset(&out);

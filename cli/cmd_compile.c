@@ -65,13 +65,16 @@ static void case_subject(const json_t *path, buf *b)
  * and retry_ms of each send.  Each case gets a simulator holding only its
  * tenant, so the work is O(cases x rules of one tenant), not O(cases x
  * every rule of the policy). */
-static bool predict_case(const json_t *policy, const json_t *tenant, json_t *c, size_t i,
-                         char *err, size_t errlen)
+static bool predict_case(const json_t *policy, const json_t *tenant, const json_t *tmpl,
+                         json_t *c, size_t i, char *err, size_t errlen)
 {
     json_t *mini = json_object();
     json_object_set(mini, "policy", (json_t *)policy);
     json_t *one = json_array();
-    json_array_append(one, (json_t *)tenant);
+    if (tenant)
+        json_array_append(one, (json_t *)tenant);
+    else
+        json_object_set(mini, "tenant_template", (json_t *)tmpl);
     json_object_set_new(mini, "tenants", one);
     rl_ruleset rs;
     bool ok = rules_from_plan(mini, &rs, err, errlen);
@@ -130,12 +133,17 @@ static bool predict_verify(json_t *plan, char *err, size_t errlen)
                       name) < 0)
             ti++;
         const json_t *t = json_array_get(tenants, ti);
+        const json_t *tmpl = json_object_get(plan, "tenant_template");
         if (!t || strcmp(json_string_value(json_object_get(t, "name")), name) != 0) {
-            snprintf(err, errlen, "verify case %zu names tenant \"%s\", which the plan lacks",
-                     i, name);
-            return false;
+            /* Not listed: the case of `tenant *` (cases come last). */
+            if (!tmpl) {
+                snprintf(err, errlen, "verify case %zu names tenant \"%s\", which the plan "
+                         "lacks", i, name);
+                return false;
+            }
+            t = NULL;
         }
-        if (!predict_case(policy, t, c, i, err, errlen))
+        if (!predict_case(policy, t, tmpl, c, i, err, errlen))
             return false;
     }
     return true;

@@ -18,6 +18,17 @@
 #include "trace.h"
 #include "xalloc.h"
 
+
+/* Tenant t of rs, t == ntenants being `tenant *` (a ruleset without one
+ * gives an empty tenant there, so loops over t <= ntenants need no test). */
+static const rl_tenant *tenant_at(const rl_ruleset *rs, size_t t)
+{
+    static const rl_tenant none = {"*", NULL, false, NULL, 0};
+    if (t < rs->ntenants)
+        return &rs->tenants[t];
+    return rs->any_tenant ? rs->any_tenant : &none;
+}
+
 static const char help[] =
     "usage: rlc simulate [OPTIONS] POLICY... (--trace FILE.csv | --synthetic SHAPE)\n"
     "\n"
@@ -93,8 +104,9 @@ static bool one(run *R, int64_t t, const char *tenant, const char *path, const c
         R->allowed++;
     else
         R->rejected++;
-    const rl_tenant *ten = rules_tenant(&R->pr->rs, tenant);
-    stats *ts = R->st[ten - R->pr->rs.tenants];
+    const rl_tenant *ten = rules_tenant_or_template(&R->pr->rs, tenant);
+    stats *ts = R->st[ten == R->pr->rs.any_tenant ? R->pr->rs.ntenants
+                                                  : (size_t)(ten - R->pr->rs.tenants)];
     for (size_t i = 0; i < d.noutcomes; i++) {
         const sim_outcome *o = &d.outcomes[i];
         stats *x = &ts[o->rule - ten->rules];
@@ -255,10 +267,11 @@ static void summary(run *R, FILE *fp)
                    "subject", "route", "limit", "admitted", "rejected", "would", "peak");
     }
     bool first = true;
-    for (size_t t = 0; t < rs->ntenants; t++)
-        for (size_t i = 0; i < rs->tenants[t].nrules; i++) {
+    /* Tenants in order, then `tenant *` (every unlisted tenant's counts). */
+    for (size_t t = 0; t <= rs->ntenants; t++)
+        for (size_t i = 0; i < tenant_at(rs, t)->nrules; i++) {
             const stats *x = &R->st[t][i];
-            const rl_rule *r = &rs->tenants[t].rules[i];
+            const rl_rule *r = &tenant_at(rs, t)->rules[i];
             if (!x->applied)
                 continue;
             buf rule;
@@ -266,7 +279,7 @@ static void summary(run *R, FILE *fp)
             limit_text(&rule, r);
             if (R->json) {
                 buf_puts(&b, first ? "{\"tenant\":" : ",{\"tenant\":");
-                buf_json_str(&b, rs->tenants[t].name);
+                buf_json_str(&b, tenant_at(rs, t)->name);
                 buf_puts(&b, ",\"id\":");
                 buf_json_str(&b, r->id);
                 buf_puts(&b, ",\"subject\":");
@@ -391,7 +404,7 @@ int cmd_simulate(int argc, char **argv)
     if (y.shape) {
         if (!y.tenant && pr.rs.ntenants)
             y.tenant = pr.rs.tenants[0].name;
-        if (!y.tenant || !rules_tenant(&pr.rs, y.tenant)) {
+        if (!y.tenant || !rules_tenant_or_template(&pr.rs, y.tenant)) {
             fprintf(stderr, "rlc simulate: no tenant \"%s\" in the policy\n",
                     y.tenant ? y.tenant : "");
             policy_rules_free(&pr);
@@ -407,8 +420,8 @@ int cmd_simulate(int argc, char **argv)
     buf_init(&R.line, 1 << 20);
     R.s = sim_new(&pr.rs);
     R.st = xcalloc(pr.rs.ntenants + 1, sizeof *R.st);
-    for (size_t t = 0; t < pr.rs.ntenants; t++)
-        R.st[t] = xcalloc(pr.rs.tenants[t].nrules + 1, sizeof **R.st);
+    for (size_t t = 0; t <= pr.rs.ntenants; t++)
+        R.st[t] = xcalloc(tenant_at(&pr.rs, t)->nrules + 1, sizeof **R.st);
     if (!json && decisions)
         fputs("time_ms,tenant,path,method,route,cost,allowed,rule,remaining,reset_ms,retry_ms,"
               "shadow\n",
@@ -419,7 +432,7 @@ int cmd_simulate(int argc, char **argv)
         fprintf(stderr, "rlc simulate: cannot write '%s'\n", output);
         rc = EXIT_USAGE;
     }
-    for (size_t t = 0; t < pr.rs.ntenants; t++)
+    for (size_t t = 0; t <= pr.rs.ntenants; t++)
         free(R.st[t]);
     free(R.st);
     sim_free(R.s);

@@ -5,16 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
+
 static bool span_within(span inner, span outer)
 {
     return inner.file == outer.file && inner.start >= outer.start && inner.end <= outer.end;
 }
 
+/* A listed group or key's copies of its template's limits are analysed
+ * once, at the template, like a tenant's tier limits at the tier. */
 bool hz_limit_own(const hz_level *lv, const m_limit *l)
 {
     if (lv->tier)
         return l->tier == lv->tier;
-    return l->tier == NULL;
+    return l->tier == NULL && !l->from_template;
 }
 
 bool hz_route_own(const hz_level *lv, const m_route *r)
@@ -45,9 +49,12 @@ const char *hz_limit_text(hz *h, const m_limit *l)
 
 const char *hz_subject_desc(hz *h, const m_subject *s)
 {
-    char path[1024];
-    subject_path(s, path, sizeof path);
-    return arena_printf(h->a, "%s \"%s\"", ast_kind_name(s->kind), path);
+    buf b;
+    buf_init(&b, 0);
+    subject_label(s, &b);
+    const char *d = arena_strdup(h->a, buf_str(&b));
+    buf_free(&b);
+    return d;
 }
 
 const char *hz_level_desc(hz *h, const hz_level *lv)
@@ -88,6 +95,7 @@ static void walk(hz *h, const m_subject *s)
     hz_level lv = {NULL, s, NULL};
     level_checks(h, &lv, s->limits, s->nlimits, s->routes, s->nroutes, s->conc);
     hz_window_chain(h, s);
+    hz_template_redundant(h, s);
     for (size_t i = 0; i < s->nchildren; i++)
         walk(h, s->children[i]);
 }
@@ -100,12 +108,18 @@ void hazard_run(program *p, const m_policy *m)
         hz_level lv = {t, NULL, NULL};
         level_checks(&h, &lv, t->limits, t->nlimits, t->routes, t->nroutes, t->conc);
     }
-    for (size_t i = 0; i < m->ntenants; i++) {
-        const m_subject *t = m->tenants[i];
+    /* `tenant *` is one more tenant to the analysis: its limits, its
+     * templates and listed subjects, for every tenant the policy does not
+     * list. */
+    for (size_t i = 0; i <= m->ntenants; i++) {
+        const m_subject *t = i < m->ntenants ? m->tenants[i] : m->any_tenant;
+        if (!t)
+            continue;
         walk(&h, t);
         hz_deadlock_tenant(&h, t);
         hz_gaps_tenant(&h, t);
     }
     hz_gaps_targets(&h);
     hz_gateway_sources(&h);
+    hz_template_unlisted(&h);
 }

@@ -1,6 +1,7 @@
 /* hazard.h - hazard analysis over a checked model: window conflicts
  * (hazard_window.c), clock skew (hazard_skew.c), deadlocks
- * (hazard_deadlock.c) and enforcement gaps (hazard_gaps.c).  Each family
+ * (hazard_deadlock.c), enforcement gaps (hazard_gaps.c) and what templates
+ * leave unsaid (hazard_template.c).  Each family
  * appends located RLC2xxx diagnostics to the program's list; none prints.
  * Every pass is linear in the size of the model: limits are only ever
  * compared with limits of the same subject or of its ancestors (a chain of

@@ -23,22 +23,48 @@ void hz_deadlock_conc(hz *h, const hz_level *lv, const m_conc *c)
              (long long)c->max, hz_level_desc(h, lv), (long long)c->max);
 }
 
-void hz_deadlock_tenant(hz *h, const m_subject *t)
+/* Whether the keys of tenant `name` start with a whole hash tag. */
+static bool tenant_tag_fixed(hz *h, const char *name, const char **prefix)
 {
     /* Most names fit on the stack; the proof runs for every tenant. */
     char small[256];
-    const char *prefix = small;
-    size_t n = plan_key_tag_into(small, sizeof small, h->m->ns, t->name);
-    if (n >= sizeof small) {
-        char *big = arena_alloc(h->a, n + 1);
-        plan_key_tag_into(big, n + 1, h->m->ns, t->name);
-        prefix = big;
+    size_t n = plan_key_tag_into(small, sizeof small, h->m->ns, name);
+    if (n < sizeof small) {
+        bool ok = plan_key_prefix_fixes_slot(small);
+        *prefix = ok ? NULL : arena_strdup(h->a, small);
+        return ok;
     }
-    if (plan_key_prefix_fixes_slot(prefix))
-        return;
+    char *big = arena_alloc(h->a, n + 1);
+    plan_key_tag_into(big, n + 1, h->m->ns, name);
+    *prefix = big;
+    return plan_key_prefix_fixes_slot(big);
+}
+
+void hz_deadlock_tenant(hz *h, const m_subject *t)
+{
+    const char *prefix;
+    if (!t->any) {
+        if (tenant_tag_fixed(h, t->name, &prefix))
+            return;
+    } else {
+        /* `tenant *` is decided under the hash tag of whichever tenant the
+         * request names.  The tag is encoded byte by byte, so the empty name
+         * and one name holding every byte 1-255 once meet every way a name
+         * can write into it. */
+        char every[256];
+        for (int c = 1; c < 256; c++)
+            every[c - 1] = (char)c;
+        every[255] = '\0';
+        if (tenant_tag_fixed(h, "", &prefix) && tenant_tag_fixed(h, every, &prefix))
+            return;
+    }
+    buf b;
+    buf_init(&b, 0);
+    subject_label(t, &b);
     diag_add(h->d, DIAG_CROSS_SLOT, t->src->name.sp,
-             "the keys of tenant \"%s\" (prefix %s) do not share one hash tag, so one "
-             "decision's counters and pools could live in different Redis Cluster slots "
-             "and could not be acquired atomically",
-             t->name, prefix);
+             "the keys of %s (prefix %s) do not share one hash tag, so one decision's "
+             "counters and pools could live in different Redis Cluster slots and could not "
+             "be acquired atomically",
+             buf_str(&b), prefix);
+    buf_free(&b);
 }

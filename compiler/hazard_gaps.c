@@ -46,16 +46,20 @@ void hz_gaps_tenant(hz *h, const m_subject *t)
     bool any = false;
     if (subtree_enforces(t, &any))
         return;
+    /* `tenant *` stands for every tenant the policy does not list. */
+    const char *who = hz_subject_desc(h, t);
+    const char *whose = t->any ? "the requests of every tenant the policy does not list are"
+                               : "its requests are";
     if (any)
         diag_add(h->d, DIAG_NO_LIMIT, t->src->name.sp,
-                 "tenant \"%s\" has only shadow limits, which count but never reject: "
-                 "nothing limits its requests",
-                 t->name);
+                 "%s has only shadow limits, which count but never reject: nothing limits "
+                 "its requests",
+                 who);
     else
         diag_add(h->d, DIAG_NO_LIMIT, t->src->name.sp,
-                 "tenant \"%s\" has no limit: no limit or concurrency applies to it, its "
-                 "tier, its routes, groups or keys, so its requests are never rejected",
-                 t->name);
+                 "%s has no limit: no limit or concurrency applies to it, its tier, its "
+                 "routes, groups or keys, so %s never rejected",
+                 who, whose);
 }
 
 static const char *target_kind_word(target_kind k)
@@ -72,7 +76,7 @@ void hz_gaps_targets(hz *h)
             have_nginx = true;
     for (size_t i = 0; i < m->ntargets; i++) {
         const m_target *t = &m->targets[i];
-        if (m->ntenants == 0) {
+        if (m->ntenants == 0 && !m->any_tenant) {
             diag_add(h->d, DIAG_UNREACHED_TARGET, t->src->name.sp,
                      "target %s \"%s\" is never reached: the policy has no tenants, so "
                      "nothing is deployed to it or enforced through it",

@@ -41,6 +41,10 @@ const char *hz_dur(hz *h, int64_t ms);
 /* 'tenant "acme"', 'key "acme/team-a/k1"'. */
 const char *hz_subject_desc(hz *h, const m_subject *s);
 
+/* Whether two limits are the same limit: count, window, burst, cost,
+ * algorithm and shadow. */
+bool hz_same_limit(const m_limit *a, const m_limit *b);
+
 /* Families.  *_level: checks of the limits, routes and pools written at one
  * level (tier or subject); *_chain: checks of a subject's limits against its
  * ancestors'. */
@@ -54,5 +58,7 @@ void hz_deadlock_tenant(hz *h, const m_subject *t);
 void hz_gaps_tenant(hz *h, const m_subject *t);
 void hz_gaps_targets(hz *h);
 void hz_gateway_sources(hz *h);   /* RLC2310 */
+void hz_template_redundant(hz *h, const m_subject *s);
+void hz_template_unlisted(hz *h);
 
 #endif

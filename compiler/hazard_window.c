@@ -17,7 +17,7 @@ static span rate_span(const m_limit *l)
     return ast_limit_rate_sp(l->src);
 }
 
-static bool same_limit(const m_limit *a, const m_limit *b)
+bool hz_same_limit(const m_limit *a, const m_limit *b)
 {
     return a->count == b->count && a->window_ms == b->window_ms && a->burst == b->burst &&
            a->cost == b->cost && a->algo == b->algo && a->shadow == b->shadow;
@@ -85,6 +85,17 @@ static void report_dead(hz *h, const m_limit *dead, const char *dead_on,
                   hz_limit_text(h, killer));
 }
 
+/* Where a limit applies, for a message: the level, and for a listed
+ * subject's copy of a template limit also the template it comes from (its
+ * source position is in the template, not in the subject). */
+static const char *limit_on(hz *h, const hz_level *lv, const m_limit *l)
+{
+    if (l->from_template && lv->subject && lv->subject->tmpl)
+        return arena_printf(h->a, "%s via its template %s *", hz_level_desc(h, lv),
+                            ast_kind_name(lv->subject->kind));
+    return hz_level_desc(h, lv);
+}
+
 /* Pairs of limits applying to the same requests at one level.  `own_only`
  * skips pairs in which neither limit is written at this level. */
 static void limit_pairs(hz *h, const hz_level *lv, const m_limit *lim, size_t n)
@@ -98,7 +109,7 @@ static void limit_pairs(hz *h, const hz_level *lv, const m_limit *lim, size_t n)
                 continue;
             if (a->shadow || b->shadow)
                 continue;
-            if (a->window_ms == b->window_ms && a->algo == b->algo && !same_limit(a, b)) {
+            if (a->window_ms == b->window_ms && a->algo == b->algo && !hz_same_limit(a, b)) {
                 diag *d = diag_add(h->d, DIAG_WINDOW_CONFLICT, rate_span(b),
                                    "limit %s conflicts with limit %s on %s: same window "
                                    "and algorithm (%s) but a different %s",
@@ -112,10 +123,10 @@ static void limit_pairs(hz *h, const hz_level *lv, const m_limit *lim, size_t n)
                 continue;
             }
             if (!dead[j] && limit_kills(a, b)) {
-                report_dead(h, b, hz_level_desc(h, lv), a, hz_level_desc(h, lv));
+                report_dead(h, b, limit_on(h, lv, b), a, limit_on(h, lv, a));
                 dead[j] = true;
             } else if (!dead[i] && limit_kills(b, a)) {
-                report_dead(h, a, hz_level_desc(h, lv), b, hz_level_desc(h, lv));
+                report_dead(h, a, limit_on(h, lv, a), b, limit_on(h, lv, b));
                 dead[i] = true;
             }
         }
@@ -201,7 +212,7 @@ static bool same_routes(const m_route *a, const m_route *b)
     for (size_t i = 0; i < a->nlimits; i++) {
         bool found = false;
         for (size_t j = 0; j < b->nlimits && !found; j++)
-            found = same_limit(&a->limits[i], &b->limits[j]);
+            found = hz_same_limit(&a->limits[i], &b->limits[j]);
         if (!found)
             return false;
     }
@@ -291,7 +302,7 @@ static void route_vs_level(hz *h, const hz_level *lv, const m_limit *lim, size_t
             if (a->shadow || (!hz_route_own(lv, rt) && !hz_limit_own(lv, a)))
                 continue;
             if (limit_kills(a, b)) {
-                report_dead(h, b, hz_level_desc(h, lv), a, hz_level_desc(h, lv));
+                report_dead(h, b, hz_level_desc(h, lv), a, limit_on(h, lv, a));
                 break;
             }
         }
@@ -363,17 +374,23 @@ static void chain_limit(hz *h, const m_subject *s, const m_limit *b)
     }
 }
 
+/* Only the limits written on s: what a listed subject takes from its
+ * template was set against the same ancestors at the template. */
 void hz_window_chain(hz *h, const m_subject *s)
 {
     if (!s->parent)
         return;
+    hz_level lv = {NULL, s, NULL};
     for (size_t i = 0; i < s->nlimits; i++)
-        if (!s->limits[i].shadow)
+        if (!s->limits[i].shadow && hz_limit_own(&lv, &s->limits[i]))
             chain_limit(h, s, &s->limits[i]);
-    for (size_t r = 0; r < s->nroutes; r++)
+    for (size_t r = 0; r < s->nroutes; r++) {
+        if (!hz_route_own(&lv, &s->routes[r]))
+            continue;
         for (size_t i = 0; i < s->routes[r].nlimits; i++)
             if (!s->routes[r].limits[i].shadow)
                 chain_limit(h, s, &s->routes[r].limits[i]);
+    }
 }
 
 /* What an algorithm costs or gives up, said once per limit as written. */

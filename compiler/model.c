@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "gateway.h"
+#include "fmt.h"
 #include "parse.h"
 #include "plan_check.h"
 #include "plan_key.h"
@@ -213,30 +214,37 @@ typedef struct members {
  * instead of comparing every key with every other. */
 #define MEMBERS_HASH_AFTER 16
 
-static const char *member_key(builder *b, ast_kind kind, const char *name)
+/* A template's key has no ':' ("g*"), so it never meets a listed "*". */
+static const char *member_key(builder *b, ast_kind kind, bool any, const char *name)
 {
-    return arena_printf(b->a, "%c:%s", kind == AST_GROUP ? 'g' : 'k', name);
+    char k = kind == AST_GROUP ? 'g' : 'k';
+    return any ? arena_printf(b->a, "%c*", k) : arena_printf(b->a, "%c:%s", k, name);
 }
 
-static m_subject *member_find(builder *b, members *mb, ast_kind kind, const char *name)
+static m_subject *member_find(builder *b, members *mb, ast_kind kind, bool any,
+                              const char *name)
 {
     if (mb->nchildren <= MEMBERS_HASH_AFTER) {
-        for (size_t i = 0; i < mb->nchildren; i++)
-            if (mb->children[i]->kind == kind && !strcmp(mb->children[i]->name, name))
+        for (size_t i = 0; i < mb->nchildren; i++) {
+            const m_subject *c = mb->children[i];
+            if (c->kind == kind && c->any == any && (any || !strcmp(c->name, name)))
                 return mb->children[i];
+        }
         return NULL;
     }
     if (!mb->names.cap)
         for (size_t i = 0; i < mb->nchildren; i++)
-            strmap_put(&mb->names, member_key(b, mb->children[i]->kind, mb->children[i]->name),
+            strmap_put(&mb->names,
+                       member_key(b, mb->children[i]->kind, mb->children[i]->any,
+                                  mb->children[i]->name),
                        mb->children[i]);
-    return strmap_get(&mb->names, member_key(b, kind, name));
+    return strmap_get(&mb->names, member_key(b, kind, any, name));
 }
 
 static void member_added(builder *b, members *mb, m_subject *ch)
 {
     if (mb->names.cap)
-        strmap_put(&mb->names, member_key(b, ch->kind, ch->name), ch);
+        strmap_put(&mb->names, member_key(b, ch->kind, ch->any, ch->name), ch);
 }
 
 /* Limits and routes per block are capped so that the hazard passes, which
@@ -430,12 +438,16 @@ static void members_build(builder *b, const ast_node *block, const m_tier *tier,
                          PLAN_DEPTH_MAX);
                 break;
             }
-            m_subject *prev = member_find(b, mb, c->kind, c->name.s);
+            m_subject *prev = member_find(b, mb, c->kind, c->name.any, c->name.s);
             if (prev) {
-                diag *d = diag_add(b->d, DIAG_DUP_MEMBER, c->name.sp,
-                                   "%s \"%s\" is defined twice in the same %s",
-                                   ast_kind_name(c->kind), c->name.s,
-                                   ast_kind_name(block->kind));
+                diag *d = c->name.any
+                    ? diag_add(b->d, DIAG_DUP_MEMBER, c->name.sp,
+                               "%s * is defined twice in the same %s",
+                               ast_kind_name(c->kind), ast_kind_name(block->kind))
+                    : diag_add(b->d, DIAG_DUP_MEMBER, c->name.sp,
+                               "%s \"%s\" is defined twice in the same %s",
+                               ast_kind_name(c->kind), c->name.s,
+                               ast_kind_name(block->kind));
                 diag_note_add(b->d, d, prev->src->name.sp, "first defined here");
                 break;
             }
@@ -501,17 +513,64 @@ static void merge_in_place(const m_tier *inh, members *mb)
         mb->conc = inh->conc;
 }
 
+/* A listed group or key starts from the template beside it: the
+ * template's limits on windows the subject does not limit, its routes the
+ * subject does not redeclare and its concurrency when the subject has none,
+ * then the subject's own (the override rule of tiers).  Children are not
+ * inherited, as a tier has none.  New arrays: the subject's were sized for
+ * its own members. */
+static void template_merge(builder *b, m_subject *c, const m_subject *t)
+{
+    c->tmpl = t;
+    size_t nl = c->nlimits, nr = c->nroutes;
+    for (size_t i = 0; i < t->nlimits; i++)
+        nl += !window_taken(c->limits, c->nlimits, t->limits[i].window_ms);
+    for (size_t i = 0; i < t->nroutes; i++)
+        nr += !route_find(c->routes, c->nroutes, t->routes[i].method, t->routes[i].path);
+    m_limit *lv = nl ? arena_alloc_align(b->a, nl * sizeof *lv, 8) : NULL;
+    m_route *rv = nr ? arena_alloc_align(b->a, nr * sizeof *rv, 8) : NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < t->nlimits; i++)
+        if (!window_taken(c->limits, c->nlimits, t->limits[i].window_ms)) {
+            lv[k] = t->limits[i];
+            lv[k++].from_template = true;
+        }
+    if (c->nlimits)
+        memcpy(lv + k, c->limits, c->nlimits * sizeof *lv);
+    k = 0;
+    for (size_t i = 0; i < t->nroutes; i++)
+        if (!route_find(c->routes, c->nroutes, t->routes[i].method, t->routes[i].path))
+            rv[k++] = t->routes[i];
+    if (c->nroutes)
+        memcpy(rv + k, c->routes, c->nroutes * sizeof *rv);
+    c->limits = lv;
+    c->nlimits = (uint32_t)nl;
+    c->routes = rv;
+    c->nroutes = (uint32_t)nr;
+    if (!c->conc)
+        c->conc = t->conc;
+}
+
 static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent, int depth,
                                 const m_tier *inherit)
 {
     m_subject *s = ARENA_NEW_N(b->a, m_subject, 1);
     s->kind = n->kind;
     s->name = n->name.s;
+    s->any = n->name.any;
     s->src = n;
     s->parent = parent;
     members mb;
     memset(&mb, 0, sizeof mb);
     members_build(b, n, NULL, s, depth, inherit, &mb);
+    for (int k = 0; k < 2; k++) {
+        ast_kind kind = k ? AST_KEY : AST_GROUP;
+        const m_subject *t = member_find(b, &mb, kind, true, NULL);
+        if (t)
+            for (size_t i = 0; i < mb.nchildren; i++)
+                if (mb.children[i]->kind == kind && !mb.children[i]->any)
+                    template_merge(b, mb.children[i], t);
+    }
     strmap_free(&mb.names);
     if (inherit) {
         s->tier = inherit;
@@ -527,27 +586,72 @@ static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent
     return s;
 }
 
-static m_subject *subject_child(const m_subject *s, ast_kind kind, const char *name)
+const m_subject *subject_template(const m_subject *s, ast_kind kind)
 {
     for (size_t i = 0; i < s->nchildren; i++)
-        if (s->children[i]->kind == kind && !strcmp(s->children[i]->name, name))
+        if (s->children[i]->kind == kind && s->children[i]->any)
             return s->children[i];
     return NULL;
+}
+
+const m_subject *subject_resolve(const m_subject *s, ast_kind kind, const char *name)
+{
+    for (size_t i = 0; i < s->nchildren; i++)
+        if (s->children[i]->kind == kind && !s->children[i]->any &&
+            !strcmp(s->children[i]->name, name))
+            return s->children[i];
+    return subject_template(s, kind);
+}
+
+/* The ancestors of s, root first, into chain; returns how many. */
+static int subject_chain(const m_subject *s, const m_subject **chain)
+{
+    const m_subject *up[PLAN_DEPTH_MAX + 1];
+    int k = 0;
+    for (; s && k <= PLAN_DEPTH_MAX; s = s->parent)
+        up[k++] = s;
+    for (int i = 0; i < k; i++)
+        chain[i] = up[k - 1 - i];
+    return k;
+}
+
+/* A listed name is written bare in a path unless a reader could take it
+ * for something else: the template's `*`, a separator, or a quoted name. */
+static bool path_name_needs_quotes(const char *name)
+{
+    return !name[0] || !strcmp(name, "*") || strchr(name, '/') || name[0] == '"';
 }
 
 void subject_path(const m_subject *s, char *out, size_t n)
 {
     const m_subject *chain[PLAN_DEPTH_MAX + 1];
-    int k = 0;
-    for (; s && k <= PLAN_DEPTH_MAX; s = s->parent)
-        chain[k++] = s;
-    size_t used = 0;
-    out[0] = '\0';
-    for (int i = k - 1; i >= 0 && used < n; i--) {
-        int w = snprintf(out + used, n - used, "%s%s", i == k - 1 ? "" : "/", chain[i]->name);
-        if (w < 0)
-            break;
-        used += (size_t)w;
+    int k = subject_chain(s, chain);
+    buf b;
+    buf_init(&b, 0);
+    for (int i = 0; i < k; i++) {
+        if (i)
+            buf_putc(&b, '/');
+        if (chain[i]->any)
+            buf_putc(&b, '*');
+        else if (path_name_needs_quotes(chain[i]->name))
+            fmt_string(&b, chain[i]->name);
+        else
+            buf_puts(&b, chain[i]->name);
+    }
+    snprintf(out, n, "%s", buf_str(&b));
+    buf_free(&b);
+}
+
+void subject_label(const m_subject *s, buf *out)
+{
+    const m_subject *chain[PLAN_DEPTH_MAX + 1];
+    int k = subject_chain(s, chain);
+    for (int i = 0; i < k; i++) {
+        buf_printf(out, "%s%s ", i ? " " : "", ast_kind_name(chain[i]->kind));
+        if (chain[i]->any)
+            buf_putc(out, '*');
+        else
+            fmt_string(out, chain[i]->name);
     }
 }
 
@@ -631,30 +735,36 @@ static void test_check(builder *b, const ast_node *t)
         if (s->kind == AST_T_REQUEST) {
             have_request = true;
             const ast_seg *seg = s->u.request.path;
-            m_subject *cur = strmap_get(&b->m->tenant_by_name, seg->name.s);
+            const m_subject *cur = strmap_get(&b->m->tenant_by_name, seg->name.s);
+            if (!cur)
+                cur = b->m->any_tenant;
             if (!cur) {
                 diag_add(b->d, DIAG_TEST_UNKNOWN_SUBJECT, seg->name.sp,
-                         "tenant \"%s\" is not defined", seg->name.s);
+                         "tenant \"%s\" is not defined (and there is no tenant *)",
+                         seg->name.s);
                 continue;
             }
             for (seg = seg->next; seg; seg = seg->next) {
-                m_subject *ch = subject_child(cur, seg->kind, seg->name.s);
+                const m_subject *ch = subject_resolve(cur, seg->kind, seg->name.s);
                 if (!ch) {
                     const char **cands = arena_alloc(b->a, (cur->nchildren + 1) * sizeof *cands);
                     size_t nc = 0;
                     for (size_t i = 0; i < cur->nchildren; i++)
-                        if (cur->children[i]->kind == seg->kind)
+                        if (cur->children[i]->kind == seg->kind && !cur->children[i]->any)
                             cands[nc++] = cur->children[i]->name;
                     const char *sg = suggest(seg->name.s, cands, nc);
+                    buf who;
+                    buf_init(&who, 0);
+                    subject_label(cur, &who);
                     if (sg)
                         diag_add(b->d, DIAG_TEST_UNKNOWN_SUBJECT, seg->name.sp,
-                                 "%s \"%s\" has no %s \"%s\"; did you mean \"%s\"?",
-                                 ast_kind_name(cur->kind), cur->name,
+                                 "%s has no %s \"%s\"; did you mean \"%s\"?", buf_str(&who),
                                  ast_kind_name(seg->kind), seg->name.s, sg);
                     else
                         diag_add(b->d, DIAG_TEST_UNKNOWN_SUBJECT, seg->name.sp,
-                                 "%s \"%s\" has no %s \"%s\"", ast_kind_name(cur->kind),
-                                 cur->name, ast_kind_name(seg->kind), seg->name.s);
+                                 "%s has no %s \"%s\"", buf_str(&who),
+                                 ast_kind_name(seg->kind), seg->name.s);
+                    buf_free(&who);
                     break;
                 }
                 cur = ch;
@@ -852,6 +962,19 @@ m_policy *model_build(program *p)
         for (const ast_node *n = p->files[f]->items; n; n = n->next) {
             if (n->kind != AST_TENANT)
                 continue;
+            if (n->name.any) {
+                if (m->any_tenant) {
+                    diag *d = diag_add(b.d, DIAG_DUP_TENANT, n->name.sp,
+                                       "tenant * is defined twice");
+                    diag_note_add(b.d, d, m->any_tenant->src->name.sp, "first defined here");
+                    continue;
+                }
+                m_tier *t = n->ref.s ? strmap_get(&b.tiers, n->ref.s) : NULL;
+                m->any_tenant = subject_build(&b, n, NULL, 1, t);
+                if (n->ref.s && !t)
+                    undefined_tier(&b, DIAG_UNDEFINED_TIER, n->ref, "tier");
+                continue;
+            }
             m_subject *prev = strmap_get(&m->tenant_by_name, n->name.s);
             if (prev) {
                 diag *d = diag_add(b.d, DIAG_DUP_TENANT, n->name.sp,

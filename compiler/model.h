@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "ast.h"
+#include "buf.h"
 #include "plan_check.h"
 #include "plan_kind.h"
 #include "program.h"
@@ -30,6 +31,7 @@ typedef struct m_limit {
     plan_kind algo;
     bool burst_set;
     bool shadow;
+    bool from_template;         /* a listed subject's copy of its template's */
 } m_limit;
 
 typedef struct m_conc {
@@ -76,6 +78,10 @@ typedef struct m_subject {
     m_conc *conc;               /* or NULL */
     uint32_t nchildren, nlimits, nroutes;
     ast_kind kind;              /* AST_TENANT, AST_GROUP or AST_KEY */
+    bool any;                   /* a template (`key *`): every unlisted name,
+                                   each with counters of its own; name is "*" */
+    const struct m_subject *tmpl; /* a listed group or key: the template beside
+                                   it that it starts from, or NULL */
 } m_subject;
 
 typedef enum target_kind { TARGET_REDIS, TARGET_ETCD, TARGET_HTTP, TARGET_NGINX } target_kind;
@@ -121,8 +127,9 @@ typedef struct m_policy {
 
     m_tier **tiers;
     size_t ntiers;
-    m_subject **tenants;        /* in declaration order */
+    m_subject **tenants;        /* in declaration order; listed ones only */
     size_t ntenants;
+    m_subject *any_tenant;      /* `tenant *`, or NULL */
     strmap tenant_by_name;
     m_target *targets;
     size_t ntargets;
@@ -139,7 +146,21 @@ m_policy *model_build(program *p);
 /* Frees the model's heap parts (hash maps).  Accepts NULL. */
 void model_free(m_policy *m);
 
-/* Writes "acme/team-a/k_123" style path of s into out. */
+/* Writes the "acme/team-a/k_123" style path of s into out (truncated to
+ * n): a template is a bare `*`; a listed name that is "*", empty, holds a
+ * '/' or starts with '"' is written as a string ("*"), so the path reads
+ * one way only.  For tables, where the kind has a column of its own. */
 void subject_path(const m_subject *s, char *out, size_t n);
+/* Appends how the policy language names s, from its tenant down: `tenant
+ * "acme" group "team-a" key *` (a template is a bare `*`, a listed name a
+ * string, escaped as `rlc fmt` writes it).  Every message that names a
+ * subject names it so. */
+void subject_label(const m_subject *s, buf *out);
+
+/* The child of s a request naming (kind, name) is decided by: the listed
+ * child of that name, else s's template of that kind, else NULL. */
+const m_subject *subject_resolve(const m_subject *s, ast_kind kind, const char *name);
+/* s's template child of this kind (`key *`), or NULL. */
+const m_subject *subject_template(const m_subject *s, ast_kind kind);
 
 #endif

@@ -86,8 +86,10 @@ void plan_rule_id(const char *kind, const m_subject *s, const m_route *r, const 
     for (int i = 0; i < n; i++) {
         if (i)
             buf_putc(&b, '/');
-        buf_printf(&b, "%s:", subject_kind(chain[i]));
-        plan_pct_encode(&b, chain[i]->name, strlen(chain[i]->name), "/|");
+        /* A template is "key*": no ':' follows, so no name can spell it. */
+        buf_printf(&b, "%s%s", subject_kind(chain[i]), chain[i]->any ? "*" : ":");
+        if (!chain[i]->any)
+            plan_pct_encode(&b, chain[i]->name, strlen(chain[i]->name), "/|");
     }
     buf_putc(&b, '|');
     if (r) {
@@ -162,7 +164,10 @@ static void cj_path(buf *b, const m_subject *s)
         buf_puts(b, i ? ",{\"kind\":" : "{\"kind\":");
         cj_str(b, subject_kind(chain[i]));
         buf_puts(b, ",\"name\":");
-        cj_str(b, chain[i]->name);
+        if (chain[i]->any)
+            buf_puts(b, "null");
+        else
+            cj_str(b, chain[i]->name);
         buf_putc(b, '}');
     }
     buf_putc(b, ']');
@@ -223,7 +228,13 @@ static void cj_rule(buf *b, const rule *r)
     buf_puts(b, c->shadow ? ",\"shadow\":true}" : ",\"shadow\":false}");
 }
 
-/* path_json for the verification cases (few, so a tree is fine). */
+/* The name a verification request gives a template's level (and the
+ * tenant of `tenant *`'s cases): fixed, so the runtime knows the shadow
+ * counters it makes (SPEC.md 5.6). */
+#define VERIFY_VALUE "rlc-verify"
+
+/* path_json for the verification cases (few, so a tree is fine): the
+ * request path that reaches s, a template's name made up by verify_value. */
 static json_t *path_json(const m_subject *s)
 {
     const m_subject *chain[PLAN_DEPTH_MAX + 1];
@@ -232,7 +243,7 @@ static json_t *path_json(const m_subject *s)
     for (int i = 0; i < n; i++) {
         json_t *seg = must(json_object());
         set(seg, "kind", str(subject_kind(chain[i])));
-        set(seg, "name", str(chain[i]->name));
+        set(seg, "name", str(chain[i]->any ? VERIFY_VALUE : chain[i]->name));
         push(a, seg);
     }
     return a;
@@ -285,6 +296,41 @@ static int rule_cmp(const void *a, const void *b)
 static int subject_cmp(const void *a, const void *b)
 {
     return strcmp((*(const m_subject *const *)a)->name, (*(const m_subject *const *)b)->name);
+}
+
+/* Appends the rules of tenant t (every subject's, sorted by id) to one as
+ * a JSON array, leaves them in rs (for the verification cases) and their
+ * digest, the tenant's version, in version. */
+static void rules_text(buf *one, rules *rs, const m_subject *t, diag_list *d,
+                       char version[DIGEST_HEX_LEN + 1])
+{
+    rs->n = 0;
+    collect_rules(rs, t);
+    if (rs->n > 1)
+        qsort(rs->v, rs->n, sizeof *rs->v, rule_cmp);
+    size_t r0 = one->len;
+    buf_putc(one, '[');
+    for (size_t j = 0; j < rs->n; j++) {
+        if (j && !strcmp(rs->v[j].id, rs->v[j - 1].id)) {
+            diag *dg = t->any
+                ? diag_add(d, DIAG_PLAN_DUP_RULE, rs->v[j].src->sp,
+                           "two limits of tenant * have the same identity (same subject, "
+                           "route, algorithm and window), so they would share one counter")
+                : diag_add(d, DIAG_PLAN_DUP_RULE, rs->v[j].src->sp,
+                           "two limits of \"%s\" have the same identity (same subject, "
+                           "route, algorithm and window), so they would share one counter",
+                           t->name);
+            diag_note_add(d, dg, rs->v[j - 1].src->sp, "the other one");
+        }
+        if (j)
+            buf_putc(one, ',');
+        cj_rule(one, &rs->v[j]);
+    }
+    buf_putc(one, ']');
+    if (!buf_ok(one))
+        abort();
+    if (!digest_sha256_hex(one->data + r0, one->len - r0, version))
+        abort();
 }
 
 /* ---- sections ---- */
@@ -605,7 +651,7 @@ static void verify_cases(json_t *cases, const m_subject *tenant, const rule *rs,
     for (size_t i = 0; i < n && made < PLAN_VERIFY_PER_TENANT; i++) {
         const rule *r = &rs[i];
         json_t *c = must(json_object());
-        set(c, "tenant", str(tenant->name));
+        set(c, "tenant", str(tenant->any ? VERIFY_VALUE : tenant->name));
         set(c, "path", path_json(r->subj));
         const char *method = "GET";
         char *route = NULL;
@@ -689,10 +735,6 @@ static json_t *build(const m_policy *m, const program *p, const plan_opts *o, di
         buf_putc(text, '[');
     for (size_t i = 0; i < m->ntenants; i++) {
         const m_subject *t = tenants[i];
-        rs.n = 0;
-        collect_rules(&rs, t);
-        if (rs.n > 1)
-            qsort(rs.v, rs.n, sizeof *rs.v, rule_cmp);
         /* {"name":..,"rules":[..],"tag":..,"version":..}: the rules are
          * written first into `one` after the name, so their digest (the
          * version) is taken over exactly the bytes of the array. */
@@ -700,27 +742,8 @@ static json_t *build(const m_policy *m, const program *p, const plan_opts *o, di
         buf_puts(&one, "{\"name\":");
         cj_str(&one, t->name);
         buf_puts(&one, ",\"rules\":");
-        size_t r0 = one.len;
-        buf_putc(&one, '[');
-        for (size_t j = 0; j < rs.n; j++) {
-            if (j && !strcmp(rs.v[j].id, rs.v[j - 1].id)) {
-                diag *dg = diag_add(d, DIAG_PLAN_DUP_RULE, rs.v[j].src->sp,
-                                    "two limits of \"%s\" have the same identity (same "
-                                    "subject, route, algorithm and window), so they would "
-                                    "share one counter",
-                                    t->name);
-                diag_note_add(d, dg, rs.v[j - 1].src->sp, "the other one");
-            }
-            if (j)
-                buf_putc(&one, ',');
-            cj_rule(&one, &rs.v[j]);
-        }
-        buf_putc(&one, ']');
-        if (!buf_ok(&one))
-            abort();
         char version[DIGEST_HEX_LEN + 1];
-        if (!digest_sha256_hex(one.data + r0, one.len - r0, version))
-            abort();
+        rules_text(&one, &rs, t, d, version);
         buf_puts(&one, ",\"tag\":");
         char *tag = plan_key_tag(m->ns, t->name);
         cj_str(&one, tag);
@@ -754,6 +777,22 @@ static json_t *build(const m_policy *m, const program *p, const plan_opts *o, di
         buf_putc(text, ']');
         if (!buf_ok(text))
             abort();
+    }
+    if (m->any_tenant) {
+        /* `tenant *`: {"rules":[..],"version":..}, like a tenant without
+         * the name and tag it only gets from each request. */
+        buf_reset(&one);
+        buf_puts(&one, "{\"rules\":");
+        char version[DIGEST_HEX_LEN + 1];
+        rules_text(&one, &rs, m->any_tenant, d, version);
+        buf_puts(&one, ",\"version\":\"");
+        buf_puts(&one, version);
+        buf_puts(&one, "\"}");
+        if (!buf_ok(&one))
+            abort();
+        json_error_t je;
+        set(plan, "tenant_template", must(json_loadb(one.data, one.len, 0, &je)));
+        verify_cases(verify, m->any_tenant, rs.v, rs.n);
     }
     buf_free(&one);
     free(rs.v);

@@ -214,7 +214,7 @@ ast_int ast_limit_cost(const ast_node *n)
 
 ast_name ast_limit_algo(const ast_node *n)
 {
-    ast_name a = {NULL, {0, 0, 0}};
+    ast_name a = {NULL, {0, 0, 0}, false};
     if (n->lim.algo) {
         a.s = n->lim.algo;
         a.sp = ast_off_span(n, ast_limit_at(n, LIM_ALGO));

@@ -16,9 +16,9 @@ typedef enum ast_kind {
     AST_POLICY,       /* policy "name" { settings }            name, children=settings */
     AST_IMPORT,       /* import "path"                          name=path */
     AST_TIER,         /* tier NAME [extends NAME] { members }   name, ref=extends */
-    AST_TENANT,       /* tenant "name" [tier NAME] { members }  name, ref=tier */
-    AST_GROUP,        /* group "name" { members } */
-    AST_KEY,          /* key "name" { members } */
+    AST_TENANT,       /* tenant "name"|* [tier NAME] { members } name, ref=tier */
+    AST_GROUP,        /* group "name"|* { members } */
+    AST_KEY,          /* key "name"|* { members } */
     AST_ROUTE,        /* route METHOD "path" { limits }         name=path, ref=method */
     AST_LIMIT,        /* limit N/D [burst N] [cost N] [algorithm A] [shadow] */
     AST_CONCURRENCY,  /* concurrency N [lease D] [shadow] */
@@ -33,8 +33,9 @@ typedef enum ast_kind {
 
 /* A name or string as written: decoded text plus where it stood. */
 typedef struct ast_name {
-    const char *s;    /* NULL when absent */
+    const char *s;    /* NULL when absent; "*" for a template */
     span sp;
+    bool any;         /* written `*`: a template of every unlisted name */
 } ast_name;
 
 typedef struct ast_int {

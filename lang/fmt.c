@@ -92,9 +92,8 @@ static void leading_comments(printer *p, size_t upto, bool *first)
     }
 }
 
-static void put_string(printer *p, const char *s)
+void fmt_string(buf *o, const char *s)
 {
-    buf *o = p->out;
     buf_putc(o, '"');
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         switch (*c) {
@@ -111,6 +110,11 @@ static void put_string(printer *p, const char *s)
         }
     }
     buf_putc(o, '"');
+}
+
+static void put_string(printer *p, const char *s)
+{
+    fmt_string(p->out, s);
 }
 
 static void put_dur(printer *p, const ast_dur *d)
@@ -203,6 +207,15 @@ static void open_block(printer *p, const ast_node *n)
     buf_putc(p->out, ' ');
 }
 
+/* A template is written `*`; a subject literally named "*" stays a string. */
+static void put_subject_name(printer *p, const ast_name *nm)
+{
+    if (nm->any)
+        buf_putc(p->out, '*');
+    else
+        put_string(p, nm->s);
+}
+
 static void node(printer *p, const ast_node *n)
 {
     indent(p);
@@ -226,7 +239,7 @@ static void node(printer *p, const ast_node *n)
         return;
     case AST_TENANT:
         buf_puts(p->out, "tenant ");
-        put_string(p, n->name.s);
+        put_subject_name(p, &n->name);
         if (n->ref.s)
             buf_printf(p->out, " tier %s", n->ref.s);
         open_block(p, n);
@@ -235,7 +248,7 @@ static void node(printer *p, const ast_node *n)
     case AST_GROUP:
     case AST_KEY:
         buf_printf(p->out, "%s ", n->kind == AST_GROUP ? "group" : "key");
-        put_string(p, n->name.s);
+        put_subject_name(p, &n->name);
         open_block(p, n);
         block_body(p, n);
         return;

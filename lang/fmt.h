@@ -14,4 +14,8 @@
  * have parsed without errors. */
 void fmt_file(buf *out, const srcmap *map, const ast_file *f);
 
+/* Appends s as the language writes a string: quoted, escaped so that it
+ * reads back as s.  Messages quote names with it too. */
+void fmt_string(buf *out, const char *s);
+
 #endif

@@ -46,7 +46,7 @@ int yylex(YYSTYPE *lvalp, YYLTYPE *llocp, void *scanner);
 
 static ast_name mkname(const char *s, span sp)
 {
-    ast_name n = {s, sp};
+    ast_name n = {s, sp, false};
     return n;
 }
 
@@ -68,6 +68,14 @@ static ast_node *block(parse_ctx *ctx, ast_kind k, span sp, ast_name name,
 }
 
 static const ast_name noname;
+
+/* The name of a template, written `*`: a string can never be it, since a
+ * string "*" is a subject literally named so. */
+static ast_name anyname(span sp)
+{
+    ast_name n = {"*", sp, true};
+    return n;
+}
 
 static ast_value *new_value(parse_ctx *ctx, val_kind k, span sp)
 {
@@ -183,10 +191,13 @@ extends_opt
     | "extends" IDENT           { $$ = $2; @$ = @2; }
     ;
 
-/* tenant = "tenant" STRING [ "tier" NAME ] "{" { member } "}" */
+/* tenant = "tenant" ( STRING | "*" ) [ "tier" NAME ] "{" { member } "}" */
 tenant
     : "tenant" STRING tier_opt '{' members '}'
         { $$ = block(ctx, AST_TENANT, @$, mkname($2, @2),
+                     mkname($3, $3 ? @3 : span_none), $5.head); }
+    | "tenant" '*' tier_opt '{' members '}'
+        { $$ = block(ctx, AST_TENANT, @$, anyname(@2),
                      mkname($3, $3 ? @3 : span_none), $5.head); }
     ;
 tier_opt
@@ -204,16 +215,20 @@ member
     | error                     { $$ = NULL; }
     ;
 
-/* group = "group" STRING "{" { member } "}" */
+/* group = "group" ( STRING | "*" ) "{" { member } "}" */
 group
     : "group" STRING '{' members '}'
         { $$ = block(ctx, AST_GROUP, @$, mkname($2, @2), noname, $4.head); }
+    | "group" '*' '{' members '}'
+        { $$ = block(ctx, AST_GROUP, @$, anyname(@2), noname, $4.head); }
     ;
 
-/* key = "key" STRING "{" { member } "}" */
+/* key = "key" ( STRING | "*" ) "{" { member } "}" */
 key
     : "key" STRING '{' members '}'
         { $$ = block(ctx, AST_KEY, @$, mkname($2, @2), noname, $4.head); }
+    | "key" '*' '{' members '}'
+        { $$ = block(ctx, AST_KEY, @$, anyname(@2), noname, $4.head); }
     ;
 
 /* route = "route" METHOD STRING "{" { limit | concurrency | allow } "}" */

@@ -29,10 +29,15 @@ void plan_pct_encode(buf *b, const char *s, size_t n, const char *special)
 void plan_subject_seg(buf *b, bool first, const char *kind, size_t kn, const char *name,
                       size_t nn)
 {
-    if (!kind || !name)   /* a caller's JSON that was not a string */
+    if (!kind)            /* a caller's JSON that was not a string */
         kind = name = "", kn = nn = 0;
     if (!first)
         buf_putc(b, '/');
+    if (!name) {          /* a template: "key*", which no name can spell */
+        buf_append(b, kind, kn);
+        buf_putc(b, '*');
+        return;
+    }
     buf_append(b, kind, kn);
     buf_putc(b, ':');
     /* Runs of plain bytes in one append: a deploy encodes every rule's

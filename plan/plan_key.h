@@ -45,8 +45,9 @@ void plan_pct_encode(buf *b, const char *s, size_t n, const char *special);
 
 /* Appends one segment "kind:name" of a subject path (SPEC.md 6.2), '/'
  * first unless it is the first segment, the name encoded for '%' and '/'
- * only (%25, %2F), so that '/' separates segments.  The simulator, the
- * config hash and verification all name subjects this way. */
+ * only (%25, %2F), so that '/' separates segments; name NULL appends a
+ * template's segment, "kind*".  The simulator, the config hash and
+ * verification all name subjects this way. */
 void plan_subject_seg(buf *b, bool first, const char *kind, size_t kn, const char *name,
                       size_t nn);
 

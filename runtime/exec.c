@@ -223,16 +223,28 @@ exec_status xc_load_plan(xc *c, const char *path, rerr *e)
         }
         c->have_rs = true;
     }
-    if (!rules_finish(&c->rs, err, sizeof err)) {
+    if (!rules_finish(&c->rs, err, sizeof err) ||
+        !rules_add_template(&c->rs, c->plan, err, sizeof err)) {
         rerr_set(e, DIAG_PLAN_SHAPE, "%s: %s", path, err);
         return EXEC_PLAN;
+    }
+    const json_t *tt = json_object_get(c->plan, "tenant_template");
+    if (tt) {
+        char hex[DIGEST_HEX_LEN + 1];
+        const char *ver = json_string_value(json_object_get(tt, "version"));
+        if (!digest_json_hex(json_object_get(tt, "rules"), hex) || !ver || strcmp(hex, ver)) {
+            rerr_set(e, DIAG_PLAN_SHAPE, "%s: tenant_template: \"version\" is not the SHA-256 "
+                     "of its rules", path);
+            return EXEC_PLAN;
+        }
     }
     /* A case whose tenant is not in the plan would be skipped, and a
      * deploy would pass verification untested. */
     size_t i;
     json_t *vc;
     json_array_foreach(json_object_get(c->plan, "verify"), i, vc)
-        if (!rules_tenant(&c->rs, json_string_value(json_object_get(vc, "tenant")))) {
+        if (!rules_tenant_or_template(&c->rs,
+                                      json_string_value(json_object_get(vc, "tenant")))) {
             rerr_set(e, DIAG_PLAN_SHAPE, "%s: plan field verify[%zu].tenant names a tenant the "
                      "plan lacks", path, i);
             return EXEC_PLAN;

@@ -44,24 +44,50 @@ static void add_key(json_t *a, const char *fmt, ...)
 
 /* Per verification case, not per tenant, so O(cases x rules of one
  * tenant); they must not outlive a crash, so they are checkpointed. */
+/* The shadow counters of one tenant's rules: a template's counters are
+ * per value, and verification names every template level "rlc-verify"
+ * (SPEC.md 5.6). */
+static void shadow_counters(json_t *a, const char *tag, const rl_tenant *ten)
+{
+    for (size_t r = 0; r < ten->nrules; r++) {
+        const rl_rule *ru = &ten->rules[r];
+        char suf[PLAN_DEPTH_MAX * 12 + 1] = "";
+        for (int d = 1; d < PLAN_DEPTH_MAX; d++)
+            if (ru->any_mask & (1u << d))
+                strcat(suf, "/" RT_VERIFY_VALUE);
+        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_COUNTER "%s%s", tag, ru->id, suf);
+        if (ru->kind == PLAN_SLIDING_WINDOW)
+            add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_COUNTER "%s%s" PLAN_KEY_LOG, tag, ru->id,
+                    suf);
+    }
+}
+
 void rt_shadow_keys(rtarget *t, json_t *a)
 {
     json_t *seen = json_object();
     size_t i;
     json_t *vc;
+    const rl_ruleset *rs = t->base.env->rs;
     json_array_foreach(json_object_get(t->base.env->plan, "verify"), i, vc) {
-        rtenant *x = rt_find(t, json_string_value(json_object_get(vc, "tenant")));
-        if (!x || json_object_get(seen, x->name))
+        const char *tn = json_string_value(json_object_get(vc, "tenant"));
+        rtenant *x = rt_find(t, tn);
+        if (!tn || json_object_get(seen, tn))
             continue;
-        json_object_set_new(seen, x->name, json_true());
+        json_object_set_new(seen, tn, json_true());
+        if (!x) {
+            /* A case of `tenant *`: only counters, under its made-up name. */
+            if (rs->any_tenant && !rules_tenant(rs, tn)) {
+                char *tag = plan_key_tag(t->base.env->ns, tn);
+                add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_SEQ, tag);
+                shadow_counters(a, tag, rs->any_tenant);
+                free(tag);
+            }
+            continue;
+        }
         add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_ACTIVE, x->tag);
         add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_SEQ, x->tag);
         add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_CFG "%s", x->tag, x->newver);
-        for (size_t r = 0; r < x->t->nrules; r++) {
-            add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_COUNTER "%s", x->tag, x->t->rules[r].id);
-            if (x->t->rules[r].kind == PLAN_SLIDING_WINDOW)
-                add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_COUNTER "%s" PLAN_KEY_LOG, x->tag, x->t->rules[r].id);
-        }
+        shadow_counters(a, x->tag, x->t);
     }
     json_decref(seen);
 }
@@ -124,8 +150,38 @@ done:
     return out;
 }
 
+/* The code of the library loaded now (FUNCTION LIST ... WITHCODE on the
+ * first primary; every primary gets the same), JSON null when there is
+ * none, NULL with e set when the store did not answer. */
+static json_t *library_loaded(rtarget *t, rerr *e)
+{
+    redisReply *r = rconn_cmdf(rstore_node_conn(t->s, 0, e), e,
+                               "FUNCTION LIST LIBRARYNAME rlc WITHCODE");
+    if (!r)
+        return NULL;
+    json_t *out = json_null();
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *lib = r->element[i];
+        for (size_t k = 0; lib->type == REDIS_REPLY_ARRAY && k + 1 < lib->elements; k += 2)
+            if (lib->element[k]->type == REDIS_REPLY_STRING &&
+                !strcmp(lib->element[k]->str, "library_name") &&
+                !(lib->element[k + 1]->str && !strcmp(lib->element[k + 1]->str, "rlc")))
+                break;
+            else if (lib->element[k]->type == REDIS_REPLY_STRING &&
+                     !strcmp(lib->element[k]->str, "library_code") &&
+                     lib->element[k + 1]->type == REDIS_REPLY_STRING) {
+                json_decref(out);
+                out = json_stringn(lib->element[k + 1]->str, lib->element[k + 1]->len);
+            }
+    }
+    freeReplyObject(r);
+    return out ? out : json_null();
+}
+
 /* {"target", "keys": snapshot, "active": pointers to restore through the
- * library (so counters are re-timed), "before_plan"}. */
+ * library (so counters are re-timed), "before_plan", and with functions
+ * "library": the library's code before (null: none), since it carries
+ * `tenant *` and a rollback must give that back too}. */
 json_t *redis_checkpoint(target *tg, rerr *e)
 {
     rtarget *t = (rtarget *)tg;
@@ -134,13 +190,64 @@ json_t *redis_checkpoint(target *tg, rerr *e)
     json_decref(keys);
     if (!snap)
         return NULL;
+    json_t *lib = NULL;
+    if (t->functions && !tg->env->dry_run && !(lib = library_loaded(t, e))) {
+        json_decref(snap);
+        return NULL;
+    }
     json_t *act = json_object();
     for (size_t m = 0; m < t->nten; m++)
         if (t->ten[m].changed)
             json_object_set_new(act, t->ten[m].tag,
                                 t->ten[m].live ? json_string(t->ten[m].live) : json_null());
-    return json_pack("{s:O,s:o,s:o,s:s?}", "target", tg->desc, "keys", snap, "active", act,
-                     "before_plan", t->live_plan);
+    json_t *ck = json_pack("{s:O,s:o,s:o,s:s?}", "target", tg->desc, "keys", snap, "active",
+                           act, "before_plan", t->live_plan);
+    if (lib)
+        json_object_set_new(ck, "library", lib);
+    return ck;
+}
+
+static bool restore_library_code(rtarget *t, const json_t *want, const json_t *now, rerr *e);
+
+/* The checkpoint's library back on every primary, unless the code loaded
+ * is that already. */
+static bool restore_library(rtarget *t, const json_t *ck_t, rerr *e)
+{
+    const json_t *want = json_object_get(ck_t, "library");
+    if (!want)
+        return true;
+    json_t *now = library_loaded(t, e);
+    if (!now)
+        return false;
+    if (json_equal(now, want) || (!json_is_string(want) && !json_is_string(now))) {
+        json_decref(now);
+        return true;
+    }
+    bool ok = restore_library_code(t, want, now, e);
+    json_decref(now);
+    return ok;
+}
+
+static bool restore_library_code(rtarget *t, const json_t *want, const json_t *now, rerr *e)
+{
+    if (json_is_string(want)) {
+        const char *av[4] = {"FUNCTION", "LOAD", "REPLACE", json_string_value(want)};
+        return rstore_on_primaries(t->s, 4, av, NULL, e);
+    }
+    /* No library before: keep the one loaded (a gateway may call it, and
+     * without an active config it answers RLC_NOCONFIG as before), only
+     * without the `tenant *` this deploy put in it. */
+    const char *code = json_string_value(now);
+    const char *at = code ? strstr(code, "\nlocal TEMPLATE = {") : NULL;
+    if (!at)
+        return true;
+    const char *eol = strchr(at + 1, '\n');
+    char *plain = str_printf("%.*s\nlocal TEMPLATE = nil%s", (int)(at - code), code,
+                             eol ? eol : "\n");
+    const char *av[4] = {"FUNCTION", "LOAD", "REPLACE", plain};
+    bool ok = rstore_on_primaries(t->s, 4, av, NULL, e);
+    free(plain);
+    return ok;
 }
 
 /* A run that changed nothing: the plan was already active and no pointer
@@ -279,7 +386,8 @@ bool redis_restore(target *tg, const json_t *entry, bool stale, rerr *e)
     } else {
         probe_functions(t);
     }
-    if (!restore_keys(t, entry, e) || !restore_pointers(t, entry, e))
+    if (!restore_library(t, entry, e) || !restore_keys(t, entry, e) ||
+        !restore_pointers(t, entry, e))
         return false;
     if (!stale)
         return true;

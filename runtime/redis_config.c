@@ -118,60 +118,156 @@ static void put_rule(buf *b, const rl_rule *r)
     }
 }
 
+/* A subject of the config: rule subject or prefix s[0..n), its first
+ * rule, or -1 when it holds none. */
+typedef struct cfg_subj {
+    const char *s;
+    size_t n;
+    long first;
+} cfg_subj;
+
+static int subj_cmp(const void *pa, const void *pb)
+{
+    const cfg_subj *a = pa, *b = pb;
+    size_t m = a->n < b->n ? a->n : b->n;
+    int c = memcmp(a->s, b->s, m);
+    if (c)
+        return c;
+    if (a->n != b->n)
+        return a->n < b->n ? -1 : 1;
+    return (a->first < 0) - (b->first < 0);   /* the one with rules first */
+}
+
+static bool subj_has(const cfg_subj *v, size_t n, const char *s, size_t len)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        size_t m = v[mid].n < len ? v[mid].n : len;
+        int c = memcmp(v[mid].s, s, m);
+        if (!c && v[mid].n != len)
+            c = v[mid].n < len ? -1 : 1;
+        if (!c)
+            return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* Whether a subject without rules needs a field: the library resolves a
+ * path level by level, listed name first, then the template of its kind
+ * (SPEC.md 6.2), so a template ("key*") with subjects below it must be
+ * found, and so must a listed one beside a template of its kind, which it
+ * hides.  Other rule-less subjects have no field, as before templates. */
+static bool needs_field(const cfg_subj *v, size_t n, const cfg_subj *x, buf *tmp)
+{
+    if (x->n && x->s[x->n - 1] == '*')
+        return true;
+    size_t slash = x->n;
+    while (slash > 0 && x->s[slash - 1] != '/')
+        slash--;
+    const char *seg = x->s + slash;
+    const char *colon = memchr(seg, ':', x->n - slash);
+    if (!colon)
+        return false;
+    buf_reset(tmp);
+    buf_append(tmp, x->s, (size_t)(colon - x->s));
+    buf_putc(tmp, '*');
+    return buf_ok(tmp) && subj_has(v, n, tmp->data, tmp->len);
+}
+
+/* The config fields of tenant t, each field and value followed by its NUL,
+ * into all, off[i] the start of the i-th of *nv strings (off has room for
+ * 2 * (subjects + 1) + 1); version = the digest of exactly those bytes. */
+static size_t *config_encode(const rl_ruleset *rs, const rl_tenant *t, buf *all, size_t *nv,
+                             char version[REDIS_CONFIG_VERSION_LEN + 1])
+{
+    /* Fields: "m" = "<format> <c|s> <skew_ms>", then "s" + "/<subject>" per
+     * subject with rules (and the rule-less ones needs_field keeps), in
+     * byte order; rules keep their (sorted) order.  Rules come sorted by
+     * (depth, subject, id), so a subject's rules are contiguous. */
+    size_t cap = 1, nsub = 0;
+    for (size_t i = 0; i < t->nrules; i++)
+        if (i == 0 || strcmp(t->rules[i].subject, t->rules[i - 1].subject) != 0)
+            cap += PLAN_DEPTH_MAX;
+    cfg_subj *sv = xmalloc(cap * sizeof *sv);
+    bool any = false;
+    for (size_t i = 0; i < t->nrules; i++) {
+        const char *subj = t->rules[i].subject;
+        any |= t->rules[i].any_mask != 0;
+        if (i > 0 && !strcmp(subj, t->rules[i - 1].subject))
+            continue;
+        sv[nsub++] = (cfg_subj){subj, strlen(subj), (long)i};
+    }
+    /* Only a tenant with templates has rule-less fields, so the configs of
+     * every other tenant stay exactly what they were. */
+    if (any)
+        for (size_t i = 0; i < nsub; i++)
+            if (sv[i].first >= 0)
+                for (size_t k = sv[i].n; k > 0; k--)
+                    if (sv[i].s[k - 1] == '/' && nsub < cap)
+                        sv[nsub++] = (cfg_subj){sv[i].s, k - 1, -1};
+    if (nsub > 1)
+        qsort(sv, nsub, sizeof *sv, subj_cmp);
+    size_t w = 0;
+    for (size_t i = 0; i < nsub; i++)
+        if (!w || sv[w - 1].n != sv[i].n || memcmp(sv[w - 1].s, sv[i].s, sv[i].n) != 0)
+            sv[w++] = sv[i];
+    nsub = w;
+
+    size_t *off = xmalloc((2 * (nsub + 1) + 1) * sizeof *off);
+    buf tmp;
+    buf_init(&tmp, BUF_DEFAULT_MAX);
+    size_t k = 0;
+    off[k++] = all->len;
+    buf_append(all, "m", 2);
+    off[k++] = all->len;
+    buf_printf(all, "%d %c %lld", REDIS_CONFIG_FORMAT, rs->client_time ? 'c' : 's',
+               (long long)rs->skew_ms);
+    buf_putc(all, '\0');
+    for (size_t f = 0; f < nsub; f++) {
+        const cfg_subj *x = &sv[f];
+        if (x->first < 0 && (!x->n || !needs_field(sv, nsub, x, &tmp)))
+            continue;
+        off[k++] = all->len;
+        buf_putc(all, 's');
+        if (x->n) {
+            buf_putc(all, '/');
+            buf_append(all, x->s, x->n);
+        }
+        buf_putc(all, '\0');
+        off[k++] = all->len;
+        if (x->first >= 0) {
+            const char *subj = t->rules[x->first].subject;
+            for (size_t i = (size_t)x->first; i < t->nrules && !strcmp(t->rules[i].subject, subj);
+                 i++)
+                put_rule(all, &t->rules[i]);
+        }
+        buf_putc(all, '\0');
+    }
+    off[k] = all->len;
+    *nv = k;
+    buf_free(&tmp);
+    free(sv);
+    char hex[DIGEST_HEX_LEN + 1];
+    if (!buf_ok(all) || !digest_sha256_hex(all->data, all->len, hex))
+        abort();
+    memcpy(version, hex, REDIS_CONFIG_VERSION_LEN);
+    version[REDIS_CONFIG_VERSION_LEN] = '\0';
+    return off;
+}
+
 void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *script_sha,
                          int64_t now_ms, redis_cmds *cmds,
                          char version[REDIS_CONFIG_VERSION_LEN + 1])
 {
-    /* Fields: "m" = "<format> <c|s> <skew_ms>", then "s" + "/<subject>" per
-     * subject with rules, in byte order; rules keep their (sorted) order.
-     * Rules come sorted by (depth, subject, id), so a subject's rules are
-     * contiguous: subjects[f] is the index of the first rule of each. */
-    size_t nf = 0;
-    size_t *first = xmalloc((t->nrules + 1) * sizeof *first);
-    for (size_t i = 0; i < t->nrules; i++)
-        if (i == 0 || strcmp(t->rules[i].subject, t->rules[i - 1].subject) != 0)
-            first[nf++] = i;
-    /* Byte order of the subjects (few per tenant: insertion sort). */
-    for (size_t i = 1; i < nf; i++)
-        for (size_t j = i; j > 0 && strcmp(t->rules[first[j - 1]].subject,
-                                          t->rules[first[j]].subject) > 0; j--) {
-            size_t tmp = first[j];
-            first[j] = first[j - 1];
-            first[j - 1] = tmp;
-        }
-
-    /* Every field and value in one buffer, each followed by its NUL: the
-     * version is the SHA-256 of exactly "field\0value\0..." in order. */
-    size_t nv = 2 * (nf + 1);
-    size_t *off = xmalloc((nv + 1) * sizeof *off);
     buf all;
     buf_init(&all, BUF_DEFAULT_MAX);
-    off[0] = all.len;
-    buf_append(&all, "m", 2);
-    off[1] = all.len;
-    buf_printf(&all, "%d %c %lld", REDIS_CONFIG_FORMAT, rs->client_time ? 'c' : 's',
-               (long long)rs->skew_ms);
-    buf_putc(&all, '\0');
-    for (size_t f = 0; f < nf; f++) {
-        const char *subj = t->rules[first[f]].subject;
-        off[2 + 2 * f] = all.len;
-        buf_putc(&all, 's');
-        if (*subj) {
-            buf_putc(&all, '/');
-            buf_puts(&all, subj);
-        }
-        buf_putc(&all, '\0');
-        off[3 + 2 * f] = all.len;
-        for (size_t i = first[f]; i < t->nrules && !strcmp(t->rules[i].subject, subj); i++)
-            put_rule(&all, &t->rules[i]);
-        buf_putc(&all, '\0');
-    }
-    off[nv] = all.len;
-    char hex[DIGEST_HEX_LEN + 1];
-    if (!buf_ok(&all) || !digest_sha256_hex(all.data, all.len, hex))
-        abort();
-    memcpy(version, hex, REDIS_CONFIG_VERSION_LEN);
-    version[REDIS_CONFIG_VERSION_LEN] = '\0';
+    size_t nv;
+    size_t *off = config_encode(rs, t, &all, &nv, version);
 
     size_t argc = 2 + nv;
     const char **argv = xmalloc(argc * sizeof *argv);
@@ -213,7 +309,6 @@ void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *s
     free(lens);
     free(argv);
     free(off);
-    free(first);
 }
 
 const char *redis_library_function(size_t *len)
@@ -236,3 +331,64 @@ const char *redis_library_script(size_t *len)
     *len = f->len - (size_t)(nl + 1 - f->data);
     return nl + 1;
 }
+
+/* A Lua string literal of s[0..n): quotes, backslashes and every byte
+ * outside printable ASCII escaped, the numeric escapes with three digits
+ * so that a digit after one is never read as part of it. */
+static void lua_str(buf *b, const char *s, size_t n)
+{
+    buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            buf_printf(b, "\\%c", c);
+        else if (c < 0x20 || c > 0x7e)
+            buf_printf(b, "\\%03u", c);
+        else
+            buf_putc(b, (char)c);
+    }
+    buf_putc(b, '"');
+}
+
+#define TEMPLATE_LINE "local TEMPLATE = nil\n"
+
+bool redis_library_compose(const rl_ruleset *rs, const char *base, size_t len, buf *out)
+{
+    buf_reset(out);
+    /* base is a NUL-terminated string (the plan's, or the embedded file). */
+    const char *at = rs->any_tenant ? strstr(base, TEMPLATE_LINE) : NULL;
+    if (!rs->any_tenant) {
+        buf_append(out, base, len);
+        return buf_ok(out);
+    }
+    if (!at)
+        return false;
+    buf all;
+    buf_init(&all, BUF_DEFAULT_MAX);
+    size_t nv;
+    char version[REDIS_CONFIG_VERSION_LEN + 1];
+    size_t *off = config_encode(rs, rs->any_tenant, &all, &nv, version);
+    buf_append(out, base, (size_t)(at - base));
+    buf_puts(out, "local TEMPLATE = {tagpre = ");
+    char *tag = plan_key_tag(rs->ns, "");
+    lua_str(out, tag, strlen(tag) - 1);       /* "{<ns>:" without the '}' */
+    free(tag);
+    buf_puts(out, ", ver = \"");
+    buf_puts(out, version);
+    buf_puts(out, "\", m = ");
+    lua_str(out, all.data + off[1], off[2] - off[1] - 1);
+    buf_puts(out, ", raw = {");
+    for (size_t i = 2; i + 1 < nv; i += 2) {
+        buf_puts(out, i > 2 ? ", [" : "[");
+        lua_str(out, all.data + off[i], off[i + 1] - off[i] - 1);
+        buf_puts(out, "] = ");
+        lua_str(out, all.data + off[i + 1], off[i + 2] - off[i + 1] - 1);
+    }
+    buf_puts(out, "}}\n");
+    const char *rest = at + strlen(TEMPLATE_LINE);
+    buf_append(out, rest, len - (size_t)(rest - base));
+    free(off);
+    buf_free(&all);
+    return buf_ok(out);
+}
+

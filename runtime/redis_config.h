@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "plan_key.h"
 #include "rules.h"
 
@@ -47,6 +48,12 @@ void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *s
  * this build embeds no library. */
 const char *redis_library_function(size_t *len);
 const char *redis_library_script(size_t *len);
+
+/* The library a plan loads: base (the plan's library source, len bytes)
+ * with `tenant *`'s encoded config (6.2) in place of its "local TEMPLATE =
+ * nil" line, or base as it is when rs has no tenant *.  Into out (reset
+ * first); false when base has no such line or out is full. */
+bool redis_library_compose(const rl_ruleset *rs, const char *base, size_t len, buf *out);
 
 void redis_cmds_free(redis_cmds *c);    /* accepts a zeroed list */
 

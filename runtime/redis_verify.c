@@ -35,11 +35,26 @@ static char *case_path(const json_t *path)
     return b.data ? b.data : xstrdup("");
 }
 
-/* Queues one case's shadow config, shadow pointer and requests; first
- * gets the reply index of its first request. */
+static void queue_sends(rtarget *t, rpipe *p, size_t i, const json_t *vc, const char *sk,
+                        size_t *first);
+
+/* Queues one case's shadow config, shadow pointer and requests (x NULL:
+ * a case of `tenant *`, requests only); first gets the reply index of its
+ * first request. */
 static void queue_case(rtarget *t, rpipe *p, size_t i, const json_t *vc, rtenant *x,
                        size_t *first)
 {
+    if (!x) {
+        /* `tenant *`: no config to copy, the library holds it; the shadow
+         * pointer "<tag>:v:active" is absent, so the library decides by it. */
+        char *tag = plan_key_tag(t->base.env->ns,
+                                 json_string_value(json_object_get(vc, "tenant")));
+        char *sk = str_printf("%s" PLAN_KEY_VERIFY PLAN_KEY_ACTIVE, tag);
+        queue_sends(t, p, i, vc, sk, first);
+        free(sk);
+        free(tag);
+        return;
+    }
     /* Shadow copy of the tenant's config under "<tag>:v", so decisions run
      * on fresh counters that no client touches. */
     char *sk = str_printf("%s" PLAN_KEY_VERIFY PLAN_KEY_ACTIVE, x->tag);
@@ -58,6 +73,15 @@ static void queue_case(rtarget *t, rpipe *p, size_t i, const json_t *vc, rtenant
     free(lens);
     const char *setv[3] = {"SET", sk, x->newver};
     rpipe_add(p, sk, strlen(sk), 3, setv, NULL);
+    queue_sends(t, p, i, vc, sk, first);
+    free(scfg);
+    free(sk);
+}
+
+/* Queues the case's requests on shadow pointer sk. */
+static void queue_sends(rtarget *t, rpipe *p, size_t i, const json_t *vc, const char *sk,
+                        size_t *first)
+{
     char *path = case_path(json_object_get(vc, "path"));
     const char *method = json_string_value(json_object_get(vc, "method"));
     const char *route = json_string_value(json_object_get(vc, "route"));
@@ -82,17 +106,15 @@ static void queue_case(rtarget *t, rpipe *p, size_t i, const json_t *vc, rtenant
         }
     }
     free(path);
-    free(scfg);
-    free(sk);
 }
 
 /* Compares one case's replies (from reply first - 2: the shadow config and
  * pointer, then one per request) with the simulator sm. */
-static bool check_case(rpipe *p, size_t i, const json_t *vc, size_t first, sim *sm,
-                       size_t *ncases, size_t *nsent, rerr *e)
+static bool check_case(rpipe *p, size_t i, const json_t *vc, size_t first, bool shadow_cfg,
+                       sim *sm, size_t *ncases, size_t *nsent, rerr *e)
 {
     const char *tn = json_string_value(json_object_get(vc, "tenant"));
-    for (size_t k = first - 2; k < first; k++) {
+    for (size_t k = shadow_cfg ? first - 2 : first; k < first; k++) {
         const redisReply *r = rpipe_reply(p, k);
         if (r->type == REDIS_REPLY_ERROR)
             return rerr_set(e, DIAG_STORE_REPLY, "shadow config of tenant %s: %s", tn, r->str);
@@ -136,6 +158,12 @@ static bool check_case(rpipe *p, size_t i, const json_t *vc, size_t first, sim *
     return ok;
 }
 
+/* Whether a case of tenant tn is `tenant *`'s: tn is not listed. */
+static bool by_template(const rl_ruleset *rs, const char *tn)
+{
+    return tn && rs->any_tenant && !rules_tenant(rs, tn);
+}
+
 /* Every case's shadow config, pointer and requests go in one pipeline (a
  * tenant's keys share one slot, so one node runs them in order, as if sent
  * one by one); the replies are then compared with one simulator per
@@ -153,29 +181,34 @@ static bool run_cases(rtarget *t, json_t *report, rerr *e)
     size_t i;
     json_t *vc;
     json_array_foreach(cases, i, vc) {
-        rtenant *x = rt_find(t, json_string_value(json_object_get(vc, "tenant")));
-        if (x)
+        const char *tn = json_string_value(json_object_get(vc, "tenant"));
+        rtenant *x = rt_find(t, tn);
+        if (x || by_template(env->rs, tn))
             queue_case(t, p, i, vc, x, &first[i]);
     }
     bool ok = rpipe_exec(p, e);
     sim *sm = NULL;
     rl_ruleset one = *env->rs;
     const rtenant *sim_of = NULL;
+    bool sim_tmpl = false;
     size_t ncases = 0, nsent = 0;
     json_array_foreach(cases, i, vc) {
         if (!ok)
             break;
-        rtenant *x = rt_find(t, json_string_value(json_object_get(vc, "tenant")));
-        if (!x)
+        const char *tn = json_string_value(json_object_get(vc, "tenant"));
+        rtenant *x = rt_find(t, tn);
+        bool tmpl = !x && by_template(env->rs, tn);
+        if (!x && !tmpl)
             continue;
-        if (x != sim_of) {
+        if (!sm || x != sim_of || tmpl != sim_tmpl) {
             sim_free(sm);
-            one.tenants = (rl_tenant *)x->t;
-            one.ntenants = 1;
+            one.tenants = x ? (rl_tenant *)x->t : NULL;
+            one.ntenants = x ? 1 : 0;
             sm = sim_new(&one);
             sim_of = x;
+            sim_tmpl = tmpl;
         }
-        ok = check_case(p, i, vc, first[i], sm, &ncases, &nsent, e);
+        ok = check_case(p, i, vc, first[i], x != NULL, sm, &ncases, &nsent, e);
     }
     sim_free(sm);
     rpipe_free(p);

@@ -94,15 +94,17 @@ static bool id_ok(const char *s, size_t n)
  * PATH_OK, PATH_BAD (kind or name not allowed there) or PATH_OTHER_TENANT
  * (element 0 names another tenant than the one holding the rule). */
 enum { PATH_OK, PATH_BAD, PATH_OTHER_TENANT };
+/* A template's element has "name": null (nm NULL, any set); tenant NULL is
+ * `tenant *`, whose rules' paths start at a template tenant. */
 static int path_elem_check(size_t i, const char *k, size_t kl, const char *nm, size_t nl,
-                           const char *tenant, size_t tl)
+                           bool any, const char *tenant, size_t tl)
 {
     bool kind_ok = k && (i == 0 ? kl == 6 && !memcmp(k, "tenant", 6)
                                 : (kl == 5 && !memcmp(k, "group", 5)) ||
                                       (kl == 3 && !memcmp(k, "key", 3)));
-    if (!kind_ok || !nm || !nl || nl > PLAN_NAME_MAX)
+    if (!kind_ok || (!any && (!nm || !nl || nl > PLAN_NAME_MAX)))
         return PATH_BAD;
-    if (i == 0 && (nl != tl || memcmp(nm, tenant, tl) != 0))
+    if (i == 0 && (any != !tenant || (tenant && (nl != tl || memcmp(nm, tenant, tl) != 0))))
         return PATH_OTHER_TENANT;
     return PATH_OK;
 }
@@ -187,7 +189,11 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
 {
     char where[160];
     const char *id = get_str(j, "id");
-    snprintf(where, sizeof where, "tenant \"%s\" rule %s", tenant, id ? id : "?");
+    if (tenant)
+        snprintf(where, sizeof where, "tenant \"%s\" rule %s", tenant, id ? id : "?");
+    else
+        snprintf(where, sizeof where, "tenant_template rule %s", id ? id : "?");
+    r->any_mask = 0;
     if (!id || !id_ok(id, strlen(id)))
         return fail(err, n, "%s: \"id\" must be %d lower-case hex digits", where,
                     PLAN_RULE_ID_LEN);
@@ -203,21 +209,25 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
     for (size_t i = 0; i < json_array_size(path); i++) {
         const json_t *seg = json_array_get(path, i);
         const char *kind = get_str(seg, "kind"), *name = get_str(seg, "name");
+        bool any = json_is_null(json_object_get(seg, "name"));
         int pc = path_elem_check(i, kind, kind ? strlen(kind) : 0, name, name ? strlen(name) : 0,
-                                 tenant, strlen(tenant));
+                                 any, tenant, tenant ? strlen(tenant) : 0);
         if (pc == PATH_BAD) {
             buf_free(&b);
             return fail(err, n, "%s: path element %zu must be {\"kind\": \"%s\", \"name\": ...} "
-                        "with a name of 1 to %d bytes", where, i, i == 0 ? "tenant" : "group|key",
-                        PLAN_NAME_MAX);
+                        "with a name of 1 to %d bytes or null", where, i,
+                        i == 0 ? "tenant" : "group|key", PLAN_NAME_MAX);
         }
         if (pc == PATH_OTHER_TENANT) {
             buf_free(&b);
-            return fail(err, n, "%s: path starts at tenant \"%s\"", where, name);
+            return fail(err, n, "%s: path starts at tenant %s%s%s", where, name ? "\"" : "",
+                        name ? name : "*", name ? "\"" : "");
         }
+        if (any)
+            r->any_mask |= 1u << i;
         if (i == 0)
             continue;
-        plan_subject_seg(&b, i == 1, kind, strlen(kind), name, strlen(name));
+        plan_subject_seg(&b, i == 1, kind, strlen(kind), name, name ? strlen(name) : 0);
     }
     if (!buf_ok(&b)) {
         buf_free(&b);
@@ -459,12 +469,20 @@ static bool sc_path(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
         return false;
     int depth = 0;
     do {
-        const char *k, *nm;
-        size_t kl, nl;
-        if (!SC_LIT(s, "{\"kind\":") || !sc_str(s, &k, &kl) || !SC_LIT(s, ",\"name\":") ||
-            !sc_str(s, &nm, &nl) || !SC_LIT(s, "}") || depth >= PLAN_DEPTH_MAX ||
-            path_elem_check((size_t)depth, k, kl, nm, nl, tenant, tlen) != PATH_OK)
+        const char *k, *nm = NULL;
+        size_t kl, nl = 0;
+        bool any = false;
+        if (!SC_LIT(s, "{\"kind\":") || !sc_str(s, &k, &kl) || !SC_LIT(s, ",\"name\":"))
             return false;
+        if (SC_LIT(s, "null"))
+            any = true;
+        else if (!sc_str(s, &nm, &nl))
+            return false;
+        if (!SC_LIT(s, "}") || depth >= PLAN_DEPTH_MAX ||
+            path_elem_check((size_t)depth, k, kl, nm, nl, any, tenant, tlen) != PATH_OK)
+            return false;
+        if (any)
+            r->any_mask |= 1u << depth;
         if (depth > 0)
             plan_subject_seg(subj, depth == 1, k, kl, nm, nl);
         depth++;
@@ -669,6 +687,34 @@ bool rules_finish(rl_ruleset *rs, char *err, size_t errlen)
     return true;
 }
 
+bool rules_add_template(rl_ruleset *rs, const json_t *plan, char *err, size_t errlen)
+{
+    const json_t *tj = json_object_get(plan, "tenant_template");
+    if (!tj || json_is_null(tj))
+        return true;
+    const json_t *rj = json_object_get(tj, "rules");
+    if (!json_is_array(rj))
+        return fail(err, errlen, "tenant_template: needs a \"rules\" array");
+    rl_tenant *ten = arena_alloc(rs->a, sizeof *ten);
+    memset(ten, 0, sizeof *ten);
+    ten->name = "*";
+    const char *ver = get_str(tj, "version");
+    ten->version = ver ? arena_strdup(rs->a, ver) : NULL;
+    ten->nrules = json_array_size(rj);
+    ten->rules = arena_alloc(rs->a, (ten->nrules + 1) * sizeof *ten->rules);
+    for (size_t i = 0; i < ten->nrules; i++)
+        if (!read_rule(rs->a, json_array_get(rj, i), NULL, &ten->rules[i], err, errlen))
+            return false;
+    if (ten->nrules > 1)
+        qsort(ten->rules, ten->nrules, sizeof *ten->rules, rule_order);
+    for (size_t i = 1; i < ten->nrules; i++)
+        if (!strcmp(ten->rules[i].id, ten->rules[i - 1].id))
+            return fail(err, errlen, "tenant_template: rule id %s appears twice",
+                        ten->rules[i].id);
+    rs->any_tenant = ten;
+    return true;
+}
+
 bool rules_from_plan(const json_t *plan, rl_ruleset *out, char *err, size_t errlen)
 {
     const json_t *tenants = json_object_get(plan, "tenants");
@@ -681,6 +727,8 @@ bool rules_from_plan(const json_t *plan, rl_ruleset *out, char *err, size_t errl
         ok = rules_add_tenant(out, json_array_get(tenants, t), err, errlen);
     if (ok)
         ok = rules_finish(out, err, errlen);
+    if (ok)
+        ok = rules_add_template(out, plan, err, errlen);
     if (!ok)
         rules_free(out);
     return ok;
@@ -708,6 +756,12 @@ const rl_tenant *rules_tenant(const rl_ruleset *rs, const char *name)
             hi = mid;
     }
     return NULL;
+}
+
+const rl_tenant *rules_tenant_or_template(const rl_ruleset *rs, const char *name)
+{
+    const rl_tenant *t = rules_tenant(rs, name);
+    return t ? t : rs->any_tenant;
 }
 
 bool rules_route_matches(const rl_rule *r, const char *method, const char *path)

@@ -32,6 +32,10 @@ typedef struct rl_rule {
      * itself), names percent-encoded for '%' and '/' (SPEC.md 6.2). */
     const char *subject;
     int depth;                              /* tenant = 1 */
+    /* Bit d-1 set: the subject at depth d is a template (`key *`), whose
+     * counters are per value: the request's names at those depths name
+     * the counter (SPEC.md 6.1). */
+    unsigned any_mask;
     const char *method;                     /* NULL: no route */
     const char *route;
     const char **segs;                      /* route split at '/' */
@@ -55,6 +59,8 @@ typedef struct rl_ruleset {
     bool fail_closed;
     rl_tenant *tenants;  /* sorted by name */
     size_t ntenants;
+    rl_tenant *any_tenant; /* `tenant *` (name "*"), for every tenant not
+                              in tenants; NULL when the plan has none */
 } rl_ruleset;
 
 /* Reads the rules from a plan document (or any object with "policy" and
@@ -86,11 +92,16 @@ typedef enum rules_text_result {
 rules_text_result rules_add_tenant_text(rl_ruleset *rs, const char *text, size_t len,
                                         char *err, size_t errlen);
 bool rules_finish(rl_ruleset *rs, char *err, size_t errlen);
+/* Reads the plan's "tenant_template" member ({"rules", "version"}; absent
+ * when the policy has no `tenant *`) into rs->any_tenant. */
+bool rules_add_template(rl_ruleset *rs, const json_t *plan, char *err, size_t errlen);
 /* Frees what rules_from_plan allocated.  Accepts a zeroed ruleset. */
 void rules_free(rl_ruleset *rs);
 
-/* Finds a tenant by name, or NULL. */
+/* Finds a listed tenant by name, or NULL. */
 const rl_tenant *rules_tenant(const rl_ruleset *rs, const char *name);
+/* The rules that decide tenant name: its own, else `tenant *`'s, else NULL. */
+const rl_tenant *rules_tenant_or_template(const rl_ruleset *rs, const char *name);
 
 /* Whether rule r's route applies to (method, route path): no route, or
  * method equal or "ANY" and the path matching segment by segment ('*' is

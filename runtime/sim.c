@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plan_key.h"
 #include "xalloc.h"
 
 /* ---- counter slots ---------------------------------------------------- */
@@ -20,8 +21,9 @@ typedef struct lease {
 } lease;
 
 typedef struct slot {
-    char *key;               /* "tenant\0id" (len bytes) */
+    char *key;               /* "tenant\0id<values>" (len bytes) */
     size_t keylen;
+    int64_t seq;             /* the slot "tenant\0": lease tokens made */
     rl_state st;
     lease *leases;           /* concurrency rules only */
     size_t nleases, cap;
@@ -42,10 +44,13 @@ static uint64_t hash_bytes(const char *p, size_t n, uint64_t h)
 }
 #define HASH_INIT 14695981039346656037ULL
 
-static slot *slot_get(slot_map *m, const char *tenant, const char *id)
+/* The counter of rule id for tenant; vals (vl bytes, may be 0) are the
+ * request's names at the rule's template levels, as in the Redis key. */
+static slot *slot_get_vals(slot_map *m, const char *tenant, const char *id, const char *vals,
+                           size_t vl)
 {
-    size_t tl = strlen(tenant), il = strlen(id), kl = tl + 1 + il;
-    uint64_t h = hash_bytes(id, il, hash_bytes(tenant, tl + 1, HASH_INIT));
+    size_t tl = strlen(tenant), il = strlen(id), kl = tl + 1 + il + vl;
+    uint64_t h = hash_bytes(vals, vl, hash_bytes(id, il, hash_bytes(tenant, tl + 1, HASH_INIT)));
     if (m->cap == 0 || (m->n + 1) * 4 > m->cap * 3) {
         size_t nc = m->cap ? m->cap * 2 : 64;
         slot **nv = xcalloc(1, nc * sizeof *nv);
@@ -65,17 +70,25 @@ static slot *slot_get(slot_map *m, const char *tenant, const char *id)
     size_t j = h & (m->cap - 1);
     for (; m->v[j]; j = (j + 1) & (m->cap - 1)) {
         slot *s = m->v[j];
-        if (s->keylen == kl && !memcmp(s->key, tenant, tl + 1) && !memcmp(s->key + tl + 1, id, il))
+        if (s->keylen == kl && !memcmp(s->key, tenant, tl + 1) &&
+            !memcmp(s->key + tl + 1, id, il) && (!vl || !memcmp(s->key + tl + 1 + il, vals, vl)))
             return s;
     }
     slot *s = xcalloc(1, sizeof *s);
     s->key = xcalloc(1, kl + 1);
     memcpy(s->key, tenant, tl + 1);
     memcpy(s->key + tl + 1, id, il);
+    if (vl)
+        memcpy(s->key + tl + 1 + il, vals, vl);
     s->keylen = kl;
     m->v[j] = s;
     m->n++;
     return s;
+}
+
+static slot *slot_get(slot_map *m, const char *tenant, const char *id)
+{
+    return slot_get_vals(m, tenant, id, NULL, 0);
 }
 
 static void slot_map_free(slot_map *m)
@@ -103,25 +116,27 @@ typedef struct subj_entry {
     uint32_t first, count;   /* in the tenant's rules array */
 } subj_entry;
 
-struct sim {
-    const rl_ruleset *rs;
-    slot_map slots;
-    slot ***tslots;          /* [tenant][rule] */
-    subj_entry *subj;        /* open addressing */
-    size_t subj_cap;
-    int64_t *seq;            /* per tenant: generated lease tokens */
-    sim_outcome outs[SIM_MAX_APPLICABLE];
-    slot *outslots[SIM_MAX_APPLICABLE];
-    rl_verdict verdicts[SIM_MAX_APPLICABLE];
-};
-
 struct sim_req {
-    uint32_t tenant;
+    uint32_t tenant;         /* index in rs->tenants; ntenants: tenant * */
+    char name[PLAN_NAME_MAX + 1];  /* the tenant the request names */
     size_t n;
     const rl_rule *rules[SIM_MAX_APPLICABLE];
     slot *slots[SIM_MAX_APPLICABLE];
     bool too_many;
 };
+
+struct sim {
+    const rl_ruleset *rs;
+    slot_map slots;
+    slot ***tslots;          /* [tenant][rule]: listed tenants' own counters */
+    subj_entry *subj;        /* open addressing */
+    size_t subj_cap;
+    sim_req req;             /* the request being decided (large: not on the stack) */
+    sim_outcome outs[SIM_MAX_APPLICABLE];
+    slot *outslots[SIM_MAX_APPLICABLE];
+    rl_verdict verdicts[SIM_MAX_APPLICABLE];
+};
+
 
 static uint64_t subj_hash(uint32_t t, const char *s, size_t n)
 {
@@ -141,37 +156,70 @@ static const subj_entry *subj_find(const sim *s, uint32_t t, const char *p, size
     return NULL;
 }
 
+static const rl_tenant *tenant_at(const rl_ruleset *rs, uint32_t t)
+{
+    return t < rs->ntenants ? &rs->tenants[t] : rs->any_tenant;
+}
+
+/* Adds (t, subject[0..n)) with its run of rules, unless it is there: a
+ * subject without rules of its own is entered (count 0) for every subject
+ * below it, since a request's path is resolved level by level (a listed
+ * subject hides the template beside it, SPEC.md 2.3). */
+static void subj_add(sim *s, uint32_t t, const char *subject, size_t n, uint32_t first,
+                     uint32_t count)
+{
+    size_t j = subj_hash(t, subject, n) & (s->subj_cap - 1);
+    for (; s->subj[j].subject; j = (j + 1) & (s->subj_cap - 1)) {
+        subj_entry *e = &s->subj[j];
+        if (e->tenant == t && e->len == n && !memcmp(e->subject, subject, n)) {
+            if (count)
+                e->first = first, e->count = count;
+            return;
+        }
+    }
+    s->subj[j] = (subj_entry){t, subject, n, first, count};
+}
+
+static void index_tenant(sim *s, uint32_t t, const rl_tenant *ten)
+{
+    for (size_t i = 0; i < ten->nrules; i++) {
+        const rl_rule *r = &ten->rules[i];
+        /* Rules are sorted by (depth, subject, id): one run per subject. */
+        if (i > 0 && !strcmp(ten->rules[i - 1].subject, r->subject))
+            continue;
+        uint32_t count = 0;
+        while (i + count < ten->nrules && !strcmp(ten->rules[i + count].subject, r->subject))
+            count++;
+        size_t n = strlen(r->subject);
+        subj_add(s, t, r->subject, n, (uint32_t)i, count);
+        for (size_t k = n; k > 0; k--)
+            if (r->subject[k - 1] == '/')
+                subj_add(s, t, r->subject, k - 1, 0, 0);
+    }
+}
+
 static void index_rules(sim *s)
 {
     const rl_ruleset *rs = s->rs;
     size_t total = 0;
-    for (size_t t = 0; t < rs->ntenants; t++)
-        total += rs->tenants[t].nrules;
+    for (size_t t = 0; t <= rs->ntenants; t++)
+        total += tenant_at(rs, (uint32_t)t) ? tenant_at(rs, (uint32_t)t)->nrules : 0;
     s->subj_cap = 16;
-    while (s->subj_cap < total * 2)
+    /* Each rule may enter its subject and each of its up to 7 prefixes. */
+    while (s->subj_cap < total * 2 * PLAN_DEPTH_MAX)
         s->subj_cap *= 2;
     s->subj = xcalloc(1, s->subj_cap * sizeof *s->subj);
     s->tslots = xcalloc(1, (rs->ntenants + 1) * sizeof *s->tslots);
-    s->seq = xcalloc(1, (rs->ntenants + 1) * sizeof *s->seq);
     for (size_t t = 0; t < rs->ntenants; t++) {
         const rl_tenant *ten = &rs->tenants[t];
         s->tslots[t] = xcalloc(1, (ten->nrules + 1) * sizeof **s->tslots);
-        for (size_t i = 0; i < ten->nrules; i++) {
-            const rl_rule *r = &ten->rules[i];
-            s->tslots[t][i] = slot_get(&s->slots, ten->name, r->id);
-            /* Rules are sorted by (depth, subject, id): one run per subject. */
-            if (i > 0 && !strcmp(ten->rules[i - 1].subject, r->subject))
-                continue;
-            size_t n = strlen(r->subject);
-            size_t j = subj_hash((uint32_t)t, r->subject, n) & (s->subj_cap - 1);
-            while (s->subj[j].subject)
-                j = (j + 1) & (s->subj_cap - 1);
-            uint32_t count = 0;
-            while (i + count < ten->nrules && !strcmp(ten->rules[i + count].subject, r->subject))
-                count++;
-            s->subj[j] = (subj_entry){(uint32_t)t, r->subject, n, (uint32_t)i, count};
-        }
+        for (size_t i = 0; i < ten->nrules; i++)
+            if (!ten->rules[i].any_mask)
+                s->tslots[t][i] = slot_get(&s->slots, ten->name, ten->rules[i].id);
+        index_tenant(s, (uint32_t)t, ten);
     }
+    if (rs->any_tenant)
+        index_tenant(s, (uint32_t)rs->ntenants, rs->any_tenant);
 }
 
 static void unindex_rules(sim *s)
@@ -181,10 +229,8 @@ static void unindex_rules(sim *s)
             free(s->tslots[t]);
     free(s->tslots);
     free(s->subj);
-    free(s->seq);
     s->tslots = NULL;
     s->subj = NULL;
-    s->seq = NULL;
     s->subj_cap = 0;
 }
 
@@ -198,18 +244,11 @@ sim *sim_new(const rl_ruleset *rs)
 
 void sim_set_rules(sim *s, const rl_ruleset *rs)
 {
-    /* Generated-token sequences are per tenant name in Redis; keep them. */
-    size_t nt = rs->ntenants;
-    int64_t *seq = xcalloc(1, (nt + 1) * sizeof *seq);
-    for (size_t t = 0; t < nt; t++)
-        for (size_t o = 0; s->rs && o < s->rs->ntenants; o++)
-            if (!strcmp(s->rs->tenants[o].name, rs->tenants[t].name))
-                seq[t] = s->seq[o];
+    /* Counters and lease sequences live in slots, by tenant name, and
+     * outlive rule sets as Redis keys do. */
     unindex_rules(s);
     s->rs = rs;
     index_rules(s);
-    free(s->seq);
-    s->seq = seq;
 }
 
 void sim_free(sim *s)
@@ -234,22 +273,32 @@ const char *sim_status_text(sim_status st)
 
 /* ---- resolution -------------------------------------------------------- */
 
+/* Longest PATH and active key the library takes (SPEC.md 6.3): a request
+ * names its own values, so what it can make the store build is bounded. */
+#define SIM_PATH_MAX 1024
+#define SIM_ACTIVE_KEY_MAX PLAN_KEY_MAX
+
+/* The tenant index deciding name: listed, else tenant * (ntenants). */
 static bool tenant_index(const rl_ruleset *rs, const char *name, uint32_t *out)
 {
     const rl_tenant *t = rules_tenant(rs, name);
-    if (!t)
+    if (t) {
+        *out = (uint32_t)(t - rs->tenants);
+        return true;
+    }
+    if (!rs->any_tenant)
         return false;
-    *out = (uint32_t)(t - rs->tenants);
+    *out = (uint32_t)rs->ntenants;
     return true;
 }
 
-static void add_subject(const sim *s, sim_req *q, const char *p, size_t n, const char *method,
-                        const char *route)
+/* Adds the rules of subject p[0..n) that match the route; vals[0..vl) are
+ * the request's names at the template levels down to it, which name the
+ * counters of a template's rules. */
+static void add_subject(sim *s, sim_req *q, const subj_entry *e, const char *vals, size_t vl,
+                        const char *method, const char *route)
 {
-    const subj_entry *e = subj_find(s, q->tenant, p, n);
-    if (!e)
-        return;
-    const rl_tenant *t = &s->rs->tenants[q->tenant];
+    const rl_tenant *t = tenant_at(s->rs, q->tenant);
     for (uint32_t i = e->first; i < e->first + e->count; i++) {
         const rl_rule *r = &t->rules[i];
         if (!rules_route_matches(r, method, route))
@@ -259,34 +308,95 @@ static void add_subject(const sim *s, sim_req *q, const char *p, size_t n, const
             return;
         }
         q->rules[q->n] = r;
-        q->slots[q->n] = s->tslots[q->tenant][i];
+        q->slots[q->n] = q->tenant < s->rs->ntenants && !r->any_mask
+                             ? s->tslots[q->tenant][i]
+                             : slot_get_vals(&s->slots, q->name, r->id, vals, vl);
         q->n++;
     }
 }
 
-/* Fills q for the request; false on a malformed path. */
-static bool resolve(const sim *s, uint32_t tenant, const char *path, const char *method,
-                    const char *route, sim_req *q)
+/* Fills q for the request; false on a malformed path.  Level by level
+ * (SPEC.md 2.3): the listed subject of the segment's kind and name, else
+ * the template of that kind ("key*"), else nothing from there down. */
+static bool resolve(sim *s, uint32_t tenant, const char *name, const char *path,
+                    const char *method, const char *route, sim_req *q)
 {
     q->tenant = tenant;
     q->n = 0;
     q->too_many = false;
     if (!path)
         path = "";
-    add_subject(s, q, "", 0, method, route);
-    /* Prefixes at '/' boundaries: "group:a", "group:a/key:b". */
+    size_t plen = strlen(path), nlen = strlen(name);
+    if (plen > SIM_PATH_MAX || nlen > PLAN_NAME_MAX ||
+        plan_key_tag_into(NULL, 0, s->rs->ns, name) + sizeof PLAN_KEY_ACTIVE - 1 >
+            SIM_ACTIVE_KEY_MAX)
+        return false;
+    memcpy(q->name, name, nlen + 1);
+    char cur[SIM_PATH_MAX + 8];      /* the resolved subject: "group:a/key*" */
+    char vals[3 * SIM_PATH_MAX + 8]; /* "/v1/v2": template levels' names */
+    size_t cl = 0, vl = 0;
+    const subj_entry *e = subj_find(s, tenant, "", 0);
+    if (e)
+        add_subject(s, q, e, vals, 0, method, route);
+    bool live = true;               /* still on a subject the policy has */
     int depth = 1;
-    for (size_t i = 0;; i++) {
-        if (path[i] == '/' || path[i] == '\0') {
-            if (i == 0 || path[i - 1] == '/')
-                return path[i] == '\0' && i == 0;   /* empty segment: malformed */
-            if (++depth > PLAN_DEPTH_MAX)
-                return false;
-            add_subject(s, q, path, i, method, route);
-            if (path[i] == '\0')
-                return true;
+    for (size_t i = 0; i < plen || (i == 0 && plen == 0);) {
+        if (plen == 0)
+            break;
+        size_t j = i;
+        while (j < plen && path[j] != '/')
+            j++;
+        const char *seg = path + i;
+        size_t sl = j - i;
+        const char *colon = memchr(seg, ':', sl);
+        size_t kl = colon ? (size_t)(colon - seg) : 0;
+        if (!colon || colon + 1 == seg + sl ||
+            !((kl == 5 && !memcmp(seg, "group", 5)) || (kl == 3 && !memcmp(seg, "key", 3))))
+            return false;   /* a segment is group:NAME or key:NAME */
+        if (++depth > PLAN_DEPTH_MAX)
+            return false;
+        if (live) {
+            size_t base = cl;
+            if (cl)
+                cur[cl++] = '/';
+            memcpy(cur + cl, seg, sl);
+            e = subj_find(s, tenant, cur, cl + sl);
+            if (e) {
+                cl += sl;
+            } else {
+                cl = base;
+                if (cl)
+                    cur[cl++] = '/';
+                memcpy(cur + cl, seg, kl);
+                cur[cl + kl] = '*';
+                e = subj_find(s, tenant, cur, cl + kl + 1);
+                cl += kl + 1;
+                if (e) {
+                    /* The name as sent, ':' encoded too, so that the
+                     * counter's ":log" can never be part of a name. */
+                    vals[vl++] = '/';
+                    for (const char *c = colon + 1; c < seg + sl; c++) {
+                        if (*c == ':') {
+                            memcpy(vals + vl, "%3A", 3);
+                            vl += 3;
+                        } else {
+                            vals[vl++] = *c;
+                        }
+                    }
+                }
+            }
+            if (e)
+                add_subject(s, q, e, vals, vl, method, route);
+            else
+                live = false;
         }
+        if (j >= plen)
+            break;
+        i = j + 1;
+        if (i == plen)
+            return false;   /* a trailing '/': an empty segment */
     }
+    return true;
 }
 
 sim_req *sim_resolve(sim *s, const char *tenant, const char *path, const char *method,
@@ -296,7 +406,7 @@ sim_req *sim_resolve(sim *s, const char *tenant, const char *path, const char *m
     if (!tenant_index(s->rs, tenant, &t))
         return NULL;
     sim_req *q = xcalloc(1, sizeof *q);
-    if (!resolve(s, t, path, method, route, q)) {
+    if (!resolve(s, t, tenant, path, method, route, q)) {
         free(q);
         return NULL;
     }
@@ -414,7 +524,7 @@ static sim_status decide(sim *s, const sim_req *q, int64_t cost, int64_t now,
                     snprintf(d->lease, sizeof d->lease, "%s", lease_id);
                 else
                     snprintf(d->lease, sizeof d->lease, "%lld-%lld", (long long)now,
-                             (long long)++s->seq[q->tenant]);
+                             (long long)++slot_get(&s->slots, q->name, "")->seq);
             }
             int added = conc_acquire(r, q->slots[i], now, d->lease);
             o->remaining = r->max - o->used - added;
@@ -466,10 +576,9 @@ sim_status sim_decide(sim *s, const char *tenant, const char *path, const char *
     uint32_t t;
     if (!tenant_index(s->rs, tenant, &t))
         return SIM_NO_TENANT;
-    sim_req q;
-    if (!resolve(s, t, path, method, route, &q))
+    if (!resolve(s, t, tenant, path, method, route, &s->req))
         return SIM_BAD_ARG;
-    return decide(s, &q, cost, now_ms, lease_id, out);
+    return decide(s, &s->req, cost, now_ms, lease_id, out);
 }
 
 sim_status sim_release(sim *s, const char *tenant, const char *path, const char *method,
@@ -480,13 +589,13 @@ sim_status sim_release(sim *s, const char *tenant, const char *path, const char 
     uint32_t t;
     if (!tenant_index(s->rs, tenant, &t))
         return SIM_NO_TENANT;
-    sim_req q;
-    if (!resolve(s, t, path, method, route, &q) || !lease_id || !*lease_id)
+    sim_req *q = &s->req;
+    if (!resolve(s, t, tenant, path, method, route, q) || !lease_id || !*lease_id)
         return SIM_BAD_ARG;
-    for (size_t i = 0; i < q.n; i++) {
-        if (q.rules[i]->kind != PLAN_CONCURRENCY)
+    for (size_t i = 0; i < q->n; i++) {
+        if (q->rules[i]->kind != PLAN_CONCURRENCY)
             continue;
-        slot *sl = q.slots[i];
+        slot *sl = q->slots[i];
         leases_expire(sl, now_ms);
         for (size_t k = 0; k < sl->nleases; k++)
             if (!strcmp(sl->leases[k].token, lease_id)) {

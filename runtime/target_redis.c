@@ -353,6 +353,7 @@ static bool read_pointers(rtarget *t, rerr *e)
 }
 
 static bool load_library(rtarget *t, rerr *e);
+static bool library_text(const target_env *env, buf *out, rerr *e);
 
 static bool rt_read(target *tg, target_read *r, rerr *e)
 {
@@ -362,10 +363,13 @@ static bool rt_read(target *tg, target_read *r, rerr *e)
     if (!t->functions && !env->dry_run && !load_library(t, e))
         return false;
     if (!t->functions && env->dry_run) {
-        const char *src = json_string_value(json_object_get(json_object_get(env->plan,
-                                                                            "library"),
-                                                            "source"));
-        rt_script_body(src ? src : "", t->sha);
+        buf lib;
+        if (!library_text(env, &lib, e)) {
+            buf_free(&lib);
+            return false;
+        }
+        rt_script_body(buf_str(&lib), t->sha);
+        buf_free(&lib);
     }
     if (!read_state(t, env->full_read, e))
         return false;
@@ -443,19 +447,35 @@ static void rt_changes(const target *tg, json_t *out)
 
 /* --- apply ----------------------------------------------------------------- */
 
-static bool load_library(rtarget *t, rerr *e)
+/* The library this plan loads: its source with `tenant *` put in
+ * (redis_config.h).  The caller frees *out. */
+static bool library_text(const target_env *env, buf *out, rerr *e)
 {
-    json_t *lib = json_object_get(t->base.env->plan, "library");
+    json_t *lib = json_object_get(env->plan, "library");
     const char *src = json_string_value(json_object_get(lib, "source"));
+    buf_init(out, BUF_DEFAULT_MAX);
     if (!src)
         return rerr_set(e, DIAG_PLAN_SHAPE, "the plan carries no library source");
-    if (t->functions) {
-        const char *av[4] = {"FUNCTION", "LOAD", "REPLACE", src};
-        return rstore_on_primaries(t->s, 4, av, NULL, e);
+    if (!redis_library_compose(env->rs, src, strlen(src), out))
+        return rerr_set(e, DIAG_PLAN_SHAPE, "the plan's library has no place for tenant * "
+                        "(its \"local TEMPLATE = nil\" line)");
+    return true;
+}
+
+static bool load_library(rtarget *t, rerr *e)
+{
+    buf lib;
+    bool ok = library_text(t->base.env, &lib, e);
+    if (ok && t->functions) {
+        const char *av[4] = {"FUNCTION", "LOAD", "REPLACE", buf_str(&lib)};
+        ok = rstore_on_primaries(t->s, 4, av, NULL, e);
+    } else if (ok) {
+        /* Before Redis 7: the same text minus the "#!lua name=rlc" line. */
+        const char *av[3] = {"SCRIPT", "LOAD", rt_script_body(buf_str(&lib), t->sha)};
+        ok = rstore_on_primaries(t->s, 3, av, NULL, e);
     }
-    /* Before Redis 7: the same text minus the "#!lua name=rlc" line. */
-    const char *av[3] = {"SCRIPT", "LOAD", rt_script_body(src, t->sha)};
-    return rstore_on_primaries(t->s, 3, av, NULL, e);
+    buf_free(&lib);
+    return ok;
 }
 
 /* No manifest until commit: a deploy that stops half-way leaves a store

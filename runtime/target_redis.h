@@ -16,6 +16,9 @@
 #include "lock.h"
 #include "redis_cluster.h"
 #include "redis_config.h"
+
+/* The name verification gives every template level (compiler/plan.c). */
+#define RT_VERIFY_VALUE "rlc-verify"
 #include "statedir.h"
 #include "target.h"
 

@@ -25,13 +25,19 @@
 
 local LIBRARY_VERSION = 1
 
+-- `tenant *`: the config of every tenant without an active key, put here by
+-- the deploy (SPEC.md 6.2): {ns = namespace, ver = config version,
+-- f = {field = value}}.  In the library and not in a key, because a
+-- decision may only touch its own tenant's slot.
+local TEMPLATE = nil
+
 -- FUNCTION LOAD runs this chunk in a sandbox without math or string, so
 -- the library's locals are bound on the first call (init), not here.
-local floor, tonumber, fmt, find, sub, gmatch, match, call, unpack, concat, spack, sunpack
+local floor, tonumber, fmt, find, sub, gsub, gmatch, match, call, unpack, concat, spack, sunpack
 
 local function init()
-    floor, tonumber, fmt, find, sub, gmatch, match = math.floor, _G.tonumber, string.format,
-        string.find, string.sub, string.gmatch, string.match
+    floor, tonumber, fmt, find, sub, gsub, gmatch, match = math.floor, _G.tonumber,
+        string.format, string.find, string.sub, string.gsub, string.gmatch, string.match
     call, unpack, concat = redis.call, _G.unpack, table.concat
     spack, sunpack = struct.pack, struct.unpack
 end
@@ -73,11 +79,11 @@ local function int_arg(s)
     return v
 end
 
--- Parsed configs, by config key and field.  Config keys are named by the
--- digest of their content and never rewritten, so a cached parse can not go
--- stale.  Only FUNCTION LOAD keeps this table between calls.
-local cache, ncache = {}, 0
-
+-- Parsed config fields, by config key: {m = meta, f = {field = rules|false}}.
+-- Config keys are named by the digest of their content and never rewritten,
+-- so a cached parse can not go stale.  Only FUNCTION LOAD keeps this table
+-- between calls; at most 8192 fields, dropped whole when full.
+local cfgs, ncfg = {}, 0
 local function parse_rules(v)
     local out = {}
     for id, k, sh, n1, n2, n3, n4, m, r in
@@ -111,26 +117,6 @@ local function route_ok(rule, method, rsegs)
         end
     end
     return #rsegs == np
-end
-
--- Loads the config fields of one request: meta, then each subject from the
--- tenant down.  Returns meta string, list of rule lists, or nil.
-local function load_config(cfgkey, fields)
-    local ck = cfgkey .. '\0' .. concat(fields, '\0')
-    local hit = cache[ck]
-    if hit then return hit[1], hit[2] end
-    local vals = call('HMGET', cfgkey, unpack(fields))
-    local meta = vals[1]
-    if not meta then return nil end
-    local lists = {}
-    for i = 2, #fields do
-        local v = vals[i]
-        lists[#lists + 1] = v and parse_rules(v) or false
-    end
-    if ncache >= 4096 then cache, ncache = {}, 0 end
-    cache[ck] = {meta, lists}
-    ncache = ncache + 1
-    return meta, lists
 end
 
 -- Rate algorithms: each returns admit, remaining, reset, retry[, state, ttl].
@@ -340,22 +326,114 @@ end
 local rate = {T = token_bucket, G = gcra, F = fixed_window, L = sliding_log,
     S = approx_sliding_window}
 
--- The config fields of a request path: "m" (meta), "s" (the tenant), then
--- "s/<seg>", "s/<seg>/<seg>"... for each subject below it.
-local function subject_fields(path)
-    local fields = {'m', 's'}
-    if path ~= '' then
-        if find(path, '//', 1, true) or sub(path, 1, 1) == '/' or sub(path, -1) == '/' then
-            return nil, 'path has an empty segment'
+-- The fields of config cfg (from key cfgkey) named in names, each as
+-- its parsed rules or false when absent; one HMGET for those not cached.
+local function fields(cfg, cfgkey, names, out)
+    local f = cfg.f
+    local miss
+    for i = 1, #names do
+        local v = f[names[i]]
+        if v == nil then
+            if cfg.full then f[names[i]] = false else
+                miss = miss or {}
+                miss[#miss + 1] = names[i]
+            end
         end
-        local f = 's'
-        for seg in gmatch(path, '[^/]+') do
-            f = f .. '/' .. seg
-            fields[#fields + 1] = f
-        end
-        if #fields > 9 then return nil, 'path deeper than 8 subjects' end
     end
-    return fields
+    if miss then
+        local vals = call('HMGET', cfgkey, unpack(miss))
+        -- Every unlisted name asked for is a field looked up once: keep
+        -- at most 4096 per config, dropped whole when full.
+        if cfg.nf + #miss > 4096 then
+            f = {}
+            cfg.f, cfg.nf = f, 0
+        end
+        for i = 1, #miss do
+            local v = vals[i]
+            f[miss[i]] = v and parse_rules(v) or false
+        end
+        cfg.nf = cfg.nf + #miss
+        for i = 1, #names do out[i] = f[names[i]] end
+        return out
+    end
+    for i = 1, #names do out[i] = f[names[i]] end
+    return out
+end
+
+-- The config a tenant is decided by: its active version's, or with no
+-- active key `tenant *`'s (its namespace only).  Returns cfg, cfgkey or
+-- nil, error reply.
+local function config_of(active, prefix, ver)
+    if not ver then
+        if TEMPLATE and sub(active, 1, #TEMPLATE.tagpre) == TEMPLATE.tagpre then
+            if not TEMPLATE.f then
+                local f = {}
+                for k, v in pairs(TEMPLATE.raw) do f[k] = parse_rules(v) end
+                TEMPLATE.f, TEMPLATE.full = f, true
+            end
+            return TEMPLATE, ''
+        end
+        return nil, redis.error_reply('RLC_NOCONFIG no active config at ' .. active)
+    end
+    local cfgkey = prefix .. ':cfg:' .. ver
+    local cfg = cfgs[cfgkey]
+    if not cfg then
+        local m = call('HGET', cfgkey, 'm')
+        if not m then
+            return nil, redis.error_reply('RLC_NOCONFIG config ' .. ver .. ' is missing')
+        end
+        if ncfg >= 8192 then cfgs, ncfg = {}, 0 end
+        cfg = {m = m, f = {}, nf = 0}
+        cfgs[cfgkey] = cfg
+        ncfg = ncfg + 1
+    end
+    return cfg, cfgkey
+end
+
+local two = {}
+
+-- The subjects a request path reaches, level by level (SPEC.md 2.3): the
+-- listed subject "<kind>:<name>" if the config has it, else the template
+-- "<kind>*", else none (and the walk goes on under the listed name, which
+-- finds nothing unless a rule-less listed subject has listed ones below).
+-- Returns lists (rule lists per level reached) and sufs (per level: the
+-- request's names at template levels so far, "/<name>", ':' encoded as
+-- %3A, which name the counters of a template's rules), or nil, error.
+local function walk(cfg, cfgkey, path)
+    local top = fields(cfg, cfgkey, {'s'}, two)[1]
+    local lists, sufs = {top or false}, {''}
+    if path == '' then return lists, sufs end
+    if #path > 1024 then return nil, 'path longer than 1024 bytes' end
+    local cur, suf, depth = 's', '', 1
+    local i, n = 1, #path
+    while true do
+        local j = find(path, '/', i, true)
+        local seg = sub(path, i, (j or n + 1) - 1)
+        local kind, name = match(seg, '^(%l+):(.+)$')
+        if kind ~= 'group' and kind ~= 'key' then
+            return nil, 'path segment must be group:NAME or key:NAME'
+        end
+        depth = depth + 1
+        if depth > 8 then return nil, 'path deeper than 8 subjects' end
+        local lf, tf = cur .. '/' .. seg, cur .. '/' .. kind .. '*'
+        two[1], two[2] = lf, tf
+        local got = fields(cfg, cfgkey, two, {})
+        if got[1] then
+            cur = lf
+            lists[depth], sufs[depth] = got[1], suf
+        elseif got[2] then
+            cur = tf
+            suf = suf .. '/' .. gsub(name, ':', '%%3A')
+            lists[depth], sufs[depth] = got[2], suf
+        else
+            cur = lf
+            lists[depth], sufs[depth] = false, suf
+        end
+        if not j then break end
+        i = j + 1
+        if i > n then return nil, 'path has an empty segment' end
+    end
+    return lists, sufs
 end
 
 -- The decision time: the client's now_ms with time_source = client, else
@@ -378,25 +456,27 @@ end
 -- that apply under one config version, their counter keys, and the MGET
 -- argument list (active key first, so one MGET both checks the version and
 -- reads the states).  Kept between calls under FUNCTION LOAD only; at most
--- 4096, dropped whole when full.
+-- 4096, dropped whole when full.  A shape with per-value counters (a
+-- template level) is resolved again on every call, from cached fields.
 local plans, nplans = {}, 0
+-- The version each active key was last seen at ('' for none: tenant *).
+local seen, nseen = {}, 0
 
-local function plan_for(active, prefix, path, method, route)
-    local fields, e = subject_fields(path)
-    if not fields then return nil, bad(e) end
-    local ver = call('GET', active)
-    if not ver then return nil, redis.error_reply('RLC_NOCONFIG no active config at ' .. active) end
-    local meta, lists = load_config(prefix .. ':cfg:' .. ver, fields)
-    if not meta then
-        return nil, redis.error_reply('RLC_NOCONFIG config ' .. ver .. ' is missing')
-    end
-    local format, tsrc, skew = match(meta, '^(%d+) (%a) (%d+)$')
+local function plan_for(active, prefix, ver, path, method, route)
+    local cfg, cfgkey = config_of(active, prefix, ver)
+    if not cfg then return nil, cfgkey end
+    local lists, sufs = walk(cfg, cfgkey, path)
+    if not lists then return nil, bad(sufs) end
+    local format, tsrc, skew = match(cfg.m, '^(%d+) (%a) (%d+)$')
     if format ~= '1' then return nil, redis.error_reply('RLC_FORMAT unknown config format') end
     local rsegs
     local rules, keys, mkeys, slot = {}, {}, {active}, {}
+    local per_value = false
     for i = 1, #lists do
         local list = lists[i]
         if list then
+            local suf = sufs[i]
+            if suf ~= '' then per_value = true end
             for j = 1, #list do
                 local r = list[j]
                 if r.method and not rsegs then
@@ -406,7 +486,7 @@ local function plan_for(active, prefix, path, method, route)
                 if route_ok(r, method, rsegs) then
                     local n = #rules + 1
                     rules[n] = r
-                    keys[n] = prefix .. ':c:' .. r.id
+                    keys[n] = prefix .. ':c:' .. r.id .. suf
                     if r.kind ~= 'C' then
                         mkeys[#mkeys + 1] = keys[n]
                         slot[n] = #mkeys
@@ -416,8 +496,9 @@ local function plan_for(active, prefix, path, method, route)
         end
     end
     if #rules > 256 then return nil, bad('more than 256 rules apply') end
-    return {ver = ver, client = tsrc == 'c', skew = tonumber(skew), rules = rules, keys = keys,
-            mkeys = mkeys, slot = slot, n = #rules, prefix = prefix}
+    return {ver = ver or false, client = tsrc == 'c', skew = tonumber(skew), rules = rules,
+            keys = keys, mkeys = mkeys, slot = slot, n = #rules, prefix = prefix,
+            per_value = per_value, meta = cfg.m}
 end
 
 -- Per-rule results of the current call (reused: no tables per call).
@@ -440,6 +521,7 @@ local function decide(keys, args)
     if not cost or cost < 1 or cost > 2147483648 then
         return bad('cost must be an integer from 1 to 2^31')
     end
+    if #active > 4096 then return bad('KEYS[1] longer than 4096 bytes') end
     local t1 = plans[active]
     local t2 = t1 and t1[path]
     local t3 = t2 and t2[method]
@@ -450,19 +532,41 @@ local function decide(keys, args)
         if vals[1] ~= p.ver then p = nil end
     end
     if not p then
-        local perr
-        p, perr = plan_for(active, sub(active, 1, -8), path, method, route)
-        if not p then return perr end
-        if nplans >= 4096 then plans, nplans = {}, 0 end
-        t1 = plans[active] or {}
-        plans[active] = t1
-        t2 = t1[path] or {}
-        t1[path] = t2
-        t3 = t2[method] or {}
-        t2[method] = t3
-        t3[route] = p
-        nplans = nplans + 1
-        vals = call('MGET', unpack(p.mkeys))
+        -- The version last seen for this tenant, else read it: then one
+        -- MGET checks it and reads the counters; a version that changed
+        -- meanwhile resolves again.
+        local prefix = sub(active, 1, -8)
+        local ver, fresh = seen[active], false
+        if ver == nil then ver, fresh = call('GET', active) or false, true end
+        for _ = 1, 3 do
+            local perr
+            p, perr = plan_for(active, prefix, ver or nil, path, method, route)
+            if not p then
+                if fresh then return perr end
+                ver, fresh = call('GET', active) or false, true
+            else
+                vals = call('MGET', unpack(p.mkeys))
+                if vals[1] == p.ver then break end
+                ver, fresh, p = vals[1], true, nil
+            end
+        end
+        if not p then return redis.error_reply('RLC_NOCONFIG config changed during the call') end
+        if seen[active] ~= p.ver then
+            if nseen >= 65536 then seen, nseen = {}, 0 end
+            seen[active] = p.ver
+            nseen = nseen + 1
+        end
+        if not p.per_value then
+            if nplans >= 4096 then plans, nplans = {}, 0 end
+            t1 = plans[active] or {}
+            plans[active] = t1
+            t2 = t1[path] or {}
+            t1[path] = t2
+            t3 = t2[method] or {}
+            t2[method] = t3
+            t3[route] = p
+            nplans = nplans + 1
+        end
     end
     local now
     if p.client then
@@ -580,30 +684,19 @@ local function release(keys, args)
     end
     local path, method, route, lease_id = args[1], args[2], args[3], args[4]
     if lease_id == '' then return bad('release needs the lease id') end
-    local fields, e = subject_fields(path)
-    if not fields then return bad(e) end
-    local ver = call('GET', active)
-    if not ver then return redis.error_reply('RLC_NOCONFIG no active config at ' .. active) end
-    local meta, lists = load_config(prefix .. ':cfg:' .. ver, fields)
-    if not meta then return redis.error_reply('RLC_NOCONFIG config ' .. ver .. ' is missing') end
-    local now, terr = clock(meta, args[5])
+    if #active > 4096 then return bad('KEYS[1] longer than 4096 bytes') end
+    local p, perr = plan_for(active, prefix, call('GET', active) or nil, path, method, route)
+    if not p then return perr end
+    local now, terr = clock(p.meta, args[5])
     if not now then return terr end
-    local rsegs = {}
-    for s in gmatch(route, '[^/]+') do rsegs[#rsegs + 1] = s end
     local n = 0
-    for i = 1, #lists do
-        local list = lists[i]
-        if list then
-            for j = 1, #list do
-                local r = list[j]
-                if r.kind == 'C' and route_ok(r, method, rsegs) then
-                    -- Expired leases first, as decide does: only a live
-                    -- lease counts as released.
-                    local key = prefix .. ':c:' .. r.id
-                    call('ZREMRANGEBYSCORE', key, '-inf', fmt('%d', now))
-                    n = n + call('ZREM', key, lease_id)
-                end
-            end
+    for i = 1, p.n do
+        if p.rules[i].kind == 'C' then
+            -- Expired leases first, as decide does: only a live lease
+            -- counts as released.
+            local key = p.keys[i]
+            call('ZREMRANGEBYSCORE', key, '-inf', fmt('%d', now))
+            n = n + call('ZREM', key, lease_id)
         end
     end
     return {n, now}

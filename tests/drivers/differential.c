@@ -1,18 +1,20 @@
 /* differential.c - proves stdlib/enforce.lua (in a real redis-server) and
  * the C simulator decide identically.  Generates random tenants (three-level
- * hierarchies, every algorithm, shadow limits, routes, concurrency), installs
- * them with the commands of runtime/redis_config.c, replays random requests
- * (costs > 1, time jumps forward and back, lease releases, a redeploy that
- * keeps some rule identities and changes others) through both, and compares
- * every field of every answer.  The first divergence is printed with both
- * answers and the exit status is 1.
+ * hierarchies, every algorithm, shadow limits, routes, concurrency; `group *`
+ * and `key *` templates beside listed subjects; a `tenant *`), installs them
+ * with the commands of runtime/redis_config.c and the library composed with
+ * `tenant *`, replays random requests (listed and unlisted tenants, groups
+ * and keys, names with ':' and '%' escapes, costs > 1, time jumps forward and
+ * back, lease releases, a redeploy that keeps some rule identities and
+ * changes others) through both, and compares every field of every answer.
+ * The first divergence is printed with both answers and the exit status is 1.
  *
  *   differential --port P [--seed S] [--requests N] [--mode fcall|eval]
- *                [--time client|server] [--mutate]
+ *                [--time client|server] [--mutate|--mutate-template]
  *
  * --time server: Redis reads its own clock; the simulator is fed the time
- * the server reports in each answer.  --mutate changes one constant of the
- * library before loading it, to show that this test can fail. */
+ * the server reports in each answer.  --mutate and --mutate-template alter
+ * the library before loading it, to show that this test can fail. */
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -46,14 +48,21 @@ static const char *ns = "df";
 static const char *methods[] = {"GET", "POST", "ANY"};
 static const char *patterns[] = {"/v1/*", "/v1/items", "/v1/*/x", "/", "/v2/*"};
 
-static json_t *subject_path(const char *tenant, const char *group, const char *key)
+/* A template level (`group *`, `key *`, `tenant *`): compared by address,
+ * so that a listed subject literally named "*" stays possible. */
+static const char ANY[] = "*";
+
+/* The rule path of a subject: (kind, name) pairs after the tenant, NULL
+ * ended; ANY for a template level (name null in the plan). */
+static json_t *subject_path(const char *tenant, const char *const *sub)
 {
     json_t *a = json_array();
-    json_array_append_new(a, json_pack("{s:s,s:s}", "kind", "tenant", "name", tenant));
-    if (group)
-        json_array_append_new(a, json_pack("{s:s,s:s}", "kind", "group", "name", group));
-    if (key)
-        json_array_append_new(a, json_pack("{s:s,s:s}", "kind", "key", "name", key));
+    json_array_append_new(a, json_pack("{s:s,s:o}", "kind", "tenant", "name",
+                                       tenant == ANY ? json_null() : json_string(tenant)));
+    for (size_t i = 0; sub && sub[i]; i += 2)
+        json_array_append_new(a, json_pack("{s:s,s:o}", "kind", sub[i], "name",
+                                           sub[i + 1] == ANY ? json_null()
+                                                             : json_string(sub[i + 1])));
     return a;
 }
 
@@ -65,13 +74,13 @@ static void random_id(char out[17])
     out[16] = '\0';
 }
 
-static json_t *random_rule(const char *tenant, const char *group, const char *key)
+static json_t *random_rule(const char *tenant, const char *const *sub)
 {
     char id[17];
     random_id(id);
     json_t *r = json_object();
     json_object_set_new(r, "id", json_string(id));
-    json_object_set_new(r, "path", subject_path(tenant, group, key));
+    json_object_set_new(r, "path", subject_path(tenant, sub));
     if (chance(25)) {
         json_object_set_new(r, "route",
                             json_pack("{s:s,s:s}", "method", methods[rnd() % 3], "path",
@@ -105,6 +114,48 @@ static json_t *random_rule(const char *tenant, const char *group, const char *ke
     return r;
 }
 
+/* 0 to 2 random rules of one subject. */
+static void some_rules(json_t *rules, const char *tenant, const char *const *sub)
+{
+    int n = (int)rint_(0, 2);
+    for (int i = 0; i < n; i++)
+        json_array_append_new(rules, random_rule(tenant, sub));
+}
+
+/* The subjects of one tenant (tenant "*" for `tenant *`): listed groups
+ * and keys, and, each by chance, `group *`, `key *` under a group (listed
+ * or template) and `key *` right under the tenant, beside listed ones.
+ * One listed name, "a/b:%", has a '/' and '%' a request sends encoded
+ * ('a%2Fb:%25') and a ':' it sends as is. */
+static json_t *tenant_rules(const char *tn)
+{
+    json_t *rules = json_array();
+    some_rules(rules, tn, NULL);
+    bool any_group = chance(tn == ANY ? 80 : 50), any_key = chance(50);
+    const char *groups[] = {"g0", "g1", "a/b:%", ANY};
+    for (int g = 0; g < 4; g++) {
+        if ((g == 3 && !any_group) || (g == 2 && !chance(30)))
+            continue;
+        const char *gsub[] = {"group", groups[g], NULL};
+        some_rules(rules, tn, gsub);
+        const char *keys[] = {"k0", "k1", ANY};
+        for (int k = 0; k < 3; k++) {
+            if (k == 2 && !chance(60))
+                continue;
+            const char *ksub[] = {"group", groups[g], "key", keys[k], NULL};
+            some_rules(rules, tn, ksub);
+        }
+    }
+    const char *keys[] = {"k0", "a/b:%", ANY};
+    for (int k = 0; k < 3; k++) {
+        if (k == 2 && !any_key)
+            continue;
+        const char *ksub[] = {"key", keys[k], NULL};
+        some_rules(rules, tn, ksub);
+    }
+    return rules;
+}
+
 static json_t *random_plan(int64_t skew)
 {
     json_t *plan = json_object();
@@ -117,28 +168,38 @@ static json_t *random_plan(int64_t skew)
     for (int t = 0; t < NTENANTS; t++) {
         char tn[16];
         snprintf(tn, sizeof tn, "t%d", t);
-        json_t *rules = json_array();
-        int n = (int)rint_(0, 2);
-        for (int i = 0; i < n; i++)
-            json_array_append_new(rules, random_rule(tn, NULL, NULL));
-        for (int g = 0; g < 2; g++) {
-            char gn[16];
-            snprintf(gn, sizeof gn, "g%d", g);
-            n = (int)rint_(0, 2);
-            for (int i = 0; i < n; i++)
-                json_array_append_new(rules, random_rule(tn, gn, NULL));
-            for (int k = 0; k < 2; k++) {
-                char kn[16];
-                snprintf(kn, sizeof kn, "k%d", k);
-                n = (int)rint_(0, 2);
-                for (int i = 0; i < n; i++)
-                    json_array_append_new(rules, random_rule(tn, gn, kn));
-            }
-        }
-        json_array_append_new(tenants, json_pack("{s:s,s:o}", "name", tn, "rules", rules));
+        json_array_append_new(tenants, json_pack("{s:s,s:o}", "name", tn, "rules",
+                                                 tenant_rules(tn)));
     }
     json_object_set_new(plan, "tenants", tenants);
+    json_object_set_new(plan, "tenant_template",
+                        json_pack("{s:s,s:o}", "version", "0000000000000000", "rules",
+                                  tenant_rules(ANY)));
     return plan;
+}
+
+static void redeploy_rules(json_t *rules)
+{
+    for (size_t i = 0; i < json_array_size(rules); i++) {
+        json_t *r = json_array_get(rules, i);
+        if (chance(30)) {
+            char id[17];
+            random_id(id);
+            json_object_set_new(r, "id", json_string(id));
+        }
+        if (chance(50) && json_object_get(r, "count"))
+            json_object_set_new(r, "count", json_integer(rint_(1, 25)));
+        /* A bucket's burst only shrinks: a key that expired full would be
+         * full at a raised burst in Redis and refilling in the simulator,
+         * which keeps no expiries (SPEC.md 6.5). */
+        json_t *burst = json_object_get(r, "burst");
+        if (chance(50) && burst)
+            json_object_set_new(r, "burst", json_integer(rint_(1, json_integer_value(burst))));
+        if (chance(30) && json_object_get(r, "max"))
+            json_object_set_new(r, "max", json_integer(rint_(1, 5)));
+        if (chance(20))
+            json_object_set_new(r, "shadow", json_boolean(chance(20)));
+    }
 }
 
 /* A redeploy: retune numbers and shadow (identity kept: counters survive),
@@ -146,30 +207,9 @@ static json_t *random_plan(int64_t skew)
 static void redeploy_plan(json_t *plan)
 {
     json_t *tenants = json_object_get(plan, "tenants");
-    for (size_t t = 0; t < json_array_size(tenants); t++) {
-        json_t *rules = json_object_get(json_array_get(tenants, t), "rules");
-        for (size_t i = 0; i < json_array_size(rules); i++) {
-            json_t *r = json_array_get(rules, i);
-            if (chance(30)) {
-                char id[17];
-                random_id(id);
-                json_object_set_new(r, "id", json_string(id));
-            }
-            if (chance(50) && json_object_get(r, "count"))
-                json_object_set_new(r, "count", json_integer(rint_(1, 25)));
-            /* A bucket's burst only shrinks: a key that expired full would be
-             * full at a raised burst in Redis and refilling in the simulator,
-             * which keeps no expiries (SPEC.md 6.5). */
-            json_t *burst = json_object_get(r, "burst");
-            if (chance(50) && burst)
-                json_object_set_new(r, "burst",
-                                    json_integer(rint_(1, json_integer_value(burst))));
-            if (chance(30) && json_object_get(r, "max"))
-                json_object_set_new(r, "max", json_integer(rint_(1, 5)));
-            if (chance(20))
-                json_object_set_new(r, "shadow", json_boolean(chance(20)));
-        }
-    }
+    for (size_t t = 0; t < json_array_size(tenants); t++)
+        redeploy_rules(json_object_get(json_array_get(tenants, t), "rules"));
+    redeploy_rules(json_object_get(json_object_get(plan, "tenant_template"), "rules"));
 }
 
 /* ---- Redis -------------------------------------------------------------- */
@@ -211,25 +251,37 @@ static void install(const rl_ruleset *rs, long long now)
     redis_cmds_free(&cmds);
 }
 
+/* The alterations --mutate and --mutate-template make to the library: a
+ * token bucket that charges one unit more than it should; a template's
+ * value whose ':' is not encoded in its counter key, so that the values
+ * "u1:log" and "u1" share a key (and "x:y", "x%3Ay" no longer do). */
+static const char *const mutations[][2] = {
+    {"local units = cost * k * W\n", "local units = cost * k * W + 1\n"},
+    {"suf = suf .. '/' .. gsub(name, ':', '%%3A')", "suf = suf .. '/' .. name"},
+};
+static int mutation = -1;
+
 static char *mutated(const char *src, size_t len)
 {
-    /* The token bucket charges one unit more than it should. */
-    static const char from[] = "local units = cost * k * W\n";
-    static const char to[] = "local units = cost * k * W + 1\n";
-    char *s = malloc(len + sizeof to);
+    const char *from = mutations[mutation][0], *to = mutations[mutation][1];
+    size_t fl = strlen(from), tl = strlen(to);
+    char *s = malloc(len + tl + 1);
     memcpy(s, src, len);
     s[len] = '\0';
     char *p = strstr(s, from);
     if (!p) {
-        fprintf(stderr, "differential: --mutate: the constant to alter is gone\n");
+        fprintf(stderr, "differential: --mutate: the code to alter is gone\n");
         exit(2);
     }
-    memmove(p + sizeof to - 1, p + sizeof from - 1, strlen(p + sizeof from - 1) + 1);
-    memcpy(p, to, sizeof to - 1);
+    memmove(p + tl, p + fl, strlen(p + fl) + 1);
+    memcpy(p, to, tl);
     return s;
 }
 
-static void load_library(bool mutate)
+/* The library as a deploy loads it: composed with the plan's `tenant *`
+ * (SPEC.md 6.2), FUNCTION LOAD REPLACE, or SCRIPT LOAD of the text after
+ * its first line (which then gives the sha the configs name). */
+static void load_library(const rl_ruleset *rs)
 {
     size_t len;
     const char *src = use_eval ? redis_library_script(&len) : redis_library_function(&len);
@@ -237,14 +289,20 @@ static void load_library(bool mutate)
         fprintf(stderr, "differential: this build embeds no enforce.lua\n");
         exit(2);
     }
-    char *m = mutate ? mutated(src, len) : NULL;
+    char *m = mutation >= 0 ? mutated(src, len) : NULL;
     if (m) {
         src = m;
         len = strlen(m);
     }
+    buf lib;
+    buf_init(&lib, BUF_DEFAULT_MAX);
+    if (!redis_library_compose(rs, src, len, &lib)) {
+        fprintf(stderr, "differential: cannot compose the library with tenant *\n");
+        exit(2);
+    }
     if (use_eval) {
-        const char *argv[] = {"SCRIPT", "LOAD", src};
-        size_t lens[] = {6, 4, len};
+        const char *argv[] = {"SCRIPT", "LOAD", lib.data};
+        size_t lens[] = {6, 4, lib.len};
         redisReply *r = cmd_argv(3, argv, lens);
         if (r->type != REDIS_REPLY_STRING) {
             fprintf(stderr, "differential: SCRIPT LOAD: %s\n", r->str ? r->str : "?");
@@ -253,10 +311,11 @@ static void load_library(bool mutate)
         snprintf(script_sha, sizeof script_sha, "%s", r->str);
         freeReplyObject(r);
     } else {
-        const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", src};
-        size_t lens[] = {8, 4, 7, len};
+        const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", lib.data};
+        size_t lens[] = {8, 4, 7, lib.len};
         must_ok(cmd_argv(4, argv, lens), "FUNCTION LOAD");
     }
+    buf_free(&lib);
     free(m);
 }
 
@@ -281,11 +340,14 @@ static void fmt_answer(const answer *a, char *out, size_t n)
                  a->now, a->lease[0] ? a->lease : "-", a->shadow);
 }
 
+/* Room for a path a little over the 1024 bytes a request may send. */
+#define REQ_PATH_MAX 1100
+
 /* Requests are pipelined in batches: appended in order, answered in order,
  * and only then replayed through the simulator, one by one. */
 typedef struct op {
     bool release;
-    char tenant[16], path[64], method[8], route[32], lease[160], key[128];
+    char tenant[48], path[REQ_PATH_MAX], method[8], route[32], lease[160], key[160];
     long long cost, now, index;
 } op;
 
@@ -386,10 +448,77 @@ static void sim_answer(sim_status st, const sim_decision *d, answer *a)
                               d->shadow[i]->id);
 }
 
+/* ---- random requests ---------------------------------------------------- */
+
+/* A name no policy lists: mostly from a small pool, so that the counters of
+ * a template's values fill up; sometimes a fresh random one.  ':' is sent
+ * as is, '%' escapes as the gateway sends them (or not quite: '%2f',
+ * a lone '%'), never a raw '/'. */
+static void fresh_name(char *out, size_t n)
+{
+    static const char *pool[] = {"u1", "u2", "x:y", "a%2Fb", "%25", "z%3Az", "a%2fb:%25",
+                                 ":", "k0:", "%", "%2F%2F", "*", "g0%3A", "caf\xc3\xa9", "u1:log", "x%3Ay"};
+    if (chance(75)) {
+        snprintf(out, n, "%s", pool[rnd() % (sizeof pool / sizeof *pool)]);
+        return;
+    }
+    static const char alpha[] = "abk09:%2F-_.*";
+    size_t len = (size_t)rint_(1, 10);
+    for (size_t i = 0; i < len && i + 1 < n; i++)
+        out[i] = alpha[rnd() % (sizeof alpha - 1)];
+    out[len < n ? len : n - 1] = '\0';
+}
+
+/* Listed tenants mostly; unlisted ones are decided by `tenant *` (or are
+ * RLC_NOCONFIG without it): their active key is absent. */
+static void random_tenant(char *out, size_t n)
+{
+    int r = (int)(rnd() % 100);
+    if (r < 80)
+        snprintf(out, n, "t%d", (int)(rnd() % NTENANTS));
+    else if (r < 99)
+        fresh_name(out, n);
+    else
+        snprintf(out, n, "%s", "");
+}
+
+/* Up to 3 segments, each naming a listed group or key (as sent: '/' and '%'
+ * of "a/b:%" encoded), an unlisted name (a template's value, or nothing at
+ * that level), now and then a malformed segment or a path over 1024 bytes. */
+static void random_path(char *out, size_t n)
+{
+    static const char *sent[] = {"g0", "g1", "k0", "k1", "a%2Fb:%25"};
+    size_t k = 0;
+    int nseg = (int)rint_(0, 3);
+    out[0] = '\0';
+    for (int i = 0; i < nseg; i++) {
+        const char *kind = (i == 0 ? chance(70) : chance(30)) ? "group" : "key";
+        char name[32];
+        if (chance(55))
+            snprintf(name, sizeof name, "%s", sent[rnd() % (sizeof sent / sizeof *sent)]);
+        else
+            fresh_name(name, sizeof name);
+        k += (size_t)snprintf(out + k, n - k, "%s%s:%s", i ? "/" : "", kind, name);
+    }
+    int r = (int)(rnd() % 1000);
+    if (r < 5) {
+        /* 1019 to 1029 bytes: both sides of the 1024-byte limit */
+        size_t want = (size_t)rint_(1019, 1029);
+        k += (size_t)snprintf(out + k, n - k, "%skey:", k ? "/" : "");
+        while (k < want && k + 1 < n)
+            out[k++] = 'x';
+        out[k] = '\0';
+    } else if (r < 12) {
+        static const char *bad[] = {"group:", "key:a/", "user:x", "/key:a", "group:g0//key:k0",
+                                    "key"};
+        snprintf(out, n, "%s", bad[rnd() % (sizeof bad / sizeof *bad)]);
+    }
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 typedef struct held {
-    char tenant[16], path[64], method[8], route[32], lease[160];
+    char tenant[48], path[REQ_PATH_MAX], method[8], route[32], lease[160];
 } held;
 
 #define BATCH 64
@@ -398,7 +527,6 @@ int main(int argc, char **argv)
 {
     int port = 0;
     long long seed = 1, nreq = 20000;
-    bool mutate = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--port") && i + 1 < argc)
             port = atoi(argv[++i]);
@@ -411,10 +539,13 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--time") && i + 1 < argc)
             server_time = !strcmp(argv[++i], "server");
         else if (!strcmp(argv[i], "--mutate"))
-            mutate = true;
+            mutation = 0;
+        else if (!strcmp(argv[i], "--mutate-template"))
+            mutation = 1;
         else {
             fprintf(stderr, "usage: differential --port P [--seed S] [--requests N] "
-                            "[--mode fcall|eval] [--time client|server] [--mutate]\n");
+                            "[--mode fcall|eval] [--time client|server] "
+                            "[--mutate|--mutate-template]\n");
             return 2;
         }
     }
@@ -429,7 +560,6 @@ int main(int argc, char **argv)
     redisSetTimeout(rc, tv);
     /* The server belongs to this test: start from nothing. */
     must_ok(cmd_argv(1, (const char *[]){"FLUSHALL"}, (size_t[]){8}), "FLUSHALL");
-    load_library(mutate);
 
     /* Client time: the largest skew keeps wall-clock expiry out of the way,
      * since the virtual clock runs far ahead of the real one.  Server time:
@@ -442,29 +572,35 @@ int main(int argc, char **argv)
         fprintf(stderr, "differential: %s\n", err);
         return 2;
     }
+    load_library(&rs[0]);
     install(&rs[0], 1700000000000LL);
     sim *sm = sim_new(&rs[0]);
     int cur = 0;
 
-    static const char *paths[] = {"", "group:g0", "group:g1", "group:g0/key:k0",
-                                  "group:g0/key:k1", "group:g1/key:k0", "group:g1/key:k1",
-                                  "group:g0/key:k9", "group:g7"};
     static const char *req_methods[] = {"GET", "POST", "DELETE"};
     static const char *routes[] = {"/v1/items", "/v1/a/x", "/v1/a/b/c", "/v2", "/", "/v2/q"};
     held *hold = calloc(4096, sizeof *hold);
     op *ops = calloc(2 * BATCH, sizeof *ops);
     size_t nheld = 0;
     long long now = 1700000000000LL, nallowed = 0, nreleased = 0, nshadow = 0, nrej = 0;
+    /* What the run covered: decisions for unlisted tenants, decisions a
+     * template rule took part in (and rejections by one), errors. */
+    long long nunlisted = 0, ntmpl = 0, ntmplrej = 0, nerr = 0;
     int status = 0;
     long long i = 0;
     while (i < nreq) {
         if (i >= nreq / 2 && i < nreq / 2 + BATCH && cur == 0 && nreq >= 2) {
             redeploy_plan(plan);
+            /* Every fourth seed redeploys without `tenant *`: unlisted
+             * tenants turn RLC_NOCONFIG. */
+            if (seed % 4 == 0)
+                json_object_del(plan, "tenant_template");
             if (!rules_from_plan(plan, &rs[1], err, sizeof err)) {
                 fprintf(stderr, "differential: redeploy: %s\n", err);
                 status = 2;
                 goto done;
             }
+            load_library(&rs[1]);
             install(&rs[1], now);
             sim_set_rules(sm, &rs[1]);
             rules_free(&rs[0]);
@@ -500,8 +636,8 @@ int main(int argc, char **argv)
             }
             op *o = &ops[nops++];
             memset(o, 0, sizeof *o);
-            snprintf(o->tenant, sizeof o->tenant, "t%d", chance(1) ? 9 : (int)(rnd() % NTENANTS));
-            snprintf(o->path, sizeof o->path, "%s", paths[rnd() % 9]);
+            random_tenant(o->tenant, sizeof o->tenant);
+            random_path(o->path, sizeof o->path);
             snprintf(o->method, sizeof o->method, "%s", req_methods[rnd() % 3]);
             snprintf(o->route, sizeof o->route, "%s", routes[rnd() % 6]);
             o->cost = chance(65) ? 1 : chance(85) ? rint_(2, 4) : rint_(20, 60);
@@ -520,20 +656,32 @@ int main(int argc, char **argv)
             op *o = &ops[k];
             redisReply *r = next_reply();
             if (o->release) {
-                if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+                /* A release for a tenant whose config went away (an
+                 * unlisted one, after a redeploy without `tenant *`) is
+                 * an error on both sides. */
+                bool rerr = r->type == REDIS_REPLY_ERROR;
+                if (!rerr && (r->type != REDIS_REPLY_ARRAY || r->elements != 2)) {
                     fprintf(stderr, "differential: release: %s\n", r->str ? r->str : "bad reply");
                     status = 2;
                     goto done;
                 }
-                long long got = r->element[0]->integer, rnow = r->element[1]->integer;
+                char rcode[32] = "";
+                if (rerr)
+                    snprintf(rcode, sizeof rcode, "%.*s", (int)strcspn(r->str, " "), r->str);
+                long long got = rerr ? 0 : r->element[0]->integer;
+                long long rnow = rerr ? o->now : r->element[1]->integer;
                 freeReplyObject(r);
                 int64_t want = 0;
-                sim_release(sm, o->tenant, o->path, o->method, o->route, o->lease,
-                            server_time ? rnow : o->now, &want);
-                if (got != want) {
+                sim_status st = sim_release(sm, o->tenant, o->path, o->method, o->route,
+                                            o->lease, server_time ? rnow : o->now, &want);
+                const char *scode = st == SIM_OK          ? ""
+                                    : st == SIM_NO_TENANT ? "RLC_NOCONFIG"
+                                                          : "RLC_BADARG";
+                if (got != want || strcmp(rcode, scode) != 0) {
                     printf("DIVERGED at release (seed %lld): tenant=%s path=%s lease=%s now=%lld: "
-                           "redis released %lld, simulator %lld\n",
-                           seed, o->tenant, o->path, o->lease, rnow, got, (long long)want);
+                           "redis released %lld%s%s, simulator %lld%s%s\n",
+                           seed, o->tenant, o->path, o->lease, rnow, got, rerr ? " " : "", rcode,
+                           (long long)want, st ? " " : "", scode);
                     status = 1;
                     goto done;
                 }
@@ -583,12 +731,24 @@ int main(int argc, char **argv)
             }
             if (!ra.error && ra.shadow[0])
                 nshadow++;
+            if (ra.error) {
+                nerr++;
+                continue;
+            }
+            if (!rules_tenant(&rs[cur], o->tenant))
+                nunlisted++;
+            bool tmpl = false;
+            for (size_t oi = 0; oi < d.noutcomes; oi++)
+                tmpl |= d.outcomes[oi].rule->any_mask != 0;
+            ntmpl += tmpl;
+            ntmplrej += tmpl && !ra.allowed && d.rule && d.rule->any_mask;
         }
     }
     printf("# %lld requests identical (%lld allowed, %lld rejected, %lld with shadow rejections, "
-           "%lld leases released), seed %lld, %s, %s time\n",
-           nreq, nallowed, nrej, nshadow, nreleased, seed, use_eval ? "EVALSHA" : "FCALL",
-           server_time ? "server" : "client");
+           "%lld leases released; %lld for unlisted tenants, %lld with template rules, %lld "
+           "rejected by one, %lld errors), seed %lld, %s, %s time\n",
+           nreq, nallowed, nrej, nshadow, nreleased, nunlisted, ntmpl, ntmplrej, nerr, seed,
+           use_eval ? "EVALSHA" : "FCALL", server_time ? "server" : "client");
 done:
     /* Freed on every path: a leak report must not replace the answer. */
     fflush(stdout);

@@ -3,18 +3,20 @@
 # tests/drivers/differential.c replays random requests through a real
 # redis-server (started here) and the simulator and compares every answer.
 # FUNCTION (Redis 7) and EVALSHA (the pre-7 fallback) paths, client and
-# server time; a deliberately altered library must be caught.
+# server time; policies with templates (`tenant *`, `group *`, `key *`) and
+# requests naming unlisted values; a deliberately altered library must be
+# caught.
 . "$ROOT/tests/lib.sh"
 D="$ROOT/$BUILD/tests/drivers/differential"
 # The malformed costs and client times below (shell words, for eval).
 NOW=1700000000000
 COSTS='1e3 1.0 " 1" "1 " +1 0x10 -1 0 "" 2147483649 1e308 inf nan'
 NOWS='1.7e12 "$NOW.5" " $NOW" -5 0x1 "" 9007199254740992'
-# 4 runs, the mutation, a good call, a case per cost and two per time, 6
+# 4 runs, the 2 mutations, a good call, a case per cost and two per time, 6
 # argument-count cases, 2 EVALSHA cases.
 eval "set -- $COSTS"; ncost=$#
 eval "set -- $NOWS"; nnow=$#
-plan $((4 + 1 + 1 + ncost + 2 * nnow + 6 + 2))
+plan $((4 + 2 + 1 + ncost + 2 * nnow + 6 + 2))
 port=$(free_port)
 start_redis "$port" || bail_out "differential: redis-server" "did not start"
 
@@ -32,15 +34,20 @@ run "FCALL, server time" --seed 3 --requests 20000 --mode fcall --time server
 run "EVALSHA, server time" --seed 4 --requests 5000 --mode eval --time server
 
 # The test must be able to fail: a token bucket that charges one unit too
-# many has to be caught, with the diverging request and both answers.
-"$D" --port "$port" --seed 1 --requests 20000 --mutate >"$T/mut" 2>&1
-rc=$?
-if [ $rc -eq 1 ] && grep -q '^DIVERGED at request' "$T/mut" && grep -q '  redis: ' "$T/mut" \
-    && grep -q '  simulator: ' "$T/mut"; then
-    ok "differential catches an altered library constant"
-else
-    notok "differential catches an altered library constant" "exit $rc: $(cat "$T/mut")"
-fi
+# many, and a template's value whose ':' its counter key leaves unencoded,
+# have to be caught, with the diverging request and both answers.
+mutant() { # NAME FLAG
+    "$D" --port "$port" --seed 1 --requests 20000 "$2" >"$T/mut" 2>&1
+    rc=$?
+    if [ $rc -eq 1 ] && grep -q '^DIVERGED at request' "$T/mut" && grep -q '  redis: ' "$T/mut" \
+        && grep -q '  simulator: ' "$T/mut"; then
+        ok "differential catches $1"
+    else
+        notok "differential catches $1" "exit $rc: $(cat "$T/mut")"
+    fi
+}
+mutant "an altered library constant" --mutate
+mutant "a template value's ':' left unencoded in its counter key" --mutate-template
 
 # Malformed arguments are RLC_BADARG, never a decision: the library left by
 # a short client-time run (tenant t0 of namespace df), called by hand.

@@ -14,11 +14,11 @@ cd "$H" || exit 2
 # Codes no policy can trigger, proven by the unit test instead.
 UNIT_ONLY="2202 2104"
 # A case per tests/hazards/*.rlp, per RLC2xxx code (explain) and per one a
-# policy can trigger (coverage), 13 for the options, one per example.
+# policy can trigger (coverage), 15 for the options, one per example.
 nrlp=$(ls *.rlp | wc -l)
 ncodes=$("$RLC" explain --list | grep -c '^RLC2')
 nex=$(ls "$ROOT"/examples/*.rlp | wc -l)
-plan $((nrlp + 2 * ncodes - $(echo $UNIT_ONLY | wc -w) + 13 + nex))
+plan $((nrlp + 2 * ncodes - $(echo $UNIT_ONLY | wc -w) + 15 + nex))
 
 show_diff() { diff -u "$1" "$2" | head -20 | sed 's/^/# /'; }
 
@@ -153,6 +153,44 @@ assert len(sup) == 4 and {s["code"] for s in sup} == {"RLC2006", "RLC2103"}, sup
 assert all(s["allow"]["line"] in (6, 7) for s in sup), sup
 EOF
 then ok "hazards/report-json"; else notok "hazards/report-json" "exit $rc"; fi
+
+# --report with templates: rows for key * and for tenant * and its subtree
+# (after the listed tenants), a template's path segment a bare *, a key
+# literally named "*" a string.
+cat > report_tmpl.rlp <<'EOF'
+tenant "acme" {
+  limit 100/1s
+  key * { limit 20/1s }
+  key "*" { limit 30/1s }
+}
+tenant * {
+  limit 10/1s
+  group * { key * { limit 2/1s } }
+}
+EOF
+"$RLC" check --report report_tmpl.rlp > rept.txt 2>rept.err; rc=$?
+if [ $rc = 0 ] &&
+   grep -Eq '^acme/\* +20/1s +token_bucket +39 +39 +-' rept.txt &&
+   grep -Eq '^acme/"\*" +30/1s +token_bucket +59 +59 +-' rept.txt &&
+   grep -Eq '^\* +10/1s +token_bucket +19 +19 +-' rept.txt &&
+   grep -Eq '^\*/\*/\* +2/1s +token_bucket +3 +3 +-' rept.txt &&
+   [ "$(grep -n '^\* ' rept.txt | cut -d: -f1)" -gt "$(grep -n '^acme/"' rept.txt | cut -d: -f1)" ]; then
+    ok "hazards/report-templates"
+else
+    notok "hazards/report-templates" "exit $rc"; sed 's/^/# /' rept.txt rept.err | head -20
+fi
+"$RLC" check --report --format=json report_tmpl.rlp > rept.json 2>rept.err; rc=$?
+if [ $rc = 0 ] && python3 - rept.json <<'EOF'
+import json, sys
+rep = json.loads(open(sys.argv[1]).read().splitlines()[-1])["report"]
+by = {(l["subject"], l["limit"]): l for l in rep["limits"]}
+assert by[("acme/*", "20/1s")]["kind"] == "key", by
+assert by[('acme/"*"', "30/1s")]["kind"] == "key", by
+assert by[("*", "10/1s")]["kind"] == "tenant", by
+k = by[("*/*/*", "2/1s")]
+assert k["kind"] == "key" and k["alone"] == 3 and k["at"]["line"] == 8, k
+EOF
+then ok "hazards/report-templates-json"; else notok "hazards/report-templates-json" "exit $rc"; fi
 
 # GitHub annotations: one command per diagnostic, properties and message
 # escaped.

@@ -9,7 +9,8 @@
 #             prints [RLCnnnn] (for inputs a code block cannot hold: NUL
 #             bytes, huge files, several files).
 # Anywhere:
-#   ```rlp-ok the block checks clean: exit 0, no diagnostic at all.
+#   ```rlp-ok the block checks clean: exit 0, no diagnostic at all; and
+#             when it has test blocks, `rlc test` passes them all.
 #   ```sh-ok  the block, run by `sh -e` in an empty directory with rlc on
 #             PATH, exits 0: it checks a figure the prose states (a bound,
 #             a range) against what rlc prints, so no number in the text
@@ -73,8 +74,12 @@ for f in "$T"/blocks/*; do
         cp "$f" "$d/example.rlp"
         (cd "$d" && "$RLC" check --format=json example.rlp >out 2>err)
         rc=$?
-        if [ $rc -eq 0 ] && [ ! -s "$d/out" ]; then ok "$name"
-        else notok "$name" "expected clean, got exit $rc: $(head -3 "$d/out" "$d/err" | tr '\n' ' ')"; fi
+        if [ $rc -ne 0 ] || [ -s "$d/out" ]; then
+            notok "$name" "expected clean, got exit $rc: $(head -3 "$d/out" "$d/err" | tr '\n' ' ')"
+        elif grep -q '^test ' "$d/example.rlp" &&
+             ! (cd "$d" && "$RLC" test example.rlp >tout 2>&1); then
+            notok "$name" "its tests fail: $(grep -v '^ok' "$d/tout" | head -3 | tr '\n' ' ')"
+        else ok "$name"; fi
         ;;
     rlp)
         if [ "$code" = none ]; then notok "$name" "rlp block outside a ### RLCnnnn section"; continue; fi
