@@ -10,8 +10,6 @@
 # are given back when a request completes.  Then the policy and nginx.conf
 # of SPEC.md 7.10 (the same blocks as the README's) are cut out, deployed
 # and run as written, with only ports and directories changed.
-# Cases that need templates (`tenant *`, `key *`) are skipped, saying so,
-# while this rlc does not parse them.
 . "$ROOT/tests/lib.sh"
 plan 40
 command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] ||
@@ -25,11 +23,6 @@ R="$T/rlc"
 mkdir -p "$R"
 # nginx workers run as an unprivileged user when the master is root.
 chmod 755 "$T" "$R"
-
-printf 'tenant * {\n  limit 1/1s\n}\n' > "$T/probe.rlp"
-if "$RLC" check "$T/probe.rlp" > /dev/null 2>&1; then TEMPLATES=yes; else TEMPLATES=no; fi
-setup "templates (tenant *, key *) parsed by this rlc: $TEMPLATES"
-no_templates="templates core (tenant *, key *) not merged into this branch yet"
 
 # One policy, one nginx target per way of naming a request.
 targets() {
@@ -265,7 +258,7 @@ tenant "pool" {
 P
     targets
 } > "$T/templates.rlp"
-if [ $TEMPLATES = yes ] && "$RLC" compile -q "$T/templates.rlp" -o "$T/templates.json" 2> "$T/err" &&
+if "$RLC" compile -q "$T/templates.rlp" -o "$T/templates.json" 2> "$T/err" &&
     "$RLC" run -q "$T/templates.json" 2>> "$T/err"; then
     per_ip ip/z "key * under tenant public"
     a=$(codes 4 -H 'X-Api-Key: k-zz1' "$URL/key/x")
@@ -274,14 +267,10 @@ if [ $TEMPLATES = yes ] && "$RLC" compile -q "$T/templates.rlp" -o "$T/templates
         [ "$a/$b" = "200 200 200 429 /200 200 200 429 " ]
     got=$(codes 4 -H 'X-Api-Key: k-zz3' "$URL/anyone/x")
     check "an unlisted tenant is limited by tenant * (got $got)" [ "$got" = "200 200 200 429 " ]
-elif [ $TEMPLATES = yes ]; then
+else
     for a in 2 3 4; do notok "client 127.0.0.$a (key *)" "deploy failed: $(head -c 300 "$T/err")"; done
     notok "unlisted API keys" "deploy failed"
     notok "unlisted tenant" "deploy failed"
-else
-    for a in 2 3 4; do skip "client 127.0.0.$a limited by key * under tenant public" "$no_templates"; done
-    skip "API keys the policy never lists, each limited by key *" "$no_templates"
-    skip "an unlisted tenant is limited by tenant *" "$no_templates"
 fi
 
 # --- the documented policy and nginx.conf (SPEC.md 7.10, README) ----------
@@ -304,13 +293,6 @@ sed -e "s#/etc/nginx/rlc/#$DD/rlc/#g" "$T/doc.rlp" > "$DD/policy.rlp"
 sed -e "s#/etc/nginx/rlc/#$DD/rlc/#g" -e "s#/run/nginx.pid#$DD/nginx.pid#" \
     -e "s#/var/log/nginx/#$DD/#g" -e "s#listen 80;#listen 127.0.0.1:$DPORT;#" \
     -e "s#127.0.0.1:8081#127.0.0.1:$APORT#" "$T/doc.conf" > "$DD/nginx.conf"
-if [ $TEMPLATES = no ]; then
-    skip "the documented nginx.conf starts (nginx -t)" "$no_templates"
-    skip "the documented policy deploys to it" "$no_templates"
-    skip "the documented per-address limit: 20 pass, then 429" "$no_templates"
-    skip "another address is not limited by the first one's requests" "$no_templates"
-    exit 0
-fi
 mkdir -p "$DD/app"
 echo app > "$DD/app/x"
 (cd "$DD/app" && exec python3 -m http.server "$APORT" --bind 127.0.0.1 > "$DD/app.log" 2>&1) &
