@@ -31,6 +31,10 @@ local LIBRARY_VERSION = 1
 -- decision may only touch its own tenant's slot.
 local TEMPLATE = nil
 
+-- Whether this chunk stays loaded between calls (FUNCTION LOAD), so that
+-- what it caches is used again; EVALSHA runs it afresh on every call.
+local KEEPS = redis.register_function ~= nil
+
 -- FUNCTION LOAD runs this chunk in a sandbox without math or string, so
 -- the library's locals are bound on the first call (init), not here.
 local floor, tonumber, fmt, find, sub, gsub, gmatch, match, call, unpack, concat, spack, sunpack
@@ -327,18 +331,37 @@ local rate = {T = token_bucket, G = gcra, F = fixed_window, L = sliding_log,
     S = approx_sliding_window}
 
 -- The fields of config cfg (from key cfgkey) named in names, each as
--- its parsed rules or false when absent; one HMGET for those not cached.
+-- its parsed rules or false when absent: from the whole config when it is
+-- small, else one HMGET for those not cached.
 local function fields(cfg, cfgkey, names, out)
     local f = cfg.f
+    if cfg.full then
+        -- Every field is here: an absent name is no field, and is not
+        -- remembered (the names of unlisted values are unbounded).
+        for i = 1, #names do out[i] = f[names[i]] or false end
+        return out
+    end
     local miss
     for i = 1, #names do
-        local v = f[names[i]]
-        if v == nil then
-            if cfg.full then f[names[i]] = false else
-                miss = miss or {}
-                miss[#miss + 1] = names[i]
-            end
+        if f[names[i]] == nil then
+            miss = miss or {}
+            miss[#miss + 1] = names[i]
         end
+    end
+    if miss and cfg.nf == 0 and not cfg.big and KEEPS then
+        -- A first miss: a config of at most 1024 fields is read whole, so
+        -- that the names of unlisted values (one new name per value) cost
+        -- a table lookup and no HMGET each.
+        if call('HLEN', cfgkey) <= 1024 then
+            local kv = call('HGETALL', cfgkey)
+            for j = 1, #kv, 2 do
+                if kv[j] ~= 'm' then f[kv[j]] = parse_rules(kv[j + 1]) end
+            end
+            cfg.full = true
+            for i = 1, #names do out[i] = f[names[i]] or false end
+            return out
+        end
+        cfg.big = true
     end
     if miss then
         local vals = call('HMGET', cfgkey, unpack(miss))

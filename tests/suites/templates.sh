@@ -6,9 +6,10 @@
 # `key *` starts from it and overrides per window, the store decides as
 # `rlc test` predicts; a deploy that changes only `tenant *` writes no
 # config and leaves live per-value counters alone; a rollback gives the
-# old template back; malformed paths are RLC_BADARG.
+# old template back; malformed paths are RLC_BADARG; the library's memory
+# stays flat however many unlisted values it decides.
 . "$ROOT/tests/lib.sh"
-plan 16
+plan 17
 
 cat > "$T/a.rlp" <<'P'
 policy "tp" {
@@ -113,3 +114,24 @@ got=$(allowed 4 fresh-co2 key:k1)
 [ "$got" = 3 ] && ok "rollback gives the old tenant * back (3/1h)" ||
     notok "rollback gives the old tenant * back" "got $got"
 check "rlc audit verify after the deploys and the rollback" "$RLC" audit verify
+
+# Every unlisted value is a new name the library looks up: none may stay
+# in its memory.  40 000 distinct keys of an unlisted tenant, pipelined:
+# the functions' Lua memory must not grow with them (it grew ~120 bytes a
+# value when tenant * remembered every name it had not found).
+resp() { # FROM TO: FCALLs for keys v<FROM>..v<TO-1> of unlisted tenant "flat"
+    python3 -c '
+import sys
+for i in range(int(sys.argv[1]), int(sys.argv[2])):
+    a = ["FCALL", "rlc_decide", "1", "{tp:flat}:active", "key:v%d" % i, "GET", "/", "1", "", ""]
+    sys.stdout.write("*%d\r\n" % len(a) + "".join("$%d\r\n%s\r\n" % (len(x), x) for x in a))
+' "$1" "$2"
+}
+lua_mem() { cli INFO memory | sed -n 's/^used_memory_vm_functions:\([0-9]*\).*/\1/p'; }
+resp 0 5000 | cli --pipe > /dev/null 2>&1
+m1=$(lua_mem)
+resp 5000 45000 | cli --pipe > /dev/null 2>&1
+m2=$(lua_mem)
+[ -n "$m1" ] && [ -n "$m2" ] && [ "$m2" -lt $((m1 + 1048576)) ] &&
+    ok "40 000 unlisted values leave the library's memory flat ($m1 -> $m2 bytes)" ||
+    notok "40 000 unlisted values leave the library's memory flat" "$m1 -> $m2 bytes"
