@@ -413,7 +413,7 @@ local function config_of(active, prefix, ver)
     return cfg, cfgkey
 end
 
-local two = {}
+local two, got2, TOP = {}, {}, {'s'}
 
 -- The subjects a request path reaches, level by level (SPEC.md 2.3): the
 -- listed subject "<kind>:<name>" if the config has it, else the template
@@ -423,31 +423,43 @@ local two = {}
 -- request's names at template levels so far, "/<name>", ':' encoded as
 -- %3A, which name the counters of a template's rules), or nil, error.
 local function walk(cfg, cfgkey, path)
-    local top = fields(cfg, cfgkey, {'s'}, two)[1]
+    local top = fields(cfg, cfgkey, TOP, two)[1]
     local lists, sufs = {top or false}, {''}
-    if path == '' then return lists, sufs end
+    if path == '' then return lists, sufs, 's' end
     if #path > 1024 then return nil, 'path longer than 1024 bytes' end
     local cur, suf, depth = 's', '', 1
     local i, n = 1, #path
     while true do
         local j = find(path, '/', i, true)
         local seg = sub(path, i, (j or n + 1) - 1)
-        local kind, name = match(seg, '^(%l+):(.+)$')
-        if kind ~= 'group' and kind ~= 'key' then
+        -- seg is "<kind>:<name>": kind up to the first ':', a name of at
+        -- least one byte after it.
+        local c = find(seg, ':', 1, true)
+        local kind, name = c and sub(seg, 1, c - 1), c and sub(seg, c + 1)
+        if (kind ~= 'group' and kind ~= 'key') or name == '' then
             return nil, 'path segment must be group:NAME or key:NAME'
         end
         depth = depth + 1
         if depth > 8 then return nil, 'path deeper than 8 subjects' end
         local lf, tf = cur .. '/' .. seg, cur .. '/' .. kind .. '*'
-        two[1], two[2] = lf, tf
-        local got = fields(cfg, cfgkey, two, {})
-        if got[1] then
+        local l, t
+        if cfg.full then
+            -- The whole config is here: two table lookups, nothing to fetch.
+            local f = cfg.f
+            l, t = f[lf], f[tf]
+        else
+            two[1], two[2] = lf, tf
+            local got = fields(cfg, cfgkey, two, got2)
+            l, t = got[1], got[2]
+        end
+        if l then
             cur = lf
-            lists[depth], sufs[depth] = got[1], suf
-        elseif got[2] then
+            lists[depth], sufs[depth] = l, suf
+        elseif t then
             cur = tf
-            suf = suf .. '/' .. gsub(name, ':', '%%3A')
-            lists[depth], sufs[depth] = got[2], suf
+            if find(name, ':', 1, true) then name = gsub(name, ':', '%%3A') end
+            suf = suf .. '/' .. name
+            lists[depth], sufs[depth] = t, suf
         else
             cur = lf
             lists[depth], sufs[depth] = false, suf
@@ -456,7 +468,7 @@ local function walk(cfg, cfgkey, path)
         i = j + 1
         if i > n then return nil, 'path has an empty segment' end
     end
-    return lists, sufs
+    return lists, sufs, cur
 end
 
 -- The decision time: the client's now_ms with time_source = client, else
@@ -485,13 +497,88 @@ local plans, nplans = {}, 0
 -- The version each active key was last seen at ('' for none: tenant *).
 local seen, nseen = {}, 0
 
+-- A request that reaches a template: the shape of its plan (the rules
+-- that apply and where each one's counter key comes from) is the same for
+-- every value, so it is kept per config under the subjects reached (the
+-- walk's last subject names them all), method and route; only the keys
+-- are made per call.  At most 4096 per config, dropped whole when full.
+local VK, VM, VP, vm_n = {}, {}, {}, 0
+local function value_plan(cfg, lists, sufs, cur, active, prefix, ver, method, route, tsrc, skew)
+    local shapes = cfg.shapes
+    if not shapes or cfg.nshapes >= 4096 then
+        shapes = {}
+        cfg.shapes, cfg.nshapes = shapes, 0
+    end
+    local s1 = shapes[cur]
+    local s2 = s1 and s1[method]
+    local sk = s2 and s2[route]
+    if not sk then
+        local rsegs
+        local rules, tails, lvl, slot, nm = {}, {}, {}, {}, 1
+        for i = 1, #lists do
+            local list = lists[i]
+            if list then
+                for j = 1, #list do
+                    local r = list[j]
+                    if r.method and not rsegs then
+                        rsegs = {}
+                        for s in gmatch(route, '[^/]+') do rsegs[#rsegs + 1] = s end
+                    end
+                    if route_ok(r, method, rsegs) then
+                        local n = #rules + 1
+                        rules[n], tails[n], lvl[n] = r, ':c:' .. r.id, i
+                        if r.kind ~= 'C' then
+                            nm = nm + 1
+                            slot[n] = nm
+                        end
+                    end
+                end
+            end
+        end
+        sk = {rules = rules, tails = tails, lvl = lvl, slot = slot, n = #rules}
+        if not s1 then s1 = {} shapes[cur] = s1 end
+        if not s2 then s2 = {} s1[method] = s2 end
+        s2[route] = sk
+        cfg.nshapes = cfg.nshapes + 1
+    end
+    if sk.n > 256 then return nil, bad('more than 256 rules apply') end
+    -- The plan is never kept: the same tables serve every call.
+    local tails, lvl, slot = sk.tails, sk.lvl, sk.slot
+    local keys, mkeys, nm = VK, VM, 1
+    mkeys[1] = active
+    for n = 1, sk.n do
+        local key = prefix .. tails[n] .. sufs[lvl[n]]
+        keys[n] = key
+        if slot[n] then
+            nm = slot[n]
+            mkeys[nm] = key
+        end
+    end
+    for k = nm + 1, vm_n do mkeys[k] = nil end
+    vm_n = nm
+    local p = VP
+    p.ver, p.client, p.skew, p.rules = ver or false, tsrc == 'c', tonumber(skew), sk.rules
+    p.keys, p.mkeys, p.slot, p.n, p.prefix = keys, mkeys, slot, sk.n, prefix
+    p.per_value, p.meta = true, cfg.m
+    return p
+end
+
 local function plan_for(active, prefix, ver, path, method, route)
     local cfg, cfgkey = config_of(active, prefix, ver)
     if not cfg then return nil, cfgkey end
-    local lists, sufs = walk(cfg, cfgkey, path)
+    local lists, sufs, cur = walk(cfg, cfgkey, path)
     if not lists then return nil, bad(sufs) end
-    local format, tsrc, skew = match(cfg.m, '^(%d+) (%a) (%d+)$')
-    if format ~= '1' then return nil, redis.error_reply('RLC_FORMAT unknown config format') end
+    -- The meta field, parsed once per config.
+    local tsrc, skew = cfg.tsrc, cfg.skew
+    if not tsrc then
+        local format
+        format, tsrc, skew = match(cfg.m, '^(%d+) (%a) (%d+)$')
+        if format ~= '1' then return nil, redis.error_reply('RLC_FORMAT unknown config format') end
+        cfg.tsrc, cfg.skew = tsrc, skew
+    end
+    if sufs[#sufs] ~= '' then
+        return value_plan(cfg, lists, sufs, cur, active, prefix, ver, method, route, tsrc, skew)
+    end
     local rsegs
     local rules, keys, mkeys, slot = {}, {}, {active}, {}
     local per_value = false
