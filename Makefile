@@ -172,7 +172,11 @@ $(BUILD)/tests/bench/enforce: tests/bench/enforce.c $(BUILD)/librlc.a
 $(BUILD)/tests/bench/sliding: tests/bench/sliding.c $(BUILD)/librlc.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/librlc.a $(LDLIBS)
-bench: $(BUILD)/rlc $(BUILD)/gen_policy $(BUILD)/tests/bench/enforce $(BUILD)/tests/bench/sliding
+$(BUILD)/tests/bench/templates: tests/bench/templates.c $(BUILD)/librlc.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/librlc.a $(LDLIBS)
+bench: $(BUILD)/rlc $(BUILD)/gen_policy $(BUILD)/tests/bench/enforce $(BUILD)/tests/bench/sliding \
+       $(BUILD)/tests/bench/templates
 	@BUILD=$(BUILD) sh tests/bench/run.sh
 	@BUILD=$(BUILD) sh tests/bench/enforce.sh
 	@BUILD=$(BUILD) sh tests/bench/apply.sh
