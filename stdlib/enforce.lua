@@ -457,8 +457,7 @@ local function walk(cfg, cfgkey, path)
             lists[depth], sufs[depth] = l, suf
         elseif t then
             cur = tf
-            if find(name, ':', 1, true) then name = gsub(name, ':', '%%3A') end
-            suf = suf .. '/' .. name
+            suf = suf .. '/' .. gsub(name, ':', '%%3A')
             lists[depth], sufs[depth] = t, suf
         else
             cur = lf
