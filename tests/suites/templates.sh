@@ -8,7 +8,7 @@
 # config and leaves live per-value counters alone; a rollback gives the
 # old template back; malformed paths are RLC_BADARG.
 . "$ROOT/tests/lib.sh"
-plan 23
+plan 24
 
 cat > "$T/a.rlp" <<'P'
 policy "tp" {
@@ -49,6 +49,8 @@ for p in a b; do
     "$RLC" compile -q "$T/$p.rlp" -o "$T/$p.json" || bail_out "compile $p" "failed"
 done
 check "rlc test: templates decide unlisted tenants and keys" "$RLC" test "$T/a.rlp"
+check "rlc plan show counts tenant *'s rules" \
+    sh -c "'$RLC' plan show '$T/a.json' | grep -qx 'tenant \*  3 rules, for every tenant not listed'"
 
 PORT=$(free_port)
 start_redis "$PORT" || bail_out "redis starts" "see stderr"
