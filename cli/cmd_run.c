@@ -76,6 +76,12 @@ static void print_diff(const json_t *s)
         const char *from = json_string_value(json_object_get(t, "from"));
         const char *to = json_string_value(json_object_get(t, "to"));
         const char *on = json_string_value(json_object_get(t, "target"));
+        if (json_is_true(json_object_get(t, "template"))) {
+            printf("tenant * (template)%s%s: %s (library %s -> %s)\n", on ? " on " : "",
+                   on ? on : "", !from ? "new" : !to ? "removed" : "changed",
+                   from ? from : "none", to ? to : "none");
+            continue;
+        }
         printf("tenant %s%s%s: %s\n", json_string_value(json_object_get(t, "tenant")),
                on ? " on " : "", on ? on : "", !from ? "new" : !to ? "removed" : "changed");
         if (json_is_true(json_object_get(t, "live_config_edited")))

@@ -8,7 +8,7 @@
 # config and leaves live per-value counters alone; a rollback gives the
 # old template back; malformed paths are RLC_BADARG.
 . "$ROOT/tests/lib.sh"
-plan 16
+plan 22
 
 cat > "$T/a.rlp" <<'P'
 policy "tp" {
@@ -113,3 +113,35 @@ got=$(allowed 4 fresh-co2 key:k1)
 [ "$got" = 3 ] && ok "rollback gives the old tenant * back (3/1h)" ||
     notok "rollback gives the old tenant * back" "got $got"
 check "rlc audit verify after the deploys and the rollback" "$RLC" audit verify
+
+# diff and status see the library's tenant *, and another namespace's
+# deploy does not replace it.
+"$RLC" diff "$T/b.json" > "$T/diff.out" 2>&1
+rc=$?
+[ $rc -eq 10 ] && grep -q '^tenant \* (template): changed' "$T/diff.out" &&
+    ok "rlc diff lists a changed tenant * (exit 10)" ||
+    notok "rlc diff lists a changed tenant * (exit 10)" "exit $rc: $(cat "$T/diff.out")"
+"$RLC" status "$T/a.json" > /dev/null 2>&1
+check "rlc status of the applied plan: no drift" test $? -eq 0
+cli FUNCTION LOAD REPLACE "$(cat "$ROOT/stdlib/enforce.lua")" > /dev/null
+"$RLC" status --json "$T/a.json" > "$T/st.out" 2>&1
+rc=$?
+[ $rc -eq 6 ] && grep -q "tenant \\* is not the plan" "$T/st.out" &&
+    ok "a library loaded by hand without tenant * is drift (exit 6)" ||
+    notok "a library loaded by hand without tenant * is drift (exit 6)" "exit $rc"
+"$RLC" run -q "$T/a.json" > /dev/null 2>&1
+"$RLC" status "$T/a.json" > /dev/null 2>&1
+check "rlc run of the applied plan loads its tenant * again" test $? -eq 0
+sed -e 's/namespace = "tp"/namespace = "tq"/' "$T/a.rlp" > "$T/c.rlp"
+"$RLC" compile -q "$T/c.rlp" -o "$T/c.json" || bail_out "compile c" "failed"
+before=$(cli --scan | sort | tr '\n' ' ')
+"$RLC" run "$T/c.json" > "$T/c.out" 2>&1
+rc=$?
+after=$(cli --scan | grep -v '^tq:audit' | sort | tr '\n' ' ')
+[ $rc -eq 5 ] && grep -q 'RLC3186' "$T/c.out" && [ "$before" = "$after" ] &&
+    ok "another namespace's deploy stops at RLC3186 (exit 5), nothing written but its audit record" ||
+    notok "another namespace's deploy stops at RLC3186" "exit $rc: [$before] [$after]"
+got=$(allowed 4 after-refusal key:k1)
+[ "$got" = 3 ] && ok "and this namespace's tenant * still decides (3/1h)" ||
+    notok "and this namespace's tenant * still decides" "got $got"
+
