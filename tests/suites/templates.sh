@@ -8,7 +8,7 @@
 # config and leaves live per-value counters alone; a rollback gives the
 # old template back; malformed paths are RLC_BADARG.
 . "$ROOT/tests/lib.sh"
-plan 22
+plan 23
 
 cat > "$T/a.rlp" <<'P'
 policy "tp" {
@@ -21,6 +21,9 @@ tenant * {
   limit 50/1h
   key * {
     limit 3/1h
+  }
+  key "q\"\\]]\n" {
+    limit 1/1h
   }
 }
 tenant "acme" {
@@ -78,6 +81,12 @@ got=$(allowed 6 other-co "key:k1")
 check "an unlisted tenant has no config keys, only counters" \
     sh -c "[ -z \"\$(redis-cli -p $PORT --scan --pattern '{tp:new-signup}:active')\" ] &&
            [ -n \"\$(redis-cli -p $PORT --scan --pattern '{tp:new-signup}:c:*/k1')\" ]"
+# A listed name of tenant * with a quote, a backslash, "]]" and a newline
+# travels inside the library's Lua text: escaped, it is still that name.
+odd=$(printf 'key:q"\\]]\n_'); odd=${odd%_}
+got=$(allowed 3 odd-co "$odd")
+[ "$got" = 1 ] && ok "tenant *'s listed key with quote, backslash, ]] and newline: 1 of 3" ||
+    notok "tenant *'s listed key with quote, backslash, ]] and newline" "got $got"
 got=$(allowed 8 acme key:zz)
 [ "$got" = 5 ] && ok "listed tenant: an unlisted key gets its key * (5/1h)" ||
     notok "listed tenant: an unlisted key gets its key *" "got $got"
