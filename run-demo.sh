@@ -6,9 +6,11 @@
 # Checks and fmt-checks every example policy, then starts a throwaway
 # redis-server (127.0.0.1, a free port, a temp dir, no persistence),
 # compiles examples/saas.rlp, shows `rlc diff`, applies the plan with
-# `rlc run`, sends a burst of decisions through the enforcement library
-# (FCALL rlc_decide) and compares every decision with `rlc simulate` on the
-# same trace, shows `rlc status`, rolls back with `rlc rollback`, verifies
+# `rlc run`, sends two bursts of decisions through the enforcement library
+# (FCALL rlc_decide), one for a listed API key and one for an unlisted key
+# of an unlisted tenant (decided by `tenant *` and `key *`), and compares
+# every decision with `rlc simulate` on the same trace, shows `rlc status`,
+# rolls back with `rlc rollback`, verifies
 # the audit log, stops Redis and prints a summary.  Whatever happens
 # (success, a failing step, Ctrl-C, its output piped into `head`) the Redis
 # it started is stopped by PID and its temp dir removed: nothing is left
@@ -29,6 +31,13 @@ BURST_PATH=group:data-platform/key:etl-nightly
 BURST_METHOD=GET
 BURST_ROUTE=/v1/events
 BURST_N=40
+# The second burst: a tenant and an API key the policy never lists, limited
+# by its templates (tenant * tier free, key * 5/1s): a signup from today.
+# It has no config of its own in Redis: tenant * is carried in the function
+# library.  Twice the key's limit.
+NEW_TENANT=new-signup-4411
+NEW_PATH=key:k-7f3a
+NEW_N=10
 
 if [ ! -x "$RLC" ]; then
     echo "run-demo.sh: $RLC not found; run 'make' first" >&2
@@ -176,29 +185,41 @@ show rlc run plan.json
 ACTIVE=$(count_keys "{$NS:*}:active")
 [ "$ACTIVE" = "$TENANTS" ] || fail "$ACTIVE active pointers in Redis, expected $TENANTS"
 echo "Redis now holds $ACTIVE active tenant configs"
+# tenant * has no key: the deploy composed it into the function library, so
+# a decision for any unlisted tenant needs no key outside its own slot.
+rcli function list withcode libraryname rlc | grep -q '^local TEMPLATE = {' \
+    || fail "tenant * is not in the function library"
+echo "and tenant * (every tenant the policy does not list) in the function library rlc"
 
 # ---- 6. burst --------------------------------------------------------------
-heading "A burst through the enforcement library, against the simulator"
-echo "$BURST_N requests for tenant $BURST_TENANT, $BURST_PATH, $BURST_METHOD $BURST_ROUTE,"
-echo "each one FCALL rlc_decide (the call a gateway makes), over one connection"
+heading "Two bursts through the enforcement library, against the simulator"
+echo "$BURST_N requests for tenant $BURST_TENANT, $BURST_PATH (listed, 20/1s),"
+echo "then $NEW_N for tenant $NEW_TENANT, $NEW_PATH (neither listed: tenant * and key *, 5/1s),"
+echo "all $BURST_METHOD $BURST_ROUTE, each one FCALL rlc_decide (the call a gateway makes), over one connection"
+N_ALL=$((BURST_N + NEW_N))
 # Time: saas.rlp has time_source = server, so the library ignores the
 # client's NOW argument and reads Redis's TIME on every call; the clock
-# moves while the burst runs, and the 20/1s key refills one token every
+# moves while the bursts run, and the 20/1s key refills one token every
 # 50 ms, so how many requests pass depends on how fast they were sent.
 # That does not matter here: each reply carries now_ms, the time Redis
 # decided with (SPEC 6.6), and the trace handed to `rlc simulate` has
 # exactly those times.  Both then decide on the same clock and must agree
 # request by request on a fast machine or a slow one.  (Sent over one
-# connection the burst takes a few ms, so it is typically 20 admitted, 20
-# rejected.)
-i=0
-while [ $i -lt "$BURST_N" ]; do
+# connection the bursts take a few ms, so it is typically 20 admitted and
+# 20 rejected, then 5 and 5.)
+# requests: the burst's tenant and path, one line per request, in order.
+{
+    i=0
+    while [ $i -lt "$BURST_N" ]; do echo "$BURST_TENANT $BURST_PATH"; i=$((i + 1)); done
+    i=0
+    while [ $i -lt "$NEW_N" ]; do echo "$NEW_TENANT $NEW_PATH"; i=$((i + 1)); done
+} > "$TMP/requests"
+while read -r t p; do
     printf 'FCALL rlc_decide 1 "{%s:%s}:active" "%s" %s %s 1 "" ""\n' \
-        "$NS" "$BURST_TENANT" "$BURST_PATH" "$BURST_METHOD" "$BURST_ROUTE"
-    i=$((i + 1))
-done | rcli --csv > "$TMP/redis.out" 2> "$TMP/redis.err"
+        "$NS" "$t" "$p" "$BURST_METHOD" "$BURST_ROUTE"
+done < "$TMP/requests" | rcli --csv > "$TMP/redis.out" 2> "$TMP/redis.err"
 # --csv: one reply per line, allowed,"rule",remaining,reset_ms,retry_ms,now_ms,"lease",shadow
-awk -F, -v n="$BURST_N" '
+awk -F, -v n="$N_ALL" '
     { gsub(/"/, "") }
     $1 !~ /^[01]$/ || $6 !~ /^[0-9]+$/ { bad = 1; print "bad reply: " $0 > "/dev/stderr" }
     END { if (bad || NR != n) exit 1 }' "$TMP/redis.out" \
@@ -206,31 +227,54 @@ awk -F, -v n="$BURST_N" '
 # The trace: the same requests at the times Redis used.
 {
     echo "time_ms,tenant,path,method,route,cost"
-    awk -F, -v t="$BURST_TENANT" -v p="$BURST_PATH" -v m="$BURST_METHOD" -v r="$BURST_ROUTE" \
-        '{ print $6 "," t "," p "," m "," r ",1" }' "$TMP/redis.out"
+    awk -F, '{ print $6 }' "$TMP/redis.out" | paste -d' ' - "$TMP/requests" \
+        | awk -v m="$BURST_METHOD" -v r="$BURST_ROUTE" '{ print $1 "," $2 "," $3 "," m "," r ",1" }'
 } > "$TMP/burst.csv"
 first=$(sed -n '2s/,.*//p' "$TMP/burst.csv"); last=$(sed -n '$s/,.*//p' "$TMP/burst.csv")
-echo "the burst took $((last - first)) ms of Redis time"
+echo "the bursts took $((last - first)) ms of Redis time"
 show rlc simulate plan.json --trace burst.csv -o decisions.csv
 "$RLC" simulate "$PLAN" --trace "$TMP/burst.csv" -o "$TMP/sim.csv" 2> "$TMP/sim.err" \
     || { cat "$TMP/sim.err"; fail "rlc simulate exited $?"; }
 # Compare each decision: allowed, deciding rule, remaining, reset_ms, retry_ms.
 awk -F, '{ gsub(/"/, ""); print $1 "," $2 "," $3 "," $4 "," $5 }' "$TMP/redis.out" > "$TMP/redis.cmp"
 awk -F, 'NR > 1 { print $7 "," $8 "," $9 "," $10 "," $11 }' "$TMP/sim.csv" > "$TMP/sim.cmp"
-R_ADM=$(grep -c '^1,' "$TMP/redis.cmp"); R_REJ=$(grep -c '^0,' "$TMP/redis.cmp")
-S_ADM=$(grep -c '^1,' "$TMP/sim.cmp");   S_REJ=$(grep -c '^0,' "$TMP/sim.cmp")
-SAME=$(paste -d'|' "$TMP/redis.cmp" "$TMP/sim.cmp" | awk -F'|' '$1 == $2' | wc -l | tr -d ' ')
-printf '\n  %-28s %8s %8s\n' "" admitted rejected
-printf '  %-28s %8s %8s\n' "Redis (FCALL rlc_decide)" "$R_ADM" "$R_REJ"
-printf '  %-28s %8s %8s\n' "rlc simulate (prediction)" "$S_ADM" "$S_REJ"
+# count FILE FIRST LAST ALLOWED: decisions FIRST..LAST of FILE with that outcome
+count() { sed -n "$2,$3p" "$1" | grep -c "^$4,"; }
+R_ADM=$(count "$TMP/redis.cmp" 1 "$BURST_N" 1); R_REJ=$(count "$TMP/redis.cmp" 1 "$BURST_N" 0)
+S_ADM=$(count "$TMP/sim.cmp" 1 "$BURST_N" 1);   S_REJ=$(count "$TMP/sim.cmp" 1 "$BURST_N" 0)
+T_R_ADM=$(count "$TMP/redis.cmp" $((BURST_N + 1)) "$N_ALL" 1)
+T_R_REJ=$(count "$TMP/redis.cmp" $((BURST_N + 1)) "$N_ALL" 0)
+T_S_ADM=$(count "$TMP/sim.cmp" $((BURST_N + 1)) "$N_ALL" 1)
+T_S_REJ=$(count "$TMP/sim.cmp" $((BURST_N + 1)) "$N_ALL" 0)
+# same FIRST LAST: how many of decisions FIRST..LAST are identical
+same() {
+    paste -d'|' "$TMP/redis.cmp" "$TMP/sim.cmp" | sed -n "$1,$2p" | awk -F'|' '$1 == $2' | wc -l | tr -d ' '
+}
+SAME=$(same 1 "$BURST_N"); T_SAME=$(same $((BURST_N + 1)) "$N_ALL")
+printf '\n  %-46s %8s %8s\n' "" admitted rejected
+printf '  %s\n' "$BURST_TENANT, $BURST_PATH"
+printf '  %-46s %8s %8s\n' "  Redis (FCALL rlc_decide)" "$R_ADM" "$R_REJ"
+printf '  %-46s %8s %8s\n' "  rlc simulate (prediction)" "$S_ADM" "$S_REJ"
+printf '  %s\n' "$NEW_TENANT, $NEW_PATH (templates)"
+printf '  %-46s %8s %8s\n' "  Redis (FCALL rlc_decide)" "$T_R_ADM" "$T_R_REJ"
+printf '  %-46s %8s %8s\n' "  rlc simulate (prediction)" "$T_S_ADM" "$T_S_REJ"
 echo
-echo "$SAME of $BURST_N decisions identical (allowed, deciding rule, remaining, reset, retry)"
-if [ "$SAME" != "$BURST_N" ] || [ "$R_ADM" != "$S_ADM" ] || [ "$R_REJ" != "$S_REJ" ]; then
+echo "$((SAME + T_SAME)) of $N_ALL decisions identical (allowed, deciding rule, remaining, reset, retry)"
+if [ "$SAME" != "$BURST_N" ] || [ "$T_SAME" != "$NEW_N" ] || [ "$R_ADM" != "$S_ADM" ] || [ "$R_REJ" != "$S_REJ" ] \
+    || [ "$T_R_ADM" != "$T_S_ADM" ] || [ "$T_R_REJ" != "$T_S_REJ" ]; then
     echo "first differences (Redis | simulator):"
     paste -d'|' "$TMP/redis.cmp" "$TMP/sim.cmp" | awk -F'|' '$1 != $2 { print "  request " NR ": " $0 }' | head -5
     fail "Redis and the simulator decided differently"
 fi
-[ "$R_REJ" -gt 0 ] || fail "the burst of $BURST_N was never limited"
+[ "$R_REJ" -gt 0 ] || fail "the burst of $BURST_N for $BURST_TENANT was never limited"
+[ "$T_R_REJ" -gt 0 ] || fail "the burst of $NEW_N for the unlisted $NEW_TENANT was never limited"
+# Where the unlisted tenant's state is: counters under its own hash tag
+# (one Cluster slot, like a listed tenant's), and no config of its own.
+T_ACTIVE=$(count_keys "{$NS:$NEW_TENANT}:active")
+T_COUNTERS=$(count_keys "{$NS:$NEW_TENANT}:c:*")
+echo "$NEW_TENANT in Redis: $T_ACTIVE config keys, $T_COUNTERS counters under {$NS:$NEW_TENANT} (the tenant's and its key's)"
+[ "$T_ACTIVE" = 0 ] && [ "$T_COUNTERS" -gt 0 ] \
+    || fail "expected no config and some counters for $NEW_TENANT"
 
 # ---- 7. status -------------------------------------------------------------
 heading "Status of the deploy (rlc status)"
@@ -248,9 +292,13 @@ echo "active pointers: $ACTIVE_AFTER, configs: $CFG_AFTER, deploy state keys: $S
 [ "$ACTIVE_AFTER$CFG_AFTER$STATE_AFTER" = 000 ] \
     || fail "the namespace is not back to empty after the rollback"
 # A decision now finds no config, as before the deploy.
-reply=$(printf 'FCALL rlc_decide 1 "{%s:%s}:active" "" GET / 1 "" ""\n' "$NS" "$BURST_TENANT" | rcli 2>&1)
-echo "a decision for $BURST_TENANT now answers: $reply"
-case "$reply" in RLC_NOCONFIG*) ;; *) fail "expected RLC_NOCONFIG after the rollback" ;; esac
+# tenant * left with the library's old code: an unlisted tenant finds no
+# config either.
+for t in "$BURST_TENANT" "$NEW_TENANT"; do
+    reply=$(printf 'FCALL rlc_decide 1 "{%s:%s}:active" "" GET / 1 "" ""\n' "$NS" "$t" | rcli 2>&1)
+    echo "a decision for $t now answers: $reply"
+    case "$reply" in RLC_NOCONFIG*) ;; *) fail "expected RLC_NOCONFIG for $t after the rollback" ;; esac
+done
 echo "left in Redis: $(count_keys "{$NS:*}:c:*") counter(s) charged by the burst (they expire on their own) and the audit log's mirror and anchor"
 
 # ---- 9. audit --------------------------------------------------------------
@@ -272,8 +320,9 @@ cleanup
 
 printf '\n== Summary\n'
 echo "examples:  $n_examples policies clean and canonical"
-echo "deploy:    $EXAMPLE, $TENANTS tenants, applied with rlc run to a throwaway Redis"
+echo "deploy:    $EXAMPLE, $TENANTS tenants and tenant *, applied with rlc run to a throwaway Redis"
 echo "burst:     Redis admitted $R_ADM, rejected $R_REJ; simulator predicted $S_ADM / $S_REJ; $SAME of $BURST_N decisions identical"
+echo "templates: Redis admitted $T_R_ADM, rejected $T_R_REJ; simulator predicted $T_S_ADM / $T_S_REJ; $T_SAME of $NEW_N decisions identical ($NEW_TENANT, $NEW_PATH: tenant *, key *)"
 echo "rollback:  namespace back to empty (0 active pointers, 0 configs)"
 echo "audit:     $RECORDS records, chain intact and anchored in the store"
 echo "redis:     stopped (pid $pid); nothing left running"

@@ -96,6 +96,8 @@ static int show(const char *path, bool as_json)
     const json_t *lib = json_object_get(plan, "library");
     const json_t *tenants = json_object_get(plan, "tenants");
     const json_t *verify = json_object_get(plan, "verify");
+    const json_t *tmpl = json_object_get(plan, "tenant_template");
+    size_t ntmpl = json_array_size(json_object_get(tmpl, "rules"));
     size_t nrules, nshadow;
     json_t *counts = rule_counts(tenants, &nrules, &nshadow);
     json_t *targets = target_summary(plan);
@@ -126,6 +128,8 @@ static int show(const char *path, bool as_json)
         json_object_set_new(l, "sha256", json_string(sget(lib, "sha256")));
         json_object_set_new(o, "library", l);
         json_object_set_new(o, "tenants", json_integer((json_int_t)json_array_size(tenants)));
+        json_object_set_new(o, "tenant_template_rules",
+                            tmpl ? json_integer((json_int_t)ntmpl) : json_null());
         json_object_set_new(o, "rules", json_integer((json_int_t)nrules));
         json_object_set_new(o, "shadow_rules", json_integer((json_int_t)nshadow));
         json_object_set(o, "rules_by_algorithm", counts);
@@ -158,6 +162,9 @@ static int show(const char *path, bool as_json)
                iget(lib, "version"), sget(lib, "sha256"),
                json_string_length(json_object_get(lib, "source")));
         printf("tenants   %zu\n", json_array_size(tenants));
+        if (tmpl)
+            printf("tenant *  %zu rule%s, for every tenant not listed\n", ntmpl,
+                   ntmpl == 1 ? "" : "s");
         printf("rules     %zu", nrules);
         static const char *const kinds[] = {"token_bucket", "gcra", "sliding_window",
                                             "fixed_window", "concurrency"};

@@ -69,13 +69,20 @@ static void print_diff(const json_t *s)
 {
     size_t i;
     json_t *t;
-    printf("%lld of %lld tenants change\n",
+    printf("%lld of %lld tenants change%s\n",
            (long long)json_integer_value(json_object_get(s, "tenants_changed")),
-           (long long)json_integer_value(json_object_get(s, "tenants_total")));
+           (long long)json_integer_value(json_object_get(s, "tenants_total")),
+           json_is_true(json_object_get(s, "template_changed")) ? ", and tenant *" : "");
     json_array_foreach(json_object_get(s, "tenants"), i, t) {
         const char *from = json_string_value(json_object_get(t, "from"));
         const char *to = json_string_value(json_object_get(t, "to"));
         const char *on = json_string_value(json_object_get(t, "target"));
+        if (json_is_true(json_object_get(t, "template"))) {
+            printf("tenant * (template)%s%s: %s (library %s -> %s)\n", on ? " on " : "",
+                   on ? on : "", !from ? "new" : !to ? "removed" : "changed",
+                   from ? from : "none", to ? to : "none");
+            continue;
+        }
         printf("tenant %s%s%s: %s\n", json_string_value(json_object_get(t, "tenant")),
                on ? " on " : "", on ? on : "", !from ? "new" : !to ? "removed" : "changed");
         if (json_is_true(json_object_get(t, "live_config_edited")))

@@ -304,7 +304,7 @@ static void summary(run *R, FILE *fp)
                 snprintf(route, sizeof route, "%s%s%s", r->method ? r->method : "-",
                          r->method ? " " : "", r->method ? r->route : "");
                 buf_printf(&b, "%-12s %-16s %-24s %-18s %-44s %9lld %9lld %9lld %lld/%lld\n",
-                           rs->tenants[t].name, r->id, *r->subject ? r->subject : "(tenant)",
+                           tenant_at(rs, t)->name, r->id, *r->subject ? r->subject : "(tenant)",
                            route, buf_str(&rule), (long long)x->admitted,
                            (long long)x->rejected, (long long)x->would_reject,
                            (long long)x->peak, (long long)capacity(r));

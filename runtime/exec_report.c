@@ -36,10 +36,20 @@ exec_status exec_diff(const char *plan_path, const exec_opts *o, json_t **summar
             goto out;
         xc_name_items(&c, i, tenants, from);
     }
-    size_t nchanged = json_array_size(tenants);
+    /* A changed tenant * is an entry of its own, not one of the tenants. */
+    size_t nchanged = 0, ntemplate = 0;
+    json_t *d;
+    size_t k;
+    json_array_foreach(tenants, k, d) {
+        if (json_is_true(json_object_get(d, "template")))
+            ntemplate++;
+        else
+            nchanged++;
+    }
     json_object_set_new(c.summary, "tenants_changed", json_integer((json_int_t)nchanged));
     json_object_set_new(c.summary, "tenants_total", json_integer((json_int_t)c.rs.ntenants));
-    st = nchanged ? EXEC_CHANGES : EXEC_OK;
+    json_object_set_new(c.summary, "template_changed", json_boolean(ntemplate > 0));
+    st = nchanged || ntemplate ? EXEC_CHANGES : EXEC_OK;
 out:
     if (e->code)
         json_object_set_new(c.summary, "error", json_pack("{s:i,s:s}", "code", e->code,

@@ -150,15 +150,17 @@ done:
     return out;
 }
 
-/* The code of the library loaded now (FUNCTION LIST ... WITHCODE on the
- * first primary; every primary gets the same), JSON null when there is
- * none, NULL with e set when the store did not answer. */
-static json_t *library_loaded(rtarget *t, rerr *e)
+json_t *rt_library_loaded(rtarget *t, rerr *e)
 {
     redisReply *r = rconn_cmdf(rstore_node_conn(t->s, 0, e), e,
                                "FUNCTION LIST LIBRARYNAME rlc WITHCODE");
     if (!r)
         return NULL;
+    if (r->type == REDIS_REPLY_ERROR) {
+        rerr_set(e, DIAG_STORE_REPLY, "FUNCTION LIST: %s", r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
     json_t *out = json_null();
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         const redisReply *lib = r->element[i];
@@ -191,7 +193,7 @@ json_t *redis_checkpoint(target *tg, rerr *e)
     if (!snap)
         return NULL;
     json_t *lib = NULL;
-    if (t->functions && !tg->env->dry_run && !(lib = library_loaded(t, e))) {
+    if (t->functions && !tg->env->dry_run && !(lib = rt_library_loaded(t, e))) {
         json_decref(snap);
         return NULL;
     }
@@ -216,7 +218,7 @@ static bool restore_library(rtarget *t, const json_t *ck_t, rerr *e)
     const json_t *want = json_object_get(ck_t, "library");
     if (!want)
         return true;
-    json_t *now = library_loaded(t, e);
+    json_t *now = rt_library_loaded(t, e);
     if (!now)
         return false;
     if (json_equal(now, want) || (!json_is_string(want) && !json_is_string(now))) {

@@ -392,3 +392,31 @@ bool redis_library_compose(const rl_ruleset *rs, const char *base, size_t len, b
     return buf_ok(out);
 }
 
+bool redis_template_version(const rl_ruleset *rs, char version[REDIS_CONFIG_VERSION_LEN + 1])
+{
+    if (!rs->any_tenant)
+        return false;
+    buf all;
+    buf_init(&all, BUF_DEFAULT_MAX);
+    size_t nv;
+    free(config_encode(rs, rs->any_tenant, &all, &nv, version));
+    buf_free(&all);
+    return true;
+}
+
+bool redis_library_template(const char *code, char *tagpre, size_t tplen,
+                            char version[REDIS_CONFIG_VERSION_LEN + 1])
+{
+    const char *at = code ? strstr(code, "\nlocal TEMPLATE = {tagpre = \"") : NULL;
+    if (!at)
+        return false;
+    at += strlen("\nlocal TEMPLATE = {tagpre = \"");
+    const char *q = strchr(at, '"');
+    const char *v = q ? strstr(q, "ver = \"") : NULL;
+    if (!q || !v)
+        return false;
+    snprintf(tagpre, tplen, "%.*s", (int)(q - at), at);
+    snprintf(version, REDIS_CONFIG_VERSION_LEN + 1, "%s", v + strlen("ver = \""));
+    return true;
+}
+

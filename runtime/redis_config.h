@@ -55,6 +55,15 @@ const char *redis_library_script(size_t *len);
  * first); false when base has no such line or out is full. */
 bool redis_library_compose(const rl_ruleset *rs, const char *base, size_t len, buf *out);
 
+/* The config version of rs's `tenant *` (what the composed library holds);
+ * false when rs has none. */
+bool redis_template_version(const rl_ruleset *rs, char version[REDIS_CONFIG_VERSION_LEN + 1]);
+/* Reads back what redis_library_compose put in library code: the tag
+ * prefix "{<ns>:" of its namespace and its version; false when the code
+ * holds no `tenant *`. */
+bool redis_library_template(const char *code, char *tagpre, size_t tplen,
+                            char version[REDIS_CONFIG_VERSION_LEN + 1]);
+
 void redis_cmds_free(redis_cmds *c);    /* accepts a zeroed list */
 
 #endif

@@ -127,11 +127,43 @@ static void diff_rules(const rtenant *x, const json_t *old, json_t *d)
     json_decref(kept);
 }
 
+/* The `tenant *` the loaded library holds against the plan's: *live and
+ * *want get their versions ("" for none).  A store without functions
+ * (before Redis 7) cannot say what its scripts hold: *live is then taken
+ * to be *want. */
+static bool template_versions(rtarget *t, char live[REDIS_CONFIG_VERSION_LEN + 1],
+                              char want[REDIS_CONFIG_VERSION_LEN + 1], rerr *e)
+{
+    live[0] = want[0] = '\0';
+    if (!redis_template_version(t->base.env->rs, want))
+        want[0] = '\0';
+    /* Servers before 7 have no FUNCTION: nothing to compare there. */
+    rerr none = {0};
+    json_t *code = rt_library_loaded(t, &none);
+    (void)e;
+    if (!code) {
+        memcpy(live, want, REDIS_CONFIG_VERSION_LEN + 1);
+        return true;
+    }
+    char tagpre[PLAN_NS_MAX + 8];
+    if (!redis_library_template(json_string_value(code), tagpre, sizeof tagpre, live))
+        live[0] = '\0';
+    json_decref(code);
+    return true;
+}
+
 bool redis_diff(target *tg, json_t *summary, json_t *tenants, rerr *e)
 {
     rtarget *t = (rtarget *)tg;
     if (!json_object_get(summary, "target"))
         json_object_set_new(summary, "target", json_string(tg->name));
+    char live[REDIS_CONFIG_VERSION_LEN + 1], want[REDIS_CONFIG_VERSION_LEN + 1];
+    if (!template_versions(t, live, want, e))
+        return false;
+    if (strcmp(live, want) != 0)
+        json_array_append_new(tenants, json_pack("{s:s,s:b,s:s?,s:s?}", "tenant", "*",
+                                                 "template", 1, "from", *live ? live : NULL,
+                                                 "to", *want ? want : NULL));
     for (size_t i = 0; i < t->nten; i++) {
         rtenant *x = &t->ten[i];
         if (!x->changed)
@@ -206,6 +238,10 @@ bool redis_status(target *tg, json_t *targets, size_t *drift, rerr *e)
         return false;
     json_object_set_new(tj, "active_plan", r->type == REDIS_REPLY_STRING ? json_string(r->str)
                                                                          : json_null());
+    /* The library is compared with the plan only when it is the plan the
+     * store says it applied: drift is what changed since a deploy. */
+    const char *pd = json_string_value(json_object_get(tg->env->plan, "plan_digest"));
+    bool applied = r->type == REDIS_REPLY_STRING && pd && !strcmp(r->str, pd);
     freeReplyObject(r);
     json_t *nodes = json_array();
     for (size_t n = 0; n < t->s->nnodes; n++)
@@ -229,6 +265,19 @@ bool redis_status(target *tg, json_t *targets, size_t *drift, rerr *e)
     if (!tenant_drift(t, dr, &ntenants, e)) {
         json_decref(dr);
         return false;
+    }
+    /* With the applied plan to compare against: the library's tenant * too. */
+    char live[REDIS_CONFIG_VERSION_LEN + 1], want[REDIS_CONFIG_VERSION_LEN + 1];
+    if (applied && tg->env->rs && tg->env->rs->ns) {
+        if (!template_versions(t, live, want, e)) {
+            json_decref(dr);
+            return false;
+        }
+        if (strcmp(live, want) != 0)
+            json_array_append_new(dr, json_pack("{s:s,s:s,s:s,s:s}", "tenant", "*", "what",
+                                                "the library's tenant * is not the plan's",
+                                                "applied", *want ? want : "none", "live",
+                                                *live ? live : "none"));
     }
     json_object_set_new(tj, "tenants", json_integer((json_int_t)ntenants));
     *drift += json_array_size(dr);

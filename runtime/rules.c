@@ -356,6 +356,22 @@ static bool tenant_done(rl_ruleset *rs, rl_tenant *ten, char *err, size_t errlen
     return true;
 }
 
+/* The "version" and "rules" of tenant object tj into ten; tenant is its
+ * name, NULL for `tenant *`. */
+static bool read_rules(rl_ruleset *rs, rl_tenant *ten, const json_t *tj, const char *tenant,
+                       char *err, size_t errlen)
+{
+    const json_t *rj = json_object_get(tj, "rules");
+    const char *ver = get_str(tj, "version");
+    ten->version = ver ? arena_strdup(rs->a, ver) : NULL;
+    ten->nrules = json_array_size(rj);
+    ten->rules = arena_alloc(rs->a, (ten->nrules + 1) * sizeof *ten->rules);
+    for (size_t i = 0; i < ten->nrules; i++)
+        if (!read_rule(rs->a, json_array_get(rj, i), tenant, &ten->rules[i], err, errlen))
+            return false;
+    return true;
+}
+
 bool rules_add_tenant(rl_ruleset *rs, const json_t *tj, char *err, size_t errlen)
 {
     size_t t = rs->ntenants;
@@ -368,13 +384,8 @@ bool rules_add_tenant(rl_ruleset *rs, const json_t *tj, char *err, size_t errlen
                     t, strlen(tn), PLAN_NAME_MAX);
     rl_tenant *ten = &rs->tenants[t];
     ten->name = arena_strdup(rs->a, tn);
-    const char *ver = get_str(tj, "version");
-    ten->version = ver ? arena_strdup(rs->a, ver) : NULL;
-    ten->nrules = json_array_size(rj);
-    ten->rules = arena_alloc(rs->a, (ten->nrules + 1) * sizeof *ten->rules);
-    for (size_t i = 0; i < ten->nrules; i++)
-        if (!read_rule(rs->a, json_array_get(rj, i), tn, &ten->rules[i], err, errlen))
-            return false;
+    if (!read_rules(rs, ten, tj, tn, err, errlen))
+        return false;
     return tenant_done(rs, ten, err, errlen);
 }
 
@@ -698,13 +709,8 @@ bool rules_add_template(rl_ruleset *rs, const json_t *plan, char *err, size_t er
     rl_tenant *ten = arena_alloc(rs->a, sizeof *ten);
     memset(ten, 0, sizeof *ten);
     ten->name = "*";
-    const char *ver = get_str(tj, "version");
-    ten->version = ver ? arena_strdup(rs->a, ver) : NULL;
-    ten->nrules = json_array_size(rj);
-    ten->rules = arena_alloc(rs->a, (ten->nrules + 1) * sizeof *ten->rules);
-    for (size_t i = 0; i < ten->nrules; i++)
-        if (!read_rule(rs->a, json_array_get(rj, i), NULL, &ten->rules[i], err, errlen))
-            return false;
+    if (!read_rules(rs, ten, tj, NULL, err, errlen))
+        return false;
     if (ten->nrules > 1)
         qsort(ten->rules, ten->nrules, sizeof *ten->rules, rule_order);
     for (size_t i = 1; i < ten->nrules; i++)

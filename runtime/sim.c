@@ -340,9 +340,7 @@ static bool resolve(sim *s, uint32_t tenant, const char *name, const char *path,
         add_subject(s, q, e, vals, 0, method, route);
     bool live = true;               /* still on a subject the policy has */
     int depth = 1;
-    for (size_t i = 0; i < plen || (i == 0 && plen == 0);) {
-        if (plen == 0)
-            break;
+    for (size_t i = 0; plen > 0;) {
         size_t j = i;
         while (j < plen && path[j] != '/')
             j++;

@@ -355,10 +355,38 @@ static bool read_pointers(rtarget *t, rerr *e)
 static bool load_library(rtarget *t, rerr *e);
 static bool library_text(const target_env *env, buf *out, rerr *e);
 
+/* A store has one library, and it holds one namespace's `tenant *`:
+ * refuse to replace another namespace's (RLC3186). */
+static bool library_ns_check(rtarget *t, rerr *e)
+{
+    /* Before Redis 7 there is no library to hold one. */
+    rerr none = {0};
+    json_t *code = rt_library_loaded(t, &none);
+    (void)e;
+    if (!code)
+        return true;
+    char tagpre[PLAN_NS_MAX + 8], ver[REDIS_CONFIG_VERSION_LEN + 1];
+    char *mine = plan_key_tag(t->base.env->ns, "");
+    mine[strlen(mine) - 1] = '\0';     /* "{<ns>:" */
+    bool ok = true;
+    if (redis_library_template(json_string_value(code), tagpre, sizeof tagpre, ver) &&
+        strcmp(tagpre, mine) != 0)
+        ok = rerr_set(e, DIAG_LIBRARY_NAMESPACE, "%s: the loaded library holds the tenant * of "
+                      "namespace '%.*s'; this plan is namespace '%s', and loading its library "
+                      "would replace that one", t->base.name,
+                      (int)(strlen(tagpre) > 2 ? strlen(tagpre) - 2 : 0), tagpre + 1,
+                      t->base.env->ns);
+    free(mine);
+    json_decref(code);
+    return ok;
+}
+
 static bool rt_read(target *tg, target_read *r, rerr *e)
 {
     rtarget *t = (rtarget *)tg;
     const target_env *env = tg->env;
+    if (!library_ns_check(t, e))
+        return false;
     /* EVALSHA mode needs the sha before configs are encoded. */
     if (!t->functions && !env->dry_run && !load_library(t, e))
         return false;

@@ -71,6 +71,10 @@ bool rt_cmd_ok(rtarget *t, rerr *e, const char *key, int argc, const char **argv
 rtenant *rt_find(rtarget *t, const char *name);
 /* The shadow keys of verification, appended to a once each. */
 void rt_shadow_keys(rtarget *t, json_t *a);
+/* The code of the library loaded now (FUNCTION LIST ... WITHCODE on the
+ * first primary; every primary gets the same), JSON null when there is
+ * none, NULL with e set when the store did not answer. */
+json_t *rt_library_loaded(rtarget *t, rerr *e);
 
 /* The sha of the library's script form (before Redis 7) into sha; the
  * script's text (src without its first line). */

@@ -4,13 +4,15 @@
 # policy), `rlc fmt --check` finds it canonical, and the SaaS example keeps
 # the 20+ tenants the README promises.  Then the README's main job,
 # ./run-demo.sh, for real: it passes with every step and summary line, its
-# burst agrees with the simulator, and it leaves no redis-server and no temp
+# two bursts (a listed key; an unlisted key of an unlisted tenant, decided
+# by tenant * from the function library) agree with the simulator, and it
+# leaves no redis-server and no temp
 # dir behind, also when a step fails, when the simulator disagrees, on
 # Ctrl-C and when its output is piped into head; without redis-server it
 # says to run make deps.
 . "$ROOT/tests/lib.sh"
-# Two cases per example, 31 others.
-plan $((2 * $(ls "$ROOT"/examples/*.rlp | wc -l) + 31))
+# Two cases per example, 35 others.
+plan $((2 * $(ls "$ROOT"/examples/*.rlp | wc -l) + 35))
 
 n=0
 for f in "$ROOT"/examples/*.rlp; do
@@ -73,7 +75,7 @@ else
 fi
 k=0
 for h in "Check every example" "Start a throwaway Redis" "Compile examples/saas.rlp" \
-    "rlc diff" "rlc run" "burst through the enforcement library" "rlc status" \
+    "rlc diff" "rlc run" "bursts through the enforcement library" "rlc status" \
     "rlc rollback" "rlc audit verify" "Stop Redis"; do
     k=$((k + 1))
     check "run-demo.sh step $k: $h" grep -q "^== $k\. .*$h" "$T/demo.out"
@@ -89,6 +91,22 @@ if [ $# -eq 6 ] && [ "$1" = "$3" ] && [ "$2" = "$4" ] && [ "$5" = "$6" ] \
 else
     notok "run-demo.sh: burst in Redis equals the simulator" "summary: '$b'"
 fi
+# The second burst: an unlisted key of an unlisted tenant, limited by
+# tenant * and key * (5/1s), in Redis exactly as in the simulator.
+b=$(sed -n 's/^templates: Redis admitted \([0-9]*\), rejected \([0-9]*\); simulator predicted \([0-9]*\) \/ \([0-9]*\); \([0-9]*\) of \([0-9]*\) decisions identical (new-signup-4411, key:k-7f3a: tenant \*, key \*)$/\1 \2 \3 \4 \5 \6/p' "$T/demo.out")
+set -- $b
+if [ $# -eq 6 ] && [ "$1" = 5 ] && [ "$2" = 5 ] && [ "$1" = "$3" ] && [ "$2" = "$4" ] \
+    && [ "$5" = "$6" ] && [ "$6" = 10 ]; then
+    ok "run-demo.sh: the unlisted key of an unlisted tenant: 5 admitted, 5 rejected in Redis and in the simulator"
+else
+    notok "run-demo.sh: the unlisted key of an unlisted tenant is limited by its templates" "summary: '$b'"
+fi
+check "run-demo.sh: tenant * is in the function library after the deploy" \
+    grep -q '^and tenant \* (every tenant the policy does not list) in the function library rlc$' "$T/demo.out"
+check "run-demo.sh: the unlisted tenant has counters under its tag and no config key" \
+    grep -q '^new-signup-4411 in Redis: 0 config keys, 3 counters under {saas:new-signup-4411}' "$T/demo.out"
+check "run-demo.sh: after the rollback the unlisted tenant finds no config either" \
+    grep -q 'decision for new-signup-4411 now answers: RLC_NOCONFIG' "$T/demo.out"
 check "run-demo.sh: rollback leaves the namespace empty" \
     grep -q '^rollback:  namespace back to empty' "$T/demo.out"
 check "run-demo.sh: the decision after the rollback finds no config" \
@@ -121,7 +139,7 @@ EOF
 chmod +x "$T/rlc-flip"
 (cd "$ROOT" && TMPDIR="$T" RLC="$T/rlc-flip" sh ./run-demo.sh > "$T/flip.out" 2>&1); r=$?
 check "run-demo.sh: a simulator that disagrees with Redis fails the demo" \
-    eval '[ $r -eq 1 ] && grep -q "39 of 40 decisions identical" "$T/flip.out" && grep -q "decided differently" "$T/flip.out"'
+    eval '[ $r -eq 1 ] && grep -q "49 of 50 decisions identical" "$T/flip.out" && grep -q "decided differently" "$T/flip.out"'
 left_nothing "run-demo.sh after a disagreement" "$T/flip.out"
 
 # Ctrl-C: an rlc that presses it (SIGINT to its whole process group, as a

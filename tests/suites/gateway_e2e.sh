@@ -309,6 +309,10 @@ while ! curl -s -o /dev/null "http://127.0.0.1:$APORT/x" ||
 done
 # The documented redis target has a password (env RLC_REDIS_PASSWORD, which
 # the snippet reads through nginx's `env`): give the server one now.
+# It is another namespace than the cases above, whose library holds their
+# tenant *: a store serves one (RLC3186), so it starts from a fresh store.
+rc FLUSHALL > /dev/null
+rc FUNCTION FLUSH > /dev/null
 rc CONFIG SET requirepass "$RLC_REDIS_PASSWORD" > /dev/null
 "$RLC" compile -q "$DD/policy.rlp" -o "$DD/plan.json" 2> "$T/err" &&
     RLC_NGINX="nginx -p $DD -c $DD/nginx.conf" "$RLC" run -q "$DD/plan.json" 2>> "$T/err"; r=$?

@@ -4,7 +4,7 @@
 # `rlc test`; exact decisions of `rlc simulate` on a trace, from sources and
 # from a compiled plan; JSON output; synthetic shapes; bad input.
 . "$ROOT/tests/lib.sh"
-plan 27
+plan 29
 S="$ROOT/tests/sim"
 cd "$T" || exit 1
 
@@ -99,3 +99,21 @@ check "simulate: a row with 7 columns" sh -c "[ $rc -eq 1 ] && grep -qx 'rlc sim
 check "simulate: unknown shape is a usage error" [ $rc -eq 2 ]
 "$RLC" simulate "$S/pass.rlp" >/dev/null 2>&1; rc=$?
 check "simulate: needs --trace or --synthetic" [ $rc -eq 2 ]
+
+# Traces may name tenants and keys the policy does not list: the templates
+# decide them, each value with counters of its own, and the summary counts
+# tenant * as "*".
+cat > tmpl.rlp <<'P'
+tenant * {
+  key * {
+    limit 2/1m
+  }
+}
+P
+printf '0,new-signup,key:a,GET,/,1\n1,new-signup,key:a,GET,/,1\n2,new-signup,key:a,GET,/,1\n3,new-signup,key:b,GET,/,1\n4,other,key:a,GET,/,1\n' > tmpl.csv
+"$RLC" simulate tmpl.rlp --trace tmpl.csv > tmpl.out 2> tmpl.sum; rc=$?
+check "simulate: a trace of unlisted tenants and keys decides by the templates" \
+    sh -c "[ $rc -eq 0 ] && [ \"\$(cut -d, -f7 tmpl.out | tail -n +2 | tr -d '\n')\" = 11011 ]"
+check "simulate: the summary counts tenant * as '*'" \
+    sh -c "grep -q '^\\* ' tmpl.sum && ! grep -q null tmpl.sum"
+

@@ -9,7 +9,7 @@
 # old template back; malformed paths are RLC_BADARG; the library's memory
 # stays flat however many unlisted values it decides.
 . "$ROOT/tests/lib.sh"
-plan 17
+plan 25
 
 cat > "$T/a.rlp" <<'P'
 policy "tp" {
@@ -22,6 +22,9 @@ tenant * {
   limit 50/1h
   key * {
     limit 3/1h
+  }
+  key "q\"\\]]\n" {
+    limit 1/1h
   }
 }
 tenant "acme" {
@@ -47,6 +50,8 @@ for p in a b; do
     "$RLC" compile -q "$T/$p.rlp" -o "$T/$p.json" || bail_out "compile $p" "failed"
 done
 check "rlc test: templates decide unlisted tenants and keys" "$RLC" test "$T/a.rlp"
+check "rlc plan show counts tenant *'s rules" \
+    sh -c "'$RLC' plan show '$T/a.json' | grep -qx 'tenant \*  3 rules, for every tenant not listed'"
 
 PORT=$(free_port)
 start_redis "$PORT" || bail_out "redis starts" "see stderr"
@@ -79,6 +84,12 @@ got=$(allowed 6 other-co "key:k1")
 check "an unlisted tenant has no config keys, only counters" \
     sh -c "[ -z \"\$(redis-cli -p $PORT --scan --pattern '{tp:new-signup}:active')\" ] &&
            [ -n \"\$(redis-cli -p $PORT --scan --pattern '{tp:new-signup}:c:*/k1')\" ]"
+# A listed name of tenant * with a quote, a backslash, "]]" and a newline
+# travels inside the library's Lua text: escaped, it is still that name.
+odd=$(printf 'key:q"\\]]\n_'); odd=${odd%_}
+got=$(allowed 3 odd-co "$odd")
+[ "$got" = 1 ] && ok "tenant *'s listed key with quote, backslash, ]] and newline: 1 of 3" ||
+    notok "tenant *'s listed key with quote, backslash, ]] and newline" "got $got"
 got=$(allowed 8 acme key:zz)
 [ "$got" = 5 ] && ok "listed tenant: an unlisted key gets its key * (5/1h)" ||
     notok "listed tenant: an unlisted key gets its key *" "got $got"
@@ -114,6 +125,37 @@ got=$(allowed 4 fresh-co2 key:k1)
 [ "$got" = 3 ] && ok "rollback gives the old tenant * back (3/1h)" ||
     notok "rollback gives the old tenant * back" "got $got"
 check "rlc audit verify after the deploys and the rollback" "$RLC" audit verify
+
+# diff and status see the library's tenant *, and another namespace's
+# deploy does not replace it.
+"$RLC" diff "$T/b.json" > "$T/diff.out" 2>&1
+rc=$?
+[ $rc -eq 10 ] && grep -q '^tenant \* (template): changed' "$T/diff.out" &&
+    ok "rlc diff lists a changed tenant * (exit 10)" ||
+    notok "rlc diff lists a changed tenant * (exit 10)" "exit $rc: $(cat "$T/diff.out")"
+"$RLC" status "$T/a.json" > /dev/null 2>&1
+check "rlc status of the applied plan: no drift" test $? -eq 0
+cli FUNCTION LOAD REPLACE "$(cat "$ROOT/stdlib/enforce.lua")" > /dev/null
+"$RLC" status --json "$T/a.json" > "$T/st.out" 2>&1
+rc=$?
+[ $rc -eq 6 ] && grep -q "tenant \\* is not the plan" "$T/st.out" &&
+    ok "a library loaded by hand without tenant * is drift (exit 6)" ||
+    notok "a library loaded by hand without tenant * is drift (exit 6)" "exit $rc"
+"$RLC" run -q "$T/a.json" > /dev/null 2>&1
+"$RLC" status "$T/a.json" > /dev/null 2>&1
+check "rlc run of the applied plan loads its tenant * again" test $? -eq 0
+sed -e 's/namespace = "tp"/namespace = "tq"/' "$T/a.rlp" > "$T/c.rlp"
+"$RLC" compile -q "$T/c.rlp" -o "$T/c.json" || bail_out "compile c" "failed"
+before=$(cli --scan | sort | tr '\n' ' ')
+"$RLC" run "$T/c.json" > "$T/c.out" 2>&1
+rc=$?
+after=$(cli --scan | grep -v '^tq:audit' | sort | tr '\n' ' ')
+[ $rc -eq 5 ] && grep -q 'RLC3186' "$T/c.out" && [ "$before" = "$after" ] &&
+    ok "another namespace's deploy stops at RLC3186 (exit 5), nothing written but its audit record" ||
+    notok "another namespace's deploy stops at RLC3186" "exit $rc: [$before] [$after]"
+got=$(allowed 4 after-refusal key:k1)
+[ "$got" = 3 ] && ok "and this namespace's tenant * still decides (3/1h)" ||
+    notok "and this namespace's tenant * still decides" "got $got"
 
 # Every unlisted value is a new name the library looks up: none may stay
 # in its memory.  40 000 distinct keys of an unlisted tenant, pipelined:

@@ -64,6 +64,34 @@ static void prefix_proof(void **st)
     arena_free(a);
 }
 
+/* What RLC2202 proves for `tenant *` (decided under the tag of whatever
+ * tenant a request names) and for the counters of a template's values
+ * (the value after the prefix): every one-byte name, the empty name and
+ * the name holding every byte 1-255 get a whole hash tag, and no value
+ * after it, braces included, moves a key out of the tag's slot. */
+static void template_proof(void **st)
+{
+    (void)st;
+    arena *a = arena_new();
+    char every[256];
+    for (int c = 1; c < 256; c++)
+        every[c - 1] = (char)c;
+    every[255] = '\0';
+    const char *values[] = {"k-1", "}", "{", "{x}", "k%3A{7}%2Fx%25y", "}{", ""};
+    for (int c = 0; c < 257; c++) {
+        char one[2] = {(char)c, '\0'};
+        const char *name = c == 256 ? every : one;
+        char *p = plan_key_tag("rl", name);
+        assert_true(plan_key_prefix_fixes_slot(p));
+        for (size_t j = 0; j < sizeof values / sizeof values[0]; j++) {
+            const char *k = arena_printf(a, "%s:c:0123456789abcdef/%s/%s", p, values[j], one);
+            assert_int_equal(slot(k), slot(p));
+        }
+        free(p);
+    }
+    arena_free(a);
+}
+
 /* SPEC.md 6.1: '%', '{', '}', ':' and bytes outside 0x21-0x7e as %XX. */
 static void tags(void **st)
 {
@@ -166,7 +194,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(crc16_vectors), cmocka_unit_test(hash_tags),
-        cmocka_unit_test(prefix_proof),  cmocka_unit_test(tags),
+        cmocka_unit_test(prefix_proof),  cmocka_unit_test(template_proof),
+        cmocka_unit_test(tags),
         cmocka_unit_test(encodings),     cmocka_unit_test(kinds),
         cmocka_unit_test(ranges),
     };
