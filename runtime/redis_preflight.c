@@ -67,6 +67,7 @@ static const perm perms[] = {
     {'T', "c:x", "inside the enforcement library", {"SET", "$K", "1", "PX", "1000", NULL}},
     {'T', "c:x", "inside the enforcement library", {"INCR", "$K", NULL}},
     {'T', "c:x", "inside the enforcement library", {"PEXPIRE", "$K", "1000", NULL}},
+    {'T', "c:x", "inside the enforcement library", {"PEXPIREAT", "$K", "1000", NULL}},
     {'T', "c:x", "inside the enforcement library", {"ZADD", "$K", "1", "m", NULL}},
     {'T', "c:x", "inside the enforcement library", {"ZREM", "$K", "m", NULL}},
     {'T', "c:x", "inside the enforcement library",

@@ -38,12 +38,15 @@ local KEEPS = redis.register_function ~= nil
 -- FUNCTION LOAD runs this chunk in a sandbox without math or string, so
 -- the library's locals are bound on the first call (init), not here.
 local floor, tonumber, fmt, find, sub, gsub, gmatch, match, call, unpack, concat, spack, sunpack
+local has_pxat
 
 local function init()
     floor, tonumber, fmt, find, sub, gsub, gmatch, match = math.floor, _G.tonumber,
         string.format, string.find, string.sub, string.gsub, string.gmatch, string.match
     call, unpack, concat = redis.call, _G.unpack, table.concat
     spack, sunpack = struct.pack, struct.unpack
+    -- REDIS_VERSION_NUM exists from Redis 7: older servers keep PX.
+    has_pxat = (redis.REDIS_VERSION_NUM or 0) >= 0x060200
 end
 
 -- Exact floor division of integers (a >= 0, b > 0): fix up the rounded
@@ -67,6 +70,31 @@ end
 
 local function ttl(needed, skew)
     return needed + 2 * skew + 1
+end
+
+-- Expiries.  Redis counts PX from the start of the call, which can come
+-- well before TIME when the server is busy; with server time a counter's
+-- expiry is therefore set absolute (PXAT / PEXPIREAT, Redis 6.2 and later)
+-- from the very `now` its state was computed at, so a slow call never
+-- shortens it.  With client time (or an older server) it is relative: the
+-- 2 x skew margin covers clocks that differ.  at_now is set per call;
+-- has_pxat is declared with the other locals init binds.
+local at_now
+
+local function set_px(key, val, ttl_ms)
+    if at_now then
+        call('SET', key, val, 'PXAT', at_now + ttl_ms)
+    else
+        call('SET', key, val, 'PX', ttl_ms)
+    end
+end
+
+local function pexpire(key, ttl_ms)
+    if at_now then
+        call('PEXPIREAT', key, at_now + ttl_ms)
+    else
+        call('PEXPIRE', key, ttl_ms)
+    end
 end
 
 local function bad(msg)
@@ -323,8 +351,8 @@ local function log_commit(key, ch, ttl_ms)
     if ch.drop > 0 then call('LTRIM', lk, ch.drop, -1) end
     local e = spack('dd', ch.t, ch.units)
     if ch.merge then call('LSET', lk, -1, e) else call('RPUSH', lk, e) end
-    call('PEXPIRE', lk, ttl_ms)
-    call('SET', key, ch.hdr, 'PX', ttl_ms)
+    pexpire(lk, ttl_ms)
+    set_px(key, ch.hdr, ttl_ms)
 end
 
 local rate = {T = token_bucket, G = gcra, F = fixed_window, L = sliding_log,
@@ -683,9 +711,11 @@ local function decide(keys, args)
         if not now then
             return bad('time_source = client needs now_ms, an integer >= 0')
         end
+        at_now = nil
     else
         local t = call('TIME')
         now = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
+        at_now = has_pxat and now or nil
     end
     local skew = p.skew
     local lease_id = args[6] or ''
@@ -735,7 +765,7 @@ local function decide(keys, args)
                 if r.kind == 'L' then
                     log_commit(rkeys[i], ST[i], TT[i])
                 elseif r.kind ~= 'C' then
-                    call('SET', rkeys[i], ST[i], 'PX', TT[i])
+                    set_px(rkeys[i], ST[i], TT[i])
                 else
                     if lease == '' then
                         if lease_id ~= '' then
@@ -743,12 +773,12 @@ local function decide(keys, args)
                         else
                             local sk = p.prefix .. ':seq'
                             local seq = call('INCR', sk)
-                            call('PEXPIRE', sk, fmt('%d', ttl(86400000, skew)))
+                            pexpire(sk, ttl(86400000, skew))
                             lease = fmt('%d-%d', now, seq)
                         end
                     end
                     local added = call('ZADD', rkeys[i], now + r.n2, lease)
-                    call('PEXPIRE', rkeys[i], ttl(r.n2, skew))
+                    pexpire(rkeys[i], ttl(r.n2, skew))
                     local rem = r.n1 - U[i] - added
                     if rem < 0 then rem = 0 end
                     R[i] = rem
@@ -845,6 +875,7 @@ local function activate(keys, args)
     if not newmeta then return redis.error_reply('RLC_NOCONFIG config ' .. ver .. ' is missing') end
     local now, terr, skew = clock(newmeta, args[2])
     if not now then return terr end
+    at_now = (has_pxat and not match(newmeta, '^%d+ c ')) and now or nil
     local old = call('GET', active)
     local n = 0
     if old and old ~= ver then
@@ -858,8 +889,8 @@ local function activate(keys, args)
                 if st then
                     -- A charge no rule can hold: the algorithm only reports.
                     local _, _, reset = rate[r.kind](r, st, 9007199254740992, now, skew, key)
-                    call('PEXPIRE', key, fmt('%d', ttl(reset, skew)))
-                    if r.kind == 'L' then call('PEXPIRE', key .. ':log', fmt('%d', ttl(reset, skew))) end
+                    pexpire(key, ttl(reset, skew))
+                    if r.kind == 'L' then pexpire(key .. ':log', ttl(reset, skew)) end
                     n = n + 1
                 end
             end

@@ -178,6 +178,16 @@ static json_t *random_plan(int64_t skew)
     return plan;
 }
 
+/* Whether rule r's path has a template level: its counters are per value. */
+static bool per_value(const json_t *r)
+{
+    const json_t *path = json_object_get(r, "path");
+    for (size_t i = 0; i < json_array_size(path); i++)
+        if (json_is_null(json_object_get(json_array_get(path, i), "name")))
+            return true;
+    return false;
+}
+
 static void redeploy_rules(json_t *rules)
 {
     for (size_t i = 0; i < json_array_size(rules); i++) {
@@ -187,8 +197,15 @@ static void redeploy_rules(json_t *rules)
             random_id(id);
             json_object_set_new(r, "id", json_string(id));
         }
-        if (chance(50) && json_object_get(r, "count"))
-            json_object_set_new(r, "count", json_integer(rint_(1, 25)));
+        /* A template's counters are per value and not re-timed by a
+         * redeploy (SPEC.md 6.2): a retune may only shorten the time their
+         * states take to become absent, so their counts only grow. */
+        json_t *count = json_object_get(r, "count");
+        if (chance(50) && count)
+            json_object_set_new(r, "count",
+                                json_integer(per_value(r) ? rint_(json_integer_value(count),
+                                                                  json_integer_value(count) + 25)
+                                                          : rint_(1, 25)));
         /* A bucket's burst only shrinks: a key that expired full would be
          * full at a raised burst in Redis and refilling in the simulator,
          * which keeps no expiries (SPEC.md 6.5). */
