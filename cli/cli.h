@@ -39,6 +39,7 @@ typedef struct verb {
 
 int cmd_check(int argc, char **argv);
 int cmd_fmt(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);

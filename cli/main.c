@@ -14,6 +14,7 @@
 static const verb verbs[] = {
     {"check", cmd_check, "parse and check policies; diagnostics for people or CI"},
     {"fmt", cmd_fmt, "rewrite policies in canonical form"},
+    {"import", cmd_import, "turn Envoy ratelimit or Limitador YAML into a policy"},
     {"explain", cmd_explain, "explain a diagnostic code"},
     {"compile", cmd_compile, "check policies and write a deployable plan"},
     {"keygen", cmd_keygen, "make an Ed25519 key pair for signing plans"},
