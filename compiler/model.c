@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "emit.h"
 #include "gateway.h"
 #include "fmt.h"
 #include "parse.h"
@@ -852,13 +853,14 @@ static void target_build(builder *b, const ast_node *n)
     target_kind kind;
     const settings_schema *sc = target_schema(n->ref.s, &kind);
     if (!sc) {
-        const char *sg = suggest(n->ref.s, target_kind_names, 4);
+        const char *sg = suggest(n->ref.s, target_kind_names, TARGET_NKINDS);
         if (sg)
             diag_add(b->d, DIAG_UNKNOWN_TARGET_KIND, n->ref.sp,
                      "unknown target kind '%s'; did you mean '%s'?", n->ref.s, sg);
         else
             diag_add(b->d, DIAG_UNKNOWN_TARGET_KIND, n->ref.sp,
-                     "unknown target kind '%s' (expected redis, etcd, http or nginx)",
+                     "unknown target kind '%s' (expected redis, etcd, http, nginx, "
+                     "envoy_ratelimit or limitador)",
                      n->ref.s);
         return;
     }
@@ -1018,6 +1020,7 @@ m_policy *model_build(program *p)
                      "nginx target \"%s\" names \"%s\", which is not a redis target",
                      t->name, r->v.s);
     }
+    emit_check(m, b.d);
     for (size_t i = 0; i < m->ntests; i++)
         test_check(&b, m->tests[i]);
 

@@ -84,7 +84,10 @@ typedef struct m_subject {
                                    it that it starts from, or NULL */
 } m_subject;
 
-typedef enum target_kind { TARGET_REDIS, TARGET_ETCD, TARGET_HTTP, TARGET_NGINX } target_kind;
+typedef enum target_kind {
+    TARGET_REDIS, TARGET_ETCD, TARGET_HTTP, TARGET_NGINX, TARGET_ENVOY, TARGET_LIMITADOR
+} target_kind;
+#define TARGET_NKINDS 6
 
 /* A setting value as the runtime needs it: literal, or where to fetch it. */
 typedef struct m_value {

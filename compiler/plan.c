@@ -11,6 +11,7 @@
  * (verify[].expect stays null for the caller to fill) nor talk to stores.
  * Memory comes from base/xalloc.h (jansson too): it never returns NULL. */
 #include "plan.h"
+
 #include "xalloc.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 
 #include "buf.h"
 #include "embed.h"
+#include "emit.h"
 #include "file_write.h"
 #include "plan_key.h"
 #include "settings.h"
@@ -566,7 +568,7 @@ static json_t *step(const m_target *t, const char *op)
 }
 
 static json_t *steps_json(const m_policy *m, const m_target **ts, size_t n, size_t ntenants,
-                          const json_t *lib, size_t nverify)
+                          const json_t *lib, size_t nverify, diag_list *d)
 {
     json_t *a = must(json_array());
     char pattern[256];
@@ -625,6 +627,24 @@ static json_t *steps_json(const m_policy *m, const m_target **ts, size_t n, size
             set(s, "status", num(st ? st->v.i : 429));
             /* The generated snippet comes with the nginx integration. */
             set(s, "content", must(json_null()));
+            push(a, s);
+            break;
+        }
+        case TARGET_ENVOY:
+        case TARGET_LIMITADOR: {
+            /* The whole file: the runtime writes exactly these bytes, and
+             * the plan's digest covers them. */
+            const m_setting *out = tsetting(t, "output");
+            char err[300];
+            buf file;
+            buf_init(&file, 0);
+            s = step(t, "write_file");
+            set(s, "path", str(out ? out->v.s : ""));
+            if (emit_file(m, t, &file, err, sizeof err) && buf_ok(&file))
+                set(s, "content", str(buf_str(&file)));
+            else
+                diag_add(d, DIAG_PLAN_WRITE, t->src->name.sp, "%s", err);
+            buf_free(&file);
             push(a, s);
             break;
         }
@@ -807,7 +827,7 @@ static json_t *build(const m_policy *m, const program *p, const plan_opts *o, di
     set(plan, "targets", targets_json(ts, m->ntargets, d));
     if (lib) {
         set(plan, "steps", steps_json(m, ts, m->ntargets, m->ntenants, lib,
-                                      json_array_size(verify)));
+                                      json_array_size(verify), d));
         set(plan, "library", lib);
     }
     free(ts);

@@ -55,17 +55,30 @@ static const setting_spec nginx_specs[] = {
      "an nginx variable holding each request's cost (default: every request costs 1)"},
 };
 
+static const setting_spec envoy_specs[] = {
+    {"output", STY_STRING, NULL, true, "path of the generated Envoy ratelimit YAML file"},
+    {"domain", STY_STRING, NULL, false, "the file's domain (default: the policy's namespace)"},
+};
+static const setting_spec limitador_specs[] = {
+    {"output", STY_STRING, NULL, true, "path of the generated Limitador limits YAML file"},
+    {"namespace", STY_STRING, NULL, false,
+     "the limits' namespace (default: the policy's namespace)"},
+};
+
 static const settings_schema target_schemas[] = {
     {"redis target", redis_specs, sizeof redis_specs / sizeof redis_specs[0]},
     {"etcd target", etcd_specs, sizeof etcd_specs / sizeof etcd_specs[0]},
     {"http target", http_specs, sizeof http_specs / sizeof http_specs[0]},
     {"nginx target", nginx_specs, sizeof nginx_specs / sizeof nginx_specs[0]},
+    {"envoy_ratelimit target", envoy_specs, sizeof envoy_specs / sizeof envoy_specs[0]},
+    {"limitador target", limitador_specs, sizeof limitador_specs / sizeof limitador_specs[0]},
 };
-const char *const target_kind_names[4] = {"redis", "etcd", "http", "nginx"};
+const char *const target_kind_names[TARGET_NKINDS] = {"redis", "etcd", "http", "nginx",
+                                                      "envoy_ratelimit", "limitador"};
 
 const settings_schema *target_schema(const char *kind, target_kind *out)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < TARGET_NKINDS; i++)
         if (strcmp(kind, target_kind_names[i]) == 0) {
             *out = (target_kind)i;
             return &target_schemas[i];

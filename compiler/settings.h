@@ -38,7 +38,7 @@ extern const settings_schema policy_schema;
 /* Schema of a target kind, or NULL for an unknown kind. */
 const settings_schema *target_schema(const char *kind, target_kind *out);
 /* Names of the target kinds, for suggestions. */
-extern const char *const target_kind_names[4];
+extern const char *const target_kind_names[TARGET_NKINDS];
 
 /* Checks the settings list against the schema: unknown names (with a
  * suggestion), duplicates, value kinds, missing required ones (reported at

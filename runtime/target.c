@@ -10,7 +10,8 @@
 #include "buf.h"
 #include "xalloc.h"
 
-extern const target_kind target_redis, target_etcd, target_http, target_nginx;
+extern const target_kind target_redis, target_etcd, target_http, target_nginx,
+    target_envoy_ratelimit, target_limitador;
 
 /* One entry per kind. */
 const target_kind *const target_kinds[] = {
@@ -18,6 +19,8 @@ const target_kind *const target_kinds[] = {
     &target_etcd,
     &target_http,
     &target_nginx,
+    &target_envoy_ratelimit,
+    &target_limitador,
     NULL,
 };
 
