@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "file_write.h"
 #include "import.h"
+#include "xalloc.h"
 
 static const char help[] =
     "usage: rlc import envoy|limitador [OPTIONS] FILE...\n"
@@ -111,14 +112,10 @@ int cmd_import(int argc, char **argv)
     diag_list dl;
     diag_list_init(&dl, a);
     size_t n = (size_t)(argc - optind);
-    uint32_t *files = calloc(n, sizeof *files);
+    uint32_t *files = xcalloc(n, sizeof *files);
     size_t nf = 0;
     buf out;
     buf_init(&out, 0);
-    if (!files) {
-        rc = EXIT_NOMEM;
-        goto out;
-    }
     for (int i = optind; i < argc; i++) {
         const char *path = argv[i];
         bool is_stdin = !strcmp(path, "-");

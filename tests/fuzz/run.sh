@@ -14,7 +14,7 @@ cd "$ROOT" || exit 2
 FUZZ=${FUZZ:-build/fuzz}
 RLC=${RLC:-build/rlc}
 FUZZ_TIME=${FUZZ_TIME:-60}
-names=${*:-source plan trace}
+names=${*:-source plan trace import}
 
 . "$ROOT/tests/fuzz/seeds.sh"
 

@@ -23,6 +23,16 @@ fuzz_seeds() {
             "$RLC" compile --library tests/plan/lib.lua "$f" \
                 -o "$d/$(basename "$f" .rlp).json" 2>/dev/null
         done ;;
+    import)
+        # One byte picks the format (0 envoy, 1 limitador), then the file.
+        c="$ROOT/../shared/corpus"
+        [ -d "$c" ] || c=/work/shared/corpus
+        for f in "$c"/envoy/*.yaml; do
+            [ -f "$f" ] && { printf '\000'; cat "$f"; } > "$d/e-$(basename "$f")"
+        done
+        for f in "$c"/limitador/*.yaml; do
+            [ -f "$f" ] && { printf '\001'; cat "$f"; } > "$d/l-$(basename "$f")"
+        done ;;
     trace)
         cp tests/sim/trace.csv "$d/trace.csv"
         printf '0,acme,key:k_2,GET,/,1\n0,acme,group:batch,POST,/v1/jobs/1,3\n1000,b,-\n' > "$d/small.csv"

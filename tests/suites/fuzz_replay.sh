@@ -6,9 +6,9 @@
 # harnesses run with the sanitizers, so a memory error on any of them fails.
 . "$ROOT/tests/lib.sh"
 . "$ROOT/tests/fuzz/seeds.sh"
-plan 3
+plan 4
 cd "$ROOT" || bail_out "fuzz replay" "no $ROOT"
-for n in source plan trace; do
+for n in source plan trace import; do
     bin="$ROOT/$BUILD/tests/replay_$n"
     if [ ! -x "$bin" ]; then notok "fuzz replay $n" "$bin not built"; continue; fi
     fuzz_seeds "$n" "$T/seeds/$n"
