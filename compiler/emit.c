@@ -1,18 +1,23 @@
 /* emit.c - checks and writes the files of the emit targets.  See emit.h
- * and SPEC.md 9.1 for the mapping; in short:
+ * and SPEC.md 9.1 for the mapping, which is the exact inverse of `rlc
+ * import` (import_envoy.c, import_limitador.c), so that a policy imported
+ * from a file is written back as that file says it:
  *
- *   subject level       Envoy descriptor key / Limitador descriptor entry
- *   tenant, group, key  "tenant", "group", "key"
- *   listed name         descriptor value / condition  == 'name'
- *   template (`key *`)  key without a value / a variable, plus != 'name'
- *                       for every listed sibling (Limitador applies every
- *                       limit whose conditions hold; Envoy prefers a value)
+ *   rlc                 Envoy ratelimit             Limitador
+ *   tenant "T"          domain: T (one per file)    namespace: T
+ *   group "K" key "V"   descriptor key: K value: V  condition K == 'V'
+ *   group "K" key *     descriptor key: K           variable K
  *
- * Both services count each matching limit on its own, so a request may
- * meet at most one limit (RLC4056); both count fixed windows, so only
- * fixed_window limits with cost 1 and no other burst are written.  The
- * walk is over the model, not the plan's rules: a listed subject without
- * limits still hides its template sibling, and only the model knows it. */
+ * A subject that is not that shape (a key directly under a tenant, a group
+ * under a group, a limit on a group) has no counterpart and is refused.
+ * Import writes two things that are not limits of their own, and this file
+ * takes them back out: Envoy's value entry replaces the key's default
+ * whole, which import writes as a shadow limit mirroring each default
+ * window the value does not set; Limitador applies a variable's limit to
+ * every value, which import writes as a copy of the template's limits in
+ * each listed key that has limits.  The walk is over the model, not the
+ * plan's rules: keys without limits are written too, since the import
+ * made them from entries that are there. */
 #include "emit.h"
 
 #include <stdio.h>
@@ -28,6 +33,61 @@
 bool emit_kind(target_kind k)
 {
     return k == TARGET_ENVOY || k == TARGET_LIMITADOR;
+}
+
+/* ---- the limits a key writes ---- */
+
+/* Whether l is import's shadow copy of one of tmpl's windows: Envoy's
+ * value entry does not get its key's default, which rlc can only say with
+ * a limit that replaces the template's window and never rejects. */
+static bool envoy_mirror(const m_limit *l, const m_subject *tmpl)
+{
+    if (!tmpl || l->from_template || !l->shadow || l->cost != 1)
+        return false;
+    for (uint32_t i = 0; i < tmpl->nlimits; i++)
+        if (tmpl->limits[i].window_ms == l->window_ms && tmpl->limits[i].count == l->count)
+            return true;
+    return false;
+}
+
+static bool same_limit(const m_limit *a, const m_limit *b)
+{
+    return a->count == b->count && a->window_ms == b->window_ms && a->cost == b->cost &&
+           a->shadow == b->shadow && a->algo == b->algo;
+}
+
+/* The limits written for s (its effective ones, less what the format says
+ * by other means) into out (room for s->nlimits); returns how many.  For
+ * Limitador, *missing is a limit of s's template that s does not carry (the
+ * variable's limit would apply to s anyway), or NULL. */
+static size_t written_limits(const m_subject *s, bool envoy, const m_limit **out,
+                             const m_limit **missing)
+{
+    size_t n = 0;
+    const m_subject *tmpl = s->any ? NULL : s->tmpl;
+    if (missing)
+        *missing = NULL;
+    if (envoy) {
+        for (uint32_t i = 0; i < s->nlimits; i++)
+            if (!envoy_mirror(&s->limits[i], tmpl))
+                out[n++] = &s->limits[i];
+        return n;
+    }
+    bool *used = xcalloc(s->nlimits + 1, sizeof *used);
+    for (uint32_t t = 0; tmpl && t < tmpl->nlimits; t++) {
+        uint32_t i = 0;
+        while (i < s->nlimits && (used[i] || !same_limit(&s->limits[i], &tmpl->limits[t])))
+            i++;
+        if (i < s->nlimits)
+            used[i] = true;
+        else if (missing && !*missing)
+            *missing = &tmpl->limits[t];
+    }
+    for (uint32_t i = 0; i < s->nlimits; i++)
+        if (!used[i])
+            out[n++] = &s->limits[i];
+    free(used);
+    return n;
 }
 
 /* ---- checks ---- */
@@ -74,7 +134,13 @@ static const char *envoy_unit(int64_t ms)
     return NULL;
 }
 
-static void check_limit(ck *c, const m_limit *l, const m_limit *before)
+/* A cost above the count admits nothing: the formats' count of 0. */
+static bool admits_nothing(const m_limit *l)
+{
+    return l->cost > l->count;
+}
+
+static void check_limit(ck *c, const m_limit *l)
 {
     span sp = l->src->sp;
     if (l->algo != PLAN_FIXED_WINDOW && first_time(c, DIAG_EMIT_ALGORITHM, l->src))
@@ -89,10 +155,15 @@ static void check_limit(ck *c, const m_limit *l, const m_limit *before)
     if (!c->envoy && l->window_ms % 1000 && first_time(c, DIAG_EMIT_WINDOW, l->src))
         diag_add(c->d, DIAG_EMIT_WINDOW, sp,
                  "limitador windows are whole seconds, not %lld ms", (long long)l->window_ms);
-    if (l->cost != 1 && first_time(c, DIAG_EMIT_COST, l->src))
+    if (l->cost != 1 && !admits_nothing(l) && first_time(c, DIAG_EMIT_COST, l->src))
         diag_add(c->d, DIAG_EMIT_COST, sp,
-                 "this limit charges %lld per request; %s charges every request 1",
+                 "this limit charges %lld per request; %s charges every request 1 (only a "
+                 "cost above the count, which admits nothing, is written: as a count of 0)",
                  (long long)l->cost, fmt_name(c));
+    if (c->envoy && l->count > UINT32_MAX && first_time(c, DIAG_EMIT_COUNT, l->src))
+        diag_add(c->d, DIAG_EMIT_COUNT, sp,
+                 "count %lld is more than envoy_ratelimit's requests_per_unit holds (32 bits)",
+                 (long long)l->count);
     if (l->algo == PLAN_FIXED_WINDOW && l->burst_set && l->burst != l->count &&
         first_time(c, DIAG_EMIT_BURST, l->src))
         diag_add(c->d, DIAG_EMIT_BURST, sp,
@@ -101,18 +172,10 @@ static void check_limit(ck *c, const m_limit *l, const m_limit *before)
     if (!c->envoy && l->shadow && first_time(c, DIAG_EMIT_SHADOW, l->src))
         diag_add(c->d, DIAG_EMIT_SHADOW, sp,
                  "limitador has no shadow mode: it would reject what this limit only counts");
-    if (before && first_time(c, DIAG_EMIT_ALL_OR_NOTHING, l->src)) {
-        diag *dd = diag_add(c->d, DIAG_EMIT_ALL_OR_NOTHING, sp,
-                            "a request that meets this limit also meets another one; %s "
-                            "counts each on its own (a request one of them rejects is "
-                            "still counted by the other), rlc charges all or nothing",
-                            fmt_name(c));
-        diag_note_add(c->d, dd, before->src->sp, "the other limit");
-    }
 }
 
-/* before: a limit an ancestor's requests already meet, or NULL. */
-static void check_subject(ck *c, const m_subject *s, const m_limit *before)
+/* What every subject is checked for, whatever its level. */
+static void check_common(ck *c, const m_subject *s)
 {
     if (s->conc && first_time(c, DIAG_EMIT_CONCURRENCY, s->conc->src))
         diag_add(c->d, DIAG_EMIT_CONCURRENCY, s->conc->src->sp,
@@ -122,55 +185,218 @@ static void check_subject(ck *c, const m_subject *s, const m_limit *before)
             diag_add(c->d, DIAG_EMIT_ROUTE, s->routes[i].src->sp,
                      "%s has no routes: the file's limits apply to every request of the "
                      "subject", fmt_name(c));
-    if (c->envoy && !s->any) {
-        size_t n = strlen(s->name);
-        if (n && s->name[n - 1] == '*' && first_time(c, DIAG_EMIT_WILDCARD_NAME, s))
-            diag_add(c->d, DIAG_EMIT_WILDCARD_NAME, s->src->name.sp,
+}
+
+/* The limits of one subject as written, and what a request meets with
+ * them: two on one Envoy entry cannot be written (one rate_limit each);
+ * any other pair is counted by the service each on its own. */
+static void check_written(ck *c, const m_subject *s, const m_limit **before)
+{
+    const m_limit **w = xcalloc(s->nlimits + 1, sizeof *w);
+    const m_limit *missing;
+    size_t n = written_limits(s, c->envoy, w, &missing);
+    if (missing && first_time(c, DIAG_EMIT_TEMPLATE_ESCAPE, s)) {
+        buf lb;
+        buf_init(&lb, 0);
+        subject_label(s, &lb);
+        diag *dd = diag_add(c->d, DIAG_EMIT_TEMPLATE_ESCAPE, s->src->name.sp,
+                            "limitador applies the variable's limit to every value, but %s "
+                            "does not carry this limit of its template (give it the same "
+                            "limit, or drop it from the template)", buf_str(&lb));
+        diag_note_add(c->d, dd, missing->src->sp, "the template's limit");
+        buf_free(&lb);
+    }
+    for (size_t i = 0; i < n; i++) {
+        check_limit(c, w[i]);
+        if (c->envoy && i > 0 && first_time(c, DIAG_EMIT_ALL_OR_NOTHING, w[i]->src)) {
+            diag *dd = diag_add(c->d, DIAG_EMIT_ALL_OR_NOTHING, w[i]->src->sp,
+                                "an envoy_ratelimit descriptor entry has one rate_limit, "
+                                "and this subject would need two");
+            diag_note_add(c->d, dd, w[0]->src->sp, "the other limit");
+        }
+        const m_limit *other = *before ? *before : i > 0 ? w[0] : NULL;
+        if (other && !(c->envoy && i > 0) &&
+            first_time(c, DIAG_EMIT_INDEPENDENT, w[i]->src)) {
+            diag *dd = diag_add(c->d, DIAG_EMIT_INDEPENDENT, w[i]->src->sp,
+                                "a request that meets this limit also meets another one; %s "
+                                "counts each on its own (a request one of them rejects is "
+                                "still counted by the other), rlc charges all or nothing",
+                                fmt_name(c));
+            diag_note_add(c->d, dd, other->src->sp, "the other limit");
+        }
+        if (!*before)
+            *before = w[i];
+    }
+    free(w);
+}
+
+/* Whether a name can go back through import's `NAME == 'V'`: a quote
+ * character it does not hold, no backslash, and none of the operators
+ * import looks for. */
+static const char *cel_problem(const char *s, bool value)
+{
+    if (strchr(s, '\'') && strchr(s, '"'))
+        return "holds both quote characters";
+    if (value && strchr(s, '\\'))
+        return "holds a backslash";
+    if (strstr(s, "==") || strstr(s, "&&") || strstr(s, "||"))
+        return "holds ==, && or ||";
+    return NULL;
+}
+
+static void check_name(ck *c, const m_subject *s, bool value)
+{
+    const char *why = c->envoy ? NULL : cel_problem(s->name, value);
+    if (why && first_time(c, DIAG_EMIT_NAME, s))
+        diag_add(c->d, DIAG_EMIT_NAME, s->src->name.sp,
+                 "\"%s\" %s: a limitador condition cannot carry it as rlc import reads "
+                 "conditions back", s->name, why);
+}
+
+static void check_group(ck *c, const m_subject *g, const m_limit *before);
+
+static void check_key(ck *c, const m_subject *k, const m_limit *before)
+{
+    check_common(c, k);
+    if (c->envoy && !k->any) {
+        size_t n = strlen(k->name);
+        if (n && k->name[n - 1] == '*' && first_time(c, DIAG_EMIT_WILDCARD_NAME, k))
+            diag_add(c->d, DIAG_EMIT_WILDCARD_NAME, k->src->name.sp,
                      "\"%s\" would be a wildcard value in envoy_ratelimit's file (a prefix "
-                     "match), not this one name", s->name);
+                     "match), not this one name", k->name);
     }
-    if (!c->envoy && s->kind == AST_KEY && s->parent && s->parent->kind == AST_TENANT &&
-        (s->nlimits || s->nchildren)) {
-        for (uint32_t i = 0; i < s->parent->nchildren; i++)
-            if (s->parent->children[i]->kind == AST_GROUP &&
-                first_time(c, DIAG_EMIT_AMBIGUOUS_KEY, s)) {
-                diag *dd = diag_add(c->d, DIAG_EMIT_AMBIGUOUS_KEY, s->src->name.sp,
-                                    "limitador's conditions cannot say that a request has "
-                                    "no group, so this key's limit would also apply to "
-                                    "the keys of the tenant's groups");
-                diag_note_add(c->d, dd, s->parent->children[i]->src->name.sp,
-                              "a group of the same tenant");
-                break;
-            }
+    if (!k->any)
+        check_name(c, k, true);
+    check_written(c, k, &before);
+    for (uint32_t i = 0; i < k->nchildren; i++) {
+        const m_subject *s = k->children[i];
+        if (s->kind == AST_GROUP)
+            check_group(c, s, before);
+        else if (first_time(c, DIAG_EMIT_SHAPE, s))
+            diag_add(c->d, DIAG_EMIT_SHAPE, s->src->name.sp,
+                     "a key directly under a key: %s's entries are a group (the descriptor "
+                     "key) holding keys (its values)", fmt_name(c));
     }
-    for (uint32_t i = 0; i < s->nlimits; i++) {
-        check_limit(c, &s->limits[i], before);
-        if (!before)
-            before = &s->limits[i];
+}
+
+static void check_group(ck *c, const m_subject *g, const m_limit *before)
+{
+    check_common(c, g);
+    if (g->any && first_time(c, DIAG_EMIT_SHAPE, g)) {
+        diag_add(c->d, DIAG_EMIT_SHAPE, g->src->name.sp,
+                 "`group *`: in %s a group is a descriptor key, which is a name", fmt_name(c));
+        return;
     }
+    check_name(c, g, false);
+    for (uint32_t i = 0; i < g->nlimits; i++)
+        if (first_time(c, DIAG_EMIT_GROUP_LIMIT, g->limits[i].src))
+            diag_add(c->d, DIAG_EMIT_GROUP_LIMIT, g->limits[i].src->sp,
+                     "a limit on a group: in %s a group is a descriptor key, and limits are "
+                     "on its values (put it in `key *` for one counter per value)",
+                     fmt_name(c));
+    for (uint32_t i = 0; i < g->nchildren; i++) {
+        const m_subject *s = g->children[i];
+        if (s->kind == AST_KEY)
+            check_key(c, s, before);
+        else if (first_time(c, DIAG_EMIT_SHAPE, s))
+            diag_add(c->d, DIAG_EMIT_SHAPE, s->src->name.sp,
+                     "a group directly under a group: %s's entries are a group (the "
+                     "descriptor key) holding keys (its values)", fmt_name(c));
+    }
+}
+
+static void check_tenant(ck *c, const m_subject *t)
+{
+    check_common(c, t);
+    const m_limit *before = NULL;
+    if (c->envoy) {
+        for (uint32_t i = 0; i < t->nlimits; i++)
+            if (first_time(c, DIAG_EMIT_TENANT_LIMIT, t->limits[i].src))
+                diag_add(c->d, DIAG_EMIT_TENANT_LIMIT, t->limits[i].src->sp,
+                         "a limit on the tenant itself: an envoy_ratelimit domain has no "
+                         "rate_limit of its own (put it in a group's `key *`)");
+    } else {
+        check_written(c, t, &before);
+    }
+    for (uint32_t i = 0; i < t->nchildren; i++) {
+        const m_subject *s = t->children[i];
+        if (s->kind == AST_GROUP)
+            check_group(c, s, before);
+        else if (first_time(c, DIAG_EMIT_SHAPE, s))
+            diag_add(c->d, DIAG_EMIT_SHAPE, s->src->name.sp,
+                     "a key directly under a tenant: %s's entries are a group (the "
+                     "descriptor key) holding keys (its values)", fmt_name(c));
+    }
+}
+
+static const m_subject *find_tenant(const m_policy *m, const char *name)
+{
+    for (size_t i = 0; i < m->ntenants; i++)
+        if (!m->tenants[i]->any && !strcmp(m->tenants[i]->name, name))
+            return m->tenants[i];
+    return NULL;
+}
+
+/* The setting that picks the file's tenant, or NULL. */
+static const m_setting *tenant_setting(const m_target *t)
+{
+    return setting_find(t->settings, t->nsettings,
+                        t->kind == TARGET_ENVOY ? "domain" : "namespace");
+}
+
+/* Whether s's subtree holds a limit. */
+static bool has_limits(const m_subject *s)
+{
+    if (s->nlimits)
+        return true;
     for (uint32_t i = 0; i < s->nchildren; i++)
-        check_subject(c, s->children[i], before);
+        if (has_limits(s->children[i]))
+            return true;
+    return false;
+}
+
+static void check_target(ck *c, const m_policy *m, const m_target *t)
+{
+    const m_setting *sp = tenant_setting(t);
+    if (sp) {
+        const m_subject *s = find_tenant(m, sp->v.s);
+        if (s)
+            check_tenant(c, s);
+        else if (first_time(c, DIAG_EMIT_TENANT_CHOICE, sp))
+            diag_add(c->d, DIAG_EMIT_TENANT_CHOICE, sp->src->sp,
+                     "%s = \"%s\" names no tenant of the policy: the file holds the limits "
+                     "of the tenant of that name", c->envoy ? "domain" : "namespace", sp->v.s);
+        return;
+    }
+    if (c->envoy) {
+        if (m->ntenants == 1)
+            check_tenant(c, m->tenants[0]);
+        else if (first_time(c, DIAG_EMIT_TENANT_CHOICE, t))
+            diag_add(c->d, DIAG_EMIT_TENANT_CHOICE, t->src->name.sp,
+                     "the policy has %zu listed tenants and an envoy_ratelimit file holds one "
+                     "domain: set `domain` to the tenant this file is for", m->ntenants);
+        return;
+    }
+    for (size_t i = 0; i < m->ntenants; i++)
+        check_tenant(c, m->tenants[i]);
+    if (m->any_tenant && has_limits(m->any_tenant) &&
+        first_time(c, DIAG_EMIT_TENANT_TEMPLATE, m->any_tenant))
+        diag_add(c->d, DIAG_EMIT_TENANT_TEMPLATE, m->any_tenant->src->name.sp,
+                 "`tenant *` has limits, but a limitador namespace is a name: list the "
+                 "tenants (or set `namespace` to the one tenant this file is for)");
 }
 
 void emit_check(const m_policy *m, diag_list *d)
 {
-    bool want[2] = {false, false};
+    ck c[2] = {{.d = d, .envoy = true}, {.d = d, .envoy = false}};
     for (size_t i = 0; i < m->ntargets; i++) {
         if (m->targets[i].kind == TARGET_ENVOY)
-            want[0] = true;
+            check_target(&c[0], m, &m->targets[i]);
         if (m->targets[i].kind == TARGET_LIMITADOR)
-            want[1] = true;
+            check_target(&c[1], m, &m->targets[i]);
     }
-    for (int f = 0; f < 2; f++) {
-        if (!want[f])
-            continue;
-        ck c = {.d = d, .envoy = f == 0};
-        for (size_t i = 0; i < m->ntenants; i++)
-            check_subject(&c, m->tenants[i], NULL);
-        if (m->any_tenant)
-            check_subject(&c, m->any_tenant, NULL);
-        free(c.seen);
-    }
+    free(c[0].seen);
+    free(c[1].seen);
 }
 
 /* ---- writing ---- */
@@ -180,7 +406,6 @@ typedef struct em {
     yaml_event_t ev;
     bool ok;
     const m_target *t;
-    const char *space;          /* Envoy's domain / Limitador's namespace */
 } em;
 
 static int write_handler(void *data, unsigned char *p, size_t n)
@@ -243,152 +468,103 @@ static void seq_end(em *e)
         put(e);
 }
 
-static const char *level_word(ast_kind k)
+static int64_t written_count(const m_limit *l)
 {
-    return k == AST_TENANT ? "tenant" : k == AST_GROUP ? "group" : "key";
+    return admits_nothing(l) ? 0 : l->count;
 }
 
-/* Whether s's parent level has a template of s's kind (then a listed s
- * is written even without limits: it hides the template). */
-static bool has_template_sibling(const m_policy *m, const m_subject *s)
+/* Whether s has a group holding a key: a `descriptors:` list to write. */
+static bool has_entries(const m_subject *s)
 {
-    if (s->any)
-        return false;
-    if (!s->parent)
-        return s->kind == AST_TENANT && m->any_tenant;
-    return subject_template(s->parent, s->kind) != NULL;
-}
-
-/* Whether s's subtree holds a limit. */
-static bool has_limits(const m_subject *s)
-{
-    if (s->nlimits)
-        return true;
     for (uint32_t i = 0; i < s->nchildren; i++)
-        if (has_limits(s->children[i]))
+        if (s->children[i]->nchildren)
             return true;
     return false;
 }
 
-static bool envoy_wanted(const m_policy *m, const m_subject *s)
-{
-    return has_limits(s) || has_template_sibling(m, s);
-}
+static void envoy_entries(em *e, const m_subject *s);
 
-static void envoy_subject(em *e, const m_policy *m, const m_subject *s);
-
-/* The descriptors of a list of siblings: the template first, then the
- * listed ones in the policy's order. */
-static void envoy_list(em *e, const m_policy *m, const m_subject *const *v, size_t n,
-                       const m_subject *any)
-{
-    size_t want = any && envoy_wanted(m, any);
-    for (size_t i = 0; i < n; i++)
-        want += !v[i]->any && envoy_wanted(m, v[i]);
-    if (!want)
-        return;
-    scalar(e, "descriptors", false);
-    seq_start(e);
-    if (any && envoy_wanted(m, any))
-        envoy_subject(e, m, any);
-    for (size_t i = 0; i < n; i++)
-        if (!v[i]->any && envoy_wanted(m, v[i]))
-            envoy_subject(e, m, v[i]);
-    seq_end(e);
-}
-
-static void envoy_subject(em *e, const m_policy *m, const m_subject *s)
+/* The entry of key k in group g: key g, value k (none for `key *`). */
+static void envoy_entry(em *e, const m_subject *g, const m_subject *k)
 {
     map_start(e);
     scalar(e, "key", false);
-    scalar(e, level_word(s->kind), false);
-    if (!s->any) {
+    scalar(e, g->name, true);
+    if (!k->any) {
         scalar(e, "value", false);
-        scalar(e, s->name, true);
+        scalar(e, k->name, true);
     }
-    if (s->nlimits) {
-        const m_limit *l = &s->limits[0];
+    const m_limit **w = xcalloc(k->nlimits + 1, sizeof *w);
+    if (written_limits(k, true, w, NULL)) {
         scalar(e, "rate_limit", false);
         map_start(e);
         scalar(e, "unit", false);
-        scalar(e, envoy_unit(l->window_ms), false);
+        scalar(e, envoy_unit(w[0]->window_ms), false);
         scalar(e, "requests_per_unit", false);
-        num(e, l->count);
+        num(e, written_count(w[0]));
         map_end(e);
-        if (l->shadow) {
+        if (w[0]->shadow) {
             scalar(e, "shadow_mode", false);
             scalar(e, "true", false);
         }
     }
-    /* Children of both kinds, the templates first. */
-    const m_subject *const *kids = (const m_subject *const *)s->children;
-    size_t want = 0;
-    for (uint32_t i = 0; i < s->nchildren; i++)
-        want += envoy_wanted(m, kids[i]);
-    if (want) {
-        scalar(e, "descriptors", false);
-        seq_start(e);
-        for (uint32_t i = 0; i < s->nchildren; i++)
-            if (kids[i]->any && envoy_wanted(m, kids[i]))
-                envoy_subject(e, m, kids[i]);
-        for (uint32_t i = 0; i < s->nchildren; i++)
-            if (!kids[i]->any && envoy_wanted(m, kids[i]))
-                envoy_subject(e, m, kids[i]);
-        seq_end(e);
-    }
+    free(w);
+    if (has_entries(k))
+        envoy_entries(e, k);
     map_end(e);
 }
 
-static void envoy_body(em *e, const m_policy *m)
+/* s's `descriptors:`: each key of each group, in the policy's order. */
+static void envoy_entries(em *e, const m_subject *s)
+{
+    scalar(e, "descriptors", false);
+    seq_start(e);
+    for (uint32_t i = 0; i < s->nchildren; i++) {
+        const m_subject *g = s->children[i];
+        for (uint32_t j = 0; j < g->nchildren; j++)
+            envoy_entry(e, g, g->children[j]);
+    }
+    seq_end(e);
+}
+
+static void envoy_body(em *e, const m_subject *t)
 {
     map_start(e);
     scalar(e, "domain", false);
-    scalar(e, e->space, true);
-    envoy_list(e, m, (const m_subject *const *)m->tenants, m->ntenants, m->any_tenant);
+    scalar(e, t->name, true);
+    if (has_entries(t))
+        envoy_entries(e, t);
     map_end(e);
 }
 
-/* A CEL string literal of s: single-quoted, with \ and ' escaped. */
+/* A CEL string literal of s, in the quote character s does not hold
+ * (cel_problem refused names holding both). */
 static void cel_str(buf *b, const char *s)
 {
-    buf_putc(b, '\'');
-    for (; *s; s++) {
-        if (*s == '\\' || *s == '\'')
-            buf_putc(b, '\\');
-        buf_putc(b, *s);
-    }
-    buf_putc(b, '\'');
+    char q = strchr(s, '\'') ? '"' : '\'';
+    buf_printf(b, "%c%s%c", q, s, q);
 }
 
 /* The conditions and variables that select the requests of s, from the
- * tenant down. */
-static void lim_selectors(const m_policy *m, const m_subject *s, buf *conds, size_t *nconds,
-                          buf *vars, size_t *nvars)
+ * tenant down: each (group, listed key) a condition, each (group, key *)
+ * a variable. */
+static void lim_selectors(const m_subject *s, buf *conds, size_t *nconds, buf *vars,
+                          size_t *nvars)
 {
-    if (s->parent)
-        lim_selectors(m, s->parent, conds, nconds, vars, nvars);
-    const char *w = level_word(s->kind);
-    if (!s->any) {
-        buf_printf(conds, "descriptors[0]['%s'] == ", w);
-        cel_str(conds, s->name);
-        buf_putc(conds, '\0');
-        (*nconds)++;
+    if (s->kind != AST_KEY)
         return;
+    const m_subject *g = s->parent;
+    lim_selectors(g->parent, conds, nconds, vars, nvars);
+    buf *b = s->any ? vars : conds;
+    buf_puts(b, "descriptors[0][");
+    cel_str(b, g->name);
+    buf_putc(b, ']');
+    if (!s->any) {
+        buf_puts(b, " == ");
+        cel_str(b, s->name);
     }
-    buf_printf(vars, "descriptors[0]['%s']", w);
-    buf_putc(vars, '\0');
-    (*nvars)++;
-    /* The listed siblings are not this template's values. */
-    const m_subject *const *sib = s->parent ? (const m_subject *const *)s->parent->children
-                                            : (const m_subject *const *)m->tenants;
-    size_t n = s->parent ? s->parent->nchildren : m->ntenants;
-    for (size_t i = 0; i < n; i++)
-        if (!sib[i]->any && sib[i]->kind == s->kind) {
-            buf_printf(conds, "descriptors[0]['%s'] != ", w);
-            cel_str(conds, sib[i]->name);
-            buf_putc(conds, '\0');
-            (*nconds)++;
-        }
+    buf_putc(b, '\0');
+    (*(s->any ? nvars : nconds))++;
 }
 
 static void strings(em *e, const buf *b, size_t n)
@@ -402,22 +578,24 @@ static void strings(em *e, const buf *b, size_t n)
     seq_end(e);
 }
 
-static void lim_subject(em *e, const m_policy *m, const m_subject *s)
+static void lim_subject(em *e, const m_subject *t, const m_subject *s)
 {
-    if (s->nlimits) {
-        const m_limit *l = &s->limits[0];
+    const m_limit **w = xcalloc(s->nlimits + 1, sizeof *w);
+    size_t n = written_limits(s, false, w, NULL);
+    for (size_t i = 0; i < n; i++) {
+        const m_limit *l = w[i];
         buf conds, vars, label;
         buf_init(&conds, 0);
         buf_init(&vars, 0);
         buf_init(&label, 0);
         size_t nc = 0, nv = 0;
-        lim_selectors(m, s, &conds, &nc, &vars, &nv);
+        lim_selectors(s, &conds, &nc, &vars, &nv);
         subject_label(s, &label);
         map_start(e);
         scalar(e, "namespace", false);
-        scalar(e, e->space, true);
+        scalar(e, t->name, true);
         scalar(e, "max_value", false);
-        num(e, l->count);
+        num(e, written_count(l));
         scalar(e, "seconds", false);
         num(e, l->window_ms / 1000);
         scalar(e, "conditions", false);
@@ -431,27 +609,31 @@ static void lim_subject(em *e, const m_policy *m, const m_subject *s)
         buf_free(&vars);
         buf_free(&label);
     }
+    free(w);
     for (uint32_t i = 0; i < s->nchildren; i++)
-        lim_subject(e, m, s->children[i]);
+        lim_subject(e, t, s->children[i]);
 }
 
-static void lim_body(em *e, const m_policy *m)
+static void lim_body(em *e, const m_policy *m, const m_subject *only)
 {
     seq_start(e);
-    if (m->any_tenant)
-        lim_subject(e, m, m->any_tenant);
     for (size_t i = 0; i < m->ntenants; i++)
-        lim_subject(e, m, m->tenants[i]);
+        if (!m->tenants[i]->any && (!only || only == m->tenants[i]))
+            lim_subject(e, m->tenants[i], m->tenants[i]);
     seq_end(e);
 }
 
 bool emit_file(const m_policy *m, const m_target *t, buf *out, char *err, size_t errlen)
 {
-    em e = {.ok = true, .t = t, .space = m->ns};
-    const m_setting *sp = setting_find(t->settings, t->nsettings,
-                                       t->kind == TARGET_ENVOY ? "domain" : "namespace");
-    if (sp)
-        e.space = sp->v.s;
+    em e = {.ok = true, .t = t};
+    const m_setting *sp = tenant_setting(t);
+    const m_subject *only = sp ? find_tenant(m, sp->v.s)
+                               : t->kind == TARGET_ENVOY && m->ntenants == 1 ? m->tenants[0]
+                                                                             : NULL;
+    if (t->kind == TARGET_ENVOY && !only) {
+        snprintf(err, errlen, "target \"%s\": no tenant to be the file's domain", t->name);
+        return false;
+    }
     buf body;
     buf_init(&body, 0);
     /* The second comment line is part of what the first one's digest covers. */
@@ -475,9 +657,9 @@ bool emit_file(const m_policy *m, const m_target *t, buf *out, char *err, size_t
     if (e.ok && yaml_document_start_event_initialize(&e.ev, NULL, NULL, NULL, 0))
         put(&e);
     if (t->kind == TARGET_ENVOY)
-        envoy_body(&e, m);
+        envoy_body(&e, only);
     else
-        lim_body(&e, m);
+        lim_body(&e, m, only);
     if (e.ok && yaml_document_end_event_initialize(&e.ev, 1))
         put(&e);
     if (e.ok && yaml_stream_end_event_initialize(&e.ev))
