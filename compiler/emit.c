@@ -246,6 +246,14 @@ static const char *cel_problem(const char *s, bool value)
 
 static void check_name(ck *c, const m_subject *s, bool value)
 {
+    if (value && !*s->name) {
+        if (first_time(c, DIAG_EMIT_NAME, s))
+            diag_add(c->d, DIAG_EMIT_NAME, s->src->name.sp,
+                     "an empty name: %s", c->envoy ? "an entry with an empty value is every "
+                     "value (key *) as rlc import reads it back" : "a limitador condition "
+                     "== '' is not read back by rlc import");
+        return;
+    }
     const char *why = c->envoy ? NULL : cel_problem(s->name, value);
     if (why && first_time(c, DIAG_EMIT_NAME, s))
         diag_add(c->d, DIAG_EMIT_NAME, s->src->name.sp,

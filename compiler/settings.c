@@ -57,12 +57,13 @@ static const setting_spec nginx_specs[] = {
 
 static const setting_spec envoy_specs[] = {
     {"output", STY_STRING, NULL, true, "path of the generated Envoy ratelimit YAML file"},
-    {"domain", STY_STRING, NULL, false, "the file's domain (default: the policy's namespace)"},
+    {"domain", STY_STRING, NULL, false,
+     "the tenant the file holds, its domain (default: the only tenant)"},
 };
 static const setting_spec limitador_specs[] = {
     {"output", STY_STRING, NULL, true, "path of the generated Limitador limits YAML file"},
     {"namespace", STY_STRING, NULL, false,
-     "the limits' namespace (default: the policy's namespace)"},
+     "the one tenant the file holds (default: every tenant, each a namespace)"},
 };
 
 static const settings_schema target_schemas[] = {
