@@ -1,8 +1,8 @@
-/* emit.h - the emit targets (SPEC.md 8.1): `target envoy_ratelimit` and
+/* emit.h - the emit targets (SPEC.md 9): `target envoy_ratelimit` and
  * `target limitador` write the configuration file of Envoy's ratelimit
  * service or of Limitador from the policy.  This module checks that a
  * policy with such a target says nothing those formats cannot carry
- * (RLC4050-RLC4059, each at the offending limit, route or subject) and
+ * (RLC4050-RLC4068, each at the offending limit, route or subject) and
  * writes the file's text with libyaml's emitter; the plan carries the text
  * in the target's write_file step, and the runtime (target_emit.c) only
  * writes it.  It does not read YAML (that is `rlc import`). */
