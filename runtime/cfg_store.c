@@ -11,6 +11,7 @@
 #include "cfg_store.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,3 +332,34 @@ bool cfg_diff(target *tg, json_t *summary, json_t *tenants, rerr *e)
             json_array_append_new(tenants, diff_entry(tg, &t->ent[m]));
     return true;
 }
+
+bool cfg_put_file(const target *t, const char *path, const char *data, size_t len, rerr *e)
+{
+    if (!data) {
+        if (unlink(path) != 0 && errno != ENOENT)
+            return rerr_set(e, DIAG_STATE_IO, "target %s: cannot remove %s: %s", t->name, path,
+                            strerror(errno));
+        return statedir_sync_parent(path, e);
+    }
+    if (!statedir_write_atomic(path, data, len, 0644, e)) {
+        rerr_prefix(e, "target %s", t->name);
+        return false;
+    }
+    return true;
+}
+
+bool cfg_file_unchanged(const target *t, const cfg_entry *x, rerr *e)
+{
+    size_t len = 0;
+    errno = 0;
+    char *now = statedir_read(x->key, &len);
+    bool same = now ? x->oldval && len == x->oldlen && !memcmp(now, x->oldval, len)
+                    : !x->oldval && errno == ENOENT;
+    free(now);
+    if (!same)
+        return rerr_set(e, DIAG_GATEWAY_CONFLICT, "target %s: %s changed since it was read "
+                        "(by hand or another deploy); nothing was written to it", t->name,
+                        x->key);
+    return true;
+}
+

@@ -70,4 +70,12 @@ json_t *cfg_checkpoint(target *t, rerr *e);
 int cfg_ck_noop(const json_t *entry, const char *plan_digest);
 bool cfg_diff(target *t, json_t *summary, json_t *tenants, rerr *e);
 
+/* File targets (nginx, emit): writes data (NULL: removes the file) at path
+ * atomically in its directory. */
+bool cfg_put_file(const target *t, const char *path, const char *data, size_t len, rerr *e);
+/* Whether the file of entry x still holds what was read (or is still
+ * absent); RLC3190 in e when it changed since, so that a hand edit made
+ * during the deploy fails it instead of being overwritten. */
+bool cfg_file_unchanged(const target *t, const cfg_entry *x, rerr *e);
+
 #endif

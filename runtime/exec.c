@@ -554,7 +554,7 @@ static bool run_lock(xc *c, const char *plan_path, rerr *e)
         }
         if (!fault_point("lock", e))
             return abandon_with(c, EXEC_OK);
-        char what[700] = "none (an HTTP API has no lock; writes are conditional)";
+        char what[700] = "none (these targets have no lock; every write is conditional on what was read)";
         for (size_t i = 0; i < c->nt; i++)
             if (xc_takes_lock(c, i)) {
                 c->t[i]->kind->lock_what(c->t[i], what, sizeof what);

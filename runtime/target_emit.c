@@ -128,31 +128,14 @@ static bool em_read(target *tg, target_read *rd, rerr *e)
     return true;
 }
 
-/* Writes data (NULL: removes the file) atomically in its directory. */
-static bool put_file(const target *t, const char *path, const char *data, size_t len, rerr *e)
-{
-    if (!data) {
-        if (unlink(path) != 0 && errno != ENOENT)
-            return rerr_set(e, DIAG_STATE_IO, "target %s: cannot remove %s: %s", t->name, path,
-                            strerror(errno));
-        return statedir_sync_parent(path, e);
-    }
-    char *msg = NULL;
-    if (!file_write_atomic(path, &data, &len, 1, 0644, FW_KEEP_MODE, &msg)) {
-        rerr_set(e, DIAG_STATE_IO, "target %s: %s", t->name, msg ? msg : path);
-        free(msg);
-        return false;
-    }
-    return true;
-}
-
 static bool em_apply(target *tg, size_t *written, rerr *e)
 {
     cfg_target *t = (cfg_target *)tg;
     cfg_entry *x = t->nent ? &t->ent[0] : NULL;
     if (!x || !x->changed)
         return true;
-    if (!fault_point("apply.gateway", e) || !put_file(tg, x->key, x->newval, x->newlen, e))
+    if (!fault_point("apply.gateway", e) || !cfg_file_unchanged(tg, x, e) ||
+        !cfg_put_file(tg, x->key, x->newval, x->newlen, e))
         return false;
     if (written)
         (*written)++;
@@ -188,7 +171,7 @@ static bool em_restore(target *tg, const json_t *entry, bool stale, rerr *e)
         size_t len;
         if (!cfg_ck_entry(tg, kj, &key, &val, &len, e))
             return false;
-        bool ok = put_file(tg, key, val, len, e);
+        bool ok = cfg_put_file(tg, key, val, len, e);
         free(val);
         if (!ok)
             return false;

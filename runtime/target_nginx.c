@@ -313,22 +313,6 @@ static bool ng_read(target *tg, target_read *rd, rerr *e)
     return true;
 }
 
-/* Writes data (NULL: removes the file) atomically in its directory. */
-static bool put_file(const target *t, const char *path, const char *data, size_t len, rerr *e)
-{
-    if (!data) {
-        if (unlink(path) != 0 && errno != ENOENT)
-            return rerr_set(e, DIAG_STATE_IO, "target %s: cannot remove %s: %s", t->name, path,
-                            strerror(errno));
-        return statedir_sync_parent(path, e);
-    }
-    if (!statedir_write_atomic(path, data, len, 0644, e)) {
-        rerr_prefix(e, "target %s", t->name);
-        return false;
-    }
-    return true;
-}
-
 static bool test_and_reload(const target *t, bool check, rerr *e)
 {
     char out[512];
@@ -347,7 +331,8 @@ static bool ng_apply(target *tg, size_t *written, rerr *e)
     cfg_entry *x = t->nent ? &t->ent[0] : NULL;
     if (!x || !x->changed)
         return true;
-    if (!fault_point("apply.gateway", e) || !put_file(tg, x->key, x->newval, x->newlen, e) ||
+    if (!fault_point("apply.gateway", e) || !cfg_file_unchanged(tg, x, e) ||
+        !cfg_put_file(tg, x->key, x->newval, x->newlen, e) ||
         !test_and_reload(tg, true, e))
         return false;
     if (written)
@@ -384,7 +369,7 @@ static bool ng_restore(target *tg, const json_t *entry, bool stale, rerr *e)
         size_t len;
         if (!cfg_ck_entry(tg, kj, &key, &val, &len, e))
             return false;
-        bool ok = put_file(tg, key, val, len, e);
+        bool ok = cfg_put_file(tg, key, val, len, e);
         free(val);
         /* The old file was accepted before; reload without the -t gate so
          * a restore is never refused. */

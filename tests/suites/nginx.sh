@@ -9,7 +9,7 @@
 # deployed.  Identity from variables, costs, leases: gateway_e2e.sh.
 # (owner: gateways)
 . "$ROOT/tests/lib.sh"
-plan 15
+plan 16
 command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] ||
     bail_out "nginx with the Lua module installed" "run make deps"
 
@@ -90,6 +90,12 @@ RLC_NGINX="$T/nginx-refuses" RLC_FAULT=apply.gateway:cmd RLC_FAULT_CMD="touch $T
 rm -f "$T/refuse"
 check "a snippet nginx -t refuses: exit 1, RLC3192, the old snippet back" \
     eval '[ $r -eq 1 ] && grep -q RLC3192 "$T/err" && same "$SNIP" "$T/snipA"'
+# A hand edit between the read and the write: the deploy fails (RLC3190)
+# instead of overwriting it, and rolls back to the bytes it checkpointed.
+RLC_FAULT=apply.gateway:cmd RLC_FAULT_CMD="echo '-- edited during the deploy' >> $SNIP" \
+    "$RLC" run -q "$T/B.json" 2> "$T/err"; r=$?
+check "a snippet edited during the deploy: exit 1, RLC3190, nothing overwritten" \
+    eval '[ $r -eq 1 ] && grep -q "RLC3190.*changed since it was read" "$T/err" && same "$SNIP" "$T/snipA"'
 "$RLC" run -q "$T/B.json"; r=$?
 check "run B: status 503 in the snippet" eval '[ $r -eq 0 ] && grep -q "^local STATUS = 503" "$SNIP"'
 "$RLC" rollback > /dev/null 2>&1; r=$?
