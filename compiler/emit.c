@@ -130,6 +130,10 @@ static const char *envoy_unit(int64_t ms)
     case 60000: return "minute";
     case 3600000: return "hour";
     case 86400000: return "day";
+    /* What `rlc import` reads month and year as (SPEC 8.2): written back so,
+     * with RLC4069 saying Envoy's are calendar units. */
+    case 30LL * 86400000: return "month";
+    case 365LL * 86400000: return "year";
     }
     return NULL;
 }
@@ -150,8 +154,15 @@ static void check_limit(ck *c, const m_limit *l)
                  "mean", plan_kind_name(l->algo), fmt_name(c));
     if (c->envoy && !envoy_unit(l->window_ms) && first_time(c, DIAG_EMIT_WINDOW, l->src))
         diag_add(c->d, DIAG_EMIT_WINDOW, sp,
-                 "envoy_ratelimit windows are a unit: exactly 1s, 1m, 1h or 1d, not %lld ms",
-                 (long long)l->window_ms);
+                 "envoy_ratelimit windows are a unit: exactly 1s, 1m, 1h, 1d, 30d (month) or "
+                 "365d (year), not %lld ms", (long long)l->window_ms);
+    if (c->envoy && l->window_ms >= 30LL * 86400000 && envoy_unit(l->window_ms) &&
+        first_time(c, DIAG_EMIT_CALENDAR, l->src))
+        diag_add(c->d, DIAG_EMIT_CALENDAR, sp,
+                 "written as unit %s: Envoy's %s is a calendar %s, not %lld days, so its "
+                 "window starts and ends at other times than rlc's",
+                 envoy_unit(l->window_ms), envoy_unit(l->window_ms), envoy_unit(l->window_ms),
+                 (long long)(l->window_ms / 86400000));
     if (!c->envoy && l->window_ms % 1000 && first_time(c, DIAG_EMIT_WINDOW, l->src))
         diag_add(c->d, DIAG_EMIT_WINDOW, sp,
                  "limitador windows are whole seconds, not %lld ms", (long long)l->window_ms);
