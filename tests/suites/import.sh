@@ -8,7 +8,7 @@
 
 C="$ROOT/../shared/corpus"
 [ -d "$C" ] || C=/work/shared/corpus
-plan 47
+plan 48
 
 # imp FORMAT NAME: imports corpus file NAME into $T/NAME.rlp.
 imp() {
@@ -90,6 +90,16 @@ test "free tier 10 per hour per token, client1 20, client2 30" {
   request tenant "rl" group "auth_token" key "client2"
   send 40 expect allowed 30
 }'
+# The same through `rlc simulate` on a trace with time in it: Envoy's hour
+# is a fixed window, so 10 of the first hour's 15 pass, and 10 again in
+# the next hour (requests a second apart, then an hour later).
+awk 'BEGIN { for (i = 0; i < 15; i++) printf "%d,rl,group:auth_token/key:t1,GET,/,1\n", i * 1000
+             for (i = 0; i < 15; i++) printf "%d,rl,group:auth_token/key:t1,GET,/,1\n", 3600000 + i * 1000 }' \
+    > "$T/tiered.csv"
+"$RLC" simulate "$T/tiered-auth-token.rlp" --trace "$T/tiered.csv" > "$T/tiered.out" 2> /dev/null
+got=$(awk -F, 'NR > 1 { a[$1 < 3600000] += $7 } END { printf "%d %d", a[1], a[0] }' "$T/tiered.out")
+check "import/tiered-auth-token on a trace: 10 per hour, again in the next hour (got $got)" \
+    [ "$got" = "10 10" ]
 semantics postgres-wildcards '
 test "50 per second per remote address" {
   request tenant "postgres" group "remote_address" key "10.0.0.1"
