@@ -279,26 +279,42 @@ static void neutralize(importer *im, isubj *s)
         for (isubj *k = g->kids; k; k = k->next)
             if (!k->name)
                 tmpl = k;
+        /* Said once per key, at its first such value, with how many there
+         * are: a config with 100 000 values would otherwise carry (and
+         * print) 100 000 notes and comments saying the same thing. */
+        const isubj *first = NULL;
+        size_t nvalues = 0;
         for (isubj *k = g->kids; k && tmpl; k = k->next) {
             if (!k->name)
                 continue;
-            bool told = false;
+            bool shadowed = false;
             for (const ilimit *t = tmpl->limits; t; t = t->next) {
                 if (has_window(k, t->window_ms))
                     continue;
                 ilimit *l = imp_limit(im, k, t->block ? 1 : t->count, t->window_ms, t->window);
                 l->shadow = true;
-                imp_limit_comment(im, l, "key *'s %s window does not apply to this value in "
-                                  "Envoy: shadowed here", t->window);
-                if (!told) {
-                    diag_add(im->dl, DIAG_ENVOY_UNLIMITED, k->at,
-                             "value '%s' does not get its key's default limit in Envoy: "
-                             "the default's window is a shadow limit here",
-                             imp_clean(im, k->name, strlen(k->name)));
-                    told = true;
-                }
+                if (!first || first == k)
+                    imp_limit_comment(im, l, "key *'s %s window does not apply to this value "
+                                      "(nor to the key's other values that do not set it) in "
+                                      "Envoy: shadowed here", t->window);
+                shadowed = true;
+            }
+            if (shadowed) {
+                if (!first)
+                    first = k;
+                nvalues++;
             }
         }
+        if (first && nvalues == 1)
+            diag_add(im->dl, DIAG_ENVOY_UNLIMITED, first->at,
+                     "value '%s' does not get its key's default limit in Envoy: the "
+                     "default's window is a shadow limit here",
+                     imp_clean(im, first->name, strlen(first->name)));
+        else if (first)
+            diag_add(im->dl, DIAG_ENVOY_UNLIMITED, first->at,
+                     "value '%s' and %zu other values of this key do not get its default "
+                     "limit in Envoy: the default's windows are shadow limits there",
+                     imp_clean(im, first->name, strlen(first->name)), nvalues - 1);
         for (isubj *k = g->kids; k; k = k->next)
             neutralize(im, k);
     }
