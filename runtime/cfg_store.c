@@ -363,3 +363,39 @@ bool cfg_file_unchanged(const target *t, const cfg_entry *x, rerr *e)
     return true;
 }
 
+bool cfg_file_verify(target *tg, json_t *summary, rerr *e)
+{
+    (void)summary;
+    cfg_target *t = (cfg_target *)tg;
+    cfg_entry *x = t->nent ? &t->ent[0] : NULL;
+    if (!x || !x->changed)
+        return true;
+    size_t len = 0;
+    char *now = statedir_read(x->key, &len);
+    bool same = now && len == x->newlen && !memcmp(now, x->newval, len);
+    free(now);
+    if (!same)
+        return rerr_set(e, DIAG_GATEWAY_VERIFY, "target %s: %s reads back differently than "
+                        "written", tg->name, x->key);
+    return true;
+}
+
+bool cfg_file_restore(target *tg, const json_t *entry, bool (*after)(const target *, rerr *),
+                      rerr *e)
+{
+    size_t i;
+    json_t *kj;
+    json_array_foreach(json_object_get(entry, "keys"), i, kj) {
+        const char *key;
+        char *val;
+        size_t len;
+        if (!cfg_ck_entry(tg, kj, &key, &val, &len, e))
+            return false;
+        bool ok = cfg_put_file(tg, key, val, len, e);
+        free(val);
+        if (!ok || (after && !after(tg, e)))
+            return false;
+    }
+    return true;
+}
+

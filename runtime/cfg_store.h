@@ -77,5 +77,11 @@ bool cfg_put_file(const target *t, const char *path, const char *data, size_t le
  * absent); RLC3190 in e when it changed since, so that a hand edit made
  * during the deploy fails it instead of being overwritten. */
 bool cfg_file_unchanged(const target *t, const cfg_entry *x, rerr *e);
+/* The verify of a file target: its one entry reads back as written. */
+bool cfg_file_verify(target *t, json_t *summary, rerr *e);
+/* The restore of a file target: each checkpointed file written back (or
+ * removed); after each, after(t, e) when given (nginx reloads). */
+bool cfg_file_restore(target *t, const json_t *entry, bool (*after)(const target *, rerr *),
+                      rerr *e);
 
 #endif

@@ -128,6 +128,12 @@ static bool em_read(target *tg, target_read *rd, rerr *e)
     return true;
 }
 
+static bool em_restore(target *tg, const json_t *entry, bool stale, rerr *e)
+{
+    (void)stale;
+    return cfg_file_restore(tg, entry, NULL, e);
+}
+
 static bool em_apply(target *tg, size_t *written, rerr *e)
 {
     cfg_target *t = (cfg_target *)tg;
@@ -139,43 +145,6 @@ static bool em_apply(target *tg, size_t *written, rerr *e)
         return false;
     if (written)
         (*written)++;
-    return true;
-}
-
-static bool em_verify(target *tg, json_t *summary, rerr *e)
-{
-    (void)summary;
-    cfg_target *t = (cfg_target *)tg;
-    cfg_entry *x = t->nent ? &t->ent[0] : NULL;
-    if (!x || !x->changed)
-        return true;
-    size_t len = 0;
-    char *now = statedir_read(x->key, &len);
-    bool same = now && len == x->newlen && !memcmp(now, x->newval, len);
-    free(now);
-    if (!same)
-        return rerr_set(e, DIAG_GATEWAY_VERIFY, "target %s: %s reads back differently than "
-                        "written", tg->name, x->key);
-    return true;
-}
-
-static bool em_restore(target *tg, const json_t *entry, bool stale, rerr *e)
-{
-    (void)stale;
-    const json_t *keys = json_object_get(entry, "keys");
-    size_t i;
-    json_t *kj;
-    json_array_foreach(keys, i, kj) {
-        const char *key;
-        char *val;
-        size_t len;
-        if (!cfg_ck_entry(tg, kj, &key, &val, &len, e))
-            return false;
-        bool ok = cfg_put_file(tg, key, val, len, e);
-        free(val);
-        if (!ok)
-            return false;
-    }
     return true;
 }
 
@@ -225,7 +194,7 @@ static bool em_status(target *t, json_t *targets, size_t *ndrift, rerr *e)
         .create = em_create, .override = em_override, .connect = em_connect,               \
         .health = em_health, .read = em_read, .changes = cfg_changes,                      \
         .checkpoint = cfg_checkpoint, .ck_noop = cfg_ck_noop, .apply = em_apply,           \
-        .verify = em_verify, .restore = em_restore, .diff = cfg_diff,                      \
+        .verify = cfg_file_verify, .restore = em_restore, .diff = cfg_diff,                      \
         .status = em_status, .free = em_free,                                              \
     }
 

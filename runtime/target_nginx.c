@@ -340,43 +340,17 @@ static bool ng_apply(target *tg, size_t *written, rerr *e)
     return true;
 }
 
-static bool ng_verify(target *tg, json_t *summary, rerr *e)
+/* The old file was accepted before: reload without the -t gate, so a
+ * restore is never refused. */
+static bool reload_after_restore(const target *t, rerr *e)
 {
-    (void)summary;
-    cfg_target *t = (cfg_target *)tg;
-    cfg_entry *x = t->nent ? &t->ent[0] : NULL;
-    if (!x || !x->changed)
-        return true;
-    size_t len = 0;
-    char *now = statedir_read(x->key, &len);
-    bool same = now && len == x->newlen && !memcmp(now, x->newval, len);
-    free(now);
-    if (!same)
-        return rerr_set(e, DIAG_GATEWAY_VERIFY, "target %s: %s reads back differently than "
-                        "written", tg->name, x->key);
-    return true;
+    return test_and_reload(t, false, e);
 }
 
 static bool ng_restore(target *tg, const json_t *entry, bool stale, rerr *e)
 {
     (void)stale;
-    const json_t *keys = json_object_get(entry, "keys");
-    size_t i;
-    json_t *kj;
-    json_array_foreach(keys, i, kj) {
-        const char *key;
-        char *val;
-        size_t len;
-        if (!cfg_ck_entry(tg, kj, &key, &val, &len, e))
-            return false;
-        bool ok = cfg_put_file(tg, key, val, len, e);
-        free(val);
-        /* The old file was accepted before; reload without the -t gate so
-         * a restore is never refused. */
-        if (!ok || !test_and_reload(tg, false, e))
-            return false;
-    }
-    return true;
+    return cfg_file_restore(tg, entry, reload_after_restore, e);
 }
 
 static bool ng_status(target *t, json_t *targets, size_t *ndrift, rerr *e)
@@ -421,7 +395,7 @@ const target_kind target_nginx = {
     .checkpoint = cfg_checkpoint,
     .ck_noop = cfg_ck_noop,
     .apply = ng_apply,
-    .verify = ng_verify,
+    .verify = cfg_file_verify,
     .restore = ng_restore,
     .diff = cfg_diff,
     .status = ng_status,
