@@ -633,9 +633,11 @@ local function plan_for(active, prefix, ver, path, method, route)
         end
     end
     if #rules > 256 then return nil, bad('more than 256 rules apply') end
+    -- routed: some rule reached has a route, so the plan depends on the
+    -- method and route; otherwise one plan serves every URL of the path.
     return {ver = ver or false, client = tsrc == 'c', skew = tonumber(skew), rules = rules,
             keys = keys, mkeys = mkeys, slot = slot, n = #rules, prefix = prefix,
-            per_value = per_value, meta = cfg.m}
+            per_value = per_value, meta = cfg.m, routed = rsegs ~= nil}
 end
 
 -- Per-rule results of the current call (reused: no tables per call).
@@ -659,10 +661,16 @@ local function decide(keys, args)
         return bad('cost must be an integer from 1 to 2^31')
     end
     if #active > 4096 then return bad('KEYS[1] longer than 4096 bytes') end
+    -- A path whose rules have no route keeps its plan under the key true,
+    -- so a gateway that passes concrete URLs (/v1/items/123) does not make
+    -- a shape per URL.
     local t1 = plans[active]
     local t2 = t1 and t1[path]
-    local t3 = t2 and t2[method]
-    local p = t3 and t3[route]
+    local p = t2 and t2[true]
+    if not p then
+        local t3 = t2 and t2[method]
+        p = t3 and t3[route]
+    end
     local vals
     if p then
         vals = call('MGET', unpack(p.mkeys))
@@ -699,9 +707,16 @@ local function decide(keys, args)
             plans[active] = t1
             t2 = t1[path] or {}
             t1[path] = t2
-            t3 = t2[method] or {}
-            t2[method] = t3
-            t3[route] = p
+            if p.routed then
+                -- A plan of an older version that had no route must not
+                -- be found first from now on.
+                t2[true] = nil
+                local t3 = t2[method] or {}
+                t2[method] = t3
+                t3[route] = p
+            else
+                t2[true] = p
+            end
             nplans = nplans + 1
         end
     end

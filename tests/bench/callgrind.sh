@@ -48,12 +48,14 @@ tenant "acme" {
 }
 P
 "$RLC" compile -q "$T/p.rlp" -o "$T/p.json" || exit 1
-# resp FILE ACTIVE PATH: N FCALLs in RESP; %d in PATH becomes 0..N-1.
+# resp FILE ACTIVE PATH [ROUTE]: N FCALLs in RESP; %d in PATH or ROUTE
+# becomes 0..N-1.
 resp() {
-    awk -v n="$N" -v a="$2" -v p="$3" 'BEGIN {
+    awk -v n="$N" -v a="$2" -v p="$3" -v r="${4:-/}" 'BEGIN {
         for (i = 0; i < n; i++) {
             q = p; sub(/%d/, i, q)
-            split("FCALL rlc_decide 1 " a " " q " GET / 1", v, " ")
+            u = r; sub(/%d/, i, u)
+            split("FCALL rlc_decide 1 " a " " q " GET " u " 1", v, " ")
             printf "*10\r\n"
             for (k = 1; k <= 8; k++) printf "$%d\r\n%s\r\n", length(v[k]), v[k]
             printf "$0\r\n\r\n$0\r\n\r\n"
@@ -63,6 +65,10 @@ resp() {
 resp "$T/listed" '{bt:acme}:active' 'group:team-a/key:k_123'
 resp "$T/key" '{bt:acme}:active' 'group:team-a/key:k-%d'
 resp "$T/tenant" '{bt:new-signup}:active' 'group:team-a/key:n-%d'
+# A gateway passing concrete URLs: one repeated, then every one new (the
+# policy has no route rule, so the URL decides nothing).
+resp "$T/url1" '{bt:acme}:active' 'group:team-a/key:k_123' '/v1/items/7'
+resp "$T/urls" '{bt:acme}:active' 'group:team-a/key:k_123' '/v1/items/%d'
 PORT=$(( 20000 + $$ % 20000 ))
 valgrind --tool=callgrind --callgrind-out-file="$T/cg.%p" redis-server --port "$PORT" \
     --bind 127.0.0.1 --save '' --appendonly no --dir "$T" > "$T/vg.log" 2>&1 &
@@ -81,13 +87,15 @@ dump() {
 }
 dump >/dev/null
 echo "instructions per decision inside redis-server (callgrind), $N decisions each, 3 token buckets"
-for w in listed key tenant; do
+for w in listed key tenant url1 urls; do
     redis-cli -p "$PORT" --pipe < "$T/$w" > /dev/null
     eval "I_$w=$(( $(dump) / N ))"
 done
 printf '  %-40s %9d\n' "listed key, listed tenant" "$I_listed" \
     "unlisted key (key *), listed tenant" "$I_key" \
-    "unlisted key of an unlisted tenant" "$I_tenant"
+    "unlisted key of an unlisted tenant" "$I_tenant" \
+    "listed key, one URL repeated" "$I_url1" \
+    "listed key, every URL new" "$I_urls"
 for w in key tenant; do
     eval "v=\$I_$w"
     awk -v l="$I_listed" -v u="$v" -v w="$w" 'BEGIN {
@@ -97,6 +105,11 @@ for w in key tenant; do
         printf "  ratio listed / unlisted (%s): %.2f (target >= 0.90) %s\n", name, r, verdict
     }'
 done
+awk -v a="$I_urls" -v b="$I_url1" 'BEGIN {
+    r = a / b
+    printf "  ratio every URL new / one URL (no route rule): %.2f (target <= 1.10) %s\n", r,
+        (r <= 1.1) ? "PASS" : "MISS"
+}'
 redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1
 wait "$VP" 2>/dev/null
 VP=
