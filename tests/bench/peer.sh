@@ -52,11 +52,14 @@ elif peer_ok; then
     PEER=1
 else
     mkdir -p "$PEERDIR"
-    if timeout 120 "$NPM" install --prefix "$PEERDIR" --no-audit --no-fund --loglevel=error \
-        rate-limiter-flexible@11 ioredis@5 > "$T/npm.log" 2>&1 && peer_ok; then
+    timeout 60 "$NPM" install --prefix "$PEERDIR" --no-audit --no-fund --fetch-retries=1 --loglevel=error \
+        rate-limiter-flexible@11 ioredis@5 > "$T/npm.log" 2>&1
+    st=$?
+    if [ $st -eq 0 ] && peer_ok; then
         PEER=1
     else
-        PEER_WHY="npm install failed: $(tail -1 "$T/npm.log")"
+        last=$(tail -1 "$T/npm.log")
+        PEER_WHY="npm install failed: ${last:-exit status $st}"
     fi
 fi
 if [ -n "$PEER" ]; then
