@@ -214,7 +214,9 @@ dump >/dev/null
 for c in $CASES; do
     skip "$c" && continue
     run_case "$c" "$N" "$CG"
-    eval "I_$c=$(dump)"
+    ir=$(dump)
+    [ -n "$ir" ] || { echo "peer: $c: no callgrind dump" >&2; exit 2; }
+    eval "I_$c=\$ir"
 done
 redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1
 wait "$SP" 2>/dev/null
