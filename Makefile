@@ -180,6 +180,7 @@ bench: $(BUILD)/rlc $(BUILD)/gen_policy $(BUILD)/tests/bench/enforce $(BUILD)/te
 	@BUILD=$(BUILD) sh tests/bench/run.sh
 	@BUILD=$(BUILD) sh tests/bench/enforce.sh
 	@BUILD=$(BUILD) sh tests/bench/callgrind.sh
+	@BUILD=$(BUILD) sh tests/bench/peer.sh
 	@BUILD=$(BUILD) sh tests/bench/apply.sh
 	@BUILD=$(BUILD) sh tests/bench/import.sh
 	@BUILD=$(BUILD) sh tests/bench/diag.sh
