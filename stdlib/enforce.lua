@@ -642,6 +642,7 @@ end
 
 -- Per-rule results of the current call (reused: no tables per call).
 local A, R, S, Y, ST, TT, U = {}, {}, {}, {}, {}, {}, {}
+local NO_SHADOW = {}
 
 local function decide(keys, args)
     if not call then init() end
@@ -803,11 +804,16 @@ local function decide(keys, args)
     end
 
     local best
-    local shadow = {}
+    -- Most answers carry no shadow id: they share one empty table, never
+    -- written, instead of making one per call.
+    local shadow = NO_SHADOW
     for i = 1, n do
         local r = rules[i]
         if r.shadow then
-            if not A[i] then shadow[#shadow + 1] = r.id end
+            if not A[i] then
+                if shadow == NO_SHADOW then shadow = {} end
+                shadow[#shadow + 1] = r.id
+            end
         elseif blocked then
             if not A[i] and (not best or (Y[best] ~= -1 and (Y[i] == -1 or Y[i] > Y[best]))) then
                 best = i
