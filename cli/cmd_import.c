@@ -40,7 +40,10 @@ static const char help[] =
     "exit status: 0 imported (warnings and notes allowed), 1 errors in the input\n"
     "(nothing written), 2 usage or I/O error\n";
 
-int cmd_import(int argc, char **argv)
+/* The options among argv (getopt's optind and optstring as the caller set
+ * them): -1 to go on, else the exit status to return (help, usage). */
+static int take_options(int argc, char **argv, const char *optstring, const char **output,
+                        render_opts *ro)
 {
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'},
@@ -49,20 +52,16 @@ int cmd_import(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *output = NULL;
-    render_opts ro = {.color = render_color_auto(stderr), .format = FMT_TEXT};
     int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
         switch (c) {
-        case 'o': output = optarg; break;
+        case 'o': *output = optarg; break;
         case 'c':
-            if (!cli_parse_color(optarg, stderr, &ro.color))
+            if (!cli_parse_color(optarg, stderr, &ro->color))
                 return cli_usage_error("import", "--color takes auto, always or never");
             break;
         case 'f':
-            if (!cli_parse_format(optarg, &ro.format))
+            if (!cli_parse_format(optarg, &ro->format))
                 return cli_usage_error("import", "--format takes text, json, sarif or github");
             break;
         case 'h':
@@ -72,6 +71,18 @@ int cmd_import(int argc, char **argv)
             return cli_usage_error("import", "unknown option '%s'", argv[optind - 1]);
         }
     }
+    return -1;
+}
+
+int cmd_import(int argc, char **argv)
+{
+    const char *output = NULL;
+    render_opts ro = {.color = render_color_auto(stderr), .format = FMT_TEXT};
+    optind = 1;
+    opterr = 0;
+    int rc = take_options(argc, argv, "+o:h", &output, &ro);
+    if (rc >= 0)
+        return rc;
     import_format f;
     if (optind >= argc)
         return cli_usage_error("import", "say which format: envoy or limitador");
@@ -84,28 +95,13 @@ int cmd_import(int argc, char **argv)
     argv += optind;
     argc -= optind;
     optind = 0;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': output = optarg; break;
-        case 'c':
-            if (!cli_parse_color(optarg, stderr, &ro.color))
-                return cli_usage_error("import", "--color takes auto, always or never");
-            break;
-        case 'f':
-            if (!cli_parse_format(optarg, &ro.format))
-                return cli_usage_error("import", "--format takes text, json, sarif or github");
-            break;
-        case 'h':
-            fputs(help, stdout);
-            return EXIT_OK;
-        default:
-            return cli_usage_error("import", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
+    rc = take_options(argc, argv, "o:h", &output, &ro);
+    if (rc >= 0)
+        return rc;
     if (optind >= argc)
         return cli_usage_error("import", "no input files");
 
-    int rc = EXIT_OK;
+    rc = EXIT_OK;
     arena *a = arena_new();
     srcmap map;
     srcmap_init(&map);
