@@ -15,7 +15,7 @@
 --
 -- decide:  KEYS[1] = {<ns>:<tenant>}:active
 --          ARGV = path, method, route, cost, now_ms (client time only), lease id
---   -> {allowed, rule id, remaining, reset_ms, retry_ms, now_ms, lease, {shadow ids}}
+--   -> {allowed, rule id, remaining, reset_ms, retry_ms, now_ms, lease, shadow ids...}
 -- release: KEYS[1] as above; ARGV = path, method, route, lease id, now_ms (client
 --          time only) -> {live leases released, now_ms}
 -- Exactly these arguments (an unused one is sent empty); cost and now_ms are
@@ -82,7 +82,9 @@ end
 local at_now
 
 local function set_px(key, val, ttl_ms)
-    if at_now then
+    if not ttl_ms then
+        call('SET', key, val, 'KEEPTTL')
+    elseif at_now then
         call('SET', key, val, 'PXAT', at_now + ttl_ms)
     else
         call('SET', key, val, 'PX', ttl_ms)
@@ -210,10 +212,10 @@ end
 local function fixed_window(r, st, cost, now, skew)
     local W, C, k = r.n2, r.n1, r.n4
     local start = idiv(now, W) * W
-    local cnt = 0
+    local cnt, kept = 0, false
     if st then
         local a, b = sunpack('dd', st)
-        if a >= start then start, cnt = a, b end
+        if a >= start then start, cnt, kept = a, b, true end
     end
     local end_in = start + W - now
     local reset = 0
@@ -221,7 +223,8 @@ local function fixed_window(r, st, cost, now, skew)
     if cost > idiv(C, k) then return false, C - cnt, reset, -1 end
     local n = cost * k
     if n <= C - cnt then
-        return true, C - cnt - n, end_in, 0, spack('dd', start, cnt + n), ttl(end_in, skew)
+        return true, C - cnt - n, end_in, 0, spack('dd', start, cnt + n),
+            not (kept and at_now) and ttl(end_in, skew)
     end
     return false, C - cnt, reset, end_in
 end
@@ -229,11 +232,11 @@ end
 local function approx_sliding_window(r, st, cost, now, skew)
     local W, C, k = r.n2, r.n1, r.n4
     local win = idiv(now, W) * W
-    local start, prev, cur = win, 0, 0
+    local start, prev, cur, kept = win, 0, 0, false
     if st then
         local a, b, c = sunpack('ddd', st)
         if a >= win then
-            start, prev, cur = a, b, c
+            start, prev, cur, kept = a, b, c, true
         elseif a == win - W then
             prev = c
         end
@@ -253,7 +256,8 @@ local function approx_sliding_window(r, st, cost, now, skew)
         remaining = C - cur2 - held
         if remaining < 0 then remaining = 0 end
         reset = start + 2 * W - now
-        return true, remaining, reset, 0, spack('ddd', start, prev, cur2), ttl(reset, skew)
+        return true, remaining, reset, 0, spack('ddd', start, prev, cur2),
+            not (kept and at_now) and ttl(reset, skew)
     end
     local f = 0
     if n <= C - cur and prev > 0 then f = idiv((C - cur - n) * W, prev) end
@@ -642,7 +646,7 @@ end
 
 -- Per-rule results of the current call (reused: no tables per call).
 local A, R, S, Y, ST, TT, U = {}, {}, {}, {}, {}, {}, {}
-local NO_SHADOW = {}
+local OUT, out_n = {}, 7
 
 local function decide(keys, args)
     if not call then init() end
@@ -804,15 +808,17 @@ local function decide(keys, args)
     end
 
     local best
-    -- Most answers carry no shadow id: they share one empty table, never
-    -- written, instead of making one per call.
-    local shadow = NO_SHADOW
+    -- The answer is one flat array, the ids of shadow rules that would
+    -- have rejected after the seven fixed fields: Redis converts a nested
+    -- table (even an empty one) at about the cost of a redis.call.  The
+    -- same table serves every call; only its tail is cleared.
+    local out, no = OUT, 7
     for i = 1, n do
         local r = rules[i]
         if r.shadow then
             if not A[i] then
-                if shadow == NO_SHADOW then shadow = {} end
-                shadow[#shadow + 1] = r.id
+                no = no + 1
+                out[no] = r.id
             end
         elseif blocked then
             if not A[i] and (not best or (Y[best] ~= -1 and (Y[i] == -1 or Y[i] > Y[best]))) then
@@ -822,13 +828,17 @@ local function decide(keys, args)
             best = i
         end
     end
+    for k = no + 1, out_n do out[k] = nil end
+    out_n = no
     local allowed, rid, remaining, reset, retry = 1, '', -1, 0, 0
     if blocked then allowed = 0 end
     if best then
         rid, remaining, reset = rules[best].id, R[best], S[best]
         if blocked then retry = Y[best] end
     end
-    return {allowed, rid, remaining, reset, retry, now, lease, shadow}
+    out[1], out[2], out[3], out[4], out[5], out[6], out[7] =
+        allowed, rid, remaining, reset, retry, now, lease
+    return out
 end
 
 local function release(keys, args)

@@ -424,7 +424,7 @@ static void parse_decide(redisReply *r, answer *a)
         a->error = true;
         /* "RLC_NOCONFIG ..." -> the code only */
         snprintf(a->err, sizeof a->err, "%.*s", (int)strcspn(r->str, " "), r->str);
-    } else if (r->type != REDIS_REPLY_ARRAY || r->elements != 8) {
+    } else if (r->type != REDIS_REPLY_ARRAY || r->elements < 7) {
         fprintf(stderr, "differential: unexpected reply type %d\n", r->type);
         exit(2);
     } else {
@@ -437,9 +437,16 @@ static void parse_decide(redisReply *r, answer *a)
         a->now = e[5]->integer;
         snprintf(a->lease, sizeof a->lease, "%s", e[6]->str);
         size_t k = 0;
-        for (size_t i = 0; i < e[7]->elements; i++)
-            k += (size_t)snprintf(a->shadow + k, sizeof a->shadow - k, "%s%s", i ? "," : "",
-                                  e[7]->element[i]->str);
+        /* The ids of shadow rules that would have rejected follow the
+         * seven fixed fields. */
+        for (size_t i = 7; i < r->elements; i++) {
+            if (e[i]->type != REDIS_REPLY_STRING) {
+                fprintf(stderr, "differential: shadow id %zu is not a string\n", i - 7);
+                exit(2);
+            }
+            k += (size_t)snprintf(a->shadow + k, sizeof a->shadow - k, "%s%s", i > 7 ? "," : "",
+                                  e[i]->str);
+        }
     }
 }
 
