@@ -91,6 +91,23 @@ local function set_px(key, val, ttl_ms)
     end
 end
 
+-- A bucket's expiry (token bucket, GCRA) moves later with every charge,
+-- and setting one costs a write a third more than SET KEEPTTL.  So under
+-- server time its state carries the expiry last set (absolute ms, 0 when
+-- unknown or relative): a write whose needed expiry is not later keeps it
+-- (KEEPTTL); otherwise the new expiry is set with a slack of 1 s or 1/16
+-- of the time to full, whichever is longer, so that a bucket charged
+-- steadily sets it about once a second.  Returns the expiry to store and
+-- the ttl for set_px (false: keep).
+local function bucket_ttl(old_exp, reset, skew)
+    local need = ttl(reset, skew)
+    if not at_now then return 0, need end
+    if old_exp >= at_now + need then return old_exp, false end
+    local slack = floor(reset / 16)
+    if slack < 1000 then slack = 1000 end
+    return at_now + need + slack, need + slack
+end
+
 local function pexpire(key, ttl_ms)
     if at_now then
         call('PEXPIREAT', key, at_now + ttl_ms)
@@ -159,9 +176,13 @@ end
 local function token_bucket(r, st, cost, now, skew)
     local W, C, B, k = r.n2, r.n1, r.n3, r.n4
     local cap = B * W
-    local level, last = cap, now
+    local level, last, oexp = cap, now, 0
     if st then
-        level, last = sunpack('dd', st)
+        if #st == 24 then
+            level, last, oexp = sunpack('ddd', st)
+        else
+            level, last = sunpack('dd', st)
+        end
         if level > cap then level = cap end
     end
     local t = now
@@ -177,7 +198,8 @@ local function token_bucket(r, st, cost, now, skew)
     if level >= units then
         local left = level - units
         reset = off + cdiv(cap - left, C)
-        return true, idiv(left, W), reset, 0, spack('dd', left, t), ttl(reset, skew)
+        local exp, tt = bucket_ttl(oexp, reset, skew)
+        return true, idiv(left, W), reset, 0, spack('ddd', left, t, exp), tt
     end
     return false, remaining, reset, off + cdiv(units - level, C)
 end
@@ -186,8 +208,14 @@ local function gcra(r, st, cost, now, skew)
     local W, C, B, k = r.n2, r.n1, r.n3, r.n4
     local cap = B * W
     local ahead_max = cdiv(cap, C)
-    local tat, frac = now, 0
-    if st then tat, frac = sunpack('dd', st) end
+    local tat, frac, oexp = now, 0, 0
+    if st then
+        if #st == 24 then
+            tat, frac, oexp = sunpack('ddd', st)
+        else
+            tat, frac = sunpack('dd', st)
+        end
+    end
     local t = now
     if tat - now > ahead_max then t = tat - ahead_max end
     local off = t - now
@@ -203,8 +231,9 @@ local function gcra(r, st, cost, now, skew)
         local debt2 = debt + units
         local q = idiv(total, C)
         reset = off + cdiv(debt2, C)
+        local exp, tt = bucket_ttl(oexp, reset, skew)
         return true, idiv(cap - debt2, W), reset, 0,
-            spack('dd', tat + q, total - q * C), ttl(reset, skew)
+            spack('ddd', tat + q, total - q * C, exp), tt
     end
     return false, remaining, reset, off + cdiv(debt - (cap - units), C)
 end
@@ -920,7 +949,14 @@ local function activate(keys, args)
                 if st then
                     -- A charge no rule can hold: the algorithm only reports.
                     local _, _, reset = rate[r.kind](r, st, 9007199254740992, now, skew, key)
-                    pexpire(key, ttl(reset, skew))
+                    local tt = ttl(reset, skew)
+                    -- A bucket's state names the expiry its writes keep
+                    -- (bucket_ttl): never set one earlier than that.
+                    if at_now and #st == 24 and (r.kind == 'T' or r.kind == 'G') then
+                        local _, _, oexp = sunpack('ddd', st)
+                        if oexp > at_now + tt then tt = oexp - at_now end
+                    end
+                    pexpire(key, tt)
                     if r.kind == 'L' then pexpire(key .. ':log', ttl(reset, skew)) end
                     n = n + 1
                 end
