@@ -37,14 +37,14 @@ local KEEPS = redis.register_function ~= nil
 
 -- FUNCTION LOAD runs this chunk in a sandbox without math or string, so
 -- the library's locals are bound on the first call (init), not here.
-local floor, tonumber, fmt, find, sub, gsub, gmatch, match, call, unpack, concat, spack, sunpack
+local floor, tonumber, fmt, find, sub, gsub, gmatch, match, call, unpack, concat, spack, sunpack, byte
 local has_pxat
 
 local function init()
     floor, tonumber, fmt, find, sub, gsub, gmatch, match = math.floor, _G.tonumber,
         string.format, string.find, string.sub, string.gsub, string.gmatch, string.match
     call, unpack, concat = redis.call, _G.unpack, table.concat
-    spack, sunpack = struct.pack, struct.unpack
+    spack, sunpack, byte = struct.pack, struct.unpack, string.byte
     -- REDIS_VERSION_NUM exists from Redis 7: older servers keep PX.
     has_pxat = (redis.REDIS_VERSION_NUM or 0) >= 0x060200
 end
@@ -114,6 +114,29 @@ local function pexpire(key, ttl_ms)
     else
         call('PEXPIRE', key, ttl_ms)
     end
+end
+
+-- Redis TIME in ms.  Parsing a decimal string (strtod) costs more than a
+-- decision's arithmetic: the seconds change once a second, so their value
+-- is kept with their string (strings are interned: comparing them is one
+-- pointer compare), and the milliseconds are the microseconds' leading
+-- digits, read as bytes.
+local sec_s, sec_ms = nil, 0
+local function server_ms()
+    local t = call('TIME')
+    local s, u = t[1], t[2]
+    if s ~= sec_s then sec_s, sec_ms = s, tonumber(s) * 1000 end
+    local n = #u
+    if n == 6 then
+        local a, b, c = byte(u, 1, 3)
+        return sec_ms + a * 100 + b * 10 + c - 5328
+    elseif n == 5 then
+        local a, b = byte(u, 1, 2)
+        return sec_ms + a * 10 + b - 528
+    elseif n == 4 then
+        return sec_ms + byte(u, 1) - 48
+    end
+    return sec_ms
 end
 
 local function bad(msg)
@@ -543,8 +566,7 @@ local function clock(meta, arg)
         end
         return now, nil, tonumber(skew)
     end
-    local t = call('TIME')
-    return tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000), nil, tonumber(skew)
+    return server_ms(), nil, tonumber(skew)
 end
 
 -- Resolved request shapes: (active key, path, method, route) -> the rules
@@ -676,6 +698,7 @@ end
 -- Per-rule results of the current call (reused: no tables per call).
 local A, R, S, Y, ST, TT, U = {}, {}, {}, {}, {}, {}, {}
 local OUT, out_n = {}, 7
+local COSTS, ncosts = {}, 0
 
 local function decide(keys, args)
     if not call then init() end
@@ -690,9 +713,17 @@ local function decide(keys, args)
                    .. 'not ' .. #args)
     end
     local path, method, route = args[1], args[2], args[3]
-    local cost = int_arg(args[4])
-    if not cost or cost < 1 or cost > 2147483648 then
-        return bad('cost must be an integer from 1 to 2^31')
+    -- The costs seen are few (mostly "1"): their values are kept, so that
+    -- most calls parse no number (at most 64, then the rest are parsed).
+    local cost = COSTS[args[4]]
+    if not cost then
+        cost = int_arg(args[4])
+        if not cost or cost < 1 or cost > 2147483648 then
+            return bad('cost must be an integer from 1 to 2^31')
+        end
+        if ncosts < 64 then
+            COSTS[args[4]], ncosts = cost, ncosts + 1
+        end
     end
     if #active > 4096 then return bad('KEYS[1] longer than 4096 bytes') end
     -- A path whose rules have no route keeps its plan under the key true,
@@ -762,8 +793,7 @@ local function decide(keys, args)
         end
         at_now = nil
     else
-        local t = call('TIME')
-        now = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
+        now = server_ms()
         at_now = has_pxat and now or nil
     end
     local skew = p.skew
