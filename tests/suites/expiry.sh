@@ -8,9 +8,9 @@
 # and records it in its state, and a write whose needed expiry is not later
 # keeps it; with client time every write sets a relative expiry; a redeploy
 # that makes a bucket full sooner never moves its expiry before the one its
-# state records.
+# state records.  And the time a decision uses is TIME's.
 . "$ROOT/tests/lib.sh"
-plan 14
+plan 15
 
 policy() { # NAME TIME_SOURCE BURST
     cat <<P
@@ -112,6 +112,22 @@ def check(name, cond, why):
 def opts(ws):
     return [b" ".join(x.strip(b'"\r\n') for x in w if not x.startswith(b"\\x")) for w in ws]
 
+# now_ms is TIME in ms (the library reads its microseconds' leading digits
+# as bytes): between a TIME before the call and one after, over enough
+# calls that microseconds of 4, 5 and 6 digits all occur.
+def ms(t):
+    return int(t[0]) * 1000 + int(t[1]) // 1000
+bad = []
+for i in range(400):
+    b = ms(c.cmd("TIME"))
+    r = c.cmd("FCALL", "rlc_decide", 1, "{ex:fw}:active", "", "GET", "/", 1, "", "")
+    a = ms(c.cmd("TIME"))
+    if not b <= r[5] <= a:
+        bad.append((b, r[5], a))
+check("now_ms is TIME in ms", not bad, "before, now_ms, after: %r" % bad[:3])
+c.cmd("DEL", *c.cmd("KEYS", "{ex:fw}:c:*"))
+writes("none")
+
 # Windows: the expiry is the window's end + 2 x skew + 1, set once.
 for tenant, span in (("fw", W), ("as", 2 * W)):
     r1 = decide("ex", tenant)
@@ -186,5 +202,5 @@ while IFS= read -r line; do
     "not ok "*) notok "${line#not ok }" ""; n=$((n + 1)) ;;
     esac
 done < "$T/out"
-if [ $st -eq 0 ] && [ $n -eq 13 ]; then ok "the checks ran to the end"
+if [ $st -eq 0 ] && [ $n -eq 14 ]; then ok "the checks ran to the end"
 else notok "the checks ran to the end" "exit $st, $n checks: $(tail -5 "$T/out")"; fi
