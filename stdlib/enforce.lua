@@ -50,9 +50,13 @@ local function init()
 end
 
 -- Exact floor division of integers (a >= 0, b > 0): fix up the rounded
--- quotient so the result never depends on how a/b was rounded.
+-- quotient so the result never depends on how a/b was rounded.  q - q % 1
+-- is floor(q) (Lua computes % as a - floor(a/b)*b, exactly for b = 1)
+-- without the cost of calling math.floor, which a decision would pay a
+-- dozen times.
 local function idiv(a, b)
-    local q = floor(a / b)
+    local q = a / b
+    q = q - q % 1
     local r = a - q * b
     if r < 0 then
         q = q - 1
@@ -62,9 +66,18 @@ local function idiv(a, b)
     return q
 end
 
+-- Exact ceiling division (a >= 0, b > 0): the floor, plus one when b does
+-- not divide a.
 local function cdiv(a, b)
-    local q = idiv(a, b)
-    if q * b < a then q = q + 1 end
+    local q = a / b
+    q = q - q % 1
+    local r = a - q * b
+    if r < 0 then
+        q, r = q - 1, r + b
+    elseif r >= b then
+        q, r = q + 1, r - b
+    end
+    if r > 0 then q = q + 1 end
     return q
 end
 
