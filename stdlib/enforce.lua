@@ -113,10 +113,11 @@ end
 -- steadily sets it about once a second.  Returns the expiry to store and
 -- the ttl for set_px (false: keep).
 local function bucket_ttl(old_exp, reset, skew)
-    local need = ttl(reset, skew)
+    local need = reset + 2 * skew + 1
     if not at_now then return 0, need end
     if old_exp >= at_now + need then return old_exp, false end
-    local slack = floor(reset / 16)
+    local slack = reset / 16
+    slack = slack - slack % 1
     if slack < 1000 then slack = 1000 end
     return at_now + need + slack, need + slack
 end
@@ -224,26 +225,30 @@ local function token_bucket(r, st, cost, now, skew)
     local t = now
     if last > t then t = last end
     local off = t - now
+    -- The refill, level + elapsed x C, capped: algo.c compares the elapsed
+    -- time with the time to full instead, because its int64 product could
+    -- overflow; a double past 2^53 only rounds, and stays past cap.
     if level < cap and t > last then
-        local full_in = cdiv(cap - level, C)
-        if t - last >= full_in then level = cap else level = level + (t - last) * C end
+        level = level + (t - last) * C
+        if level > cap then level = cap end
     end
-    local remaining, reset = idiv(level, W), off + cdiv(cap - level, C)
-    if cost > idiv(B, k) then return false, remaining, reset, -1 end
+    -- cost x k > B is cost > floor(B / k), the largest charge the bucket
+    -- holds (algo.c's max_request), without a division.
     local units = cost * k * W
-    if level >= units then
+    if cost * k <= B and level >= units then
         local left = level - units
-        reset = off + cdiv(cap - left, C)
+        local reset = off + cdiv(cap - left, C)
         local exp, tt = bucket_ttl(oexp, reset, skew)
         return true, idiv(left, W), reset, 0, spack('ddd', left, t, exp), tt
     end
+    local remaining, reset = idiv(level, W), off + cdiv(cap - level, C)
+    if cost * k > B then return false, remaining, reset, -1 end
     return false, remaining, reset, off + cdiv(units - level, C)
 end
 
 local function gcra(r, st, cost, now, skew)
     local W, C, B, k = r.n2, r.n1, r.n3, r.n4
     local cap = B * W
-    local ahead_max = cdiv(cap, C)
     local tat, frac, oexp = now, 0, 0
     if st then
         if #st == 24 then
@@ -253,24 +258,33 @@ local function gcra(r, st, cost, now, skew)
         end
     end
     local t = now
-    if tat - now > ahead_max then t = tat - ahead_max end
+    if tat > now then
+        -- ceil(cap / C) >= 1, so only a tat ahead of now can be clamped;
+        -- the rule keeps it once computed.
+        local ahead_max = r.ahead_max
+        if not ahead_max then
+            ahead_max = cdiv(cap, C)
+            r.ahead_max = ahead_max
+        end
+        if tat - now > ahead_max then t = tat - ahead_max end
+    end
     local off = t - now
     if tat < t then tat, frac = t, 0 end
     local debt = (tat - t) * C + frac
-    local remaining = 0
-    if debt < cap then remaining = idiv(cap - debt, W) end
-    local reset = off + cdiv(debt, C)
-    if cost > idiv(B, k) then return false, remaining, reset, -1 end
     local units = cost * k * W
-    if debt <= cap - units then
+    if cost * k <= B and debt <= cap - units then
         local total = frac + units
         local debt2 = debt + units
         local q = idiv(total, C)
-        reset = off + cdiv(debt2, C)
+        local reset = off + cdiv(debt2, C)
         local exp, tt = bucket_ttl(oexp, reset, skew)
         return true, idiv(cap - debt2, W), reset, 0,
             spack('ddd', tat + q, total - q * C, exp), tt
     end
+    local remaining = 0
+    if debt < cap then remaining = idiv(cap - debt, W) end
+    local reset = off + cdiv(debt, C)
+    if cost * k > B then return false, remaining, reset, -1 end
     return false, remaining, reset, off + cdiv(debt - (cap - units), C)
 end
 
@@ -283,14 +297,15 @@ local function fixed_window(r, st, cost, now, skew)
         if a >= start then start, cnt, kept = a, b, true end
     end
     local end_in = start + W - now
-    local reset = 0
-    if cnt > 0 then reset = end_in end
-    if cost > idiv(C, k) then return false, C - cnt, reset, -1 end
+    -- n <= C - cnt implies n <= C: no charge past the count is admitted.
     local n = cost * k
     if n <= C - cnt then
         return true, C - cnt - n, end_in, 0, spack('dd', start, cnt + n),
-            not (kept and at_now) and ttl(end_in, skew)
+            not (kept and at_now) and end_in + 2 * skew + 1
     end
+    local reset = 0
+    if cnt > 0 then reset = end_in end
+    if n > C then return false, C - cnt, reset, -1 end
     return false, C - cnt, reset, end_in
 end
 
@@ -309,13 +324,14 @@ local function approx_sliding_window(r, st, cost, now, skew)
     local t = now
     if start > t then t = start end
     local weight = W - (t - start)
-    local held = cdiv(prev * weight, W)
+    local held = 0
+    if prev > 0 then held = cdiv(prev * weight, W) end
     local remaining = C - cur - held
     if remaining < 0 then remaining = 0 end
     local reset = 0
     if cur > 0 then reset = start + 2 * W - now elseif prev > 0 then reset = start + W - now end
-    if cost > idiv(C, k) then return false, remaining, reset, -1 end
     local n = cost * k
+    if n > C then return false, remaining, reset, -1 end
     if n <= C - cur and prev * weight <= (C - cur - n) * W then
         local cur2 = cur + n
         remaining = C - cur2 - held
