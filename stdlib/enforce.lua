@@ -94,9 +94,17 @@ end
 -- has_pxat is declared with the other locals init binds.
 local at_now
 
-local function set_px(key, val, ttl_ms)
+-- ttl_ms false keeps the key's expiry: the state old (as read) is then
+-- overwritten in place (SETRANGE, which keeps the expiry and answers a
+-- number, cheaper for Lua than SET's status) when it has the new one's
+-- length, else SET KEEPTTL.
+local function set_px(key, val, ttl_ms, old)
     if not ttl_ms then
-        call('SET', key, val, 'KEEPTTL')
+        if old and #old == #val then
+            call('SETRANGE', key, '0', val)
+        else
+            call('SET', key, val, 'KEEPTTL')
+        end
     elseif at_now then
         call('SET', key, val, 'PXAT', at_now + ttl_ms)
     else
@@ -873,7 +881,7 @@ local function decide(keys, args)
                 if r.kind == 'L' then
                     log_commit(rkeys[i], ST[i], TT[i])
                 elseif r.kind ~= 'C' then
-                    set_px(rkeys[i], ST[i], TT[i])
+                    set_px(rkeys[i], ST[i], TT[i], vals[slot[i]])
                 else
                     if lease == '' then
                         if lease_id ~= '' then
