@@ -838,9 +838,20 @@ local function decide(keys, args)
     if #lease_id > 128 then return bad('lease id longer than 128 bytes') end
 
     local rules, rkeys, slot, n = p.rules, p.keys, p.slot, p.n
-    local blocked = false
+    -- The answer is one flat array, the ids of shadow rules that would
+    -- have rejected after the seven fixed fields: Redis converts a nested
+    -- table (even an empty one) at about the cost of a redis.call.  The
+    -- same table serves every call; only its tail is cleared.
+    local out, no = OUT, 7
+    -- The deciding rule is found while evaluating: the non-shadow rule
+    -- with the least remaining (when admitted; a charged concurrency rule
+    -- changes its remaining, so then it is found again after the writes)
+    -- and the non-shadow rejecter with the longest retry, -1 (never)
+    -- longest (when rejected); ties go to the earlier rule.
+    local blocked, conc, least, longest = false, false, nil, nil
     for i = 1, n do
         local r = rules[i]
+        local admit, rem, retry
         if r.kind == 'C' then
             local key = rkeys[i]
             call('ZREMRANGEBYSCORE', key, '-inf', now)
@@ -852,35 +863,52 @@ local function decide(keys, args)
             end
             local max = r.n1
             U[i] = cnt
-            A[i] = cnt < max
-            local rem = max - cnt
+            admit = cnt < max
+            rem = max - cnt
             if rem < 0 then rem = 0 end
-            R[i] = rem
-            local reset, retry = 0, 0
+            local reset = 0
+            retry = 0
             if cnt > 0 then reset = latest - now end
-            if A[i] then
+            if admit then
                 local mine = now + r.n2
                 if cnt > 0 and latest > mine then reset = latest - now else reset = mine - now end
             else
                 retry = earliest - now
             end
-            S[i], Y[i] = reset, retry
+            A[i], R[i], S[i], Y[i] = admit, rem, reset, retry
+            conc = true
         else
-            local st = vals[slot[i]]
-            if not st then st = nil end
-            A[i], R[i], S[i], Y[i], ST[i], TT[i] = rate[r.kind](r, st, cost, now, skew, rkeys[i])
+            local reset, st, tt
+            admit, rem, reset, retry, st, tt =
+                rate[r.kind](r, vals[slot[i]] or nil, cost, now, skew, rkeys[i])
+            A[i], R[i], S[i], Y[i], ST[i], TT[i] = admit, rem, reset, retry, st, tt
         end
-        if not A[i] and not r.shadow then blocked = true end
+        if r.shadow then
+            if not admit then
+                no = no + 1
+                out[no] = r.id
+            end
+        elseif not admit then
+            blocked = true
+            if not longest or (Y[longest] ~= -1 and (retry == -1 or retry > Y[longest])) then
+                longest = i
+            end
+        elseif not least or rem < R[least] then
+            least = i
+        end
     end
+    for k = no + 1, out_n do out[k] = nil end
+    out_n = no
 
     local lease = ''
     if not blocked then
         for i = 1, n do
             if A[i] then
                 local r = rules[i]
-                if r.kind == 'L' then
+                local kind = r.kind
+                if kind == 'L' then
                     log_commit(rkeys[i], ST[i], TT[i])
-                elseif r.kind ~= 'C' then
+                elseif kind ~= 'C' then
                     set_px(rkeys[i], ST[i], TT[i], vals[slot[i]])
                 else
                     if lease == '' then
@@ -901,33 +929,17 @@ local function decide(keys, args)
                 end
             end
         end
-    end
-
-    local best
-    -- The answer is one flat array, the ids of shadow rules that would
-    -- have rejected after the seven fixed fields: Redis converts a nested
-    -- table (even an empty one) at about the cost of a redis.call.  The
-    -- same table serves every call; only its tail is cleared.
-    local out, no = OUT, 7
-    for i = 1, n do
-        local r = rules[i]
-        if r.shadow then
-            if not A[i] then
-                no = no + 1
-                out[no] = r.id
+        if conc then
+            least = nil
+            for i = 1, n do
+                if not rules[i].shadow and (not least or R[i] < R[least]) then least = i end
             end
-        elseif blocked then
-            if not A[i] and (not best or (Y[best] ~= -1 and (Y[i] == -1 or Y[i] > Y[best]))) then
-                best = i
-            end
-        elseif not best or R[i] < R[best] then
-            best = i
         end
     end
-    for k = no + 1, out_n do out[k] = nil end
-    out_n = no
+
+    local best = least
     local allowed, rid, remaining, reset, retry = 1, '', -1, 0, 0
-    if blocked then allowed = 0 end
+    if blocked then allowed, best = 0, longest end
     if best then
         rid, remaining, reset = rules[best].id, R[best], S[best]
         if blocked then retry = Y[best] end
