@@ -8,7 +8,9 @@
 -- The algorithms are twins of runtime/algo.c and runtime/sim.c: every
 -- number is an integer below 2^53, so Lua's doubles and C's int64 agree
 -- bit for bit (the differential test checks it).  Numbers go to
--- redis.call as numbers: Redis prints integers below 10^17 exactly.
+-- redis.call as numbers: Redis prints integers below 10^17 exactly (with
+-- %.17g, which costs more than the command itself: a constant argument
+-- goes as a string).
 -- Counter states are packed doubles (struct.pack 'dd' / 'ddd', and a log of
 -- 'dd' entries for the exact sliding window): exact, and cheaper to read
 -- than text.
@@ -216,7 +218,9 @@ local function route_ok(rule, method, rsegs)
 end
 
 -- Rate algorithms: each returns admit, remaining, reset, retry[, state, ttl].
--- Identical to runtime/algo.c line by line.
+-- The same decisions as runtime/algo.c, step for step; where a step is
+-- written otherwise here (fewer divisions: Lua pays dearly for each
+-- operation) a comment says why it is the same.
 
 local function token_bucket(r, st, cost, now, skew)
     local W, C, B, k = r.n2, r.n1, r.n3, r.n4
