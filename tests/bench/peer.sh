@@ -82,6 +82,12 @@ tenant "tb1" {
 tenant "fw1" {
   limit 100000000/1h algorithm fixed_window
 }
+tenant "gc1" {
+  limit 100000000/1h algorithm gcra
+}
+tenant "as1" {
+  limit 100000000/1h algorithm approx_sliding_window
+}
 tenant "fwr" {
   limit 1/1h algorithm fixed_window
 }
@@ -109,11 +115,13 @@ resp() {
 }
 # The cases, in the order they run: name, then the command (`|`-separated,
 # SHA_x standing for a floor's SHA1) or `node MODE` for the peer.
-CASES="rlc_tb1 floor_tb1 peer_1 rlc_fw1 floor_fw1 rlc_fwr peer_1r rlc_h3 floor_tb3 peer_u3"
+CASES="rlc_tb1 rlc_gc1 floor_tb1 peer_1 rlc_fw1 rlc_as1 floor_fw1 rlc_fwr peer_1r rlc_h3 floor_tb3 peer_u3"
 case_cmd() {
     case $1 in
     rlc_tb1) echo 'FCALL|rlc_decide|1|{pb:tb1}:active||GET|/|1||' ;;
     rlc_fw1) echo 'FCALL|rlc_decide|1|{pb:fw1}:active||GET|/|1||' ;;
+    rlc_gc1) echo 'FCALL|rlc_decide|1|{pb:gc1}:active||GET|/|1||' ;;
+    rlc_as1) echo 'FCALL|rlc_decide|1|{pb:as1}:active||GET|/|1||' ;;
     rlc_fwr) echo 'FCALL|rlc_decide|1|{pb:fwr}:active||GET|/|1||' ;;
     rlc_h3) echo 'FCALL|rlc_decide|1|{pb:h3}:active|group:team-a/key:k_123|GET|/|1||' ;;
     # The floors get the rlc limits' numbers: count per window_ms as the
@@ -130,6 +138,8 @@ case_label() {
     case $1 in
     rlc_tb1) echo "rlc, 1 level token_bucket, admitted" ;;
     rlc_fw1) echo "rlc, 1 level fixed_window, admitted" ;;
+    rlc_gc1) echo "rlc, 1 level gcra, admitted" ;;
+    rlc_as1) echo "rlc, 1 level approx_sliding_window, admitted" ;;
     rlc_fwr) echo "rlc, 1 level fixed_window, rejected" ;;
     rlc_h3) echo "rlc, 3 levels token_bucket, admitted" ;;
     floor_tb1) echo "Lua floor: token bucket, 1 key" ;;
