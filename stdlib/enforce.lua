@@ -860,10 +860,15 @@ local function decide(keys, args)
             local key = rkeys[i]
             call('ZREMRANGEBYSCORE', key, '-inf', now)
             local cnt = call('ZCARD', key)
+            -- Ranks go as strings: Redis would format numbers with %.17g.
+            -- One lease is both the earliest and the latest.
             local latest, earliest = 0, 0
             if cnt > 0 then
-                latest = tonumber(call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
-                earliest = tonumber(call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+                latest = tonumber(call('ZRANGE', key, '-1', '-1', 'WITHSCORES')[2])
+                earliest = latest
+                if cnt > 1 then
+                    earliest = tonumber(call('ZRANGE', key, '0', '0', 'WITHSCORES')[2])
+                end
             end
             local max = r.n1
             U[i] = cnt
