@@ -115,12 +115,12 @@ local function set_px(key, val, ttl_ms, old)
 end
 
 -- A bucket's expiry (token bucket, GCRA) moves later with every charge,
--- and setting one costs a write a third more than SET KEEPTTL.  So under
+-- and a write that sets one costs about twice one that keeps it.  So under
 -- server time its state carries the expiry last set (absolute ms, 0 when
 -- unknown or relative): a write whose needed expiry is not later keeps it
--- (KEEPTTL); otherwise the new expiry is set with a slack of 1 s or 1/16
--- of the time to full, whichever is longer, so that a bucket charged
--- steadily sets it about once a second.  Returns the expiry to store and
+-- (set_px with ttl false); otherwise the new expiry is set with a slack
+-- of 1 s or 1/16 of the time to full, whichever is longer, so that a
+-- bucket charged steadily sets it about once a second.  Returns the expiry to store and
 -- the ttl for set_px (false: keep).
 local function bucket_ttl(old_exp, reset, skew)
     local need = reset + 2 * skew + 1
