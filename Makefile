@@ -166,24 +166,19 @@ fuzz: fuzz-build $(BUILD)/rlc
 $(BUILD)/gen_policy: tests/bench/gen_policy.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(DEFS) $(CFLAGS) -o $@ $<
-$(BUILD)/tests/bench/enforce: tests/bench/enforce.c $(BUILD)/librlc.a
+$(BUILD)/tests/bench/enforce: tests/bench/enforce.c tests/bench/record.h tests/bench/redis_stats.h $(BUILD)/librlc.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/librlc.a $(LDLIBS)
-$(BUILD)/tests/bench/sliding: tests/bench/sliding.c $(BUILD)/librlc.a
+$(BUILD)/tests/bench/sliding: tests/bench/sliding.c tests/bench/record.h tests/bench/redis_stats.h $(BUILD)/librlc.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/librlc.a $(LDLIBS)
-$(BUILD)/tests/bench/templates: tests/bench/templates.c $(BUILD)/librlc.a
+$(BUILD)/tests/bench/templates: tests/bench/templates.c tests/bench/record.h tests/bench/redis_stats.h $(BUILD)/librlc.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/librlc.a $(LDLIBS)
 bench: $(BUILD)/rlc $(BUILD)/gen_policy $(BUILD)/tests/bench/enforce $(BUILD)/tests/bench/sliding \
        $(BUILD)/tests/bench/templates
-	@BUILD=$(BUILD) sh tests/bench/run.sh
-	@BUILD=$(BUILD) sh tests/bench/enforce.sh
-	@BUILD=$(BUILD) sh tests/bench/callgrind.sh
-	@BUILD=$(BUILD) sh tests/bench/peer.sh
-	@BUILD=$(BUILD) sh tests/bench/apply.sh
-	@BUILD=$(BUILD) sh tests/bench/import.sh
-	@BUILD=$(BUILD) sh tests/bench/diag.sh
+	@BUILD=$(BUILD) sh tests/bench/report.sh run.sh enforce.sh callgrind.sh peer.sh apply.sh \
+	    import.sh diag.sh
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
