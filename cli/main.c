@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "tls_conn.h"
 #include "xalloc.h"
 
 /* In the order of the work: write and check, compile, try, deploy, audit. */
@@ -90,9 +91,17 @@ static void out_of_memory(size_t size)
     _exit(EXIT_NOMEM);
 }
 
+/* A store reached with TLS verification off says so on every run that
+ * connects to it, whatever the verb and its output format. */
+static void tls_insecure(const char *msg)
+{
+    fprintf(stderr, "rlc: warning[RLC%04d]: %s\n", DIAG_TLS_VERIFY_OFF, msg);
+}
+
 int main(int argc, char **argv)
 {
     xalloc_set_oom_handler(out_of_memory);
+    tls_conn_set_insecure_hook(tls_insecure);
     /* jansson's allocations too, before it allocates anything. */
     json_set_alloc_funcs(xmalloc, free);
     if (argc < 2) {

@@ -24,11 +24,19 @@ const settings_schema policy_schema = {"policy", policy_specs,
                                        sizeof policy_specs / sizeof policy_specs[0]};
 
 static const setting_spec redis_specs[] = {
-    {"url", STY_SECRET, NULL, true, "redis://host:port[/db]"},
+    {"url", STY_SECRET, NULL, true, "redis://host:port[/db] (rediss:// for TLS)"},
     {"cluster", STY_BOOL, NULL, false, "the URL names a Redis Cluster node"},
     {"username", STY_SECRET, NULL, false, "ACL user"},
     {"password", STY_SECRET, NULL, false, "AUTH password"},
     {"timeout", STY_DURATION, NULL, false, "per-command timeout (default 2s)"},
+    {"ca_file", STY_STRING, NULL, false, "CA bundle that verifies the server (rediss://)"},
+    {"cert_file", STY_STRING, NULL, false, "client certificate (rediss://)"},
+    {"key_file", STY_STRING, NULL, false, "client certificate's key (rediss://)"},
+    {"key_passphrase", STY_SECRET, NULL, false, "passphrase of an encrypted key_file"},
+    {"tls_server_name", STY_STRING, NULL, false,
+     "name the server's certificate must carry, sent as SNI (default: the URL's host)"},
+    {"tls_verify", STY_BOOL, NULL, false,
+     "false turns certificate and name checks off, with a warning (default true)"},
 };
 static const setting_spec etcd_specs[] = {
     {"endpoints", STY_STRINGS, NULL, true, "etcd v3 JSON gateway URLs"},
@@ -288,6 +296,14 @@ void settings_check(const settings_schema *sc, const ast_node *settings, span bl
         if (sc->specs[si].required && !seen[si])
             diag_add(d, DIAG_MISSING_SETTING, block_sp, "%s needs a '%s' setting (%s)",
                      sc->block, sc->specs[si].name, sc->specs[si].doc);
+    /* Turning TLS verification off is allowed, never quiet. */
+    if (sc->specs == redis_specs)
+        for (size_t i = 0; i < k; i++)
+            if (!strcmp(v[i].name, "tls_verify") && !v[i].v.i)
+                diag_add(d, DIAG_TLS_VERIFY_OFF, v[i].src->u.value->sp,
+                         "tls_verify = false: the store's certificate and name are not "
+                         "checked, so anyone on the path can read and change what rlc and "
+                         "the gateways send");
     *out = v;
     *nout = k;
 }
