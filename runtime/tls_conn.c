@@ -34,6 +34,8 @@ struct tls_conn {
     SSL_CTX *ctx;
     SSL *ssl;
     bool broken;            /* no close_notify on a failed stream */
+    bool has_cert;          /* a client certificate is configured */
+    bool cert_asked;        /* the server asked for one */
     char where[300];        /* "host:port" for messages */
 };
 
@@ -144,6 +146,18 @@ static int pass_cb(char *buf, int size, int rwflag, void *ud)
     return (int)n;
 }
 
+/* Called when the server asks for a client certificate and none is set:
+ * remembered, so that the failure that follows can say why. */
+static int cert_asked(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+    (void)x509;
+    (void)pkey;
+    tls_conn *c = SSL_get_app_data(ssl);
+    if (c)
+        c->cert_asked = true;
+    return 0;
+}
+
 static bool setup_ctx(tls_conn *c, const rtls *t, rerr *e)
 {
     char why[256];
@@ -152,6 +166,8 @@ static bool setup_ctx(tls_conn *c, const rtls *t, rerr *e)
         return rerr_set(e, DIAG_TLS_CONFIG, "%s: cannot create a TLS context: %s", c->where,
                         ssl_reason(why, sizeof why));
     SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
+    if (!t->cert_file[0])
+        SSL_CTX_set_client_cert_cb(c->ctx, cert_asked);
     if (t->no_verify)
         SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
     else {
@@ -256,8 +272,9 @@ static bool handshake_failed(tls_conn *c, const rtls *t, const char *host, rerr 
     }
     ssl_reason(why, sizeof why);
     return rerr_set(e, DIAG_TLS_HANDSHAKE, "%s: TLS handshake failed: %s%s", c->where, why,
-                    strstr(why, "certificate required") && !t->cert_file[0]
-                        ? " (the server wants a client certificate: set cert_file and key_file)"
+                    c->cert_asked && !t->cert_file[0]
+                        ? "; the server asked for a client certificate and none is set: set "
+                          "cert_file and key_file"
                         : "");
 }
 
@@ -267,6 +284,7 @@ tls_conn *tls_conn_open(const char *host, int port, const rtls *t, int connect_m
     c->fd = -1;
     c->broken = true;
     snprintf(c->where, sizeof c->where, "%s:%d", host, port);
+    c->has_cert = t->cert_file[0] != '\0';
     long long deadline = now_ms() + connect_ms;
     char why[256];
     bool timed_out = false;
@@ -279,7 +297,7 @@ tls_conn *tls_conn_open(const char *host, int port, const rtls *t, int connect_m
         goto fail;
     }
     c->ssl = SSL_new(c->ctx);
-    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
+    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1 || SSL_set_app_data(c->ssl, c) != 1) {
         rerr_set(e, DIAG_TLS_CONFIG, "%s: cannot create a TLS session: %s", c->where,
                  ssl_reason(why, sizeof why));
         goto fail;
@@ -342,15 +360,22 @@ static int step(tls_conn *c, int r, long long deadline, const char *what, int ms
     else if (err == SSL_ERROR_ZERO_RETURN)
         rerr_set(e, DIAG_STORE_CONNECT, "%s: %s: the server closed the TLS stream", c->where,
                  what);
-    else if (err == SSL_ERROR_SYSCALL && !ERR_peek_error())
+    else if (c->cert_asked && !c->has_cert) {
+        /* The server's verdict on the missing certificate comes after the
+         * handshake, as an alert or a reset: either way, this is why. */
+        if (err == SSL_ERROR_SSL)
+            ssl_reason(why, sizeof why);
+        else
+            snprintf(why, sizeof why, "%s", errno ? strerror(errno) : "connection closed");
+        rerr_set(e, DIAG_TLS_HANDSHAKE, "%s: TLS: %s (on %s); the server asked for a client "
+                 "certificate and none is set: set cert_file and key_file", c->where, why, what);
+    } else if (err == SSL_ERROR_SYSCALL && !ERR_peek_error())
         rerr_set(e, DIAG_STORE_CONNECT, "%s: %s: %s", c->where, what,
                  errno ? strerror(errno) : "connection closed by the server");
-    else
-        rerr_set(e, DIAG_TLS_HANDSHAKE, "%s: %s: TLS: %s%s", c->where, what,
-                 ssl_reason(why, sizeof why),
-                 strstr(why, "certificate required")
-                     ? " (the server wants a client certificate: set cert_file and key_file)"
-                     : "");
+    else {
+        ssl_reason(why, sizeof why);
+        rerr_set(e, DIAG_TLS_HANDSHAKE, "%s: TLS: %s (on %s)", c->where, why, what);
+    }
     return -1;
 }
 
