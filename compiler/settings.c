@@ -24,7 +24,7 @@ const settings_schema policy_schema = {"policy", policy_specs,
                                        sizeof policy_specs / sizeof policy_specs[0]};
 
 static const setting_spec redis_specs[] = {
-    {"url", STY_SECRET, NULL, true, "redis://host:port[/db] (rediss:// for TLS)"},
+    {"url", STY_SECRET, NULL, true, "redis[s]://host:port[/db]"},
     {"cluster", STY_BOOL, NULL, false, "the URL names a Redis Cluster node"},
     {"username", STY_SECRET, NULL, false, "ACL user"},
     {"password", STY_SECRET, NULL, false, "AUTH password"},
