@@ -13,7 +13,7 @@
 # snippet over TLS with a real nginx: verified, refused on the wrong name,
 # and rlc refusing a snippet nginx could not verify.
 . "$ROOT/tests/lib.sh"
-plan 37
+plan 38
 cd "$T" || exit 2
 [ -n "${KEEP:-}" ] && trap - EXIT
 chmod 755 "$T"
@@ -262,6 +262,30 @@ check "deploy to the TLS cluster: exit $r, active pointers on $np of 3 primaries
     eval '[ $r -eq 0 ] && [ $np -eq 3 ]'
 "$RLC" status > clst.out 2>&1
 check "status of the TLS cluster: exit 0" [ $? -eq 0 ]
+# A redirection followed over TLS: a new tenant's slot is handed to another
+# primary after rlc loaded the slot map (at the fault point before the
+# configs are written), so its writes meet MOVED and must follow it.
+sed 's/^tenant "t1" /tenant "t13" { limit 10\/1s }\ntenant "t1" /' cl.rlp > cl2.rlp
+"$RLC" compile -q cl2.rlp -o cl2.json || bail_out "compile the second cluster policy" ""
+# shellcheck disable=SC2086
+slot=$(redis-cli $TC -p "$SEED" CLUSTER KEYSLOT '{tlsc:t13}')
+# shellcheck disable=SC2086
+redis-cli $TC -p "$SEED" CLUSTER NODES > nodes.txt
+owner=$(awk -v s="$slot" '$3 ~ /master/ { for (i = 9; i <= NF; i++) { split($i, r, "-");
+    if (s >= r[1] && s <= (r[2] == "" ? r[1] : r[2])) print $1 } }' nodes.txt)
+dest=$(awk -v o="$owner" '$3 ~ /master/ && $1 != o { print $1; exit }' nodes.txt)
+dport=$(awk -v d="$dest" '$1 == d { split($2, a, "[:@]"); print a[2] }' nodes.txt)
+{
+    echo "for p in $(echo "$CL" | cut -d' ' -f1-6); do"
+    echo "  redis-cli $TC -p \$p CLUSTER SETSLOT $slot NODE $dest > /dev/null 2>&1"
+    echo "done"
+} > move.sh
+RLC_FAULT=apply.config:cmd RLC_FAULT_CMD="sh $T/move.sh" "$RLC" run cl2.json > clmv.out 2> clmv.err
+r=$?
+# shellcheck disable=SC2086
+on_dest=$(redis-cli $TC -p "$dport" EXISTS '{tlsc:t13}:active')
+check "a slot moved mid-deploy: MOVED followed to 127.0.0.1:$dport over TLS (exit $r, pointer there: $on_dest)" \
+    eval '[ $r -eq 0 ] && [ "$on_dest" = 1 ] && [ -n "$owner" ] && [ "$owner" != "$dest" ]'
 
 # --- the nginx snippet over TLS ---------------------------------------------------
 if ! command -v nginx > /dev/null || [ ! -f /usr/lib/nginx/modules/ngx_http_lua_module.so ]; then
