@@ -245,6 +245,32 @@ static bool value_check(const setting_spec *s, const ast_value *v, diag_list *d,
     return true;
 }
 
+/* TLS settings of a redis target: turning verification off is allowed,
+ * never quiet; TLS settings beside a URL written as redis:// could never
+ * apply (a URL from env() or file() is checked when it is read). */
+static void redis_tls_check(const m_setting *v, size_t k, diag_list *d)
+{
+    const m_setting *url = NULL;
+    for (size_t i = 0; i < k; i++)
+        if (!strcmp(v[i].name, "url") && v[i].v.kind == VAL_STRING &&
+            !strncmp(v[i].v.s, "redis://", 8))
+            url = &v[i];
+    for (size_t i = 0; i < k; i++) {
+        const char *n = v[i].name;
+        if (!strcmp(n, "tls_verify") && !v[i].v.i)
+            diag_add(d, DIAG_TLS_VERIFY_OFF, v[i].src->u.value->sp,
+                     "tls_verify = false: the store's certificate and name are not checked, "
+                     "so anyone on the path can read and change what rlc and the gateways "
+                     "send");
+        if (url && (!strcmp(n, "ca_file") || !strcmp(n, "cert_file") ||
+                    !strcmp(n, "key_file") || !strcmp(n, "key_passphrase") ||
+                    !strcmp(n, "tls_server_name") || !strcmp(n, "tls_verify")))
+            diag_add(d, DIAG_TLS_CONFIG, v[i].src->name.sp,
+                     "%s is a TLS setting but the url is redis://; use rediss:// to reach the "
+                     "store over TLS", n);
+    }
+}
+
 void settings_check(const settings_schema *sc, const ast_node *settings, span block_sp,
                     arena *a, diag_list *d, m_setting **out, size_t *nout)
 {
@@ -296,14 +322,8 @@ void settings_check(const settings_schema *sc, const ast_node *settings, span bl
         if (sc->specs[si].required && !seen[si])
             diag_add(d, DIAG_MISSING_SETTING, block_sp, "%s needs a '%s' setting (%s)",
                      sc->block, sc->specs[si].name, sc->specs[si].doc);
-    /* Turning TLS verification off is allowed, never quiet. */
     if (sc->specs == redis_specs)
-        for (size_t i = 0; i < k; i++)
-            if (!strcmp(v[i].name, "tls_verify") && !v[i].v.i)
-                diag_add(d, DIAG_TLS_VERIFY_OFF, v[i].src->u.value->sp,
-                         "tls_verify = false: the store's certificate and name are not "
-                         "checked, so anyone on the path can read and change what rlc and "
-                         "the gateways send");
+        redis_tls_check(v, k, d);
     *out = v;
     *nout = k;
 }

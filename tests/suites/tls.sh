@@ -13,7 +13,7 @@
 # snippet over TLS with a real nginx: verified, refused on the wrong name,
 # and rlc refusing a snippet nginx could not verify.
 . "$ROOT/tests/lib.sh"
-plan 38
+plan 39
 cd "$T" || exit 2
 [ -n "${KEEP:-}" ] && trap - EXIT
 chmod 755 "$T"
@@ -173,8 +173,13 @@ check "tls_verify=false in a --target URL: works and warns" \
 # --- settings that cannot be used ----------------------------------------------
 policy plain 10/1s "  url = \"redis://127.0.0.1:$GOOD\"
   ca_file = \"$T/ca.crt\""
-"$RLC" run -q plain.json > /dev/null 2> plain.err
-check "a TLS setting on a redis:// URL: RLC3202, use rediss://" \
+"$RLC" check plain.rlp > plain.check 2>&1
+check "a TLS setting beside a url written as redis://: RLC3202 at check time, at the setting" \
+    grep -q "plain.rlp:7:3: error\[RLC3202\]: ca_file is a TLS setting but the url is redis://" plain.check
+policy plainenv 10/1s "  url = env(\"RLC_PLAIN_URL\")
+  ca_file = \"$T/ca.crt\""
+RLC_PLAIN_URL="redis://127.0.0.1:$GOOD" "$RLC" run -q plainenv.json > /dev/null 2> plain.err
+check "... and with a redis:// URL from env(): RLC3202 when it is read, use rediss://" \
     grep -q "error\[RLC3202\]: target primary: ca_file is a TLS setting but the URL is redis://" plain.err
 policy badca 10/1s "  url = \"$URL\"
   ca_file = \"$T/missing.crt\""
