@@ -275,6 +275,9 @@ static bool handshake_failed(tls_conn *c, const rtls *t, const char *host, rerr 
                     c->cert_asked && !t->cert_file[0]
                         ? "; the server asked for a client certificate and none is set: set "
                           "cert_file and key_file"
+                    : strstr(why, "wrong version number")
+                        ? " (the server does not speak TLS on this port: is it Redis's "
+                          "tls-port?)"
                         : "");
 }
 

@@ -13,7 +13,7 @@
 # snippet over TLS with a real nginx: verified, refused on the wrong name,
 # and rlc refusing a snippet nginx could not verify.
 . "$ROOT/tests/lib.sh"
-plan 39
+plan 40
 cd "$T" || exit 2
 [ -n "${KEEP:-}" ] && trap - EXIT
 chmod 755 "$T"
@@ -215,6 +215,11 @@ export RLC_STATE_DIR="$T/state-hang"
 "$RLC" status --target "primary=rediss://127.0.0.1:$HANG?ca_file=$T/ca.crt" A.json > /dev/null 2> hang.err
 t1=$(date +%s)
 kill -CONT "$HPID"
+"$RLC" status --target "primary=rediss://127.0.0.1:$HANG?ca_file=$T/ca.crt" A.json > /dev/null 2> plainport.err
+# Redis reads a ClientHello as the start of an inline command and waits
+# for its line end: the handshake times out, and the message asks.
+check "rediss:// to a live Redis without TLS: a located timeout asking whether it is a TLS port" \
+    grep -q "error\[RLC3153\]: target primary: 127.0.0.1:$HANG: TLS handshake timed out after 2000 ms (is this a TLS port?)" plainport.err
 check "a server that never answers the handshake: RLC3153 located, within the connect timeout ($((t1 - t0)) s)" \
     eval 'grep -q "error\[RLC3153\]: target primary: 127.0.0.1:$HANG: TLS handshake timed out" hang.err &&
           [ $((t1 - t0)) -le 4 ]'
