@@ -101,9 +101,10 @@ _rlc() {
     if [ "$prev" = '=' ]; then
         _rlc_value "$verb" "$prev2" "$cur" && return 0
     fi
-    # An option whose value is the next word.
+    # An option whose value is the next word (rlc takes --opt=VALUE and
+    # --opt VALUE alike).
     case " $(_rlc_opts "$verb") " in
-    *" $prev "*) _rlc_value "$verb" "$prev" "$cur" && return 0 ;;
+    *" $prev "* | *" $prev= "*) _rlc_value "$verb" "$prev" "$cur" && return 0 ;;
     esac
 
     if [[ $cur == -* ]]; then
