@@ -12,7 +12,7 @@
 # the binary runs with the host's libraries, and the Depends line is
 # checked against the host's installed packages instead.
 . "$ROOT/tests/lib.sh"
-plan 16
+plan 17
 
 VERSION=$(cat "$ROOT/VERSION")
 ARCH=$(dpkg --print-architecture 2>/dev/null)
@@ -115,6 +115,17 @@ if command -v lintian >/dev/null; then
 else
     skip "deb/lintian" "lintian is not installed"
 fi
+
+# make install with DESTDIR: the same three files; -o keeps make from
+# rebuilding the binary under test (the suites share $BUILD read-only).
+if make -s -C "$ROOT" BUILD="$BUILD" -o "$BUILD/rlc" install DESTDIR="$T/inst" PREFIX=/usr/local \
+        > "$T/inst.out" 2>&1 &&
+   cmp -s "$RLC" "$T/inst/usr/local/bin/rlc" && [ -x "$T/inst/usr/local/bin/rlc" ] &&
+   cmp -s "$ROOT/doc/rlc.1" "$T/inst/usr/local/share/man/man1/rlc.1" &&
+   cmp -s "$ROOT/packaging/completion/rlc.bash" "$T/inst/usr/local/share/bash-completion/completions/rlc" &&
+   [ "$(find "$T/inst" -type f | wc -l)" -eq 3 ]; then
+    ok "deb/make-install: the binary, the man page and the completion under DESTDIR/PREFIX"
+else notok "deb/make-install" "$(find "$T/inst" -type f | tr '\n' ' ') $(tail -3 "$T/inst.out")"; fi
 
 # --- installed into a scratch root -------------------------------------------
 R="$T/root"
