@@ -15,15 +15,15 @@ _rlc_verbs='check fmt import explain compile keygen plan simulate test run diff 
 _rlc_deploy_opts='--target --only --state-dir --dry-run --force --full-read --verify --json -q --quiet'
 _rlc_opts() {
     case $1 in
-    check)    echo '--format= --report --allow= --deny= --color= -W -Werror -q --quiet -h --help' ;;
+    check)    echo '--format= --each --report --allow= --deny= --color= -W -Werror -q --quiet -h --help' ;;
     fmt)      echo '--check --color= -q --quiet -h --help' ;;
     import)   echo '-o --output= --color= --format= -h --help' ;;
-    explain)  echo '--list' ;;
+    explain)  echo '--json --list' ;;
     compile)  echo '-o --output= --library= --sign= --format= --color= -W -Werror -q --quiet -h --help' ;;
     keygen)   echo '' ;;
     plan)     echo '--json -h --help' ;;
     simulate) echo '--trace --synthetic --tenant --path --route --cost --rate --duration --json -o --output --no-decisions -h --help' ;;
-    test)     echo '-q --quiet --color= -h --help' ;;
+    test)     echo '--format= --each --allow-empty -q --quiet --color= -h --help' ;;
     run|diff|status|rollback) echo "$_rlc_deploy_opts" ;;
     audit)    echo '--state-dir= --target= --namespace= --json -n' ;;
     esac
@@ -60,8 +60,11 @@ _rlc_value() {
     local verb=$1 opt=$2 cur=$3
     case $opt in
     --format)
-        if [ "$verb" = compile ]; then COMPREPLY=($(compgen -W 'text json' -- "$cur"))
-        else COMPREPLY=($(compgen -W 'text json sarif github' -- "$cur")); fi ;;
+        case $verb in
+        compile) COMPREPLY=($(compgen -W 'text json' -- "$cur")) ;;
+        test)    COMPREPLY=($(compgen -W 'text json junit' -- "$cur")) ;;
+        *)       COMPREPLY=($(compgen -W 'text json sarif github' -- "$cur")) ;;
+        esac ;;
     --color) COMPREPLY=($(compgen -W 'auto always never' -- "$cur")) ;;
     --allow|--deny) _rlc_codes "$cur" ;;
     --synthetic) COMPREPLY=($(compgen -W 'steady burst ramp' -- "$cur")) ;;

@@ -114,9 +114,11 @@ else notok "completion/plan-files" "offers '$got'"; fi
 a=$(comp rlc check --format = '' | paste -sd' ')
 b=$(comp rlc check --format=s | paste -sd' ')
 c=$(comp rlc test --color '' | paste -sd' ')
-if [ "$a" = "github json sarif text" ] && [ "$b" = "sarif" ] && [ "$c" = "always auto never" ]; then
-    ok "completion/values: --format = (all four), --format=s (sarif), --color (three)"
-else notok "completion/values" "--format =: '$a'; --format=s: '$b'; --color: '$c'"; fi
+d=$(comp rlc test --format '' | paste -sd' ')
+if [ "$a" = "github json sarif text" ] && [ "$b" = "sarif" ] && [ "$c" = "always auto never" ] &&
+   [ "$d" = "json junit text" ]; then
+    ok "completion/values: check --format = (four), --format=s (sarif), test --color (three), test --format (three)"
+else notok "completion/values" "--format =: '$a'; --format=s: '$b'; --color: '$c'; test --format: '$d'"; fi
 
 got=$(comp rlc simulate --synthetic '' | paste -sd' ')
 if [ "$got" = "burst ramp steady" ]; then ok "completion/synthetic-shapes: $got"
