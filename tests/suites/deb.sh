@@ -12,7 +12,7 @@
 # the binary runs with the host's libraries, and the Depends line is
 # checked against the host's installed packages instead.
 . "$ROOT/tests/lib.sh"
-plan 17
+plan 18
 
 VERSION=$(cat "$ROOT/VERSION")
 ARCH=$(dpkg --print-architecture 2>/dev/null)
@@ -167,6 +167,19 @@ fi
 c=$(bash -c '. "$1" && complete -p rlc' sh "$R/usr/share/bash-completion/completions/rlc" 2>&1)
 if [ "$c" = "complete -F _rlc rlc" ]; then ok "deb/completion: the installed file registers _rlc for rlc"
 else notok "deb/completion" "complete -p says '$c'"; fi
+
+# bash-completion's loader finds the file where the package and make install
+# put it (XDG_DATA_DIRS stands for / and for the default /usr/local).
+BC=/usr/share/bash-completion/bash_completion
+if [ -r "$BC" ]; then
+    load() { XDG_DATA_DIRS=$1 bash -c '. "$1"; __load_completion rlc && complete -p rlc' sh "$BC" 2>&1 | tail -1; }
+    a=$(load "$R/usr/share") b=$(load "$T/inst/usr/local/share") c=$(load "$T/nowhere")
+    if [ "$a" = "complete -F _rlc rlc" ] && [ "$b" = "$a" ] && [ "$c" != "$a" ]; then
+        ok "deb/bash-completion-loads: on demand from the package's and make install's directories"
+    else notok "deb/bash-completion-loads" "package: '$a'; make install: '$b'; neither: '$c'"; fi
+else
+    skip "deb/bash-completion-loads" "the bash-completion package is not installed"
+fi
 
 if dpkg --root="$R" --force-not-root --log=/dev/null -r rlc > "$T/rm.out" 2>&1 &&
    [ -z "$(find "$R/usr" -type f 2>/dev/null)" ]; then
