@@ -12,7 +12,7 @@
 # the binary runs with the host's libraries, and the Depends line is
 # checked against the host's installed packages instead.
 . "$ROOT/tests/lib.sh"
-plan 18
+plan 19
 
 VERSION=$(cat "$ROOT/VERSION")
 ARCH=$(dpkg --print-architecture 2>/dev/null)
@@ -27,6 +27,15 @@ if [ "$DEB" = "$T/out/rlc_${VERSION}_${ARCH}.deb" ] && [ -s "$DEB" ] && [ ! -s "
 else
     notok "deb/build" "printed '$DEB', expected $T/out/rlc_${VERSION}_${ARCH}.deb; stderr: $(head -c 300 "$T/deb.err")"
 fi
+
+# Usage errors: exit 2 and a message naming the problem, nothing written.
+sh "$ROOT/packaging/deb.sh" > "$T/u1" 2>&1; r1=$?
+sh "$ROOT/packaging/deb.sh" "$T/no-such-rlc" "$T/out4" > "$T/u2" 2>&1; r2=$?
+if [ $r1 = 2 ] && [ "$(cat "$T/u1")" = "usage: sh packaging/deb.sh RLC OUTDIR" ] &&
+   [ $r2 = 2 ] && [ "$(cat "$T/u2")" = "deb.sh: $T/no-such-rlc: no such executable (run make first)" ] &&
+   [ ! -e "$T/out4" ]; then
+    ok "deb/usage-errors: no arguments, a missing binary: exit 2 with the message"
+else notok "deb/usage-errors" "exit $r1: $(cat "$T/u1"); exit $r2: $(cat "$T/u2")"; fi
 
 # --- contents ---------------------------------------------------------------
 dpkg-deb -c "$DEB" > "$T/contents"
