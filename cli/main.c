@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "suggest.h"
 #include "tls_conn.h"
 #include "xalloc.h"
 
@@ -120,6 +121,16 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (!strcmp(verbs[i].name, v))
             return verbs[i].run(argc - 1, argv + 1);
+    const char *names[sizeof verbs / sizeof verbs[0]];
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        names[i] = verbs[i].name;
+    const char *near = suggest(v, names, sizeof verbs / sizeof verbs[0]);
+    if (near) {
+        /* A near miss gets one line, not the whole verb list. */
+        fprintf(stderr, "rlc: unknown verb '%s'; did you mean '%s'?\nTry 'rlc --help'.\n", v,
+                near);
+        return EXIT_USAGE;
+    }
     fprintf(stderr, "rlc: unknown verb '%s'\n", v);
     usage(stderr);
     return EXIT_USAGE;
