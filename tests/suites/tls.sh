@@ -13,7 +13,7 @@
 # snippet over TLS with a real nginx: verified, refused on the wrong name,
 # and rlc refusing a snippet nginx could not verify.
 . "$ROOT/tests/lib.sh"
-plan 40
+plan 41
 cd "$T" || exit 2
 [ -n "${KEEP:-}" ] && trap - EXIT
 chmod 755 "$T"
@@ -193,6 +193,10 @@ check "a key_passphrase in a URL on the command line is refused (RLC3150)" \
 check "a query on a redis:// URL: RLC3202" grep -q "error\[RLC3202\]" q.err
 
 # --- an encrypted client key, its passphrase a secret ---------------------------
+policy litpass 10/1s "$GOODSET
+  key_passphrase = \"written-here\""
+check "a key_passphrase written in the policy is refused like a password (RLC3006)" \
+    eval '"$RLC" compile litpass.rlp -o litpass.json 2>&1 | grep -q "error\[RLC3006\]: key_passphrase of target \"primary\""'
 policy enc 10/1s "  url = \"$URL\"
   ca_file = \"$T/ca.crt\"
   cert_file = \"$T/client.crt\"
