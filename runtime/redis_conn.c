@@ -241,14 +241,15 @@ static bool ctx_failed(rconn *c, rerr *e, const char *what)
 
 /* --- the TLS transport ------------------------------------------------------ */
 
-static bool tls_flush(rconn *c, rerr *e)
+static bool tls_flush(rconn *c, const char *what, rerr *e)
 {
     if (!buf_ok(&c->out)) {
         drop(c);
         return rerr_set(e, DIAG_STORE_CONNECT, "%s:%d: more than %zu bytes of commands queued "
                         "(limit)", c->host, c->port, RCONN_OUT_MAX);
     }
-    bool ok = !c->out.len || tls_conn_write(c->tls, c->out.data, c->out.len, c->o.cmd_ms, e);
+    bool ok = !c->out.len || tls_conn_write(c->tls, c->out.data, c->out.len, c->o.cmd_ms,
+                                                    what, e);
     buf_reset(&c->out);
     if (!ok)
         drop(c);
@@ -256,7 +257,7 @@ static bool tls_flush(rconn *c, rerr *e)
 }
 
 /* The next reply: from what was read already, else from the stream. */
-static redisReply *tls_reply(rconn *c, rerr *e)
+static redisReply *tls_reply(rconn *c, const char *what, rerr *e)
 {
     char in[16384];
     for (;;) {
@@ -269,7 +270,7 @@ static redisReply *tls_reply(rconn *c, rerr *e)
         }
         if (r)
             return r;
-        ssize_t n = tls_conn_read(c->tls, in, sizeof in, c->o.cmd_ms, e);
+        ssize_t n = tls_conn_read(c->tls, in, sizeof in, c->o.cmd_ms, what, e);
         if (n < 0 || redisReaderFeed(c->rd, in, (size_t)n) != REDIS_OK) {
             drop(c);
             return NULL;
@@ -278,8 +279,8 @@ static redisReply *tls_reply(rconn *c, rerr *e)
 }
 
 /* Sends one formatted command (consumed) with anything queued before it,
- * and returns its reply. */
-static redisReply *tls_roundtrip(rconn *c, char *cmd, int len, rerr *e)
+ * and returns its reply.  name: the command's name, for messages. */
+static redisReply *tls_roundtrip(rconn *c, char *cmd, int len, const char *name, rerr *e)
 {
     if (len < 0) {
         free(cmd);
@@ -288,7 +289,7 @@ static redisReply *tls_roundtrip(rconn *c, char *cmd, int len, rerr *e)
     }
     buf_append(&c->out, cmd, (size_t)len);
     redisFreeCommand(cmd);
-    return tls_flush(c, e) ? tls_reply(c, e) : NULL;
+    return tls_flush(c, name, e) ? tls_reply(c, name, e) : NULL;
 }
 
 /* --- one command on either transport --------------------------------------- */
@@ -296,9 +297,11 @@ static redisReply *tls_roundtrip(rconn *c, char *cmd, int len, rerr *e)
 static redisReply *vcmdf(rconn *c, rerr *e, const char *fmt, va_list ap)
 {
     if (c->use_tls) {
-        char *cmd = NULL;
+        char *cmd = NULL, name[32];
         int len = redisvFormatCommand(&cmd, fmt, ap);
-        return tls_roundtrip(c, cmd, len, e);
+        /* The name only: the arguments may hold a password (AUTH). */
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(fmt, " "), fmt);
+        return tls_roundtrip(c, cmd, len, name, e);
     }
     redisReply *r = redisvCommand(c->ctx, fmt, ap);
     if (!r)
@@ -421,7 +424,10 @@ redisReply *rconn_cmd(rconn *c, rerr *e, int argc, const char **argv, const size
     if (c->use_tls) {
         char *cmd = NULL;
         int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
-        return tls_roundtrip(c, cmd, len, e);
+        char name[32];
+        int nl = lens ? (int)(lens[0] < 31 ? lens[0] : 31) : (int)strnlen(argv[0], 31);
+        snprintf(name, sizeof name, "%.*s", nl, argv[0]);
+        return tls_roundtrip(c, cmd, len, name, e);
     }
     redisReply *r = redisCommandArgv(c->ctx, argc, argv, lens);
     if (!r)
@@ -461,7 +467,7 @@ redisReply *rconn_read(rconn *c, rerr *e)
         return NULL;
     }
     if (c->use_tls)
-        return tls_flush(c, e) ? tls_reply(c, e) : NULL;
+        return tls_flush(c, "pipeline", e) ? tls_reply(c, "pipeline read", e) : NULL;
     void *r = NULL;
     if (redisGetReply(c->ctx, &r) != REDIS_OK || !r) {
         ctx_failed(c, e, "pipeline read");

@@ -382,7 +382,7 @@ static int step(tls_conn *c, int r, long long deadline, const char *what, int ms
     return -1;
 }
 
-bool tls_conn_write(tls_conn *c, const void *p, size_t n, int ms, rerr *e)
+bool tls_conn_write(tls_conn *c, const void *p, size_t n, int ms, const char *what, rerr *e)
 {
     long long deadline = now_ms() + ms;
     const char *q = p;
@@ -392,7 +392,7 @@ bool tls_conn_write(tls_conn *c, const void *p, size_t n, int ms, rerr *e)
         ERR_clear_error();
         int chunk = n > (1u << 30) ? 1 << 30 : (int)n;
         errno = 0;
-        int r = step(c, SSL_write(c->ssl, q, chunk), deadline, "write", ms, e);
+        int r = step(c, SSL_write(c->ssl, q, chunk), deadline, what, ms, e);
         if (r < 0)
             break;
         q += r;
@@ -402,14 +402,14 @@ bool tls_conn_write(tls_conn *c, const void *p, size_t n, int ms, rerr *e)
     return n == 0;
 }
 
-ssize_t tls_conn_read(tls_conn *c, void *p, size_t n, int ms, rerr *e)
+ssize_t tls_conn_read(tls_conn *c, void *p, size_t n, int ms, const char *what, rerr *e)
 {
     long long deadline = now_ms() + ms;
     int want = n > (1u << 30) ? 1 << 30 : (int)n;
     for (;;) {
         ERR_clear_error();
         errno = 0;
-        int r = step(c, SSL_read(c->ssl, p, want), deadline, "read", ms, e);
+        int r = step(c, SSL_read(c->ssl, p, want), deadline, what, ms, e);
         if (r)
             return r;
     }

@@ -40,11 +40,12 @@ typedef struct tls_conn tls_conn;
  * call only. */
 tls_conn *tls_conn_open(const char *host, int port, const rtls *t, int connect_ms, rerr *e);
 /* Sends all n bytes within ms.  False with e filled (the stream is then
- * unusable: close it). */
-bool tls_conn_write(tls_conn *c, const void *p, size_t n, int ms, rerr *e);
+ * unusable: close it); what names the operation in the message (a
+ * command's name, never its arguments). */
+bool tls_conn_write(tls_conn *c, const void *p, size_t n, int ms, const char *what, rerr *e);
 /* Reads at least one byte (at most n) within ms; returns the count, or -1
  * with e filled (including the server closing the stream). */
-ssize_t tls_conn_read(tls_conn *c, void *p, size_t n, int ms, rerr *e);
+ssize_t tls_conn_read(tls_conn *c, void *p, size_t n, int ms, const char *what, rerr *e);
 /* Closes (a close_notify is sent when the stream is healthy); accepts
  * NULL. */
 void tls_conn_close(tls_conn *c);

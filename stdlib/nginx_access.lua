@@ -136,6 +136,10 @@ end
 
 local function handshake(sock)
     if CLIENT_CERT then
+        if not sock.setclientcert then
+            return nil, "this nginx's Lua module cannot offer a client certificate "
+                        .. "(tcpsock:setclientcert needs lua-nginx-module 0.10.23 and lua-resty-core)"
+        end
         local cert, key = client_cert()
         if not cert then return nil, key end
         local ok, err = sock:setclientcert(cert, key)
