@@ -306,12 +306,19 @@ owner=$(awk -v s="$slot" '$3 ~ /master/ { for (i = 9; i <= NF; i++) { split($i, 
     if (s >= r[1] && s <= (r[2] == "" ? r[1] : r[2])) print $1 } }' nodes.txt)
 dest=$(awk -v o="$owner" '$3 ~ /master/ && $1 != o { print $1; exit }' nodes.txt)
 dport=$(awk -v d="$dest" '$1 == d { split($2, a, "[:@]"); print a[2] }' nodes.txt)
+oport=$(awk -v d="$owner" '$1 == d { split($2, a, "[:@]"); print a[2] }' nodes.txt)
+# The hand-over as redis-cli --cluster reshard does it (the slot is empty:
+# nothing to MIGRATE): the new owner's SETSLOT NODE first, after IMPORTING,
+# so that it bumps its config epoch and gossip cannot undo the move.
 {
+    echo "redis-cli $TC -p $dport CLUSTER SETSLOT $slot IMPORTING $owner"
+    echo "redis-cli $TC -p $oport CLUSTER SETSLOT $slot MIGRATING $dest"
+    echo "redis-cli $TC -p $dport CLUSTER SETSLOT $slot NODE $dest"
     echo "for p in $(echo "$CL" | cut -d' ' -f1-6); do"
-    echo "  redis-cli $TC -p \$p CLUSTER SETSLOT $slot NODE $dest > /dev/null 2>&1"
+    echo "  redis-cli $TC -p \$p CLUSTER SETSLOT $slot NODE $dest"
     echo "done"
 } > move.sh
-RLC_FAULT=apply.config:cmd RLC_FAULT_CMD="sh $T/move.sh" "$RLC" run cl2.json > clmv.out 2> clmv.err
+RLC_FAULT=apply.config:cmd RLC_FAULT_CMD="sh $T/move.sh > $T/move.out 2>&1" "$RLC" run cl2.json > clmv.out 2> clmv.err
 r=$?
 # shellcheck disable=SC2086
 on_dest=$(redis-cli $TC -p "$dport" EXISTS '{tlsc:t13}:active')
