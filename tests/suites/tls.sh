@@ -38,9 +38,13 @@ sign() {
         -subj "/CN=some other CA" 2>/dev/null &&
     req server "/CN=redis.test" "DNS:redis.test,IP:127.0.0.1" && sign server ca -days 2 &&
     req old "/CN=redis.test" "DNS:redis.test,IP:127.0.0.1" &&
-    # Expired: signed three days ago for one day.
-    if command -v faketime > /dev/null; then faketime -f -3d sh -c \
-        'openssl x509 -req -in old.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out old.crt -copy_extensions copy -days 1 2>/dev/null'
+    # Expired: signed three days ago for one day, openssl's clock moved by
+    # libfaketime preloaded directly (the faketime wrapper's semaphore,
+    # named by its pid, collides with one a killed run left behind).
+    _ft=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
+    if [ -n "$_ft" ]; then
+        LD_PRELOAD=$_ft FAKETIME=-3d openssl x509 -req -in old.csr -CA ca.crt -CAkey ca.key \
+            -CAcreateserial -out old.crt -copy_extensions copy -days 1 2>/dev/null
     else sign old ca -days -1; fi &&
     req client "/CN=rlc deployer" && sign client ca -days 2 &&
     openssl pkey -in client.key -aes256 -passout pass:k3y-Passphrase-x -out client-enc.key
