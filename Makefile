@@ -11,7 +11,9 @@
 #   make bench      benchmarks (figures and ratios on stdout)
 #   make deps       apt-get install what the project needs (idempotent)
 #   make clean
-#   make install    build/rlc and doc/rlc.1 under $(DESTDIR)$(PREFIX)
+#   make install    build/rlc, doc/rlc.1 and the bash completion under
+#                   $(DESTDIR)$(PREFIX)
+#   make deb        the Debian package build/rlc_VERSION_ARCH.deb (packaging/deb.sh)
 
 CC      ?= cc
 BUILD   ?= build
@@ -22,12 +24,12 @@ WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 INCS    := -Ibase -Ilang -Iplan -Icompiler -Iruntime -Icli -I$(BUILD)/lang
 ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(SAN)
-LDLIBS  := -ljansson -lcrypto -lhiredis -lcurl -lyaml -lm
+LDLIBS  := -ljansson -lssl -lcrypto -lhiredis -lcurl -lyaml -lm
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 DEB_PACKAGES := build-essential flex bison libyaml-dev libhiredis-dev \
     libcurl4-openssl-dev libssl-dev libcmocka-dev redis-server redis-tools \
-    faketime valgrind python3 libjansson-dev time \
+    faketime valgrind python3 python3-yaml libjansson-dev time \
     etcd-server etcd-client nginx libnginx-mod-http-lua clang
 
 BASE_SRC     := $(wildcard base/*.c)
@@ -45,7 +47,7 @@ LIB_OBJ := $(BASE_SRC:%.c=$(BUILD)/%.o) $(LANG_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ) 
            $(BUILD)/gen/stdlib_embed.o $(BUILD)/gen/explain_text.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test asan bench deps clean check-deps install fuzz fuzz-build
+.PHONY: all test asan bench deps clean check-deps install deb fuzz fuzz-build
 all: $(BUILD)/rlc
 
 $(BUILD)/rlc: $(CLI_OBJ) $(BUILD)/librlc.a
@@ -166,24 +168,19 @@ fuzz: fuzz-build $(BUILD)/rlc
 $(BUILD)/gen_policy: tests/bench/gen_policy.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(DEFS) $(CFLAGS) -o $@ $<
-$(BUILD)/tests/bench/enforce: tests/bench/enforce.c $(BUILD)/librlc.a
+$(BUILD)/tests/bench/enforce: tests/bench/enforce.c tests/bench/record.h tests/bench/redis_stats.h $(BUILD)/librlc.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/librlc.a $(LDLIBS)
-$(BUILD)/tests/bench/sliding: tests/bench/sliding.c $(BUILD)/librlc.a
+$(BUILD)/tests/bench/sliding: tests/bench/sliding.c tests/bench/record.h tests/bench/redis_stats.h $(BUILD)/librlc.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/librlc.a $(LDLIBS)
-$(BUILD)/tests/bench/templates: tests/bench/templates.c $(BUILD)/librlc.a
+$(BUILD)/tests/bench/templates: tests/bench/templates.c tests/bench/record.h tests/bench/redis_stats.h $(BUILD)/librlc.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/librlc.a $(LDLIBS)
 bench: $(BUILD)/rlc $(BUILD)/gen_policy $(BUILD)/tests/bench/enforce $(BUILD)/tests/bench/sliding \
        $(BUILD)/tests/bench/templates
-	@BUILD=$(BUILD) sh tests/bench/run.sh
-	@BUILD=$(BUILD) sh tests/bench/enforce.sh
-	@BUILD=$(BUILD) sh tests/bench/callgrind.sh
-	@BUILD=$(BUILD) sh tests/bench/peer.sh
-	@BUILD=$(BUILD) sh tests/bench/apply.sh
-	@BUILD=$(BUILD) sh tests/bench/import.sh
-	@BUILD=$(BUILD) sh tests/bench/diag.sh
+	@BUILD=$(BUILD) sh tests/bench/report.sh run.sh enforce.sh callgrind.sh peer.sh apply.sh \
+	    import.sh diag.sh
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -197,10 +194,20 @@ deps:
 	fi
 
 PREFIX ?= /usr/local
+# bash-completion looks in $XDG_DATA_DIRS/bash-completion/completions, which
+# holds /usr/local/share by default.
 install: $(BUILD)/rlc
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 $(BUILD)/rlc $(DESTDIR)$(PREFIX)/bin/rlc
 	install -m 644 doc/rlc.1 $(DESTDIR)$(PREFIX)/share/man/man1/rlc.1
+	install -m 644 packaging/completion/rlc.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/rlc
+
+# The package holds the binary, the man page, the completion and the
+# copyright and changelog Debian asks for; the stdlib is in the binary.
+deb: $(BUILD)/rlc
+	sh packaging/deb.sh $(BUILD)/rlc $(BUILD)
 
 clean:
 	rm -rf build

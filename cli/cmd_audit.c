@@ -24,7 +24,8 @@ static const char help[] =
     "\n"
     "  --state-dir=DIR   state directory (default $RLC_STATE_DIR, else ./.rlc)\n"
     "  --target=SPEC     store holding the anchor: redis://host:port, env:VAR or\n"
-    "                    file:PATH (a password only through env: or file:)\n"
+    "                    file:PATH (a password only through env: or file:);\n"
+    "                    rediss://host:port?ca_file=F&cert_file=F&key_file=F for TLS\n"
     "  --namespace=NS    the policy's namespace (default rl)\n"
     "\n"
     "exit status: 0 intact, 7 tampered or truncated, 1 cannot read, 2 usage\n";

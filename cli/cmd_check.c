@@ -1,31 +1,38 @@
 /* cmd_check.c - `rlc check FILE...`: parse, resolve and analyse policies
  * and print located, coded diagnostics.  Exit 0 clean, 1 errors (or
- * warnings with -Werror), 2 usage or I/O error. */
+ * warnings with -Werror), 2 usage or I/O error.  Several independent
+ * policies (--each, directories) are checked one after the other and the
+ * worst exit wins. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "check_report.h"
 #include "cli.h"
 #include "diag.h"
+#include "policy_files.h"
 #include "program.h"
 #include "render_ci.h"
+#include "xalloc.h"
 
 /* Most --allow / --deny codes on one command line. */
 #define MAX_CODE_OPTS 64
 
 static const char help[] =
-    "usage: rlc check [OPTIONS] FILE...\n"
+    "usage: rlc check [OPTIONS] FILE|DIR...\n"
     "\n"
     "Parse the policies in FILE... (and everything they import), resolve names\n"
     "and tiers, and prove them free of the hazards listed by 'rlc explain --list'.\n"
-    "'-' reads a policy from standard input.\n"
+    "'-' reads a policy from standard input.  The FILEs make one policy; a DIR\n"
+    "stands for every .rlp file under it, each checked as a policy of its own.\n"
     "\n"
     "options:\n"
     "  --format=FMT    text (default, on stderr), json (one object per line, stdout),\n"
     "                  sarif (SARIF 2.1.0 for code scanning, stdout) or github\n"
     "                  (workflow annotations, stdout)\n"
+    "  --each          check each FILE as a policy of its own\n"
     "  --report        also print the worst-case bound of every limit and every\n"
     "                  suppressed diagnostic with its reason (stdout; text or json)\n"
     "  --allow=CODE    suppress hazard CODE (RLC2xxx) everywhere; repeatable\n"
@@ -46,11 +53,12 @@ int cmd_check(int argc, char **argv)
         {"report", no_argument, NULL, 'r'},
         {"allow", required_argument, NULL, 'A'},
         {"deny", required_argument, NULL, 'D'},
+        {"each", no_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     render_opts ro = {.color = render_color_auto(stderr), .format = FMT_TEXT};
-    bool quiet = false, werror = false, report = false;
+    bool quiet = false, werror = false, report = false, each = false;
     int allow[MAX_CODE_OPTS], deny[MAX_CODE_OPTS];
     size_t nallow = 0, ndeny = 0;
     int c;
@@ -68,6 +76,7 @@ int cmd_check(int argc, char **argv)
                                        "sarif or github)", optarg);
             break;
         case 'r': report = true; break;
+        case 'E': each = true; break;
         case 'A':
         case 'D': {
             int code = diag_code_parse(optarg);
@@ -110,35 +119,62 @@ int cmd_check(int argc, char **argv)
         return cli_usage_error("check", "--report prints text or json; SARIF already carries "
                                "suppressed results");
 
-    program p;
-    program_init(&p);
-    bool io_ok = program_load(&p, (const char *const *)argv + optind, (size_t)(argc - optind));
-    m_policy *m = NULL;
-    suppressed_list sup = {0};
-    if (io_ok) {
-        check_opts co = {allow, nallow, deny, ndeny, false, &sup};
-        m = check_program(&p, &co);
+    policy_units pu;
+    char err[512];
+    if (!policy_units_from_args(argv + optind, (size_t)(argc - optind), each, &pu, err,
+                                sizeof err)) {
+        fprintf(stderr, "rlc check: %s\n", err);
+        return EXIT_USAGE;
     }
-    if (!quiet) {
-        if (ro.format == FMT_SARIF)
-            render_sarif(stdout, &p.map, &p.diags, &sup, RLC_VERSION);
-        else if (ro.format == FMT_GITHUB)
-            render_github(stdout, &p.map, &p.diags);
-        else if (ro.format == FMT_JSON)
-            render_all(stdout, &p.map, &p.diags, &ro);
-        else
-            render_all(stderr, &p.map, &p.diags, &ro);
-        /* With errors in names or values the model holds only what was
-         * valid; the table then shows that much. */
-        if (report && m)
-            check_report(stdout, &p.map, m, &sup, ro.format == FMT_JSON);
-    }
+    /* SARIF is one log for every policy, written once all are checked;
+     * the other formats are written policy by policy. */
+    bool sarif = ro.format == FMT_SARIF && !quiet;
+    program *progs = xcalloc(pu.n, sizeof *progs);
+    suppressed_list *sups = xcalloc(pu.n, sizeof *sups);
+    sarif_input *in = xcalloc(pu.n, sizeof *in);
     int rc = EXIT_OK;
-    if (!io_ok)
-        rc = EXIT_USAGE;
-    else if (p.diags.nerrors || (werror && p.diags.nwarnings))
-        rc = EXIT_FAIL;
-    model_free(m);
-    program_free(&p);
+    for (size_t u = 0; u < pu.n; u++) {
+        program *p = &progs[u];
+        program_init(p);
+        bool io_ok = program_load(p, (const char *const *)pu.u[u].paths, pu.u[u].npaths);
+        m_policy *m = NULL;
+        if (io_ok) {
+            check_opts co = {allow, nallow, deny, ndeny, false, &sups[u]};
+            m = check_program(p, &co);
+        }
+        if (sarif) {
+            in[u] = (sarif_input){&p->map, &p->diags, &sups[u]};
+        } else if (!quiet) {
+            if (ro.format == FMT_GITHUB)
+                render_github(stdout, &p->map, &p->diags);
+            else if (ro.format == FMT_JSON)
+                render_all(stdout, &p->map, &p->diags, &ro);
+            else
+                render_all(stderr, &p->map, &p->diags, &ro);
+            /* With errors in names or values the model holds only what
+             * was valid; the table then shows that much. */
+            if (report && m)
+                check_report(stdout, &p->map, m, &sups[u], ro.format == FMT_JSON);
+        }
+        int urc = EXIT_OK;
+        if (!io_ok)
+            urc = EXIT_USAGE;
+        else if (p->diags.nerrors || (werror && p->diags.nwarnings))
+            urc = EXIT_FAIL;
+        if (urc == EXIT_USAGE || (urc == EXIT_FAIL && rc == EXIT_OK))
+            rc = urc;
+        model_free(m);
+        if (!sarif)
+            program_free(p);
+    }
+    if (sarif) {
+        render_sarif(stdout, in, pu.n, RLC_VERSION);
+        for (size_t u = 0; u < pu.n; u++)
+            program_free(&progs[u]);
+    }
+    free(in);
+    free(sups);
+    free(progs);
+    policy_units_free(&pu);
     return rc;
 }

@@ -10,17 +10,18 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "policy_files.h"
 #include "file_write.h"
 #include "fmt.h"
 #include "parse.h"
 
 static const char help[] =
-    "usage: rlc fmt [OPTIONS] FILE...\n"
+    "usage: rlc fmt [OPTIONS] FILE|DIR...\n"
     "\n"
-    "Rewrite each FILE in canonical form: two-space indentation, one statement\n"
-    "per line, options in a fixed order, comments kept.  '-' reads standard input\n"
-    "and writes the result to standard output.  Files that do not parse are left\n"
-    "alone and their errors reported.\n"
+    "Rewrite each FILE (a DIR: every .rlp file under it) in canonical form:\n"
+    "two-space indentation, one statement per line, options in a fixed order,\n"
+    "comments kept.  '-' reads standard input and writes the result to standard\n"
+    "output.  Files that do not parse are left alone and their errors reported.\n"
     "\n"
     "options:\n"
     "  --check         change nothing; list the files that are not canonical\n"
@@ -63,9 +64,17 @@ int cmd_fmt(int argc, char **argv)
     if (optind >= argc)
         return cli_usage_error("fmt", "no input files");
 
+    /* A directory stands for every .rlp file under it. */
+    policy_units pu;
+    char perr[512];
+    if (!policy_units_from_args(argv + optind, (size_t)(argc - optind), true, &pu, perr,
+                                sizeof perr)) {
+        fprintf(stderr, "rlc fmt: %s\n", perr);
+        return EXIT_USAGE;
+    }
     int rc = EXIT_OK;
-    for (int i = optind; i < argc; i++) {
-        const char *path = argv[i];
+    for (size_t i = 0; i < pu.n; i++) {
+        const char *path = pu.u[i].paths[0];
         bool is_stdin = !strcmp(path, "-");
         char *text;
         size_t len;
@@ -120,5 +129,6 @@ int cmd_fmt(int argc, char **argv)
         srcmap_free(&map);
         arena_free(a);
     }
+    policy_units_free(&pu);
     return rc;
 }

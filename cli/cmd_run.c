@@ -23,6 +23,8 @@ static const char run_help[] =
     "in the same state directory.\n"
     "\n"
     "  --target NAME=SPEC  reach target NAME at SPEC: redis://[user@]host:port[/db],\n"
+    "                      rediss://...[?ca_file=F&cert_file=F&key_file=F&\n"
+    "                      tls_server_name=N&tls_verify=false] for TLS,\n"
     "                      env:VAR or file:PATH (passwords only via env: or file:);\n"
     "                      an etcd target: http://host:port\n"
     "  --only NAME[,NAME]  apply only these targets (default $RLC_ONLY, else all)\n"

@@ -8,6 +8,8 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "suggest.h"
+#include "tls_conn.h"
 #include "xalloc.h"
 
 /* In the order of the work: write and check, compile, try, deploy, audit. */
@@ -90,9 +92,17 @@ static void out_of_memory(size_t size)
     _exit(EXIT_NOMEM);
 }
 
+/* A store reached with TLS verification off says so on every run that
+ * connects to it, whatever the verb and its output format. */
+static void tls_insecure(const char *msg)
+{
+    fprintf(stderr, "rlc: warning[RLC%04d]: %s\n", DIAG_TLS_VERIFY_OFF, msg);
+}
+
 int main(int argc, char **argv)
 {
     xalloc_set_oom_handler(out_of_memory);
+    tls_conn_set_insecure_hook(tls_insecure);
     /* jansson's allocations too, before it allocates anything. */
     json_set_alloc_funcs(xmalloc, free);
     if (argc < 2) {
@@ -111,6 +121,16 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (!strcmp(verbs[i].name, v))
             return verbs[i].run(argc - 1, argv + 1);
+    const char *names[sizeof verbs / sizeof verbs[0]];
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        names[i] = verbs[i].name;
+    const char *near = suggest(v, names, sizeof verbs / sizeof verbs[0]);
+    if (near) {
+        /* A near miss gets one line, not the whole verb list. */
+        fprintf(stderr, "rlc: unknown verb '%s'; did you mean '%s'?\nTry 'rlc --help'.\n", v,
+                near);
+        return EXIT_USAGE;
+    }
     fprintf(stderr, "rlc: unknown verb '%s'\n", v);
     usage(stderr);
     return EXIT_USAGE;

@@ -8,10 +8,17 @@
 #include "render.h"
 #include "suppress.h"
 
-/* Writes one SARIF log (one run) with every diagnostic of l, then every
- * suppressed one (with its reason); sup may be NULL.  Sorts l. */
-void render_sarif(FILE *fp, srcmap *map, diag_list *l, const suppressed_list *sup,
-                  const char *version);
+/* The diagnostics of one compilation, for render_sarif. */
+typedef struct sarif_input {
+    srcmap *map;
+    diag_list *diags;
+    const suppressed_list *sup;   /* may be NULL */
+} sarif_input;
+
+/* Writes one SARIF log (one run) with every diagnostic of each of the n
+ * compilations, then every suppressed one (with its reason), in order.
+ * Sorts each diagnostic list. */
+void render_sarif(FILE *fp, const sarif_input *in, size_t n, const char *version);
 /* Writes one workflow command line per diagnostic.  Sorts l. */
 void render_github(FILE *fp, srcmap *map, diag_list *l);
 /* Appends a source file name as a relative, forward-slash URI. */

@@ -248,15 +248,12 @@ static void result(buf *out, srcmap *map, const diag *d, const char *reason, spa
     buf_putc(out, '}');
 }
 
-void render_sarif(FILE *fp, srcmap *map, diag_list *l, const suppressed_list *sup,
-                  const char *version)
+void render_sarif(FILE *fp, const sarif_input *in, size_t n, const char *version)
 {
     buf out;
     buf_init(&out, 0);
     fp_cache fc;
-    memset(&fc, 0, sizeof fc);
     fp_cache *cache = &fc;
-    diag_sort(l);
     buf_puts(&out, "{\"$schema\":\"https://json.schemastore.org/sarif-2.1.0.json\","
                    "\"version\":\"2.1.0\",\"runs\":[{\"tool\":{\"driver\":{\"name\":\"rlc\","
                    "\"version\":");
@@ -269,21 +266,27 @@ void render_sarif(FILE *fp, srcmap *map, diag_list *l, const suppressed_list *su
     buf_puts(&out, "}},\"columnKind\":\"unicodeCodePoints\",\"results\":[");
     bool first = true;
     size_t seen = 0;
-    for (const diag *d = l->head; d; d = d->next) {
-        if (!render_shown(d, &seen))
-            continue;
-        if (!first)
-            buf_putc(&out, ',');
-        first = false;
-        result(&out, map, d, NULL, span_none, cache);
-    }
-    for (const suppressed *s = sup ? sup->head : NULL; s; s = s->next) {
-        if (!render_shown(s->d, &seen))
-            continue;
-        if (!first)
-            buf_putc(&out, ',');
-        first = false;
-        result(&out, map, s->d, s->reason, s->where, cache);
+    for (size_t i = 0; i < n; i++) {
+        srcmap *map = in[i].map;
+        diag_sort(in[i].diags);
+        /* The cache holds lines of one source map. */
+        memset(&fc, 0, sizeof fc);
+        for (const diag *d = in[i].diags->head; d; d = d->next) {
+            if (!render_shown(d, &seen))
+                continue;
+            if (!first)
+                buf_putc(&out, ',');
+            first = false;
+            result(&out, map, d, NULL, span_none, cache);
+        }
+        for (const suppressed *s = in[i].sup ? in[i].sup->head : NULL; s; s = s->next) {
+            if (!render_shown(s->d, &seen))
+                continue;
+            if (!first)
+                buf_putc(&out, ',');
+            first = false;
+            result(&out, map, s->d, s->reason, s->where, cache);
+        }
     }
     buf_putc(&out, ']');
     /* Results not shown are said in the run's invocation, where SARIF

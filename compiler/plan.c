@@ -484,7 +484,8 @@ static json_t *layout_json(const m_policy *m)
 
 static bool secret_setting(const char *name)
 {
-    return !strcmp(name, "password") || !strcmp(name, "token");
+    return !strcmp(name, "password") || !strcmp(name, "token") ||
+           !strcmp(name, "key_passphrase");
 }
 
 static json_t *value_json(const m_value *v, const ast_value *av)

@@ -24,11 +24,19 @@ const settings_schema policy_schema = {"policy", policy_specs,
                                        sizeof policy_specs / sizeof policy_specs[0]};
 
 static const setting_spec redis_specs[] = {
-    {"url", STY_SECRET, NULL, true, "redis://host:port[/db]"},
+    {"url", STY_SECRET, NULL, true, "redis[s]://host:port[/db]"},
     {"cluster", STY_BOOL, NULL, false, "the URL names a Redis Cluster node"},
     {"username", STY_SECRET, NULL, false, "ACL user"},
     {"password", STY_SECRET, NULL, false, "AUTH password"},
     {"timeout", STY_DURATION, NULL, false, "per-command timeout (default 2s)"},
+    {"ca_file", STY_STRING, NULL, false, "CA bundle that verifies the server (rediss://)"},
+    {"cert_file", STY_STRING, NULL, false, "client certificate (rediss://)"},
+    {"key_file", STY_STRING, NULL, false, "client certificate's key (rediss://)"},
+    {"key_passphrase", STY_SECRET, NULL, false, "passphrase of an encrypted key_file"},
+    {"tls_server_name", STY_STRING, NULL, false,
+     "name the server's certificate must carry, sent as SNI (default: the URL's host)"},
+    {"tls_verify", STY_BOOL, NULL, false,
+     "false turns certificate and name checks off, with a warning (default true)"},
 };
 static const setting_spec etcd_specs[] = {
     {"endpoints", STY_STRINGS, NULL, true, "etcd v3 JSON gateway URLs"},
@@ -237,6 +245,32 @@ static bool value_check(const setting_spec *s, const ast_value *v, diag_list *d,
     return true;
 }
 
+/* TLS settings of a redis target: turning verification off is allowed,
+ * never quiet; TLS settings beside a URL written as redis:// could never
+ * apply (a URL from env() or file() is checked when it is read). */
+static void redis_tls_check(const m_setting *v, size_t k, diag_list *d)
+{
+    const m_setting *url = NULL;
+    for (size_t i = 0; i < k; i++)
+        if (!strcmp(v[i].name, "url") && v[i].v.kind == VAL_STRING &&
+            !strncmp(v[i].v.s, "redis://", 8))
+            url = &v[i];
+    for (size_t i = 0; i < k; i++) {
+        const char *n = v[i].name;
+        if (!strcmp(n, "tls_verify") && !v[i].v.i)
+            diag_add(d, DIAG_TLS_VERIFY_OFF, v[i].src->u.value->sp,
+                     "tls_verify = false: the store's certificate and name are not checked, "
+                     "so anyone on the path can read and change what rlc and the gateways "
+                     "send");
+        if (url && (!strcmp(n, "ca_file") || !strcmp(n, "cert_file") ||
+                    !strcmp(n, "key_file") || !strcmp(n, "key_passphrase") ||
+                    !strcmp(n, "tls_server_name") || !strcmp(n, "tls_verify")))
+            diag_add(d, DIAG_TLS_CONFIG, v[i].src->name.sp,
+                     "%s is a TLS setting but the url is redis://; use rediss:// to reach the "
+                     "store over TLS", n);
+    }
+}
+
 void settings_check(const settings_schema *sc, const ast_node *settings, span block_sp,
                     arena *a, diag_list *d, m_setting **out, size_t *nout)
 {
@@ -288,6 +322,8 @@ void settings_check(const settings_schema *sc, const ast_node *settings, span bl
         if (sc->specs[si].required && !seen[si])
             diag_add(d, DIAG_MISSING_SETTING, block_sp, "%s needs a '%s' setting (%s)",
                      sc->block, sc->specs[si].name, sc->specs[si].doc);
+    if (sc->specs == redis_specs)
+        redis_tls_check(v, k, d);
     *out = v;
     *nout = k;
 }

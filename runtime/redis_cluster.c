@@ -185,6 +185,10 @@ rstore *rstore_open(const rurl *url, const rconn_opts *opts, rerr *e)
         s->opts.pass = s->url.pass;
     if (!s->opts.db)
         s->opts.db = s->url.db;
+    /* Every node, the ones redirections lead to included, is reached the
+     * way the seed is: over TLS with the same settings. */
+    if (!s->opts.tls)
+        s->opts.tls = &s->url.tls;
     size_t seed = find_or_add_node(s, url->host, url->port, e);
     rconn *c = rstore_node_conn(s, seed, e);
     if (!c)
@@ -221,6 +225,8 @@ void rstore_close(rstore *s)
         return;
     for (size_t i = 0; i < s->nnodes; i++)
         rconn_close(s->nodes[i].c);
+    memset(s->url.pass, 0, sizeof s->url.pass);
+    memset(s->url.tls.key_pass, 0, sizeof s->url.tls.key_pass);
     free(s);
 }
 

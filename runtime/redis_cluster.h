@@ -43,7 +43,8 @@ typedef struct rstore {
 
 /* Connects to the seed node; detects cluster mode (INFO cluster) and loads
  * the slot map.  Returns NULL with e filled on failure.  opts' user/pass are
- * copied (taken from url when opts has none). */
+ * copied (taken from url when opts has none); every node is reached with
+ * url's TLS settings unless opts names others. */
 rstore *rstore_open(const rurl *url, const rconn_opts *opts, rerr *e);
 void rstore_close(rstore *s);    /* accepts NULL */
 /* Adds every healthy node that CLUSTER NODES lists (replicas that CLUSTER

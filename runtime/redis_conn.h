@@ -4,6 +4,9 @@
  * context unusable after a timeout).  It knows nothing about clusters; see
  * redis_cluster.h for slots and redirections.
  *
+ * A rediss:// store is reached over TLS (tls_conn.h): hiredis 0.14 has no
+ * TLS, so its reader and command formatter speak RESP over that stream.
+ *
  * Credentials never come from the command line: rurl_parse refuses a
  * password unless the caller says the URL came from an env variable or file
  * (secret.h reads those). */
@@ -16,6 +19,7 @@
 #include <hiredis/hiredis.h>
 
 #include "rerr.h"
+#include "tls_conn.h"
 
 typedef struct rurl {
     char host[256];
@@ -23,10 +27,15 @@ typedef struct rurl {
     int db;
     char user[128];   /* "" = default user */
     char pass[512];   /* "" = no AUTH */
+    rtls tls;         /* rediss:// and its query */
 } rurl;
 
-/* Parses redis://[user:pass@]host[:port][/db] (port 6379, db 0 by default).
- * allow_password=false refuses a URL carrying a password (3150). */
+/* Parses redis[s]://[user:pass@]host[:port][/db][?query] (port 6379, db 0
+ * by default).  rediss:// turns TLS on; its query may set ca_file,
+ * cert_file, key_file, tls_server_name and tls_verify=false (each at most
+ * once, values %-encoded), and key_passphrase when allow_password.  A
+ * query on redis:// is refused (RLC3202).  allow_password=false refuses a
+ * URL carrying a password (3150). */
 bool rurl_parse(const char *s, bool allow_password, rurl *u, rerr *e);
 
 typedef struct rconn_opts {
@@ -35,12 +44,14 @@ typedef struct rconn_opts {
     const char *user; /* borrowed; NULL or "" = default user */
     const char *pass; /* borrowed; NULL or "" = no AUTH */
     int db;
+    const rtls *tls;  /* borrowed; NULL or !on = plain TCP through hiredis */
 } rconn_opts;
 
 typedef struct rconn rconn;
 
 /* Connects and authenticates.  Returns NULL and fills e on failure (3151
- * connect, 3152 auth, 3153 timeout).  Options are copied. */
+ * connect, 3152 auth, 3153 timeout, 3201/3202 TLS).  Options are copied
+ * (o->tls included). */
 rconn *rconn_open(const char *host, int port, const rconn_opts *o, rerr *e);
 /* Closes; accepts NULL. */
 void rconn_close(rconn *c);

@@ -6,6 +6,7 @@
  * "nginx"), so tests and hosts with their own -p/-c can say how to reach
  * their nginx.  One entry per target: the file; its checkpoint is the old
  * file (or its absence), which a rollback writes back and reloads. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "fault.h"
 #include "plan_gateway.h"
 #include "cfg_store.h"
+#include "secret.h"
 #include "statedir.h"
 #include "target_url.h"
 #include "xalloc.h"
@@ -92,6 +94,42 @@ static bool run_nginx(const char *args, char *out, size_t n)
     return st == 0;
 }
 
+/* A snippet that verifies a TLS store needs the CA in nginx's
+ * configuration: without lua_ssl_trusted_certificate every handshake
+ * fails and every request is a store error. */
+static bool trusts_a_ca(const target *t, rerr *e)
+{
+    const json_t *rt = json_object_get(t->desc, "redis_target");
+    rurl u;
+    if (!rt || !target_url_from_setting(json_object_get(rt, "url"), &u, e) ||
+        !target_url_tls_settings(rt, &u, e)) {
+        rerr_clear(e);   /* ng_read reports a bad URL, with its context */
+        return true;
+    }
+    secret_wipe(u.pass, sizeof u.pass);
+    secret_wipe(u.tls.key_pass, sizeof u.tls.key_pass);
+    if (!u.tls.on || u.tls.no_verify)
+        return true;
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s -T 2>/dev/null", nginx_cmd());
+    FILE *p = popen(cmd, "r");
+    bool found = false;
+    char line[4096];
+    while (p && fgets(line, sizeof line, p))
+        if (!found && strstr(line, "lua_ssl_trusted_certificate") &&
+            line[strspn(line, " \t")] != '#')
+            found = true;
+    if (p)
+        pclose(p);
+    if (!found)
+        return rerr_set(e, DIAG_TLS_CONFIG, "target %s: its redis target is rediss:// with "
+                        "verification, but nginx's configuration ('%s -T') has no "
+                        "lua_ssl_trusted_certificate: the snippet could verify no certificate "
+                        "(set it to %s)", t->name, nginx_cmd(),
+                        u.tls.ca_file[0] ? u.tls.ca_file : "the CA that signed the store's");
+    return true;
+}
+
 static bool ng_health(target *t, const char **endpoint, rerr *e)
 {
     *endpoint = t->addr;
@@ -99,7 +137,7 @@ static bool ng_health(target *t, const char **endpoint, rerr *e)
     if (!run_nginx("-t", out, sizeof out))
         return rerr_set(e, DIAG_PREFLIGHT_HEALTH, "target %s: '%s -t' fails before the deploy: "
                         "%s", t->name, nginx_cmd(), out);
-    return true;
+    return trusts_a_ca(t, e);
 }
 
 /* Replaces every @NAME@ of the template. */
@@ -221,6 +259,54 @@ static bool sources_lua(const target *tg, const json_t *st, buf *tn, buf *path, 
     return true;
 }
 
+/* What the snippet can do of a rediss:// store's settings.  The CA is
+ * nginx's lua_ssl_trusted_certificate (ng_health checks that it is set);
+ * the name is checked by nginx's ngx_ssl_check_host, which matches DNS
+ * names only, so verification against an IP address is refused rather
+ * than done without a name; a key is read without a passphrase. */
+static bool tls_for_snippet(const rtls *t, const char *host, rerr *e)
+{
+    if (!t->on)
+        return true;
+    if (t->key_pass[0])
+        return rerr_set(e, DIAG_TLS_CONFIG, "the nginx snippet cannot read an encrypted "
+                        "client key (key_passphrase): give nginx an unencrypted key_file "
+                        "readable by its workers only");
+    const char *name = t->server_name[0] ? t->server_name : host;
+    unsigned char bin[16];
+    if (!t->no_verify && (inet_pton(AF_INET, name, bin) == 1 || inet_pton(AF_INET6, name, bin) == 1))
+        return rerr_set(e, DIAG_TLS_CONFIG, "the nginx snippet checks the Redis server's "
+                        "certificate against a DNS name only (nginx matches no IP address): "
+                        "set tls_server_name to a name the certificate carries");
+    return true;
+}
+
+/* The snippet's TLS values (Lua literals): off, or the name, the check
+ * and the client certificate's files. */
+static void tls_values(json_t *vals, const rtls *t, const char *host)
+{
+    buf b;
+    buf_init(&b, 8192);
+    json_object_set_new(vals, "TLS", json_string(t->on ? "true" : "false"));
+    json_object_set_new(vals, "TLS_VERIFY", json_string(t->no_verify ? "false" : "true"));
+    char name[256];
+    snprintf(name, sizeof name, "%s", t->server_name[0] ? t->server_name : host);
+    lua_safe(name);
+    json_object_set_new(vals, "TLS_NAME", json_string(name));
+    const char *cert = t->on && t->cert_file[0] ? t->cert_file : NULL;
+    const char *key = cert && t->key_file[0] ? t->key_file : cert;
+    const char *names[2] = {"CLIENT_CERT", "CLIENT_KEY"}, *paths[2] = {cert, key};
+    for (int i = 0; i < 2; i++) {
+        buf_reset(&b);
+        if (paths[i])
+            lua_str(&b, paths[i]);
+        else
+            buf_puts(&b, "nil");
+        json_object_set_new(vals, names[i], json_string(buf_str(&b)));
+    }
+    buf_free(&b);
+}
+
 static bool ng_read(target *tg, target_read *rd, rerr *e)
 {
     cfg_target *t = (cfg_target *)tg;
@@ -236,6 +322,11 @@ static bool ng_read(target *tg, target_read *rd, rerr *e)
     rurl u;
     if (!target_url_from_setting(json_object_get(rt, "url"), &u, e)) {
         rerr_prefix(e, "target %s (the redis target its snippet calls)", tg->name);
+        return false;
+    }
+    if (!target_url_tls_settings(rt, &u, e) || !tls_for_snippet(&u.tls, u.host, e)) {
+        rerr_prefix(e, "target %s (the redis target its snippet calls)", tg->name);
+        secret_wipe(u.tls.key_pass, sizeof u.tls.key_pass);
         return false;
     }
     const json_t *pw = json_object_get(rt, "password");
@@ -280,6 +371,7 @@ static bool ng_read(target *tg, target_read *rd, rerr *e)
                              "FAIL_OPEN", ose && !strcmp(ose, "fail_closed") ? "false" : "true",
                              "CLIENT_TIME", ts && !strcmp(ts, "client") ? "true" : "false",
                              "PASSWORD_ENV", pw_env ? pw_env : "");
+    tls_values(vals, &u.tls, u.host);
     json_object_set_new(vals, "TENANT_SRC", json_string(buf_str(&tsrc)));
     json_object_set_new(vals, "PATH_SRC", json_string(buf_str(&psrc)));
     json_object_set_new(vals, "COST_SRC", json_string(buf_str(&csrc)));

@@ -110,11 +110,16 @@ static bool rt_resolve(target *tg, rerr *e)
             return false;
         }
     }
+    if (!spec && !target_url_tls_settings(st, &t->url, e)) {
+        rerr_prefix(e, "target %s", tg->name);
+        return false;
+    }
     if (!t->user[0])
         snprintf(t->user, sizeof t->user, "%s", t->url.user);
     if (!t->pass[0])
         snprintf(t->pass, sizeof t->pass, "%s", t->url.pass);
-    snprintf(tg->addr, sizeof tg->addr, "redis://%s%s%s:%d", t->user[0] ? t->user : "",
+    snprintf(tg->addr, sizeof tg->addr, "%s://%s%s%s:%d", t->url.tls.on ? "rediss" : "redis",
+             t->user[0] ? t->user : "",
              t->user[0] ? "@" : "", t->url.host, t->url.port);
     return true;
 }
@@ -157,6 +162,7 @@ static void rt_free(target *tg)
     rstore_close(t->s);
     secret_wipe(t->pass, sizeof t->pass);
     secret_wipe(t->url.pass, sizeof t->url.pass);
+    secret_wipe(t->url.tls.key_pass, sizeof t->url.tls.key_pass);
     free(t);
 }
 

@@ -37,3 +37,37 @@ bool target_url_from_setting(const json_t *setting, rurl *u, rerr *e)
     return parse_secret(text, sizeof text,
                         secret_resolve(setting, "store URL", text, sizeof text, e), u, e);
 }
+
+bool target_url_tls_settings(const json_t *settings, rurl *u, rerr *e)
+{
+    static const char *const names[] = {"ca_file", "cert_file", "key_file", "tls_server_name"};
+    rtls *t = &u->tls;
+    char *out[] = {t->ca_file, t->cert_file, t->key_file, t->server_name};
+    size_t outn[] = {sizeof t->ca_file, sizeof t->cert_file, sizeof t->key_file,
+                     sizeof t->server_name};
+    const char *given = NULL;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = json_string_value(json_object_get(settings, names[i]));
+        if (!v)
+            continue;
+        given = names[i];
+        if (strlen(v) >= outn[i])
+            return rerr_set(e, DIAG_TLS_CONFIG, "%s is too long", names[i]);
+        snprintf(out[i], outn[i], "%s", v);
+    }
+    const json_t *verify = json_object_get(settings, "tls_verify");
+    if (json_is_boolean(verify)) {
+        given = "tls_verify";
+        t->no_verify = json_is_false(verify);
+    }
+    const json_t *kp = json_object_get(settings, "key_passphrase");
+    if (kp) {
+        given = "key_passphrase";
+        if (!secret_resolve(kp, "key_passphrase", t->key_pass, sizeof t->key_pass, e))
+            return false;
+    }
+    if (given && !t->on)
+        return rerr_set(e, DIAG_TLS_CONFIG, "%s is a TLS setting but the URL is redis://; "
+                        "use rediss:// to reach the store over TLS", given);
+    return true;
+}

@@ -19,5 +19,10 @@
 bool target_url_from_spec(const char *spec, rurl *u, rerr *e);
 /* A plan setting: a string URL, {"env": VAR} or {"file": PATH}. */
 bool target_url_from_setting(const json_t *setting, rurl *u, rerr *e);
+/* The TLS settings of a redis target (ca_file, cert_file, key_file,
+ * tls_server_name, tls_verify, key_passphrase through secret.h) into
+ * u->tls, over what the URL's query said.  Any of them on a redis:// URL
+ * is RLC3202. */
+bool target_url_tls_settings(const json_t *settings, rurl *u, rerr *e);
 
 #endif

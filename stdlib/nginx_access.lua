@@ -12,8 +12,15 @@
 -- logged, never let through.  A rejection answers @STATUS@ with
 -- Retry-After and RateLimit-* headers.  The Redis client is a few lines of
 -- RESP over ngx.socket.tcp with keepalive, so no Lua library is needed.
+-- A rediss:// store is reached over TLS (sslhandshake on each new
+-- connection, kept alive after): the chain is checked against nginx's
+-- lua_ssl_trusted_certificate and the certificate's name against
+-- TLS_NAME, unless the redis target says tls_verify = false.
 local NS = "@NS@"
 local HOST, PORT = "@HOST@", @PORT@
+local TLS, TLS_NAME, TLS_VERIFY = @TLS@, "@TLS_NAME@", @TLS_VERIFY@
+local CLIENT_CERT, CLIENT_KEY = @CLIENT_CERT@, @CLIENT_KEY@
+local POOL = HOST .. ":" .. PORT .. (TLS and ":tls:" .. (CLIENT_CERT or "") or "")
 local TIMEOUT_MS = @TIMEOUT_MS@
 local STATUS = @STATUS@
 local FAIL_OPEN = @FAIL_OPEN@
@@ -100,11 +107,64 @@ local function call(sock, args)
     return read_reply(sock)
 end
 
+-- The client certificate and key, parsed once per worker (the file
+-- runs on every request; package.loaded outlives a run).
+local function client_cert()
+    local cache = package.loaded.rlc_client_cert or {}
+    package.loaded.rlc_client_cert = cache
+    local id = CLIENT_CERT .. "\0" .. CLIENT_KEY
+    if cache[id] then return cache[id][1], cache[id][2] end
+    local ssl = require "ngx.ssl"
+    local function pem(path)
+        local f, err = io.open(path, "rb")
+        if not f then return nil, err end
+        local d = f:read("*a")
+        f:close()
+        return d
+    end
+    local cp, e1 = pem(CLIENT_CERT)
+    if not cp then return nil, "client certificate: " .. e1 end
+    local kp, e2 = pem(CLIENT_KEY)
+    if not kp then return nil, "client key: " .. e2 end
+    local cert, e3 = ssl.parse_pem_cert(cp)
+    if not cert then return nil, "client certificate " .. CLIENT_CERT .. ": " .. e3 end
+    local key, e4 = ssl.parse_pem_priv_key(kp)
+    if not key then return nil, "client key " .. CLIENT_KEY .. ": " .. e4 end
+    cache[id] = {cert, key}
+    return cert, key
+end
+
+local function handshake(sock)
+    if CLIENT_CERT then
+        if not sock.setclientcert then
+            return nil, "this nginx's Lua module cannot offer a client certificate "
+                        .. "(tcpsock:setclientcert needs lua-nginx-module 0.10.23 and lua-resty-core)"
+        end
+        local cert, key = client_cert()
+        if not cert then return nil, key end
+        local ok, err = sock:setclientcert(cert, key)
+        if not ok then return nil, "client certificate: " .. err end
+    end
+    if not TLS_VERIFY and not package.loaded.rlc_tls_warned then
+        package.loaded.rlc_tls_warned = true
+        ngx.log(ngx.WARN, "rlc: TLS verification of the Redis store ", HOST, ":", PORT,
+                " is off (tls_verify = false): its certificate and name are not checked")
+    end
+    local ok, err = sock:sslhandshake(nil, TLS_NAME, TLS_VERIFY)
+    if not ok then return nil, "TLS handshake with " .. HOST .. ":" .. PORT .. ": " .. err end
+    return true
+end
+
 local function connect()
     local sock = ngx.socket.tcp()
     sock:settimeout(TIMEOUT_MS)
-    local ok, err = sock:connect(HOST, PORT)
+    -- TLS connections keep a pool of their own.
+    local ok, err = sock:connect(HOST, PORT, {pool = POOL})
     if not ok then return nil, err end
+    if TLS and sock:getreusedtimes() == 0 then
+        local hs, e = handshake(sock)
+        if not hs then sock:close() return nil, e end
+    end
     if PASSWORD_ENV ~= "" and sock:getreusedtimes() == 0 then
         local pw = os.getenv(PASSWORD_ENV)
         if pw and pw ~= "" then

@@ -8,6 +8,7 @@
 #   BUILD=build sh tests/bench/diag.sh
 set -u
 BUILD=${BUILD:-build}
+. "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RLC="$ROOT/$BUILD/rlc"
 [ -x "$RLC" ] || { echo "bench: $RLC missing (run make bench)" >&2; exit 2; }
@@ -33,6 +34,8 @@ printf '%-8s %10s %10s %8s\n' format 10k_s 20k_s ratio
 for f in text json sarif github; do
     a=$(secs "$f" 10000)
     b=$(secs "$f" 20000)
-    printf '%-8s %10.3f %10.3f %8.2f\n' "$f" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { print b / a }')"
+    r=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }')
+    printf '%-8s %10.3f %10.3f %8.2f\n' "$f" "$a" "$b" "$r"
+    bench_record "rlc check --format=$f, 20k / 10k warnings on one line" "$r" x "<=" 3
 done
 exit 0

@@ -19,6 +19,7 @@
 #include "redis_config.h"
 #include "rules.h"
 #include "sim.h"
+#include "record.h"
 #include "redis_stats.h"
 
 static redisContext *rc;
@@ -141,6 +142,9 @@ static void sim_bench(const rl_ruleset *rs)
     printf("  pre-resolved request     %8.2f M decisions/s  (target >= 10 M/s)%s\n", pre / 1e6,
            pre >= 10e6 ? "" : "  BELOW TARGET");
     printf("  with name lookup         %8.2f M decisions/s\n", full / 1e6);
+    bench_record("simulator, 3-level decision, pre-resolved", pre / 1e6, "M decisions/s", ">=", 10);
+    bench_record("simulator, 3-level decision, with name lookup", full / 1e6, "M decisions/s", NULL,
+                 0);
     printf("  (%lld of %lld admitted)\n", allowed, n);
     sim_req_free(q);
     sim_free(s);
@@ -211,6 +215,9 @@ int main(int argc, char **argv)
                 printf("%-38s %9d %12.0f %10.1f %10.1f %10.2f %10.2f\n", w[i].name, pipes[p],
                        res[i][p].rps, res[i][p].p50, res[i][p].p99, res[i][p].usec,
                        res[i][p].cpu);
+                char name[96];
+                snprintf(name, sizeof name, "%s, pipeline %d", w[i].name, pipes[p]);
+                bench_record(name, res[i][p].rps, "req/s", NULL, 0);
             }
         double r1 = res[0][0].rps / res[2][0].rps, r16 = res[0][1].rps / res[2][1].rps;
         printf("ratio 3-level / one-key script: unpipelined %.2f, pipelined %.2f "
@@ -218,6 +225,9 @@ int main(int argc, char **argv)
                r1, r16, r16 >= 0.5 ? "" : "  BELOW TARGET");
         printf("server time per 3-level decision: %.2f us (commandstats; target <= 6 us)%s\n",
                res[0][1].usec, res[0][1].usec <= 6.0 ? "" : "  ABOVE TARGET");
+        bench_record("3-level / one-key script throughput, pipelined", r16, "x", ">=", 0.5);
+        bench_record("server time per 3-level decision (commandstats)", res[0][1].usec, "us", "<=",
+                     6.0);
         printf("server CPU per call, pipelined: 3-level %.2f us, one-key script %.2f us, INCR "
                "%.2f us (includes reading and answering the request)\n",
                res[0][1].cpu, res[2][1].cpu, res[1][1].cpu);

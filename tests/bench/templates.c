@@ -35,6 +35,7 @@
 #include "buf.h"
 #include "redis_config.h"
 #include "rules.h"
+#include "record.h"
 #include "redis_stats.h"
 
 static redisContext *rc;
@@ -333,6 +334,9 @@ static void part_decisions(double seconds)
         printf("ratio unlisted / listed throughput, %s: %.2f (target >= 0.90) %s "
                "(server time listed / unlisted %.2f)\n", w[i].name, ratio, verdict(ratio >= 0.9),
                median(w[0].usec, rounds) / median(w[i].usec, rounds));
+        char name[96];
+        snprintf(name, sizeof name, "unlisted / listed throughput, %s", w[i].name);
+        bench_record(name, ratio, "x", ">=", 0.9);
     }
     rules_free(&rs);
 }
@@ -379,6 +383,9 @@ static void part_memory(long long n)
                        !strcmp(mem_kinds[k], "fixed_window");
         printf("%-24s %10lld %14.1f %14lld %10.2f %s\n", mem_kinds[k], keys, per, usage,
                per / 150.0, targeted ? verdict(per <= 150.0) : "(no target)");
+        char name[96];
+        snprintf(name, sizeof name, "Redis memory per value of key *, %s", mem_kinds[k]);
+        bench_record(name, per, "B", targeted ? "<=" : NULL, 150.0);
     }
     rules_free(&rs);
 }
@@ -427,6 +434,10 @@ static void part_expiry(long long n)
            lua1 / 1e6);
     printf("  after - baseline: %+.0f bytes (target: back to the baseline, within 64 KiB) %s\n",
            after - base, verdict(left <= 0 && after <= base + 65536));
+    bench_record("key * values: counters left after expiry", (double)(left > 0 ? left : 0),
+                 "keys", "<=", 0);
+    bench_record("key * values: used_memory after expiry - baseline", after - base, "B", "<=",
+                 65536);
     rules_free(&rs);
 }
 

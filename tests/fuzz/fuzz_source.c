@@ -56,7 +56,8 @@ static void render_every_format(program *p, const suppressed_list *sup)
     render_all(sink, &p->map, &p->diags, &o);
     o.format = FMT_JSON;
     render_all(sink, &p->map, &p->diags, &o);
-    render_sarif(sink, &p->map, &p->diags, sup, "0.0.0-fuzz");
+    sarif_input in = {&p->map, &p->diags, sup};
+    render_sarif(sink, &in, 1, "0.0.0-fuzz");
     render_github(sink, &p->map, &p->diags);
 }
 

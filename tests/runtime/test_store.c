@@ -45,6 +45,46 @@ static void url_parse(void **st)
     assert_false(rurl_parse("redis://:1", true, &u, &e));
     assert_false(rurl_parse("redis://h:1/x", true, &u, &e));
     assert_false(rurl_parse("redis://u:%4@h:1", true, &u, &e));
+    assert_false(u.tls.on);
+}
+
+/* rediss:// and the TLS settings of its query. */
+static void url_parse_tls(void **st)
+{
+    (void)st;
+    rurl u;
+    rerr e = {0};
+    assert_true(rurl_parse("rediss://h.example:6380/2", false, &u, &e));
+    assert_true(u.tls.on);
+    assert_false(u.tls.no_verify);
+    assert_string_equal(u.host, "h.example");
+    assert_int_equal(u.port, 6380);
+    assert_int_equal(u.db, 2);
+    assert_string_equal(u.tls.ca_file, "");
+    assert_true(rurl_parse("rediss://u@10.0.0.1:6380?ca_file=/etc/ca%20x.pem&cert_file=/c.pem"
+                           "&key_file=/k.pem&tls_server_name=redis.internal&tls_verify=false",
+                           false, &u, &e));
+    assert_string_equal(u.user, "u");
+    assert_string_equal(u.host, "10.0.0.1");
+    assert_string_equal(u.tls.ca_file, "/etc/ca x.pem");
+    assert_string_equal(u.tls.cert_file, "/c.pem");
+    assert_string_equal(u.tls.key_file, "/k.pem");
+    assert_string_equal(u.tls.server_name, "redis.internal");
+    assert_true(u.tls.no_verify);
+    /* A query on redis:// would be TLS settings without TLS. */
+    assert_false(rurl_parse("redis://h:1?ca_file=/x", false, &u, &e));
+    assert_int_equal(e.code, DIAG_TLS_CONFIG);
+    assert_false(rurl_parse("rediss://h:1?cafile=/x", false, &u, &e));
+    assert_int_equal(e.code, DIAG_STORE_URL);
+    assert_false(rurl_parse("rediss://h:1?ca_file=/x&ca_file=/y", false, &u, &e));
+    assert_false(rurl_parse("rediss://h:1?tls_verify=no", false, &u, &e));
+    assert_false(rurl_parse("rediss://h:1?ca_file=/x%00y", false, &u, &e));
+    assert_false(rurl_parse("rediss://h:1?ca_file=", false, &u, &e));
+    /* The key's passphrase is a secret: never on the command line. */
+    assert_false(rurl_parse("rediss://h:1?key_passphrase=pw", false, &u, &e));
+    assert_int_equal(e.code, DIAG_STORE_URL);
+    assert_true(rurl_parse("rediss://h:1?key_passphrase=p%26w", true, &u, &e));
+    assert_string_equal(u.tls.key_pass, "p&w");
 }
 
 static void sha256_and_canonical(void **st)
@@ -97,6 +137,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(url_parse),
+        cmocka_unit_test(url_parse_tls),
         cmocka_unit_test(sha256_and_canonical),
         cmocka_unit_test(command_timeout),
     };
