@@ -22,6 +22,7 @@
 set -u
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/tests/bench/lib.sh"
 RLC=$ROOT/$BUILD/rlc
 N=${BENCH_PEER_N:-5000}
 NT=${BENCH_PEER_NT:-20000}
@@ -264,6 +265,10 @@ for c in $CASES; do
     awk -v l="$(case_label "$c")" -v i="$i" -v n="$N" -v u="$u" -v s="$s" -v nt="$NT" 'BEGIN {
         printf "  %-50s %9.1f %8.2f %12.0f\n", l, i / n / 1000, u / nt, nt / s
     }'
+    bench_record "$(case_label "$c"): redis-server instructions" \
+        "$(awk -v i="$i" -v n="$N" 'BEGIN { printf "%.1f", i / n / 1000 }')" kIr
+    bench_record "$(case_label "$c"): server time" \
+        "$(awk -v u="$u" -v nt="$NT" 'BEGIN { printf "%.2f", u / nt }')" µs
 done
 echo "   ratios of kIr per decision (and of µs):"
 # ratio A B LABEL TARGET
@@ -278,6 +283,8 @@ ratio() {
         printf "  %-55s %5.2f (target <= %.2f) %s   (µs %.2f)\n", l, r, t,
             (r <= t ? "PASS" : "MISS"), (ub > 0 ? ua / ub : 0)
     }'
+    bench_record "$3 (instructions)" "$(awk -v a="$ia" -v b="$ib" 'BEGIN { printf "%.3f", a / b }')" \
+        x "<=" "$4"
 }
 ratio rlc_fw1 peer_1 "rlc fixed_window / rate-limiter-flexible, admitted" 1.0
 ratio rlc_fwr peer_1r "rlc fixed_window / rate-limiter-flexible, rejected" 1.0
