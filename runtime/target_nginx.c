@@ -7,6 +7,7 @@
  * their nginx.  One entry per target: the file; its checkpoint is the old
  * file (or its absence), which a rollback writes back and reloads. */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +69,8 @@ static const char *nginx_cmd(void)
     return c && *c ? c : "nginx";
 }
 
-/* Runs "$RLC_NGINX ARGS"; its output (last 400 bytes) into out. */
+/* Runs "$RLC_NGINX ARGS"; the end of its output (at most n - 1 bytes)
+ * into out. */
 static bool run_nginx(const char *args, char *out, size_t n)
 {
     char cmd[2048];
@@ -80,8 +82,12 @@ static bool run_nginx(const char *args, char *out, size_t n)
     char all[8192];
     size_t got = fread(all, 1, sizeof all - 1, p);
     all[got] = '\0';
+    /* The rest unread would block the command on a full pipe. */
+    char skip[4096];
+    while (fread(skip, 1, sizeof skip, p) > 0)
+        ;
     int st = pclose(p);
-    const char *tail = got > 400 ? all + got - 400 : all;
+    const char *tail = got >= n ? all + got - (n - 1) : all;
     size_t tl = strlen(tail);
     if (tl >= n)
         tl = n - 1;
@@ -313,15 +319,78 @@ static bool ng_read(target *tg, target_read *rd, rerr *e)
     return true;
 }
 
-static bool test_and_reload(const target *t, bool check, rerr *e)
+/* The quoted text after `lead` in s, into out; false when absent. */
+static bool quoted_after(const char *s, const char *lead, char *out, size_t n)
 {
-    char out[512];
+    const char *p = strstr(s, lead);
+    if (!p)
+        return false;
+    p += strlen(lead);
+    const char *q = strchr(p, '"');
+    if (!q || (size_t)(q - p) >= n)
+        return false;
+    memcpy(out, p, (size_t)(q - p));
+    out[q - p] = '\0';
+    return true;
+}
+
+/* Whether the output of a failed `nginx -s reload` says that no nginx
+ * runs, and why, into why.  These are the three messages of nginx's
+ * ngx_signal_process when the pid file its configuration names cannot
+ * lead to a master: the file is absent (open() fails with errno 2), empty
+ * (`nginx -t` leaves an empty one behind), or names a process that does
+ * not exist (kill() fails with errno 3).  nginx prints errno as a number,
+ * so this does not depend on the locale.  Any other failure (a pid file
+ * that cannot be read, a kill() refused for permission, a pid that is not
+ * a number, a configuration error) is a real failure of the reload. */
+static bool not_running(const char *out, char *why, size_t n)
+{
+    char path[360], pid[32];
+    const char *p;
+    if ((p = strstr(out, "open() \"")) && strstr(p, "\" failed (2: ") &&
+        quoted_after(p, "open() \"", path, sizeof path)) {
+        snprintf(why, n, "its pid file %s does not exist", path);
+        return true;
+    }
+    if (quoted_after(out, "invalid PID number \"\" in \"", path, sizeof path)) {
+        snprintf(why, n, "its pid file %s is empty", path);
+        return true;
+    }
+    if ((p = strstr(out, "kill(")) && strstr(p, ", 1) failed (3: ")) {
+        size_t k = 0;
+        for (p += 5; *p >= '0' && *p <= '9' && k + 1 < sizeof pid; p++)
+            pid[k++] = *p;
+        pid[k] = '\0';
+        if (k && !strncmp(p, ", 1) failed (3: ", 16)) {
+            snprintf(why, n, "its pid file names process %s, which does not exist", pid);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* `nginx -t` (when check), then `nginx -s reload`.  When nginx is not
+ * running there is nothing to reload: the file is in place and checked,
+ * and nginx reads it when it starts, so the reload is skipped and the
+ * target's note says so (what is the outcome, not an error). */
+static bool test_and_reload(target *t, bool check, rerr *e)
+{
+    char out[1024];
     if (check && !run_nginx("-t", out, sizeof out))
         return rerr_set(e, DIAG_GATEWAY_NGINX, "target %s: '%s -t' refuses the configuration "
                         "with the new snippet: %s", t->name, nginx_cmd(), out);
-    if (!run_nginx("-s reload", out, sizeof out))
-        return rerr_set(e, DIAG_GATEWAY_NGINX, "target %s: '%s -s reload' failed: %s", t->name,
-                        nginx_cmd(), out);
+    if (!run_nginx("-s reload", out, sizeof out)) {
+        char why[440];
+        if (!not_running(out, why, sizeof why))
+            return rerr_set(e, DIAG_GATEWAY_NGINX, "target %s: '%s -s reload' failed: %s",
+                            t->name, nginx_cmd(), out);
+        snprintf(t->note, sizeof t->note, "reload skipped: nginx is not running (%.380s); the "
+                 "snippet is written%s, and nginx loads it when it starts", why,
+                 check ? " and 'nginx -t' accepts it" : "");
+        target_say(t, "%s", t->note);
+        return true;
+    }
+    t->note[0] = '\0';
     return true;
 }
 
@@ -342,15 +411,128 @@ static bool ng_apply(target *tg, size_t *written, rerr *e)
 
 /* The old file was accepted before: reload without the -t gate, so a
  * restore is never refused. */
-static bool reload_after_restore(const target *t, rerr *e)
-{
-    return test_and_reload(t, false, e);
-}
-
 static bool ng_restore(target *tg, const json_t *entry, bool stale, rerr *e)
 {
     (void)stale;
-    return cfg_file_restore(tg, entry, reload_after_restore, e);
+    if (!cfg_file_restore(tg, entry, NULL, e))
+        return false;
+    return !json_array_size(json_object_get(entry, "keys")) || test_and_reload(tg, false, e);
+}
+
+/* All the output of "$RLC_NGINX ARGS" into b (at most its max). */
+static bool slurp_nginx(const char *args, buf *b)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", nginx_cmd(), args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return false;
+    char chunk[8192];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, p)) > 0)
+        buf_append(b, chunk, got);
+    return pclose(p) == 0;
+}
+
+/* The argument of the first `pid` directive in the main context of the
+ * configuration `nginx -T` prints (the main file comes first; included
+ * files follow, each after a "# configuration file" comment), into out. */
+static bool pid_directive(const char *conf, char *out, size_t n)
+{
+    int depth = 0;
+    bool stmt_start = true;
+    for (const char *p = conf; *p;) {
+        if (*p == '#') {
+            p += strcspn(p, "\n");
+            continue;
+        }
+        if (*p == '{' || *p == '}' || *p == ';') {
+            depth += *p == '{' ? 1 : *p == '}' ? -1 : 0;
+            stmt_start = true;
+            p++;
+            continue;
+        }
+        if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+            p++;
+            continue;
+        }
+        size_t w = strcspn(p, " \t\r\n;{}#");
+        if (stmt_start && depth == 0 && w == 3 && !strncmp(p, "pid", 3)) {
+            p += 3;
+            p += strspn(p, " \t\r\n");
+            bool q = *p == '"' || *p == '\'';
+            char quote = *p;
+            if (q)
+                p++;
+            size_t l = q ? strcspn(p, quote == '"' ? "\"" : "'") : strcspn(p, " \t\r\n;");
+            if (!l || l >= n)
+                return false;
+            memcpy(out, p, l);
+            out[l] = '\0';
+            return true;
+        }
+        stmt_start = false;
+        p += w ? w : 1;
+    }
+    return false;
+}
+
+/* Whether the nginx of $RLC_NGINX runs, for `rlc status` (which sends no
+ * signal): the pid file its configuration names (else the --pid-path
+ * nginx was built with), read on this host.  1 running, 0 not, -1 cannot
+ * tell; why says which file and what it holds. */
+static int ng_running(char *why, size_t n)
+{
+    buf b;
+    buf_init(&b, 16u << 20);
+    char path[512] = "", what[64] = "";
+    int r = -1;
+    if (!slurp_nginx("-T", &b) || !b.len) {
+        snprintf(why, n, "'%s -T' fails", nginx_cmd());
+        goto out;
+    }
+    if (!pid_directive(buf_str(&b), path, sizeof path)) {
+        buf_reset(&b);
+        slurp_nginx("-V", &b);
+        const char *pp = strstr(buf_str(&b), "--pid-path=");
+        size_t l = pp ? strcspn(pp + 11, " \n") : 0;
+        if (!l || l >= sizeof path) {
+            snprintf(why, n, "no pid directive, and nginx -V names no --pid-path");
+            goto out;
+        }
+        memcpy(path, pp + 11, l);
+        path[l] = '\0';
+    }
+    if (path[0] != '/') {
+        snprintf(why, n, "its pid file %.400s is relative to nginx's prefix", path);
+        goto out;
+    }
+    size_t len = 0;
+    errno = 0;
+    char *pidtext = statedir_read(path, &len);
+    if (!pidtext) {
+        r = errno == ENOENT ? 0 : -1;
+        snprintf(why, n, "its pid file %.400s %s", path,
+                 errno == ENOENT ? "does not exist" : "cannot be read");
+        goto out;
+    }
+    char *end = NULL;
+    long pid = strtol(pidtext, &end, 10);
+    free(pidtext);
+    if (end == pidtext || pid <= 0) {
+        r = 0;
+        snprintf(why, n, "its pid file %.400s is empty", path);
+        goto out;
+    }
+    /* Signal 0 sends nothing: it only asks whether the process exists. */
+    r = kill((pid_t)pid, 0) == 0 || errno == EPERM;
+    snprintf(what, sizeof what, "%ld", pid);
+    snprintf(why, n, r ? "master process %s (pid file %.400s)"
+                       : "its pid file %.400s names process %s, which does not exist",
+             r ? what : path, r ? path : what);
+out:
+    buf_free(&b);
+    return r;
 }
 
 static bool ng_status(target *t, json_t *targets, size_t *ndrift, rerr *e)
@@ -372,6 +554,11 @@ static bool ng_status(target *t, json_t *targets, size_t *ndrift, rerr *e)
                                                "not the snippet rlc writes"));
     free(cur);
     json_object_set_new(tj, "tenants", json_integer(0));
+    char why[512];
+    int run = ng_running(why, sizeof why);
+    json_object_set_new(tj, "nginx", json_pack("{s:o,s:s}", "running",
+                                               run < 0 ? json_null() : json_boolean(run),
+                                               "detail", why));
     *ndrift += json_array_size(drift);
     json_object_set_new(tj, "drift", drift);
     return true;
