@@ -53,6 +53,8 @@ static const setting_spec nginx_specs[] = {
      "the levels below the tenant, e.g. [\"key:$remote_addr\"] (default: none)"},
     {"cost_from", STY_STRING, NULL, false,
      "an nginx variable holding each request's cost (default: every request costs 1)"},
+    {"ratelimit_headers", STY_BOOL, NULL, false,
+     "send RateLimit-Policy and RateLimit response fields (default true)"},
 };
 
 static const setting_spec envoy_specs[] = {

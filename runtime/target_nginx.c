@@ -227,6 +227,44 @@ static bool sources_lua(const target *tg, const json_t *st, buf *tn, buf *path, 
     return true;
 }
 
+/* One rule as a line "ID QUOTA WINDOW UNIT" of the snippet's rule table:
+ * what the RateLimit-Policy field says of it (SPEC.md 7.10).  QUOTA is
+ * what `remaining` counts down from: the burst of a bucket (token_bucket,
+ * gcra), the count of a window, the max of a concurrency rule; WINDOW is
+ * in whole seconds, rounded up (0 for concurrency: no window); UNIT r
+ * (requests) or c (concurrent requests).  Ids are 16 hex digits (SPEC.md
+ * 5.5): anything else is left out, so no plan text reaches the Lua. */
+static void rule_line(buf *b, const json_t *r)
+{
+    const char *id = json_string_value(json_object_get(r, "id"));
+    if (!id || strlen(id) != 16 || strspn(id, "0123456789abcdef") != 16)
+        return;
+    const char *kind = json_string_value(json_object_get(r, "kind")) ?: "";
+    const char *alg = json_string_value(json_object_get(r, "algorithm")) ?: "";
+    long long q, w = 0;
+    if (!strcmp(kind, "concurrency")) {
+        q = json_integer_value(json_object_get(r, "max"));
+    } else {
+        bool bucket = !strcmp(alg, "token_bucket") || !strcmp(alg, "gcra");
+        q = json_integer_value(json_object_get(r, bucket ? "burst" : "count"));
+        w = (json_integer_value(json_object_get(r, "window_ms")) + 999) / 1000;
+    }
+    buf_printf(b, "%s %lld %lld %c\n", id, q, w, !strcmp(kind, "concurrency") ? 'c' : 'r');
+}
+
+/* Every rule of the plan (its tenants and tenant *) as rule_line text. */
+static void rules_text(const target_env *env, buf *b)
+{
+    size_t i, k;
+    const json_t *t, *r;
+    json_array_foreach(env->tenants, i, t)
+        json_array_foreach(json_object_get(t, "rules"), k, r)
+            rule_line(b, r);
+    json_array_foreach(json_object_get(json_object_get(env->plan, "tenant_template"), "rules"),
+                       k, r)
+        rule_line(b, r);
+}
+
 static bool ng_read(target *tg, target_read *rd, rerr *e)
 {
     cfg_target *t = (cfg_target *)tg;
@@ -286,6 +324,17 @@ static bool ng_read(target *tg, target_read *rd, rerr *e)
                              "FAIL_OPEN", ose && !strcmp(ose, "fail_closed") ? "false" : "true",
                              "CLIENT_TIME", ts && !strcmp(ts, "client") ? "true" : "false",
                              "PASSWORD_ENV", pw_env ? pw_env : "");
+    char tname[sizeof tg->name];
+    snprintf(tname, sizeof tname, "%s", tg->name);
+    lua_safe(tname);
+    json_t *hv = json_object_get(st, "ratelimit_headers");
+    json_object_set_new(vals, "TARGET", json_string(tname));
+    json_object_set_new(vals, "HEADERS", json_string(json_is_false(hv) ? "false" : "true"));
+    buf rules;
+    buf_init(&rules, BUF_DEFAULT_MAX);
+    rules_text(tg->env, &rules);
+    json_object_set_new(vals, "RULES", json_string(buf_str(&rules)));
+    buf_free(&rules);
     json_object_set_new(vals, "TENANT_SRC", json_string(buf_str(&tsrc)));
     json_object_set_new(vals, "PATH_SRC", json_string(buf_str(&psrc)));
     json_object_set_new(vals, "COST_SRC", json_string(buf_str(&csrc)));
@@ -293,7 +342,7 @@ static bool ng_read(target *tg, target_read *rd, rerr *e)
     buf_free(&psrc);
     buf_free(&csrc);
     buf b;
-    buf_init(&b, 1 << 20);
+    buf_init(&b, BUF_DEFAULT_MAX);
     fill(&b, tpl->data, tpl->len, vals);
     json_decref(vals);
     t->ent = xcalloc(1, sizeof *t->ent);
