@@ -55,6 +55,8 @@ static const setting_spec nginx_specs[] = {
      "an nginx variable holding each request's cost (default: every request costs 1)"},
     {"ratelimit_headers", STY_BOOL, NULL, false,
      "send RateLimit-Policy and RateLimit response fields (default true)"},
+    {"metrics_url", STY_STRING, NULL, false,
+     "where the operator serves the snippet's metrics, for rlc top (default: none)"},
 };
 
 static const setting_spec envoy_specs[] = {

@@ -16,7 +16,7 @@
 #   errors let through), the histogram's buckets are cumulative and agree
 #   with its count; parsed by a small exposition-format parser below.
 . "$ROOT/tests/lib.sh"
-plan 37
+plan 43
 command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] ||
     bail_out "nginx with the Lua module installed" "run make deps"
 
@@ -170,6 +170,7 @@ target nginx "api" {
   tenant_from = "\$rlc_tenant"
   path_from = ["key:\$http_x_api_key"]
   ratelimit_headers = $1
+  metrics_url = "http://127.0.0.1:$NPORT/metrics"
 }
 P
 }
@@ -359,6 +360,48 @@ got=$(for _ in 1 2 3; do curl -s -o /dev/null -w '%{http_code} ' -H 'X-Api-Key: 
 rc -a not-the-snippets --no-auth-warning CONFIG SET requirepass "" > /dev/null
 check "store refusing the snippet: 3 let through (fail_open), counted as fail_open (got $got)" \
     eval '[ "$got" = "200 200 200 " ] && [ "$(metric "rlc_decisions_total{target=\"api\",rule=\"none\",decision=\"fail_open\"}")" = 3 ]'
+
+# --- rlc top: which limits are rejecting now, from two scrapes -----------
+"$RLC" top --help > "$T/top.help"; r=$?
+check "rlc top --help: exit 0, names --json, --interval and --once" \
+    eval '[ $r -eq 0 ] && grep -q -- "--json" "$T/top.help" && grep -q -- "--interval" "$T/top.help" && grep -q -- "--once" "$T/top.help"'
+# Load for 3 s: tiny's exhausted 2/1m rejects k3, acme admits k2.
+(end=$(($(date +%s) + 3)); while [ "$(date +%s)" -lt $end ]; do
+    curl -s -o /dev/null -H 'X-Api-Key: k3' "$URL/tiny/x"
+    curl -s -o /dev/null -H 'X-Api-Key: k2' "$URL/acme/x"
+done) &
+load=$!
+sleep 0.5
+"$RLC" top --json --interval 1 "$T/ops.json" > "$T/top.json" 2> "$T/top.err"; r=$?
+"$RLC" top --url "$URL/metrics" --interval 0.5 > "$T/top.txt" 2>&1; rt=$?
+wait $load
+check "rlc top --json PLAN (metrics_url): exit 0, tiny's 2/1m is the rejecting rule, with its limit" \
+    eval '[ $r -eq 0 ] && python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+rej = r[\"rejecting\"]
+assert [x[\"rule\"] for x in rej] == [sys.argv[2]] and rej[0][\"rejected_per_s\"] > 0, rej
+row = [x for x in r[\"rules\"] if x[\"rule\"] == sys.argv[2]][0]
+assert row[\"limit\"] == \"tenant:tiny 2/60000ms token_bucket\", row
+assert 0.5 <= r[\"interval_s\"] < 3, r[\"interval_s\"]
+" "$T/top.json" "$TINY"'
+check "... acme's rule admits k2 meanwhile: allowed/s > 0, rejected/s 0, and latency quantiles" \
+    eval 'python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+row = [x for x in r[\"rules\"] if x[\"rule\"] == sys.argv[2]][0]
+assert row[\"rate\"][\"allowed\"] > 0 and row[\"rate\"][\"rejected\"] == 0, row
+assert r[\"latency\"][\"decisions\"] > 0 and r[\"latency\"][\"p50_le_s\"] <= r[\"latency\"][\"p99_le_s\"]
+" "$T/top.json" "$ACME"'
+check "rlc top --url, not on a terminal: one table, the rejecting rule first" \
+    eval '[ $rt -eq 0 ] && grep -q "^rlc top: $URL/metrics, over 0.5 s$" "$T/top.txt" && sed -n 4p "$T/top.txt" | grep -Eq "^api +$TINY +[0-9.]+ "'
+"$RLC" top --once --interval 0.1 --url "$URL/acme/x" > /dev/null 2> "$T/top.err"; r=$?
+check "rlc top on a URL that is no metrics: exit 1, says what it got" \
+    eval '[ $r -eq 1 ] && grep -q "rlc top: error: GET $URL/acme/x: HTTP 400" "$T/top.err"'
+"$RLC" top > /dev/null 2> "$T/top.err"; r=$?
+"$RLC" top --target nope "$T/ops.json" > /dev/null 2> "$T/top.err2"; r2=$?
+check "rlc top without a PLAN or --url, or with an unknown target: usage errors (exit 2)" \
+    eval '[ $r -eq 2 ] && [ $r2 -eq 2 ] && grep -q "has no nginx target nope" "$T/top.err2"'
 
 # ratelimit_headers = false: no RateLimit fields, Retry-After stays.
 # A reload only signals the master: the old workers may still take a
