@@ -11,7 +11,9 @@
 #   make bench      benchmarks (figures and ratios on stdout)
 #   make deps       apt-get install what the project needs (idempotent)
 #   make clean
-#   make install    build/rlc and doc/rlc.1 under $(DESTDIR)$(PREFIX)
+#   make install    build/rlc, doc/rlc.1 and the bash completion under
+#                   $(DESTDIR)$(PREFIX)
+#   make deb        the Debian package build/rlc_VERSION_ARCH.deb (packaging/deb.sh)
 
 CC      ?= cc
 BUILD   ?= build
@@ -45,7 +47,7 @@ LIB_OBJ := $(BASE_SRC:%.c=$(BUILD)/%.o) $(LANG_SRC:%.c=$(BUILD)/%.o) $(GEN_OBJ) 
            $(BUILD)/gen/stdlib_embed.o $(BUILD)/gen/explain_text.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test asan bench deps clean check-deps install fuzz fuzz-build
+.PHONY: all test asan bench deps clean check-deps install deb fuzz fuzz-build
 all: $(BUILD)/rlc
 
 $(BUILD)/rlc: $(CLI_OBJ) $(BUILD)/librlc.a
@@ -192,10 +194,20 @@ deps:
 	fi
 
 PREFIX ?= /usr/local
+# bash-completion looks in $XDG_DATA_DIRS/bash-completion/completions, which
+# holds /usr/local/share by default.
 install: $(BUILD)/rlc
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 $(BUILD)/rlc $(DESTDIR)$(PREFIX)/bin/rlc
 	install -m 644 doc/rlc.1 $(DESTDIR)$(PREFIX)/share/man/man1/rlc.1
+	install -m 644 packaging/completion/rlc.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/rlc
+
+# The package holds the binary, the man page, the completion and the
+# copyright and changelog Debian asks for; the stdlib is in the binary.
+deb: $(BUILD)/rlc
+	sh packaging/deb.sh $(BUILD)/rlc $(BUILD)
 
 clean:
 	rm -rf build

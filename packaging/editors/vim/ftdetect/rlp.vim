@@ -1,0 +1,2 @@
+" rlp.vim - .rlp files are rlc policies.
+autocmd BufRead,BufNewFile *.rlp setfiletype rlp
