@@ -7,31 +7,46 @@
  * their nginx.  One entry per target: the file; its checkpoint is the old
  * file (or its absence), which a rollback writes back and reloads. */
 #include <errno.h>
-#include <signal.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include "buf.h"
 #include "digest.h"
 #include "embed.h"
 #include "fault.h"
+#include "httpc.h"
 #include "plan_gateway.h"
+#include "plan_key.h"
 #include "cfg_store.h"
+#include "rules.h"
+#include "sim.h"
 #include "statedir.h"
 #include "target_url.h"
 #include "xalloc.h"
 
 extern const target_kind target_nginx;
 
+/* The post-deploy check's token is this long in hex. */
+#define CHECK_TOKEN_HEX 32
+
+typedef struct ng_target {
+    cfg_target cfg;
+    char token[CHECK_TOKEN_HEX + 1];   /* the check's token, "" when none */
+} ng_target;
+
 /* The snippet calls a redis target of the plan (settings.redis): its url
  * and password settings travel with the nginx target's description. */
 static target *ng_create(const json_t *tj, const json_t *all, const target_env *env, rerr *e)
 {
     (void)e;
-    target *t = cfg_create(sizeof(cfg_target), &target_nginx, tj, env);
+    target *t = cfg_create(sizeof(ng_target), &target_nginx, tj, env);
     const char *rn = json_string_value(json_object_get(json_object_get(tj, "settings"),
                                                        "redis"));
     size_t i;
@@ -265,6 +280,53 @@ static void rules_text(const target_env *env, buf *b)
         rule_line(b, r);
 }
 
+static void hex_of(const unsigned char *b, size_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[b[i] >> 4];
+        out[2 * i + 1] = hx[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* The token of the target's post-deploy check, kept in the state
+ * directory (mode 0600) so that the snippet is the same from one deploy to
+ * the next: made by the first run that needs it, read by the others; ""
+ * when the target has no check_url, or (diff, status, --dry-run, which
+ * write nothing) none was made yet. */
+static bool check_token(ng_target *t, rerr *e)
+{
+    target *tg = &t->cfg.base;
+    t->token[0] = '\0';
+    if (!json_object_get(json_object_get(tg->desc, "settings"), "check_url") ||
+        !tg->env->state_dir || !*tg->env->state_dir)
+        return true;
+    char name[200], path[STATEDIR_PATH_MAX];
+    snprintf(name, sizeof name, "nginx-check-%s.token", tg->name);
+    for (char *c = name; *c; c++)
+        if (*c == '/')
+            *c = '_';
+    if (!statedir_path(tg->env->state_dir, name, path))
+        return rerr_set(e, DIAG_STATE_IO, "target %s: state directory path too long", tg->name);
+    size_t len = 0;
+    char *old = statedir_read(path, &len);
+    if (old && len == CHECK_TOKEN_HEX && strspn(old, "0123456789abcdef") == CHECK_TOKEN_HEX) {
+        memcpy(t->token, old, CHECK_TOKEN_HEX + 1);
+        free(old);
+        return true;
+    }
+    free(old);
+    if (tg->env->dry_run)
+        return true;
+    unsigned char r[CHECK_TOKEN_HEX / 2];
+    if (RAND_bytes(r, sizeof r) != 1)
+        return rerr_set(e, DIAG_STATE_IO, "target %s: no random bytes for the check token",
+                        tg->name);
+    hex_of(r, sizeof r, t->token);
+    return statedir_write_atomic(path, t->token, CHECK_TOKEN_HEX, 0600, e);
+}
+
 static bool ng_read(target *tg, target_read *rd, rerr *e)
 {
     cfg_target *t = (cfg_target *)tg;
@@ -291,6 +353,8 @@ static bool ng_read(target *tg, target_read *rd, rerr *e)
     const embedded_file *tpl = embedded_find("nginx_access.lua");
     if (!tpl)
         return rerr_set(e, DIAG_PLAN_SHAPE, "this build lacks the nginx snippet template");
+    if (!check_token((ng_target *)tg, e))
+        return false;
     buf tsrc, psrc, csrc;
     buf_init(&tsrc, 4096);
     buf_init(&psrc, 16384);
@@ -329,6 +393,7 @@ static bool ng_read(target *tg, target_read *rd, rerr *e)
     lua_safe(tname);
     json_t *hv = json_object_get(st, "ratelimit_headers");
     json_object_set_new(vals, "TARGET", json_string(tname));
+    json_object_set_new(vals, "CHECK_TOKEN", json_string(((ng_target *)tg)->token));
     json_object_set_new(vals, "HEADERS", json_string(json_is_false(hv) ? "false" : "true"));
     buf rules;
     buf_init(&rules, BUF_DEFAULT_MAX);
@@ -613,6 +678,298 @@ static bool ng_status(target *t, json_t *targets, size_t *ndrift, rerr *e)
     return true;
 }
 
+/* --- the post-deploy check through the gateway (SPEC.md 7.10) ----------- */
+
+/* Probes and synthetic requests wait at most this long for nginx to run
+ * the new snippet (a reload replaces the workers gracefully). */
+#define CHECK_SETTLE_MS 10000
+
+/* Appends s percent-encoded (all but unreserved bytes) to b: header values
+ * carry any tenant name; the snippet decodes them with ngx.unescape_uri. */
+static void pct(buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~')
+            buf_putc(b, (char)*p);
+        else
+            buf_printf(b, "%%%02X", *p);
+    }
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+typedef struct ng_check {
+    target *tg;
+    httpc *h;
+    const char *url;
+    char nonce[17];
+    double *rt_ms, *redis_ms;   /* per request: round trip, Redis's time */
+    size_t n, cap;
+} ng_check;
+
+/* One request with headers hv ("Name: value" lines in one buffer, one
+ * per NUL-separated entry); the snippet's answer line into line. */
+static bool check_send(ng_check *c, char **hv, size_t nh, char *line, size_t n, double *rt,
+                       rerr *e)
+{
+    const char *hs[16];
+    for (size_t i = 0; i < nh && i < 15; i++)
+        hs[i] = hv[i];
+    hs[nh < 15 ? nh : 15] = NULL;
+    httpc_resp r = {0};
+    double t0 = mono_ms();
+    bool ok = httpc_do(c->h, "GET", c->url, hs, NULL, 0, &r, e);
+    *rt = mono_ms() - t0;
+    for (char *q = r.body; q && *q; q++)
+        if (*q == '\n' || *q == '\r')
+            *q = ' ';
+    if (ok && r.status != 200)
+        ok = rerr_set(e, DIAG_GATEWAY_CHECK_FAILED, "target %s: GET %s: HTTP %ld: %.200s (the "
+                      "check location must set $rlc_check to 1 and run the snippet with "
+                      "access_by_lua_file)", c->tg->name, c->url, r.status, r.body ?: "");
+    else if (!ok)
+        rerr_prefix(e, "target %s: post-deploy check", c->tg->name);
+    if (ok)
+        snprintf(line, n, "%s", r.body ? r.body : "");
+    httpc_resp_free(&r);
+    return ok;
+}
+
+/* Waits until the gateway answers probes with the new snippet (its plan
+ * digest): after a reload, old workers may still answer for a while. */
+static bool check_settle(ng_check *c, const char *token, rerr *e)
+{
+    char h0[128], line[512] = "";
+    snprintf(h0, sizeof h0, "X-RLC-Check: %s", token);
+    char *hv[2] = {h0, "X-RLC-Check-Probe: 1"};
+    const char *want = c->tg->env->digest ? c->tg->env->digest : "";
+    double until = mono_ms() + CHECK_SETTLE_MS, rt;
+    for (;;) {
+        if (!check_send(c, hv, 2, line, sizeof line, &rt, e))
+            return false;
+        if (!strncmp(line, want, strlen(want)) && line[strlen(want)] == ' ')
+            return true;
+        if (mono_ms() > until)
+            return rerr_set(e, DIAG_GATEWAY_CHECK_FAILED, "target %s: %s still answers for "
+                            "another plan (%.16s...) after %d s: nginx does not run the new "
+                            "snippet there", c->tg->name, c->url, line, CHECK_SETTLE_MS / 1000);
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void check_add(ng_check *c, double rt, double redis)
+{
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 512;
+        c->rt_ms = xrealloc(c->rt_ms, c->cap * sizeof *c->rt_ms);
+        c->redis_ms = xrealloc(c->redis_ms, c->cap * sizeof *c->redis_ms);
+    }
+    c->rt_ms[c->n] = rt;
+    c->redis_ms[c->n++] = redis;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The q quantile of v[0..n) (sorted in place): the smallest value with at
+ * least q of the values at or below it. */
+static double quantile(double *v, size_t n, double q)
+{
+    if (!n)
+        return 0;
+    qsort(v, n, sizeof *v, dbl_cmp);
+    size_t k = (size_t)(q * (double)n + 0.999999);
+    return v[k ? k - 1 : 0];
+}
+
+/* The plan's verification cases (SPEC.md 5.6), round after round (each
+ * with fresh counters: a new nonce) until want requests are sent, each
+ * through the gateway's check location and compared with the simulator. */
+static bool check_cases(ng_check *c, const char *token, long long want, rerr *e)
+{
+    const target_env *env = c->tg->env;
+    const json_t *cases = json_object_get(env->plan, "verify");
+    if (!json_array_size(cases) || !env->rs)
+        return rerr_set(e, DIAG_GATEWAY_CHECK_FAILED, "target %s: the plan has no verification "
+                        "cases to send through the gateway", c->tg->name);
+    long long sent = 0;
+    bool ok = true;
+    for (int round = 0; ok && sent < want; round++) {
+        unsigned char r[8];
+        RAND_bytes(r, sizeof r);
+        hex_of(r, sizeof r, c->nonce);
+        sim *sm = NULL;
+        rl_ruleset one = *env->rs;
+        const char *sim_of = NULL;
+        size_t i;
+        const json_t *vc;
+        json_array_foreach(cases, i, vc) {
+            if (!ok || sent >= want)
+                break;
+            const char *tn = json_string_value(json_object_get(vc, "tenant"));
+            const rl_tenant *x = tn ? rules_tenant(env->rs, tn) : NULL;
+            if (!tn || (!x && !env->rs->any_tenant))
+                continue;
+            bool start = !sim_of || strcmp(sim_of, tn);
+            if (start) {
+                sim_free(sm);
+                one.tenants = (rl_tenant *)x;
+                one.ntenants = x ? 1 : 0;
+                sm = sim_new(&one);
+                sim_of = tn;
+            }
+            buf path;
+            buf_init(&path, BUF_DEFAULT_MAX);
+            size_t k;
+            const json_t *el;
+            json_array_foreach(json_object_get(vc, "path"), k, el) {
+                if (k == 0)
+                    continue;
+                const json_t *kd = json_object_get(el, "kind"), *nm = json_object_get(el, "name");
+                plan_subject_seg(&path, k == 1, json_string_value(kd), json_string_length(kd),
+                                 json_string_value(nm), json_string_length(nm));
+            }
+            const char *method = json_string_value(json_object_get(vc, "method")) ?: "GET";
+            const char *route = json_string_value(json_object_get(vc, "route")) ?: "/";
+            long long cost = json_integer_value(json_object_get(vc, "cost"));
+            long long sends = json_integer_value(json_object_get(vc, "sends"));
+            if (cost < 1)
+                cost = 1;
+            for (long long s2 = 0; ok && s2 < sends && sent < want; s2++) {
+                buf hb[8];
+                char *hv[8];
+                for (int j = 0; j < 8; j++)
+                    buf_init(&hb[j], 1 << 16);
+                char lease[64];
+                snprintf(lease, sizeof lease, "check-%d-%zu-%lld", round, i, s2);
+                buf_printf(&hb[0], "X-RLC-Check: %s", token);
+                buf_puts(&hb[1], "X-RLC-Check-Tenant: ");
+                pct(&hb[1], tn);
+                buf_puts(&hb[2], "X-RLC-Check-Path: ");
+                pct(&hb[2], buf_str(&path));
+                buf_puts(&hb[3], "X-RLC-Check-Method: ");
+                pct(&hb[3], method);
+                buf_puts(&hb[4], "X-RLC-Check-Route: ");
+                pct(&hb[4], route);
+                buf_printf(&hb[5], "X-RLC-Check-Cost: %lld", cost);
+                buf_printf(&hb[6], "X-RLC-Check-Nonce: %s", c->nonce);
+                buf_printf(&hb[7], "X-RLC-Check-Lease: %s", lease);
+                size_t nh = 8;
+                for (int j = 0; j < 8; j++)
+                    hv[j] = (char *)buf_str(&hb[j]);
+                char *extra[9];
+                memcpy(extra, hv, sizeof hv);
+                if (start && s2 == 0)
+                    extra[nh++] = "X-RLC-Check-Start: 1";
+                char line[512] = "";
+                double rt = 0;
+                ok = check_send(c, extra, nh, line, sizeof line, &rt, e);
+                for (int j = 0; j < 8; j++)
+                    buf_free(&hb[j]);
+                if (!ok)
+                    break;
+                char plan[80] = "", rule[40] = "";
+                long long allowed = -1, remaining = 0, reset = 0, retry = 0, now = 0, us = 0;
+                if (sscanf(line, "%79s %lld %39s %lld %lld %lld %lld %lld", plan, &allowed, rule,
+                           &remaining, &reset, &retry, &now, &us) != 8) {
+                    ok = rerr_set(e, DIAG_GATEWAY_CHECK_FAILED, "target %s: %s answered \"%.120s\", "
+                                  "not a decision of the snippet", c->tg->name, c->url, line);
+                    break;
+                }
+                check_add(c, rt, (double)us / 1000.0);
+                sent++;
+                sim_decision d;
+                sim_status st = sim_decide(sm, tn, buf_str(&path), method, route, cost, now,
+                                           lease, &d);
+                if (st != SIM_OK || d.allowed != (allowed == 1) || d.remaining != remaining)
+                    ok = rerr_set(e, DIAG_VERIFY_MISMATCH, "target %s: through the gateway, "
+                                  "tenant %s, path '%s', %s %s, request %lld: nginx said %s "
+                                  "(remaining %lld), the simulator %s (remaining %lld)",
+                                  c->tg->name, tn, buf_str(&path), method, route, s2 + 1,
+                                  allowed == 1 ? "allow" : "reject", remaining,
+                                  st != SIM_OK ? sim_status_text(st)
+                                               : d.allowed ? "allow" : "reject",
+                                  (long long)d.remaining);
+            }
+            buf_free(&path);
+        }
+        sim_free(sm);
+    }
+    return ok;
+}
+
+/* The check of target tg when it names a check_url; its figures go to the
+ * summary's "gateway_checks". */
+static bool gateway_check(target *tg, json_t *summary, rerr *e)
+{
+    ng_target *t = (ng_target *)tg;
+    const json_t *st = json_object_get(tg->desc, "settings");
+    const char *url = json_string_value(json_object_get(st, "check_url"));
+    if (!url)
+        return true;
+    json_t *checks = json_object_get(summary, "gateway_checks");
+    if (!checks) {
+        checks = json_array();
+        json_object_set_new(summary, "gateway_checks", checks);
+    }
+    if (tg->note[0]) {
+        /* nginx is not running: there is no gateway to send through. */
+        json_array_append_new(checks, json_pack("{s:s,s:s,s:s}", "target", tg->name, "url", url,
+                                                "skipped", "nginx is not running"));
+        size_t l = strlen(tg->note);
+        snprintf(tg->note + l, sizeof tg->note - l, "; the post-deploy check through %s did "
+                 "not run", url);
+        return true;
+    }
+    if (!t->token[0])
+        return rerr_set(e, DIAG_GATEWAY_CHECK_FAILED, "target %s: no check token in the state "
+                        "directory", tg->name);
+    json_t *nj = json_object_get(st, "check_requests");
+    long long want = json_is_integer(nj) && json_integer_value(nj) > 0 ? json_integer_value(nj)
+                                                                       : 500;
+    json_t *bj = json_object_get(st, "check_latency_p99_ms");
+    ng_check c = {.tg = tg, .url = url};
+    if (!(c.h = httpc_new(2000, 5000, NULL, e)))
+        return false;
+    bool ok = check_settle(&c, t->token, e) && check_cases(&c, t->token, want, e);
+    double p50 = quantile(c.rt_ms, c.n, 0.5), p99 = quantile(c.rt_ms, c.n, 0.99);
+    double r50 = quantile(c.redis_ms, c.n, 0.5), r99 = quantile(c.redis_ms, c.n, 0.99);
+    json_t *o = json_pack("{s:s,s:s,s:I,s:f,s:f,s:f,s:f}", "target", tg->name, "url", url,
+                          "requests", (json_int_t)c.n, "p50_ms", p50, "p99_ms", p99,
+                          "redis_p50_ms", r50, "redis_p99_ms", r99);
+    if (json_is_integer(bj))
+        json_object_set_new(o, "budget_p99_ms", json_integer(json_integer_value(bj)));
+    json_array_append_new(checks, o);
+    if (ok && json_is_integer(bj) && p99 > (double)json_integer_value(bj))
+        ok = rerr_set(e, DIAG_GATEWAY_CHECK_BUDGET, "target %s: %zu synthetic requests through %s: "
+                      "p99 round trip %.2f ms is over the budget check_latency_p99 = %lldms "
+                      "(p50 %.2f ms; Redis p50 %.2f ms, p99 %.2f ms)", tg->name, c.n, url, p99,
+                      (long long)json_integer_value(bj), p50, r50, r99);
+    if (ok)
+        target_say(tg, "%zu synthetic requests through %s decided as the simulator predicts; "
+                   "round trip p50 %.2f ms, p99 %.2f ms (Redis p50 %.2f ms, p99 %.2f ms)", c.n,
+                   url, p50, p99, r50, r99);
+    free(c.rt_ms);
+    free(c.redis_ms);
+    httpc_free(c.h);
+    return ok;
+}
+
+static bool ng_verify(target *tg, json_t *summary, rerr *e)
+{
+    return cfg_file_verify(tg, summary, e) && gateway_check(tg, summary, e);
+}
+
 const target_kind target_nginx = {
     .name = "nginx",
     .record = "gateways",
@@ -631,7 +988,7 @@ const target_kind target_nginx = {
     .checkpoint = cfg_checkpoint,
     .ck_noop = cfg_ck_noop,
     .apply = ng_apply,
-    .verify = cfg_file_verify,
+    .verify = ng_verify,
     .restore = ng_restore,
     .diff = cfg_diff,
     .status = ng_status,

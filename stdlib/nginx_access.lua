@@ -24,6 +24,9 @@ local FAIL_OPEN = @FAIL_OPEN@
 local CLIENT_TIME = @CLIENT_TIME@
 local PASSWORD_ENV = "@PASSWORD_ENV@"
 local TARGET = "@TARGET@"
+local PLAN = "@PLAN@"
+-- The post-deploy check's token ("" when the target has no check_url).
+local CHECK_TOKEN = "@CHECK_TOKEN@"
 local HEADERS = @HEADERS@
 local METRICS = ngx.shared.rlc_metrics
 -- The plan's rules, "ID QUOTA WINDOW UNIT" per line, parsed once per
@@ -271,6 +274,79 @@ if ngx.get_phase() == "log" then
         if not ok then ngx.log(ngx.ERR, "rlc: cannot release lease ", c.lease, ": ", err) end
     end
     return
+end
+
+-- --- the post-deploy check (SPEC.md 7.10) --------------------------------
+-- rlc run's synthetic requests, in a location that sets $rlc_check to 1
+-- and with this snippet's token only: decided on a copy of the tenant's
+-- config with fresh counters under "{ns:tenant}:g:<nonce>:" (so never on a
+-- tenant's real quota) and answered here, never passed on.  The answer is
+-- one line: plan digest, allowed, rule, remaining, reset_ms, retry_ms,
+-- now_ms, and the microseconds Redis took.
+local function check(h)
+    if h["x-rlc-check-probe"] == "1" then
+        ngx.say(PLAN, " probe")
+        return ngx.exit(200)
+    end
+    -- Values come percent-encoded: a tenant name may hold any byte.
+    local function hv(name, dflt)
+        local v = h[name]
+        if type(v) ~= "string" then return dflt end
+        return ngx.unescape_uri(v)
+    end
+    local tenant, nonce = hv("x-rlc-check-tenant"), hv("x-rlc-check-nonce")
+    if not tenant or not nonce or not nonce:match("^%x+$") then
+        return ngx.exit(BAD_REQUEST)
+    end
+    local tag = "{" .. NS .. ":" .. tag_enc(tenant) .. "}"
+    local shadow = tag .. ":g:" .. nonce
+    local sock, err = connect()
+    if not sock then
+        ngx.status = 502
+        ngx.say("rlc check: ", err)
+        return ngx.exit(502)
+    end
+    if h["x-rlc-check-start"] == "1" then
+        -- A listed tenant's config is copied under the check's prefix; a
+        -- tenant without one is decided by tenant * as always.  The copy
+        -- expires by itself.
+        local ver = call(sock, {"GET", tag .. ":active"})
+        if type(ver) == "string" then
+            local r, e = call(sock, {"COPY", tag .. ":cfg:" .. ver, shadow .. ":cfg:" .. ver, "REPLACE"})
+            if r then r, e = call(sock, {"PEXPIRE", shadow .. ":cfg:" .. ver, "600000"}) end
+            if r then r, e = call(sock, {"SET", shadow .. ":active", ver, "PX", "600000"}) end
+            if not r then
+                sock:close()
+                ngx.status = 502
+                ngx.say("rlc check: ", e)
+                return ngx.exit(502)
+            end
+        end
+    end
+    ngx.update_time()
+    local t0 = ngx.now()
+    local r, e = call(sock, {"FCALL", "rlc_decide", "1", shadow .. ":active",
+                             hv("x-rlc-check-path", ""), hv("x-rlc-check-method", "GET"),
+                             hv("x-rlc-check-route", "/"), hv("x-rlc-check-cost", "1"),
+                             now_arg(), hv("x-rlc-check-lease", "")})
+    ngx.update_time()
+    local us = math.floor((ngx.now() - t0) * 1e6)
+    if not r or type(r) ~= "table" or #r < 6 then
+        sock:close()
+        ngx.status = 502
+        ngx.say("rlc check: ", e or "unexpected reply to rlc_decide")
+        return ngx.exit(502)
+    end
+    sock:setkeepalive(10000, 32)
+    ngx.say(PLAN, " ", r[1], " ", r[2] ~= "" and r[2] or "-", " ", r[3], " ", r[4], " ", r[5],
+            " ", r[6], " ", us)
+    return ngx.exit(200)
+end
+
+if CHECK_TOKEN ~= "" and ngx.var.rlc_check == "1" then
+    local h = ngx.req.get_headers()
+    if h["x-rlc-check"] ~= CHECK_TOKEN then return ngx.exit(403) end
+    return check(h)
 end
 
 local tenant = value(TENANT)
