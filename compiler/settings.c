@@ -61,7 +61,7 @@ static const setting_spec nginx_specs[] = {
      "the gateway's check location: rlc run sends synthetic requests there after a deploy"},
     {"check_requests", STY_INT, NULL, false,
      "how many synthetic requests the post-deploy check sends (default 500)"},
-    {"check_latency_p99", STY_DURATION, NULL, false,
+    {"check_latency_budget", STY_DURATION, NULL, false,
      "the post-deploy check's budget: its p99 round trip above this rolls back (default none)"},
 };
 

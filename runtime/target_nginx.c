@@ -937,7 +937,7 @@ static bool gateway_check(target *tg, json_t *summary, rerr *e)
     json_t *nj = json_object_get(st, "check_requests");
     long long want = json_is_integer(nj) && json_integer_value(nj) > 0 ? json_integer_value(nj)
                                                                        : 500;
-    json_t *bj = json_object_get(st, "check_latency_p99_ms");
+    json_t *bj = json_object_get(st, "check_latency_budget_ms");
     ng_check c = {.tg = tg, .url = url};
     if (!(c.h = httpc_new(2000, 5000, NULL, e)))
         return false;
@@ -952,7 +952,7 @@ static bool gateway_check(target *tg, json_t *summary, rerr *e)
     json_array_append_new(checks, o);
     if (ok && json_is_integer(bj) && p99 > (double)json_integer_value(bj))
         ok = rerr_set(e, DIAG_GATEWAY_CHECK_BUDGET, "target %s: %zu synthetic requests through %s: "
-                      "p99 round trip %.2f ms is over the budget check_latency_p99 = %lldms "
+                      "p99 round trip %.2f ms is over the budget check_latency_budget = %lldms "
                       "(p50 %.2f ms; Redis p50 %.2f ms, p99 %.2f ms)", tg->name, c.n, url, p99,
                       (long long)json_integer_value(bj), p50, r50, r99);
     if (ok)

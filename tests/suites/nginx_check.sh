@@ -4,7 +4,7 @@
 # requests (default 500) through a real nginx to the check location, which
 # decides them on copies of the tenants' configs with fresh counters (never
 # a tenant's real quota), compares every decision with the simulator and
-# reports the p50/p99 round trip; a p99 over check_latency_p99 (induced
+# reports the p50/p99 round trip; a p99 over check_latency_budget (induced
 # here by a location that sleeps), decisions that differ from the
 # simulator (a library swapped under the gateway) or a check location
 # that does not answer roll the deploy back.  The check answers only in a
@@ -53,7 +53,7 @@ P
 }
 policy /rlc-check > "$T/a.rlp"
 policy /rlc-check 'check_requests = 40' | sed -e 's#limit 5/1m#limit 6/1m#' > "$T/b.rlp"
-policy /rlc-slow 'check_latency_p99 = 20ms' | sed -e 's#limit 5/1m#limit 7/1m#' > "$T/slow.rlp"
+policy /rlc-slow 'check_latency_budget = 20ms' | sed -e 's#limit 5/1m#limit 7/1m#' > "$T/slow.rlp"
 policy /nowhere | sed -e 's#limit 5/1m#limit 8/1m#' > "$T/nowhere.rlp"
 for p in a b slow nowhere; do
     "$RLC" compile -q "$T/$p.rlp" -o "$T/$p.json" || bail_out "compile $p" "see stderr"
@@ -128,8 +128,8 @@ check "check_requests = 40: exactly 40 sent (exit $r)" \
 # A breach on purpose: every check request 30 ms slower, budget 20 ms.
 cp "$R/edge.lua" "$T/edge.before"
 "$RLC" run -q --json "$T/slow.json" > "$T/slow.out" 2> "$T/slow.err"; r=$?
-check "p99 over check_latency_p99: exit 1, RLC3220 with the figures, rolled back" \
-    eval '[ $r -eq 1 ] && grep -q "RLC3220.*target edge: 500 synthetic requests through $URL/rlc-slow: p99 round trip [0-9.]* ms is over the budget check_latency_p99 = 20ms" "$T/slow.err" && cmp -s "$R/edge.lua" "$T/edge.before" && grep -q "\"result\":\"rolled_back\"" "$T/slow.out"'
+check "p99 over check_latency_budget: exit 1, RLC3220 with the figures, rolled back" \
+    eval '[ $r -eq 1 ] && grep -q "RLC3220.*target edge: 500 synthetic requests through $URL/rlc-slow: p99 round trip [0-9.]* ms is over the budget check_latency_budget = 20ms" "$T/slow.err" && cmp -s "$R/edge.lua" "$T/edge.before" && grep -q "\"result\":\"rolled_back\"" "$T/slow.out"'
 check "... the rollback leaves no journal, and the tenant's config is the old one again" \
     eval '[ ! -e "$RLC_STATE_DIR/journal.jsonl" ] && "$RLC" status "$T/b.json"'
 
