@@ -16,7 +16,7 @@
 #   errors let through), the histogram's buckets are cumulative and agree
 #   with its count; parsed by a small exposition-format parser below.
 . "$ROOT/tests/lib.sh"
-plan 44
+plan 45
 command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] ||
     bail_out "nginx with the Lua module installed" "run make deps"
 
@@ -410,6 +410,14 @@ check "rlc top --url, not on a terminal: one table, the rejecting rule first" \
 "$RLC" top --once --interval 0.1 --url "$URL/acme/x" > /dev/null 2> "$T/top.err"; r=$?
 check "rlc top on a URL that is no metrics: exit 1, says what it got" \
     eval '[ $r -eq 1 ] && grep -q "rlc top: error: GET $URL/acme/x: HTTP 400" "$T/top.err"'
+# On a terminal (script(1) gives it one) it redraws every interval until
+# stopped: 2.2 s at 0.5 s is four screens, each after a clear-screen.
+timeout -s INT 2.2 script -qfec "$RLC top --url $URL/metrics --interval 0.5" /dev/null \
+    > "$T/top.tty" 2>&1
+screens=$(grep -o "rlc top: $URL/metrics, over 0.5 s (Ctrl-C to stop)" "$T/top.tty" | wc -l)
+clears=$(grep -o "$(printf '\033\\[H\033\\[2J')" "$T/top.tty" | wc -l)
+check "on a terminal rlc top redraws every interval until interrupted ($screens screens, $clears clears)" \
+    eval '[ "$screens" -ge 3 ] && [ "$screens" -le 5 ] && [ "$clears" -eq "$screens" ]'
 "$RLC" top > /dev/null 2> "$T/top.err"; r=$?
 "$RLC" top --target nope "$T/ops.json" > /dev/null 2> "$T/top.err2"; r2=$?
 check "rlc top without a PLAN or --url, or with an unknown target: usage errors (exit 2)" \
