@@ -203,7 +203,6 @@ EOF
 ACME=$(rid acme tenant:acme 60000)
 K1=$(rid acme tenant:acme/key:k1 60000)
 K1S=$(rid acme tenant:acme/key:k1 60000 shadow)
-K2=$(rid acme tenant:acme/key:k2 60000)
 TINY=$(rid tiny tenant:tiny 60000)
 [ ${#ACME} -eq 16 ] && [ ${#K1} -eq 16 ] && [ ${#K1S} -eq 16 ] && [ ${#TINY} -eq 16 ] ||
     bail_out "rule ids from the plan" "acme=$ACME k1=$K1 k1s=$K1S tiny=$TINY"
