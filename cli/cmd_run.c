@@ -140,6 +140,12 @@ static void print_status(const json_t *s)
                    json_string_value(json_object_get(lk, "run")));
         else
             printf("  lock: free\n");
+        json_t *ng = json_object_get(t, "nginx");
+        if (ng) {
+            json_t *run = json_object_get(ng, "running");
+            printf("  nginx: %s: %s\n", json_is_true(run) ? "running" : json_is_false(run)
+                   ? "not running" : "unknown", json_string_value(json_object_get(ng, "detail")));
+        }
         size_t k;
         json_t *d;
         json_array_foreach(json_object_get(t, "drift"), k, d)
@@ -256,6 +262,14 @@ static int runtime_verb(const char *vname, int argc, char **argv)
         st = exec_rollback(arg, &o, &sum, &e);
     if (e.code && st != EXEC_CHANGES && st != EXEC_DRIFT)
         rt_print_err(vname, &e);
+    /* A note is part of the outcome (a reload skipped), not progress: it
+     * is printed under --quiet too. */
+    size_t ni;
+    json_t *note;
+    json_array_foreach(json_object_get(sum, "notes"), ni, note)
+        fprintf(stderr, "rlc %s: note: target %s: %s\n", vname,
+                json_string_value(json_object_get(note, "target")) ?: "?",
+                json_string_value(json_object_get(note, "note")) ?: "?");
     if (json) {
         json_object_set_new(sum, "exit", json_integer(exit_of(st)));
         char *s = json_dumps(sum, JSON_COMPACT | JSON_SORT_KEYS);

@@ -28,6 +28,7 @@ static const verb verbs[] = {
     {"status", cmd_status, "active plan, lock holder, recent deploys and drift"},
     {"rollback", cmd_rollback, "restore a deploy checkpoint"},
     {"audit", cmd_audit, "verify or show the hash-chained audit log of deploys"},
+    {"top", cmd_top, "which limits an nginx gateway is rejecting now, from its metrics"},
 };
 
 static void usage(FILE *fp)

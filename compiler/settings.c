@@ -61,6 +61,16 @@ static const setting_spec nginx_specs[] = {
      "the levels below the tenant, e.g. [\"key:$remote_addr\"] (default: none)"},
     {"cost_from", STY_STRING, NULL, false,
      "an nginx variable holding each request's cost (default: every request costs 1)"},
+    {"ratelimit_headers", STY_BOOL, NULL, false,
+     "send RateLimit-Policy and RateLimit response fields (default true)"},
+    {"metrics_url", STY_STRING, NULL, false,
+     "where the operator serves the snippet's metrics, for rlc top (default: none)"},
+    {"check_url", STY_STRING, NULL, false,
+     "the gateway's check location: rlc run sends synthetic requests there after a deploy"},
+    {"check_requests", STY_INT, NULL, false,
+     "how many synthetic requests the post-deploy check sends (default 500)"},
+    {"check_latency_budget", STY_DURATION, NULL, false,
+     "the post-deploy check's budget: its p99 round trip above this rolls back (default none)"},
 };
 
 static const setting_spec envoy_specs[] = {

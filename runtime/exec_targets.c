@@ -207,9 +207,12 @@ void xc_name_items(xc *c, size_t i, json_t *items, size_t from)
 static json_t *target_names(xc *c)
 {
     json_t *a = json_array();
-    for (size_t i = 0; i < c->nt; i++)
-        json_array_append_new(a, json_pack("{s:s,s:s}", "name", c->t[i]->name, "address",
-                                           c->t[i]->addr));
+    for (size_t i = 0; i < c->nt; i++) {
+        json_t *o = json_pack("{s:s,s:s}", "name", c->t[i]->name, "address", c->t[i]->addr);
+        if (c->t[i]->note[0])
+            json_object_set_new(o, "note", json_string(c->t[i]->note));
+        json_array_append_new(a, o);
+    }
     return a;
 }
 
@@ -326,6 +329,14 @@ bool xc_audit(xc *c, const char *action, const char *result, const char *before,
     json_decref(names);
     if (!ok)
         return false;
+    json_t *notes = json_array();
+    for (size_t i = 0; i < c->nt; i++)
+        if (c->t[i]->note[0])
+            json_array_append_new(notes, json_pack("{s:s,s:s}", "target", c->t[i]->name,
+                                                   "note", c->t[i]->note));
+    if (c->summary && json_array_size(notes))
+        json_object_set(c->summary, "notes", notes);
+    json_decref(notes);
     char ht[96];
     audit_head_text(&h, ht);
     for (size_t i = 0; i < c->nt; i++)

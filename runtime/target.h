@@ -57,6 +57,9 @@ struct target {
     char name[128];
     json_t *desc;               /* how to reach it, without secrets (journal, checkpoint) */
     char addr[1024];            /* where it is, for messages and the audit log */
+    char note[512];             /* what the operator must know of this run's outcome on it
+                                 * (e.g. a reload skipped), "" when nothing: in the audit
+                                 * record and the summary's "notes" */
     bool locked;                /* holds the deploy lock */
 };
 

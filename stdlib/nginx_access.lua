@@ -3,14 +3,18 @@
 -- edit the policy, not this file.  Wire the one file twice:
 --     access_by_lua_file <this file>;   decides the request
 --     log_by_lua_file    <this file>;   gives back its concurrency lease
--- It dispatches on ngx.get_phase().
+-- and, on a location of the operator's choosing, once more:
+--     content_by_lua_file <this file>;  serves the metrics (Prometheus text)
+-- It dispatches on ngx.get_phase().  The metrics live in the shared dict
+-- `lua_shared_dict rlc_metrics 1m;`; without it nothing is counted.
 -- Each request is decided by one FCALL rlc_decide on the Redis target
 -- (SPEC.md 6.3).  Its identity comes only from the sources the policy's
 -- nginx target names (tenant_from, path_from, cost_from): nginx variables
 -- the operator trusts, or literal names; never from a header by default.
 -- An identity or cost that is missing or malformed is answered 400 and
 -- logged, never let through.  A rejection answers @STATUS@ with
--- Retry-After and RateLimit-* headers.  The Redis client is a few lines of
+-- Retry-After; every decided request carries the RateLimit-Policy and
+-- RateLimit fields unless the target says ratelimit_headers = false.  The Redis client is a few lines of
 -- RESP over ngx.socket.tcp with keepalive, so no Lua library is needed.
 -- A rediss:// store is reached over TLS (sslhandshake on each new
 -- connection, kept alive after): the chain is checked against nginx's
@@ -26,6 +30,24 @@ local STATUS = @STATUS@
 local FAIL_OPEN = @FAIL_OPEN@
 local CLIENT_TIME = @CLIENT_TIME@
 local PASSWORD_ENV = "@PASSWORD_ENV@"
+local TARGET = "@TARGET@"
+local PLAN = "@PLAN@"
+-- The post-deploy check's token ("" when the target has no check_url).
+local CHECK_TOKEN = "@CHECK_TOKEN@"
+local HEADERS = @HEADERS@
+local METRICS = ngx.shared.rlc_metrics
+-- The plan's rules, "ID QUOTA WINDOW UNIT" per line, parsed once per
+-- worker: what RateLimit-Policy says of each, and the only rule ids the
+-- metrics name (so their labels are bounded by the plan, never by keys).
+local RULES = package.loaded["rlc rules @PLAN@ @TARGET@"]
+if not RULES then
+    RULES = {}
+    for id, q, w, u in ([==[
+@RULES@]==]):gmatch("(%x+) (%d+) (%d+) (%a)\n") do
+        RULES[id] = {q = tonumber(q), w = tonumber(w), u = u}
+    end
+    package.loaded["rlc rules @PLAN@ @TARGET@"] = RULES
+end
 -- Sources: {var = "name"} reads ngx.var.name per request, {lit = "text"}
 -- is that text.
 local TENANT = @TENANT_SRC@
@@ -179,14 +201,110 @@ local function now_arg()
     return CLIENT_TIME and string.format("%d", math.floor(ngx.now() * 1000)) or ""
 end
 
+-- --- metrics (SPEC.md 7.10) -------------------------------------------
+-- Keys of the shared dict: "d TARGET RULE DECISION" counts decisions,
+-- "b TARGET I" the decisions whose latency fell in bucket I (not
+-- cumulative: the exposition sums them, so its buckets and _count always
+-- agree), "s TARGET" the latencies' sum.  RULE is a rule id of the plan or
+-- "none" (no rule decided: a store error, a malformed request, no rule
+-- applies); an id the plan does not hold counts as "other".
+local BUCKETS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
+
+local function count(rule, decision)
+    if not METRICS then return end
+    if rule == nil or rule == "" then rule = "none"
+    elseif not RULES[rule] then rule = "other" end
+    local ok, err = METRICS:incr("d " .. TARGET .. " " .. rule .. " " .. decision, 1, 0)
+    if not ok then ngx.log(ngx.ERR, "rlc: metrics: ", err) end
+end
+
+local function observe(seconds)
+    if not METRICS then return end
+    local i = #BUCKETS + 1
+    for k, le in ipairs(BUCKETS) do
+        if seconds <= le then i = k break end
+    end
+    METRICS:incr("b " .. TARGET .. " " .. i, 1, 0)
+    METRICS:incr("s " .. TARGET, seconds, 0)
+end
+
+-- A label value of the exposition format: \, " and newline escaped.
+local function label(s)
+    return (s:gsub('[\\"\n]', function(c) return c == "\n" and "\\n" or "\\" .. c end))
+end
+
+-- The content phase: every target's metrics in the dict, in the
+-- Prometheus text exposition format (version 0.0.4).
+local function serve_metrics()
+    if not METRICS then
+        ngx.status = 500
+        ngx.say("rlc: no metrics: nginx.conf declares no `lua_shared_dict rlc_metrics`")
+        return ngx.exit(500)
+    end
+    local dec, hist, sum, targets = {}, {}, {}, {}
+    for _, k in ipairs(METRICS:get_keys(0)) do
+        local v = METRICS:get(k)
+        local kind, rest = k:sub(1, 1), k:sub(3)
+        if kind == "d" then
+            local t, rule, d = rest:match("^(.*) (%S+) (%S+)$")
+            if t then dec[#dec + 1] = {t, rule, d, v} end
+        elseif kind == "b" then
+            local t, i = rest:match("^(.*) (%d+)$")
+            if t then
+                hist[t] = hist[t] or {}
+                hist[t][tonumber(i)] = v
+                targets[t] = true
+            end
+        elseif kind == "s" then
+            sum[rest] = v
+            targets[rest] = true
+        end
+    end
+    table.sort(dec, function(a, b)
+        if a[1] ~= b[1] then return a[1] < b[1] end
+        if a[2] ~= b[2] then return a[2] < b[2] end
+        return a[3] < b[3]
+    end)
+    local out = {
+        "# HELP rlc_decisions_total Requests decided by the rlc snippet, by the rule that ",
+        "decided and the decision; would_reject counts a shadow rule's rejections besides.\n",
+        "# TYPE rlc_decisions_total counter\n"}
+    for _, d in ipairs(dec) do
+        out[#out + 1] = string.format('rlc_decisions_total{target="%s",rule="%s",decision="%s"} %d\n',
+                                      label(d[1]), label(d[2]), label(d[3]), d[4])
+    end
+    out[#out + 1] = "# HELP rlc_decision_seconds Time from asking the store to its answer.\n"
+    out[#out + 1] = "# TYPE rlc_decision_seconds histogram\n"
+    local names = {}
+    for t in pairs(targets) do names[#names + 1] = t end
+    table.sort(names)
+    for _, t in ipairs(names) do
+        local h, acc, lt = hist[t] or {}, 0, label(t)
+        for i = 1, #BUCKETS + 1 do
+            acc = acc + (h[i] or 0)
+            out[#out + 1] = string.format('rlc_decision_seconds_bucket{target="%s",le="%s"} %d\n',
+                                          lt, BUCKETS[i] and tostring(BUCKETS[i]) or "+Inf", acc)
+        end
+        out[#out + 1] = string.format('rlc_decision_seconds_sum{target="%s"} %.6f\n', lt, sum[t] or 0)
+        out[#out + 1] = string.format('rlc_decision_seconds_count{target="%s"} %d\n', lt, acc)
+    end
+    ngx.header["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
+    ngx.print(table.concat(out))
+end
+
 local function reject_bad(why)
     ngx.log(ngx.WARN, "rlc: request rejected with ", BAD_REQUEST, ": ", why)
+    count(nil, "bad_request")
     return ngx.exit(BAD_REQUEST)
 end
 
 local function store_error(err)
     ngx.log(ngx.ERR, "rlc: rate limit store: ", err)
-    if FAIL_OPEN then return end
+    if FAIL_OPEN then
+        count(nil, "fail_open")
+        return
+    end
+    count(nil, "store_error")
     return ngx.exit(503)
 end
 
@@ -205,6 +323,10 @@ local function release(premature, key, path, method, route, lease)
     if not r then ngx.log(ngx.ERR, "rlc: releasing lease ", lease, ": ", e) end
 end
 
+if ngx.get_phase() == "content" then
+    return serve_metrics()
+end
+
 if ngx.get_phase() == "log" then
     local c = ngx.ctx.rlc
     if c then
@@ -212,6 +334,79 @@ if ngx.get_phase() == "log" then
         if not ok then ngx.log(ngx.ERR, "rlc: cannot release lease ", c.lease, ": ", err) end
     end
     return
+end
+
+-- --- the post-deploy check (SPEC.md 7.10) --------------------------------
+-- rlc run's synthetic requests, in a location that sets $rlc_check to 1
+-- and with this snippet's token only: decided on a copy of the tenant's
+-- config with fresh counters under "{ns:tenant}:g:<nonce>:" (so never on a
+-- tenant's real quota) and answered here, never passed on.  The answer is
+-- one line: plan digest, allowed, rule, remaining, reset_ms, retry_ms,
+-- now_ms, and the microseconds Redis took.
+local function check(h)
+    if h["x-rlc-check-probe"] == "1" then
+        ngx.say(PLAN, " probe")
+        return ngx.exit(200)
+    end
+    -- Values come percent-encoded: a tenant name may hold any byte.
+    local function hv(name, dflt)
+        local v = h[name]
+        if type(v) ~= "string" then return dflt end
+        return ngx.unescape_uri(v)
+    end
+    local tenant, nonce = hv("x-rlc-check-tenant"), hv("x-rlc-check-nonce")
+    if not tenant or not nonce or not nonce:match("^%x+$") then
+        return ngx.exit(BAD_REQUEST)
+    end
+    local tag = "{" .. NS .. ":" .. tag_enc(tenant) .. "}"
+    local shadow = tag .. ":g:" .. nonce
+    local sock, err = connect()
+    if not sock then
+        ngx.status = 502
+        ngx.say("rlc check: ", err)
+        return ngx.exit(502)
+    end
+    if h["x-rlc-check-start"] == "1" then
+        -- A listed tenant's config is copied under the check's prefix; a
+        -- tenant without one is decided by tenant * as always.  The copy
+        -- expires by itself.
+        local ver = call(sock, {"GET", tag .. ":active"})
+        if type(ver) == "string" then
+            local r, e = call(sock, {"COPY", tag .. ":cfg:" .. ver, shadow .. ":cfg:" .. ver, "REPLACE"})
+            if r then r, e = call(sock, {"PEXPIRE", shadow .. ":cfg:" .. ver, "600000"}) end
+            if r then r, e = call(sock, {"SET", shadow .. ":active", ver, "PX", "600000"}) end
+            if not r then
+                sock:close()
+                ngx.status = 502
+                ngx.say("rlc check: ", e)
+                return ngx.exit(502)
+            end
+        end
+    end
+    ngx.update_time()
+    local t0 = ngx.now()
+    local r, e = call(sock, {"FCALL", "rlc_decide", "1", shadow .. ":active",
+                             hv("x-rlc-check-path", ""), hv("x-rlc-check-method", "GET"),
+                             hv("x-rlc-check-route", "/"), hv("x-rlc-check-cost", "1"),
+                             now_arg(), hv("x-rlc-check-lease", "")})
+    ngx.update_time()
+    local us = math.floor((ngx.now() - t0) * 1e6)
+    if not r or type(r) ~= "table" or #r < 6 then
+        sock:close()
+        ngx.status = 502
+        ngx.say("rlc check: ", e or "unexpected reply to rlc_decide")
+        return ngx.exit(502)
+    end
+    sock:setkeepalive(10000, 32)
+    ngx.say(PLAN, " ", r[1], " ", r[2] ~= "" and r[2] or "-", " ", r[3], " ", r[4], " ", r[5],
+            " ", r[6], " ", us)
+    return ngx.exit(200)
+end
+
+if CHECK_TOKEN ~= "" and ngx.var.rlc_check == "1" then
+    local h = ngx.req.get_headers()
+    if h["x-rlc-check"] ~= CHECK_TOKEN then return ngx.exit(403) end
+    return check(h)
 end
 
 local tenant = value(TENANT)
@@ -246,10 +441,14 @@ if COST then
 end
 local method, route = ngx.req.get_method(), ngx.var.uri
 
+ngx.update_time()
+local started = ngx.now()
 local sock, err = connect()
 if not sock then return store_error(err) end
 local r, e, redis_err = call(sock, {"FCALL", "rlc_decide", "1", key, path, method, route, cost,
                                     now_arg(), ngx.var.request_id})
+ngx.update_time()
+observe(ngx.now() - started)
 if not r then
     if not redis_err then
         sock:close()
@@ -265,12 +464,28 @@ sock:setkeepalive(10000, 32)
 if type(r) ~= "table" or #r < 7 then return store_error("unexpected reply to rlc_decide") end
 
 local allowed = tonumber(r[1])
+local rule = type(r[2]) == "string" and r[2] or ""
 local remaining = tonumber(r[3]) or -1
 local reset_ms = tonumber(r[4]) or 0
 local retry_ms = tonumber(r[5]) or 0
-if remaining >= 0 then
-    ngx.header["RateLimit-Remaining"] = remaining
-    ngx.header["RateLimit-Reset"] = math.ceil(reset_ms / 1000)
+-- Shadow rules that would have rejected: counted and logged, never
+-- enforced.  The subject is the tenant and path as sent to the store.
+-- They follow the seven fixed fields of the answer (SPEC.md 6.3).
+for i = 8, #r do
+    local sid = r[i]
+    count(sid, "would_reject")
+    ngx.log(ngx.WARN, "rlc: shadow rule ", shown(sid), " would reject tenant ", shown(tenant),
+            path ~= "" and " path " .. shown(path) or "")
+end
+count(rule, allowed == 1 and "allowed" or "rejected")
+-- The RateLimit fields (draft-ietf-httpapi-ratelimit-headers-10): the
+-- policy is the deciding rule, the one closest to rejecting (SPEC.md
+-- 6.3), named by its id; r is what it has left, t when it is whole again.
+local p = RULES[rule]
+if HEADERS and remaining >= 0 and p then
+    ngx.header["RateLimit-Policy"] = '"' .. rule .. '";q=' .. p.q
+        .. (p.w > 0 and ";w=" .. p.w or "") .. (p.u == "c" and ';qu="concurrent-requests"' or "")
+    ngx.header["RateLimit"] = '"' .. rule .. '";r=' .. remaining .. ";t=" .. math.ceil(reset_ms / 1000)
 end
 if allowed ~= 1 then
     if retry_ms >= 0 then

@@ -8,7 +8,7 @@
 # not bash-completion's helpers.  It runs rlc only to list diagnostic codes
 # (`rlc explain --list`), never anything that reads a policy or a store.
 
-_rlc_verbs='check fmt import explain compile keygen plan simulate test run diff status rollback audit'
+_rlc_verbs='check fmt import explain compile keygen plan simulate test run diff status rollback audit top'
 
 # Options per verb.  A trailing '=' means the help writes the option
 # --name=VALUE; others take their value, if any, as the next word.
@@ -26,6 +26,7 @@ _rlc_opts() {
     test)     echo '--format= --each --allow-empty -q --quiet --color= -h --help' ;;
     run|diff|status|rollback) echo "$_rlc_deploy_opts" ;;
     audit)    echo '--state-dir= --target= --namespace= --json -n' ;;
+    top)      echo '--target --url --interval --once --json' ;;
     esac
 }
 
@@ -126,7 +127,7 @@ _rlc() {
     case $verb in
     check|fmt|compile|test) _rlc_files "$cur" rlp ;;
     simulate)               _rlc_files "$cur" rlp json csv ;;
-    run|diff|status|plan)   _rlc_files "$cur" json ;;
+    run|diff|status|plan|top) _rlc_files "$cur" json ;;
     import)                 _rlc_files "$cur" yaml yml ;;
     explain)                _rlc_codes "$cur" ;;
     keygen)                 compopt -o filenames 2>/dev/null; local IFS=$'\n'; COMPREPLY=($(compgen -f -- "$cur")) ;;

@@ -2,7 +2,7 @@
 # nginx.sh - the nginx target (SPEC.md 7.10): rlc run writes the generated
 # Lua snippet, checks it with `nginx -t`, reloads a real nginx (Lua module)
 # that calls a real redis-server through it; requests over the limit get
-# 429 with Retry-After.  The identity is the target's tenant_from, never a
+# 429 with Retry-After and RateLimit.  The identity is the target's tenant_from, never a
 # header.  Re-apply writes nothing; a snippet nginx refuses is rolled back;
 # rollback restores the old file; status sees a hand edit; a plan without
 # tenant_from (an older rlc's) or with a source rlc check refuses is not
@@ -68,8 +68,8 @@ burst 7 > "$T/codes"
 check "through nginx: 5 requests pass, then 429 (limit 5/1m burst 5)" \
     eval '[ "$(grep -c ^200 "$T/codes")" -eq 5 ] && [ "$(tail -2 "$T/codes" | grep -c ^429)" -eq 2 ]'
 curl -s -D "$T/h" -o /dev/null "http://127.0.0.1:$NPORT/api/x"
-check "a rejection carries Retry-After and RateLimit-Remaining" \
-    eval 'grep -qi "^Retry-After: [0-9]" "$T/h" && grep -qi "^RateLimit-Remaining: 0" "$T/h"'
+check "a rejection carries Retry-After and RateLimit with nothing remaining" \
+    eval 'grep -qi "^Retry-After: [0-9]" "$T/h" && grep -qi "^RateLimit: \"[0-9a-f]\{16\}\";r=0;t=[0-9]" "$T/h"'
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-RLC-Tenant: other' "http://127.0.0.1:$NPORT/api/x")
 check "an X-RLC-Tenant header changes nothing: still 429 (tenant_from = \"acme\")" [ "$code" = 429 ]
 cp "$SNIP" "$T/snipA"
