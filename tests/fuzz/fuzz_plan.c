@@ -1,9 +1,9 @@
 /* fuzz_plan.c - libFuzzer harness for the plan loader (runtime/plan_load.c)
  * and the rules it feeds (runtime/rules.c).  The input is a plan file.  A
- * fuzzer cannot forge SHA-256, so the harness first re-seals the input the
- * way anyone who can edit a plan can: when the text holds
- * ,"plan_digest":"<64 bytes>", those bytes become the digest of the rest,
- * which lets mutations reach every check after the digest.  Then:
+ * fuzzer cannot forge SHA-256, so the harness also re-seals the input the
+ * way anyone who can edit a plan can (its buckets' digests, offsets and
+ * plan_digest recomputed, as canonical text), which lets mutations reach
+ * every check after the digests.  The input as given, then sealed:
  *   - plan_parse_text, plan_verify (and again with the recomputed digest
  *     put in the tree) and rules_from_plan, as `rlc simulate plan.json`;
  *   - plan_load_streamed on the same bytes written to a file, with the
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "plan_digest.h"
 #include "plan_load.h"
 #include "rules.h"
 
@@ -23,29 +24,52 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char path[64];
 
-static void reseal(char *text, size_t len)
+/* The input sealed again, as canonical text: each bucket of its
+ * tenant_index given the digest, at and len of the tenants it counts, and
+ * plan_digest recomputed (SPEC.md 5.2).  NULL when the input is not an
+ * object with a tenant_index and tenants to seal.  Malloc'd. */
+static char *reseal(const char *text, size_t len, size_t *outlen)
 {
-    static const char tag[] = ",\"plan_digest\":\"";
-    size_t tl = sizeof tag - 1, nl = tl + DIGEST_HEX_LEN + 1;
-    size_t end = len && text[len - 1] == '\n' ? len - 1 : len;
-    char *at = NULL;
-    for (size_t i = 0; i + nl <= end; i++)
-        if (!memcmp(text + i, tag, tl) && text[i + tl + DIGEST_HEX_LEN] == '"') {
-            at = text + i;
+    json_t *p = json_loadb(text, len, 0, NULL);
+    json_t *index = json_object_get(p, "tenant_index");
+    json_t *ts = json_object_get(p, "tenants");
+    char *out = NULL;
+    if (!json_is_array(index) || !json_is_array(ts))
+        goto out;
+    size_t k, first = 0, at = 1;
+    json_t *b;
+    json_array_foreach(index, k, b) {
+        json_int_t n = json_integer_value(json_object_get(b, "n"));
+        if (!json_is_object(b) || n < 0 || (size_t)n > json_array_size(ts) - first)
             break;
+        json_t *run = json_array();
+        for (size_t i = first; i < first + (size_t)n; i++)
+            json_array_append(run, json_array_get(ts, i));
+        char *rt = digest_canonical_json(run);
+        json_decref(run);
+        if (!rt)
+            abort();
+        char hex[DIGEST_HEX_LEN + 1];
+        size_t rl = strlen(rt) - 2;
+        if (digest_sha256_hex(rt, strlen(rt), hex)) {
+            json_object_set_new(b, "sha256", json_string(hex));
+            json_object_set_new(b, "at", json_integer((json_int_t)at));
+            json_object_set_new(b, "len", json_integer((json_int_t)rl));
         }
-    if (!at)
-        return;
-    size_t before = (size_t)(at - text), after = end - before - nl;
-    char *rest = malloc(before + after + 1);
-    if (!rest)
-        abort();
-    memcpy(rest, text, before);
-    memcpy(rest + before, at + nl, after);
-    char hex[DIGEST_HEX_LEN + 1];
-    if (digest_sha256_hex(rest, before + after, hex))
-        memcpy(at + tl, hex, DIGEST_HEX_LEN);
-    free(rest);
+        free(rt);
+        at += rl + 1;
+        first += (size_t)n;
+    }
+    char dg[DIGEST_HEX_LEN + 1];
+    if (!plan_digest_compute(p, dg))
+        goto out;
+    json_object_set_new(p, "plan_digest", json_string(dg));
+    out = digest_canonical_json(p);
+    if (out)
+        *outlen = strlen(out);
+out:
+    json_decref(p);
+    return out;
 }
 
 static void from_tree(const char *text, size_t len)
@@ -153,9 +177,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size)
         memcpy(text, data, size);
     text[size] = '\0';
-    reseal(text, size);
     from_tree(text, size);
     streamed(text, size);
+    size_t sl = 0;
+    char *sealed = reseal(text, size, &sl);
+    if (sealed) {
+        from_tree(sealed, sl);
+        streamed(sealed, sl);
+        free(sealed);
+    }
     free(text);
     return 0;
 }

@@ -9,7 +9,7 @@
 # tenant's config and pointer are removed and a rollback restores them; a
 # crash mid-apply leaves no manifest behind the store's back.  (owner: apply)
 . "$ROOT/tests/lib.sh"
-plan 52
+plan 53
 
 NS=re
 N=300
@@ -168,19 +168,23 @@ check "every tenant of plan a is active at the version the state records" \
 
 # --- plan loading on the deploy path (tenants streamed into rules) ----------
 python3 - "$T/b.json" "$T/pretty.json" "$T/badshape.json" "$T/float.json" "$T/badver.json" "$T/badver-pretty.json" <<'PY'
-import hashlib, json, sys
+import hashlib, json, os, sys
 src, pretty, bad, flt, badver, badverp = sys.argv[1:]
 p = json.load(open(src))
 json.dump(p, open(pretty, "w"), indent=2)          # same content, not the canonical text
+sys.path.insert(0, os.environ["ROOT"] + "/tests/plan")
+import seal as S
 def seal(d, path):
-    d = dict(d); d.pop("plan_digest", None)
-    c = json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    d["plan_digest"] = hashlib.sha256(c.encode()).hexdigest()
-    open(path, "w").write(json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n")
+    open(path, "w").write(S.seal(d))
 b = json.loads(json.dumps(p)); del b["tenants"][5]["rules"]; seal(b, bad)
 f = json.loads(json.dumps(p)); f["tenants"][9]["rules"][0]["count"] = 1.5; seal(f, flt)
 v = json.loads(json.dumps(p)); v["tenants"][4]["rules"][0]["count"] += 1; seal(v, badver)
 d = json.load(open(badver)); json.dump(d, open(badverp, "w"), indent=2)
+# A tenant retuned with its version, and plan_digest sealed again, but not
+# its bucket's digest in the index.
+t = json.loads(json.dumps(p)); r = t["tenants"][250]["rules"]; r[0]["count"] += 1
+t["tenants"][250]["version"] = S.sha(S.canon(r)); t["plan_digest"] = S.digest(t)
+open(sys.argv[1].replace("b.json", "bucket.json"), "w").write(S.canon(t) + "\n")
 PY
 "$RLC" run -q --json --dry-run "$T/pretty.json" > "$T/r13.json"; r=$?
 check "a re-indented plan (not the canonical text) still deploys" \
@@ -197,6 +201,10 @@ check "a sealed plan whose tenant version is not its rules' digest is refused (e
 "$RLC" run -q "$T/badver-pretty.json" 2> "$T/err"; r=$?
 check "  also when the file is not the canonical text" \
     eval '[ $r -eq 3 ] && grep -q RLC3106 "$T/err" && grep -q "not the SHA-256 of its rules" "$T/err"'
+m0=$(rc get $NS:deploy:manifest) a0=$(rc get "{$NS:t250}:active")
+"$RLC" run -q "$T/bucket.json" 2> "$T/err"; r=$?
+check "a tenant changed without its bucket's digest is refused (exit 3, RLC3105), store untouched" \
+    eval '[ $r -eq 3 ] && grep -q RLC3105 "$T/err" && grep -q "(tenant_index\[" "$T/err" && [ "$(rc get $NS:deploy:manifest)" = "$m0" ] && [ "$(rc get "{$NS:t250}:active")" = "$a0" ]'
 
 # Rolling back after a re-run that changed nothing: the default checkpoint
 # is the newest of a run that changed something, so the rollback undoes
