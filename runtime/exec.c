@@ -80,6 +80,7 @@ void xc_free(xc *c)
         c->t[i]->kind->free(c->t[i]);
     if (c->have_rs)
         rules_free(&c->rs);
+    plan_text_release(&c->text);
     json_decref(c->plan);
     json_decref(c->skipped);
     json_decref(c->tenants);
@@ -180,7 +181,12 @@ static int take_tenant_text(void *ud, const json_t *plan, const char *text, size
         rerr_set(e, DIAG_PLAN_SHAPE, "tenants[%zu]: more tenants than counted", i);
         return -1;
     }
-    switch (rules_add_tenant_text(&c->rs, text, len, err, sizeof err)) {
+    /* Rules are read when a target first needs them (the tenants a deploy
+     * changes or verifies): the version is what tells whether it does. */
+    rules_text_result r = rules_add_tenant_lazy(&c->rs, text, len, err, sizeof err);
+    if (r == RULES_TEXT_OTHER)
+        r = rules_add_tenant_text(&c->rs, text, len, err, sizeof err);
+    switch (r) {
     case RULES_TEXT_OK: return 1;
     case RULES_TEXT_OTHER: return 0;
     case RULES_TEXT_ERROR: break;
@@ -204,7 +210,7 @@ exec_status xc_load_plan(xc *c, const char *path, rerr *e)
      * tenants come one at a time straight into rules, so a plan of 100 000
      * tenants is never one JSON tree.  c->plan keeps the rest. */
     c->plan = plan_load_streamed(path, take_tenant_text, take_tenant, c,
-                                 c->o->verify_key ? signed_dg : NULL, e);
+                                 c->o->verify_key ? signed_dg : NULL, &c->text, e);
     if (!c->plan)
         return e->code == DIAG_PLAN_SIGNATURE ? EXEC_SIGNATURE : EXEC_PLAN;
     snprintf(c->digest, sizeof c->digest, "%s",
@@ -629,7 +635,7 @@ static bool run_read(xc *c, rerr *e)
     for (size_t i = 0; i < c->nt; i++) {
         target_read one = {0};
         if (!c->t[i]->kind->read(c->t[i], &one, e))
-            return abandon_with(c, EXEC_PREFLIGHT);
+            return abandon_with(c, e->code == DIAG_PLAN_SHAPE ? EXEC_PLAN : EXEC_PREFLIGHT);
         r.changed += one.changed;
         r.removed += one.removed;
         r.pointers += one.pointers;
@@ -795,6 +801,13 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
     if (e->code)
         json_object_set_new(c.summary, "error", json_pack("{s:i,s:s}", "code", e->code,
                                                           "message", e->msg));
+    if (c.have_rs) {
+        /* Tenants whose rules this run read (the others' versions sufficed). */
+        size_t nread = 0;
+        for (size_t i = 0; i < c.rs.ntenants; i++)
+            nread += !c.rs.tenants[i].text;
+        json_object_set_new(c.summary, "rules_read", json_integer((json_int_t)nread));
+    }
     xc_free(&c);
     statedir_unlock(sdlock);
     return c.st;

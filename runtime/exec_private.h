@@ -12,6 +12,7 @@
 
 #include "exec.h"
 #include "journal.h"
+#include "plan_load.h"
 #include "rules.h"
 #include "statedir.h"
 #include "target.h"
@@ -28,6 +29,7 @@ typedef struct xc {
     char digest[DIGEST_HEX_LEN + 1];
     rl_ruleset rs;
     bool have_rs;
+    plan_text text;            /* the plan's text, which rs's unread tenants borrow */
     target *t[MAX_TARGETS];    /* in kind order, then plan order */
     size_t nt;
     char run[64];

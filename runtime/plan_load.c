@@ -756,9 +756,19 @@ static bool hand_over(const json_t *plan, const char *text, size_t len, size_t f
     return true;
 }
 
-json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenant_fn fn, void *ud,
-                           const char *want_digest, rerr *e)
+void plan_text_release(plan_text *t)
 {
+    if (t && t->text)
+        release_text(t->text, t->len, t->mapped);
+    if (t)
+        memset(t, 0, sizeof *t);
+}
+
+json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenant_fn fn, void *ud,
+                           const char *want_digest, plan_text *keep, rerr *e)
+{
+    if (keep)
+        memset(keep, 0, sizeof *keep);
     size_t len = 0;
     bool mapped;
     char *text = map_capped(path, &len, &mapped, e);
@@ -839,7 +849,13 @@ json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenan
             ok = hand_over(p, bt, bl, first, n, total, tfn, fn, ud, e);
         first += n;
     }
-    release_text(text, len, mapped);
+    if (ok && keep) {
+        keep->text = text;
+        keep->len = len;
+        keep->mapped = mapped;
+    } else {
+        release_text(text, len, mapped);
+    }
     if (!ok) {
         rerr_prefix(e, "%s", path);
         json_decref(p);

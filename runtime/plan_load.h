@@ -51,8 +51,19 @@ typedef int (*plan_tenant_text_fn)(void *ud, const json_t *plan, const char *tex
                                    size_t i, size_t n, rerr *e);
 /* want_digest, when not NULL, is the digest a signature vouches for: a
  * file whose plan_digest member says otherwise is refused (RLC3108) before
- * anything else of it is parsed. */
+ * anything else of it is parsed.
+ *
+ * keep, when not NULL, receives the file's text on success, so that what
+ * tfn borrowed from it stays valid (release with plan_text_release); its
+ * text is NULL when none was handed to tfn. */
+typedef struct plan_text {
+    char *text;
+    size_t len;
+    bool mapped;
+} plan_text;
 json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenant_fn fn,
-                           void *ud, const char *want_digest, rerr *e);
+                           void *ud, const char *want_digest, plan_text *keep, rerr *e);
+/* Releases what plan_load_streamed kept; accepts a zeroed plan_text. */
+void plan_text_release(plan_text *t);
 
 #endif

@@ -178,6 +178,12 @@ bool redis_diff(target *tg, json_t *summary, json_t *tenants, rerr *e)
         }
         if (!intact && x->live)
             json_object_set_new(d, "live_config_edited", json_true());
+        char err[512];
+        if (!rules_tenant_load((rl_ruleset *)tg->env->rs, x->t, err, sizeof err)) {
+            json_decref(old);
+            json_decref(d);
+            return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+        }
         diff_rules(x, old, d);
         json_decref(old);
         json_array_append_new(tenants, d);

@@ -200,6 +200,11 @@ static bool run_cases(rtarget *t, json_t *report, rerr *e)
         bool tmpl = !x && by_template(env->rs, tn);
         if (!x && !tmpl)
             continue;
+        char err[512];
+        if (x && !rules_tenant_load((rl_ruleset *)env->rs, x->t, err, sizeof err)) {
+            ok = rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+            break;
+        }
         if (!sm || x != sim_of || tmpl != sim_tmpl) {
             sim_free(sm);
             one.tenants = x ? (rl_tenant *)x->t : NULL;

@@ -688,6 +688,95 @@ rules_text_result rules_add_tenant_text(rl_ruleset *rs, const char *text, size_t
     return tenant_done(rs, ten, err, errlen) ? RULES_TEXT_OK : RULES_TEXT_ERROR;
 }
 
+rules_text_result rules_add_tenant_lazy(rl_ruleset *rs, const char *text, size_t len,
+                                        char *err, size_t errlen)
+{
+    /* {"name":NAME,"rules":[...],"tag":TAG,"version":"<64 hex>"}: the name
+     * from the front, the tag and version from the back (a tag without a
+     * backslash holds no quote, so the quote before it opens it), and the
+     * rules are what lies between. */
+    static const char vk[] = "\",\"version\":\"", tk[] = "],\"tag\":";
+    scan s = {text, text + len};
+    const char *name;
+    size_t nl;
+    if (!SC_LIT(&s, "{\"name\":") || !sc_str(&s, &name, &nl) || !nl || nl > PLAN_NAME_MAX ||
+        !SC_LIT(&s, ",\"rules\":["))
+        return RULES_TEXT_OTHER;
+    const char *rules0 = s.p - 1, *end = text + len;
+    if ((size_t)(end - rules0) < 2 + DIGEST_HEX_LEN + sizeof vk + sizeof tk || end[-1] != '}' ||
+        end[-2] != '"')
+        return RULES_TEXT_OTHER;
+    const char *ver = end - 2 - DIGEST_HEX_LEN, *vkp = ver - (sizeof vk - 1);
+    if (memcmp(vkp, vk, sizeof vk - 1))
+        return RULES_TEXT_OTHER;
+    const char *tq = vkp - 1;
+    while (tq > rules0 && *tq != '"') {
+        if (*tq == '\\')
+            return RULES_TEXT_OTHER;
+        tq--;
+    }
+    if ((size_t)(tq - rules0) < sizeof tk || memcmp(tq - (sizeof tk - 1), tk, sizeof tk - 1))
+        return RULES_TEXT_OTHER;
+    const char *rules1 = tq - (sizeof tk - 1) + 1;
+    /* A version that is not the rules' digest is refused by the readers
+     * that read the rules, which name what else is wrong first. */
+    char hex[DIGEST_HEX_LEN + 1];
+    if (!digest_sha256_hex(rules0, (size_t)(rules1 - rules0), hex) ||
+        memcmp(hex, ver, DIGEST_HEX_LEN))
+        return RULES_TEXT_OTHER;
+    rl_tenant *ten = &rs->tenants[rs->ntenants];
+    memset(ten, 0, sizeof *ten);
+    ten->name = arena_strndup(rs->a, name, nl);
+    ten->version = arena_strndup(rs->a, ver, DIGEST_HEX_LEN);
+    ten->version_ok = true;
+    ten->rules = arena_alloc(rs->a, sizeof *ten->rules);
+    ten->text = text;
+    ten->text_len = len;
+    /* tenant_done's checks that need no rules; the rest come with them. */
+    return tenant_done(rs, ten, err, errlen) ? RULES_TEXT_OK : RULES_TEXT_ERROR;
+}
+
+bool rules_tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t errlen)
+{
+    /* Filled in place: the ruleset owns its tenants, and this only
+     * completes what rules_add_tenant_lazy left out. */
+    rl_tenant *ten = (rl_tenant *)t;
+    if (!ten || !ten->text)
+        return true;
+    rl_tenant got;
+    memset(&got, 0, sizeof got);
+    scan s = {ten->text, ten->text + ten->text_len};
+    buf subj;
+    buf_init(&subj, 1 << 20);
+    bool ok = sc_tenant(&s, rs->a, &got, &subj);
+    buf_free(&subj);
+    if (!ok) {
+        /* Not a form the text reader takes: the tree reader decides, and
+         * names what is wrong. */
+        memset(&got, 0, sizeof got);
+        json_error_t je;
+        json_t *tj = json_loadb(ten->text, ten->text_len, JSON_REJECT_DUPLICATES, &je);
+        if (!tj)
+            return fail(err, errlen, "tenant \"%s\" is not valid JSON: %s", ten->name,
+                        je.text);
+        ok = read_rules(rs, &got, tj, ten->name, err, errlen);
+        json_decref(tj);
+        if (!ok)
+            return false;
+    }
+    if (got.nrules > 1)
+        qsort(got.rules, got.nrules, sizeof *got.rules, rule_order);
+    for (size_t i = 1; i < got.nrules; i++)
+        if (!strcmp(got.rules[i].id, got.rules[i - 1].id))
+            return fail(err, errlen, "tenant \"%s\": rule id %s appears twice", ten->name,
+                        got.rules[i].id);
+    ten->rules = got.rules;
+    ten->nrules = got.nrules;
+    ten->text = NULL;
+    ten->text_len = 0;
+    return true;
+}
+
 bool rules_finish(rl_ruleset *rs, char *err, size_t errlen)
 {
     if (rs->ntenants > 1)

@@ -48,6 +48,11 @@ typedef struct rl_tenant {
     bool version_ok;     /* version checked against the rules' digest (text reader) */
     rl_rule *rules;      /* sorted by (depth, subject, id): evaluation order */
     size_t nrules;
+    /* Not NULL: the tenant was added by rules_add_tenant_lazy and its rules
+     * are not read yet (rules and nrules are empty until rules_tenant_load):
+     * its canonical text, borrowed from the caller. */
+    const char *text;
+    size_t text_len;
 } rl_tenant;
 
 typedef struct rl_ruleset {
@@ -91,6 +96,22 @@ typedef enum rules_text_result {
 } rules_text_result;
 rules_text_result rules_add_tenant_text(rl_ruleset *rs, const char *text, size_t len,
                                         char *err, size_t errlen);
+/* rules_add_tenant_text without reading the rules: the name, and the
+ * version checked against the SHA-256 of the rules' text, so that a deploy
+ * can compare versions without building rules it does not use.  text must
+ * stay valid until rules_tenant_load has read the tenant or the ruleset is
+ * freed.  RULES_TEXT_OTHER, with nothing added, when the tenant is not in
+ * the canonical form or its version is not that digest: the other readers
+ * then take it, and say what is wrong; RULES_TEXT_ERROR when its name
+ * makes a key too long. */
+rules_text_result rules_add_tenant_lazy(rl_ruleset *rs, const char *text, size_t len,
+                                        char *err, size_t errlen);
+/* Reads the rules of a tenant added by rules_add_tenant_lazy (any other
+ * tenant: true at once), filling it in place, as rules_add_tenant_text
+ * would have; false with a message naming the tenant and what is wrong
+ * when its rules are not ones the runtime takes.  Every reader of a
+ * tenant's rules on the deploy path calls this first. */
+bool rules_tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t errlen);
 bool rules_finish(rl_ruleset *rs, char *err, size_t errlen);
 /* Reads the plan's "tenant_template" member ({"rules", "version"}; absent
  * when the policy has no `tenant *`) into rs->any_tenant. */

@@ -215,15 +215,21 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(((const rtenant *)a)->name, ((const rtenant *)b)->name);
 }
 
-/* The tenant's config commands and version (redis_config_tenant), once. */
-static void rt_encode(rtarget *t, rtenant *x)
+/* The tenant's config commands and version (redis_config_tenant), once;
+ * its rules are read first when the plan left them unread (RLC3106 when
+ * they are not rules the runtime takes: nothing has been written yet). */
+static bool rt_encode(rtarget *t, rtenant *x, rerr *e)
 {
     if (!x->t || x->cmds.n)
-        return;
-    t->encoded++;
+        return true;
     const target_env *env = t->base.env;
+    char err[512];
+    if (!rules_tenant_load((rl_ruleset *)env->rs, x->t, err, sizeof err))
+        return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+    t->encoded++;
     redis_config_tenant(env->rs, x->t, t->functions ? NULL : t->sha,
                         env->client_time ? statedir_now_ms() : -1, &x->cmds, x->newver);
+    return true;
 }
 
 /* NS:deploy:plan, and the deploy state: from this state directory's record
@@ -267,7 +273,7 @@ static bool read_state(rtarget *t, bool full, rerr *e)
 
 /* t->ten: the plan's tenants plus those of the last deploy that it drops,
  * sorted by name, each with its new config version. */
-static void collect_tenants(rtarget *t)
+static bool collect_tenants(rtarget *t, rerr *e)
 {
     const target_env *env = t->base.env;
     size_t cap = env->rs->ntenants + json_object_size(t->state);
@@ -290,8 +296,8 @@ static void collect_tenants(rtarget *t)
                     strlen(t->rec_kv[rj].v) == REDIS_CONFIG_VERSION_LEN;
         if (same)
             memcpy(x->newver, t->rec_kv[rj].v, REDIS_CONFIG_VERSION_LEN + 1);
-        else
-            rt_encode(t, x);
+        else if (!rt_encode(t, x, e))
+            return false;
     }
     const char *name;
     json_t *v;
@@ -304,6 +310,7 @@ static void collect_tenants(rtarget *t)
     }
     if (t->nten > 1)
         qsort(t->ten, t->nten, sizeof *t->ten, cmp_name);
+    return true;
 }
 
 /* Reads the active pointers that may differ from the plan: all, or (the
@@ -336,15 +343,15 @@ static bool read_pointers(rtarget *t, rerr *e)
             x->live = xstrdup(rr->str);
         x->changed = x->t ? !x->live || strcmp(x->live, x->newver) : x->live != NULL;
         if (x->changed)
-            rt_encode(t, x);
+            ok = rt_encode(t, x, e);
     }
     /* Verification writes shadow copies of its tenants' configs. */
     size_t vi;
     json_t *vc;
     json_array_foreach(json_object_get(t->base.env->plan, "verify"), vi, vc) {
         rtenant *x = rt_find(t, json_string_value(json_object_get(vc, "tenant")));
-        if (x)
-            rt_encode(t, x);
+        if (ok && x)
+            ok = rt_encode(t, x, e);
     }
     t->pointers_read = nidx;
     rpipe_free(p);
@@ -401,8 +408,7 @@ static bool rt_read(target *tg, target_read *r, rerr *e)
     }
     if (!read_state(t, env->full_read, e))
         return false;
-    collect_tenants(t);
-    if (!read_pointers(t, e))
+    if (!collect_tenants(t, e) || !read_pointers(t, e))
         return false;
     for (size_t m = 0; m < t->nten; m++) {
         r->changed += t->ten[m].changed && t->ten[m].t;

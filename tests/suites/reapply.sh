@@ -9,7 +9,7 @@
 # tenant's config and pointer are removed and a rollback restores them; a
 # crash mid-apply leaves no manifest behind the store's back.  (owner: apply)
 . "$ROOT/tests/lib.sh"
-plan 53
+plan 56
 
 NS=re
 N=300
@@ -61,6 +61,9 @@ check "re-apply commits" [ $r -eq 0 ]
 check "re-apply trusts the manifest" [ "$(field "$T/r2.json" live_read)" = manifest ]
 check "re-apply reads one active pointer" [ "$(field "$T/r2.json" pointers_read)" -eq 1 ]
 check "re-apply changes one tenant" [ "$(field "$T/r2.json" tenants_changed)" -eq 1 ]
+check "re-apply reads the rules of the changed and verified tenants only ($(field "$T/r2.json" rules_read) <= 33)" \
+    eval '[ -n "$(field "$T/r2.json" rules_read)" ] && [ "$(field "$T/r2.json" rules_read)" -le 33 ]'
+check "  the first deploy read every tenant's rules" [ "$(field "$T/r1.json" rules_read)" = "$N" ]
 check "re-apply writes that tenant's config and pointer only (2 commands)" \
     [ "$(field "$T/r2.json" keys_written)" -eq 2 ]
 # The server's own count: GETs are the plan and manifest keys, the one
@@ -185,6 +188,10 @@ d = json.load(open(badver)); json.dump(d, open(badverp, "w"), indent=2)
 t = json.loads(json.dumps(p)); r = t["tenants"][250]["rules"]; r[0]["count"] += 1
 t["tenants"][250]["version"] = S.sha(S.canon(r)); t["plan_digest"] = S.digest(t)
 open(sys.argv[1].replace("b.json", "bucket.json"), "w").write(S.canon(t) + "\n")
+# A tenant with a rule the runtime refuses (count 0), sealed in full.
+z = json.loads(json.dumps(p)); r = z["tenants"][7]["rules"]; r[0]["count"] = 0
+z["tenants"][7]["version"] = S.sha(S.canon(r))
+open(sys.argv[1].replace("b.json", "zero.json"), "w").write(S.seal(z))
 PY
 "$RLC" run -q --json --dry-run "$T/pretty.json" > "$T/r13.json"; r=$?
 check "a re-indented plan (not the canonical text) still deploys" \
@@ -201,7 +208,11 @@ check "a sealed plan whose tenant version is not its rules' digest is refused (e
 "$RLC" run -q "$T/badver-pretty.json" 2> "$T/err"; r=$?
 check "  also when the file is not the canonical text" \
     eval '[ $r -eq 3 ] && grep -q RLC3106 "$T/err" && grep -q "not the SHA-256 of its rules" "$T/err"'
-m0=$(rc get $NS:deploy:manifest) a0=$(rc get "{$NS:t250}:active")
+m0=$(rc get $NS:deploy:manifest) a0=$(rc get "{$NS:t250}:active") z0=$(rc get "{$NS:t007}:active")
+"$RLC" run -q "$T/zero.json" 2> "$T/err"; r=$?
+check "a sealed plan whose changed tenant has a rule of count 0 is refused when its rules are read (exit 3, RLC3106), store untouched" \
+    eval '[ $r -eq 3 ] && grep -q RLC3106 "$T/err" && grep -q "t007" "$T/err" && [ "$(rc get $NS:deploy:manifest)" = "$m0" ] && [ "$(rc get "{$NS:t007}:active")" = "$z0" ]'
+sed 's/^/# /' "$T/err"
 "$RLC" run -q "$T/bucket.json" 2> "$T/err"; r=$?
 check "a tenant changed without its bucket's digest is refused (exit 3, RLC3105), store untouched" \
     eval '[ $r -eq 3 ] && grep -q RLC3105 "$T/err" && grep -q "(tenant_index\[" "$T/err" && [ "$(rc get $NS:deploy:manifest)" = "$m0" ] && [ "$(rc get "{$NS:t250}:active")" = "$a0" ]'
