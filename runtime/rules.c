@@ -619,7 +619,9 @@ static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
 /* The tenant object {"name","rules","tag","version"} into ten; false when
  * it is not in the form this reader takes.  The tenant's strings are the
  * ruleset's; what a false leaves in the arena is garbage until rules_free. */
-static bool sc_tenant(scan *s, arena *a, rl_tenant *ten, buf *subj)
+/* check_version: whether to hash the rules for version_ok (false when the
+ * caller checked it already: version_ok is then left false). */
+static bool sc_tenant(scan *s, arena *a, rl_tenant *ten, buf *subj, bool check_version)
 {
     const char *name, *tag, *ver;
     size_t nl, tl, vl;
@@ -661,7 +663,8 @@ static bool sc_tenant(scan *s, arena *a, rl_tenant *ten, buf *subj)
      * deploy takes equal versions for equal rules, so a plan must not say
      * otherwise. */
     char hex[DIGEST_HEX_LEN + 1];
-    ten->version_ok = digest_sha256_hex(rules0, (size_t)(rules1 - rules0), hex) &&
+    ten->version_ok = check_version &&
+                      digest_sha256_hex(rules0, (size_t)(rules1 - rules0), hex) &&
                       vl == DIGEST_HEX_LEN && !memcmp(hex, ver, vl);
     return true;
 }
@@ -674,7 +677,7 @@ rules_text_result rules_add_tenant_text(rl_ruleset *rs, const char *text, size_t
     memset(ten, 0, sizeof *ten);
     buf subj;
     buf_init(&subj, 1 << 20);
-    bool ok = sc_tenant(&s, rs->a, ten, &subj);
+    bool ok = sc_tenant(&s, rs->a, ten, &subj, true);
     buf_free(&subj);
     if (!ok) {
         memset(ten, 0, sizeof *ten);
@@ -748,7 +751,7 @@ bool rules_tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t err
     scan s = {ten->text, ten->text + ten->text_len};
     buf subj;
     buf_init(&subj, 1 << 20);
-    bool ok = sc_tenant(&s, rs->a, &got, &subj);
+    bool ok = sc_tenant(&s, rs->a, &got, &subj, false);
     buf_free(&subj);
     if (!ok) {
         /* Not a form the text reader takes: the tree reader decides, and

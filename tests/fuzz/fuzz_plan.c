@@ -7,7 +7,8 @@
  *   - plan_parse_text, plan_verify (and again with the recomputed digest
  *     put in the tree) and rules_from_plan, as `rlc simulate plan.json`;
  *   - plan_load_streamed on the same bytes written to a file, with the
- *     tenants taken one at a time as `rlc run` takes them.
+ *     tenants taken one at a time as `rlc run` takes them (lazily, their
+ *     rules read at once, and eagerly).
  * The harness prints nothing and frees everything. */
 #include <stdint.h>
 #include <stdio.h>
@@ -128,6 +129,23 @@ static int take_text(void *ud, const json_t *plan, const char *text, size_t len,
     char err[512];
     if (!begin(t, plan, n, e) || i >= n)
         return -1;
+    /* As `rlc run` takes it: by name and version, its rules read when
+     * used (here at once, while text is valid); every fourth tenant the
+     * eager way, so both readers run. */
+    if (i % 4) {
+        rules_text_result r = rules_add_tenant_lazy(&t->rs, text, len, err, sizeof err);
+        if (r == RULES_TEXT_OK &&
+            !rules_tenant_load(&t->rs, &t->rs.tenants[t->rs.ntenants - 1], err, sizeof err)) {
+            rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+            return -1;
+        }
+        if (r == RULES_TEXT_OK)
+            return 1;
+        if (r == RULES_TEXT_ERROR) {
+            rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+            return -1;
+        }
+    }
     switch (rules_add_tenant_text(&t->rs, text, len, err, sizeof err)) {
     case RULES_TEXT_OK: return 1;
     case RULES_TEXT_OTHER: return 0;
