@@ -46,54 +46,6 @@ static void encoder_id(const target_env *env, char *out, size_t n)
              env->client_time ? 'c' : 's', (long long)env->skew_ms);
 }
 
-static int kv_cmp(const void *a, const void *b)
-{
-    return strcmp(((const rkv *)a)->k, ((const rkv *)b)->k);
-}
-
-/* The entries of a map of strings in key order (*out malloc'd, pointing
- * into map); false when a value is not a string. */
-static bool sorted_kv(json_t *map, rkv **out, size_t *nout)
-{
-    size_t n = json_object_size(map), i = 0;
-    rkv *v = xmalloc((n ? n : 1) * sizeof *v);
-    const char *k;
-    json_t *val;
-    json_object_foreach(map, k, val) {
-        if (!json_is_string(val)) {
-            free(v);
-            return false;
-        }
-        v[i].k = k;
-        v[i++].v = json_string_value(val);
-    }
-    if (n > 1)
-        qsort(v, n, sizeof *v, kv_cmp);
-    *out = v;
-    *nout = n;
-    return true;
-}
-
-/* The digest of the canonical JSON of sorted entries (digest_json_hex of
- * the map, without the tree's dump). */
-static bool kv_digest(const rkv *v, size_t n, char out[DIGEST_HEX_LEN + 1])
-{
-    buf b;
-    buf_init(&b, BUF_DEFAULT_MAX);
-    buf_putc(&b, '{');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            buf_putc(&b, ',');
-        canon_json_str(&b, v[i].k);
-        buf_putc(&b, ':');
-        canon_json_str(&b, v[i].v);
-    }
-    buf_putc(&b, '}');
-    bool ok = buf_ok(&b) && digest_sha256_hex(b.data, b.len, out);
-    buf_free(&b);
-    return ok;
-}
-
 /* The digest that seals the record's plan versions to its encoder: of
  * {"encoder":E,"plan_versions":PV} in canonical JSON, PV being the plan
  * versions of the record's tenants in name order, concatenated (one string:
@@ -112,45 +64,158 @@ static bool record_check(const char *encoder, const char *pv, char out[DIGEST_HE
     return ok;
 }
 
-/* The record's tenant map when it is usable for a store whose manifest is
- * live (NULL otherwise); then also t->rec_kv and t->rec_pv, the plan
- * version each of those configs was encoded from, when the record has them
- * for this encoder (else none: every tenant is encoded to compare). */
-json_t *redis_manifest_read(rtarget *t, const char *live)
+/* The entries of the canonical JSON object of strings [p, end) ('{' to
+ * '}'), cut in place (each key and value NUL-terminated where its closing
+ * quote was) into *out (malloc'd), in text order; false when a string
+ * holds an escape (then the record is not used: a full read instead) or
+ * the keys are not in strictly increasing byte order. */
+static bool split_map(char *p, char *end, rkv **out, size_t *nout)
 {
-    if (!live)
+    size_t cap = 1024, n = 0;
+    rkv *v = xmalloc(cap * sizeof *v);
+    if (p >= end || *p++ != '{')
+        goto fail;
+    while (p < end && *p == '"') {
+        char *k = p + 1, *ke = memchr(k, '"', (size_t)(end - k));
+        if (!ke || ke + 3 > end || ke[1] != ':' || ke[2] != '"')
+            goto fail;
+        char *val = ke + 3, *ve = memchr(val, '"', (size_t)(end - val));
+        if (!ve || memchr(k, '\\', (size_t)(ke - k)) || memchr(val, '\\', (size_t)(ve - val)))
+            goto fail;
+        *ke = *ve = '\0';
+        if (n && strcmp(v[n - 1].k, k) >= 0)
+            goto fail;
+        if (n == cap) {
+            cap *= 2;
+            v = xreallocarray(v, cap, sizeof *v);
+        }
+        v[n].k = k;
+        v[n++].v = val;
+        p = ve + 1;
+        if (p < end && *p == ',')
+            p++;
+        else
+            break;
+    }
+    if (p + 1 != end || *p != '}')
+        goto fail;
+    *out = v;
+    *nout = n;
+    return true;
+fail:
+    free(v);
+    return false;
+}
+
+static int kv_cmp(const void *a, const void *b)
+{
+    return strcmp(((const rkv *)a)->k, ((const rkv *)b)->k);
+}
+
+/* split_map for a map whose strings hold escapes: parsed by jansson, its
+ * entries copied into one malloc'd block (returned; NULL when the map is
+ * not an object of strings), *out pointing into it, sorted by name. */
+static char *map_escaped(const char *p, const char *end, rkv **out, size_t *nout)
+{
+    json_t *map = json_loadb(p, (size_t)(end - p), 0, NULL);
+    size_t n = json_object_size(map), bytes = 1, i = 0;
+    const char *k;
+    json_t *val;
+    json_object_foreach(map, k, val) {
+        if (!json_is_string(val)) {
+            json_decref(map);
+            return NULL;
+        }
+        bytes += strlen(k) + json_string_length(val) + 2;
+    }
+    if (!json_is_object(map)) {
+        json_decref(map);
         return NULL;
-    char *text = statedir_read(t->manifest_path, NULL);
-    json_t *rec = text ? json_loads(text, 0, NULL) : NULL;
-    free(text);
+    }
+    char *block = xmalloc(bytes), *w = block;
+    rkv *v = xmalloc((n ? n : 1) * sizeof *v);
+    json_object_foreach(map, k, val) {
+        v[i].k = strcpy(w, k);
+        w += strlen(k) + 1;
+        v[i++].v = strcpy(w, json_string_value(val));
+        w += json_string_length(val) + 1;
+    }
+    json_decref(map);
+    if (n > 1)
+        qsort(v, n, sizeof *v, kv_cmp);
+    *out = v;
+    *nout = n;
+    return block;
+}
+
+/* Whether this state directory's record of t describes the store whose
+ * manifest is live: then t->st is the record's tenant map (the live state
+ * as far as deploys know), and, when the record has them for this
+ * encoder, t->rec_kv and t->rec_pv the plan version each of those configs
+ * was encoded from (else none: every tenant is encoded to compare).  The
+ * record is read as the canonical text redis_manifest_write leaves: its
+ * map's bytes must hash to the manifest (a record edited or damaged on disk
+ * is not trusted), and only the small rest goes through jansson. */
+bool redis_manifest_read(rtarget *t, const char *live)
+{
+    static const char tk[] = ",\"tenants\":";
+    if (!live)
+        return false;
+    size_t len = 0;
+    char *text = statedir_read(t->manifest_path, &len);
+    char *at = NULL;
+    for (char *q = text ? strstr(text, tk) : NULL; q; q = strstr(q + 1, tk))
+        at = q;
+    if (!at || len < 2 || text[len - 1] != '}') {
+        free(text);
+        return false;
+    }
+    char *map = at + sizeof tk - 1, *map_end = text + len - 1;
+    char d[DIGEST_HEX_LEN + 1];
+    bool ok = digest_sha256_hex(map, (size_t)(map_end - map), d) && !strcmp(d, live);
+    /* The members before "tenants" (check, encoder, manifest, namespace,
+     * plan_versions, target: sorted, so "tenants" is the last). */
+    json_t *rec = NULL;
+    if (ok) {
+        char keep = at[0];
+        at[0] = '}';
+        rec = json_loadb(text, (size_t)(at - text) + 1, 0, NULL);
+        at[0] = keep;
+    }
     const char *m = json_string_value(json_object_get(rec, "manifest"));
     const char *ns = json_string_value(json_object_get(rec, "namespace"));
-    json_t *map = json_object_get(rec, "tenants");
-    json_t *out = NULL;
     rkv *v = NULL;
     size_t n = 0;
-    if (m && ns && json_is_object(map) && !strcmp(m, live) && !strcmp(ns, t->base.env->ns) &&
-        sorted_kv(map, &v, &n)) {
-        char d[DIGEST_HEX_LEN + 1];
-        /* A record edited or damaged on disk must not be trusted. */
-        if (kv_digest(v, n, d) && !strcmp(d, m))
-            out = json_incref(map);
+    ok = ok && m && ns && !strcmp(m, live) && !strcmp(ns, t->base.env->ns);
+    if (ok && !split_map(map, map_end, &v, &n)) {
+        /* Escaped names: the map through jansson, its strings copied. */
+        char *owned = map_escaped(map, map_end, &v, &n);
+        free(text);
+        text = owned;
+        ok = text != NULL;
     }
+    if (!ok) {
+        json_decref(rec);
+        free(text);
+        return false;
+    }
+    t->st = v;
+    t->nst = n;
+    t->st_text = text;
+    t->have_state = true;
     char enc[256], ck[DIGEST_HEX_LEN + 1];
     encoder_id(t->base.env, enc, sizeof enc);
     const char *renc = json_string_value(json_object_get(rec, "encoder"));
     const char *rck = json_string_value(json_object_get(rec, "check"));
     const char *pv = json_string_value(json_object_get(rec, "plan_versions"));
-    if (out && renc && rck && pv && strlen(pv) == n * DIGEST_HEX_LEN && !strcmp(renc, enc) &&
+    if (renc && rck && pv && strlen(pv) == n * DIGEST_HEX_LEN && !strcmp(renc, enc) &&
         record_check(renc, pv, ck) && !strcmp(ck, rck)) {
-        t->rec_kv = v;         /* points into map, which t->state keeps */
+        t->rec_kv = v;
         t->rec_n = n;
         t->rec_pv = xstrdup(pv);
-        v = NULL;
     }
-    free(v);
     json_decref(rec);
-    return out;
+    return true;
 }
 
 /* After a commit: the map the store now holds, under its digest, and the

@@ -149,8 +149,8 @@ static void rt_free(target *tg)
         redis_cmds_free(&t->ten[m].cmds);
     }
     free(t->ten);
-    json_decref(t->state);
-    free(t->rec_kv);
+    free(t->st);
+    free(t->st_text);
     free(t->rec_pv);
     free(t->live_plan);
     json_decref(tg->desc);
@@ -215,6 +215,11 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(((const rtenant *)a)->name, ((const rtenant *)b)->name);
 }
 
+static int cmp_kv(const void *a, const void *b)
+{
+    return strcmp(((const rkv *)a)->k, ((const rkv *)b)->k);
+}
+
 /* The tenant's config commands and version (redis_config_tenant), once;
  * its rules are read first when the plan left them unread (RLC3106 when
  * they are not rules the runtime takes: nothing has been written yet). */
@@ -251,10 +256,9 @@ static bool read_state(rtarget *t, bool full, rerr *e)
     const redisReply *rp = rpipe_reply(p, 0), *rm = rpipe_reply(p, 1);
     if (rp->type == REDIS_REPLY_STRING)
         t->live_plan = xstrdup(rp->str);
-    t->state = full ? NULL
-                    : redis_manifest_read(t, rm->type == REDIS_REPLY_STRING ? rm->str : NULL);
+    t->fast_read = !full &&
+                   redis_manifest_read(t, rm->type == REDIS_REPLY_STRING ? rm->str : NULL);
     rpipe_free(p);
-    t->fast_read = t->state != NULL;
     if (t->fast_read)
         return true;
     rt_key(t, k, sizeof k, "deploy:state");
@@ -262,13 +266,46 @@ static bool read_state(rtarget *t, bool full, rerr *e)
     redisReply *r = cmd(t->s, e, k, 2, hg);
     if (!r)
         return false;
-    t->state = json_object();
-    if (r->type == REDIS_REPLY_ARRAY)
-        for (size_t i = 0; i + 1 < r->elements; i += 2)
-            json_object_set_new(t->state, r->element[i]->str,
-                                json_string(r->element[i + 1]->str));
+    /* Every name and version, NUL-terminated, one after the other. */
+    size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements / 2 : 0, bytes = 1;
+    for (size_t i = 0; i < 2 * n; i++)
+        bytes += r->element[i]->len + 1;
+    t->st_text = xmalloc(bytes);
+    t->st = xmalloc((n ? n : 1) * sizeof *t->st);
+    char *w = t->st_text;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *kr = r->element[2 * i], *vr = r->element[2 * i + 1];
+        t->st[i].k = w;
+        w = memcpy(w, kr->str, kr->len);
+        w += kr->len;
+        *w++ = '\0';
+        t->st[i].v = w;
+        w = memcpy(w, vr->str, vr->len);
+        w += vr->len;
+        *w++ = '\0';
+    }
+    t->nst = n;
+    t->have_state = true;
     freeReplyObject(r);
+    if (n > 1)
+        qsort(t->st, n, sizeof *t->st, cmp_kv);
     return true;
+}
+
+const char *rt_state_get(const rtarget *t, const char *name)
+{
+    size_t lo = 0, hi = t->nst;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(t->st[mid].k, name);
+        if (!c)
+            return t->st[mid].v;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
 }
 
 /* t->ten: the plan's tenants plus those of the last deploy that it drops,
@@ -276,7 +313,7 @@ static bool read_state(rtarget *t, bool full, rerr *e)
 static bool collect_tenants(rtarget *t, rerr *e)
 {
     const target_env *env = t->base.env;
-    size_t cap = env->rs->ntenants + json_object_size(t->state);
+    size_t cap = env->rs->ntenants + t->nst;
     t->ten = xcalloc(cap ? cap : 1, sizeof *t->ten);
     size_t rj = 0;
     for (size_t i = 0; i < env->rs->ntenants; i++) {
@@ -299,9 +336,8 @@ static bool collect_tenants(rtarget *t, rerr *e)
         else if (!rt_encode(t, x, e))
             return false;
     }
-    const char *name;
-    json_t *v;
-    json_object_foreach(t->state, name, v) {
+    for (size_t j = 0; j < t->nst; j++) {
+        const char *name = t->st[j].k;
         if (rules_tenant(env->rs, name))
             continue;
         rtenant *x = &t->ten[t->nten++];
@@ -321,8 +357,7 @@ static bool read_pointers(rtarget *t, rerr *e)
     size_t *idx = xmalloc((t->nten ? t->nten : 1) * sizeof *idx), nidx = 0;
     for (size_t i = 0; i < t->nten; i++) {
         rtenant *x = &t->ten[i];
-        const char *known = t->fast_read ? json_string_value(json_object_get(t->state, x->name))
-                                         : NULL;
+        const char *known = t->fast_read ? rt_state_get(t, x->name) : NULL;
         if (known && x->t && !strcmp(known, x->newver))
             x->live = xstrdup(known);   /* unchanged, as the manifest proves */
         else
@@ -629,7 +664,7 @@ static bool commit_store(rtarget *t, const char *manifest, rerr *e)
     for (size_t i = 0; i < t->nten; i++) {
         rtenant *x = &t->ten[i];
         if (x->t) {
-            const char *was = json_string_value(json_object_get(t->state, x->name));
+            const char *was = rt_state_get(t, x->name);
             if (!was || strcmp(was, x->newver)) {
                 hv[hn++] = x->name;
                 hv[hn++] = x->newver;

@@ -49,11 +49,17 @@ typedef struct rtarget {
     dlock lock;
     rtenant *ten;
     size_t nten;
-    json_t *state;             /* live NS:deploy:state as an object */
+    /* The live NS:deploy:state (tenant -> config version), or the record's
+     * map standing for it, sorted by name: st[0..nst), its strings in
+     * st_text.  have_state: read (st may still be empty). */
+    rkv *st;
+    size_t nst;
+    char *st_text;
+    bool have_state;
     /* When the record's plan versions are usable: its tenants in name order
-     * (pointing into state) and their plan versions, 64 hex digits each,
-     * in the same order. */
-    rkv *rec_kv;
+     * (st itself) and their plan versions, 64 hex digits each, in the same
+     * order. */
+    const rkv *rec_kv;
     size_t rec_n;
     char *rec_pv;
     char *live_plan;           /* live NS:deploy:plan */
@@ -102,7 +108,9 @@ bool redis_status(target *t, json_t *targets, size_t *drift, rerr *e);
 /* redis_manifest.c: the state directory's record of what the store's
  * manifest describes (SPEC.md 7.7). */
 void redis_manifest_path(rtarget *t);
-json_t *redis_manifest_read(rtarget *t, const char *live);
+bool redis_manifest_read(rtarget *t, const char *live);
+/* The config version t->st holds for tenant name, or NULL. */
+const char *rt_state_get(const rtarget *t, const char *name);
 void redis_manifest_write(rtarget *t, const char *digest);
 
 #endif
