@@ -764,8 +764,48 @@ void plan_text_release(plan_text *t)
         memset(t, 0, sizeof *t);
 }
 
-json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenant_fn fn, void *ud,
-                           const char *want_digest, plan_text *keep, rerr *e)
+bool plan_read_bucket(const plan_text *pt, const json_t *plan, size_t k,
+                      bool (*take)(void *ud, const char *text, size_t len, char *err,
+                                   size_t errlen),
+                      void *ud, rerr *e)
+{
+    const json_t *ix = json_object_get(plan, "tenant_index");
+    const json_t *b = json_array_get(ix, k);
+    size_t first = 0;
+    for (size_t j = 0; j < k && j < json_array_size(ix); j++)
+        first += (size_t)json_integer_value(json_object_get(json_array_get(ix, j), "n"));
+    json_int_t at = json_integer_value(json_object_get(b, "at"));
+    json_int_t bl = json_integer_value(json_object_get(b, "len"));
+    size_t n = (size_t)json_integer_value(json_object_get(b, "n"));
+    const char *want = json_string_value(json_object_get(b, "sha256"));
+    if (!pt->text || !want || at < 1 || bl < 0 ||
+        (size_t)at + (size_t)bl > pt->len - pt->tenants_at)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "tenant_index[%zu]: no such bucket in the plan", k);
+    const char *bt = pt->text + pt->tenants_at + at;
+    char hex[DIGEST_HEX_LEN + 1];
+    if (!plan_bucket_digest(bt, (size_t)bl, hex) || strcmp(hex, want))
+        return bucket_modified(k, first, n, want, hex, e);
+    const char *q = bt, *end = bt + bl;
+    size_t got = 0;
+    char err[512];
+    while (q < end) {
+        const char *qe = skip_value(q, end);
+        if (!qe || (qe < end && *qe != ','))
+            return rerr_set(e, DIAG_PLAN_PARSE, "tenants[%zu] is not valid JSON", first + got);
+        if (!take(ud, q, (size_t)(qe - q), err, sizeof err))
+            return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+        got++;
+        q = qe + 1;
+    }
+    if (got != n)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field tenant_index: a bucket says it holds "
+                        "%zu tenants from tenants[%zu], but it holds %zu", n, first, got);
+    return true;
+}
+
+json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_text_fn tfn,
+                           plan_tenant_fn fn, void *ud, const char *want_digest, plan_text *keep,
+                           rerr *e)
 {
     if (keep)
         memset(keep, 0, sizeof *keep);
@@ -842,6 +882,12 @@ json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenan
         size_t bl = (size_t)json_integer_value(json_object_get(b, "len"));
         size_t n = (size_t)json_integer_value(json_object_get(b, "n"));
         const char *want = json_string_value(json_object_get(b, "sha256"));
+        int took = bfn ? bfn(ud, p, k, want, n, first, total, e) : 0;
+        if (took) {
+            ok = took > 0;
+            first += n;
+            continue;
+        }
         char hex[DIGEST_HEX_LEN + 1];
         if (!plan_bucket_digest(bt, bl, hex) || strcmp(hex, want))
             ok = bucket_modified(k, first, n, want, hex, e);
@@ -853,6 +899,7 @@ json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenan
         keep->text = text;
         keep->len = len;
         keep->mapped = mapped;
+        keep->tenants_at = (size_t)(vs - text);
     } else {
         release_text(text, len, mapped);
     }

@@ -12,6 +12,7 @@
  * apply deletes the manifest until commit) reads every pointer.  A pointer
  * edited by hand does not change the manifest: `rlc status` reports it as
  * drift and `rlc run --full-read` repairs it.  SPEC.md 7.7. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,15 +47,19 @@ static void encoder_id(const target_env *env, char *out, size_t n)
              env->client_time ? 'c' : 's', (long long)env->skew_ms);
 }
 
-/* The digest that seals the record's plan versions to its encoder: of
- * {"encoder":E,"plan_versions":PV} in canonical JSON, PV being the plan
- * versions of the record's tenants in name order, concatenated (one string:
- * a second map of 100 000 entries would double the cost of reading). */
-static bool record_check(const char *encoder, const char *pv, char out[DIGEST_HEX_LEN + 1])
+/* The digest that seals the record's plan versions and buckets to its
+ * encoder: of {"buckets":B,"encoder":E,"plan_versions":PV} in canonical
+ * JSON, PV being the plan versions of the record's tenants in name order,
+ * concatenated (one string: a second map of 100 000 entries would double
+ * the cost of reading), B the canonical JSON of the buckets. */
+static bool record_check(const char *buckets, const char *encoder, const char *pv,
+                         char out[DIGEST_HEX_LEN + 1])
 {
     buf b;
     buf_init(&b, BUF_DEFAULT_MAX);
-    buf_puts(&b, "{\"encoder\":");
+    buf_puts(&b, "{\"buckets\":");
+    buf_puts(&b, buckets);
+    buf_puts(&b, ",\"encoder\":");
     canon_json_str(&b, encoder);
     buf_puts(&b, ",\"plan_versions\":");
     canon_json_str(&b, pv);
@@ -148,21 +153,35 @@ static char *map_escaped(const char *p, const char *end, rkv **out, size_t *nout
     return block;
 }
 
-/* Whether this state directory's record of t describes the store whose
- * manifest is live: then t->st is the record's tenant map (the live state
- * as far as deploys know), and, when the record has them for this
- * encoder, t->rec_kv and t->rec_pv the plan version each of those configs
- * was encoded from (else none: every tenant is encoded to compare).  The
- * record is read as the canonical text redis_manifest_write leaves: its
- * map's bytes must hash to the manifest (a record edited or damaged on disk
- * is not trusted), and only the small rest goes through jansson. */
-bool redis_manifest_read(rtarget *t, const char *live)
+/* A record read: its members but the map (rec), its map (v[0..n), sorted,
+ * strings in text), and whether its check holds (checked: then "buckets"
+ * and "plan_versions" are the record's own). */
+typedef struct record {
+    json_t *rec;
+    rkv *v;
+    size_t n;
+    char *text;
+    bool checked;
+} record;
+
+static void record_free(record *r)
+{
+    json_decref(r->rec);
+    free(r->v);
+    free(r->text);
+    memset(r, 0, sizeof *r);
+}
+
+/* Reads the record at path as the canonical text redis_manifest_write
+ * leaves: its map's bytes must hash to its "manifest" (a record edited or
+ * damaged on disk is not trusted), and only the small rest goes through
+ * jansson.  False when it cannot be used. */
+static bool record_load(const char *path, const char *ns, record *r)
 {
     static const char tk[] = ",\"tenants\":";
-    if (!live)
-        return false;
+    memset(r, 0, sizeof *r);
     size_t len = 0;
-    char *text = statedir_read(t->manifest_path, &len);
+    char *text = statedir_read(path, &len);
     char *at = NULL;
     for (char *q = text ? strstr(text, tk) : NULL; q; q = strstr(q + 1, tk))
         at = q;
@@ -172,50 +191,120 @@ bool redis_manifest_read(rtarget *t, const char *live)
     }
     char *map = at + sizeof tk - 1, *map_end = text + len - 1;
     char d[DIGEST_HEX_LEN + 1];
-    bool ok = digest_sha256_hex(map, (size_t)(map_end - map), d) && !strcmp(d, live);
-    /* The members before "tenants" (check, encoder, manifest, namespace,
-     * plan_versions, target: sorted, so "tenants" is the last). */
-    json_t *rec = NULL;
+    bool ok = digest_sha256_hex(map, (size_t)(map_end - map), d);
+    /* The members before "tenants", which sorts after all of them. */
     if (ok) {
         char keep = at[0];
         at[0] = '}';
-        rec = json_loadb(text, (size_t)(at - text) + 1, 0, NULL);
+        r->rec = json_loadb(text, (size_t)(at - text) + 1, 0, NULL);
         at[0] = keep;
     }
-    const char *m = json_string_value(json_object_get(rec, "manifest"));
-    const char *ns = json_string_value(json_object_get(rec, "namespace"));
-    rkv *v = NULL;
-    size_t n = 0;
-    ok = ok && m && ns && !strcmp(m, live) && !strcmp(ns, t->base.env->ns);
-    if (ok && !split_map(map, map_end, &v, &n)) {
+    const char *m = json_string_value(json_object_get(r->rec, "manifest"));
+    const char *rns = json_string_value(json_object_get(r->rec, "namespace"));
+    ok = ok && m && rns && !strcmp(m, d) && !strcmp(rns, ns);
+    if (ok && !split_map(map, map_end, &r->v, &r->n)) {
         /* Escaped names: the map through jansson, its strings copied. */
-        char *owned = map_escaped(map, map_end, &v, &n);
+        char *owned = map_escaped(map, map_end, &r->v, &r->n);
         free(text);
         text = owned;
         ok = text != NULL;
     }
+    r->text = text;
     if (!ok) {
-        json_decref(rec);
-        free(text);
+        record_free(r);
         return false;
     }
-    t->st = v;
-    t->nst = n;
-    t->st_text = text;
-    t->have_state = true;
-    char enc[256], ck[DIGEST_HEX_LEN + 1];
-    encoder_id(t->base.env, enc, sizeof enc);
-    const char *renc = json_string_value(json_object_get(rec, "encoder"));
-    const char *rck = json_string_value(json_object_get(rec, "check"));
-    const char *pv = json_string_value(json_object_get(rec, "plan_versions"));
-    if (renc && rck && pv && strlen(pv) == n * DIGEST_HEX_LEN && !strcmp(renc, enc) &&
-        record_check(renc, pv, ck) && !strcmp(ck, rck)) {
-        t->rec_kv = v;
-        t->rec_n = n;
-        t->rec_pv = xstrdup(pv);
-    }
-    json_decref(rec);
+    const char *renc = json_string_value(json_object_get(r->rec, "encoder"));
+    const char *rck = json_string_value(json_object_get(r->rec, "check"));
+    const char *pv = json_string_value(json_object_get(r->rec, "plan_versions"));
+    char *bk = digest_canonical_json(json_object_get(r->rec, "buckets"));
+    char ck[DIGEST_HEX_LEN + 1];
+    r->checked = bk && renc && rck && pv && strlen(pv) == r->n * DIGEST_HEX_LEN &&
+                 record_check(bk, renc, pv, ck) && !strcmp(ck, rck);
+    free(bk);
     return true;
+}
+
+/* Whether this state directory's record of t describes the store whose
+ * manifest is live: then t->st is the record's tenant map (the live state
+ * as far as deploys know), and, when the record has them for this
+ * encoder, t->rec_kv and t->rec_pv the plan version each of those configs
+ * was encoded from (else none: every tenant is encoded to compare). */
+bool redis_manifest_read(rtarget *t, const char *live)
+{
+    record r;
+    if (!live || !record_load(t->manifest_path, t->base.env->ns, &r))
+        return false;
+    if (strcmp(json_string_value(json_object_get(r.rec, "manifest")), live)) {
+        record_free(&r);
+        return false;
+    }
+    t->st = r.v;
+    t->nst = r.n;
+    t->st_text = r.text;
+    t->have_state = true;
+    char enc[256];
+    encoder_id(t->base.env, enc, sizeof enc);
+    const char *renc = json_string_value(json_object_get(r.rec, "encoder"));
+    if (r.checked && !strcmp(renc, enc)) {
+        t->rec_kv = r.v;
+        t->rec_n = r.n;
+        t->rec_pv = xstrdup(json_string_value(json_object_get(r.rec, "plan_versions")));
+    }
+    json_decref(r.rec);
+    return true;
+}
+
+void redis_manifest_known(const char *state_dir, const char *ns, tknown *out)
+{
+    DIR *d = state_dir ? opendir(state_dir) : NULL;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (strncmp(de->d_name, "manifest-", 9) || l < 14 || strcmp(de->d_name + l - 5, ".json"))
+            continue;
+        char path[STATEDIR_PATH_MAX];
+        statedir_path(state_dir, de->d_name, path);
+        record r;
+        if (!record_load(path, ns, &r))
+            continue;
+        const json_t *bs = json_object_get(r.rec, "buckets");
+        if (!r.checked || !json_array_size(bs)) {
+            record_free(&r);
+            continue;
+        }
+        size_t ri = out->nrec;
+        out->rec = xreallocarray(out->rec, ri + 1, sizeof *out->rec);
+        tknown_rec *kr = &out->rec[ri];
+        kr->text = r.text;
+        kr->n = r.n;
+        kr->names = xmalloc((r.n ? r.n : 1) * sizeof *kr->names);
+        for (size_t i = 0; i < r.n; i++)
+            kr->names[i] = r.v[i].k;
+        kr->pv = xstrdup(json_string_value(json_object_get(r.rec, "plan_versions")));
+        out->nrec++;
+        size_t i;
+        json_t *b;
+        json_array_foreach(bs, i, b) {
+            const char *sha = json_string_value(json_array_get(b, 0));
+            json_int_t first = json_integer_value(json_array_get(b, 1));
+            json_int_t n = json_integer_value(json_array_get(b, 2));
+            if (!sha || strlen(sha) != DIGEST_HEX_LEN || first < 0 || n < 1 ||
+                (size_t)first > r.n || (size_t)n > r.n - (size_t)first)
+                continue;
+            out->b = xreallocarray(out->b, out->nb + 1, sizeof *out->b);
+            tknown_bucket *kb = &out->b[out->nb++];
+            memcpy(kb->sha, sha, DIGEST_HEX_LEN + 1);
+            kb->rec = ri;
+            kb->first = (size_t)first;
+            kb->n = (size_t)n;
+        }
+        r.text = NULL;
+        record_free(&r);
+    }
+    if (d)
+        closedir(d);
+    tknown_sort(out);
 }
 
 /* After a commit: the map the store now holds, under its digest, and the
@@ -229,8 +318,38 @@ void redis_manifest_write(rtarget *t, const char *digest)
     buf pv, all;
     buf_init(&pv, BUF_DEFAULT_MAX);
     buf_init(&all, BUF_DEFAULT_MAX);
-    /* {"encoder":E,"plan_versions":{..}}, whose digest is "check". */
-    buf_puts(&pv, "{\"encoder\":");
+    /* The plan's buckets this record vouches for: when the plan's tenants
+     * came in name order, their positions here are the plan's, and those
+     * of a bucket read whole from its canonical text are known from it. */
+    buf bk;
+    buf_init(&bk, BUF_DEFAULT_MAX);
+    buf_putc(&bk, '[');
+    const target_env *env = t->base.env;
+    const json_t *ix = json_object_get(env->plan, "tenant_index");
+    size_t k, at = 0, nb = 0;
+    json_t *b;
+    json_array_foreach(ix, k, b) {
+        size_t n = (size_t)json_integer_value(json_object_get(b, "n"));
+        if (!env->plan_sorted || at + n > env->rs->ntenants)
+            break;
+        bool whole = true;
+        for (size_t j = at; j < at + n; j++)
+            whole &= env->rs->tenants[j].canonical;
+        if (whole) {
+            if (nb++)
+                buf_putc(&bk, ',');
+            buf_puts(&bk, "[");
+            canon_json_str(&bk, json_string_value(json_object_get(b, "sha256")));
+            buf_printf(&bk, ",%zu,%zu]", at, n);
+        }
+        at += n;
+    }
+    buf_putc(&bk, ']');
+    /* {"buckets":B,"encoder":E,"plan_versions":{..}}, whose digest is
+     * "check". */
+    buf_puts(&pv, "{\"buckets\":");
+    buf_append(&pv, bk.data, bk.len);
+    buf_puts(&pv, ",\"encoder\":");
     canon_json_str(&pv, enc);
     buf_puts(&pv, ",\"plan_versions\":\"");
     bool first = true, versions = true;
@@ -245,16 +364,20 @@ void redis_manifest_write(rtarget *t, const char *digest)
     }
     buf_puts(&pv, "\"}");
     char ck[DIGEST_HEX_LEN + 1];
-    if (versions && buf_ok(&pv) && digest_sha256_hex(pv.data, pv.len, ck)) {
-        buf_puts(&all, "{\"check\":\"");
+    if (versions && buf_ok(&pv) && buf_ok(&bk) && digest_sha256_hex(pv.data, pv.len, ck)) {
+        /* {"buckets":..,"check":..,"encoder":..,"plan_versions":..,..} */
+        size_t head = sizeof "{\"buckets\":" - 1 + bk.len;
+        buf_append(&all, pv.data, head);
+        buf_puts(&all, ",\"check\":\"");
         buf_puts(&all, ck);
-        buf_puts(&all, "\",");
-        buf_append(&all, pv.data + 1, pv.len - 2);   /* encoder, plan_versions */
+        buf_putc(&all, '"');
+        buf_append(&all, pv.data + head, pv.len - head - 1);   /* encoder, plan_versions */
         buf_putc(&all, ',');
     } else {
         buf_putc(&all, '{');
     }
     buf_free(&pv);
+    buf_free(&bk);
     buf_puts(&all, "\"manifest\":");
     canon_json_str(&all, digest);
     buf_puts(&all, ",\"namespace\":");

@@ -182,7 +182,8 @@ bool redis_diff(target *tg, json_t *summary, json_t *tenants, rerr *e)
         if (!rules_tenant_load((rl_ruleset *)tg->env->rs, x->t, err, sizeof err)) {
             json_decref(old);
             json_decref(d);
-            return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+            return rerr_set(e, tg->env->rs->fetch_code ? tg->env->rs->fetch_code
+                                                       : DIAG_PLAN_SHAPE, "%s", err);
         }
         diff_rules(x, old, d);
         json_decref(old);

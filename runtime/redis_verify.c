@@ -202,7 +202,8 @@ static bool run_cases(rtarget *t, json_t *report, rerr *e)
             continue;
         char err[512];
         if (x && !rules_tenant_load((rl_ruleset *)env->rs, x->t, err, sizeof err)) {
-            ok = rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+            ok = rerr_set(e, env->rs->fetch_code ? env->rs->fetch_code : DIAG_PLAN_SHAPE, "%s",
+                          err);
             break;
         }
         if (!sm || x != sim_of || tmpl != sim_tmpl) {

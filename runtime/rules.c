@@ -691,47 +691,60 @@ rules_text_result rules_add_tenant_text(rl_ruleset *rs, const char *text, size_t
     return tenant_done(rs, ten, err, errlen) ? RULES_TEXT_OK : RULES_TEXT_ERROR;
 }
 
-rules_text_result rules_add_tenant_lazy(rl_ruleset *rs, const char *text, size_t len,
-                                        char *err, size_t errlen)
+/* The parts of a tenant's canonical text
+ * {"name":NAME,"rules":[...],"tag":TAG,"version":"<64 hex>"}: the name
+ * from the front, the tag and version from the back (a tag without a
+ * backslash holds no quote, so the quote before it opens it), and the
+ * rules are what lies between; false when the text is not of that form
+ * or its version is not the SHA-256 of its rules' text. */
+typedef struct lazy_parts {
+    const char *name, *ver;
+    size_t nl;
+} lazy_parts;
+
+static bool lazy_split(const char *text, size_t len, lazy_parts *lp)
 {
-    /* {"name":NAME,"rules":[...],"tag":TAG,"version":"<64 hex>"}: the name
-     * from the front, the tag and version from the back (a tag without a
-     * backslash holds no quote, so the quote before it opens it), and the
-     * rules are what lies between. */
     static const char vk[] = "\",\"version\":\"", tk[] = "],\"tag\":";
     scan s = {text, text + len};
-    const char *name;
-    size_t nl;
-    if (!SC_LIT(&s, "{\"name\":") || !sc_str(&s, &name, &nl) || !nl || nl > PLAN_NAME_MAX ||
-        !SC_LIT(&s, ",\"rules\":["))
-        return RULES_TEXT_OTHER;
+    if (!SC_LIT(&s, "{\"name\":") || !sc_str(&s, &lp->name, &lp->nl) || !lp->nl ||
+        lp->nl > PLAN_NAME_MAX || !SC_LIT(&s, ",\"rules\":["))
+        return false;
     const char *rules0 = s.p - 1, *end = text + len;
     if ((size_t)(end - rules0) < 2 + DIGEST_HEX_LEN + sizeof vk + sizeof tk || end[-1] != '}' ||
         end[-2] != '"')
-        return RULES_TEXT_OTHER;
-    const char *ver = end - 2 - DIGEST_HEX_LEN, *vkp = ver - (sizeof vk - 1);
+        return false;
+    lp->ver = end - 2 - DIGEST_HEX_LEN;
+    const char *vkp = lp->ver - (sizeof vk - 1);
     if (memcmp(vkp, vk, sizeof vk - 1))
-        return RULES_TEXT_OTHER;
+        return false;
     const char *tq = vkp - 1;
     while (tq > rules0 && *tq != '"') {
         if (*tq == '\\')
-            return RULES_TEXT_OTHER;
+            return false;
         tq--;
     }
     if ((size_t)(tq - rules0) < sizeof tk || memcmp(tq - (sizeof tk - 1), tk, sizeof tk - 1))
-        return RULES_TEXT_OTHER;
+        return false;
     const char *rules1 = tq - (sizeof tk - 1) + 1;
+    char hex[DIGEST_HEX_LEN + 1];
+    return digest_sha256_hex(rules0, (size_t)(rules1 - rules0), hex) &&
+           !memcmp(hex, lp->ver, DIGEST_HEX_LEN);
+}
+
+rules_text_result rules_add_tenant_lazy(rl_ruleset *rs, const char *text, size_t len,
+                                        char *err, size_t errlen)
+{
     /* A version that is not the rules' digest is refused by the readers
      * that read the rules, which name what else is wrong first. */
-    char hex[DIGEST_HEX_LEN + 1];
-    if (!digest_sha256_hex(rules0, (size_t)(rules1 - rules0), hex) ||
-        memcmp(hex, ver, DIGEST_HEX_LEN))
+    lazy_parts lp;
+    if (!lazy_split(text, len, &lp))
         return RULES_TEXT_OTHER;
     rl_tenant *ten = &rs->tenants[rs->ntenants];
     memset(ten, 0, sizeof *ten);
-    ten->name = arena_strndup(rs->a, name, nl);
-    ten->version = arena_strndup(rs->a, ver, DIGEST_HEX_LEN);
+    ten->name = arena_strndup(rs->a, lp.name, lp.nl);
+    ten->version = arena_strndup(rs->a, lp.ver, DIGEST_HEX_LEN);
     ten->version_ok = true;
+    ten->canonical = true;
     ten->rules = arena_alloc(rs->a, sizeof *ten->rules);
     ten->text = text;
     ten->text_len = len;
@@ -739,11 +752,54 @@ rules_text_result rules_add_tenant_lazy(rl_ruleset *rs, const char *text, size_t
     return tenant_done(rs, ten, err, errlen) ? RULES_TEXT_OK : RULES_TEXT_ERROR;
 }
 
+bool rules_add_tenant_known(rl_ruleset *rs, const char *name, const char *version,
+                            size_t bucket, char *err, size_t errlen)
+{
+    rl_tenant *ten = &rs->tenants[rs->ntenants];
+    memset(ten, 0, sizeof *ten);
+    if (!*name || strlen(name) > PLAN_NAME_MAX || strlen(version) != DIGEST_HEX_LEN)
+        return fail(err, errlen, "a deploy record names a tenant the plan cannot have");
+    ten->name = arena_strdup(rs->a, name);
+    ten->version = arena_strdup(rs->a, version);
+    ten->version_ok = true;
+    ten->canonical = true;
+    ten->deferred = true;
+    ten->bucket = bucket;
+    ten->rules = arena_alloc(rs->a, sizeof *ten->rules);
+    return tenant_done(rs, ten, err, errlen);
+}
+
+bool rules_tenant_attach(rl_ruleset *rs, const char *text, size_t len, char *err,
+                         size_t errlen)
+{
+    lazy_parts lp;
+    if (!lazy_split(text, len, &lp))
+        return fail(err, errlen, "a tenant of a bucket the deploy record vouched for is not "
+                    "in the form rlc compile writes, or its version is not its rules' digest");
+    char name[PLAN_NAME_MAX + 1];
+    memcpy(name, lp.name, lp.nl);
+    name[lp.nl] = '\0';
+    rl_tenant *ten = (rl_tenant *)rules_tenant(rs, name);
+    if (!ten || !ten->deferred || memcmp(ten->version, lp.ver, DIGEST_HEX_LEN))
+        return fail(err, errlen, "tenant \"%s\" of the plan is not the one the deploy record "
+                    "vouched for", name);
+    ten->text = text;
+    ten->text_len = len;
+    ten->deferred = false;
+    return true;
+}
+
 bool rules_tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t errlen)
 {
     /* Filled in place: the ruleset owns its tenants, and this only
      * completes what rules_add_tenant_lazy left out. */
     rl_tenant *ten = (rl_tenant *)t;
+    if (ten && ten->deferred &&
+        (!rs->fetch || !rs->fetch(rs->fetch_ud, rs, ten->bucket, err, errlen)))
+        return rs->fetch ? false : fail(err, errlen, "tenant \"%s\": no plan to read", ten->name);
+    if (ten && ten->deferred)
+        return fail(err, errlen, "tenant \"%s\" is not in bucket %zu of the plan, where the "
+                    "deploy record put it", ten->name, ten->bucket);
     if (!ten || !ten->text)
         return true;
     rl_tenant got;

@@ -53,6 +53,14 @@ typedef struct rl_tenant {
      * its canonical text, borrowed from the caller. */
     const char *text;
     size_t text_len;
+    /* Taken from the canonical text by rules_add_tenant_lazy (or known, as
+     * below): a deploy's record may then vouch for its bucket. */
+    bool canonical;
+    /* Added by rules_add_tenant_known: not read from the plan at all; its
+     * bucket (of the plan's tenant_index) is read, through the ruleset's
+     * fetch, when its rules are first needed. */
+    bool deferred;
+    size_t bucket;
 } rl_tenant;
 
 typedef struct rl_ruleset {
@@ -66,6 +74,11 @@ typedef struct rl_ruleset {
     size_t ntenants;
     rl_tenant *any_tenant; /* `tenant *` (name "*"), for every tenant not
                               in tenants; NULL when the plan has none */
+    /* Reads bucket k of the plan and hands each of its tenants' text to
+     * rules_tenant_attach; set by whoever added deferred tenants. */
+    bool (*fetch)(void *ud, struct rl_ruleset *rs, size_t bucket, char *err, size_t errlen);
+    void *fetch_ud;
+    int fetch_code;      /* the diagnostic code of fetch's last failure */
 } rl_ruleset;
 
 /* Reads the rules from a plan document (or any object with "policy" and
@@ -112,6 +125,19 @@ rules_text_result rules_add_tenant_lazy(rl_ruleset *rs, const char *text, size_t
  * when its rules are not ones the runtime takes.  Every reader of a
  * tenant's rules on the deploy path calls this first. */
 bool rules_tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t errlen);
+/* A tenant known without reading the plan: its name and version (64 hex
+ * digits), vouched for by a record of the bucket k it is in (a bucket with
+ * the same digest was read whole before).  Its rules are read with its
+ * bucket, through rs->fetch, when first needed. */
+bool rules_add_tenant_known(rl_ruleset *rs, const char *name, const char *version,
+                            size_t bucket, char *err, size_t errlen);
+/* For rs->fetch: the canonical text of a tenant of a bucket just read (and
+ * checked against its digest), attached to the deferred tenant of that name;
+ * false when the text is not canonical, names no such tenant, or says
+ * another version than the record did, or one that is not its rules'
+ * digest. */
+bool rules_tenant_attach(rl_ruleset *rs, const char *text, size_t len, char *err,
+                         size_t errlen);
 bool rules_finish(rl_ruleset *rs, char *err, size_t errlen);
 /* Reads the plan's "tenant_template" member ({"rules", "version"}; absent
  * when the policy has no `tenant *`) into rs->any_tenant. */

@@ -230,7 +230,8 @@ static bool rt_encode(rtarget *t, rtenant *x, rerr *e)
     const target_env *env = t->base.env;
     char err[512];
     if (!rules_tenant_load((rl_ruleset *)env->rs, x->t, err, sizeof err))
-        return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+        return rerr_set(e, env->rs->fetch_code ? env->rs->fetch_code : DIAG_PLAN_SHAPE, "%s",
+                        err);
     t->encoded++;
     redis_config_tenant(env->rs, x->t, t->functions ? NULL : t->sha,
                         env->client_time ? statedir_now_ms() : -1, &x->cmds, x->newver);
@@ -843,6 +844,7 @@ const target_kind target_redis = {
     .order = 0,
     .max = 8,
     .json_tenants = false,
+    .known = redis_manifest_known,
     .lock_scope = TLOCK_EACH,
     .create = rt_create,
     .override = rt_override,

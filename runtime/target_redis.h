@@ -112,5 +112,7 @@ bool redis_manifest_read(rtarget *t, const char *live);
 /* The config version t->st holds for tenant name, or NULL. */
 const char *rt_state_get(const rtarget *t, const char *name);
 void redis_manifest_write(rtarget *t, const char *digest);
+/* target_kind.known: the buckets this state directory's records vouch for. */
+void redis_manifest_known(const char *state_dir, const char *ns, tknown *out);
 
 #endif

@@ -167,7 +167,7 @@ static void streamed(const char *text, size_t len)
     taker t = {0};
     rerr e;
     rerr_clear(&e);
-    json_t *plan = plan_load_streamed(path, take_text, take, &t, NULL, NULL, &e);
+    json_t *plan = plan_load_streamed(path, NULL, take_text, take, &t, NULL, NULL, &e);
     char err[512];
     if (plan && !t.begun)
         begin(&t, plan, 0, &e);
