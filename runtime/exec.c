@@ -726,9 +726,7 @@ static bool run_read(xc *c, rerr *e)
     for (size_t i = 0; i < c->nt; i++) {
         target_read one = {0};
         if (!c->t[i]->kind->read(c->t[i], &one, e))
-            return abandon_with(c, e->code == DIAG_PLAN_SHAPE || e->code == DIAG_PLAN_DIGEST
-                                       ? EXEC_PLAN
-                                       : EXEC_PREFLIGHT);
+            return abandon_with(c, c->rs.load_failed ? EXEC_PLAN : EXEC_PREFLIGHT);
         r.changed += one.changed;
         r.removed += one.removed;
         r.pointers += one.pointers;

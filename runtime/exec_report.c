@@ -26,7 +26,7 @@ exec_status exec_diff(const char *plan_path, const exec_opts *o, json_t **summar
     for (size_t i = 0; i < c.nt; i++) {
         target_read r = {0};
         if (!c.t[i]->kind->read(c.t[i], &r, e)) {
-            if (e->code == DIAG_PLAN_SHAPE || e->code == DIAG_PLAN_DIGEST)
+            if (c.rs.load_failed)
                 st = EXEC_PLAN;
             goto out;
         }

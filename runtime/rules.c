@@ -789,7 +789,17 @@ bool rules_tenant_attach(rl_ruleset *rs, const char *text, size_t len, char *err
     return true;
 }
 
+static bool tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t errlen);
+
 bool rules_tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t errlen)
+{
+    if (tenant_load(rs, t, err, errlen))
+        return true;
+    rs->load_failed = true;
+    return false;
+}
+
+static bool tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t errlen)
 {
     /* Filled in place: the ruleset owns its tenants, and this only
      * completes what rules_add_tenant_lazy left out. */

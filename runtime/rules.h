@@ -79,6 +79,7 @@ typedef struct rl_ruleset {
     bool (*fetch)(void *ud, struct rl_ruleset *rs, size_t bucket, char *err, size_t errlen);
     void *fetch_ud;
     int fetch_code;      /* the diagnostic code of fetch's last failure */
+    bool load_failed;    /* a rules_tenant_load refused a tenant */
 } rl_ruleset;
 
 /* Reads the rules from a plan document (or any object with "policy" and
