@@ -896,7 +896,7 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
         /* Tenants whose rules this run read (the others' versions sufficed). */
         size_t nread = 0;
         for (size_t i = 0; i < c.rs.ntenants; i++)
-            nread += !c.rs.tenants[i].text;
+            nread += !c.rs.tenants[i].text && !c.rs.tenants[i].deferred;
         json_object_set_new(c.summary, "rules_read", json_integer((json_int_t)nread));
         /* Buckets of the plan read (and checked against their digests);
          * the others were known from a record. */
