@@ -161,6 +161,7 @@ typedef struct record {
     rkv *v;
     size_t n;
     char *text;
+    char *pv;       /* "plan_versions", NUL-terminated in text (or in its own block) */
     bool checked;
 } record;
 
@@ -169,6 +170,7 @@ static void record_free(record *r)
     json_decref(r->rec);
     free(r->v);
     free(r->text);
+    free(r->pv);
     memset(r, 0, sizeof *r);
 }
 
@@ -192,11 +194,35 @@ static bool record_load(const char *path, const char *ns, record *r)
     char *map = at + sizeof tk - 1, *map_end = text + len - 1;
     char d[DIGEST_HEX_LEN + 1];
     bool ok = digest_sha256_hex(map, (size_t)(map_end - map), d);
-    /* The members before "tenants", which sorts after all of them. */
+    /* The members before "tenants", which sorts after all of them, with
+     * "plan_versions" (64 hex digits per tenant, most of the rest) taken
+     * out by hand: a string of that size costs jansson more than all the
+     * rest.  No other member holds its key with unescaped quotes. */
+    static const char pk[] = ",\"plan_versions\":\"";
+    char *pvk = ok ? strstr(text, pk) : NULL;
+    char *pv = NULL, *pv_end = NULL;
+    if (pvk && pvk < at) {
+        pv = pvk + sizeof pk - 1;
+        pv_end = pv + strspn(pv, "0123456789abcdef");
+        if (*pv_end != '"' || pv_end >= at)
+            pv = NULL;
+        else
+            r->pv = xstrndup(pv, (size_t)(pv_end - pv));
+    }
     if (ok) {
         char keep = at[0];
         at[0] = '}';
-        r->rec = json_loadb(text, (size_t)(at - text) + 1, 0, NULL);
+        if (pv) {
+            /* ,"plan_versions":"" and the rest, moved down over the hex. */
+            buf h;
+            buf_init(&h, BUF_DEFAULT_MAX);
+            buf_append(&h, text, (size_t)(pv - text));
+            buf_append(&h, pv_end, (size_t)(at + 1 - pv_end));
+            r->rec = buf_ok(&h) ? json_loadb(h.data, h.len, 0, NULL) : NULL;
+            buf_free(&h);
+        } else {
+            r->rec = json_loadb(text, (size_t)(at - text) + 1, 0, NULL);
+        }
         at[0] = keep;
     }
     const char *m = json_string_value(json_object_get(r->rec, "manifest"));
@@ -216,11 +242,10 @@ static bool record_load(const char *path, const char *ns, record *r)
     }
     const char *renc = json_string_value(json_object_get(r->rec, "encoder"));
     const char *rck = json_string_value(json_object_get(r->rec, "check"));
-    const char *pv = json_string_value(json_object_get(r->rec, "plan_versions"));
     char *bk = digest_canonical_json(json_object_get(r->rec, "buckets"));
     char ck[DIGEST_HEX_LEN + 1];
-    r->checked = bk && renc && rck && pv && strlen(pv) == r->n * DIGEST_HEX_LEN &&
-                 record_check(bk, renc, pv, ck) && !strcmp(ck, rck);
+    r->checked = bk && renc && rck && r->pv && strlen(r->pv) == r->n * DIGEST_HEX_LEN &&
+                 record_check(bk, renc, r->pv, ck) && !strcmp(ck, rck);
     free(bk);
     return true;
 }
@@ -249,9 +274,11 @@ bool redis_manifest_read(rtarget *t, const char *live)
     if (r.checked && !strcmp(renc, enc)) {
         t->rec_kv = r.v;
         t->rec_n = r.n;
-        t->rec_pv = xstrdup(json_string_value(json_object_get(r.rec, "plan_versions")));
+        t->rec_pv = r.pv;
+        r.pv = NULL;
     }
     json_decref(r.rec);
+    free(r.pv);
     return true;
 }
 
@@ -281,7 +308,8 @@ void redis_manifest_known(const char *state_dir, const char *ns, tknown *out)
         kr->names = xmalloc((r.n ? r.n : 1) * sizeof *kr->names);
         for (size_t i = 0; i < r.n; i++)
             kr->names[i] = r.v[i].k;
-        kr->pv = xstrdup(json_string_value(json_object_get(r.rec, "plan_versions")));
+        kr->pv = r.pv;
+        r.pv = NULL;
         out->nrec++;
         size_t i;
         json_t *b;
