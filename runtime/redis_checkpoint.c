@@ -196,7 +196,7 @@ static json_t *state_fields(rtarget *t, rerr *e)
     size_t n = 0;
     for (size_t i = 0; i < t->nten; i++) {
         const rtenant *x = &t->ten[i];
-        const char *was = x->t ? rt_state_get(t, x->name) : NULL;
+        const char *was = x->t ? x->was : NULL;
         if (!x->t || !was || strcmp(was, x->newver))
             names[n++] = x->name;
     }

@@ -293,22 +293,6 @@ static bool read_state(rtarget *t, bool full, rerr *e)
     return true;
 }
 
-const char *rt_state_get(const rtarget *t, const char *name)
-{
-    size_t lo = 0, hi = t->nst;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(t->st[mid].k, name);
-        if (!c)
-            return t->st[mid].v;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
 /* t->ten: the plan's tenants plus those of the last deploy that it drops,
  * sorted by name, each with its new config version. */
 static bool collect_tenants(rtarget *t, rerr *e)
@@ -337,15 +321,24 @@ static bool collect_tenants(rtarget *t, rerr *e)
         else if (!rt_encode(t, x, e))
             return false;
     }
+    /* The deploy state's entries: each plan tenant's, and the tenants it
+     * has that the plan drops.  Both lists are in name order: one merge. */
+    size_t nplan = t->nten, pi = 0;
     for (size_t j = 0; j < t->nst; j++) {
         const char *name = t->st[j].k;
-        if (rules_tenant(env->rs, name))
+        int c = 1;
+        while (pi < nplan && (c = strcmp(t->ten[pi].name, name)) < 0)
+            pi++;
+        if (pi < nplan && c == 0) {
+            t->ten[pi].was = t->st[j].v;
             continue;
+        }
         rtenant *x = &t->ten[t->nten++];
         x->name = name;
+        x->was = t->st[j].v;
         x->tag = plan_key_tag(env->ns, name);
     }
-    if (t->nten > 1)
+    if (t->nten > nplan)
         qsort(t->ten, t->nten, sizeof *t->ten, cmp_name);
     return true;
 }
@@ -358,7 +351,7 @@ static bool read_pointers(rtarget *t, rerr *e)
     size_t *idx = xmalloc((t->nten ? t->nten : 1) * sizeof *idx), nidx = 0;
     for (size_t i = 0; i < t->nten; i++) {
         rtenant *x = &t->ten[i];
-        const char *known = t->fast_read ? rt_state_get(t, x->name) : NULL;
+        const char *known = t->fast_read ? x->was : NULL;
         if (known && x->t && !strcmp(known, x->newver))
             x->live = xstrdup(known);   /* unchanged, as the manifest proves */
         else
@@ -665,7 +658,7 @@ static bool commit_store(rtarget *t, const char *manifest, rerr *e)
     for (size_t i = 0; i < t->nten; i++) {
         rtenant *x = &t->ten[i];
         if (x->t) {
-            const char *was = rt_state_get(t, x->name);
+            const char *was = x->was;
             if (!was || strcmp(was, x->newver)) {
                 hv[hn++] = x->name;
                 hv[hn++] = x->newver;

@@ -30,6 +30,7 @@ typedef struct rtenant {
     char *tag;                 /* "{ns:name}" */
     char newver[REDIS_CONFIG_VERSION_LEN + 1];
     char *live;                /* live active version, NULL when none */
+    const char *was;           /* its entry in t->st (the deploy state), NULL when none */
     bool changed;
     redis_cmds cmds;           /* HSET config, activate */
 } rtenant;
@@ -109,8 +110,7 @@ bool redis_status(target *t, json_t *targets, size_t *drift, rerr *e);
  * manifest describes (SPEC.md 7.7). */
 void redis_manifest_path(rtarget *t);
 bool redis_manifest_read(rtarget *t, const char *live);
-/* The config version t->st holds for tenant name, or NULL. */
-const char *rt_state_get(const rtarget *t, const char *name);
+
 void redis_manifest_write(rtarget *t, const char *digest);
 /* target_kind.known: the buckets this state directory's records vouch for. */
 void redis_manifest_known(const char *state_dir, const char *ns, tknown *out);
