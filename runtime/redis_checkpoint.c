@@ -86,10 +86,10 @@ void rt_shadow_keys(rtarget *t, json_t *a)
             }
             continue;
         }
-        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_ACTIVE, x->tag);
-        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_SEQ, x->tag);
-        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_CFG "%s", x->tag, x->newver);
-        shadow_counters(a, x->tag, x->t);
+        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_ACTIVE, rt_tag(t, x));
+        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_SEQ, rt_tag(t, x));
+        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_CFG "%s", rt_tag(t, x), x->newver);
+        shadow_counters(a, rt_tag(t, x), x->t);
     }
     json_decref(seen);
 }
@@ -109,11 +109,11 @@ static json_t *touched_keys(rtarget *t)
     for (size_t i = 0; i < t->nten; i++) {
         rtenant *x = &t->ten[i];
         if (x->changed) {
-            add_key(a, "%s" PLAN_KEY_ACTIVE, x->tag);
+            add_key(a, "%s" PLAN_KEY_ACTIVE, rt_tag(t, x));
             if (x->live)
-                add_key(a, "%s" PLAN_KEY_CFG "%s", x->tag, x->live);
+                add_key(a, "%s" PLAN_KEY_CFG "%s", rt_tag(t, x), x->live);
             if (x->t && (!x->live || strcmp(x->live, x->newver)))
-                add_key(a, "%s" PLAN_KEY_CFG "%s", x->tag, x->newver);
+                add_key(a, "%s" PLAN_KEY_CFG "%s", rt_tag(t, x), x->newver);
         }
     }
     rt_shadow_keys(t, a);
@@ -245,7 +245,7 @@ json_t *redis_checkpoint(target *tg, rerr *e)
     json_t *act = json_object();
     for (size_t m = 0; m < t->nten; m++)
         if (t->ten[m].changed)
-            json_object_set_new(act, t->ten[m].tag,
+            json_object_set_new(act, rt_tag(t, &t->ten[m]),
                                 t->ten[m].live ? json_string(t->ten[m].live) : json_null());
     json_t *ck = json_pack("{s:O,s:o,s:o,s:s?}", "target", tg->desc, "keys", snap, "active",
                            act, "before_plan", t->live_plan);

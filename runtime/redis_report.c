@@ -171,7 +171,7 @@ bool redis_diff(target *tg, json_t *summary, json_t *tenants, rerr *e)
         json_t *d = json_pack("{s:s,s:s?,s:s?}", "tenant", x->name, "from", x->live, "to",
                               x->t ? x->newver : NULL);
         bool intact = true;
-        json_t *old = x->live ? live_config(t, x->tag, x->live, &intact, e) : json_object();
+        json_t *old = x->live ? live_config(t, rt_tag(t, x), x->live, &intact, e) : json_object();
         if (!old) {
             json_decref(d);
             return false;

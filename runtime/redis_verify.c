@@ -57,8 +57,8 @@ static void queue_case(rtarget *t, rpipe *p, size_t i, const json_t *vc, rtenant
     }
     /* Shadow copy of the tenant's config under "<tag>:v", so decisions run
      * on fresh counters that no client touches. */
-    char *sk = str_printf("%s" PLAN_KEY_VERIFY PLAN_KEY_ACTIVE, x->tag);
-    char *scfg = str_printf("%s" PLAN_KEY_VERIFY PLAN_KEY_CFG "%s", x->tag, x->newver);
+    char *sk = str_printf("%s" PLAN_KEY_VERIFY PLAN_KEY_ACTIVE, rt_tag(t, x));
+    char *scfg = str_printf("%s" PLAN_KEY_VERIFY PLAN_KEY_CFG "%s", rt_tag(t, x), x->newver);
     redis_cmd *hs = &x->cmds.v[0];
     const char **av = xmalloc((size_t)hs->argc * sizeof *av);
     size_t *lens = xmalloc((size_t)hs->argc * sizeof *lens);

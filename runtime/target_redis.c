@@ -305,7 +305,6 @@ static bool collect_tenants(rtarget *t, rerr *e)
         rtenant *x = &t->ten[t->nten++];
         x->t = &env->rs->tenants[i];
         x->name = x->t->name;
-        x->tag = plan_key_tag(env->ns, x->name);
         /* The config version without encoding the tenant: the record's,
          * when it encoded the same rules (equal plan versions) with this
          * encoder.  Only tenants that change are encoded, later.  Plan
@@ -336,7 +335,6 @@ static bool collect_tenants(rtarget *t, rerr *e)
         rtenant *x = &t->ten[t->nten++];
         x->name = name;
         x->was = t->st[j].v;
-        x->tag = plan_key_tag(env->ns, name);
     }
     if (t->nten > nplan)
         qsort(t->ten, t->nten, sizeof *t->ten, cmp_name);
@@ -359,7 +357,7 @@ static bool read_pointers(rtarget *t, rerr *e)
     }
     rpipe *p = rpipe_new(t->s);
     for (size_t j = 0; j < nidx; j++) {
-        char *ak = str_printf("%s" PLAN_KEY_ACTIVE, t->ten[idx[j]].tag);
+        char *ak = str_printf("%s" PLAN_KEY_ACTIVE, rt_tag(t, &t->ten[idx[j]]));
         const char *av[2] = {"GET", ak};
         rpipe_add(p, ak, strlen(ak), 2, av, NULL);
         free(ak);
@@ -450,6 +448,13 @@ static bool rt_read(target *tg, target_read *r, rerr *e)
                ? "manifest matches this state directory's last deploy" : "read in full",
                t->pointers_read, t->pointers_read == 1 ? "" : "s");
     return true;
+}
+
+const char *rt_tag(const rtarget *t, rtenant *x)
+{
+    if (!x->tag)
+        x->tag = plan_key_tag(t->base.env->ns, x->name);
+    return x->tag;
 }
 
 rtenant *rt_find(rtarget *t, const char *name)
@@ -574,7 +579,7 @@ static bool send_cmds(rtarget *t, bool config, rerr *e, size_t *written)
         if (!x->t) {
             if (config)
                 continue;
-            char *k = str_printf("%s" PLAN_KEY_ACTIVE, x->tag);
+            char *k = str_printf("%s" PLAN_KEY_ACTIVE, rt_tag(t, x));
             const char *av[2] = {"DEL", k};
             rpipe_add(p, k, strlen(k), 2, av, NULL);
             free(k);
@@ -585,7 +590,7 @@ static bool send_cmds(rtarget *t, bool config, rerr *e, size_t *written)
              * counters of an old config, and there is none; we hold the
              * lock, and clients never write pointers).  A plain SET spares
              * the server a config parse per new tenant. */
-            char *k = str_printf("%s" PLAN_KEY_ACTIVE, x->tag);
+            char *k = str_printf("%s" PLAN_KEY_ACTIVE, rt_tag(t, x));
             const char *av[3] = {"SET", k, x->newver};
             rpipe_add(p, k, strlen(k), 3, av, NULL);
             free(k);
@@ -672,7 +677,7 @@ static bool commit_store(rtarget *t, const char *manifest, rerr *e)
             rpipe_add(p, sk, strlen(sk), 3, av, NULL);
         }
         if (x->changed && x->live) {
-            char *ck = str_printf("%s" PLAN_KEY_CFG "%s", x->tag, x->live);
+            char *ck = str_printf("%s" PLAN_KEY_CFG "%s", rt_tag(t, x), x->live);
             const char *av[2] = {"DEL", ck};
             rpipe_add(p, ck, strlen(ck), 2, av, NULL);
             free(ck);
@@ -707,9 +712,9 @@ static void queue_tenant_reads(rtarget *t, rpipe *p, const char *sk, char **ak)
         if (!x->changed)
             continue;
         /* Pointer keys are sized from their tag (a tag may be long). */
-        size_t len = strlen(x->tag) + sizeof PLAN_KEY_ACTIVE;
+        size_t len = strlen(rt_tag(t, x)) + sizeof PLAN_KEY_ACTIVE;
         ak[k] = xmalloc(len);
-        snprintf(ak[k], len, "%s" PLAN_KEY_ACTIVE, x->tag);
+        snprintf(ak[k], len, "%s" PLAN_KEY_ACTIVE, rt_tag(t, x));
         const char *av[2] = {"GET", ak[k]}, *hv[3] = {"HGET", sk, x->name};
         rpipe_add(p, ak[k], len - 1, 2, av, NULL);
         rpipe_add(p, sk, strlen(sk), 3, hv, NULL);

@@ -27,7 +27,7 @@ extern const target_kind target_redis;
 typedef struct rtenant {
     const rl_tenant *t;        /* NULL: a tenant removed by this plan */
     const char *name;
-    char *tag;                 /* "{ns:name}" */
+    char *tag;                 /* "{ns:name}", made when first needed (rt_tag) */
     char newver[REDIS_CONFIG_VERSION_LEN + 1];
     char *live;                /* live active version, NULL when none */
     const char *was;           /* its entry in t->st (the deploy state), NULL when none */
@@ -74,6 +74,9 @@ typedef struct rtarget {
 void rt_key(const rtarget *t, char *out, size_t n, const char *what);
 /* One command on key; false with e set on an error reply. */
 bool rt_cmd_ok(rtarget *t, rerr *e, const char *key, int argc, const char **argv);
+/* x's hash tag "{ns:name}", made on first use: most tenants of a re-apply
+ * never need one. */
+const char *rt_tag(const rtarget *t, rtenant *x);
 /* The plan tenant named name (t->ten is sorted by name), or NULL. */
 rtenant *rt_find(rtarget *t, const char *name);
 /* The shadow keys of verification, appended to a once each. */
