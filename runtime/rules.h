@@ -48,9 +48,9 @@ typedef struct rl_tenant {
     bool version_ok;     /* version checked against the rules' digest (text reader) */
     rl_rule *rules;      /* sorted by (depth, subject, id): evaluation order */
     size_t nrules;
-    /* Not NULL: the tenant was added by rules_add_tenant_lazy and its rules
-     * are not read yet (rules and nrules are empty until rules_tenant_load):
-     * its canonical text, borrowed from the caller. */
+    /* Not NULL: the tenant's rules are not read yet (rules and nrules are
+     * empty until rules_tenant_load): its canonical text, borrowed from the
+     * caller (rules_add_tenant_lazy, rules_tenant_attach). */
     const char *text;
     size_t text_len;
     /* Taken from the canonical text by rules_add_tenant_lazy (or known, as
