@@ -894,7 +894,7 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
                                                           "message", e->msg));
     if (c.have_rs) {
         /* Tenants whose rules this run read (the others' versions sufficed). */
-        size_t nread = 0;
+        size_t nread = c.rs.read_once;
         for (size_t i = 0; i < c.rs.ntenants; i++)
             nread += !c.rs.tenants[i].text && !c.rs.tenants[i].deferred;
         json_object_set_new(c.summary, "rules_read", json_integer((json_int_t)nread));

@@ -799,26 +799,88 @@ bool rules_tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t err
     return false;
 }
 
+/* A deferred tenant's bucket read, so that its text is there. */
+static bool fetched(rl_ruleset *rs, const rl_tenant *ten, char *err, size_t errlen)
+{
+    if (!ten->deferred)
+        return true;
+    if (!rs->fetch)
+        return fail(err, errlen, "tenant \"%s\": no plan to read", ten->name);
+    if (!rs->fetch(rs->fetch_ud, rs, ten->bucket, err, errlen))
+        return false;
+    if (ten->deferred)
+        return fail(err, errlen, "tenant \"%s\" is not in bucket %zu of the plan, where the "
+                    "deploy record put it", ten->name, ten->bucket);
+    return true;
+}
+
+/* The rules of the canonical text of ten, into *got from arena a, sorted;
+ * 0 when the text reader does not take them, -1 with err set when they
+ * are refused. */
+static int read_text_rules(const rl_tenant *ten, arena *a, rl_tenant *got, char *err,
+                           size_t errlen)
+{
+    memset(got, 0, sizeof *got);
+    scan s = {ten->text, ten->text + ten->text_len};
+    buf subj;
+    buf_init(&subj, 1 << 20);
+    bool ok = sc_tenant(&s, a, got, &subj, false);
+    buf_free(&subj);
+    if (!ok)
+        return 0;
+    if (got->nrules > 1)
+        qsort(got->rules, got->nrules, sizeof *got->rules, rule_order);
+    for (size_t i = 1; i < got->nrules; i++)
+        if (!strcmp(got->rules[i].id, got->rules[i - 1].id)) {
+            fail(err, errlen, "tenant \"%s\": rule id %s appears twice", ten->name,
+                 got->rules[i].id);
+            return -1;
+        }
+    return 1;
+}
+
+bool rules_tenant_read(rl_ruleset *rs, const rl_tenant *t, arena *scratch, rl_tenant *out,
+                       char *err, size_t errlen)
+{
+    if (!fetched(rs, t, err, errlen)) {
+        rs->load_failed = true;
+        return false;
+    }
+    if (t->text) {
+        int r = read_text_rules(t, scratch, out, err, errlen);
+        if (r < 0) {
+            rs->load_failed = true;
+            return false;
+        }
+        if (r > 0) {
+            rs->read_once++;
+            out->name = t->name;
+            out->version = t->version;
+            out->version_ok = t->version_ok;
+            out->canonical = t->canonical;
+            return true;
+        }
+    }
+    if (!rules_tenant_load(rs, t, err, errlen))
+        return false;
+    *out = *t;
+    return true;
+}
+
 static bool tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t errlen)
 {
     /* Filled in place: the ruleset owns its tenants, and this only
      * completes what rules_add_tenant_lazy left out. */
     rl_tenant *ten = (rl_tenant *)t;
-    if (ten && ten->deferred &&
-        (!rs->fetch || !rs->fetch(rs->fetch_ud, rs, ten->bucket, err, errlen)))
-        return rs->fetch ? false : fail(err, errlen, "tenant \"%s\": no plan to read", ten->name);
-    if (ten && ten->deferred)
-        return fail(err, errlen, "tenant \"%s\" is not in bucket %zu of the plan, where the "
-                    "deploy record put it", ten->name, ten->bucket);
+    if (ten && !fetched(rs, ten, err, errlen))
+        return false;
     if (!ten || !ten->text)
         return true;
     rl_tenant got;
-    memset(&got, 0, sizeof got);
-    scan s = {ten->text, ten->text + ten->text_len};
-    buf subj;
-    buf_init(&subj, 1 << 20);
-    bool ok = sc_tenant(&s, rs->a, &got, &subj, false);
-    buf_free(&subj);
+    int r = read_text_rules(ten, rs->a, &got, err, errlen);
+    if (r < 0)
+        return false;
+    bool ok = r > 0;
     if (!ok) {
         /* Not a form the text reader takes: the tree reader decides, and
          * names what is wrong. */
@@ -832,13 +894,13 @@ static bool tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t er
         json_decref(tj);
         if (!ok)
             return false;
+        if (got.nrules > 1)
+            qsort(got.rules, got.nrules, sizeof *got.rules, rule_order);
+        for (size_t i = 1; i < got.nrules; i++)
+            if (!strcmp(got.rules[i].id, got.rules[i - 1].id))
+                return fail(err, errlen, "tenant \"%s\": rule id %s appears twice",
+                            ten->name, got.rules[i].id);
     }
-    if (got.nrules > 1)
-        qsort(got.rules, got.nrules, sizeof *got.rules, rule_order);
-    for (size_t i = 1; i < got.nrules; i++)
-        if (!strcmp(got.rules[i].id, got.rules[i - 1].id))
-            return fail(err, errlen, "tenant \"%s\": rule id %s appears twice", ten->name,
-                        got.rules[i].id);
     ten->rules = got.rules;
     ten->nrules = got.nrules;
     ten->text = NULL;

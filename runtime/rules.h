@@ -80,6 +80,7 @@ typedef struct rl_ruleset {
     void *fetch_ud;
     int fetch_code;      /* the diagnostic code of fetch's last failure */
     bool load_failed;    /* a rules_tenant_load refused a tenant */
+    size_t read_once;    /* tenants read by rules_tenant_read and left unread */
 } rl_ruleset;
 
 /* Reads the rules from a plan document (or any object with "policy" and
@@ -126,6 +127,13 @@ rules_text_result rules_add_tenant_lazy(rl_ruleset *rs, const char *text, size_t
  * when its rules are not ones the runtime takes.  Every reader of a
  * tenant's rules on the deploy path calls this first. */
 bool rules_tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t errlen);
+/* The rules of t as rules_tenant_load would read them, into *out (t's
+ * name and version, the rules allocated in scratch), leaving t unread:
+ * for a caller that needs them once (to encode a config) and would
+ * rather not keep 100 000 tenants' rules.  A tenant already read is copied
+ * as it is; one the text reader does not take is read into the ruleset. */
+bool rules_tenant_read(rl_ruleset *rs, const rl_tenant *t, arena *scratch, rl_tenant *out,
+                       char *err, size_t errlen);
 /* A tenant known without reading the plan: its name and version (64 hex
  * digits), vouched for by a record of the bucket k it is in (a bucket with
  * the same digest was read whole before).  Its rules are read with its

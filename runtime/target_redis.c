@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "fault.h"
 #include "plan_digest.h"
@@ -149,6 +150,7 @@ static void rt_free(target *tg)
         redis_cmds_free(&t->ten[m].cmds);
     }
     free(t->ten);
+    arena_free(t->scratch);
     free(t->st);
     free(t->st_text);
     free(t->rec_pv);
@@ -215,6 +217,11 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(((const rtenant *)a)->name, ((const rtenant *)b)->name);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int cmp_kv(const void *a, const void *b)
 {
     return strcmp(((const rkv *)a)->k, ((const rkv *)b)->k);
@@ -228,13 +235,26 @@ static bool rt_encode(rtarget *t, rtenant *x, rerr *e)
     if (!x->t || x->cmds.n)
         return true;
     const target_env *env = t->base.env;
+    rl_ruleset *rs = (rl_ruleset *)env->rs;
     char err[512];
-    if (!rules_tenant_load((rl_ruleset *)env->rs, x->t, err, sizeof err))
-        return rerr_set(e, env->rs->fetch_code ? env->rs->fetch_code : DIAG_PLAN_SHAPE, "%s",
-                        err);
+    /* A tenant no verification case names needs its rules only here: they
+     * are read into scratch memory and forgotten, so that a deploy of
+     * 100 000 tenants does not hold all their rules at once. */
+    bool once = !x->verified && (x->t->text || x->t->deferred);
+    rl_tenant tmp;
+    if (once) {
+        if (!t->scratch)
+            t->scratch = arena_new();
+        if (!rules_tenant_read(rs, x->t, t->scratch, &tmp, err, sizeof err))
+            return rerr_set(e, rs->fetch_code ? rs->fetch_code : DIAG_PLAN_SHAPE, "%s", err);
+    } else if (!rules_tenant_load(rs, x->t, err, sizeof err)) {
+        return rerr_set(e, rs->fetch_code ? rs->fetch_code : DIAG_PLAN_SHAPE, "%s", err);
+    }
     t->encoded++;
-    redis_config_tenant(env->rs, x->t, t->functions ? NULL : t->sha,
+    redis_config_tenant(rs, once ? &tmp : x->t, t->functions ? NULL : t->sha,
                         env->client_time ? statedir_now_ms() : -1, &x->cmds, x->newver);
+    if (once)
+        arena_reset(t->scratch);
     return true;
 }
 
@@ -300,11 +320,25 @@ static bool collect_tenants(rtarget *t, rerr *e)
     const target_env *env = t->base.env;
     size_t cap = env->rs->ntenants + t->nst;
     t->ten = xcalloc(cap ? cap : 1, sizeof *t->ten);
+    /* The verification's tenants (at most PLAN_VERIFY_MAX_CASES cases),
+     * sorted, to mark them as the plan's tenants go by. */
+    const json_t *cases = json_object_get(env->plan, "verify");
+    const char **vn = xmalloc((json_array_size(cases) + 1) * sizeof *vn);
+    size_t nv = 0, ci;
+    json_t *vc;
+    json_array_foreach(cases, ci, vc) {
+        const char *tn = json_string_value(json_object_get(vc, "tenant"));
+        if (tn)
+            vn[nv++] = tn;
+    }
+    if (nv > 1)
+        qsort(vn, nv, sizeof *vn, cmp_str);
     size_t rj = 0;
     for (size_t i = 0; i < env->rs->ntenants; i++) {
         rtenant *x = &t->ten[t->nten++];
         x->t = &env->rs->tenants[i];
         x->name = x->t->name;
+        x->verified = nv && bsearch(&x->name, vn, nv, sizeof *vn, cmp_str);
         /* The config version without encoding the tenant: the record's,
          * when it encoded the same rules (equal plan versions) with this
          * encoder.  Only tenants that change are encoded, later.  Plan
@@ -317,9 +351,12 @@ static bool collect_tenants(rtarget *t, rerr *e)
                     strlen(t->rec_kv[rj].v) == REDIS_CONFIG_VERSION_LEN;
         if (same)
             memcpy(x->newver, t->rec_kv[rj].v, REDIS_CONFIG_VERSION_LEN + 1);
-        else if (!rt_encode(t, x, e))
+        else if (!rt_encode(t, x, e)) {
+            free(vn);
             return false;
+        }
     }
+    free(vn);
     /* The deploy state's entries: each plan tenant's, and the tenants it
      * has that the plan drops.  Both lists are in name order: one merge. */
     size_t nplan = t->nten, pi = 0;

@@ -32,6 +32,7 @@ typedef struct rtenant {
     char *live;                /* live active version, NULL when none */
     const char *was;           /* its entry in t->st (the deploy state), NULL when none */
     bool changed;
+    bool verified;             /* a verification case's tenant (its rules are kept) */
     redis_cmds cmds;           /* HSET config, activate */
 } rtenant;
 
@@ -68,6 +69,7 @@ typedef struct rtarget {
     bool fast_read;            /* the store's manifest matched that record */
     size_t pointers_read;      /* active pointers read from the store */
     size_t encoded;            /* tenant configs encoded (the others' versions known) */
+    arena *scratch;            /* the rules of a tenant being encoded, then forgotten */
 } rtarget;
 
 /* "NS:what" into out. */
