@@ -180,6 +180,22 @@ char *arena_printf(arena *a, const char *fmt, ...)
     return p;
 }
 
+void arena_reset(arena *a)
+{
+    struct block **chains[2] = {&a->head, &a->strs};
+    a->total = 0;
+    for (int i = 0; i < 2; i++) {
+        struct block *b = *chains[i];
+        if (!b)
+            continue;
+        blocks_free(b->prev);
+        b->prev = NULL;
+        memset(b->data, 0, b->used);
+        b->used = 0;
+        a->total += b->size;
+    }
+}
+
 size_t arena_bytes(const arena *a)
 {
     return a->total;

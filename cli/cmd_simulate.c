@@ -23,7 +23,7 @@
  * gives an empty tenant there, so loops over t <= ntenants need no test). */
 static const rl_tenant *tenant_at(const rl_ruleset *rs, size_t t)
 {
-    static const rl_tenant none = {"*", NULL, false, NULL, 0};
+    static const rl_tenant none = {.name = "*"};
     if (t < rs->ntenants)
         return &rs->tenants[t];
     return rs->any_tenant ? rs->any_tenant : &none;

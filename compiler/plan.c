@@ -711,6 +711,18 @@ static void verify_cases(json_t *cases, const m_subject *tenant, const rule *rs,
 
 /* ---- the whole plan ---- */
 
+/* Appends to index the bucket of the n tenants from offset b0 of text to
+ * its end: {"at", "len", "n", "sha256"} (SPEC.md 5.2). */
+static void close_bucket(json_t *index, const buf *text, size_t b0, size_t n)
+{
+    char hex[DIGEST_HEX_LEN + 1];
+    if (!buf_ok(text) || !plan_bucket_digest(text->data + b0, text->len - b0, hex))
+        abort();
+    push(index, must(json_pack("{s:I,s:I,s:I,s:s}", "at", (json_int_t)b0, "len",
+                               (json_int_t)(text->len - b0), "n", (json_int_t)n, "sha256",
+                               hex)));
+}
+
 /* plan_build, and with text set plan_build_text (see plan.h). */
 static json_t *build(const m_policy *m, const program *p, const plan_opts *o, diag_list *d,
                      buf *text)
@@ -752,6 +764,10 @@ static json_t *build(const m_policy *m, const program *p, const plan_opts *o, di
     rules rs = {0};
     buf one;                     /* one tenant's canonical text */
     buf_init(&one, BUF_DEFAULT_MAX);
+    /* The index of the tenants text (plan_digest.h): the bucket being
+     * filled starts at offset b0 of text and holds bn tenants. */
+    json_t *index = text ? must(json_array()) : NULL;
+    size_t b0 = 1, bn = 0;
     if (text)
         buf_putc(text, '[');
     for (size_t i = 0; i < m->ntenants; i++) {
@@ -780,9 +796,15 @@ static json_t *build(const m_policy *m, const program *p, const plan_opts *o, di
         if (text && i == 64 && m->ntenants > 1024)
             buf_expect(text, text->len / 64 * (m->ntenants - 64) / 100 * 105);
         if (text) {
+            if (bn && plan_bucket_cut(t->name, bn)) {
+                close_bucket(index, text, b0, bn);
+                b0 = text->len + 1;
+                bn = 0;
+            }
             if (i)
                 buf_putc(text, ',');
             buf_append(text, one.data, one.len);
+            bn++;
         }
         /* A tree of the tenant: every tenant for rules_only callers, only
          * the verified ones (what predicting the cases reads) with text. */
@@ -795,9 +817,12 @@ static json_t *build(const m_policy *m, const program *p, const plan_opts *o, di
             verify_cases(verify, t, rs.v, rs.n);
     }
     if (text) {
+        if (bn)
+            close_bucket(index, text, b0, bn);
         buf_putc(text, ']');
         if (!buf_ok(text))
             abort();
+        set(plan, "tenant_index", index);
     }
     if (m->any_tenant) {
         /* `tenant *`: {"rules":[..],"version":..}, like a tenant without
@@ -875,10 +900,10 @@ static bool write_parts(const char *const *parts, const size_t *lens, int n, con
 bool plan_seal_write_text(json_t *plan, const buf *tenants, const char *path, char *err,
                           size_t errlen)
 {
-    /* Serialising a large plan takes long, so it is done once: the
-     * canonical text without plan_digest is what the digest covers, and the
-     * sealed text is the same with the member spliced in at its sorted
-     * place.  The top-level keys around it are "library" and "policy"; no
+    /* Serialising a large plan takes long, so it is done once, and the
+     * sealed text is that with the plan_digest member spliced in at its
+     * sorted place (the digest leaves "tenants" out, so it is taken over
+     * the tree first).  The top-level keys around it are "library" and "policy"; no
      * object before "policy" (compiler, format, layout, library) has a
      * "policy" key, and a string cannot contain an unescaped quote, so the
      * first ',"policy":' in the text is the top-level member.  With tenants
@@ -887,6 +912,11 @@ bool plan_seal_write_text(json_t *plan, const buf *tenants, const char *path, ch
      * keys, and no string holds '"tenants":[],"verify":', so its last
      * occurrence is the member. */
     json_object_del(plan, "plan_digest");
+    char hex[DIGEST_HEX_LEN + 1];
+    if (!plan_digest_compute(plan, hex)) {
+        snprintf(err, errlen, "cannot seal the plan (out of memory)");
+        return false;
+    }
     json_t *keep = NULL;
     if (tenants) {
         keep = json_incref(json_object_get(plan, "tenants"));
@@ -916,22 +946,11 @@ bool plan_seal_write_text(json_t *plan, const buf *tenants, const char *path, ch
         cut = (size_t)(tp - t0) + sizeof ",\"tenants\":" - 1;
         cut_end = cut + 2;
     }
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool hashed = ctx && at && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-                  EVP_DigestUpdate(ctx, t0, cut) &&
-                  (!tenants || EVP_DigestUpdate(ctx, tenants->data, tenants->len)) &&
-                  EVP_DigestUpdate(ctx, t0 + cut_end, n0 - cut_end) &&
-                  EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32;
-    EVP_MD_CTX_free(ctx);
-    if (!hashed) {
+    if (!at) {
         free(t0);
-        snprintf(err, errlen, "cannot seal the plan (no policy member, or hashing failed)");
+        snprintf(err, errlen, "cannot seal the plan (no policy member)");
         return false;
     }
-    char hex[DIGEST_HEX_LEN + 1];
-    digest_hex(md, 32, hex);
     if (json_object_set_new(plan, "plan_digest", must(json_string(hex))) != 0)
         abort();
     char member[DIGEST_HEX_LEN + 32];

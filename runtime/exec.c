@@ -36,6 +36,7 @@
 #include "exec_private.h"
 #include "fault.h"
 #include "plan_load.h"
+#include "xalloc.h"
 #include "plan_sign.h"
 #include "redact.h"
 
@@ -80,6 +81,9 @@ void xc_free(xc *c)
         c->t[i]->kind->free(c->t[i]);
     if (c->have_rs)
         rules_free(&c->rs);
+    plan_text_release(&c->text);
+    tknown_free(&c->known);
+    free(c->prev_name);
     json_decref(c->plan);
     json_decref(c->skipped);
     json_decref(c->tenants);
@@ -130,6 +134,85 @@ static bool needs_tenants(xc *c, const json_t *plan)
     return c->tenants != NULL;
 }
 
+/* Notes that the tenants [first, last] (names) come next in the file: a
+ * record vouches for a bucket by the positions of its tenants in name
+ * order, which are the plan's only when the plan is sorted. */
+static void note_names(xc *c, const char *first, const char *last)
+{
+    if (c->prev_name && strcmp(c->prev_name, first) >= 0)
+        c->unsorted = true;
+    free(c->prev_name);
+    c->prev_name = xstrdup(last);
+}
+
+static bool begin_rs(xc *c, const json_t *plan, size_t n, rerr *e)
+{
+    char err[512];
+    if (!c->have_rs) {
+        if (!rules_begin(plan, n, &c->rs, err, sizeof err))
+            return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+        c->have_rs = true;
+    }
+    return true;
+}
+
+/* A bucket that a record in the state directory vouches for: its tenants
+ * by name and version from the record, without reading it (SPEC.md 7.7). */
+static int take_bucket(void *ud, const json_t *plan, size_t k, const char *sha, size_t n,
+                       size_t first, size_t total, rerr *e)
+{
+    xc *c = ud;
+    (void)k;
+    c->nbuckets++;
+    if (needs_tenants(c, plan) || !c->o->state_dir[0] || c->o->full_read)
+        return 0;
+    if (!begin_rs(c, plan, total, e))
+        return -1;
+    if (!c->known_read) {
+        c->known_read = true;
+        for (size_t i = 0; target_kinds[i]; i++)
+            if (target_kinds[i]->known)
+                target_kinds[i]->known(c->o->state_dir, c->rs.ns, &c->known);
+    }
+    const tknown_bucket *kb = tknown_find(&c->known, sha);
+    if (!kb || kb->n != n || first + n > total)
+        return 0;
+    const tknown_rec *r = &c->known.rec[kb->rec];
+    if (c->prev_name && strcmp(c->prev_name, r->names[kb->first]) >= 0)
+        return 0;
+    char err[512], ver[DIGEST_HEX_LEN + 1];
+    for (size_t j = kb->first; j < kb->first + n; j++) {
+        memcpy(ver, r->pv + j * DIGEST_HEX_LEN, DIGEST_HEX_LEN);
+        ver[DIGEST_HEX_LEN] = '\0';
+        if (!rules_add_tenant_known(&c->rs, r->names[j], ver, k, err, sizeof err)) {
+            rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+            return -1;
+        }
+    }
+    note_names(c, r->names[kb->first], r->names[kb->first + n - 1]);
+    c->buckets_known++;
+    return 1;
+}
+
+static bool attach_one(void *ud, const char *text, size_t len, char *err, size_t errlen)
+{
+    return rules_tenant_attach(ud, text, len, err, errlen);
+}
+
+/* rs->fetch: bucket k read from the plan's text, checked against its
+ * digest, and its tenants' text attached. */
+static bool fetch_bucket(void *ud, rl_ruleset *rs, size_t k, char *err, size_t errlen)
+{
+    xc *c = ud;
+    rerr e = {0};
+    c->buckets_fetched++;
+    if (plan_read_bucket(&c->text, c->plan, k, attach_one, rs, &e))
+        return true;
+    snprintf(err, errlen, "%s", e.msg);
+    rs->fetch_code = e.code;
+    return false;
+}
+
 /* Each tenant of the plan into c->rs as plan_load_streamed parses it. */
 
 static bool take_tenant(void *ud, const json_t *plan, const json_t *tenant, size_t i, size_t n,
@@ -158,6 +241,8 @@ static bool take_tenant(void *ud, const json_t *plan, const json_t *tenant, size
                         "its rules", i);
     if (!rules_add_tenant(&c->rs, tenant, err, sizeof err))
         return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+    const char *nm = c->rs.tenants[c->rs.ntenants - 1].name;
+    note_names(c, nm, nm);
     return true;
 }
 
@@ -180,8 +265,17 @@ static int take_tenant_text(void *ud, const json_t *plan, const char *text, size
         rerr_set(e, DIAG_PLAN_SHAPE, "tenants[%zu]: more tenants than counted", i);
         return -1;
     }
-    switch (rules_add_tenant_text(&c->rs, text, len, err, sizeof err)) {
-    case RULES_TEXT_OK: return 1;
+    /* Rules are read when a target first needs them (the tenants a deploy
+     * changes or verifies): the version is what tells whether it does. */
+    rules_text_result r = rules_add_tenant_lazy(&c->rs, text, len, err, sizeof err);
+    if (r == RULES_TEXT_OTHER)
+        r = rules_add_tenant_text(&c->rs, text, len, err, sizeof err);
+    switch (r) {
+    case RULES_TEXT_OK: {
+        const char *nm = c->rs.tenants[c->rs.ntenants - 1].name;
+        note_names(c, nm, nm);
+        return 1;
+    }
     case RULES_TEXT_OTHER: return 0;
     case RULES_TEXT_ERROR: break;
     }
@@ -203,8 +297,8 @@ exec_status xc_load_plan(xc *c, const char *path, rerr *e)
     /* Parse, compatibility and digest checks are plan_load's (RLC310x);
      * tenants come one at a time straight into rules, so a plan of 100 000
      * tenants is never one JSON tree.  c->plan keeps the rest. */
-    c->plan = plan_load_streamed(path, take_tenant_text, take_tenant, c,
-                                 c->o->verify_key ? signed_dg : NULL, e);
+    c->plan = plan_load_streamed(path, take_bucket, take_tenant_text, take_tenant, c,
+                                 c->o->verify_key ? signed_dg : NULL, &c->text, e);
     if (!c->plan)
         return e->code == DIAG_PLAN_SIGNATURE ? EXEC_SIGNATURE : EXEC_PLAN;
     snprintf(c->digest, sizeof c->digest, "%s",
@@ -254,7 +348,10 @@ exec_status xc_load_plan(xc *c, const char *path, rerr *e)
     c->env.skew_ms = c->rs.skew_ms;
     c->env.client_time = c->rs.client_time;
     c->env.plan = c->plan;
+    c->rs.fetch = fetch_bucket;
+    c->rs.fetch_ud = c;
     c->env.rs = &c->rs;
+    c->env.plan_sorted = !c->unsorted && c->text.text;
     c->env.tenants = c->tenants;
     return EXEC_OK;
 }
@@ -629,7 +726,7 @@ static bool run_read(xc *c, rerr *e)
     for (size_t i = 0; i < c->nt; i++) {
         target_read one = {0};
         if (!c->t[i]->kind->read(c->t[i], &one, e))
-            return abandon_with(c, EXEC_PREFLIGHT);
+            return abandon_with(c, c->rs.load_failed ? EXEC_PLAN : EXEC_PREFLIGHT);
         r.changed += one.changed;
         r.removed += one.removed;
         r.pointers += one.pointers;
@@ -795,6 +892,19 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
     if (e->code)
         json_object_set_new(c.summary, "error", json_pack("{s:i,s:s}", "code", e->code,
                                                           "message", e->msg));
+    if (c.have_rs) {
+        /* Tenants whose rules this run read (the others' versions sufficed). */
+        size_t nread = c.rs.read_once;
+        for (size_t i = 0; i < c.rs.ntenants; i++)
+            nread += !c.rs.tenants[i].text && !c.rs.tenants[i].deferred;
+        json_object_set_new(c.summary, "rules_read", json_integer((json_int_t)nread));
+        /* Buckets of the plan read (and checked against their digests);
+         * the others were known from a record. */
+        json_object_set_new(c.summary, "buckets_read",
+                            json_integer((json_int_t)(c.nbuckets - c.buckets_known +
+                                                      c.buckets_fetched)));
+        json_object_set_new(c.summary, "buckets", json_integer((json_int_t)c.nbuckets));
+    }
     xc_free(&c);
     statedir_unlock(sdlock);
     return c.st;

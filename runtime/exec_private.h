@@ -12,6 +12,7 @@
 
 #include "exec.h"
 #include "journal.h"
+#include "plan_load.h"
 #include "rules.h"
 #include "statedir.h"
 #include "target.h"
@@ -28,6 +29,12 @@ typedef struct xc {
     char digest[DIGEST_HEX_LEN + 1];
     rl_ruleset rs;
     bool have_rs;
+    plan_text text;            /* the plan's text, which rs's unread tenants borrow */
+    tknown known;              /* buckets the state directory's records vouch for */
+    bool known_read;
+    char *prev_name;           /* the last tenant taken, in file order */
+    bool unsorted;             /* a tenant came before one it sorts after */
+    size_t nbuckets, buckets_known, buckets_fetched;
     target *t[MAX_TARGETS];    /* in kind order, then plan order */
     size_t nt;
     char run[64];

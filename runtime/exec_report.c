@@ -25,8 +25,11 @@ exec_status exec_diff(const char *plan_path, const exec_opts *o, json_t **summar
         goto out;
     for (size_t i = 0; i < c.nt; i++) {
         target_read r = {0};
-        if (!c.t[i]->kind->read(c.t[i], &r, e))
+        if (!c.t[i]->kind->read(c.t[i], &r, e)) {
+            if (c.rs.load_failed)
+                st = EXEC_PLAN;
             goto out;
+        }
     }
     json_t *tenants = json_array();
     json_object_set_new(c.summary, "tenants", tenants);

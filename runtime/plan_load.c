@@ -212,7 +212,10 @@ static const field top_fields[] = {
     {"format", T_INT},   {"compiler", T_STR}, {"policy", T_OBJ},  {"sources", T_ARR},
     {"library", T_OBJ},  {"layout", T_OBJ},   {"tenants", T_ARR}, {"targets", T_ARR},
     {"steps", T_ARR},    {"verify", T_ARR},   {"plan_digest", T_STR},
+    {"tenant_index", T_ARR},
 };
+static const field index_fields[] = {
+    {"at", T_INT}, {"len", T_INT}, {"n", T_INT}, {"sha256", T_STR}};
 static const field policy_fields[] = {
     {"name", T_STR}, {"namespace", T_STR}, {"max_clock_skew_ms", T_INT},
     {"time_source", T_STR}, {"on_store_error", T_STR},
@@ -269,6 +272,7 @@ static bool shape_ok(const json_t *p, rerr *e)
         !NEED(json_object_get(p, "library"), library_fields, "library", e) ||
         !NEED(json_object_get(p, "layout"), layout_fields, "layout", e) ||
         !EACH(json_object_get(p, "sources"), source_fields, "sources", e) ||
+        !EACH(json_object_get(p, "tenant_index"), index_fields, "tenant_index", e) ||
         !EACH(json_object_get(p, "tenants"), tenant_fields, "tenants", e) ||
         !EACH(json_object_get(p, "targets"), target_fields, "targets", e) ||
         !EACH(json_object_get(p, "steps"), step_fields, "steps", e) ||
@@ -442,49 +446,67 @@ static bool values_ok(const json_t *p, rerr *e)
     return true;
 }
 
-/* True when text, less its top-level `,"plan_digest":"HAVE"` member and its
- * final newline, hashes to HAVE: then text is the canonical JSON the
- * compiler hashed plus that member, and re-serialising the parsed plan to
- * check the digest (seconds and gigabytes for 100 000 tenants) is not
- * needed.  A plan re-indented by a tool fails this and takes the slow path
- * (plan_verify), which is the definition (SPEC.md 5.2). */
-static bool text_digest_matches(const char *text, size_t len, const char *have)
-{
-    if (!have || strlen(have) != DIGEST_HEX_LEN)
-        return false;
-    if (len && text[len - 1] == '\n')
-        len--;
-    char needle[DIGEST_HEX_LEN + 32];
-    int nl = snprintf(needle, sizeof needle, ",\"plan_digest\":\"%s\"", have);
-    const char *at = NULL;
-    for (const char *q = text; q + nl <= text + len; q++) {
-        q = memchr(q, ',', (size_t)(text + len - q));
-        if (!q || q + nl > text + len)
-            break;
-        if (!memcmp(q, needle, (size_t)nl)) {
-            at = q;
-            break;
-        }
-    }
-    if (!at)
-        return false;
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-              EVP_DigestUpdate(ctx, text, (size_t)(at - text)) &&
-              EVP_DigestUpdate(ctx, at + nl, (size_t)(text + len - (at + nl))) &&
-              EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
-    char hex[DIGEST_HEX_LEN + 1];
-    if (!ok || mdlen != 32)
-        return false;
-    digest_hex(md, 32, hex);
-    return !strcmp(hex, have);
-}
-
 /* The checks of plan_verify after the digest: compiler, shape. */
 static bool verify_rest(const json_t *plan, const char *dg, rerr *e);
+
+/* Checks that the buckets of tenant_index cover the n tenants of the plan
+ * in order, each holding 1 to PLAN_BUCKET_MAX (RLC3106 otherwise); n ==
+ * SIZE_MAX skips the total.  at and len are not checked: they locate a bucket in the
+ * canonical text, which a tree does not have. */
+static bool index_covers(const json_t *index, size_t n, rerr *e)
+{
+    size_t i, sum = 0;
+    json_t *b;
+    json_array_foreach(index, i, b) {
+        json_int_t k = json_integer_value(json_object_get(b, "n"));
+        const char *sha = json_string_value(json_object_get(b, "sha256"));
+        if (k < 1 || k > PLAN_BUCKET_MAX)
+            return rerr_set(e, DIAG_PLAN_SHAPE, "plan field tenant_index[%zu].n is %lld, "
+                            "outside [1, %d]", i, (long long)k, PLAN_BUCKET_MAX);
+        if (strlen(sha) != DIGEST_HEX_LEN)
+            return rerr_set(e, DIAG_PLAN_SHAPE, "plan field tenant_index[%zu].sha256 is not "
+                            "a SHA-256 in hex", i);
+        sum += (size_t)k;
+    }
+    if (n != SIZE_MAX && sum != n)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field tenant_index counts %zu tenants, but "
+                        "the plan has %zu", sum, n);
+    return true;
+}
+
+/* The message of a bucket whose tenants do not hash to its digest. */
+static bool bucket_modified(size_t k, size_t first, size_t n, const char *want,
+                            const char *have, rerr *e)
+{
+    return rerr_set(e, DIAG_PLAN_DIGEST, "tenants[%zu..%zu] (tenant_index[%zu]) hash to "
+                    "%.12s... but the index says %.12s...: the plan was modified after it "
+                    "was compiled", first, first + n - 1, k, have, want);
+}
+
+/* Each bucket of a whole tree against its digest (RLC3105). */
+static bool buckets_match(const json_t *plan, rerr *e)
+{
+    const json_t *index = json_object_get(plan, "tenant_index");
+    const json_t *ts = json_object_get(plan, "tenants");
+    if (!index_covers(index, json_array_size(ts), e))
+        return false;
+    size_t k, first = 0;
+    json_t *b;
+    json_array_foreach(index, k, b) {
+        size_t n = (size_t)json_integer_value(json_object_get(b, "n"));
+        json_t *run = json_array();
+        for (size_t i = first; i < first + n; i++)
+            json_array_append(run, json_array_get(ts, i));
+        char hex[DIGEST_HEX_LEN + 1];
+        bool ok = digest_json_hex(run, hex);
+        json_decref(run);
+        const char *want = json_string_value(json_object_get(b, "sha256"));
+        if (!ok || strcmp(hex, want))
+            return bucket_modified(k, first, n, want, hex, e);
+        first += n;
+    }
+    return true;
+}
 
 bool plan_verify(const json_t *plan, char computed[DIGEST_HEX_LEN + 1], rerr *e)
 {
@@ -493,7 +515,7 @@ bool plan_verify(const json_t *plan, char computed[DIGEST_HEX_LEN + 1], rerr *e)
         return rerr_set(e, DIAG_PLAN_SHAPE, "plan is not an object");
     if (computed)
         memcpy(computed, dg, sizeof dg);
-    return verify_rest(plan, dg, e);
+    return verify_rest(plan, dg, e) && buckets_match(plan, e);
 }
 
 static bool verify_rest(const json_t *plan, const char *dg, rerr *e)
@@ -527,15 +549,10 @@ json_t *plan_load(const char *path, rerr *e)
     if (!text)
         return NULL;
     json_t *p = plan_parse_text(text, len, e);
-    if (!p) {
-        free(text);
-        rerr_prefix(e, "%s", path);
-        return NULL;
-    }
-    const char *have = json_string_value(json_object_get(p, "plan_digest"));
-    bool fast = text_digest_matches(text, len, have);
     free(text);
-    if (fast ? !verify_rest(p, have, e) : !plan_verify(p, NULL, e)) {
+    if (!p)
+        rerr_prefix(e, "%s", path);
+    else if (!plan_verify(p, NULL, e)) {
         rerr_prefix(e, "%s", path);
         json_decref(p);
         return NULL;
@@ -587,10 +604,17 @@ static const char *skip_value(const char *p, const char *end)
     return depth == 0 ? p : NULL;
 }
 
-/* *vs = the start of the value of the top-level member "tenants" of a
- * compact JSON object (its extent is found while splitting it). */
-static bool find_tenants(const char *text, const char *end, const char **vs)
+/* The members of a compact top-level object that come before "tenants"
+ * (keys sorted): where the values of "plan_digest" and "tenant_index"
+ * start and end (NULL when absent), and where the value of "tenants"
+ * starts.  False when the text is not compact JSON of that order. */
+typedef struct head_spans {
+    const char *dg, *dg_end, *index, *index_end, *tenants;
+} head_spans;
+
+static bool find_head(const char *text, const char *end, head_spans *h)
 {
+    memset(h, 0, sizeof *h);
     const char *p = text;
     if (p >= end || *p != '{')
         return false;
@@ -600,13 +624,21 @@ static bool find_tenants(const char *text, const char *end, const char **vs)
         if (!ke || ke >= end || *ke != ':')
             return false;
         const char *v = ke + 1;
-        if (ke - k == 8 && !memcmp(k, "tenants\"", 8)) {
-            *vs = v;
+        size_t kl = (size_t)(ke - k);
+        if (kl == 8 && !memcmp(k, "tenants\"", 8)) {
+            h->tenants = v;
             return true;
         }
         const char *vend = skip_value(v, end);
         if (!vend)
             return false;
+        if (kl == 12 && !memcmp(k, "plan_digest\"", 12)) {
+            h->dg = v;
+            h->dg_end = vend;
+        } else if (kl == 13 && !memcmp(k, "tenant_index\"", 13)) {
+            h->index = v;
+            h->index_end = vend;
+        }
         p = vend;
         if (p < end && *p == ',')
             p++;
@@ -614,38 +646,29 @@ static bool find_tenants(const char *text, const char *end, const char **vs)
     return false;
 }
 
-/* The elements of the array starting at vs ('['): their [start, end) byte
- * offsets from vs, in *spans (malloc'd, 2 per element), their count in *n,
- * and the end of the array (after ']') in *ve.  One pass over the tenants,
- * which are nearly all of a plan. */
-static bool split_tenants(const char *vs, const char *end, size_t **spans, size_t *n,
-                          const char **ve)
+/* Whether the buckets of index lie where they say in the tenants array
+ * starting at vs ('['): one after the other, each from a '{' to a '}'
+ * followed by ',' or, for the last, by the array's ']'; *ve is then the end
+ * of the array (after ']').  A plan re-indented by a tool fails this and is
+ * read whole instead. */
+static bool buckets_located(const json_t *index, const char *vs, const char *end,
+                            const char **ve)
 {
-    size_t cap = 1024, k = 0;
-    size_t *v = xmalloc(2 * cap * sizeof *v);
-    const char *q = vs + 1;
-    while (q < end && *q != ']') {
-        const char *qe = skip_value(q, end);
-        if (!qe || qe >= end || (*qe != ',' && *qe != ']')) {
-            free(v);
+    size_t k, next = 1, room = (size_t)(end - vs);
+    json_t *b;
+    json_array_foreach(index, k, b) {
+        json_int_t at = json_integer_value(json_object_get(b, "at"));
+        json_int_t len = json_integer_value(json_object_get(b, "len"));
+        if ((size_t)at != next || len < 2 || (size_t)len >= room - (size_t)at ||
+            vs[at] != '{' || vs[at + len - 1] != '}')
             return false;
-        }
-        if (k == cap) {
-            cap *= 2;
-            v = xreallocarray(v, 2 * cap, sizeof *v);
-        }
-        v[2 * k] = (size_t)(q - vs);
-        v[2 * k + 1] = (size_t)(qe - vs);
-        k++;
-        q = *qe == ',' ? qe + 1 : qe;
+        next = (size_t)(at + len) + 1;
+        if (vs[next - 1] != (k + 1 == json_array_size(index) ? ']' : ','))
+            return false;
     }
-    if (q >= end) {
-        free(v);
+    if (next == 1 && (room < 2 || vs[1] != ']'))
         return false;
-    }
-    *spans = v;
-    *n = k;
-    *ve = q + 1;
+    *ve = vs + (next == 1 ? 2 : next);
     return true;
 }
 
@@ -683,27 +706,122 @@ static void release_text(char *text, size_t len, bool mapped)
         free(text);
 }
 
-json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenant_fn fn, void *ud,
-                           const char *want_digest, rerr *e)
+/* Hands the tenants of one bucket (text, len: "{..},{..}") to tfn or fn,
+ * tenants[first] being its first; false with e set when one is refused or
+ * the bucket does not hold n. */
+static bool hand_over(const json_t *plan, const char *text, size_t len, size_t first, size_t n,
+                      size_t total, plan_tenant_text_fn tfn, plan_tenant_fn fn, void *ud,
+                      rerr *e)
 {
+    const char *q = text, *end = text + len;
+    size_t k = 0;
+    while (q < end) {
+        const char *qe = skip_value(q, end);
+        if (!qe || (qe < end && *qe != ','))
+            return rerr_set(e, DIAG_PLAN_PARSE, "tenants[%zu] is not valid JSON", first + k);
+        if (k == n)
+            break;
+        size_t i = first + k++;
+        if (tfn) {
+            /* The canonical form is read without a tree; anything else
+             * takes the tree below. */
+            int r = tfn(ud, plan, q, (size_t)(qe - q), i, total, e);
+            if (r < 0)
+                return false;
+            if (r > 0) {
+                q = qe + 1;
+                continue;
+            }
+        }
+        json_error_t je;
+        json_t *t = json_loadb(q, (size_t)(qe - q), JSON_REJECT_DUPLICATES, &je);
+        bool ok;
+        if (!t)
+            ok = rerr_set(e, DIAG_PLAN_PARSE, "tenants[%zu] is not valid JSON: %s", i, je.text);
+        else if (find_real(t))
+            ok = rerr_set(e, DIAG_PLAN_PARSE, "plan holds a floating-point number; plans "
+                          "hold integers only");
+        else
+            ok = tenant_fields_ok(t, i, e) && tenant_rules_ok(t, i, e) &&
+                 fn(ud, plan, t, i, total, e);
+        json_decref(t);
+        if (!ok)
+            return false;
+        q = qe + 1;
+    }
+    if (k != n || q < end)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field tenant_index: a bucket says it holds "
+                        "%zu tenants from tenants[%zu], but it holds %s", n, first,
+                        k < n ? "fewer" : "more");
+    return true;
+}
+
+void plan_text_release(plan_text *t)
+{
+    if (t && t->text)
+        release_text(t->text, t->len, t->mapped);
+    if (t)
+        memset(t, 0, sizeof *t);
+}
+
+bool plan_read_bucket(const plan_text *pt, const json_t *plan, size_t k,
+                      bool (*take)(void *ud, const char *text, size_t len, char *err,
+                                   size_t errlen),
+                      void *ud, rerr *e)
+{
+    const json_t *ix = json_object_get(plan, "tenant_index");
+    const json_t *b = json_array_get(ix, k);
+    size_t first = 0;
+    for (size_t j = 0; j < k && j < json_array_size(ix); j++)
+        first += (size_t)json_integer_value(json_object_get(json_array_get(ix, j), "n"));
+    json_int_t at = json_integer_value(json_object_get(b, "at"));
+    json_int_t bl = json_integer_value(json_object_get(b, "len"));
+    size_t n = (size_t)json_integer_value(json_object_get(b, "n"));
+    const char *want = json_string_value(json_object_get(b, "sha256"));
+    if (!pt->text || !want || at < 1 || bl < 0 ||
+        (size_t)at + (size_t)bl > pt->len - pt->tenants_at)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "tenant_index[%zu]: no such bucket in the plan", k);
+    const char *bt = pt->text + pt->tenants_at + at;
+    char hex[DIGEST_HEX_LEN + 1];
+    if (!plan_bucket_digest(bt, (size_t)bl, hex) || strcmp(hex, want))
+        return bucket_modified(k, first, n, want, hex, e);
+    const char *q = bt, *end = bt + bl;
+    size_t got = 0;
+    char err[512];
+    while (q < end) {
+        const char *qe = skip_value(q, end);
+        if (!qe || (qe < end && *qe != ','))
+            return rerr_set(e, DIAG_PLAN_PARSE, "tenants[%zu] is not valid JSON", first + got);
+        if (!take(ud, q, (size_t)(qe - q), err, sizeof err))
+            return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+        got++;
+        q = qe + 1;
+    }
+    if (got != n)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field tenant_index: a bucket says it holds "
+                        "%zu tenants from tenants[%zu], but it holds %zu", n, first, got);
+    return true;
+}
+
+json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_text_fn tfn,
+                           plan_tenant_fn fn, void *ud, const char *want_digest, plan_text *keep,
+                           rerr *e)
+{
+    if (keep)
+        memset(keep, 0, sizeof *keep);
     size_t len = 0;
     bool mapped;
     char *text = map_capped(path, &len, &mapped, e);
     if (!text)
         return NULL;
-    /* The digest the file claims, read from its bytes. */
+    /* Only what comes before the tenants is read here: the digest the
+     * file claims, the index, and where the tenants start. */
+    head_spans h;
+    bool canon = find_head(text, text + len, &h);
     char have[DIGEST_HEX_LEN + 1] = "";
-    static const char tag[] = ",\"plan_digest\":\"";
-    for (const char *q = text; q && q + sizeof tag + DIGEST_HEX_LEN <= text + len; q++) {
-        q = memchr(q, ',', (size_t)(text + len - q));
-        if (q && q + sizeof tag + DIGEST_HEX_LEN <= text + len &&
-            !memcmp(q, tag, sizeof tag - 1)) {
-            memcpy(have, q + sizeof tag - 1, DIGEST_HEX_LEN);
-            have[DIGEST_HEX_LEN] = '\0';
-            break;
-        }
-        if (!q)
-            break;
+    if (canon && h.dg && h.dg_end - h.dg == DIGEST_HEX_LEN + 2 && h.dg[0] == '"') {
+        memcpy(have, h.dg + 1, DIGEST_HEX_LEN);
+        have[DIGEST_HEX_LEN] = '\0';
     }
     if (want_digest && have[0] && strcmp(have, want_digest)) {
         release_text(text, len, mapped);
@@ -712,12 +830,12 @@ json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenan
                  want_digest, have);
         return NULL;
     }
-    const char *vs = NULL, *ve = NULL;
-    size_t *spans = NULL, n = 0;
-    if (!have[0] || !text_digest_matches(text, len, have) ||
-        !find_tenants(text, text + len, &vs) || *vs != '[' ||
-        !split_tenants(vs, text + len, &spans, &n, &ve)) {
-        free(spans);
+    json_t *index = canon && h.index && h.tenants && *h.tenants == '['
+                        ? json_loadb(h.index, (size_t)(h.index_end - h.index), 0, NULL)
+                        : NULL;
+    const char *vs = h.tenants, *ve = NULL;
+    if (!json_is_array(index) || !buckets_located(index, vs, text + len, &ve)) {
+        json_decref(index);
         /* Not the canonical text: the whole tree, then the same calls. */
         release_text(text, len, mapped);
         json_t *p = plan_load(path, e);
@@ -734,7 +852,9 @@ json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenan
         json_object_set_new(p, "tenants", json_array());
         return p;
     }
-    /* The rest of the plan, with [] for tenants, as one small tree. */
+    json_decref(index);
+    /* The rest of the plan, with [] for tenants, as one small tree: its
+     * digest is the plan's (the index stands for the tenants). */
     size_t rl = (size_t)(vs - text) + 2 + (size_t)(text + len - ve);
     char *rest = xmalloc(rl + 1);
     memcpy(rest, text, (size_t)(vs - text));
@@ -742,41 +862,47 @@ json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenan
     memcpy(rest + (vs - text) + 2, ve, (size_t)(text + len - ve));
     json_t *p = plan_parse_text(rest, rl, e);
     free(rest);
-    if (!p || !verify_rest(p, have, e)) {
-        free(spans);
-        release_text(text, len, mapped);
-        json_decref(p);
-        rerr_prefix(e, "%s", path);
-        return NULL;
-    }
-    /* Hand over the tenants one at a time. */
-    bool ok = true;
-    for (size_t i = 0; ok && i < n; i++) {
-        const char *q = vs + spans[2 * i], *qe = vs + spans[2 * i + 1];
-        if (tfn) {
-            /* The canonical form is read without a tree; anything else
-             * takes the tree below. */
-            int r = tfn(ud, p, q, (size_t)(qe - q), i, n, e);
-            if (r < 0) {
-                ok = false;
-                break;
-            }
-            if (r > 0)
-                continue;
+    char dg[DIGEST_HEX_LEN + 1];
+    bool ok = p && (plan_digest_compute(p, dg) ||
+                    rerr_set(e, DIAG_PLAN_SHAPE, "plan is not an object")) &&
+              verify_rest(p, dg, e) &&
+              index_covers(json_object_get(p, "tenant_index"), SIZE_MAX, e);
+    /* Each bucket is checked against its digest just before its tenants
+     * are handed over: a modified tenant is refused before any of it is
+     * used. */
+    const json_t *ix = json_object_get(p, "tenant_index");
+    size_t total = 0, first = 0, k;
+    json_t *b;
+    json_array_foreach(ix, k, b)
+        total += (size_t)json_integer_value(json_object_get(b, "n"));
+    json_array_foreach(ix, k, b) {
+        if (!ok)
+            break;
+        const char *bt = vs + json_integer_value(json_object_get(b, "at"));
+        size_t bl = (size_t)json_integer_value(json_object_get(b, "len"));
+        size_t n = (size_t)json_integer_value(json_object_get(b, "n"));
+        const char *want = json_string_value(json_object_get(b, "sha256"));
+        int took = bfn ? bfn(ud, p, k, want, n, first, total, e) : 0;
+        if (took) {
+            ok = took > 0;
+            first += n;
+            continue;
         }
-        json_error_t je;
-        json_t *t = json_loadb(q, (size_t)(qe - q), JSON_REJECT_DUPLICATES, &je);
-        if (!t)
-            ok = rerr_set(e, DIAG_PLAN_PARSE, "tenants[%zu] is not valid JSON: %s", i, je.text);
-        else if (find_real(t))
-            ok = rerr_set(e, DIAG_PLAN_PARSE, "plan holds a floating-point number; plans "
-                          "hold integers only");
+        char hex[DIGEST_HEX_LEN + 1];
+        if (!plan_bucket_digest(bt, bl, hex) || strcmp(hex, want))
+            ok = bucket_modified(k, first, n, want, hex, e);
         else
-            ok = tenant_fields_ok(t, i, e) && tenant_rules_ok(t, i, e) && fn(ud, p, t, i, n, e);
-        json_decref(t);
+            ok = hand_over(p, bt, bl, first, n, total, tfn, fn, ud, e);
+        first += n;
     }
-    free(spans);
-    release_text(text, len, mapped);
+    if (ok && keep) {
+        keep->text = text;
+        keep->len = len;
+        keep->mapped = mapped;
+        keep->tenants_at = (size_t)(vs - text);
+    } else {
+        release_text(text, len, mapped);
+    }
     if (!ok) {
         rerr_prefix(e, "%s", path);
         json_decref(p);

@@ -51,8 +51,36 @@ typedef int (*plan_tenant_text_fn)(void *ud, const json_t *plan, const char *tex
                                    size_t i, size_t n, rerr *e);
 /* want_digest, when not NULL, is the digest a signature vouches for: a
  * file whose plan_digest member says otherwise is refused (RLC3108) before
- * anything else of it is parsed. */
-json_t *plan_load_streamed(const char *path, plan_tenant_text_fn tfn, plan_tenant_fn fn,
-                           void *ud, const char *want_digest, rerr *e);
+ * anything else of it is parsed.
+ *
+ * keep, when not NULL, receives the file's text on success, so that what
+ * tfn borrowed from it stays valid (release with plan_text_release); its
+ * text is NULL when none was handed to tfn. */
+typedef struct plan_text {
+    char *text;
+    size_t len;
+    bool mapped;
+    size_t tenants_at;         /* where the "tenants" array starts in text */
+} plan_text;
+/* bfn (may be NULL), for a canonical file, is asked about each bucket of
+ * the index before it is read: it returns 1 when it took the bucket's n
+ * tenants (tenants[first] on) without their text (the bucket is then not
+ * read, nor checked against its digest), 0 to have them read, -1 with e
+ * set to stop. */
+typedef int (*plan_bucket_fn)(void *ud, const json_t *plan, size_t k, const char *sha256,
+                              size_t n, size_t first, size_t total, rerr *e);
+json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_text_fn tfn,
+                           plan_tenant_fn fn, void *ud, const char *want_digest, plan_text *keep,
+                           rerr *e);
+/* Releases what plan_load_streamed kept; accepts a zeroed plan_text. */
+void plan_text_release(plan_text *t);
+/* Reads bucket k of a plan kept by plan_load_streamed (plan is what it
+ * returned): checks it against its digest (RLC3105 otherwise) and hands
+ * each tenant's text, borrowed from pt, to take, which returns false with
+ * err set to stop (RLC3106). */
+bool plan_read_bucket(const plan_text *pt, const json_t *plan, size_t k,
+                      bool (*take)(void *ud, const char *text, size_t len, char *err,
+                                   size_t errlen),
+                      void *ud, rerr *e);
 
 #endif

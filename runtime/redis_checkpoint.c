@@ -2,7 +2,9 @@
  * (SPEC.md 7.7): DUMP and PTTL of every key a deploy may touch (the deploy
  * records, each changed tenant's pointer and configs, the shadow keys of
  * verification), RESTORE of them with their TTLs, and the pointers set
- * back through the library's activate, which re-times the counters. */
+ * back through the library's activate, which re-times the counters.  The
+ * deploy state hash is checkpointed whole when it was read whole, else by
+ * the fields the deploy writes (a re-apply stays O(changed)). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,10 +86,10 @@ void rt_shadow_keys(rtarget *t, json_t *a)
             }
             continue;
         }
-        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_ACTIVE, x->tag);
-        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_SEQ, x->tag);
-        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_CFG "%s", x->tag, x->newver);
-        shadow_counters(a, x->tag, x->t);
+        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_ACTIVE, rt_tag(t, x));
+        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_SEQ, rt_tag(t, x));
+        add_key(a, "%s" PLAN_KEY_VERIFY PLAN_KEY_CFG "%s", rt_tag(t, x), x->newver);
+        shadow_counters(a, rt_tag(t, x), x->t);
     }
     json_decref(seen);
 }
@@ -98,17 +100,20 @@ static json_t *touched_keys(rtarget *t)
 {
     const char *ns = t->base.env->ns;
     json_t *a = json_array();
-    add_key(a, "%s:deploy:state", ns);
+    /* The deploy state whole when it was read whole; else (the manifest
+     * stood for it) only its fields this deploy writes (state_fields). */
+    if (!t->fast_read)
+        add_key(a, "%s:deploy:state", ns);
     add_key(a, "%s:deploy:plan", ns);
     add_key(a, "%s:deploy:manifest", ns);
     for (size_t i = 0; i < t->nten; i++) {
         rtenant *x = &t->ten[i];
         if (x->changed) {
-            add_key(a, "%s" PLAN_KEY_ACTIVE, x->tag);
+            add_key(a, "%s" PLAN_KEY_ACTIVE, rt_tag(t, x));
             if (x->live)
-                add_key(a, "%s" PLAN_KEY_CFG "%s", x->tag, x->live);
+                add_key(a, "%s" PLAN_KEY_CFG "%s", rt_tag(t, x), x->live);
             if (x->t && (!x->live || strcmp(x->live, x->newver)))
-                add_key(a, "%s" PLAN_KEY_CFG "%s", x->tag, x->newver);
+                add_key(a, "%s" PLAN_KEY_CFG "%s", rt_tag(t, x), x->newver);
         }
     }
     rt_shadow_keys(t, a);
@@ -180,6 +185,46 @@ json_t *rt_library_loaded(rtarget *t, rerr *e)
     return out ? out : json_null();
 }
 
+/* The fields of NS:deploy:state that the commit will set or delete (those
+ * of commit_store), with their live values (null: absent), and the key's
+ * TTL: {"fields": {...}, "ttl": ms or -1}.  O(changed tenants). */
+static json_t *state_fields(rtarget *t, rerr *e)
+{
+    char sk[512];
+    rt_key(t, sk, sizeof sk, "deploy:state");
+    const char **names = xmalloc((t->nten + 1) * sizeof *names);
+    size_t n = 0;
+    for (size_t i = 0; i < t->nten; i++) {
+        const rtenant *x = &t->ten[i];
+        const char *was = x->t ? x->was : NULL;
+        if (!x->t || !was || strcmp(was, x->newver))
+            names[n++] = x->name;
+    }
+    rpipe *p = rpipe_new(t->s);
+    for (size_t i = 0; i < n; i++) {
+        const char *av[3] = {"HGET", sk, names[i]};
+        rpipe_add(p, sk, strlen(sk), 3, av, NULL);
+    }
+    const char *pt[2] = {"PTTL", sk};
+    rpipe_add(p, sk, strlen(sk), 2, pt, NULL);
+    json_t *out = NULL;
+    if (rpipe_exec(p, e)) {
+        json_t *f = json_object();
+        for (size_t i = 0; i < n; i++) {
+            const redisReply *r = rpipe_reply(p, i);
+            json_object_set_new(f, names[i], r->type == REDIS_REPLY_STRING
+                                                 ? json_stringn(r->str, r->len)
+                                                 : json_null());
+        }
+        const redisReply *tr = rpipe_reply(p, n);
+        out = json_pack("{s:o,s:I}", "fields", f, "ttl",
+                        (json_int_t)(tr->type == REDIS_REPLY_INTEGER ? tr->integer : -1));
+    }
+    rpipe_free(p);
+    free(names);
+    return out;
+}
+
 /* {"target", "keys": snapshot, "active": pointers to restore through the
  * library (so counters are re-timed), "before_plan", and with functions
  * "library": the library's code before (null: none), since it carries
@@ -200,12 +245,20 @@ json_t *redis_checkpoint(target *tg, rerr *e)
     json_t *act = json_object();
     for (size_t m = 0; m < t->nten; m++)
         if (t->ten[m].changed)
-            json_object_set_new(act, t->ten[m].tag,
+            json_object_set_new(act, rt_tag(t, &t->ten[m]),
                                 t->ten[m].live ? json_string(t->ten[m].live) : json_null());
     json_t *ck = json_pack("{s:O,s:o,s:o,s:s?}", "target", tg->desc, "keys", snap, "active",
                            act, "before_plan", t->live_plan);
     if (lib)
         json_object_set_new(ck, "library", lib);
+    if (t->fast_read) {
+        json_t *st = state_fields(t, e);
+        if (!st) {
+            json_decref(ck);
+            return NULL;
+        }
+        json_object_set_new(ck, "state", st);
+    }
     return ck;
 }
 
@@ -301,6 +354,30 @@ static bool restore_keys(rtarget *t, const json_t *ck_t, rerr *e)
         size_t lens[5] = {7, kl, strlen(ttls), bl, 7};
         rpipe_add(p, ks, kl, 5, av, lens);
         free(bin);
+    }
+    /* The deploy state's fields as they were (set, or deleted when they
+     * were absent), and its TTL. */
+    const json_t *st = json_object_get(ck_t, "state");
+    if (st) {
+        char sk[512];
+        rt_key(t, sk, sizeof sk, "deploy:state");
+        const char *f;
+        json_t *v;
+        json_object_foreach(json_object_get(st, "fields"), f, v) {
+            const char *hs[4] = {"HSET", sk, f, json_string_value(v)};
+            const char *hd[3] = {"HDEL", sk, f};
+            if (json_is_string(v))
+                rpipe_add(p, sk, strlen(sk), 4, hs, NULL);
+            else
+                rpipe_add(p, sk, strlen(sk), 3, hd, NULL);
+        }
+        json_int_t ttl = json_integer_value(json_object_get(st, "ttl"));
+        if (ttl > 0) {
+            char ttls[32];
+            snprintf(ttls, sizeof ttls, "%lld", (long long)ttl);
+            const char *pe[3] = {"PEXPIRE", sk, ttls};
+            rpipe_add(p, sk, strlen(sk), 3, pe, NULL);
+        }
     }
     bool ok = rpipe_exec(p, e);
     size_t bad = ok ? rpipe_first_error(p) : (size_t)-1;

@@ -12,6 +12,7 @@
  * apply deletes the manifest until commit) reads every pointer.  A pointer
  * edited by hand does not change the manifest: `rlc status` reports it as
  * drift and `rlc run --full-read` repairs it.  SPEC.md 7.7. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,63 +47,19 @@ static void encoder_id(const target_env *env, char *out, size_t n)
              env->client_time ? 'c' : 's', (long long)env->skew_ms);
 }
 
-static int kv_cmp(const void *a, const void *b)
-{
-    return strcmp(((const rkv *)a)->k, ((const rkv *)b)->k);
-}
-
-/* The entries of a map of strings in key order (*out malloc'd, pointing
- * into map); false when a value is not a string. */
-static bool sorted_kv(json_t *map, rkv **out, size_t *nout)
-{
-    size_t n = json_object_size(map), i = 0;
-    rkv *v = xmalloc((n ? n : 1) * sizeof *v);
-    const char *k;
-    json_t *val;
-    json_object_foreach(map, k, val) {
-        if (!json_is_string(val)) {
-            free(v);
-            return false;
-        }
-        v[i].k = k;
-        v[i++].v = json_string_value(val);
-    }
-    if (n > 1)
-        qsort(v, n, sizeof *v, kv_cmp);
-    *out = v;
-    *nout = n;
-    return true;
-}
-
-/* The digest of the canonical JSON of sorted entries (digest_json_hex of
- * the map, without the tree's dump). */
-static bool kv_digest(const rkv *v, size_t n, char out[DIGEST_HEX_LEN + 1])
+/* The digest that seals the record's plan versions and buckets to its
+ * encoder: of {"buckets":B,"encoder":E,"plan_versions":PV} in canonical
+ * JSON, PV being the plan versions of the record's tenants in name order,
+ * concatenated (one string: a second map of 100 000 entries would double
+ * the cost of reading), B the canonical JSON of the buckets. */
+static bool record_check(const char *buckets, const char *encoder, const char *pv,
+                         char out[DIGEST_HEX_LEN + 1])
 {
     buf b;
     buf_init(&b, BUF_DEFAULT_MAX);
-    buf_putc(&b, '{');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            buf_putc(&b, ',');
-        canon_json_str(&b, v[i].k);
-        buf_putc(&b, ':');
-        canon_json_str(&b, v[i].v);
-    }
-    buf_putc(&b, '}');
-    bool ok = buf_ok(&b) && digest_sha256_hex(b.data, b.len, out);
-    buf_free(&b);
-    return ok;
-}
-
-/* The digest that seals the record's plan versions to its encoder: of
- * {"encoder":E,"plan_versions":PV} in canonical JSON, PV being the plan
- * versions of the record's tenants in name order, concatenated (one string:
- * a second map of 100 000 entries would double the cost of reading). */
-static bool record_check(const char *encoder, const char *pv, char out[DIGEST_HEX_LEN + 1])
-{
-    buf b;
-    buf_init(&b, BUF_DEFAULT_MAX);
-    buf_puts(&b, "{\"encoder\":");
+    buf_puts(&b, "{\"buckets\":");
+    buf_puts(&b, buckets);
+    buf_puts(&b, ",\"encoder\":");
     canon_json_str(&b, encoder);
     buf_puts(&b, ",\"plan_versions\":");
     canon_json_str(&b, pv);
@@ -112,45 +69,270 @@ static bool record_check(const char *encoder, const char *pv, char out[DIGEST_HE
     return ok;
 }
 
-/* The record's tenant map when it is usable for a store whose manifest is
- * live (NULL otherwise); then also t->rec_kv and t->rec_pv, the plan
- * version each of those configs was encoded from, when the record has them
- * for this encoder (else none: every tenant is encoded to compare). */
-json_t *redis_manifest_read(rtarget *t, const char *live)
+/* The entries of the canonical JSON object of strings [p, end) ('{' to
+ * '}'), cut in place (each key and value NUL-terminated where its closing
+ * quote was) into *out (malloc'd), in text order; false when a string
+ * holds an escape (then the record is not used: a full read instead) or
+ * the keys are not in strictly increasing byte order. */
+static bool split_map(char *p, char *end, rkv **out, size_t *nout)
 {
-    if (!live)
-        return NULL;
-    char *text = statedir_read(t->manifest_path, NULL);
-    json_t *rec = text ? json_loads(text, 0, NULL) : NULL;
-    free(text);
-    const char *m = json_string_value(json_object_get(rec, "manifest"));
-    const char *ns = json_string_value(json_object_get(rec, "namespace"));
-    json_t *map = json_object_get(rec, "tenants");
-    json_t *out = NULL;
-    rkv *v = NULL;
-    size_t n = 0;
-    if (m && ns && json_is_object(map) && !strcmp(m, live) && !strcmp(ns, t->base.env->ns) &&
-        sorted_kv(map, &v, &n)) {
-        char d[DIGEST_HEX_LEN + 1];
-        /* A record edited or damaged on disk must not be trusted. */
-        if (kv_digest(v, n, d) && !strcmp(d, m))
-            out = json_incref(map);
+    size_t cap = 1024, n = 0;
+    rkv *v = xmalloc(cap * sizeof *v);
+    if (p >= end || *p++ != '{')
+        goto fail;
+    while (p < end && *p == '"') {
+        char *k = p + 1, *ke = memchr(k, '"', (size_t)(end - k));
+        if (!ke || ke + 3 > end || ke[1] != ':' || ke[2] != '"')
+            goto fail;
+        char *val = ke + 3, *ve = memchr(val, '"', (size_t)(end - val));
+        if (!ve || memchr(k, '\\', (size_t)(ke - k)) || memchr(val, '\\', (size_t)(ve - val)))
+            goto fail;
+        *ke = *ve = '\0';
+        if (n && strcmp(v[n - 1].k, k) >= 0)
+            goto fail;
+        if (n == cap) {
+            cap *= 2;
+            v = xreallocarray(v, cap, sizeof *v);
+        }
+        v[n].k = k;
+        v[n++].v = val;
+        p = ve + 1;
+        if (p < end && *p == ',')
+            p++;
+        else
+            break;
     }
-    char enc[256], ck[DIGEST_HEX_LEN + 1];
-    encoder_id(t->base.env, enc, sizeof enc);
-    const char *renc = json_string_value(json_object_get(rec, "encoder"));
-    const char *rck = json_string_value(json_object_get(rec, "check"));
-    const char *pv = json_string_value(json_object_get(rec, "plan_versions"));
-    if (out && renc && rck && pv && strlen(pv) == n * DIGEST_HEX_LEN && !strcmp(renc, enc) &&
-        record_check(renc, pv, ck) && !strcmp(ck, rck)) {
-        t->rec_kv = v;         /* points into map, which t->state keeps */
-        t->rec_n = n;
-        t->rec_pv = xstrdup(pv);
-        v = NULL;
-    }
+    if (p + 1 != end || *p != '}')
+        goto fail;
+    *out = v;
+    *nout = n;
+    return true;
+fail:
     free(v);
-    json_decref(rec);
-    return out;
+    return false;
+}
+
+static int kv_cmp(const void *a, const void *b)
+{
+    return strcmp(((const rkv *)a)->k, ((const rkv *)b)->k);
+}
+
+/* split_map for a map whose strings hold escapes: parsed by jansson, its
+ * entries copied into one malloc'd block (returned; NULL when the map is
+ * not an object of strings), *out pointing into it, sorted by name. */
+static char *map_escaped(const char *p, const char *end, rkv **out, size_t *nout)
+{
+    json_t *map = json_loadb(p, (size_t)(end - p), 0, NULL);
+    size_t n = json_object_size(map), bytes = 1, i = 0;
+    const char *k;
+    json_t *val;
+    json_object_foreach(map, k, val) {
+        if (!json_is_string(val)) {
+            json_decref(map);
+            return NULL;
+        }
+        bytes += strlen(k) + json_string_length(val) + 2;
+    }
+    if (!json_is_object(map)) {
+        json_decref(map);
+        return NULL;
+    }
+    char *block = xmalloc(bytes), *w = block;
+    rkv *v = xmalloc((n ? n : 1) * sizeof *v);
+    json_object_foreach(map, k, val) {
+        v[i].k = strcpy(w, k);
+        w += strlen(k) + 1;
+        v[i++].v = strcpy(w, json_string_value(val));
+        w += json_string_length(val) + 1;
+    }
+    json_decref(map);
+    if (n > 1)
+        qsort(v, n, sizeof *v, kv_cmp);
+    *out = v;
+    *nout = n;
+    return block;
+}
+
+/* A record read: its members but the map (rec), its map (v[0..n), sorted,
+ * strings in text), and whether its check holds (checked: then "buckets"
+ * and "plan_versions" are the record's own). */
+typedef struct record {
+    json_t *rec;
+    rkv *v;
+    size_t n;
+    char *text;
+    char *pv;       /* "plan_versions", NUL-terminated in text (or in its own block) */
+    bool checked;
+} record;
+
+static void record_free(record *r)
+{
+    json_decref(r->rec);
+    free(r->v);
+    free(r->text);
+    free(r->pv);
+    memset(r, 0, sizeof *r);
+}
+
+/* Reads the record at path as the canonical text redis_manifest_write
+ * leaves: its map's bytes must hash to its "manifest" (a record edited or
+ * damaged on disk is not trusted), and only the small rest goes through
+ * jansson.  False when it cannot be used. */
+static bool record_load(const char *path, const char *ns, record *r)
+{
+    static const char tk[] = ",\"tenants\":";
+    memset(r, 0, sizeof *r);
+    size_t len = 0;
+    char *text = statedir_read(path, &len);
+    char *at = NULL;
+    for (char *q = text ? strstr(text, tk) : NULL; q; q = strstr(q + 1, tk))
+        at = q;
+    if (!at || len < 2 || text[len - 1] != '}') {
+        free(text);
+        return false;
+    }
+    char *map = at + sizeof tk - 1, *map_end = text + len - 1;
+    char d[DIGEST_HEX_LEN + 1];
+    bool ok = digest_sha256_hex(map, (size_t)(map_end - map), d);
+    /* The members before "tenants", which sorts after all of them, with
+     * "plan_versions" (64 hex digits per tenant, most of the rest) taken
+     * out by hand: a string of that size costs jansson more than all the
+     * rest.  No other member holds its key with unescaped quotes. */
+    static const char pk[] = ",\"plan_versions\":\"";
+    char *pvk = ok ? strstr(text, pk) : NULL;
+    char *pv = NULL, *pv_end = NULL;
+    if (pvk && pvk < at) {
+        pv = pvk + sizeof pk - 1;
+        pv_end = pv + strspn(pv, "0123456789abcdef");
+        if (*pv_end != '"' || pv_end >= at)
+            pv = NULL;
+        else
+            r->pv = xstrndup(pv, (size_t)(pv_end - pv));
+    }
+    if (ok) {
+        char keep = at[0];
+        at[0] = '}';
+        if (pv) {
+            /* ,"plan_versions":"" and the rest, moved down over the hex. */
+            buf h;
+            buf_init(&h, BUF_DEFAULT_MAX);
+            buf_append(&h, text, (size_t)(pv - text));
+            buf_append(&h, pv_end, (size_t)(at + 1 - pv_end));
+            r->rec = buf_ok(&h) ? json_loadb(h.data, h.len, 0, NULL) : NULL;
+            buf_free(&h);
+        } else {
+            r->rec = json_loadb(text, (size_t)(at - text) + 1, 0, NULL);
+        }
+        at[0] = keep;
+    }
+    const char *m = json_string_value(json_object_get(r->rec, "manifest"));
+    const char *rns = json_string_value(json_object_get(r->rec, "namespace"));
+    ok = ok && m && rns && !strcmp(m, d) && !strcmp(rns, ns);
+    if (ok && !split_map(map, map_end, &r->v, &r->n)) {
+        /* Escaped names: the map through jansson, its strings copied. */
+        char *owned = map_escaped(map, map_end, &r->v, &r->n);
+        free(text);
+        text = owned;
+        ok = text != NULL;
+    }
+    r->text = text;
+    if (!ok) {
+        record_free(r);
+        return false;
+    }
+    const char *renc = json_string_value(json_object_get(r->rec, "encoder"));
+    const char *rck = json_string_value(json_object_get(r->rec, "check"));
+    char *bk = digest_canonical_json(json_object_get(r->rec, "buckets"));
+    char ck[DIGEST_HEX_LEN + 1];
+    r->checked = bk && renc && rck && r->pv && strlen(r->pv) == r->n * DIGEST_HEX_LEN &&
+                 record_check(bk, renc, r->pv, ck) && !strcmp(ck, rck);
+    free(bk);
+    return true;
+}
+
+/* Whether this state directory's record of t describes the store whose
+ * manifest is live: then t->st is the record's tenant map (the live state
+ * as far as deploys know), and, when the record has them for this
+ * encoder, t->rec_kv and t->rec_pv the plan version each of those configs
+ * was encoded from (else none: every tenant is encoded to compare). */
+bool redis_manifest_read(rtarget *t, const char *live)
+{
+    record r;
+    if (!live || !record_load(t->manifest_path, t->base.env->ns, &r))
+        return false;
+    if (strcmp(json_string_value(json_object_get(r.rec, "manifest")), live)) {
+        record_free(&r);
+        return false;
+    }
+    t->st = r.v;
+    t->nst = r.n;
+    t->st_text = r.text;
+    t->have_state = true;
+    char enc[256];
+    encoder_id(t->base.env, enc, sizeof enc);
+    const char *renc = json_string_value(json_object_get(r.rec, "encoder"));
+    if (r.checked && !strcmp(renc, enc)) {
+        t->rec_kv = r.v;
+        t->rec_n = r.n;
+        t->rec_pv = r.pv;
+        r.pv = NULL;
+    }
+    json_decref(r.rec);
+    free(r.pv);
+    return true;
+}
+
+void redis_manifest_known(const char *state_dir, const char *ns, tknown *out)
+{
+    DIR *d = state_dir ? opendir(state_dir) : NULL;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (strncmp(de->d_name, "manifest-", 9) || l < 14 || strcmp(de->d_name + l - 5, ".json"))
+            continue;
+        char path[STATEDIR_PATH_MAX];
+        statedir_path(state_dir, de->d_name, path);
+        record r;
+        if (!record_load(path, ns, &r))
+            continue;
+        const json_t *bs = json_object_get(r.rec, "buckets");
+        if (!r.checked || !json_array_size(bs)) {
+            record_free(&r);
+            continue;
+        }
+        size_t ri = out->nrec;
+        out->rec = xreallocarray(out->rec, ri + 1, sizeof *out->rec);
+        tknown_rec *kr = &out->rec[ri];
+        kr->text = r.text;
+        kr->n = r.n;
+        kr->names = xmalloc((r.n ? r.n : 1) * sizeof *kr->names);
+        for (size_t i = 0; i < r.n; i++)
+            kr->names[i] = r.v[i].k;
+        kr->pv = r.pv;
+        r.pv = NULL;
+        out->nrec++;
+        size_t i;
+        json_t *b;
+        json_array_foreach(bs, i, b) {
+            const char *sha = json_string_value(json_array_get(b, 0));
+            json_int_t first = json_integer_value(json_array_get(b, 1));
+            json_int_t n = json_integer_value(json_array_get(b, 2));
+            if (!sha || strlen(sha) != DIGEST_HEX_LEN || first < 0 || n < 1 ||
+                (size_t)first > r.n || (size_t)n > r.n - (size_t)first)
+                continue;
+            out->b = xreallocarray(out->b, out->nb + 1, sizeof *out->b);
+            tknown_bucket *kb = &out->b[out->nb++];
+            memcpy(kb->sha, sha, DIGEST_HEX_LEN + 1);
+            kb->rec = ri;
+            kb->first = (size_t)first;
+            kb->n = (size_t)n;
+        }
+        r.text = NULL;
+        record_free(&r);
+    }
+    if (d)
+        closedir(d);
+    tknown_sort(out);
 }
 
 /* After a commit: the map the store now holds, under its digest, and the
@@ -164,8 +346,38 @@ void redis_manifest_write(rtarget *t, const char *digest)
     buf pv, all;
     buf_init(&pv, BUF_DEFAULT_MAX);
     buf_init(&all, BUF_DEFAULT_MAX);
-    /* {"encoder":E,"plan_versions":{..}}, whose digest is "check". */
-    buf_puts(&pv, "{\"encoder\":");
+    /* The plan's buckets this record vouches for: when the plan's tenants
+     * came in name order, their positions here are the plan's, and those
+     * of a bucket read whole from its canonical text are known from it. */
+    buf bk;
+    buf_init(&bk, BUF_DEFAULT_MAX);
+    buf_putc(&bk, '[');
+    const target_env *env = t->base.env;
+    const json_t *ix = json_object_get(env->plan, "tenant_index");
+    size_t k, at = 0, nb = 0;
+    json_t *b;
+    json_array_foreach(ix, k, b) {
+        size_t n = (size_t)json_integer_value(json_object_get(b, "n"));
+        if (!env->plan_sorted || at + n > env->rs->ntenants)
+            break;
+        bool whole = true;
+        for (size_t j = at; j < at + n; j++)
+            whole &= env->rs->tenants[j].canonical;
+        if (whole) {
+            if (nb++)
+                buf_putc(&bk, ',');
+            buf_puts(&bk, "[");
+            canon_json_str(&bk, json_string_value(json_object_get(b, "sha256")));
+            buf_printf(&bk, ",%zu,%zu]", at, n);
+        }
+        at += n;
+    }
+    buf_putc(&bk, ']');
+    /* {"buckets":B,"encoder":E,"plan_versions":{..}}, whose digest is
+     * "check". */
+    buf_puts(&pv, "{\"buckets\":");
+    buf_append(&pv, bk.data, bk.len);
+    buf_puts(&pv, ",\"encoder\":");
     canon_json_str(&pv, enc);
     buf_puts(&pv, ",\"plan_versions\":\"");
     bool first = true, versions = true;
@@ -180,16 +392,20 @@ void redis_manifest_write(rtarget *t, const char *digest)
     }
     buf_puts(&pv, "\"}");
     char ck[DIGEST_HEX_LEN + 1];
-    if (versions && buf_ok(&pv) && digest_sha256_hex(pv.data, pv.len, ck)) {
-        buf_puts(&all, "{\"check\":\"");
+    if (versions && buf_ok(&pv) && buf_ok(&bk) && digest_sha256_hex(pv.data, pv.len, ck)) {
+        /* {"buckets":..,"check":..,"encoder":..,"plan_versions":..,..} */
+        size_t head = sizeof "{\"buckets\":" - 1 + bk.len;
+        buf_append(&all, pv.data, head);
+        buf_puts(&all, ",\"check\":\"");
         buf_puts(&all, ck);
-        buf_puts(&all, "\",");
-        buf_append(&all, pv.data + 1, pv.len - 2);   /* encoder, plan_versions */
+        buf_putc(&all, '"');
+        buf_append(&all, pv.data + head, pv.len - head - 1);   /* encoder, plan_versions */
         buf_putc(&all, ',');
     } else {
         buf_putc(&all, '{');
     }
     buf_free(&pv);
+    buf_free(&bk);
     buf_puts(&all, "\"manifest\":");
     canon_json_str(&all, digest);
     buf_puts(&all, ",\"namespace\":");

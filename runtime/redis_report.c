@@ -171,13 +171,20 @@ bool redis_diff(target *tg, json_t *summary, json_t *tenants, rerr *e)
         json_t *d = json_pack("{s:s,s:s?,s:s?}", "tenant", x->name, "from", x->live, "to",
                               x->t ? x->newver : NULL);
         bool intact = true;
-        json_t *old = x->live ? live_config(t, x->tag, x->live, &intact, e) : json_object();
+        json_t *old = x->live ? live_config(t, rt_tag(t, x), x->live, &intact, e) : json_object();
         if (!old) {
             json_decref(d);
             return false;
         }
         if (!intact && x->live)
             json_object_set_new(d, "live_config_edited", json_true());
+        char err[512];
+        if (!rules_tenant_load((rl_ruleset *)tg->env->rs, x->t, err, sizeof err)) {
+            json_decref(old);
+            json_decref(d);
+            return rerr_set(e, tg->env->rs->fetch_code ? tg->env->rs->fetch_code
+                                                       : DIAG_PLAN_SHAPE, "%s", err);
+        }
         diff_rules(x, old, d);
         json_decref(old);
         json_array_append_new(tenants, d);

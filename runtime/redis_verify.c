@@ -57,8 +57,8 @@ static void queue_case(rtarget *t, rpipe *p, size_t i, const json_t *vc, rtenant
     }
     /* Shadow copy of the tenant's config under "<tag>:v", so decisions run
      * on fresh counters that no client touches. */
-    char *sk = str_printf("%s" PLAN_KEY_VERIFY PLAN_KEY_ACTIVE, x->tag);
-    char *scfg = str_printf("%s" PLAN_KEY_VERIFY PLAN_KEY_CFG "%s", x->tag, x->newver);
+    char *sk = str_printf("%s" PLAN_KEY_VERIFY PLAN_KEY_ACTIVE, rt_tag(t, x));
+    char *scfg = str_printf("%s" PLAN_KEY_VERIFY PLAN_KEY_CFG "%s", rt_tag(t, x), x->newver);
     redis_cmd *hs = &x->cmds.v[0];
     const char **av = xmalloc((size_t)hs->argc * sizeof *av);
     size_t *lens = xmalloc((size_t)hs->argc * sizeof *lens);
@@ -200,6 +200,12 @@ static bool run_cases(rtarget *t, json_t *report, rerr *e)
         bool tmpl = !x && by_template(env->rs, tn);
         if (!x && !tmpl)
             continue;
+        char err[512];
+        if (x && !rules_tenant_load((rl_ruleset *)env->rs, x->t, err, sizeof err)) {
+            ok = rerr_set(e, env->rs->fetch_code ? env->rs->fetch_code : DIAG_PLAN_SHAPE, "%s",
+                          err);
+            break;
+        }
         if (!sm || x != sim_of || tmpl != sim_tmpl) {
             sim_free(sm);
             one.tenants = x ? (rl_tenant *)x->t : NULL;

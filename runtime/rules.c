@@ -619,7 +619,9 @@ static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
 /* The tenant object {"name","rules","tag","version"} into ten; false when
  * it is not in the form this reader takes.  The tenant's strings are the
  * ruleset's; what a false leaves in the arena is garbage until rules_free. */
-static bool sc_tenant(scan *s, arena *a, rl_tenant *ten, buf *subj)
+/* check_version: whether to hash the rules for version_ok (false when the
+ * caller checked it already: version_ok is then left false). */
+static bool sc_tenant(scan *s, arena *a, rl_tenant *ten, buf *subj, bool check_version)
 {
     const char *name, *tag, *ver;
     size_t nl, tl, vl;
@@ -661,7 +663,8 @@ static bool sc_tenant(scan *s, arena *a, rl_tenant *ten, buf *subj)
      * deploy takes equal versions for equal rules, so a plan must not say
      * otherwise. */
     char hex[DIGEST_HEX_LEN + 1];
-    ten->version_ok = digest_sha256_hex(rules0, (size_t)(rules1 - rules0), hex) &&
+    ten->version_ok = check_version &&
+                      digest_sha256_hex(rules0, (size_t)(rules1 - rules0), hex) &&
                       vl == DIGEST_HEX_LEN && !memcmp(hex, ver, vl);
     return true;
 }
@@ -674,7 +677,7 @@ rules_text_result rules_add_tenant_text(rl_ruleset *rs, const char *text, size_t
     memset(ten, 0, sizeof *ten);
     buf subj;
     buf_init(&subj, 1 << 20);
-    bool ok = sc_tenant(&s, rs->a, ten, &subj);
+    bool ok = sc_tenant(&s, rs->a, ten, &subj, true);
     buf_free(&subj);
     if (!ok) {
         memset(ten, 0, sizeof *ten);
@@ -686,6 +689,223 @@ rules_text_result rules_add_tenant_text(rl_ruleset *rs, const char *text, size_t
         return RULES_TEXT_ERROR;
     }
     return tenant_done(rs, ten, err, errlen) ? RULES_TEXT_OK : RULES_TEXT_ERROR;
+}
+
+/* The parts of a tenant's canonical text
+ * {"name":NAME,"rules":[...],"tag":TAG,"version":"<64 hex>"}: the name
+ * from the front, the tag and version from the back (a tag without a
+ * backslash holds no quote, so the quote before it opens it), and the
+ * rules are what lies between; false when the text is not of that form
+ * or its version is not the SHA-256 of its rules' text. */
+typedef struct lazy_parts {
+    const char *name, *ver;
+    size_t nl;
+} lazy_parts;
+
+static bool lazy_split(const char *text, size_t len, lazy_parts *lp)
+{
+    static const char vk[] = "\",\"version\":\"", tk[] = "],\"tag\":";
+    scan s = {text, text + len};
+    if (!SC_LIT(&s, "{\"name\":") || !sc_str(&s, &lp->name, &lp->nl) || !lp->nl ||
+        lp->nl > PLAN_NAME_MAX || !SC_LIT(&s, ",\"rules\":["))
+        return false;
+    const char *rules0 = s.p - 1, *end = text + len;
+    if ((size_t)(end - rules0) < 2 + DIGEST_HEX_LEN + sizeof vk + sizeof tk || end[-1] != '}' ||
+        end[-2] != '"')
+        return false;
+    lp->ver = end - 2 - DIGEST_HEX_LEN;
+    const char *vkp = lp->ver - (sizeof vk - 1);
+    if (memcmp(vkp, vk, sizeof vk - 1))
+        return false;
+    const char *tq = vkp - 1;
+    while (tq > rules0 && *tq != '"') {
+        if (*tq == '\\')
+            return false;
+        tq--;
+    }
+    if ((size_t)(tq - rules0) < sizeof tk || memcmp(tq - (sizeof tk - 1), tk, sizeof tk - 1))
+        return false;
+    const char *rules1 = tq - (sizeof tk - 1) + 1;
+    char hex[DIGEST_HEX_LEN + 1];
+    return digest_sha256_hex(rules0, (size_t)(rules1 - rules0), hex) &&
+           !memcmp(hex, lp->ver, DIGEST_HEX_LEN);
+}
+
+rules_text_result rules_add_tenant_lazy(rl_ruleset *rs, const char *text, size_t len,
+                                        char *err, size_t errlen)
+{
+    /* A version that is not the rules' digest is refused by the readers
+     * that read the rules, which name what else is wrong first. */
+    lazy_parts lp;
+    if (!lazy_split(text, len, &lp))
+        return RULES_TEXT_OTHER;
+    rl_tenant *ten = &rs->tenants[rs->ntenants];
+    memset(ten, 0, sizeof *ten);
+    ten->name = arena_strndup(rs->a, lp.name, lp.nl);
+    ten->version = arena_strndup(rs->a, lp.ver, DIGEST_HEX_LEN);
+    ten->version_ok = true;
+    ten->canonical = true;
+    ten->rules = arena_alloc(rs->a, sizeof *ten->rules);
+    ten->text = text;
+    ten->text_len = len;
+    /* tenant_done's checks that need no rules; the rest come with them. */
+    return tenant_done(rs, ten, err, errlen) ? RULES_TEXT_OK : RULES_TEXT_ERROR;
+}
+
+bool rules_add_tenant_known(rl_ruleset *rs, const char *name, const char *version,
+                            size_t bucket, char *err, size_t errlen)
+{
+    rl_tenant *ten = &rs->tenants[rs->ntenants];
+    memset(ten, 0, sizeof *ten);
+    if (!*name || strlen(name) > PLAN_NAME_MAX || strlen(version) != DIGEST_HEX_LEN)
+        return fail(err, errlen, "a deploy record names a tenant the plan cannot have");
+    ten->name = arena_strdup(rs->a, name);
+    ten->version = arena_strdup(rs->a, version);
+    ten->version_ok = true;
+    ten->canonical = true;
+    ten->deferred = true;
+    ten->bucket = bucket;
+    ten->rules = arena_alloc(rs->a, sizeof *ten->rules);
+    return tenant_done(rs, ten, err, errlen);
+}
+
+bool rules_tenant_attach(rl_ruleset *rs, const char *text, size_t len, char *err,
+                         size_t errlen)
+{
+    lazy_parts lp;
+    if (!lazy_split(text, len, &lp))
+        return fail(err, errlen, "a tenant of a bucket the deploy record vouched for is not "
+                    "in the form rlc compile writes, or its version is not its rules' digest");
+    char name[PLAN_NAME_MAX + 1];
+    memcpy(name, lp.name, lp.nl);
+    name[lp.nl] = '\0';
+    rl_tenant *ten = (rl_tenant *)rules_tenant(rs, name);
+    if (!ten || !ten->deferred || memcmp(ten->version, lp.ver, DIGEST_HEX_LEN))
+        return fail(err, errlen, "tenant \"%s\" of the plan is not the one the deploy record "
+                    "vouched for", name);
+    ten->text = text;
+    ten->text_len = len;
+    ten->deferred = false;
+    return true;
+}
+
+static bool tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t errlen);
+
+bool rules_tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t errlen)
+{
+    if (tenant_load(rs, t, err, errlen))
+        return true;
+    rs->load_failed = true;
+    return false;
+}
+
+/* A deferred tenant's bucket read, so that its text is there. */
+static bool fetched(rl_ruleset *rs, const rl_tenant *ten, char *err, size_t errlen)
+{
+    if (!ten->deferred)
+        return true;
+    if (!rs->fetch)
+        return fail(err, errlen, "tenant \"%s\": no plan to read", ten->name);
+    if (!rs->fetch(rs->fetch_ud, rs, ten->bucket, err, errlen))
+        return false;
+    if (ten->deferred)
+        return fail(err, errlen, "tenant \"%s\" is not in bucket %zu of the plan, where the "
+                    "deploy record put it", ten->name, ten->bucket);
+    return true;
+}
+
+/* The rules of the canonical text of ten, into *got from arena a, sorted;
+ * 0 when the text reader does not take them, -1 with err set when they
+ * are refused. */
+static int read_text_rules(const rl_tenant *ten, arena *a, rl_tenant *got, char *err,
+                           size_t errlen)
+{
+    memset(got, 0, sizeof *got);
+    scan s = {ten->text, ten->text + ten->text_len};
+    buf subj;
+    buf_init(&subj, 1 << 20);
+    bool ok = sc_tenant(&s, a, got, &subj, false);
+    buf_free(&subj);
+    if (!ok)
+        return 0;
+    if (got->nrules > 1)
+        qsort(got->rules, got->nrules, sizeof *got->rules, rule_order);
+    for (size_t i = 1; i < got->nrules; i++)
+        if (!strcmp(got->rules[i].id, got->rules[i - 1].id)) {
+            fail(err, errlen, "tenant \"%s\": rule id %s appears twice", ten->name,
+                 got->rules[i].id);
+            return -1;
+        }
+    return 1;
+}
+
+bool rules_tenant_read(rl_ruleset *rs, const rl_tenant *t, arena *scratch, rl_tenant *out,
+                       char *err, size_t errlen)
+{
+    if (!fetched(rs, t, err, errlen)) {
+        rs->load_failed = true;
+        return false;
+    }
+    if (t->text) {
+        int r = read_text_rules(t, scratch, out, err, errlen);
+        if (r < 0) {
+            rs->load_failed = true;
+            return false;
+        }
+        if (r > 0) {
+            rs->read_once++;
+            out->name = t->name;
+            out->version = t->version;
+            out->version_ok = t->version_ok;
+            out->canonical = t->canonical;
+            return true;
+        }
+    }
+    if (!rules_tenant_load(rs, t, err, errlen))
+        return false;
+    *out = *t;
+    return true;
+}
+
+static bool tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t errlen)
+{
+    /* Filled in place: the ruleset owns its tenants, and this only
+     * completes what rules_add_tenant_lazy left out. */
+    rl_tenant *ten = (rl_tenant *)t;
+    if (ten && !fetched(rs, ten, err, errlen))
+        return false;
+    if (!ten || !ten->text)
+        return true;
+    rl_tenant got;
+    int r = read_text_rules(ten, rs->a, &got, err, errlen);
+    if (r < 0)
+        return false;
+    bool ok = r > 0;
+    if (!ok) {
+        /* Not a form the text reader takes: the tree reader decides, and
+         * names what is wrong. */
+        memset(&got, 0, sizeof got);
+        json_error_t je;
+        json_t *tj = json_loadb(ten->text, ten->text_len, JSON_REJECT_DUPLICATES, &je);
+        if (!tj)
+            return fail(err, errlen, "tenant \"%s\" is not valid JSON: %s", ten->name,
+                        je.text);
+        ok = read_rules(rs, &got, tj, ten->name, err, errlen);
+        json_decref(tj);
+        if (!ok)
+            return false;
+        if (got.nrules > 1)
+            qsort(got.rules, got.nrules, sizeof *got.rules, rule_order);
+        for (size_t i = 1; i < got.nrules; i++)
+            if (!strcmp(got.rules[i].id, got.rules[i - 1].id))
+                return fail(err, errlen, "tenant \"%s\": rule id %s appears twice",
+                            ten->name, got.rules[i].id);
+    }
+    ten->rules = got.rules;
+    ten->nrules = got.nrules;
+    ten->text = NULL;
+    ten->text_len = 0;
+    return true;
 }
 
 bool rules_finish(rl_ruleset *rs, char *err, size_t errlen)

@@ -48,6 +48,19 @@ typedef struct rl_tenant {
     bool version_ok;     /* version checked against the rules' digest (text reader) */
     rl_rule *rules;      /* sorted by (depth, subject, id): evaluation order */
     size_t nrules;
+    /* Not NULL: the tenant's rules are not read yet (rules and nrules are
+     * empty until rules_tenant_load): its canonical text, borrowed from the
+     * caller (rules_add_tenant_lazy, rules_tenant_attach). */
+    const char *text;
+    size_t text_len;
+    /* Taken from the canonical text by rules_add_tenant_lazy (or known, as
+     * below): a deploy's record may then vouch for its bucket. */
+    bool canonical;
+    /* Added by rules_add_tenant_known: not read from the plan at all; its
+     * bucket (of the plan's tenant_index) is read, through the ruleset's
+     * fetch, when its rules are first needed. */
+    bool deferred;
+    size_t bucket;
 } rl_tenant;
 
 typedef struct rl_ruleset {
@@ -61,6 +74,13 @@ typedef struct rl_ruleset {
     size_t ntenants;
     rl_tenant *any_tenant; /* `tenant *` (name "*"), for every tenant not
                               in tenants; NULL when the plan has none */
+    /* Reads bucket k of the plan and hands each of its tenants' text to
+     * rules_tenant_attach; set by whoever added deferred tenants. */
+    bool (*fetch)(void *ud, struct rl_ruleset *rs, size_t bucket, char *err, size_t errlen);
+    void *fetch_ud;
+    int fetch_code;      /* the diagnostic code of fetch's last failure */
+    bool load_failed;    /* a rules_tenant_load refused a tenant */
+    size_t read_once;    /* tenants read by rules_tenant_read and left unread */
 } rl_ruleset;
 
 /* Reads the rules from a plan document (or any object with "policy" and
@@ -91,6 +111,42 @@ typedef enum rules_text_result {
 } rules_text_result;
 rules_text_result rules_add_tenant_text(rl_ruleset *rs, const char *text, size_t len,
                                         char *err, size_t errlen);
+/* rules_add_tenant_text without reading the rules: the name, and the
+ * version checked against the SHA-256 of the rules' text, so that a deploy
+ * can compare versions without building rules it does not use.  text must
+ * stay valid until rules_tenant_load has read the tenant or the ruleset is
+ * freed.  RULES_TEXT_OTHER, with nothing added, when the tenant is not in
+ * the canonical form or its version is not that digest: the other readers
+ * then take it, and say what is wrong; RULES_TEXT_ERROR when its name
+ * makes a key too long. */
+rules_text_result rules_add_tenant_lazy(rl_ruleset *rs, const char *text, size_t len,
+                                        char *err, size_t errlen);
+/* Reads the rules of a tenant added by rules_add_tenant_lazy (any other
+ * tenant: true at once), filling it in place, as rules_add_tenant_text
+ * would have; false with a message naming the tenant and what is wrong
+ * when its rules are not ones the runtime takes.  Every reader of a
+ * tenant's rules on the deploy path calls this first. */
+bool rules_tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t errlen);
+/* The rules of t as rules_tenant_load would read them, into *out (t's
+ * name and version, the rules allocated in scratch), leaving t unread:
+ * for a caller that needs them once (to encode a config) and would
+ * rather not keep 100 000 tenants' rules.  A tenant already read is copied
+ * as it is; one the text reader does not take is read into the ruleset. */
+bool rules_tenant_read(rl_ruleset *rs, const rl_tenant *t, arena *scratch, rl_tenant *out,
+                       char *err, size_t errlen);
+/* A tenant known without reading the plan: its name and version (64 hex
+ * digits), vouched for by a record of the bucket k it is in (a bucket with
+ * the same digest was read whole before).  Its rules are read with its
+ * bucket, through rs->fetch, when first needed. */
+bool rules_add_tenant_known(rl_ruleset *rs, const char *name, const char *version,
+                            size_t bucket, char *err, size_t errlen);
+/* For rs->fetch: the canonical text of a tenant of a bucket just read (and
+ * checked against its digest), attached to the deferred tenant of that name;
+ * false when the text is not canonical, names no such tenant, or says
+ * another version than the record did, or one that is not its rules'
+ * digest. */
+bool rules_tenant_attach(rl_ruleset *rs, const char *text, size_t len, char *err,
+                         size_t errlen);
 bool rules_finish(rl_ruleset *rs, char *err, size_t errlen);
 /* Reads the plan's "tenant_template" member ({"rules", "version"}; absent
  * when the policy has no `tenant *`) into rs->any_tenant. */

@@ -77,3 +77,35 @@ void tclocks_add(tclocks *c, const target *owner, const char *name, double off_u
     k->off_us = off_us;
     k->err_us = err_us;
 }
+
+static int bucket_cmp(const void *a, const void *b)
+{
+    return strcmp(((const tknown_bucket *)a)->sha, ((const tknown_bucket *)b)->sha);
+}
+
+void tknown_sort(tknown *k)
+{
+    if (k->nb > 1)
+        qsort(k->b, k->nb, sizeof *k->b, bucket_cmp);
+}
+
+const tknown_bucket *tknown_find(const tknown *k, const char *sha)
+{
+    tknown_bucket key;
+    if (!k->nb || strlen(sha) != DIGEST_HEX_LEN)
+        return NULL;
+    memcpy(key.sha, sha, DIGEST_HEX_LEN + 1);
+    return bsearch(&key, k->b, k->nb, sizeof *k->b, bucket_cmp);
+}
+
+void tknown_free(tknown *k)
+{
+    for (size_t i = 0; i < k->nrec; i++) {
+        free(k->rec[i].text);
+        free(k->rec[i].names);
+        free(k->rec[i].pv);
+    }
+    free(k->rec);
+    free(k->b);
+    memset(k, 0, sizeof *k);
+}

@@ -42,6 +42,7 @@ typedef struct target_env {
     const char *state_dir;
     const char *plan_path;      /* recovery: the plan the journal names (may be NULL) */
     bool dry_run, full_read;
+    bool plan_sorted;           /* the plan's tenants came in strictly increasing name order */
     bool client_time;           /* time_source = client */
     int64_t skew_ms;            /* max_clock_skew */
     size_t nchanged, nremoved;  /* after read: every target's changed/removed tenants */
@@ -77,6 +78,36 @@ typedef struct tclocks {
     size_t n, cap;
 } tclocks;
 
+/* Buckets of a plan's tenants (SPEC.md 5.2) that a record in the state
+ * directory vouches for: a deploy read a bucket with that digest whole and
+ * recorded its tenants' names and plan versions, so a plan that has it
+ * need not read it to know them.  Records own their strings. */
+typedef struct tknown_rec {
+    char *text;                 /* owns names */
+    const char **names;         /* the record's tenants, sorted */
+    size_t n;
+    char *pv;                   /* their plan versions, 64 hex digits each */
+} tknown_rec;
+
+typedef struct tknown_bucket {
+    char sha[DIGEST_HEX_LEN + 1];
+    size_t rec, first, n;       /* rec's names[first..first + n) */
+} tknown_bucket;
+
+typedef struct tknown {
+    tknown_rec *rec;
+    size_t nrec;
+    tknown_bucket *b;           /* sorted by sha */
+    size_t nb;
+} tknown;
+
+/* The bucket of digest sha that k vouches for, or NULL. */
+const tknown_bucket *tknown_find(const tknown *k, const char *sha);
+/* Sorts k's buckets for tknown_find. */
+void tknown_sort(tknown *k);
+/* Frees what k holds; accepts a zeroed tknown. */
+void tknown_free(tknown *k);
+
 /* What reading the live state found. */
 typedef struct target_read {
     size_t changed, removed;    /* tenants written / dropped by this plan */
@@ -98,6 +129,9 @@ struct target_kind {
     int max;                    /* at most this many targets of the group or kind */
     target_lock_scope lock_scope;
     bool json_tenants;          /* reads the plan's tenants as JSON (env->tenants) */
+    /* Appends to out the buckets this kind's records in state_dir vouch for
+     * in namespace ns (best effort: a record that is not intact adds none). */
+    void (*known)(const char *state_dir, const char *ns, tknown *out);
 
     /* A target from the plan's entry tj (all: the plan's targets, which a
      * kind may consult; NULL when desc is a recorded description). */

@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "fault.h"
 #include "plan_digest.h"
@@ -154,8 +155,9 @@ static void rt_free(target *tg)
         redis_cmds_free(&t->ten[m].cmds);
     }
     free(t->ten);
-    json_decref(t->state);
-    free(t->rec_kv);
+    arena_free(t->scratch);
+    free(t->st);
+    free(t->st_text);
     free(t->rec_pv);
     free(t->live_plan);
     json_decref(tg->desc);
@@ -221,15 +223,45 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(((const rtenant *)a)->name, ((const rtenant *)b)->name);
 }
 
-/* The tenant's config commands and version (redis_config_tenant), once. */
-static void rt_encode(rtarget *t, rtenant *x)
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_kv(const void *a, const void *b)
+{
+    return strcmp(((const rkv *)a)->k, ((const rkv *)b)->k);
+}
+
+/* The tenant's config commands and version (redis_config_tenant), once;
+ * its rules are read first when the plan left them unread (RLC3106 when
+ * they are not rules the runtime takes: nothing has been written yet). */
+static bool rt_encode(rtarget *t, rtenant *x, rerr *e)
 {
     if (!x->t || x->cmds.n)
-        return;
-    t->encoded++;
+        return true;
     const target_env *env = t->base.env;
-    redis_config_tenant(env->rs, x->t, t->functions ? NULL : t->sha,
+    rl_ruleset *rs = (rl_ruleset *)env->rs;
+    char err[512];
+    /* A tenant no verification case names needs its rules only here: they
+     * are read into scratch memory and forgotten, so that a deploy of
+     * 100 000 tenants does not hold all their rules at once. */
+    bool once = !x->verified && (x->t->text || x->t->deferred);
+    rl_tenant tmp;
+    if (once) {
+        if (!t->scratch)
+            t->scratch = arena_new();
+        if (!rules_tenant_read(rs, x->t, t->scratch, &tmp, err, sizeof err))
+            return rerr_set(e, rs->fetch_code ? rs->fetch_code : DIAG_PLAN_SHAPE, "%s", err);
+    } else if (!rules_tenant_load(rs, x->t, err, sizeof err)) {
+        return rerr_set(e, rs->fetch_code ? rs->fetch_code : DIAG_PLAN_SHAPE, "%s", err);
+    }
+    t->encoded++;
+    redis_config_tenant(rs, once ? &tmp : x->t, t->functions ? NULL : t->sha,
                         env->client_time ? statedir_now_ms() : -1, &x->cmds, x->newver);
+    if (once)
+        arena_reset(t->scratch);
+    return true;
 }
 
 /* NS:deploy:plan, and the deploy state: from this state directory's record
@@ -251,10 +283,9 @@ static bool read_state(rtarget *t, bool full, rerr *e)
     const redisReply *rp = rpipe_reply(p, 0), *rm = rpipe_reply(p, 1);
     if (rp->type == REDIS_REPLY_STRING)
         t->live_plan = xstrdup(rp->str);
-    t->state = full ? NULL
-                    : redis_manifest_read(t, rm->type == REDIS_REPLY_STRING ? rm->str : NULL);
+    t->fast_read = !full &&
+                   redis_manifest_read(t, rm->type == REDIS_REPLY_STRING ? rm->str : NULL);
     rpipe_free(p);
-    t->fast_read = t->state != NULL;
     if (t->fast_read)
         return true;
     rt_key(t, k, sizeof k, "deploy:state");
@@ -262,28 +293,58 @@ static bool read_state(rtarget *t, bool full, rerr *e)
     redisReply *r = cmd(t->s, e, k, 2, hg);
     if (!r)
         return false;
-    t->state = json_object();
-    if (r->type == REDIS_REPLY_ARRAY)
-        for (size_t i = 0; i + 1 < r->elements; i += 2)
-            json_object_set_new(t->state, r->element[i]->str,
-                                json_string(r->element[i + 1]->str));
+    /* Every name and version, NUL-terminated, one after the other. */
+    size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements / 2 : 0, bytes = 1;
+    for (size_t i = 0; i < 2 * n; i++)
+        bytes += r->element[i]->len + 1;
+    t->st_text = xmalloc(bytes);
+    t->st = xmalloc((n ? n : 1) * sizeof *t->st);
+    char *w = t->st_text;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *kr = r->element[2 * i], *vr = r->element[2 * i + 1];
+        t->st[i].k = w;
+        w = memcpy(w, kr->str, kr->len);
+        w += kr->len;
+        *w++ = '\0';
+        t->st[i].v = w;
+        w = memcpy(w, vr->str, vr->len);
+        w += vr->len;
+        *w++ = '\0';
+    }
+    t->nst = n;
+    t->have_state = true;
     freeReplyObject(r);
+    if (n > 1)
+        qsort(t->st, n, sizeof *t->st, cmp_kv);
     return true;
 }
 
 /* t->ten: the plan's tenants plus those of the last deploy that it drops,
  * sorted by name, each with its new config version. */
-static void collect_tenants(rtarget *t)
+static bool collect_tenants(rtarget *t, rerr *e)
 {
     const target_env *env = t->base.env;
-    size_t cap = env->rs->ntenants + json_object_size(t->state);
+    size_t cap = env->rs->ntenants + t->nst;
     t->ten = xcalloc(cap ? cap : 1, sizeof *t->ten);
+    /* The verification's tenants (at most PLAN_VERIFY_MAX_CASES cases),
+     * sorted, to mark them as the plan's tenants go by. */
+    const json_t *cases = json_object_get(env->plan, "verify");
+    const char **vn = xmalloc((json_array_size(cases) + 1) * sizeof *vn);
+    size_t nv = 0, ci;
+    json_t *vc;
+    json_array_foreach(cases, ci, vc) {
+        const char *tn = json_string_value(json_object_get(vc, "tenant"));
+        if (tn)
+            vn[nv++] = tn;
+    }
+    if (nv > 1)
+        qsort(vn, nv, sizeof *vn, cmp_str);
     size_t rj = 0;
     for (size_t i = 0; i < env->rs->ntenants; i++) {
         rtenant *x = &t->ten[t->nten++];
         x->t = &env->rs->tenants[i];
         x->name = x->t->name;
-        x->tag = plan_key_tag(env->ns, x->name);
+        x->verified = nv && bsearch(&x->name, vn, nv, sizeof *vn, cmp_str);
         /* The config version without encoding the tenant: the record's,
          * when it encoded the same rules (equal plan versions) with this
          * encoder.  Only tenants that change are encoded, later.  Plan
@@ -296,20 +357,31 @@ static void collect_tenants(rtarget *t)
                     strlen(t->rec_kv[rj].v) == REDIS_CONFIG_VERSION_LEN;
         if (same)
             memcpy(x->newver, t->rec_kv[rj].v, REDIS_CONFIG_VERSION_LEN + 1);
-        else
-            rt_encode(t, x);
+        else if (!rt_encode(t, x, e)) {
+            free(vn);
+            return false;
+        }
     }
-    const char *name;
-    json_t *v;
-    json_object_foreach(t->state, name, v) {
-        if (rules_tenant(env->rs, name))
+    free(vn);
+    /* The deploy state's entries: each plan tenant's, and the tenants it
+     * has that the plan drops.  Both lists are in name order: one merge. */
+    size_t nplan = t->nten, pi = 0;
+    for (size_t j = 0; j < t->nst; j++) {
+        const char *name = t->st[j].k;
+        int c = 1;
+        while (pi < nplan && (c = strcmp(t->ten[pi].name, name)) < 0)
+            pi++;
+        if (pi < nplan && c == 0) {
+            t->ten[pi].was = t->st[j].v;
             continue;
+        }
         rtenant *x = &t->ten[t->nten++];
         x->name = name;
-        x->tag = plan_key_tag(env->ns, name);
+        x->was = t->st[j].v;
     }
-    if (t->nten > 1)
+    if (t->nten > nplan)
         qsort(t->ten, t->nten, sizeof *t->ten, cmp_name);
+    return true;
 }
 
 /* Reads the active pointers that may differ from the plan: all, or (the
@@ -320,8 +392,7 @@ static bool read_pointers(rtarget *t, rerr *e)
     size_t *idx = xmalloc((t->nten ? t->nten : 1) * sizeof *idx), nidx = 0;
     for (size_t i = 0; i < t->nten; i++) {
         rtenant *x = &t->ten[i];
-        const char *known = t->fast_read ? json_string_value(json_object_get(t->state, x->name))
-                                         : NULL;
+        const char *known = t->fast_read ? x->was : NULL;
         if (known && x->t && !strcmp(known, x->newver))
             x->live = xstrdup(known);   /* unchanged, as the manifest proves */
         else
@@ -329,7 +400,7 @@ static bool read_pointers(rtarget *t, rerr *e)
     }
     rpipe *p = rpipe_new(t->s);
     for (size_t j = 0; j < nidx; j++) {
-        char *ak = str_printf("%s" PLAN_KEY_ACTIVE, t->ten[idx[j]].tag);
+        char *ak = str_printf("%s" PLAN_KEY_ACTIVE, rt_tag(t, &t->ten[idx[j]]));
         const char *av[2] = {"GET", ak};
         rpipe_add(p, ak, strlen(ak), 2, av, NULL);
         free(ak);
@@ -342,15 +413,15 @@ static bool read_pointers(rtarget *t, rerr *e)
             x->live = xstrdup(rr->str);
         x->changed = x->t ? !x->live || strcmp(x->live, x->newver) : x->live != NULL;
         if (x->changed)
-            rt_encode(t, x);
+            ok = rt_encode(t, x, e);
     }
     /* Verification writes shadow copies of its tenants' configs. */
     size_t vi;
     json_t *vc;
     json_array_foreach(json_object_get(t->base.env->plan, "verify"), vi, vc) {
         rtenant *x = rt_find(t, json_string_value(json_object_get(vc, "tenant")));
-        if (x)
-            rt_encode(t, x);
+        if (ok && x)
+            ok = rt_encode(t, x, e);
     }
     t->pointers_read = nidx;
     rpipe_free(p);
@@ -407,8 +478,7 @@ static bool rt_read(target *tg, target_read *r, rerr *e)
     }
     if (!read_state(t, env->full_read, e))
         return false;
-    collect_tenants(t);
-    if (!read_pointers(t, e))
+    if (!collect_tenants(t, e) || !read_pointers(t, e))
         return false;
     for (size_t m = 0; m < t->nten; m++) {
         r->changed += t->ten[m].changed && t->ten[m].t;
@@ -421,6 +491,13 @@ static bool rt_read(target *tg, target_read *r, rerr *e)
                ? "manifest matches this state directory's last deploy" : "read in full",
                t->pointers_read, t->pointers_read == 1 ? "" : "s");
     return true;
+}
+
+const char *rt_tag(const rtarget *t, rtenant *x)
+{
+    if (!x->tag)
+        x->tag = plan_key_tag(t->base.env->ns, x->name);
+    return x->tag;
 }
 
 rtenant *rt_find(rtarget *t, const char *name)
@@ -545,7 +622,7 @@ static bool send_cmds(rtarget *t, bool config, rerr *e, size_t *written)
         if (!x->t) {
             if (config)
                 continue;
-            char *k = str_printf("%s" PLAN_KEY_ACTIVE, x->tag);
+            char *k = str_printf("%s" PLAN_KEY_ACTIVE, rt_tag(t, x));
             const char *av[2] = {"DEL", k};
             rpipe_add(p, k, strlen(k), 2, av, NULL);
             free(k);
@@ -556,7 +633,7 @@ static bool send_cmds(rtarget *t, bool config, rerr *e, size_t *written)
              * counters of an old config, and there is none; we hold the
              * lock, and clients never write pointers).  A plain SET spares
              * the server a config parse per new tenant. */
-            char *k = str_printf("%s" PLAN_KEY_ACTIVE, x->tag);
+            char *k = str_printf("%s" PLAN_KEY_ACTIVE, rt_tag(t, x));
             const char *av[3] = {"SET", k, x->newver};
             rpipe_add(p, k, strlen(k), 3, av, NULL);
             free(k);
@@ -629,7 +706,7 @@ static bool commit_store(rtarget *t, const char *manifest, rerr *e)
     for (size_t i = 0; i < t->nten; i++) {
         rtenant *x = &t->ten[i];
         if (x->t) {
-            const char *was = json_string_value(json_object_get(t->state, x->name));
+            const char *was = x->was;
             if (!was || strcmp(was, x->newver)) {
                 hv[hn++] = x->name;
                 hv[hn++] = x->newver;
@@ -643,7 +720,7 @@ static bool commit_store(rtarget *t, const char *manifest, rerr *e)
             rpipe_add(p, sk, strlen(sk), 3, av, NULL);
         }
         if (x->changed && x->live) {
-            char *ck = str_printf("%s" PLAN_KEY_CFG "%s", x->tag, x->live);
+            char *ck = str_printf("%s" PLAN_KEY_CFG "%s", rt_tag(t, x), x->live);
             const char *av[2] = {"DEL", ck};
             rpipe_add(p, ck, strlen(ck), 2, av, NULL);
             free(ck);
@@ -678,9 +755,9 @@ static void queue_tenant_reads(rtarget *t, rpipe *p, const char *sk, char **ak)
         if (!x->changed)
             continue;
         /* Pointer keys are sized from their tag (a tag may be long). */
-        size_t len = strlen(x->tag) + sizeof PLAN_KEY_ACTIVE;
+        size_t len = strlen(rt_tag(t, x)) + sizeof PLAN_KEY_ACTIVE;
         ak[k] = xmalloc(len);
-        snprintf(ak[k], len, "%s" PLAN_KEY_ACTIVE, x->tag);
+        snprintf(ak[k], len, "%s" PLAN_KEY_ACTIVE, rt_tag(t, x));
         const char *av[2] = {"GET", ak[k]}, *hv[3] = {"HGET", sk, x->name};
         rpipe_add(p, ak[k], len - 1, 2, av, NULL);
         rpipe_add(p, sk, strlen(sk), 3, hv, NULL);
@@ -808,6 +885,7 @@ const target_kind target_redis = {
     .order = 0,
     .max = 8,
     .json_tenants = false,
+    .known = redis_manifest_known,
     .lock_scope = TLOCK_EACH,
     .create = rt_create,
     .override = rt_override,

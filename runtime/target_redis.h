@@ -27,10 +27,12 @@ extern const target_kind target_redis;
 typedef struct rtenant {
     const rl_tenant *t;        /* NULL: a tenant removed by this plan */
     const char *name;
-    char *tag;                 /* "{ns:name}" */
+    char *tag;                 /* "{ns:name}", made when first needed (rt_tag) */
     char newver[REDIS_CONFIG_VERSION_LEN + 1];
     char *live;                /* live active version, NULL when none */
+    const char *was;           /* its entry in t->st (the deploy state), NULL when none */
     bool changed;
+    bool verified;             /* a verification case's tenant (its rules are kept) */
     redis_cmds cmds;           /* HSET config, activate */
 } rtenant;
 
@@ -49,11 +51,17 @@ typedef struct rtarget {
     dlock lock;
     rtenant *ten;
     size_t nten;
-    json_t *state;             /* live NS:deploy:state as an object */
+    /* The live NS:deploy:state (tenant -> config version), or the record's
+     * map standing for it, sorted by name: st[0..nst), its strings in
+     * st_text.  have_state: read (st may still be empty). */
+    rkv *st;
+    size_t nst;
+    char *st_text;
+    bool have_state;
     /* When the record's plan versions are usable: its tenants in name order
-     * (pointing into state) and their plan versions, 64 hex digits each,
-     * in the same order. */
-    rkv *rec_kv;
+     * (st itself) and their plan versions, 64 hex digits each, in the same
+     * order. */
+    const rkv *rec_kv;
     size_t rec_n;
     char *rec_pv;
     char *live_plan;           /* live NS:deploy:plan */
@@ -61,12 +69,16 @@ typedef struct rtarget {
     bool fast_read;            /* the store's manifest matched that record */
     size_t pointers_read;      /* active pointers read from the store */
     size_t encoded;            /* tenant configs encoded (the others' versions known) */
+    arena *scratch;            /* the rules of a tenant being encoded, then forgotten */
 } rtarget;
 
 /* "NS:what" into out. */
 void rt_key(const rtarget *t, char *out, size_t n, const char *what);
 /* One command on key; false with e set on an error reply. */
 bool rt_cmd_ok(rtarget *t, rerr *e, const char *key, int argc, const char **argv);
+/* x's hash tag "{ns:name}", made on first use: most tenants of a re-apply
+ * never need one. */
+const char *rt_tag(const rtarget *t, rtenant *x);
 /* The plan tenant named name (t->ten is sorted by name), or NULL. */
 rtenant *rt_find(rtarget *t, const char *name);
 /* The shadow keys of verification, appended to a once each. */
@@ -102,7 +114,10 @@ bool redis_status(target *t, json_t *targets, size_t *drift, rerr *e);
 /* redis_manifest.c: the state directory's record of what the store's
  * manifest describes (SPEC.md 7.7). */
 void redis_manifest_path(rtarget *t);
-json_t *redis_manifest_read(rtarget *t, const char *live);
+bool redis_manifest_read(rtarget *t, const char *live);
+
 void redis_manifest_write(rtarget *t, const char *digest);
+/* target_kind.known: the buckets this state directory's records vouch for. */
+void redis_manifest_known(const char *state_dir, const char *ns, tknown *out);
 
 #endif

@@ -79,6 +79,16 @@ end=$(now_ns)
 printf 'compile       %8s s  peak RSS %6.0f MB  plan %s MB\n' "$(secs "$start" "$end")" \
     "$(awk '{ print $1 / 1024 }' "$OUT/time" | tail -1)" \
     "$(awk -v b="$(wc -c < "$OUT/plan1.json")" 'BEGIN { printf "%.0f", b / 1048576 }')"
+python3 - "$OUT/plan1.json" <<'PY' || fail "reading the plan's index failed"
+import json, sys
+d = json.load(open(sys.argv[1])); n = len(d["tenants"]); ix = d["tenant_index"]
+size = len(open(sys.argv[1], "rb").read())
+ten = sum(b["len"] for b in ix) + max(len(ix) - 1, 0)
+head = size - ten
+print("  plan bytes: %d per tenant (tenants %d B of %d), the rest %d KB (index %d KB, %d buckets)"
+      % (ten // max(n, 1), ten, size, head // 1024,
+         len(json.dumps(ix, separators=(",", ":"))) // 1024, len(ix)))
+PY
 # One tenant changed: a group added to the tenant in the middle.
 MID=$(printf 't%06d' $((N / 2)))
 f=$(grep -l "^tenant \"$MID\" " "$OUT"/p/tenants-*.rlp) || fail "tenant $MID not found"
@@ -91,7 +101,8 @@ start_server "$OUT/a"
 PA=$PORT
 export RLC_REDIS_URL="redis://127.0.0.1:$PA"
 start=$(now_ns)
-$cli "$RLC" run -q --json --state-dir "$OUT/state" "$OUT/plan1.json" > "$OUT/run1.json"
+$cli /usr/bin/time -f '%U %S' -o "$OUT/cpu1" \
+    "$RLC" run -q --json --state-dir "$OUT/state" "$OUT/plan1.json" > "$OUT/run1.json"
 rc=$?
 end=$(now_ns)
 [ $rc -eq 0 ] || { cat "$OUT/run1.json" >&2; fail "rlc run exited $rc"; }
@@ -159,6 +170,8 @@ KX=$(awk -v n="$NKEYS" -v t="$T1" -v l="$LOAD_MS" 'BEGIN { printf "%.0f", n / (t
 echo "# $NKEYS keys in the namespace after the apply ($W1 written by the apply phase)"
 printf 'rlc run       %8s s  %9s keys/s   (whole run: load, lock, preflight, read, checkpoint, apply, verify, commit)\n' "$T1" "$KR"
 printf '  phases ms   %s\n' "$(json "$OUT/run1.json" '" ".join("%s %s" % kv for kv in d["phase_ms"].items())')"
+printf '  rlc CPU     %s s user+sys (load %s)\n' "$(awk '{ printf "%.2f", $1 + $2 }' "$OUT/cpu1" | tail -1)" \
+    "$(cut -d' ' -f1 /proc/loadavg)"
 printf '  run less plan load      %9s keys/s\n' "$KX"
 printf '  apply phase alone       %9s keys/s\n' "$KA"
 printf 'redis-cli --pipe %5s s  %9s keys/s   (the same keys and values, RESP prepared beforehand)\n' "$TP" "$KP"
@@ -166,7 +179,8 @@ printf 'redis-cli --pipe %5s s  %9s keys/s   (the same keys and values, RESP pre
 # --- re-apply with one tenant changed ---------------------------------------
 cmdstats "$PA" > "$OUT/cs0"
 start=$(now_ns)
-$cli "$RLC" run -q --json --state-dir "$OUT/state" "$OUT/plan2.json" > "$OUT/run2.json"
+$cli /usr/bin/time -f '%U %S' -o "$OUT/cpu2" \
+    "$RLC" run -q --json --state-dir "$OUT/state" "$OUT/plan2.json" > "$OUT/run2.json"
 rc=$?
 end=$(now_ns)
 [ $rc -eq 0 ] || { cat "$OUT/run2.json" >&2; fail "rlc run (re-apply) exited $rc"; }
@@ -175,9 +189,13 @@ cmdstats "$PA" > "$OUT/cs1"
 W2=$(json "$OUT/run2.json" 'd["keys_written"]')
 LOAD2_MS=$(json "$OUT/run2.json" 'd["phase_ms"]["load"]')
 echo "# re-apply, one tenant ($MID) changed"
-printf 'rlc run       %8s s  tenants changed %s, keys written %s, pointers read %s (live state: %s)\n' \
+printf 'rlc run       %8s s  tenants changed %s, keys written %s, pointers read %s (live state: %s), rules read %s\n' \
     "$T2" "$(json "$OUT/run2.json" 'd["tenants_changed"]')" "$W2" \
-    "$(json "$OUT/run2.json" 'd["pointers_read"]')" "$(json "$OUT/run2.json" 'd["live_read"]')"
+    "$(json "$OUT/run2.json" 'd["pointers_read"]')" "$(json "$OUT/run2.json" 'd["live_read"]')" \
+    "$(json "$OUT/run2.json" 'd.get("rules_read")')"
+printf '  rlc CPU     %s s user+sys (load %s); full/one CPU ratio %s\n' \
+    "$(awk '{ printf "%.2f", $1 + $2 }' "$OUT/cpu2" | tail -1)" "$(cut -d' ' -f1 /proc/loadavg)" \
+    "$(paste "$OUT/cpu1" "$OUT/cpu2" | tail -1 | awk '{ printf "%.1f", ($3 + $4 > 0 ? ($1 + $2) / ($3 + $4) : 0) }')"
 printf '  phases ms   %s\n' "$(json "$OUT/run2.json" '" ".join("%s %s" % kv for kv in d["phase_ms"].items())')"
 printf '  server commands: %s\n' "$(join -a 2 -e 0 -o 0,1.2,2.2 "$OUT/cs0" "$OUT/cs1" |
     awk '$3 - $2 > 0 { printf "%s%s %d", (n++ ? ", " : ""), $1, $3 - $2 }')"

@@ -1,13 +1,14 @@
 /* fuzz_plan.c - libFuzzer harness for the plan loader (runtime/plan_load.c)
  * and the rules it feeds (runtime/rules.c).  The input is a plan file.  A
- * fuzzer cannot forge SHA-256, so the harness first re-seals the input the
- * way anyone who can edit a plan can: when the text holds
- * ,"plan_digest":"<64 bytes>", those bytes become the digest of the rest,
- * which lets mutations reach every check after the digest.  Then:
+ * fuzzer cannot forge SHA-256, so the harness also re-seals the input the
+ * way anyone who can edit a plan can (its buckets' digests, offsets and
+ * plan_digest recomputed, as canonical text), which lets mutations reach
+ * every check after the digests.  The input as given, then sealed:
  *   - plan_parse_text, plan_verify (and again with the recomputed digest
  *     put in the tree) and rules_from_plan, as `rlc simulate plan.json`;
  *   - plan_load_streamed on the same bytes written to a file, with the
- *     tenants taken one at a time as `rlc run` takes them.
+ *     tenants taken one at a time as `rlc run` takes them (lazily, their
+ *     rules read at once, and eagerly).
  * The harness prints nothing and frees everything. */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "plan_digest.h"
 #include "plan_load.h"
 #include "rules.h"
 
@@ -23,29 +25,52 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char path[64];
 
-static void reseal(char *text, size_t len)
+/* The input sealed again, as canonical text: each bucket of its
+ * tenant_index given the digest, at and len of the tenants it counts, and
+ * plan_digest recomputed (SPEC.md 5.2).  NULL when the input is not an
+ * object with a tenant_index and tenants to seal.  Malloc'd. */
+static char *reseal(const char *text, size_t len, size_t *outlen)
 {
-    static const char tag[] = ",\"plan_digest\":\"";
-    size_t tl = sizeof tag - 1, nl = tl + DIGEST_HEX_LEN + 1;
-    size_t end = len && text[len - 1] == '\n' ? len - 1 : len;
-    char *at = NULL;
-    for (size_t i = 0; i + nl <= end; i++)
-        if (!memcmp(text + i, tag, tl) && text[i + tl + DIGEST_HEX_LEN] == '"') {
-            at = text + i;
+    json_t *p = json_loadb(text, len, 0, NULL);
+    json_t *index = json_object_get(p, "tenant_index");
+    json_t *ts = json_object_get(p, "tenants");
+    char *out = NULL;
+    if (!json_is_array(index) || !json_is_array(ts))
+        goto out;
+    size_t k, first = 0, at = 1;
+    json_t *b;
+    json_array_foreach(index, k, b) {
+        json_int_t n = json_integer_value(json_object_get(b, "n"));
+        if (!json_is_object(b) || n < 0 || (size_t)n > json_array_size(ts) - first)
             break;
+        json_t *run = json_array();
+        for (size_t i = first; i < first + (size_t)n; i++)
+            json_array_append(run, json_array_get(ts, i));
+        char *rt = digest_canonical_json(run);
+        json_decref(run);
+        if (!rt)
+            abort();
+        char hex[DIGEST_HEX_LEN + 1];
+        size_t rl = strlen(rt) - 2;
+        if (digest_sha256_hex(rt, strlen(rt), hex)) {
+            json_object_set_new(b, "sha256", json_string(hex));
+            json_object_set_new(b, "at", json_integer((json_int_t)at));
+            json_object_set_new(b, "len", json_integer((json_int_t)rl));
         }
-    if (!at)
-        return;
-    size_t before = (size_t)(at - text), after = end - before - nl;
-    char *rest = malloc(before + after + 1);
-    if (!rest)
-        abort();
-    memcpy(rest, text, before);
-    memcpy(rest + before, at + nl, after);
-    char hex[DIGEST_HEX_LEN + 1];
-    if (digest_sha256_hex(rest, before + after, hex))
-        memcpy(at + tl, hex, DIGEST_HEX_LEN);
-    free(rest);
+        free(rt);
+        at += rl + 1;
+        first += (size_t)n;
+    }
+    char dg[DIGEST_HEX_LEN + 1];
+    if (!plan_digest_compute(p, dg))
+        goto out;
+    json_object_set_new(p, "plan_digest", json_string(dg));
+    out = digest_canonical_json(p);
+    if (out)
+        *outlen = strlen(out);
+out:
+    json_decref(p);
+    return out;
 }
 
 static void from_tree(const char *text, size_t len)
@@ -104,6 +129,23 @@ static int take_text(void *ud, const json_t *plan, const char *text, size_t len,
     char err[512];
     if (!begin(t, plan, n, e) || i >= n)
         return -1;
+    /* As `rlc run` takes it: by name and version, its rules read when
+     * used (here at once, while text is valid); every fourth tenant the
+     * eager way, so both readers run. */
+    if (i % 4) {
+        rules_text_result r = rules_add_tenant_lazy(&t->rs, text, len, err, sizeof err);
+        if (r == RULES_TEXT_OK &&
+            !rules_tenant_load(&t->rs, &t->rs.tenants[t->rs.ntenants - 1], err, sizeof err)) {
+            rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+            return -1;
+        }
+        if (r == RULES_TEXT_OK)
+            return 1;
+        if (r == RULES_TEXT_ERROR) {
+            rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+            return -1;
+        }
+    }
     switch (rules_add_tenant_text(&t->rs, text, len, err, sizeof err)) {
     case RULES_TEXT_OK: return 1;
     case RULES_TEXT_OTHER: return 0;
@@ -125,7 +167,7 @@ static void streamed(const char *text, size_t len)
     taker t = {0};
     rerr e;
     rerr_clear(&e);
-    json_t *plan = plan_load_streamed(path, take_text, take, &t, NULL, &e);
+    json_t *plan = plan_load_streamed(path, NULL, take_text, take, &t, NULL, NULL, &e);
     char err[512];
     if (plan && !t.begun)
         begin(&t, plan, 0, &e);
@@ -153,9 +195,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size)
         memcpy(text, data, size);
     text[size] = '\0';
-    reseal(text, size);
     from_tree(text, size);
     streamed(text, size);
+    size_t sl = 0;
+    char *sealed = reseal(text, size, &sl);
+    if (sealed) {
+        from_tree(sealed, sl);
+        streamed(sealed, sl);
+        free(sealed);
+    }
     free(text);
     return 0;
 }

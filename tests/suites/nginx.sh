@@ -110,16 +110,14 @@ check "status sees a hand-edited snippet (exit 6)" eval '[ $r -eq 6 ] && grep -q
 # Plans the snippet cannot be made from.  reseal: the plan with a Python
 # statement applied to it and its digest recomputed (SPEC.md 5.2), as
 # anyone who can edit a plan can.
-cat > "$T/reseal.py" <<'EOF'
-import hashlib, json, re, sys
+cat > "$T/reseal.py" <<EOF
+import json, sys
+sys.path.insert(0, "$ROOT/tests/plan")
+from seal import seal
 d = json.load(open(sys.argv[1]))
-d.pop("plan_digest")
 ng = [t for t in d["targets"] if t["kind"] == "nginx"][0]["settings"]
 exec(sys.argv[3])
-s = json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-s = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m.group(1).upper(), s)
-d["plan_digest"] = hashlib.sha256(s.encode()).hexdigest()
-open(sys.argv[2], "w").write(json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n")
+open(sys.argv[2], "w").write(seal(d))
 EOF
 "$RLC" run -q "$T/A.json" 2> "$T/err" && cp "$SNIP" "$T/before" || bail_out "run A again" "$(cat "$T/err")"
 python3 "$T/reseal.py" "$T/A.json" "$T/old.json" 'del ng["tenant_from"]'

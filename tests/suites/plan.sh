@@ -3,7 +3,7 @@
 # the digest (recomputed independently in Python), refusals that leave no
 # file, rule identity across edits, and every plan_load refusal.
 . "$ROOT/tests/lib.sh"
-plan 69
+plan 78
 P="$ROOT/tests/plan"
 LIB="$P/lib.lua"
 cd "$T" || exit 2
@@ -64,13 +64,12 @@ else
 fi
 
 # --- digest, recomputed outside rlc --------------------------------------------
-cat > digest.py <<'EOF'
-import hashlib, json, re, sys
+cat > digest.py <<EOF
+import json, sys
+sys.path.insert(0, "$P")
+from seal import buckets_ok, digest
 d = json.load(open(sys.argv[1]))
-want = d.pop("plan_digest")
-s = json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-s = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m.group(1).upper(), s)
-sys.exit(0 if hashlib.sha256(s.encode()).hexdigest() == want else 1)
+sys.exit(0 if digest(d) == d["plan_digest"] and buckets_ok(d) else 1)
 EOF
 check "plan_digest equals SHA-256 of the canonical plan (Python)" python3 digest.py small.json
 cat > uni.rlp <<'EOF'
@@ -111,8 +110,10 @@ cmp -s small.json tampered.json && bail_out "tamper" "sed changed nothing"
 refused "a plan with one byte changed is refused (RLC3105)" tampered.json RLC3105 1
 if grep -q '^digest    MISMATCH' out; then ok "plan show reports the mismatch"
 else notok "plan show reports the mismatch" "$(head -c 300 out)"; fi
-sed 's/"format":1,/"format":2,/' small.json > format2.json
-refused "a plan of another format is refused (RLC3103)" format2.json RLC3103 1
+sed 's/"format":2,/"format":3,/' small.json > format3.json
+refused "a plan of another format is refused (RLC3103)" format3.json RLC3103 1
+sed 's/"format":2,/"format":1,/' small.json > format1.json
+refused "a plan of format 1 (no tenant index) is refused (RLC3103)" format1.json RLC3103 1
 sed 's/"compiler":"rlc [^"]*"/"compiler":"rlc 99.0.0"/' small.json > newer.json
 refused "a plan from an incompatible compiler is refused (RLC3104)" newer.json RLC3104 1
 # The compiler string is exactly "rlc " and a semver 2.0.0 version: anything
@@ -135,11 +136,66 @@ head -c 100 small.json > cut.json
 refused "a truncated plan is not JSON (RLC3102)" cut.json RLC3102 1
 sed 's/"count":100,/"count":100.5,/' small.json > real.json
 refused "a plan with a float is refused (RLC3102)" real.json RLC3102 1
-sed 's/"format":1,/"format":1,"format":1,/' small.json > dup.json
+sed 's/"format":2,/"format":2,"format":2,/' small.json > dup.json
 refused "a plan with a duplicate key is refused (RLC3102)" dup.json RLC3102 1
 # Re-indenting keeps the content, so the digest still matches.
 python3 -m json.tool small.json > pretty.json
 check "a re-indented plan still verifies" "$RLC" plan show pretty.json
+
+# --- the tenant index (SPEC.md 5.2) -------------------------------------------
+# 2000 tenants: several buckets, whose ends depend on the names only, so one
+# tenant changed, added or removed changes the digest of its own bucket.
+gen_big() {
+    awk -v extra="$1" -v bump="$2" 'BEGIN {
+        print "policy \"big\" { }\ntarget redis \"r\" { url = \"redis://127.0.0.1:1\" }"
+        for (i = 0; i < 2000; i++)
+            printf "tenant \"t%04d\" { limit %d/1s }\n", i, (i == bump ? 11 : 10)
+        if (extra != "") printf "tenant \"%s\" { limit 10/1s }\n", extra
+    }'
+}
+gen_big "" -1 > big.rlp
+gen_big "" 1000 > big1.rlp
+gen_big "t1000x" -1 > big2.rlp
+compile big.rlp -o big.json 2>/dev/null && compile big1.rlp -o big1.json 2>/dev/null &&
+    compile big2.rlp -o big2.json 2>/dev/null || bail_out "compile big" "failed"
+check "a plan of 2000 tenants: its index's buckets and digest recomputed in Python" \
+    python3 digest.py big.json
+cat > index.py <<'EOF'
+import json, sys
+a, b = (json.load(open(f))["tenant_index"] for f in sys.argv[1:3])
+same_n = [x["n"] for x in a] == [x["n"] for x in b]
+diff = [i for i, (x, y) in enumerate(zip(a, b)) if x["sha256"] != y["sha256"]]
+if sys.argv[3] == "sizes":
+    sys.exit(0 if len(a) >= 4 and all(1 <= x["n"] <= 1024 for x in a) else 1)
+if sys.argv[3] == "changed":
+    sys.exit(0 if same_n and len(diff) == 1 else 1)
+ns = [i for i, (x, y) in enumerate(zip(a, b)) if x["n"] != y["n"]]
+sys.exit(0 if len(a) == len(b) and ns == diff and len(ns) == 1 else 1)
+EOF
+check "  several buckets of 1 to 1024 tenants" python3 index.py big.json big.json sizes
+check "  one tenant changed: the digest of one bucket changes" \
+    python3 index.py big.json big1.json changed
+check "  one tenant added: one bucket grows, the others keep their digests" \
+    python3 index.py big.json big2.json added
+# A tenant edited and the plan sealed again without its bucket's digest:
+# plan_digest matches (it covers the index, not the tenants themselves).
+cat > tamper.py <<EOF
+import json, sys
+sys.path.insert(0, "$P")
+from seal import canon, digest
+d = json.load(open(sys.argv[1]))
+exec(sys.argv[3])
+d["plan_digest"] = digest(d)
+open(sys.argv[2], "w").write(canon(d) + "\n")
+EOF
+python3 tamper.py big.json tamp.json 'd["tenants"][1500]["tag"] = "{rl:x}"'
+refused "a tenant changed without its bucket's digest is refused (RLC3105)" tamp.json RLC3105 1
+check "  the message names the bucket and its tenants" \
+    grep -q 'tenants\[[0-9]*\.\.[0-9]*\] (tenant_index\[[0-9]*\]) hash to' err
+python3 tamper.py big.json miscount.json 'd["tenant_index"][1]["n"] += 1'
+refused "an index that counts more tenants than the plan has is refused (RLC3106)" miscount.json RLC3106 1
+python3 tamper.py big.json zero.json 'd["tenant_index"].append({"at": 0, "len": 0, "n": 0, "sha256": "0" * 64})'
+refused "an index with an empty bucket is refused (RLC3106)" zero.json RLC3106 1
 
 # --- refusals leave no file ---------------------------------------------------
 cat > bad.rlp <<'EOF'

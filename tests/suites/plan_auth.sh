@@ -35,15 +35,13 @@ EOF
 # reseal IN OUT PYTHON: OUT = IN with the Python statement applied to the
 # parsed plan d, and plan_digest recomputed as SPEC.md 5.2 defines it (what
 # anyone who can edit a plan can do).
-cat > reseal.py <<'EOF'
-import hashlib, json, re, sys
+cat > reseal.py <<EOF
+import json, sys
+sys.path.insert(0, "$ROOT/tests/plan")
+from seal import seal
 d = json.load(open(sys.argv[1]))
-d.pop("plan_digest")
 exec(sys.argv[3])
-s = json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-s = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m.group(1).upper(), s)
-d["plan_digest"] = hashlib.sha256(s.encode()).hexdigest()
-open(sys.argv[2], "w").write(json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n")
+open(sys.argv[2], "w").write(seal(d))
 EOF
 reseal() { python3 reseal.py "$@"; }
 

@@ -9,7 +9,7 @@
 # tenant's config and pointer are removed and a rollback restores them; a
 # crash mid-apply leaves no manifest behind the store's back.  (owner: apply)
 . "$ROOT/tests/lib.sh"
-plan 52
+plan 64
 
 NS=re
 N=300
@@ -61,6 +61,9 @@ check "re-apply commits" [ $r -eq 0 ]
 check "re-apply trusts the manifest" [ "$(field "$T/r2.json" live_read)" = manifest ]
 check "re-apply reads one active pointer" [ "$(field "$T/r2.json" pointers_read)" -eq 1 ]
 check "re-apply changes one tenant" [ "$(field "$T/r2.json" tenants_changed)" -eq 1 ]
+check "re-apply reads the rules of the changed and verified tenants only ($(field "$T/r2.json" rules_read) <= 33)" \
+    eval '[ -n "$(field "$T/r2.json" rules_read)" ] && [ "$(field "$T/r2.json" rules_read)" -le 33 ]'
+check "  the first deploy read every tenant's rules" [ "$(field "$T/r1.json" rules_read)" = "$N" ]
 check "re-apply writes that tenant's config and pointer only (2 commands)" \
     [ "$(field "$T/r2.json" keys_written)" -eq 2 ]
 # The server's own count: GETs are the plan and manifest keys, the one
@@ -168,19 +171,27 @@ check "every tenant of plan a is active at the version the state records" \
 
 # --- plan loading on the deploy path (tenants streamed into rules) ----------
 python3 - "$T/b.json" "$T/pretty.json" "$T/badshape.json" "$T/float.json" "$T/badver.json" "$T/badver-pretty.json" <<'PY'
-import hashlib, json, sys
+import hashlib, json, os, sys
 src, pretty, bad, flt, badver, badverp = sys.argv[1:]
 p = json.load(open(src))
 json.dump(p, open(pretty, "w"), indent=2)          # same content, not the canonical text
+sys.path.insert(0, os.environ["ROOT"] + "/tests/plan")
+import seal as S
 def seal(d, path):
-    d = dict(d); d.pop("plan_digest", None)
-    c = json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    d["plan_digest"] = hashlib.sha256(c.encode()).hexdigest()
-    open(path, "w").write(json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True) + "\n")
+    open(path, "w").write(S.seal(d))
 b = json.loads(json.dumps(p)); del b["tenants"][5]["rules"]; seal(b, bad)
 f = json.loads(json.dumps(p)); f["tenants"][9]["rules"][0]["count"] = 1.5; seal(f, flt)
 v = json.loads(json.dumps(p)); v["tenants"][4]["rules"][0]["count"] += 1; seal(v, badver)
 d = json.load(open(badver)); json.dump(d, open(badverp, "w"), indent=2)
+# A tenant retuned with its version, and plan_digest sealed again, but not
+# its bucket's digest in the index.
+t = json.loads(json.dumps(p)); r = t["tenants"][250]["rules"]; r[0]["count"] += 1
+t["tenants"][250]["version"] = S.sha(S.canon(r)); t["plan_digest"] = S.digest(t)
+open(sys.argv[1].replace("b.json", "bucket.json"), "w").write(S.canon(t) + "\n")
+# A tenant with a rule the runtime refuses (count 0), sealed in full.
+z = json.loads(json.dumps(p)); r = z["tenants"][7]["rules"]; r[0]["count"] = 0
+z["tenants"][7]["version"] = S.sha(S.canon(r))
+open(sys.argv[1].replace("b.json", "zero.json"), "w").write(S.seal(z))
 PY
 "$RLC" run -q --json --dry-run "$T/pretty.json" > "$T/r13.json"; r=$?
 check "a re-indented plan (not the canonical text) still deploys" \
@@ -197,6 +208,14 @@ check "a sealed plan whose tenant version is not its rules' digest is refused (e
 "$RLC" run -q "$T/badver-pretty.json" 2> "$T/err"; r=$?
 check "  also when the file is not the canonical text" \
     eval '[ $r -eq 3 ] && grep -q RLC3106 "$T/err" && grep -q "not the SHA-256 of its rules" "$T/err"'
+m0=$(rc get $NS:deploy:manifest) a0=$(rc get "{$NS:t250}:active") z0=$(rc get "{$NS:t007}:active")
+"$RLC" run -q "$T/zero.json" 2> "$T/err"; r=$?
+check "a sealed plan whose changed tenant has a rule of count 0 is refused when its rules are read (exit 3, RLC3106), store untouched" \
+    eval '[ $r -eq 3 ] && grep -q RLC3106 "$T/err" && grep -q "t007" "$T/err" && [ "$(rc get $NS:deploy:manifest)" = "$m0" ] && [ "$(rc get "{$NS:t007}:active")" = "$z0" ]'
+sed 's/^/# /' "$T/err"
+"$RLC" run -q "$T/bucket.json" 2> "$T/err"; r=$?
+check "a tenant changed without its bucket's digest is refused (exit 3, RLC3105), store untouched" \
+    eval '[ $r -eq 3 ] && grep -q RLC3105 "$T/err" && grep -q "(tenant_index\[" "$T/err" && [ "$(rc get $NS:deploy:manifest)" = "$m0" ] && [ "$(rc get "{$NS:t250}:active")" = "$a0" ]'
 
 # Rolling back after a re-run that changed nothing: the default checkpoint
 # is the newest of a run that changed something, so the rollback undoes
@@ -219,3 +238,60 @@ check "a second rollback is refused: rolled back already (exit 8, RLC3165)" \
     eval '[ $r -eq 8 ] && grep -q RLC3165 "$T/err" && grep -q "rolled back already" "$T/err"'
 "$RLC" audit verify > /dev/null
 check "the audit log verifies" [ $? -eq 0 ]
+
+# Tenant names that canonical JSON escapes (non-ASCII, a quote): the
+# record's map is read through jansson instead of in place, and still
+# stands for the store.
+cat > "$T/uni.rlp" <<'P'
+policy "uni" {
+  namespace = "uni"
+}
+target redis "primary" {
+  url = env("RLC_REDIS_URL")
+}
+tenant "café" { limit 10/s }
+tenant "plain" { limit 10/s }
+tenant "quo\"te" { limit 10/s }
+P
+sed 's/tenant "plain" { limit 10\/s }/tenant "plain" { limit 11\/s }/' "$T/uni.rlp" > "$T/uni2.rlp"
+"$RLC" compile -q "$T/uni.rlp" -o "$T/uni.json" && "$RLC" compile -q "$T/uni2.rlp" -o "$T/uni2.json" ||
+    bail_out "compile uni" "failed"
+export RLC_STATE_DIR="$T/state-uni"
+"$RLC" run -q "$T/uni.json" && "$RLC" run -q --json "$T/uni2.json" > "$T/ru.json"
+check "names with escapes: the re-apply trusts the record (manifest, one pointer read)" \
+    eval '[ "$(field "$T/ru.json" live_read)" = manifest ] && [ "$(field "$T/ru.json" pointers_read)" -eq 1 ]'
+
+# --- buckets the record vouches for (SPEC.md 5.2, 7.7) ---------------------
+# 6000 tenants: about 47 buckets.  After a deploy, the state directory's
+# record lists the plan's buckets; a re-apply with one tenant changed reads
+# only the buckets it needs (the changed tenant's, and those of the
+# verification's 32 tenants), and takes the others' tenants from the record.
+awk -v mode=a 'BEGIN { print "policy \"bk\" {\n  namespace = \"bk\"\n}\ntarget redis \"primary\" {\n  url = env(\"RLC_REDIS_URL\")\n}"
+    for (i = 0; i < 6000; i++) printf "tenant \"b%05d\" { limit %d/s }\n", i, (i == 3001 ? 11 : 10) }' > "$T/bk2.rlp"
+sed 's/limit 11\/s/limit 10\/s/' "$T/bk2.rlp" > "$T/bk1.rlp"
+"$RLC" compile -q "$T/bk1.rlp" -o "$T/bk1.json" && "$RLC" compile -q "$T/bk2.rlp" -o "$T/bk2.json" ||
+    bail_out "compile bk" "failed"
+export RLC_REDIS_URL="redis://127.0.0.1:$PORT" RLC_STATE_DIR="$T/state-bk"
+"$RLC" run -q --json "$T/bk1.json" > "$T/rb1.json"
+s1=$(rc hgetall bk:deploy:state | paste - - | sort | md5sum) a1=$(rc get "{bk:b03001}:active")
+"$RLC" run -q --json "$T/bk2.json" > "$T/rb2.json"
+check "first deploy of 6000 tenants reads every bucket of the plan" \
+    eval '[ "$(field "$T/rb1.json" buckets_read)" -eq "$(field "$T/rb1.json" buckets)" ] && [ "$(field "$T/rb1.json" buckets)" -gt 33 ]'
+check "a one-tenant re-apply reads at most 33 buckets ($(field "$T/rb2.json" buckets_read) of $(field "$T/rb2.json" buckets))" \
+    eval '[ "$(field "$T/rb2.json" result)" = committed ] && [ "$(field "$T/rb2.json" buckets_read)" -le 33 ] && [ "$(field "$T/rb2.json" tenants_changed)" -eq 1 ]'
+check "  and the changed tenant is active at its new version" \
+    eval '[ "$(rc get "{bk:b03001}:active")" = "$(rc hget bk:deploy:state b03001)" ] && [ "$(rc get "{bk:b03001}:active")" != "$a1" ]'
+"$RLC" status -q "$T/bk2.json" > /dev/null; check "status after it: no drift" [ $? -eq 0 ]
+"$RLC" run -q --json --full-read "$T/bk2.json" > "$T/rb3.json"
+check "--full-read reads every bucket again, and finds nothing to change" \
+    eval '[ "$(field "$T/rb3.json" buckets_read)" -eq "$(field "$T/rb3.json" buckets)" ] && [ "$(field "$T/rb3.json" keys_written)" -eq 0 ]'
+# The re-apply's checkpoint holds the deploy state's fields it wrote (one),
+# not the 6000-field hash; a rollback gives the hash back as it was.
+check "the re-apply's checkpoint holds one field of the deploy state, not the whole hash" \
+    python3 -c 'import json,sys; c=json.load(open(json.load(open(sys.argv[1]))["checkpoint"]))["targets"][0]
+ks=[k["k"] for k in c["keys"]]
+sys.exit(0 if "bk:deploy:state" not in ks and list(c["state"]["fields"]) == ["b03001"] else 1)' "$T/rb2.json"
+"$RLC" rollback -q --force "$(field "$T/rb2.json" run)" 2> "$T/err"; r=$?
+sed "s/^/# /" "$T/err"
+check "rollback of the re-apply restores the deploy state hash exactly ($r)" \
+    eval '[ $r -eq 0 ] && [ "$(rc hgetall bk:deploy:state | paste - - | sort | md5sum)" = "$s1" ] && [ "$(rc get "{bk:b03001}:active")" = "$a1" ]'

@@ -197,6 +197,33 @@ static void test_large_keeps_block(void **state)
     arena_free(a);
 }
 
+static void test_reset(void **state)
+{
+    (void)state;
+    arena *a = arena_new();
+    unsigned char *p = arena_alloc(a, 100);
+    char *s = arena_strdup(a, "scratch");
+    memset(p, 0xAB, 100);
+    arena_alloc(a, 300000);               /* a block of its own, freed by the reset */
+    arena_reset(a);
+    /* The same memory again, zeroed as if new: a reused scratch arena
+     * touches no fresh pages. */
+    unsigned char *q = arena_alloc(a, 100);
+    char *t = arena_strndup(a, "", 0);
+    assert_ptr_equal(q, p);
+    assert_ptr_equal(t, s);
+    for (size_t i = 0; i < 100; i++)
+        assert_int_equal(q[i], 0);
+    assert_int_equal(s[1], 0);
+    assert_true(arena_bytes(a) < 300000);
+    arena_reset(a);
+    arena_free(a);
+    arena *empty = arena_new();
+    arena_reset(empty);                   /* nothing allocated yet */
+    assert_int_equal(arena_bytes(empty), 0);
+    arena_free(empty);
+}
+
 static void test_free_null(void **state)
 {
     (void)state;
@@ -214,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_bytes_growth),
         cmocka_unit_test(test_string_packing),
         cmocka_unit_test(test_large_keeps_block),
+        cmocka_unit_test(test_reset),
         cmocka_unit_test(test_free_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
