@@ -68,6 +68,7 @@ void xc_init(xc *c, const exec_opts *o)
     c->env.run = c->run;
     c->env.token = c->token;
     c->env.state_dir = o->state_dir;
+    c->env.known = &c->known;
     c->env.dry_run = o->dry_run;
     c->env.full_read = o->full_read;
     c->env.say = env_say;

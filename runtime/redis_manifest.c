@@ -255,10 +255,33 @@ static bool record_load(const char *path, const char *ns, record *r)
  * as far as deploys know), and, when the record has them for this
  * encoder, t->rec_kv and t->rec_pv the plan version each of those configs
  * was encoded from (else none: every tenant is encoded to compare). */
+/* The record at t's path as the plan load read it (redis_manifest_known),
+ * taken from env->known, else read now. */
+static bool record_take(rtarget *t, record *r)
+{
+    tknown *k = t->base.env->known;
+    for (size_t i = 0; k && i < k->nrec; i++) {
+        tknown_rec *kr = &k->rec[i];
+        if (!kr->whole || strcmp(kr->path, t->manifest_path))
+            continue;
+        *r = *(record *)kr->whole;
+        free(kr->whole);
+        kr->whole = NULL;
+        /* Its names and versions go with it: the plan is loaded, nothing
+         * looks buckets up any more. */
+        free(kr->names);
+        kr->names = NULL;
+        kr->pv = NULL;
+        kr->n = 0;
+        return true;
+    }
+    return record_load(t->manifest_path, t->base.env->ns, r);
+}
+
 bool redis_manifest_read(rtarget *t, const char *live)
 {
     record r;
-    if (!live || !record_load(t->manifest_path, t->base.env->ns, &r))
+    if (!live || !record_take(t, &r))
         return false;
     if (strcmp(json_string_value(json_object_get(r.rec, "manifest")), live)) {
         record_free(&r);
@@ -271,7 +294,7 @@ bool redis_manifest_read(rtarget *t, const char *live)
     char enc[256];
     encoder_id(t->base.env, enc, sizeof enc);
     const char *renc = json_string_value(json_object_get(r.rec, "encoder"));
-    if (r.checked && !strcmp(renc, enc)) {
+    if (r.checked && renc && !strcmp(renc, enc)) {
         t->rec_kv = r.v;
         t->rec_n = r.n;
         t->rec_pv = r.pv;
@@ -280,6 +303,12 @@ bool redis_manifest_read(rtarget *t, const char *live)
     json_decref(r.rec);
     free(r.pv);
     return true;
+}
+
+static void record_whole_free(void *whole)
+{
+    record_free(whole);
+    free(whole);
 }
 
 void redis_manifest_known(const char *state_dir, const char *ns, tknown *out)
@@ -303,13 +332,19 @@ void redis_manifest_known(const char *state_dir, const char *ns, tknown *out)
         size_t ri = out->nrec;
         out->rec = xreallocarray(out->rec, ri + 1, sizeof *out->rec);
         tknown_rec *kr = &out->rec[ri];
-        kr->text = r.text;
+        memset(kr, 0, sizeof *kr);
         kr->n = r.n;
         kr->names = xmalloc((r.n ? r.n : 1) * sizeof *kr->names);
         for (size_t i = 0; i < r.n; i++)
             kr->names[i] = r.v[i].k;
+        /* The whole record is kept, owning the names and versions, for
+         * the target of that file to take (redis_manifest_read). */
         kr->pv = r.pv;
-        r.pv = NULL;
+        kr->path = xstrdup(path);
+        record *whole = xmalloc(sizeof *whole);
+        *whole = r;
+        kr->whole = whole;
+        kr->whole_free = record_whole_free;
         out->nrec++;
         size_t i;
         json_t *b;
@@ -327,8 +362,6 @@ void redis_manifest_known(const char *state_dir, const char *ns, tknown *out)
             kb->first = (size_t)first;
             kb->n = (size_t)n;
         }
-        r.text = NULL;
-        record_free(&r);
     }
     if (d)
         closedir(d);

@@ -40,6 +40,8 @@ typedef struct target_env {
     const rl_ruleset *rs;       /* the plan's rules (NULL: no plan) */
     const json_t *tenants;      /* [{"name","version","rules"}] for config stores */
     const char *state_dir;
+    struct tknown *known;       /* the state directory's records read while the plan
+                                 * loaded (their wholes may be taken), or NULL */
     const char *plan_path;      /* recovery: the plan the journal names (may be NULL) */
     bool dry_run, full_read;
     bool plan_sorted;           /* the plan's tenants came in strictly increasing name order */
@@ -83,10 +85,18 @@ typedef struct tclocks {
  * recorded its tenants' names and plan versions, so a plan that has it
  * need not read it to know them.  Records own their strings. */
 typedef struct tknown_rec {
-    char *text;                 /* owns names */
+    char *text;                 /* owns names (unless whole does) */
     const char **names;         /* the record's tenants, sorted */
     size_t n;
-    char *pv;                   /* their plan versions, 64 hex digits each */
+    char *pv;                   /* their plan versions, 64 hex digits each (owned unless
+                                 * whole owns it) */
+    /* The record as its kind read it, owning names and pv when set, which
+     * the kind's target of the same file may take (then whole, names and
+     * pv are NULL) instead of reading and checking the file again; freed
+     * with whole_free. */
+    char *path;
+    void *whole;
+    void (*whole_free)(void *whole);
 } tknown_rec;
 
 typedef struct tknown_bucket {

@@ -67,6 +67,14 @@ typedef struct rtarget {
     char *live_plan;           /* live NS:deploy:plan */
     char manifest_path[STATEDIR_PATH_MAX];  /* this state dir's record of the target */
     bool fast_read;            /* the store's manifest matched that record */
+    /* The store's NS:deploy:manifest when fast_read, and whether every
+     * pointer read held what the record says: then the live map is the
+     * record's, whose digest that manifest is (no need to hash it again). */
+    char live_manifest[DIGEST_HEX_LEN + 1];
+    bool live_is_record;
+    /* The state digest "after", once computed (t->ten is fixed after the
+     * read: the digest is asked for at read, commit and after commit). */
+    char after[DIGEST_HEX_LEN + 1];
     size_t pointers_read;      /* active pointers read from the store */
     size_t encoded;            /* tenant configs encoded (the others' versions known) */
     arena *scratch;            /* the rules of a tenant being encoded, then forgotten */
