@@ -181,11 +181,11 @@ static int take_bucket(void *ud, const json_t *plan, size_t k, const char *sha, 
     const tknown_rec *r = &c->known.rec[kb->rec];
     if (c->prev_name && strcmp(c->prev_name, r->names[kb->first]) >= 0)
         return 0;
-    char err[512], ver[DIGEST_HEX_LEN + 1];
+    char err[512];
+    /* The ruleset borrows names and versions: c->known outlives it. */
     for (size_t j = kb->first; j < kb->first + n; j++) {
-        memcpy(ver, r->pv + j * DIGEST_HEX_LEN, DIGEST_HEX_LEN);
-        ver[DIGEST_HEX_LEN] = '\0';
-        if (!rules_add_tenant_known(&c->rs, r->names[j], ver, k, err, sizeof err)) {
+        if (!rules_add_tenant_known(&c->rs, r->names[j], r->vers + j * (DIGEST_HEX_LEN + 1), k,
+                                    err, sizeof err)) {
             rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
             return -1;
         }

@@ -256,52 +256,48 @@ static bool record_load(const char *path, const char *ns, record *r)
  * encoder, t->rec_kv and t->rec_pv the plan version each of those configs
  * was encoded from (else none: every tenant is encoded to compare). */
 /* The record at t's path as the plan load read it (redis_manifest_known),
- * taken from env->known, else read now. */
-static bool record_take(rtarget *t, record *r)
+ * borrowed from env->known, which outlives the target (NULL: none). */
+static const record *record_known(rtarget *t)
 {
-    tknown *k = t->base.env->known;
-    for (size_t i = 0; k && i < k->nrec; i++) {
-        tknown_rec *kr = &k->rec[i];
-        if (!kr->whole || strcmp(kr->path, t->manifest_path))
-            continue;
-        *r = *(record *)kr->whole;
-        free(kr->whole);
-        kr->whole = NULL;
-        /* Its names and versions go with it: the plan is loaded, nothing
-         * looks buckets up any more. */
-        free(kr->names);
-        kr->names = NULL;
-        kr->pv = NULL;
-        kr->n = 0;
-        return true;
-    }
-    return record_load(t->manifest_path, t->base.env->ns, r);
+    const tknown *k = t->base.env->known;
+    for (size_t i = 0; k && i < k->nrec; i++)
+        if (k->rec[i].whole && !strcmp(k->rec[i].path, t->manifest_path))
+            return k->rec[i].whole;
+    return NULL;
 }
 
 bool redis_manifest_read(rtarget *t, const char *live)
 {
-    record r;
-    if (!live || !record_take(t, &r))
+    record own;
+    const record *r = record_known(t);
+    if (!live || (!r && !record_load(t->manifest_path, t->base.env->ns, &own)))
         return false;
-    if (strcmp(json_string_value(json_object_get(r.rec, "manifest")), live)) {
-        record_free(&r);
+    if (!r)
+        r = &own;
+    if (strcmp(json_string_value(json_object_get(r->rec, "manifest")), live)) {
+        if (r == &own)
+            record_free(&own);
         return false;
     }
-    t->st = r.v;
-    t->nst = r.n;
-    t->st_text = r.text;
+    t->st = r->v;
+    t->nst = r->n;
+    t->st_text = r->text;
+    t->st_borrowed = r != &own;
     t->have_state = true;
     char enc[256];
     encoder_id(t->base.env, enc, sizeof enc);
-    const char *renc = json_string_value(json_object_get(r.rec, "encoder"));
-    if (r.checked && renc && !strcmp(renc, enc)) {
-        t->rec_kv = r.v;
-        t->rec_n = r.n;
-        t->rec_pv = r.pv;
-        r.pv = NULL;
+    const char *renc = json_string_value(json_object_get(r->rec, "encoder"));
+    if (r->checked && renc && !strcmp(renc, enc)) {
+        t->rec_kv = r->v;
+        t->rec_n = r->n;
+        t->rec_pv = r->pv;
     }
-    json_decref(r.rec);
-    free(r.pv);
+    if (r == &own) {
+        /* The target owns the map, its text and the versions now. */
+        if (!t->rec_pv)
+            free(own.pv);
+        json_decref(own.rec);
+    }
     return true;
 }
 
@@ -340,6 +336,12 @@ void redis_manifest_known(const char *state_dir, const char *ns, tknown *out)
         /* The whole record is kept, owning the names and versions, for
          * the target of that file to take (redis_manifest_read). */
         kr->pv = r.pv;
+        kr->vers = xmalloc(r.n * (DIGEST_HEX_LEN + 1) + 1);
+        for (size_t i = 0; i < r.n; i++) {
+            memcpy(kr->vers + i * (DIGEST_HEX_LEN + 1), r.pv + i * DIGEST_HEX_LEN,
+                   DIGEST_HEX_LEN);
+            kr->vers[i * (DIGEST_HEX_LEN + 1) + DIGEST_HEX_LEN] = '\0';
+        }
         kr->path = xstrdup(path);
         record *whole = xmalloc(sizeof *whole);
         *whole = r;

@@ -759,13 +759,15 @@ bool rules_add_tenant_known(rl_ruleset *rs, const char *name, const char *versio
     memset(ten, 0, sizeof *ten);
     if (!*name || strlen(name) > PLAN_NAME_MAX || strlen(version) != DIGEST_HEX_LEN)
         return fail(err, errlen, "a deploy record names a tenant the plan cannot have");
-    ten->name = arena_strdup(rs->a, name);
-    ten->version = arena_strdup(rs->a, version);
+    ten->name = name;
+    ten->version = version;
     ten->version_ok = true;
     ten->canonical = true;
     ten->deferred = true;
     ten->bucket = bucket;
-    ten->rules = arena_alloc(rs->a, sizeof *ten->rules);
+    if (!rs->no_rules)
+        rs->no_rules = arena_alloc(rs->a, sizeof *rs->no_rules);
+    ten->rules = rs->no_rules;
     return tenant_done(rs, ten, err, errlen);
 }
 

@@ -156,9 +156,11 @@ static void rt_free(target *tg)
     }
     free(t->ten);
     arena_free(t->scratch);
-    free(t->st);
-    free(t->st_text);
-    free(t->rec_pv);
+    if (!t->st_borrowed) {
+        free(t->st);
+        free(t->st_text);
+        free(t->rec_pv);
+    }
     free(t->live_plan);
     json_decref(tg->desc);
     rstore_close(t->s);

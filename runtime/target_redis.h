@@ -57,6 +57,7 @@ typedef struct rtarget {
     rkv *st;
     size_t nst;
     char *st_text;
+    bool st_borrowed;          /* st, st_text and rec_pv are the plan load's record's */
     bool have_state;
     /* When the record's plan versions are usable: its tenants in name order
      * (st itself) and their plan versions, 64 hex digits each, in the same
