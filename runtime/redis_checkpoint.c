@@ -120,15 +120,24 @@ static json_t *touched_keys(rtarget *t)
     return a;
 }
 
-/* DUMP + PTTL of every key: [{"k","d"(hex|null),"ttl"}]. */
-static json_t *snapshot(rtarget *t, json_t *keys, rerr *e)
+/* DUMP + PTTL of every key: [{"k","d"(hex|null),"ttl"}].  A store that
+ * was small enough to list at the read is listed again now: the keys it
+ * does not hold go to *absent (names only) without a DUMP each. */
+static json_t *snapshot(rtarget *t, json_t *keys, json_t *absent, rerr *e)
 {
+    if (t->keys_known)
+        rt_keyspace(t);
     rpipe *p = rpipe_new(t->s);
-    size_t i;
+    size_t i, *at = xmalloc((json_array_size(keys) + 1) * sizeof *at), n = 0;
     json_t *k;
     json_array_foreach(keys, i, k) {
         const char *ks = json_string_value(k);
         const char *d[2] = {"DUMP", ks}, *pt[2] = {"PTTL", ks};
+        at[i] = SIZE_MAX;
+        if (!rt_key_may_exist(t, ks))
+            continue;
+        at[i] = n;
+        n += 2;
         rpipe_add(p, ks, strlen(ks), 2, d, NULL);
         rpipe_add(p, ks, strlen(ks), 2, pt, NULL);
     }
@@ -137,7 +146,12 @@ static json_t *snapshot(rtarget *t, json_t *keys, rerr *e)
         goto done;
     out = json_array();
     json_array_foreach(keys, i, k) {
-        const redisReply *d = rpipe_reply(p, 2 * i), *pt = rpipe_reply(p, 2 * i + 1);
+        const redisReply *d = at[i] != SIZE_MAX ? rpipe_reply(p, at[i]) : NULL;
+        const redisReply *pt = at[i] != SIZE_MAX ? rpipe_reply(p, at[i] + 1) : NULL;
+        if (!d) {
+            json_array_append(absent, k);
+            continue;
+        }
         json_t *o = json_pack("{s:O}", "k", k);
         if (d->type == REDIS_REPLY_STRING) {
             char *h = hexdup(d->str, d->len);
@@ -152,6 +166,7 @@ static json_t *snapshot(rtarget *t, json_t *keys, rerr *e)
     }
 done:
     rpipe_free(p);
+    free(at);
     return out;
 }
 
@@ -225,18 +240,22 @@ static json_t *state_fields(rtarget *t, rerr *e)
     return out;
 }
 
-/* {"target", "keys": snapshot, "active": pointers to restore through the
+/* {"target", "keys": snapshot, "absent": keys known absent without a DUMP
+ * (a listed store's; restored by deleting them), "active": pointers to
+ * restore through the
  * library (so counters are re-timed), "before_plan", and with functions
  * "library": the library's code before (null: none), since it carries
  * `tenant *` and a rollback must give that back too}. */
 json_t *redis_checkpoint(target *tg, rerr *e)
 {
     rtarget *t = (rtarget *)tg;
-    json_t *keys = touched_keys(t);
-    json_t *snap = snapshot(t, keys, e);
+    json_t *keys = touched_keys(t), *absent = json_array();
+    json_t *snap = snapshot(t, keys, absent, e);
     json_decref(keys);
-    if (!snap)
+    if (!snap) {
+        json_decref(absent);
         return NULL;
+    }
     json_t *lib = NULL;
     if (t->functions && !tg->env->dry_run && !(lib = rt_library_loaded(t, e))) {
         json_decref(snap);
@@ -251,6 +270,10 @@ json_t *redis_checkpoint(target *tg, rerr *e)
                            act, "before_plan", t->live_plan);
     if (lib)
         json_object_set_new(ck, "library", lib);
+    if (json_array_size(absent))
+        json_object_set_new(ck, "absent", absent);
+    else
+        json_decref(absent);
     if (t->fast_read) {
         json_t *st = state_fields(t, e);
         if (!st) {
@@ -354,6 +377,12 @@ static bool restore_keys(rtarget *t, const json_t *ck_t, rerr *e)
         size_t lens[5] = {7, kl, strlen(ttls), bl, 7};
         rpipe_add(p, ks, kl, 5, av, lens);
         free(bin);
+    }
+    json_array_foreach(json_object_get(ck_t, "absent"), i, k) {
+        const char *ks = json_string_value(k);
+        const char *av[2] = {"DEL", ks};
+        if (ks)
+            rpipe_add(p, ks, strlen(ks), 2, av, NULL);
     }
     /* The deploy state's fields as they were (set, or deleted when they
      * were absent), and its TTL. */

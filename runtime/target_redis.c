@@ -146,6 +146,16 @@ bool rt_connect(target *tg, rerr *e)
     return true;
 }
 
+static void keys_forget(rtarget *t)
+{
+    for (size_t i = 0; i < t->nkeys; i++)
+        free(t->keys[i]);
+    free(t->keys);
+    t->keys = NULL;
+    t->nkeys = 0;
+    t->keys_known = false;
+}
+
 static void rt_free(target *tg)
 {
     rtarget *t = (rtarget *)tg;
@@ -155,6 +165,7 @@ static void rt_free(target *tg)
         redis_cmds_free(&t->ten[m].cmds);
     }
     free(t->ten);
+    keys_forget(t);
     arena_free(t->scratch);
     if (!t->st_borrowed) {
         free(t->st);
@@ -404,18 +415,27 @@ static bool read_pointers(rtarget *t, rerr *e)
         else
             idx[nidx++] = i;
     }
+    /* A store read in full is listed when small (a first deploy's): the
+     * pointers it does not hold are known absent without a GET each. */
+    if (!t->fast_read)
+        rt_keyspace(t);
     rpipe *p = rpipe_new(t->s);
+    size_t *got = xmalloc((nidx ? nidx : 1) * sizeof *got), ngot = 0;
     for (size_t j = 0; j < nidx; j++) {
         char *ak = str_printf("%s" PLAN_KEY_ACTIVE, rt_tag(t, &t->ten[idx[j]]));
         const char *av[2] = {"GET", ak};
-        rpipe_add(p, ak, strlen(ak), 2, av, NULL);
+        got[j] = SIZE_MAX;
+        if (rt_key_may_exist(t, ak)) {
+            got[j] = ngot++;
+            rpipe_add(p, ak, strlen(ak), 2, av, NULL);
+        }
         free(ak);
     }
     bool ok = rpipe_exec(p, e);
     for (size_t j = 0; ok && j < nidx; j++) {
-        const redisReply *rr = rpipe_reply(p, j);
+        const redisReply *rr = got[j] != SIZE_MAX ? rpipe_reply(p, got[j]) : NULL;
         rtenant *x = &t->ten[idx[j]];
-        if (rr->type == REDIS_REPLY_STRING)
+        if (rr && rr->type == REDIS_REPLY_STRING)
             x->live = xstrdup(rr->str);
         if (x->live ? !x->was || strcmp(x->live, x->was) : x->was != NULL)
             t->live_is_record = false;
@@ -431,8 +451,9 @@ static bool read_pointers(rtarget *t, rerr *e)
         if (ok && x)
             ok = rt_encode(t, x, e);
     }
-    t->pointers_read = nidx;
+    t->pointers_read = ngot;
     rpipe_free(p);
+    free(got);
     free(idx);
     return ok;
 }
@@ -499,6 +520,56 @@ static bool rt_read(target *tg, target_read *r, rerr *e)
                ? "manifest matches this state directory's last deploy" : "read in full",
                t->pointers_read, t->pointers_read == 1 ? "" : "s");
     return true;
+}
+
+void rt_keyspace(rtarget *t)
+{
+    keys_forget(t);
+    if (t->s->cluster)
+        return;
+    rerr e = {0};
+    rconn *c = rstore_node_conn(t->s, 0, &e);
+    redisReply *r = c ? rconn_cmdf(c, &e, "DBSIZE") : NULL;
+    bool ok = r && r->type == REDIS_REPLY_INTEGER && r->integer >= 0 &&
+              r->integer <= RT_KEYSPACE_LIST;
+    freeReplyObject(r);
+    size_t cap = 0;
+    char cursor[32] = "0";
+    do {
+        const char *sv[4] = {"SCAN", cursor, "COUNT", "1000"};
+        r = ok ? rconn_cmd(c, &e, 4, sv, NULL) : NULL;
+        ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+             r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len < sizeof cursor &&
+             r->element[1]->type == REDIS_REPLY_ARRAY;
+        for (size_t i = 0; ok && i < r->element[1]->elements; i++) {
+            const redisReply *k = r->element[1]->element[i];
+            /* A listing grown past the bound (keys written meanwhile) is
+             * not used: reading them one by one costs no more. */
+            ok = k->type == REDIS_REPLY_STRING && t->nkeys < 2 * RT_KEYSPACE_LIST;
+            if (!ok)
+                break;
+            if (t->nkeys == cap) {
+                cap = cap ? 2 * cap : 64;
+                t->keys = xreallocarray(t->keys, cap, sizeof *t->keys);
+            }
+            t->keys[t->nkeys++] = xstrndup(k->str, k->len);
+        }
+        if (ok)
+            memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+        freeReplyObject(r);
+    } while (ok && strcmp(cursor, "0"));
+    if (!ok) {
+        keys_forget(t);
+        return;
+    }
+    if (t->nkeys > 1)
+        qsort(t->keys, t->nkeys, sizeof *t->keys, cmp_str);
+    t->keys_known = true;
+}
+
+bool rt_key_may_exist(const rtarget *t, const char *key)
+{
+    return !t->keys_known || bsearch(&key, t->keys, t->nkeys, sizeof *t->keys, cmp_str);
 }
 
 const char *rt_tag(const rtarget *t, rtenant *x)

@@ -79,7 +79,22 @@ typedef struct rtarget {
     size_t pointers_read;      /* active pointers read from the store */
     size_t encoded;            /* tenant configs encoded (the others' versions known) */
     arena *scratch;            /* the rules of a tenant being encoded, then forgotten */
+    /* A store small enough to list (a first deploy's, most often): every
+     * key it held when last listed, sorted, so that keys it does not hold
+     * need not be read one by one (rt_keyspace). */
+    char **keys;
+    size_t nkeys;
+    bool keys_known;
 } rtarget;
+
+/* Lists the store's keys into t->keys when it is one node holding at most
+ * RT_KEYSPACE_LIST keys (DBSIZE, then SCAN to the end: every key present
+ * throughout is returned); else, or when either command is refused,
+ * t->keys_known is false and keys are read one by one. */
+#define RT_KEYSPACE_LIST 4096
+void rt_keyspace(rtarget *t);
+/* Whether key may exist: false only when the listing says it did not. */
+bool rt_key_may_exist(const rtarget *t, const char *key);
 
 /* "NS:what" into out. */
 void rt_key(const rtarget *t, char *out, size_t n, const char *what);
