@@ -615,6 +615,10 @@ static bool rt_state_digest(const target *tg, bool after, char out[DIGEST_HEX_LE
      * a tree of 100 000 entries costs more than the rest of a re-apply. */
     buf b;
     buf_init(&b, BUF_DEFAULT_MAX);
+    size_t bytes = 2;
+    for (size_t i = 0; i < t->nten; i++)
+        bytes += strlen(t->ten[i].name) + REDIS_CONFIG_VERSION_LEN + 8;
+    buf_expect(&b, bytes);
     buf_putc(&b, '{');
     bool first = true;
     for (size_t i = 0; i < t->nten; i++) {
