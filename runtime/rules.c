@@ -916,9 +916,14 @@ static bool tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t er
 
 bool rules_finish(rl_ruleset *rs, char *err, size_t errlen)
 {
-    if (rs->ntenants > 1)
+    /* Plans come sorted (the compiler writes tenants in name order): one
+     * pass finds that, and duplicates, without sorting. */
+    size_t t = 1;
+    while (t < rs->ntenants && tenant_order(&rs->tenants[t - 1], &rs->tenants[t]) < 0)
+        t++;
+    if (t < rs->ntenants)
         qsort(rs->tenants, rs->ntenants, sizeof *rs->tenants, tenant_order);
-    for (size_t t = 1; t < rs->ntenants; t++)
+    for (t = 1; t < rs->ntenants; t++)
         if (!strcmp(rs->tenants[t].name, rs->tenants[t - 1].name))
             return fail(err, errlen, "tenant \"%s\" appears twice", rs->tenants[t].name);
     return true;
