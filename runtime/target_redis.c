@@ -569,7 +569,8 @@ void rt_keyspace(rtarget *t)
 
 bool rt_key_may_exist(const rtarget *t, const char *key)
 {
-    return !t->keys_known || bsearch(&key, t->keys, t->nkeys, sizeof *t->keys, cmp_str);
+    return !t->keys_known ||
+           (t->nkeys && bsearch(&key, t->keys, t->nkeys, sizeof *t->keys, cmp_str));
 }
 
 const char *rt_tag(const rtarget *t, rtenant *x)
