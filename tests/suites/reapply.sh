@@ -9,7 +9,7 @@
 # tenant's config and pointer are removed and a rollback restores them; a
 # crash mid-apply leaves no manifest behind the store's back.  (owner: apply)
 . "$ROOT/tests/lib.sh"
-plan 69
+plan 72
 
 NS=re
 N=300
@@ -319,6 +319,23 @@ check "a failed first deploy into it rolls back: the same keys as before ($r)" \
     eval '[ $r -ne 0 ] && [ "$(rc -n 2 --scan | grep -v "^re:audit" | sort | tr "\n" " ")" = "$before" ]'
 check "  the plan key's value and TTL as they were" \
     eval '[ "$(rc -n 2 get re:deploy:plan)" = by-hand ] && [ "$(rc -n 2 pttl re:deploy:plan)" -gt 500000 ]'
+g0=$(calls get); h0=$(calls hget); m0=$(calls mget); hm0=$(calls hmget)
 "$RLC" run -q --json "$T/a.json" > "$T/rl2.json"; r=$?
+g1=$(calls get); h1=$(calls hget); m1=$(calls mget); hm1=$(calls hmget)
 check "then the deploy commits, and status finds no drift" \
     eval '[ $r -eq 0 ] && [ "$(field "$T/rl2.json" result)" = committed ] && "$RLC" status -q "$T/a.json" > /dev/null'
+# The commit is read back in batches: MGET of the pointers, HMGET of the
+# deploy state's fields, not a GET and an HGET per tenant (the rest are
+# verification's, bounded by its cases).
+check "  its commit is read back in batches ($((g1 - g0)) GET, $((h1 - h0)) HGET, $((m1 - m0)) MGET, $((hm1 - hm0)) HMGET for $N tenants)" \
+    eval '[ $((g1 - g0)) -lt $((N / 4)) ] && [ $((h1 - h0)) -lt $((N / 4)) ] && [ $((hm1 - hm0)) -ge 1 ]'
+# What the batched read-back finds: a pointer, or a field of the deploy
+# state, that someone else wrote between the commit and its reading.
+RLC_FAULT=commit.confirm:cmd RLC_FAULT_CMD="redis-cli -p $PORT -n 2 set '{re:t007}:active' someone-else > /dev/null" \
+    "$RLC" run -q "$T/b.json" 2> "$T/err"; r=$?
+check "a pointer written by someone else during the commit: exit 1, RLC3167 names it, rolled back" \
+    eval '[ $r -eq 1 ] && grep -q "RLC3167.*after the commit {re:t007}:active reads someone-else" "$T/err" && grep -q "rolled back" "$T/err"'
+RLC_FAULT=commit.confirm:cmd RLC_FAULT_CMD="redis-cli -p $PORT -n 2 hset re:deploy:state t007 someone-else > /dev/null" \
+    "$RLC" run -q "$T/b.json" 2> "$T/err"; r=$?
+check "a deploy state field written by someone else: exit 1, RLC3167 names the field" \
+    eval '[ $r -eq 1 ] && grep -q "RLC3167.*after the commit re:deploy:state field t007 reads someone-else" "$T/err"'
