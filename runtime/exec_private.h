@@ -35,6 +35,7 @@ typedef struct xc {
     char *prev_name;           /* the last tenant taken, in file order */
     bool unsorted;             /* a tenant came before one it sorts after */
     size_t nbuckets, buckets_known, buckets_fetched;
+    unsigned char *opened;     /* per bucket: a tenant of it was read by fetch_tenant */
     target *t[MAX_TARGETS];    /* in kind order, then plan order */
     size_t nt;
     char run[64];

@@ -764,43 +764,46 @@ void plan_text_release(plan_text *t)
         memset(t, 0, sizeof *t);
 }
 
-bool plan_read_bucket(const plan_text *pt, const json_t *plan, size_t k,
-                      bool (*take)(void *ud, const char *text, size_t len, char *err,
-                                   size_t errlen),
-                      void *ud, rerr *e)
+/* Whether the tenant text at q names name: {"name":"NAME", as the
+ * canonical text writes it (a name that needs an escape never matches). */
+static bool names(const char *q, const char *end, const char *name)
 {
-    const json_t *ix = json_object_get(plan, "tenant_index");
-    const json_t *b = json_array_get(ix, k);
-    size_t first = 0;
-    for (size_t j = 0; j < k && j < json_array_size(ix); j++)
-        first += (size_t)json_integer_value(json_object_get(json_array_get(ix, j), "n"));
+    static const char nk[] = "{\"name\":\"";
+    size_t nl = strlen(name);
+    return (size_t)(end - q) > sizeof nk + nl && !memcmp(q, nk, sizeof nk - 1) &&
+           !memcmp(q + sizeof nk - 1, name, nl) && q[sizeof nk - 1 + nl] == '"';
+}
+
+bool plan_read_tenant(const plan_text *pt, const json_t *plan, size_t k, const char *name,
+                      size_t hint, const char **text, size_t *len, rerr *e)
+{
+    const json_t *b = json_array_get(json_object_get(plan, "tenant_index"), k);
     json_int_t at = json_integer_value(json_object_get(b, "at"));
     json_int_t bl = json_integer_value(json_object_get(b, "len"));
-    size_t n = (size_t)json_integer_value(json_object_get(b, "n"));
-    const char *want = json_string_value(json_object_get(b, "sha256"));
-    if (!pt->text || !want || at < 1 || bl < 0 ||
-        (size_t)at + (size_t)bl > pt->len - pt->tenants_at)
+    if (!pt->text || at < 1 || bl < 0 || (size_t)at + (size_t)bl > pt->len - pt->tenants_at)
         return rerr_set(e, DIAG_PLAN_SHAPE, "tenant_index[%zu]: no such bucket in the plan", k);
-    const char *bt = pt->text + pt->tenants_at + at;
-    char hex[DIGEST_HEX_LEN + 1];
-    if (!plan_bucket_digest(bt, (size_t)bl, hex) || strcmp(hex, want))
-        return bucket_modified(k, first, n, want, hex, e);
-    const char *q = bt, *end = bt + bl;
-    size_t got = 0;
-    char err[512];
-    while (q < end) {
-        const char *qe = skip_value(q, end);
-        if (!qe || (qe < end && *qe != ','))
-            return rerr_set(e, DIAG_PLAN_PARSE, "tenants[%zu] is not valid JSON", first + got);
-        if (!take(ud, q, (size_t)(qe - q), err, sizeof err))
-            return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
-        got++;
-        q = qe + 1;
+    const char *b0 = pt->text + pt->tenants_at + at, *end = b0 + bl;
+    /* At its place first, else anywhere in the bucket. */
+    for (int pass = 0; pass < 2; pass++) {
+        const char *q = b0;
+        for (size_t got = 0; q < end; got++) {
+            const char *qe = skip_value(q, end);
+            if (!qe || (qe < end && *qe != ','))
+                return rerr_set(e, DIAG_PLAN_PARSE, "tenant_index[%zu]: a tenant of the bucket "
+                                "is not valid JSON", k);
+            if ((pass || got == hint) && names(q, qe, name)) {
+                *text = q;
+                *len = (size_t)(qe - q);
+                return true;
+            }
+            if (!pass && got == hint)
+                break;
+            q = qe + 1;
+        }
     }
-    if (got != n)
-        return rerr_set(e, DIAG_PLAN_SHAPE, "plan field tenant_index: a bucket says it holds "
-                        "%zu tenants from tenants[%zu], but it holds %zu", n, first, got);
-    return true;
+    return rerr_set(e, DIAG_PLAN_DIGEST, "tenant_index[%zu]: tenant \"%s\" is not in this "
+                    "bucket, where the deploy record put it: the plan was modified after it was "
+                    "compiled", k, name);
 }
 
 json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_text_fn tfn,

@@ -74,13 +74,15 @@ json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_tex
                            rerr *e);
 /* Releases what plan_load_streamed kept; accepts a zeroed plan_text. */
 void plan_text_release(plan_text *t);
-/* Reads bucket k of a plan kept by plan_load_streamed (plan is what it
- * returned): checks it against its digest (RLC3105 otherwise) and hands
- * each tenant's text, borrowed from pt, to take, which returns false with
- * err set to stop (RLC3106). */
-bool plan_read_bucket(const plan_text *pt, const json_t *plan, size_t k,
-                      bool (*take)(void *ud, const char *text, size_t len, char *err,
-                                   size_t errlen),
-                      void *ud, rerr *e);
+/* The text of tenant name in bucket k of a plan kept by plan_load_streamed
+ * (plan is what it returned), borrowed from pt, into *text and *len,
+ * looked for at position hint (0-based) of the bucket first, without
+ * reading the rest of the bucket or checking its digest: for a bucket a
+ * deploy record vouches for, whose tenant the caller checks against the
+ * version the record gives (a tenant's bytes are used only once their own
+ * digest matched).  False with e set when the bucket holds no such tenant
+ * (RLC3105) or is not JSON (RLC3102). */
+bool plan_read_tenant(const plan_text *pt, const json_t *plan, size_t k, const char *name,
+                      size_t hint, const char **text, size_t *len, rerr *e);
 
 #endif

@@ -771,24 +771,22 @@ bool rules_add_tenant_known(rl_ruleset *rs, const char *name, const char *versio
     return tenant_done(rs, ten, err, errlen);
 }
 
-bool rules_tenant_attach(rl_ruleset *rs, const char *text, size_t len, char *err,
-                         size_t errlen)
+bool rules_tenant_attach(rl_ruleset *rs, const rl_tenant *t, const char *text, size_t len,
+                         char *err, size_t errlen)
 {
-    /* The bucket was checked against its digest, the one the record
-     * vouched for: the same bytes whose versions were checked against
-     * their rules when the record was made.  Hashing each tenant's rules
-     * again would only repeat that. */
+    (void)rs;
+    /* Only this tenant's bytes are read, not its bucket's: its rules must
+     * hash to the version the record vouched for, which is what makes
+     * them the rules the record was made from. */
     lazy_parts lp;
-    if (!lazy_split(text, len, false, &lp))
-        return fail(err, errlen, "a tenant of a bucket the deploy record vouched for is not "
-                    "in the form rlc compile writes");
-    char name[PLAN_NAME_MAX + 1];
-    memcpy(name, lp.name, lp.nl);
-    name[lp.nl] = '\0';
-    rl_tenant *ten = (rl_tenant *)rules_tenant(rs, name);
-    if (!ten || !ten->deferred || memcmp(ten->version, lp.ver, DIGEST_HEX_LEN))
+    if (!lazy_split(text, len, true, &lp))
+        return fail(err, errlen, "tenant \"%s\": its text in the plan is not in the form rlc "
+                    "compile writes, or its rules do not hash to its version", t->name);
+    if (lp.nl != strlen(t->name) || memcmp(lp.name, t->name, lp.nl) ||
+        memcmp(t->version, lp.ver, DIGEST_HEX_LEN))
         return fail(err, errlen, "tenant \"%s\" of the plan is not the one the deploy record "
-                    "vouched for", name);
+                    "vouched for", t->name);
+    rl_tenant *ten = (rl_tenant *)t;
     ten->text = text;
     ten->text_len = len;
     ten->deferred = false;
@@ -812,7 +810,7 @@ static bool fetched(rl_ruleset *rs, const rl_tenant *ten, char *err, size_t errl
         return true;
     if (!rs->fetch)
         return fail(err, errlen, "tenant \"%s\": no plan to read", ten->name);
-    if (!rs->fetch(rs->fetch_ud, rs, ten->bucket, err, errlen))
+    if (!rs->fetch(rs->fetch_ud, rs, ten, err, errlen))
         return false;
     if (ten->deferred)
         return fail(err, errlen, "tenant \"%s\" is not in bucket %zu of the plan, where the "

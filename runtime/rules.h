@@ -74,9 +74,11 @@ typedef struct rl_ruleset {
     size_t ntenants;
     rl_tenant *any_tenant; /* `tenant *` (name "*"), for every tenant not
                               in tenants; NULL when the plan has none */
-    /* Reads bucket k of the plan and hands each of its tenants' text to
-     * rules_tenant_attach; set by whoever added deferred tenants. */
-    bool (*fetch)(void *ud, struct rl_ruleset *rs, size_t bucket, char *err, size_t errlen);
+    /* Reads the text of deferred tenant t from its bucket of the plan and
+     * hands it to rules_tenant_attach (which may attach the bucket's other
+     * tenants too); set by whoever added deferred tenants. */
+    bool (*fetch)(void *ud, struct rl_ruleset *rs, const struct rl_tenant *t, char *err,
+                  size_t errlen);
     void *fetch_ud;
     int fetch_code;      /* the diagnostic code of fetch's last failure */
     bool load_failed;    /* a rules_tenant_load refused a tenant */
@@ -143,13 +145,12 @@ bool rules_tenant_read(rl_ruleset *rs, const rl_tenant *t, arena *scratch, rl_te
  * which must outlive rs: a deploy's 100 000 known tenants are not copied. */
 bool rules_add_tenant_known(rl_ruleset *rs, const char *name, const char *version,
                             size_t bucket, char *err, size_t errlen);
-/* For rs->fetch: the canonical text of a tenant of a bucket just read (and
- * checked against its digest), attached to the deferred tenant of that name;
- * false when the text is not canonical, names no such tenant, or says
- * another version than the record did, or one that is not its rules'
- * digest. */
-bool rules_tenant_attach(rl_ruleset *rs, const char *text, size_t len, char *err,
-                         size_t errlen);
+/* For rs->fetch: the canonical text of deferred tenant t, taken from its
+ * bucket without checking the bucket's digest, attached to t (borrowed);
+ * false when the text is not canonical, names another tenant, or its
+ * rules do not hash to the version the record gave t. */
+bool rules_tenant_attach(rl_ruleset *rs, const rl_tenant *t, const char *text, size_t len,
+                         char *err, size_t errlen);
 bool rules_finish(rl_ruleset *rs, char *err, size_t errlen);
 /* Reads the plan's "tenant_template" member ({"rules", "version"}; absent
  * when the policy has no `tenant *`) into rs->any_tenant. */

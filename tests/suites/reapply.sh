@@ -9,7 +9,7 @@
 # tenant's config and pointer are removed and a rollback restores them; a
 # crash mid-apply leaves no manifest behind the store's back.  (owner: apply)
 . "$ROOT/tests/lib.sh"
-plan 72
+plan 74
 
 NS=re
 N=300
@@ -295,6 +295,27 @@ sys.exit(0 if "bk:deploy:state" not in ks and list(c["state"]["fields"]) == ["b0
 sed "s/^/# /" "$T/err"
 check "rollback of the re-apply restores the deploy state hash exactly ($r)" \
     eval '[ $r -eq 0 ] && [ "$(rc hgetall bk:deploy:state | paste - - | sort | md5sum)" = "$s1" ] && [ "$(rc get "{bk:b03001}:active")" = "$a1" ]'
+
+# From a bucket a record vouches for, a re-apply reads the tenants it needs
+# (the changed one, the verification's), each checked against the version
+# the record gives, not the whole bucket: b00189, the neighbour of verified
+# b00188 (every 188th tenant is verified), edited in the file behind the
+# index, is never read, and the deploy commits without using it (it keeps
+# the config the record vouched for).
+"$RLC" run -q --json "$T/bk1.json" > "$T/rb4.json"   # after the rollback: a record again
+a2=$(rc get "{bk:b00189}:active")
+python3 - "$T/bk2.json" "$T/bkt.json" <<'PY'
+import sys
+s = open(sys.argv[1]).read(); i = s.index('{"name":"b00189"'); j = s.index('"version"', i)
+open(sys.argv[2], "w").write(s[:i] + s[i:j].replace('"count":10', '"count":99') + s[j:])
+PY
+"$RLC" run -q --json "$T/bkt.json" > "$T/rb5.json" 2> "$T/err"; r=$?
+sed "s/^/# /" "$T/err"
+check "a re-apply does not read a vouched bucket's other tenants: one edited behind the index is not used ($r)" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/rb5.json" tenants_changed)" -eq 1 ] && [ "$(rc get "{bk:b00189}:active")" = "$a2" ]'
+"$RLC" run -q --json --full-read "$T/bkt.json" > "$T/rb6.json" 2> "$T/err"; r=$?
+check "  --full-read reads that bucket whole and refuses it (exit 3, RLC3105)" \
+    eval '[ $r -eq 3 ] && grep -q RLC3105 "$T/err"'
 
 # --- a store small enough to list: keys it does not hold are not read -------
 # (db 2: the deploy's plan key set by hand with a TTL, a key of nobody's.)
