@@ -29,7 +29,10 @@ typedef struct rtenant {
     const char *name;
     char *tag;                 /* "{ns:name}", made when first needed (rt_tag) */
     char newver[REDIS_CONFIG_VERSION_LEN + 1];
-    char *live;                /* live active version, NULL when none */
+    const char *live;          /* live active version, NULL when none: was itself when
+                                * the record proves it (most of 100 000 tenants), else
+                                * owned (live_own) */
+    bool live_own;
     const char *was;           /* its entry in t->st (the deploy state), NULL when none */
     bool changed;
     bool verified;             /* a verification case's tenant (its rules are kept) */
