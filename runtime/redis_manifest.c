@@ -454,19 +454,26 @@ void redis_manifest_write(rtarget *t, const char *digest)
     canon_json_str(&all, t->base.env->ns);
     buf_puts(&all, ",\"target\":");
     canon_json_str(&all, t->base.addr);
-    buf_puts(&all, ",\"tenants\":{");
-    first = true;
-    for (size_t i = 0; i < t->nten; i++) {
-        if (!t->ten[i].t)
-            continue;
-        if (!first)
-            buf_putc(&all, ',');
-        first = false;
-        canon_json_str(&all, t->ten[i].name);
-        buf_putc(&all, ':');
-        canon_json_str(&all, t->ten[i].newver);
+    buf_puts(&all, ",\"tenants\":");
+    if (!strcmp(digest, t->after) && t->after_map.len) {
+        /* The text the digest was computed over (rt_state_digest). */
+        buf_append(&all, t->after_map.data, t->after_map.len);
+    } else {
+        buf_putc(&all, '{');
+        first = true;
+        for (size_t i = 0; i < t->nten; i++) {
+            if (!t->ten[i].t)
+                continue;
+            if (!first)
+                buf_putc(&all, ',');
+            first = false;
+            canon_json_str(&all, t->ten[i].name);
+            buf_putc(&all, ':');
+            canon_json_str(&all, t->ten[i].newver);
+        }
+        buf_putc(&all, '}');
     }
-    buf_puts(&all, "}}");
+    buf_putc(&all, '}');
     rerr tmp;
     if (!buf_ok(&all) ||
         !statedir_write_atomic(t->manifest_path, all.data, all.len, 0600, &tmp))

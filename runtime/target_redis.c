@@ -168,6 +168,7 @@ static void rt_free(target *tg)
     free(t->ten);
     keys_forget(t);
     arena_free(t->scratch);
+    buf_free(&t->after_map);
     if (!t->st_borrowed) {
         free(t->st);
         free(t->st_text);
@@ -642,9 +643,13 @@ static bool rt_state_digest(const target *tg, bool after, char out[DIGEST_HEX_LE
     buf_putc(&b, '}');
     if (!buf_ok(&b) || !digest_sha256_hex(b.data, b.len, out))
         out[0] = '\0';
-    buf_free(&b);
-    if (after)
+    if (after && out[0]) {
         memcpy(t->after, out, DIGEST_HEX_LEN + 1);
+        buf_free(&t->after_map);
+        t->after_map = b;       /* the record's map: redis_manifest_write */
+    } else {
+        buf_free(&b);
+    }
     return true;
 }
 

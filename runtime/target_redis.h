@@ -77,8 +77,10 @@ typedef struct rtarget {
     char live_manifest[DIGEST_HEX_LEN + 1];
     bool live_is_record;
     /* The state digest "after", once computed (t->ten is fixed after the
-     * read: the digest is asked for at read, commit and after commit). */
+     * read: the digest is asked for at read, commit and after commit), and
+     * the canonical text it is the digest of, which the record holds too. */
     char after[DIGEST_HEX_LEN + 1];
+    buf after_map;
     size_t pointers_read;      /* active pointers read from the store */
     size_t encoded;            /* tenant configs encoded (the others' versions known) */
     arena *scratch;            /* the rules of a tenant being encoded, then forgotten */
