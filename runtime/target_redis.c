@@ -606,6 +606,8 @@ rtenant *rt_find(rtarget *t, const char *name)
 /* Digest of a tenant -> version map (the configuration state). */
 static bool rt_state_digest(const target *tg, bool after, char out[DIGEST_HEX_LEN + 1])
 {
+    /* The target is the caller's, not const: the digest after and its
+     * text are kept in it (computed once, written into the record). */
     rtarget *t = (rtarget *)tg;
     /* The live map is the record's, as every pointer read confirmed, and
      * the record's map hashes to the store's manifest (redis_manifest_read
