@@ -24,6 +24,9 @@
 -- decimal digits.  Anything else is RLC_BADARG.
 -- activate: KEYS[1] as above; ARGV = config version, now_ms (client time only)
 --          -> counters re-timed (the deploy's last step per tenant)
+-- peek:    as decide, and the same answer, but nothing is written: the
+--          decision the request would get now (`rlc decide --dry-run`).
+--          Registered no-writes, so Redis itself refuses a write from it.
 
 local LIBRARY_VERSION = 1
 
@@ -36,6 +39,9 @@ local TEMPLATE = nil
 -- Whether this chunk stays loaded between calls (FUNCTION LOAD), so that
 -- what it caches is used again; EVALSHA runs it afresh on every call.
 local KEEPS = redis.register_function ~= nil
+
+-- Set while peek runs decide: compute, write nothing.
+local DRY = false
 
 -- FUNCTION LOAD runs this chunk in a sandbox without math or string, so
 -- the library's locals are bound on the first call (init), not here.
@@ -858,15 +864,26 @@ local function decide(keys, args)
         local admit, rem, retry
         if r.kind == 'C' then
             local key = rkeys[i]
-            call('ZREMRANGEBYSCORE', key, '-inf', now)
-            local cnt = call('ZCARD', key)
+            -- Leases that expired are dropped; peek writes nothing, so it
+            -- counts only the live ones (expiry after now) instead.
+            local live = DRY and '(' .. fmt('%d', now) or nil
+            local cnt
+            if DRY then
+                cnt = call('ZCOUNT', key, live, '+inf')
+            else
+                call('ZREMRANGEBYSCORE', key, '-inf', now)
+                cnt = call('ZCARD', key)
+            end
             -- Ranks go as strings: Redis would format numbers with %.17g.
             -- One lease is both the earliest and the latest.
             local latest, earliest = 0, 0
             if cnt > 0 then
                 latest = tonumber(call('ZRANGE', key, '-1', '-1', 'WITHSCORES')[2])
                 earliest = latest
-                if cnt > 1 then
+                if cnt > 1 and DRY then
+                    earliest = tonumber(call('ZRANGEBYSCORE', key, live, '+inf', 'WITHSCORES',
+                                             'LIMIT', '0', '1')[2])
+                elseif cnt > 1 then
                     earliest = tonumber(call('ZRANGE', key, '0', '0', 'WITHSCORES')[2])
                 end
             end
@@ -910,7 +927,18 @@ local function decide(keys, args)
     out_n = no
 
     local lease = ''
-    if not blocked then
+    if not blocked and DRY then
+        -- What the writes below would leave: a concurrency rule one lease
+        -- more (the others' states were computed as charged already).
+        for i = 1, n do
+            if A[i] and rules[i].kind == 'C' then
+                local rem = rules[i].n1 - U[i] - 1
+                if rem < 0 then rem = 0 end
+                R[i] = rem
+            end
+        end
+    end
+    if not blocked and not DRY then
         for i = 1, n do
             if A[i] then
                 local r = rules[i]
@@ -938,11 +966,11 @@ local function decide(keys, args)
                 end
             end
         end
-        if conc then
-            least = nil
-            for i = 1, n do
-                if not rules[i].shadow and (not least or R[i] < R[least]) then least = i end
-            end
+    end
+    if not blocked and conc then
+        least = nil
+        for i = 1, n do
+            if not rules[i].shadow and (not least or R[i] < R[least]) then least = i end
         end
     end
 
@@ -1055,8 +1083,18 @@ local function activate(keys, args)
     return n
 end
 
+-- decide without writing anything (see the header).
+local function peek(keys, args)
+    DRY = true
+    local ok, res = pcall(decide, keys, args)
+    DRY = false
+    if not ok then error(res, 0) end
+    return res
+end
+
 if redis.register_function then
     redis.register_function('rlc_decide', decide)
+    redis.register_function{function_name = 'rlc_peek', callback = peek, flags = {'no-writes'}}
     redis.register_function('rlc_release', release)
     redis.register_function('rlc_activate', activate)
 else
@@ -1069,5 +1107,6 @@ else
     if op == 'decide' then return decide(KEYS, rest) end
     if op == 'release' then return release(KEYS, rest) end
     if op == 'activate' then return activate(KEYS, rest) end
-    return bad('ARGV[1] must be decide, release or activate')
+    if op == 'peek' then return peek(KEYS, rest) end
+    return bad('ARGV[1] must be decide, release, activate or peek')
 end
