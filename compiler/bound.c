@@ -48,14 +48,25 @@ int64_t bound_windows_covering(int64_t instants, int64_t window_ms)
  * from there and a long span is whole periods plus a rest. */
 static int64_t bucket_bound(const m_limit *l, int64_t n)
 {
-    const i128 W = l->window_ms, N = l->count, cap = (i128)l->burst * W;
-    const i128 unit = (i128)l->cost * W;
-    if (N + unit - 1 <= cap)
-        return sat((cap + N * (n - 1)) / unit);
-    i128 total = cap / unit, r0 = cap % unit, r = r0, per = 0;
-    int64_t period = 0;
+    const i128 W = l->window_ms, N128 = l->count, cap128 = (i128)l->burst * W;
+    const i128 unit128 = (i128)l->cost * W;
+    if (N128 + unit128 - 1 <= cap128)
+        return sat((cap128 + N128 * (n - 1)) / unit128);
+    /* Every limit of a model keeps these products below 2^51 (limit_build
+     * refuses the others, RLC1034), so the schedule below runs in 64-bit
+     * arithmetic: a 128-bit division is a library call, and checking a large
+     * policy made tens of millions of them here.  Past 2^61 (no model
+     * limit) the bound is the one given up on below. */
+    const i128 fits = (i128)1 << 61;
+    if (cap128 > fits || unit128 > fits || N128 > fits) {
+        i128 refill = (cap128 + N128 * (n - 1)) / unit128, full = cap128 / unit128 * n;
+        return sat(refill < full ? refill : full);
+    }
+    const int64_t N = (int64_t)N128, cap = (int64_t)cap128, unit = (int64_t)unit128;
+    i128 total = cap / unit, per = 0;
+    int64_t r0 = cap % unit, r = r0, period = 0;
     for (int64_t i = 1; i < n; i++) {
-        i128 level = r + N < cap ? r + N : cap;
+        int64_t level = r + N < cap ? r + N : cap;
         total += level / unit;
         per += level / unit;
         r = level % unit;
@@ -66,7 +77,7 @@ static int64_t bucket_bound(const m_limit *l, int64_t n)
         if (i > (1 << 16)) {
             /* No period found soon: never more than a full bucket per
              * instant, nor more than the refill brings. */
-            i128 refill = (cap + N * (n - 1)) / unit, full = cap / unit * n;
+            i128 refill = (cap128 + N128 * (n - 1)) / unit128, full = cap128 / unit128 * n;
             return sat(refill < full ? refill : full);
         }
     }
@@ -77,7 +88,7 @@ static int64_t bucket_bound(const m_limit *l, int64_t n)
     total += per * (left / period);
     r = r0;
     for (int64_t i = 0; i < left % period; i++) {
-        i128 level = r + N < cap ? r + N : cap;
+        int64_t level = r + N < cap ? r + N : cap;
         total += level / unit;
         r = level % unit;
     }
