@@ -65,7 +65,22 @@ static int64_t bucket_bound(const m_limit *l, int64_t n)
     const int64_t N = (int64_t)N128, cap = (int64_t)cap128, unit = (int64_t)unit128;
     i128 total = cap / unit, per = 0;
     int64_t r0 = cap % unit, r = r0, period = 0;
+    /* Instants that neither fill the bucket nor complete a request only add
+     * N to the remainder: a slow refill (2/s, burst 1: 500 of them before
+     * each request) is skipped over in one step, never past the give-up
+     * instant below. */
+    const int64_t quiet_below = cap < unit ? cap : unit;
+    const int64_t last = n - 1 < (1 << 16) ? n - 1 : (1 << 16);
     for (int64_t i = 1; i < n; i++) {
+        if (r + N < quiet_below && i <= last) {
+            int64_t k = (quiet_below - 1 - r) / N;
+            if (k > last - i + 1)
+                k = last - i + 1;
+            r += k * N;
+            i += k;
+            if (i >= n)
+                break;
+        }
         int64_t level = r + N < cap ? r + N : cap;
         total += level / unit;
         per += level / unit;
@@ -86,12 +101,9 @@ static int64_t bucket_bound(const m_limit *l, int64_t n)
     /* Instants period+1 .. n-1 repeat instants 1 .. period. */
     int64_t left = n - 1 - period;
     total += per * (left / period);
-    r = r0;
-    for (int64_t i = 0; i < left % period; i++) {
-        int64_t level = r + N < cap ? r + N : cap;
-        total += level / unit;
-        r = level % unit;
-    }
+    /* The first left % period instants of a period never fill the bucket,
+     * so their remainders add up: r0 + t x N units in all, r0 < unit. */
+    total += ((i128)r0 + (i128)(left % period) * N) / unit;
     return sat(total);
 }
 
