@@ -573,10 +573,8 @@ static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent
                     template_merge(b, mb.children[i], t);
     }
     strmap_free(&mb.names);
-    if (inherit) {
-        s->tier = inherit;
+    if (inherit)
         merge_in_place(inherit, &mb);
-    }
     s->children = mb.children;
     s->nchildren = (uint32_t)mb.nchildren;
     s->limits = mb.limits;
