@@ -231,6 +231,12 @@ int64_t limit_refill_ms(const m_limit *l)
 {
     if (!plan_kind_has_burst(l->algo))
         return l->window_ms;
+    /* A model's limits keep burst x window below 2^51 (limit_build), so
+     * this is a 64-bit division, not a call to the 128-bit one, for every
+     * limit the skew pass looks at. */
+    int64_t units;
+    if (!__builtin_mul_overflow(l->burst, l->window_ms, &units) && units <= INT64_MAX - l->count)
+        return (units + l->count - 1) / l->count;
     i128 r = ((i128)l->burst * l->window_ms + l->count - 1) / l->count;
     return sat(r);
 }
