@@ -67,41 +67,53 @@ static struct block *block_new(size_t bsize)
     return nb;
 }
 
-/* Returns size bytes at the given alignment (a power of two, at most
- * ARENA_ALIGN), zeroed (blocks start zeroed and are never reused), from the
- * chain of blocks *headp.  Blocks start ARENA_ALIGN-aligned. */
-static void *arena_take(arena *a, struct block **headp, size_t size, size_t align)
+/* The rest of arena_take, when the current block (b, maybe NULL) has no room
+ * for size bytes.  Out of line, so that the common case needs no registers
+ * saved: a policy of 100 000 tenants makes 3.5 million allocations. */
+__attribute__((noinline))
+static void *arena_take_block(arena *a, struct block **headp, struct block *b, size_t size)
 {
     if (size > SIZE_MAX / 2)
         xalloc_oom(size);
-    struct block *b = *headp;
-    size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0;
-    if (!b || at > b->size || b->size - at < size) {
-        size_t bsize = ARENA_MIN_BLOCK;
-        /* Grow block size with the arena so huge policies need few mallocs. */
-        if (a->total / 8 > bsize)
-            bsize = a->total / 8;
-        if (bsize > 8u * 1024u * 1024u)
-            bsize = 8u * 1024u * 1024u;
-        if (size > bsize)
-            bsize = size;
-        struct block *nb = block_new(bsize);
-        a->total += nb->size;
-        if (b && size > ARENA_MIN_BLOCK && b->size - b->used >= ARENA_MIN_BLOCK / 4) {
-            /* A large allocation gets a block of its own, behind the current
-             * one, which keeps serving small allocations. */
-            nb->prev = b->prev;
-            b->prev = nb;
-            nb->used = size;
-            return nb->data;
-        }
-        nb->prev = b;
-        *headp = nb;
-        b = nb;
-        at = 0;
+    size_t bsize = ARENA_MIN_BLOCK;
+    /* Grow block size with the arena so huge policies need few mallocs. */
+    if (a->total / 8 > bsize)
+        bsize = a->total / 8;
+    if (bsize > 8u * 1024u * 1024u)
+        bsize = 8u * 1024u * 1024u;
+    if (size > bsize)
+        bsize = size;
+    struct block *nb = block_new(bsize);
+    a->total += nb->size;
+    if (b && size > ARENA_MIN_BLOCK && b->size - b->used >= ARENA_MIN_BLOCK / 4) {
+        /* A large allocation gets a block of its own, behind the current
+         * one, which keeps serving small allocations. */
+        nb->prev = b->prev;
+        b->prev = nb;
+        nb->used = size;
+        return nb->data;
     }
-    b->used = at + size;
-    return b->data + at;
+    nb->prev = b;
+    *headp = nb;
+    nb->used = size;
+    return nb->data;
+}
+
+/* Returns size bytes at the given alignment (a power of two, at most
+ * ARENA_ALIGN), zeroed (blocks start zeroed and are never reused), from the
+ * chain of blocks *headp.  Blocks start ARENA_ALIGN-aligned. */
+static inline void *arena_take(arena *a, struct block **headp, size_t size, size_t align)
+{
+    struct block *b = *headp;
+    if (b) {
+        size_t at = (b->used + align - 1) & ~(align - 1);
+        /* size <= SIZE_MAX / 2 here, or it could not fit. */
+        if (at <= b->size && b->size - at >= size && size <= SIZE_MAX / 2) {
+            b->used = at + size;
+            return b->data + at;
+        }
+    }
+    return arena_take_block(a, headp, b, size);
 }
 
 void *arena_alloc(arena *a, size_t size)
