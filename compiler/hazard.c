@@ -17,8 +17,8 @@ static bool span_within(span inner, span outer)
 bool hz_limit_own(const hz_level *lv, const m_limit *l)
 {
     if (lv->tier)
-        return l->tier == lv->tier;
-    return l->tier == NULL && !l->from_template;
+        return l->tier_no == lv->tier->no;
+    return l->tier_no == 0 && !l->from_template;
 }
 
 bool hz_route_own(const hz_level *lv, const m_route *r)

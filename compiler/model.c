@@ -75,7 +75,7 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
 {
     memset(out, 0, sizeof *out);
     out->src = n;
-    out->tier = tier;
+    out->tier_no = tier ? tier->no : 0;
     bool ok = true;
     const ast_int count = ast_limit_count(n), burst = ast_limit_burst(n),
                   cost = ast_limit_cost(n);
@@ -110,8 +110,8 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
             ok = false;
         }
     }
-    out->algo = b->m->default_algo;
-    if (alg.s && !algo_parse(alg.s, &out->algo)) {
+    plan_kind algo = b->m->default_algo;
+    if (alg.s && !algo_parse(alg.s, &algo)) {
         const char *sg = suggest(alg.s, plan_algo_names(), PLAN_NALGOS);
         if (sg)
             diag_add(b->d, DIAG_UNKNOWN_ALGORITHM, alg.sp,
@@ -122,6 +122,7 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
                      "fixed_window or approx_sliding_window)", alg.s);
         ok = false;
     }
+    out->algo = (uint8_t)algo;
     out->shadow = n->lim.shadow;
     if (ok) {
         /* Token-bucket state is kept in units of 1/window_ms tokens, so
@@ -915,6 +916,7 @@ m_policy *model_build(program *p)
                     diag_note_add(b.d, d, prev->src->name.sp, "first defined here");
                     break;
                 }
+                t->no = (uint32_t)m->ntiers + 1;
                 VEC_PUSH(b.a, m->tiers, m->ntiers, cap_tiers, t);
                 break;
             }

@@ -21,18 +21,22 @@
 #define BLOCK_MAX_LIMITS 64
 #define BLOCK_MAX_ROUTES 64
 
+/* A policy has millions of limits (each subject's effective ones, tier
+ * limits copied in): the tier is a number and the algorithm a byte, 48
+ * bytes where a pointer and an enum took 56. */
 typedef struct m_limit {
     const ast_node *src;        /* the limit as written (maybe in a tier) */
-    const struct m_tier *tier;  /* tier it was inherited from, or NULL */
     int64_t count;
     int64_t window_ms;
     int64_t burst;              /* bucket capacity; = count unless given */
     int64_t cost;               /* units charged per request, >= 1 */
-    plan_kind algo;
+    uint32_t tier_no;           /* no of the tier it was inherited from, or 0 */
+    uint8_t algo;               /* a plan_kind */
     bool burst_set;
     bool shadow;
     bool from_template;         /* a listed subject's copy of its template's */
 } m_limit;
+_Static_assert(PLAN_CONCURRENCY <= UINT8_MAX, "a plan_kind fits in m_limit's byte");
 
 typedef struct m_conc {
     const ast_node *src;
@@ -51,6 +55,7 @@ typedef struct m_route {
 } m_route;
 
 typedef struct m_tier {
+    uint32_t no;                /* 1 + its index in m_policy.tiers */
     const char *name;
     const ast_node *src;
     struct m_tier *parent;      /* extends, or NULL */
