@@ -23,8 +23,7 @@ bool hz_limit_own(const hz_level *lv, const m_limit *l)
 
 bool hz_route_own(const hz_level *lv, const m_route *r)
 {
-    const ast_node *at = lv->tier ? lv->tier->src : lv->subject->src;
-    return span_within(r->src->sp, at->sp);
+    return r->owner == (lv->tier ? lv->tier->no : ROUTE_OWN);
 }
 
 static bool hz_conc_own(const hz_level *lv, const m_conc *c)

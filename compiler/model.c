@@ -342,6 +342,7 @@ static void route_build(builder *b, const ast_node *r, const m_tier *tier, membe
     m_route rt;
     memset(&rt, 0, sizeof rt);
     rt.src = r;
+    rt.owner = tier ? tier->no : ROUTE_OWN;
     rt.method = method;
     rt.path = r->name.s;
     size_t caplim;
@@ -541,8 +542,10 @@ static void template_merge(builder *b, m_subject *c, const m_subject *t)
         memcpy(lv + k, c->limits, c->nlimits * sizeof *lv);
     k = 0;
     for (size_t i = 0; i < t->nroutes; i++)
-        if (!route_find(c->routes, c->nroutes, t->routes[i].method, t->routes[i].path))
-            rv[k++] = t->routes[i];
+        if (!route_find(c->routes, c->nroutes, t->routes[i].method, t->routes[i].path)) {
+            rv[k] = t->routes[i];
+            rv[k++].owner = ROUTE_FROM_TEMPLATE;
+        }
     if (c->nroutes)
         memcpy(rv + k, c->routes, c->nroutes * sizeof *rv);
     c->limits = lv;

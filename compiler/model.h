@@ -45,12 +45,20 @@ typedef struct m_conc {
     bool shadow;
 } m_conc;
 
+/* Where a route of a level's array was written, so the hazard passes can
+ * tell its own routes from copies without reading the AST (a cache miss
+ * per route at a million tenants): in the block of the subject holding it,
+ * in the tier of this no, or in the template its subject starts from. */
+#define ROUTE_OWN 0u
+#define ROUTE_FROM_TEMPLATE UINT32_MAX
+
 typedef struct m_route {
     const ast_node *src;
     const char *method;         /* upper case; "ANY" matches every method */
     const char *path;           /* '*' segments are wildcards */
     m_limit *limits;
-    size_t nlimits;
+    uint32_t nlimits;
+    uint32_t owner;             /* ROUTE_OWN, a tier's no, or ROUTE_FROM_TEMPLATE */
     m_conc *conc;               /* or NULL */
 } m_route;
 
