@@ -809,7 +809,33 @@ local function plan_for(active, prefix, ver, path, method, route)
     -- serves every URL of the path.
     return {ver = ver or false, client = tsrc == 'c', skew = tonumber(skew), rules = sk.rules,
             keys = keys, mkeys = mkeys, slot = slot, n = sk.n, prefix = prefix,
-            per_value = false, meta = cfg.m, routes = M, sig = sig}
+            per_value = false, meta = cfg.m, routes = M, sig = sig, tails = tails}
+end
+
+-- The plan of an unlisted tenant from t, a plan `tenant *` made for
+-- another: the same rules, with this tenant's keys (made per call, in the
+-- tables value_plan uses), so that unlisted tenants share one plan per
+-- path and the library keeps nothing per unlisted tenant.
+local function tpl_bind(t, active)
+    local prefix = sub(active, 1, -8)
+    local tails, slot = t.tails, t.slot
+    local keys, mkeys, nm = VK, VM, 1
+    mkeys[1] = active
+    for n = 1, t.n do
+        local key = prefix .. tails[n]
+        keys[n] = key
+        if slot[n] then
+            nm = slot[n]
+            mkeys[nm] = key
+        end
+    end
+    for k = nm + 1, vm_n do mkeys[k] = nil end
+    vm_n = nm
+    local p = VP
+    p.ver, p.client, p.skew, p.rules = false, t.client, t.skew, t.rules
+    p.keys, p.mkeys, p.slot, p.n, p.prefix = keys, mkeys, slot, t.n, prefix
+    p.per_value, p.meta = true, t.meta
+    return p
 end
 
 -- Per-rule results of the current call (reused: no tables per call).
@@ -835,10 +861,17 @@ local function decide(keys, args)
     end
     if #active > 4096 then return bad('KEYS[1] longer than 4096 bytes') end
     -- The plan cached for this path: one lookup, or with routed rules a
-    -- walk of ROUTE's segments to its signature.
+    -- walk of ROUTE's segments to its signature.  An unlisted tenant
+    -- (none is kept per tenant) finds the one `tenant *` keeps per path.
     local e = gen2_get(plans, active, path)
+    local unlisted = false
+    if not e and TEMPLATE and sub(active, 1, #TEMPLATE.tagpre) == TEMPLATE.tagpre then
+        e = gen2_get(plans, TEMPLATE, path)
+        unlisted = true
+    end
     local p = e
     if e and e.routes then p = e[route_sig(e.routes, method, route)] end
+    if p and unlisted then p = tpl_bind(p, active) end
     local vals
     if p then
         vals = call('MGET', unpack(p.mkeys))
@@ -847,10 +880,18 @@ local function decide(keys, args)
     if not p then
         -- The version last seen for this tenant, else read it: then one
         -- MGET checks it and reads the counters; a version that changed
-        -- meanwhile resolves again.
+        -- meanwhile resolves again.  A tenant not seen, in the namespace
+        -- of `tenant *`, is first taken for an unlisted one (no active
+        -- key): the MGET tells, without a GET per unlisted tenant.
         local prefix = sub(active, 1, -8)
         local ver, fresh = gen_get(seen, active), false
-        if ver == nil then ver, fresh = call('GET', active) or false, true end
+        if ver == nil then
+            if unlisted then
+                ver = false
+            else
+                ver, fresh = call('GET', active) or false, true
+            end
+        end
         for _ = 1, 3 do
             local perr
             p, perr = plan_for(active, prefix, ver or nil, path, method, route)
@@ -864,19 +905,22 @@ local function decide(keys, args)
             end
         end
         if not p then return redis.error_reply('RLC_NOCONFIG config changed during the call') end
-        if gen_get(seen, active) ~= p.ver then gen_put(seen, active, p.ver) end
+        if p.ver and gen_get(seen, active) ~= p.ver then gen_put(seen, active, p.ver) end
         if not p.per_value then
+            -- The plan of `tenant *` serves every unlisted tenant.
+            local owner = p.ver and active or TEMPLATE
             if p.routes then
                 -- A node holds plans of one matcher (one config) only: a
                 -- signature means nothing under another.
-                if not e or e.routes ~= p.routes or e.n >= 256 then
-                    e = {routes = p.routes, n = 0}
-                    gen2_put(plans, active, path, e)
+                local node = gen2_get(plans, owner, path)
+                if not node or node.routes ~= p.routes or node.n >= 256 then
+                    node = {routes = p.routes, n = 0}
+                    gen2_put(plans, owner, path, node)
                 end
-                e[p.sig] = p
-                e.n = e.n + 1
+                node[p.sig] = p
+                node.n = node.n + 1
             else
-                gen2_put(plans, active, path, p)
+                gen2_put(plans, owner, path, p)
             end
         end
     end
