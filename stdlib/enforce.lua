@@ -185,71 +185,90 @@ local function parse_rules(v)
     return out
 end
 
--- Routes.  The routed rules a request path reaches are compiled once (per
--- config and subjects reached) into a tree per method, one node per
--- pattern prefix, children by literal segment and `*`; a request's ROUTE
--- is then matched by one walk over its segments, whatever URLs came
--- before, and the rules it matches are named by a signature: the sum of
--- 2^(b-1) over their positions b among the routed rules (exact up to 52
--- of them), else a string of those positions.  A pattern `*` is one
--- segment, a trailing `*` one or more; a pattern of n segments without a
--- trailing `*` matches a route of exactly n (segments split on `/`, empty
--- ones skipped).
+-- Routes.  The routed rules of a field (one subject's rule list) are
+-- compiled once, when the field is first matched, into a tree per method,
+-- one node per pattern prefix, children by literal segment and `*`; a
+-- request's ROUTE is then matched by one walk over its segments per field
+-- with routed rules, whatever URLs came before.  The rules it matches are
+-- named by a signature: the sum of 2^(b-1) over their positions b among
+-- the routed rules the path reaches, in order (exact up to 52 of them),
+-- else a string of those positions.  A pattern `*` is one segment, a
+-- trailing `*` one or more; a pattern of n segments without a trailing
+-- `*` matches a route of exactly n (segments split on `/`, empty ones
+-- skipped).
 local function route_node()
     return {lit = {}, ends = {}, tails = {}, esum = 0, tsum = 0}
 end
 
--- Returns the matcher of the routed rules in lists (by method, with the
--- depth of the longest pattern and whether signatures are strings), or
--- nil when no rule has a route.
-local function route_compile(lists)
-    local M, b = nil, 0
-    for i = 1, #lists do
-        local list = lists[i]
-        if list then
-            for j = 1, #list do
-                local r = list[j]
-                if r.method then
-                    b = b + 1
-                    M = M or {roots = {}, depth = 0}
-                    local node = M.roots[r.method]
-                    if not node then
-                        node = route_node()
-                        M.roots[r.method] = node
+-- The tree of list's routed rules ({roots = by method, depth = longest
+-- pattern, nr = how many}), or false: kept on the list.
+local function route_tree(list)
+    local rt = list.rt
+    if rt ~= nil then return rt end
+    rt = false
+    local b = 0
+    for j = 1, #list do
+        local r = list[j]
+        if r.method then
+            b = b + 1
+            rt = rt or {roots = {}, depth = 0}
+            local node = rt.roots[r.method]
+            if not node then
+                node = route_node()
+                rt.roots[r.method] = node
+            end
+            local segs = r.segs
+            local np = #segs
+            if np > rt.depth then rt.depth = np end
+            local tail = false
+            for k = 1, np do
+                local s = segs[k]
+                if s == '*' and k == np then
+                    tail = true
+                elseif s == '*' then
+                    node.star = node.star or route_node()
+                    node = node.star
+                else
+                    local c = node.lit[s]
+                    if not c then
+                        c = route_node()
+                        node.lit[s] = c
                     end
-                    local segs = r.segs
-                    local np = #segs
-                    if np > M.depth then M.depth = np end
-                    local tail = false
-                    for k = 1, np do
-                        local s = segs[k]
-                        if s == '*' and k == np then
-                            tail = true
-                        elseif s == '*' then
-                            node.star = node.star or route_node()
-                            node = node.star
-                        else
-                            local c = node.lit[s]
-                            if not c then
-                                c = route_node()
-                                node.lit[s] = c
-                            end
-                            node = c
-                        end
-                    end
-                    local bit = 2 ^ (b - 1)
-                    if tail then
-                        node.tails[#node.tails + 1] = b
-                        node.tsum = node.tsum + bit
-                    else
-                        node.ends[#node.ends + 1] = b
-                        node.esum = node.esum + bit
-                    end
+                    node = c
                 end
+            end
+            local bit = 2 ^ (b - 1)
+            if tail then
+                node.tails[#node.tails + 1] = b
+                node.tsum = node.tsum + bit
+            else
+                node.ends[#node.ends + 1] = b
+                node.esum = node.esum + bit
             end
         end
     end
-    if M then M.big = b > 52 end
+    if rt then rt.nr = b end
+    list.rt = rt
+    return rt
+end
+
+-- The matcher of the routed rules in lists: {trees, offsets (routed
+-- rules in the lists before), depth, big = signatures are strings}, or
+-- nil when no rule has a route.
+local function route_matcher(lists)
+    local M, off = nil, 0
+    for i = 1, #lists do
+        local list = lists[i]
+        local rt = list and route_tree(list)
+        if rt then
+            M = M or {trees = {}, offs = {}, depth = 0}
+            local k = #M.trees + 1
+            M.trees[k], M.offs[k] = rt, off
+            if rt.depth > M.depth then M.depth = rt.depth end
+            off = off + rt.nr
+        end
+    end
+    if M then M.big = off > 52 end
     return M
 end
 
@@ -284,31 +303,40 @@ local function route_sum(node, i, m, sig)
     return sig
 end
 
-local function route_list(node, i, m, out)
+local function route_list(node, i, m, out, off)
     local from = node.tails
     if i > m then from = node.ends end
-    for k = 1, #from do out[#out + 1] = from[k] end
+    for k = 1, #from do out[#out + 1] = from[k] + off end
     if i > m then return end
     local c = node.lit[SEG[i]]
-    if c then route_list(c, i + 1, m, out) end
-    if node.star then route_list(node.star, i + 1, m, out) end
+    if c then route_list(c, i + 1, m, out, off) end
+    if node.star then route_list(node.star, i + 1, m, out, off) end
 end
 
 -- The signature of the routed rules METHOD and ROUTE match.
 local function route_sig(M, method, route)
-    local a = M.roots.ANY
-    local b = method ~= 'ANY' and M.roots[method] or nil
-    if not a and not b then return 0 end
     local m = route_split(route, M.depth)
+    local trees, offs = M.trees, M.offs
+    local other = method ~= 'ANY'
     if not M.big then
         local sig = 0
-        if a then sig = route_sum(a, 1, m, sig) end
-        if b then sig = route_sum(b, 1, m, sig) end
+        for k = 1, #trees do
+            local roots = trees[k].roots
+            local a, b = roots.ANY, other and roots[method]
+            local s = 0
+            if a then s = route_sum(a, 1, m, s) end
+            if b then s = route_sum(b, 1, m, s) end
+            sig = sig + s * 2 ^ offs[k]
+        end
         return sig
     end
     local out = {}
-    if a then route_list(a, 1, m, out) end
-    if b then route_list(b, 1, m, out) end
+    for k = 1, #trees do
+        local roots = trees[k].roots
+        local a, b = roots.ANY, other and roots[method]
+        if a then route_list(a, 1, m, out, offs[k]) end
+        if b then route_list(b, 1, m, out, offs[k]) end
+    end
     table.sort(out)
     return ',' .. concat(out, ',')
 end
@@ -693,17 +721,44 @@ end
 -- walk over its segments, not a new shape per URL.  A shape with per-value
 -- counters (a template level) is resolved again on every call, from cached
 -- fields and shapes.
-local plans = gen_new(8192)
+local plans = gen_new(4096)
 -- The version each active key was last seen at (false for none: tenant *).
 local seen = gen_new(65536)
 
--- The shape of a request under a config: the rules the walk reached that
--- apply to METHOD and ROUTE, and where each one's counter key comes from
--- (tails, and lvl: the level whose suffix ends it).  Kept per config under
+-- The shape of a request: the rules of lists that apply to the routed
+-- rules signature sig, and where each one's counter key comes from
+-- (tails, and lvl: the level whose suffix ends it).
+local function shape_build(lists, sig)
+    local rules, tails, lvl, slot, nm, b = {}, {}, {}, {}, 1, 0
+    for i = 1, #lists do
+        local list = lists[i]
+        if list then
+            for j = 1, #list do
+                local r = list[j]
+                local ok = true
+                if r.method then
+                    b = b + 1
+                    ok = route_in(sig, b)
+                end
+                if ok then
+                    local n = #rules + 1
+                    rules[n], tails[n], lvl[n] = r, ':c:' .. r.id, i
+                    if r.kind ~= 'C' then
+                        nm = nm + 1
+                        slot[n] = nm
+                    end
+                end
+            end
+        end
+    end
+    return {rules = rules, tails = tails, lvl = lvl, slot = slot, n = #rules}
+end
+
+-- The shape of a request that reaches a template, kept per config under
 -- the subjects reached (the walk's last subject names them all, and so
 -- the rule lists) with their route matcher, and under that by route
--- signature.  Returns the shape, the matcher (nil: no routed rule) and
--- the signature.
+-- signature: the same for every value.  Returns the shape, the matcher
+-- (nil: no routed rule) and the signature.
 local function shape_of(cfg, lists, cur, method, route)
     local reach = cfg.reach
     if not reach then
@@ -712,7 +767,7 @@ local function shape_of(cfg, lists, cur, method, route)
     end
     local R = gen_get(reach, cur)
     if not R then
-        R = {routes = route_compile(lists), n = 0}
+        R = {routes = route_matcher(lists), n = 0}
         gen_put(reach, cur, R)
     end
     local M = R.routes
@@ -725,29 +780,7 @@ local function shape_of(cfg, lists, cur, method, route)
             R = {routes = M, n = 0}
             gen_put(reach, cur, R)
         end
-        local rules, tails, lvl, slot, nm, b = {}, {}, {}, {}, 1, 0
-        for i = 1, #lists do
-            local list = lists[i]
-            if list then
-                for j = 1, #list do
-                    local r = list[j]
-                    local ok = true
-                    if r.method then
-                        b = b + 1
-                        ok = route_in(sig, b)
-                    end
-                    if ok then
-                        local n = #rules + 1
-                        rules[n], tails[n], lvl[n] = r, ':c:' .. r.id, i
-                        if r.kind ~= 'C' then
-                            nm = nm + 1
-                            slot[n] = nm
-                        end
-                    end
-                end
-            end
-        end
-        sk = {rules = rules, tails = tails, lvl = lvl, slot = slot, n = #rules}
+        sk = shape_build(lists, sig)
         R[sig] = sk
         R.n = R.n + 1
     end
@@ -792,7 +825,16 @@ local function plan_for(active, prefix, ver, path, method, route)
         if format ~= '1' then return nil, redis.error_reply('RLC_FORMAT unknown config format') end
         cfg.tsrc, cfg.skew = tsrc, skew
     end
-    local sk, M, sig = shape_of(cfg, lists, cur, method, route)
+    local sk, M, sig
+    if sufs[#sufs] ~= '' or not ver then
+        sk, M, sig = shape_of(cfg, lists, cur, method, route)
+    else
+        -- A listed tenant's path: its plan is kept (plans), not its shape.
+        M = route_matcher(lists)
+        sig = true
+        if M then sig = route_sig(M, method, route) end
+        sk = shape_build(lists, sig)
+    end
     if sk.n > 256 then return nil, bad('more than 256 rules apply') end
     if sufs[#sufs] ~= '' then
         return value_plan(cfg, sk, sufs, active, prefix, ver, tsrc, skew)
@@ -910,11 +952,11 @@ local function decide(keys, args)
             -- The plan of `tenant *` serves every unlisted tenant.
             local owner = p.ver and active or TEMPLATE
             if p.routes then
-                -- A node holds plans of one matcher (one config) only: a
+                -- A node holds plans of one config version only: a
                 -- signature means nothing under another.
                 local node = gen2_get(plans, owner, path)
-                if not node or node.routes ~= p.routes or node.n >= 256 then
-                    node = {routes = p.routes, n = 0}
+                if not node or not node.routes or node.ver ~= p.ver or node.n >= 256 then
+                    node = {routes = p.routes, ver = p.ver, n = 0}
                     gen2_put(plans, owner, path, node)
                 end
                 node[p.sig] = p
