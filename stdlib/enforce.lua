@@ -611,10 +611,45 @@ local function fields(cfg, cfgkey, names, out)
     return out
 end
 
+-- Under EVALSHA nothing survives the call: one HMGET reads the meta field
+-- with every field PATH can reach in its first three levels (at each
+-- level the listed name and the template, under each subject the level
+-- before may have reached: at most 14), into cfg's field cache, instead of
+-- an HGET and an HMGET per level.  Returns the meta field, or nil when the
+-- config is missing.  A malformed segment ends the names (walk reports it).
+local function config_read(cfg, cfgkey, path)
+    local names, set = {'m', 's'}, {'s'}
+    local i, n, depth = 1, #path, 0
+    while n > 0 and depth < 3 do
+        local j = find(path, '/', i, true)
+        local seg = sub(path, i, (j or n + 1) - 1)
+        local c = find(seg, ':', 1, true)
+        local kind = c and sub(seg, 1, c - 1)
+        if (kind ~= 'group' and kind ~= 'key') or c == #seg then break end
+        local nx = {}
+        for k = 1, #set do
+            local a, b = set[k] .. '/' .. seg, set[k] .. '/' .. kind .. '*'
+            nx[#nx + 1], nx[#nx + 2] = a, b
+            names[#names + 1], names[#names + 2] = a, b
+        end
+        set, depth = nx, depth + 1
+        if not j then break end
+        i = j + 1
+    end
+    local vals = call('HMGET', cfgkey, unpack(names))
+    if not vals[1] then return nil end
+    local fc = cfg.fc
+    for k = 2, #names do
+        local v = vals[k]
+        gen_put(fc, names[k], v and parse_rules(v) or false)
+    end
+    return vals[1]
+end
+
 -- The config a tenant is decided by: its active version's, or with no
 -- active key `tenant *`'s (its namespace only).  Returns cfg, cfgkey or
 -- nil, error reply.
-local function config_of(active, prefix, ver)
+local function config_of(active, prefix, ver, path)
     if not ver then
         if TEMPLATE and sub(active, 1, #TEMPLATE.tagpre) == TEMPLATE.tagpre then
             if not TEMPLATE.f then
@@ -629,11 +664,21 @@ local function config_of(active, prefix, ver)
     local cfgkey = prefix .. ':cfg:' .. ver
     local cfg = gen_get(cfgs, cfgkey)
     if not cfg then
-        local m = call('HGET', cfgkey, 'm')
+        local m
+        if KEEPS then
+            m = call('HGET', cfgkey, 'm')
+        else
+            cfg = {fc = gen_new(4096)}
+            m = config_read(cfg, cfgkey, path)
+        end
         if not m then
             return nil, redis.error_reply('RLC_NOCONFIG config ' .. ver .. ' is missing')
         end
-        cfg = {m = m, fc = gen_new(4096)}
+        if cfg then
+            cfg.m = m
+        else
+            cfg = {m = m, fc = gen_new(4096)}
+        end
         gen_put(cfgs, cfgkey, cfg)
     end
     return cfg, cfgkey
@@ -813,7 +858,7 @@ local function value_plan(cfg, sk, sufs, active, prefix, ver, tsrc, skew)
 end
 
 local function plan_for(active, prefix, ver, path, method, route)
-    local cfg, cfgkey = config_of(active, prefix, ver)
+    local cfg, cfgkey = config_of(active, prefix, ver, path)
     if not cfg then return nil, cfgkey end
     local lists, sufs, cur = walk(cfg, cfgkey, path)
     if not lists then return nil, bad(sufs) end

@@ -162,38 +162,39 @@ for W in $SWEEP; do
     send "$T/sweep"
     eval "I_sw$W=$(( $(dump) / N ))"
 done
-printf '  %-52s %9d\n' "listed key, listed tenant (3 levels)" "$I_listed" \
-    "unlisted key (key *), listed tenant" "$I_key" \
-    "unlisted key of an unlisted tenant" "$I_tenant" \
-    "no route rule: one URL repeated" "$I_url1" \
-    "no route rule: every URL new" "$I_urls" \
-    "route rules (4 levels match): one URL repeated" "$I_rurl1" \
-    "route rules (4 levels match): every URL new" "$I_rurls" \
-    "FCALL, listed key (3 levels)" "$I_efcall" \
-    "EVALSHA, listed key (3 levels)" "$I_eevalsha"
+printf '  %-52s %9s\n' "listed key, listed tenant (3 levels)" "${I_listed:-}" \
+    "unlisted key (key *), listed tenant" "${I_key:-}" \
+    "unlisted key of an unlisted tenant" "${I_tenant:-}" \
+    "no route rule: one URL repeated" "${I_url1:-}" \
+    "no route rule: every URL new" "${I_urls:-}" \
+    "route rules (4 levels match): one URL repeated" "${I_rurl1:-}" \
+    "route rules (4 levels match): every URL new" "${I_rurls:-}" \
+    "FCALL, listed key (3 levels)" "${I_efcall:-}" \
+    "EVALSHA, listed key (3 levels)" "${I_eevalsha:-}"
 for W in $SWEEP; do
     eval "v=\$I_sw$W"
-    printf '  %-52s %9d\n' "sweep: $W distinct tenants (1 level) cycled" "$v"
+    printf '  %-52s %9s\n' "sweep: $W distinct tenants (1 level) cycled" "$v"
 done
 # ratio NAME A B OP TARGET: A / B against the target.
 ratio() {
+    [ -n "$2" ] && [ -n "$3" ] || return 0
     awk -v n="$1" -v a="$2" -v b="$3" -v op="$4" -v t="$5" 'BEGIN {
         r = a / b
         ok = (op == "<=") ? (r <= t) : (r >= t)
         printf "  ratio %s: %.2f (target %s %.2f) %s\n", n, r, op, t, ok ? "PASS" : "MISS"
     }'
 }
-ratio "listed / unlisted (key *)" "$I_listed" "$I_key" ">=" 0.9
-ratio "listed / unlisted (tenant *)" "$I_listed" "$I_tenant" ">=" 0.9
-ratio "every URL new / one URL (no route rule)" "$I_urls" "$I_url1" "<=" 1.1
-ratio "every URL new / one URL (route rules)" "$I_rurls" "$I_rurl1" "<=" 1.1
+ratio "listed / unlisted (key *)" "${I_listed:-}" "${I_key:-}" ">=" 0.9
+ratio "listed / unlisted (tenant *)" "${I_listed:-}" "${I_tenant:-}" ">=" 0.9
+ratio "every URL new / one URL (no route rule)" "${I_urls:-}" "${I_url1:-}" "<=" 1.1
+ratio "every URL new / one URL (route rules)" "${I_rurls:-}" "${I_rurl1:-}" "<=" 1.1
 first=
 for W in $SWEEP; do
     eval "v=\$I_sw$W"
     [ -z "$first" ] && { first=$v; fw=$W; continue; }
     ratio "sweep $W / $fw shapes" "$v" "$first" "<=" 1.1
 done
-ratio "EVALSHA / FCALL" "$I_eevalsha" "$I_efcall" "<=" 1.5
+ratio "EVALSHA / FCALL" "${I_eevalsha:-}" "${I_efcall:-}" "<=" 1.5
 redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1
 wait "$VP" 2>/dev/null
 VP=
