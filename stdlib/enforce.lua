@@ -179,6 +179,7 @@ local function parse_rules(v)
             local segs = {}
             for s in gmatch(r, '[^/]+') do segs[#segs + 1] = s end
             rule.segs = segs
+            out.routed = true
         end
         out[#out + 1] = rule
     end
@@ -196,159 +197,167 @@ end
 -- trailing `*` one or more; a pattern of n segments without a trailing
 -- `*` matches a route of exactly n (segments split on `/`, empty ones
 -- skipped).
-local function route_node()
-    return {lit = {}, ends = {}, tails = {}, esum = 0, tsum = 0}
-end
+-- The route functions are made on first use: under EVALSHA every
+-- function of this file is made again on every call, and most requests
+-- reach no route.
+local function routes_lib()
+    local function route_node()
+        return {lit = {}, ends = {}, tails = {}, esum = 0, tsum = 0}
+    end
 
--- The tree of list's routed rules ({roots = by method, depth = longest
--- pattern, nr = how many}), or false: kept on the list.
-local function route_tree(list)
-    local rt = list.rt
-    if rt ~= nil then return rt end
-    rt = false
-    local b = 0
-    for j = 1, #list do
-        local r = list[j]
-        if r.method then
-            b = b + 1
-            rt = rt or {roots = {}, depth = 0}
-            local node = rt.roots[r.method]
-            if not node then
-                node = route_node()
-                rt.roots[r.method] = node
-            end
-            local segs = r.segs
-            local np = #segs
-            if np > rt.depth then rt.depth = np end
-            local tail = false
-            for k = 1, np do
-                local s = segs[k]
-                if s == '*' and k == np then
-                    tail = true
-                elseif s == '*' then
-                    node.star = node.star or route_node()
-                    node = node.star
-                else
-                    local c = node.lit[s]
-                    if not c then
-                        c = route_node()
-                        node.lit[s] = c
+    -- The tree of list's routed rules ({roots = by method, depth = longest
+    -- pattern, nr = how many}), or false: kept on the list.
+    local function route_tree(list)
+        local rt = list.rt
+        if rt ~= nil then return rt end
+        rt = false
+        local b = 0
+        for j = 1, #list do
+            local r = list[j]
+            if r.method then
+                b = b + 1
+                rt = rt or {roots = {}, depth = 0}
+                local node = rt.roots[r.method]
+                if not node then
+                    node = route_node()
+                    rt.roots[r.method] = node
+                end
+                local segs = r.segs
+                local np = #segs
+                if np > rt.depth then rt.depth = np end
+                local tail = false
+                for k = 1, np do
+                    local s = segs[k]
+                    if s == '*' and k == np then
+                        tail = true
+                    elseif s == '*' then
+                        node.star = node.star or route_node()
+                        node = node.star
+                    else
+                        local c = node.lit[s]
+                        if not c then
+                            c = route_node()
+                            node.lit[s] = c
+                        end
+                        node = c
                     end
-                    node = c
+                end
+                local bit = 2 ^ (b - 1)
+                if tail then
+                    node.tails[#node.tails + 1] = b
+                    node.tsum = node.tsum + bit
+                else
+                    node.ends[#node.ends + 1] = b
+                    node.esum = node.esum + bit
                 end
             end
-            local bit = 2 ^ (b - 1)
-            if tail then
-                node.tails[#node.tails + 1] = b
-                node.tsum = node.tsum + bit
-            else
-                node.ends[#node.ends + 1] = b
-                node.esum = node.esum + bit
+        end
+        if rt then rt.nr = b end
+        list.rt = rt
+        return rt
+    end
+
+    -- The matcher of the routed rules in lists: {trees, offsets (routed
+    -- rules in the lists before), depth, big = signatures are strings}, or
+    -- nil when no rule has a route.
+    local function route_matcher(lists)
+        local M, off = nil, 0
+        for i = 1, #lists do
+            local list = lists[i]
+            local rt = list and route_tree(list)
+            if rt then
+                M = M or {trees = {}, offs = {}, depth = 0}
+                local k = #M.trees + 1
+                M.trees[k], M.offs[k] = rt, off
+                if rt.depth > M.depth then M.depth = rt.depth end
+                off = off + rt.nr
             end
         end
+        if M then M.big = off > 52 end
+        return M
     end
-    if rt then rt.nr = b end
-    list.rt = rt
-    return rt
-end
 
--- The matcher of the routed rules in lists: {trees, offsets (routed
--- rules in the lists before), depth, big = signatures are strings}, or
--- nil when no rule has a route.
-local function route_matcher(lists)
-    local M, off = nil, 0
-    for i = 1, #lists do
-        local list = lists[i]
-        local rt = list and route_tree(list)
-        if rt then
-            M = M or {trees = {}, offs = {}, depth = 0}
-            local k = #M.trees + 1
-            M.trees[k], M.offs[k] = rt, off
-            if rt.depth > M.depth then M.depth = rt.depth end
-            off = off + rt.nr
+    -- The route's segments, at most depth + 1 of them (a longer route matches
+    -- what a route of depth + 1 segments matches).
+    local SEG = {}
+    local function route_split(route, depth)
+        local m, i, n = 0, 1, #route
+        while i <= n and m <= depth do
+            local j = find(route, '/', i, true)
+            if not j then
+                m = m + 1
+                SEG[m] = sub(route, i)
+                break
+            end
+            if j > i then
+                m = m + 1
+                SEG[m] = sub(route, i, j - 1)
+            end
+            i = j + 1
         end
+        return m
     end
-    if M then M.big = off > 52 end
-    return M
-end
 
--- The route's segments, at most depth + 1 of them (a longer route matches
--- what a route of depth + 1 segments matches).
-local SEG = {}
-local function route_split(route, depth)
-    local m, i, n = 0, 1, #route
-    while i <= n and m <= depth do
-        local j = find(route, '/', i, true)
-        if not j then
-            m = m + 1
-            SEG[m] = sub(route, i)
-            break
-        end
-        if j > i then
-            m = m + 1
-            SEG[m] = sub(route, i, j - 1)
-        end
-        i = j + 1
+    -- Every node a route reaches is visited once (a node sits at one depth).
+    local function route_sum(node, i, m, sig)
+        if i > m then return sig + node.esum end
+        sig = sig + node.tsum
+        local c = node.lit[SEG[i]]
+        if c then sig = route_sum(c, i + 1, m, sig) end
+        if node.star then sig = route_sum(node.star, i + 1, m, sig) end
+        return sig
     end
-    return m
-end
 
--- Every node a route reaches is visited once (a node sits at one depth).
-local function route_sum(node, i, m, sig)
-    if i > m then return sig + node.esum end
-    sig = sig + node.tsum
-    local c = node.lit[SEG[i]]
-    if c then sig = route_sum(c, i + 1, m, sig) end
-    if node.star then sig = route_sum(node.star, i + 1, m, sig) end
-    return sig
-end
+    local function route_list(node, i, m, out, off)
+        local from = node.tails
+        if i > m then from = node.ends end
+        for k = 1, #from do out[#out + 1] = from[k] + off end
+        if i > m then return end
+        local c = node.lit[SEG[i]]
+        if c then route_list(c, i + 1, m, out, off) end
+        if node.star then route_list(node.star, i + 1, m, out, off) end
+    end
 
-local function route_list(node, i, m, out, off)
-    local from = node.tails
-    if i > m then from = node.ends end
-    for k = 1, #from do out[#out + 1] = from[k] + off end
-    if i > m then return end
-    local c = node.lit[SEG[i]]
-    if c then route_list(c, i + 1, m, out, off) end
-    if node.star then route_list(node.star, i + 1, m, out, off) end
-end
-
--- The signature of the routed rules METHOD and ROUTE match.
-local function route_sig(M, method, route)
-    local m = route_split(route, M.depth)
-    local trees, offs = M.trees, M.offs
-    local other = method ~= 'ANY'
-    if not M.big then
-        local sig = 0
+    -- The signature of the routed rules METHOD and ROUTE match.
+    local function route_sig(M, method, route)
+        local m = route_split(route, M.depth)
+        local trees, offs = M.trees, M.offs
+        local other = method ~= 'ANY'
+        if not M.big then
+            local sig = 0
+            for k = 1, #trees do
+                local roots = trees[k].roots
+                local a, b = roots.ANY, other and roots[method]
+                local s = 0
+                if a then s = route_sum(a, 1, m, s) end
+                if b then s = route_sum(b, 1, m, s) end
+                sig = sig + s * 2 ^ offs[k]
+            end
+            return sig
+        end
+        local out = {}
         for k = 1, #trees do
             local roots = trees[k].roots
             local a, b = roots.ANY, other and roots[method]
-            local s = 0
-            if a then s = route_sum(a, 1, m, s) end
-            if b then s = route_sum(b, 1, m, s) end
-            sig = sig + s * 2 ^ offs[k]
+            if a then route_list(a, 1, m, out, offs[k]) end
+            if b then route_list(b, 1, m, out, offs[k]) end
         end
-        return sig
+        table.sort(out)
+        return ',' .. concat(out, ',')
     end
-    local out = {}
-    for k = 1, #trees do
-        local roots = trees[k].roots
-        local a, b = roots.ANY, other and roots[method]
-        if a then route_list(a, 1, m, out, offs[k]) end
-        if b then route_list(b, 1, m, out, offs[k]) end
-    end
-    table.sort(out)
-    return ',' .. concat(out, ',')
-end
 
--- Whether the routed rule at position b is in signature sig.
-local function route_in(sig, b)
-    if type(sig) == 'number' then
-        local bit = 2 ^ (b - 1)
-        return sig % (2 * bit) >= bit
+    -- Whether the routed rule at position b is in signature sig.
+    local function route_in(sig, b)
+        if type(sig) == 'number' then
+            local bit = 2 ^ (b - 1)
+            return sig % (2 * bit) >= bit
+        end
+        return find(sig .. ',', ',' .. b .. ',', 1, true) ~= nil
     end
-    return find(sig .. ',', ',' .. b .. ',', 1, true) ~= nil
+
+    return {matcher = route_matcher, sig = route_sig, has = route_in}
 end
+local RT
 
 -- Rate algorithms: each returns admit, remaining, reset, retry[, state, ttl].
 -- Identical to runtime/algo.c line by line.
@@ -568,10 +577,17 @@ local function fields(cfg, cfgkey, names, out)
         for i = 1, #names do out[i] = f[names[i]] or false end
         return out
     end
-    local c = cfg.fc
+    local c, raw = cfg.fc, cfg.raw
     local miss
     for i = 1, #names do
         local v = gen_get(c, names[i])
+        if v == nil and raw then
+            v = raw[names[i]]
+            if v ~= nil then
+                v = v and parse_rules(v)
+                gen_put(c, names[i], v)
+            end
+        end
         out[i] = v
         if v == nil then
             miss = miss or {}
@@ -614,8 +630,8 @@ end
 -- Under EVALSHA nothing survives the call: one HMGET reads the meta field
 -- with every field PATH can reach in its first three levels (at each
 -- level the listed name and the template, under each subject the level
--- before may have reached: at most 14), into cfg's field cache, instead of
--- an HGET and an HMGET per level.  Returns the meta field, or nil when the
+-- before may have reached: at most 14), kept unparsed in cfg.raw, instead
+-- of an HGET and an HMGET per level.  Returns the meta field, or nil when the
 -- config is missing.  A malformed segment ends the names (walk reports it).
 local function config_read(cfg, cfgkey, path)
     local names, set = {'m', 's'}, {'s'}
@@ -638,11 +654,10 @@ local function config_read(cfg, cfgkey, path)
     end
     local vals = call('HMGET', cfgkey, unpack(names))
     if not vals[1] then return nil end
-    local fc = cfg.fc
-    for k = 2, #names do
-        local v = vals[k]
-        gen_put(fc, names[k], v and parse_rules(v) or false)
-    end
+    -- Kept unparsed: fields parses only those the walk takes.
+    local raw = {}
+    for k = 2, #names do raw[names[k]] = vals[k] end
+    cfg.raw = raw
     return vals[1]
 end
 
@@ -783,7 +798,7 @@ local function shape_build(lists, sig)
                 local ok = true
                 if r.method then
                     b = b + 1
-                    ok = route_in(sig, b)
+                    ok = RT.has(sig, b)
                 end
                 if ok then
                     local n = #rules + 1
@@ -812,12 +827,20 @@ local function shape_of(cfg, lists, cur, method, route)
     end
     local R = gen_get(reach, cur)
     if not R then
-        R = {routes = route_matcher(lists), n = 0}
+        local M
+        for i = 1, #lists do
+            if lists[i] and lists[i].routed then
+                RT = RT or routes_lib()
+                M = RT.matcher(lists)
+                break
+            end
+        end
+        R = {routes = M, n = 0}
         gen_put(reach, cur, R)
     end
     local M = R.routes
     local sig = true
-    if M then sig = route_sig(M, method, route) end
+    if M then sig = RT.sig(M, method, route) end
     local sk = R[sig]
     if not sk then
         -- Distinct signatures are bounded by the patterns; still, bound them.
@@ -875,9 +898,15 @@ local function plan_for(active, prefix, ver, path, method, route)
         sk, M, sig = shape_of(cfg, lists, cur, method, route)
     else
         -- A listed tenant's path: its plan is kept (plans), not its shape.
-        M = route_matcher(lists)
         sig = true
-        if M then sig = route_sig(M, method, route) end
+        for i = 1, #lists do
+            if lists[i] and lists[i].routed then
+                RT = RT or routes_lib()
+                M = RT.matcher(lists)
+                sig = RT.sig(M, method, route)
+                break
+            end
+        end
         sk = shape_build(lists, sig)
     end
     if sk.n > 256 then return nil, bad('more than 256 rules apply') end
@@ -957,7 +986,7 @@ local function decide(keys, args)
         unlisted = true
     end
     local p = e
-    if e and e.routes then p = e[route_sig(e.routes, method, route)] end
+    if e and e.routes then p = e[RT.sig(e.routes, method, route)] end
     if p and unlisted then p = tpl_bind(p, active) end
     local vals
     if p then
@@ -992,8 +1021,8 @@ local function decide(keys, args)
             end
         end
         if not p then return redis.error_reply('RLC_NOCONFIG config changed during the call') end
-        if p.ver and gen_get(seen, active) ~= p.ver then gen_put(seen, active, p.ver) end
-        if not p.per_value then
+        if p.ver and KEEPS and gen_get(seen, active) ~= p.ver then gen_put(seen, active, p.ver) end
+        if not p.per_value and KEEPS then
             -- The plan of `tenant *` serves every unlisted tenant.
             local owner = p.ver and active or TEMPLATE
             if p.routes then

@@ -8,21 +8,26 @@
 #     of an unlisted tenant (`tenant *`), every one a new value (>= 0.90);
 #   - concrete URLs: every URL new against one URL repeated, for a tenant
 #     without route rules and for one whose routes match the URLs (<= 1.10);
-#   - the cache sweep: W distinct shapes (unlisted tenants, each its own
-#     plan) cycled, W = 1 000, 10 000, 100 000, each against W = 1 000
-#     (<= 1.10: no cliff at any cache size); before a case, W decisions
-#     warm the caches with callgrind's instrumentation off;
+#   - the cache sweeps, W distinct shapes cycled, each W against the
+#     smallest (<= 1.10: no cliff at any cache size): unlisted tenants
+#     (which share the plan of `tenant *`), W = 1 000, 10 000, 100 000;
+#     listed keys of one tenant that lists 100 000 (each its own plan),
+#     W = 1 000, 4 000, 10 000, 100 000.  Before a case, W decisions warm
+#     the caches with callgrind's instrumentation off;
 #   - the EVALSHA path (Redis < 7) against FCALL, same decisions (<= 1.50).
 # Figures, not a test: exits 0 whatever it measures.
 #   BUILD=build sh tests/bench/callgrind.sh
 #   BENCH_CG_N=N        decisions per case (20 000)
-#   BENCH_CG_SWEEP="W.." sizes of the sweep (1000 10000 100000)
+#   BENCH_CG_SWEEP="W.." sizes of the unlisted sweep (1000 10000 100000)
+#   BENCH_CG_LSWEEP="W.." sizes of the listed sweep (1000 4000 10000 100000;
+#                       empty: none)
 set -u
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RLC=${RLC:-$ROOT/$BUILD/rlc}
 N=${BENCH_CG_N:-20000}
 SWEEP=${BENCH_CG_SWEEP:-1000 10000 100000}
+LSWEEP=${BENCH_CG_LSWEEP:-1000 4000 10000 100000}
 command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
     { echo "callgrind: valgrind not installed, skipped"; exit 0; }
 T=$(mktemp -d /tmp/rlc-bench-cg.XXXXXX)
@@ -162,6 +167,43 @@ for W in $SWEEP; do
     send "$T/sweep"
     eval "I_sw$W=$(( $(dump) / N ))"
 done
+# The listed sweep: W listed keys of "big", each its own plan.
+if [ -n "$LSWEEP" ]; then
+    max=0
+    for W in $LSWEEP; do [ "$W" -gt "$max" ] && max=$W; done
+    {
+        sed -n '1,/^}$/p' "$T/p.rlp"
+        sed -n '/^target/,/^}$/p' "$T/p.rlp"
+        echo 'tenant "big" {'
+        echo '  limit 100000000/1h'
+        awk -v n="$max" 'BEGIN {
+            for (i = 0; i < n; i++) printf "  key \"k%d\" {\n    limit 10000000/1h\n  }\n", i
+        }'
+        echo '}'
+    } > "$T/big.rlp"
+    "$RLC" compile -q "$T/big.rlp" -o "$T/big.json" || exit 1
+    callgrind_control -i off "$VP" >/dev/null 2>&1
+    RLC_REDIS_URL=redis://127.0.0.1:$PORT RLC_STATE_DIR=$T/state2 "$RLC" run -q "$T/big.json" ||
+        exit 1
+    callgrind_control -i on "$VP" >/dev/null 2>&1
+    for W in $LSWEEP; do
+        resp "$T/warm" "$W" "$F" '{bt:big}:active' 'key:k%d'
+        awk -v n="$N" -v w="$W" 'BEGIN { for (i = 0; i < n; i++) print i % w }' |
+        awk -v c="$F" '{
+            p = "key:k" $1
+            split(c " {bt:big}:active " p, v, " ")
+            printf "*10\r\n"
+            for (k = 1; k <= 5; k++) printf "$%d\r\n%s\r\n", length(v[k]), v[k]
+            printf "$3\r\nGET\r\n$1\r\n/\r\n$1\r\n1\r\n$0\r\n\r\n$0\r\n\r\n"
+        }' > "$T/sweep"
+        callgrind_control -i off "$VP" >/dev/null 2>&1
+        send "$T/warm"
+        callgrind_control -i on "$VP" >/dev/null 2>&1
+        dump >/dev/null
+        send "$T/sweep"
+        eval "I_lsw$W=$(( $(dump) / N ))"
+    done
+fi
 printf '  %-52s %9s\n' "listed key, listed tenant (3 levels)" "${I_listed:-}" \
     "unlisted key (key *), listed tenant" "${I_key:-}" \
     "unlisted key of an unlisted tenant" "${I_tenant:-}" \
@@ -188,11 +230,21 @@ ratio "listed / unlisted (key *)" "${I_listed:-}" "${I_key:-}" ">=" 0.9
 ratio "listed / unlisted (tenant *)" "${I_listed:-}" "${I_tenant:-}" ">=" 0.9
 ratio "every URL new / one URL (no route rule)" "${I_urls:-}" "${I_url1:-}" "<=" 1.1
 ratio "every URL new / one URL (route rules)" "${I_rurls:-}" "${I_rurl1:-}" "<=" 1.1
+for W in $LSWEEP; do
+    eval "v=\${I_lsw$W:-}"
+    printf '  %-52s %9s\n' "sweep: $W distinct listed keys (2 levels) cycled" "$v"
+done
 first=
 for W in $SWEEP; do
     eval "v=\$I_sw$W"
     [ -z "$first" ] && { first=$v; fw=$W; continue; }
     ratio "sweep $W / $fw shapes" "$v" "$first" "<=" 1.1
+done
+first=
+for W in $LSWEEP; do
+    eval "v=\${I_lsw$W:-}"
+    [ -z "$first" ] && { first=$v; fw=$W; continue; }
+    ratio "listed sweep $W / $fw shapes" "$v" "$first" "<=" 1.1
 done
 ratio "EVALSHA / FCALL" "${I_eevalsha:-}" "${I_efcall:-}" "<=" 1.5
 redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1
