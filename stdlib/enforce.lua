@@ -980,10 +980,13 @@ local function decide(keys, args)
     -- walk of ROUTE's segments to its signature.  An unlisted tenant
     -- (none is kept per tenant) finds the one `tenant *` keeps per path.
     local e = gen2_get(plans, active, path)
-    local unlisted = false
-    if not e and TEMPLATE and sub(active, 1, #TEMPLATE.tagpre) == TEMPLATE.tagpre then
-        e = gen2_get(plans, TEMPLATE, path)
-        unlisted = true
+    local unlisted, ver = false, nil
+    if not e then
+        ver = gen_get(seen, active)
+        if ver == nil and TEMPLATE and sub(active, 1, #TEMPLATE.tagpre) == TEMPLATE.tagpre then
+            e = gen2_get(plans, TEMPLATE, path)
+            unlisted = true
+        end
     end
     local p = e
     if e and e.routes then p = e[RT.sig(e.routes, method, route)] end
@@ -1000,7 +1003,8 @@ local function decide(keys, args)
         -- of `tenant *`, is first taken for an unlisted one (no active
         -- key): the MGET tells, without a GET per unlisted tenant.
         local prefix = sub(active, 1, -8)
-        local ver, fresh = gen_get(seen, active), false
+        local fresh = false
+        if ver == nil and not unlisted then ver = gen_get(seen, active) end
         if ver == nil then
             if unlisted then
                 ver = false
