@@ -577,17 +577,10 @@ local function fields(cfg, cfgkey, names, out)
         for i = 1, #names do out[i] = f[names[i]] or false end
         return out
     end
-    local c, raw = cfg.fc, cfg.raw
+    local c = cfg.fc
     local miss
     for i = 1, #names do
         local v = gen_get(c, names[i])
-        if v == nil and raw then
-            v = raw[names[i]]
-            if v ~= nil then
-                v = v and parse_rules(v)
-                gen_put(c, names[i], v)
-            end
-        end
         out[i] = v
         if v == nil then
             miss = miss or {}
@@ -627,44 +620,10 @@ local function fields(cfg, cfgkey, names, out)
     return out
 end
 
--- Under EVALSHA nothing survives the call: one HMGET reads the meta field
--- with every field PATH can reach in its first three levels (at each
--- level the listed name and the template, under each subject the level
--- before may have reached: at most 14), kept unparsed in cfg.raw, instead
--- of an HGET and an HMGET per level.  Returns the meta field, or nil when the
--- config is missing.  A malformed segment ends the names (walk reports it).
-local function config_read(cfg, cfgkey, path)
-    local names, set = {'m', 's'}, {'s'}
-    local i, n, depth = 1, #path, 0
-    while n > 0 and depth < 3 do
-        local j = find(path, '/', i, true)
-        local seg = sub(path, i, (j or n + 1) - 1)
-        local c = find(seg, ':', 1, true)
-        local kind = c and sub(seg, 1, c - 1)
-        if (kind ~= 'group' and kind ~= 'key') or c == #seg then break end
-        local nx = {}
-        for k = 1, #set do
-            local a, b = set[k] .. '/' .. seg, set[k] .. '/' .. kind .. '*'
-            nx[#nx + 1], nx[#nx + 2] = a, b
-            names[#names + 1], names[#names + 2] = a, b
-        end
-        set, depth = nx, depth + 1
-        if not j then break end
-        i = j + 1
-    end
-    local vals = call('HMGET', cfgkey, unpack(names))
-    if not vals[1] then return nil end
-    -- Kept unparsed: fields parses only those the walk takes.
-    local raw = {}
-    for k = 2, #names do raw[names[k]] = vals[k] end
-    cfg.raw = raw
-    return vals[1]
-end
-
 -- The config a tenant is decided by: its active version's, or with no
 -- active key `tenant *`'s (its namespace only).  Returns cfg, cfgkey or
 -- nil, error reply.
-local function config_of(active, prefix, ver, path)
+local function config_of(active, prefix, ver)
     if not ver then
         if TEMPLATE and sub(active, 1, #TEMPLATE.tagpre) == TEMPLATE.tagpre then
             if not TEMPLATE.f then
@@ -679,21 +638,11 @@ local function config_of(active, prefix, ver, path)
     local cfgkey = prefix .. ':cfg:' .. ver
     local cfg = gen_get(cfgs, cfgkey)
     if not cfg then
-        local m
-        if KEEPS then
-            m = call('HGET', cfgkey, 'm')
-        else
-            cfg = {fc = gen_new(4096)}
-            m = config_read(cfg, cfgkey, path)
-        end
+        local m = call('HGET', cfgkey, 'm')
         if not m then
             return nil, redis.error_reply('RLC_NOCONFIG config ' .. ver .. ' is missing')
         end
-        if cfg then
-            cfg.m = m
-        else
-            cfg = {m = m, fc = gen_new(4096)}
-        end
+        cfg = {m = m, fc = gen_new(4096)}
         gen_put(cfgs, cfgkey, cfg)
     end
     return cfg, cfgkey
@@ -881,7 +830,7 @@ local function value_plan(cfg, sk, sufs, active, prefix, ver, tsrc, skew)
 end
 
 local function plan_for(active, prefix, ver, path, method, route)
-    local cfg, cfgkey = config_of(active, prefix, ver, path)
+    local cfg, cfgkey = config_of(active, prefix, ver)
     if not cfg then return nil, cfgkey end
     local lists, sufs, cur = walk(cfg, cfgkey, path)
     if not lists then return nil, bad(sufs) end
@@ -893,39 +842,64 @@ local function plan_for(active, prefix, ver, path, method, route)
         if format ~= '1' then return nil, redis.error_reply('RLC_FORMAT unknown config format') end
         cfg.tsrc, cfg.skew = tsrc, skew
     end
-    local sk, M, sig
-    if sufs[#sufs] ~= '' or not ver then
-        sk, M, sig = shape_of(cfg, lists, cur, method, route)
-    else
-        -- A listed tenant's path: its plan is kept (plans), not its shape.
-        sig = true
-        for i = 1, #lists do
-            if lists[i] and lists[i].routed then
-                RT = RT or routes_lib()
-                M = RT.matcher(lists)
-                sig = RT.sig(M, method, route)
-                break
-            end
-        end
-        sk = shape_build(lists, sig)
-    end
-    if sk.n > 256 then return nil, bad('more than 256 rules apply') end
-    if sufs[#sufs] ~= '' then
-        return value_plan(cfg, sk, sufs, active, prefix, ver, tsrc, skew)
-    end
-    local tails, slot = sk.tails, sk.slot
-    local keys, mkeys = {}, {active}
-    for n = 1, sk.n do
-        local key = prefix .. tails[n]
-        keys[n] = key
-        if slot[n] then mkeys[slot[n]] = key end
-    end
     -- routes: the matcher when some rule reached has a route (the plan
     -- then depends on METHOD and ROUTE through sig), else nil: one plan
     -- serves every URL of the path.
-    return {ver = ver or false, client = tsrc == 'c', skew = tonumber(skew), rules = sk.rules,
-            keys = keys, mkeys = mkeys, slot = slot, n = sk.n, prefix = prefix,
-            per_value = false, meta = cfg.m, routes = M, sig = sig, tails = tails}
+    if sufs[#sufs] ~= '' or not ver then
+        local sk, M, sig = shape_of(cfg, lists, cur, method, route)
+        if sk.n > 256 then return nil, bad('more than 256 rules apply') end
+        if sufs[#sufs] ~= '' then
+            return value_plan(cfg, sk, sufs, active, prefix, ver, tsrc, skew)
+        end
+        local tails, slot = sk.tails, sk.slot
+        local keys, mkeys = {}, {active}
+        for n = 1, sk.n do
+            local key = prefix .. tails[n]
+            keys[n] = key
+            if slot[n] then mkeys[slot[n]] = key end
+        end
+        return {ver = false, client = tsrc == 'c', skew = tonumber(skew), rules = sk.rules,
+                keys = keys, mkeys = mkeys, slot = slot, n = sk.n, prefix = prefix,
+                per_value = false, meta = cfg.m, routes = M, sig = sig, tails = tails}
+    end
+    -- A listed tenant's path: its plan is kept (plans), not its shape, so
+    -- the plan is made here directly.
+    local M, sig = nil, true
+    for i = 1, #lists do
+        if lists[i] and lists[i].routed then
+            RT = RT or routes_lib()
+            M = RT.matcher(lists)
+            sig = RT.sig(M, method, route)
+            break
+        end
+    end
+    local rules, keys, mkeys, slot, b = {}, {}, {active}, {}, 0
+    for i = 1, #lists do
+        local list = lists[i]
+        if list then
+            for j = 1, #list do
+                local r = list[j]
+                local ok = true
+                if r.method then
+                    b = b + 1
+                    ok = RT.has(sig, b)
+                end
+                if ok then
+                    local n = #rules + 1
+                    rules[n] = r
+                    keys[n] = prefix .. ':c:' .. r.id
+                    if r.kind ~= 'C' then
+                        mkeys[#mkeys + 1] = keys[n]
+                        slot[n] = #mkeys
+                    end
+                end
+            end
+        end
+    end
+    if #rules > 256 then return nil, bad('more than 256 rules apply') end
+    return {ver = ver, client = tsrc == 'c', skew = tonumber(skew), rules = rules,
+            keys = keys, mkeys = mkeys, slot = slot, n = #rules, prefix = prefix,
+            per_value = false, meta = cfg.m, routes = M, sig = sig}
 end
 
 -- The plan of an unlisted tenant from t, a plan `tenant *` made for

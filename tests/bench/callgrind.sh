@@ -5,7 +5,8 @@
 # `callgrind_control -d` dumps.  Prints instructions per decision and each
 # ratio against its target, PASS or MISS:
 #   - a listed key against an unlisted key (`key *`) of a listed tenant and
-#     of an unlisted tenant (`tenant *`), every one a new value (>= 0.90);
+#     of an unlisted tenant (`tenant *`), every one a new value (>= 0.90),
+#     and a new value on every call against one value repeated (<= 1.10);
 #   - concrete URLs: every URL new against one URL repeated, for a tenant
 #     without route rules and for one whose routes match the URLs (<= 1.10);
 #   - the cache sweeps, W distinct shapes cycled, each W against the
@@ -106,6 +107,7 @@ resp() {
 F='FCALL rlc_decide 1'
 resp "$T/listed" "$N" "$F" '{bt:acme}:active' 'group:team-a/key:k_123'
 resp "$T/key" "$N" "$F" '{bt:acme}:active' 'group:team-a/key:k-%d'
+resp "$T/key1" "$N" "$F" '{bt:acme}:active' 'group:team-a/key:k-7'
 resp "$T/tenant" "$N" "$F" '{bt:new-signup}:active' 'group:team-a/key:n-%d'
 # A gateway passing concrete URLs: one repeated, then every one new; for
 # acme the URL decides nothing, for routed it is matched against routes.
@@ -144,7 +146,7 @@ send() {
 }
 dump >/dev/null
 echo "instructions per decision inside redis-server (callgrind), $N decisions each, token buckets"
-for w in ${BENCH_CG_CASES:-listed key tenant url1 urls rurl1 rurls efcall eevalsha}; do
+for w in ${BENCH_CG_CASES:-listed key key1 tenant url1 urls rurl1 rurls efcall eevalsha}; do
     send "$T/$w"
     eval "I_$w=$(( $(dump) / N ))"
 done
@@ -206,6 +208,7 @@ if [ -n "$LSWEEP" ]; then
 fi
 printf '  %-52s %9s\n' "listed key, listed tenant (3 levels)" "${I_listed:-}" \
     "unlisted key (key *), listed tenant" "${I_key:-}" \
+    "key *: one value repeated" "${I_key1:-}" \
     "unlisted key of an unlisted tenant" "${I_tenant:-}" \
     "no route rule: one URL repeated" "${I_url1:-}" \
     "no route rule: every URL new" "${I_urls:-}" \
@@ -228,6 +231,7 @@ ratio() {
 }
 ratio "listed / unlisted (key *)" "${I_listed:-}" "${I_key:-}" ">=" 0.9
 ratio "listed / unlisted (tenant *)" "${I_listed:-}" "${I_tenant:-}" ">=" 0.9
+ratio "key *: every value new / one value" "${I_key:-}" "${I_key1:-}" "<=" 1.1
 ratio "every URL new / one URL (no route rule)" "${I_urls:-}" "${I_url1:-}" "<=" 1.1
 ratio "every URL new / one URL (route rules)" "${I_rurls:-}" "${I_rurl1:-}" "<=" 1.1
 for W in $LSWEEP; do
