@@ -242,7 +242,7 @@ first=
 for W in $SWEEP; do
     eval "v=\$I_sw$W"
     [ -z "$first" ] && { first=$v; fw=$W; continue; }
-    ratio "sweep $W / $fw shapes" "$v" "$first" "<=" 1.1
+    ratio "unlisted sweep $W / $fw shapes" "$v" "$first" "<=" 1.1
 done
 first=
 for W in $LSWEEP; do
