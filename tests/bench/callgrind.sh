@@ -24,6 +24,7 @@
 #                       empty: none)
 set -u
 BUILD=${BUILD:-build}
+. "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RLC=${RLC:-$ROOT/$BUILD/rlc}
 N=${BENCH_CG_N:-20000}
@@ -220,7 +221,8 @@ for W in $SWEEP; do
     eval "v=\$I_sw$W"
     printf '  %-52s %9s\n' "sweep: $W distinct tenants (1 level) cycled" "$v"
 done
-# ratio NAME A B OP TARGET: A / B against the target.
+# ratio NAME A B OP TARGET: A / B against the target, printed and
+# recorded for the bench report.
 ratio() {
     [ -n "$2" ] && [ -n "$3" ] || return 0
     awk -v n="$1" -v a="$2" -v b="$3" -v op="$4" -v t="$5" 'BEGIN {
@@ -228,7 +230,16 @@ ratio() {
         ok = (op == "<=") ? (r <= t) : (r >= t)
         printf "  ratio %s: %.2f (target %s %.2f) %s\n", n, r, op, t, ok ? "PASS" : "MISS"
     }'
+    bench_record "ratio $1" "$(awk -v a="$2" -v b="$3" 'BEGIN { printf "%.3f", a / b }')" x "$4" "$5"
 }
+for row in "listed key, listed tenant (3 levels)|${I_listed:-}" \
+    "unlisted key (key *), listed tenant|${I_key:-}" "key *: one value repeated|${I_key1:-}" \
+    "unlisted key of an unlisted tenant|${I_tenant:-}" "no route rule: one URL repeated|${I_url1:-}" \
+    "no route rule: every URL new|${I_urls:-}" "route rules: one URL repeated|${I_rurl1:-}" \
+    "route rules: every URL new|${I_rurls:-}" "FCALL, listed key (3 levels)|${I_efcall:-}" \
+    "EVALSHA, listed key (3 levels)|${I_eevalsha:-}"; do
+    [ -n "${row#*|}" ] && bench_record "${row%|*} (instructions per decision)" "${row#*|}" Ir
+done
 ratio "listed / unlisted (key *)" "${I_listed:-}" "${I_key:-}" ">=" 0.9
 ratio "listed / unlisted (tenant *)" "${I_listed:-}" "${I_tenant:-}" ">=" 0.9
 ratio "key *: every value new / one value" "${I_key:-}" "${I_key1:-}" "<=" 1.1

@@ -18,6 +18,7 @@
 #                     run, diagnostics counted by code
 set -u
 BUILD=${BUILD:-build}
+. "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RLC="$ROOT/$BUILD/rlc"
 GEN="$ROOT/$BUILD/gen_policy"
@@ -68,6 +69,9 @@ measure() {
     TPS=$(awk -v n="$n" -v w="$WALL" 'BEGIN { printf "%.0f", (w > 0 ? n / w : 0) }')
     printf '%-9s %8s MB  wall %7.3f s  cpu %7.3f s  peak RSS %8.1f MB  %9s tenants/s\n' \
         "$n" "$MB" "$WALL" "$CPU" "$RSS" "$TPS"
+    bench_record "check $n tenants${2:+ $2}: wall" "$WALL" s
+    bench_record "check $n tenants${2:+ $2}: cpu (user+sys)" "$CPU" s
+    bench_record "check $n tenants${2:+ $2}: peak RSS" "$RSS" MB
     if [ -n "${2:-}" ] && [ "$n" -le 100000 ]; then
         # What the hazard passes found, by code (one extra, untimed run;
         # skipped at 1M, where printing millions of lines is the cost).
@@ -86,6 +90,7 @@ verdict() {
         r=MISS
     fi
     printf '  %-34s %10s %s %-8s %s\n' "$1" "$2" "$3" "$4" "$r"
+    bench_record "$1" "$2" "" "$3" "$4"
 }
 
 echo "# rlc check: parse + check, median of $RUNS runs ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
