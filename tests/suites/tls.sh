@@ -364,19 +364,8 @@ NPORT=$(free_port) ND="$T/nginx"
 mkdir -p "$ND/body"
 # nginxconf TRUST: nginx.conf, with lua_ssl_trusted_certificate when TRUST.
 nginxconf() {
-    cat <<C
-load_module /usr/lib/nginx/modules/ndk_http_module.so;
-load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
-worker_processes 1;
-daemon off;
-pid $ND/nginx.pid;
-error_log $ND/error.log info;
-events { worker_connections 64; }
-http {
-    access_log off;
-    lua_package_path "/usr/share/lua/5.1/?.lua;;";
-    client_body_temp_path $ND/body;
-C
+    nginx_conf_head "$ND" 1 info
+    echo '    lua_package_path "/usr/share/lua/5.1/?.lua;;";'
     [ "$1" = yes ] && printf '    lua_ssl_trusted_certificate %s/ca.crt;\n    lua_ssl_verify_depth 2;\n' "$T"
     cat <<C
     server {
