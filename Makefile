@@ -179,7 +179,7 @@ $(BUILD)/tests/bench/templates: tests/bench/templates.c tests/bench/record.h tes
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/librlc.a $(LDLIBS)
 bench: $(BUILD)/rlc $(BUILD)/gen_policy $(BUILD)/tests/bench/enforce $(BUILD)/tests/bench/sliding \
        $(BUILD)/tests/bench/templates
-	@BUILD=$(BUILD) sh tests/bench/report.sh run.sh enforce.sh callgrind.sh peer.sh apply.sh \
+	@BUILD=$(BUILD) BENCH_FULL=$${BENCH_FULL-1} sh tests/bench/report.sh run.sh enforce.sh callgrind.sh peer.sh apply.sh \
 	    import.sh diag.sh
 
 deps:

@@ -16,15 +16,10 @@
 struct block {
     struct block *prev;
     size_t used, size;
+    size_t ready;           /* bytes of data with their pages populated */
     size_t map_len;         /* mmap'd length, or 0 when from calloc */
     _Alignas(16) unsigned char data[];
 };
-
-/* Blocks at least this big are mapped on 2 MiB boundaries and offered to
- * transparent huge pages: on a VM, first-touch page faults were most of the
- * time spent checking a 100 000-tenant policy, and a huge page takes one
- * fault where 4 KiB pages take 512. */
-#define HUGE_PAGE ((size_t)2 * 1024 * 1024)
 
 /* Strings come from blocks of their own: packed one after the other at
  * alignment 1, interleaved with objects they cost every following object up
@@ -61,80 +56,119 @@ void arena_free(arena *a)
     free(a);
 }
 
+/* Blocks at least this big are mapped, and their pages populated a step at
+ * a time as allocations reach them (MADV_POPULATE_WRITE): one call per
+ * step costs less than a page fault per 4 KiB on first touch.  At 1 000 000
+ * tenants that took system time from 2-3.8 s to 1.3-1.6 s and user time
+ * from 6.2-6.7 to 5.9-6.1 s (runs at load 6).  A step at a time, not the
+ * whole block at once, so the unused end of the last block costs no memory.
+ * Kernels without it fault pages in as before. */
+#define POPULATE_MIN ((size_t)1 << 20)
+#define POPULATE_STEP ((size_t)1 << 20)
+
 /* A new block holding bsize bytes of zeroed data.  Memory is never reused
- * within an arena, so every allocation comes out zeroed for free. */
+ * within an arena, so every allocation comes out zeroed for free.  Blocks
+ * are not offered to transparent huge pages: at 1 000 000 tenants that took
+ * 5-6 s of system time against 2 s without (direct compaction and 2 MiB
+ * clears on a shared VM), for 0.5 s less user time. */
 static struct block *block_new(size_t bsize)
 {
     size_t need = sizeof(struct block) + bsize;
-    struct block *nb = NULL;
-    size_t map_len = 0;
     if (xalloc_fault())
         xalloc_oom(need);
-    if (need >= HUGE_PAGE) {
-        map_len = (need + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-        /* Over-map by one huge page and trim, to start on a boundary. */
-        size_t span = map_len + HUGE_PAGE;
-        unsigned char *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                                -1, 0);
+    struct block *nb = NULL;
+    if (need >= POPULATE_MIN) {
+        void *m = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (m != MAP_FAILED) {
-            uintptr_t start = ((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
-            size_t head = start - (uintptr_t)m;
-            if (head)
-                munmap(m, head);
-            if (span - head > map_len)
-                munmap((unsigned char *)start + map_len, span - head - map_len);
-#ifdef MADV_HUGEPAGE
-            madvise((void *)start, map_len, MADV_HUGEPAGE);
-#endif
-            nb = (struct block *)start;
-            bsize = map_len - sizeof(struct block);
-        } else {
-            map_len = 0;
+            nb = m;
+            nb->map_len = need;
+            nb->ready = 0;
         }
     }
-    if (!nb)
+    if (!nb) {
         nb = xcalloc(1, need);
-    nb->map_len = map_len;
+        nb->ready = bsize;
+    }
     nb->used = 0;
     nb->size = bsize;
     return nb;
 }
 
-/* Returns size bytes at the given alignment (a power of two, at most
- * ARENA_ALIGN), zeroed (blocks start zeroed and are never reused), from the
- * chain of blocks *headp.  Blocks start ARENA_ALIGN-aligned. */
-static void *arena_take(arena *a, struct block **headp, size_t size, size_t align)
+/* Makes the pages of b up to data offset end (<= b->size) ready. */
+static void block_ready(struct block *b, size_t end)
+{
+    size_t to = (end + POPULATE_STEP - 1) & ~(POPULATE_STEP - 1);
+    if (to > b->size)
+        to = b->size;
+    /* From the page holding the first byte not yet ready. */
+    uintptr_t from = ((uintptr_t)(b->data + b->ready)) & ~(uintptr_t)4095;
+#ifdef MADV_POPULATE_WRITE
+    madvise((void *)from, (size_t)((uintptr_t)(b->data + to) - from), MADV_POPULATE_WRITE);
+#else
+    (void)from;
+#endif
+    b->ready = to;
+}
+
+/* The rest of arena_take, when the current block (b, maybe NULL) has no
+ * ready room for size bytes at alignment align.  Out of line, so that the
+ * common case needs no registers saved: a policy of 100 000 tenants makes
+ * 3.5 million allocations. */
+__attribute__((noinline))
+static void *arena_take_block(arena *a, struct block **headp, struct block *b, size_t size,
+                              size_t align)
 {
     if (size > SIZE_MAX / 2)
         xalloc_oom(size);
-    struct block *b = *headp;
-    size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0;
-    if (!b || at > b->size || b->size - at < size) {
-        size_t bsize = ARENA_MIN_BLOCK;
-        /* Grow block size with the arena so huge policies need few mallocs. */
-        if (a->total / 8 > bsize)
-            bsize = a->total / 8;
-        if (bsize > 8u * 1024u * 1024u)
-            bsize = 8u * 1024u * 1024u;
-        if (size > bsize)
-            bsize = size;
-        struct block *nb = block_new(bsize);
-        a->total += nb->size;
-        if (b && size > ARENA_MIN_BLOCK && b->size - b->used >= ARENA_MIN_BLOCK / 4) {
-            /* A large allocation gets a block of its own, behind the current
-             * one, which keeps serving small allocations. */
-            nb->prev = b->prev;
-            b->prev = nb;
-            nb->used = size;
-            return nb->data;
+    if (b) {
+        size_t at = (b->used + align - 1) & ~(align - 1);
+        if (at <= b->size && b->size - at >= size) {
+            block_ready(b, at + size);
+            b->used = at + size;
+            return b->data + at;
         }
-        nb->prev = b;
-        *headp = nb;
-        b = nb;
-        at = 0;
     }
-    b->used = at + size;
-    return b->data + at;
+    size_t bsize = ARENA_MIN_BLOCK;
+    /* Grow block size with the arena so huge policies need few mallocs. */
+    if (a->total / 8 > bsize)
+        bsize = a->total / 8;
+    if (bsize > 8u * 1024u * 1024u)
+        bsize = 8u * 1024u * 1024u;
+    if (size > bsize)
+        bsize = size;
+    struct block *nb = block_new(bsize);
+    a->total += nb->size;
+    if (nb->ready < size)
+        block_ready(nb, size);
+    if (b && size > ARENA_MIN_BLOCK && b->size - b->used >= ARENA_MIN_BLOCK / 4) {
+        /* A large allocation gets a block of its own, behind the current
+         * one, which keeps serving small allocations. */
+        nb->prev = b->prev;
+        b->prev = nb;
+        nb->used = size;
+        return nb->data;
+    }
+    nb->prev = b;
+    *headp = nb;
+    nb->used = size;
+    return nb->data;
+}
+
+/* Returns size bytes at the given alignment (a power of two, at most
+ * ARENA_ALIGN), zeroed (blocks start zeroed and are never reused), from the
+ * chain of blocks *headp.  Blocks start ARENA_ALIGN-aligned. */
+static inline void *arena_take(arena *a, struct block **headp, size_t size, size_t align)
+{
+    struct block *b = *headp;
+    if (b) {
+        size_t at = (b->used + align - 1) & ~(align - 1);
+        /* size <= SIZE_MAX / 2 here, or it could not fit. */
+        if (at <= b->ready && b->ready - at >= size && size <= SIZE_MAX / 2) {
+            b->used = at + size;
+            return b->data + at;
+        }
+    }
+    return arena_take_block(a, headp, b, size, align);
 }
 
 void *arena_alloc(arena *a, size_t size)

@@ -52,6 +52,7 @@ int cmd_plan(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_decide(int argc, char **argv);
 
 /* Prints "rlc VERB: message" and a hint to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...)

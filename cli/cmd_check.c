@@ -123,7 +123,7 @@ int cmd_check(int argc, char **argv)
     char err[512];
     if (!policy_units_from_args(argv + optind, (size_t)(argc - optind), each, &pu, err,
                                 sizeof err)) {
-        fprintf(stderr, "rlc check: %s\n", err);
+        fprintf(stderr, "rlc check: error[RLC0001]: %s\n", err);
         return EXIT_USAGE;
     }
     /* SARIF is one log for every policy, written once all are checked;

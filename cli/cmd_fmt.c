@@ -69,7 +69,7 @@ int cmd_fmt(int argc, char **argv)
     char perr[512];
     if (!policy_units_from_args(argv + optind, (size_t)(argc - optind), true, &pu, perr,
                                 sizeof perr)) {
-        fprintf(stderr, "rlc fmt: %s\n", perr);
+        fprintf(stderr, "rlc fmt: error[RLC0001]: %s\n", perr);
         return EXIT_USAGE;
     }
     int rc = EXIT_OK;

@@ -52,22 +52,6 @@ static void progress(void *ud, const char *msg)
     fprintf(stderr, "rlc: %s\n", msg);
 }
 
-static int exit_of(exec_status st)
-{
-    switch (st) {
-    case EXEC_OK: return EXIT_OK;
-    case EXEC_FAILED: return EXIT_FAIL;
-    case EXEC_PLAN: return EXIT_PLAN;
-    case EXEC_LOCKED: return EXIT_LOCKED;
-    case EXEC_PREFLIGHT: return EXIT_PREFLIGHT;
-    case EXEC_CHANGES: return EXIT_CHANGES;
-    case EXEC_DRIFT: return EXIT_DRIFT;
-    case EXEC_REFUSED: return EXIT_REFUSED;
-    case EXEC_SIGNATURE: return EXIT_SIGNATURE;
-    }
-    return EXIT_FAIL;
-}
-
 static void print_diff(const json_t *s)
 {
     size_t i;
@@ -272,7 +256,7 @@ static int runtime_verb(const char *vname, int argc, char **argv)
                 json_string_value(json_object_get(note, "target")) ?: "?",
                 json_string_value(json_object_get(note, "note")) ?: "?");
     if (json) {
-        json_object_set_new(sum, "exit", json_integer(exit_of(st)));
+        json_object_set_new(sum, "exit", json_integer(rt_exit_of(st)));
         char *s = json_dumps(sum, JSON_COMPACT | JSON_SORT_KEYS);
         puts(s);
         free(s);
@@ -282,7 +266,7 @@ static int runtime_verb(const char *vname, int argc, char **argv)
         print_status(sum);
     }
     json_decref(sum);
-    return exit_of(st);
+    return rt_exit_of(st);
 }
 
 int cmd_run(int argc, char **argv) { return runtime_verb("run", argc, argv); }

@@ -333,7 +333,7 @@ int cmd_test(int argc, char **argv)
     char perr[512];
     if (!policy_units_from_args(argv + optind, (size_t)(argc - optind), each, &pu, perr,
                                 sizeof perr)) {
-        fprintf(stderr, "rlc test: %s\n", perr);
+        fprintf(stderr, "rlc test: error[RLC0001]: %s\n", perr);
         return EXIT_USAGE;
     }
     int rc = EXIT_OK, pass = 0, fail = 0;

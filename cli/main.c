@@ -29,6 +29,7 @@ static const verb verbs[] = {
     {"rollback", cmd_rollback, "restore a deploy checkpoint"},
     {"audit", cmd_audit, "verify or show the hash-chained audit log of deploys"},
     {"top", cmd_top, "which limits an nginx gateway is rejecting now, from its metrics"},
+    {"decide", cmd_decide, "ask a live store to decide one request (--dry-run: charge nothing)"},
 };
 
 static void usage(FILE *fp)

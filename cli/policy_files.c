@@ -41,13 +41,14 @@ static bool is_rlp(const char *name)
 static bool walk(policy_units *pu, const char *dir, int depth, char *err, size_t errlen)
 {
     if (depth > MAX_DIR_DEPTH) {
-        snprintf(err, errlen, "%s: directories nested more than %d deep", dir, MAX_DIR_DEPTH);
+        snprintf(err, errlen, "cannot read '%s': directories nested more than %d deep", dir,
+                 MAX_DIR_DEPTH);
         return false;
     }
     struct dirent **ents;
     int n = scandir(dir, &ents, NULL, alphasort);
     if (n < 0) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        snprintf(err, errlen, "cannot read '%s': %s", dir, strerror(errno));
         return false;
     }
     bool ok = true;
@@ -91,7 +92,8 @@ bool policy_units_from_args(char *const *args, size_t n, bool each, policy_units
             if (!walk(&pu, args[i], 0, err, errlen))
                 goto fail;
             if (pu.n == before) {
-                snprintf(err, errlen, "%s: no .rlp file in this directory", args[i]);
+                snprintf(err, errlen, "cannot read '%s': no .rlp file in this directory",
+                         args[i]);
                 goto fail;
             }
         } else if (each) {

@@ -24,8 +24,9 @@ typedef struct policy_units {
  * skipped, symbolic links to directories not followed), each its own
  * compilation; with each, so is every other argument; without it the
  * remaining arguments form one compilation, first.  A directory that cannot
- * be read, or holds no .rlp file, is an error named in err (exit 2).
- * Returns false with err set; out is then empty. */
+ * be read, or holds no .rlp file, is an error named in err ("cannot read
+ * 'DIR': ...", which callers print as RLC0001, exit 2).  Returns false
+ * with err set; out is then empty. */
 bool policy_units_from_args(char *const *args, size_t n, bool each, policy_units *out,
                             char *err, size_t errlen);
 void policy_units_free(policy_units *pu);

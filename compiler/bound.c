@@ -48,14 +48,40 @@ int64_t bound_windows_covering(int64_t instants, int64_t window_ms)
  * from there and a long span is whole periods plus a rest. */
 static int64_t bucket_bound(const m_limit *l, int64_t n)
 {
-    const i128 W = l->window_ms, N = l->count, cap = (i128)l->burst * W;
-    const i128 unit = (i128)l->cost * W;
-    if (N + unit - 1 <= cap)
-        return sat((cap + N * (n - 1)) / unit);
-    i128 total = cap / unit, r0 = cap % unit, r = r0, per = 0;
-    int64_t period = 0;
+    const i128 W = l->window_ms, N128 = l->count, cap128 = (i128)l->burst * W;
+    const i128 unit128 = (i128)l->cost * W;
+    if (N128 + unit128 - 1 <= cap128)
+        return sat((cap128 + N128 * (n - 1)) / unit128);
+    /* Every limit of a model keeps these products below 2^51 (limit_build
+     * refuses the others, RLC1034), so the schedule below runs in 64-bit
+     * arithmetic: a 128-bit division is a library call, and checking a large
+     * policy made tens of millions of them here.  Past 2^61 (no model
+     * limit) the bound is the one given up on below. */
+    const i128 fits = (i128)1 << 61;
+    if (cap128 > fits || unit128 > fits || N128 > fits) {
+        i128 refill = (cap128 + N128 * (n - 1)) / unit128, full = cap128 / unit128 * n;
+        return sat(refill < full ? refill : full);
+    }
+    const int64_t N = (int64_t)N128, cap = (int64_t)cap128, unit = (int64_t)unit128;
+    i128 total = cap / unit, per = 0;
+    int64_t r0 = cap % unit, r = r0, period = 0;
+    /* Instants that neither fill the bucket nor complete a request only add
+     * N to the remainder: a slow refill (2/s, burst 1: 500 of them before
+     * each request) is skipped over in one step, never past the give-up
+     * instant below. */
+    const int64_t quiet_below = cap < unit ? cap : unit;
+    const int64_t last = n - 1 < (1 << 16) ? n - 1 : (1 << 16);
     for (int64_t i = 1; i < n; i++) {
-        i128 level = r + N < cap ? r + N : cap;
+        if (r + N < quiet_below && i <= last) {
+            int64_t k = (quiet_below - 1 - r) / N;
+            if (k > last - i + 1)
+                k = last - i + 1;
+            r += k * N;
+            i += k;
+            if (i >= n)
+                break;
+        }
+        int64_t level = r + N < cap ? r + N : cap;
         total += level / unit;
         per += level / unit;
         r = level % unit;
@@ -66,7 +92,7 @@ static int64_t bucket_bound(const m_limit *l, int64_t n)
         if (i > (1 << 16)) {
             /* No period found soon: never more than a full bucket per
              * instant, nor more than the refill brings. */
-            i128 refill = (cap + N * (n - 1)) / unit, full = cap / unit * n;
+            i128 refill = (cap128 + N128 * (n - 1)) / unit128, full = cap128 / unit128 * n;
             return sat(refill < full ? refill : full);
         }
     }
@@ -75,12 +101,9 @@ static int64_t bucket_bound(const m_limit *l, int64_t n)
     /* Instants period+1 .. n-1 repeat instants 1 .. period. */
     int64_t left = n - 1 - period;
     total += per * (left / period);
-    r = r0;
-    for (int64_t i = 0; i < left % period; i++) {
-        i128 level = r + N < cap ? r + N : cap;
-        total += level / unit;
-        r = level % unit;
-    }
+    /* The first left % period instants of a period never fill the bucket,
+     * so their remainders add up: r0 + t x N units in all, r0 < unit. */
+    total += ((i128)r0 + (i128)(left % period) * N) / unit;
     return sat(total);
 }
 
@@ -208,6 +231,12 @@ int64_t limit_refill_ms(const m_limit *l)
 {
     if (!plan_kind_has_burst(l->algo))
         return l->window_ms;
+    /* A model's limits keep burst x window below 2^51 (limit_build), so
+     * this is a 64-bit division, not a call to the 128-bit one, for every
+     * limit the skew pass looks at. */
+    int64_t units;
+    if (!__builtin_mul_overflow(l->burst, l->window_ms, &units) && units <= INT64_MAX - l->count)
+        return (units + l->count - 1) / l->count;
     i128 r = ((i128)l->burst * l->window_ms + l->count - 1) / l->count;
     return sat(r);
 }

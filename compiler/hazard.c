@@ -17,14 +17,13 @@ static bool span_within(span inner, span outer)
 bool hz_limit_own(const hz_level *lv, const m_limit *l)
 {
     if (lv->tier)
-        return l->tier == lv->tier;
-    return l->tier == NULL && !l->from_template;
+        return l->tier_no == lv->tier->no;
+    return l->tier_no == 0 && !l->from_template;
 }
 
 bool hz_route_own(const hz_level *lv, const m_route *r)
 {
-    const ast_node *at = lv->tier ? lv->tier->src : lv->subject->src;
-    return span_within(r->src->sp, at->sp);
+    return r->owner == (lv->tier ? lv->tier->no : ROUTE_OWN);
 }
 
 static bool hz_conc_own(const hz_level *lv, const m_conc *c)

@@ -100,7 +100,11 @@ static const char *limit_on(hz *h, const hz_level *lv, const m_limit *l)
  * skips pairs in which neither limit is written at this level. */
 static void limit_pairs(hz *h, const hz_level *lv, const m_limit *lim, size_t n)
 {
-    bool *dead = xcalloc(n ? n : 1, sizeof *dead);
+    /* Called for every subject and route, nearly always with a handful of
+     * limits: a malloc and free per call was 5% of checking a large policy. */
+    bool on_stack[2 * BLOCK_MAX_LIMITS] = {false};
+    bool *dead = n <= sizeof on_stack / sizeof on_stack[0] ? on_stack
+                                                           : xcalloc(n, sizeof *dead);
     for (size_t j = 0; j < n; j++) {
         const m_limit *b = &lim[j];
         for (size_t i = 0; i < j; i++) {
@@ -131,7 +135,8 @@ static void limit_pairs(hz *h, const hz_level *lv, const m_limit *lim, size_t n)
             }
         }
     }
-    free(dead);
+    if (dead != on_stack)
+        free(dead);
 }
 
 /* ---- routes ---- */

@@ -7,6 +7,7 @@
 #include "model.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -18,6 +19,7 @@
 #include "plan_key.h"
 #include "settings.h"
 #include "suggest.h"
+#include "xalloc.h"
 
 typedef struct builder {
     program *p;
@@ -75,7 +77,7 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
 {
     memset(out, 0, sizeof *out);
     out->src = n;
-    out->tier = tier;
+    out->tier_no = tier ? tier->no : 0;
     bool ok = true;
     const ast_int count = ast_limit_count(n), burst = ast_limit_burst(n),
                   cost = ast_limit_cost(n);
@@ -110,8 +112,8 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
             ok = false;
         }
     }
-    out->algo = b->m->default_algo;
-    if (alg.s && !algo_parse(alg.s, &out->algo)) {
+    plan_kind algo = b->m->default_algo;
+    if (alg.s && !algo_parse(alg.s, &algo)) {
         const char *sg = suggest(alg.s, plan_algo_names(), PLAN_NALGOS);
         if (sg)
             diag_add(b->d, DIAG_UNKNOWN_ALGORITHM, alg.sp,
@@ -122,6 +124,7 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
                      "fixed_window or approx_sliding_window)", alg.s);
         ok = false;
     }
+    out->algo = (uint8_t)algo;
     out->shadow = n->lim.shadow;
     if (ok) {
         /* Token-bucket state is kept in units of 1/window_ms tokens, so
@@ -341,6 +344,7 @@ static void route_build(builder *b, const ast_node *r, const m_tier *tier, membe
     m_route rt;
     memset(&rt, 0, sizeof rt);
     rt.src = r;
+    rt.owner = tier ? tier->no : ROUTE_OWN;
     rt.method = method;
     rt.path = r->name.s;
     size_t caplim;
@@ -540,8 +544,10 @@ static void template_merge(builder *b, m_subject *c, const m_subject *t)
         memcpy(lv + k, c->limits, c->nlimits * sizeof *lv);
     k = 0;
     for (size_t i = 0; i < t->nroutes; i++)
-        if (!route_find(c->routes, c->nroutes, t->routes[i].method, t->routes[i].path))
-            rv[k++] = t->routes[i];
+        if (!route_find(c->routes, c->nroutes, t->routes[i].method, t->routes[i].path)) {
+            rv[k] = t->routes[i];
+            rv[k++].owner = ROUTE_FROM_TEMPLATE;
+        }
     if (c->nroutes)
         memcpy(rv + k, c->routes, c->nroutes * sizeof *rv);
     c->limits = lv;
@@ -573,10 +579,8 @@ static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent
                     template_merge(b, mb.children[i], t);
     }
     strmap_free(&mb.names);
-    if (inherit) {
-        s->tier = inherit;
+    if (inherit)
         merge_in_place(inherit, &mb);
-    }
     s->children = mb.children;
     s->nchildren = (uint32_t)mb.nchildren;
     s->limits = mb.limits;
@@ -897,54 +901,67 @@ m_policy *model_build(program *p)
     strmap_init(&b.tests);
 
     /* Pass 1: the policy block first (its default_algorithm applies to every
-     * limit), then register tiers, tenants, targets and tests by name. */
+     * limit), then register tiers, targets and tests by name.  One walk of
+     * the items collects all but the tenants, in order: each walk of a
+     * million tenants' items was a million cache misses. */
     size_t cap_tiers = 0, cap_tests = 0, ntenant_nodes = 0;
+    const ast_node **decls = NULL;
+    size_t ndecls = 0, cap_decls = 0;
     for (size_t f = 0; f < p->nfiles; f++)
-        for (const ast_node *n = p->files[f]->items; n; n = n->next)
-            if (n->kind == AST_POLICY)
-                policy_build(&b, n);
-    for (size_t f = 0; f < p->nfiles; f++) {
         for (const ast_node *n = p->files[f]->items; n; n = n->next) {
-            switch (n->kind) {
-            case AST_TIER: {
-                m_tier *t = arena_alloc(b.a, sizeof *t);
-                t->name = n->name.s;
-                t->src = n;
-                m_tier *prev = strmap_put(&b.tiers, t->name, t);
-                if (prev) {
-                    diag *d = diag_add(b.d, DIAG_DUP_TIER, n->name.sp,
-                                       "tier '%s' is defined twice", t->name);
-                    diag_note_add(b.d, d, prev->src->name.sp, "first defined here");
-                    break;
-                }
-                VEC_PUSH(b.a, m->tiers, m->ntiers, cap_tiers, t);
-                break;
-            }
-            case AST_TENANT:
+            if (n->kind == AST_TENANT) {
                 ntenant_nodes++;
-                break;
-            case AST_TARGET:
-                target_build(&b, n);
-                break;
-            case AST_TEST: {
-                const ast_node *prev = strmap_put(&b.tests, n->name.s, (void *)n);
-                if (prev) {
-                    diag *d = diag_add(b.d, DIAG_DUP_TEST, n->name.sp,
-                                       "test \"%s\" is defined twice", n->name.s);
-                    diag_note_add(b.d, d, prev->name.sp, "first defined here");
-                    break;
-                }
-                VEC_PUSH(b.a, m->tests, m->ntests, cap_tests, n);
+                continue;
+            }
+            if (ndecls == cap_decls) {
+                cap_decls = cap_decls ? 2 * cap_decls : 64;
+                decls = xrealloc(decls, cap_decls * sizeof *decls);
+            }
+            decls[ndecls++] = n;
+        }
+    for (size_t i = 0; i < ndecls; i++)
+        if (decls[i]->kind == AST_POLICY)
+            policy_build(&b, decls[i]);
+    for (size_t i = 0; i < ndecls; i++) {
+        const ast_node *n = decls[i];
+        switch (n->kind) {
+        case AST_TIER: {
+            m_tier *t = arena_alloc(b.a, sizeof *t);
+            t->name = n->name.s;
+            t->src = n;
+            m_tier *prev = strmap_put(&b.tiers, t->name, t);
+            if (prev) {
+                diag *d = diag_add(b.d, DIAG_DUP_TIER, n->name.sp,
+                                   "tier '%s' is defined twice", t->name);
+                diag_note_add(b.d, d, prev->src->name.sp, "first defined here");
                 break;
             }
-            case AST_ALLOW:
-                allow_add(&b, n, NULL);
-                break;
-            default:
+            t->no = (uint32_t)m->ntiers + 1;
+            VEC_PUSH(b.a, m->tiers, m->ntiers, cap_tiers, t);
+            break;
+        }
+        case AST_TARGET:
+            target_build(&b, n);
+            break;
+        case AST_TEST: {
+            const ast_node *prev = strmap_put(&b.tests, n->name.s, (void *)n);
+            if (prev) {
+                diag *d = diag_add(b.d, DIAG_DUP_TEST, n->name.sp,
+                                   "test \"%s\" is defined twice", n->name.s);
+                diag_note_add(b.d, d, prev->name.sp, "first defined here");
                 break;
             }
+            VEC_PUSH(b.a, m->tests, m->ntests, cap_tests, n);
+            break;
+        }
+        case AST_ALLOW:
+            allow_add(&b, n, NULL);
+            break;
+        default:
+            break;
         }
     }
+    free(decls);
 
     /* Pass 2: tier inheritance. */
     for (size_t i = 0; i < m->ntiers; i++) {

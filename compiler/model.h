@@ -21,18 +21,22 @@
 #define BLOCK_MAX_LIMITS 64
 #define BLOCK_MAX_ROUTES 64
 
+/* A policy has millions of limits (each subject's effective ones, tier
+ * limits copied in): the tier is a number and the algorithm a byte, 48
+ * bytes where a pointer and an enum took 56. */
 typedef struct m_limit {
     const ast_node *src;        /* the limit as written (maybe in a tier) */
-    const struct m_tier *tier;  /* tier it was inherited from, or NULL */
     int64_t count;
     int64_t window_ms;
     int64_t burst;              /* bucket capacity; = count unless given */
     int64_t cost;               /* units charged per request, >= 1 */
-    plan_kind algo;
+    uint32_t tier_no;           /* no of the tier it was inherited from, or 0 */
+    uint8_t algo;               /* a plan_kind */
     bool burst_set;
     bool shadow;
     bool from_template;         /* a listed subject's copy of its template's */
 } m_limit;
+_Static_assert(PLAN_CONCURRENCY <= UINT8_MAX, "a plan_kind fits in m_limit's byte");
 
 typedef struct m_conc {
     const ast_node *src;
@@ -41,16 +45,25 @@ typedef struct m_conc {
     bool shadow;
 } m_conc;
 
+/* Where a route of a level's array was written, so the hazard passes can
+ * tell its own routes from copies without reading the AST (a cache miss
+ * per route at a million tenants): in the block of the subject holding it,
+ * in the tier of this no, or in the template its subject starts from. */
+#define ROUTE_OWN 0u
+#define ROUTE_FROM_TEMPLATE UINT32_MAX
+
 typedef struct m_route {
     const ast_node *src;
     const char *method;         /* upper case; "ANY" matches every method */
     const char *path;           /* '*' segments are wildcards */
     m_limit *limits;
-    size_t nlimits;
+    uint32_t nlimits;
+    uint32_t owner;             /* ROUTE_OWN, a tier's no, or ROUTE_FROM_TEMPLATE */
     m_conc *conc;               /* or NULL */
 } m_route;
 
 typedef struct m_tier {
+    uint32_t no;                /* 1 + its index in m_policy.tiers */
     const char *name;
     const ast_node *src;
     struct m_tier *parent;      /* extends, or NULL */
@@ -63,26 +76,28 @@ typedef struct m_tier {
 } m_tier;
 
 /* A policy has millions of subjects, so the counts are 32-bit and packed
- * after the pointers: 80 bytes, was 104.  No count can reach 2^32 (a source
- * file is at most 64 MiB). */
+ * after the pointers, and the kind is a byte: 80 bytes (was 96, 104 before).
+ * No count can reach 2^32 (a source file is at most 64 MiB).  A tenant's
+ * tier is its src's ref: its limits, routes and concurrency are already
+ * merged into these. */
 typedef struct m_subject {
     const char *name;
     const ast_node *src;
     struct m_subject *parent;
     struct m_subject **children;
-    const m_tier *tier;         /* tenants only */
     m_limit *limits;            /* effective limits on this subject; a tenant
                                    with none of its own shares its tier's array,
                                    so never write through these */
     m_route *routes;            /* the same for routes */
     m_conc *conc;               /* or NULL */
-    uint32_t nchildren, nlimits, nroutes;
-    ast_kind kind;              /* AST_TENANT, AST_GROUP or AST_KEY */
-    bool any;                   /* a template (`key *`): every unlisted name,
-                                   each with counters of its own; name is "*" */
     const struct m_subject *tmpl; /* a listed group or key: the template beside
                                    it that it starts from, or NULL */
+    uint32_t nchildren, nlimits, nroutes;
+    uint8_t kind;               /* AST_TENANT, AST_GROUP or AST_KEY */
+    bool any;                   /* a template (`key *`): every unlisted name,
+                                   each with counters of its own; name is "*" */
 } m_subject;
+_Static_assert(AST_T_WAIT <= UINT8_MAX, "an ast_kind fits in m_subject's byte");
 
 typedef enum target_kind {
     TARGET_REDIS, TARGET_ETCD, TARGET_HTTP, TARGET_NGINX, TARGET_ENVOY, TARGET_LIMITADOR

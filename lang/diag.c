@@ -65,11 +65,6 @@ void diag_list_init(diag_list *l, arena *a)
     l->max_errors = DIAG_MAX_ERRORS;
 }
 
-bool diag_full(const diag_list *l)
-{
-    return l->nerrors >= l->max_errors;
-}
-
 static char *vfmt(arena *a, const char *fmt, va_list ap)
 {
     va_list ap2;

@@ -60,8 +60,12 @@ diag *diag_add(diag_list *l, int code, span sp, const char *fmt, ...)
 /* Attaches a located note ("first defined here").  d may be NULL. */
 void diag_note_add(diag_list *l, diag *d, span sp, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* True once the error cap is reached (passes may stop early). */
-bool diag_full(const diag_list *l);
+/* True once the error cap is reached (passes may stop early).  Inline: the
+ * scanner asks before every token. */
+static inline bool diag_full(const diag_list *l)
+{
+    return l->nerrors >= l->max_errors;
+}
 /* Sorts by file, then position, stable. */
 void diag_sort(diag_list *l);
 /* Table lookups; NULL when code is unknown. */

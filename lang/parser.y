@@ -17,7 +17,6 @@
 #include "parse.h"
 typedef struct val_list { ast_value *head, *tail; } val_list;
 typedef struct seg_list { ast_seg *head, *tail; } seg_list;
-typedef struct opt_req { ast_name method, route; ast_int cost; } opt_req;
 }
 
 %code provides {
@@ -128,7 +127,6 @@ static void yyerror(YYLTYPE *loc, void *scanner, parse_ctx *ctx, const char *msg
     ast_value *val;
     val_list vals;
     seg_list segs;
-    opt_req req;
     int flag;
 }
 
@@ -150,7 +148,7 @@ static void yyerror(YYLTYPE *loc, void *scanner, parse_ctx *ctx, const char *msg
 %type <vals> values
 %type <str> extends_opt tier_opt
 %type <segs> req_path
-%type <req> req_opts
+%type <node> req_opts
 %type <dur> within_opt
 %type <flag> expect_kind
 
@@ -398,11 +396,9 @@ test_stmts
 test_stmt
     : "request" req_path req_opts
         {
-            $$ = ast_new(A, AST_T_REQUEST, @$);
+            $$ = $3;
+            $$->sp = @$;
             $$->u.request.path = $2.head;
-            $$->u.request.method = $3.method;
-            $$->u.request.route = $3.route;
-            $$->u.request.cost = $3.cost;
         }
     | "send" INT within_opt "expect" expect_kind INT
         {
@@ -426,12 +422,15 @@ req_path
     | req_path "key" STRING
         { $$ = $1; $$.tail->next = new_seg(ctx, AST_KEY, $3, @3); $$.tail = $$.tail->next; }
     ;
+/* The options fill the request node itself: a struct of them in every
+ * semantic value made each value 72 bytes instead of 32, copied on every
+ * shift and reduction of every file. */
 req_opts
-    : %empty                    { memset(&$$, 0, sizeof $$); }
+    : %empty                    { $$ = ast_new(A, AST_T_REQUEST, span_none); }
     | req_opts "route" IDENT STRING
-        { $$ = $1; $$.method = mkname($3, @3); $$.route = mkname($4, @4); }
+        { $$ = $1; $$->u.request.method = mkname($3, @3); $$->u.request.route = mkname($4, @4); }
     | req_opts "cost" INT
-        { $$ = $1; $$.cost = mkint($3, @3); }
+        { $$ = $1; $$->u.request.cost = mkint($3, @3); }
     ;
 within_opt
     : %empty                    { memset(&$$, 0, sizeof $$); }

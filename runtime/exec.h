@@ -52,6 +52,13 @@ exec_status exec_diff(const char *plan_path, const exec_opts *o, json_t **summar
 exec_status exec_status_report(const char *plan_path, const exec_opts *o, json_t **summary,
                                rerr *e);
 /* `rlc rollback [CHECKPOINT]`: the newest checkpoint when id is NULL. */
+/* `rlc decide`: the request q asked of one target (--only names it when
+ * the plan has several that decide), from the plan at plan_path or, when
+ * NULL, the targets of the last deploy recorded in the state directory.
+ * *answer (caller decrefs) holds the fields of SPEC.md 6.3. */
+struct target_decide;
+exec_status exec_decide(const char *plan_path, const exec_opts *o,
+                        const struct target_decide *q, json_t **answer, rerr *e);
 exec_status exec_rollback(const char *checkpoint_id, const exec_opts *o, json_t **summary,
                           rerr *e);
 /* Finishes or undoes an interrupted deploy, if the journal shows one.

@@ -1,6 +1,7 @@
-/* exec_report.c - `rlc diff` and `rlc status` (SPEC.md 7.7): what would
- * change and what is deployed, read through the targets' kinds
- * (target.h).  Both only read: no lock, no journal, no recovery. */
+/* exec_report.c - `rlc diff`, `rlc status` (SPEC.md 7.7) and `rlc
+ * decide`: what would change, what is deployed, and what the store decides
+ * for one request, read through the targets' kinds (target.h).  None
+ * takes a lock, writes a journal or recovers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,54 @@ out:
     if (e->code)
         json_object_set_new(c.summary, "error", json_pack("{s:i,s:s}", "code", e->code,
                                                           "message", e->msg));
+    xc_free(&c);
+    return st;
+}
+
+/* --- rlc decide ---------------------------------------------------------------- */
+
+exec_status exec_decide(const char *plan_path, const exec_opts *o,
+                        const struct target_decide *q, json_t **answer, rerr *e)
+{
+    xc c;
+    xc_init(&c, o);
+    c.summary = json_object();
+    *answer = NULL;
+    bool none = false;
+    /* From a plan only the target asked is connected: a decision needs no
+     * other store reachable. */
+    exec_status st = plan_path ? xc_load_plan(&c, plan_path, e)
+                               : status_targets(&c, NULL, &none, e);
+    if (st == EXEC_OK && plan_path && !xc_plan_targets(&c, e))
+        st = EXEC_FAILED;
+    if (st == EXEC_OK && none) {
+        rerr_set(e, DIAG_STATE_IO, "a deploy is in progress and has recorded no target yet; "
+                 "name a plan: rlc decide PLAN ...");
+        st = EXEC_FAILED;
+    }
+    target *t = NULL;
+    for (size_t i = 0; st == EXEC_OK && i < c.nt; i++) {
+        if (!c.t[i]->kind->decide)
+            continue;
+        if (t) {
+            rerr_set(e, DIAG_STATE_IO, "targets %s and %s both decide requests: name one "
+                     "with --only", t->name, c.t[i]->name);
+            st = EXEC_FAILED;
+        }
+        t = c.t[i];
+    }
+    if (st == EXEC_OK && !t) {
+        rerr_set(e, DIAG_STATE_IO, "no target that decides requests (a redis target) %s",
+                 o->only ? "among those --only names" : "in the plan");
+        st = EXEC_FAILED;
+    }
+    if (st == EXEC_OK && plan_path && !t->kind->connect(t, e))
+        st = EXEC_FAILED;
+    if (st == EXEC_OK && !t->kind->decide(t, q, answer, e))
+        st = EXEC_FAILED;
+    if (*answer)
+        json_object_set_new(*answer, "target", json_string(t->name));
+    json_decref(c.summary);
     xc_free(&c);
     return st;
 }

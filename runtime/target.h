@@ -127,6 +127,15 @@ typedef struct target_read {
     bool full;                  /* read in full (no record of the store matched) */
 } target_read;
 
+/* `rlc decide`: one request, asked of the store as a gateway asks it. */
+typedef struct target_decide {
+    const char *tenant;
+    const char *path;           /* "group:NAME/key:NAME" below the tenant, "" for none */
+    const char *method, *route; /* "" when the request names no route */
+    long long cost;
+    bool peek;                  /* decide without writing anything */
+} target_decide;
+
 /* Who takes the deploy lock: every target of an EACH kind; when the deploy
  * has none, the first target of a FIRST kind, for all of them. */
 typedef enum { TLOCK_NONE, TLOCK_EACH, TLOCK_FIRST } target_lock_scope;
@@ -205,6 +214,9 @@ struct target_kind {
     bool (*diff)(target *t, json_t *summary, json_t *tenants, rerr *e);
     /* `rlc status`: appends the target's object to targets, counts drift. */
     bool (*status)(target *t, json_t *targets, size_t *drift, rerr *e);
+    /* `rlc decide`: the store's answer to q as an object with the fields of
+     * SPEC.md 6.3 (caller decrefs).  NULL for kinds that decide nothing. */
+    bool (*decide)(target *t, const target_decide *q, json_t **out, rerr *e);
     void (*free)(target *t);
 };
 

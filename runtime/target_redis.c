@@ -683,6 +683,17 @@ static bool library_text(const target_env *env, buf *out, rerr *e)
     return true;
 }
 
+bool rt_library_sha(rtarget *t, rerr *e)
+{
+    buf lib;
+    bool ok = t->base.env->plan && library_text(t->base.env, &lib, e);
+    if (ok)
+        rt_script_body(buf_str(&lib), t->sha);
+    if (t->base.env->plan)
+        buf_free(&lib);
+    return ok;
+}
+
 static bool load_library(rtarget *t, rerr *e)
 {
     buf lib;
@@ -1071,5 +1082,6 @@ const target_kind target_redis = {
     .anchor = rt_anchor,
     .diff = redis_diff,
     .status = redis_status,
+    .decide = redis_decide,
     .free = rt_free,
 };

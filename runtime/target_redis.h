@@ -120,6 +120,8 @@ json_t *rt_library_loaded(rtarget *t, rerr *e);
 /* The sha of the library's script form (before Redis 7) into sha; the
  * script's text (src without its first line). */
 const char *rt_script_body(const char *src, char sha[41]);
+/* t->sha from the plan's library (false without a plan). */
+bool rt_library_sha(rtarget *t, rerr *e);
 bool rt_connect(target *t, rerr *e);
 
 /* redis_checkpoint.c: the checkpoint entry, restore, rollback's check. */
@@ -139,6 +141,8 @@ bool redis_verify(target *t, json_t *summary, rerr *e);
 /* redis_report.c: `rlc diff` and `rlc status` of a Redis target. */
 bool redis_diff(target *t, json_t *summary, json_t *tenants, rerr *e);
 bool redis_status(target *t, json_t *targets, size_t *drift, rerr *e);
+/* redis_decide.c */
+bool redis_decide(target *t, const target_decide *q, json_t **out, rerr *e);
 
 /* redis_manifest.c: the state directory's record of what the store's
  * manifest describes (SPEC.md 7.7). */

@@ -24,6 +24,9 @@
 -- decimal digits.  Anything else is RLC_BADARG.
 -- activate: KEYS[1] as above; ARGV = config version, now_ms (client time only)
 --          -> counters re-timed (the deploy's last step per tenant)
+-- peek:    as decide, and the same answer, but nothing is written: the
+--          decision the request would get now (`rlc decide --dry-run`).
+--          Registered no-writes, so Redis itself refuses a write from it.
 
 local LIBRARY_VERSION = 1
 
@@ -36,6 +39,9 @@ local TEMPLATE = nil
 -- Whether this chunk stays loaded between calls (FUNCTION LOAD), so that
 -- what it caches is used again; EVALSHA runs it afresh on every call.
 local KEEPS = redis.register_function ~= nil
+
+-- Set while peek runs decide: compute, write nothing.
+local DRY = false
 
 -- FUNCTION LOAD runs this chunk in a sandbox without math or string, so
 -- the library's locals are bound on the first call (init), not here.
@@ -177,11 +183,63 @@ local function int_arg(s)
     return v
 end
 
--- Parsed config fields, by config key: {m = meta, f = {field = rules|false}}.
--- Config keys are named by the digest of their content and never rewritten,
--- so a cached parse can not go stale.  Only FUNCTION LOAD keeps this table
--- between calls; at most 8192 fields, dropped whole when full.
-local cfgs, ncfg = {}, 0
+-- Bounded caches.  A cache holds at most 2 x cap entries in two
+-- generations: an entry goes into the newer one; when that holds cap, the
+-- older one is dropped and the newer becomes the older; an entry found in
+-- the older one moves to the newer.  So a working set of up to cap entries
+-- always hits, a larger one loses only what it used least recently, and
+-- no call ever finds the whole cache gone at once (a cache dropped whole
+-- when full makes every shape miss together, a cliff in the cost of the
+-- calls that follow).  The two-key form (gen2_*) keeps a table per first
+-- key in each generation, so that the hit costs two lookups and no string
+-- is made; it moves entries one by one, so that a first key never carries
+-- more than its recent entries over a generation.
+local function gen_new(cap)
+    return {new = {}, old = {}, n = 0, cap = cap}
+end
+
+local function gen_put(c, k, v)
+    if c.n >= c.cap then c.old, c.new, c.n = c.new, {}, 0 end
+    c.new[k] = v
+    c.n = c.n + 1
+end
+
+local function gen_get(c, k)
+    local v = c.new[k]
+    if v == nil then
+        v = c.old[k]
+        if v ~= nil then gen_put(c, k, v) end
+    end
+    return v
+end
+
+local function gen2_put(c, a, b, v)
+    if c.n >= c.cap then c.old, c.new, c.n = c.new, {}, 0 end
+    local t = c.new[a]
+    if not t then
+        t = {}
+        c.new[a] = t
+    end
+    t[b] = v
+    c.n = c.n + 1
+end
+
+local function gen2_get(c, a, b)
+    local t = c.new[a]
+    local v = t and t[b]
+    if v == nil then
+        t = c.old[a]
+        v = t and t[b]
+        if v ~= nil then gen2_put(c, a, b, v) end
+    end
+    return v
+end
+
+-- Parsed configs, by config key: {m = meta, f = {field = rules|false},
+-- reach = cache of route matchers and shapes}.  Config keys are named by
+-- the digest of their content and never rewritten, so a cached parse can
+-- not go stale.  Only FUNCTION LOAD keeps these between calls.
+local cfgs = gen_new(4096)
 local function parse_rules(v)
     local out = {}
     for id, k, sh, n1, n2, n3, n4, m, r in
@@ -193,29 +251,185 @@ local function parse_rules(v)
             local segs = {}
             for s in gmatch(r, '[^/]+') do segs[#segs + 1] = s end
             rule.segs = segs
+            out.routed = true
         end
         out[#out + 1] = rule
     end
     return out
 end
 
-local function route_ok(rule, method, rsegs)
-    if not rule.method then return true end
-    if rule.method ~= 'ANY' and rule.method ~= method then return false end
-    local pat = rule.segs
-    local np = #pat
-    for i = 1, np do
-        local s = rsegs[i]
-        if not s then return false end
-        local p = pat[i]
-        if p == '*' then
-            if i == np then return true end
-        elseif p ~= s then
-            return false
-        end
+-- Routes.  The routed rules of a field (one subject's rule list) are
+-- compiled once, when the field is first matched, into a tree per method,
+-- one node per pattern prefix, children by literal segment and `*`; a
+-- request's ROUTE is then matched by one walk over its segments per field
+-- with routed rules, whatever URLs came before.  The rules it matches are
+-- named by a signature: the sum of 2^(b-1) over their positions b among
+-- the routed rules the path reaches, in order (exact up to 52 of them),
+-- else a string of those positions.  A pattern `*` is one segment, a
+-- trailing `*` one or more; a pattern of n segments without a trailing
+-- `*` matches a route of exactly n (segments split on `/`, empty ones
+-- skipped).
+-- The route functions are made on first use: under EVALSHA every
+-- function of this file is made again on every call, and most requests
+-- reach no route.
+local function routes_lib()
+    local function route_node()
+        return {lit = {}, ends = {}, tails = {}, esum = 0, tsum = 0}
     end
-    return #rsegs == np
+
+    -- The tree of list's routed rules ({roots = by method, depth = longest
+    -- pattern, nr = how many}), or false: kept on the list.
+    local function route_tree(list)
+        local rt = list.rt
+        if rt ~= nil then return rt end
+        rt = false
+        local b = 0
+        for j = 1, #list do
+            local r = list[j]
+            if r.method then
+                b = b + 1
+                rt = rt or {roots = {}, depth = 0}
+                local node = rt.roots[r.method]
+                if not node then
+                    node = route_node()
+                    rt.roots[r.method] = node
+                end
+                local segs = r.segs
+                local np = #segs
+                if np > rt.depth then rt.depth = np end
+                local tail = false
+                for k = 1, np do
+                    local s = segs[k]
+                    if s == '*' and k == np then
+                        tail = true
+                    elseif s == '*' then
+                        node.star = node.star or route_node()
+                        node = node.star
+                    else
+                        local c = node.lit[s]
+                        if not c then
+                            c = route_node()
+                            node.lit[s] = c
+                        end
+                        node = c
+                    end
+                end
+                local bit = 2 ^ (b - 1)
+                if tail then
+                    node.tails[#node.tails + 1] = b
+                    node.tsum = node.tsum + bit
+                else
+                    node.ends[#node.ends + 1] = b
+                    node.esum = node.esum + bit
+                end
+            end
+        end
+        if rt then rt.nr = b end
+        list.rt = rt
+        return rt
+    end
+
+    -- The matcher of the routed rules in lists: {trees, offsets (routed
+    -- rules in the lists before), depth, big = signatures are strings}, or
+    -- nil when no rule has a route.
+    local function route_matcher(lists)
+        local M, off = nil, 0
+        for i = 1, #lists do
+            local list = lists[i]
+            local rt = list and route_tree(list)
+            if rt then
+                M = M or {trees = {}, offs = {}, depth = 0}
+                local k = #M.trees + 1
+                M.trees[k], M.offs[k] = rt, off
+                if rt.depth > M.depth then M.depth = rt.depth end
+                off = off + rt.nr
+            end
+        end
+        if M then M.big = off > 52 end
+        return M
+    end
+
+    -- The route's segments, at most depth + 1 of them (a longer route matches
+    -- what a route of depth + 1 segments matches).
+    local SEG = {}
+    local function route_split(route, depth)
+        local m, i, n = 0, 1, #route
+        while i <= n and m <= depth do
+            local j = find(route, '/', i, true)
+            if not j then
+                m = m + 1
+                SEG[m] = sub(route, i)
+                break
+            end
+            if j > i then
+                m = m + 1
+                SEG[m] = sub(route, i, j - 1)
+            end
+            i = j + 1
+        end
+        return m
+    end
+
+    -- Every node a route reaches is visited once (a node sits at one depth).
+    local function route_sum(node, i, m, sig)
+        if i > m then return sig + node.esum end
+        sig = sig + node.tsum
+        local c = node.lit[SEG[i]]
+        if c then sig = route_sum(c, i + 1, m, sig) end
+        if node.star then sig = route_sum(node.star, i + 1, m, sig) end
+        return sig
+    end
+
+    local function route_list(node, i, m, out, off)
+        local from = node.tails
+        if i > m then from = node.ends end
+        for k = 1, #from do out[#out + 1] = from[k] + off end
+        if i > m then return end
+        local c = node.lit[SEG[i]]
+        if c then route_list(c, i + 1, m, out, off) end
+        if node.star then route_list(node.star, i + 1, m, out, off) end
+    end
+
+    -- The signature of the routed rules METHOD and ROUTE match.
+    local function route_sig(M, method, route)
+        local m = route_split(route, M.depth)
+        local trees, offs = M.trees, M.offs
+        local other = method ~= 'ANY'
+        if not M.big then
+            local sig = 0
+            for k = 1, #trees do
+                local roots = trees[k].roots
+                local a, b = roots.ANY, other and roots[method]
+                local s = 0
+                if a then s = route_sum(a, 1, m, s) end
+                if b then s = route_sum(b, 1, m, s) end
+                sig = sig + s * 2 ^ offs[k]
+            end
+            return sig
+        end
+        local out = {}
+        for k = 1, #trees do
+            local roots = trees[k].roots
+            local a, b = roots.ANY, other and roots[method]
+            if a then route_list(a, 1, m, out, offs[k]) end
+            if b then route_list(b, 1, m, out, offs[k]) end
+        end
+        table.sort(out)
+        return ',' .. concat(out, ',')
+    end
+
+    -- Whether the routed rule at position b is in signature sig.
+    local function route_in(sig, b)
+        if type(sig) == 'number' then
+            local bit = 2 ^ (b - 1)
+            return sig % (2 * bit) >= bit
+        end
+        return find(sig .. ',', ',' .. b .. ',', 1, true) ~= nil
+    end
+
+    return {matcher = route_matcher, sig = route_sig, has = route_in}
 end
+local RT
 
 -- Rate algorithms: each returns admit, remaining, reset, retry[, state, ttl].
 -- The same decisions as runtime/algo.c, step for step; where a step is
@@ -459,52 +673,53 @@ local rate = {T = token_bucket, G = gcra, F = fixed_window, L = sliding_log,
 -- its parsed rules or false when absent: from the whole config when it is
 -- small, else one HMGET for those not cached.
 local function fields(cfg, cfgkey, names, out)
-    local f = cfg.f
     if cfg.full then
         -- Every field is here: an absent name is no field, and is not
         -- remembered (the names of unlisted values are unbounded).
+        local f = cfg.f
         for i = 1, #names do out[i] = f[names[i]] or false end
         return out
     end
+    local c = cfg.fc
     local miss
     for i = 1, #names do
-        if f[names[i]] == nil then
+        local v = gen_get(c, names[i])
+        out[i] = v
+        if v == nil then
             miss = miss or {}
             miss[#miss + 1] = names[i]
         end
     end
-    if miss and cfg.nf == 0 and not cfg.big and KEEPS then
+    if not miss then return out end
+    if not cfg.tried and KEEPS then
         -- A first miss: a config of at most 1024 fields is read whole, so
         -- that the names of unlisted values (one new name per value) cost
         -- a table lookup and no HMGET each.
+        cfg.tried = true
         if call('HLEN', cfgkey) <= 1024 then
             local kv = call('HGETALL', cfgkey)
+            local f = {}
             for j = 1, #kv, 2 do
                 if kv[j] ~= 'm' then f[kv[j]] = parse_rules(kv[j + 1]) end
             end
-            cfg.full = true
+            cfg.f, cfg.full, cfg.fc = f, true, nil
             for i = 1, #names do out[i] = f[names[i]] or false end
             return out
         end
-        cfg.big = true
     end
-    if miss then
-        local vals = call('HMGET', cfgkey, unpack(miss))
-        -- Every unlisted name asked for is a field looked up once: keep
-        -- at most 4096 per config, dropped whole when full.
-        if cfg.nf + #miss > 4096 then
-            f = {}
-            cfg.f, cfg.nf = f, 0
-        end
-        for i = 1, #miss do
-            local v = vals[i]
-            f[miss[i]] = v and parse_rules(v) or false
-        end
-        cfg.nf = cfg.nf + #miss
-        for i = 1, #names do out[i] = f[names[i]] end
-        return out
+    -- Every unlisted name asked for is a field looked up once: a bounded
+    -- cache per config.
+    local vals = call('HMGET', cfgkey, unpack(miss))
+    local got = {}
+    for i = 1, #miss do
+        local v = vals[i]
+        v = v and parse_rules(v) or false
+        got[miss[i]] = v
+        gen_put(c, miss[i], v)
     end
-    for i = 1, #names do out[i] = f[names[i]] end
+    for i = 1, #names do
+        if out[i] == nil then out[i] = got[names[i]] end
+    end
     return out
 end
 
@@ -524,16 +739,14 @@ local function config_of(active, prefix, ver)
         return nil, redis.error_reply('RLC_NOCONFIG no active config at ' .. active)
     end
     local cfgkey = prefix .. ':cfg:' .. ver
-    local cfg = cfgs[cfgkey]
+    local cfg = gen_get(cfgs, cfgkey)
     if not cfg then
         local m = call('HGET', cfgkey, 'm')
         if not m then
             return nil, redis.error_reply('RLC_NOCONFIG config ' .. ver .. ' is missing')
         end
-        if ncfg >= 8192 then cfgs, ncfg = {}, 0 end
-        cfg = {m = m, f = {}, nf = 0}
-        cfgs[cfgkey] = cfg
-        ncfg = ncfg + 1
+        cfg = {m = m, fc = gen_new(4096)}
+        gen_put(cfgs, cfgkey, cfg)
     end
     return cfg, cfgkey
 end
@@ -610,61 +823,93 @@ local function clock(meta, arg)
     return server_ms(), nil, tonumber(skew)
 end
 
--- Resolved request shapes: (active key, path, method, route) -> the rules
--- that apply under one config version, their counter keys, and the MGET
--- argument list (active key first, so one MGET both checks the version and
--- reads the states).  Kept between calls under FUNCTION LOAD only; at most
--- 4096, dropped whole when full.  A shape with per-value counters (a
--- template level) is resolved again on every call, from cached fields.
-local plans, nplans = {}, 0
--- The version each active key was last seen at ('' for none: tenant *).
-local seen, nseen = {}, 0
+-- Resolved request shapes, kept between calls under FUNCTION LOAD only.
+-- plans: (active key, path) -> the plan (the rules that apply under one
+-- config version, their counter keys, and the MGET argument list: active
+-- key first, so one MGET both checks the version and reads the states),
+-- or, when a rule the path reaches has a route, a node {routes = the
+-- route matcher, [signature] = plan}: a URL never seen before costs one
+-- walk over its segments, not a new shape per URL.  A shape with per-value
+-- counters (a template level) is resolved again on every call, from cached
+-- fields and shapes.
+local plans = gen_new(4096)
+-- The version each active key was last seen at (false for none: tenant *).
+local seen = gen_new(65536)
 
--- A request that reaches a template: the shape of its plan (the rules
--- that apply and where each one's counter key comes from) is the same for
--- every value, so it is kept per config under the subjects reached (the
--- walk's last subject names them all), method and route; only the keys
--- are made per call.  At most 4096 per config, dropped whole when full.
-local VK, VM, VP, vm_n = {}, {}, {}, 0
-local function value_plan(cfg, lists, sufs, cur, active, prefix, ver, method, route, tsrc, skew)
-    local shapes = cfg.shapes
-    if not shapes or cfg.nshapes >= 4096 then
-        shapes = {}
-        cfg.shapes, cfg.nshapes = shapes, 0
-    end
-    local s1 = shapes[cur]
-    local s2 = s1 and s1[method]
-    local sk = s2 and s2[route]
-    if not sk then
-        local rsegs
-        local rules, tails, lvl, slot, nm = {}, {}, {}, {}, 1
-        for i = 1, #lists do
-            local list = lists[i]
-            if list then
-                for j = 1, #list do
-                    local r = list[j]
-                    if r.method and not rsegs then
-                        rsegs = {}
-                        for s in gmatch(route, '[^/]+') do rsegs[#rsegs + 1] = s end
-                    end
-                    if route_ok(r, method, rsegs) then
-                        local n = #rules + 1
-                        rules[n], tails[n], lvl[n] = r, ':c:' .. r.id, i
-                        if r.kind ~= 'C' then
-                            nm = nm + 1
-                            slot[n] = nm
-                        end
+-- The shape of a request: the rules of lists that apply to the routed
+-- rules signature sig, and where each one's counter key comes from
+-- (tails, and lvl: the level whose suffix ends it).
+local function shape_build(lists, sig)
+    local rules, tails, lvl, slot, nm, b = {}, {}, {}, {}, 1, 0
+    for i = 1, #lists do
+        local list = lists[i]
+        if list then
+            for j = 1, #list do
+                local r = list[j]
+                local ok = true
+                if r.method then
+                    b = b + 1
+                    ok = RT.has(sig, b)
+                end
+                if ok then
+                    local n = #rules + 1
+                    rules[n], tails[n], lvl[n] = r, ':c:' .. r.id, i
+                    if r.kind ~= 'C' then
+                        nm = nm + 1
+                        slot[n] = nm
                     end
                 end
             end
         end
-        sk = {rules = rules, tails = tails, lvl = lvl, slot = slot, n = #rules}
-        if not s1 then s1 = {} shapes[cur] = s1 end
-        if not s2 then s2 = {} s1[method] = s2 end
-        s2[route] = sk
-        cfg.nshapes = cfg.nshapes + 1
     end
-    if sk.n > 256 then return nil, bad('more than 256 rules apply') end
+    return {rules = rules, tails = tails, lvl = lvl, slot = slot, n = #rules}
+end
+
+-- The shape of a request that reaches a template, kept per config under
+-- the subjects reached (the walk's last subject names them all, and so
+-- the rule lists) with their route matcher, and under that by route
+-- signature: the same for every value.  Returns the shape, the matcher
+-- (nil: no routed rule) and the signature.
+local function shape_of(cfg, lists, cur, method, route)
+    local reach = cfg.reach
+    if not reach then
+        reach = gen_new(4096)
+        cfg.reach = reach
+    end
+    local R = gen_get(reach, cur)
+    if not R then
+        local M
+        for i = 1, #lists do
+            if lists[i] and lists[i].routed then
+                RT = RT or routes_lib()
+                M = RT.matcher(lists)
+                break
+            end
+        end
+        R = {routes = M, n = 0}
+        gen_put(reach, cur, R)
+    end
+    local M = R.routes
+    local sig = true
+    if M then sig = RT.sig(M, method, route) end
+    local sk = R[sig]
+    if not sk then
+        -- Distinct signatures are bounded by the patterns; still, bound them.
+        if R.n >= 256 then
+            R = {routes = M, n = 0}
+            gen_put(reach, cur, R)
+        end
+        sk = shape_build(lists, sig)
+        R[sig] = sk
+        R.n = R.n + 1
+    end
+    return sk, M, sig
+end
+
+-- A request that reaches a template: the shape is the same for every
+-- value, only the keys are made per call.
+local VK, VM, VP, vm_n = {}, {}, {}, 0
+local function value_plan(cfg, sk, sufs, active, prefix, ver, tsrc, skew)
     -- The plan is never kept: the same tables serve every call.
     local tails, lvl, slot = sk.tails, sk.lvl, sk.slot
     local keys, mkeys, nm = VK, VM, 1
@@ -699,27 +944,52 @@ local function plan_for(active, prefix, ver, path, method, route)
         if format ~= '1' then return nil, redis.error_reply('RLC_FORMAT unknown config format') end
         cfg.tsrc, cfg.skew = tsrc, skew
     end
-    if sufs[#sufs] ~= '' then
-        return value_plan(cfg, lists, sufs, cur, active, prefix, ver, method, route, tsrc, skew)
+    -- routes: the matcher when some rule reached has a route (the plan
+    -- then depends on METHOD and ROUTE through sig), else nil: one plan
+    -- serves every URL of the path.
+    if sufs[#sufs] ~= '' or not ver then
+        local sk, M, sig = shape_of(cfg, lists, cur, method, route)
+        if sk.n > 256 then return nil, bad('more than 256 rules apply') end
+        if sufs[#sufs] ~= '' then
+            return value_plan(cfg, sk, sufs, active, prefix, ver, tsrc, skew)
+        end
+        local tails, slot = sk.tails, sk.slot
+        local keys, mkeys = {}, {active}
+        for n = 1, sk.n do
+            local key = prefix .. tails[n]
+            keys[n] = key
+            if slot[n] then mkeys[slot[n]] = key end
+        end
+        return {ver = false, client = tsrc == 'c', skew = tonumber(skew), rules = sk.rules,
+                keys = keys, mkeys = mkeys, slot = slot, n = sk.n, prefix = prefix,
+                per_value = false, meta = cfg.m, routes = M, sig = sig, tails = tails}
     end
-    local rsegs
-    local rules, keys, mkeys, slot = {}, {}, {active}, {}
-    local per_value = false
+    -- A listed tenant's path: its plan is kept (plans), not its shape, so
+    -- the plan is made here directly.
+    local M, sig = nil, true
+    for i = 1, #lists do
+        if lists[i] and lists[i].routed then
+            RT = RT or routes_lib()
+            M = RT.matcher(lists)
+            sig = RT.sig(M, method, route)
+            break
+        end
+    end
+    local rules, keys, mkeys, slot, b = {}, {}, {active}, {}, 0
     for i = 1, #lists do
         local list = lists[i]
         if list then
-            local suf = sufs[i]
-            if suf ~= '' then per_value = true end
             for j = 1, #list do
                 local r = list[j]
-                if r.method and not rsegs then
-                    rsegs = {}
-                    for s in gmatch(route, '[^/]+') do rsegs[#rsegs + 1] = s end
+                local ok = true
+                if r.method then
+                    b = b + 1
+                    ok = RT.has(sig, b)
                 end
-                if route_ok(r, method, rsegs) then
+                if ok then
                     local n = #rules + 1
                     rules[n] = r
-                    keys[n] = prefix .. ':c:' .. r.id .. suf
+                    keys[n] = prefix .. ':c:' .. r.id
                     if r.kind ~= 'C' then
                         mkeys[#mkeys + 1] = keys[n]
                         slot[n] = #mkeys
@@ -729,11 +999,35 @@ local function plan_for(active, prefix, ver, path, method, route)
         end
     end
     if #rules > 256 then return nil, bad('more than 256 rules apply') end
-    -- routed: some rule reached has a route, so the plan depends on the
-    -- method and route; otherwise one plan serves every URL of the path.
-    return {ver = ver or false, client = tsrc == 'c', skew = tonumber(skew), rules = rules,
+    return {ver = ver, client = tsrc == 'c', skew = tonumber(skew), rules = rules,
             keys = keys, mkeys = mkeys, slot = slot, n = #rules, prefix = prefix,
-            per_value = per_value, meta = cfg.m, routed = rsegs ~= nil}
+            per_value = false, meta = cfg.m, routes = M, sig = sig}
+end
+
+-- The plan of an unlisted tenant from t, a plan `tenant *` made for
+-- another: the same rules, with this tenant's keys (made per call, in the
+-- tables value_plan uses), so that unlisted tenants share one plan per
+-- path and the library keeps nothing per unlisted tenant.
+local function tpl_bind(t, active)
+    local prefix = sub(active, 1, -8)
+    local tails, slot = t.tails, t.slot
+    local keys, mkeys, nm = VK, VM, 1
+    mkeys[1] = active
+    for n = 1, t.n do
+        local key = prefix .. tails[n]
+        keys[n] = key
+        if slot[n] then
+            nm = slot[n]
+            mkeys[nm] = key
+        end
+    end
+    for k = nm + 1, vm_n do mkeys[k] = nil end
+    vm_n = nm
+    local p = VP
+    p.ver, p.client, p.skew, p.rules = false, t.client, t.skew, t.rules
+    p.keys, p.mkeys, p.slot, p.n, p.prefix = keys, mkeys, slot, t.n, prefix
+    p.per_value, p.meta = true, t.meta
+    return p
 end
 
 -- Per-rule results of the current call (reused: no tables per call).
@@ -767,16 +1061,21 @@ local function decide(keys, args)
         end
     end
     if #active > 4096 then return bad('KEYS[1] longer than 4096 bytes') end
-    -- A path whose rules have no route keeps its plan under the key true,
-    -- so a gateway that passes concrete URLs (/v1/items/123) does not make
-    -- a shape per URL.
-    local t1 = plans[active]
-    local t2 = t1 and t1[path]
-    local p = t2 and t2[true]
-    if not p then
-        local t3 = t2 and t2[method]
-        p = t3 and t3[route]
+    -- The plan cached for this path: one lookup, or with routed rules a
+    -- walk of ROUTE's segments to its signature.  An unlisted tenant
+    -- (none is kept per tenant) finds the one `tenant *` keeps per path.
+    local e = gen2_get(plans, active, path)
+    local unlisted, ver = false, nil
+    if not e then
+        ver = gen_get(seen, active)
+        if ver == nil and TEMPLATE and sub(active, 1, #TEMPLATE.tagpre) == TEMPLATE.tagpre then
+            e = gen2_get(plans, TEMPLATE, path)
+            unlisted = true
+        end
     end
+    local p = e
+    if e and e.routes then p = e[RT.sig(e.routes, method, route)] end
+    if p and unlisted then p = tpl_bind(p, active) end
     local vals
     if p then
         vals = call('MGET', unpack(p.mkeys))
@@ -785,10 +1084,19 @@ local function decide(keys, args)
     if not p then
         -- The version last seen for this tenant, else read it: then one
         -- MGET checks it and reads the counters; a version that changed
-        -- meanwhile resolves again.
+        -- meanwhile resolves again.  A tenant not seen, in the namespace
+        -- of `tenant *`, is first taken for an unlisted one (no active
+        -- key): the MGET tells, without a GET per unlisted tenant.
         local prefix = sub(active, 1, -8)
-        local ver, fresh = seen[active], false
-        if ver == nil then ver, fresh = call('GET', active) or false, true end
+        local fresh = false
+        if ver == nil and not unlisted then ver = gen_get(seen, active) end
+        if ver == nil then
+            if unlisted then
+                ver = false
+            else
+                ver, fresh = call('GET', active) or false, true
+            end
+        end
         for _ = 1, 3 do
             local perr
             p, perr = plan_for(active, prefix, ver or nil, path, method, route)
@@ -802,28 +1110,23 @@ local function decide(keys, args)
             end
         end
         if not p then return redis.error_reply('RLC_NOCONFIG config changed during the call') end
-        if seen[active] ~= p.ver then
-            if nseen >= 65536 then seen, nseen = {}, 0 end
-            seen[active] = p.ver
-            nseen = nseen + 1
-        end
-        if not p.per_value then
-            if nplans >= 4096 then plans, nplans = {}, 0 end
-            t1 = plans[active] or {}
-            plans[active] = t1
-            t2 = t1[path] or {}
-            t1[path] = t2
-            if p.routed then
-                -- A plan of an older version that had no route must not
-                -- be found first from now on.
-                t2[true] = nil
-                local t3 = t2[method] or {}
-                t2[method] = t3
-                t3[route] = p
+        if p.ver and KEEPS and gen_get(seen, active) ~= p.ver then gen_put(seen, active, p.ver) end
+        if not p.per_value and KEEPS then
+            -- The plan of `tenant *` serves every unlisted tenant.
+            local owner = p.ver and active or TEMPLATE
+            if p.routes then
+                -- A node holds plans of one config version only: a
+                -- signature means nothing under another.
+                local node = gen2_get(plans, owner, path)
+                if not node or not node.routes or node.ver ~= p.ver or node.n >= 256 then
+                    node = {routes = p.routes, ver = p.ver, n = 0}
+                    gen2_put(plans, owner, path, node)
+                end
+                node[p.sig] = p
+                node.n = node.n + 1
             else
-                t2[true] = p
+                gen2_put(plans, owner, path, p)
             end
-            nplans = nplans + 1
         end
     end
     local now
@@ -858,15 +1161,26 @@ local function decide(keys, args)
         local admit, rem, retry
         if r.kind == 'C' then
             local key = rkeys[i]
-            call('ZREMRANGEBYSCORE', key, '-inf', now)
-            local cnt = call('ZCARD', key)
+            -- Leases that expired are dropped; peek writes nothing, so it
+            -- counts only the live ones (expiry after now) instead.
+            local live = DRY and '(' .. fmt('%d', now) or nil
+            local cnt
+            if DRY then
+                cnt = call('ZCOUNT', key, live, '+inf')
+            else
+                call('ZREMRANGEBYSCORE', key, '-inf', now)
+                cnt = call('ZCARD', key)
+            end
             -- Ranks go as strings: Redis would format numbers with %.17g.
             -- One lease is both the earliest and the latest.
             local latest, earliest = 0, 0
             if cnt > 0 then
                 latest = tonumber(call('ZRANGE', key, '-1', '-1', 'WITHSCORES')[2])
                 earliest = latest
-                if cnt > 1 then
+                if cnt > 1 and DRY then
+                    earliest = tonumber(call('ZRANGEBYSCORE', key, live, '+inf', 'WITHSCORES',
+                                             'LIMIT', '0', '1')[2])
+                elseif cnt > 1 then
                     earliest = tonumber(call('ZRANGE', key, '0', '0', 'WITHSCORES')[2])
                 end
             end
@@ -910,7 +1224,18 @@ local function decide(keys, args)
     out_n = no
 
     local lease = ''
-    if not blocked then
+    if not blocked and DRY then
+        -- What the writes below would leave: a concurrency rule one lease
+        -- more (the others' states were computed as charged already).
+        for i = 1, n do
+            if A[i] and rules[i].kind == 'C' then
+                local rem = rules[i].n1 - U[i] - 1
+                if rem < 0 then rem = 0 end
+                R[i] = rem
+            end
+        end
+    end
+    if not blocked and not DRY then
         for i = 1, n do
             if A[i] then
                 local r = rules[i]
@@ -938,11 +1263,11 @@ local function decide(keys, args)
                 end
             end
         end
-        if conc then
-            least = nil
-            for i = 1, n do
-                if not rules[i].shadow and (not least or R[i] < R[least]) then least = i end
-            end
+    end
+    if not blocked and conc then
+        least = nil
+        for i = 1, n do
+            if not rules[i].shadow and (not least or R[i] < R[least]) then least = i end
         end
     end
 
@@ -1055,8 +1380,18 @@ local function activate(keys, args)
     return n
 end
 
+-- decide without writing anything (see the header).
+local function peek(keys, args)
+    DRY = true
+    local ok, res = pcall(decide, keys, args)
+    DRY = false
+    if not ok then error(res, 0) end
+    return res
+end
+
 if redis.register_function then
     redis.register_function('rlc_decide', decide)
+    redis.register_function{function_name = 'rlc_peek', callback = peek, flags = {'no-writes'}}
     redis.register_function('rlc_release', release)
     redis.register_function('rlc_activate', activate)
 else
@@ -1069,5 +1404,6 @@ else
     if op == 'decide' then return decide(KEYS, rest) end
     if op == 'release' then return release(KEYS, rest) end
     if op == 'activate' then return activate(KEYS, rest) end
-    return bad('ARGV[1] must be decide, release or activate')
+    if op == 'peek' then return peek(KEYS, rest) end
+    return bad('ARGV[1] must be decide, release, activate or peek')
 end

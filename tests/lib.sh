@@ -180,6 +180,25 @@ faketime_env() {
     echo "LD_PRELOAD=$_ft:$_libc FAKETIME=$1"
 }
 
+# nginx_conf_head DIR WORKERS [LOGLEVEL]: the opening of a test nginx.conf:
+# the Lua modules, WORKERS workers in the foreground, pid and error log in
+# DIR, body buffers in DIR/body, and "http {" (the caller writes the rest
+# of the block and closes it).
+nginx_conf_head() {
+    cat <<C
+load_module /usr/lib/nginx/modules/ndk_http_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
+worker_processes $2;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/error.log ${3:-warn};
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $1/body;
+C
+}
+
 # start_redis_skewed PORT SHIFT [extra args...]: start_redis with the
 # server's clock shifted by SHIFT under libfaketime.
 start_redis_skewed() {

@@ -8,7 +8,7 @@
 # not bash-completion's helpers.  It runs rlc only to list diagnostic codes
 # (`rlc explain --list`), never anything that reads a policy or a store.
 
-_rlc_verbs='check fmt import explain compile keygen plan simulate test run diff status rollback audit top'
+_rlc_verbs='check fmt import explain compile keygen plan simulate test run diff status rollback audit top decide'
 
 # Options per verb.  A trailing '=' means the help writes the option
 # --name=VALUE; others take their value, if any, as the next word.
@@ -27,6 +27,7 @@ _rlc_opts() {
     run|diff|status|rollback) echo "$_rlc_deploy_opts" ;;
     audit)    echo '--state-dir= --target= --namespace= --json -n' ;;
     top)      echo '--target --url --interval --once --json' ;;
+    decide)   echo '--plan --target --cost --dry-run --state-dir --verify --json -h --help' ;;
     esac
 }
 

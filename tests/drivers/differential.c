@@ -46,7 +46,9 @@ static const char *ns = "df";
 /* ---- random policy ------------------------------------------------------ */
 
 static const char *methods[] = {"GET", "POST", "ANY"};
-static const char *patterns[] = {"/v1/*", "/v1/items", "/v1/*/x", "/", "/v2/*"};
+static const char *patterns[] = {"/v1/*", "/v1/items", "/v1/*/x", "/", "/v2/*", "/*",
+                                 "/v1/items/*", "/v1/*/*/c"};
+#define NPATTERNS (sizeof patterns / sizeof *patterns)
 
 /* A template level (`group *`, `key *`, `tenant *`): compared by address,
  * so that a listed subject literally named "*" stays possible. */
@@ -84,7 +86,7 @@ static json_t *random_rule(const char *tenant, const char *const *sub)
     if (chance(25)) {
         json_object_set_new(r, "route",
                             json_pack("{s:s,s:s}", "method", methods[rnd() % 3], "path",
-                                      patterns[rnd() % 5]));
+                                      patterns[rnd() % NPATTERNS]));
     } else {
         json_object_set_new(r, "route", json_null());
     }
@@ -602,7 +604,10 @@ int main(int argc, char **argv)
     int cur = 0;
 
     static const char *req_methods[] = {"GET", "POST", "DELETE"};
-    static const char *routes[] = {"/v1/items", "/v1/a/x", "/v1/a/b/c", "/v2", "/", "/v2/q"};
+    /* Routes as a gateway sends them: a few repeated, empty segments and
+     * slashes, and concrete URLs mostly never seen before. */
+    static const char *routes[] = {"/v1/items", "/v1/a/x", "/v1/a/b/c", "/v2", "/", "/v2/q",
+                                   "", "v1/items", "/v1//items/", "/v1/items/7/x"};
     held *hold = calloc(4096, sizeof *hold);
     op *ops = calloc(2 * BATCH, sizeof *ops);
     size_t nheld = 0;
@@ -663,7 +668,12 @@ int main(int argc, char **argv)
             random_tenant(o->tenant, sizeof o->tenant);
             random_path(o->path, sizeof o->path);
             snprintf(o->method, sizeof o->method, "%s", req_methods[rnd() % 3]);
-            snprintf(o->route, sizeof o->route, "%s", routes[rnd() % 6]);
+            if (chance(30))
+                snprintf(o->route, sizeof o->route, chance(50) ? "/v1/items/%u" : "/v1/%u/x",
+                         (unsigned)(rnd() % 1000000));
+            else
+                snprintf(o->route, sizeof o->route, "%s",
+                         routes[rnd() % (sizeof routes / sizeof *routes)]);
             o->cost = chance(65) ? 1 : chance(85) ? rint_(2, 4) : rint_(20, 60);
             o->now = now;
             o->index = i;

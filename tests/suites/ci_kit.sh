@@ -192,7 +192,7 @@ hook rlc-test "$F" policies/t.rlp
 E="$T/empty"
 mkdir -p "$E/policies"
 step "rlc check (SARIF)" "$E"
-[ "$RC" != 0 ] && grep -q 'policies/: no .rlp file in this directory' "$E/err" &&
+[ "$RC" != 0 ] && grep -q "error\[RLC0001\]: cannot read 'policies/': no .rlp file in this directory" "$E/err" &&
     ok "an empty policies/ fails the SARIF step instead of uploading nothing" ||
     notok "an empty policies/ fails the SARIF step instead of uploading nothing" \
         "exit $RC: $(cat "$E/err")"

@@ -58,7 +58,7 @@ print(len(d["runs"]), [r["locations"][0]["physicalLocation"]["artifactLocation"]
         "exit $rc: $(cat err)"
 mkdir -p empty
 "$RLC" check empty > out 2> err; rc=$?
-[ "$rc" = 2 ] && grep -q "rlc check: empty: no .rlp file in this directory" err &&
+[ "$rc" = 2 ] && grep -q "rlc check: error\[RLC0001\]: cannot read 'empty': no .rlp file in this directory" err &&
     ok "a DIR with no .rlp file is exit 2, said so" ||
     notok "a DIR with no .rlp file is exit 2, said so" "exit $rc: $(cat err)"
 

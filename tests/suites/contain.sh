@@ -5,7 +5,7 @@
 # and files rlc writes are only regular files it owns.  Against a real
 # redis-server where a store is involved.
 . "$ROOT/tests/lib.sh"
-plan 47
+plan 48
 cd "$T" || exit 2
 
 # policy FILE NAME...: a policy in namespace "ct" with one tenant per NAME.
@@ -120,19 +120,23 @@ mkdir -m 1777 sticky && mkdir -m 700 sticky/st
 check "state/sticky-parent-accepted" [ "$r" -eq 0 ]
 
 # --- no secret in any message -------------------------------------------------------
-# A store URL that is not exactly redis:// is shown without its user,
-# password and query, from env(), and from --target.
+# A store URL that is not exactly redis:// or rediss:// is shown without
+# its user, password and query, from env(), and from --target; one that is
+# but cannot be reached is named without them too.
 SECRET=Zq7Sekr1t
-for u in "rediss://u:$SECRET@h:1" "REDIS://u:$SECRET@h:1" "http://u:$SECRET@h:1/x?password=$SECRET" \
+for u in "redis+tls://u:$SECRET@h:1" "REDIS://u:$SECRET@h:1" "http://u:$SECRET@h:1/x?password=$SECRET" \
          " redis://u:$SECRET@h:1" "unix:/tmp/redis.sock?password=$SECRET" "$SECRET"; do
     RLC_REDIS_URL="$u" "$RLC" run -q --state-dir "$T/st-url" small.json 2>err; r=$?
     if [ "$r" -ne 0 ] && grep -q 'error\[RLC3150\]' err && ! grep -q "$SECRET" err; then ok "secret/env-url-redacted: $(echo "$u" | cut -c1-12)"
     else notok "secret/env-url-redacted: $(echo "$u" | cut -c1-12)" "exit $r: $(head -c 300 err)"; fi
 done
-RLC_REDIS_URL="rediss://u:$SECRET@h:1" "$RLC" run -q --state-dir "$T/st-url" small.json 2>err
-check "secret/env-url-shows-scheme-and-host" grep -qF "error[RLC3150]: target primary: 'rediss://h:1' is not a redis:// URL" err
+RLC_REDIS_URL="redis+tls://u:$SECRET@h:1" "$RLC" run -q --state-dir "$T/st-url" small.json 2>err
+check "secret/env-url-shows-scheme-and-host" grep -qF "error[RLC3150]: target primary: 'redis+tls://h:1' is not a redis:// or rediss:// URL" err
+RLC_REDIS_URL="rediss://u:$SECRET@h.invalid:1" "$RLC" run -q --state-dir "$T/st-url" small.json 2>err; r=$?
+if [ "$r" -ne 0 ] && grep -q 'error\[RLC3151\]' err && ! grep -q "$SECRET" err; then ok "secret/rediss-url-unreachable-redacted"
+else notok "secret/rediss-url-unreachable-redacted" "exit $r: $(head -c 300 err)"; fi
 "$RLC" run -q --state-dir "$T/st-url" --target "primary=REDIS://u:$SECRET@h:1?password=$SECRET" small.json 2>err; r=$?
-if [ "$r" -ne 0 ] && grep -qF "'REDIS://h:1' is not a redis:// URL" err && ! grep -q "$SECRET" err; then ok "secret/target-url-redacted"
+if [ "$r" -ne 0 ] && grep -qF "'REDIS://h:1' is not a redis:// or rediss:// URL" err && ! grep -q "$SECRET" err; then ok "secret/target-url-redacted"
 else notok "secret/target-url-redacted" "exit $r: $(head -c 300 err)"; fi
 "$RLC" run -q --state-dir "$T/st-url" --target "$SECRET" small.json 2>err; r=$?
 if [ "$r" -ne 0 ] && grep -q 'error\[RLC3150\]' err && ! grep -q "$SECRET" err; then ok "secret/target-without-name-redacted"

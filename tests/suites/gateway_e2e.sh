@@ -105,18 +105,9 @@ loc() {   # loc PATH SNIPPET [directives]: a location that runs SNIPPET
     echo "        }"
 }
 {
+    nginx_conf_head "$ND" 1
     cat <<C
-load_module /usr/lib/nginx/modules/ndk_http_module.so;
-load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
-worker_processes 1;
-daemon off;
-pid $ND/nginx.pid;
-error_log $ND/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log off;
     lua_package_path "/usr/share/lua/5.1/?.lua;;";
-    client_body_temp_path $ND/body;
     server {
         listen 127.0.0.1:$NPORT;
 C

@@ -131,7 +131,7 @@ hostile import-endless-device 1 RLC1004 '^imp-zero\.rlp:1:8: ' -- "$RLC" check -
 
 # --- files that cannot be read -----------------------------------------------
 hostile nonexistent-file 2 RLC0001 "cannot read 'no-such\.rlp'" -- "$RLC" check --color=never no-such.rlp
-hostile directory-as-file 2 RLC0001 "cannot read 'adir'" -- "$RLC" check --color=never adir
+hostile directory-without-policies 2 RLC0001 "cannot read 'adir': no .rlp file" -- "$RLC" check --color=never adir
 # An unreadable file: mode 000 stops everyone but root; a path through a
 # regular file (ENOTDIR) and a read that fails after open (EIO on
 # /proc/self/mem) stop root too.
@@ -187,7 +187,7 @@ for f in garbage.rlp nul-only.rlp u8-bare.rlp line.rlp deep.rlp deeplist.rlp; do
     elif ! cmp -s "$f" "$f.orig"; then notok "hostile/fmt-$f" "file was modified"
     else ok "hostile/fmt-$f"; fi
 done
-hostile fmt-directory 2 RLC0001 "cannot read 'adir'" -- "$RLC" fmt adir
+hostile fmt-directory-without-policies 2 RLC0001 "cannot read 'adir': no .rlp file" -- "$RLC" fmt adir
 hostile fmt-nonexistent 2 RLC0001 "cannot read 'no-such\.rlp'" -- "$RLC" fmt no-such.rlp
 
 # --- random token soup ----------------------------------------------------------

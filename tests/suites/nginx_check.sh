@@ -58,17 +58,7 @@ policy /nowhere | sed -e 's#limit 5/1m#limit 8/1m#' > "$T/nowhere.rlp"
 for p in a b slow nowhere; do
     "$RLC" compile -q "$T/$p.rlp" -o "$T/$p.json" || bail_out "compile $p" "see stderr"
 done
-cat > "$ND/nginx.conf" <<C
-load_module /usr/lib/nginx/modules/ndk_http_module.so;
-load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
-worker_processes 2;
-daemon off;
-pid $ND/nginx.pid;
-error_log $ND/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $ND/body;
+{ nginx_conf_head "$ND" 2; cat <<C; } > "$ND/nginx.conf"
     server {
         listen 127.0.0.1:$NPORT;
         location / {

@@ -207,18 +207,9 @@ TINY=$(rid tiny tenant:tiny 60000)
 [ ${#ACME} -eq 16 ] && [ ${#K1} -eq 16 ] && [ ${#K1S} -eq 16 ] && [ ${#TINY} -eq 16 ] ||
     bail_out "rule ids from the plan" "acme=$ACME k1=$K1 k1s=$K1S tiny=$TINY"
 {
+    nginx_conf_head "$ND" 2
     cat <<C
-load_module /usr/lib/nginx/modules/ndk_http_module.so;
-load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
-worker_processes 2;
-daemon off;
-pid $ND/nginx.pid;
-error_log $ND/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log off;
     lua_shared_dict rlc_metrics 1m;
-    client_body_temp_path $ND/body;
     server {
         listen 127.0.0.1:$NPORT;
         location /acme/ {

@@ -1,0 +1,167 @@
+#!/bin/sh
+# shapes.sh - what the library keeps between calls never changes a
+# decision (SPEC.md 6.2): route rules decide URLs never seen before (a
+# trailing `*`, a `*` segment, empty segments, ANY); a listed tenant's
+# plans and fields, and unlisted tenants sharing the plan of `tenant *`,
+# still decide right after far more shapes than the caches hold; and the
+# EVALSHA path (Redis < 7) answers as FCALL does across many shapes.
+. "$ROOT/tests/lib.sh"
+plan 11
+
+NK=20000
+{
+    cat <<'P'
+policy "sh" {
+  namespace = "sh"
+}
+target redis "primary" {
+  url = env("RLC_REDIS_URL")
+}
+tenant * {
+  limit 1/1h
+}
+P
+    for t in acme beta; do
+        cat <<P
+tenant "$t" {
+  limit 100000/10d algorithm fixed_window
+  route GET "/v1/items/*" {
+    limit 2/1h
+  }
+  route POST "/v1/items" {
+    limit 1/1h
+  }
+  route ANY "/v2/*/x" {
+    limit 3/1h
+  }
+  group "g" {
+P
+        [ "$t" = acme ] && awk -v n="$NK" 'BEGIN {
+            for (i = 1; i <= n; i++) printf "    key \"k%d\" {\n      limit 1/1h\n    }\n", i
+        }'
+        echo "  }"
+        echo "}"
+    done
+} > "$T/p.rlp"
+"$RLC" compile -q "$T/p.rlp" -o "$T/p.json" || bail_out "compile" "failed"
+PORT=$(free_port)
+start_redis "$PORT" || bail_out "redis starts" "see stderr"
+export RLC_REDIS_URL="redis://127.0.0.1:$PORT" RLC_STATE_DIR="$T/state"
+"$RLC" run -q "$T/p.json" > "$T/run.out" 2>&1 || bail_out "deploy" "$(cat "$T/run.out")"
+cli() { redis-cli -p "$PORT" "$@"; }
+SHA=$(tail -n +2 "$ROOT/stdlib/enforce.lua" | cli -x SCRIPT LOAD)
+# answers FILE: "allowed rule" per decision of FILE (one command a line;
+# each answer is seven lines: no rule here is a shadow rule, SPEC.md 6.3).
+answers() {
+    cli < "$1" | awk 'NR % 7 == 1 { a = $0 } NR % 7 == 2 { print a, $0 }'
+}
+# dec TENANT PATH METHOD ROUTE: one FCALL decide command line.
+dec() { printf 'FCALL rlc_decide 1 {sh:%s}:active "%s" %s "%s" 1 "" ""\n' "$1" "$2" "$3" "$4"; }
+
+# Route rules, every URL new: 2 of GET /v1/items/*, 1 of POST /v1/items
+# (the same as /v1/items/: empty segments do not count), 3 of ANY
+# /v2/*/x; what no route matches is only the tenant's.
+{
+    for i in 101 102 103 104; do dec acme "" GET "/v1/items/$i"; done
+    dec acme "" GET "//v1//items/105/"
+    dec acme "" GET "/v1/items"
+    dec acme "" POST "/v1/items"
+    dec acme "" POST "/v1/items/"
+    dec acme "" POST "/v1/items/9"
+    for m in GET PUT DELETE POST; do dec acme "" "$m" "/v2/a$m/x"; done
+    dec acme "" GET "/v2/a/x/y"
+    dec acme "" GET "/v2/x"
+} > "$T/routes"
+answers "$T/routes" > "$T/routes.out"
+got=$(awk '{ printf "%s", $1 }' "$T/routes.out")
+[ "$got" = "110001101111011" ] &&
+    ok "route rules decide URLs never seen before (trailing *, * segment, empty segments, ANY)" ||
+    notok "route rules decide URLs never seen before" "allowed $got, want 110001101111011"
+r1=$(sed -n 3p "$T/routes.out" | cut -d' ' -f2)
+r2=$(sed -n 5p "$T/routes.out" | cut -d' ' -f2)
+r3=$(sed -n 13p "$T/routes.out" | cut -d' ' -f2)
+[ -n "$r1" ] && [ "$r1" = "$r2" ] && [ "$r1" != "$r3" ] &&
+    ok "every new URL under /v1/items/* is rejected by that one route rule" ||
+    notok "every new URL under /v1/items/* is rejected by its route rule" "$r1 / $r2 / $r3"
+
+# The same requests by EVALSHA for beta (the same rules): the same answers.
+sed -e "s|^FCALL rlc_decide 1 {sh:acme}:active|EVALSHA $SHA 1 {sh:beta}:active decide|" \
+    "$T/routes" > "$T/routes.e"
+answers "$T/routes.e" | awk '{ print $1 }' > "$T/routes.e.out"
+awk '{ print $1 }' "$T/routes.out" | cmp -s - "$T/routes.e.out" &&
+    ok "EVALSHA decides the route requests as FCALL does" ||
+    notok "EVALSHA decides the route requests as FCALL does" "$(tr '\n' ' ' < "$T/routes.e.out")"
+
+# Many shapes, both ways: paths (the tenant, the group, keys that neither
+# lists), methods and URLs, for acme by FCALL and the same for beta by
+# EVALSHA.  The tenant's limit is a fixed window, so the time between the
+# two runs changes no remaining.
+awk 'BEGIN {
+    split("GET POST PUT ANY", m, " ")
+    split("/v1/items/%d|/v1/items|/v2/%d/x|/v2/%d/x/y|/|//v1/items/%d/|/v3/%d", u, "|")
+    split("|group:g|group:g/key:z%d|group:h|group:g/key:k%d", p, "|")
+    for (i = 0; i < 600; i++) {
+        r = u[i % 7 + 1]; sub(/%d/, i, r)
+        q = p[int(i / 7) % 4 + 1]; sub(/%d/, 30000 + i, q)
+        printf "FCALL rlc_decide 1 {sh:acme}:active \"%s\" %s \"%s\" 1 \"\" \"\"\n", q, m[i % 4 + 1], r
+    }
+}' > "$T/many"
+sed -e "s|^FCALL rlc_decide 1 {sh:acme}:active|EVALSHA $SHA 1 {sh:beta}:active decide|" \
+    "$T/many" > "$T/many.e"
+cli < "$T/many" | awk 'NR % 7 == 1 || NR % 7 == 3' > "$T/many.out"
+cli < "$T/many.e" | awk 'NR % 7 == 1 || NR % 7 == 3' > "$T/many.e.out"
+n=$(wc -l < "$T/many.out")
+[ "$n" = 1200 ] && cmp -s "$T/many.out" "$T/many.e.out" &&
+    ok "EVALSHA and FCALL give the same allowed and remaining over 600 shapes" ||
+    notok "EVALSHA and FCALL agree over 600 shapes" "$n lines; $(diff "$T/many.out" "$T/many.e.out" | head -3)"
+
+# Far more shapes than the caches hold: every listed key of acme once
+# (each admitted by its 1/1h), every one of NK unlisted tenants once, then
+# again the first and the last: each is rejected, its counter found under
+# the plan resolved again.
+awk -v n="$NK" 'BEGIN {
+    for (i = 1; i <= n; i++) {
+        printf "FCALL rlc_decide 1 {sh:acme}:active group:g/key:k%d GET /a/%d 1 \"\" \"\"\n", i, i
+        printf "FCALL rlc_decide 1 {sh:u%d}:active \"\" GET /a/%d 1 \"\" \"\"\n", i, i
+    }
+}' > "$T/bulk"
+cli < "$T/bulk" | awk 'NR % 7 == 1' | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }' > "$T/bulk.out"
+[ "$(cat "$T/bulk.out")" = "1:$((2 * NK)) " ] &&
+    ok "$NK listed keys and $NK unlisted tenants, each new: every one admitted" ||
+    notok "$NK listed keys and $NK unlisted tenants admitted" "$(cat "$T/bulk.out")"
+{
+    for i in 1 2 3 $((NK / 2)) $((NK - 1)) $NK; do
+        dec acme "group:g/key:k$i" GET "/x/$i"
+    done
+} > "$T/again"
+got=$(answers "$T/again" | awk '{ printf "%s", $1 }')
+[ "$got" = 000000 ] && ok "after $NK listed keys, each key decided again is rejected by its own limit" ||
+    notok "listed keys decided again after the caches passed their bound" "allowed $got"
+{
+    for i in 1 2 3 $((NK / 2)) $((NK - 1)) $NK; do dec "u$i" "" GET "/x"; done
+    dec "u$((NK + 1))" "" GET "/x"
+} > "$T/again.u"
+got=$(answers "$T/again.u" | awk '{ printf "%s", $1 }')
+[ "$got" = 0000001 ] &&
+    ok "after $NK unlisted tenants, each decided again is rejected, a new one admitted" ||
+    notok "unlisted tenants decided again after the caches passed their bound" "allowed $got"
+# A listed tenant in the namespace of tenant *, never decided before and
+# after the unlisted ones: its own config, not tenant *'s.
+got=$(answers "$T/routes" | awk '{ printf "%s", $1 }' | head -c 4)
+[ "$got" = 0000 ] && ok "acme is still decided by its own routes after the bulk" ||
+    notok "acme decided by its own routes after the bulk" "allowed $got"
+got=$(dec beta "group:g" GET "/v2/q/z" | cli | head -1)
+[ "$got" = 1 ] && ok "a listed tenant first seen after many unlisted ones is decided by its config" ||
+    notok "a listed tenant first seen after many unlisted ones" "allowed $got"
+mem=$(cli INFO memory | tr -d '\r' | awk -F: '$1 == "used_memory_vm_functions" { print $2 }')
+[ -n "$mem" ] && [ "$mem" -lt 50331648 ] &&
+    ok "the library's Lua memory stays bounded (under 48 MB) after $((2 * NK)) shapes" ||
+    notok "the library's Lua memory stays bounded after $((2 * NK)) shapes" "${mem:-?} bytes"
+# A redeploy that changes acme's routes: the routed plans of the old
+# config are not used under the new one.
+sed -e 's|route GET "/v1/items/\*" {|route GET "/v1/*" {|' "$T/p.rlp" > "$T/q.rlp"
+"$RLC" compile -q "$T/q.rlp" -o "$T/q.json" && "$RLC" run -q "$T/q.json" > "$T/run2.out" 2>&1
+got=$({ dec acme "" GET "/v1/other/1"; dec acme "" GET "/v1/other/2"; dec acme "" GET "/v1/other/3"; } |
+    cli | awk 'NR % 7 == 1' | tr -d '\n')
+[ "$got" = 110 ] && ok "after a redeploy a changed route pattern decides new URLs (GET /v1/*: 2 of 3)" ||
+    notok "a changed route pattern after a redeploy" "allowed $got"
