@@ -696,13 +696,13 @@ rules_text_result rules_add_tenant_text(rl_ruleset *rs, const char *text, size_t
  * from the front, the tag and version from the back (a tag without a
  * backslash holds no quote, so the quote before it opens it), and the
  * rules are what lies between; false when the text is not of that form
- * or (check) its version is not the SHA-256 of its rules' text. */
+ * or its version is not the SHA-256 of its rules' text. */
 typedef struct lazy_parts {
     const char *name, *ver;
     size_t nl;
 } lazy_parts;
 
-static bool lazy_split(const char *text, size_t len, bool check, lazy_parts *lp)
+static bool lazy_split(const char *text, size_t len, lazy_parts *lp)
 {
     static const char vk[] = "\",\"version\":\"", tk[] = "],\"tag\":";
     scan s = {text, text + len};
@@ -727,8 +727,8 @@ static bool lazy_split(const char *text, size_t len, bool check, lazy_parts *lp)
         return false;
     const char *rules1 = tq - (sizeof tk - 1) + 1;
     char hex[DIGEST_HEX_LEN + 1];
-    return !check || (digest_sha256_hex(rules0, (size_t)(rules1 - rules0), hex) &&
-                      !memcmp(hex, lp->ver, DIGEST_HEX_LEN));
+    return digest_sha256_hex(rules0, (size_t)(rules1 - rules0), hex) &&
+           !memcmp(hex, lp->ver, DIGEST_HEX_LEN);
 }
 
 rules_text_result rules_add_tenant_lazy(rl_ruleset *rs, const char *text, size_t len,
@@ -737,7 +737,7 @@ rules_text_result rules_add_tenant_lazy(rl_ruleset *rs, const char *text, size_t
     /* A version that is not the rules' digest is refused by the readers
      * that read the rules, which name what else is wrong first. */
     lazy_parts lp;
-    if (!lazy_split(text, len, true, &lp))
+    if (!lazy_split(text, len, &lp))
         return RULES_TEXT_OTHER;
     rl_tenant *ten = &rs->tenants[rs->ntenants];
     memset(ten, 0, sizeof *ten);
@@ -779,7 +779,7 @@ bool rules_tenant_attach(rl_ruleset *rs, const rl_tenant *t, const char *text, s
      * hash to the version the record vouched for, which is what makes
      * them the rules the record was made from. */
     lazy_parts lp;
-    if (!lazy_split(text, len, true, &lp))
+    if (!lazy_split(text, len, &lp))
         return fail(err, errlen, "tenant \"%s\": its text in the plan is not in the form rlc "
                     "compile writes, or its rules do not hash to its version", t->name);
     if (lp.nl != strlen(t->name) || memcmp(lp.name, t->name, lp.nl) ||
