@@ -261,13 +261,24 @@ json_t *redis_checkpoint(target *tg, rerr *e)
         json_decref(snap);
         return NULL;
     }
+    /* The pointers to set back; those that were absent are only counted
+     * ("added"): their keys are deleted with the others, and a first
+     * deploy's 100 000 null entries cost more to sort and write than the
+     * rest of the checkpoint. */
     json_t *act = json_object();
-    for (size_t m = 0; m < t->nten; m++)
-        if (t->ten[m].changed)
-            json_object_set_new(act, rt_tag(t, &t->ten[m]),
-                                t->ten[m].live ? json_string(t->ten[m].live) : json_null());
+    size_t added = 0;
+    for (size_t m = 0; m < t->nten; m++) {
+        if (!t->ten[m].changed)
+            continue;
+        if (t->ten[m].live)
+            json_object_set_new(act, rt_tag(t, &t->ten[m]), json_string(t->ten[m].live));
+        else
+            added++;
+    }
     json_t *ck = json_pack("{s:O,s:o,s:o,s:s?}", "target", tg->desc, "keys", snap, "active",
                            act, "before_plan", t->live_plan);
+    if (added)
+        json_object_set_new(ck, "added", json_integer((json_int_t)added));
     if (lib)
         json_object_set_new(ck, "library", lib);
     if (json_array_size(absent))
@@ -335,7 +346,7 @@ int redis_ck_noop(const json_t *entry, const char *plan_digest)
     const char *before = json_string_value(json_object_get(entry, "before_plan"));
     const json_t *act = json_object_get(entry, "active");
     return before && !strcmp(before, plan_digest) && json_is_object(act) &&
-                   !json_object_size(act)
+                   !json_object_size(act) && !json_integer_value(json_object_get(entry, "added"))
                ? 1
                : -1;
 }

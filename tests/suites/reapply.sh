@@ -9,7 +9,7 @@
 # tenant's config and pointer are removed and a rollback restores them; a
 # crash mid-apply leaves no manifest behind the store's back.  (owner: apply)
 . "$ROOT/tests/lib.sh"
-plan 74
+plan 76
 
 NS=re
 N=300
@@ -350,6 +350,20 @@ check "then the deploy commits, and status finds no drift" \
 # verification's, bounded by its cases).
 check "  its commit is read back in batches ($((g1 - g0)) GET, $((h1 - h0)) HGET, $((m1 - m0)) MGET, $((hm1 - hm0)) HMGET for $N tenants)" \
     eval '[ $((g1 - g0)) -lt $((N / 4)) ] && [ $((h1 - h0)) -lt $((N / 4)) ] && [ $((hm1 - hm0)) -ge 1 ]'
+# Its checkpoint counts the pointers it added ("added") instead of an
+# entry of null each in "active", which lists the pointers to set back.
+check "  its checkpoint counts the $N pointers it added, with no null entry in active" \
+    python3 -c 'import json,sys; c=json.load(open(json.load(open(sys.argv[1]))["checkpoint"]))["targets"][0]
+sys.exit(0 if c.get("added") == int(sys.argv[2]) and None not in c["active"].values() else 1)' "$T/rl2.json" "$N"
+# A run whose plan was already active and that only puts a deleted pointer
+# back changed something: rlc rollback takes its checkpoint (not a no-op,
+# which would undo the whole first deploy), and deletes that pointer again.
+rc -n 2 del "{re:t005}:active" > /dev/null
+"$RLC" run -q --json --full-read "$T/a.json" > "$T/rl3.json"; r=$?
+"$RLC" rollback -q 2> "$T/err"; r2=$?
+check "a run that only added a pointer back is what rlc rollback undoes ($r, $r2)" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/rl3.json" tenants_changed)" -eq 1 ] && [ $r2 -eq 0 ] && [ "$(rc -n 2 exists "{re:t005}:active")" = 0 ] && [ "$(rc -n 2 exists "{re:t006}:active")" = 1 ]'
+"$RLC" run -q "$T/a.json" > /dev/null 2>&1
 # What the batched read-back finds: a pointer, or a field of the deploy
 # state, that someone else wrote between the commit and its reading.
 RLC_FAULT=commit.confirm:cmd RLC_FAULT_CMD="redis-cli -p $PORT -n 2 set '{re:t007}:active' someone-else > /dev/null" \
