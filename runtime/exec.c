@@ -85,6 +85,7 @@ void xc_free(xc *c)
     plan_text_release(&c->text);
     tknown_free(&c->known);
     free(c->opened);
+    free(c->bfirst);
     free(c->prev_name);
     json_decref(c->plan);
     json_decref(c->skipped);
@@ -208,19 +209,26 @@ static bool fetch_tenant(void *ud, rl_ruleset *rs, const rl_tenant *t, char *err
     xc *c = ud;
     rerr e = {0};
     size_t k = t->bucket, first = 0, at = (size_t)(t - rs->tenants);
-    const json_t *ix = json_object_get(c->plan, "tenant_index");
-    for (size_t b = 0; b < k && b < json_array_size(ix); b++)
-        first += (size_t)json_integer_value(json_object_get(json_array_get(ix, b), "n"));
-    if (!c->opened && c->nbuckets)
-        c->opened = xcalloc(c->nbuckets, 1);
-    if (k < c->nbuckets && !c->opened[k]) {
-        c->opened[k] = 1;
-        c->buckets_fetched++;
+    if (!c->opened && c->nbuckets) {
+        const json_t *ix = json_object_get(c->plan, "tenant_index");
+        c->opened = xcalloc(c->nbuckets, sizeof *c->opened);
+        c->bfirst = xcalloc(c->nbuckets, sizeof *c->bfirst);
+        for (size_t b = 1; b < c->nbuckets && b < json_array_size(ix); b++)
+            c->bfirst[b] = c->bfirst[b - 1] + (size_t)json_integer_value(
+                                                  json_object_get(json_array_get(ix, b - 1), "n"));
+    }
+    size_t from = 0;
+    if (k < c->nbuckets) {
+        first = c->bfirst[k];
+        c->buckets_fetched += !c->opened[k];
+        from = c->opened[k] ? c->opened[k] - 1 : 0;
     }
     const char *text;
     size_t len;
     bool ok = plan_read_tenant(&c->text, c->plan, k, t->name, at >= first ? at - first : 0,
-                               &text, &len, &e);
+                               &from, &text, &len, &e);
+    if (ok && k < c->nbuckets)
+        c->opened[k] = from + 1;
     if (ok && !rules_tenant_attach(rs, t, text, len, err, errlen)) {
         /* The index vouches for the bucket's bytes, the record for what
          * they held: a tenant that differs was changed after compiling. */

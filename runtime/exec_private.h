@@ -35,7 +35,9 @@ typedef struct xc {
     char *prev_name;           /* the last tenant taken, in file order */
     bool unsorted;             /* a tenant came before one it sorts after */
     size_t nbuckets, buckets_known, buckets_fetched;
-    unsigned char *opened;     /* per bucket: a tenant of it was read by fetch_tenant */
+    size_t *opened;            /* per bucket: 1 + where fetch_tenant's last tenant of it
+                                * ended, 0 when none was read */
+    size_t *bfirst;            /* per bucket: the plan position of its first tenant */
     target *t[MAX_TARGETS];    /* in kind order, then plan order */
     size_t nt;
     char run[64];

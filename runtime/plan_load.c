@@ -777,7 +777,7 @@ static bool names(const char *q, const char *end, const char *name)
 }
 
 bool plan_read_tenant(const plan_text *pt, const json_t *plan, size_t k, const char *name,
-                      size_t hint, const char **text, size_t *len, rerr *e)
+                      size_t hint, size_t *from, const char **text, size_t *len, rerr *e)
 {
     const json_t *b = json_array_get(json_object_get(plan, "tenant_index"), k);
     json_int_t at = json_integer_value(json_object_get(b, "at"));
@@ -790,14 +790,16 @@ bool plan_read_tenant(const plan_text *pt, const json_t *plan, size_t k, const c
      * string and no other object has "name" and "rules" as its first keys. */
     char needle[PLAN_NAME_MAX + 32];
     int nl = snprintf(needle, sizeof needle, "{\"name\":\"%s\",\"rules\":", name);
-    const char *hit = nl > 0 && (size_t)nl < sizeof needle
-                          ? memmem(b0, (size_t)(end - b0), needle, (size_t)nl)
-                          : NULL;
-    const char *hit_end = hit && (hit == b0 || hit[-1] == ',') ? skip_value(hit, end) : NULL;
-    if (hit_end && (hit_end == end || *hit_end == ',')) {
-        *text = hit;
-        *len = (size_t)(hit_end - hit);
-        return true;
+    for (int pass = 0; pass < 2 && nl > 0 && (size_t)nl < sizeof needle; pass++) {
+        const char *s0 = pass || *from > (size_t)bl ? b0 : b0 + *from;
+        const char *hit = memmem(s0, (size_t)(end - s0), needle, (size_t)nl);
+        const char *hit_end = hit && (hit == b0 || hit[-1] == ',') ? skip_value(hit, end) : NULL;
+        if (hit_end && (hit_end == end || *hit_end == ',')) {
+            *text = hit;
+            *len = (size_t)(hit_end - hit);
+            *from = (size_t)(hit_end - b0);
+            return true;
+        }
     }
     /* At its place first, else anywhere in the bucket. */
     for (int pass = 0; pass < 2; pass++) {

@@ -76,13 +76,16 @@ json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_tex
 void plan_text_release(plan_text *t);
 /* The text of tenant name in bucket k of a plan kept by plan_load_streamed
  * (plan is what it returned), borrowed from pt, into *text and *len,
- * looked for at position hint (0-based) of the bucket first, without
- * reading the rest of the bucket or checking its digest: for a bucket a
- * deploy record vouches for, whose tenant the caller checks against the
- * version the record gives (a tenant's bytes are used only once their own
- * digest matched).  False with e set when the bucket holds no such tenant
+ * without reading the rest of the bucket or checking its digest: for a
+ * bucket a deploy record vouches for, whose tenant the caller checks
+ * against the version the record gives (a tenant's bytes are used only
+ * once their own digest matched).  It is looked for from byte *from of the
+ * bucket on, where the caller's last tenant of it ended (tenants asked for
+ * in name order then cost one pass over the bucket, not one each; *from is
+ * set past the one found), then from the start, then at position hint
+ * (0-based).  False with e set when the bucket holds no such tenant
  * (RLC3105) or is not JSON (RLC3102). */
 bool plan_read_tenant(const plan_text *pt, const json_t *plan, size_t k, const char *name,
-                      size_t hint, const char **text, size_t *len, rerr *e);
+                      size_t hint, size_t *from, const char **text, size_t *len, rerr *e);
 
 #endif
