@@ -523,9 +523,16 @@ static bool rt_read(target *tg, target_read *r, rerr *e)
     r->pointers = t->pointers_read;
     r->encoded = t->encoded;
     r->full = !t->fast_read;
-    target_say(tg, "live state: %s, %zu active pointer%s read", t->fast_read
-               ? "manifest matches this state directory's last deploy" : "read in full",
-               t->pointers_read, t->pointers_read == 1 ? "" : "s");
+    char how[96];
+    if (t->fast_read)
+        snprintf(how, sizeof how, "manifest matches this state directory's last deploy");
+    else if (t->keys_known)
+        snprintf(how, sizeof how, "read in full (the store listed: %zu key%s)", t->nkeys,
+                 t->nkeys == 1 ? "" : "s");
+    else
+        snprintf(how, sizeof how, "read in full");
+    target_say(tg, "live state: %s, %zu active pointer%s read", how, t->pointers_read,
+               t->pointers_read == 1 ? "" : "s");
     return true;
 }
 
