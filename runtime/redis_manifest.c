@@ -61,9 +61,12 @@ static bool record_check(const char *buckets, const char *encoder, const char *p
     buf_puts(&b, buckets);
     buf_puts(&b, ",\"encoder\":");
     canon_json_str(&b, encoder);
-    buf_puts(&b, ",\"plan_versions\":");
-    canon_json_str(&b, pv);
-    buf_putc(&b, '}');
+    buf_puts(&b, ",\"plan_versions\":\"");
+    /* Hex digits only (record_load cuts pv at the first other byte), which
+     * canon_json_str copies unchanged, one byte at a time: 6.4 MB at
+     * 100 000 tenants cost a re-apply more than hashing them. */
+    buf_append(&b, pv, strlen(pv));
+    buf_puts(&b, "\"}");
     bool ok = buf_ok(&b) && digest_sha256_hex(b.data, b.len, out);
     buf_free(&b);
     return ok;

@@ -610,6 +610,24 @@ rtenant *rt_find(rtarget *t, const char *name)
     return NULL;
 }
 
+/* canon_json_str(b, s), faster for the strings of a state map: config
+ * versions and most names hold no byte it escapes, and its copy of those,
+ * a byte at a time, was the largest cost of a one-tenant re-apply's
+ * digest at 100 000 tenants. */
+static void put_map_str(buf *b, const char *s)
+{
+    const unsigned char *c = (const unsigned char *)s;
+    while (*c >= 0x20 && *c < 0x80 && *c != '"' && *c != '\\')
+        c++;
+    if (*c) {
+        canon_json_str(b, s);
+        return;
+    }
+    buf_putc(b, '"');
+    buf_append(b, s, (size_t)((const char *)c - s));
+    buf_putc(b, '"');
+}
+
 /* Digest of a tenant -> version map (the configuration state). */
 static bool rt_state_digest(const target *tg, bool after, char out[DIGEST_HEX_LEN + 1])
 {
@@ -645,9 +663,9 @@ static bool rt_state_digest(const target *tg, bool after, char out[DIGEST_HEX_LE
         if (!first)
             buf_putc(&b, ',');
         first = false;
-        canon_json_str(&b, t->ten[i].name);
+        put_map_str(&b, t->ten[i].name);
         buf_putc(&b, ':');
-        canon_json_str(&b, v);
+        put_map_str(&b, v);
     }
     buf_putc(&b, '}');
     if (!buf_ok(&b) || !digest_sha256_hex(b.data, b.len, out))
