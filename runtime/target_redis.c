@@ -172,7 +172,8 @@ static void rt_free(target *tg)
     if (!t->st_borrowed) {
         free(t->st);
         free(t->st_text);
-        free(t->rec_pv);
+        if (!t->rec_pv_in_text)
+            free(t->rec_pv);
     }
     free(t->live_plan);
     json_decref(tg->desc);
