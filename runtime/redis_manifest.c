@@ -62,12 +62,12 @@ static bool record_check(const char *buckets, const char *encoder, const char *p
     buf_puts(&b, ",\"encoder\":");
     canon_json_str(&b, encoder);
     buf_puts(&b, ",\"plan_versions\":\"");
-    /* Hex digits only (record_load cuts pv at the first other byte), which
-     * canon_json_str copies unchanged, one byte at a time: 6.4 MB at
-     * 100 000 tenants cost a re-apply more than hashing them. */
-    buf_append(&b, pv, strlen(pv));
-    buf_puts(&b, "\"}");
-    bool ok = buf_ok(&b) && digest_sha256_hex(b.data, b.len, out);
+    /* pv holds hex digits only (record_load cuts it at the first other
+     * byte), which canonical JSON leaves as they are: hashed where it
+     * lies, not copied (6.4 MB at 100 000 tenants). */
+    const void *part[3] = {b.data, pv, "\"}"};
+    size_t len[3] = {b.len, strlen(pv), 2};
+    bool ok = buf_ok(&b) && digest_sha256_parts_hex(part, len, 3, out);
     buf_free(&b);
     return ok;
 }
@@ -392,8 +392,7 @@ void redis_manifest_write(rtarget *t, const char *digest)
 {
     char enc[256];
     encoder_id(t->base.env, enc, sizeof enc);
-    buf pv, all;
-    buf_init(&pv, BUF_DEFAULT_MAX);
+    buf all;
     buf_init(&all, BUF_DEFAULT_MAX);
     /* The plan's buckets this record vouches for: when the plan's tenants
      * came in name order, their positions here are the plan's, and those
@@ -422,45 +421,48 @@ void redis_manifest_write(rtarget *t, const char *digest)
         at += n;
     }
     buf_putc(&bk, ']');
-    /* {"buckets":B,"encoder":E,"plan_versions":{..}}, whose digest is
-     * "check". */
+    /* {"buckets":B,"check":C,"encoder":E,"plan_versions":"..",..}, C
+     * being the digest of the same without it, hashed in place (no copy
+     * of the versions, 6.4 MB at 100 000 tenants) and filled in after. */
     /* Sized once: at 100 000 tenants, growing by doubling copied the
      * record several times over. */
     size_t names = 0;
     for (size_t i = 0; i < t->nten; i++)
         names += strlen(t->ten[i].name) + REDIS_CONFIG_VERSION_LEN + 8;
-    buf_expect(&pv, bk.len + t->nten * DIGEST_HEX_LEN + 512);
     buf_expect(&all, bk.len + t->nten * DIGEST_HEX_LEN + names + 1024);
-    buf_puts(&pv, "{\"buckets\":");
-    buf_append(&pv, bk.data, bk.len);
-    buf_puts(&pv, ",\"encoder\":");
-    canon_json_str(&pv, enc);
-    buf_puts(&pv, ",\"plan_versions\":\"");
+    buf_puts(&all, "{\"buckets\":");
+    buf_append(&all, bk.data, bk.len);
+    size_t head = all.len;
+    buf_puts(&all, ",\"check\":\"");
+    size_t ck_at = all.len;
+    for (size_t i = 0; i < DIGEST_HEX_LEN; i++)
+        buf_putc(&all, '0');
+    buf_putc(&all, '"');
+    size_t tail = all.len;
+    buf_puts(&all, ",\"encoder\":");
+    canon_json_str(&all, enc);
+    buf_puts(&all, ",\"plan_versions\":\"");
     bool first = true, versions = true;
-    for (size_t i = 0; i < t->nten; i++) {
+    for (size_t i = 0; versions && i < t->nten; i++) {
         const rl_tenant *rt = t->ten[i].t;
         if (!rt)
             continue;
-        versions &= rt->version && strlen(rt->version) == DIGEST_HEX_LEN &&
-                    strspn(rt->version, "0123456789abcdef") == DIGEST_HEX_LEN;
+        versions = rt->version && strlen(rt->version) == DIGEST_HEX_LEN &&
+                   strspn(rt->version, "0123456789abcdef") == DIGEST_HEX_LEN;
         if (versions)
-            buf_append(&pv, rt->version, DIGEST_HEX_LEN);
+            buf_append(&all, rt->version, DIGEST_HEX_LEN);
     }
-    buf_puts(&pv, "\"}");
+    buf_putc(&all, '"');
     char ck[DIGEST_HEX_LEN + 1];
-    if (versions && buf_ok(&pv) && buf_ok(&bk) && digest_sha256_hex(pv.data, pv.len, ck)) {
-        /* {"buckets":..,"check":..,"encoder":..,"plan_versions":..,..} */
-        size_t head = sizeof "{\"buckets\":" - 1 + bk.len;
-        buf_append(&all, pv.data, head);
-        buf_puts(&all, ",\"check\":\"");
-        buf_puts(&all, ck);
-        buf_putc(&all, '"');
-        buf_append(&all, pv.data + head, pv.len - head - 1);   /* encoder, plan_versions */
+    const void *part[3] = {all.data, all.data + tail, "}"};
+    size_t len[3] = {head, all.len - tail, 1};
+    if (versions && buf_ok(&all) && buf_ok(&bk) && digest_sha256_parts_hex(part, len, 3, ck)) {
+        memcpy(all.data + ck_at, ck, DIGEST_HEX_LEN);
         buf_putc(&all, ',');
     } else {
+        buf_reset(&all);
         buf_putc(&all, '{');
     }
-    buf_free(&pv);
     buf_free(&bk);
     buf_puts(&all, "\"manifest\":");
     canon_json_str(&all, digest);
