@@ -76,10 +76,11 @@ static bool record_check(const char *buckets, const char *encoder, const char *p
  * '}'), cut in place (each key and value NUL-terminated where its closing
  * quote was) into *out (malloc'd), in text order; false when a string
  * holds an escape (then the record is not used: a full read instead) or
- * the keys are not in strictly increasing byte order. */
-static bool split_map(char *p, char *end, rkv **out, size_t *nout)
+ * the keys are not in strictly increasing byte order.  hint: the number
+ * of entries expected (sized once, not grown by doubling). */
+static bool split_map(char *p, char *end, size_t hint, rkv **out, size_t *nout)
 {
-    size_t cap = 1024, n = 0;
+    size_t cap = hint > 1024 ? hint : 1024, n = 0;
     rkv *v = xmalloc(cap * sizeof *v);
     if (p >= end || *p++ != '{')
         goto fail;
@@ -236,7 +237,9 @@ static bool record_load(const char *path, const char *ns, record *r)
     const char *m = json_string_value(json_object_get(r->rec, "manifest"));
     const char *rns = json_string_value(json_object_get(r->rec, "namespace"));
     ok = ok && m && rns && !strcmp(m, d) && !strcmp(rns, ns);
-    if (ok && !split_map(map, map_end, &r->v, &r->n)) {
+    /* As many entries as plan versions, when the record is sound. */
+    size_t hint = r->pv ? (size_t)(pv_end - pv) / DIGEST_HEX_LEN : 0;
+    if (ok && !split_map(map, map_end, hint, &r->v, &r->n)) {
         /* Escaped names: the map through jansson, its strings copied
          * (and the versions, which were in the text). */
         if (r->pv) {
