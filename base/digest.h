@@ -16,6 +16,11 @@
 /* Writes the lowercase hex SHA-256 of p[0..n) and a NUL into out.
  * Returns false only if libcrypto fails (out is then ""). */
 bool digest_sha256_hex(const void *p, size_t n, char out[DIGEST_HEX_LEN + 1]);
+/* The same for the bytes of parts p[0..k) (n[i] bytes each) one after the
+ * other, as if copied into one buffer first (the copy of megabytes costs
+ * more than their digest).  Borrows the parts. */
+bool digest_sha256_parts_hex(const void *const *p, const size_t *n, size_t k,
+                             char out[DIGEST_HEX_LEN + 1]);
 /* Returns the canonical JSON text of v (malloc'd, caller frees), or NULL. */
 char *digest_canonical_json(const json_t *v);
 /* SHA-256 hex of the canonical JSON of v. */

@@ -172,7 +172,8 @@ static void rt_free(target *tg)
     if (!t->st_borrowed) {
         free(t->st);
         free(t->st_text);
-        free(t->rec_pv);
+        if (!t->rec_pv_in_text)
+            free(t->rec_pv);
     }
     free(t->live_plan);
     json_decref(tg->desc);
@@ -358,12 +359,18 @@ static bool collect_tenants(rtarget *t, rerr *e)
     }
     if (nv > 1)
         qsort(vn, nv, sizeof *vn, cmp_str);
-    size_t rj = 0;
+    size_t rj = 0, vj = 0;
     for (size_t i = 0; i < env->rs->ntenants; i++) {
         rtenant *x = &t->ten[t->nten++];
         x->t = &env->rs->tenants[i];
         x->name = x->t->name;
-        x->verified = nv && bsearch(&x->name, vn, nv, sizeof *vn, cmp_str);
+        /* The ruleset's tenants are in name order (rules_finish), as are
+         * the cases': one merge, not a search per tenant (five string
+         * comparisons each for 32 cases, at 100 000 tenants). */
+        int cv = 1;
+        while (vj < nv && (cv = strcmp(vn[vj], x->name)) < 0)
+            vj++;
+        x->verified = vj < nv && cv == 0;
         /* The config version without encoding the tenant: the record's,
          * when it encoded the same rules (equal plan versions) with this
          * encoder.  Only tenants that change are encoded, later.  Plan
@@ -610,6 +617,24 @@ rtenant *rt_find(rtarget *t, const char *name)
     return NULL;
 }
 
+/* canon_json_str(b, s), faster for the strings of a state map: config
+ * versions and most names hold no byte it escapes, and its copy of those,
+ * a byte at a time, was the largest cost of a one-tenant re-apply's
+ * digest at 100 000 tenants. */
+static void put_map_str(buf *b, const char *s)
+{
+    const unsigned char *c = (const unsigned char *)s;
+    while (*c >= 0x20 && *c < 0x80 && *c != '"' && *c != '\\')
+        c++;
+    if (*c) {
+        canon_json_str(b, s);
+        return;
+    }
+    buf_putc(b, '"');
+    buf_append(b, s, (size_t)((const char *)c - s));
+    buf_putc(b, '"');
+}
+
 /* Digest of a tenant -> version map (the configuration state). */
 static bool rt_state_digest(const target *tg, bool after, char out[DIGEST_HEX_LEN + 1])
 {
@@ -645,9 +670,9 @@ static bool rt_state_digest(const target *tg, bool after, char out[DIGEST_HEX_LE
         if (!first)
             buf_putc(&b, ',');
         first = false;
-        canon_json_str(&b, t->ten[i].name);
+        put_map_str(&b, t->ten[i].name);
         buf_putc(&b, ':');
-        canon_json_str(&b, v);
+        put_map_str(&b, v);
     }
     buf_putc(&b, '}');
     if (!buf_ok(&b) || !digest_sha256_hex(b.data, b.len, out))

@@ -68,6 +68,7 @@ typedef struct rtarget {
     const rkv *rec_kv;
     size_t rec_n;
     char *rec_pv;
+    bool rec_pv_in_text;       /* rec_pv lies in st_text (not freed alone) */
     char *live_plan;           /* live NS:deploy:plan */
     char manifest_path[STATEDIR_PATH_MAX];  /* this state dir's record of the target */
     bool fast_read;            /* the store's manifest matched that record */

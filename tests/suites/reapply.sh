@@ -9,7 +9,7 @@
 # tenant's config and pointer are removed and a rollback restores them; a
 # crash mid-apply leaves no manifest behind the store's back.  (owner: apply)
 . "$ROOT/tests/lib.sh"
-plan 76
+plan 77
 
 NS=re
 N=300
@@ -75,6 +75,24 @@ check "server ran far fewer HSETs than there are tenants ($((h1 - h0)))" \
 check "the changed tenant is active at its new version" \
     eval '[ "$(rc get "{$NS:t007}:active")" = "$(rc hget $NS:deploy:state t007)" ]'
 "$RLC" status -q > /dev/null; check "status after the re-apply: no drift" [ $? -eq 0 ]
+# The record the re-apply rewrote, checked from outside (SPEC.md 7.7): its
+# map hashes to the store's manifest, and its
+# check is the SHA-256 of the canonical {"buckets","encoder","plan_versions"}
+# (hashed by rlc in place, the check's own slot filled in afterwards).
+record_ok() {
+    python3 - "$RLC_STATE_DIR" "$(rc get $NS:deploy:manifest)" <<'PY'
+import glob, hashlib, json, sys
+canon = lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+sha = lambda s: hashlib.sha256(s.encode()).hexdigest()
+(p,) = glob.glob(sys.argv[1] + "/manifest-*.json")
+text = open(p).read(); d = json.loads(text)
+sub = {k: d[k] for k in ("buckets", "encoder", "plan_versions")}
+ok = (d["manifest"] == sys.argv[2] == sha(canon(d["tenants"]))
+      and d["check"] == sha(canon(sub)) and len(d["plan_versions"]) == 64 * len(d["tenants"]))
+sys.exit(0 if ok else 1)
+PY
+}
+check "the rewritten record's map hashes to the manifest, its check to its buckets, encoder and versions" record_ok
 "$RLC" run -q --json "$T/b.json" > "$T/r3.json"
 check "the same plan again reads no pointer and writes nothing" \
     eval '[ "$(field "$T/r3.json" pointers_read)" -eq 0 ] && [ "$(field "$T/r3.json" keys_written)" -eq 0 ]'
