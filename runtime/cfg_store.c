@@ -333,6 +333,31 @@ bool cfg_diff(target *tg, json_t *summary, json_t *tenants, rerr *e)
     return true;
 }
 
+bool cfg_file_read(cfg_target *t, const char *label, const char *path, const char *data,
+                   size_t len, target_read *rd, rerr *e)
+{
+    t->ent = xcalloc(1, sizeof *t->ent);
+    t->nent = 1;
+    cfg_entry *x = &t->ent[0];
+    x->tenant = xstrdup(label);
+    x->key = xstrdup(path);
+    x->newlen = len;
+    x->newval = xmalloc(len + 1);
+    memcpy(x->newval, data, len);
+    x->newval[len] = '\0';
+    size_t oldlen = 0;
+    errno = 0;
+    char *old = statedir_read(path, &oldlen);
+    if (!old && errno != ENOENT)
+        return rerr_set(e, DIAG_STATE_IO, "target %s: cannot read %s: %s", t->base.name, path,
+                        strerror(errno));
+    x->oldval = old;
+    x->oldlen = oldlen;
+    x->changed = !old || oldlen != len || memcmp(old, data, len);
+    cfg_count(t, rd);
+    return true;
+}
+
 bool cfg_put_file(const target *t, const char *path, const char *data, size_t len, rerr *e)
 {
     if (!data) {

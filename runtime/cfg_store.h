@@ -73,6 +73,12 @@ bool cfg_diff(target *t, json_t *summary, json_t *tenants, rerr *e);
 /* File targets (nginx, emit): writes data (NULL: removes the file) at path
  * atomically in its directory. */
 bool cfg_put_file(const target *t, const char *path, const char *data, size_t len, rerr *e);
+/* The read of a file target: its one entry, labelled label, for the file
+ * at path that is to hold data (len bytes, copied), with what the file
+ * holds now (absent: no old value) and whether that differs; counted into
+ * rd.  A file that cannot be read is a state I/O error (DIAG_STATE_IO). */
+bool cfg_file_read(cfg_target *t, const char *label, const char *path, const char *data,
+                   size_t len, target_read *rd, rerr *e);
 /* Whether the file of entry x still holds what was read (or is still
  * absent); RLC3190 in e when it changed since, so that a hand edit made
  * during the deploy fails it instead of being overwritten. */

@@ -106,26 +106,9 @@ static bool em_read(target *tg, target_read *rd, rerr *e)
         return rerr_set(e, DIAG_PLAN_SHAPE, "target %s: the plan gives no output or no "
                         "write_file step with the file's content (a plan from an older rlc?)",
                         tg->name);
-    t->ent = xcalloc(1, sizeof *t->ent);
-    t->nent = 1;
-    cfg_entry *x = &t->ent[0];
     char what[160];
     snprintf(what, sizeof what, "(%s file)", tg->kind->name);
-    x->tenant = xstrdup(what);
-    x->key = xstrdup(out);
-    x->newval = xstrdup(content);
-    x->newlen = strlen(content);
-    size_t len = 0;
-    errno = 0;
-    char *old = statedir_read(out, &len);
-    if (!old && errno != ENOENT)
-        return rerr_set(e, DIAG_STATE_IO, "target %s: cannot read %s: %s", tg->name, out,
-                        strerror(errno));
-    x->oldval = old;
-    x->oldlen = len;
-    x->changed = !old || len != x->newlen || memcmp(old, x->newval, len);
-    cfg_count(t, rd);
-    return true;
+    return cfg_file_read(t, what, out, content, strlen(content), rd, e);
 }
 
 static bool em_restore(target *tg, const json_t *entry, bool stale, rerr *e)

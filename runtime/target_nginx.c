@@ -502,27 +502,9 @@ static bool ng_read(target *tg, target_read *rd, rerr *e)
     buf_init(&b, BUF_DEFAULT_MAX);
     fill(&b, tpl->data, tpl->len, vals);
     json_decref(vals);
-    t->ent = xcalloc(1, sizeof *t->ent);
-    t->nent = 1;
-    cfg_entry *x = &t->ent[0];
-    x->tenant = xstrdup("(nginx snippet)");
-    x->key = xstrdup(out);
-    x->newlen = b.len;
-    x->newval = xmalloc(b.len + 1);
-    memcpy(x->newval, buf_str(&b), b.len);
-    x->newval[b.len] = '\0';
+    bool ok = cfg_file_read(t, "(nginx snippet)", out, buf_str(&b), b.len, rd, e);
     buf_free(&b);
-    size_t len = 0;
-    errno = 0;
-    char *old = statedir_read(out, &len);
-    if (!old && errno != ENOENT)
-        return rerr_set(e, DIAG_STATE_IO, "target %s: cannot read %s: %s", tg->name, out,
-                        strerror(errno));
-    x->oldval = old;
-    x->oldlen = len;
-    x->changed = !old || len != x->newlen || memcmp(old, x->newval, len);
-    cfg_count(t, rd);
-    return true;
+    return ok;
 }
 
 /* The quoted text after `lead` in s, into out; false when absent. */
