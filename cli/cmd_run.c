@@ -26,8 +26,11 @@ static const char run_help[] =
     "                      rediss://...[?ca_file=F&cert_file=F&key_file=F&\n"
     "                      tls_server_name=N&tls_verify=false] for TLS,\n"
     "                      env:VAR or file:PATH (passwords only via env: or file:);\n"
-    "                      an etcd target: http://host:port\n"
-    "  --only NAME[,NAME]  apply only these targets (default $RLC_ONLY, else all)\n"
+    "                      an etcd target: http://host:port; status without a PLAN:\n"
+    "                      the last deploy's target NAME, reached at SPEC\n"
+    "  --only NAME[,NAME]  apply (status: show) only these targets (default $RLC_ONLY,\n"
+    "                      else all); rollback takes neither option: it restores every\n"
+    "                      target the checkpoint names, where it recorded them\n"
     "  --state-dir DIR     journal, checkpoints, audit log (default $RLC_STATE_DIR, else .rlc)\n"
     "  --dry-run           run: stop after preflight; print what would be written\n"
     "  --force             rollback: restore even if a later deploy changed the store\n"
@@ -218,6 +221,12 @@ static int runtime_verb(const char *vname, int argc, char **argv)
         }
     }
     o.overrides = ov;
+    /* A checkpoint is restored whole, to the stores it was read from: a
+     * subset, or another store, would be a different state. */
+    if (!strcmp(vname, "rollback") && (o.noverrides || o.only))
+        return cli_usage_error(vname, "%s does not apply: rollback restores every target the "
+                               "checkpoint names, where it recorded them",
+                               o.noverrides ? "--target" : "--only");
     if (!o.verify_key && getenv(PLAN_VERIFY_KEY_ENV) && *getenv(PLAN_VERIFY_KEY_ENV))
         o.verify_key = getenv(PLAN_VERIFY_KEY_ENV);
     if (!o.only && getenv("RLC_ONLY") && *getenv("RLC_ONLY"))

@@ -69,8 +69,10 @@ exec_status xc_load_plan(xc *c, const char *path, rerr *e);
 bool xc_plan_targets(xc *c, rerr *e);
 /* Targets recorded in a journal header (entries false: rec's lists hold
  * descriptions) or a checkpoint (entries: {"target": desc, ...}),
- * created and connected. */
-bool xc_recorded_targets(xc *c, const json_t *rec, bool entries, rerr *e);
+ * created and connected.  chosen: --only and --target apply to them as to
+ * a plan's (status, decide); recovery and rollback take every recorded
+ * target where it was recorded. */
+bool xc_recorded_targets(xc *c, const json_t *rec, bool entries, bool chosen, rerr *e);
 bool xc_connect_all(xc *c, rerr *e);
 /* Whether target i takes the deploy lock (target.h, TLOCK_*). */
 bool xc_takes_lock(const xc *c, size_t i);

@@ -146,7 +146,7 @@ bool exec_recover(const exec_opts *o, bool *recovered, json_t **summary, rerr *e
     c.env.plan_path = json_string_value(json_object_get(h, "plan_path"));
     const char *token = json_string_value(json_object_get(h, "lock_token"));
     json_object_set_new(c.summary, "run", json_string(c.run));
-    bool ok = xc_recorded_targets(&c, h, false, e) && owner_gone(&c, entries, token, e);
+    bool ok = xc_recorded_targets(&c, h, false, false, e) && owner_gone(&c, entries, token, e);
     if (ok)
         xc_say(&c, "found interrupted deploy %s (journal %s/journal.jsonl)", c.run,
                o->state_dir);
@@ -317,7 +317,7 @@ exec_status exec_rollback(const char *checkpoint_id, const exec_opts *o, json_t 
     snprintf(c.digest, sizeof c.digest, "%s", ck_plan ? ck_plan : "");
     statedir_new_id(c.run);
     xc_new_token(&c);
-    if (!xc_recorded_targets(&c, ck, true, e)) {
+    if (!xc_recorded_targets(&c, ck, true, false, e)) {
         st = EXEC_PREFLIGHT;
         goto out;
     }

@@ -163,7 +163,7 @@ static exec_status status_targets(xc *c, const char *plan_path, bool *none, rerr
     snprintf(c->nsbuf, sizeof c->nsbuf, "%s",
              json_string_value(json_object_get(lr, "namespace")) ?: "rl");
     c->env.ns = c->nsbuf;
-    bool ok = xc_recorded_targets(c, lr, false, e);
+    bool ok = xc_recorded_targets(c, lr, false, true, e);
     json_decref(lr);
     return ok ? EXEC_OK : EXEC_FAILED;
 }

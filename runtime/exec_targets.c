@@ -114,8 +114,9 @@ static bool apply_overrides(xc *c, rerr *e)
                 return false;
         }
         if (!found)
-            return rerr_set(e, DIAG_STORE_URL, "--target %.*s: the plan has no redis, etcd "
-                            "or http target of that name", (int)(eq - ov), ov);
+            return rerr_set(e, DIAG_STORE_URL, "--target %.*s: %s no redis, etcd or http "
+                            "target of that name", (int)(eq - ov), ov,
+                            c->plan ? "the plan has" : "the last deploy had");
     }
     return true;
 }
@@ -144,7 +145,7 @@ static bool first_of_record(size_t k)
     return true;
 }
 
-bool xc_recorded_targets(xc *c, const json_t *rec, bool entries, rerr *e)
+bool xc_recorded_targets(xc *c, const json_t *rec, bool entries, bool chosen, rerr *e)
 {
     for (size_t k = 0; target_kinds[k]; k++) {
         if (!first_of_record(k))
@@ -157,10 +158,17 @@ bool xc_recorded_targets(xc *c, const json_t *rec, bool entries, rerr *e)
             const target_kind *kind = target_kind_of_record(list, desc);
             if (!kind && (!json_object_get(desc, "kind") || !json_object_get(desc, "name")))
                 return rerr_set(e, DIAG_PLAN_SHAPE, "a target lacks kind or name");
+            if (chosen && !selected(c, json_string_value(json_object_get(desc, "name")) ?: ""))
+                continue;
             if (kind && !add_target(c, kind, desc, NULL, e))
                 return false;
         }
     }
+    if (chosen && !apply_overrides(c, e))
+        return false;
+    if (chosen && c->o->only && c->nt == 0)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "--only %s selects none of the last deploy's "
+                        "targets", c->o->only);
     sort_targets(c);
     for (size_t m = 0; m < c->nt; m++)
         if (c->t[m]->kind->resolve && !c->t[m]->kind->resolve(c->t[m], e))

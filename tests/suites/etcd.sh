@@ -8,7 +8,7 @@
 # to exactly the old or exactly the new state, and `rlc audit verify`
 # passing.  (owner: gateways)
 . "$ROOT/tests/lib.sh"
-plan 47
+plan 52
 command -v etcd >/dev/null || bail_out "etcd installed" "run make deps"
 
 # Plans: A = three tenants (one with a name that needs encoding); B = acme
@@ -155,6 +155,22 @@ check "status with the applied plan names the tenant" \
 "$RLC" status > /dev/null; r2=$?
 dump > "$T/now"
 check "re-running the plan repairs the drift" eval '[ $r -eq 0 ] && [ $r2 -eq 0 ] && same "$T/stateC" "$T/now"'
+# Without a plan, --target and --only choose among the last deploy's
+# targets as they would among a plan's; neither is silently ignored.
+"$RLC" status --target "config=$ETCD_URL" > /dev/null; r=$?
+check "status --target NAME=SPEC without a plan: reaches SPEC (exit 0)" [ $r -eq 0 ]
+"$RLC" status --target config=http://127.0.0.1:1 > /dev/null 2> "$T/err"; r=$?
+check "status --target to an unreachable etcd without a plan: exit 1, RLC3151" \
+    eval '[ $r -eq 1 ] && grep -q RLC3151 "$T/err"'
+"$RLC" status --target nosuch=http://127.0.0.1:1 > /dev/null 2> "$T/err"; r=$?
+check "status --target naming no recorded target: exit 1, said so" \
+    eval '[ $r -eq 1 ] && grep -q "nosuch: the last deploy had no" "$T/err"'
+"$RLC" status --only nosuch > /dev/null 2> "$T/err"; r=$?
+check "status --only selecting none of the recorded targets: exit 1, said so" \
+    eval '[ $r -eq 1 ] && grep -q "selects none of the last deploy" "$T/err"'
+"$RLC" rollback --target "config=$ETCD_URL" > /dev/null 2> "$T/err"; r=$?
+check "rollback --target is refused (exit 2): a checkpoint goes back where it was read" \
+    eval '[ $r -eq 2 ] && grep -q "rollback restores every target" "$T/err"'
 
 # --- rollback ----------------------------------------------------------------------
 fresh > /dev/null 2>&1
