@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "file_write.h"
 #include "plan_digest.h"
 #include "target_redis.h"
 #include "xalloc.h"
@@ -49,10 +50,10 @@ static void encoder_id(const target_env *env, char *out, size_t n)
 
 /* The digest that seals the record's plan versions and buckets to its
  * encoder: of {"buckets":B,"encoder":E,"plan_versions":PV} in canonical
- * JSON, PV being the plan versions of the record's tenants in name order,
- * concatenated (one string: a second map of 100 000 entries would double
- * the cost of reading), B the canonical JSON of the buckets. */
-static bool record_check(const char *buckets, const char *encoder, const char *pv,
+ * JSON, PV being the canonical text of the array of the plan versions of
+ * the record's tenants in name order ([pv, pv + pvlen), hashed where it
+ * lies: 6.7 MB at 100 000 tenants), B the canonical JSON of the buckets. */
+static bool record_check(const char *buckets, const char *encoder, const char *pv, size_t pvlen,
                          char out[DIGEST_HEX_LEN + 1])
 {
     buf b;
@@ -61,15 +62,38 @@ static bool record_check(const char *buckets, const char *encoder, const char *p
     buf_puts(&b, buckets);
     buf_puts(&b, ",\"encoder\":");
     canon_json_str(&b, encoder);
-    buf_puts(&b, ",\"plan_versions\":\"");
-    /* pv holds hex digits only (record_load cuts it at the first other
-     * byte), which canonical JSON leaves as they are: hashed where it
-     * lies, not copied (6.4 MB at 100 000 tenants). */
-    const void *part[3] = {b.data, pv, "\"}"};
-    size_t len[3] = {b.len, strlen(pv), 2};
+    buf_puts(&b, ",\"plan_versions\":");
+    const void *part[3] = {b.data, pv, "}"};
+    size_t len[3] = {b.len, pvlen, 1};
     bool ok = buf_ok(&b) && digest_sha256_parts_hex(part, len, 3, out);
     buf_free(&b);
     return ok;
+}
+
+/* The plan versions' array in canonical text, ["<64 hex>","<64 hex>",...],
+ * from p ('['): its entries lie RT_PV_STRIDE bytes apart, the first at p +
+ * 2.  The number of entries, or SIZE_MAX when p is not such an array (a
+ * record of an older rlc, whose versions were one string: not used);
+ * *end: the byte after its ']'. */
+static size_t pv_array(const char *p, const char *limit, const char **end)
+{
+    size_t n = 0;
+    if (p >= limit || *p++ != '[')
+        return SIZE_MAX;
+    while (p < limit && *p == '"') {
+        if ((size_t)(limit - p) < DIGEST_HEX_LEN + 3 || p[DIGEST_HEX_LEN + 1] != '"' ||
+            strspn(p + 1, "0123456789abcdef") != DIGEST_HEX_LEN)
+            return SIZE_MAX;
+        n++;
+        p += DIGEST_HEX_LEN + 2;
+        if (*p != ',')
+            break;
+        p++;
+    }
+    if (p >= limit || *p != ']' || (n && p[-1] == ','))
+        return SIZE_MAX;
+    *end = p + 1;
+    return n;
 }
 
 /* The entries of the canonical JSON object of strings [p, end) ('{' to
@@ -165,9 +189,10 @@ typedef struct record {
     rkv *v;
     size_t n;
     char *text;
-    char *pv;       /* "plan_versions", NUL-terminated in text (pv_in_text) or in
-                     * its own block: a copy of 6.4 MB at 100 000 tenants cost a
-                     * re-apply as much as hashing it */
+    char *pv;       /* "plan_versions": n entries RT_PV_STRIDE bytes apart, each
+                     * NUL-terminated where its closing quote was, in text
+                     * (pv_in_text) or in their own block: the array is cut in
+                     * place, not copied (6.7 MB at 100 000 tenants) */
     bool pv_in_text;
     bool checked;
 } record;
@@ -203,32 +228,32 @@ static bool record_load(const char *path, const char *ns, record *r)
     char d[DIGEST_HEX_LEN + 1];
     bool ok = digest_sha256_hex(map, (size_t)(map_end - map), d);
     /* The members before "tenants", which sorts after all of them, with
-     * "plan_versions" (64 hex digits per tenant, most of the rest) taken
-     * out by hand: a string of that size costs jansson more than all the
-     * rest.  No other member holds its key with unescaped quotes. */
-    static const char pk[] = ",\"plan_versions\":\"";
+     * "plan_versions" (67 bytes per tenant, most of the rest) taken out by
+     * hand: an array of that size costs jansson more than all the rest.
+     * No other member holds its key with unescaped quotes. */
+    static const char pk[] = ",\"plan_versions\":[";
     char *pvk = ok ? strstr(text, pk) : NULL;
-    char *pv = NULL, *pv_end = NULL;
+    char *pv = NULL;
+    const char *pv_end = NULL;
+    size_t npv = SIZE_MAX;
     if (pvk && pvk < at) {
-        pv = pvk + sizeof pk - 1;
-        pv_end = pv + strspn(pv, "0123456789abcdef");
-        if (*pv_end != '"' || pv_end >= at)
+        pv = pvk + sizeof pk - 2;
+        npv = pv_array(pv, at, &pv_end);
+        if (npv == SIZE_MAX)
             pv = NULL;
     }
     if (ok) {
         char keep = at[0];
         at[0] = '}';
         if (pv) {
-            /* ,"plan_versions":"" and the rest, moved down over the hex. */
+            /* ,"plan_versions":[] and the rest, moved down over the array. */
             buf h;
             buf_init(&h, BUF_DEFAULT_MAX);
             buf_append(&h, text, (size_t)(pv - text));
+            buf_puts(&h, "[]");
             buf_append(&h, pv_end, (size_t)(at + 1 - pv_end));
             r->rec = buf_ok(&h) ? json_loadb(h.data, h.len, 0, NULL) : NULL;
             buf_free(&h);
-            *pv_end = '\0';
-            r->pv = pv;
-            r->pv_in_text = true;
         } else {
             r->rec = json_loadb(text, (size_t)(at - text) + 1, 0, NULL);
         }
@@ -237,13 +262,29 @@ static bool record_load(const char *path, const char *ns, record *r)
     const char *m = json_string_value(json_object_get(r->rec, "manifest"));
     const char *rns = json_string_value(json_object_get(r->rec, "namespace"));
     ok = ok && m && rns && !strcmp(m, d) && !strcmp(rns, ns);
+    if (ok) {
+        /* The check over the array as it lies, then the array cut. */
+        const char *renc = json_string_value(json_object_get(r->rec, "encoder"));
+        const char *rck = json_string_value(json_object_get(r->rec, "check"));
+        char *bk = digest_canonical_json(json_object_get(r->rec, "buckets"));
+        char ck[DIGEST_HEX_LEN + 1];
+        r->checked = bk && renc && rck && pv &&
+                     record_check(bk, renc, pv, (size_t)(pv_end - pv), ck) && !strcmp(ck, rck);
+        free(bk);
+    }
+    if (ok && pv) {
+        r->pv = pv + 2;
+        r->pv_in_text = true;
+        for (size_t j = 0; j < npv; j++)
+            r->pv[j * RT_PV_STRIDE + DIGEST_HEX_LEN] = '\0';
+    }
     /* As many entries as plan versions, when the record is sound. */
-    size_t hint = r->pv ? (size_t)(pv_end - pv) / DIGEST_HEX_LEN : 0;
-    if (ok && !split_map(map, map_end, hint, &r->v, &r->n)) {
+    if (ok && !split_map(map, map_end, r->pv ? npv : 0, &r->v, &r->n)) {
         /* Escaped names: the map through jansson, its strings copied
          * (and the versions, which were in the text). */
         if (r->pv) {
-            r->pv = xstrdup(r->pv);
+            size_t pl = (size_t)(pv_end - r->pv);
+            r->pv = memcpy(xmalloc(pl), r->pv, pl);
             r->pv_in_text = false;
         }
         char *owned = map_escaped(map, map_end, &r->v, &r->n);
@@ -256,13 +297,7 @@ static bool record_load(const char *path, const char *ns, record *r)
         record_free(r);
         return false;
     }
-    const char *renc = json_string_value(json_object_get(r->rec, "encoder"));
-    const char *rck = json_string_value(json_object_get(r->rec, "check"));
-    char *bk = digest_canonical_json(json_object_get(r->rec, "buckets"));
-    char ck[DIGEST_HEX_LEN + 1];
-    r->checked = bk && renc && rck && r->pv && strlen(r->pv) == r->n * DIGEST_HEX_LEN &&
-                 record_check(bk, renc, r->pv, ck) && !strcmp(ck, rck);
-    free(bk);
+    r->checked = r->checked && r->pv && npv == r->n;
     return true;
 }
 
@@ -351,14 +386,11 @@ void redis_manifest_known(const char *state_dir, const char *ns, tknown *out)
         for (size_t i = 0; i < r.n; i++)
             kr->names[i] = r.v[i].k;
         /* The whole record is kept, owning the names and versions, for
-         * the target of that file to take (redis_manifest_read). */
+         * the target of that file to take (redis_manifest_read); tenants
+         * known from it borrow its versions, cut in place. */
         kr->pv = r.pv;
-        kr->vers = xmalloc(r.n * (DIGEST_HEX_LEN + 1) + 1);
-        for (size_t i = 0; i < r.n; i++) {
-            memcpy(kr->vers + i * (DIGEST_HEX_LEN + 1), r.pv + i * DIGEST_HEX_LEN,
-                   DIGEST_HEX_LEN);
-            kr->vers[i * (DIGEST_HEX_LEN + 1) + DIGEST_HEX_LEN] = '\0';
-        }
+        kr->vers = r.pv;
+        kr->vstride = RT_PV_STRIDE;
         kr->path = xstrdup(path);
         record *whole = xmalloc(sizeof *whole);
         *whole = r;
@@ -424,15 +456,17 @@ void redis_manifest_write(rtarget *t, const char *digest)
         at += n;
     }
     buf_putc(&bk, ']');
-    /* {"buckets":B,"check":C,"encoder":E,"plan_versions":"..",..}, C
+    /* {"buckets":B,"check":C,"encoder":E,"plan_versions":[..],..}, C
      * being the digest of the same without it, hashed in place (no copy
-     * of the versions, 6.4 MB at 100 000 tenants) and filled in after. */
+     * of the versions, 6.7 MB at 100 000 tenants) and filled in after. */
     /* Sized once: at 100 000 tenants, growing by doubling copied the
-     * record several times over. */
+     * record several times over.  The map is written from where the
+     * state digest left it, not copied in (rt_state_digest). */
+    bool map_kept = !strcmp(digest, t->after) && t->after_map.len;
     size_t names = 0;
-    for (size_t i = 0; i < t->nten; i++)
+    for (size_t i = 0; !map_kept && i < t->nten; i++)
         names += strlen(t->ten[i].name) + REDIS_CONFIG_VERSION_LEN + 8;
-    buf_expect(&all, bk.len + t->nten * DIGEST_HEX_LEN + names + 1024);
+    buf_expect(&all, bk.len + t->nten * RT_PV_STRIDE + names + 1024);
     buf_puts(&all, "{\"buckets\":");
     buf_append(&all, bk.data, bk.len);
     size_t head = all.len;
@@ -444,7 +478,7 @@ void redis_manifest_write(rtarget *t, const char *digest)
     size_t tail = all.len;
     buf_puts(&all, ",\"encoder\":");
     canon_json_str(&all, enc);
-    buf_puts(&all, ",\"plan_versions\":\"");
+    buf_puts(&all, ",\"plan_versions\":[");
     bool first = true, versions = true;
     for (size_t i = 0; versions && i < t->nten; i++) {
         const rl_tenant *rt = t->ten[i].t;
@@ -452,10 +486,16 @@ void redis_manifest_write(rtarget *t, const char *digest)
             continue;
         versions = rt->version && strlen(rt->version) == DIGEST_HEX_LEN &&
                    strspn(rt->version, "0123456789abcdef") == DIGEST_HEX_LEN;
-        if (versions)
-            buf_append(&all, rt->version, DIGEST_HEX_LEN);
+        if (!versions)
+            break;
+        if (!first)
+            buf_putc(&all, ',');
+        first = false;
+        buf_putc(&all, '"');
+        buf_append(&all, rt->version, DIGEST_HEX_LEN);
+        buf_putc(&all, '"');
     }
-    buf_putc(&all, '"');
+    buf_putc(&all, ']');
     char ck[DIGEST_HEX_LEN + 1];
     const void *part[3] = {all.data, all.data + tail, "}"};
     size_t len[3] = {head, all.len - tail, 1};
@@ -474,10 +514,7 @@ void redis_manifest_write(rtarget *t, const char *digest)
     buf_puts(&all, ",\"target\":");
     canon_json_str(&all, t->base.addr);
     buf_puts(&all, ",\"tenants\":");
-    if (!strcmp(digest, t->after) && t->after_map.len) {
-        /* The text the digest was computed over (rt_state_digest). */
-        buf_append(&all, t->after_map.data, t->after_map.len);
-    } else {
+    if (!map_kept) {
         buf_putc(&all, '{');
         first = true;
         for (size_t i = 0; i < t->nten; i++) {
@@ -492,10 +529,14 @@ void redis_manifest_write(rtarget *t, const char *digest)
         }
         buf_putc(&all, '}');
     }
-    buf_putc(&all, '}');
-    rerr tmp;
+    /* The record: all, then the map the digest was computed over (when
+     * kept), then its closing brace. */
+    const char *wp[3] = {all.data, map_kept ? t->after_map.data : "", "}"};
+    size_t wl[3] = {all.len, map_kept ? t->after_map.len : 0, 1};
+    char *msg = NULL;
     if (!buf_ok(&all) ||
-        !statedir_write_atomic(t->manifest_path, all.data, all.len, 0600, &tmp))
+        !file_write_atomic(t->manifest_path, wp, wl, 3, 0600, FW_EXACT_MODE, &msg))
         unlink(t->manifest_path);
+    free(msg);
     buf_free(&all);
 }

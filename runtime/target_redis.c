@@ -382,7 +382,7 @@ static bool collect_tenants(rtarget *t, rerr *e)
         bool same = rj < t->rec_n && x->t->version &&
                     (t->rec_kv[rj].k == x->name || !strcmp(t->rec_kv[rj].k, x->name)) &&
                     strlen(x->t->version) == DIGEST_HEX_LEN &&
-                    !memcmp(t->rec_pv + rj * DIGEST_HEX_LEN, x->t->version, DIGEST_HEX_LEN) &&
+                    !memcmp(t->rec_pv + rj * RT_PV_STRIDE, x->t->version, DIGEST_HEX_LEN) &&
                     strlen(t->rec_kv[rj].v) == REDIS_CONFIG_VERSION_LEN;
         if (same)
             memcpy(x->newver, t->rec_kv[rj].v, REDIS_CONFIG_VERSION_LEN + 1);

@@ -39,6 +39,11 @@ typedef struct rtenant {
     redis_cmds cmds;           /* HSET config, activate */
 } rtenant;
 
+/* The record's plan versions are the canonical text of an array of
+ * strings, ["<64 hex>","<64 hex>",...]: each entry RT_PV_STRIDE bytes
+ * after the one before, cut in place (NUL where its closing quote was). */
+#define RT_PV_STRIDE (DIGEST_HEX_LEN + 3)
+
 typedef struct rkv {
     const char *k, *v;
 } rkv;
@@ -63,8 +68,8 @@ typedef struct rtarget {
     bool st_borrowed;          /* st, st_text and rec_pv are the plan load's record's */
     bool have_state;
     /* When the record's plan versions are usable: its tenants in name order
-     * (st itself) and their plan versions, 64 hex digits each, in the same
-     * order. */
+     * (st itself) and their plan versions in the same order, RT_PV_STRIDE
+     * bytes apart, each NUL-terminated. */
     const rkv *rec_kv;
     size_t rec_n;
     char *rec_pv;

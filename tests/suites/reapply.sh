@@ -88,7 +88,9 @@ sha = lambda s: hashlib.sha256(s.encode()).hexdigest()
 text = open(p).read(); d = json.loads(text)
 sub = {k: d[k] for k in ("buckets", "encoder", "plan_versions")}
 ok = (d["manifest"] == sys.argv[2] == sha(canon(d["tenants"]))
-      and d["check"] == sha(canon(sub)) and len(d["plan_versions"]) == 64 * len(d["tenants"]))
+      and d["check"] == sha(canon(sub)) and len(d["plan_versions"]) == len(d["tenants"])
+      and all(len(v) == 64 for v in d["plan_versions"])
+      and text.index('"plan_versions":["') < text.index('"tenants":{'))
 sys.exit(0 if ok else 1)
 PY
 }
@@ -108,7 +110,7 @@ python3 - "$RLC_STATE_DIR" <<'PY'
 import glob, json, sys
 for p in glob.glob(sys.argv[1] + "/manifest-*.json"):
     d = json.load(open(p)); v = d["plan_versions"]
-    d["plan_versions"] = ("1" if v[0] == "0" else "0") + v[1:]   # t000's first digit
+    v[0] = ("1" if v[0][0] == "0" else "0") + v[0][1:]   # t000's first digit
     json.dump(d, open(p, "w"))
 PY
 "$RLC" run -q --json "$T/b.json" > "$T/r3b.json"; r=$?
