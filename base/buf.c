@@ -69,6 +69,8 @@ bool buf_expect(buf *b, size_t n)
             madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
     }
 #endif
+    /* What is expected is about to be written: its pages at once. */
+    xalloc_ready(b->data + b->len, b->cap - b->len);
     return true;
 }
 

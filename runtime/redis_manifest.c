@@ -106,6 +106,7 @@ static bool split_map(char *p, char *end, size_t hint, rkv **out, size_t *nout)
 {
     size_t cap = hint > 1024 ? hint : 1024, n = 0;
     rkv *v = xmalloc(cap * sizeof *v);
+    xalloc_ready(v, cap * sizeof *v);
     if (p >= end || *p++ != '{')
         goto fail;
     while (p < end && *p == '"') {

@@ -346,6 +346,7 @@ static bool collect_tenants(rtarget *t, rerr *e)
     const target_env *env = t->base.env;
     size_t cap = env->rs->ntenants + t->nst;
     t->ten = xcalloc(cap ? cap : 1, sizeof *t->ten);
+    xalloc_ready(t->ten, env->rs->ntenants * sizeof *t->ten);
     /* The verification's tenants (at most PLAN_VERIFY_MAX_CASES cases),
      * sorted, to mark them as the plan's tenants go by. */
     const json_t *cases = json_object_get(env->plan, "verify");
@@ -379,10 +380,14 @@ static bool collect_tenants(rtarget *t, rerr *e)
          * comparison, mostly, instead of two strcmp. */
         while (rj < t->rec_n && t->rec_kv[rj].k != x->name && strcmp(t->rec_kv[rj].k, x->name) < 0)
             rj++;
-        bool same = rj < t->rec_n && x->t->version &&
+        /* A tenant known from this very record borrowed its version from
+         * it: equal pointers, nothing to compare. */
+        const char *rpv = rj < t->rec_n ? t->rec_pv + rj * RT_PV_STRIDE : NULL;
+        bool same = rpv && x->t->version &&
                     (t->rec_kv[rj].k == x->name || !strcmp(t->rec_kv[rj].k, x->name)) &&
-                    strlen(x->t->version) == DIGEST_HEX_LEN &&
-                    !memcmp(t->rec_pv + rj * RT_PV_STRIDE, x->t->version, DIGEST_HEX_LEN) &&
+                    (x->t->version == rpv ||
+                     (strlen(x->t->version) == DIGEST_HEX_LEN &&
+                      !memcmp(rpv, x->t->version, DIGEST_HEX_LEN))) &&
                     strlen(t->rec_kv[rj].v) == REDIS_CONFIG_VERSION_LEN;
         if (same)
             memcpy(x->newver, t->rec_kv[rj].v, REDIS_CONFIG_VERSION_LEN + 1);
