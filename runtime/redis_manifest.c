@@ -218,8 +218,24 @@ static bool record_load(const char *path, const char *ns, record *r)
     memset(r, 0, sizeof *r);
     size_t len = 0;
     char *text = statedir_read(path, &len);
-    char *at = NULL;
-    for (char *q = text ? strstr(text, tk) : NULL; q; q = strstr(q + 1, tk))
+    /* "tenants" sorts after every other member, "plan_versions" before
+     * the few short strings between them, which hold no unescaped quote:
+     * the first ,"tenants": after the versions' array is the member's.
+     * A record without that array (an older rlc's) is searched to its end
+     * for the last. */
+    static const char pk[] = ",\"plan_versions\":[";
+    char *pvk = text ? strstr(text, pk) : NULL;
+    char *pv = NULL;
+    const char *pv_end = NULL;
+    size_t npv = SIZE_MAX;
+    if (pvk) {
+        pv = pvk + sizeof pk - 2;
+        npv = pv_array(pv, text + len, &pv_end);
+        if (npv == SIZE_MAX)
+            pv = NULL;
+    }
+    char *at = pv ? strstr(pv + (pv_end - pv), tk) : NULL;
+    for (char *q = text && !pv ? strstr(text, tk) : NULL; q; q = strstr(q + 1, tk))
         at = q;
     if (!at || len < 2 || text[len - 1] != '}') {
         free(text);
@@ -228,21 +244,11 @@ static bool record_load(const char *path, const char *ns, record *r)
     char *map = at + sizeof tk - 1, *map_end = text + len - 1;
     char d[DIGEST_HEX_LEN + 1];
     bool ok = digest_sha256_hex(map, (size_t)(map_end - map), d);
-    /* The members before "tenants", which sorts after all of them, with
-     * "plan_versions" (67 bytes per tenant, most of the rest) taken out by
-     * hand: an array of that size costs jansson more than all the rest.
-     * No other member holds its key with unescaped quotes. */
-    static const char pk[] = ",\"plan_versions\":[";
-    char *pvk = ok ? strstr(text, pk) : NULL;
-    char *pv = NULL;
-    const char *pv_end = NULL;
-    size_t npv = SIZE_MAX;
-    if (pvk && pvk < at) {
-        pv = pvk + sizeof pk - 2;
-        npv = pv_array(pv, at, &pv_end);
-        if (npv == SIZE_MAX)
-            pv = NULL;
-    }
+    /* The members before "tenants", with "plan_versions" (67 bytes per
+     * tenant, most of the rest) taken out by hand: an array of that size
+     * costs jansson more than all the rest. */
+    if (!ok)
+        pv = NULL;
     if (ok) {
         char keep = at[0];
         at[0] = '}';

@@ -389,8 +389,11 @@ static bool collect_tenants(rtarget *t, rerr *e)
                      (strlen(x->t->version) == DIGEST_HEX_LEN &&
                       !memcmp(rpv, x->t->version, DIGEST_HEX_LEN))) &&
                     strlen(t->rec_kv[rj].v) == REDIS_CONFIG_VERSION_LEN;
-        if (same)
+        if (same) {
             memcpy(x->newver, t->rec_kv[rj].v, REDIS_CONFIG_VERSION_LEN + 1);
+            /* The deploy state's entry is that record's entry (below). */
+            x->same_rec = t->rec_kv == t->st;
+        }
         else if (!rt_encode(t, x, e)) {
             free(vn);
             return false;
@@ -427,7 +430,7 @@ static bool read_pointers(rtarget *t, rerr *e)
     for (size_t i = 0; i < t->nten; i++) {
         rtenant *x = &t->ten[i];
         const char *known = t->fast_read ? x->was : NULL;
-        if (known && x->t && !strcmp(known, x->newver))
+        if (known && x->t && (x->same_rec || !strcmp(known, x->newver)))
             x->live = known;            /* unchanged, as the manifest proves */
         else
             idx[nidx++] = i;
@@ -865,7 +868,7 @@ static bool commit_store(rtarget *t, const char *manifest, rerr *e)
         rtenant *x = &t->ten[i];
         if (x->t) {
             const char *was = x->was;
-            if (!was || strcmp(was, x->newver)) {
+            if (!was || (!x->same_rec && strcmp(was, x->newver))) {
                 hv[hn++] = x->name;
                 hv[hn++] = x->newver;
             }

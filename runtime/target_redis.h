@@ -39,6 +39,8 @@ typedef struct rtenant {
     bool live_own;
     bool changed;
     bool verified;             /* a verification case's tenant (its rules are kept) */
+    bool same_rec;             /* newver is the record's entry, which was is: the two are
+                                * equal without comparing them (most of 100 000) */
 } rtenant;
 
 /* The record's plan versions are the canonical text of an array of
