@@ -629,6 +629,16 @@ rtenant *rt_find(rtarget *t, const char *name)
  * versions and most names hold no byte it escapes, and its copy of those,
  * a byte at a time, was the largest cost of a one-tenant re-apply's
  * digest at 100 000 tenants. */
+/* The length of s when canonical JSON writes it as it is (printable ASCII
+ * but '"' and '\\'), else SIZE_MAX. */
+static size_t plain_len(const char *s)
+{
+    const unsigned char *c = (const unsigned char *)s;
+    while (*c >= 0x20 && *c < 0x80 && *c != '"' && *c != '\\')
+        c++;
+    return *c ? SIZE_MAX : (size_t)((const char *)c - s);
+}
+
 static void put_map_str(buf *b, const char *s)
 {
     const unsigned char *c = (const unsigned char *)s;
@@ -675,6 +685,27 @@ static bool rt_state_digest(const target *tg, bool after, char out[DIGEST_HEX_LE
         const char *v = after ? (t->ten[i].t ? t->ten[i].newver : NULL) : t->ten[i].live;
         if (!v)
             continue;
+        /* "name":"version" written in place when both need no escape and
+         * the room reserved above holds them (it does, for versions of
+         * their usual length): 100 000 entries of a few calls each were
+         * most of the digest's cost outside SHA-256. */
+        size_t nl = plain_len(t->ten[i].name), vl = plain_len(v);
+        if (nl != SIZE_MAX && vl != SIZE_MAX && b.len + nl + vl + 7 < b.cap) {
+            char *w = b.data + b.len;
+            if (!first)
+                *w++ = ',';
+            *w++ = '"';
+            w = (char *)memcpy(w, t->ten[i].name, nl) + nl;
+            *w++ = '"';
+            *w++ = ':';
+            *w++ = '"';
+            w = (char *)memcpy(w, v, vl) + vl;
+            *w++ = '"';
+            *w = '\0';
+            b.len = (size_t)(w - b.data);
+            first = false;
+            continue;
+        }
         if (!first)
             buf_putc(&b, ',');
         first = false;
