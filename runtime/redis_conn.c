@@ -476,6 +476,61 @@ redisReply *rconn_read(rconn *c, rerr *e)
     return r;
 }
 
+/* n in decimal at w; returns the end. */
+static char *put_count(char *w, size_t n)
+{
+    char d[24];
+    int k = 0;
+    do {
+        d[k++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    while (k)
+        *w++ = d[--k];
+    return w;
+}
+
+/* The number of decimal digits of n. */
+static size_t count_len(size_t n)
+{
+    size_t k = 1;
+    while (n >= 10) {
+        n /= 10;
+        k++;
+    }
+    return k;
+}
+
+size_t rconn_format(char **out, int argc, const char **argv, const size_t *lens)
+{
+    /* Sized exactly: a deploy holds 100 000 configs' commands at once. */
+    size_t need = 1 + count_len((size_t)argc) + 2 + 1;
+    for (int i = 0; i < argc; i++) {
+        size_t l = lens ? lens[i] : strlen(argv[i]);
+        need += 1 + count_len(l) + 2 + l + 2;
+    }
+    char *b = xmalloc(need), *w = b;
+    *w++ = '*';
+    w = put_count(w, (size_t)argc);
+    *w++ = '\r';
+    *w++ = '\n';
+    for (int i = 0; i < argc; i++) {
+        size_t l = lens ? lens[i] : strlen(argv[i]);
+        *w++ = '$';
+        w = put_count(w, l);
+        *w++ = '\r';
+        *w++ = '\n';
+        if (l)
+            memcpy(w, argv[i], l);
+        w += l;
+        *w++ = '\r';
+        *w++ = '\n';
+    }
+    *w = '\0';
+    *out = b;
+    return (size_t)(w - b);
+}
+
 bool rreply_is(const redisReply *r, const char *s)
 {
     return r && (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING) &&
