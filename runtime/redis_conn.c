@@ -5,10 +5,11 @@
  * because hiredis 0.14's redisReconnect forgets the command timeout.
  *
  * Two transports behind one set of functions: plain TCP is a hiredis
- * context; TLS is a tls_conn stream, with commands formatted by hiredis
- * (redisFormatCommandArgv) into an output buffer and replies parsed by a
- * hiredis reader fed from the stream.  Pipelining has the same shape in
- * both: appended commands wait in the buffer until the first read. */
+ * context; TLS is a tls_conn stream, with commands formatted as RESP
+ * (rconn_format, or hiredis for rconn_cmdf's printf-style ones) into an
+ * output buffer and replies parsed by a hiredis reader fed from the stream.
+ * Pipelining has the same shape in both: appended commands wait in the
+ * buffer until the first read. */
 #include "redis_conn.h"
 
 #include <errno.h>
