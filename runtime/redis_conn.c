@@ -6,7 +6,7 @@
  *
  * Two transports behind one set of functions: plain TCP is a hiredis
  * context; TLS is a tls_conn stream, with commands formatted as RESP
- * (rconn_format, or hiredis for rconn_cmdf's printf-style ones) into an
+ * (rconn_format; hiredis for rconn_cmdf's printf-style ones) into an
  * output buffer and replies parsed by a hiredis reader fed from the stream.
  * Pipelining has the same shape in both: appended commands wait in the
  * buffer until the first read. */
@@ -424,7 +424,7 @@ redisReply *rconn_cmd(rconn *c, rerr *e, int argc, const char **argv, const size
         return NULL;
     if (c->use_tls) {
         char *cmd = NULL;
-        int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+        int len = (int)rconn_format(&cmd, argc, argv, lens);
         char name[32];
         int nl = lens ? (int)(lens[0] < 31 ? lens[0] : 31) : (int)strnlen(argv[0], 31);
         snprintf(name, sizeof name, "%.*s", nl, argv[0]);
