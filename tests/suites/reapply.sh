@@ -9,7 +9,7 @@
 # tenant's config and pointer are removed and a rollback restores them; a
 # crash mid-apply leaves no manifest behind the store's back.  (owner: apply)
 . "$ROOT/tests/lib.sh"
-plan 77
+plan 79
 
 NS=re
 N=300
@@ -116,6 +116,23 @@ PY
 "$RLC" run -q --json "$T/b.json" > "$T/r3b.json"; r=$?
 check "a record whose plan versions were edited is not used for versions (all encoded, nothing written)" \
     eval '[ $r -eq 0 ] && [ "$(field "$T/r3b.json" configs_encoded)" -eq $N ] && [ "$(field "$T/r3b.json" keys_written)" -eq 0 ]'
+# A record of the older form (the versions as one string, its check over
+# that string) is sound but not trusted for versions: every config is
+# encoded once, nothing is written, and the record is made again as an
+# array (SPEC.md 7.7).
+python3 - "$RLC_STATE_DIR" <<'PY'
+import glob, hashlib, json, sys
+canon = lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+for p in glob.glob(sys.argv[1] + "/manifest-*.json"):
+    d = json.load(open(p)); d["plan_versions"] = "".join(d["plan_versions"])
+    sub = {k: d[k] for k in ("buckets", "encoder", "plan_versions")}
+    d["check"] = hashlib.sha256(canon(sub).encode()).hexdigest()
+    open(p, "w").write(canon(d))
+PY
+"$RLC" run -q --json "$T/b.json" > "$T/r3o.json"; r=$?
+check "a record of the older form (versions as one string) is re-made: all encoded, nothing written" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/r3o.json" configs_encoded)" -eq $N ] && [ "$(field "$T/r3o.json" keys_written)" -eq 0 ]'
+check "and written again with its versions as an array" record_ok
 # The same rules with other time settings are other configs: the record
 # (made with max_clock_skew 500ms) must not lend its versions.
 sed 's/max_clock_skew = 500ms/max_clock_skew = 400ms/' "$T/b.rlp" > "$T/skew.rlp"
