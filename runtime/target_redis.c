@@ -625,10 +625,6 @@ rtenant *rt_find(rtarget *t, const char *name)
     return NULL;
 }
 
-/* canon_json_str(b, s), faster for the strings of a state map: config
- * versions and most names hold no byte it escapes, and its copy of those,
- * a byte at a time, was the largest cost of a one-tenant re-apply's
- * digest at 100 000 tenants. */
 /* The length of s when canonical JSON writes it as it is (printable ASCII
  * but '"' and '\\'), else SIZE_MAX. */
 static size_t plain_len(const char *s)
@@ -639,6 +635,10 @@ static size_t plain_len(const char *s)
     return *c ? SIZE_MAX : (size_t)((const char *)c - s);
 }
 
+/* canon_json_str(b, s), faster for the strings of a state map: config
+ * versions and most names hold no byte it escapes, and its copy of those,
+ * a byte at a time, was the largest cost of a one-tenant re-apply's
+ * digest at 100 000 tenants. */
 static void put_map_str(buf *b, const char *s)
 {
     const unsigned char *c = (const unsigned char *)s;
