@@ -3,9 +3,9 @@
 #include "xalloc.h"
 
 #include <stdint.h>
-#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static xalloc_oom_handler oom_handler;
 
