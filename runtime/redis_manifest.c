@@ -48,13 +48,43 @@ static void encoder_id(const target_env *env, char *out, size_t n)
              env->client_time ? 'c' : 's', (long long)env->skew_ms);
 }
 
+/* The record's plan versions are hashed for its check in chunks of
+ * PV_CHUNK entries, each chunk's digest known apart: a re-apply that
+ * changes a few tenants hashes again the chunks they are in, not the 6.7
+ * MB of 100 000 versions. */
+#define PV_CHUNK 1024
+
+/* The digest of entries [from, to) of a versions' array whose entry 0's
+ * hex digits are at hex0 (entries RT_PV_STRIDE bytes apart, their quotes
+ * in place): the SHA-256 of the canonical JSON of those entries as an
+ * array, hashed where they lie. */
+static bool pv_chunk_digest(const char *hex0, size_t from, size_t to, char out[DIGEST_HEX_LEN + 1])
+{
+    const void *part[3] = {"[", hex0 + from * RT_PV_STRIDE - 1, "]"};
+    size_t len[3] = {1, (to - from) * RT_PV_STRIDE - 1, 1};
+    return digest_sha256_parts_hex(part, len, 3, out);
+}
+
+/* The chunk digests of n entries from hex0 into d[0..(n + PV_CHUNK - 1) /
+ * PV_CHUNK); only chunks marked in redo when redo is not NULL. */
+static bool pv_chunk_digests(const char *hex0, size_t n, const bool *redo,
+                             char (*d)[DIGEST_HEX_LEN + 1])
+{
+    for (size_t k = 0; k * PV_CHUNK < n; k++) {
+        size_t to = (k + 1) * PV_CHUNK < n ? (k + 1) * PV_CHUNK : n;
+        if ((!redo || redo[k]) && !pv_chunk_digest(hex0, k * PV_CHUNK, to, d[k]))
+            return false;
+    }
+    return true;
+}
+
 /* The digest that seals the record's plan versions and buckets to its
- * encoder: of {"buckets":B,"encoder":E,"plan_versions":PV} in canonical
- * JSON, PV being the canonical text of the array of the plan versions of
- * the record's tenants in name order ([pv, pv + pvlen), hashed where it
- * lies: 6.7 MB at 100 000 tenants), B the canonical JSON of the buckets. */
-static bool record_check(const char *buckets, const char *encoder, const char *pv, size_t pvlen,
-                         char out[DIGEST_HEX_LEN + 1])
+ * encoder: of {"buckets":B,"encoder":E,"plan_versions":D} in canonical
+ * JSON, D being the array of the digests of the versions' chunks
+ * (pv_chunk_digest: entries [0, 1024), [1024, 2048)... of the record's
+ * tenants in name order), B the canonical JSON of the buckets. */
+static bool record_check(const char *buckets, const char *encoder,
+                         char (*d)[DIGEST_HEX_LEN + 1], size_t nd, char out[DIGEST_HEX_LEN + 1])
 {
     buf b;
     buf_init(&b, BUF_DEFAULT_MAX);
@@ -62,10 +92,11 @@ static bool record_check(const char *buckets, const char *encoder, const char *p
     buf_puts(&b, buckets);
     buf_puts(&b, ",\"encoder\":");
     canon_json_str(&b, encoder);
-    buf_puts(&b, ",\"plan_versions\":");
-    const void *part[3] = {b.data, pv, "}"};
-    size_t len[3] = {b.len, pvlen, 1};
-    bool ok = buf_ok(&b) && digest_sha256_parts_hex(part, len, 3, out);
+    buf_puts(&b, ",\"plan_versions\":[");
+    for (size_t k = 0; k < nd; k++)
+        buf_printf(&b, "%s\"%s\"", k ? "," : "", d[k]);
+    buf_puts(&b, "]}");
+    bool ok = buf_ok(&b) && digest_sha256_hex(b.data, b.len, out);
     buf_free(&b);
     return ok;
 }
@@ -196,6 +227,8 @@ typedef struct record {
                      * place, not copied (6.7 MB at 100 000 tenants) */
     bool pv_in_text;
     bool checked;
+    char (*pvd)[DIGEST_HEX_LEN + 1];   /* the digests of its chunks (PV_CHUNK) */
+    size_t npvd;
 } record;
 
 static void record_free(record *r)
@@ -205,6 +238,7 @@ static void record_free(record *r)
     free(r->text);
     if (!r->pv_in_text)
         free(r->pv);
+    free(r->pvd);
     memset(r, 0, sizeof *r);
 }
 
@@ -275,8 +309,12 @@ static bool record_load(const char *path, const char *ns, record *r)
         const char *rck = json_string_value(json_object_get(r->rec, "check"));
         char *bk = digest_canonical_json(json_object_get(r->rec, "buckets"));
         char ck[DIGEST_HEX_LEN + 1];
-        r->checked = bk && renc && rck && pv &&
-                     record_check(bk, renc, pv, (size_t)(pv_end - pv), ck) && !strcmp(ck, rck);
+        if (pv) {
+            r->npvd = (npv + PV_CHUNK - 1) / PV_CHUNK;
+            r->pvd = xmalloc((r->npvd ? r->npvd : 1) * sizeof *r->pvd);
+        }
+        r->checked = bk && renc && rck && pv && pv_chunk_digests(pv + 2, npv, NULL, r->pvd) &&
+                     record_check(bk, renc, r->pvd, r->npvd, ck) && !strcmp(ck, rck);
         free(bk);
     }
     if (ok && pv) {
@@ -350,11 +388,14 @@ bool redis_manifest_read(rtarget *t, const char *live)
         t->rec_n = r->n;
         t->rec_pv = r->pv;
         t->rec_pv_in_text = r->pv_in_text;
+        t->rec_pvd = r->pvd;
     }
     if (r == &own) {
         /* The target owns the map, its text and the versions now. */
         if (!t->rec_pv && !own.pv_in_text)
             free(own.pv);
+        if (!t->rec_pv)
+            free(own.pvd);
         json_decref(own.rec);
     }
     return true;
@@ -433,11 +474,12 @@ void redis_manifest_known(const char *state_dir, const char *ns, tknown *out)
  * closing quote put back over its NUL (record_load cut them), so that its
  * array is the new record's: no 6.7 MB buffer to fill at 100 000 tenants.
  * Returns the array's length ('[' to ']'), 0 when the record cannot serve
- * (then nothing was changed); pv_cut undoes the quotes, and must be
+ * (then nothing was changed); the chunks overwritten are marked in dirty
+ * (one per PV_CHUNK tenants, false on entry); pv_cut undoes the quotes, and must be
  * called before anything reads the versions as strings again.  An
  * overwritten entry belonged to a tenant read from the plan, whose version
  * lies elsewhere: no tenant borrows it. */
-static size_t pv_inplace(rtarget *t)
+static size_t pv_inplace(rtarget *t, bool *dirty)
 {
     if (!t->rec_pv || !t->rec_pv_in_text || !t->nten || t->rec_n != t->nten ||
         t->rec_kv != t->st || t->nst != t->nten)
@@ -453,8 +495,10 @@ static size_t pv_inplace(rtarget *t)
     for (size_t i = 0; i < t->nten; i++) {
         char *e = t->rec_pv + i * RT_PV_STRIDE;
         const char *v = t->ten[i].t->version;
-        if (v != e && memcmp(e, v, DIGEST_HEX_LEN))
+        if (v != e && memcmp(e, v, DIGEST_HEX_LEN)) {
             memcpy(e, v, DIGEST_HEX_LEN);
+            dirty[i / PV_CHUNK] = true;
+        }
         e[DIGEST_HEX_LEN] = '"';
     }
     return t->nten * RT_PV_STRIDE + 1;
@@ -506,8 +550,7 @@ void redis_manifest_write(rtarget *t, const char *digest)
     }
     buf_putc(&bk, ']');
     /* {"buckets":B,"check":C,"encoder":E,"plan_versions":[..],..}, C
-     * being the digest of the same without it, hashed in place (no copy
-     * of the versions, 6.7 MB at 100 000 tenants) and filled in after. */
+     * (record_check) filled in after. */
     /* Sized once: at 100 000 tenants, growing by doubling copied the
      * record several times over.  The map is written from where the
      * state digest left it, not copied in (rt_state_digest). */
@@ -518,17 +561,18 @@ void redis_manifest_write(rtarget *t, const char *digest)
     /* The versions as the record read holds them, brought up to date in
      * place, when it has exactly this deploy's tenants (pv_inplace); else
      * written out one by one. */
-    size_t pv_len = pv_inplace(t);
+    size_t nd = (t->nten + PV_CHUNK - 1) / PV_CHUNK;
+    bool *dirty = xcalloc(nd + 1, sizeof *dirty);
+    char (*pvd)[DIGEST_HEX_LEN + 1] = xmalloc((nd + 1) * sizeof *pvd);
+    size_t pv_len = t->rec_pvd ? pv_inplace(t, dirty) : 0;
     buf_expect(&all, bk.len + (pv_len ? 0 : t->nten * RT_PV_STRIDE) + names + 1024);
     buf_puts(&all, "{\"buckets\":");
     buf_append(&all, bk.data, bk.len);
-    size_t head = all.len;
     buf_puts(&all, ",\"check\":\"");
     size_t ck_at = all.len;
     for (size_t i = 0; i < DIGEST_HEX_LEN; i++)
         buf_putc(&all, '0');
     buf_putc(&all, '"');
-    size_t tail = all.len;
     buf_puts(&all, ",\"encoder\":");
     canon_json_str(&all, enc);
     buf_puts(&all, ",\"plan_versions\":");
@@ -551,20 +595,32 @@ void redis_manifest_write(rtarget *t, const char *digest)
         buf_putc(&all, '"');
     }
     buf_putc(&all, ']');
+    /* The chunks' digests: the record's, but for the chunks overwritten,
+     * when it is the record's array; else all, over the array written. */
+    size_t npv = pv_len ? t->nten : 0;
+    const char *hex0 = pv_len ? t->rec_pv : all.data + pv_at + 2;
+    if (pv_len)
+        memcpy(pvd, t->rec_pvd, nd * sizeof *pvd);
+    else
+        for (size_t i = 0; versions && i < t->nten; i++)
+            npv += t->ten[i].t != NULL;
+    nd = (npv + PV_CHUNK - 1) / PV_CHUNK;
     if (pv_len)
         all.len = pv_at;        /* the array is the record's, below */
     const char *pv_text = pv_len ? t->rec_pv - 2 : "";
     char ck[DIGEST_HEX_LEN + 1];
-    const void *part[4] = {all.data, all.data + tail, pv_text, "}"};
-    size_t len[4] = {head, all.len - tail, pv_len, 1};
     size_t mid = all.len;
-    if (versions && buf_ok(&all) && buf_ok(&bk) && digest_sha256_parts_hex(part, len, 4, ck)) {
+    if (versions && buf_ok(&all) && buf_ok(&bk) &&
+        pv_chunk_digests(hex0, npv, pv_len ? dirty : NULL, pvd) &&
+        record_check(bk.data, enc, pvd, nd, ck)) {
         memcpy(all.data + ck_at, ck, DIGEST_HEX_LEN);
     } else {
         buf_reset(&all);
         mid = 0;
         pv_len = pv_cut(t, pv_len);
     }
+    free(dirty);
+    free(pvd);
     /* all is [0, mid) before the versions' array (when it is the
      * record's) and the rest after it. */
     buf_putc(&all, mid ? ',' : '{');

@@ -174,6 +174,7 @@ static void rt_free(target *tg)
         free(t->st_text);
         if (!t->rec_pv_in_text)
             free(t->rec_pv);
+        free(t->rec_pvd);
     }
     free(t->live_plan);
     json_decref(tg->desc);

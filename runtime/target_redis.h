@@ -78,6 +78,8 @@ typedef struct rtarget {
     size_t rec_n;
     char *rec_pv;
     bool rec_pv_in_text;       /* rec_pv lies in st_text (not freed alone) */
+    char (*rec_pvd)[DIGEST_HEX_LEN + 1];   /* the digests of its chunks, which the
+                                            * record's check covers */
     char *live_plan;           /* live NS:deploy:plan */
     char manifest_path[STATEDIR_PATH_MAX];  /* this state dir's record of the target */
     bool fast_read;            /* the store's manifest matched that record */

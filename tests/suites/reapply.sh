@@ -76,9 +76,10 @@ check "the changed tenant is active at its new version" \
     eval '[ "$(rc get "{$NS:t007}:active")" = "$(rc hget $NS:deploy:state t007)" ]'
 "$RLC" status -q > /dev/null; check "status after the re-apply: no drift" [ $? -eq 0 ]
 # The record the re-apply rewrote, checked from outside (SPEC.md 7.7): its
-# map hashes to the store's manifest, and its
-# check is the SHA-256 of the canonical {"buckets","encoder","plan_versions"}
-# (hashed by rlc in place, the check's own slot filled in afterwards).
+# map hashes to the store's manifest, and its check is the SHA-256 of the
+# canonical {"buckets","encoder","plan_versions"}, the versions given by
+# the digests of their chunks of 1 024 (the check's own slot filled in
+# afterwards).
 record_ok() {
     python3 - "$RLC_STATE_DIR" "$(rc get $NS:deploy:manifest)" <<'PY'
 import glob, hashlib, json, sys
@@ -86,7 +87,9 @@ canon = lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_as
 sha = lambda s: hashlib.sha256(s.encode()).hexdigest()
 (p,) = glob.glob(sys.argv[1] + "/manifest-*.json")
 text = open(p).read(); d = json.loads(text)
-sub = {k: d[k] for k in ("buckets", "encoder", "plan_versions")}
+pv = d["plan_versions"]
+chunks = [sha(canon(pv[i:i + 1024])) for i in range(0, len(pv), 1024)]
+sub = {"buckets": d["buckets"], "encoder": d["encoder"], "plan_versions": chunks}
 ok = (d["manifest"] == sys.argv[2] == sha(canon(d["tenants"]))
       and d["check"] == sha(canon(sub)) and len(d["plan_versions"]) == len(d["tenants"])
       and all(len(v) == 64 for v in d["plan_versions"])
