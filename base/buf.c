@@ -69,6 +69,9 @@ bool buf_expect(buf *b, size_t n)
             madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
     }
 #endif
+    /* What is expected is about to be written: its pages at once (those
+     * n bytes only: the capacity may be twice that). */
+    xalloc_ready(b->data + b->len, n);
     return true;
 }
 

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static xalloc_oom_handler oom_handler;
 
@@ -80,4 +81,21 @@ char *xstrndup(const char *s, size_t n)
 char *xstrdup(const char *s)
 {
     return xstrndup(s, SIZE_MAX);
+}
+
+void xalloc_ready(void *p, size_t n)
+{
+#ifdef MADV_POPULATE_WRITE
+    if (!p || n < ((size_t)1 << 20))
+        return;
+    /* The whole pages inside the block: the first and last may be shared
+     * with other allocations, and fault in as usual. */
+    uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+    uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)n;
+#endif
 }

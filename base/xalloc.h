@@ -42,6 +42,13 @@ void *xreallocarray(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
+/* Makes the pages of [p, p + n) ready to be written in one call
+ * (MADV_POPULATE_WRITE) instead of a fault per 4 KiB on first touch, when
+ * n is large (1 MiB or more) and the kernel has it; a hint, nothing else
+ * changes.  For memory about to be filled whole: a read buffer sized from
+ * its file, an array written entry by entry. */
+void xalloc_ready(void *p, size_t n);
+
 /* Whether the fault-injection hook says this allocation fails; for the
  * few allocators that do not go through malloc (the arena's mmap). */
 int xalloc_fault(void);

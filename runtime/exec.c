@@ -186,7 +186,7 @@ static int take_bucket(void *ud, const json_t *plan, size_t k, const char *sha, 
     char err[512];
     /* The ruleset borrows names and versions: c->known outlives it. */
     for (size_t j = kb->first; j < kb->first + n; j++) {
-        if (!rules_add_tenant_known(&c->rs, r->names[j], r->vers + j * (DIGEST_HEX_LEN + 1), k,
+        if (!rules_add_tenant_known(&c->rs, r->names[j], r->vers + j * r->vstride, k,
                                     err, sizeof err)) {
             rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
             return -1;

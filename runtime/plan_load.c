@@ -851,11 +851,17 @@ json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_tex
                  want_digest, have);
         return NULL;
     }
-    json_t *index = canon && h.index && h.tenants && *h.tenants == '['
-                        ? json_loadb(h.index, (size_t)(h.index_end - h.index), 0, NULL)
+    /* The index is parsed once, as strictly as the rest (no duplicate
+     * key, no real number): the rest is parsed with [] in its place and
+     * it is put back, instead of a second parse of its 90 KB at 100 000
+     * tenants.  It comes before the tenants (canonical key order). */
+    json_t *index = canon && h.index && h.tenants && *h.tenants == '[' && h.index_end < h.tenants
+                        ? json_loadb(h.index, (size_t)(h.index_end - h.index),
+                                     JSON_REJECT_DUPLICATES, NULL)
                         : NULL;
     const char *vs = h.tenants, *ve = NULL;
-    if (!json_is_array(index) || !buckets_located(index, vs, text + len, &ve)) {
+    if (!json_is_array(index) || find_real(index) ||
+        !buckets_located(index, vs, text + len, &ve)) {
         json_decref(index);
         /* Not the canonical text: the whole tree, then the same calls. */
         release_text(text, len, mapped);
@@ -873,16 +879,23 @@ json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_tex
         json_object_set_new(p, "tenants", json_array());
         return p;
     }
-    json_decref(index);
-    /* The rest of the plan, with [] for tenants, as one small tree: its
-     * digest is the plan's (the index stands for the tenants). */
-    size_t rl = (size_t)(vs - text) + 2 + (size_t)(text + len - ve);
-    char *rest = xmalloc(rl + 1);
-    memcpy(rest, text, (size_t)(vs - text));
-    memcpy(rest + (vs - text), "[]", 2);
-    memcpy(rest + (vs - text) + 2, ve, (size_t)(text + len - ve));
+    /* The rest of the plan, with [] for tenants and for the index, as one
+     * small tree: its digest is the plan's (the index stands for the
+     * tenants). */
+    size_t ia = (size_t)(h.index - text), ib = (size_t)(vs - h.index_end);
+    size_t rl = ia + 2 + ib + 2 + (size_t)(text + len - ve);
+    char *rest = xmalloc(rl + 1), *w = rest;
+    w = (char *)memcpy(w, text, ia) + ia;
+    w = (char *)memcpy(w, "[]", 2) + 2;
+    w = (char *)memcpy(w, h.index_end, ib) + ib;
+    w = (char *)memcpy(w, "[]", 2) + 2;
+    memcpy(w, ve, (size_t)(text + len - ve));
     json_t *p = plan_parse_text(rest, rl, e);
     free(rest);
+    if (p)
+        json_object_set_new(p, "tenant_index", index);
+    else
+        json_decref(index);
     char dg[DIGEST_HEX_LEN + 1];
     bool ok = p && (plan_digest_compute(p, dg) ||
                     rerr_set(e, DIAG_PLAN_SHAPE, "plan is not an object")) &&

@@ -212,7 +212,7 @@ static json_t *state_fields(rtarget *t, rerr *e)
     for (size_t i = 0; i < t->nten; i++) {
         const rtenant *x = &t->ten[i];
         const char *was = x->t ? x->was : NULL;
-        if (!x->t || !was || strcmp(was, x->newver))
+        if (!x->t || !was || (!x->same_rec && strcmp(was, x->newver)))
             names[n++] = x->name;
     }
     rpipe *p = rpipe_new(t->s);

@@ -373,14 +373,10 @@ redisReply *rstore_cmd(rstore *s, const char *key, size_t keylen, int argc, cons
                        const size_t *lens, rerr *e)
 {
     char *resp = NULL;
-    int len = redisFormatCommandArgv(&resp, argc, argv, lens);
-    if (len < 0) {
-        rerr_set(e, DIAG_STORE_REPLY, "cannot format command %s", argv[0]);
-        return NULL;
-    }
+    size_t len = rconn_format(&resp, argc, argv, lens);
     int slot = key && s->cluster ? (int)plan_key_slot(key, keylen) : (key ? 0 : -1);
-    redisReply *r = run_resp(s, slot, resp, (size_t)len, NULL, e);
-    redisFreeCommand(resp);
+    redisReply *r = run_resp(s, slot, resp, len, NULL, e);
+    free(resp);
     return r;
 }
 
@@ -435,7 +431,7 @@ void rpipe_free(rpipe *p)
     if (!p)
         return;
     for (size_t i = 0; i < p->n; i++) {
-        redisFreeCommand(p->cmds[i].resp);
+        free(p->cmds[i].resp);
         if (p->cmds[i].reply)
             freeReplyObject(p->cmds[i].reply);
     }
@@ -453,10 +449,7 @@ bool rpipe_add(rpipe *p, const char *key, size_t keylen, int argc, const char **
     }
     pcmd *c = &p->cmds[p->n];
     memset(c, 0, sizeof *c);
-    int len = redisFormatCommandArgv(&c->resp, argc, argv, lens);
-    if (len < 0)
-        return false;
-    c->len = (size_t)len;
+    c->len = rconn_format(&c->resp, argc, argv, lens);
     c->slot = key && p->s->cluster ? (int)plan_key_slot(key, keylen) : (key ? 0 : -1);
     p->n++;
     return true;

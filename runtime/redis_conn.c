@@ -5,10 +5,11 @@
  * because hiredis 0.14's redisReconnect forgets the command timeout.
  *
  * Two transports behind one set of functions: plain TCP is a hiredis
- * context; TLS is a tls_conn stream, with commands formatted by hiredis
- * (redisFormatCommandArgv) into an output buffer and replies parsed by a
- * hiredis reader fed from the stream.  Pipelining has the same shape in
- * both: appended commands wait in the buffer until the first read. */
+ * context; TLS is a tls_conn stream, with commands formatted as RESP
+ * (rconn_format; hiredis for rconn_cmdf's printf-style ones) into an
+ * output buffer and replies parsed by a hiredis reader fed from the stream.
+ * Pipelining has the same shape in both: appended commands wait in the
+ * buffer until the first read. */
 #include "redis_conn.h"
 
 #include <errno.h>
@@ -423,7 +424,7 @@ redisReply *rconn_cmd(rconn *c, rerr *e, int argc, const char **argv, const size
         return NULL;
     if (c->use_tls) {
         char *cmd = NULL;
-        int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+        int len = (int)rconn_format(&cmd, argc, argv, lens);
         char name[32];
         int nl = lens ? (int)(lens[0] < 31 ? lens[0] : 31) : (int)strnlen(argv[0], 31);
         snprintf(name, sizeof name, "%.*s", nl, argv[0]);
@@ -474,6 +475,61 @@ redisReply *rconn_read(rconn *c, rerr *e)
         return NULL;
     }
     return r;
+}
+
+/* n in decimal at w; returns the end. */
+static char *put_count(char *w, size_t n)
+{
+    char d[24];
+    int k = 0;
+    do {
+        d[k++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    while (k)
+        *w++ = d[--k];
+    return w;
+}
+
+/* The number of decimal digits of n. */
+static size_t count_len(size_t n)
+{
+    size_t k = 1;
+    while (n >= 10) {
+        n /= 10;
+        k++;
+    }
+    return k;
+}
+
+size_t rconn_format(char **out, int argc, const char **argv, const size_t *lens)
+{
+    /* Sized exactly: a deploy holds 100 000 configs' commands at once. */
+    size_t need = 1 + count_len((size_t)argc) + 2 + 1;
+    for (int i = 0; i < argc; i++) {
+        size_t l = lens ? lens[i] : strlen(argv[i]);
+        need += 1 + count_len(l) + 2 + l + 2;
+    }
+    char *b = xmalloc(need), *w = b;
+    *w++ = '*';
+    w = put_count(w, (size_t)argc);
+    *w++ = '\r';
+    *w++ = '\n';
+    for (int i = 0; i < argc; i++) {
+        size_t l = lens ? lens[i] : strlen(argv[i]);
+        *w++ = '$';
+        w = put_count(w, l);
+        *w++ = '\r';
+        *w++ = '\n';
+        if (l)
+            memcpy(w, argv[i], l);
+        w += l;
+        *w++ = '\r';
+        *w++ = '\n';
+    }
+    *w = '\0';
+    *out = b;
+    return (size_t)(w - b);
 }
 
 bool rreply_is(const redisReply *r, const char *s)

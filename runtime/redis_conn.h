@@ -64,6 +64,13 @@ redisReply *rconn_cmd(rconn *c, rerr *e, int argc, const char **argv, const size
 /* printf-style command (hiredis format: %s, %b, %d...). */
 redisReply *rconn_cmdf(rconn *c, rerr *e, const char *fmt, ...);
 
+/* The command as RESP, the bytes redisFormatCommandArgv makes
+ * (*argc, then $len and the bytes of each argument), into *out (malloc'd,
+ * the caller frees it); returns its length.  Without a printf per
+ * number: a deploy of 100 000 tenants formats 300 000 commands.  lens may
+ * be NULL for NUL-terminated args. */
+size_t rconn_format(char **out, int argc, const char **argv, const size_t *lens);
+
 /* Pipelining: queue a RESP-formatted command, then read replies in order.
  * rconn_flush_read blocks for the next reply (flushing everything queued
  * first).  On NULL (transport failure) the pipeline is lost; reconnect

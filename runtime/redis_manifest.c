@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "file_write.h"
 #include "plan_digest.h"
 #include "target_redis.h"
 #include "xalloc.h"
@@ -47,13 +48,43 @@ static void encoder_id(const target_env *env, char *out, size_t n)
              env->client_time ? 'c' : 's', (long long)env->skew_ms);
 }
 
+/* The record's plan versions are hashed for its check in chunks of
+ * PV_CHUNK entries, each chunk's digest known apart: a re-apply that
+ * changes a few tenants hashes again the chunks they are in, not the 6.7
+ * MB of 100 000 versions. */
+#define PV_CHUNK 1024
+
+/* The digest of entries [from, to) of a versions' array whose entry 0's
+ * hex digits are at hex0 (entries RT_PV_STRIDE bytes apart, their quotes
+ * in place): the SHA-256 of the canonical JSON of those entries as an
+ * array, hashed where they lie. */
+static bool pv_chunk_digest(const char *hex0, size_t from, size_t to, char out[DIGEST_HEX_LEN + 1])
+{
+    const void *part[3] = {"[", hex0 + from * RT_PV_STRIDE - 1, "]"};
+    size_t len[3] = {1, (to - from) * RT_PV_STRIDE - 1, 1};
+    return digest_sha256_parts_hex(part, len, 3, out);
+}
+
+/* The chunk digests of n entries from hex0 into d[0..(n + PV_CHUNK - 1) /
+ * PV_CHUNK); only chunks marked in redo when redo is not NULL. */
+static bool pv_chunk_digests(const char *hex0, size_t n, const bool *redo,
+                             char (*d)[DIGEST_HEX_LEN + 1])
+{
+    for (size_t k = 0; k * PV_CHUNK < n; k++) {
+        size_t to = (k + 1) * PV_CHUNK < n ? (k + 1) * PV_CHUNK : n;
+        if ((!redo || redo[k]) && !pv_chunk_digest(hex0, k * PV_CHUNK, to, d[k]))
+            return false;
+    }
+    return true;
+}
+
 /* The digest that seals the record's plan versions and buckets to its
- * encoder: of {"buckets":B,"encoder":E,"plan_versions":PV} in canonical
- * JSON, PV being the plan versions of the record's tenants in name order,
- * concatenated (one string: a second map of 100 000 entries would double
- * the cost of reading), B the canonical JSON of the buckets. */
-static bool record_check(const char *buckets, const char *encoder, const char *pv,
-                         char out[DIGEST_HEX_LEN + 1])
+ * encoder: of {"buckets":B,"encoder":E,"plan_versions":D} in canonical
+ * JSON, D being the array of the digests of the versions' chunks
+ * (pv_chunk_digest: entries [0, 1024), [1024, 2048)... of the record's
+ * tenants in name order), B the canonical JSON of the buckets. */
+static bool record_check(const char *buckets, const char *encoder,
+                         char (*d)[DIGEST_HEX_LEN + 1], size_t nd, char out[DIGEST_HEX_LEN + 1])
 {
     buf b;
     buf_init(&b, BUF_DEFAULT_MAX);
@@ -61,15 +92,39 @@ static bool record_check(const char *buckets, const char *encoder, const char *p
     buf_puts(&b, buckets);
     buf_puts(&b, ",\"encoder\":");
     canon_json_str(&b, encoder);
-    buf_puts(&b, ",\"plan_versions\":\"");
-    /* pv holds hex digits only (record_load cuts it at the first other
-     * byte), which canonical JSON leaves as they are: hashed where it
-     * lies, not copied (6.4 MB at 100 000 tenants). */
-    const void *part[3] = {b.data, pv, "\"}"};
-    size_t len[3] = {b.len, strlen(pv), 2};
-    bool ok = buf_ok(&b) && digest_sha256_parts_hex(part, len, 3, out);
+    buf_puts(&b, ",\"plan_versions\":[");
+    for (size_t k = 0; k < nd; k++)
+        buf_printf(&b, "%s\"%s\"", k ? "," : "", d[k]);
+    buf_puts(&b, "]}");
+    bool ok = buf_ok(&b) && digest_sha256_hex(b.data, b.len, out);
     buf_free(&b);
     return ok;
+}
+
+/* The plan versions' array in canonical text, ["<64 hex>","<64 hex>",...],
+ * from p ('['): its entries lie RT_PV_STRIDE bytes apart, the first at p +
+ * 2.  The number of entries, or SIZE_MAX when p is not such an array (a
+ * record of an older rlc, whose versions were one string: not used);
+ * *end: the byte after its ']'. */
+static size_t pv_array(const char *p, const char *limit, const char **end)
+{
+    size_t n = 0;
+    if (p >= limit || *p++ != '[')
+        return SIZE_MAX;
+    while (p < limit && *p == '"') {
+        if ((size_t)(limit - p) < DIGEST_HEX_LEN + 3 || p[DIGEST_HEX_LEN + 1] != '"' ||
+            strspn(p + 1, "0123456789abcdef") != DIGEST_HEX_LEN)
+            return SIZE_MAX;
+        n++;
+        p += DIGEST_HEX_LEN + 2;
+        if (*p != ',')
+            break;
+        p++;
+    }
+    if (p >= limit || *p != ']' || (n && p[-1] == ','))
+        return SIZE_MAX;
+    *end = p + 1;
+    return n;
 }
 
 /* The entries of the canonical JSON object of strings [p, end) ('{' to
@@ -82,6 +137,7 @@ static bool split_map(char *p, char *end, size_t hint, rkv **out, size_t *nout)
 {
     size_t cap = hint > 1024 ? hint : 1024, n = 0;
     rkv *v = xmalloc(cap * sizeof *v);
+    xalloc_ready(v, cap * sizeof *v);
     if (p >= end || *p++ != '{')
         goto fail;
     while (p < end && *p == '"') {
@@ -165,11 +221,14 @@ typedef struct record {
     rkv *v;
     size_t n;
     char *text;
-    char *pv;       /* "plan_versions", NUL-terminated in text (pv_in_text) or in
-                     * its own block: a copy of 6.4 MB at 100 000 tenants cost a
-                     * re-apply as much as hashing it */
+    char *pv;       /* "plan_versions": n entries RT_PV_STRIDE bytes apart, each
+                     * NUL-terminated where its closing quote was, in text
+                     * (pv_in_text) or in their own block: the array is cut in
+                     * place, not copied (6.7 MB at 100 000 tenants) */
     bool pv_in_text;
     bool checked;
+    char (*pvd)[DIGEST_HEX_LEN + 1];   /* the digests of its chunks (PV_CHUNK) */
+    size_t npvd;
 } record;
 
 static void record_free(record *r)
@@ -179,6 +238,7 @@ static void record_free(record *r)
     free(r->text);
     if (!r->pv_in_text)
         free(r->pv);
+    free(r->pvd);
     memset(r, 0, sizeof *r);
 }
 
@@ -192,8 +252,24 @@ static bool record_load(const char *path, const char *ns, record *r)
     memset(r, 0, sizeof *r);
     size_t len = 0;
     char *text = statedir_read(path, &len);
-    char *at = NULL;
-    for (char *q = text ? strstr(text, tk) : NULL; q; q = strstr(q + 1, tk))
+    /* "tenants" sorts after every other member, "plan_versions" before
+     * the few short strings between them, which hold no unescaped quote:
+     * the first ,"tenants": after the versions' array is the member's.
+     * A record without that array (an older rlc's) is searched to its end
+     * for the last. */
+    static const char pk[] = ",\"plan_versions\":[";
+    char *pvk = text ? strstr(text, pk) : NULL;
+    char *pv = NULL;
+    const char *pv_end = NULL;
+    size_t npv = SIZE_MAX;
+    if (pvk) {
+        pv = pvk + sizeof pk - 2;
+        npv = pv_array(pv, text + len, &pv_end);
+        if (npv == SIZE_MAX)
+            pv = NULL;
+    }
+    char *at = pv ? strstr(pv + (pv_end - pv), tk) : NULL;
+    for (char *q = text && !pv ? strstr(text, tk) : NULL; q; q = strstr(q + 1, tk))
         at = q;
     if (!at || len < 2 || text[len - 1] != '}') {
         free(text);
@@ -202,33 +278,23 @@ static bool record_load(const char *path, const char *ns, record *r)
     char *map = at + sizeof tk - 1, *map_end = text + len - 1;
     char d[DIGEST_HEX_LEN + 1];
     bool ok = digest_sha256_hex(map, (size_t)(map_end - map), d);
-    /* The members before "tenants", which sorts after all of them, with
-     * "plan_versions" (64 hex digits per tenant, most of the rest) taken
-     * out by hand: a string of that size costs jansson more than all the
-     * rest.  No other member holds its key with unescaped quotes. */
-    static const char pk[] = ",\"plan_versions\":\"";
-    char *pvk = ok ? strstr(text, pk) : NULL;
-    char *pv = NULL, *pv_end = NULL;
-    if (pvk && pvk < at) {
-        pv = pvk + sizeof pk - 1;
-        pv_end = pv + strspn(pv, "0123456789abcdef");
-        if (*pv_end != '"' || pv_end >= at)
-            pv = NULL;
-    }
+    /* The members before "tenants", with "plan_versions" (67 bytes per
+     * tenant, most of the rest) taken out by hand: an array of that size
+     * costs jansson more than all the rest. */
+    if (!ok)
+        pv = NULL;
     if (ok) {
         char keep = at[0];
         at[0] = '}';
         if (pv) {
-            /* ,"plan_versions":"" and the rest, moved down over the hex. */
+            /* ,"plan_versions":[] and the rest, moved down over the array. */
             buf h;
             buf_init(&h, BUF_DEFAULT_MAX);
             buf_append(&h, text, (size_t)(pv - text));
+            buf_puts(&h, "[]");
             buf_append(&h, pv_end, (size_t)(at + 1 - pv_end));
             r->rec = buf_ok(&h) ? json_loadb(h.data, h.len, 0, NULL) : NULL;
             buf_free(&h);
-            *pv_end = '\0';
-            r->pv = pv;
-            r->pv_in_text = true;
         } else {
             r->rec = json_loadb(text, (size_t)(at - text) + 1, 0, NULL);
         }
@@ -237,13 +303,33 @@ static bool record_load(const char *path, const char *ns, record *r)
     const char *m = json_string_value(json_object_get(r->rec, "manifest"));
     const char *rns = json_string_value(json_object_get(r->rec, "namespace"));
     ok = ok && m && rns && !strcmp(m, d) && !strcmp(rns, ns);
+    if (ok) {
+        /* The check over the array as it lies, then the array cut. */
+        const char *renc = json_string_value(json_object_get(r->rec, "encoder"));
+        const char *rck = json_string_value(json_object_get(r->rec, "check"));
+        char *bk = digest_canonical_json(json_object_get(r->rec, "buckets"));
+        char ck[DIGEST_HEX_LEN + 1];
+        if (pv) {
+            r->npvd = (npv + PV_CHUNK - 1) / PV_CHUNK;
+            r->pvd = xmalloc((r->npvd ? r->npvd : 1) * sizeof *r->pvd);
+        }
+        r->checked = bk && renc && rck && pv && pv_chunk_digests(pv + 2, npv, NULL, r->pvd) &&
+                     record_check(bk, renc, r->pvd, r->npvd, ck) && !strcmp(ck, rck);
+        free(bk);
+    }
+    if (ok && pv) {
+        r->pv = pv + 2;
+        r->pv_in_text = true;
+        for (size_t j = 0; j < npv; j++)
+            r->pv[j * RT_PV_STRIDE + DIGEST_HEX_LEN] = '\0';
+    }
     /* As many entries as plan versions, when the record is sound. */
-    size_t hint = r->pv ? (size_t)(pv_end - pv) / DIGEST_HEX_LEN : 0;
-    if (ok && !split_map(map, map_end, hint, &r->v, &r->n)) {
+    if (ok && !split_map(map, map_end, r->pv ? npv : 0, &r->v, &r->n)) {
         /* Escaped names: the map through jansson, its strings copied
          * (and the versions, which were in the text). */
         if (r->pv) {
-            r->pv = xstrdup(r->pv);
+            size_t pl = (size_t)(pv_end - r->pv);
+            r->pv = memcpy(xmalloc(pl), r->pv, pl);
             r->pv_in_text = false;
         }
         char *owned = map_escaped(map, map_end, &r->v, &r->n);
@@ -256,13 +342,7 @@ static bool record_load(const char *path, const char *ns, record *r)
         record_free(r);
         return false;
     }
-    const char *renc = json_string_value(json_object_get(r->rec, "encoder"));
-    const char *rck = json_string_value(json_object_get(r->rec, "check"));
-    char *bk = digest_canonical_json(json_object_get(r->rec, "buckets"));
-    char ck[DIGEST_HEX_LEN + 1];
-    r->checked = bk && renc && rck && r->pv && strlen(r->pv) == r->n * DIGEST_HEX_LEN &&
-                 record_check(bk, renc, r->pv, ck) && !strcmp(ck, rck);
-    free(bk);
+    r->checked = r->checked && r->pv && npv == r->n;
     return true;
 }
 
@@ -308,11 +388,14 @@ bool redis_manifest_read(rtarget *t, const char *live)
         t->rec_n = r->n;
         t->rec_pv = r->pv;
         t->rec_pv_in_text = r->pv_in_text;
+        t->rec_pvd = r->pvd;
     }
     if (r == &own) {
         /* The target owns the map, its text and the versions now. */
         if (!t->rec_pv && !own.pv_in_text)
             free(own.pv);
+        if (!t->rec_pv)
+            free(own.pvd);
         json_decref(own.rec);
     }
     return true;
@@ -351,14 +434,11 @@ void redis_manifest_known(const char *state_dir, const char *ns, tknown *out)
         for (size_t i = 0; i < r.n; i++)
             kr->names[i] = r.v[i].k;
         /* The whole record is kept, owning the names and versions, for
-         * the target of that file to take (redis_manifest_read). */
+         * the target of that file to take (redis_manifest_read); tenants
+         * known from it borrow its versions, cut in place. */
         kr->pv = r.pv;
-        kr->vers = xmalloc(r.n * (DIGEST_HEX_LEN + 1) + 1);
-        for (size_t i = 0; i < r.n; i++) {
-            memcpy(kr->vers + i * (DIGEST_HEX_LEN + 1), r.pv + i * DIGEST_HEX_LEN,
-                   DIGEST_HEX_LEN);
-            kr->vers[i * (DIGEST_HEX_LEN + 1) + DIGEST_HEX_LEN] = '\0';
-        }
+        kr->vers = r.pv;
+        kr->vstride = RT_PV_STRIDE;
         kr->path = xstrdup(path);
         record *whole = xmalloc(sizeof *whole);
         *whole = r;
@@ -385,6 +465,51 @@ void redis_manifest_known(const char *state_dir, const char *ns, tknown *out)
     if (d)
         closedir(d);
     tknown_sort(out);
+}
+
+/* The record's plan versions made the text of this deploy's, in place:
+ * when the record read has exactly the deploy's tenants, none dropped or
+ * added (each tenant's state entry is the record's entry at its place),
+ * each entry whose version changed is overwritten and every entry's
+ * closing quote put back over its NUL (record_load cut them), so that its
+ * array is the new record's: no 6.7 MB buffer to fill at 100 000 tenants.
+ * Returns the array's length ('[' to ']'), 0 when the record cannot serve
+ * (then nothing was changed); the chunks overwritten are marked in dirty
+ * (one per PV_CHUNK tenants, false on entry); pv_cut undoes the quotes, and must be
+ * called before anything reads the versions as strings again.  An
+ * overwritten entry belonged to a tenant read from the plan, whose version
+ * lies elsewhere: no tenant borrows it. */
+static size_t pv_inplace(rtarget *t, bool *dirty)
+{
+    if (!t->rec_pv || !t->rec_pv_in_text || !t->nten || t->rec_n != t->nten ||
+        t->rec_kv != t->st || t->nst != t->nten)
+        return 0;
+    for (size_t i = 0; i < t->nten; i++) {
+        const rl_tenant *rt = t->ten[i].t;
+        if (!rt || t->ten[i].was != t->st[i].v || !rt->version ||
+            (rt->version != t->rec_pv + i * RT_PV_STRIDE &&
+             (strlen(rt->version) != DIGEST_HEX_LEN ||
+              strspn(rt->version, "0123456789abcdef") != DIGEST_HEX_LEN)))
+            return 0;
+    }
+    for (size_t i = 0; i < t->nten; i++) {
+        char *e = t->rec_pv + i * RT_PV_STRIDE;
+        const char *v = t->ten[i].t->version;
+        if (v != e && memcmp(e, v, DIGEST_HEX_LEN)) {
+            memcpy(e, v, DIGEST_HEX_LEN);
+            dirty[i / PV_CHUNK] = true;
+        }
+        e[DIGEST_HEX_LEN] = '"';
+    }
+    return t->nten * RT_PV_STRIDE + 1;
+}
+
+/* Undoes pv_inplace's quotes (pv_len: what it returned); returns 0. */
+static size_t pv_cut(rtarget *t, size_t pv_len)
+{
+    for (size_t i = 0; pv_len && i < t->nten; i++)
+        t->rec_pv[i * RT_PV_STRIDE + DIGEST_HEX_LEN] = '\0';
+    return 0;
 }
 
 /* After a commit: the map the store now holds, under its digest, and the
@@ -424,48 +549,81 @@ void redis_manifest_write(rtarget *t, const char *digest)
         at += n;
     }
     buf_putc(&bk, ']');
-    /* {"buckets":B,"check":C,"encoder":E,"plan_versions":"..",..}, C
-     * being the digest of the same without it, hashed in place (no copy
-     * of the versions, 6.4 MB at 100 000 tenants) and filled in after. */
+    /* {"buckets":B,"check":C,"encoder":E,"plan_versions":[..],..}, C
+     * (record_check) filled in after. */
     /* Sized once: at 100 000 tenants, growing by doubling copied the
-     * record several times over. */
+     * record several times over.  The map is written from where the
+     * state digest left it, not copied in (rt_state_digest). */
+    bool map_kept = !strcmp(digest, t->after) && t->after_map.len;
     size_t names = 0;
-    for (size_t i = 0; i < t->nten; i++)
+    for (size_t i = 0; !map_kept && i < t->nten; i++)
         names += strlen(t->ten[i].name) + REDIS_CONFIG_VERSION_LEN + 8;
-    buf_expect(&all, bk.len + t->nten * DIGEST_HEX_LEN + names + 1024);
+    /* The versions as the record read holds them, brought up to date in
+     * place, when it has exactly this deploy's tenants (pv_inplace); else
+     * written out one by one. */
+    size_t nd = (t->nten + PV_CHUNK - 1) / PV_CHUNK;
+    bool *dirty = xcalloc(nd + 1, sizeof *dirty);
+    char (*pvd)[DIGEST_HEX_LEN + 1] = xmalloc((nd + 1) * sizeof *pvd);
+    size_t pv_len = t->rec_pvd ? pv_inplace(t, dirty) : 0;
+    buf_expect(&all, bk.len + (pv_len ? 0 : t->nten * RT_PV_STRIDE) + names + 1024);
     buf_puts(&all, "{\"buckets\":");
     buf_append(&all, bk.data, bk.len);
-    size_t head = all.len;
     buf_puts(&all, ",\"check\":\"");
     size_t ck_at = all.len;
     for (size_t i = 0; i < DIGEST_HEX_LEN; i++)
         buf_putc(&all, '0');
     buf_putc(&all, '"');
-    size_t tail = all.len;
     buf_puts(&all, ",\"encoder\":");
     canon_json_str(&all, enc);
-    buf_puts(&all, ",\"plan_versions\":\"");
+    buf_puts(&all, ",\"plan_versions\":");
+    size_t pv_at = all.len;
+    buf_putc(&all, '[');
     bool first = true, versions = true;
-    for (size_t i = 0; versions && i < t->nten; i++) {
+    for (size_t i = 0; !pv_len && versions && i < t->nten; i++) {
         const rl_tenant *rt = t->ten[i].t;
         if (!rt)
             continue;
         versions = rt->version && strlen(rt->version) == DIGEST_HEX_LEN &&
                    strspn(rt->version, "0123456789abcdef") == DIGEST_HEX_LEN;
-        if (versions)
-            buf_append(&all, rt->version, DIGEST_HEX_LEN);
+        if (!versions)
+            break;
+        if (!first)
+            buf_putc(&all, ',');
+        first = false;
+        buf_putc(&all, '"');
+        buf_append(&all, rt->version, DIGEST_HEX_LEN);
+        buf_putc(&all, '"');
     }
-    buf_putc(&all, '"');
+    buf_putc(&all, ']');
+    /* The chunks' digests: the record's, but for the chunks overwritten,
+     * when it is the record's array; else all, over the array written. */
+    size_t npv = pv_len ? t->nten : 0;
+    const char *hex0 = pv_len ? t->rec_pv : all.data + pv_at + 2;
+    if (pv_len)
+        memcpy(pvd, t->rec_pvd, nd * sizeof *pvd);
+    else
+        for (size_t i = 0; versions && i < t->nten; i++)
+            npv += t->ten[i].t != NULL;
+    nd = (npv + PV_CHUNK - 1) / PV_CHUNK;
+    if (pv_len)
+        all.len = pv_at;        /* the array is the record's, below */
+    const char *pv_text = pv_len ? t->rec_pv - 2 : "";
     char ck[DIGEST_HEX_LEN + 1];
-    const void *part[3] = {all.data, all.data + tail, "}"};
-    size_t len[3] = {head, all.len - tail, 1};
-    if (versions && buf_ok(&all) && buf_ok(&bk) && digest_sha256_parts_hex(part, len, 3, ck)) {
+    size_t mid = all.len;
+    if (versions && buf_ok(&all) && buf_ok(&bk) &&
+        pv_chunk_digests(hex0, npv, pv_len ? dirty : NULL, pvd) &&
+        record_check(bk.data, enc, pvd, nd, ck)) {
         memcpy(all.data + ck_at, ck, DIGEST_HEX_LEN);
-        buf_putc(&all, ',');
     } else {
         buf_reset(&all);
-        buf_putc(&all, '{');
+        mid = 0;
+        pv_len = pv_cut(t, pv_len);
     }
+    free(dirty);
+    free(pvd);
+    /* all is [0, mid) before the versions' array (when it is the
+     * record's) and the rest after it. */
+    buf_putc(&all, mid ? ',' : '{');
     buf_free(&bk);
     buf_puts(&all, "\"manifest\":");
     canon_json_str(&all, digest);
@@ -474,10 +632,7 @@ void redis_manifest_write(rtarget *t, const char *digest)
     buf_puts(&all, ",\"target\":");
     canon_json_str(&all, t->base.addr);
     buf_puts(&all, ",\"tenants\":");
-    if (!strcmp(digest, t->after) && t->after_map.len) {
-        /* The text the digest was computed over (rt_state_digest). */
-        buf_append(&all, t->after_map.data, t->after_map.len);
-    } else {
+    if (!map_kept) {
         buf_putc(&all, '{');
         first = true;
         for (size_t i = 0; i < t->nten; i++) {
@@ -492,10 +647,17 @@ void redis_manifest_write(rtarget *t, const char *digest)
         }
         buf_putc(&all, '}');
     }
-    buf_putc(&all, '}');
-    rerr tmp;
+    /* The record: all (around the versions' array when it is the
+     * record's), then the map the digest was computed over (when kept),
+     * then its closing brace. */
+    const char *wp[5] = {all.data, pv_text, all.data + mid, map_kept ? t->after_map.data : "",
+                         "}"};
+    size_t wl[5] = {mid, pv_len, all.len - mid, map_kept ? t->after_map.len : 0, 1};
+    char *msg = NULL;
     if (!buf_ok(&all) ||
-        !statedir_write_atomic(t->manifest_path, all.data, all.len, 0600, &tmp))
+        !file_write_atomic(t->manifest_path, wp, wl, 5, 0600, FW_EXACT_MODE, &msg))
         unlink(t->manifest_path);
+    free(msg);
+    pv_cut(t, pv_len);
     buf_free(&all);
 }

@@ -342,10 +342,16 @@ static bool tenant_done(rl_ruleset *rs, rl_tenant *ten, char *err, size_t errlen
 {
     /* The compiler refuses such a name (RLC1044); a plan from elsewhere is
      * held to the same limit before any key is built from it. */
-    size_t kl = plan_key_longest(rs->ns, ten->name);
-    if (kl > PLAN_KEY_MAX)
-        return fail(err, errlen, "a tenant name of %zu bytes makes a %zu-byte store key; the "
-                    "limit is %d bytes", strlen(ten->name), kl, PLAN_KEY_MAX);
+    /* A byte of the name takes at most three in the key (percent-encoded):
+     * a name short enough for that bound needs no count (100 000 names of
+     * a re-apply's record). */
+    size_t nl = strlen(ten->name);
+    if (3 + strlen(rs->ns) + 3 * nl + PLAN_KEY_SUFFIX_MAX > PLAN_KEY_MAX) {
+        size_t kl = plan_key_longest(rs->ns, ten->name);
+        if (kl > PLAN_KEY_MAX)
+            return fail(err, errlen, "a tenant name of %zu bytes makes a %zu-byte store key; "
+                        "the limit is %d bytes", nl, kl, PLAN_KEY_MAX);
+    }
     if (ten->nrules > 1)
         qsort(ten->rules, ten->nrules, sizeof *ten->rules, rule_order);
     for (size_t i = 1; i < ten->nrules; i++)

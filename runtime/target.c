@@ -102,7 +102,6 @@ void tknown_free(tknown *k)
 {
     for (size_t i = 0; i < k->nrec; i++) {
         free(k->rec[i].names);
-        free(k->rec[i].vers);
         free(k->rec[i].path);
         if (k->rec[i].whole) {
             k->rec[i].whole_free(k->rec[i].whole);

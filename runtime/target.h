@@ -90,8 +90,10 @@ typedef struct tknown_rec {
     size_t n;
     char *pv;                   /* their plan versions, 64 hex digits each (owned unless
                                  * whole owns it) */
-    char *vers;                 /* the same, each NUL-terminated (DIGEST_HEX_LEN + 1 bytes
-                                 * apart): tenants known from the record borrow them */
+    const char *vers;           /* the same, each NUL-terminated, vstride bytes apart
+                                 * (borrowed from pv or whole): tenants known from the
+                                 * record borrow them */
+    size_t vstride;
     /* The record as its kind read it, owning names and pv when set, which
      * the kind's target of the same file may take (then whole, names and
      * pv are NULL) instead of reading and checking the file again; freed

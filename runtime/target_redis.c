@@ -174,6 +174,7 @@ static void rt_free(target *tg)
         free(t->st_text);
         if (!t->rec_pv_in_text)
             free(t->rec_pv);
+        free(t->rec_pvd);
     }
     free(t->live_plan);
     json_decref(tg->desc);
@@ -346,6 +347,7 @@ static bool collect_tenants(rtarget *t, rerr *e)
     const target_env *env = t->base.env;
     size_t cap = env->rs->ntenants + t->nst;
     t->ten = xcalloc(cap ? cap : 1, sizeof *t->ten);
+    xalloc_ready(t->ten, env->rs->ntenants * sizeof *t->ten);
     /* The verification's tenants (at most PLAN_VERIFY_MAX_CASES cases),
      * sorted, to mark them as the plan's tenants go by. */
     const json_t *cases = json_object_get(env->plan, "verify");
@@ -379,13 +381,20 @@ static bool collect_tenants(rtarget *t, rerr *e)
          * comparison, mostly, instead of two strcmp. */
         while (rj < t->rec_n && t->rec_kv[rj].k != x->name && strcmp(t->rec_kv[rj].k, x->name) < 0)
             rj++;
-        bool same = rj < t->rec_n && x->t->version &&
+        /* A tenant known from this very record borrowed its version from
+         * it: equal pointers, nothing to compare. */
+        const char *rpv = rj < t->rec_n ? t->rec_pv + rj * RT_PV_STRIDE : NULL;
+        bool same = rpv && x->t->version &&
                     (t->rec_kv[rj].k == x->name || !strcmp(t->rec_kv[rj].k, x->name)) &&
-                    strlen(x->t->version) == DIGEST_HEX_LEN &&
-                    !memcmp(t->rec_pv + rj * DIGEST_HEX_LEN, x->t->version, DIGEST_HEX_LEN) &&
+                    (x->t->version == rpv ||
+                     (strlen(x->t->version) == DIGEST_HEX_LEN &&
+                      !memcmp(rpv, x->t->version, DIGEST_HEX_LEN))) &&
                     strlen(t->rec_kv[rj].v) == REDIS_CONFIG_VERSION_LEN;
-        if (same)
+        if (same) {
             memcpy(x->newver, t->rec_kv[rj].v, REDIS_CONFIG_VERSION_LEN + 1);
+            /* The deploy state's entry is that record's entry (below). */
+            x->same_rec = t->rec_kv == t->st;
+        }
         else if (!rt_encode(t, x, e)) {
             free(vn);
             return false;
@@ -422,7 +431,7 @@ static bool read_pointers(rtarget *t, rerr *e)
     for (size_t i = 0; i < t->nten; i++) {
         rtenant *x = &t->ten[i];
         const char *known = t->fast_read ? x->was : NULL;
-        if (known && x->t && !strcmp(known, x->newver))
+        if (known && x->t && (x->same_rec || !strcmp(known, x->newver)))
             x->live = known;            /* unchanged, as the manifest proves */
         else
             idx[nidx++] = i;
@@ -617,6 +626,16 @@ rtenant *rt_find(rtarget *t, const char *name)
     return NULL;
 }
 
+/* The length of s when canonical JSON writes it as it is (printable ASCII
+ * but '"' and '\\'), else SIZE_MAX. */
+static size_t plain_len(const char *s)
+{
+    const unsigned char *c = (const unsigned char *)s;
+    while (*c >= 0x20 && *c < 0x80 && *c != '"' && *c != '\\')
+        c++;
+    return *c ? SIZE_MAX : (size_t)((const char *)c - s);
+}
+
 /* canon_json_str(b, s), faster for the strings of a state map: config
  * versions and most names hold no byte it escapes, and its copy of those,
  * a byte at a time, was the largest cost of a one-tenant re-apply's
@@ -667,6 +686,27 @@ static bool rt_state_digest(const target *tg, bool after, char out[DIGEST_HEX_LE
         const char *v = after ? (t->ten[i].t ? t->ten[i].newver : NULL) : t->ten[i].live;
         if (!v)
             continue;
+        /* "name":"version" written in place when both need no escape and
+         * the room reserved above holds them (it does, for versions of
+         * their usual length): 100 000 entries of a few calls each were
+         * most of the digest's cost outside SHA-256. */
+        size_t nl = plain_len(t->ten[i].name), vl = plain_len(v);
+        if (nl != SIZE_MAX && vl != SIZE_MAX && b.len + nl + vl + 7 < b.cap) {
+            char *w = b.data + b.len;
+            if (!first)
+                *w++ = ',';
+            *w++ = '"';
+            w = (char *)memcpy(w, t->ten[i].name, nl) + nl;
+            *w++ = '"';
+            *w++ = ':';
+            *w++ = '"';
+            w = (char *)memcpy(w, v, vl) + vl;
+            *w++ = '"';
+            *w = '\0';
+            b.len = (size_t)(w - b.data);
+            first = false;
+            continue;
+        }
         if (!first)
             buf_putc(&b, ',');
         first = false;
@@ -860,7 +900,7 @@ static bool commit_store(rtarget *t, const char *manifest, rerr *e)
         rtenant *x = &t->ten[i];
         if (x->t) {
             const char *was = x->was;
-            if (!was || strcmp(was, x->newver)) {
+            if (!was || (!x->same_rec && strcmp(was, x->newver))) {
                 hv[hn++] = x->name;
                 hv[hn++] = x->newver;
             }

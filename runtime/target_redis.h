@@ -25,19 +25,28 @@
 extern const target_kind target_redis;
 
 typedef struct rtenant {
+    /* Pointers first, flags last: 100 000 of these are written at every
+     * re-apply, and padding between fields was a sixth of them. */
     const rl_tenant *t;        /* NULL: a tenant removed by this plan */
     const char *name;
     char *tag;                 /* "{ns:name}", made when first needed (rt_tag) */
-    char newver[REDIS_CONFIG_VERSION_LEN + 1];
     const char *live;          /* live active version, NULL when none: was itself when
                                 * the record proves it (most of 100 000 tenants), else
                                 * owned (live_own) */
-    bool live_own;
     const char *was;           /* its entry in t->st (the deploy state), NULL when none */
+    redis_cmds cmds;           /* HSET config, activate */
+    char newver[REDIS_CONFIG_VERSION_LEN + 1];
+    bool live_own;
     bool changed;
     bool verified;             /* a verification case's tenant (its rules are kept) */
-    redis_cmds cmds;           /* HSET config, activate */
+    bool same_rec;             /* newver is the record's entry, which was is: the two are
+                                * equal without comparing them (most of 100 000) */
 } rtenant;
+
+/* The record's plan versions are the canonical text of an array of
+ * strings, ["<64 hex>","<64 hex>",...]: each entry RT_PV_STRIDE bytes
+ * after the one before, cut in place (NUL where its closing quote was). */
+#define RT_PV_STRIDE (DIGEST_HEX_LEN + 3)
 
 typedef struct rkv {
     const char *k, *v;
@@ -63,12 +72,14 @@ typedef struct rtarget {
     bool st_borrowed;          /* st, st_text and rec_pv are the plan load's record's */
     bool have_state;
     /* When the record's plan versions are usable: its tenants in name order
-     * (st itself) and their plan versions, 64 hex digits each, in the same
-     * order. */
+     * (st itself) and their plan versions in the same order, RT_PV_STRIDE
+     * bytes apart, each NUL-terminated. */
     const rkv *rec_kv;
     size_t rec_n;
     char *rec_pv;
     bool rec_pv_in_text;       /* rec_pv lies in st_text (not freed alone) */
+    char (*rec_pvd)[DIGEST_HEX_LEN + 1];   /* the digests of its chunks, which the
+                                            * record's check covers */
     char *live_plan;           /* live NS:deploy:plan */
     char manifest_path[STATEDIR_PATH_MAX];  /* this state dir's record of the target */
     bool fast_read;            /* the store's manifest matched that record */

@@ -17,6 +17,7 @@
 
 #include "digest.h"
 #include "redis_cluster.h"
+#include "redis_conn.h"
 
 static void url_parse(void **st)
 {
@@ -133,6 +134,44 @@ static void command_timeout(void **st)
     close(fd);
 }
 
+/* rconn_format writes the bytes hiredis's formatter writes, for counts and
+ * lengths around every power of ten up to 10 000, empty and binary
+ * arguments, with and without lengths. */
+static void resp_format(void **st)
+{
+    (void)st;
+    static char big[10001];
+    memset(big, 'x', sizeof big - 1);
+    big[3] = '\0';             /* a NUL inside: only lengths carry it */
+    const size_t sizes[] = {0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 9999, 10000};
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+        for (int argc = 1; argc <= 12; argc++) {
+            const char *argv[12];
+            size_t lens[12];
+            for (int a = 0; a < argc; a++) {
+                argv[a] = a % 2 ? big : "HSET";
+                lens[a] = a % 2 ? sizes[si] : 4;
+            }
+            char *mine = NULL, *theirs = NULL;
+            size_t n = rconn_format(&mine, argc, argv, lens);
+            int m = redisFormatCommandArgv(&theirs, argc, argv, lens);
+            assert_int_equal(n, (size_t)m);
+            assert_memory_equal(mine, theirs, n);
+            free(mine);
+            redisFreeCommand(theirs);
+        }
+    }
+    const char *plain[3] = {"SET", "{ns:t1}:active", ""};
+    char *mine = NULL, *theirs = NULL;
+    size_t n = rconn_format(&mine, 3, plain, NULL);
+    int m = redisFormatCommandArgv(&theirs, 3, plain, NULL);
+    assert_int_equal(n, (size_t)m);
+    assert_memory_equal(mine, theirs, n);
+    assert_memory_equal(mine, "*3\r\n$3\r\nSET\r\n$14\r\n{ns:t1}:active\r\n$0\r\n\r\n", n);
+    free(mine);
+    redisFreeCommand(theirs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +179,7 @@ int main(void)
         cmocka_unit_test(url_parse_tls),
         cmocka_unit_test(sha256_and_canonical),
         cmocka_unit_test(command_timeout),
+        cmocka_unit_test(resp_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
