@@ -240,20 +240,55 @@ end
 -- the digest of their content and never rewritten, so a cached parse can
 -- not go stale.  Only FUNCTION LOAD keeps these between calls.
 local cfgs = gen_new(4096)
+-- A field's value: one line per rule, "<id> <body>\n".  Parsing a body
+-- (a pattern match and four decimal conversions, each a strtod) costs
+-- about what a redis.call does, and the rules of a big config mostly share
+-- a few bodies (every key "limit 100/1m" has the same one), so parsed
+-- bodies are kept, by body, and a rule is its id plus a copy of its
+-- body's fields.  Only FUNCTION LOAD keeps them between calls.
+local bodies = gen_new(1024)
+local function parse_body(body)
+    local k, sh, n1, n2, n3, n4, m, r =
+        match(body, '^(%u) (%d) (%d+) (%d+) (%d+) (%d+) (%S+) (%S+)$')
+    if not k then return false end
+    local b = {kind = k, shadow = sh == '1', n1 = tonumber(n1), n2 = tonumber(n2),
+               n3 = tonumber(n3), n4 = tonumber(n4)}
+    if m ~= '-' then
+        -- The segments are shared by every rule of this body: never written.
+        local segs = {}
+        for s in gmatch(r, '[^/]+') do segs[#segs + 1] = s end
+        b.method, b.segs = m, segs
+    end
+    return b
+end
+
 local function parse_rules(v)
     local out = {}
-    for id, k, sh, n1, n2, n3, n4, m, r in
-        gmatch(v, '(%x+) (%u) (%d) (%d+) (%d+) (%d+) (%d+) (%S+) (%S+)') do
-        local rule = {id = id, kind = k, shadow = sh == '1', n1 = tonumber(n1),
-                      n2 = tonumber(n2), n3 = tonumber(n3), n4 = tonumber(n4)}
-        if m ~= '-' then
-            rule.method = m
-            local segs = {}
-            for s in gmatch(r, '[^/]+') do segs[#segs + 1] = s end
-            rule.segs = segs
-            out.routed = true
+    local i, n = 1, #v
+    while i <= n do
+        local j = find(v, '\n', i, true) or n + 1
+        local sp = find(v, ' ', i, true)
+        if sp and sp < j and sp > i then
+            local body = sub(v, sp + 1, j - 1)
+            local b = gen_get(bodies, body)
+            if b == nil then
+                b = parse_body(body)
+                gen_put(bodies, body, b)
+            end
+            if b then
+                -- Seven fields: a table of up to eight keeps half the
+                -- memory of one of nine, and the collector's work goes with
+                -- the bytes the caches hold and each call makes.
+                local rule = {id = sub(v, i, sp - 1), kind = b.kind, shadow = b.shadow,
+                              n1 = b.n1, n2 = b.n2, n3 = b.n3, n4 = b.n4}
+                if b.method then
+                    rule.method, rule.segs = b.method, b.segs
+                    out.routed = true
+                end
+                out[#out + 1] = rule
+            end
         end
-        out[#out + 1] = rule
+        i = j + 1
     end
     return out
 end
@@ -671,8 +706,13 @@ local rate = {T = token_bucket, G = gcra, F = fixed_window, L = sliding_log,
 
 -- The fields of config cfg (from key cfgkey) named in names, each as
 -- its parsed rules or false when absent: from the whole config when it is
--- small, else one HMGET for those not cached.
-local function fields(cfg, cfgkey, names, out)
+-- small, else one HMGET for those not cached.  last: names[1] is a
+-- request's last subject, whose rules go into a plan that is kept
+-- (plans): a field found is then not kept here too (an absent one is: a
+-- template's values are all absent names).  Every table made in a call
+-- costs the collector more the more the caches hold, so these reuse theirs.
+local FMISS, FGOT = {}, {}
+local function fields(cfg, cfgkey, names, out, last)
     if cfg.full then
         -- Every field is here: an absent name is no field, and is not
         -- remembered (the names of unlisted values are unbounded).
@@ -681,16 +721,17 @@ local function fields(cfg, cfgkey, names, out)
         return out
     end
     local c = cfg.fc
-    local miss
+    local miss, nmiss = FMISS, 0
     for i = 1, #names do
         local v = gen_get(c, names[i])
         out[i] = v
         if v == nil then
-            miss = miss or {}
-            miss[#miss + 1] = names[i]
+            nmiss = nmiss + 1
+            miss[nmiss] = names[i]
         end
     end
-    if not miss then return out end
+    if nmiss == 0 then return out end
+    for i = nmiss + 1, #miss do miss[i] = nil end
     if not cfg.tried and KEEPS then
         -- A first miss: a config of at most 1024 fields is read whole, so
         -- that the names of unlisted values (one new name per value) cost
@@ -709,16 +750,16 @@ local function fields(cfg, cfgkey, names, out)
     end
     -- Every unlisted name asked for is a field looked up once: a bounded
     -- cache per config.
-    local vals = call('HMGET', cfgkey, unpack(miss))
-    local got = {}
-    for i = 1, #miss do
-        local v = vals[i]
-        v = v and parse_rules(v) or false
-        got[miss[i]] = v
-        gen_put(c, miss[i], v)
-    end
+    local vals = call('HMGET', cfgkey, unpack(miss, 1, nmiss))
+    local k = 0
     for i = 1, #names do
-        if out[i] == nil then out[i] = got[names[i]] end
+        if out[i] == nil then
+            k = k + 1
+            local v = vals[k]
+            v = v and parse_rules(v) or false
+            out[i] = v
+            if not (v and last and i == 1) then gen_put(c, names[i], v) end
+        end
     end
     return out
 end
@@ -760,9 +801,13 @@ local two, got2, TOP = {}, {}, {'s'}
 -- Returns lists (rule lists per level reached) and sufs (per level: the
 -- request's names at template levels so far, "/<name>", ':' encoded as
 -- %3A, which name the counters of a template's rules), or nil, error.
+local WL, WS, wn = {}, {}, 0
 local function walk(cfg, cfgkey, path)
     local top = fields(cfg, cfgkey, TOP, two)[1]
-    local lists, sufs = {top or false}, {''}
+    -- The same two tables serve every call: plan_for copies what it keeps.
+    local lists, sufs = WL, WS
+    for k = 2, wn do lists[k], sufs[k] = nil, nil end
+    lists[1], sufs[1], wn = top or false, '', 1
     if path == '' then return lists, sufs, 's' end
     if #path > 1024 then return nil, 'path longer than 1024 bytes' end
     local cur, suf, depth = 's', '', 1
@@ -773,12 +818,13 @@ local function walk(cfg, cfgkey, path)
         -- seg is "<kind>:<name>": kind up to the first ':', a name of at
         -- least one byte after it.
         local c = find(seg, ':', 1, true)
-        local kind, name = c and sub(seg, 1, c - 1), c and sub(seg, c + 1)
-        if (kind ~= 'group' and kind ~= 'key') or name == '' then
+        local kind = c and sub(seg, 1, c - 1)
+        if (kind ~= 'group' and kind ~= 'key') or c == #seg then
             return nil, 'path segment must be group:NAME or key:NAME'
         end
         depth = depth + 1
         if depth > 8 then return nil, 'path deeper than 8 subjects' end
+        wn = depth
         local lf, tf = cur .. '/' .. seg, cur .. '/' .. kind .. '*'
         local l, t
         if cfg.full then
@@ -787,7 +833,7 @@ local function walk(cfg, cfgkey, path)
             l, t = f[lf], f[tf]
         else
             two[1], two[2] = lf, tf
-            local got = fields(cfg, cfgkey, two, got2)
+            local got = fields(cfg, cfgkey, two, got2, not j)
             l, t = got[1], got[2]
         end
         if l then
@@ -795,6 +841,7 @@ local function walk(cfg, cfgkey, path)
             lists[depth], sufs[depth] = l, suf
         elseif t then
             cur = tf
+            local name = sub(seg, c + 1)
             suf = suf .. '/' .. gsub(name, ':', '%%3A')
             lists[depth], sufs[depth] = t, suf
         else
@@ -836,11 +883,17 @@ local plans = gen_new(4096)
 -- The version each active key was last seen at (false for none: tenant *).
 local seen = gen_new(65536)
 
+-- A plan is {ver, client, skew, rules, mkeys, meta[, routes, sig]}:
+-- mkeys[1] is the active key and mkeys[i + 1] rule i's counter key, so
+-- that one MGET of mkeys checks the version and reads every state (a
+-- concurrency rule's key holds a sorted set, for which MGET answers nil),
+-- and vals[i + 1] is rule i's state: no other table per plan.
+
 -- The shape of a request: the rules of lists that apply to the routed
 -- rules signature sig, and where each one's counter key comes from
 -- (tails, and lvl: the level whose suffix ends it).
 local function shape_build(lists, sig)
-    local rules, tails, lvl, slot, nm, b = {}, {}, {}, {}, 1, 0
+    local rules, tails, lvl, b = {}, {}, {}, 0
     for i = 1, #lists do
         local list = lists[i]
         if list then
@@ -854,15 +907,11 @@ local function shape_build(lists, sig)
                 if ok then
                     local n = #rules + 1
                     rules[n], tails[n], lvl[n] = r, ':c:' .. r.id, i
-                    if r.kind ~= 'C' then
-                        nm = nm + 1
-                        slot[n] = nm
-                    end
                 end
             end
         end
     end
-    return {rules = rules, tails = tails, lvl = lvl, slot = slot, n = #rules}
+    return {rules = rules, tails = tails, lvl = lvl, n = #rules}
 end
 
 -- The shape of a request that reaches a template, kept per config under
@@ -908,26 +957,18 @@ end
 
 -- A request that reaches a template: the shape is the same for every
 -- value, only the keys are made per call.
-local VK, VM, VP, vm_n = {}, {}, {}, 0
+local VM, VP, vm_n = {}, {per_value = true}, 1
 local function value_plan(cfg, sk, sufs, active, prefix, ver, tsrc, skew)
     -- The plan is never kept: the same tables serve every call.
-    local tails, lvl, slot = sk.tails, sk.lvl, sk.slot
-    local keys, mkeys, nm = VK, VM, 1
+    local tails, lvl, n = sk.tails, sk.lvl, sk.n
+    local mkeys = VM
     mkeys[1] = active
-    for n = 1, sk.n do
-        local key = prefix .. tails[n] .. sufs[lvl[n]]
-        keys[n] = key
-        if slot[n] then
-            nm = slot[n]
-            mkeys[nm] = key
-        end
-    end
-    for k = nm + 1, vm_n do mkeys[k] = nil end
-    vm_n = nm
+    for i = 1, n do mkeys[i + 1] = prefix .. tails[i] .. sufs[lvl[i]] end
+    for k = n + 2, vm_n do mkeys[k] = nil end
+    vm_n = n + 1
     local p = VP
     p.ver, p.client, p.skew, p.rules = ver or false, tsrc == 'c', tonumber(skew), sk.rules
-    p.keys, p.mkeys, p.slot, p.n, p.prefix = keys, mkeys, slot, sk.n, prefix
-    p.per_value, p.meta = true, cfg.m
+    p.mkeys, p.meta = mkeys, cfg.m
     return p
 end
 
@@ -953,16 +994,11 @@ local function plan_for(active, prefix, ver, path, method, route)
         if sufs[#sufs] ~= '' then
             return value_plan(cfg, sk, sufs, active, prefix, ver, tsrc, skew)
         end
-        local tails, slot = sk.tails, sk.slot
-        local keys, mkeys = {}, {active}
-        for n = 1, sk.n do
-            local key = prefix .. tails[n]
-            keys[n] = key
-            if slot[n] then mkeys[slot[n]] = key end
-        end
+        local tails = sk.tails
+        local mkeys = {active}
+        for i = 1, sk.n do mkeys[i + 1] = prefix .. tails[i] end
         return {ver = false, client = tsrc == 'c', skew = tonumber(skew), rules = sk.rules,
-                keys = keys, mkeys = mkeys, slot = slot, n = sk.n, prefix = prefix,
-                per_value = false, meta = cfg.m, routes = M, sig = sig, tails = tails}
+                mkeys = mkeys, meta = cfg.m, routes = M, sig = sig, tails = tails}
     end
     -- A listed tenant's path: its plan is kept (plans), not its shape, so
     -- the plan is made here directly.
@@ -975,7 +1011,7 @@ local function plan_for(active, prefix, ver, path, method, route)
             break
         end
     end
-    local rules, keys, mkeys, slot, b = {}, {}, {active}, {}, 0
+    local rules, mkeys, b = {}, {active}, 0
     for i = 1, #lists do
         local list = lists[i]
         if list then
@@ -989,19 +1025,16 @@ local function plan_for(active, prefix, ver, path, method, route)
                 if ok then
                     local n = #rules + 1
                     rules[n] = r
-                    keys[n] = prefix .. ':c:' .. r.id
-                    if r.kind ~= 'C' then
-                        mkeys[#mkeys + 1] = keys[n]
-                        slot[n] = #mkeys
-                    end
+                    mkeys[n + 1] = prefix .. ':c:' .. r.id
                 end
             end
         end
     end
     if #rules > 256 then return nil, bad('more than 256 rules apply') end
-    return {ver = ver, client = tsrc == 'c', skew = tonumber(skew), rules = rules,
-            keys = keys, mkeys = mkeys, slot = slot, n = #rules, prefix = prefix,
-            per_value = false, meta = cfg.m, routes = M, sig = sig}
+    local p = {ver = ver, client = tsrc == 'c', skew = tonumber(skew), rules = rules,
+               mkeys = mkeys, meta = cfg.m}
+    if M then p.routes, p.sig = M, sig end
+    return p
 end
 
 -- The plan of an unlisted tenant from t, a plan `tenant *` made for
@@ -1010,23 +1043,16 @@ end
 -- path and the library keeps nothing per unlisted tenant.
 local function tpl_bind(t, active)
     local prefix = sub(active, 1, -8)
-    local tails, slot = t.tails, t.slot
-    local keys, mkeys, nm = VK, VM, 1
+    local tails = t.tails
+    local n = #tails
+    local mkeys = VM
     mkeys[1] = active
-    for n = 1, t.n do
-        local key = prefix .. tails[n]
-        keys[n] = key
-        if slot[n] then
-            nm = slot[n]
-            mkeys[nm] = key
-        end
-    end
-    for k = nm + 1, vm_n do mkeys[k] = nil end
-    vm_n = nm
+    for i = 1, n do mkeys[i + 1] = prefix .. tails[i] end
+    for k = n + 2, vm_n do mkeys[k] = nil end
+    vm_n = n + 1
     local p = VP
     p.ver, p.client, p.skew, p.rules = false, t.client, t.skew, t.rules
-    p.keys, p.mkeys, p.slot, p.n, p.prefix = keys, mkeys, slot, t.n, prefix
-    p.per_value, p.meta = true, t.meta
+    p.mkeys, p.meta = mkeys, t.meta
     return p
 end
 
@@ -1144,7 +1170,8 @@ local function decide(keys, args)
     local lease_id = args[6] or ''
     if #lease_id > 128 then return bad('lease id longer than 128 bytes') end
 
-    local rules, rkeys, slot, n = p.rules, p.keys, p.slot, p.n
+    local rules, mk = p.rules, p.mkeys
+    local n = #rules
     -- The answer is one flat array, the ids of shadow rules that would
     -- have rejected after the seven fixed fields: Redis converts a nested
     -- table (even an empty one) at about the cost of a redis.call.  The
@@ -1160,7 +1187,7 @@ local function decide(keys, args)
         local r = rules[i]
         local admit, rem, retry
         if r.kind == 'C' then
-            local key = rkeys[i]
+            local key = mk[i + 1]
             -- Leases that expired are dropped; peek writes nothing, so it
             -- counts only the live ones (expiry after now) instead.
             local live = DRY and '(' .. fmt('%d', now) or nil
@@ -1203,7 +1230,7 @@ local function decide(keys, args)
         else
             local reset, st, tt
             admit, rem, reset, retry, st, tt =
-                rate[r.kind](r, vals[slot[i]] or nil, cost, now, skew, rkeys[i])
+                rate[r.kind](r, vals[i + 1] or nil, cost, now, skew, mk[i + 1])
             A[i], R[i], S[i], Y[i], ST[i], TT[i] = admit, rem, reset, retry, st, tt
         end
         if r.shadow then
@@ -1241,22 +1268,22 @@ local function decide(keys, args)
                 local r = rules[i]
                 local kind = r.kind
                 if kind == 'L' then
-                    log_commit(rkeys[i], ST[i], TT[i])
+                    log_commit(mk[i + 1], ST[i], TT[i])
                 elseif kind ~= 'C' then
-                    set_px(rkeys[i], ST[i], TT[i], vals[slot[i]])
+                    set_px(mk[i + 1], ST[i], TT[i], vals[i + 1])
                 else
                     if lease == '' then
                         if lease_id ~= '' then
                             lease = lease_id
                         else
-                            local sk = p.prefix .. ':seq'
+                            local sk = sub(active, 1, -8) .. ':seq'
                             local seq = call('INCR', sk)
                             pexpire(sk, ttl(86400000, skew))
                             lease = fmt('%d-%d', now, seq)
                         end
                     end
-                    local added = call('ZADD', rkeys[i], now + r.n2, lease)
-                    pexpire(rkeys[i], ttl(r.n2, skew))
+                    local added = call('ZADD', mk[i + 1], now + r.n2, lease)
+                    pexpire(mk[i + 1], ttl(r.n2, skew))
                     local rem = r.n1 - U[i] - added
                     if rem < 0 then rem = 0 end
                     R[i] = rem
@@ -1302,11 +1329,11 @@ local function release(keys, args)
     local now, terr = clock(p.meta, args[5])
     if not now then return terr end
     local n = 0
-    for i = 1, p.n do
+    for i = 1, #p.rules do
         if p.rules[i].kind == 'C' then
             -- Expired leases first, as decide does: only a live lease
             -- counts as released.
-            local key = p.keys[i]
+            local key = p.mkeys[i + 1]
             call('ZREMRANGEBYSCORE', key, '-inf', fmt('%d', now))
             n = n + call('ZREM', key, lease_id)
         end
