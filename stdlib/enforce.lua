@@ -57,6 +57,16 @@ local function init()
     has_pxat = (redis.REDIS_VERSION_NUM or 0) >= 0x060200
 end
 
+-- Everything else is made by build, in four nested sections (build2,
+-- build3, build4 inside it, each at the head of its section): EVALSHA runs
+-- the chunk on every call, and Lua 5.1 binds each local a new function
+-- captures by walking the list of the locals already captured in its
+-- scope, above it.  In one scope of ~100 locals that walk was most of what
+-- an EVALSHA cost before it decided.  A function takes the locals of an
+-- enclosing section from its section function's upvalues, a copy each, so
+-- each walk is over one section's locals.
+local function build()
+
 -- Exact floor division of integers (a >= 0, b > 0): fix up the rounded
 -- quotient so the result never depends on how a/b was rounded.  q - q % 1
 -- is floor(q) (Lua computes % as a - floor(a/b)*b, exactly for b = 1)
@@ -194,8 +204,14 @@ end
 -- key in each generation, so that the hit costs two lookups and no string
 -- is made; it moves entries one by one, so that a first key never carries
 -- more than its recent entries over a generation.
+-- The older generation of a new cache is EMPTY, never written (gen_put
+-- writes the newer one only): one table less per cache, which EVALSHA
+-- makes afresh on every call.  NOGEN is a cache that holds nothing, for
+-- the caches EVALSHA never fills.
+local EMPTY = {}
+local NOGEN = {new = EMPTY, old = EMPTY, n = 0, cap = 0}
 local function gen_new(cap)
-    return {new = {}, old = {}, n = 0, cap = cap}
+    return {new = {}, old = EMPTY, n = 0, cap = cap}
 end
 
 local function gen_put(c, k, v)
@@ -234,6 +250,8 @@ local function gen2_get(c, a, b)
     end
     return v
 end
+
+local function build2()
 
 -- Parsed configs, by config key: {m = meta, f = {field = rules|false},
 -- reach = cache of route matchers and shapes}.  Config keys are named by
@@ -507,6 +525,12 @@ local function token_bucket(r, st, cost, now, skew)
     return false, remaining, reset, off + cdiv(units - level, C)
 end
 
+-- The other algorithms are made on first use (algs): under EVALSHA every
+-- function of this file is made again on every call, and most decisions
+-- use one algorithm.  FUNCTION LOAD makes them at once.
+local rate = {T = token_bucket}
+local log_commit
+local function algs()
 local function gcra(r, st, cost, now, skew)
     local W, C, B, k = r.n2, r.n1, r.n3, r.n4
     local cap = B * W
@@ -692,7 +716,7 @@ local function sliding_log(r, st, cost, now, skew, key)
 end
 
 -- Writes an admitted exact sliding window: header, then the list.
-local function log_commit(key, ch, ttl_ms)
+log_commit = function(key, ch, ttl_ms)
     local lk = key .. ':log'
     if ch.drop > 0 then call('LTRIM', lk, ch.drop, -1) end
     local e = spack('dd', ch.t, ch.units)
@@ -701,8 +725,12 @@ local function log_commit(key, ch, ttl_ms)
     set_px(key, ch.hdr, ttl_ms)
 end
 
-local rate = {T = token_bucket, G = gcra, F = fixed_window, L = sliding_log,
-    S = approx_sliding_window}
+rate.G, rate.F, rate.L, rate.S = gcra, fixed_window, sliding_log, approx_sliding_window
+return rate
+end
+if KEEPS then algs() end
+
+local function build3()
 
 -- The fields of config cfg (from key cfgkey) named in names, each as
 -- its parsed rules or false when absent: from the whole config when it is
@@ -764,10 +792,14 @@ local function fields(cfg, cfgkey, names, out, last)
     return out
 end
 
+-- The fields a listed path reaches, for config_of (reused).
+local PF = {}
+
 -- The config a tenant is decided by: its active version's, or with no
 -- active key `tenant *`'s (its namespace only).  Returns cfg, cfgkey or
--- nil, error reply.
-local function config_of(active, prefix, ver)
+-- nil, error reply.  path: the request's, whose fields an EVALSHA reads
+-- with the meta field.
+local function config_of(active, prefix, ver, path)
     if not ver then
         if TEMPLATE and sub(active, 1, #TEMPLATE.tagpre) == TEMPLATE.tagpre then
             if not TEMPLATE.f then
@@ -782,11 +814,43 @@ local function config_of(active, prefix, ver)
     local cfgkey = prefix .. ':cfg:' .. ver
     local cfg = gen_get(cfgs, cfgkey)
     if not cfg then
-        local m = call('HGET', cfgkey, 'm')
+        local m
+        cfg = {fc = gen_new(4096)}
+        if KEEPS then
+            m = call('HGET', cfgkey, 'm')
+        else
+            -- EVALSHA keeps nothing between calls: one HMGET reads the
+            -- meta field and every field walk asks for when each level of
+            -- PATH is listed (the listed subject's and its kind's
+            -- template's beside it), instead of an HGET and an HMGET per
+            -- level.  A level that turns out a template's reads the rest
+            -- as before.
+            local names, k, i, n, cur = PF, 2, 1, #path, 's'
+            names[1], names[2] = 'm', 's'
+            while i <= n and k < 18 do
+                local j = find(path, '/', i, true)
+                local seg = sub(path, i, (j or n + 1) - 1)
+                local c = find(seg, ':', 1, true)
+                if not c then break end
+                local lf = cur .. '/' .. seg
+                names[k + 1], names[k + 2] = lf, cur .. '/' .. sub(seg, 1, c - 1) .. '*'
+                k, cur = k + 2, lf
+                if not j then break end
+                i = j + 1
+            end
+            local vals = call('HMGET', cfgkey, unpack(names, 1, k))
+            m = vals[1]
+            if m then
+                for q = 2, k do
+                    local v = vals[q]
+                    gen_put(cfg.fc, names[q], v and parse_rules(v) or false)
+                end
+            end
+        end
         if not m then
             return nil, redis.error_reply('RLC_NOCONFIG config ' .. ver .. ' is missing')
         end
-        cfg = {m = m, fc = gen_new(4096)}
+        cfg.m = m
         gen_put(cfgs, cfgkey, cfg)
     end
     return cfg, cfgkey
@@ -879,9 +943,9 @@ end
 -- walk over its segments, not a new shape per URL.  A shape with per-value
 -- counters (a template level) is resolved again on every call, from cached
 -- fields and shapes.
-local plans = gen_new(4096)
+local plans = KEEPS and gen_new(4096) or NOGEN
 -- The version each active key was last seen at (false for none: tenant *).
-local seen = gen_new(65536)
+local seen = KEEPS and gen_new(65536) or NOGEN
 
 -- A plan is {ver, client, skew, rules, mkeys, meta[, routes, sig]}:
 -- mkeys[1] is the active key and mkeys[i + 1] rule i's counter key, so
@@ -973,7 +1037,7 @@ local function value_plan(cfg, sk, sufs, active, prefix, ver, tsrc, skew)
 end
 
 local function plan_for(active, prefix, ver, path, method, route)
-    local cfg, cfgkey = config_of(active, prefix, ver)
+    local cfg, cfgkey = config_of(active, prefix, ver, path)
     if not cfg then return nil, cfgkey end
     local lists, sufs, cur = walk(cfg, cfgkey, path)
     if not lists then return nil, bad(sufs) end
@@ -1055,6 +1119,8 @@ local function tpl_bind(t, active)
     p.mkeys, p.meta = mkeys, t.meta
     return p
 end
+
+local function build4()
 
 -- Per-rule results of the current call (reused: no tables per call).
 local A, R, S, Y, ST, TT, U = {}, {}, {}, {}, {}, {}, {}
@@ -1230,7 +1296,7 @@ local function decide(keys, args)
         else
             local reset, st, tt
             admit, rem, reset, retry, st, tt =
-                rate[r.kind](r, vals[i + 1] or nil, cost, now, skew, mk[i + 1])
+                (rate[r.kind] or algs()[r.kind])(r, vals[i + 1] or nil, cost, now, skew, mk[i + 1])
             A[i], R[i], S[i], Y[i], ST[i], TT[i] = admit, rem, reset, retry, st, tt
         end
         if r.shadow then
@@ -1310,6 +1376,9 @@ local function decide(keys, args)
     return out
 end
 
+-- release and activate are made on first use: an EVALSHA that decides
+-- does not pay for them.
+local function extra()
 local function release(keys, args)
     if not call then init() end
     local active = keys[1]
@@ -1388,7 +1457,8 @@ local function activate(keys, args)
                 local st = call('GET', key)
                 if st then
                     -- A charge no rule can hold: the algorithm only reports.
-                    local _, _, reset = rate[r.kind](r, st, 9007199254740992, now, skew, key)
+                    local _, _, reset = (rate[r.kind] or algs()[r.kind])(r, st, 9007199254740992,
+                                                                        now, skew, key)
                     local tt = ttl(reset, skew)
                     -- A bucket's state names the expiry its writes keep
                     -- (bucket_ttl): never set one earlier than that.
@@ -1407,6 +1477,9 @@ local function activate(keys, args)
     return n
 end
 
+return release, activate
+end
+
 -- decide without writing anything (see the header).
 local function peek(keys, args)
     DRY = true
@@ -1416,7 +1489,18 @@ local function peek(keys, args)
     return res
 end
 
+return decide, peek, extra
+end
+return build4()
+end
+return build3()
+end
+return build2()
+end
+local decide, peek, extra = build()
+
 if redis.register_function then
+    local release, activate = extra()
     redis.register_function('rlc_decide', decide)
     redis.register_function{function_name = 'rlc_peek', callback = peek, flags = {'no-writes'}}
     redis.register_function('rlc_release', release)
@@ -1429,8 +1513,9 @@ else
     local rest = {}
     for i = 2, #ARGV do rest[i - 1] = ARGV[i] end
     if op == 'decide' then return decide(KEYS, rest) end
+    if op == 'peek' then return peek(KEYS, rest) end
+    local release, activate = extra()
     if op == 'release' then return release(KEYS, rest) end
     if op == 'activate' then return activate(KEYS, rest) end
-    if op == 'peek' then return peek(KEYS, rest) end
-    return bad('ARGV[1] must be decide, release, activate or peek')
+    return redis.error_reply('RLC_BADARG ARGV[1] must be decide, release, activate or peek')
 end
