@@ -516,9 +516,33 @@ local function token_bucket(r, st, cost, now, skew)
     local units = cost * k * W
     if cost * k <= B and level >= units then
         local left = level - units
-        local reset = off + cdiv(cap - left, C)
-        local exp, tt = bucket_ttl(oexp, reset, skew)
-        return true, idiv(left, W), reset, 0, spack('ddd', left, t, exp), tt
+        -- cdiv(cap - left, C) and idiv(left, W), written out (this is the
+        -- path most decisions take, and a call costs more than either).
+        local a = cap - left
+        local q = a / C
+        q = q - q % 1
+        local r = a - q * C
+        if r < 0 then
+            q, r = q - 1, r + C
+        elseif r >= C then
+            q, r = q + 1, r - C
+        end
+        if r > 0 then q = q + 1 end
+        local reset = off + q
+        q = left / W
+        q = q - q % 1
+        r = left - q * W
+        if r < 0 then
+            q = q - 1
+        elseif r >= W then
+            q = q + 1
+        end
+        -- bucket_ttl's common answer (keep the expiry) without the call.
+        local exp, tt = oexp, false
+        if not at_now or oexp < at_now + reset + 2 * skew + 1 then
+            exp, tt = bucket_ttl(oexp, reset, skew)
+        end
+        return true, q, reset, 0, spack('ddd', left, t, exp), tt
     end
     local remaining, reset = idiv(level, W), off + cdiv(cap - level, C)
     if cost * k > B then return false, remaining, reset, -1 end
@@ -1130,7 +1154,13 @@ local COSTS, ncosts = {}, 0
 local function decide(keys, args)
     if not call then init() end
     local active = keys[1]
-    if not active or sub(active, -7) ~= ':active' then
+    -- The plan cached for this path: one lookup (gen2_get's, inline), or
+    -- with routed rules a walk of ROUTE's segments to its signature.  Only
+    -- a well-formed active key is ever cached: the check of its form is
+    -- for the calls that miss.
+    local e = active and plans.new[active]
+    e = e and e[args[1]]
+    if not e and (not active or sub(active, -7) ~= ':active') then
         return bad('KEYS[1] must be the tenant\'s active key')
     end
     -- Every argument is positional and always sent (empty when unused):
@@ -1153,10 +1183,9 @@ local function decide(keys, args)
         end
     end
     if #active > 4096 then return bad('KEYS[1] longer than 4096 bytes') end
-    -- The plan cached for this path: one lookup, or with routed rules a
-    -- walk of ROUTE's segments to its signature.  An unlisted tenant
-    -- (none is kept per tenant) finds the one `tenant *` keeps per path.
-    local e = gen2_get(plans, active, path)
+    -- An unlisted tenant (none is kept per tenant) finds the plan `tenant
+    -- *` keeps per path.
+    if not e then e = gen2_get(plans, active, path) end
     local unlisted, ver = false, nil
     if not e then
         ver = gen_get(seen, active)
@@ -1336,7 +1365,14 @@ local function decide(keys, args)
                 if kind == 'L' then
                     log_commit(mk[i + 1], ST[i], TT[i])
                 elseif kind ~= 'C' then
-                    set_px(mk[i + 1], ST[i], TT[i], vals[i + 1])
+                    -- set_px's most common case (a state of the same
+                    -- length, its expiry kept) without the call.
+                    local st, old = ST[i], vals[i + 1]
+                    if not TT[i] and old and #old == #st then
+                        call('SETRANGE', mk[i + 1], '0', st)
+                    else
+                        set_px(mk[i + 1], st, TT[i], old)
+                    end
                 else
                     if lease == '' then
                         if lease_id ~= '' then
