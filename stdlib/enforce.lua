@@ -1055,7 +1055,7 @@ local function value_plan(cfg, sk, sufs, active, prefix, ver, tsrc, skew)
     for k = n + 2, vm_n do mkeys[k] = nil end
     vm_n = n + 1
     local p = VP
-    p.ver, p.client, p.skew, p.rules = ver or false, tsrc == 'c', tonumber(skew), sk.rules
+    p.ver, p.client, p.skew, p.rules = ver or false, tsrc == 'c', skew, sk.rules
     p.mkeys, p.meta = mkeys, cfg.m
     return p
 end
@@ -1065,12 +1065,13 @@ local function plan_for(active, prefix, ver, path, method, route)
     if not cfg then return nil, cfgkey end
     local lists, sufs, cur = walk(cfg, cfgkey, path)
     if not lists then return nil, bad(sufs) end
-    -- The meta field, parsed once per config.
+    -- The meta field, parsed once per config (tonumber is a strtod).
     local tsrc, skew = cfg.tsrc, cfg.skew
     if not tsrc then
         local format
         format, tsrc, skew = match(cfg.m, '^(%d+) (%a) (%d+)$')
         if format ~= '1' then return nil, redis.error_reply('RLC_FORMAT unknown config format') end
+        skew = tonumber(skew)
         cfg.tsrc, cfg.skew = tsrc, skew
     end
     -- routes: the matcher when some rule reached has a route (the plan
@@ -1085,7 +1086,7 @@ local function plan_for(active, prefix, ver, path, method, route)
         local tails = sk.tails
         local mkeys = {active}
         for i = 1, sk.n do mkeys[i + 1] = prefix .. tails[i] end
-        return {ver = false, client = tsrc == 'c', skew = tonumber(skew), rules = sk.rules,
+        return {ver = false, client = tsrc == 'c', skew = skew, rules = sk.rules,
                 mkeys = mkeys, meta = cfg.m, routes = M, sig = sig, tails = tails}
     end
     -- A listed tenant's path: its plan is kept (plans), not its shape, so
@@ -1119,7 +1120,7 @@ local function plan_for(active, prefix, ver, path, method, route)
         end
     end
     if #rules > 256 then return nil, bad('more than 256 rules apply') end
-    local p = {ver = ver, client = tsrc == 'c', skew = tonumber(skew), rules = rules,
+    local p = {ver = ver, client = tsrc == 'c', skew = skew, rules = rules,
                mkeys = mkeys, meta = cfg.m}
     if M then p.routes, p.sig = M, sig end
     return p
