@@ -57,6 +57,16 @@ local function init()
     has_pxat = (redis.REDIS_VERSION_NUM or 0) >= 0x060200
 end
 
+-- Everything else is made by build, in four nested sections (build2,
+-- build3, build4 inside it, each at the head of its section): EVALSHA runs
+-- the chunk on every call, and Lua 5.1 binds each local a new function
+-- captures by walking the list of the locals already captured in its
+-- scope, above it.  In one scope of ~100 locals that walk was most of what
+-- an EVALSHA cost before it decided.  A function takes the locals of an
+-- enclosing section from its section function's upvalues, a copy each, so
+-- each walk is over one section's locals.
+local function build()
+
 -- Exact floor division of integers (a >= 0, b > 0): fix up the rounded
 -- quotient so the result never depends on how a/b was rounded.  q - q % 1
 -- is floor(q) (Lua computes % as a - floor(a/b)*b, exactly for b = 1)
@@ -194,8 +204,14 @@ end
 -- key in each generation, so that the hit costs two lookups and no string
 -- is made; it moves entries one by one, so that a first key never carries
 -- more than its recent entries over a generation.
+-- The older generation of a new cache is EMPTY, never written (gen_put
+-- writes the newer one only): one table less per cache, which EVALSHA
+-- makes afresh on every call.  NOGEN is a cache that holds nothing, for
+-- the caches EVALSHA never fills.
+local EMPTY = {}
+local NOGEN = {new = EMPTY, old = EMPTY, n = 0, cap = 0}
 local function gen_new(cap)
-    return {new = {}, old = {}, n = 0, cap = cap}
+    return {new = {}, old = EMPTY, n = 0, cap = cap}
 end
 
 local function gen_put(c, k, v)
@@ -235,25 +251,62 @@ local function gen2_get(c, a, b)
     return v
 end
 
+local function build2()
+
 -- Parsed configs, by config key: {m = meta, f = {field = rules|false},
 -- reach = cache of route matchers and shapes}.  Config keys are named by
 -- the digest of their content and never rewritten, so a cached parse can
 -- not go stale.  Only FUNCTION LOAD keeps these between calls.
 local cfgs = gen_new(4096)
+-- A field's value: one line per rule, "<id> <body>\n".  Parsing a body
+-- (a pattern match and four decimal conversions, each a strtod) costs
+-- about what a redis.call does, and the rules of a big config mostly share
+-- a few bodies (every key "limit 100/1m" has the same one), so parsed
+-- bodies are kept, by body, and a rule is its id plus a copy of its
+-- body's fields.  Only FUNCTION LOAD keeps them between calls.
+local bodies = gen_new(1024)
+local function parse_body(body)
+    local k, sh, n1, n2, n3, n4, m, r =
+        match(body, '^(%u) (%d) (%d+) (%d+) (%d+) (%d+) (%S+) (%S+)$')
+    if not k then return false end
+    local b = {kind = k, shadow = sh == '1', n1 = tonumber(n1), n2 = tonumber(n2),
+               n3 = tonumber(n3), n4 = tonumber(n4)}
+    if m ~= '-' then
+        -- The segments are shared by every rule of this body: never written.
+        local segs = {}
+        for s in gmatch(r, '[^/]+') do segs[#segs + 1] = s end
+        b.method, b.segs = m, segs
+    end
+    return b
+end
+
 local function parse_rules(v)
     local out = {}
-    for id, k, sh, n1, n2, n3, n4, m, r in
-        gmatch(v, '(%x+) (%u) (%d) (%d+) (%d+) (%d+) (%d+) (%S+) (%S+)') do
-        local rule = {id = id, kind = k, shadow = sh == '1', n1 = tonumber(n1),
-                      n2 = tonumber(n2), n3 = tonumber(n3), n4 = tonumber(n4)}
-        if m ~= '-' then
-            rule.method = m
-            local segs = {}
-            for s in gmatch(r, '[^/]+') do segs[#segs + 1] = s end
-            rule.segs = segs
-            out.routed = true
+    local i, n = 1, #v
+    while i <= n do
+        local j = find(v, '\n', i, true) or n + 1
+        local sp = find(v, ' ', i, true)
+        if sp and sp < j and sp > i then
+            local body = sub(v, sp + 1, j - 1)
+            local b = gen_get(bodies, body)
+            if b == nil then
+                b = parse_body(body)
+                gen_put(bodies, body, b)
+            end
+            if b then
+                -- Seven fields: a table of up to eight keeps half the
+                -- memory of one of nine, and the collector's work goes with
+                -- the bytes the caches hold and each call makes.
+                local rule = {id = sub(v, i, sp - 1), kind = b.kind, shadow = b.shadow,
+                              n1 = b.n1, n2 = b.n2, n3 = b.n3, n4 = b.n4}
+                if b.method then
+                    rule.method, rule.segs = b.method, b.segs
+                    out.routed = true
+                end
+                out[#out + 1] = rule
+            end
         end
-        out[#out + 1] = rule
+        i = j + 1
     end
     return out
 end
@@ -463,15 +516,45 @@ local function token_bucket(r, st, cost, now, skew)
     local units = cost * k * W
     if cost * k <= B and level >= units then
         local left = level - units
-        local reset = off + cdiv(cap - left, C)
-        local exp, tt = bucket_ttl(oexp, reset, skew)
-        return true, idiv(left, W), reset, 0, spack('ddd', left, t, exp), tt
+        -- cdiv(cap - left, C) and idiv(left, W), written out (this is the
+        -- path most decisions take, and a call costs more than either).
+        local a = cap - left
+        local q = a / C
+        q = q - q % 1
+        local r = a - q * C
+        if r < 0 then
+            q, r = q - 1, r + C
+        elseif r >= C then
+            q, r = q + 1, r - C
+        end
+        if r > 0 then q = q + 1 end
+        local reset = off + q
+        q = left / W
+        q = q - q % 1
+        r = left - q * W
+        if r < 0 then
+            q = q - 1
+        elseif r >= W then
+            q = q + 1
+        end
+        -- bucket_ttl's common answer (keep the expiry) without the call.
+        local exp, tt = oexp, false
+        if not at_now or oexp < at_now + reset + 2 * skew + 1 then
+            exp, tt = bucket_ttl(oexp, reset, skew)
+        end
+        return true, q, reset, 0, spack('ddd', left, t, exp), tt
     end
     local remaining, reset = idiv(level, W), off + cdiv(cap - level, C)
     if cost * k > B then return false, remaining, reset, -1 end
     return false, remaining, reset, off + cdiv(units - level, C)
 end
 
+-- The other algorithms are made on first use (algs): under EVALSHA every
+-- function of this file is made again on every call, and most decisions
+-- use one algorithm.  FUNCTION LOAD makes them at once.
+local rate = {T = token_bucket}
+local log_commit
+local function algs()
 local function gcra(r, st, cost, now, skew)
     local W, C, B, k = r.n2, r.n1, r.n3, r.n4
     local cap = B * W
@@ -657,7 +740,7 @@ local function sliding_log(r, st, cost, now, skew, key)
 end
 
 -- Writes an admitted exact sliding window: header, then the list.
-local function log_commit(key, ch, ttl_ms)
+log_commit = function(key, ch, ttl_ms)
     local lk = key .. ':log'
     if ch.drop > 0 then call('LTRIM', lk, ch.drop, -1) end
     local e = spack('dd', ch.t, ch.units)
@@ -666,13 +749,22 @@ local function log_commit(key, ch, ttl_ms)
     set_px(key, ch.hdr, ttl_ms)
 end
 
-local rate = {T = token_bucket, G = gcra, F = fixed_window, L = sliding_log,
-    S = approx_sliding_window}
+rate.G, rate.F, rate.L, rate.S = gcra, fixed_window, sliding_log, approx_sliding_window
+return rate
+end
+if KEEPS then algs() end
+
+local function build3()
 
 -- The fields of config cfg (from key cfgkey) named in names, each as
 -- its parsed rules or false when absent: from the whole config when it is
--- small, else one HMGET for those not cached.
-local function fields(cfg, cfgkey, names, out)
+-- small, else one HMGET for those not cached.  last: names[1] is a
+-- request's last subject, whose rules go into a plan that is kept
+-- (plans): a field found is then not kept here too (an absent one is: a
+-- template's values are all absent names).  Every table made in a call
+-- costs the collector more the more the caches hold, so these reuse theirs.
+local FMISS, FGOT = {}, {}
+local function fields(cfg, cfgkey, names, out, last)
     if cfg.full then
         -- Every field is here: an absent name is no field, and is not
         -- remembered (the names of unlisted values are unbounded).
@@ -681,16 +773,17 @@ local function fields(cfg, cfgkey, names, out)
         return out
     end
     local c = cfg.fc
-    local miss
+    local miss, nmiss = FMISS, 0
     for i = 1, #names do
         local v = gen_get(c, names[i])
         out[i] = v
         if v == nil then
-            miss = miss or {}
-            miss[#miss + 1] = names[i]
+            nmiss = nmiss + 1
+            miss[nmiss] = names[i]
         end
     end
-    if not miss then return out end
+    if nmiss == 0 then return out end
+    for i = nmiss + 1, #miss do miss[i] = nil end
     if not cfg.tried and KEEPS then
         -- A first miss: a config of at most 1024 fields is read whole, so
         -- that the names of unlisted values (one new name per value) cost
@@ -709,24 +802,28 @@ local function fields(cfg, cfgkey, names, out)
     end
     -- Every unlisted name asked for is a field looked up once: a bounded
     -- cache per config.
-    local vals = call('HMGET', cfgkey, unpack(miss))
-    local got = {}
-    for i = 1, #miss do
-        local v = vals[i]
-        v = v and parse_rules(v) or false
-        got[miss[i]] = v
-        gen_put(c, miss[i], v)
-    end
+    local vals = call('HMGET', cfgkey, unpack(miss, 1, nmiss))
+    local k = 0
     for i = 1, #names do
-        if out[i] == nil then out[i] = got[names[i]] end
+        if out[i] == nil then
+            k = k + 1
+            local v = vals[k]
+            v = v and parse_rules(v) or false
+            out[i] = v
+            if not (v and last and i == 1) then gen_put(c, names[i], v) end
+        end
     end
     return out
 end
 
+-- The fields a listed path reaches, for config_of (reused).
+local PF = {}
+
 -- The config a tenant is decided by: its active version's, or with no
 -- active key `tenant *`'s (its namespace only).  Returns cfg, cfgkey or
--- nil, error reply.
-local function config_of(active, prefix, ver)
+-- nil, error reply.  path: the request's, whose fields an EVALSHA reads
+-- with the meta field.
+local function config_of(active, prefix, ver, path)
     if not ver then
         if TEMPLATE and sub(active, 1, #TEMPLATE.tagpre) == TEMPLATE.tagpre then
             if not TEMPLATE.f then
@@ -741,11 +838,43 @@ local function config_of(active, prefix, ver)
     local cfgkey = prefix .. ':cfg:' .. ver
     local cfg = gen_get(cfgs, cfgkey)
     if not cfg then
-        local m = call('HGET', cfgkey, 'm')
+        local m
+        cfg = {fc = gen_new(4096)}
+        if KEEPS then
+            m = call('HGET', cfgkey, 'm')
+        else
+            -- EVALSHA keeps nothing between calls: one HMGET reads the
+            -- meta field and every field walk asks for when each level of
+            -- PATH is listed (the listed subject's and its kind's
+            -- template's beside it), instead of an HGET and an HMGET per
+            -- level.  A level that turns out a template's reads the rest
+            -- as before.
+            local names, k, i, n, cur = PF, 2, 1, #path, 's'
+            names[1], names[2] = 'm', 's'
+            while i <= n and k < 18 do
+                local j = find(path, '/', i, true)
+                local seg = sub(path, i, (j or n + 1) - 1)
+                local c = find(seg, ':', 1, true)
+                if not c then break end
+                local lf = cur .. '/' .. seg
+                names[k + 1], names[k + 2] = lf, cur .. '/' .. sub(seg, 1, c - 1) .. '*'
+                k, cur = k + 2, lf
+                if not j then break end
+                i = j + 1
+            end
+            local vals = call('HMGET', cfgkey, unpack(names, 1, k))
+            m = vals[1]
+            if m then
+                for q = 2, k do
+                    local v = vals[q]
+                    gen_put(cfg.fc, names[q], v and parse_rules(v) or false)
+                end
+            end
+        end
         if not m then
             return nil, redis.error_reply('RLC_NOCONFIG config ' .. ver .. ' is missing')
         end
-        cfg = {m = m, fc = gen_new(4096)}
+        cfg.m = m
         gen_put(cfgs, cfgkey, cfg)
     end
     return cfg, cfgkey
@@ -760,9 +889,13 @@ local two, got2, TOP = {}, {}, {'s'}
 -- Returns lists (rule lists per level reached) and sufs (per level: the
 -- request's names at template levels so far, "/<name>", ':' encoded as
 -- %3A, which name the counters of a template's rules), or nil, error.
+local WL, WS, wn = {}, {}, 0
 local function walk(cfg, cfgkey, path)
     local top = fields(cfg, cfgkey, TOP, two)[1]
-    local lists, sufs = {top or false}, {''}
+    -- The same two tables serve every call: plan_for copies what it keeps.
+    local lists, sufs = WL, WS
+    for k = 2, wn do lists[k], sufs[k] = nil, nil end
+    lists[1], sufs[1], wn = top or false, '', 1
     if path == '' then return lists, sufs, 's' end
     if #path > 1024 then return nil, 'path longer than 1024 bytes' end
     local cur, suf, depth = 's', '', 1
@@ -773,12 +906,13 @@ local function walk(cfg, cfgkey, path)
         -- seg is "<kind>:<name>": kind up to the first ':', a name of at
         -- least one byte after it.
         local c = find(seg, ':', 1, true)
-        local kind, name = c and sub(seg, 1, c - 1), c and sub(seg, c + 1)
-        if (kind ~= 'group' and kind ~= 'key') or name == '' then
+        local kind = c and sub(seg, 1, c - 1)
+        if (kind ~= 'group' and kind ~= 'key') or c == #seg then
             return nil, 'path segment must be group:NAME or key:NAME'
         end
         depth = depth + 1
         if depth > 8 then return nil, 'path deeper than 8 subjects' end
+        wn = depth
         local lf, tf = cur .. '/' .. seg, cur .. '/' .. kind .. '*'
         local l, t
         if cfg.full then
@@ -787,7 +921,7 @@ local function walk(cfg, cfgkey, path)
             l, t = f[lf], f[tf]
         else
             two[1], two[2] = lf, tf
-            local got = fields(cfg, cfgkey, two, got2)
+            local got = fields(cfg, cfgkey, two, got2, not j)
             l, t = got[1], got[2]
         end
         if l then
@@ -795,6 +929,7 @@ local function walk(cfg, cfgkey, path)
             lists[depth], sufs[depth] = l, suf
         elseif t then
             cur = tf
+            local name = sub(seg, c + 1)
             suf = suf .. '/' .. gsub(name, ':', '%%3A')
             lists[depth], sufs[depth] = t, suf
         else
@@ -832,15 +967,21 @@ end
 -- walk over its segments, not a new shape per URL.  A shape with per-value
 -- counters (a template level) is resolved again on every call, from cached
 -- fields and shapes.
-local plans = gen_new(4096)
+local plans = KEEPS and gen_new(4096) or NOGEN
 -- The version each active key was last seen at (false for none: tenant *).
-local seen = gen_new(65536)
+local seen = KEEPS and gen_new(65536) or NOGEN
+
+-- A plan is {ver, client, skew, rules, mkeys, meta[, routes, sig]}:
+-- mkeys[1] is the active key and mkeys[i + 1] rule i's counter key, so
+-- that one MGET of mkeys checks the version and reads every state (a
+-- concurrency rule's key holds a sorted set, for which MGET answers nil),
+-- and vals[i + 1] is rule i's state: no other table per plan.
 
 -- The shape of a request: the rules of lists that apply to the routed
 -- rules signature sig, and where each one's counter key comes from
 -- (tails, and lvl: the level whose suffix ends it).
 local function shape_build(lists, sig)
-    local rules, tails, lvl, slot, nm, b = {}, {}, {}, {}, 1, 0
+    local rules, tails, lvl, b = {}, {}, {}, 0
     for i = 1, #lists do
         local list = lists[i]
         if list then
@@ -854,15 +995,11 @@ local function shape_build(lists, sig)
                 if ok then
                     local n = #rules + 1
                     rules[n], tails[n], lvl[n] = r, ':c:' .. r.id, i
-                    if r.kind ~= 'C' then
-                        nm = nm + 1
-                        slot[n] = nm
-                    end
                 end
             end
         end
     end
-    return {rules = rules, tails = tails, lvl = lvl, slot = slot, n = #rules}
+    return {rules = rules, tails = tails, lvl = lvl, n = #rules}
 end
 
 -- The shape of a request that reaches a template, kept per config under
@@ -908,40 +1045,33 @@ end
 
 -- A request that reaches a template: the shape is the same for every
 -- value, only the keys are made per call.
-local VK, VM, VP, vm_n = {}, {}, {}, 0
+local VM, VP, vm_n = {}, {per_value = true}, 1
 local function value_plan(cfg, sk, sufs, active, prefix, ver, tsrc, skew)
     -- The plan is never kept: the same tables serve every call.
-    local tails, lvl, slot = sk.tails, sk.lvl, sk.slot
-    local keys, mkeys, nm = VK, VM, 1
+    local tails, lvl, n = sk.tails, sk.lvl, sk.n
+    local mkeys = VM
     mkeys[1] = active
-    for n = 1, sk.n do
-        local key = prefix .. tails[n] .. sufs[lvl[n]]
-        keys[n] = key
-        if slot[n] then
-            nm = slot[n]
-            mkeys[nm] = key
-        end
-    end
-    for k = nm + 1, vm_n do mkeys[k] = nil end
-    vm_n = nm
+    for i = 1, n do mkeys[i + 1] = prefix .. tails[i] .. sufs[lvl[i]] end
+    for k = n + 2, vm_n do mkeys[k] = nil end
+    vm_n = n + 1
     local p = VP
-    p.ver, p.client, p.skew, p.rules = ver or false, tsrc == 'c', tonumber(skew), sk.rules
-    p.keys, p.mkeys, p.slot, p.n, p.prefix = keys, mkeys, slot, sk.n, prefix
-    p.per_value, p.meta = true, cfg.m
+    p.ver, p.client, p.skew, p.rules = ver or false, tsrc == 'c', skew, sk.rules
+    p.mkeys, p.meta = mkeys, cfg.m
     return p
 end
 
 local function plan_for(active, prefix, ver, path, method, route)
-    local cfg, cfgkey = config_of(active, prefix, ver)
+    local cfg, cfgkey = config_of(active, prefix, ver, path)
     if not cfg then return nil, cfgkey end
     local lists, sufs, cur = walk(cfg, cfgkey, path)
     if not lists then return nil, bad(sufs) end
-    -- The meta field, parsed once per config.
+    -- The meta field, parsed once per config (tonumber is a strtod).
     local tsrc, skew = cfg.tsrc, cfg.skew
     if not tsrc then
         local format
         format, tsrc, skew = match(cfg.m, '^(%d+) (%a) (%d+)$')
         if format ~= '1' then return nil, redis.error_reply('RLC_FORMAT unknown config format') end
+        skew = tonumber(skew)
         cfg.tsrc, cfg.skew = tsrc, skew
     end
     -- routes: the matcher when some rule reached has a route (the plan
@@ -953,16 +1083,11 @@ local function plan_for(active, prefix, ver, path, method, route)
         if sufs[#sufs] ~= '' then
             return value_plan(cfg, sk, sufs, active, prefix, ver, tsrc, skew)
         end
-        local tails, slot = sk.tails, sk.slot
-        local keys, mkeys = {}, {active}
-        for n = 1, sk.n do
-            local key = prefix .. tails[n]
-            keys[n] = key
-            if slot[n] then mkeys[slot[n]] = key end
-        end
-        return {ver = false, client = tsrc == 'c', skew = tonumber(skew), rules = sk.rules,
-                keys = keys, mkeys = mkeys, slot = slot, n = sk.n, prefix = prefix,
-                per_value = false, meta = cfg.m, routes = M, sig = sig, tails = tails}
+        local tails = sk.tails
+        local mkeys = {active}
+        for i = 1, sk.n do mkeys[i + 1] = prefix .. tails[i] end
+        return {ver = false, client = tsrc == 'c', skew = skew, rules = sk.rules,
+                mkeys = mkeys, meta = cfg.m, routes = M, sig = sig, tails = tails}
     end
     -- A listed tenant's path: its plan is kept (plans), not its shape, so
     -- the plan is made here directly.
@@ -975,7 +1100,7 @@ local function plan_for(active, prefix, ver, path, method, route)
             break
         end
     end
-    local rules, keys, mkeys, slot, b = {}, {}, {active}, {}, 0
+    local rules, mkeys, b = {}, {active}, 0
     for i = 1, #lists do
         local list = lists[i]
         if list then
@@ -989,19 +1114,16 @@ local function plan_for(active, prefix, ver, path, method, route)
                 if ok then
                     local n = #rules + 1
                     rules[n] = r
-                    keys[n] = prefix .. ':c:' .. r.id
-                    if r.kind ~= 'C' then
-                        mkeys[#mkeys + 1] = keys[n]
-                        slot[n] = #mkeys
-                    end
+                    mkeys[n + 1] = prefix .. ':c:' .. r.id
                 end
             end
         end
     end
     if #rules > 256 then return nil, bad('more than 256 rules apply') end
-    return {ver = ver, client = tsrc == 'c', skew = tonumber(skew), rules = rules,
-            keys = keys, mkeys = mkeys, slot = slot, n = #rules, prefix = prefix,
-            per_value = false, meta = cfg.m, routes = M, sig = sig}
+    local p = {ver = ver, client = tsrc == 'c', skew = skew, rules = rules,
+               mkeys = mkeys, meta = cfg.m}
+    if M then p.routes, p.sig = M, sig end
+    return p
 end
 
 -- The plan of an unlisted tenant from t, a plan `tenant *` made for
@@ -1010,25 +1132,20 @@ end
 -- path and the library keeps nothing per unlisted tenant.
 local function tpl_bind(t, active)
     local prefix = sub(active, 1, -8)
-    local tails, slot = t.tails, t.slot
-    local keys, mkeys, nm = VK, VM, 1
+    local tails = t.tails
+    local n = #tails
+    local mkeys = VM
     mkeys[1] = active
-    for n = 1, t.n do
-        local key = prefix .. tails[n]
-        keys[n] = key
-        if slot[n] then
-            nm = slot[n]
-            mkeys[nm] = key
-        end
-    end
-    for k = nm + 1, vm_n do mkeys[k] = nil end
-    vm_n = nm
+    for i = 1, n do mkeys[i + 1] = prefix .. tails[i] end
+    for k = n + 2, vm_n do mkeys[k] = nil end
+    vm_n = n + 1
     local p = VP
     p.ver, p.client, p.skew, p.rules = false, t.client, t.skew, t.rules
-    p.keys, p.mkeys, p.slot, p.n, p.prefix = keys, mkeys, slot, t.n, prefix
-    p.per_value, p.meta = true, t.meta
+    p.mkeys, p.meta = mkeys, t.meta
     return p
 end
+
+local function build4()
 
 -- Per-rule results of the current call (reused: no tables per call).
 local A, R, S, Y, ST, TT, U = {}, {}, {}, {}, {}, {}, {}
@@ -1038,7 +1155,13 @@ local COSTS, ncosts = {}, 0
 local function decide(keys, args)
     if not call then init() end
     local active = keys[1]
-    if not active or sub(active, -7) ~= ':active' then
+    -- The plan cached for this path: one lookup (gen2_get's, inline), or
+    -- with routed rules a walk of ROUTE's segments to its signature.  Only
+    -- a well-formed active key is ever cached: the check of its form is
+    -- for the calls that miss.
+    local e = active and plans.new[active]
+    e = e and e[args[1]]
+    if not e and (not active or sub(active, -7) ~= ':active') then
         return bad('KEYS[1] must be the tenant\'s active key')
     end
     -- Every argument is positional and always sent (empty when unused):
@@ -1061,10 +1184,9 @@ local function decide(keys, args)
         end
     end
     if #active > 4096 then return bad('KEYS[1] longer than 4096 bytes') end
-    -- The plan cached for this path: one lookup, or with routed rules a
-    -- walk of ROUTE's segments to its signature.  An unlisted tenant
-    -- (none is kept per tenant) finds the one `tenant *` keeps per path.
-    local e = gen2_get(plans, active, path)
+    -- An unlisted tenant (none is kept per tenant) finds the plan `tenant
+    -- *` keeps per path.
+    if not e then e = gen2_get(plans, active, path) end
     local unlisted, ver = false, nil
     if not e then
         ver = gen_get(seen, active)
@@ -1144,7 +1266,8 @@ local function decide(keys, args)
     local lease_id = args[6] or ''
     if #lease_id > 128 then return bad('lease id longer than 128 bytes') end
 
-    local rules, rkeys, slot, n = p.rules, p.keys, p.slot, p.n
+    local rules, mk = p.rules, p.mkeys
+    local n = #rules
     -- The answer is one flat array, the ids of shadow rules that would
     -- have rejected after the seven fixed fields: Redis converts a nested
     -- table (even an empty one) at about the cost of a redis.call.  The
@@ -1160,7 +1283,7 @@ local function decide(keys, args)
         local r = rules[i]
         local admit, rem, retry
         if r.kind == 'C' then
-            local key = rkeys[i]
+            local key = mk[i + 1]
             -- Leases that expired are dropped; peek writes nothing, so it
             -- counts only the live ones (expiry after now) instead.
             local live = DRY and '(' .. fmt('%d', now) or nil
@@ -1203,7 +1326,7 @@ local function decide(keys, args)
         else
             local reset, st, tt
             admit, rem, reset, retry, st, tt =
-                rate[r.kind](r, vals[slot[i]] or nil, cost, now, skew, rkeys[i])
+                (rate[r.kind] or algs()[r.kind])(r, vals[i + 1] or nil, cost, now, skew, mk[i + 1])
             A[i], R[i], S[i], Y[i], ST[i], TT[i] = admit, rem, reset, retry, st, tt
         end
         if r.shadow then
@@ -1241,22 +1364,29 @@ local function decide(keys, args)
                 local r = rules[i]
                 local kind = r.kind
                 if kind == 'L' then
-                    log_commit(rkeys[i], ST[i], TT[i])
+                    log_commit(mk[i + 1], ST[i], TT[i])
                 elseif kind ~= 'C' then
-                    set_px(rkeys[i], ST[i], TT[i], vals[slot[i]])
+                    -- set_px's most common case (a state of the same
+                    -- length, its expiry kept) without the call.
+                    local st, old = ST[i], vals[i + 1]
+                    if not TT[i] and old and #old == #st then
+                        call('SETRANGE', mk[i + 1], '0', st)
+                    else
+                        set_px(mk[i + 1], st, TT[i], old)
+                    end
                 else
                     if lease == '' then
                         if lease_id ~= '' then
                             lease = lease_id
                         else
-                            local sk = p.prefix .. ':seq'
+                            local sk = sub(active, 1, -8) .. ':seq'
                             local seq = call('INCR', sk)
                             pexpire(sk, ttl(86400000, skew))
                             lease = fmt('%d-%d', now, seq)
                         end
                     end
-                    local added = call('ZADD', rkeys[i], now + r.n2, lease)
-                    pexpire(rkeys[i], ttl(r.n2, skew))
+                    local added = call('ZADD', mk[i + 1], now + r.n2, lease)
+                    pexpire(mk[i + 1], ttl(r.n2, skew))
                     local rem = r.n1 - U[i] - added
                     if rem < 0 then rem = 0 end
                     R[i] = rem
@@ -1283,6 +1413,9 @@ local function decide(keys, args)
     return out
 end
 
+-- release and activate are made on first use: an EVALSHA that decides
+-- does not pay for them.
+local function extra()
 local function release(keys, args)
     if not call then init() end
     local active = keys[1]
@@ -1302,11 +1435,11 @@ local function release(keys, args)
     local now, terr = clock(p.meta, args[5])
     if not now then return terr end
     local n = 0
-    for i = 1, p.n do
+    for i = 1, #p.rules do
         if p.rules[i].kind == 'C' then
             -- Expired leases first, as decide does: only a live lease
             -- counts as released.
-            local key = p.keys[i]
+            local key = p.mkeys[i + 1]
             call('ZREMRANGEBYSCORE', key, '-inf', fmt('%d', now))
             n = n + call('ZREM', key, lease_id)
         end
@@ -1361,7 +1494,8 @@ local function activate(keys, args)
                 local st = call('GET', key)
                 if st then
                     -- A charge no rule can hold: the algorithm only reports.
-                    local _, _, reset = rate[r.kind](r, st, 9007199254740992, now, skew, key)
+                    local _, _, reset = (rate[r.kind] or algs()[r.kind])(r, st, 9007199254740992,
+                                                                        now, skew, key)
                     local tt = ttl(reset, skew)
                     -- A bucket's state names the expiry its writes keep
                     -- (bucket_ttl): never set one earlier than that.
@@ -1380,6 +1514,9 @@ local function activate(keys, args)
     return n
 end
 
+return release, activate
+end
+
 -- decide without writing anything (see the header).
 local function peek(keys, args)
     DRY = true
@@ -1389,7 +1526,18 @@ local function peek(keys, args)
     return res
 end
 
+return decide, peek, extra
+end
+return build4()
+end
+return build3()
+end
+return build2()
+end
+local decide, peek, extra = build()
+
 if redis.register_function then
+    local release, activate = extra()
     redis.register_function('rlc_decide', decide)
     redis.register_function{function_name = 'rlc_peek', callback = peek, flags = {'no-writes'}}
     redis.register_function('rlc_release', release)
@@ -1402,8 +1550,9 @@ else
     local rest = {}
     for i = 2, #ARGV do rest[i - 1] = ARGV[i] end
     if op == 'decide' then return decide(KEYS, rest) end
+    if op == 'peek' then return peek(KEYS, rest) end
+    local release, activate = extra()
     if op == 'release' then return release(KEYS, rest) end
     if op == 'activate' then return activate(KEYS, rest) end
-    if op == 'peek' then return peek(KEYS, rest) end
-    return bad('ARGV[1] must be decide, release, activate or peek')
+    return redis.error_reply('RLC_BADARG ARGV[1] must be decide, release, activate or peek')
 end

@@ -13,10 +13,10 @@ NOW=1700000000000
 COSTS='1e3 1.0 " 1" "1 " +1 0x10 -1 0 "" 2147483649 1e308 inf nan'
 NOWS='1.7e12 "$NOW.5" " $NOW" -5 0x1 "" 9007199254740992'
 # 4 runs, the 2 mutations, a good call, a case per cost and two per time, 6
-# argument-count cases, 2 EVALSHA cases.
+# argument-count cases, 4 EVALSHA cases.
 eval "set -- $COSTS"; ncost=$#
 eval "set -- $NOWS"; nnow=$#
-plan $((4 + 2 + 1 + ncost + 2 * nnow + 6 + 2))
+plan $((4 + 2 + 1 + ncost + 2 * nnow + 6 + 4))
 port=$(free_port)
 start_redis "$port" || bail_out "differential: redis-server" "did not start"
 
@@ -85,3 +85,9 @@ body=$(tail -n +2 "$ROOT/stdlib/enforce.lua")
 sha=$(redis-cli -p "$port" script load "$body")
 badarg "EVALSHA decide cost '1e3'" evalsha "$sha" 1 "$K" decide "" GET / 1e3 "$NOW" ""
 badarg "EVALSHA decide without the lease argument" evalsha "$sha" 1 "$K" decide "" GET / 1 "$NOW"
+# The operations an EVALSHA makes only when asked for (release, activate)
+# and an unknown one.
+badarg "EVALSHA with an unknown operation" evalsha "$sha" 1 "$K" bogus
+out=$(call evalsha "$sha" 1 "$K" release "" GET / L1 "$NOW" | tr '\n' ' ')
+[ "$out" = "0 $NOW " ] && ok "EVALSHA release answers {released, now}" ||
+    notok "EVALSHA release answers {released, now}" "$out"
