@@ -9,7 +9,7 @@
 # tenant's config and pointer are removed and a rollback restores them; a
 # crash mid-apply leaves no manifest behind the store's back.  (owner: apply)
 . "$ROOT/tests/lib.sh"
-plan 81
+plan 83
 
 NS=re
 N=300
@@ -174,6 +174,16 @@ good=$(rc get "{$NS:t021}:active")
 rc set "{$NS:t021}:active" 00000000deadbeef > /dev/null
 "$RLC" status -q > /dev/null; r=$?
 check "status finds a pointer edited by hand (exit 6)" [ $r -eq 6 ]
+# Status reads the tenants' pointers and configs in pipelines: the server
+# counts the reads it made on its sockets (one per round trip, or fewer).
+reads() { rc info stats | tr -d '\r' | awk -F: '$1 == "total_reads_processed" { print $2 }'; }
+r0=$(reads)
+"$RLC" status --json > "$T/st.json"; r=$?
+r1=$(reads)
+check "status of $N tenants takes $((r1 - r0 - 1)) round trips, not one or two per tenant (< $((N / 5)))" \
+    eval '[ $r -eq 6 ] && [ $((r1 - r0 - 1)) -lt $((N / 5)) ]'
+check "status --json names the tenant whose pointer was edited, and only it" \
+    eval '[ "$(grep -o "\"tenant\": *\"t[0-9]*\"" "$T/st.json" | tr -d " ")" = "\"tenant\":\"t021\"" ]'
 "$RLC" run -q --json "$T/b.json" > "$T/r8.json"
 check "a run trusting the manifest does not read it" [ "$(field "$T/r8.json" pointers_read)" -eq 0 ]
 "$RLC" run -q --json --full-read "$T/b.json" > "$T/r9.json"; r=$?
