@@ -338,13 +338,21 @@ static redisReply *run_resp(rstore *s, int slot, const char *resp, size_t len,
             if (ask) {
                 asking = true;   /* one-shot: the map stays as it is */
             } else {
+                rerr tmp;
+                rstore_refresh(s, &tmp);   /* best effort: more slots likely moved */
+                /* The redirection is newer than a map read from a node
+                 * that may not have heard of the move yet. */
                 if (rslot >= 0 && rslot < RSTORE_SLOTS)
                     s->slot_node[rslot] = (uint16_t)node;
                 s->nodes[node].primary = true;
-                rerr tmp;
-                rstore_refresh(s, &tmp);   /* best effort: more slots likely moved */
                 if (slot >= 0 && s->slot_node[slot] != NO_NODE)
                     node = s->slot_node[slot];
+                /* Redirected again and again: the nodes disagree while a
+                 * move propagates over the cluster bus; give it time. */
+                if (attempt >= 2) {
+                    int wait = 10 * (attempt - 1);
+                    sleep_ms(wait > 200 ? 200 : wait);
+                }
             }
         } else {
             /* TRYAGAIN (multi-key op during migration) or CLUSTERDOWN:

@@ -165,8 +165,14 @@ int main(int argc, char **argv)
         freeReplyObject(m);
         redisFree(c);
     }
+    /* The new owner first, then the old, then the rest, as Redis's
+     * cluster tutorial orders it. */
+    raw_cmd(pb, "CLUSTER SETSLOT %s NODE %s", sl, idb);
+    raw_cmd(pa, "CLUSTER SETSLOT %s NODE %s", sl, idb);
     for (int i = 1; i < argc; i++) {
         int p = atoi(argv[i]);
+        if (p == pa || p == pb)
+            continue;
         redisContext *c = raw(p);
         redisReply *m = redisCommand(c, "CLUSTER SETSLOT %s NODE %s", sl, idb);
         freeReplyObject(m);
