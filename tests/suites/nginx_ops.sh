@@ -196,8 +196,8 @@ shadow = len(sys.argv) > 5
 for t in json.load(open(plan))["tenants"]:
     if t["name"] != tenant: continue
     for r in t["rules"]:
-        p = "/".join("%s:%s" % (e["kind"], e["name"]) for e in r["path"])
-        if p == subj and r["window_ms"] == win and r["shadow"] == shadow: print(r["id"])
+        p = "tenant:" + tenant + ("/" + r["subject"] if "subject" in r else "")
+        if p == subj and r["window_ms"] == win and r.get("shadow", False) == shadow: print(r["id"])
 EOF
 }
 ACME=$(rid acme tenant:acme 60000)
