@@ -93,7 +93,7 @@ if [ $rc -eq 0 ] && grep -q '^digest    ok ' show.txt && grep -q '^tenants   2$'
     ok "plan show summarises an intact plan"
 else notok "plan show summarises an intact plan" "rc $rc: $(head -c 600 show.txt show.err | tr '\n' '|')"; fi
 "$RLC" plan show --json small.json > show.json
-if python3 -c 'import json,sys; d=json.load(open("show.json")); sys.exit(0 if d["ok"] and d["tenants"]==2 and d["rules"]==8 and d["shadow_rules"]==1 and d["rules_by_algorithm"]["concurrency"]==2 else 1)'; then
+if python3 -c 'import json,sys; d=json.load(open("show.json")); sys.exit(0 if d["ok"] and d["tenants"]==2 and d["rules"]==8 and d["shadow_rules"]==1 and d["rules_by_algorithm"]=={"concurrency":2,"fixed_window":2,"gcra":1,"sliding_window":1,"token_bucket":2} else 1)'; then
     ok "plan show --json"
 else notok "plan show --json" "$(head -c 300 show.json)"; fi
 
