@@ -44,9 +44,10 @@ static json_t *rule_counts(const json_t *tenants, size_t *nrules, size_t *nshado
     *nrules = *nshadow = 0;
     json_array_foreach(tenants, i, t) {
         json_array_foreach(json_object_get(t, "rules"), j, r) {
-            const char *k = json_object_get(r, "algorithm")
-                                ? sget(r, "algorithm")
-                                : sget(r, "kind");
+            /* Left out: a rate rule's default algorithm (SPEC.md 5.5). */
+            const char *k = json_object_get(r, "algorithm") ? sget(r, "algorithm")
+                            : json_object_get(r, "kind")    ? sget(r, "kind")
+                                                            : "token_bucket";
             json_int_t n = json_integer_value(json_object_get(c, k));
             json_object_set_new(c, k, json_integer(n + 1));
             (*nrules)++;

@@ -393,19 +393,15 @@ static void print_text(const json_t *r, bool tty)
 
 /* A plan rule as text: its subject path, route and limit, e.g.
  * "tenant:acme/key:k1 GET /v1/x 100/60000ms token_bucket". */
-static void describe(const json_t *r, json_t *out)
+static void describe(const json_t *r, const char *tenant, json_t *out)
 {
     char d[600];
-    size_t n = 0, i;
-    const json_t *el;
-    json_array_foreach(json_object_get(r, "path"), i, el) {
-        const char *name = json_string_value(json_object_get(el, "name"));
-        n += (size_t)snprintf(d + n, n < sizeof d ? sizeof d - n : 0, "%s%s%s%s", i ? "/" : "",
-                              json_string_value(json_object_get(el, "kind")) ?: "?",
-                              name ? ":" : "*", name ? name : "");
-        if (n >= sizeof d)
-            break;
-    }
+    size_t n;
+    /* The tenant, then the subject below it as the plan writes it (SPEC.md
+     * 5.5). */
+    const char *sub = json_string_value(json_object_get(r, "subject"));
+    n = (size_t)snprintf(d, sizeof d, "tenant%s%s%s%s", tenant ? ":" : "*", tenant ? tenant : "",
+                         sub ? "/" : "", sub ? sub : "");
     const json_t *route = json_object_get(r, "route");
     if (json_is_object(route) && n < sizeof d)
         n += (size_t)snprintf(d + n, sizeof d - n, " %s %s",
@@ -420,7 +416,7 @@ static void describe(const json_t *r, json_t *out)
             snprintf(d + n, sizeof d - n, " %lld/%lldms %s%s",
                      (long long)json_integer_value(json_object_get(r, "count")),
                      (long long)json_integer_value(json_object_get(r, "window_ms")),
-                     json_string_value(json_object_get(r, "algorithm")) ?: "",
+                     json_string_value(json_object_get(r, "algorithm")) ?: "token_bucket",
                      json_is_true(json_object_get(r, "shadow")) ? " shadow" : "");
     }
     const char *id = json_string_value(json_object_get(r, "id"));
@@ -468,9 +464,9 @@ static int from_plan(const char *path, const char *name, char *url, size_t n, js
     }
     json_array_foreach(json_object_get(plan, "tenants"), i, t)
         json_array_foreach(json_object_get(t, "rules"), k, r)
-            describe(r, subjects);
+            describe(r, json_string_value(json_object_get(t, "name")), subjects);
     json_array_foreach(json_object_get(json_object_get(plan, "tenant_template"), "rules"), k, r)
-        describe(r, subjects);
+        describe(r, NULL, subjects);
     json_decref(plan);
     return EXIT_OK;
 }

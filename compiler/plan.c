@@ -156,58 +156,76 @@ static void cj_int(buf *b, int64_t v)
     buf_append(b, t, (size_t)n);
 }
 
-/* "path": the chain tenant..s, outermost first. */
-static void cj_path(buf *b, const m_subject *s)
+/* "subject": the chain below the tenant as one string, "group:g/key:k"
+ * (plan_subject_seg's encoding, the runtime's own name for it), written
+ * only below the tenant: a rule of the tenant itself has none (SPEC.md
+ * 5.5).  One string instead of a path of objects that repeats the tenant's
+ * name is most of what format 3 saves. */
+static void cj_subject(buf *b, const m_subject *s)
 {
     const m_subject *chain[PLAN_DEPTH_MAX + 1];
     int n = subject_chain(s, chain);
-    buf_putc(b, '[');
-    for (int i = 0; i < n; i++) {
-        buf_puts(b, i ? ",{\"kind\":" : "{\"kind\":");
-        cj_str(b, subject_kind(chain[i]));
-        buf_puts(b, ",\"name\":");
-        if (chain[i]->any)
-            buf_puts(b, "null");
-        else
-            cj_str(b, chain[i]->name);
-        buf_putc(b, '}');
+    if (n < 2)
+        return;
+    buf seg;
+    buf_init(&seg, BUF_DEFAULT_MAX);
+    for (int i = 1; i < n; i++) {
+        const char *k = subject_kind(chain[i]);
+        const char *nm = chain[i]->any ? NULL : chain[i]->name;
+        plan_subject_seg(&seg, i == 1, k, strlen(k), nm, nm ? strlen(nm) : 0);
     }
-    buf_putc(b, ']');
+    if (!buf_ok(&seg))
+        abort();
+    buf_puts(b, ",\"subject\":");
+    cj_str(b, buf_str(&seg));
+    buf_free(&seg);
 }
 
+/* ,"route":{...}, only for a limit on a route (none: the subject itself). */
 static void cj_route(buf *b, const m_route *r)
 {
-    if (!r) {
-        buf_puts(b, "null");
+    if (!r)
         return;
-    }
-    buf_puts(b, "{\"method\":");
+    buf_puts(b, ",\"route\":{\"method\":");
     cj_str(b, r->method);
     buf_puts(b, ",\"path\":");
     cj_str(b, r->path);
     buf_putc(b, '}');
 }
 
-/* One rule object, keys in byte order (SPEC.md 5.5). */
+/* One rule object, keys in byte order, a field at its default left out:
+ * "kind" rate, "algorithm" token_bucket (the language's default), "burst"
+ * equal to "count", "cost" 1, "route" none, "shadow" false, the subject the
+ * tenant itself (SPEC.md 5.5). */
 static void cj_rule(buf *b, const rule *r)
 {
     if (r->lim) {
         const m_limit *l = r->lim;
-        buf_puts(b, "{\"algorithm\":");
-        cj_str(b, plan_kind_name(l->algo));
-        buf_puts(b, ",\"burst\":");
-        cj_int(b, l->burst);
-        buf_puts(b, ",\"cost\":");
-        cj_int(b, l->cost);
-        buf_puts(b, ",\"count\":");
+        buf_putc(b, '{');
+        if (l->algo != PLAN_TOKEN_BUCKET) {
+            buf_puts(b, "\"algorithm\":");
+            cj_str(b, plan_kind_name(l->algo));
+            buf_putc(b, ',');
+        }
+        if (l->burst != l->count) {
+            buf_puts(b, "\"burst\":");
+            cj_int(b, l->burst);
+            buf_putc(b, ',');
+        }
+        if (l->cost != 1) {
+            buf_puts(b, "\"cost\":");
+            cj_int(b, l->cost);
+            buf_putc(b, ',');
+        }
+        buf_puts(b, "\"count\":");
         cj_int(b, l->count);
         buf_puts(b, ",\"id\":\"");
         buf_puts(b, r->id);
-        buf_puts(b, "\",\"kind\":\"rate\",\"path\":");
-        cj_path(b, r->subj);
-        buf_puts(b, ",\"route\":");
+        buf_putc(b, '"');
         cj_route(b, r->route);
-        buf_puts(b, l->shadow ? ",\"shadow\":true" : ",\"shadow\":false");
+        if (l->shadow)
+            buf_puts(b, ",\"shadow\":true");
+        cj_subject(b, r->subj);
         buf_puts(b, ",\"window_ms\":");
         cj_int(b, l->window_ms);
         buf_putc(b, '}');
@@ -223,11 +241,11 @@ static void cj_rule(buf *b, const rule *r)
     cj_int(b, c->lease_ms ? c->lease_ms : PLAN_LEASE_MAX_MS);
     buf_puts(b, ",\"max\":");
     cj_int(b, c->max);
-    buf_puts(b, ",\"path\":");
-    cj_path(b, r->subj);
-    buf_puts(b, ",\"route\":");
     cj_route(b, r->route);
-    buf_puts(b, c->shadow ? ",\"shadow\":true}" : ",\"shadow\":false}");
+    if (c->shadow)
+        buf_puts(b, ",\"shadow\":true");
+    cj_subject(b, r->subj);
+    buf_putc(b, '}');
 }
 
 /* The name a verification request gives a template's level (and the

@@ -12,7 +12,7 @@
 #include "digest.h"
 
 /* The plan format this build writes and reads (SPEC.md section 5). */
-#define PLAN_FORMAT 2
+#define PLAN_FORMAT 3
 
 /* Computes the hex SHA-256 of the canonical JSON of plan without its
  * "plan_digest" and "tenants" members (whether or not present): the

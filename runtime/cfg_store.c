@@ -257,22 +257,16 @@ static json_t *diff_item(const char *id, const json_t *was, const json_t *now)
 {
     const json_t *r = now ? now : was;
     char subj[512] = "";
-    size_t i;
-    json_t *el;
-    json_array_foreach(json_object_get(r, "path"), i, el) {
-        if (i == 0)
-            continue;
-        snprintf(subj + strlen(subj), sizeof subj - strlen(subj), "%s%s:%s", i > 1 ? "/" : "",
-                 json_string_value(json_object_get(el, "kind")) ?: "?",
-                 json_string_value(json_object_get(el, "name")) ?: "?");
-    }
+    /* The subject below the tenant as the plan writes it (SPEC.md 5.5);
+     * none: the tenant itself. */
+    snprintf(subj, sizeof subj, "%s", json_string_value(json_object_get(r, "subject")) ?: "");
     json_t *route = json_object_get(r, "route");
     if (json_is_object(route))
         snprintf(subj + strlen(subj), sizeof subj - strlen(subj), "%s%s %s",
                  subj[0] ? " " : "", json_string_value(json_object_get(route, "method")) ?: "",
                  json_string_value(json_object_get(route, "path")) ?: "");
     json_t *d = json_pack("{s:s,s:s,s:s,s:s}", "id", id, "kind",
-                          json_string_value(json_object_get(r, "kind")) ?: "?", "subject",
+                          json_string_value(json_object_get(r, "kind")) ?: "rate", "subject",
                           subj[0] ? subj : "(tenant)", "counter",
                           "none here (this target holds config only)");
     if (was) {

@@ -118,7 +118,13 @@ json_t *plan_parse_text(const char *text, size_t len, rerr *e)
     }
     json_t *f = json_object_get(v, "format");
     if (!json_is_integer(f) || json_integer_value(f) != PLAN_FORMAT) {
-        if (json_is_integer(f))
+        if (json_is_integer(f) && json_integer_value(f) >= 1 &&
+            json_integer_value(f) < PLAN_FORMAT)
+            rerr_set(e, DIAG_PLAN_FORMAT,
+                     "plan format %lld is older than the format %d this rlc (%s) reads: "
+                     "compile the policy again with this rlc",
+                     (long long)json_integer_value(f), PLAN_FORMAT, RLC_VERSION);
+        else if (json_is_integer(f))
             rerr_set(e, DIAG_PLAN_FORMAT,
                      "plan format %lld is not supported: this rlc (%s) reads format %d",
                      (long long)json_integer_value(f), RLC_VERSION, PLAN_FORMAT);
@@ -210,6 +216,20 @@ static bool need(const json_t *o, const field *fs, size_t n, const char *where, 
 
 #define NEED(o, fs, where, e) need((o), (fs), sizeof(fs) / sizeof((fs)[0]), (where), (e))
 
+/* Fields left out at their default (SPEC.md 5.5): of their type when present. */
+static bool may(const json_t *o, const field *fs, size_t n, const char *where, rerr *e)
+{
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = json_object_get(o, fs[i].name);
+        if (v && !type_ok(v, fs[i].type))
+            return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s.%s must be %s", where,
+                            fs[i].name, type_name(fs[i].type));
+    }
+    return true;
+}
+
+#define MAY(o, fs, where, e) may((o), (fs), sizeof(fs) / sizeof((fs)[0]), (where), (e))
+
 static const field top_fields[] = {
     {"format", T_INT},   {"compiler", T_STR}, {"policy", T_OBJ},  {"sources", T_ARR},
     {"library", T_OBJ},  {"layout", T_OBJ},   {"tenants", T_ARR}, {"targets", T_ARR},
@@ -229,11 +249,12 @@ static const field layout_fields[] = {
     {"tag", T_STR}, {"config", T_STR}, {"active", T_STR}, {"counter", T_STR}};
 static const field tenant_fields[] = {
     {"name", T_STR}, {"tag", T_STR}, {"version", T_STR}, {"rules", T_ARR}};
-static const field rule_fields[] = {
-    {"id", T_STR}, {"kind", T_STR}, {"path", T_ARR}, {"route", T_ROUTE}, {"shadow", T_BOOL}};
-static const field rate_fields[] = {
-    {"algorithm", T_STR}, {"count", T_INT}, {"window_ms", T_INT}, {"burst", T_INT},
-    {"cost", T_INT}};
+static const field rule_fields[] = {{"id", T_STR}};
+static const field rule_opt_fields[] = {
+    {"kind", T_STR}, {"subject", T_STR}, {"route", T_ROUTE}, {"shadow", T_BOOL}};
+static const field rate_fields[] = {{"count", T_INT}, {"window_ms", T_INT}};
+static const field rate_opt_fields[] = {
+    {"algorithm", T_STR}, {"burst", T_INT}, {"cost", T_INT}};
 static const field conc_fields[] = {{"max", T_INT}, {"lease_ms", T_INT}};
 static const field target_fields[] = {{"name", T_STR}, {"kind", T_STR}, {"settings", T_OBJ}};
 static const field step_fields[] = {{"target", T_STR}, {"kind", T_STR}, {"op", T_STR}};
@@ -296,11 +317,17 @@ static bool tenant_rules_ok(const json_t *t, size_t i, rerr *e)
     {
         json_array_foreach(json_object_get(t, "rules"), j, r) {
             snprintf(where, sizeof where, "tenants[%zu].rules[%zu]", i, j);
-            if (!NEED(r, rule_fields, where, e))
+            if (!NEED(r, rule_fields, where, e) || !MAY(r, rule_opt_fields, where, e))
                 return false;
-            const char *kind = json_string_value(json_object_get(r, "kind"));
+            /* A format 2 rule's path, pasted into a format 3 plan, would
+             * otherwise read as a limit of the tenant itself. */
+            if (json_object_get(r, "path"))
+                return rerr_set(e, DIAG_PLAN_SHAPE, "plan field %s.path is not a field of "
+                                "format %d: a rule names its subject with \"subject\"",
+                                where, PLAN_FORMAT);
+            const char *kind = json_string_value(json_object_get(r, "kind")) ?: "rate";
             if (!strcmp(kind, "rate")) {
-                if (!NEED(r, rate_fields, where, e))
+                if (!NEED(r, rate_fields, where, e) || !MAY(r, rate_opt_fields, where, e))
                     return false;
             } else if (!strcmp(kind, "concurrency")) {
                 if (!NEED(r, conc_fields, where, e))

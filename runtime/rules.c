@@ -90,23 +90,49 @@ static bool id_ok(const char *s, size_t n)
     return true;
 }
 
-/* Path element i, {"kind": K, "name": N} (K or N NULL when not strings):
- * PATH_OK, PATH_BAD (kind or name not allowed there) or PATH_OTHER_TENANT
- * (element 0 names another tenant than the one holding the rule). */
-enum { PATH_OK, PATH_BAD, PATH_OTHER_TENANT };
-/* A template's element has "name": null (nm NULL, any set); tenant NULL is
- * `tenant *`, whose rules' paths start at a template tenant. */
-static int path_elem_check(size_t i, const char *k, size_t kl, const char *nm, size_t nl,
-                           bool any, const char *tenant, size_t tl)
+/* A rule's "subject", [s, s + n): the subjects below the tenant as
+ * "group:g/key:k" (SPEC.md 5.5), each "kind:NAME" with kind group or key
+ * and a name of 1 to PLAN_NAME_MAX bytes encoded as plan_subject_seg does
+ * ('%' only as %25 or %2F), or "kind*" for a template.  Fills r's subject
+ * (a copy in a), depth and the template bits below the tenant; false when
+ * the text is not of that form or holds more than PLAN_DEPTH_MAX levels. */
+static bool subject_parse(arena *a, const char *s, size_t n, rl_rule *r)
 {
-    bool kind_ok = k && (i == 0 ? kl == 6 && !memcmp(k, "tenant", 6)
-                                : (kl == 5 && !memcmp(k, "group", 5)) ||
-                                      (kl == 3 && !memcmp(k, "key", 3)));
-    if (!kind_ok || (!any && (!nm || !nl || nl > PLAN_NAME_MAX)))
-        return PATH_BAD;
-    if (i == 0 && (any != !tenant || (tenant && (nl != tl || memcmp(nm, tenant, tl) != 0))))
-        return PATH_OTHER_TENANT;
-    return PATH_OK;
+    if (!n || memchr(s, '\0', n))
+        return false;
+    int depth = 1;
+    const char *p = s, *end = s + n;
+    while (p < end) {
+        if (++depth > PLAN_DEPTH_MAX)
+            return false;
+        if ((size_t)(end - p) >= 5 && !memcmp(p, "group", 5))
+            p += 5;
+        else if ((size_t)(end - p) >= 3 && !memcmp(p, "key", 3))
+            p += 3;
+        else
+            return false;
+        if (p < end && *p == '*') {
+            r->any_mask |= 1u << (depth - 1);
+            p++;
+        } else if (p < end && *p == ':') {
+            size_t len = 0;
+            for (p++; p < end && *p != '/'; p++, len++)
+                if (*p == '%') {
+                    if (end - p < 3 || p[1] != '2' || (p[2] != '5' && p[2] != 'F'))
+                        return false;
+                    p += 2;
+                }
+            if (!len || len > PLAN_NAME_MAX)
+                return false;
+        } else {
+            return false;
+        }
+        if (p < end && (*p != '/' || ++p == end))
+            return false;
+    }
+    r->subject = arena_strndup(a, s, n);
+    r->depth = depth;
+    return true;
 }
 
 /* The numbers of a rule, each in [1, max], in the order they are checked. */
@@ -199,43 +225,24 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
                     PLAN_RULE_ID_LEN);
     memcpy(r->id, id, PLAN_RULE_ID_LEN + 1);
 
-    const json_t *path = json_object_get(j, "path");
-    if (!json_is_array(path) || json_array_size(path) < 1 ||
-        json_array_size(path) > PLAN_DEPTH_MAX)
-        return fail(err, n, "%s: \"path\" must be an array of 1 to %d subjects", where,
-                    PLAN_DEPTH_MAX);
-    buf b;
-    buf_init(&b, 1 << 20);
-    for (size_t i = 0; i < json_array_size(path); i++) {
-        const json_t *seg = json_array_get(path, i);
-        const char *kind = get_str(seg, "kind"), *name = get_str(seg, "name");
-        bool any = json_is_null(json_object_get(seg, "name"));
-        int pc = path_elem_check(i, kind, kind ? strlen(kind) : 0, name, name ? strlen(name) : 0,
-                                 any, tenant, tenant ? strlen(tenant) : 0);
-        if (pc == PATH_BAD) {
-            buf_free(&b);
-            return fail(err, n, "%s: path element %zu must be {\"kind\": \"%s\", \"name\": ...} "
-                        "with a name of 1 to %d bytes or null", where, i,
-                        i == 0 ? "tenant" : "group|key", PLAN_NAME_MAX);
-        }
-        if (pc == PATH_OTHER_TENANT) {
-            buf_free(&b);
-            return fail(err, n, "%s: path starts at tenant %s%s%s", where, name ? "\"" : "",
-                        name ? name : "*", name ? "\"" : "");
-        }
-        if (any)
-            r->any_mask |= 1u << i;
-        if (i == 0)
-            continue;
-        plan_subject_seg(&b, i == 1, kind, strlen(kind), name, name ? strlen(name) : 0);
+    /* A format 2 rule's path would otherwise read as a limit of the tenant
+     * itself. */
+    if (json_object_get(j, "path"))
+        return fail(err, n, "%s: \"path\" is not a field of a rule since format 3: a rule "
+                    "names its subject with \"subject\"", where);
+    /* `tenant *`'s rules start at a template tenant. */
+    if (!tenant)
+        r->any_mask |= 1;
+    const json_t *subj = json_object_get(j, "subject");
+    if (!subj) {
+        r->subject = "";
+        r->depth = 1;
+    } else if (!json_is_string(subj) ||
+               !subject_parse(a, json_string_value(subj), json_string_length(subj), r)) {
+        return fail(err, n, "%s: \"subject\" must be up to %d of group:NAME, key:NAME, group* "
+                    "or key* joined by '/', each NAME 1 to %d bytes with '%%' and '/' as "
+                    "%%25 and %%2F", where, PLAN_DEPTH_MAX - 1, PLAN_NAME_MAX);
     }
-    if (!buf_ok(&b)) {
-        buf_free(&b);
-        return fail(err, n, "%s: path too long", where);
-    }
-    r->subject = arena_strdup(a, buf_str(&b));
-    r->depth = (int)json_array_size(path);
-    buf_free(&b);
 
     const json_t *route = json_object_get(j, "route");
     if (json_is_object(route)) {
@@ -267,17 +274,27 @@ static bool read_rule(arena *a, const json_t *j, const char *tenant, rl_rule *r,
         r->kind = PLAN_CONCURRENCY;
         nums = conc_nums;
         nnums = NNUMS(conc_nums);
-    } else if (!kind || strcmp(kind, "rate") != 0) {
-        return fail(err, n, "%s: \"kind\" must be \"rate\" or \"concurrency\"", where);
+    } else if (json_object_get(j, "kind") && (!kind || strcmp(kind, "rate") != 0)) {
+        return fail(err, n, "%s: \"kind\" must be \"rate\" or \"concurrency\" (none: rate)",
+                    where);
     } else {
-        const char *algo = get_str(j, "algorithm");
+        /* Left out: the language's default (SPEC.md 5.5). */
+        const char *algo = json_object_get(j, "algorithm") ? get_str(j, "algorithm")
+                                                           : "token_bucket";
         if (!algo || !plan_algo_parse(algo, strlen(algo), &r->kind))
             return fail(err, n, "%s: unknown \"algorithm\" %s%s%s", where, algo ? "\"" : "",
                         algo ? algo : "(missing)", algo ? "\"" : "");
     }
-    for (size_t i = 0; i < nnums; i++)
+    for (size_t i = 0; i < nnums; i++) {
+        /* Left out at its default (SPEC.md 5.5): burst is count, cost 1. */
+        if (nums == rate_nums && !json_object_get(j, nums[i].name) &&
+            (!strcmp(nums[i].name, "burst") || !strcmp(nums[i].name, "cost"))) {
+            *num_at(r, &nums[i]) = !strcmp(nums[i].name, "cost") ? 1 : r->count;
+            continue;
+        }
         if (!get_num(j, &nums[i], r, where, err, n))
             return false;
+    }
     return numbers_ok(r, where, err, n);
 }
 
@@ -479,38 +496,6 @@ static bool key_is(const char *k, size_t kn, const char *want)
     return strlen(want) == kn && !memcmp(k, want, kn);
 }
 
-/* One path element {"kind":K,"name":N}, appended to the subject. */
-static bool sc_path(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule *r, buf *subj)
-{
-    if (!SC_LIT(s, "["))
-        return false;
-    int depth = 0;
-    do {
-        const char *k, *nm = NULL;
-        size_t kl, nl = 0;
-        bool any = false;
-        if (!SC_LIT(s, "{\"kind\":") || !sc_str(s, &k, &kl) || !SC_LIT(s, ",\"name\":"))
-            return false;
-        if (SC_LIT(s, "null"))
-            any = true;
-        else if (!sc_str(s, &nm, &nl))
-            return false;
-        if (!SC_LIT(s, "}") || depth >= PLAN_DEPTH_MAX ||
-            path_elem_check((size_t)depth, k, kl, nm, nl, any, tenant, tlen) != PATH_OK)
-            return false;
-        if (any)
-            r->any_mask |= 1u << depth;
-        if (depth > 0)
-            plan_subject_seg(subj, depth == 1, k, kl, nm, nl);
-        depth++;
-    } while (SC_LIT(s, ","));
-    if (!SC_LIT(s, "]") || !buf_ok(subj))
-        return false;
-    r->subject = arena_strndup(a, buf_str(subj), subj->len);
-    r->depth = depth;
-    return true;
-}
-
 static bool sc_route(scan *s, arena *a, rl_rule *r)
 {
     if (SC_LIT(s, "null"))
@@ -529,11 +514,11 @@ static bool sc_route(scan *s, arena *a, rl_rule *r)
 
 enum {
     F_ALGO = 1 << 0, F_BURST = 1 << 1, F_COST = 1 << 2, F_COUNT = 1 << 3, F_ID = 1 << 4,
-    F_KIND = 1 << 5, F_LEASE = 1 << 6, F_MAX = 1 << 7, F_PATH = 1 << 8, F_ROUTE = 1 << 9,
+    F_KIND = 1 << 5, F_LEASE = 1 << 6, F_MAX = 1 << 7, F_SUBJECT = 1 << 8, F_ROUTE = 1 << 9,
     F_SHADOW = 1 << 10, F_WINDOW = 1 << 11,
 };
 
-static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule *r, buf *subj)
+static bool sc_rule(scan *s, arena *a, rl_rule *r)
 {
     memset(r, 0, sizeof *r);
     if (!SC_LIT(s, "{"))
@@ -580,11 +565,6 @@ static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
             if (!sc_int(s, &r->max))
                 return false;
             have |= F_MAX;
-        } else if (key_is(k, kl, "path")) {
-            buf_reset(subj);
-            if (!sc_path(s, a, tenant, tlen, r, subj))
-                return false;
-            have |= F_PATH;
         } else if (key_is(k, kl, "route")) {
             if (!sc_route(s, a, r))
                 return false;
@@ -595,6 +575,10 @@ static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
             else if (!SC_LIT(s, "false"))
                 return false;
             have |= F_SHADOW;
+        } else if (key_is(k, kl, "subject")) {
+            if (!sc_str(s, &v, &vl) || !subject_parse(a, v, vl, r))
+                return false;
+            have |= F_SUBJECT;
         } else if (key_is(k, kl, "window_ms")) {
             if (!sc_int(s, &r->window_ms))
                 return false;
@@ -605,18 +589,29 @@ static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
     } while (SC_LIT(s, ","));
     if (!SC_LIT(s, "}"))
         return false;
-    unsigned common = F_ID | F_KIND | F_PATH | F_ROUTE | F_SHADOW;
-    if ((have & common) != common)
+    if (!(have & F_ID))
         return false;
+    if (!(have & F_SUBJECT)) {
+        r->subject = "";
+        r->depth = 1;
+    }
     if (key_is(kind, kindl, "concurrency")) {
         if ((have & (F_MAX | F_LEASE)) != (F_MAX | F_LEASE))
             return false;
         r->kind = PLAN_CONCURRENCY;
     } else {
-        unsigned rate = F_ALGO | F_BURST | F_COST | F_COUNT | F_WINDOW;
-        if (!key_is(kind, kindl, "rate") || (have & rate) != rate ||
-            !plan_algo_parse(algo, algol, &r->kind))
+        unsigned rate = F_COUNT | F_WINDOW;
+        if (((have & F_KIND) && !key_is(kind, kindl, "rate")) || (have & rate) != rate)
             return false;
+        /* Left out at their defaults (SPEC.md 5.5). */
+        if (!(have & F_ALGO))
+            r->kind = PLAN_TOKEN_BUCKET;
+        else if (!plan_algo_parse(algo, algol, &r->kind))
+            return false;
+        if (!(have & F_BURST))
+            r->burst = r->count;
+        if (!(have & F_COST))
+            r->cost = 1;
     }
     char scratch[8];   /* the tree reader says what is wrong */
     return numbers_ok(r, "", scratch, sizeof scratch);
@@ -627,7 +622,7 @@ static bool sc_rule(scan *s, arena *a, const char *tenant, size_t tlen, rl_rule 
  * ruleset's; what a false leaves in the arena is garbage until rules_free. */
 /* check_version: whether to hash the rules for version_ok (false when the
  * caller checked it already: version_ok is then left false). */
-static bool sc_tenant(scan *s, arena *a, rl_tenant *ten, buf *subj, bool check_version)
+static bool sc_tenant(scan *s, arena *a, rl_tenant *ten, bool check_version)
 {
     const char *name, *tag, *ver;
     size_t nl, tl, vl;
@@ -653,7 +648,7 @@ static bool sc_tenant(scan *s, arena *a, rl_tenant *ten, buf *subj, bool check_v
         do {
             if (ten->nrules >= cap)
                 return false;
-            if (!sc_rule(s, a, name, nl, &ten->rules[ten->nrules], subj))
+            if (!sc_rule(s, a, &ten->rules[ten->nrules]))
                 return false;
             ten->nrules++;
         } while (SC_LIT(s, ","));
@@ -681,10 +676,7 @@ rules_text_result rules_add_tenant_text(rl_ruleset *rs, const char *text, size_t
     scan s = {text, text + len};
     rl_tenant *ten = &rs->tenants[rs->ntenants];
     memset(ten, 0, sizeof *ten);
-    buf subj;
-    buf_init(&subj, 1 << 20);
-    bool ok = sc_tenant(&s, rs->a, ten, &subj, true);
-    buf_free(&subj);
+    bool ok = sc_tenant(&s, rs->a, ten, true);
     if (!ok) {
         memset(ten, 0, sizeof *ten);
         return RULES_TEXT_OTHER;
@@ -832,10 +824,7 @@ static int read_text_rules(const rl_tenant *ten, arena *a, rl_tenant *got, char 
 {
     memset(got, 0, sizeof *got);
     scan s = {ten->text, ten->text + ten->text_len};
-    buf subj;
-    buf_init(&subj, 1 << 20);
-    bool ok = sc_tenant(&s, a, got, &subj, false);
-    buf_free(&subj);
+    bool ok = sc_tenant(&s, a, got, false);
     if (!ok)
         return 0;
     if (got->nrules > 1)

@@ -341,13 +341,16 @@ static void rule_line(buf *b, const json_t *r)
     if (!id || strlen(id) != 16 || strspn(id, "0123456789abcdef") != 16)
         return;
     const char *kind = json_string_value(json_object_get(r, "kind")) ?: "";
-    const char *alg = json_string_value(json_object_get(r, "algorithm")) ?: "";
+    /* Left out: the defaults, a rate rule and token_bucket (SPEC.md 5.5). */
+    const char *alg = json_string_value(json_object_get(r, "algorithm")) ?: "token_bucket";
     long long q, w = 0;
     if (!strcmp(kind, "concurrency")) {
         q = json_integer_value(json_object_get(r, "max"));
     } else {
         bool bucket = !strcmp(alg, "token_bucket") || !strcmp(alg, "gcra");
-        q = json_integer_value(json_object_get(r, bucket ? "burst" : "count"));
+        /* A burst left out is the count (SPEC.md 5.5). */
+        const json_t *qj = bucket ? json_object_get(r, "burst") : NULL;
+        q = json_integer_value(qj ? qj : json_object_get(r, "count"));
         w = (json_integer_value(json_object_get(r, "window_ms")) + 999) / 1000;
     }
     buf_printf(b, "%s %lld %lld %c\n", id, q, w, !strcmp(kind, "concurrency") ? 'c' : 'r');

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "plan_key.h"
 #include "redis_config.h"
 #include "rules.h"
 #include "sim.h"
@@ -54,18 +56,22 @@ static const char *patterns[] = {"/v1/*", "/v1/items", "/v1/*/x", "/", "/v2/*", 
  * so that a listed subject literally named "*" stays possible. */
 static const char ANY[] = "*";
 
-/* The rule path of a subject: (kind, name) pairs after the tenant, NULL
- * ended; ANY for a template level (name null in the plan). */
-static json_t *subject_path(const char *tenant, const char *const *sub)
+/* The rule's "subject" below the tenant (SPEC.md 5.5): (kind, name) pairs,
+ * NULL ended, as "kind:name/..." (ANY for a template level: "kind*"), or
+ * NULL for the tenant itself, which the plan leaves out. */
+static json_t *subject_of(const char *const *sub)
 {
-    json_t *a = json_array();
-    json_array_append_new(a, json_pack("{s:s,s:o}", "kind", "tenant", "name",
-                                       tenant == ANY ? json_null() : json_string(tenant)));
-    for (size_t i = 0; sub && sub[i]; i += 2)
-        json_array_append_new(a, json_pack("{s:s,s:o}", "kind", sub[i], "name",
-                                           sub[i + 1] == ANY ? json_null()
-                                                             : json_string(sub[i + 1])));
-    return a;
+    if (!sub || !sub[0])
+        return NULL;
+    buf b;
+    buf_init(&b, 1 << 16);
+    for (size_t i = 0; sub[i]; i += 2)
+        plan_subject_seg(&b, i == 0, sub[i], strlen(sub[i]),
+                         sub[i + 1] == ANY ? NULL : sub[i + 1],
+                         sub[i + 1] == ANY ? 0 : strlen(sub[i + 1]));
+    json_t *s = json_string(buf_str(&b));
+    buf_free(&b);
+    return s;
 }
 
 static void random_id(char out[17])
@@ -76,13 +82,15 @@ static void random_id(char out[17])
     out[16] = '\0';
 }
 
-static json_t *random_rule(const char *tenant, const char *const *sub)
+static json_t *random_rule(const char *const *sub)
 {
     char id[17];
     random_id(id);
     json_t *r = json_object();
     json_object_set_new(r, "id", json_string(id));
-    json_object_set_new(r, "path", subject_path(tenant, sub));
+    json_t *subj = subject_of(sub);
+    if (subj)
+        json_object_set_new(r, "subject", subj);
     if (chance(25)) {
         json_object_set_new(r, "route",
                             json_pack("{s:s,s:s}", "method", methods[rnd() % 3], "path",
@@ -117,11 +125,11 @@ static json_t *random_rule(const char *tenant, const char *const *sub)
 }
 
 /* 0 to 2 random rules of one subject. */
-static void some_rules(json_t *rules, const char *tenant, const char *const *sub)
+static void some_rules(json_t *rules, const char *const *sub)
 {
     int n = (int)rint_(0, 2);
     for (int i = 0; i < n; i++)
-        json_array_append_new(rules, random_rule(tenant, sub));
+        json_array_append_new(rules, random_rule(sub));
 }
 
 /* The subjects of one tenant (tenant "*" for `tenant *`): listed groups
@@ -132,20 +140,20 @@ static void some_rules(json_t *rules, const char *tenant, const char *const *sub
 static json_t *tenant_rules(const char *tn)
 {
     json_t *rules = json_array();
-    some_rules(rules, tn, NULL);
+    some_rules(rules, NULL);
     bool any_group = chance(tn == ANY ? 80 : 50), any_key = chance(50);
     const char *groups[] = {"g0", "g1", "a/b:%", ANY};
     for (int g = 0; g < 4; g++) {
         if ((g == 3 && !any_group) || (g == 2 && !chance(30)))
             continue;
         const char *gsub[] = {"group", groups[g], NULL};
-        some_rules(rules, tn, gsub);
+        some_rules(rules, gsub);
         const char *keys[] = {"k0", "k1", ANY};
         for (int k = 0; k < 3; k++) {
             if (k == 2 && !chance(60))
                 continue;
             const char *ksub[] = {"group", groups[g], "key", keys[k], NULL};
-            some_rules(rules, tn, ksub);
+            some_rules(rules, ksub);
         }
     }
     const char *keys[] = {"k0", "a/b:%", ANY};
@@ -153,7 +161,7 @@ static json_t *tenant_rules(const char *tn)
         if (k == 2 && !any_key)
             continue;
         const char *ksub[] = {"key", keys[k], NULL};
-        some_rules(rules, tn, ksub);
+        some_rules(rules, ksub);
     }
     return rules;
 }

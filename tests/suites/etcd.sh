@@ -8,7 +8,7 @@
 # to exactly the old or exactly the new state, and `rlc audit verify`
 # passing.  (owner: gateways)
 . "$ROOT/tests/lib.sh"
-plan 52
+plan 53
 command -v etcd >/dev/null || bail_out "etcd installed" "run make deps"
 
 # Plans: A = three tenants (one with a name that needs encoding); B = acme
@@ -37,7 +37,7 @@ target etcd "config" {
   timeout = 2s
 }
 P
-sed -e 's#limit 50/1s#limit 60/1s#' "$T/a.rlp" > "$T/b.rlp"
+sed -e 's#limit 50/1s#limit 60/1s#' -e 's#limit 20/1s#limit 25/1s#' "$T/a.rlp" > "$T/b.rlp"
 sed -e '/^tenant "hooli"/,/^}/d' "$T/b.rlp" > "$T/c.rlp"
 for p in a b c; do
     P=$(echo $p | tr abc ABC)
@@ -109,6 +109,10 @@ check "diff C: exit 10, acme changed and hooli removed" \
     eval '[ $r -eq 10 ] && grep -q "tenant acme on config: changed" "$T/diffC" && grep -q "tenant hooli on config: removed" "$T/diffC"'
 check "diff C names the changed limit with its old and new count" \
     eval 'grep -q "was: .*\"count\":50" "$T/diffC" && grep -q "now: .*\"count\":60" "$T/diffC"'
+# The plan names a rule's subject below the tenant in one string (SPEC.md
+# 5.5): the diff names it so, and the tenant's own limit as the tenant.
+check "diff C names the changed group limit by its subject, the tenant's as the tenant" \
+    eval 'grep -q "changed [0-9a-f]\{16\} rate on group:team-a: counter" "$T/diffC" && grep -q "changed [0-9a-f]\{16\} rate on (tenant): counter" "$T/diffC"'
 ETCD_URL=http://127.0.0.1:1 "$RLC" diff "$T/C.json" > /dev/null 2> "$T/err"; r=$?
 check "diff against an unreachable etcd: exit 1, RLC3151" eval '[ $r -eq 1 ] && grep -q RLC3151 "$T/err"'
 

@@ -16,7 +16,7 @@
 #   errors let through), the histogram's buckets are cumulative and agree
 #   with its count; parsed by a small exposition-format parser below.
 . "$ROOT/tests/lib.sh"
-plan 45
+plan 46
 command -v nginx >/dev/null && [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] ||
     bail_out "nginx with the Lua module installed" "run make deps"
 
@@ -196,8 +196,8 @@ shadow = len(sys.argv) > 5
 for t in json.load(open(plan))["tenants"]:
     if t["name"] != tenant: continue
     for r in t["rules"]:
-        p = "/".join("%s:%s" % (e["kind"], e["name"]) for e in r["path"])
-        if p == subj and r["window_ms"] == win and r["shadow"] == shadow: print(r["id"])
+        p = "tenant:" + tenant + ("/" + r["subject"] if "subject" in r else "")
+        if p == subj and r["window_ms"] == win and r.get("shadow", False) == shadow: print(r["id"])
 EOF
 }
 ACME=$(rid acme tenant:acme 60000)
@@ -395,6 +395,14 @@ row = [x for x in r[\"rules\"] if x[\"rule\"] == sys.argv[2]][0]
 assert row[\"rate\"][\"allowed\"] > 0 and row[\"rate\"][\"rejected\"] == 0, row
 assert r[\"latency\"][\"decisions\"] > 0 and r[\"latency\"][\"p50_le_s\"] <= r[\"latency\"][\"p99_le_s\"]
 " "$T/top.json" "$ACME"'
+check "rlc top --json PLAN: a key's rule is described from the tenant down, its shadow rule as shadow" \
+    eval 'python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+lim = {x[\"rule\"]: x.get(\"limit\") for x in r[\"rules\"]}
+assert lim[sys.argv[2]] == \"tenant:acme/key:k1 3/60000ms token_bucket\", lim
+assert lim[sys.argv[3]] == \"tenant:acme/key:k1 2/60000ms fixed_window shadow\", lim
+" "$T/top.json" "$K1" "$K1S"'
 check "rlc top --url, not on a terminal: one table, the rejecting rule first" \
     eval '[ $rt -eq 0 ] && grep -q "^rlc top: $URL/metrics, over 0.5 s$" "$T/top.txt" && sed -n 4p "$T/top.txt" | grep -Eq "^api +$TINY +[0-9.]+ "'
 "$RLC" top --once --interval 0.1 --url "$URL/acme/x" > /dev/null 2> "$T/top.err"; r=$?

@@ -3,7 +3,7 @@
 # the digest (recomputed independently in Python), refusals that leave no
 # file, rule identity across edits, and every plan_load refusal.
 . "$ROOT/tests/lib.sh"
-plan 78
+plan 80
 P="$ROOT/tests/plan"
 LIB="$P/lib.lua"
 cd "$T" || exit 2
@@ -93,7 +93,7 @@ if [ $rc -eq 0 ] && grep -q '^digest    ok ' show.txt && grep -q '^tenants   2$'
     ok "plan show summarises an intact plan"
 else notok "plan show summarises an intact plan" "rc $rc: $(head -c 600 show.txt show.err | tr '\n' '|')"; fi
 "$RLC" plan show --json small.json > show.json
-if python3 -c 'import json,sys; d=json.load(open("show.json")); sys.exit(0 if d["ok"] and d["tenants"]==2 and d["rules"]==8 and d["shadow_rules"]==1 and d["rules_by_algorithm"]["concurrency"]==2 else 1)'; then
+if python3 -c 'import json,sys; d=json.load(open("show.json")); sys.exit(0 if d["ok"] and d["tenants"]==2 and d["rules"]==8 and d["shadow_rules"]==1 and d["rules_by_algorithm"]=={"concurrency":2,"fixed_window":2,"gcra":1,"sliding_window":1,"token_bucket":2} else 1)'; then
     ok "plan show --json"
 else notok "plan show --json" "$(head -c 300 show.json)"; fi
 
@@ -110,10 +110,18 @@ cmp -s small.json tampered.json && bail_out "tamper" "sed changed nothing"
 refused "a plan with one byte changed is refused (RLC3105)" tampered.json RLC3105 1
 if grep -q '^digest    MISMATCH' out; then ok "plan show reports the mismatch"
 else notok "plan show reports the mismatch" "$(head -c 300 out)"; fi
-sed 's/"format":2,/"format":3,/' small.json > format3.json
-refused "a plan of another format is refused (RLC3103)" format3.json RLC3103 1
-sed 's/"format":2,/"format":1,/' small.json > format1.json
+sed 's/"format":3,/"format":4,/' small.json > format4.json
+refused "a plan of another format is refused (RLC3103)" format4.json RLC3103 1
+sed 's/"format":3,/"format":1,/' small.json > format1.json
 refused "a plan of format 1 (no tenant index) is refused (RLC3103)" format1.json RLC3103 1
+# small.format2.json is small.rlp's plan as rlc wrote it in format 2 (every
+# rule with its whole path and its defaults): refused, naming the file and
+# saying what to do, not read as format 3.
+refused "a plan of format 2 (rules with paths) is refused (RLC3103)" "$P/small.format2.json" \
+    RLC3103 1
+if grep -q "small.format2.json: plan format 2 is older than the format 3 this rlc (.*) reads: compile the policy again with this rlc" err
+then ok "the format 2 refusal names the file and says to compile again"
+else notok "the format 2 refusal names the file and says to compile again" "$(head -c 300 err)"; fi
 sed 's/"compiler":"rlc [^"]*"/"compiler":"rlc 99.0.0"/' small.json > newer.json
 refused "a plan from an incompatible compiler is refused (RLC3104)" newer.json RLC3104 1
 # The compiler string is exactly "rlc " and a semver 2.0.0 version: anything
@@ -136,7 +144,7 @@ head -c 100 small.json > cut.json
 refused "a truncated plan is not JSON (RLC3102)" cut.json RLC3102 1
 sed 's/"count":100,/"count":100.5,/' small.json > real.json
 refused "a plan with a float is refused (RLC3102)" real.json RLC3102 1
-sed 's/"format":2,/"format":2,"format":2,/' small.json > dup.json
+sed 's/"format":3,/"format":3,"format":3,/' small.json > dup.json
 refused "a plan with a duplicate key is refused (RLC3102)" dup.json RLC3102 1
 # Re-indenting keeps the content, so the digest still matches.
 python3 -m json.tool small.json > pretty.json

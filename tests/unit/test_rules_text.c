@@ -11,7 +11,7 @@
 
 /* A tenant as rlc compile writes it: groups, a key, a route, every
  * algorithm, a shadow rule, a concurrency rule; "te%a/m" needs encoding. */
-static const char acme[] = "{\"name\":\"acme\",\"rules\":[{\"algorithm\":\"sliding_window\",\"burst\":5,\"cost\":1,\"count\":5,\"id\":\"04410badb04e05ad\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],\"route\":{\"method\":\"GET\",\"path\":\"/v1/items/*\"},\"shadow\":false,\"window_ms\":1000},{\"algorithm\":\"token_bucket\",\"burst\":10,\"cost\":2,\"count\":10,\"id\":\"0ac378b30d97833d\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"},{\"kind\":\"group\",\"name\":\"te%a/m\"},{\"kind\":\"key\",\"name\":\"k1\"}],\"route\":null,\"shadow\":true,\"window_ms\":1000},{\"algorithm\":\"fixed_window\",\"burst\":1000,\"cost\":1,\"count\":1000,\"id\":\"2d33b0f28d993310\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],\"route\":null,\"shadow\":false,\"window_ms\":86400000},{\"algorithm\":\"token_bucket\",\"burst\":20,\"cost\":1,\"count\":100,\"id\":\"45fc8a7f837a25b2\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],\"route\":null,\"shadow\":false,\"window_ms\":60000},{\"algorithm\":\"gcra\",\"burst\":50,\"cost\":1,\"count\":50,\"id\":\"8a6eda2de9aff8d5\",\"kind\":\"rate\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"},{\"kind\":\"group\",\"name\":\"te%a/m\"}],\"route\":null,\"shadow\":false,\"window_ms\":60000},{\"id\":\"ae4d51cb72578016\",\"kind\":\"concurrency\",\"lease_ms\":30000,\"max\":4,\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],\"route\":null,\"shadow\":false}],\"tag\":\"{gl:acme}\",\"version\":\"9cd78c2481d669893d466b6ed7c1ac134f69734d63a15333871b927accd2eb31\"}";
+static const char acme[] = "{\"name\":\"acme\",\"rules\":[{\"algorithm\":\"sliding_window\",\"count\":5,\"id\":\"04410badb04e05ad\",\"route\":{\"method\":\"GET\",\"path\":\"/v1/items/*\"},\"window_ms\":1000},{\"cost\":2,\"count\":10,\"id\":\"0ac378b30d97833d\",\"shadow\":true,\"subject\":\"group:te%25a%2Fm/key:k1\",\"window_ms\":1000},{\"algorithm\":\"fixed_window\",\"count\":1000,\"id\":\"2d33b0f28d993310\",\"window_ms\":86400000},{\"burst\":20,\"count\":100,\"id\":\"45fc8a7f837a25b2\",\"window_ms\":60000},{\"algorithm\":\"gcra\",\"count\":50,\"id\":\"8a6eda2de9aff8d5\",\"subject\":\"group:te%25a%2Fm\",\"window_ms\":60000},{\"id\":\"ae4d51cb72578016\",\"kind\":\"concurrency\",\"lease_ms\":30000,\"max\":4}],\"tag\":\"{gl:acme}\",\"version\":\"9f35c9ed547f0111b9f67703bb6d84e1e2ee0431b7f1e0275118621ef47a5c1a\"}";
 
 static void begin(rl_ruleset *rs)
 {
@@ -108,12 +108,20 @@ static void other_forms_handed_back(void **state)
         {"\"cost\":2", "\"cost\":02"},                   /* not canonical */
         {"\"cost\":2", "\"cost\":0"},                    /* out of range */
         {"\"count\":10,", "\"count\":10,\"extra\":1,"},  /* unknown field */
-        {"\"burst\":10,\"cost\":2", "\"cost\":2,\"burst\":10"},  /* key order */
+        {"\"cost\":2,\"count\":10", "\"count\":10,\"cost\":2"},  /* key order */
         {"\"cost\":2", "\"cost\":2,\"cost\":2"},         /* duplicate key */
-        {"\"name\":\"k1\"", "\"name\":\"k\\u0031\""},     /* an escape */
-        {"\"name\":\"k1\"", "\"name\":\"\""},             /* empty name */
-        {"\"kind\":\"key\"", "\"kind\":\"tenant\""},      /* wrong kind */
-        {"\"name\":\"acme\"}]", "\"name\":\"other\"}]"},  /* path of another tenant */
+        {"key:k1\"", "key:k\\u0031\""},                  /* an escape */
+        {"key:k1\"", "key:\""},                           /* empty name */
+        {"key:k1\"", "key:k1/\""},                        /* empty segment */
+        {"/key:k1\"", "/tenant:k1\""},                    /* wrong kind */
+        {"group:te%25a", "group:te%a"},                   /* '%' not encoded */
+        {"group:te%25a", "group:te%2fa"},                 /* lower-case escape */
+        {"\"subject\":\"group:te%25a%2Fm\"", "\"subject\":\"\""},  /* empty subject */
+        {"\"subject\":\"group:te%25a%2Fm\"",
+         "\"subject\":\"key:a/key:b/key:c/key:d/key:e/key:f/key:g/key:h\""},  /* 9 levels */
+        /* A format 2 rule's path: not read as a rule of the tenant itself. */
+        {"\"id\":\"2d33b0f28d993310\"",
+         "\"id\":\"2d33b0f28d993310\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}]"},
         {"\"algorithm\":\"gcra\"", "\"algorithm\":\"leaky\""},
         {"\"path\":\"/v1/items/*\"", "\"path\":\"v1\""},
         {"\"lease_ms\":30000,", ""},                      /* missing field */
@@ -172,8 +180,11 @@ static void out_of_range_refused_by_both(void **state)
     static const char *const v[][3] = {
         {"\"window_ms\":86400000", "\"window_ms\":31622400001", "\"window_ms\""},
         {"\"lease_ms\":30000", "\"lease_ms\":86400001", "\"lease_ms\""},
-        {"\"cost\":1,\"count\":1000", "\"cost\":34359738368,\"count\":1000", "exceeds 2^51"},
+        {"\"count\":1000", "\"cost\":34359738368,\"count\":1000", "exceeds 2^51"},
         {"\"method\":\"GET\"", "\"method\":\"BREW\"", "route method 'BREW'"},
+        {"\"id\":\"2d33b0f28d993310\"",
+         "\"id\":\"2d33b0f28d993310\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}]",
+         "\"path\" is not a field of a rule since format 3"},
         {"\"path\":\"/v1/items/*\"", "\"path\":\"/v1/items*\"", "whole path segment"},
         {"\"path\":\"/v1/items/*\"", "\"path\":\"/v1//items\"", "empty segment"},
     };
@@ -224,15 +235,22 @@ static void both_readers_agree_at_the_edges(void **state)
         {"\"max\":4", "\"max\":2251799813685248", NULL, NULL, NULL},
         {"\"max\":4", "\"max\":2251799813685249", NULL, NULL, "\"max\""},
         /* An exact sliding window keeps at most 10 000 entries. */
-        {"\"burst\":5,\"cost\":1,\"count\":5", "\"burst\":10000,\"cost\":1,\"count\":10000",
-         "\"window_ms\":1000}", "\"window_ms\":20000}", NULL},
-        {"\"burst\":5,\"cost\":1,\"count\":5", "\"burst\":10001,\"cost\":1,\"count\":10001",
-         "\"window_ms\":1000}", "\"window_ms\":20000}", "log entries"},
-        {"\"burst\":5,\"cost\":1,\"count\":5", "\"burst\":10001,\"cost\":2,\"count\":10001",
-         "\"window_ms\":1000}", "\"window_ms\":20000}", NULL},
+        {"\"count\":5", "\"count\":10000", "\"window_ms\":1000}", "\"window_ms\":20000}", NULL},
+        {"\"count\":5", "\"count\":10001", "\"window_ms\":1000}", "\"window_ms\":20000}",
+         "log entries"},
+        {"\"count\":5", "\"cost\":2,\"count\":10001", "\"window_ms\":1000}",
+         "\"window_ms\":20000}", NULL},
         {"\"id\":\"0ac378b30d97833d\"", "\"id\":\"0AC378B30D97833D\"", NULL, NULL, "\"id\""},
-        {"\"kind\":\"key\"", "\"kind\":\"group\"", NULL, NULL, NULL},
-        {"\"kind\":\"key\"", "\"kind\":\"keys\"", NULL, NULL, "path element 2"},
+        {"/key:k1\"", "/group:k1\"", NULL, NULL, NULL},
+        {"/key:k1\"", "/keys:k1\"", NULL, NULL, "\"subject\" must be"},
+        {"/key:k1\"", "/key*\"", NULL, NULL, NULL},
+        /* Left out and written out: the same rule either way. */
+        {"\"count\":50,", "\"burst\":50,\"cost\":1,\"count\":50,", "\"id\":\"8a6eda2de9aff8d5\",",
+         "\"id\":\"8a6eda2de9aff8d5\",\"kind\":\"rate\",", NULL},
+        {"\"id\":\"45fc8a7f837a25b2\"",
+         "\"id\":\"45fc8a7f837a25b2\",\"route\":null,\"shadow\":false", NULL, NULL, NULL},
+        {"\"burst\":20,", "\"algorithm\":\"token_bucket\",\"burst\":20,", NULL, NULL, NULL},
+        {"\"kind\":\"concurrency\"", "\"kind\":\"lease\"", NULL, NULL, "\"kind\" must be"},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         char *s1 = replaced(acme, v[i].from1, v[i].to1);

@@ -8,8 +8,7 @@
 #include "rules.h"
 #include "sim.h"
 
-/* A ruleset of tenant "a" from rule JSON objects (without "path": the
- * rule's subject is given as "sub" = "" | "key:k"). */
+/* A ruleset of tenant "a" from rule JSON objects. */
 static void load(rl_ruleset *rs, const char *rules_json, bool client_time)
 {
     char text[8192];
@@ -28,16 +27,17 @@ static void load(rl_ruleset *rs, const char *rules_json, bool client_time)
     json_decref(plan);
 }
 
-#define TENANT_PATH "[{\"kind\":\"tenant\",\"name\":\"a\"}]"
-#define KEY_PATH "[{\"kind\":\"tenant\",\"name\":\"a\"},{\"kind\":\"key\",\"name\":\"k\"}]"
+/* A rule's "subject" member: none for the tenant itself (SPEC.md 5.5). */
+#define TENANT_SUBJ ""
+#define KEY_SUBJ "\"subject\":\"key:k\","
 
-static char *rate_rule(char *out, const char *id, const char *path, const char *algo, int count,
+static char *rate_rule(char *out, const char *id, const char *subj, const char *algo, int count,
                        int window, int burst, int cost, bool shadow)
 {
     sprintf(out,
-            "{\"id\":\"%s\",\"path\":%s,\"route\":null,\"kind\":\"rate\",\"algorithm\":\"%s\","
+            "{\"id\":\"%s\",%s\"route\":null,\"kind\":\"rate\",\"algorithm\":\"%s\","
             "\"count\":%d,\"window_ms\":%d,\"burst\":%d,\"cost\":%d,\"shadow\":%s}",
-            id, path, algo, count, window, burst, cost, shadow ? "true" : "false");
+            id, subj, algo, count, window, burst, cost, shadow ? "true" : "false");
     return out;
 }
 
@@ -45,7 +45,7 @@ static void one_rule(rl_ruleset *rs, const char *algo, int count, int window, in
                      int cost)
 {
     char r[512], all[600];
-    rate_rule(r, "00000000000000aa", TENANT_PATH, algo, count, window, burst, cost, false);
+    rate_rule(r, "00000000000000aa", TENANT_SUBJ, algo, count, window, burst, cost, false);
     snprintf(all, sizeof all, "[%s]", r);
     load(rs, all, true);
 }
@@ -191,8 +191,8 @@ static void gcra_equals_token_bucket(void **state)
 {
     (void)state;
     char a[512], b[512], all[1100];
-    rate_rule(a, "00000000000000a1", TENANT_PATH, "token_bucket", 7, 900, 4, 1, true);
-    rate_rule(b, "00000000000000b2", TENANT_PATH, "gcra", 7, 900, 4, 1, true);
+    rate_rule(a, "00000000000000a1", TENANT_SUBJ, "token_bucket", 7, 900, 4, 1, true);
+    rate_rule(b, "00000000000000b2", TENANT_SUBJ, "gcra", 7, 900, 4, 1, true);
     snprintf(all, sizeof all, "[%s,%s]", a, b);
     rl_ruleset rs;
     load(&rs, all, true);
@@ -220,7 +220,7 @@ static void concurrency_lease_expiry_and_release(void **state)
     (void)state;
     rl_ruleset rs;
     load(&rs,
-         "[{\"id\":\"00000000000000cc\",\"path\":" TENANT_PATH ",\"route\":null,"
+         "[{\"id\":\"00000000000000cc\"," TENANT_SUBJ "\"route\":null,"
          "\"kind\":\"concurrency\",\"max\":2,\"lease_ms\":100,\"shadow\":false}]",
          true);
     sim *s = sim_new(&rs);
@@ -293,15 +293,15 @@ static void redeploy_keeps_or_resets_by_identity(void **state)
     (void)state;
     char r[512], all[600];
     rl_ruleset a, b, c;
-    rate_rule(r, "00000000000000aa", TENANT_PATH, "token_bucket", 10, 1000, 10, 1, false);
+    rate_rule(r, "00000000000000aa", TENANT_SUBJ, "token_bucket", 10, 1000, 10, 1, false);
     snprintf(all, sizeof all, "[%s]", r);
     load(&a, all, true);
     /* Same identity, new numbers: the counter carries over. */
-    rate_rule(r, "00000000000000aa", TENANT_PATH, "token_bucket", 20, 1000, 20, 1, false);
+    rate_rule(r, "00000000000000aa", TENANT_SUBJ, "token_bucket", 20, 1000, 20, 1, false);
     snprintf(all, sizeof all, "[%s]", r);
     load(&b, all, true);
     /* New identity (another window would give another id). */
-    rate_rule(r, "00000000000000ab", TENANT_PATH, "token_bucket", 20, 2000, 20, 1, false);
+    rate_rule(r, "00000000000000ab", TENANT_SUBJ, "token_bucket", 20, 2000, 20, 1, false);
     snprintf(all, sizeof all, "[%s]", r);
     load(&c, all, true);
     sim *s = sim_new(&a);
@@ -323,9 +323,9 @@ static void hierarchy_all_or_none_and_shadow(void **state)
 {
     (void)state;
     char t[512], k[512], sh[512], all[1600];
-    rate_rule(t, "00000000000000a1", TENANT_PATH, "fixed_window", 5, 1000, 5, 1, false);
-    rate_rule(k, "00000000000000b1", KEY_PATH, "fixed_window", 2, 1000, 2, 1, false);
-    rate_rule(sh, "00000000000000c1", KEY_PATH, "fixed_window", 1, 1000, 1, 1, true);
+    rate_rule(t, "00000000000000a1", TENANT_SUBJ, "fixed_window", 5, 1000, 5, 1, false);
+    rate_rule(k, "00000000000000b1", KEY_SUBJ, "fixed_window", 2, 1000, 2, 1, false);
+    rate_rule(sh, "00000000000000c1", KEY_SUBJ, "fixed_window", 1, 1000, 1, 1, true);
     snprintf(all, sizeof all, "[%s,%s,%s]", t, k, sh);
     rl_ruleset rs;
     load(&rs, all, true);
@@ -380,7 +380,7 @@ static void rules_refuse_inexact_arithmetic(void **state)
 {
     (void)state;
     char r[512], all[600], text[2048], err[256];
-    rate_rule(r, "00000000000000aa", TENANT_PATH, "token_bucket", 1, 31622400, 100000000, 1,
+    rate_rule(r, "00000000000000aa", TENANT_SUBJ, "token_bucket", 1, 31622400, 100000000, 1,
               false);
     snprintf(all, sizeof all, "[%s]", r);
     snprintf(text, sizeof text,
