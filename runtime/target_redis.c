@@ -9,6 +9,7 @@
  * directory's record in redis_manifest.c, diff and status in
  * redis_report.c. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,12 +126,20 @@ static bool rt_resolve(target *tg, rerr *e)
     return true;
 }
 
+/* The least command timeout of rlc's own connections to a redis target. */
+#define RT_MIN_TIMEOUT_MS 5000
+
 bool rt_connect(target *tg, rerr *e)
 {
     rtarget *t = (rtarget *)tg;
-    int cmd_ms = 5000;
+    /* The setting is also the gateway's wait for one decision, where tens
+     * of milliseconds make sense; rlc's own bulk pipelines queue behind a
+     * server that may pause (a fork for BGSAVE, a loaded machine), so rlc
+     * waits at least RT_MIN_TIMEOUT_MS unless RLC_TIMEOUT_MS says exactly. */
+    int cmd_ms = RT_MIN_TIMEOUT_MS;
     json_t *to = json_object_get(json_object_get(tg->desc, "settings"), "timeout_ms");
-    if (json_is_integer(to) && json_integer_value(to) > 0)
+    if (json_is_integer(to) && json_integer_value(to) > RT_MIN_TIMEOUT_MS &&
+        json_integer_value(to) < INT_MAX)
         cmd_ms = (int)json_integer_value(to);
     const char *env = getenv("RLC_TIMEOUT_MS");
     if (env && atoi(env) > 0)

@@ -85,7 +85,7 @@ steps=$(awk '{print $2}' "$T/trace")
 rc flushall >/dev/null
 rm -rf "$RLC_STATE_DIR"
 setup "a deploy from A to B has $(echo $steps | wc -w) steps"
-plan $((46 + 4 * $(echo $steps | wc -w)))
+plan $((47 + 4 * $(echo $steps | wc -w)))
 
 # --- a deploy, a no-op diff, counters kept, rollback ------------------------
 dump > "$T/empty"
@@ -225,6 +225,18 @@ cat "$T/rec.out" | sed 's/^/# /'
 dump > "$T/f"
 check "after Redis restarts, recovery leaves exactly the old state" same "$T/f" "$T/stateA"
 "$RLC" audit verify > /dev/null; check "audit verifies after the Redis crash" [ $? -eq 0 ]
+
+# --- a server that pauses mid-apply ------------------------------------------
+# The target's timeout (500ms in saas.rlp) is also the gateway's wait for a
+# decision; rlc's own commands wait at least 5 s, so a deploy outlives a
+# pause such as a fork for BGSAVE (here SIGSTOP for 1.5 s).
+fresh
+RLC_FAULT=apply.flip:cmd RLC_FAULT_CMD="kill -STOP $REDIS_PID; (sleep 1.5; kill -CONT $REDIS_PID) &" \
+    "$RLC" run -q "$T/B.json" 2> "$T/err"; r=$?
+kill -CONT "$REDIS_PID" 2>/dev/null
+dump > "$T/f"
+check "a server paused 1.5 s mid-apply (timeout = 500ms): the deploy commits (exit 0)" \
+    eval '[ $r -eq 0 ] && same "$T/f" "$T/stateB"'
 
 # --- credentials, permissions, clocks ------------------------------------------
 P2=$(free_port)
