@@ -574,6 +574,10 @@ static void roll_back(xc *c, rerr *e)
         xc_unlock_all(c);
         rerr_set(e, DIAG_APPLY_FAILED, "RLC%04d %s; rolled back to checkpoint %s", cause->code,
                  cause->msg, c->ckpt);
+        /* A fresh deploy reads a tenant's rules while writing (SPEC 7.7):
+         * one refused there is still a plan refused, undone. */
+        if (c->rs.load_failed)
+            c->st = EXEC_PLAN;
         json_object_set_new(c->summary, "result", json_string("rolled_back"));
     } else {
         /* The journal stays: the next run, status or rollback retries. */
@@ -772,7 +776,8 @@ static bool run_read(xc *c, rerr *e)
     json_object_set_new(c->summary, "configs_encoded", json_integer((json_int_t)r.encoded));
     state_digests(c);
     json_object_set_new(c->summary, "state_before", json_string(c->before));
-    json_object_set_new(c->summary, "state_after", json_string(c->after));
+    if (c->after[0])
+        json_object_set_new(c->summary, "state_after", json_string(c->after));
     if (c->o->dry_run) {
         xc_say(c, "dry run: would write %zu tenant config%s and remove %zu; nothing written",
                r.changed, r.changed == 1 ? "" : "s", r.removed);
@@ -832,6 +837,12 @@ static bool run_apply(xc *c)
         xc_say(c, "      %zu %s entr%s written, each conditional on what was read", grouped,
                noun, grouped == 1 ? "y" : "ies");
     json_object_set_new(c->summary, "keys_written", json_integer((json_int_t)written));
+    /* A fresh deploy knows its config versions, and so the state after,
+     * only once its configs are written. */
+    if (!c->after[0]) {
+        state_digests(c);
+        json_object_set_new(c->summary, "state_after", json_string(c->after));
+    }
     mark(c, "apply");
     return true;
 }

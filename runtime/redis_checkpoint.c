@@ -106,7 +106,8 @@ static json_t *touched_keys(rtarget *t)
         add_key(a, "%s:deploy:state", ns);
     add_key(a, "%s:deploy:plan", ns);
     add_key(a, "%s:deploy:manifest", ns);
-    for (size_t i = 0; i < t->nten; i++) {
+    /* A fresh deploy's tenant keys are named by the entry's "fresh". */
+    for (size_t i = 0; !t->fresh && i < t->nten; i++) {
         rtenant *x = &t->ten[i];
         if (x->changed) {
             add_key(a, "%s" PLAN_KEY_ACTIVE, rt_tag(t, x));
@@ -249,6 +250,17 @@ static json_t *state_fields(rtarget *t, rerr *e)
 json_t *redis_checkpoint(target *tg, rerr *e)
 {
     rtarget *t = (rtarget *)tg;
+    /* A fresh deploy: the namespace must still be empty now, under the
+     * lock (a gateway may have written a counter since the read); if it
+     * is not, every config is encoded now and each key is named. */
+    if (t->fresh) {
+        rt_keyspace(t);
+        if (!rt_namespace_empty(t)) {
+            t->fresh = false;
+            if (!rt_encode_all(t, e))
+                return NULL;
+        }
+    }
     json_t *keys = touched_keys(t), *absent = json_array();
     json_t *snap = snapshot(t, keys, absent, e);
     json_decref(keys);
@@ -279,6 +291,11 @@ json_t *redis_checkpoint(target *tg, rerr *e)
                            act, "before_plan", t->live_plan);
     if (added)
         json_object_set_new(ck, "added", json_integer((json_int_t)added));
+    if (t->fresh) {
+        char pre[PLAN_NS_MAX + 3];
+        snprintf(pre, sizeof pre, "{%s:", tg->env->ns);
+        json_object_set_new(ck, "fresh", json_string(pre));
+    }
     if (lib)
         json_object_set_new(ck, "library", lib);
     if (json_array_size(absent))
@@ -353,10 +370,63 @@ int redis_ck_noop(const json_t *entry, const char *plan_digest)
 
 /* --- restore ----------------------------------------------------------------- */
 
+/* Every key whose name starts with pre (a namespace's tags, "{ns:",
+ * which holds no glob character: namespaces are [A-Za-z0-9_.-]), deleted
+ * from every node: a fresh deploy's keys, and the counters gateways made
+ * meanwhile, in a namespace that had none. */
+static bool delete_prefixed(rtarget *t, const char *pre, rerr *e)
+{
+    for (const char *c = pre; *c; c++)
+        if (strchr("*?[]\\", *c))
+            return rerr_set(e, DIAG_STORE_REPLY, "checkpoint: fresh prefix '%s' is not a "
+                            "namespace's", pre);
+    char *pat = str_printf("%s*", pre);
+    bool ok = true;
+    for (size_t k = 0; ok && k < t->s->nnodes; k++) {
+        rconn *c = rstore_node_conn(t->s, k, e);
+        char cursor[32] = "0";
+        ok = c != NULL;
+        do {
+            const char *sv[6] = {"SCAN", cursor, "MATCH", pat, "COUNT", "1000"};
+            redisReply *r = ok ? rconn_cmd(c, e, 6, sv, NULL) : NULL;
+            ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+                 r->element[0]->type == REDIS_REPLY_STRING &&
+                 r->element[0]->len < sizeof cursor && r->element[1]->type == REDIS_REPLY_ARRAY;
+            if (r && !ok)
+                rerr_set(e, DIAG_STORE_REPLY, "SCAN MATCH %s: %s", pat,
+                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            rpipe *p = ok ? rpipe_new(t->s) : NULL;
+            for (size_t i = 0; ok && i < r->element[1]->elements; i++) {
+                const redisReply *kr = r->element[1]->element[i];
+                const char *av[2] = {"DEL", kr->str};
+                size_t lens[2] = {3, kr->len};
+                if (kr->type == REDIS_REPLY_STRING)
+                    rpipe_add(p, kr->str, kr->len, 2, av, lens);
+            }
+            if (ok)
+                memcpy(cursor, r->element[0]->str, r->element[0]->len + 1);
+            freeReplyObject(r);
+            if (ok && rpipe_count(p)) {
+                ok = rpipe_exec(p, e);
+                size_t bad = ok ? rpipe_first_error(p) : (size_t)-1;
+                if (ok && bad != (size_t)-1)
+                    ok = rerr_set(e, DIAG_STORE_REPLY, "restoring the checkpoint: %s",
+                                  rpipe_reply(p, bad)->str);
+            }
+            rpipe_free(p);
+        } while (ok && strcmp(cursor, "0"));
+    }
+    free(pat);
+    return ok;
+}
+
 /* Configs first (RESTORE), keys absent at the checkpoint deleted; pointers
  * are left to restore_pointers. */
 static bool restore_keys(rtarget *t, const json_t *ck_t, rerr *e)
 {
+    const char *fresh = json_string_value(json_object_get(ck_t, "fresh"));
+    if (fresh && !delete_prefixed(t, fresh, e))
+        return false;
     rpipe *p = rpipe_new(t->s);
     size_t i;
     json_t *k;

@@ -418,6 +418,7 @@ typedef struct pcmd {
     size_t len;
     int slot;
     size_t node;
+    bool sent;                 /* written by rpipe_send: its reply is awaited */
     redisReply *reply;
 } pcmd;
 
@@ -472,6 +473,69 @@ size_t rpipe_first_error(const rpipe *p)
         if (!p->cmds[i].reply || p->cmds[i].reply->type == REDIS_REPLY_ERROR)
             return i;
     return (size_t)-1;
+}
+
+/* Redirected or unrouted commands, one by one, in the original order. */
+static bool retry_redirected(rpipe *p, rerr *e)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        pcmd *c = &p->cmds[i];
+        if (c->reply && !is_redirect(c->reply))
+            continue;
+        redisReply *first = c->reply;
+        c->reply = NULL;
+        c->reply = run_resp(p->s, c->slot, c->resp, c->len, first, e);
+        if (!c->reply)
+            return false;
+    }
+    return true;
+}
+
+bool rpipe_send(rpipe *p, rerr *e)
+{
+    rstore *s = p->s;
+    size_t fp = first_primary(s);
+    bool *used = xcalloc(s->nnodes + 1, sizeof *used);
+    bool ok = false;
+    for (size_t i = 0; i < p->n; i++) {
+        pcmd *c = &p->cmds[i];
+        c->node = c->slot < 0 ? fp : s->slot_node[c->slot];
+        if (c->node == NO_NODE)
+            continue;   /* unknown slot: rpipe_collect runs it alone */
+        rconn *rc = rstore_node_conn(s, c->node, e);
+        if (!rc || !rconn_append(rc, c->resp, c->len, e))
+            goto out;
+        c->sent = true;
+        used[c->node] = true;
+    }
+    for (size_t k = 0; k < s->nnodes; k++)
+        if (used[k] && !rconn_flush(s->nodes[k].c, e)) {
+            rerr_prefix(e, "pipeline to %s:%d", s->nodes[k].host, s->nodes[k].port);
+            goto out;
+        }
+    ok = true;
+out:
+    free(used);
+    return ok;
+}
+
+bool rpipe_collect(rpipe *p, rerr *e)
+{
+    rstore *s = p->s;
+    /* Each connection answers in the order it was written to, and the
+     * commands of one node are in p's order: reading in p's order reads
+     * every node's replies in theirs. */
+    for (size_t i = 0; i < p->n; i++) {
+        pcmd *c = &p->cmds[i];
+        if (!c->sent)
+            continue;
+        c->reply = rconn_read(s->nodes[c->node].c, e);
+        if (!c->reply) {
+            rerr_prefix(e, "pipeline to %s:%d", s->nodes[c->node].host, s->nodes[c->node].port);
+            return false;
+        }
+    }
+    return retry_redirected(p, e);
 }
 
 bool rpipe_exec(rpipe *p, rerr *e)
@@ -539,18 +603,7 @@ bool rpipe_exec(rpipe *p, rerr *e)
             }
         }
     }
-    /* Redirected or unrouted commands, one by one, in the original order. */
-    for (size_t i = 0; i < p->n; i++) {
-        pcmd *c = &p->cmds[i];
-        if (c->reply && !is_redirect(c->reply))
-            continue;
-        redisReply *first = c->reply;
-        c->reply = NULL;
-        c->reply = run_resp(s, c->slot, c->resp, c->len, first, e);
-        if (!c->reply)
-            goto out;
-    }
-    ok = true;
+    ok = retry_redirected(p, e);
 out:
     free(count);
     free(start);

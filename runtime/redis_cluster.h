@@ -80,6 +80,13 @@ size_t rpipe_count(const rpipe *p);
 /* Sends everything.  Returns false on a transport failure (e filled).  On
  * success every command has a reply (rpipe_reply), possibly an error reply. */
 bool rpipe_exec(rpipe *p, rerr *e);
+/* rpipe_exec in two halves, for work that overlaps the servers': send
+ * writes every command out and reads nothing; collect then reads every
+ * reply (and retries redirections), as rpipe_exec does.  Pipelines sent
+ * are collected in the order they were sent, and no other command goes to
+ * their nodes in between. */
+bool rpipe_send(rpipe *p, rerr *e);
+bool rpipe_collect(rpipe *p, rerr *e);
 const redisReply *rpipe_reply(const rpipe *p, size_t i);
 /* Index of the first error reply, or (size_t)-1. */
 size_t rpipe_first_error(const rpipe *p);

@@ -460,6 +460,22 @@ bool rconn_append(rconn *c, const char *resp, size_t len, rerr *e)
     return true;
 }
 
+bool rconn_flush(rconn *c, rerr *e)
+{
+    if (!connected(c)) {
+        rerr_set(e, DIAG_STORE_CONNECT, "%s:%d: connection lost during a pipeline", c->host,
+                 c->port);
+        return false;
+    }
+    if (c->use_tls)
+        return tls_flush(c, "pipeline", e);
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(c->ctx, &done) != REDIS_OK)
+            return ctx_failed(c, e, "pipeline write");
+    return true;
+}
+
 redisReply *rconn_read(rconn *c, rerr *e)
 {
     if (!connected(c)) {

@@ -77,6 +77,9 @@ size_t rconn_format(char **out, int argc, const char **argv, const size_t *lens)
  * happens on the next command. */
 bool rconn_append(rconn *c, const char *resp, size_t len, rerr *e);
 redisReply *rconn_read(rconn *c, rerr *e);
+/* Writes out everything queued without waiting for a reply (the server
+ * works on it while the caller prepares more). */
+bool rconn_flush(rconn *c, rerr *e);
 
 /* True for a status/bulk reply equal to s. */
 bool rreply_is(const redisReply *r, const char *s);

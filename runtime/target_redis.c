@@ -404,7 +404,7 @@ static bool collect_tenants(rtarget *t, rerr *e)
             /* The deploy state's entry is that record's entry (below). */
             x->same_rec = t->rec_kv == t->st;
         }
-        else if (!rt_encode(t, x, e)) {
+        else if (!(t->fresh && !x->verified) && !rt_encode(t, x, e)) {
             free(vn);
             return false;
         }
@@ -445,10 +445,6 @@ static bool read_pointers(rtarget *t, rerr *e)
         else
             idx[nidx++] = i;
     }
-    /* A store read in full is listed when small (a first deploy's): the
-     * pointers it does not hold are known absent without a GET each. */
-    if (!t->fast_read)
-        rt_keyspace(t);
     rpipe *p = rpipe_new(t->s);
     size_t *got = xmalloc((nidx ? nidx : 1) * sizeof *got), ngot = 0;
     for (size_t j = 0; j < nidx; j++) {
@@ -472,7 +468,7 @@ static bool read_pointers(rtarget *t, rerr *e)
         if (x->live ? !x->was || strcmp(x->live, x->was) : x->was != NULL)
             t->live_is_record = false;
         x->changed = x->t ? !x->live || strcmp(x->live, x->newver) : x->live != NULL;
-        if (x->changed)
+        if (x->changed && !t->fresh)
             ok = rt_encode(t, x, e);
     }
     /* Verification writes shadow copies of its tenants' configs. */
@@ -539,6 +535,12 @@ static bool rt_read(target *tg, target_read *r, rerr *e)
     }
     if (!read_state(t, env->full_read, e))
         return false;
+    /* A store read in full is listed when small (a first deploy's): the
+     * pointers it does not hold are known absent without a GET each, and
+     * a namespace it holds nothing of is deployed fresh. */
+    if (!t->fast_read)
+        rt_keyspace(t);
+    t->fresh = !env->dry_run && !t->fast_read && rt_namespace_empty(t);
     if (!collect_tenants(t, e) || !read_pointers(t, e))
         return false;
     for (size_t m = 0; m < t->nten; m++) {
@@ -546,11 +548,18 @@ static bool rt_read(target *tg, target_read *r, rerr *e)
         r->removed += t->ten[m].changed && !t->ten[m].t;
     }
     r->pointers = t->pointers_read;
+    /* A fresh deploy encodes the rest of its configs while writing them. */
     r->encoded = t->encoded;
+    for (size_t m = 0; t->fresh && m < t->nten; m++)
+        r->encoded += t->ten[m].t && t->ten[m].changed && !t->ten[m].cmds.n;
     r->full = !t->fast_read;
-    char how[96];
+    char how[96 + PLAN_NS_MAX];
     if (t->fast_read)
         snprintf(how, sizeof how, "manifest matches this state directory's last deploy");
+    else if (t->fresh)
+        snprintf(how, sizeof how, "read in full (the store listed: %zu key%s, none of namespace "
+                 "%s: configs encoded as they are written)", t->nkeys, t->nkeys == 1 ? "" : "s",
+                 env->ns);
     else if (t->keys_known)
         snprintf(how, sizeof how, "read in full (the store listed: %zu key%s)", t->nkeys,
                  t->nkeys == 1 ? "" : "s");
@@ -604,6 +613,34 @@ void rt_keyspace(rtarget *t)
     if (t->nkeys > 1)
         qsort(t->keys, t->nkeys, sizeof *t->keys, cmp_str);
     t->keys_known = true;
+}
+
+bool rt_namespace_empty(const rtarget *t)
+{
+    if (!t->keys_known || t->nst || t->live_plan)
+        return false;
+    char pre[PLAN_NS_MAX + 3], own[3][PLAN_NS_MAX + 24];
+    snprintf(pre, sizeof pre, "{%s:", t->base.env->ns);
+    rt_key(t, own[0], sizeof own[0], "deploy:state");
+    rt_key(t, own[1], sizeof own[1], "deploy:plan");
+    rt_key(t, own[2], sizeof own[2], "deploy:manifest");
+    size_t pl = strlen(pre);
+    for (size_t i = 0; i < t->nkeys; i++) {
+        const char *k = t->keys[i];
+        if (!strncmp(k, pre, pl) || !strcmp(k, own[0]) || !strcmp(k, own[1]) ||
+            !strcmp(k, own[2]))
+            return false;
+    }
+    return true;
+}
+
+bool rt_encode_all(rtarget *t, rerr *e)
+{
+    for (size_t i = 0; i < t->nten; i++)
+        if (t->ten[i].t && !rt_encode(t, &t->ten[i], e))
+            return false;
+    t->fresh_encoded = true;
+    return true;
 }
 
 bool rt_key_may_exist(const rtarget *t, const char *key)
@@ -678,6 +715,11 @@ static bool rt_state_digest(const target *tg, bool after, char out[DIGEST_HEX_LE
     }
     if (after && t->after[0]) {
         memcpy(out, t->after, DIGEST_HEX_LEN + 1);
+        return true;
+    }
+    /* A fresh deploy knows its versions once its configs are written. */
+    if (after && t->fresh && !t->fresh_encoded) {
+        out[0] = '\0';
         return true;
     }
     /* The canonical JSON of the map, written by hand: t->ten is sorted by
@@ -813,9 +855,72 @@ static bool rt_unmark(target *tg, rerr *e)
     return rt_cmd_ok((rtarget *)tg, e, mk, 2, dv);
 }
 
+/* Tenants whose configs a fresh deploy encodes and sends at a time: while
+ * the server stores one part, the next is encoded. */
+#define FRESH_PART 2048
+
+/* The pipeline of part k has been sent: reads its replies. */
+static bool collect_part(rpipe *p, rerr *e, size_t *written)
+{
+    bool ok = rpipe_collect(p, e);
+    size_t bad = ok ? rpipe_first_error(p) : (size_t)-1;
+    if (ok && bad != (size_t)-1) {
+        rerr_set(e, DIAG_STORE_REPLY, "writing configs: %s", rpipe_reply(p, bad)->str);
+        ok = false;
+    }
+    if (written)
+        *written += rpipe_count(p);
+    rpipe_free(p);
+    return ok;
+}
+
+/* A fresh deploy's configs: each part encoded, then sent, and the part
+ * before it read back while the server stores this one.  A tenant's
+ * commands are dropped once sent (a verification case's are kept): the
+ * pipeline holds their bytes until its replies are read. */
+static bool send_fresh_configs(rtarget *t, rerr *e, size_t *written)
+{
+    rpipe *prev = NULL;
+    size_t i = 0;
+    bool ok = true;
+    while (ok && i < t->nten) {
+        rpipe *p = rpipe_new(t->s);
+        for (size_t n = 0; ok && i < t->nten && n < FRESH_PART; i++) {
+            rtenant *x = &t->ten[i];
+            if (!x->t || !x->changed)
+                continue;
+            n++;
+            ok = rt_encode(t, x, e);
+            for (size_t m = 0; ok && m + 1 < x->cmds.n; m++) {
+                redis_cmd *rc = &x->cmds.v[m];
+                rpipe_add(p, rc->argv[1], strlen(rc->argv[1]), rc->argc,
+                          (const char **)rc->argv, rc->argvlen);
+            }
+            if (ok && !x->verified)
+                redis_cmds_free(&x->cmds);
+        }
+        /* A kill or failure here leaves configs written in part. */
+        ok = ok && fault_point("apply.config.part", e) && rpipe_send(p, e);
+        if (prev && ok)
+            ok = collect_part(prev, e, written);
+        else if (prev)
+            rpipe_free(prev);
+        prev = p;
+    }
+    if (prev && ok)
+        ok = collect_part(prev, e, written);
+    else if (prev)
+        rpipe_free(prev);
+    if (ok)
+        t->fresh_encoded = true;
+    return ok;
+}
+
 /* The changed tenants' config hashes (config) or their pointer flips. */
 static bool send_cmds(rtarget *t, bool config, rerr *e, size_t *written)
 {
+    if (config && t->fresh && !t->fresh_encoded)
+        return send_fresh_configs(t, e, written);
     rpipe *p = rpipe_new(t->s);
     for (size_t i = 0; i < t->nten; i++) {
         rtenant *x = &t->ten[i];

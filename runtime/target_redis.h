@@ -102,7 +102,21 @@ typedef struct rtarget {
     char **keys;
     size_t nkeys;
     bool keys_known;
+    /* A first deploy into a namespace the listed store holds no key of:
+     * the checkpoint names the namespace instead of each key (its rollback
+     * deletes every key of the namespace's tags), so configs are encoded
+     * while the ones before them are on the wire (rt_apply), not all
+     * before the checkpoint.  fresh_encoded: they all have been. */
+    bool fresh;
+    bool fresh_encoded;
 } rtarget;
+
+/* Whether the listed store (t->keys_known) holds no key of the namespace:
+ * none under its tags "{ns:" and no deploy state, plan or manifest. */
+bool rt_namespace_empty(const rtarget *t);
+/* Encodes every plan tenant not encoded yet (a fresh deploy that falls
+ * back to naming each key). */
+bool rt_encode_all(rtarget *t, rerr *e);
 
 /* Lists the store's keys into t->keys when it is one node holding at most
  * RT_KEYSPACE_LIST keys (DBSIZE, then SCAN to the end: every key present

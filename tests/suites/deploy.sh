@@ -84,8 +84,17 @@ RLC_FAULT_TRACE="$T/trace" "$RLC" run -q "$T/B.json" || bail_out "a traced deplo
 steps=$(awk '{print $2}' "$T/trace")
 rc flushall >/dev/null
 rm -rf "$RLC_STATE_DIR"
-setup "a deploy from A to B has $(echo $steps | wc -w) steps"
-plan $((47 + 4 * $(echo $steps | wc -w)))
+# And those of a first deploy of A into the empty namespace (configs
+# encoded while the ones before them are written).
+RLC_FAULT_TRACE="$T/trace0" "$RLC" run --json "$T/A.json" > "$T/first.json" 2> "$T/first.err" ||
+    bail_out "a traced first deploy of plan A" "failed"
+fsteps=$(awk '{print $2}' "$T/trace0")
+cp "$(sed -n 's/.*"checkpoint":"\([^"]*\)".*/\1/p' "$T/first.json")" "$T/ck0.json"
+dump > "$T/stateA0"
+rc flushall >/dev/null
+rm -rf "$RLC_STATE_DIR"
+setup "a deploy from A to B has $(echo $steps | wc -w) steps, a first deploy of A $(echo $fsteps | wc -w)"
+plan $((54 + 4 * $(echo $steps | wc -w) + 4 * $(echo $fsteps | wc -w)))
 
 # --- a deploy, a no-op diff, counters kept, rollback ------------------------
 dump > "$T/empty"
@@ -209,6 +218,84 @@ for step in $steps; do
         fi
     done
 done
+
+# --- a first deploy into an empty namespace ----------------------------------
+# Its checkpoint names the namespace, not each key: a rollback deletes every
+# key under the namespace's tags, so configs need not be encoded before it.
+check "a first deploy says the namespace is empty and configs are encoded as written" \
+    grep -q "none of namespace $NS: configs encoded as they are written" "$T/first.err"
+check "a first deploy writes its configs in parts (fault step apply.config.part)" \
+    grep -q ' apply.config.part$' "$T/trace0"
+check "its checkpoint names the namespace, not the tenants' keys" \
+    eval 'grep -q "\"fresh\":\"{$NS:\"" "$T/ck0.json" && ! grep -q "{$NS:acme}:active" "$T/ck0.json"'
+for step in $fsteps; do
+    for mode in kill fail; do
+        rc flushall >/dev/null
+        rm -rf "$RLC_STATE_DIR"
+        RLC_FAULT="$step:$mode" "$RLC" run -q "$T/A.json" 2>/dev/null; r=$?
+        "$RLC" run --dry-run -q "$T/A.json" > /dev/null 2>&1
+        dump > "$T/f"
+        if same "$T/f" "$T/empty"; then res=empty; elif same "$T/f" "$T/stateA0"; then res=new; else res=neither; fi
+        "$RLC" audit verify > /dev/null 2>&1; av=$?
+        [ -e "$RLC_STATE_DIR/journal.jsonl" ] && jr=left || jr=none
+        [ "$(rc exists "$NS:deploy:marker")" = 0 ] && mr=none || mr=left
+        if [ $res != neither ] && [ $av -eq 0 ] && [ $jr = none ] && [ $mr = none ]; then
+            ok "first deploy, rlc $mode at $step: namespace $res, journal closed, no marker, audit verifies"
+        else
+            notok "first deploy, rlc $mode at $step" "state $res, audit verify $av, journal $jr, marker $mr, run exit $r"
+            { diff "$T/empty" "$T/f"; diff "$T/stateA0" "$T/f"; } | cut -c1-300 | sed 's/^/# /' >&2
+        fi
+        "$RLC" run -q "$T/A.json" > /dev/null 2> "$T/next.err"; r=$?
+        dump > "$T/f2"
+        if same "$T/f2" "$T/stateA0"; then
+            ok "after $mode at $step of a first deploy the next run applies plan A"
+        else
+            notok "after $mode at $step of a first deploy the next run applies plan A" "exit $r, store differs"
+            { cat "$T/next.err"; diff "$T/stateA0" "$T/f2"; } | cut -c1-300 | sed 's/^/# /' >&2
+        fi
+    done
+done
+# Rolled back, the namespace is empty again: counters that traffic made
+# after the flip are deleted with the configs and pointers.
+rc flushall >/dev/null
+rm -rf "$RLC_STATE_DIR"
+"$RLC" run -q "$T/A.json" && traffic
+"$RLC" rollback -q; r=$?
+check "rollback of a first deploy empties the namespace, counters made since included" \
+    eval '[ $r -eq 0 ] && [ -z "$(rc --scan --pattern "{$NS:*")" ] && same "$(dump > "$T/f"; echo "$T/f")" "$T/empty"'
+# A key of the namespace written between the read and the checkpoint (a
+# gateway's counter): the checkpoint names every key after all, and a
+# rollback leaves that key.
+rc flushall >/dev/null
+rm -rf "$RLC_STATE_DIR"
+RLC_FAULT=checkpoint:cmd RLC_FAULT_CMD="redis-cli -p $PORT set '{$NS:acme}:c:early' 1 >/dev/null" \
+    "$RLC" run -q --json "$T/A.json" > "$T/late.json"; r=$?
+ckf=$(sed -n 's/.*"checkpoint":"\([^"]*\)".*/\1/p' "$T/late.json")
+check "a namespace written to after the read: its checkpoint names each key (exit 0)" \
+    eval '[ $r -eq 0 ] && ! grep -q "\"fresh\"" "$ckf" && grep -q "{$NS:acme}:active" "$ckf"'
+"$RLC" rollback -q; r=$?
+check "  and its rollback keeps the key it did not write" \
+    eval '[ $r -eq 0 ] && [ "$(rc --scan --pattern "{$NS:*")" = "{$NS:acme}:c:early" ]'
+# A tenant whose rules are refused while a first deploy writes: the plan is
+# refused all the same (exit 3, RLC3106) and the namespace is empty.
+rc flushall >/dev/null
+rm -rf "$RLC_STATE_DIR"
+python3 - "$T/A.json" "$T/bad.json" <<'PY' || bail_out "a plan with a refused tenant" "could not be made"
+import json, os, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/plan")
+import seal as S
+p = json.load(open(sys.argv[1]))
+# The last tenant in name order, its verification cases dropped (their
+# tenants' rules are read before anything is written): found only when its
+# config is encoded, after the others' were written.
+t = sorted(p["tenants"], key=lambda t: t["name"])[-1]
+p["verify"] = [c for c in p.get("verify", []) if c.get("tenant") != t["name"]]
+r = t["rules"]; r[0]["count"] = 0; t["version"] = S.sha(S.canon(r))
+open(sys.argv[2], "w").write(S.seal(p))
+PY
+"$RLC" run -q "$T/bad.json" 2> "$T/err"; r=$?
+check "a tenant refused while a first deploy writes: exit 3, RLC3106, namespace empty, journal closed" \
+    eval '[ $r -eq 3 ] && grep -q RLC3106 "$T/err" && [ -z "$(rc --scan --pattern "{$NS:*")" ] && [ ! -e "$RLC_STATE_DIR/journal.jsonl" ]'
 
 # --- Redis killed mid-apply --------------------------------------------------
 fresh
