@@ -896,6 +896,15 @@ static bool send_fresh_configs(rtarget *t, rerr *e, size_t *written)
                 rpipe_add(p, rc->argv[1], strlen(rc->argv[1]), rc->argc,
                           (const char **)rc->argv, rc->argvlen);
             }
+            /* Its pointer right after its config, on the same connection
+             * (so never before it): a separate pass of 100 000 SETs would
+             * wait on the server instead of overlapping the encoding. */
+            if (ok) {
+                char *k = str_printf("%s" PLAN_KEY_ACTIVE, rt_tag(t, x));
+                const char *av[3] = {"SET", k, x->newver};
+                rpipe_add(p, k, strlen(k), 3, av, NULL);
+                free(k);
+            }
             if (ok && !x->verified)
                 redis_cmds_free(&x->cmds);
         }
@@ -921,6 +930,8 @@ static bool send_cmds(rtarget *t, bool config, rerr *e, size_t *written)
 {
     if (config && t->fresh && !t->fresh_encoded)
         return send_fresh_configs(t, e, written);
+    if (!config && t->fresh)
+        return true;    /* set with the configs: a fresh deploy drops no tenant */
     rpipe *p = rpipe_new(t->s);
     for (size_t i = 0; i < t->nten; i++) {
         rtenant *x = &t->ten[i];
