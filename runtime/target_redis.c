@@ -884,6 +884,18 @@ static bool send_fresh_configs(rtarget *t, rerr *e, size_t *written)
     size_t i = 0;
     bool ok = true;
     while (ok && i < t->nten) {
+        /* The lock is renewed on this connection, so with no part's
+         * replies pending: when a third of its TTL has passed (as
+         * lock_keepalive would), the part before is read first. */
+        if (prev && t->base.locked &&
+            statedir_now_ms() - t->lock.renewed_ms >= t->lock.ttl_ms / 3) {
+            ok = collect_part(prev, e, written);
+            prev = NULL;
+            const target_env *env = t->base.env;
+            ok = ok && env->renew(env->ud, e);
+            if (!ok)
+                break;
+        }
         rpipe *p = rpipe_new(t->s);
         for (size_t n = 0; ok && i < t->nten && n < FRESH_PART; i++) {
             rtenant *x = &t->ten[i];
