@@ -94,7 +94,7 @@ dump > "$T/stateA0"
 rc flushall >/dev/null
 rm -rf "$RLC_STATE_DIR"
 setup "a deploy from A to B has $(echo $steps | wc -w) steps, a first deploy of A $(echo $fsteps | wc -w)"
-plan $((55 + 4 * $(echo $steps | wc -w) + 4 * $(echo $fsteps | wc -w)))
+plan $((56 + 4 * $(echo $steps | wc -w) + 4 * $(echo $fsteps | wc -w)))
 
 # --- a deploy, a no-op diff, counters kept, rollback ------------------------
 dump > "$T/empty"
@@ -328,6 +328,22 @@ cat "$T/rec.out" | sed 's/^/# /'
 dump > "$T/f"
 check "after Redis restarts, recovery leaves exactly the old state" same "$T/f" "$T/stateA"
 "$RLC" audit verify > /dev/null; check "audit verifies after the Redis crash" [ $? -eq 0 ]
+# The same in a first deploy: its configs and pointers written, Redis
+# killed; after the restart the rollback empties the namespace.
+rc flushall >/dev/null
+rm -rf "$RLC_STATE_DIR"
+sleep 1.2   # the empty store reaches the append-only file
+RLC_FAULT=apply.flip:cmd RLC_FAULT_CMD="kill -9 $REDIS_PID" "$RLC" run -q "$T/A.json" 2> "$T/err"
+r=$?
+redis-server --port "$PORT" --bind 127.0.0.1 --dir "$T/redis-$PORT" --save '' --appendonly yes \
+    --appendfsync everysec --daemonize no --logfile "$T/redis-$PORT/log3" &
+REDIS_PID=$!; RLC_PIDS="$RLC_PIDS $REDIS_PID"
+i=0; while [ "$(rc ping 2>/dev/null)" != PONG ]; do i=$((i+1)); [ $i -gt 200 ] && break; sleep 0.05; done
+"$RLC" rollback -q > "$T/rec.out" 2>&1; rr=$?
+cat "$T/rec.out" | sed 's/^/# /'
+dump > "$T/f"
+check "Redis killed mid-apply of a first deploy: after the restart, recovery empties the namespace" \
+    eval '[ $r -eq 1 ] && [ $rr -eq 0 ] && same "$T/f" "$T/empty" && [ ! -e "$RLC_STATE_DIR/journal.jsonl" ]'
 
 # --- a server that pauses mid-apply ------------------------------------------
 # The target's timeout (500ms in saas.rlp) is also the gateway's wait for a
