@@ -549,6 +549,13 @@ static bool rt_read(target *tg, target_read *r, rerr *e)
     }
     if (!read_state(t, env->full_read, e))
         return false;
+    /* Verification is scoped only when this state directory's record was
+     * made under this library too (its encoder names it): then every
+     * tenant's active config was verified with this library when it was
+     * deployed, even if another namespace's deploy replaced the library
+     * for a while in between. */
+    if (!t->rec_pv)
+        t->lib_same = false;
     if (!collect_tenants(t, e) || !read_pointers(t, e))
         return false;
     for (size_t m = 0; m < t->nten; m++) {

@@ -103,8 +103,9 @@ typedef struct rtarget {
     size_t nkeys;
     bool keys_known;
     /* The store's library, before this deploy loaded its own, was this
-     * plan's, byte for byte (Redis 7 functions): verification may then run
-     * only the cases of the tenants whose config changes (rt_library_same). */
+     * plan's, byte for byte (Redis 7 functions), and this state directory's
+     * record was made under it: verification may then run only the cases
+     * of the tenants whose config changes (rt_library_same). */
     bool lib_same;
 } rtarget;
 

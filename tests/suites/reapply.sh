@@ -9,7 +9,7 @@
 # tenant's config and pointer are removed and a rollback restores them; a
 # crash mid-apply leaves no manifest behind the store's back.  (owner: apply)
 . "$ROOT/tests/lib.sh"
-plan 93
+plan 97
 
 NS=re
 N=300
@@ -484,8 +484,8 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); t={c["tenant"] for 
     bail_out "the plan's cases" "are not on t010 and off t007"
 V="env RLC_STATE_DIR=$T/state3 RLC_REDIS_URL=redis://127.0.0.1:$PORT/4"
 $V "$RLC" run -q --json "$T/a.json" > "$T/v1.json" 2> "$T/v1.err"; r=$?
-check "first deploy into an empty database: every tenant is new, every case runs ($(field "$T/v1.json" verify_cases))" \
-    eval '[ $r -eq 0 ] && [ "$(field "$T/v1.json" verify_cases)" -eq 60 ]'
+check "first deploy from a state directory with no record: every case runs ($(field "$T/v1.json" verify_cases))" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/v1.json" verify_scope)" = all ] && [ "$(field "$T/v1.json" verify_cases)" -eq 60 ]'
 $V "$RLC" run --json "$T/d.json" > "$T/v2.json" 2> "$T/v2.err"; r=$?
 nc=$(python3 -c 'import json,sys; print(sum(c["tenant"] == "t010" for c in json.load(open(sys.argv[1]))["verify"]))' "$T/d.json")
 check "library unchanged, t010 changed: only t010's $nc cases run, of 60" \
@@ -493,6 +493,41 @@ check "library unchanged, t010 changed: only t010's $nc cases run, of 60" \
 check "  and it says so" \
     grep -q "[1-9][0-9]* requests* decided as the simulator predicts (the cases of changed tenants: the library is unchanged)" "$T/v2.err"
 check "  reading the rules of t010 alone" [ "$(field "$T/v2.json" rules_read)" -eq 1 ]
+# A record whose encoder was edited fails its check: not used for versions,
+# nor to scope verification.
+python3 - "$T"/state3/manifest-*.json <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["encoder"] = d["encoder"].replace("; library ", "; library 0")
+json.dump(d, open(sys.argv[1], "w"))
+PY
+$V "$RLC" run -q --json "$T/a.json" > "$T/v2b.json"; r=$?
+check "a record whose encoder was edited: every case runs" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/v2b.json" verify_scope)" = all ] && [ "$(field "$T/v2b.json" verify_cases)" -eq 60 ]'
+$V "$RLC" run -q --json "$T/a.json" > "$T/v2c.json"; r=$?
+check "  the record it writes names this library: scoped again (nothing changed, no case)" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/v2c.json" verify_scope)" = changed ] && [ "$(field "$T/v2c.json" verify_cases)" -eq 0 ]'
+# The store's library is this plan's, but the record was made under
+# another (a deploy of a plan whose library differs, then this plan's
+# library loaded behind its back, as another namespace's deploy on the same
+# server would): the tenants the record vouches for were verified with the
+# other library only, so every case runs.
+python3 - "$T/a.json" "$T/a-lib2.json" "$T/lib.lua" <<'PY'
+import hashlib, json, os, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/plan")
+import seal as S
+d = json.load(open(sys.argv[1])); open(sys.argv[3], "w").write(d["library"]["source"])
+src = d["library"]["source"] + "\n-- another build of the library\n"
+d["library"]["source"] = src; d["library"]["sha256"] = hashlib.sha256(src.encode()).hexdigest()
+open(sys.argv[2], "w").write(S.seal(d))
+PY
+$V "$RLC" run -q "$T/a-lib2.json" || bail_out "deploy of a plan with another library" "failed"
+rc -x function load replace < "$T/lib.lua" > /dev/null
+$V "$RLC" run -q --json "$T/d.json" > "$T/v2d.json"; r=$?
+check "a record made under another library, the store's library this plan's: every case runs" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/v2d.json" verify_scope)" = all ] && [ "$(field "$T/v2d.json" verify_cases)" -eq 61 ]'
+$V "$RLC" run -q --json "$T/a.json" > "$T/v2e.json"; r=$?
+check "  then, the record made under this library: scoped again" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/v2e.json" verify_scope)" = changed ]'
 $V "$RLC" run -q --json --full-read "$T/a.json" > "$T/v3.json"; r=$?
 check "--full-read runs every case" \
     eval '[ $r -eq 0 ] && [ "$(field "$T/v3.json" verify_scope)" = all ] && [ "$(field "$T/v3.json" verify_cases)" -eq 60 ]'
