@@ -24,7 +24,7 @@ WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 INCS    := -Ibase -Ilang -Iplan -Icompiler -Iruntime -Icli -I$(BUILD)/lang
 ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(SAN)
-LDLIBS  := -ljansson -lssl -lcrypto -lhiredis -lcurl -lyaml -lm
+LDLIBS  := -ljansson -lssl -lcrypto -lhiredis -lyaml -lm
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 DEB_PACKAGES := build-essential flex bison libyaml-dev libhiredis-dev \

@@ -36,7 +36,7 @@ static const char run_help[] =
     "  --force             rollback: restore even if a later deploy changed the store\n"
     "  --full-read         run, diff: read every tenant's live pointer, not only those the\n"
     "                      last deploy's manifest says differ (repairs pointers edited by hand),\n"
-    "                      and every bucket of the plan's tenants\n"
+    "                      and every bucket of the plan's tenants; run: every verification case\n"
     "  --verify KEY.pub    run, diff, status: require the plan to be signed (PLAN.sig, from\n"
     "                      rlc compile --sign) with this Ed25519 public key (default\n"
     "                      $RLC_VERIFY_KEY; neither set: signatures are not checked)\n"

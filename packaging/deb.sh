@@ -88,6 +88,20 @@ else
     [ -n "$DEPENDS" ] || { echo "deb.sh: could not compute Depends" >&2; exit 1; }
 fi
 
+# libcurl is opened at run time (runtime/curl_lazy.h), when an etcd or HTTP
+# target needs it, so neither way above sees it: its package is added by
+# hand, found as the second way finds a NEEDED library.
+curl_so=libcurl.so.4
+curl_path=$(ldconfig -p | awk -v so="$curl_so" '$1 == so { print $NF; exit }')
+[ -n "$curl_path" ] || { echo "deb.sh: no installed library provides $curl_so" >&2; exit 1; }
+curl_pkg=$(dpkg -S "$curl_path" 2>/dev/null || dpkg -S "$(readlink -f "$curl_path")" 2>/dev/null) ||
+    { echo "deb.sh: no package owns $curl_path ($curl_so)" >&2; exit 1; }
+curl_pkg=${curl_pkg%%:*}
+case ", $DEPENDS," in
+*", $curl_pkg "*|*", $curl_pkg,"*) ;;
+*) DEPENDS="$DEPENDS, $curl_pkg" ;;
+esac
+
 # Installed-Size: KiB, each file rounded up, as dpkg-gencontrol counts it.
 SIZE=$(find "$P/usr" -type f -exec stat -c %s {} + | awk '{ s += int(($1 + 1023) / 1024) } END { print s + 0 }')
 sed -e "s|@VERSION@|$VERSION|" -e "s|@ARCH@|$ARCH|" -e "s|@SIZE@|$SIZE|" -e "s|@DEPENDS@|$DEPENDS|" \

@@ -6,8 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
-
+#include "curl_lazy.h"
 #include "redact.h"
 #include "xalloc.h"
 
@@ -21,16 +20,22 @@ struct httpc {
 httpc *httpc_new(int connect_ms, int timeout_ms, const char *ca_file, rerr *e)
 {
     static bool inited;
+    char why[256];
+    const curl_api *C = curl_lazy(why, sizeof why);
+    if (!C) {
+        rerr_set(e, DIAG_STORE_CONNECT, "cannot load libcurl, which HTTP clients need: %s", why);
+        return NULL;
+    }
     if (!inited) {
         /* Single-threaded process: the first client initialises libcurl. */
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        if (C->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
             rerr_set(e, DIAG_STORE_CONNECT, "libcurl initialisation failed");
             return NULL;
         }
         inited = true;
     }
     httpc *h = xcalloc(1, sizeof *h);
-    if (!(h->c = curl_easy_init())) {
+    if (!(h->c = C->easy_init())) {
         free(h);
         rerr_set(e, DIAG_STORE_CONNECT, "cannot create an HTTP client (libcurl refused)");
         return NULL;
@@ -45,7 +50,7 @@ void httpc_free(httpc *h)
 {
     if (!h)
         return;
-    curl_easy_cleanup(h->c);
+    curl_lazy(NULL, 0)->easy_cleanup(h->c);
     free(h->ca_file);
     free(h);
 }
@@ -116,37 +121,38 @@ bool httpc_do(httpc *h, const char *method, const char *url, const char *const *
     memset(r, 0, sizeof *r);
     h->before_send = false;
     CURL *c = h->c;
-    curl_easy_reset(c);
+    const curl_api *C = curl_lazy(NULL, 0);    /* loaded: h exists */
+    C->easy_reset(c);
     sink s = {.r = r};
     struct curl_slist *hl = NULL;
     for (size_t i = 0; headers && headers[i]; i++)
-        hl = curl_slist_append(hl, headers[i]);
+        hl = C->slist_append(hl, headers[i]);
     /* No "Expect: 100-continue" round trip on large bodies. */
-    hl = curl_slist_append(hl, "Expect:");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)h->connect_ms);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)h->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    hl = C->slist_append(hl, "Expect:");
+    C->easy_setopt(c, CURLOPT_URL, url);
+    C->easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    C->easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    C->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    C->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)h->connect_ms);
+    C->easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)h->timeout_ms);
+    C->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    C->easy_setopt(c, CURLOPT_WRITEDATA, &s);
+    C->easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    C->easy_setopt(c, CURLOPT_HEADERDATA, r);
+    C->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    C->easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    C->easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (h->ca_file)
-        curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+        C->easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
     if (!strcmp(method, "HEAD"))
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        C->easy_setopt(c, CURLOPT_NOBODY, 1L);
     if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodylen);
+        C->easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        C->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodylen);
     }
-    CURLcode rc = curl_easy_perform(c);
-    curl_slist_free_all(hl);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    CURLcode rc = C->easy_perform(c);
+    C->slist_free_all(hl);
+    C->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     if (!r->body) {
         r->body = xcalloc(1, 1);
         r->len = 0;
@@ -179,7 +185,7 @@ bool httpc_do(httpc *h, const char *method, const char *url, const char *const *
     default:
         break;
     }
-    rerr_set(e, code, "%s %s: %s%s", method, shown, curl_easy_strerror(rc),
+    rerr_set(e, code, "%s %s: %s%s", method, shown, C->easy_strerror(rc),
              rc == CURLE_OPERATION_TIMEDOUT ? " (no answer within the timeout)" : "");
     free(shown);
     return false;

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 
 #include "buf.h"
+#include "curl_lazy.h"
 #include "xalloc.h"
 
 /* scheme://host[:port][path] from libcurl's parse, or NULL when it does
@@ -17,26 +17,29 @@
  * password, options, query and fragment are simply never read. */
 static char *by_curl(const char *url)
 {
-    CURLU *h = curl_url();
+    const curl_api *C = curl_lazy(NULL, 0);
+    if (!C)
+        return NULL;     /* by hand, then */
+    CURLU *h = C->url();
     if (!h)
         return NULL;
     char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *out = NULL;
-    if (curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
-        curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-        curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-        curl_url_get(h, CURLUPART_PORT, &port, 0);
-        curl_url_get(h, CURLUPART_PATH, &path, 0);
+    if (C->url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+        C->url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        C->url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+        C->url_get(h, CURLUPART_PORT, &port, 0);
+        C->url_get(h, CURLUPART_PATH, &path, 0);
         /* libcurl adds "/" to a URL without a path, and lower-cases the
          * scheme: show them as given ("REDIS://" is refused as written). */
         bool show_path = path && strcmp(path, "/") != 0;
         out = str_printf("%.*s://%s%s%s%s", (int)strlen(scheme), url, host, port ? ":" : "",
                          port ? port : "", show_path ? path : "");
     }
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_free(path);
-    curl_url_cleanup(h);
+    C->free(scheme);
+    C->free(host);
+    C->free(port);
+    C->free(path);
+    C->url_cleanup(h);
     return out;
 }
 

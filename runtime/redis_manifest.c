@@ -41,11 +41,20 @@ void redis_manifest_path(rtarget *t)
 /* What a tenant's config version depends on besides its rules: this rlc's
  * encoder and the policy's time settings (the "m" field, SPEC.md 6.2).  A
  * record made under the same string maps equal plan versions (the digest
- * of the rules, SPEC.md 5.5) to equal config versions. */
+ * of the rules, SPEC.md 5.5) to equal config versions.  It names the
+ * enforcement library too (its source's digest, and `tenant *`'s version,
+ * which the library holds): a record made under this string was made by a
+ * deploy whose decisions were verified with this library, which is what
+ * lets verification skip the tenants that do not change (redis_verify). */
 static void encoder_id(const target_env *env, char *out, size_t n)
 {
-    snprintf(out, n, "rlc %s; config %d %c %lld", RLC_VERSION, REDIS_CONFIG_FORMAT,
-             env->client_time ? 'c' : 's', (long long)env->skew_ms);
+    const json_t *lib = json_object_get(env->plan, "library");
+    const char *ls = json_string_value(json_object_get(lib, "sha256"));
+    const char *tv = json_string_value(
+        json_object_get(json_object_get(env->plan, "tenant_template"), "version"));
+    snprintf(out, n, "rlc %s; config %d %c %lld; library %.16s%s%.16s", RLC_VERSION,
+             REDIS_CONFIG_FORMAT, env->client_time ? 'c' : 's', (long long)env->skew_ms,
+             ls ? ls : "-", tv ? " template " : "", tv ? tv : "");
 }
 
 /* The record's plan versions are hashed for its check in chunks of

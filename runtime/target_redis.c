@@ -262,7 +262,7 @@ static int cmp_kv(const void *a, const void *b)
 /* The tenant's config commands and version (redis_config_tenant), once;
  * its rules are read first when the plan left them unread (RLC3106 when
  * they are not rules the runtime takes: nothing has been written yet). */
-static bool rt_encode(rtarget *t, rtenant *x, rerr *e)
+bool rt_encode(rtarget *t, rtenant *x, rerr *e)
 {
     if (!x->t || x->cmds.n)
         return true;
@@ -471,10 +471,12 @@ static bool read_pointers(rtarget *t, rerr *e)
         if (x->changed && !t->fresh)
             ok = rt_encode(t, x, e);
     }
-    /* Verification writes shadow copies of its tenants' configs. */
+    /* Verification writes shadow copies of its tenants' configs: of every
+     * case's tenant, unless it will run only the changed tenants' cases,
+     * which are encoded above (redis_verify). */
     size_t vi;
     json_t *vc;
-    json_array_foreach(json_object_get(t->base.env->plan, "verify"), vi, vc) {
+    json_array_foreach(t->lib_same ? NULL : json_object_get(t->base.env->plan, "verify"), vi, vc) {
         rtenant *x = rt_find(t, json_string_value(json_object_get(vc, "tenant")));
         if (ok && x)
             ok = rt_encode(t, x, e);
@@ -499,6 +501,16 @@ static bool library_ns_check(rtarget *t, rerr *e)
     (void)e;
     if (!code)
         return true;
+    /* Only one node's library is read: on a cluster another primary's
+     * could differ unseen, so there every case runs. */
+    if (t->functions && !t->base.env->full_read && !t->s->cluster) {
+        buf lib;
+        rerr tmp;
+        t->lib_same = library_text(t->base.env, &lib, &tmp) && json_is_string(code) &&
+                      json_string_length(code) == lib.len &&
+                      !memcmp(json_string_value(code), buf_str(&lib), lib.len);
+        buf_free(&lib);
+    }
     char tagpre[PLAN_NS_MAX + 8], ver[REDIS_CONFIG_VERSION_LEN + 1];
     char *mine = plan_key_tag(t->base.env->ns, "");
     mine[strlen(mine) - 1] = '\0';     /* "{<ns>:" */
@@ -541,6 +553,13 @@ static bool rt_read(target *tg, target_read *r, rerr *e)
     if (!t->fast_read)
         rt_keyspace(t);
     t->fresh = !env->dry_run && !t->fast_read && rt_namespace_empty(t);
+    /* Verification is scoped only when this state directory's record was
+     * made under this library too (its encoder names it): then every
+     * tenant's active config was verified with this library when it was
+     * deployed, even if another namespace's deploy replaced the library
+     * for a while in between. */
+    if (!t->rec_pv)
+        t->lib_same = false;
     if (!collect_tenants(t, e) || !read_pointers(t, e))
         return false;
     for (size_t m = 0; m < t->nten; m++) {
@@ -804,6 +823,20 @@ static bool library_text(const target_env *env, buf *out, rerr *e)
         return rerr_set(e, DIAG_PLAN_SHAPE, "the plan's library has no place for tenant * "
                         "(its \"local TEMPLATE = nil\" line)");
     return true;
+}
+
+bool rt_library_same(rtarget *t)
+{
+    rerr tmp;
+    json_t *code = rt_library_loaded(t, &tmp);
+    buf lib;
+    bool same = code && json_is_string(code) && library_text(t->base.env, &lib, &tmp) &&
+                json_string_length(code) == lib.len &&
+                !memcmp(json_string_value(code), buf_str(&lib), lib.len);
+    if (code && json_is_string(code))
+        buf_free(&lib);
+    json_decref(code);
+    return same;
 }
 
 bool rt_library_sha(rtarget *t, rerr *e)

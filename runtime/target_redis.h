@@ -109,6 +109,11 @@ typedef struct rtarget {
      * before the checkpoint.  fresh_encoded: they all have been. */
     bool fresh;
     bool fresh_encoded;
+    /* The store's library, before this deploy loaded its own, was this
+     * plan's, byte for byte (Redis 7 functions), and this state directory's
+     * record was made under it: verification may then run only the cases
+     * of the tenants whose config changes (rt_library_same). */
+    bool lib_same;
 } rtarget;
 
 /* Whether the listed store (t->keys_known) holds no key of the namespace:
@@ -142,6 +147,13 @@ void rt_shadow_keys(rtarget *t, json_t *a);
  * first primary; every primary gets the same), JSON null when there is
  * none, NULL with e set when the store did not answer. */
 json_t *rt_library_loaded(rtarget *t, rerr *e);
+/* Whether the library loaded now (rt_library_loaded) is this plan's, byte
+ * for byte; false when there is none, or the store did not answer. */
+bool rt_library_same(rtarget *t);
+/* x's config commands and version, encoded once (reading its rules first
+ * when the plan left them unread); false with e set when they break a
+ * check (RLC3106). */
+bool rt_encode(rtarget *t, rtenant *x, rerr *e);
 
 /* The sha of the library's script form (before Redis 7) into sha; the
  * script's text (src without its first line). */

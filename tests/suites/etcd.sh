@@ -8,7 +8,7 @@
 # to exactly the old or exactly the new state, and `rlc audit verify`
 # passing.  (owner: gateways)
 . "$ROOT/tests/lib.sh"
-plan 53
+plan 54
 command -v etcd >/dev/null || bail_out "etcd installed" "run make deps"
 
 # Plans: A = three tenants (one with a name that needs encoding); B = acme
@@ -76,6 +76,13 @@ dump > "$T/empty"
 "$RLC" run --dry-run -q "$T/A.json"; r=$?
 dump > "$T/after-dry"
 check "dry run writes nothing" eval '[ $r -eq 0 ] && same "$T/empty" "$T/after-dry"'
+# libcurl is loaded when an HTTP client is first needed: one that is not
+# there is an error naming it, before anything is written.
+mkdir -p "$T/nocurl" && : > "$T/nocurl/libcurl.so.4"
+LD_LIBRARY_PATH="$T/nocurl" "$RLC" run -q "$T/A.json" 2> "$T/nocurl.err"; r=$?
+dump > "$T/after-nocurl"
+check "libcurl that cannot be loaded: exit 5, RLC3151 naming it, nothing written" \
+    eval '[ $r -eq 5 ] && grep -q "RLC3151.*cannot load libcurl, which HTTP clients need: .*libcurl.so.4" "$T/nocurl.err" && same "$T/empty" "$T/after-nocurl"'
 "$RLC" run -q --json "$T/A.json" > "$T/runA.json"; r=$?
 dump > "$T/stateA"
 check "run A: exit 0" [ $r -eq 0 ]
@@ -285,7 +292,7 @@ rm -rf "$T/s-unreach"
 ETCD_URL="http://127.0.0.1:$(free_port)" "$RLC" run -q --state-dir "$T/s-unreach" "$T/C.json" \
     2> "$T/err"; r=$?
 check "unreachable endpoint: non-zero exit, RLC3151 naming it, no journal left" \
-    eval '[ $r -ne 0 ] && grep -q "RLC3151" "$T/err" && grep -q "127.0.0.1" "$T/err" && [ ! -f "$T/s-unreach/journal.jsonl" ]'
+    eval '[ $r -eq 5 ] && grep -q "RLC3151" "$T/err" && grep -q "127.0.0.1" "$T/err" && [ ! -f "$T/s-unreach/journal.jsonl" ]'
 ETCD_URL="http://127.0.0.1:$(free_port)" "$RLC" run -q --state-dir "$T/s-unreach2" \
     --target "config=$ETCD_URL" "$T/C.json"; r=$?
 check "--target NAME=URL overrides an etcd endpoint" [ $r -eq 0 ]

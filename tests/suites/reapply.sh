@@ -9,7 +9,7 @@
 # tenant's config and pointer are removed and a rollback restores them; a
 # crash mid-apply leaves no manifest behind the store's back.  (owner: apply)
 . "$ROOT/tests/lib.sh"
-plan 83
+plan 97
 
 NS=re
 N=300
@@ -263,9 +263,15 @@ m0=$(rc get $NS:deploy:manifest) a0=$(rc get "{$NS:t250}:active") z0=$(rc get "{
 check "a sealed plan whose changed tenant has a rule of count 0 is refused when its rules are read (exit 3, RLC3106), store untouched" \
     eval '[ $r -eq 3 ] && grep -q RLC3106 "$T/err" && grep -q "t007" "$T/err" && [ "$(rc get $NS:deploy:manifest)" = "$m0" ] && [ "$(rc get "{$NS:t007}:active")" = "$z0" ]'
 sed 's/^/# /' "$T/err"
-"$RLC" run -q "$T/bucket.json" 2> "$T/err"; r=$?
-check "a tenant changed without its bucket's digest is refused (exit 3, RLC3105), store untouched" \
+"$RLC" run -q --full-read "$T/bucket.json" 2> "$T/err"; r=$?
+check "a tenant changed without its bucket's digest is refused by --full-read (exit 3, RLC3105), store untouched" \
     eval '[ $r -eq 3 ] && grep -q RLC3105 "$T/err" && grep -q "(tenant_index\[" "$T/err" && [ "$(rc get $NS:deploy:manifest)" = "$m0" ] && [ "$(rc get "{$NS:t250}:active")" = "$a0" ]'
+# Without it, the bucket's digest is one the record vouches for: its
+# tenants' versions are the record's, t250 (no change there, no case run
+# for it) is never read, and keeps the config whose rules hash to them.
+"$RLC" run -q --json "$T/bucket.json" > "$T/r14.json" 2> "$T/err"; r=$?
+check "  the record's bucket: t250 is not read, and keeps its deployed config (t007 changes)" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/r14.json" rules_read)" -eq 1 ] && [ "$(rc get "{$NS:t250}:active")" = "$a0" ]'
 
 # Rolling back after a re-run that changed nothing: the default checkpoint
 # is the newest of a run that changed something, so the rollback undoes
@@ -466,3 +472,80 @@ done
 check "2 100 tenants: each re-apply of one tenant trusts the record the one before wrote ($(field "$T/r_b2.json" configs_encoded), $(field "$T/r_a2.json" configs_encoded) configs encoded)" \
     eval '[ "$(field "$T/r_b2.json" configs_encoded)" -lt 100 ] && [ "$(field "$T/r_a2.json" configs_encoded)" -lt 100 ] && [ "$(field "$T/r_b2.json" tenants_changed)" -eq 1 ]'
 check "  and its record checks chunk by chunk from outside" chunks_ok
+
+# --- verification scoped to the changed tenants (SPEC.md 7.7, "verify") -----
+# The plans' verification cases are on every tenth tenant: t010 has cases,
+# t007 has none.  With the store's library this plan's, before and after
+# the apply, only the changed tenants' cases run; a library replaced
+# mid-deploy is caught all the same (all cases run against it).
+sed 's/^tenant "t010" {$/&\n  group "scoped" {\n    limit 3\/s\n  }/' "$T/a.rlp" > "$T/d.rlp"
+"$RLC" compile -q "$T/d.rlp" -o "$T/d.json" || bail_out "compile d" "failed"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); t={c["tenant"] for c in d["verify"]}; sys.exit(0 if "t010" in t and "t007" not in t else 1)' "$T/d.json" ||
+    bail_out "the plan's cases" "are not on t010 and off t007"
+V="env RLC_STATE_DIR=$T/state3 RLC_REDIS_URL=redis://127.0.0.1:$PORT/4"
+$V "$RLC" run -q --json "$T/a.json" > "$T/v1.json" 2> "$T/v1.err"; r=$?
+check "first deploy from a state directory with no record: every case runs ($(field "$T/v1.json" verify_cases))" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/v1.json" verify_scope)" = all ] && [ "$(field "$T/v1.json" verify_cases)" -eq 60 ]'
+$V "$RLC" run --json "$T/d.json" > "$T/v2.json" 2> "$T/v2.err"; r=$?
+nc=$(python3 -c 'import json,sys; print(sum(c["tenant"] == "t010" for c in json.load(open(sys.argv[1]))["verify"]))' "$T/d.json")
+check "library unchanged, t010 changed: only t010's $nc cases run, of 60" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/v2.json" verify_scope)" = changed ] && [ "$(field "$T/v2.json" verify_cases)" -eq "$nc" ] && [ "$nc" -gt 0 ]'
+check "  and it says so" \
+    grep -q "[1-9][0-9]* requests* decided as the simulator predicts (the cases of changed tenants: the library is unchanged)" "$T/v2.err"
+check "  reading the rules of t010 alone" [ "$(field "$T/v2.json" rules_read)" -eq 1 ]
+# A record whose encoder was edited fails its check: not used for versions,
+# nor to scope verification.
+python3 - "$T"/state3/manifest-*.json <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["encoder"] = d["encoder"].replace("; library ", "; library 0")
+json.dump(d, open(sys.argv[1], "w"))
+PY
+$V "$RLC" run -q --json "$T/a.json" > "$T/v2b.json"; r=$?
+check "a record whose encoder was edited: every case runs" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/v2b.json" verify_scope)" = all ] && [ "$(field "$T/v2b.json" verify_cases)" -eq 60 ]'
+$V "$RLC" run -q --json "$T/a.json" > "$T/v2c.json"; r=$?
+check "  the record it writes names this library: scoped again (nothing changed, no case)" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/v2c.json" verify_scope)" = changed ] && [ "$(field "$T/v2c.json" verify_cases)" -eq 0 ]'
+# The store's library is this plan's, but the record was made under
+# another (a deploy of a plan whose library differs, then this plan's
+# library loaded behind its back, as another namespace's deploy on the same
+# server would): the tenants the record vouches for were verified with the
+# other library only, so every case runs.
+python3 - "$T/a.json" "$T/a-lib2.json" "$T/lib.lua" <<'PY'
+import hashlib, json, os, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/plan")
+import seal as S
+d = json.load(open(sys.argv[1])); open(sys.argv[3], "w").write(d["library"]["source"])
+src = d["library"]["source"] + "\n-- another build of the library\n"
+d["library"]["source"] = src; d["library"]["sha256"] = hashlib.sha256(src.encode()).hexdigest()
+open(sys.argv[2], "w").write(S.seal(d))
+PY
+$V "$RLC" run -q "$T/a-lib2.json" || bail_out "deploy of a plan with another library" "failed"
+rc -x function load replace < "$T/lib.lua" > /dev/null
+$V "$RLC" run -q --json "$T/d.json" > "$T/v2d.json"; r=$?
+check "a record made under another library, the store's library this plan's: every case runs" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/v2d.json" verify_scope)" = all ] && [ "$(field "$T/v2d.json" verify_cases)" -eq 61 ]'
+$V "$RLC" run -q --json "$T/a.json" > "$T/v2e.json"; r=$?
+check "  then, the record made under this library: scoped again" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/v2e.json" verify_scope)" = changed ]'
+$V "$RLC" run -q --json --full-read "$T/a.json" > "$T/v3.json"; r=$?
+check "--full-read runs every case" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/v3.json" verify_scope)" = all ] && [ "$(field "$T/v3.json" verify_cases)" -eq 60 ]'
+# A library whose rlc_decide answers one more remaining than the real one,
+# loaded after the apply, before verification: the change (t007) has no
+# case of its own, so only the library's check finds it.
+python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["library"]["source"], end="")' "$T/b.json" |
+    sed "s/^    redis.register_function('rlc_decide', decide)\$/    redis.register_function('rlc_decide', function(k, a) local r = decide(k, a); if type(r) == 'table' and r[3] then r[3] = tonumber(r[3]) + 1 end; return r end)/" > "$T/bad.lua"
+grep -q "tonumber(r\[3\]) + 1" "$T/bad.lua" || bail_out "tampered library" "sed found no rlc_decide"
+lib0=$(rc -n 4 function list withcode | md5sum)
+p0=$(rc -n 4 get "{$NS:t007}:active")
+RLC_FAULT=apply.done:cmd RLC_FAULT_CMD="redis-cli -p $PORT -x function load replace < $T/bad.lua >/dev/null" \
+    $V "$RLC" run -q --json "$T/b.json" > "$T/v4.json" 2> "$T/v4.err"; r=$?
+check "a library replaced mid-deploy is caught: exit 1, RLC3184" \
+    eval '[ $r -eq 1 ] && grep -q RLC3184 "$T/v4.err"'
+check "  every case ran against it" [ "$(field "$T/v4.json" verify_scope)" = all ]
+check "  rolled back: t007's pointer and the library as they were" \
+    eval '[ "$(rc -n 4 get "{$NS:t007}:active")" = "$p0" ] && [ "$(rc -n 4 function list withcode | md5sum)" = "$lib0" ]'
+$V "$RLC" run -q --json "$T/b.json" > "$T/v5.json"; r=$?
+check "then b deploys, t007 has no case: none runs" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/v5.json" verify_scope)" = changed ] && [ "$(field "$T/v5.json" verify_cases)" -eq 0 ]'
