@@ -126,6 +126,17 @@ static bool et_connect(target *tg, rerr *e)
     return true;
 }
 
+/* The endpoints answer before anything is locked or written: an
+ * unreachable etcd is refused at preflight (exit 5), as a Redis that
+ * cannot be reached is at connect. */
+static bool et_preflight(target *tg, json_t *report, tclocks *clk, rerr *e)
+{
+    (void)report;
+    (void)clk;
+    etarget *t = (etarget *)tg;
+    return etcd_health(t->ec, e);
+}
+
 static bool et_health(target *tg, const char **endpoint, rerr *e)
 {
     etarget *t = (etarget *)tg;
@@ -834,6 +845,7 @@ const target_kind target_etcd = {
     .create = et_create,
     .override = et_override,
     .connect = et_connect,
+    .preflight = et_preflight,
     .health = et_health,
     .lock_what = et_lock_what,
     .lock = et_lock,
