@@ -193,34 +193,43 @@ check "after recovery the lock is free and a deploy succeeds" [ $? -eq 0 ]
 
 # --- rlc killed or failing at every step -------------------------------------
 check "the fault hook lists the steps of a deploy" [ "$(wc -l < "$T/trace")" -ge 10 ]
+# fault_case STEP MODE PREPARE PLAN OLD OLD_STATE NEW_STATE WHAT OF: rlc
+# killed or failing at STEP (RLC_FAULT STEP:MODE) while deploying PLAN
+# after PREPARE; the next run (a dry run: it recovers, then writes
+# nothing) must leave the store exactly OLD_STATE (named OLD) or
+# NEW_STATE, the journal closed, no marker, the audit verifying; then a
+# real run must reach NEW_STATE.  WHAT and OF name the cases.
+fault_case() {
+    step=$1 mode=$2 prepare=$3 fplan=$4 oldname=$5 oldstate=$6 newstate=$7 what=$8 of=$9
+    $prepare
+    RLC_FAULT="$step:$mode" "$RLC" run -q "$fplan" 2>/dev/null; r=$?
+    "$RLC" run --dry-run -q "$fplan" > /dev/null 2>&1
+    dump > "$T/f"
+    if same "$T/f" "$oldstate"; then res=$oldname; elif same "$T/f" "$newstate"; then res=new; else res=neither; fi
+    "$RLC" audit verify > /dev/null 2>&1; av=$?
+    [ -e "$RLC_STATE_DIR/journal.jsonl" ] && jr=left || jr=none
+    # The marker says a deploy is under way: none is, after a rollback
+    # or a recovery.
+    [ "$(rc exists "$NS:deploy:marker")" = 0 ] && mr=none || mr=left
+    if [ $res != neither ] && [ $av -eq 0 ] && [ $jr = none ] && [ $mr = none ]; then
+        ok "${what}rlc $mode at $step: $(printf "$FAULT_STATE" "$res"), journal closed, no marker, audit verifies"
+    else
+        notok "${what}rlc $mode at $step" "state $res, audit verify $av, journal $jr, marker $mr, run exit $r"
+        { diff "$oldstate" "$T/f"; diff "$newstate" "$T/f"; } | cut -c1-300 | sed 's/^/# /' >&2
+    fi
+    "$RLC" run -q "$fplan" > /dev/null 2> "$T/next.err"; r=$?
+    dump > "$T/f2"
+    if same "$T/f2" "$newstate"; then
+        ok "after $mode at $step${of} the next run applies plan $FAULT_PLAN"
+    else
+        notok "after $mode at $step${of} the next run applies plan $FAULT_PLAN" "exit $r, store differs"
+        { cat "$T/next.err"; diff "$newstate" "$T/f2"; } | cut -c1-300 | sed 's/^/# /' >&2
+    fi
+}
+FAULT_STATE="store in the %s state" FAULT_PLAN=B
 for step in $steps; do
     for mode in kill fail; do
-        fresh
-        RLC_FAULT="$step:$mode" "$RLC" run -q "$T/B.json" 2>/dev/null; r=$?
-        # The next run finishes or undoes what the run left (a dry run:
-        # it recovers, then writes nothing).
-        "$RLC" run --dry-run -q "$T/B.json" > /dev/null 2>&1
-        dump > "$T/f"
-        if same "$T/f" "$T/stateA"; then res=old; elif same "$T/f" "$T/stateB"; then res=new; else res=neither; fi
-        "$RLC" audit verify > /dev/null 2>&1; av=$?
-        [ -e "$RLC_STATE_DIR/journal.jsonl" ] && jr=left || jr=none
-        # The marker says a deploy is under way: none is, after a rollback
-        # or a recovery.
-        [ "$(rc exists "$NS:deploy:marker")" = 0 ] && mr=none || mr=left
-        if [ $res != neither ] && [ $av -eq 0 ] && [ $jr = none ] && [ $mr = none ]; then
-            ok "rlc $mode at $step: store in the $res state, journal closed, no marker, audit verifies"
-        else
-            notok "rlc $mode at $step" "state $res, audit verify $av, journal $jr, marker $mr, run exit $r"
-            { diff "$T/stateA" "$T/f"; diff "$T/stateB" "$T/f"; } | cut -c1-300 | sed 's/^/# /' >&2
-        fi
-        "$RLC" run -q "$T/B.json" > /dev/null 2> "$T/next.err"; r=$?
-        dump > "$T/f2"
-        if same "$T/f2" "$T/stateB"; then
-            ok "after $mode at $step the next run applies plan B"
-        else
-            notok "after $mode at $step the next run applies plan B" "exit $r, store differs"
-            { cat "$T/next.err"; diff "$T/stateB" "$T/f2"; } | cut -c1-300 | sed 's/^/# /' >&2
-        fi
+        fault_case "$step" "$mode" fresh "$T/B.json" old "$T/stateA" "$T/stateB" "" ""
     done
 done
 
@@ -233,31 +242,12 @@ check "a first deploy writes its configs in parts (fault step apply.config.part)
     grep -q ' apply.config.part$' "$T/trace0"
 check "its checkpoint names the namespace, not the tenants' keys" \
     eval 'grep -q "\"fresh\":\"{$NS:\"" "$T/ck0.json" && ! grep -q "{$NS:acme}:active" "$T/ck0.json"'
+empty_ns() { rc flushall >/dev/null; rm -rf "$RLC_STATE_DIR"; }
+FAULT_STATE="namespace %s" FAULT_PLAN=A
 for step in $fsteps; do
     for mode in kill fail; do
-        rc flushall >/dev/null
-        rm -rf "$RLC_STATE_DIR"
-        RLC_FAULT="$step:$mode" "$RLC" run -q "$T/A.json" 2>/dev/null; r=$?
-        "$RLC" run --dry-run -q "$T/A.json" > /dev/null 2>&1
-        dump > "$T/f"
-        if same "$T/f" "$T/empty"; then res=empty; elif same "$T/f" "$T/stateA0"; then res=new; else res=neither; fi
-        "$RLC" audit verify > /dev/null 2>&1; av=$?
-        [ -e "$RLC_STATE_DIR/journal.jsonl" ] && jr=left || jr=none
-        [ "$(rc exists "$NS:deploy:marker")" = 0 ] && mr=none || mr=left
-        if [ $res != neither ] && [ $av -eq 0 ] && [ $jr = none ] && [ $mr = none ]; then
-            ok "first deploy, rlc $mode at $step: namespace $res, journal closed, no marker, audit verifies"
-        else
-            notok "first deploy, rlc $mode at $step" "state $res, audit verify $av, journal $jr, marker $mr, run exit $r"
-            { diff "$T/empty" "$T/f"; diff "$T/stateA0" "$T/f"; } | cut -c1-300 | sed 's/^/# /' >&2
-        fi
-        "$RLC" run -q "$T/A.json" > /dev/null 2> "$T/next.err"; r=$?
-        dump > "$T/f2"
-        if same "$T/f2" "$T/stateA0"; then
-            ok "after $mode at $step of a first deploy the next run applies plan A"
-        else
-            notok "after $mode at $step of a first deploy the next run applies plan A" "exit $r, store differs"
-            { cat "$T/next.err"; diff "$T/stateA0" "$T/f2"; } | cut -c1-300 | sed 's/^/# /' >&2
-        fi
+        fault_case "$step" "$mode" empty_ns "$T/A.json" empty "$T/empty" "$T/stateA0" \
+            "first deploy, " " of a first deploy"
     done
 done
 # Rolled back, the namespace is empty again: counters that traffic made
