@@ -51,6 +51,8 @@ static void env_say(void *ud, const char *msg)
 
 /* Renews every lock the run holds (each only when a third of its TTL has
  * passed). */
+static bool env_expand(void *ud, rerr *e);
+
 static bool env_renew(void *ud, rerr *e)
 {
     xc *c = ud;
@@ -73,6 +75,7 @@ void xc_init(xc *c, const exec_opts *o)
     c->env.full_read = o->full_read;
     c->env.say = env_say;
     c->env.renew = env_renew;
+    c->env.expand = env_expand;
     c->env.ud = c;
 }
 
@@ -159,6 +162,28 @@ static bool begin_rs(xc *c, const json_t *plan, size_t n, rerr *e)
     return true;
 }
 
+/* Whether a bucket of names [fn, ln] may be left out of the rules: in a
+ * run (not diff or status) of a plan whose one target is a kind that keeps
+ * records, when no verification case names a tenant of it (their rules
+ * may be read). */
+static bool elidable(xc *c, const json_t *plan, const char *fn, const char *ln)
+{
+    const json_t *ts = json_object_get(plan, "targets");
+    const target_kind *kind = json_array_size(ts) == 1
+        ? target_kind_find(json_string_value(json_object_get(json_array_get(ts, 0), "kind")))
+        : NULL;
+    if (!c->elide || !kind || !kind->known)
+        return false;
+    size_t i;
+    json_t *vc;
+    json_array_foreach(json_object_get(plan, "verify"), i, vc) {
+        const char *tn = json_string_value(json_object_get(vc, "tenant"));
+        if (tn && strcmp(tn, fn) >= 0 && strcmp(tn, ln) <= 0)
+            return false;
+    }
+    return true;
+}
+
 /* A bucket that a record in the state directory vouches for: its tenants
  * by name and version from the record, without reading it (SPEC.md 7.7). */
 static int take_bucket(void *ud, const json_t *plan, size_t k, const char *sha, size_t n,
@@ -180,21 +205,67 @@ static int take_bucket(void *ud, const json_t *plan, size_t k, const char *sha, 
     const tknown_bucket *kb = tknown_find(&c->known, sha);
     if (!kb || kb->n != n || first + n > total)
         return 0;
-    const tknown_rec *r = &c->known.rec[kb->rec];
-    if (c->prev_name && strcmp(c->prev_name, r->names[kb->first]) >= 0)
+    tknown_rec *r = &c->known.rec[kb->rec];
+    const char *fn = r->first(r->whole, kb->j), *ln = r->last(r->whole, kb->j);
+    if (c->prev_name && strcmp(c->prev_name, fn) >= 0)
         return 0;
-    char err[512];
-    /* The ruleset borrows names and versions: c->known outlives it. */
-    for (size_t j = kb->first; j < kb->first + n; j++) {
-        if (!rules_add_tenant_known(&c->rs, r->names[j], r->vers + j * r->vstride, k,
-                                    err, sizeof err)) {
-            rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
-            return -1;
+    if (elidable(c, plan, fn, ln)) {
+        /* Not even opened: the record's target takes it as unchanged when
+         * the store's manifest is the record's, and has it added
+         * otherwise (env_expand). */
+        r->elided[kb->j] = k + 1;
+        r->nelided++;
+        c->elided_tenants += n;
+    } else {
+        const char *const *names, *const *vers;
+        size_t got;
+        if (!r->open(r->whole, kb->j, &names, &vers, &got) || got != n)
+            return 0;
+        /* The ruleset borrows names and versions: c->known outlives it. */
+        char err[512];
+        for (size_t j = 0; j < n; j++) {
+            if (!rules_add_tenant_known(&c->rs, names[j], vers[j], k, err, sizeof err)) {
+                rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+                return -1;
+            }
         }
     }
-    note_names(c, r->names[kb->first], r->names[kb->first + n - 1]);
+    note_names(c, fn, ln);
     c->buckets_known++;
     return 1;
+}
+
+/* target_env.expand: the tenants of every elided bucket into the rules,
+ * from their records, for a target that cannot take them as unchanged. */
+static bool env_expand(void *ud, rerr *e)
+{
+    xc *c = ud;
+    char err[512];
+    bool added = false;
+    for (size_t i = 0; i < c->known.nrec; i++) {
+        tknown_rec *r = &c->known.rec[i];
+        for (size_t j = 0; r->nelided && j < r->nb; j++) {
+            if (!r->elided[j])
+                continue;
+            const char *const *names, *const *vers;
+            size_t n;
+            if (!r->open(r->whole, j, &names, &vers, &n))
+                return rerr_set(e, DIAG_RECORD_DAMAGED, "%s: bucket %zu (tenants %s to %s) "
+                                "does not read back as the record's index says: the record "
+                                "is not used; run again with --full-read", r->path, j,
+                                r->first(r->whole, j), r->last(r->whole, j));
+            for (size_t m = 0; m < n; m++)
+                if (!rules_add_tenant_known(&c->rs, names[m], vers[m], r->elided[j] - 1, err,
+                                            sizeof err))
+                    return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+            c->elided_tenants -= n;
+            r->elided[j] = 0;
+            r->nelided--;
+            added = true;
+        }
+    }
+    return !added || rules_finish(&c->rs, err, sizeof err) ||
+           rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
 }
 
 /* rs->fetch: tenant t's text from its bucket of the plan, attached to t
@@ -302,6 +373,10 @@ static int take_tenant_text(void *ud, const json_t *plan, const char *text, size
         r = rules_add_tenant_text(&c->rs, text, len, err, sizeof err);
     switch (r) {
     case RULES_TEXT_OK: {
+        /* Its bucket: the one take_bucket was last asked about (each is,
+         * just before its tenants are read), which a record may vouch for. */
+        if (c->nbuckets)
+            c->rs.tenants[c->rs.ntenants - 1].bucket = c->nbuckets - 1;
         const char *nm = c->rs.tenants[c->rs.ntenants - 1].name;
         note_names(c, nm, nm);
         return 1;
@@ -610,7 +685,7 @@ static bool run_load(xc *c, const char *plan_path, rerr *e)
     json_object_set_new(c->summary, "plan_digest", json_string(c->digest));
     json_object_set_new(c->summary, "policy", json_string(c->env.policy));
     xc_say(c, "      plan %.16s, policy %s, %zu tenants", c->digest, c->env.policy,
-           c->rs.ntenants);
+           c->rs.ntenants + c->elided_tenants);
     if (!xc_plan_targets(c, e))
         return phase_fail(c, EXEC_PREFLIGHT, "load");
     for (size_t i = 0; i < json_array_size(c->skipped); i++) {
@@ -906,6 +981,7 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
 {
     xc c;
     xc_init(&c, o);
+    c.elide = true;
     c.summary = json_object();
     *summary = c.summary;
     c.phase_ms = json_object();

@@ -35,6 +35,10 @@ typedef struct xc {
     char *prev_name;           /* the last tenant taken, in file order */
     bool unsorted;             /* a tenant came before one it sorts after */
     size_t nbuckets, buckets_known, buckets_fetched;
+    /* run: buckets a record vouches for may be left out of the rules
+     * altogether (take_bucket); elided_tenants counts their tenants. */
+    bool elide;
+    size_t elided_tenants;
     size_t *opened;            /* per bucket: 1 + where fetch_tenant's last tenant of it
                                 * ended, 0 when none was read */
     size_t *bfirst;            /* per bucket: the plan position of its first tenant */

@@ -24,6 +24,22 @@
 #include "target_redis.h"
 #include "xalloc.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <openssl/evp.h>
+
+#include "fault.h"
+
+/* The plan versions of a blob are the canonical text of an array of
+ * strings, ["<64 hex>","<64 hex>",...]: each entry PV_STRIDE bytes after
+ * the one before. */
+#define PV_STRIDE (DIGEST_HEX_LEN + 3)
+/* The index's format: records of another (an older rlc's one file) are
+ * not trusted, and the run after the upgrade reads everything. */
+#define RECORD_FORMAT 2
+
 #ifndef RLC_VERSION
 #define RLC_VERSION "0.0.0"
 #endif
@@ -57,61 +73,8 @@ static void encoder_id(const target_env *env, char *out, size_t n)
              ls ? ls : "-", tv ? " template " : "", tv ? tv : "");
 }
 
-/* The record's plan versions are hashed for its check in chunks of
- * PV_CHUNK entries, each chunk's digest known apart: a re-apply that
- * changes a few tenants hashes again the chunks they are in, not the 6.7
- * MB of 100 000 versions. */
-#define PV_CHUNK 1024
-
-/* The digest of entries [from, to) of a versions' array whose entry 0's
- * hex digits are at hex0 (entries RT_PV_STRIDE bytes apart, their quotes
- * in place): the SHA-256 of the canonical JSON of those entries as an
- * array, hashed where they lie. */
-static bool pv_chunk_digest(const char *hex0, size_t from, size_t to, char out[DIGEST_HEX_LEN + 1])
-{
-    const void *part[3] = {"[", hex0 + from * RT_PV_STRIDE - 1, "]"};
-    size_t len[3] = {1, (to - from) * RT_PV_STRIDE - 1, 1};
-    return digest_sha256_parts_hex(part, len, 3, out);
-}
-
-/* The chunk digests of n entries from hex0 into d[0..(n + PV_CHUNK - 1) /
- * PV_CHUNK); only chunks marked in redo when redo is not NULL. */
-static bool pv_chunk_digests(const char *hex0, size_t n, const bool *redo,
-                             char (*d)[DIGEST_HEX_LEN + 1])
-{
-    for (size_t k = 0; k * PV_CHUNK < n; k++) {
-        size_t to = (k + 1) * PV_CHUNK < n ? (k + 1) * PV_CHUNK : n;
-        if ((!redo || redo[k]) && !pv_chunk_digest(hex0, k * PV_CHUNK, to, d[k]))
-            return false;
-    }
-    return true;
-}
-
-/* The digest that seals the record's plan versions and buckets to its
- * encoder: of {"buckets":B,"encoder":E,"plan_versions":D} in canonical
- * JSON, D being the array of the digests of the versions' chunks
- * (pv_chunk_digest: entries [0, 1024), [1024, 2048)... of the record's
- * tenants in name order), B the canonical JSON of the buckets. */
-static bool record_check(const char *buckets, const char *encoder,
-                         char (*d)[DIGEST_HEX_LEN + 1], size_t nd, char out[DIGEST_HEX_LEN + 1])
-{
-    buf b;
-    buf_init(&b, BUF_DEFAULT_MAX);
-    buf_puts(&b, "{\"buckets\":");
-    buf_puts(&b, buckets);
-    buf_puts(&b, ",\"encoder\":");
-    canon_json_str(&b, encoder);
-    buf_puts(&b, ",\"plan_versions\":[");
-    for (size_t k = 0; k < nd; k++)
-        buf_printf(&b, "%s\"%s\"", k ? "," : "", d[k]);
-    buf_puts(&b, "]}");
-    bool ok = buf_ok(&b) && digest_sha256_hex(b.data, b.len, out);
-    buf_free(&b);
-    return ok;
-}
-
 /* The plan versions' array in canonical text, ["<64 hex>","<64 hex>",...],
- * from p ('['): its entries lie RT_PV_STRIDE bytes apart, the first at p +
+ * from p ('['): its entries lie PV_STRIDE bytes apart, the first at p +
  * 2.  The number of entries, or SIZE_MAX when p is not such an array (a
  * record of an older rlc, whose versions were one string: not used);
  * *end: the byte after its ']'. */
@@ -164,6 +127,7 @@ static bool split_map(char *p, char *end, size_t hint, rkv **out, size_t *nout)
             v = xreallocarray(v, cap, sizeof *v);
         }
         v[n].k = k;
+        v[n].pv = NULL;
         v[n++].v = val;
         p = ve + 1;
         if (p < end && *p == ',')
@@ -209,6 +173,7 @@ static char *map_escaped(const char *p, const char *end, rkv **out, size_t *nout
     char *block = xmalloc(bytes), *w = block;
     rkv *v = xmalloc((n ? n : 1) * sizeof *v);
     json_object_foreach(map, k, val) {
+        v[i].pv = NULL;
         v[i].k = strcpy(w, k);
         w += strlen(k) + 1;
         v[i++].v = strcpy(w, json_string_value(val));
@@ -222,198 +187,206 @@ static char *map_escaped(const char *p, const char *end, rkv **out, size_t *nout
     return block;
 }
 
-/* A record read: its members but the map (rec), its map (v[0..n), sorted,
- * strings in text), and whether its check holds (checked: then "buckets"
- * and "plan_versions" are the record's own). */
-typedef struct record {
-    json_t *rec;
-    rkv *v;
-    size_t n;
-    char *text;
-    char *pv;       /* "plan_versions": n entries RT_PV_STRIDE bytes apart, each
-                     * NUL-terminated where its closing quote was, in text
-                     * (pv_in_text) or in their own block: the array is cut in
-                     * place, not copied (6.7 MB at 100 000 tenants) */
-    bool pv_in_text;
-    bool checked;
-    char (*pvd)[DIGEST_HEX_LEN + 1];   /* the digests of its chunks (PV_CHUNK) */
-    size_t npvd;
-} record;
+/* --- the record: an index and a pack of buckets --------------------------
 
-static void record_free(record *r)
+ * manifest-ID.json is {"check":C,"index":I}: I the canonical JSON of
+ * {"buckets":[[first,last,n,off,len,sha,plan|null,state],...],"encoder",
+ * "format":2,"manifest","namespace","pack","target"} and C the SHA-256 of
+ * I's text as it lies.  Each bucket's entries are a blob of the pack file
+ * the index names, {"plan_versions":[...],"tenants":{...}} in canonical
+ * JSON at [off, off + len), whose SHA-256 is sha; its "tenants" text is
+ * what its state digest hashes.  A run reads the index (one entry per
+ * bucket) and opens only the buckets it needs, each checked when read. */
+
+/* The digest after's buckets, kept for the record. */
+static void after_free(rtarget *t)
 {
-    json_decref(r->rec);
-    free(r->v);
-    free(r->text);
-    if (!r->pv_in_text)
-        free(r->pv);
-    free(r->pvd);
-    memset(r, 0, sizeof *r);
+    free(t->after_b);
+    free(t->after_items);
+    buf_free(&t->after_text);
+    t->after_b = NULL;
+    t->after_items = NULL;
+    t->nafter_b = 0;
 }
 
-/* Reads the record at path as the canonical text redis_manifest_write
- * leaves: its map's bytes must hash to its "manifest" (a record edited or
- * damaged on disk is not trusted), and only the small rest goes through
- * jansson.  False when it cannot be used. */
-static bool record_load(const char *path, const char *ns, record *r)
+static void record_free(rrecord *r)
 {
-    static const char tk[] = ",\"tenants\":";
-    memset(r, 0, sizeof *r);
-    size_t len = 0;
-    char *text = statedir_read(path, &len);
-    /* "tenants" sorts after every other member, "plan_versions" before
-     * the few short strings between them, which hold no unescaped quote:
-     * the first ,"tenants": after the versions' array is the member's.
-     * A record without that array (an older rlc's) is searched to its end
-     * for the last. */
-    static const char pk[] = ",\"plan_versions\":[";
-    char *pvk = text ? strstr(text, pk) : NULL;
-    char *pv = NULL;
-    const char *pv_end = NULL;
-    size_t npv = SIZE_MAX;
-    if (pvk) {
-        pv = pvk + sizeof pk - 2;
-        npv = pv_array(pv, text + len, &pv_end);
-        if (npv == SIZE_MAX)
-            pv = NULL;
-    }
-    char *at = pv ? strstr(pv + (pv_end - pv), tk) : NULL;
-    for (char *q = text && !pv ? strstr(text, tk) : NULL; q; q = strstr(q + 1, tk))
-        at = q;
-    if (!at || len < 2 || text[len - 1] != '}') {
-        free(text);
-        return false;
-    }
-    char *map = at + sizeof tk - 1, *map_end = text + len - 1;
-    char d[DIGEST_HEX_LEN + 1];
-    bool ok = digest_sha256_hex(map, (size_t)(map_end - map), d);
-    /* The members before "tenants", with "plan_versions" (67 bytes per
-     * tenant, most of the rest) taken out by hand: an array of that size
-     * costs jansson more than all the rest. */
-    if (!ok)
-        pv = NULL;
-    if (ok) {
-        char keep = at[0];
-        at[0] = '}';
-        if (pv) {
-            /* ,"plan_versions":[] and the rest, moved down over the array. */
-            buf h;
-            buf_init(&h, BUF_DEFAULT_MAX);
-            buf_append(&h, text, (size_t)(pv - text));
-            buf_puts(&h, "[]");
-            buf_append(&h, pv_end, (size_t)(at + 1 - pv_end));
-            r->rec = buf_ok(&h) ? json_loadb(h.data, h.len, 0, NULL) : NULL;
-            buf_free(&h);
-        } else {
-            r->rec = json_loadb(text, (size_t)(at - text) + 1, 0, NULL);
-        }
-        at[0] = keep;
-    }
-    const char *m = json_string_value(json_object_get(r->rec, "manifest"));
-    const char *rns = json_string_value(json_object_get(r->rec, "namespace"));
-    ok = ok && m && rns && !strcmp(m, d) && !strcmp(rns, ns);
-    if (ok) {
-        /* The check over the array as it lies, then the array cut. */
-        const char *renc = json_string_value(json_object_get(r->rec, "encoder"));
-        const char *rck = json_string_value(json_object_get(r->rec, "check"));
-        char *bk = digest_canonical_json(json_object_get(r->rec, "buckets"));
-        char ck[DIGEST_HEX_LEN + 1];
-        if (pv) {
-            r->npvd = (npv + PV_CHUNK - 1) / PV_CHUNK;
-            r->pvd = xmalloc((r->npvd ? r->npvd : 1) * sizeof *r->pvd);
-        }
-        r->checked = bk && renc && rck && pv && pv_chunk_digests(pv + 2, npv, NULL, r->pvd) &&
-                     record_check(bk, renc, r->pvd, r->npvd, ck) && !strcmp(ck, rck);
-        free(bk);
-    }
-    if (ok && pv) {
-        r->pv = pv + 2;
-        r->pv_in_text = true;
-        for (size_t j = 0; j < npv; j++)
-            r->pv[j * RT_PV_STRIDE + DIGEST_HEX_LEN] = '\0';
-    }
-    /* As many entries as plan versions, when the record is sound. */
-    if (ok && !split_map(map, map_end, r->pv ? npv : 0, &r->v, &r->n)) {
-        /* Escaped names: the map through jansson, its strings copied
-         * (and the versions, which were in the text). */
-        if (r->pv) {
-            size_t pl = (size_t)(pv_end - r->pv);
-            r->pv = memcpy(xmalloc(pl), r->pv, pl);
-            r->pv_in_text = false;
-        }
-        char *owned = map_escaped(map, map_end, &r->v, &r->n);
-        free(text);
-        text = owned;
-        ok = text != NULL;
-    }
-    r->text = text;
-    if (!ok) {
-        record_free(r);
-        return false;
-    }
-    r->checked = r->checked && r->pv && npv == r->n;
-    return true;
-}
-
-/* Whether this state directory's record of t describes the store whose
- * manifest is live: then t->st is the record's tenant map (the live state
- * as far as deploys know), and, when the record has them for this
- * encoder, t->rec_kv and t->rec_pv the plan version each of those configs
- * was encoded from (else none: every tenant is encoded to compare). */
-/* The record at t's path as the plan load read it (redis_manifest_known),
- * borrowed from env->known, which outlives the target (NULL: none). */
-static const record *record_known(rtarget *t)
-{
-    const tknown *k = t->base.env->known;
-    for (size_t i = 0; k && i < k->nrec; i++)
-        if (k->rec[i].whole && !strcmp(k->rec[i].path, t->manifest_path))
-            return k->rec[i].whole;
-    return NULL;
-}
-
-bool redis_manifest_read(rtarget *t, const char *live)
-{
-    record own;
-    const record *r = record_known(t);
-    if (!live || (!r && !record_load(t->manifest_path, t->base.env->ns, &own)))
-        return false;
     if (!r)
-        r = &own;
-    if (strcmp(json_string_value(json_object_get(r->rec, "manifest")), live)) {
-        if (r == &own)
-            record_free(&own);
+        return;
+    for (size_t j = 0; j < r->nb; j++) {
+        free(r->b[j].v);
+        free(r->b[j].text);
+        free(r->b[j].escaped);
+        free(r->b[j].names);
+        free(r->b[j].vers);
+    }
+    free(r->b);
+    json_decref(r->idx);
+    free(r);
+}
+
+static bool hex64(const char *s)
+{
+    return s && strlen(s) == DIGEST_HEX_LEN && strspn(s, "0123456789abcdef") == DIGEST_HEX_LEN;
+}
+
+/* The index at path, when its check holds and it is this namespace's;
+ * NULL otherwise (no record, an older format, damaged: not trusted). */
+static rrecord *record_load(const char *path, const char *ns)
+{
+    static const char head[] = "{\"check\":\"", mid[] = "\",\"index\":";
+    size_t len = 0, hl = sizeof head - 1, ml = sizeof mid - 1;
+    char *text = statedir_read(path, &len);
+    size_t at = hl + DIGEST_HEX_LEN + ml;
+    if (!text || len < at + 2 || memcmp(text, head, hl) ||
+        memcmp(text + hl + DIGEST_HEX_LEN, mid, ml) || text[len - 1] != '}') {
+        free(text);
+        return NULL;
+    }
+    char d[DIGEST_HEX_LEN + 1];
+    bool ok = digest_sha256_hex(text + at, len - 1 - at, d) &&
+              !memcmp(d, text + hl, DIGEST_HEX_LEN);
+    json_t *idx = ok ? json_loadb(text + at, len - 1 - at, 0, NULL) : NULL;
+    free(text);
+    const json_t *bs = json_object_get(idx, "buckets");
+    const char *m = json_string_value(json_object_get(idx, "manifest"));
+    const char *rns = json_string_value(json_object_get(idx, "namespace"));
+    const char *pk = json_string_value(json_object_get(idx, "pack"));
+    if (!idx || json_integer_value(json_object_get(idx, "format")) != RECORD_FORMAT ||
+        !json_is_array(bs) || !hex64(m) || !rns || strcmp(rns, ns) || !pk ||
+        strchr(pk, '/') || strncmp(pk, "manifest-", 9)) {
+        json_decref(idx);
+        return NULL;
+    }
+    rrecord *r = xcalloc(1, sizeof *r);
+    r->idx = idx;
+    memcpy(r->manifest, m, DIGEST_HEX_LEN + 1);
+    r->encoder = json_string_value(json_object_get(idx, "encoder"));
+    /* The pack lies beside the index. */
+    snprintf(r->pack, sizeof r->pack, "%s", path);
+    char *slash = strrchr(r->pack, '/');
+    size_t dl = slash ? (size_t)(slash + 1 - r->pack) : 0;
+    snprintf(r->pack + dl, sizeof r->pack - dl, "%s", pk);
+    r->nb = json_array_size(bs);
+    r->b = xcalloc(r->nb ? r->nb : 1, sizeof *r->b);
+    const char *prev = NULL;
+    for (size_t j = 0; j < r->nb; j++) {
+        const json_t *e = json_array_get(bs, j);
+        rbucket *b = &r->b[j];
+        const char *sha = json_string_value(json_array_get(e, 5));
+        const char *plan = json_string_value(json_array_get(e, 6));
+        const char *st = json_string_value(json_array_get(e, 7));
+        b->first = json_string_value(json_array_get(e, 0));
+        b->last = json_string_value(json_array_get(e, 1));
+        json_int_t n = json_integer_value(json_array_get(e, 2));
+        b->off = json_integer_value(json_array_get(e, 3));
+        b->len = json_integer_value(json_array_get(e, 4));
+        if (json_array_size(e) != 8 || !b->first || !b->last || n < 1 || b->off < 0 ||
+            b->len < 2 || !hex64(sha) || !hex64(st) || (plan && !hex64(plan)) ||
+            strcmp(b->first, b->last) > 0 || (n == 1) != !strcmp(b->first, b->last) ||
+            (prev && strcmp(prev, b->first) >= 0)) {
+            record_free(r);
+            return NULL;
+        }
+        b->n = (size_t)n;
+        memcpy(b->sha, sha, DIGEST_HEX_LEN + 1);
+        memcpy(b->state, st, DIGEST_HEX_LEN + 1);
+        if (plan)
+            memcpy(b->plan, plan, DIGEST_HEX_LEN + 1);
+        prev = b->last;
+    }
+    return r;
+}
+
+bool redis_record_open(rrecord *r, size_t j)
+{
+    rbucket *b = &r->b[j];
+    if (b->opened || b->bad)
+        return b->opened;
+    b->bad = true;
+    int fd = open(r->pack, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char *text = xmalloc((size_t)b->len + 1);
+    ssize_t got = pread(fd, text, (size_t)b->len, (off_t)b->off);
+    close(fd);
+    char d[DIGEST_HEX_LEN + 1];
+    static const char pk[] = "{\"plan_versions\":", tk[] = ",\"tenants\":";
+    if (got != b->len || !digest_sha256_hex(text, (size_t)b->len, d) || strcmp(d, b->sha) ||
+        memcmp(text, pk, sizeof pk - 1)) {
+        free(text);
         return false;
     }
-    t->st = r->v;
-    t->nst = r->n;
-    t->st_text = r->text;
-    t->st_borrowed = r != &own;
-    t->have_state = true;
-    char enc[256];
-    encoder_id(t->base.env, enc, sizeof enc);
-    const char *renc = json_string_value(json_object_get(r->rec, "encoder"));
-    if (r->checked && renc && !strcmp(renc, enc)) {
-        t->rec_kv = r->v;
-        t->rec_n = r->n;
-        t->rec_pv = r->pv;
-        t->rec_pv_in_text = r->pv_in_text;
-        t->rec_pvd = r->pvd;
+    text[b->len] = '\0';
+    char *pv = text + sizeof pk - 1, *end = text + b->len;
+    const char *pv_end = NULL;
+    size_t npv = pv_array(pv, end, &pv_end);
+    char *map = (char *)pv_end;
+    if (npv == SIZE_MAX || (npv && npv != b->n) || end - map < (long)sizeof tk ||
+        memcmp(map, tk, sizeof tk - 1) || end[-1] != '}') {
+        free(text);
+        return false;
     }
-    if (r == &own) {
-        /* The target owns the map, its text and the versions now. */
-        if (!t->rec_pv && !own.pv_in_text)
-            free(own.pv);
-        if (!t->rec_pv)
-            free(own.pvd);
-        json_decref(own.rec);
+    map += sizeof tk - 1;
+    for (size_t i = 0; i < npv; i++)
+        pv[1 + i * PV_STRIDE + 1 + DIGEST_HEX_LEN] = '\0';
+    /* Escaped names go through jansson, their strings copied into a
+     * block of their own (the versions stay in text). */
+    size_t n = 0;
+    char *block = NULL;
+    if (!split_map(map, end - 1, b->n, &b->v, &n) &&
+        !(block = map_escaped(map, end - 1, &b->v, &n)))
+        n = 0;
+    if (!n || n != b->n || strcmp(b->v[0].k, b->first) || strcmp(b->v[n - 1].k, b->last)) {
+        free(block);
+        free(b->v);
+        b->v = NULL;
+        free(text);
+        return false;
     }
+    b->names = xmalloc(n * sizeof *b->names);
+    b->vers = xmalloc(n * sizeof *b->vers);
+    for (size_t i = 0; i < n; i++) {
+        b->v[i].pv = npv ? pv + 2 + i * PV_STRIDE : NULL;
+        b->names[i] = b->v[i].k;
+        b->vers[i] = b->v[i].pv;
+    }
+    b->text = text;
+    b->escaped = block;
+    b->opened = true;
+    b->bad = false;
     return true;
 }
 
-static void record_whole_free(void *whole)
+/* tknown's view of a record (target.h). */
+static bool known_open(void *whole, size_t j, const char *const **names,
+                       const char *const **vers, size_t *n)
+{
+    rrecord *r = whole;
+    if (j >= r->nb || !redis_record_open(r, j))
+        return false;
+    for (size_t i = 0; i < r->b[j].n; i++)
+        if (!r->b[j].vers[i])
+            return false;
+    *names = r->b[j].names;
+    *vers = r->b[j].vers;
+    *n = r->b[j].n;
+    return true;
+}
+
+static const char *known_first(void *whole, size_t j)
+{
+    return ((rrecord *)whole)->b[j].first;
+}
+
+static const char *known_last(void *whole, size_t j)
+{
+    return ((rrecord *)whole)->b[j].last;
+}
+
+static void known_free(void *whole)
 {
     record_free(whole);
-    free(whole);
 }
 
 void redis_manifest_known(const char *state_dir, const char *ns, tknown *out)
@@ -426,49 +399,31 @@ void redis_manifest_known(const char *state_dir, const char *ns, tknown *out)
             continue;
         char path[STATEDIR_PATH_MAX];
         statedir_path(state_dir, de->d_name, path);
-        record r;
-        if (!record_load(path, ns, &r))
+        rrecord *r = record_load(path, ns);
+        if (!r)
             continue;
-        const json_t *bs = json_object_get(r.rec, "buckets");
-        if (!r.checked || !json_array_size(bs)) {
-            record_free(&r);
-            continue;
-        }
         size_t ri = out->nrec;
         out->rec = xreallocarray(out->rec, ri + 1, sizeof *out->rec);
         tknown_rec *kr = &out->rec[ri];
         memset(kr, 0, sizeof *kr);
-        kr->n = r.n;
-        kr->names = xmalloc((r.n ? r.n : 1) * sizeof *kr->names);
-        for (size_t i = 0; i < r.n; i++)
-            kr->names[i] = r.v[i].k;
-        /* The whole record is kept, owning the names and versions, for
-         * the target of that file to take (redis_manifest_read); tenants
-         * known from it borrow its versions, cut in place. */
-        kr->pv = r.pv;
-        kr->vers = r.pv;
-        kr->vstride = RT_PV_STRIDE;
         kr->path = xstrdup(path);
-        record *whole = xmalloc(sizeof *whole);
-        *whole = r;
-        kr->whole = whole;
-        kr->whole_free = record_whole_free;
+        kr->whole = r;
+        kr->whole_free = known_free;
+        kr->open = known_open;
+        kr->first = known_first;
+        kr->last = known_last;
+        kr->nb = r->nb;
+        kr->elided = xcalloc(r->nb ? r->nb : 1, sizeof *kr->elided);
         out->nrec++;
-        size_t i;
-        json_t *b;
-        json_array_foreach(bs, i, b) {
-            const char *sha = json_string_value(json_array_get(b, 0));
-            json_int_t first = json_integer_value(json_array_get(b, 1));
-            json_int_t n = json_integer_value(json_array_get(b, 2));
-            if (!sha || strlen(sha) != DIGEST_HEX_LEN || first < 0 || n < 1 ||
-                (size_t)first > r.n || (size_t)n > r.n - (size_t)first)
+        for (size_t j = 0; j < r->nb; j++) {
+            if (!r->b[j].plan[0])
                 continue;
             out->b = xreallocarray(out->b, out->nb + 1, sizeof *out->b);
             tknown_bucket *kb = &out->b[out->nb++];
-            memcpy(kb->sha, sha, DIGEST_HEX_LEN + 1);
+            memcpy(kb->sha, r->b[j].plan, DIGEST_HEX_LEN + 1);
             kb->rec = ri;
-            kb->first = (size_t)first;
-            kb->n = (size_t)n;
+            kb->j = j;
+            kb->n = r->b[j].n;
         }
     }
     if (d)
@@ -476,197 +431,492 @@ void redis_manifest_known(const char *state_dir, const char *ns, tknown *out)
     tknown_sort(out);
 }
 
-/* The record's plan versions made the text of this deploy's, in place:
- * when the record read has exactly the deploy's tenants, none dropped or
- * added (each tenant's state entry is the record's entry at its place),
- * each entry whose version changed is overwritten and every entry's
- * closing quote put back over its NUL (record_load cut them), so that its
- * array is the new record's: no 6.7 MB buffer to fill at 100 000 tenants.
- * Returns the array's length ('[' to ']'), 0 when the record cannot serve
- * (then nothing was changed); the chunks overwritten are marked in dirty
- * (one per PV_CHUNK tenants, false on entry); pv_cut undoes the quotes, and must be
- * called before anything reads the versions as strings again.  An
- * overwritten entry belonged to a tenant read from the plan, whose version
- * lies elsewhere: no tenant borrows it. */
-static size_t pv_inplace(rtarget *t, bool *dirty)
+/* The plan load's record of t's file, or NULL. */
+static tknown_rec *record_known(rtarget *t)
 {
-    if (!t->rec_pv || !t->rec_pv_in_text || !t->nten || t->rec_n != t->nten ||
-        t->rec_kv != t->st || t->nst != t->nten)
-        return 0;
-    for (size_t i = 0; i < t->nten; i++) {
-        const rl_tenant *rt = t->ten[i].t;
-        if (!rt || t->ten[i].was != t->st[i].v || !rt->version ||
-            (rt->version != t->rec_pv + i * RT_PV_STRIDE &&
-             (strlen(rt->version) != DIGEST_HEX_LEN ||
-              strspn(rt->version, "0123456789abcdef") != DIGEST_HEX_LEN)))
-            return 0;
+    tknown *k = t->base.env->known;
+    for (size_t i = 0; k && i < k->nrec; i++)
+        if (!strcmp(k->rec[i].path, t->manifest_path))
+            return &k->rec[i];
+    return NULL;
+}
+
+/* Whether a record other than mine (or any, when mine is NULL) has
+ * buckets elided at load. */
+static bool others_elided(const rtarget *t, const tknown_rec *mine)
+{
+    const tknown *k = t->base.env->known;
+    for (size_t i = 0; k && i < k->nrec; i++)
+        if (&k->rec[i] != mine && k->rec[i].nelided)
+            return true;
+    return false;
+}
+
+int redis_manifest_read(rtarget *t, const char *live, bool full, rerr *e)
+{
+    const target_env *env = t->base.env;
+    tknown_rec *kr = record_known(t);
+    rrecord *r = kr ? kr->whole : NULL;
+    bool own = false;
+    if (!full && live && !r) {
+        r = record_load(t->manifest_path, env->ns);
+        own = r != NULL;
     }
-    for (size_t i = 0; i < t->nten; i++) {
-        char *e = t->rec_pv + i * RT_PV_STRIDE;
-        const char *v = t->ten[i].t->version;
-        if (v != e && memcmp(e, v, DIGEST_HEX_LEN)) {
-            memcpy(e, v, DIGEST_HEX_LEN);
-            dirty[i / PV_CHUNK] = true;
+    bool match = !full && live && r && !strcmp(r->manifest, live);
+    /* A record made with another encoder maps plan versions to other
+     * config versions: its buckets serve as the live state, but every
+     * tenant is encoded, so none may stay out of the rules. */
+    char enc[256];
+    encoder_id(env, enc, sizeof enc);
+    bool enc_ok = match && r->encoder && !strcmp(r->encoder, enc);
+    /* The tenants of buckets elided at load are added to the rules when
+     * this target cannot take them as unchanged: another record's, or
+     * this one's when the store no longer holds what it describes. */
+    if (others_elided(t, enc_ok ? kr : NULL) && !env->expand(env->ud, e)) {
+        if (own)
+            record_free(r);
+        return -1;
+    }
+    const size_t *el = enc_ok && kr && kr->nelided ? kr->elided : NULL;
+    size_t n = 0;
+    for (size_t j = 0; match && j < r->nb; j++)
+        if (!(el && el[j])) {
+            match = redis_record_open(r, j);
+            n += r->b[j].n;
         }
-        e[DIGEST_HEX_LEN] = '"';
+    if (!match) {
+        /* A bucket that cannot be read (damaged): the record is not used,
+         * and the buckets elided from it are added to the rules. */
+        bool ok = !(kr && kr->nelided) || env->expand(env->ud, e);
+        if (own)
+            record_free(r);
+        return ok ? 0 : -1;
     }
-    return t->nten * RT_PV_STRIDE + 1;
+    t->rec = r;
+    t->rec_own = own;
+    t->elided = el;
+    t->st = xmalloc((n ? n : 1) * sizeof *t->st);
+    xalloc_ready(t->st, n * sizeof *t->st);
+    t->nst = 0;
+    for (size_t j = 0; j < r->nb; j++)
+        if (!(el && el[j])) {
+            memcpy(t->st + t->nst, r->b[j].v, r->b[j].n * sizeof *t->st);
+            t->nst += r->b[j].n;
+        }
+    t->have_state = true;
+    if (enc_ok) {
+        t->rec_kv = t->st;
+        t->rec_n = t->nst;
+    }
+    return 1;
 }
 
-/* Undoes pv_inplace's quotes (pv_len: what it returned); returns 0. */
-static size_t pv_cut(rtarget *t, size_t pv_len)
+void redis_manifest_free(rtarget *t)
 {
-    for (size_t i = 0; pv_len && i < t->nten; i++)
-        t->rec_pv[i * RT_PV_STRIDE + DIGEST_HEX_LEN] = '\0';
-    return 0;
+    if (t->rec_own)
+        record_free(t->rec);
+    t->rec = NULL;
+    after_free(t);
 }
 
-/* After a commit: the map the store now holds, under its digest, and the
- * plan version of each config, as canonical JSON written by hand (t->ten
- * is in name order).  Best effort: without a record the next deploy reads
- * everything. */
+/* --- the state digest ----------------------------------------------------- */
+
+/* An entry of the map whose digest is computed, in name order, or one of
+ * the record's buckets elided whole (eb: its index; name its first). */
+typedef struct rsitem {
+    const char *name, *val, *pv;
+    const rl_tenant *pt;       /* the plan's tenant, when the entry is one */
+    size_t eb;                 /* SIZE_MAX: an entry */
+} rsitem;
+
+/* A bucket of the map: the record's bucket eb, or items [from, to) whose
+ * map text is after_text's [at, at + len). */
+typedef struct rsbucket {
+    char d[DIGEST_HEX_LEN + 1];
+    size_t eb, from, to, at, len;
+} rsbucket;
+
+/* Whether name begins a bucket after one of n entries: plan_bucket_cut
+ * (SPEC.md 5.2), with one digest context for the whole map. */
+static bool name_cut(EVP_MD_CTX *ctx, const char *name, size_t n)
+{
+    if (n >= PLAN_BUCKET_MAX)
+        return true;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int ml = 0;
+    if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
+        !EVP_DigestUpdate(ctx, name, strlen(name)) || !EVP_DigestFinal_ex(ctx, md, &ml) ||
+        ml != 32)
+        return false;
+    return (((unsigned)md[0] << 8 | md[1]) % PLAN_BUCKET_MEAN) == 0;
+}
+
+/* s as canonical JSON writes it, faster for the strings of a state map:
+ * config versions and most names hold no byte it escapes. */
+static void put_map_str(buf *b, const char *s)
+{
+    const unsigned char *c = (const unsigned char *)s;
+    while (*c >= 0x20 && *c < 0x80 && *c != '"' && *c != '\\')
+        c++;
+    if (*c) {
+        canon_json_str(b, s);
+        return;
+    }
+    buf_putc(b, '"');
+    buf_append(b, s, (size_t)((const char *)c - s));
+    buf_putc(b, '"');
+}
+
+/* The map's entries (after the deploy, or live before it) merged with the
+ * record's elided buckets (but those in ex, whose entries are listed). */
+static rsitem *state_items(rtarget *t, bool after, const bool *ex, size_t *nout)
+{
+    const rrecord *r = t->rec;
+    size_t nr = t->elided && r ? r->nb : 0, cap = t->nten + 1;
+    for (size_t j = 0; j < nr; j++)
+        cap += t->elided[j] ? (ex[j] ? r->b[j].n : 1) : 0;
+    rsitem *it = xmalloc(cap * sizeof *it);
+    size_t n = 0, j = 0;
+    for (size_t i = 0; i <= t->nten; i++) {
+        const rtenant *x = i < t->nten ? &t->ten[i] : NULL;
+        for (; j < nr && (!x || strcmp(r->b[j].first, x->name) < 0); j++) {
+            if (!t->elided[j])
+                continue;
+            const rbucket *b = &r->b[j];
+            if (!ex[j]) {
+                it[n++] = (rsitem){b->first, NULL, NULL, NULL, j};
+                continue;
+            }
+            for (size_t m = 0; m < b->n; m++)
+                it[n++] = (rsitem){b->v[m].k, b->v[m].v, b->v[m].pv, NULL, SIZE_MAX};
+        }
+        if (!x)
+            break;
+        const char *v = after ? (x->t ? x->newver : NULL) : x->live;
+        if (v)
+            it[n++] = (rsitem){x->name, v, x->t ? x->t->version : NULL, x->t, SIZE_MAX};
+    }
+    *nout = n;
+    return it;
+}
+
+bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
+{
+    rrecord *r = t->rec;
+    size_t nr = t->elided && r ? r->nb : 0, ni = 0, nb = 0;
+    bool *ex = xcalloc(nr + 1, sizeof *ex), ok = false;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    rsitem *it = NULL;
+    rsbucket *bk = NULL;
+    buf text;
+    buf_init(&text, BUF_DEFAULT_MAX);
+    out[0] = '\0';
+    /* Buckets are cut where the names say.  An elided bucket is one of the
+     * map's when the entry before it ends a bucket and the entry after it
+     * begins one: so it is in a plan that cuts by the rule; otherwise
+     * (a plan indexed otherwise, a pointer deleted by hand) its entries
+     * are read and cut with the others, and the cutting starts again. */
+    for (;;) {
+        free(it);
+        it = state_items(t, after, ex, &ni);
+        free(bk);
+        bk = xmalloc((ni + 1) * sizeof *bk);
+        nb = 0;
+        size_t cur = 0, redo = SIZE_MAX;
+        for (size_t k = 0; ctx && k < ni && redo == SIZE_MAX; k++) {
+            size_t j = it[k].eb;
+            if (j != SIZE_MAX) {
+                if (nb && !name_cut(ctx, it[k].name, cur)) {
+                    redo = j;
+                    break;
+                }
+                bk[nb++] = (rsbucket){.eb = j};
+                memcpy(bk[nb - 1].d, r->b[j].state, DIGEST_HEX_LEN + 1);
+                cur = r->b[j].n;
+            } else if (!nb || name_cut(ctx, it[k].name, cur)) {
+                bk[nb++] = (rsbucket){.eb = SIZE_MAX, .from = k, .to = k + 1};
+                cur = 1;
+            } else if (bk[nb - 1].eb != SIZE_MAX) {
+                redo = bk[nb - 1].eb;
+            } else {
+                bk[nb - 1].to = k + 1;
+                cur++;
+            }
+        }
+        if (!ctx || redo == SIZE_MAX)
+            break;
+        if (!redis_record_open(r, redo))
+            goto out;
+        ex[redo] = true;
+    }
+    if (!ctx)
+        goto out;
+    size_t bytes = 0;
+    for (size_t k = 0; k < ni; k++)
+        if (it[k].eb == SIZE_MAX)
+            bytes += strlen(it[k].name) + strlen(it[k].val) + 8;
+    buf_expect(&text, bytes + 2 * nb + 2);
+    buf root;
+    buf_init(&root, BUF_DEFAULT_MAX);
+    buf_expect(&root, nb * (DIGEST_HEX_LEN + 3) + 2);
+    buf_putc(&root, '[');
+    for (size_t b = 0; b < nb; b++) {
+        rsbucket *x = &bk[b];
+        if (x->eb == SIZE_MAX) {
+            x->at = text.len;
+            buf_putc(&text, '{');
+            for (size_t k = x->from; k < x->to; k++) {
+                if (k > x->from)
+                    buf_putc(&text, ',');
+                put_map_str(&text, it[k].name);
+                buf_putc(&text, ':');
+                put_map_str(&text, it[k].val);
+            }
+            buf_putc(&text, '}');
+            x->len = text.len - x->at;
+            if (!buf_ok(&text) || !digest_sha256_hex(text.data + x->at, x->len, x->d))
+                break;
+        }
+        buf_printf(&root, "%s\"%s\"", b ? "," : "", x->d);
+    }
+    buf_putc(&root, ']');
+    ok = buf_ok(&text) && buf_ok(&root) && digest_sha256_hex(root.data, root.len, out);
+    buf_free(&root);
+out:
+    EVP_MD_CTX_free(ctx);
+    free(ex);
+    if (ok && after) {
+        /* Kept for the record (redis_manifest_write). */
+        after_free(t);
+        t->after_items = it;
+        t->after_b = bk;
+        t->nafter_b = nb;
+        t->after_text = text;
+        return true;
+    }
+    free(it);
+    free(bk);
+    buf_free(&text);
+    if (!ok)
+        out[0] = '\0';
+    return ok;
+}
+
+/* --- writing the record --------------------------------------------------- */
+
+static int sha_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const rbucket *const *)a)->sha, (*(const rbucket *const *)b)->sha);
+}
+
+/* The plan bucket (its digest) whose tenants are exactly items [from, to),
+ * each read whole from its canonical text, or NULL. */
+static const char *plan_bucket_of(const rtarget *t, const rsitem *it, size_t from, size_t to)
+{
+    const target_env *env = t->base.env;
+    const rl_tenant *p0 = it[from].pt;
+    if (!env->plan_sorted || !p0)
+        return NULL;
+    for (size_t k = from; k < to; k++)
+        if (!it[k].pt || !it[k].pt->canonical || it[k].pt->bucket != p0->bucket ||
+            !hex64(it[k].pv))
+            return NULL;
+    const json_t *b = json_array_get(json_object_get(env->plan, "tenant_index"), p0->bucket);
+    if ((size_t)json_integer_value(json_object_get(b, "n")) != to - from)
+        return NULL;
+    const char *sha = json_string_value(json_object_get(b, "sha256"));
+    return hex64(sha) ? sha : NULL;
+}
+
+/* Whether the blob of old bucket b reads back as its digest says. */
+static bool blob_copy(int fd, const rbucket *b, buf *to)
+{
+    size_t at = to->len;
+    buf_expect(to, (size_t)b->len);
+    if (!buf_ok(to) || pread(fd, to->data + at, (size_t)b->len, (off_t)b->off) != b->len)
+        return false;
+    to->len += (size_t)b->len;
+    char d[DIGEST_HEX_LEN + 1];
+    return digest_sha256_hex(to->data + at, (size_t)b->len, d) && !strcmp(d, b->sha);
+}
+
+/* Removes this target's packs other than keep (a pack left by a run that
+ * stopped before its index was written, or replaced by a compaction). */
+static void packs_prune(const rtarget *t, const char *keep)
+{
+    char dir[STATEDIR_PATH_MAX], pre[64];
+    snprintf(dir, sizeof dir, "%s", t->manifest_path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : dir;
+    snprintf(pre, sizeof pre, "%.25s-", base);     /* "manifest-" + 16 hex digits */
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (strncmp(de->d_name, pre, strlen(pre)) || l < 5 || strcmp(de->d_name + l - 5, ".pack") ||
+            !strcmp(de->d_name, keep))
+            continue;
+        char p[STATEDIR_PATH_MAX];
+        statedir_path(dir, de->d_name, p);
+        unlink(p);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* After a commit: the map the store now holds, as buckets, under its
+ * digest.  Buckets the record has already (elided, or whose blob is the
+ * same) keep their blob; the others are appended to its pack, or all are
+ * written to a new pack when there is none or half of it would be dead.
+ * The pack is synced before the index is replaced: a crash leaves the old
+ * index (and blobs it never names) or the new one.  Best effort: without a
+ * record the next deploy reads everything. */
 void redis_manifest_write(rtarget *t, const char *digest)
 {
+    const target_env *env = t->base.env;
+    rrecord *old = t->rec;
+    if (!t->after_b || strcmp(digest, t->after) || !digest[0]) {
+        unlink(t->manifest_path);
+        return;
+    }
     char enc[256];
-    encoder_id(t->base.env, enc, sizeof enc);
+    encoder_id(env, enc, sizeof enc);
+    size_t nb = t->nafter_b, nold = old ? old->nb : 0;
+    const rsitem *it = t->after_items;
+    rbucket **by_sha = xmalloc((nold + 1) * sizeof *by_sha);
+    for (size_t j = 0; j < nold; j++)
+        by_sha[j] = &old->b[j];
+    if (nold > 1)
+        qsort(by_sha, nold, sizeof *by_sha, sha_cmp);
+    /* Each bucket's entry: its blob's place (from = SIZE_MAX: new, at
+     * blobs[off..]), or an old bucket's. */
+    typedef struct { const rbucket *same; size_t at, len; char sha[DIGEST_HEX_LEN + 1];
+                     const char *plan, *first, *last; size_t n; } wb;
+    wb *w = xcalloc(nb + 1, sizeof *w);
+    buf blobs;
+    buf_init(&blobs, BUF_DEFAULT_MAX);
+    bool ok = true;
+    long long live = 0;
+    for (size_t b = 0; ok && b < nb; b++) {
+        const rsbucket *x = &t->after_b[b];
+        if (x->eb != SIZE_MAX) {
+            w[b].same = &old->b[x->eb];
+            live += w[b].same->len;
+            continue;
+        }
+        size_t at = blobs.len;
+        bool pv = true;
+        for (size_t k = x->from; pv && k < x->to; k++)
+            pv = hex64(it[k].pv);
+        buf_puts(&blobs, "{\"plan_versions\":[");
+        for (size_t k = x->from; pv && k < x->to; k++) {
+            buf_puts(&blobs, k > x->from ? ",\"" : "\"");
+            buf_append(&blobs, it[k].pv, DIGEST_HEX_LEN);
+            buf_putc(&blobs, '"');
+        }
+        buf_puts(&blobs, "],\"tenants\":");
+        buf_append(&blobs, t->after_text.data + x->at, x->len);
+        buf_putc(&blobs, '}');
+        ok = buf_ok(&blobs) && digest_sha256_hex(blobs.data + at, blobs.len - at, w[b].sha);
+        w[b].at = at;
+        w[b].len = blobs.len - at;
+        w[b].plan = pv ? plan_bucket_of(t, it, x->from, x->to) : NULL;
+        w[b].first = it[x->from].name;
+        w[b].last = it[x->to - 1].name;
+        w[b].n = x->to - x->from;
+        /* The same blob in the record already: not written again. */
+        rbucket key, *kp = &key, **hit;
+        memcpy(key.sha, w[b].sha, DIGEST_HEX_LEN + 1);
+        hit = ok && nold ? bsearch(&kp, by_sha, nold, sizeof *by_sha, sha_cmp) : NULL;
+        if (hit) {
+            w[b].same = *hit;
+            if (!w[b].plan && (*hit)->plan[0])
+                w[b].plan = (*hit)->plan;
+            blobs.len = at;
+        }
+        live += (long long)w[b].len;
+    }
+    /* Where the blobs go: appended to the record's pack, unless it would
+     * then be more than half dead; else a new pack of them all. */
+    struct stat st;
+    int fd = old ? open(old->pack, O_RDONLY | O_CLOEXEC) : -1;
+    bool append = fd >= 0 && fstat(fd, &st) == 0 &&
+                  st.st_size + (long long)blobs.len <= 2 * live + (1 << 20);
+    long long base = append ? (long long)st.st_size : 0;
+    char pack[STATEDIR_PATH_MAX];
+    const char *pname;
     buf all;
     buf_init(&all, BUF_DEFAULT_MAX);
-    /* The plan's buckets this record vouches for: when the plan's tenants
-     * came in name order, their positions here are the plan's, and those
-     * of a bucket read whole from its canonical text are known from it. */
-    buf bk;
-    buf_init(&bk, BUF_DEFAULT_MAX);
-    buf_putc(&bk, '[');
-    const target_env *env = t->base.env;
-    const json_t *ix = json_object_get(env->plan, "tenant_index");
-    size_t k, at = 0, nb = 0;
-    json_t *b;
-    json_array_foreach(ix, k, b) {
-        size_t n = (size_t)json_integer_value(json_object_get(b, "n"));
-        if (!env->plan_sorted || at + n > env->rs->ntenants)
-            break;
-        bool whole = true;
-        for (size_t j = at; j < at + n; j++)
-            whole &= env->rs->tenants[j].canonical;
-        if (whole) {
-            if (nb++)
-                buf_putc(&bk, ',');
-            buf_puts(&bk, "[");
-            canon_json_str(&bk, json_string_value(json_object_get(b, "sha256")));
-            buf_printf(&bk, ",%zu,%zu]", at, n);
-        }
-        at += n;
-    }
-    buf_putc(&bk, ']');
-    /* {"buckets":B,"check":C,"encoder":E,"plan_versions":[..],..}, C
-     * (record_check) filled in after. */
-    /* Sized once: at 100 000 tenants, growing by doubling copied the
-     * record several times over.  The map is written from where the
-     * state digest left it, not copied in (rt_state_digest). */
-    bool map_kept = !strcmp(digest, t->after) && t->after_map.len;
-    size_t names = 0;
-    for (size_t i = 0; !map_kept && i < t->nten; i++)
-        names += strlen(t->ten[i].name) + REDIS_CONFIG_VERSION_LEN + 8;
-    /* The versions as the record read holds them, brought up to date in
-     * place, when it has exactly this deploy's tenants (pv_inplace); else
-     * written out one by one. */
-    size_t nd = (t->nten + PV_CHUNK - 1) / PV_CHUNK;
-    bool *dirty = xcalloc(nd + 1, sizeof *dirty);
-    char (*pvd)[DIGEST_HEX_LEN + 1] = xmalloc((nd + 1) * sizeof *pvd);
-    size_t pv_len = t->rec_pvd ? pv_inplace(t, dirty) : 0;
-    buf_expect(&all, bk.len + (pv_len ? 0 : t->nten * RT_PV_STRIDE) + names + 1024);
-    buf_puts(&all, "{\"buckets\":");
-    buf_append(&all, bk.data, bk.len);
-    buf_puts(&all, ",\"check\":\"");
-    size_t ck_at = all.len;
-    for (size_t i = 0; i < DIGEST_HEX_LEN; i++)
-        buf_putc(&all, '0');
-    buf_putc(&all, '"');
-    buf_puts(&all, ",\"encoder\":");
-    canon_json_str(&all, enc);
-    buf_puts(&all, ",\"plan_versions\":");
-    size_t pv_at = all.len;
-    buf_putc(&all, '[');
-    bool first = true, versions = true;
-    for (size_t i = 0; !pv_len && versions && i < t->nten; i++) {
-        const rl_tenant *rt = t->ten[i].t;
-        if (!rt)
-            continue;
-        versions = rt->version && strlen(rt->version) == DIGEST_HEX_LEN &&
-                   strspn(rt->version, "0123456789abcdef") == DIGEST_HEX_LEN;
-        if (!versions)
-            break;
-        if (!first)
-            buf_putc(&all, ',');
-        first = false;
-        buf_putc(&all, '"');
-        buf_append(&all, rt->version, DIGEST_HEX_LEN);
-        buf_putc(&all, '"');
-    }
-    buf_putc(&all, ']');
-    /* The chunks' digests: the record's, but for the chunks overwritten,
-     * when it is the record's array; else all, over the array written. */
-    size_t npv = pv_len ? t->nten : 0;
-    const char *hex0 = pv_len ? t->rec_pv : all.data + pv_at + 2;
-    if (pv_len)
-        memcpy(pvd, t->rec_pvd, nd * sizeof *pvd);
-    else
-        for (size_t i = 0; versions && i < t->nten; i++)
-            npv += t->ten[i].t != NULL;
-    nd = (npv + PV_CHUNK - 1) / PV_CHUNK;
-    if (pv_len)
-        all.len = pv_at;        /* the array is the record's, below */
-    const char *pv_text = pv_len ? t->rec_pv - 2 : "";
-    char ck[DIGEST_HEX_LEN + 1];
-    size_t mid = all.len;
-    if (versions && buf_ok(&all) && buf_ok(&bk) &&
-        pv_chunk_digests(hex0, npv, pv_len ? dirty : NULL, pvd) &&
-        record_check(bk.data, enc, pvd, nd, ck)) {
-        memcpy(all.data + ck_at, ck, DIGEST_HEX_LEN);
+    if (append) {
+        snprintf(pack, sizeof pack, "%s", old->pack);
+        int af = blobs.len ? open(pack, O_WRONLY | O_APPEND | O_CLOEXEC) : -1;
+        ok = ok && (!blobs.len || (af >= 0 && write(af, blobs.data, blobs.len) ==
+                                                  (ssize_t)blobs.len && fsync(af) == 0));
+        if (af >= 0)
+            close(af);
     } else {
-        buf_reset(&all);
-        mid = 0;
-        pv_len = pv_cut(t, pv_len);
-    }
-    free(dirty);
-    free(pvd);
-    /* all is [0, mid) before the versions' array (when it is the
-     * record's) and the rest after it. */
-    buf_putc(&all, mid ? ',' : '{');
-    buf_free(&bk);
-    buf_puts(&all, "\"manifest\":");
-    canon_json_str(&all, digest);
-    buf_puts(&all, ",\"namespace\":");
-    canon_json_str(&all, t->base.env->ns);
-    buf_puts(&all, ",\"target\":");
-    canon_json_str(&all, t->base.addr);
-    buf_puts(&all, ",\"tenants\":");
-    if (!map_kept) {
-        buf_putc(&all, '{');
-        first = true;
-        for (size_t i = 0; i < t->nten; i++) {
-            if (!t->ten[i].t)
+        /* A new pack: the new blobs, then the old ones kept (read back
+         * and checked on the way). */
+        snprintf(pack, sizeof pack, "%.*s-%s.pack", (int)strlen(t->manifest_path) - 5,
+                 t->manifest_path, env->run);
+        buf_append(&all, blobs.data, blobs.len);
+        for (size_t b = 0; ok && b < nb; b++) {
+            if (!w[b].same)
                 continue;
-            if (!first)
-                buf_putc(&all, ',');
-            first = false;
-            canon_json_str(&all, t->ten[i].name);
-            buf_putc(&all, ':');
-            canon_json_str(&all, t->ten[i].newver);
+            size_t at = all.len;
+            ok = fd >= 0 && blob_copy(fd, w[b].same, &all);
+            w[b].at = at;
+            w[b].len = all.len - at;
         }
-        buf_putc(&all, '}');
+        const char *parts[1] = {all.data};
+        size_t lens[1] = {all.len};
+        char *msg = NULL;
+        ok = ok && buf_ok(&all) &&
+             file_write_atomic(pack, parts, lens, 1, 0600, FW_EXACT_MODE, &msg);
+        free(msg);
     }
-    /* The record: all (around the versions' array when it is the
-     * record's), then the map the digest was computed over (when kept),
-     * then its closing brace. */
-    const char *wp[5] = {all.data, pv_text, all.data + mid, map_kept ? t->after_map.data : "",
-                         "}"};
-    size_t wl[5] = {mid, pv_len, all.len - mid, map_kept ? t->after_map.len : 0, 1};
-    char *msg = NULL;
-    if (!buf_ok(&all) ||
-        !file_write_atomic(t->manifest_path, wp, wl, 5, 0600, FW_EXACT_MODE, &msg))
+    if (fd >= 0)
+        close(fd);
+    pname = strrchr(pack, '/') ? strrchr(pack, '/') + 1 : pack;
+    /* The index. */
+    json_t *bs = json_array();
+    for (size_t b = 0; ok && b < nb; b++) {
+        const rsbucket *x = &t->after_b[b];
+        const rbucket *o = x->eb != SIZE_MAX ? w[b].same : NULL;
+        bool kept = append && w[b].same;
+        long long off = kept ? w[b].same->off : base + (long long)w[b].at;
+        long long len = kept ? w[b].same->len : (long long)w[b].len;
+        const char *plan = o ? (o->plan[0] ? o->plan : NULL) : w[b].plan;
+        json_array_append_new(
+            bs, json_pack("[ssIIIss?s]", o ? o->first : w[b].first, o ? o->last : w[b].last,
+                          (json_int_t)(o ? o->n : w[b].n), (json_int_t)off, (json_int_t)len,
+                          o ? o->sha : w[b].sha, plan, x->d));
+    }
+    json_t *idx = json_pack("{s:o,s:s,s:i,s:s,s:s,s:s,s:s}", "buckets", bs, "encoder", enc,
+                            "format", RECORD_FORMAT, "manifest", digest, "namespace", env->ns,
+                            "pack", pname, "target", t->base.addr);
+    char *itext = ok && idx ? digest_canonical_json(idx) : NULL;
+    char d[DIGEST_HEX_LEN + 1];
+    ok = itext && digest_sha256_hex(itext, strlen(itext), d);
+    if (ok) {
+        const char *parts[5] = {"{\"check\":\"", d, "\",\"index\":", itext, "}"};
+        size_t lens[5] = {10, DIGEST_HEX_LEN, 10, strlen(itext), 1};
+        char *msg = NULL;
+        ok = file_write_atomic(t->manifest_path, parts, lens, 5, 0600, FW_EXACT_MODE, &msg);
+        free(msg);
+    }
+    if (!ok)
         unlink(t->manifest_path);
-    free(msg);
-    pv_cut(t, pv_len);
+    else
+        packs_prune(t, pname);
+    free(itext);
+    json_decref(idx);
     buf_free(&all);
+    buf_free(&blobs);
+    free(w);
+    free(by_sha);
 }

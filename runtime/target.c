@@ -101,14 +101,10 @@ const tknown_bucket *tknown_find(const tknown *k, const char *sha)
 void tknown_free(tknown *k)
 {
     for (size_t i = 0; i < k->nrec; i++) {
-        free(k->rec[i].names);
         free(k->rec[i].path);
-        if (k->rec[i].whole) {
+        free(k->rec[i].elided);
+        if (k->rec[i].whole)
             k->rec[i].whole_free(k->rec[i].whole);
-        } else {
-            free(k->rec[i].text);
-            free(k->rec[i].pv);
-        }
     }
     free(k->rec);
     free(k->b);

@@ -50,6 +50,10 @@ typedef struct target_env {
     size_t nchanged, nremoved;  /* after read: every target's changed/removed tenants */
     void (*say)(void *ud, const char *msg);   /* progress (may be NULL) */
     bool (*renew)(void *ud, rerr *e);         /* renews every lock the deploy holds */
+    /* Adds the tenants of every bucket elided at load (tknown_rec.elided)
+     * to rs, from their records: for a target that cannot take them as
+     * unchanged.  False with e set when a record cannot give them. */
+    bool (*expand)(void *ud, rerr *e);
     void *ud;
 } target_env;
 
@@ -83,29 +87,31 @@ typedef struct tclocks {
 /* Buckets of a plan's tenants (SPEC.md 5.2) that a record in the state
  * directory vouches for: a deploy read a bucket with that digest whole and
  * recorded its tenants' names and plan versions, so a plan that has it
- * need not read it to know them.  Records own their strings. */
+ * need not read it to know them.  A record is kept per bucket (its kind's
+ * whole): a bucket's names are read only when asked for (open). */
 typedef struct tknown_rec {
-    char *text;                 /* owns names (unless whole does) */
-    const char **names;         /* the record's tenants, sorted */
-    size_t n;
-    char *pv;                   /* their plan versions, 64 hex digits each (owned unless
-                                 * whole owns it) */
-    const char *vers;           /* the same, each NUL-terminated, vstride bytes apart
-                                 * (borrowed from pv or whole): tenants known from the
-                                 * record borrow them */
-    size_t vstride;
-    /* The record as its kind read it, owning names and pv when set, which
-     * the kind's target of the same file may take (then whole, names and
-     * pv are NULL) instead of reading and checking the file again; freed
-     * with whole_free. */
     char *path;
-    void *whole;
+    void *whole;                /* the record as its kind read it (owned) */
     void (*whole_free)(void *whole);
+    /* The names (sorted) and plan versions (64 hex digits each) of the
+     * tenants of the record's bucket j, read and checked on first use and
+     * kept in whole; false when the bucket cannot be read (damaged). */
+    bool (*open)(void *whole, size_t j, const char *const **names,
+                 const char *const **vers, size_t *n);
+    /* The first and last names of bucket j (from the record's index). */
+    const char *(*first)(void *whole, size_t j);
+    const char *(*last)(void *whole, size_t j);
+    /* Buckets the deploy took from the plan without adding their tenants
+     * to its rules at all (elided[j] != 0): the record's target, when the
+     * store's manifest matches it, knows they are unchanged; any other
+     * reader has them added first (target_env.expand). */
+    size_t *elided;             /* the plan's bucket k + 1, or 0 */
+    size_t nb, nelided;
 } tknown_rec;
 
 typedef struct tknown_bucket {
     char sha[DIGEST_HEX_LEN + 1];
-    size_t rec, first, n;       /* rec's names[first..first + n) */
+    size_t rec, j, n;           /* rec's bucket j, of n tenants */
 } tknown_bucket;
 
 typedef struct tknown {

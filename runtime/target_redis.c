@@ -177,14 +177,9 @@ static void rt_free(target *tg)
     free(t->ten);
     keys_forget(t);
     arena_free(t->scratch);
-    buf_free(&t->after_map);
-    if (!t->st_borrowed) {
-        free(t->st);
-        free(t->st_text);
-        if (!t->rec_pv_in_text)
-            free(t->rec_pv);
-        free(t->rec_pvd);
-    }
+    free(t->st);
+    free(t->st_text);
+    redis_manifest_free(t);
     free(t->live_plan);
     json_decref(tg->desc);
     rstore_close(t->s);
@@ -309,8 +304,12 @@ static bool read_state(rtarget *t, bool full, rerr *e)
     const redisReply *rp = rpipe_reply(p, 0), *rm = rpipe_reply(p, 1);
     if (rp->type == REDIS_REPLY_STRING)
         t->live_plan = xstrdup(rp->str);
-    t->fast_read = !full &&
-                   redis_manifest_read(t, rm->type == REDIS_REPLY_STRING ? rm->str : NULL);
+    int fast = redis_manifest_read(t, rm->type == REDIS_REPLY_STRING ? rm->str : NULL, full, e);
+    if (fast < 0) {
+        rpipe_free(p);
+        return false;
+    }
+    t->fast_read = fast == 1;
     if (t->fast_read && strlen(rm->str) == DIGEST_HEX_LEN) {
         memcpy(t->live_manifest, rm->str, DIGEST_HEX_LEN + 1);
         t->live_is_record = true;
@@ -333,6 +332,7 @@ static bool read_state(rtarget *t, bool full, rerr *e)
     for (size_t i = 0; i < n; i++) {
         const redisReply *kr = r->element[2 * i], *vr = r->element[2 * i + 1];
         t->st[i].k = w;
+        t->st[i].pv = NULL;
         w = memcpy(w, kr->str, kr->len);
         w += kr->len;
         *w++ = '\0';
@@ -392,7 +392,7 @@ static bool collect_tenants(rtarget *t, rerr *e)
             rj++;
         /* A tenant known from this very record borrowed its version from
          * it: equal pointers, nothing to compare. */
-        const char *rpv = rj < t->rec_n ? t->rec_pv + rj * RT_PV_STRIDE : NULL;
+        const char *rpv = rj < t->rec_n ? t->rec_kv[rj].pv : NULL;
         bool same = rpv && x->t->version &&
                     (t->rec_kv[rj].k == x->name || !strcmp(t->rec_kv[rj].k, x->name)) &&
                     (x->t->version == rpv ||
@@ -558,7 +558,7 @@ static bool rt_read(target *tg, target_read *r, rerr *e)
      * tenant's active config was verified with this library when it was
      * deployed, even if another namespace's deploy replaced the library
      * for a while in between. */
-    if (!t->rec_pv)
+    if (!t->rec_kv)
         t->lib_same = false;
     if (!collect_tenants(t, e) || !read_pointers(t, e))
         return false;
@@ -691,43 +691,16 @@ rtenant *rt_find(rtarget *t, const char *name)
     return NULL;
 }
 
-/* The length of s when canonical JSON writes it as it is (printable ASCII
- * but '"' and '\\'), else SIZE_MAX. */
-static size_t plain_len(const char *s)
-{
-    const unsigned char *c = (const unsigned char *)s;
-    while (*c >= 0x20 && *c < 0x80 && *c != '"' && *c != '\\')
-        c++;
-    return *c ? SIZE_MAX : (size_t)((const char *)c - s);
-}
-
-/* canon_json_str(b, s), faster for the strings of a state map: config
- * versions and most names hold no byte it escapes, and its copy of those,
- * a byte at a time, was the largest cost of a one-tenant re-apply's
- * digest at 100 000 tenants. */
-static void put_map_str(buf *b, const char *s)
-{
-    const unsigned char *c = (const unsigned char *)s;
-    while (*c >= 0x20 && *c < 0x80 && *c != '"' && *c != '\\')
-        c++;
-    if (*c) {
-        canon_json_str(b, s);
-        return;
-    }
-    buf_putc(b, '"');
-    buf_append(b, s, (size_t)((const char *)c - s));
-    buf_putc(b, '"');
-}
-
-/* Digest of a tenant -> version map (the configuration state). */
+/* Digest of a tenant -> version map (the configuration state), over its
+ * buckets (redis_state_digest). */
 static bool rt_state_digest(const target *tg, bool after, char out[DIGEST_HEX_LEN + 1])
 {
     /* The target is the caller's, not const: the digest after and its
-     * text are kept in it (computed once, written into the record). */
+     * buckets are kept in it (computed once, written into the record). */
     rtarget *t = (rtarget *)tg;
     /* The live map is the record's, as every pointer read confirmed, and
-     * the record's map hashes to the store's manifest (redis_manifest_read
-     * checked both): its digest is known. */
+     * the record's index is the store's manifest (redis_manifest_read):
+     * its digest is known. */
     if (!after && t->live_is_record) {
         memcpy(out, t->live_manifest, DIGEST_HEX_LEN + 1);
         return true;
@@ -741,59 +714,8 @@ static bool rt_state_digest(const target *tg, bool after, char out[DIGEST_HEX_LE
         out[0] = '\0';
         return true;
     }
-    /* The canonical JSON of the map, written by hand: t->ten is sorted by
-     * name in byte order, which is canonical key order (SPEC.md 5.2), and
-     * a tree of 100 000 entries costs more than the rest of a re-apply. */
-    buf b;
-    buf_init(&b, BUF_DEFAULT_MAX);
-    size_t bytes = 2;
-    for (size_t i = 0; i < t->nten; i++)
-        bytes += strlen(t->ten[i].name) + REDIS_CONFIG_VERSION_LEN + 8;
-    buf_expect(&b, bytes);
-    buf_putc(&b, '{');
-    bool first = true;
-    for (size_t i = 0; i < t->nten; i++) {
-        const char *v = after ? (t->ten[i].t ? t->ten[i].newver : NULL) : t->ten[i].live;
-        if (!v)
-            continue;
-        /* "name":"version" written in place when both need no escape and
-         * the room reserved above holds them (it does, for versions of
-         * their usual length): 100 000 entries of a few calls each were
-         * most of the digest's cost outside SHA-256. */
-        size_t nl = plain_len(t->ten[i].name), vl = plain_len(v);
-        if (nl != SIZE_MAX && vl != SIZE_MAX && b.len + nl + vl + 7 < b.cap) {
-            char *w = b.data + b.len;
-            if (!first)
-                *w++ = ',';
-            *w++ = '"';
-            w = (char *)memcpy(w, t->ten[i].name, nl) + nl;
-            *w++ = '"';
-            *w++ = ':';
-            *w++ = '"';
-            w = (char *)memcpy(w, v, vl) + vl;
-            *w++ = '"';
-            *w = '\0';
-            b.len = (size_t)(w - b.data);
-            first = false;
-            continue;
-        }
-        if (!first)
-            buf_putc(&b, ',');
-        first = false;
-        put_map_str(&b, t->ten[i].name);
-        buf_putc(&b, ':');
-        put_map_str(&b, v);
-    }
-    buf_putc(&b, '}');
-    if (!buf_ok(&b) || !digest_sha256_hex(b.data, b.len, out))
-        out[0] = '\0';
-    if (after && out[0]) {
+    if (redis_state_digest(t, after, out) && after)
         memcpy(t->after, out, DIGEST_HEX_LEN + 1);
-        buf_free(&t->after_map);
-        t->after_map = b;       /* the record's map: redis_manifest_write */
-    } else {
-        buf_free(&b);
-    }
     return true;
 }
 
@@ -1260,6 +1182,11 @@ static bool rt_commit(target *tg, rerr *e)
     rtarget *t = (rtarget *)tg;
     char manifest[DIGEST_HEX_LEN + 1];
     rt_state_digest(tg, true, manifest);
+    /* Only a record damaged under the run leaves it unknown. */
+    if (!manifest[0])
+        return rerr_set(e, DIAG_STORE_REPLY, "commit: the state digest could not be computed "
+                        "(this state directory's record of the store is damaged: run again "
+                        "with --full-read)");
     return fault_point("commit.store", e) && commit_store(t, manifest, e) &&
            fault_point("commit.confirm", e) && confirm_commit(t, manifest, e);
 }

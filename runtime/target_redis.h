@@ -43,14 +43,44 @@ typedef struct rtenant {
                                 * equal without comparing them (most of 100 000) */
 } rtenant;
 
-/* The record's plan versions are the canonical text of an array of
- * strings, ["<64 hex>","<64 hex>",...]: each entry RT_PV_STRIDE bytes
- * after the one before, cut in place (NUL where its closing quote was). */
-#define RT_PV_STRIDE (DIGEST_HEX_LEN + 3)
-
+/* A tenant -> config version entry, with the plan version (64 hex digits)
+ * its config was encoded from when a deploy record gives it (else NULL). */
 typedef struct rkv {
-    const char *k, *v;
+    const char *k, *v, *pv;
 } rkv;
+
+/* One bucket of a deploy record (redis_manifest.c, SPEC.md 7.7): a run of
+ * consecutive entries of the tenant -> config version map, cut where the
+ * names say (SPEC.md 5.2), kept as one blob of a pack file. */
+typedef struct rbucket {
+    char state[DIGEST_HEX_LEN + 1];   /* the digest of its entries (the state's) */
+    char plan[DIGEST_HEX_LEN + 1];    /* the plan bucket it was read whole from, or "" */
+    char sha[DIGEST_HEX_LEN + 1];     /* of its blob */
+    const char *first, *last;         /* its first and last names (in the index) */
+    size_t n;
+    long long off, len;               /* its blob in the pack */
+    /* Once opened (its blob read and checked): its entries, in name order,
+     * their strings in text; names and vers the same for tknown. */
+    rkv *v;
+    char *text, *escaped;
+    const char **names, **vers;
+    bool opened, bad;
+} rbucket;
+
+/* A deploy record: the index (one entry per bucket) read, the buckets
+ * opened only when asked for. */
+typedef struct rrecord {
+    json_t *idx;                      /* the index; owns first and last */
+    char manifest[DIGEST_HEX_LEN + 1];
+    char pack[STATEDIR_PATH_MAX];     /* its pack file */
+    const char *encoder;
+    rbucket *b;
+    size_t nb;
+} rrecord;
+
+/* Opens bucket j of r: false when its blob is missing or does not hash to
+ * its digest. */
+bool redis_record_open(rrecord *r, size_t j);
 
 typedef struct rtarget {
     target base;
@@ -64,22 +94,23 @@ typedef struct rtarget {
     rtenant *ten;
     size_t nten;
     /* The live NS:deploy:state (tenant -> config version), or the record's
-     * map standing for it, sorted by name: st[0..nst), its strings in
-     * st_text.  have_state: read (st may still be empty). */
+     * map standing for it (but for its elided buckets), sorted by name:
+     * st[0..nst), its strings in st_text or the record's.  have_state:
+     * read (st may still be empty). */
     rkv *st;
     size_t nst;
     char *st_text;
-    bool st_borrowed;          /* st, st_text and rec_pv are the plan load's record's */
     bool have_state;
-    /* When the record's plan versions are usable: its tenants in name order
-     * (st itself) and their plan versions in the same order, RT_PV_STRIDE
-     * bytes apart, each NUL-terminated. */
+    /* This state directory's record of the store, when the store's
+     * manifest matches it (rec_own: the target read it, else the plan
+     * load's, borrowed); elided[j]: its bucket j was not even opened (the
+     * plan's bucket is the same; SPEC.md 7.7).  rec_kv: its entries with
+     * their plan versions (st itself) when made with this encoder. */
+    rrecord *rec;
+    bool rec_own;
+    const size_t *elided;
     const rkv *rec_kv;
     size_t rec_n;
-    char *rec_pv;
-    bool rec_pv_in_text;       /* rec_pv lies in st_text (not freed alone) */
-    char (*rec_pvd)[DIGEST_HEX_LEN + 1];   /* the digests of its chunks, which the
-                                            * record's check covers */
     char *live_plan;           /* live NS:deploy:plan */
     char manifest_path[STATEDIR_PATH_MAX];  /* this state dir's record of the target */
     bool fast_read;            /* the store's manifest matched that record */
@@ -90,9 +121,12 @@ typedef struct rtarget {
     bool live_is_record;
     /* The state digest "after", once computed (t->ten is fixed after the
      * read: the digest is asked for at read, commit and after commit), and
-     * the canonical text it is the digest of, which the record holds too. */
+     * its buckets, which the record keeps. */
     char after[DIGEST_HEX_LEN + 1];
-    buf after_map;
+    struct rsbucket *after_b;
+    size_t nafter_b;
+    struct rsitem *after_items;
+    buf after_text;            /* the explicit buckets' maps, one after the other */
     size_t pointers_read;      /* active pointers read from the store */
     size_t encoded;            /* tenant configs encoded (the others' versions known) */
     arena *scratch;            /* the rules of a tenant being encoded, then forgotten */
@@ -185,9 +219,20 @@ bool redis_decide(target *t, const target_decide *q, json_t **out, rerr *e);
 /* redis_manifest.c: the state directory's record of what the store's
  * manifest describes (SPEC.md 7.7). */
 void redis_manifest_path(rtarget *t);
-bool redis_manifest_read(rtarget *t, const char *live);
+/* Takes this state directory's record of t as the live state when the
+ * store's manifest (live) is its digest: 1, and t->st holds the entries of
+ * every bucket but those elided at load; 0 when it cannot (the tenants of
+ * elided buckets then added to the rules), -1 with e set when they cannot
+ * be added. */
+int redis_manifest_read(rtarget *t, const char *live, bool full, rerr *e);
 
 void redis_manifest_write(rtarget *t, const char *digest);
+/* The state digest (SPEC.md 7.6) of t's map after the deploy or before it
+ * (live), computed over buckets: the record's digest of each elided
+ * bucket, the others hashed.  False when it cannot be computed. */
+bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1]);
+/* Frees what the record parts of t hold. */
+void redis_manifest_free(rtarget *t);
 /* target_kind.known: the buckets this state directory's records vouch for. */
 void redis_manifest_known(const char *state_dir, const char *ns, tknown *out);
 
