@@ -190,8 +190,8 @@ static int take_bucket(void *ud, const json_t *plan, size_t k, const char *sha, 
                        size_t first, size_t total, rerr *e)
 {
     xc *c = ud;
-    (void)k;
     c->nbuckets++;
+    c->cur_bucket = k;
     if (needs_tenants(c, plan) || !c->o->state_dir[0] || c->o->full_read)
         return 0;
     if (!begin_rs(c, plan, total, e))
@@ -235,35 +235,48 @@ static int take_bucket(void *ud, const json_t *plan, size_t k, const char *sha, 
     return 1;
 }
 
+static int take_tenant_text(void *ud, const json_t *plan, const char *text, size_t len,
+                            size_t i, size_t n, rerr *e);
+static bool take_tenant(void *ud, const json_t *plan, const json_t *tenant, size_t i, size_t n,
+                        rerr *e);
+
 /* target_env.expand: the tenants of every elided bucket into the rules,
- * from their records, for a target that cannot take them as unchanged. */
+ * for a target that cannot take them as unchanged: each bucket read from
+ * the plan now, checked against its digest, as if it had been then. */
 static bool env_expand(void *ud, rerr *e)
 {
     xc *c = ud;
     char err[512];
     bool added = false;
+    const json_t *ix = json_object_get(c->plan, "tenant_index");
+    size_t total = 0, k;
+    json_t *b;
+    json_array_foreach(ix, k, b)
+        total += (size_t)json_integer_value(json_object_get(b, "n"));
+    c->expanding = true;
     for (size_t i = 0; i < c->known.nrec; i++) {
         tknown_rec *r = &c->known.rec[i];
         for (size_t j = 0; r->nelided && j < r->nb; j++) {
             if (!r->elided[j])
                 continue;
-            const char *const *names, *const *vers;
-            size_t n;
-            if (!r->open(r->whole, j, &names, &vers, &n))
-                return rerr_set(e, DIAG_RECORD_DAMAGED, "%s: bucket %zu (tenants %s to %s) "
-                                "does not read back as the record's index says: the record "
-                                "is not used; run again with --full-read", r->path, j,
-                                r->first(r->whole, j), r->last(r->whole, j));
-            for (size_t m = 0; m < n; m++)
-                if (!rules_add_tenant_known(&c->rs, names[m], vers[m], r->elided[j] - 1, err,
-                                            sizeof err))
-                    return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+            size_t pk = r->elided[j] - 1, first = 0, n;
+            for (size_t q = 0; q < pk; q++)
+                first += (size_t)json_integer_value(json_object_get(json_array_get(ix, q), "n"));
+            n = (size_t)json_integer_value(json_object_get(json_array_get(ix, pk), "n"));
+            c->cur_bucket = pk;
+            if (!plan_read_bucket(&c->text, c->plan, pk, first, total, take_tenant_text,
+                                  take_tenant, c, e)) {
+                c->expanding = false;
+                return false;
+            }
             c->elided_tenants -= n;
+            c->buckets_known--;
             r->elided[j] = 0;
             r->nelided--;
             added = true;
         }
     }
+    c->expanding = false;
     return !added || rules_finish(&c->rs, err, sizeof err) ||
            rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
 }
@@ -343,7 +356,8 @@ static bool take_tenant(void *ud, const json_t *plan, const json_t *tenant, size
     if (!rules_add_tenant(&c->rs, tenant, err, sizeof err))
         return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
     const char *nm = c->rs.tenants[c->rs.ntenants - 1].name;
-    note_names(c, nm, nm);
+    if (!c->expanding)
+        note_names(c, nm, nm);
     return true;
 }
 
@@ -375,10 +389,10 @@ static int take_tenant_text(void *ud, const json_t *plan, const char *text, size
     case RULES_TEXT_OK: {
         /* Its bucket: the one take_bucket was last asked about (each is,
          * just before its tenants are read), which a record may vouch for. */
-        if (c->nbuckets)
-            c->rs.tenants[c->rs.ntenants - 1].bucket = c->nbuckets - 1;
+        c->rs.tenants[c->rs.ntenants - 1].bucket = c->cur_bucket;
         const char *nm = c->rs.tenants[c->rs.ntenants - 1].name;
-        note_names(c, nm, nm);
+        if (!c->expanding)
+            note_names(c, nm, nm);
         return 1;
     }
     case RULES_TEXT_OTHER: return 0;

@@ -39,6 +39,8 @@ typedef struct xc {
      * altogether (take_bucket); elided_tenants counts their tenants. */
     bool elide;
     size_t elided_tenants;
+    size_t cur_bucket;         /* the bucket whose tenants are being read */
+    bool expanding;            /* an elided bucket read after the load (env_expand) */
     size_t *opened;            /* per bucket: 1 + where fetch_tenant's last tenant of it
                                 * ended, 0 when none was read */
     size_t *bfirst;            /* per bucket: the plan position of its first tenant */

@@ -803,6 +803,25 @@ static bool names(const char *q, const char *end, const char *name)
            !memcmp(q + sizeof nk - 1, name, nl) && q[sizeof nk - 1 + nl] == '"';
 }
 
+bool plan_read_bucket(const plan_text *pt, const json_t *plan, size_t k, size_t first,
+                      size_t total, plan_tenant_text_fn tfn, plan_tenant_fn fn, void *ud,
+                      rerr *e)
+{
+    const json_t *b = json_array_get(json_object_get(plan, "tenant_index"), k);
+    json_int_t at = json_integer_value(json_object_get(b, "at"));
+    json_int_t bl = json_integer_value(json_object_get(b, "len"));
+    size_t n = (size_t)json_integer_value(json_object_get(b, "n"));
+    const char *want = json_string_value(json_object_get(b, "sha256"));
+    if (!pt->text || !want || at < 1 || bl < 0 ||
+        (size_t)at + (size_t)bl > pt->len - pt->tenants_at)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "tenant_index[%zu]: no such bucket in the plan", k);
+    const char *bt = pt->text + pt->tenants_at + at;
+    char hex[DIGEST_HEX_LEN + 1];
+    if (!plan_bucket_digest(bt, (size_t)bl, hex) || strcmp(hex, want))
+        return bucket_modified(k, first, n, want, hex, e);
+    return hand_over(plan, bt, (size_t)bl, first, n, total, tfn, fn, ud, e);
+}
+
 bool plan_read_tenant(const plan_text *pt, const json_t *plan, size_t k, const char *name,
                       size_t hint, size_t *from, const char **text, size_t *len, rerr *e)
 {

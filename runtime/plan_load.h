@@ -87,5 +87,12 @@ void plan_text_release(plan_text *t);
  * (RLC3105) or is not JSON (RLC3102). */
 bool plan_read_tenant(const plan_text *pt, const json_t *plan, size_t k, const char *name,
                       size_t hint, size_t *from, const char **text, size_t *len, rerr *e);
+/* Bucket k of a plan kept by plan_load_streamed, whose bfn took it
+ * without reading it, read now: checked against its digest (RLC3105) and
+ * its tenants handed to tfn (else fn) as plan_load_streamed would have,
+ * first being the position of its first tenant among total. */
+bool plan_read_bucket(const plan_text *pt, const json_t *plan, size_t k, size_t first,
+                      size_t total, plan_tenant_text_fn tfn, plan_tenant_fn fn, void *ud,
+                      rerr *e);
 
 #endif

@@ -76,28 +76,16 @@ check "the changed tenant is active at its new version" \
     eval '[ "$(rc get "{$NS:t007}:active")" = "$(rc hget $NS:deploy:state t007)" ]'
 "$RLC" status -q > /dev/null; check "status after the re-apply: no drift" [ $? -eq 0 ]
 # The record the re-apply rewrote, checked from outside (SPEC.md 7.7): its
-# map hashes to the store's manifest, and its check is the SHA-256 of the
-# canonical {"buckets","encoder","plan_versions"}, the versions given by
-# the digests of their chunks of 1 024 (the check's own slot filled in
-# afterwards).
+# index's check, its buckets' blobs and digests, the manifest the root over
+# them, the buckets cut by the names' rule and holding exactly the store's
+# deploy state (tests/plan/record.py); and the manifest is what
+# tests/plan/state_digest.py computes from the store alone.
 record_ok() {
-    python3 - "$RLC_STATE_DIR" "$(rc get $NS:deploy:manifest)" <<'PY'
-import glob, hashlib, json, sys
-canon = lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-sha = lambda s: hashlib.sha256(s.encode()).hexdigest()
-(p,) = glob.glob(sys.argv[1] + "/manifest-*.json")
-text = open(p).read(); d = json.loads(text)
-pv = d["plan_versions"]
-chunks = [sha(canon(pv[i:i + 1024])) for i in range(0, len(pv), 1024)]
-sub = {"buckets": d["buckets"], "encoder": d["encoder"], "plan_versions": chunks}
-ok = (d["manifest"] == sys.argv[2] == sha(canon(d["tenants"]))
-      and d["check"] == sha(canon(sub)) and len(d["plan_versions"]) == len(d["tenants"])
-      and all(len(v) == 64 for v in d["plan_versions"])
-      and text.index('"plan_versions":["') < text.index('"tenants":{'))
-sys.exit(0 if ok else 1)
-PY
+    rc hgetall $NS:deploy:state | paste - - |
+        python3 "$ROOT/tests/plan/record.py" check "$RLC_STATE_DIR" "$(rc get $NS:deploy:manifest)" &&
+    [ "$(rc hgetall $NS:deploy:state | paste - - | python3 "$ROOT/tests/plan/state_digest.py")" = "$(rc get $NS:deploy:manifest)" ]
 }
-check "the rewritten record's map hashes to the manifest, its check to its buckets, encoder and versions" record_ok
+check "the rewritten record checks from outside: index, blobs, buckets cut by the names' rule, the manifest their root and the store's state digest" record_ok
 "$RLC" run -q --json "$T/b.json" > "$T/r3.json"
 check "the same plan again reads no pointer and writes nothing" \
     eval '[ "$(field "$T/r3.json" pointers_read)" -eq 0 ] && [ "$(field "$T/r3.json" keys_written)" -eq 0 ]'
@@ -107,35 +95,22 @@ check "the same plan again reads no pointer and writes nothing" \
 check "re-apply encodes the changed and verified tenants' configs only ($(field "$T/r2.json" configs_encoded) < $N / 4)" \
     [ "$(field "$T/r2.json" configs_encoded)" -lt $((N / 4)) ]
 check "the first deploy encoded every tenant's config" [ "$(field "$T/r1.json" configs_encoded)" -eq $N ]
-# The record's plan versions edited (its check no longer matches): every
-# config is encoded again, and the outcome is the same.
-python3 - "$RLC_STATE_DIR" <<'PY'
-import glob, json, sys
-for p in glob.glob(sys.argv[1] + "/manifest-*.json"):
-    d = json.load(open(p)); v = d["plan_versions"]
-    v[0] = ("1" if v[0][0] == "0" else "0") + v[0][1:]   # t000's first digit
-    json.dump(d, open(p, "w"))
-PY
+# A bucket of the record damaged on disk (t010's, a verified tenant's,
+# which the run opens): it no longer hashes to its digest, the record is not
+# used, every config is encoded again, and the outcome is the same.
+python3 "$ROOT/tests/plan/record.py" tamper "$RLC_STATE_DIR" t010
 "$RLC" run -q --json "$T/b.json" > "$T/r3b.json"; r=$?
-check "a record whose plan versions were edited is not used for versions (all encoded, nothing written)" \
+check "a record whose bucket was edited on disk is not used (all encoded, nothing written)" \
     eval '[ $r -eq 0 ] && [ "$(field "$T/r3b.json" configs_encoded)" -eq $N ] && [ "$(field "$T/r3b.json" keys_written)" -eq 0 ]'
-# A record of the older form (the versions as one string, its check over
-# that string) is sound but not trusted for versions: every config is
-# encoded once, nothing is written, and the record is made again as an
-# array (SPEC.md 7.7).
-python3 - "$RLC_STATE_DIR" <<'PY'
-import glob, hashlib, json, sys
-canon = lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-for p in glob.glob(sys.argv[1] + "/manifest-*.json"):
-    d = json.load(open(p)); d["plan_versions"] = "".join(d["plan_versions"])
-    sub = {k: d[k] for k in ("buckets", "encoder", "plan_versions")}
-    d["check"] = hashlib.sha256(canon(sub).encode()).hexdigest()
-    open(p, "w").write(canon(d))
-PY
+# A record of the format before buckets (one file: the map and its plan
+# versions) is not trusted: every config is encoded once, nothing is
+# written, and the record is made again in buckets (SPEC.md 7.7).
+"$RLC" run -q "$T/b.json" > /dev/null
+python3 "$ROOT/tests/plan/record.py" old "$RLC_STATE_DIR"
 "$RLC" run -q --json "$T/b.json" > "$T/r3o.json"; r=$?
-check "a record of the older form (versions as one string) is re-made: all encoded, nothing written" \
+check "a record of the format before buckets is not trusted: all encoded, nothing written" \
     eval '[ $r -eq 0 ] && [ "$(field "$T/r3o.json" configs_encoded)" -eq $N ] && [ "$(field "$T/r3o.json" keys_written)" -eq 0 ]'
-check "and written again with its versions as an array" record_ok
+check "  and written again in buckets" record_ok
 # The same rules with other time settings are other configs: the record
 # (made with max_clock_skew 500ms) must not lend its versions.
 sed 's/max_clock_skew = 500ms/max_clock_skew = 400ms/' "$T/b.rlp" > "$T/skew.rlp"
@@ -160,13 +135,11 @@ check "another state directory (another machine) deploys: full read" \
 "$RLC" run -q --json "$T/a.json" > "$T/r6.json"; r=$?
 check "back here after the other machine's deploy: full read (manifest moved on)" \
     eval '[ $r -eq 0 ] && [ "$(field "$T/r6.json" live_read)" = full ] && [ "$(field "$T/r6.json" tenants_changed)" -eq 1 ]'
-python3 - "$RLC_STATE_DIR" <<'PY'
-import glob, json, sys
-for p in glob.glob(sys.argv[1] + "/manifest-*.json"):
-    d = json.load(open(p)); d["tenants"]["t003"] = "0000000000000000"; json.dump(d, open(p, "w"))
-PY
+# The changed tenant's bucket of the record edited on disk: the run opens
+# it, finds it does not hash to its digest, and reads everything.
+python3 "$ROOT/tests/plan/record.py" tamper "$RLC_STATE_DIR" t007
 "$RLC" run -q --json "$T/b.json" > "$T/r7.json"; r=$?
-check "a record edited on disk no longer hashes to the manifest: full read" \
+check "a bucket of the record edited on disk no longer hashes to its digest: full read" \
     eval '[ $r -eq 0 ] && [ "$(field "$T/r7.json" live_read)" = full ]'
 
 # --- a pointer edited by hand: drift; --full-read repairs it ----------------
@@ -452,18 +425,10 @@ gen2 a > "$T/a2.rlp"
 gen2 b > "$T/b2.rlp"
 "$RLC" compile -q "$T/a2.rlp" -o "$T/a2.json" && "$RLC" compile -q "$T/b2.rlp" -o "$T/b2.json" ||
     bail_out "compile a2, b2" "failed"
-# chunks_ok: the record of re2 checks from outside, chunk by chunk.
+# chunks_ok: the record of re2 checks from outside, bucket by bucket.
 chunks_ok() {
-    python3 - "$T/state2" "$(rc -n 3 get re2:deploy:manifest)" <<'PY'
-import glob, hashlib, json, sys
-canon = lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-sha = lambda s: hashlib.sha256(s.encode()).hexdigest()
-(p,) = glob.glob(sys.argv[1] + "/manifest-*.json")
-d = json.load(open(p)); pv = d["plan_versions"]
-chunks = [sha(canon(pv[i:i + 1024])) for i in range(0, len(pv), 1024)]
-sub = {"buckets": d["buckets"], "encoder": d["encoder"], "plan_versions": chunks}
-sys.exit(0 if len(chunks) == 3 and d["manifest"] == sys.argv[2] and d["check"] == sha(canon(sub)) else 1)
-PY
+    rc -n 3 hgetall re2:deploy:state | paste - - |
+        python3 "$ROOT/tests/plan/record.py" check "$T/state2" "$(rc -n 3 get re2:deploy:manifest)"
 }
 for p in a2 b2 a2 b2; do
     RLC_STATE_DIR="$T/state2" RLC_REDIS_URL="redis://127.0.0.1:$PORT/3" \
@@ -471,7 +436,7 @@ for p in a2 b2 a2 b2; do
 done
 check "2 100 tenants: each re-apply of one tenant trusts the record the one before wrote ($(field "$T/r_b2.json" configs_encoded), $(field "$T/r_a2.json" configs_encoded) configs encoded)" \
     eval '[ "$(field "$T/r_b2.json" configs_encoded)" -lt 100 ] && [ "$(field "$T/r_a2.json" configs_encoded)" -lt 100 ] && [ "$(field "$T/r_b2.json" tenants_changed)" -eq 1 ]'
-check "  and its record checks chunk by chunk from outside" chunks_ok
+check "  and its record checks bucket by bucket from outside" chunks_ok
 
 # --- verification scoped to the changed tenants (SPEC.md 7.7, "verify") -----
 # The plans' verification cases are on every tenth tenant: t010 has cases,
@@ -495,11 +460,7 @@ check "  and it says so" \
 check "  reading the rules of t010 alone" [ "$(field "$T/v2.json" rules_read)" -eq 1 ]
 # A record whose encoder was edited fails its check: not used for versions,
 # nor to scope verification.
-python3 - "$T"/state3/manifest-*.json <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1])); d["encoder"] = d["encoder"].replace("; library ", "; library 0")
-json.dump(d, open(sys.argv[1], "w"))
-PY
+python3 "$ROOT/tests/plan/record.py" encoder "$T/state3"
 $V "$RLC" run -q --json "$T/a.json" > "$T/v2b.json"; r=$?
 check "a record whose encoder was edited: every case runs" \
     eval '[ $r -eq 0 ] && [ "$(field "$T/v2b.json" verify_scope)" = all ] && [ "$(field "$T/v2b.json" verify_cases)" -eq 60 ]'
