@@ -9,7 +9,7 @@
 # tenant's config and pointer are removed and a rollback restores them; a
 # crash mid-apply leaves no manifest behind the store's back.  (owner: apply)
 . "$ROOT/tests/lib.sh"
-plan 97
+plan 113
 
 NS=re
 N=300
@@ -345,6 +345,115 @@ check "a re-apply does not read a vouched bucket's other tenants: one edited beh
 "$RLC" run -q --json --full-read "$T/bkt.json" > "$T/rb6.json" 2> "$T/err"; r=$?
 check "  --full-read reads that bucket whole and refuses it (exit 3, RLC3105)" \
     eval '[ $r -eq 3 ] && grep -q RLC3105 "$T/err"'
+
+# --- the record's buckets: what a run opens, splits and merges ------------
+# (SPEC.md 7.7.)  bk_ok: the record checks from outside against the store,
+# and the manifest is the state digest computed from the store alone.
+bk_ok() {
+    rc hgetall bk:deploy:state | paste - - |
+        python3 "$ROOT/tests/plan/record.py" check "$T/state-bk" "$(rc get bk:deploy:manifest)" &&
+    [ "$(rc hgetall bk:deploy:state | paste - - | python3 "$ROOT/tests/plan/state_digest.py")" = "$(rc get bk:deploy:manifest)" ]
+}
+nbk() { python3 "$ROOT/tests/plan/record.py" buckets "$T/state-bk" | wc -l; }
+# unvouched PLAN: the plan's buckets whose digest the record does not hold
+# (a run reads those whole, and no other when verification is scoped).
+unvouched() {
+    python3 - "$1" "$T/state-bk" <<'PY'
+import glob, json, sys
+p = json.loads(open(sys.argv[1]).readline())
+(r,) = glob.glob(sys.argv[2] + "/manifest-*.json"); t = open(r).read()
+have = {b[6] for b in json.loads(t[84:-1])["buckets"]}
+print(sum(b["sha256"] not in have for b in p["tenant_index"]))
+PY
+}
+# run_watched PLAN OUT [ARGS]: the run, with the store's commands listed
+# (MONITOR): $T/mon.  wgets, wflips, wcfgs: the pointers it read, the
+# pointers it set, the configs it wrote (shadow keys of verification not
+# counted).
+run_watched() {
+    pl=$1 out=$2; shift 2
+    redis-cli -p "$PORT" monitor > "$T/mon" & mp=$!
+    sleep 0.2
+    "$RLC" run -q --json "$@" "$pl" > "$out"; rw=$?
+    sleep 0.2
+    kill $mp 2>/dev/null; wait $mp 2>/dev/null
+    return $rw
+}
+# (What the library runs inside a call is listed too, as "lua": not counted;
+# a pointer is set through the library, or deleted.)
+mon() { grep -v ' lua\] ' "$T/mon"; }
+wgets() { mon | grep -c '"GET" "{bk:[^"]*}:active"'; }
+wflips() { mon | grep -E '"(FCALL|EVALSHA)" "[^"]*" "1" "\{bk:[^"]*\}:active"|"(SET|DEL)" "\{bk:[^"]*\}:active"' | grep -vc ':v:active'; }
+wcfgs() { mon | grep '"HSET" "{bk:[^"]*}:cfg:' | grep -vc '}:v:cfg:'; }
+sumcheck() {
+    [ "$(field "$1" pointers_read)" -eq "$(wgets)" ] &&
+    [ "$(field "$1" keys_written)" -eq $(( $(wflips) + $(wcfgs) )) ] &&
+    [ "$(field "$1" configs_encoded)" -ge "$(wcfgs)" ]
+}
+"$RLC" run -q "$T/bk1.json" > /dev/null || bail_out "deploy bk1" "failed"
+u=$(unvouched "$T/bk2.json")
+run_watched "$T/bk2.json" "$T/rc1.json"; r=$?
+check "a one-tenant re-apply of 6000 reads the $u bucket(s) the record does not vouch for, no other ($(field "$T/rc1.json" buckets_read) read)" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/rc1.json" verify_scope)" = changed ] && [ "$(field "$T/rc1.json" buckets_read)" -eq "$u" ] && [ "$u" -eq 1 ]'
+check "  its counts are the store's: pointers read $(wgets), configs $(wcfgs) and pointers $(wflips) written, rules read $(field "$T/rc1.json" rules_read)" \
+    eval 'sumcheck "$T/rc1.json" && [ "$(wgets)" -eq 1 ] && [ "$(wcfgs)" -eq 1 ] && [ "$(field "$T/rc1.json" rules_read)" -eq 1 ]'
+check "  its record checks from outside, and the manifest is the store's state digest" bk_ok
+# A pointer edited by hand in a bucket nothing changes: the run does not
+# see it (its bucket is not opened), status does, --full-read repairs it.
+good=$(rc get "{bk:b04500}:active")
+rc set "{bk:b04500}:active" 00000000deadbeef > /dev/null
+run_watched "$T/bk1.json" "$T/rc2.json"; r=$?
+check "a pointer edited by hand in an unchanged bucket: the run reads no pointer of it" \
+    eval '[ $r -eq 0 ] && [ "$(wgets)" -eq 1 ] && [ "$(field "$T/rc2.json" pointers_read)" -eq 1 ]'
+"$RLC" status --json "$T/bk1.json" > "$T/st-bk.json"; r=$?
+check "  status finds it (exit 6, naming b04500)" \
+    eval '[ $r -eq 6 ] && grep -q "\"b04500\"" "$T/st-bk.json"'
+run_watched "$T/bk1.json" "$T/rc3.json" --full-read; r=$?
+check "  --full-read reads every pointer and repairs it" \
+    eval '[ $r -eq 0 ] && [ "$(wgets)" -eq 6000 ] && [ "$(wflips)" -eq 1 ] && [ "$(rc get "{bk:b04500}:active")" = "$good" ] && sumcheck "$T/rc3.json"'
+"$RLC" status -q "$T/bk1.json" > /dev/null; check "  status after it: no drift" [ $? -eq 0 ]
+check "  and the record checks" bk_ok
+# A tenant added whose name begins a bucket, in the middle of one: the
+# bucket splits in two; removed again, they merge.
+x=$(python3 -c 'import hashlib
+for i in range(100000):
+    n = "b03000x%d" % i; d = hashlib.sha256(n.encode()).digest()
+    if ((d[0] << 8) | d[1]) % 128 == 0: print(n); break')
+{ cat "$T/bk1.rlp"; printf 'tenant "%s" { limit 7/s }\n' "$x"; } > "$T/bk3.rlp"
+"$RLC" compile -q "$T/bk3.rlp" -o "$T/bk3.json" || bail_out "compile bk3" "failed"
+n0=$(nbk)
+run_watched "$T/bk3.json" "$T/rc4.json"; r=$?
+check "a tenant added that begins a bucket ($x): its bucket splits ($n0 -> $(nbk) buckets), one pointer set" \
+    eval '[ $r -eq 0 ] && [ "$(nbk)" -eq $((n0 + 1)) ] && python3 "$ROOT/tests/plan/record.py" buckets "$T/state-bk" | grep -q "^$x " && [ "$(wflips)" -eq 1 ] && sumcheck "$T/rc4.json"'
+check "  the record checks, the manifest is the store's digest" bk_ok
+run_watched "$T/bk1.json" "$T/rc5.json"; r=$?
+check "  removed again: the two merge ($(nbk) buckets)" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/rc5.json" tenants_removed)" -eq 1 ] && [ "$(nbk)" -eq "$n0" ] && [ -z "$(rc get "{bk:$x}:active")" ] && sumcheck "$T/rc5.json" && bk_ok'
+# A tenant removed that began a bucket: its bucket merges into the one
+# before; added back, they split again.
+f=$(python3 "$ROOT/tests/plan/record.py" buckets "$T/state-bk" | sed -n 20p | cut -d' ' -f1)
+grep -v "^tenant \"$f\" " "$T/bk1.rlp" > "$T/bk4.rlp"
+"$RLC" compile -q "$T/bk4.rlp" -o "$T/bk4.json" || bail_out "compile bk4" "failed"
+run_watched "$T/bk4.json" "$T/rc6.json"; r=$?
+check "a tenant removed that began a bucket ($f): the buckets merge ($n0 -> $(nbk))" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/rc6.json" tenants_removed)" -eq 1 ] && [ "$(nbk)" -eq $((n0 - 1)) ] && [ -z "$(rc get "{bk:$f}:active")" ] && sumcheck "$T/rc6.json" && bk_ok'
+"$RLC" status -q "$T/bk4.json" > /dev/null; check "  status: no drift" [ $? -eq 0 ]
+run_watched "$T/bk1.json" "$T/rc7.json"; r=$?
+check "  added back: they split again" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/rc7.json" tenants_changed)" -eq 1 ] && [ "$(nbk)" -eq "$n0" ] && sumcheck "$T/rc7.json" && bk_ok'
+# The changed tenant's bucket of the record damaged on disk: detected when
+# opened (it no longer hashes to its digest), the run reads everything.
+python3 "$ROOT/tests/plan/record.py" tamper "$T/state-bk" b03001
+run_watched "$T/bk2.json" "$T/rc8.json"; r=$?
+check "a damaged bucket of the record is detected when opened: full read, committed" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/rc8.json" live_read)" = full ] && [ "$(field "$T/rc8.json" tenants_changed)" -eq 1 ] && sumcheck "$T/rc8.json" && bk_ok'
+# The record is written whole the first time, then only what changed: the
+# pack grows by the changed bucket's blob, not by the record.
+pk() { stat -c %s "$T"/state-bk/manifest-*.pack; }
+p0=$(pk)
+"$RLC" run -q "$T/bk1.json" > /dev/null
+check "a one-tenant re-apply appends one bucket to the record's pack ($p0 -> $(pk) bytes), not the record" \
+    eval '[ $(( $(pk) - p0 )) -gt 0 ] && [ $(( $(pk) - p0 )) -lt $((p0 / 20)) ] && [ "$(ls "$T"/state-bk/manifest-*.pack | wc -l)" -eq 1 ]'
 
 # --- a store small enough to list: keys it does not hold are not read -------
 # (db 2: the deploy's plan key set by hand with a TTL, a key of nobody's.)
