@@ -87,6 +87,7 @@ void xc_free(xc *c)
         rules_free(&c->rs);
     plan_text_release(&c->text);
     tknown_free(&c->known);
+    free(c->vnames);
     free(c->opened);
     free(c->bfirst);
     free(c->prev_name);
@@ -166,22 +167,44 @@ static bool begin_rs(xc *c, const json_t *plan, size_t n, rerr *e)
  * run (not diff or status) of a plan whose one target is a kind that keeps
  * records, when no verification case names a tenant of it (their rules
  * may be read). */
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static bool elidable(xc *c, const json_t *plan, const char *fn, const char *ln)
 {
-    const json_t *ts = json_object_get(plan, "targets");
-    const target_kind *kind = json_array_size(ts) == 1
-        ? target_kind_find(json_string_value(json_object_get(json_array_get(ts, 0), "kind")))
-        : NULL;
-    if (!c->elide || !kind || !kind->known)
-        return false;
-    size_t i;
-    json_t *vc;
-    json_array_foreach(json_object_get(plan, "verify"), i, vc) {
-        const char *tn = json_string_value(json_object_get(vc, "tenant"));
-        if (tn && strcmp(tn, fn) >= 0 && strcmp(tn, ln) <= 0)
-            return false;
+    if (!c->elide_ok) {
+        const json_t *ts = json_object_get(plan, "targets");
+        const target_kind *kind = json_array_size(ts) == 1
+            ? target_kind_find(json_string_value(json_object_get(json_array_get(ts, 0),
+                                                                 "kind")))
+            : NULL;
+        c->elide_ok = c->elide && kind && kind->known ? 1 : -1;
+        const json_t *vs = json_object_get(plan, "verify");
+        c->vnames = xmalloc((json_array_size(vs) + 1) * sizeof *c->vnames);
+        size_t i;
+        json_t *vc;
+        json_array_foreach(vs, i, vc) {
+            const char *tn = json_string_value(json_object_get(vc, "tenant"));
+            if (tn)
+                c->vnames[c->nvnames++] = tn;
+        }
+        if (c->nvnames > 1)
+            qsort(c->vnames, c->nvnames, sizeof *c->vnames, cmp_cstr);
     }
-    return true;
+    if (c->elide_ok < 0)
+        return false;
+    /* The first case's tenant at or after fn must come after ln. */
+    size_t lo = 0, hi = c->nvnames;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(c->vnames[mid], fn) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo == c->nvnames || strcmp(c->vnames[lo], ln) > 0;
 }
 
 /* A bucket that a record in the state directory vouches for: its tenants

@@ -39,6 +39,9 @@ typedef struct xc {
      * altogether (take_bucket); elided_tenants counts their tenants. */
     bool elide;
     size_t elided_tenants;
+    int elide_ok;              /* 0 not known yet, 1 the plan allows it, -1 not */
+    const char **vnames;       /* the verification cases' tenants, sorted */
+    size_t nvnames;
     size_t cur_bucket;         /* the bucket whose tenants are being read */
     bool expanding;            /* an elided bucket read after the load (env_expand) */
     size_t *opened;            /* per bucket: 1 + where fetch_tenant's last tenant of it

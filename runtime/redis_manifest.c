@@ -495,6 +495,10 @@ int redis_manifest_read(rtarget *t, const char *live, bool full, rerr *e)
     t->rec = r;
     t->rec_own = own;
     t->elided = el;
+    if (!el) {
+        t->elided = xcalloc(r->nb + 1, sizeof *t->elided);
+        t->elided_own = true;
+    }
     t->st = xmalloc((n ? n : 1) * sizeof *t->st);
     xalloc_ready(t->st, n * sizeof *t->st);
     t->nst = 0;
@@ -515,6 +519,8 @@ void redis_manifest_free(rtarget *t)
 {
     if (t->rec_own)
         record_free(t->rec);
+    if (t->elided_own)
+        free((size_t *)t->elided);
     t->rec = NULL;
     after_free(t);
 }
@@ -567,34 +573,82 @@ static void put_map_str(buf *b, const char *s)
     buf_putc(b, '"');
 }
 
-/* The map's entries (after the deploy, or live before it) merged with the
- * record's elided buckets (but those in ex, whose entries are listed). */
-static rsitem *state_items(rtarget *t, bool after, const bool *ex, size_t *nout)
+/* The value of x in the map after the deploy, or live before it. */
+static const char *map_val(const rtenant *x, bool after)
+{
+    return after ? (x->t ? x->newver : NULL) : x->live;
+}
+
+/* Which of the record's buckets the map holds unchanged (blk[j]): those
+ * elided, and those opened whose every entry has its recorded value with
+ * no other name among them.  t->st is the opened buckets' entries in
+ * order, and every one of them is in t->ten (collect_tenants). */
+static void unchanged_buckets(const rtarget *t, bool after, bool *blk)
 {
     const rrecord *r = t->rec;
-    size_t nr = t->elided && r ? r->nb : 0, cap = t->nten + 1;
+    size_t *bof = xmalloc((t->nst + 1) * sizeof *bof), k = 0;
+    for (size_t j = 0; j < r->nb; j++) {
+        blk[j] = true;
+        for (size_t m = 0; !t->elided[j] && m < r->b[j].n && k < t->nst; m++)
+            bof[k++] = j;
+    }
+    size_t si = 0;
+    for (size_t i = 0; i < t->nten && k == t->nst; i++) {
+        const rtenant *x = &t->ten[i];
+        while (si < t->nst && strcmp(t->st[si].k, x->name) < 0)
+            si++;
+        if (si >= t->nst)
+            break;
+        const char *v = map_val(x, after);
+        const rbucket *b = &r->b[bof[si]];
+        if (!strcmp(t->st[si].k, x->name)) {
+            if (!v || (v != t->st[si].v && strcmp(v, t->st[si].v)))
+                blk[bof[si]] = false;
+        } else if (v && strcmp(b->first, x->name) < 0) {
+            blk[bof[si]] = false;   /* a name added inside it */
+        }
+    }
+    /* A map that is not the record's buckets' entries (should not be):
+     * no bucket stands for its entries. */
+    for (size_t j = 0; k != t->nst && j < r->nb; j++)
+        blk[j] = t->elided[j];
+    free(bof);
+}
+
+/* The map's entries (after the deploy, or live before it) merged with the
+ * record's buckets it holds unchanged (blk), each as one item, but those
+ * in ex, whose entries are listed. */
+static rsitem *state_items(rtarget *t, bool after, const bool *blk, const bool *ex,
+                           size_t *nout)
+{
+    const rrecord *r = t->rec;
+    size_t nr = blk ? r->nb : 0, cap = t->nten + 1;
     for (size_t j = 0; j < nr; j++)
-        cap += t->elided[j] ? (ex[j] ? r->b[j].n : 1) : 0;
+        cap += t->elided[j] ? (ex[j] ? r->b[j].n : 1) : 1;
     rsitem *it = xmalloc(cap * sizeof *it);
     size_t n = 0, j = 0;
-    for (size_t i = 0; i <= t->nten; i++) {
+    for (size_t i = 0; i <= t->nten;) {
         const rtenant *x = i < t->nten ? &t->ten[i] : NULL;
-        for (; j < nr && (!x || strcmp(r->b[j].first, x->name) < 0); j++) {
-            if (!t->elided[j])
-                continue;
+        if (j < nr && (!x || strcmp(r->b[j].first, x->name) <= 0)) {
             const rbucket *b = &r->b[j];
-            if (!ex[j]) {
+            if (blk[j] && !ex[j]) {
                 it[n++] = (rsitem){b->first, NULL, NULL, NULL, j};
-                continue;
+                /* An opened bucket's entries are in t->ten: passed over. */
+                while (!t->elided[j] && i < t->nten && strcmp(t->ten[i].name, b->last) <= 0)
+                    i++;
+            } else if (t->elided[j]) {
+                for (size_t m = 0; m < b->n; m++)
+                    it[n++] = (rsitem){b->v[m].k, b->v[m].v, b->v[m].pv, NULL, SIZE_MAX};
             }
-            for (size_t m = 0; m < b->n; m++)
-                it[n++] = (rsitem){b->v[m].k, b->v[m].v, b->v[m].pv, NULL, SIZE_MAX};
+            j++;
+            continue;
         }
         if (!x)
             break;
-        const char *v = after ? (x->t ? x->newver : NULL) : x->live;
+        const char *v = map_val(x, after);
         if (v)
             it[n++] = (rsitem){x->name, v, x->t ? x->t->version : NULL, x->t, SIZE_MAX};
+        i++;
     }
     *nout = n;
     return it;
@@ -603,8 +657,13 @@ static rsitem *state_items(rtarget *t, bool after, const bool *ex, size_t *nout)
 bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
 {
     rrecord *r = t->rec;
-    size_t nr = t->elided && r ? r->nb : 0, ni = 0, nb = 0;
+    size_t nr = r ? r->nb : 0, ni = 0, nb = 0;
     bool *ex = xcalloc(nr + 1, sizeof *ex), ok = false;
+    /* The record's buckets the map holds unchanged stand for their
+     * entries: their digests are the record's. */
+    bool *blk = r ? xcalloc(nr + 1, sizeof *blk) : NULL;
+    if (r)
+        unchanged_buckets(t, after, blk);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     rsitem *it = NULL;
     rsbucket *bk = NULL;
@@ -618,7 +677,7 @@ bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
      * are read and cut with the others, and the cutting starts again. */
     for (;;) {
         free(it);
-        it = state_items(t, after, ex, &ni);
+        it = state_items(t, after, blk, ex, &ni);
         free(bk);
         bk = xmalloc((ni + 1) * sizeof *bk);
         nb = 0;
@@ -685,6 +744,7 @@ bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
 out:
     EVP_MD_CTX_free(ctx);
     free(ex);
+    free(blk);
     if (ok && after) {
         /* Kept for the record (redis_manifest_write). */
         after_free(t);

@@ -108,7 +108,8 @@ typedef struct rtarget {
      * their plan versions (st itself) when made with this encoder. */
     rrecord *rec;
     bool rec_own;
-    const size_t *elided;
+    const size_t *elided;      /* never NULL with rec */
+    bool elided_own;
     const rkv *rec_kv;
     size_t rec_n;
     char *live_plan;           /* live NS:deploy:plan */
