@@ -222,12 +222,174 @@ static void record_free(rrecord *r)
     }
     free(r->b);
     json_decref(r->idx);
+    free(r->itext);
     free(r);
 }
 
 static bool hex64(const char *s)
 {
     return s && strlen(s) == DIGEST_HEX_LEN && strspn(s, "0123456789abcdef") == DIGEST_HEX_LEN;
+}
+
+/* The index at path, when its check holds and it is this namespace's;
+ * NULL otherwise (no record, an older format, damaged: not trusted). */
+/* Fills bucket b from an index entry; false when the entry is not one. */
+static bool bucket_set(rbucket *b, const char *first, const char *last, long long n,
+                       long long off, long long len, const char *sha, const char *plan,
+                       const char *st, const char *prev)
+{
+    if (!first || !last || n < 1 || off < 0 || len < 2 || !hex64(sha) || !hex64(st) ||
+        (plan && !hex64(plan)) || strcmp(first, last) > 0 || (n == 1) != !strcmp(first, last) ||
+        (prev && strcmp(prev, first) >= 0))
+        return false;
+    b->first = first;
+    b->last = last;
+    b->n = (size_t)n;
+    b->off = off;
+    b->len = len;
+    memcpy(b->sha, sha, DIGEST_HEX_LEN + 1);
+    memcpy(b->state, st, DIGEST_HEX_LEN + 1);
+    if (plan)
+        memcpy(b->plan, plan, DIGEST_HEX_LEN + 1);
+    return true;
+}
+
+/* Scanning the index as redis_manifest_write writes it, strings cut in
+ * place (NUL where their closing quote was): a string with an escape, or
+ * anything else unexpected, stops it (then jansson reads the index). */
+typedef struct iscan {
+    char *p, *end;
+    bool ok;
+} iscan;
+
+static void lit(iscan *s, const char *w)
+{
+    size_t l = strlen(w);
+    s->ok = s->ok && (size_t)(s->end - s->p) >= l && !memcmp(s->p, w, l);
+    if (s->ok)
+        s->p += l;
+}
+
+static const char *str(iscan *s)
+{
+    if (!s->ok || s->p >= s->end || *s->p != '"') {
+        s->ok = false;
+        return NULL;
+    }
+    char *b = s->p + 1, *q = b;
+    while (q < s->end && *q != '"' && *q != '\\')
+        q++;
+    if (q >= s->end || *q != '"') {
+        s->ok = false;
+        return NULL;
+    }
+    *q = '\0';
+    s->p = q + 1;
+    return b;
+}
+
+static long long num(iscan *s)
+{
+    long long v = 0;
+    char *q = s->p;
+    while (s->ok && q < s->end && *q >= '0' && *q <= '9' && q - s->p < 15)
+        v = v * 10 + (*q++ - '0');
+    s->ok = s->ok && q > s->p && (q == s->p + 1 || *s->p != '0');
+    s->p = q;
+    return v;
+}
+
+static bool index_scan(char *text, char *end, rrecord *r, const char **ns, const char **pk)
+{
+    iscan s = {text, end, true};
+    size_t cap = 1024;
+    r->b = xcalloc(cap, sizeof *r->b);
+    lit(&s, "{\"buckets\":[");
+    const char *prev = NULL;
+    while (s.ok && s.p < end && *s.p == '[') {
+        if (r->nb == cap) {
+            r->b = xreallocarray(r->b, cap * 2, sizeof *r->b);
+            memset(r->b + cap, 0, cap * sizeof *r->b);
+            cap *= 2;
+        }
+        lit(&s, "[");
+        const char *f = str(&s);
+        lit(&s, ",");
+        const char *l = str(&s);
+        lit(&s, ",");
+        long long n = num(&s);
+        lit(&s, ",");
+        long long off = num(&s);
+        lit(&s, ",");
+        long long len = num(&s);
+        lit(&s, ",");
+        const char *sha = str(&s);
+        lit(&s, ",");
+        const char *plan = NULL;
+        if (s.ok && s.p < end && *s.p == 'n')
+            lit(&s, "null");
+        else
+            plan = str(&s);
+        lit(&s, ",");
+        const char *st = str(&s);
+        lit(&s, "]");
+        s.ok = s.ok && bucket_set(&r->b[r->nb++], f, l, n, off, len, sha, plan, st, prev);
+        prev = l;
+        if (s.ok && s.p < end && *s.p == ',')
+            s.p++;
+        else
+            break;
+    }
+    lit(&s, "],\"encoder\":");
+    r->encoder = str(&s);
+    lit(&s, ",\"format\":2,\"manifest\":");
+    const char *m = str(&s);
+    lit(&s, ",\"namespace\":");
+    *ns = str(&s);
+    lit(&s, ",\"pack\":");
+    *pk = str(&s);
+    lit(&s, ",\"target\":");
+    str(&s);
+    lit(&s, "}");
+    s.ok = s.ok && s.p == end && hex64(m);
+    if (s.ok)
+        memcpy(r->manifest, m, DIGEST_HEX_LEN + 1);
+    return s.ok;
+}
+
+/* The same through jansson (an index whose strings hold escapes). */
+static bool index_json(const char *text, size_t len, rrecord *r, const char **ns,
+                       const char **pk)
+{
+    json_t *idx = json_loadb(text, len, 0, NULL);
+    r->idx = idx;
+    const json_t *bs = json_object_get(idx, "buckets");
+    const char *m = json_string_value(json_object_get(idx, "manifest"));
+    *ns = json_string_value(json_object_get(idx, "namespace"));
+    *pk = json_string_value(json_object_get(idx, "pack"));
+    if (!idx || json_integer_value(json_object_get(idx, "format")) != RECORD_FORMAT ||
+        !json_is_array(bs) || !hex64(m))
+        return false;
+    memcpy(r->manifest, m, DIGEST_HEX_LEN + 1);
+    r->encoder = json_string_value(json_object_get(idx, "encoder"));
+    r->nb = json_array_size(bs);
+    r->b = xcalloc(r->nb ? r->nb : 1, sizeof *r->b);
+    const char *prev = NULL;
+    for (size_t j = 0; j < r->nb; j++) {
+        const json_t *e = json_array_get(bs, j);
+        if (json_array_size(e) != 8 ||
+            !bucket_set(&r->b[j], json_string_value(json_array_get(e, 0)),
+                        json_string_value(json_array_get(e, 1)),
+                        json_integer_value(json_array_get(e, 2)),
+                        json_integer_value(json_array_get(e, 3)),
+                        json_integer_value(json_array_get(e, 4)),
+                        json_string_value(json_array_get(e, 5)),
+                        json_string_value(json_array_get(e, 6)),
+                        json_string_value(json_array_get(e, 7)), prev))
+            return false;
+        prev = r->b[j].last;
+    }
+    return true;
 }
 
 /* The index at path, when its check holds and it is this namespace's;
@@ -244,57 +406,34 @@ static rrecord *record_load(const char *path, const char *ns)
         return NULL;
     }
     char d[DIGEST_HEX_LEN + 1];
+    rrecord *r = xcalloc(1, sizeof *r);
+    const char *rns = NULL, *pk = NULL;
     bool ok = digest_sha256_hex(text + at, len - 1 - at, d) &&
               !memcmp(d, text + hl, DIGEST_HEX_LEN);
-    json_t *idx = ok ? json_loadb(text + at, len - 1 - at, 0, NULL) : NULL;
+    if (ok) {
+        /* Scanned in a copy: what the scan cuts is not the text jansson
+         * reads should it stop. */
+        char *copy = memcpy(xmalloc(len - 1 - at), text + at, len - 1 - at);
+        if (index_scan(copy, copy + (len - 1 - at), r, &rns, &pk)) {
+            r->itext = copy;
+        } else {
+            free(copy);
+            free(r->b);
+            memset(r, 0, sizeof *r);
+            ok = index_json(text + at, len - 1 - at, r, &rns, &pk);
+        }
+    }
     free(text);
-    const json_t *bs = json_object_get(idx, "buckets");
-    const char *m = json_string_value(json_object_get(idx, "manifest"));
-    const char *rns = json_string_value(json_object_get(idx, "namespace"));
-    const char *pk = json_string_value(json_object_get(idx, "pack"));
-    if (!idx || json_integer_value(json_object_get(idx, "format")) != RECORD_FORMAT ||
-        !json_is_array(bs) || !hex64(m) || !rns || strcmp(rns, ns) || !pk ||
-        strchr(pk, '/') || strncmp(pk, "manifest-", 9)) {
-        json_decref(idx);
+    if (!ok || !rns || strcmp(rns, ns) || !pk || strchr(pk, '/') ||
+        strncmp(pk, "manifest-", 9)) {
+        record_free(r);
         return NULL;
     }
-    rrecord *r = xcalloc(1, sizeof *r);
-    r->idx = idx;
-    memcpy(r->manifest, m, DIGEST_HEX_LEN + 1);
-    r->encoder = json_string_value(json_object_get(idx, "encoder"));
     /* The pack lies beside the index. */
     snprintf(r->pack, sizeof r->pack, "%s", path);
     char *slash = strrchr(r->pack, '/');
     size_t dl = slash ? (size_t)(slash + 1 - r->pack) : 0;
     snprintf(r->pack + dl, sizeof r->pack - dl, "%s", pk);
-    r->nb = json_array_size(bs);
-    r->b = xcalloc(r->nb ? r->nb : 1, sizeof *r->b);
-    const char *prev = NULL;
-    for (size_t j = 0; j < r->nb; j++) {
-        const json_t *e = json_array_get(bs, j);
-        rbucket *b = &r->b[j];
-        const char *sha = json_string_value(json_array_get(e, 5));
-        const char *plan = json_string_value(json_array_get(e, 6));
-        const char *st = json_string_value(json_array_get(e, 7));
-        b->first = json_string_value(json_array_get(e, 0));
-        b->last = json_string_value(json_array_get(e, 1));
-        json_int_t n = json_integer_value(json_array_get(e, 2));
-        b->off = json_integer_value(json_array_get(e, 3));
-        b->len = json_integer_value(json_array_get(e, 4));
-        if (json_array_size(e) != 8 || !b->first || !b->last || n < 1 || b->off < 0 ||
-            b->len < 2 || !hex64(sha) || !hex64(st) || (plan && !hex64(plan)) ||
-            strcmp(b->first, b->last) > 0 || (n == 1) != !strcmp(b->first, b->last) ||
-            (prev && strcmp(prev, b->first) >= 0)) {
-            record_free(r);
-            return NULL;
-        }
-        b->n = (size_t)n;
-        memcpy(b->sha, sha, DIGEST_HEX_LEN + 1);
-        memcpy(b->state, st, DIGEST_HEX_LEN + 1);
-        if (plan)
-            memcpy(b->plan, plan, DIGEST_HEX_LEN + 1);
-        prev = b->last;
-    }
     return r;
 }
 
@@ -942,8 +1081,12 @@ void redis_manifest_write(rtarget *t, const char *digest)
     if (fd >= 0)
         close(fd);
     pname = strrchr(pack, '/') ? strrchr(pack, '/') + 1 : pack;
-    /* The index. */
-    json_t *bs = json_array();
+    /* The index, canonical JSON written by hand (SPEC.md 5.2): one entry
+     * per bucket, [first,last,n,off,len,sha,plan|null,state]. */
+    buf ix;
+    buf_init(&ix, BUF_DEFAULT_MAX);
+    buf_expect(&ix, nb * 320 + 1024);
+    buf_puts(&ix, "{\"buckets\":[");
     for (size_t b = 0; ok && b < nb; b++) {
         const rsbucket *x = &t->after_b[b];
         const rbucket *o = x->eb != SIZE_MAX ? w[b].same : NULL;
@@ -951,20 +1094,32 @@ void redis_manifest_write(rtarget *t, const char *digest)
         long long off = kept ? w[b].same->off : base + (long long)w[b].at;
         long long len = kept ? w[b].same->len : (long long)w[b].len;
         const char *plan = o ? (o->plan[0] ? o->plan : NULL) : w[b].plan;
-        json_array_append_new(
-            bs, json_pack("[ssIIIss?s]", o ? o->first : w[b].first, o ? o->last : w[b].last,
-                          (json_int_t)(o ? o->n : w[b].n), (json_int_t)off, (json_int_t)len,
-                          o ? o->sha : w[b].sha, plan, x->d));
+        buf_puts(&ix, b ? ",[" : "[");
+        put_map_str(&ix, o ? o->first : w[b].first);
+        buf_putc(&ix, ',');
+        put_map_str(&ix, o ? o->last : w[b].last);
+        buf_printf(&ix, ",%zu,%lld,%lld,\"%s\",", o ? o->n : w[b].n, off, len,
+                   o ? o->sha : w[b].sha);
+        if (plan)
+            buf_printf(&ix, "\"%s\"", plan);
+        else
+            buf_puts(&ix, "null");
+        buf_printf(&ix, ",\"%s\"]", x->d);
     }
-    json_t *idx = json_pack("{s:o,s:s,s:i,s:s,s:s,s:s,s:s}", "buckets", bs, "encoder", enc,
-                            "format", RECORD_FORMAT, "manifest", digest, "namespace", env->ns,
-                            "pack", pname, "target", t->base.addr);
-    char *itext = ok && idx ? digest_canonical_json(idx) : NULL;
+    buf_puts(&ix, "],\"encoder\":");
+    canon_json_str(&ix, enc);
+    buf_printf(&ix, ",\"format\":%d,\"manifest\":\"%s\",\"namespace\":", RECORD_FORMAT, digest);
+    canon_json_str(&ix, env->ns);
+    buf_puts(&ix, ",\"pack\":");
+    canon_json_str(&ix, pname);
+    buf_puts(&ix, ",\"target\":");
+    canon_json_str(&ix, t->base.addr);
+    buf_putc(&ix, '}');
     char d[DIGEST_HEX_LEN + 1];
-    ok = itext && digest_sha256_hex(itext, strlen(itext), d);
+    ok = ok && buf_ok(&ix) && digest_sha256_hex(ix.data, ix.len, d);
     if (ok) {
-        const char *parts[5] = {"{\"check\":\"", d, "\",\"index\":", itext, "}"};
-        size_t lens[5] = {10, DIGEST_HEX_LEN, 10, strlen(itext), 1};
+        const char *parts[5] = {"{\"check\":\"", d, "\",\"index\":", ix.data, "}"};
+        size_t lens[5] = {10, DIGEST_HEX_LEN, 10, ix.len, 1};
         char *msg = NULL;
         ok = file_write_atomic(t->manifest_path, parts, lens, 5, 0600, FW_EXACT_MODE, &msg);
         free(msg);
@@ -973,8 +1128,7 @@ void redis_manifest_write(rtarget *t, const char *digest)
         unlink(t->manifest_path);
     else
         packs_prune(t, pname);
-    free(itext);
-    json_decref(idx);
+    buf_free(&ix);
     buf_free(&all);
     buf_free(&blobs);
     free(w);

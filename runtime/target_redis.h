@@ -70,7 +70,8 @@ typedef struct rbucket {
 /* A deploy record: the index (one entry per bucket) read, the buckets
  * opened only when asked for. */
 typedef struct rrecord {
-    json_t *idx;                      /* the index; owns first and last */
+    json_t *idx;                      /* the index as jansson read it, or NULL */
+    char *itext;                      /* the index's text, cut, when scanned */
     char manifest[DIGEST_HEX_LEN + 1];
     char pack[STATEDIR_PATH_MAX];     /* its pack file */
     const char *encoder;
