@@ -849,12 +849,12 @@ static bool run_health(xc *c, rerr *e)
     return true;
 }
 
-/* The state digest of the first target that keeps one (of the empty map
- * when none does). */
+/* The state digest of the first target that keeps one (of the empty map,
+ * no bucket, when none does: SPEC.md 7.6). */
 static void state_digests(xc *c)
 {
-    digest_sha256_hex("{}", 2, c->before);
-    digest_sha256_hex("{}", 2, c->after);
+    digest_sha256_hex("[]", 2, c->before);
+    digest_sha256_hex("[]", 2, c->after);
     for (size_t i = 0; i < c->nt; i++)
         if (c->t[i]->kind->state_digest) {
             c->t[i]->kind->state_digest(c->t[i], false, c->before);

@@ -683,13 +683,13 @@ typedef struct rsbucket {
 
 /* Whether name begins a bucket after one of n entries: plan_bucket_cut
  * (SPEC.md 5.2), with one digest context for the whole map. */
-static bool name_cut(EVP_MD_CTX *ctx, const char *name, size_t n)
+static bool name_cut(EVP_MD_CTX *ctx, const EVP_MD *sha256, const char *name, size_t n)
 {
     if (n >= PLAN_BUCKET_MAX)
         return true;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int ml = 0;
-    if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
+    if (!EVP_DigestInit_ex2(ctx, sha256, NULL) ||
         !EVP_DigestUpdate(ctx, name, strlen(name)) || !EVP_DigestFinal_ex(ctx, md, &ml) ||
         ml != 32)
         return false;
@@ -803,7 +803,10 @@ bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
     bool *blk = r ? xcalloc(nr + 1, sizeof *blk) : NULL;
     if (r)
         unchanged_buckets(t, after, blk);
+    /* Fetched once: EVP_sha256() looks the implementation up again at
+     * every digest, which at 100 000 names cost more than the digests. */
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_MD *sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     rsitem *it = NULL;
     rsbucket *bk = NULL;
     buf text;
@@ -821,17 +824,17 @@ bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
         bk = xmalloc((ni + 1) * sizeof *bk);
         nb = 0;
         size_t cur = 0, redo = SIZE_MAX;
-        for (size_t k = 0; ctx && k < ni && redo == SIZE_MAX; k++) {
+        for (size_t k = 0; ctx && sha256 && k < ni && redo == SIZE_MAX; k++) {
             size_t j = it[k].eb;
             if (j != SIZE_MAX) {
-                if (nb && !name_cut(ctx, it[k].name, cur)) {
+                if (nb && !name_cut(ctx, sha256, it[k].name, cur)) {
                     redo = j;
                     break;
                 }
                 bk[nb++] = (rsbucket){.eb = j};
                 memcpy(bk[nb - 1].d, r->b[j].state, DIGEST_HEX_LEN + 1);
                 cur = r->b[j].n;
-            } else if (!nb || name_cut(ctx, it[k].name, cur)) {
+            } else if (!nb || name_cut(ctx, sha256, it[k].name, cur)) {
                 bk[nb++] = (rsbucket){.eb = SIZE_MAX, .from = k, .to = k + 1};
                 cur = 1;
             } else if (bk[nb - 1].eb != SIZE_MAX) {
@@ -841,13 +844,13 @@ bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
                 cur++;
             }
         }
-        if (!ctx || redo == SIZE_MAX)
+        if (!ctx || !sha256 || redo == SIZE_MAX)
             break;
         if (!redis_record_open(r, redo))
             goto out;
         ex[redo] = true;
     }
-    if (!ctx)
+    if (!ctx || !sha256)
         goto out;
     size_t bytes = 0;
     for (size_t k = 0; k < ni; k++)
@@ -882,6 +885,7 @@ bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
     buf_free(&root);
 out:
     EVP_MD_CTX_free(ctx);
+    EVP_MD_free(sha256);
     free(ex);
     free(blk);
     if (ok && after) {
