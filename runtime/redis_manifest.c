@@ -1,17 +1,22 @@
 /* redis_manifest.c - the state directory's record of a Redis target, which
- * lets a deploy read O(changed) tenants instead of every pointer.
+ * lets a deploy read O(changed) tenants instead of every pointer, and the
+ * state digest it is kept under.
  *
- * NS:deploy:manifest holds the digest of the tenant -> config version map
- * that the last committed deploy left (state_digest "after").  The state
- * directory keeps, per target, the map it last committed with that digest
- * (manifest-ID.json).  When the store's manifest equals the record's (and
- * the record still hashes to it), the store holds exactly that map, as far
- * as deploys know: only tenants whose version differs from it, and tenants
- * it has that the plan drops, are read, checkpointed and written.  Any
- * other case (no record, another machine deployed, a deploy interrupted:
- * apply deletes the manifest until commit) reads every pointer.  A pointer
- * edited by hand does not change the manifest: `rlc status` reports it as
- * drift and `rlc run --full-read` repairs it.  SPEC.md 7.7. */
+ * NS:deploy:manifest holds the state digest of the tenant -> config
+ * version map that the last committed deploy left: the root over the
+ * digests of the map's buckets, cut where the names say (SPEC.md 5.2,
+ * 7.6).  The state directory keeps, per target, that map as those buckets:
+ * an index (manifest-ID.json, one entry per bucket) and a pack of blobs.
+ * When the store's manifest equals the index's, the store holds exactly
+ * that map, as far as deploys know: only tenants whose version differs
+ * from it, and tenants it has that the plan drops, are read, checkpointed
+ * and written, and a bucket nothing changed in is not even opened (its
+ * digest and blob are kept).  Any other case (no record, another machine
+ * deployed, a deploy interrupted: apply deletes the manifest until commit,
+ * a bucket that does not read back) reads every pointer.  A pointer edited
+ * by hand does not change the manifest: `rlc status` reports it as drift
+ * and `rlc run --full-read` repairs it.  It does not decide which buckets
+ * are elided (the plan load does, exec.c) and never prints.  SPEC.md 7.7. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
