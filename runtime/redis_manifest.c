@@ -746,7 +746,11 @@ static void unchanged_buckets(const rtarget *t, bool after, bool *blk)
         const char *v = map_val(x, after);
         const rbucket *b = &r->b[bof[si]];
         if (!strcmp(t->st[si].k, x->name)) {
-            if (!v || (v != t->st[si].v && strcmp(v, t->st[si].v)))
+            /* After the deploy, the bucket's blob is kept only when it
+             * gives each config the plan version it is now encoded from. */
+            const char *pv = t->st[si].pv, *nv = x->t ? x->t->version : NULL;
+            if (!v || (v != t->st[si].v && strcmp(v, t->st[si].v)) ||
+                (after && (!pv || !nv || (pv != nv && strcmp(pv, nv)))))
                 blk[bof[si]] = false;
         } else if (v && strcmp(b->first, x->name) < 0) {
             blk[bof[si]] = false;   /* a name added inside it */
