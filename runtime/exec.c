@@ -28,7 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
 
 #include "audit.h"
 #include "buf.h"
@@ -36,6 +35,7 @@
 #include "exec_private.h"
 #include "fault.h"
 #include "plan_load.h"
+#include "rand.h"
 #include "xalloc.h"
 #include "plan_sign.h"
 #include "redact.h"
@@ -110,7 +110,8 @@ void xc_say(xc *c, const char *fmt, ...)
 void xc_new_token(xc *c)
 {
     unsigned char rb[16];
-    RAND_bytes(rb, sizeof rb);
+    if (!rand_fill(rb, sizeof rb))
+        memset(rb, 0, sizeof rb);
     digest_hex(rb, sizeof rb, c->token);
 }
 
