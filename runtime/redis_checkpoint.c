@@ -269,7 +269,8 @@ json_t *redis_checkpoint(target *tg, rerr *e)
         return NULL;
     }
     json_t *lib = NULL;
-    if (t->functions && !tg->env->dry_run && !(lib = rt_library_loaded(t, e))) {
+    if (t->functions && !tg->env->dry_run &&
+        !(lib = t->lib_read ? json_incref(t->lib_read) : rt_library_loaded(t, e))) {
         json_decref(snap);
         return NULL;
     }

@@ -186,6 +186,7 @@ static void rt_free(target *tg)
         free(t->rec_pvd);
     }
     free(t->live_plan);
+    json_decref(t->lib_read);
     json_decref(tg->desc);
     rstore_close(t->s);
     secret_wipe(t->pass, sizeof t->pass);
@@ -523,7 +524,8 @@ static bool library_ns_check(rtarget *t, rerr *e)
                       (int)(strlen(tagpre) > 2 ? strlen(tagpre) - 2 : 0), tagpre + 1,
                       t->base.env->ns);
     free(mine);
-    json_decref(code);
+    json_decref(t->lib_read);
+    t->lib_read = code;
     return ok;
 }
 

@@ -119,6 +119,9 @@ typedef struct rtarget {
      * apply does not load it again (FUNCTION LOAD compiles it, about a
      * millisecond of the server's time on every run). */
     bool lib_current;
+    /* The library as the read (under the deploy lock) found it, for the
+     * checkpoint: nothing this deploy sends changes it in between. */
+    json_t *lib_read;
 } rtarget;
 
 /* Whether code (FUNCTION LIST's library_code, as rt_library_loaded
