@@ -1,10 +1,14 @@
 /* digest.c - SHA-256 and canonical JSON.  See digest.h. */
 #include "digest.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
+
+#include "utf8.h"
+#include "xalloc.h"
 
 #define CANONICAL_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
 
@@ -59,19 +63,173 @@ bool digest_sha256_hex(const void *p, size_t n, char out[DIGEST_HEX_LEN + 1])
     return digest_sha256_parts_hex(&p, &n, 1, out);
 }
 
+void canon_json_strn(buf *b, const char *s, size_t n)
+{
+    static const char hx[] = "0123456789ABCDEF";
+    const unsigned char *c = (const unsigned char *)s, *end = c + n;
+    buf_putc(b, '"');
+    while (c < end) {
+        const unsigned char *run = c;
+        while (c < end && *c >= 0x20 && *c < 0x80 && *c != '"' && *c != '\\')
+            c++;
+        buf_append(b, run, (size_t)(c - run));
+        if (c >= end)
+            break;
+        uint32_t cp = *c;
+        size_t l = 1;
+        if (cp >= 0x80) {
+            l = utf8_seq_len(c, (size_t)(end - c));
+            if (!l) {
+                cp = 0xFFFD; /* jansson holds valid UTF-8 only; never reached */
+                l = 1;
+            } else if (l == 2) {
+                cp = ((c[0] & 0x1Fu) << 6) | (c[1] & 0x3Fu);
+            } else if (l == 3) {
+                cp = ((c[0] & 0x0Fu) << 12) | ((c[1] & 0x3Fu) << 6) | (c[2] & 0x3Fu);
+            } else {
+                cp = ((c[0] & 0x07u) << 18) | ((c[1] & 0x3Fu) << 12) | ((c[2] & 0x3Fu) << 6) |
+                     (c[3] & 0x3Fu);
+            }
+        }
+        c += l;
+        switch (cp) {
+        case '"': buf_append(b, "\\\"", 2); continue;
+        case '\\': buf_append(b, "\\\\", 2); continue;
+        case '\b': buf_append(b, "\\b", 2); continue;
+        case '\f': buf_append(b, "\\f", 2); continue;
+        case '\n': buf_append(b, "\\n", 2); continue;
+        case '\r': buf_append(b, "\\r", 2); continue;
+        case '\t': buf_append(b, "\\t", 2); continue;
+        default: break;
+        }
+        uint32_t units[2] = {cp, 0};
+        int nu = 1;
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            units[0] = 0xD800 | (cp >> 10);
+            units[1] = 0xDC00 | (cp & 0x3FF);
+            nu = 2;
+        }
+        for (int k = 0; k < nu; k++) {
+            char e[6] = {'\\', 'u', hx[(units[k] >> 12) & 15], hx[(units[k] >> 8) & 15],
+                         hx[(units[k] >> 4) & 15], hx[units[k] & 15]};
+            buf_append(b, e, 6);
+        }
+    }
+    buf_putc(b, '"');
+}
+
+void canon_json_str(buf *b, const char *s)
+{
+    canon_json_strn(b, s, strlen(s));
+}
+
+static int key_order(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Deep enough for any document rlc writes or reads (jansson's own parser
+ * stops at 2048 levels); deeper is refused, as a stack overflow would be. */
+#define CANON_MAX_DEPTH 2048
+
+static bool canon_value(buf *b, const json_t *v, int depth)
+{
+    if (depth > CANON_MAX_DEPTH)
+        return false;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        size_t n = json_object_size(v), i = 0;
+        const char *small[16];
+        const char **keys = n <= 16 ? small : xmalloc(n * sizeof *keys);
+        const char *k;
+        json_t *m;
+        json_object_foreach((json_t *)v, k, m)
+            keys[i++] = k;
+        qsort(keys, n, sizeof *keys, key_order);
+        buf_putc(b, '{');
+        bool ok = true;
+        for (i = 0; ok && i < n; i++) {
+            if (i)
+                buf_putc(b, ',');
+            canon_json_str(b, keys[i]);
+            buf_putc(b, ':');
+            ok = canon_value(b, json_object_get(v, keys[i]), depth + 1);
+        }
+        buf_putc(b, '}');
+        if (keys != small)
+            free(keys);
+        return ok;
+    }
+    case JSON_ARRAY: {
+        buf_putc(b, '[');
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i)
+                buf_putc(b, ',');
+            if (!canon_value(b, json_array_get(v, i), depth + 1))
+                return false;
+        }
+        buf_putc(b, ']');
+        return true;
+    }
+    case JSON_STRING:
+        canon_json_strn(b, json_string_value(v), json_string_length(v));
+        return true;
+    case JSON_INTEGER: {
+        char d[24], *p = d + sizeof d;
+        json_int_t x = json_integer_value(v);
+        /* Negated as unsigned: the most negative value has no positive. */
+        unsigned long long u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
+        do
+            *--p = (char)('0' + u % 10);
+        while (u /= 10);
+        if (x < 0)
+            *--p = '-';
+        buf_append(b, p, (size_t)(d + sizeof d - p));
+        return true;
+    }
+    case JSON_TRUE: buf_append(b, "true", 4); return true;
+    case JSON_FALSE: buf_append(b, "false", 5); return true;
+    case JSON_NULL: buf_append(b, "null", 4); return true;
+    case JSON_REAL: {
+        /* Reals are jansson's to format (rlc's documents hold none). */
+        char *s = json_dumps(v, CANONICAL_FLAGS | JSON_ENCODE_ANY);
+        if (!s)
+            return false;
+        buf_puts(b, s);
+        free(s);
+        return true;
+    }
+    }
+    return false;
+}
+
+bool canon_json_write(buf *b, const json_t *v)
+{
+    return v && canon_value(b, v, 0);
+}
+
 char *digest_canonical_json(const json_t *v)
 {
-    return json_dumps(v, CANONICAL_FLAGS | JSON_ENCODE_ANY);
+    buf b;
+    buf_init(&b, BUF_DEFAULT_MAX);
+    if (!canon_json_write(&b, v) || !buf_ok(&b)) {
+        buf_free(&b);
+        return NULL;
+    }
+    buf_putc(&b, '\0');
+    b.len--;
+    return b.data ? b.data : xstrdup("");
 }
 
 bool digest_json_hex(const json_t *v, char out[DIGEST_HEX_LEN + 1])
 {
-    char *s = digest_canonical_json(v);
-    if (!s) {
+    buf b;
+    buf_init(&b, BUF_DEFAULT_MAX);
+    bool ok = canon_json_write(&b, v) && buf_ok(&b) &&
+              digest_sha256_hex(buf_str(&b), b.len, out);
+    if (!ok)
         out[0] = '\0';
-        return false;
-    }
-    bool ok = digest_sha256_hex(s, strlen(s), out);
-    free(s);
+    buf_free(&b);
     return ok;
 }

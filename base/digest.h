@@ -11,6 +11,8 @@
 
 #include <jansson.h>
 
+#include "buf.h"
+
 #define DIGEST_HEX_LEN 64
 
 /* Writes the lowercase hex SHA-256 of p[0..n) and a NUL into out.
@@ -23,6 +25,16 @@ bool digest_sha256_parts_hex(const void *const *p, const size_t *n, size_t k,
                              char out[DIGEST_HEX_LEN + 1]);
 /* Returns the canonical JSON text of v (malloc'd, caller frees), or NULL. */
 char *digest_canonical_json(const json_t *v);
+/* Appends the canonical JSON of v to b: byte for byte what jansson writes
+ * with the flags above, written here because jansson's own writer costs
+ * about 100 instructions a byte (a plan's head is hashed on every run).
+ * False when v holds something jansson would refuse to write. */
+bool canon_json_write(buf *b, const json_t *v);
+/* Appends s (NUL-terminated, or n bytes with canon_json_strn) as a string
+ * of canonical JSON, quotes included, so that text assembled by hand (the
+ * compiler's tenants, the executor's state maps) hashes as the tree would. */
+void canon_json_str(buf *b, const char *s);
+void canon_json_strn(buf *b, const char *s, size_t n);
 /* SHA-256 hex of the canonical JSON of v. */
 bool digest_json_hex(const json_t *v, char out[DIGEST_HEX_LEN + 1]);
 /* Writes 2*n hex digits of p and a NUL into out. */

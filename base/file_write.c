@@ -3,14 +3,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
 
 #include "buf.h"
+#include "rand.h"
 #include "xalloc.h"
 
 static const char *kind_of(mode_t m)
@@ -94,7 +95,7 @@ bool file_write_atomic(const char *path, const char *const *parts, const size_t 
     const char *slash = strrchr(target, '/');
     dir = slash ? xstrndup(target, slash == target ? 1 : (size_t)(slash - target)) : xstrdup(".");
     unsigned char rnd[8];
-    if (RAND_bytes(rnd, sizeof rnd) != 1) {
+    if (!rand_fill(rnd, sizeof rnd)) {
         *err = str_printf("cannot write '%s': no random bytes for a temporary name", target);
         goto out;
     }

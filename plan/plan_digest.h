@@ -39,9 +39,4 @@ bool plan_bucket_cut(const char *name, size_t n);
  * as an array).  Borrows text. */
 bool plan_bucket_digest(const char *text, size_t len, char out[DIGEST_HEX_LEN + 1]);
 
-/* Appends s as a string of canonical JSON (SPEC.md 5.2): what jansson
- * writes with JSON_ENSURE_ASCII, so that text assembled by hand (the
- * compiler's tenants, the executor's state maps) hashes as the tree would. */
-void canon_json_str(buf *b, const char *s);
-
 #endif

@@ -28,7 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
 
 #include "audit.h"
 #include "buf.h"
@@ -36,6 +35,7 @@
 #include "exec_private.h"
 #include "fault.h"
 #include "plan_load.h"
+#include "rand.h"
 #include "xalloc.h"
 #include "plan_sign.h"
 #include "redact.h"
@@ -114,7 +114,8 @@ void xc_say(xc *c, const char *fmt, ...)
 void xc_new_token(xc *c)
 {
     unsigned char rb[16];
-    RAND_bytes(rb, sizeof rb);
+    if (!rand_fill(rb, sizeof rb))
+        memset(rb, 0, sizeof rb);
     digest_hex(rb, sizeof rb, c->token);
 }
 
@@ -599,7 +600,7 @@ static bool write_checkpoint(xc *c, rerr *e)
         }
         json_array_append_new(json_object_get(ck, c->t[i]->kind->record), entry);
     }
-    char *text = json_dumps(ck, JSON_COMPACT | JSON_SORT_KEYS);
+    char *text = digest_canonical_json(ck);
     json_decref(ck);
     bool ok = text && statedir_write_atomic(c->ckpt, text, strlen(text), 0600, e);
     free(text);
@@ -915,7 +916,10 @@ static bool run_checkpoint(xc *c, rerr *e)
     if (!fault_point("checkpoint", e) || !write_checkpoint(c, e))
         return abandon_with(c, EXEC_FAILED);
     json_object_set_new(c->summary, "checkpoint", json_string(c->ckpt));
-    if (!journal_note(&c->j, "checkpoint", json_pack("{s:s}", "checkpoint", c->ckpt), e))
+    /* Flushed with "apply" just below: a crash before that finds neither
+     * durable, and nothing had been written. */
+    if (!journal_note_unsynced(&c->j, "checkpoint", json_pack("{s:s}", "checkpoint", c->ckpt),
+                               e))
         return abandon_with(c, EXEC_FAILED);
     xc_say(c, "      %s (mode 0600)", c->ckpt);
     if (!journal_note(&c->j, "apply", NULL, e))
@@ -963,7 +967,9 @@ static bool run_apply(xc *c)
 static bool run_verify(xc *c)
 {
     rerr *cause = &c->cause;
-    if (!fault_point("apply.done", cause) || !journal_note(&c->j, "verify", NULL, cause))
+    /* Not flushed: recovery restores the checkpoint after "apply" as after
+     * "verify" (the checkpoint holds the verification's shadow keys). */
+    if (!fault_point("apply.done", cause) || !journal_note_unsynced(&c->j, "verify", NULL, cause))
         return roll_back_with(c);
     xc_say(c, "[6/7] verify %s", c->t[0]->kind->verify_how);
     const char *noun = NULL;
@@ -1003,7 +1009,7 @@ static bool run_commit(xc *c, rerr *e)
             c->t[i]->kind->unlock(c->t[i]);
             c->t[i]->locked = false;
         }
-    if (!journal_finish(&c->j, "finished", e))
+    if (!journal_finish_unsynced(&c->j, "finished", e))
         return false;
     c->jopen = false;
     c->st = EXEC_OK;

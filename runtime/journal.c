@@ -11,7 +11,7 @@
 #include "digest.h"
 #include "xalloc.h"
 
-static bool write_line(journal *j, json_t *obj, rerr *e)
+static bool write_line(journal *j, json_t *obj, bool sync, rerr *e)
 {
     char *s = digest_canonical_json(obj);
     json_decref(obj);
@@ -25,7 +25,7 @@ static bool write_line(journal *j, json_t *obj, rerr *e)
     free(s);
     ssize_t w = write(j->fd, line, n + 1);
     free(line);
-    if (w != (ssize_t)(n + 1) || fsync(j->fd) != 0)
+    if (w != (ssize_t)(n + 1) || (sync && fsync(j->fd) != 0))
         return rerr_set(e, DIAG_STATE_IO, "cannot write the journal %s: %s", j->path,
                         strerror(errno));
     return true;
@@ -51,7 +51,7 @@ bool journal_begin(journal *j, const char *state_dir, const char *run_id, json_t
     json_object_set_new(header, "phase", json_string("begin"));
     json_object_set_new(header, "run", json_string(run_id));
     json_object_set_new(header, "t", json_integer(statedir_now_ms()));
-    if (!write_line(j, header, e))
+    if (!write_line(j, header, true, e))
         return false;
     return statedir_sync_parent(j->path, e);
 }
@@ -61,12 +61,20 @@ bool journal_note(journal *j, const char *phase, json_t *extra, rerr *e)
     json_t *o = extra ? extra : json_object();
     json_object_set_new(o, "phase", json_string(phase));
     json_object_set_new(o, "t", json_integer(statedir_now_ms()));
-    return write_line(j, o, e);
+    return write_line(j, o, true, e);
 }
 
-bool journal_finish(journal *j, const char *phase, rerr *e)
+bool journal_note_unsynced(journal *j, const char *phase, json_t *extra, rerr *e)
 {
-    if (!journal_note(j, phase, NULL, e))
+    json_t *o = extra ? extra : json_object();
+    json_object_set_new(o, "phase", json_string(phase));
+    json_object_set_new(o, "t", json_integer(statedir_now_ms()));
+    return write_line(j, o, false, e);
+}
+
+static bool finish(journal *j, const char *phase, bool sync, rerr *e)
+{
+    if (!(sync ? journal_note : journal_note_unsynced)(j, phase, NULL, e))
         return false;
     close(j->fd);
     j->fd = -1;
@@ -76,7 +84,17 @@ bool journal_finish(journal *j, const char *phase, rerr *e)
     if (rename(j->path, dst) != 0)
         return rerr_set(e, DIAG_STATE_IO, "cannot move %s to %s: %s", j->path, dst,
                         strerror(errno));
-    return statedir_sync_parent(j->path, e);
+    return !sync || statedir_sync_parent(j->path, e);
+}
+
+bool journal_finish(journal *j, const char *phase, rerr *e)
+{
+    return finish(j, phase, true, e);
+}
+
+bool journal_finish_unsynced(journal *j, const char *phase, rerr *e)
+{
+    return finish(j, phase, false, e);
 }
 
 /* The entries of journal.jsonl, or NULL (e->code 0: none, or nothing

@@ -33,8 +33,18 @@ bool journal_begin(journal *j, const char *state_dir, const char *run_id, json_t
 /* Appends {"phase": phase, "t": ms, ...extra} and fsyncs.  extra is consumed
  * (may be NULL). */
 bool journal_note(journal *j, const char *phase, json_t *extra, rerr *e);
+/* The same without the fsync, for a phase whose loss recovery cannot tell
+ * from the phase before it (it does the same either way): the next
+ * journal_note's fsync of the same file makes it durable too. */
+bool journal_note_unsynced(journal *j, const char *phase, json_t *extra, rerr *e);
 /* Notes the final phase and moves the journal to runs/<run>.jsonl. */
 bool journal_finish(journal *j, const char *phase, rerr *e);
+/* The same without the fsyncs (of the line, and of the directory after
+ * the move), for a run that ended committed and audited: a crash that
+ * loses them leaves a journal whose last durable phase is "audited", which
+ * recovery finishes the same way (lock released by its token, no second
+ * audit record). */
+bool journal_finish_unsynced(journal *j, const char *phase, rerr *e);
 /* Loads an interrupted journal: returns its entries (array; caller
  * decrefs) or NULL.  NULL with e->code == 0 means there is none.  A
  * journal with no complete first line is removed: only a caller that holds

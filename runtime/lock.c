@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/rand.h>
 
 #include "digest.h"
+#include "rand.h"
 #include "statedir.h"
 #include "xalloc.h"
 
@@ -102,7 +102,7 @@ bool lock_acquire(dlock *l, rstore *s, const char *ns, const char *run_id, const
         snprintf(l->token, sizeof l->token, "%s", token);
     } else {
         unsigned char r[16];
-        if (RAND_bytes(r, sizeof r) != 1)
+        if (!rand_fill(r, sizeof r))
             return rerr_set(e, DIAG_LOCK_HELD, "no random bytes for the lock token");
         digest_hex(r, sizeof r, l->token);
     }

@@ -1,6 +1,6 @@
 /* lock.h - the deploy lock of a namespace in the store: one key,
  * NS:deploy:lock, set with SET NX PX to "<token>|<holder JSON>".  The token
- * is 128 random bits (RAND_bytes); renewal and release are Lua scripts that
+ * is 128 random bits (rand_fill); renewal and release are Lua scripts that
  * act only when the token still matches, so a run never extends or deletes
  * a lock it lost.  A holder that dies stops renewing and the lock expires
  * after its TTL (30 s by default, RLC_LOCK_TTL_MS overrides for tests). */

@@ -269,10 +269,12 @@ json_t *redis_checkpoint(target *tg, rerr *e)
         return NULL;
     }
     json_t *lib = NULL;
-    if (t->functions && !tg->env->dry_run && !(lib = rt_library_loaded(t, e))) {
+    if (t->functions && !tg->env->dry_run &&
+        !(lib = t->lib_read ? json_incref(t->lib_read) : rt_library_loaded(t, e))) {
         json_decref(snap);
         return NULL;
     }
+    t->lib_current = lib && !t->s->cluster && rt_library_is_plans(t, lib);
     /* The pointers to set back; those that were absent are only counted
      * ("added"): their keys are deleted with the others, and a first
      * deploy's 100 000 null entries cost more to sort and write than the

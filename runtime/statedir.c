@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/rand.h>
 
 #include "digest.h"
 #include "file_write.h"
+#include "rand.h"
 #include "xalloc.h"
 
 static bool mkdir_p1(const char *p, rerr *e)
@@ -189,7 +189,8 @@ char *statedir_read(const char *path, size_t *len)
 void statedir_new_id(char out[64])
 {
     unsigned char r[8] = {0};
-    RAND_bytes(r, sizeof r);
+    if (!rand_fill(r, sizeof r))
+        memset(r, 0, sizeof r); /* the time before it still tells runs apart */
     char hx[17];
     digest_hex(r, sizeof r, hx);
     struct timespec now;
@@ -280,10 +281,10 @@ void statedir_describe_holder(const char *holder_json, char *out, size_t n)
 
 static char *read_holder(int fd)
 {
-    char buf[2048];
-    ssize_t k = pread(fd, buf, sizeof buf - 1, 0);
-    buf[k > 0 ? k : 0] = '\0';
-    return xstrdup(buf);
+    char text[2048];
+    ssize_t k = pread(fd, text, sizeof text - 1, 0);
+    text[k > 0 ? k : 0] = '\0';
+    return xstrdup(text);
 }
 
 int statedir_lock(const char *dir, const char *holder_json, rerr *e)

@@ -54,7 +54,7 @@ bool statedir_write_atomic(const char *path, const void *data, size_t n, int mod
 bool statedir_sync_parent(const char *path, rerr *e);
 /* Reads a whole file (malloc'd, NUL-terminated); NULL with errno set. */
 char *statedir_read(const char *path, size_t *len);
-/* A fresh random id: 16 hex digits of RAND_bytes, prefixed with the UTC
+/* A fresh random id: 16 hex digits of random bytes (rand_fill), prefixed with the UTC
  * time to the microsecond so ids sort by age even for runs within one
  * second ("20261130T031500.123456Z-1f3a..."). */
 void statedir_new_id(char out[64]);

@@ -16,7 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
 
 #include "buf.h"
 #include "digest.h"
@@ -25,6 +24,7 @@
 #include "httpc.h"
 #include "plan_gateway.h"
 #include "plan_key.h"
+#include "rand.h"
 #include "cfg_store.h"
 #include "secret.h"
 #include "rules.h"
@@ -409,7 +409,7 @@ static bool check_token(ng_target *t, rerr *e)
     if (tg->env->dry_run)
         return true;
     unsigned char r[CHECK_TOKEN_HEX / 2];
-    if (RAND_bytes(r, sizeof r) != 1)
+    if (!rand_fill(r, sizeof r))
         return rerr_set(e, DIAG_STATE_IO, "target %s: no random bytes for the check token",
                         tg->name);
     hex_of(r, sizeof r, t->token);
@@ -883,7 +883,8 @@ static bool check_cases(ng_check *c, const char *token, long long want, rerr *e)
     bool ok = true;
     for (int round = 0; ok && sent < want; round++) {
         unsigned char r[8];
-        RAND_bytes(r, sizeof r);
+        if (!rand_fill(r, sizeof r))
+            memset(r, 0, sizeof r);
         hex_of(r, sizeof r, c->nonce);
         sim *sm = NULL;
         rl_ruleset one = *env->rs;

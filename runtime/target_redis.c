@@ -181,6 +181,7 @@ static void rt_free(target *tg)
     free(t->st_text);
     redis_manifest_free(t);
     free(t->live_plan);
+    json_decref(t->lib_read);
     json_decref(tg->desc);
     rstore_close(t->s);
     secret_wipe(t->pass, sizeof t->pass);
@@ -523,7 +524,8 @@ static bool library_ns_check(rtarget *t, rerr *e)
                       (int)(strlen(tagpre) > 2 ? strlen(tagpre) - 2 : 0), tagpre + 1,
                       t->base.env->ns);
     free(mine);
-    json_decref(code);
+    json_decref(t->lib_read);
+    t->lib_read = code;
     return ok;
 }
 
@@ -747,16 +749,23 @@ static bool library_text(const target_env *env, buf *out, rerr *e)
     return true;
 }
 
-bool rt_library_same(rtarget *t)
+bool rt_library_is_plans(rtarget *t, const json_t *code)
 {
     rerr tmp;
-    json_t *code = rt_library_loaded(t, &tmp);
     buf lib;
     bool same = code && json_is_string(code) && library_text(t->base.env, &lib, &tmp) &&
                 json_string_length(code) == lib.len &&
                 !memcmp(json_string_value(code), buf_str(&lib), lib.len);
     if (code && json_is_string(code))
         buf_free(&lib);
+    return same;
+}
+
+bool rt_library_same(rtarget *t)
+{
+    rerr tmp;
+    json_t *code = rt_library_loaded(t, &tmp);
+    bool same = rt_library_is_plans(t, code);
     json_decref(code);
     return same;
 }
@@ -952,12 +961,19 @@ static bool rt_apply(target *tg, size_t *written, rerr *e)
 {
     rtarget *t = (rtarget *)tg;
     const target_env *env = tg->env;
-    if (!fault_point("apply.library", e) || (t->functions && !load_library(t, e)))
+    const char *lname =
+        json_string_value(json_object_get(json_object_get(env->plan, "library"), "name"));
+    if (!fault_point("apply.library", e))
         return false;
-    target_say(tg, "library %s loaded on every primary (%s)",
-               json_string_value(json_object_get(json_object_get(env->plan, "library"),
-                                                 "name")),
-               t->functions ? "FUNCTION LOAD" : "SCRIPT LOAD, EVALSHA");
+    if (t->functions && t->lib_current) {
+        target_say(tg, "library %s already loaded, as the checkpoint read it: not loaded again",
+                   lname);
+    } else {
+        if (t->functions && !load_library(t, e))
+            return false;
+        target_say(tg, "library %s loaded on every primary (%s)", lname,
+                   t->functions ? "FUNCTION LOAD" : "SCRIPT LOAD, EVALSHA");
+    }
     if (!env->renew(env->ud, e) || !fault_point("apply.config", e) ||
         !send_cmds(t, true, e, written))
         return false;

@@ -150,7 +150,19 @@ typedef struct rtarget {
      * record was made under it: verification may then run only the cases
      * of the tenants whose config changes (rt_library_same). */
     bool lib_same;
+    /* The store's library, read by the checkpoint under the deploy lock,
+     * is this plan's byte for byte (one node, Redis 7 functions): the
+     * apply does not load it again (FUNCTION LOAD compiles it, about a
+     * millisecond of the server's time on every run). */
+    bool lib_current;
+    /* The library as the read (under the deploy lock) found it, for the
+     * checkpoint: nothing this deploy sends changes it in between. */
+    json_t *lib_read;
 } rtarget;
+
+/* Whether code (FUNCTION LIST's library_code, as rt_library_loaded
+ * answers it) is the library this plan loads, byte for byte. */
+bool rt_library_is_plans(rtarget *t, const json_t *code);
 
 /* Whether the listed store (t->keys_known) holds no key of the namespace:
  * none under its tags "{ns:" and no deploy state, plan or manifest. */

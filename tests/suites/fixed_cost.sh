@@ -1,0 +1,114 @@
+#!/bin/sh
+# fixed_cost.sh - what every `rlc run` spends whatever it changes (SPEC.md
+# 7.7, "What every run costs"), and that the shortcuts taken there change
+# nothing a deploy promises:
+#  - the library is not loaded again when the checkpoint read it, under the
+#    deploy lock, as the plan's own, byte for byte; it is when the store's
+#    differs (replaced by hand), and the run then leaves the plan's;
+#  - preflight's ACL checks go in one pipeline: a re-apply that changes
+#    nothing reaches the server in a few reads, not one per check, and a
+#    refused command is still named (preflight.sh refuses each one);
+#  - the library's source is read apart from the plan's head when it is
+#    plain ASCII: a plan whose source holds escapes it does not take
+#    (non-ASCII, \u0001) or a non-canonical `\/` loads the same library as
+#    the canonical text, and a source changed without its digest is still
+#    refused.
+. "$ROOT/tests/lib.sh"
+plan 10
+
+NS=fc
+cat > "$T/p.rlp" <<'EOF'
+policy "fc" {
+  namespace = "fc"
+  max_clock_skew = 500ms
+}
+target redis "primary" {
+  url = env("RLC_REDIS_URL")
+}
+tenant "acme" {
+  limit 10/s
+  group "g" {
+    limit 5/s
+  }
+}
+tenant "beta" {
+  limit 20/s
+}
+EOF
+sed 's|limit 20/s|limit 21/s|' "$T/p.rlp" > "$T/q.rlp"
+"$RLC" compile -q "$T/p.rlp" -o "$T/p.json" || bail_out "compile p" "failed"
+"$RLC" compile -q "$T/q.rlp" -o "$T/q.json" || bail_out "compile q" "failed"
+
+PORT=$(free_port)
+start_redis "$PORT" || bail_out "redis starts" "see stderr"
+export RLC_REDIS_URL="redis://127.0.0.1:$PORT"
+export RLC_STATE_DIR="$T/state"
+rc() { redis-cli -p "$PORT" "$@"; }
+calls() { rc info commandstats | tr -d '\r' | sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p" | grep . || echo 0; }
+reads() { rc info stats | tr -d '\r' | sed -n 's/^total_reads_processed:\([0-9]*\)$/\1/p'; }
+libsum() { rc function list withcode | md5sum; }
+
+"$RLC" run -q "$T/p.json" || bail_out "first deploy" "failed"
+want=$(libsum)
+
+# --- the library, loaded only when the store's is not the plan's ------------
+l0=$(calls 'function|load')
+"$RLC" run "$T/q.json" 2> "$T/q.err"; r=$?
+l1=$(calls 'function|load')
+check "a re-apply whose store holds the plan's library does not load it again" \
+    eval '[ $r -eq 0 ] && [ "$l1" -eq "$l0" ]'
+check "  and says so" grep -q "already loaded, as the checkpoint read it: not loaded again" "$T/q.err"
+# Another build of the library, loaded by hand: the next run loads the plan's.
+python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["library"]["source"] + "\n-- another build", end="")' \
+    "$T/p.json" > "$T/other.lua"
+rc -x function load replace < "$T/other.lua" > /dev/null || bail_out "load another library" "failed"
+l1=$(calls 'function|load')
+"$RLC" run "$T/p.json" 2> "$T/p.err"; r=$?
+l2=$(calls 'function|load')
+check "a store whose library was replaced by hand gets the plan's loaded again" \
+    eval '[ $r -eq 0 ] && [ "$l2" -eq $((l1 + 1)) ] && [ "$(libsum)" = "$want" ]'
+check "  and says so" grep -q "library rlc loaded on every primary (FUNCTION LOAD)" "$T/p.err"
+
+# --- preflight in one pipeline ----------------------------------------------
+# A run that changes nothing: preflight's ~45 ACL DRYRUNs were one read each.
+acl0=$(calls 'acl|dryrun'); rd0=$(reads)
+"$RLC" run -q "$T/p.json"; r=$?
+rd1=$(reads); acl1=$(calls 'acl|dryrun')
+check "a run that changes nothing commits" [ $r -eq 0 ]
+check "  preflight checks every command ($((acl1 - acl0)) ACL DRYRUNs) in a few reads ($((rd1 - rd0)) in the run)" \
+    eval '[ $((acl1 - acl0)) -ge 40 ] && [ $((rd1 - rd0)) -lt 40 ]'
+
+# --- the library's source read apart ----------------------------------------
+# Escapes the plain reader leaves to jansson (é, \u0001, a tab), sealed as
+# Python writes canonical JSON; then the first plan with every "/" of its
+# source written "\/" (not canonical: the same content, so the same digest).
+python3 - "$T/p.json" "$T/esc.json" "$T/esc.lua" "$T/slash.json" <<'PY'
+import hashlib, json, os, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/plan")
+import seal as S
+d = json.load(open(sys.argv[1]))
+src = d["library"]["source"] + "\n-- caf\u00e9 \u0001\t\"q\" a/b\n"
+d["library"]["source"] = src
+d["library"]["sha256"] = hashlib.sha256(src.encode()).hexdigest()
+open(sys.argv[2], "w").write(S.seal(d))
+open(sys.argv[3], "w").write(src)
+text = open(sys.argv[1]).read()
+head, sep, rest = text.partition('"source":"')
+body, end = rest.split('","version"', 1)
+open(sys.argv[4], "w").write(head + sep + body.replace("/", "\\/") + '","version"' + end)
+PY
+[ -s "$T/slash.json" ] || bail_out "escaped plans" "not written"
+"$RLC" run -q "$T/esc.json"; r=$?
+check "a plan whose library source holds non-ASCII and control escapes deploys" [ $r -eq 0 ]
+check "  and the store holds exactly that source" \
+    eval '[ "$(rc function list withcode | python3 -c "import sys; d=sys.stdin.read(); print(\"caf\u00e9 \x01\t\\\"q\\\" a/b\" in d)")" = True ]'
+grep -q '\\/' "$T/slash.json" || bail_out "slash plan" "no \\/ in it"
+"$RLC" run -q "$T/slash.json" 2> "$T/slash.err"; r=$?
+check "a plan whose source writes / as \\/ deploys (same content, same digest) the same library" \
+    eval '[ $r -eq 0 ] && [ "$(libsum)" = "$want" ]'
+# One character of the source changed, the digests left: refused.
+sed 's/-- enforce.lua - the rlc/-- enforce.lua - THE rlc/' "$T/p.json" > "$T/bad.json"
+cmp -s "$T/p.json" "$T/bad.json" && bail_out "tampered plan" "sed changed nothing"
+"$RLC" run -q "$T/bad.json" 2> "$T/bad.err"; r=$?
+check "a library source changed without its digest is refused: exit 3, RLC3105" \
+    eval '[ $r -eq 3 ] && grep -q RLC3105 "$T/bad.err"'
