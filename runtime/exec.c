@@ -49,10 +49,10 @@ static void env_say(void *ud, const char *msg)
         c->o->progress(c->o->ud, msg);
 }
 
-/* Renews every lock the run holds (each only when a third of its TTL has
- * passed). */
 static bool env_expand(void *ud, rerr *e);
 
+/* Renews every lock the run holds (each only when a third of its TTL has
+ * passed). */
 static bool env_renew(void *ud, rerr *e)
 {
     xc *c = ud;
@@ -164,15 +164,15 @@ static bool begin_rs(xc *c, const json_t *plan, size_t n, rerr *e)
     return true;
 }
 
-/* Whether a bucket of names [fn, ln] may be left out of the rules: in a
- * run (not diff or status) of a plan whose one target is a kind that keeps
- * records, when no verification case names a tenant of it (their rules
- * may be read). */
 static int cmp_cstr(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Whether a bucket of names [fn, ln] may be left out of the rules: in a
+ * run (not diff or status) of a plan whose one target is a kind that keeps
+ * records, when no verification case names a tenant of it (their rules
+ * may be read). */
 static bool elidable(xc *c, const json_t *plan, const char *fn, const char *ln)
 {
     if (!c->elide_ok) {
