@@ -9,7 +9,7 @@
 # tenant's config and pointer are removed and a rollback restores them; a
 # crash mid-apply leaves no manifest behind the store's back.  (owner: apply)
 . "$ROOT/tests/lib.sh"
-plan 113
+plan 116
 
 NS=re
 N=300
@@ -447,6 +447,23 @@ python3 "$ROOT/tests/plan/record.py" tamper "$T/state-bk" b03001
 run_watched "$T/bk2.json" "$T/rc8.json"; r=$?
 check "a damaged bucket of the record is detected when opened: full read, committed" \
     eval '[ $r -eq 0 ] && [ "$(field "$T/rc8.json" live_read)" = full ] && [ "$(field "$T/rc8.json" tenants_changed)" -eq 1 ] && sumcheck "$T/rc8.json" && bk_ok'
+# Killed between the blobs appended to the pack and the index replaced
+# (after the commit): the old index stays, naming none of the appended
+# bytes; the next run finds the manifest moved on and reads everything,
+# the one after trusts the record it wrote.
+RLC_FAULT=commit.record "$RLC" run -q "$T/bk1.json" 2> /dev/null; r=$?
+run_watched "$T/bk1.json" "$T/rc9.json"; r2=$?
+check "killed at commit.record ($r): the next run reads everything and changes nothing" \
+    eval '[ $r -eq 137 ] && [ $r2 -eq 0 ] && [ "$(field "$T/rc9.json" live_read)" = full ] && [ "$(field "$T/rc9.json" keys_written)" -eq 0 ] && sumcheck "$T/rc9.json" && bk_ok'
+"$RLC" run -q --json "$T/bk1.json" > "$T/rc10.json"
+check "  the run after it trusts the record again" \
+    eval '[ "$(field "$T/rc10.json" live_read)" = manifest ] && [ "$(field "$T/rc10.json" pointers_read)" -eq 0 ] && bk_ok'
+# A pack no index names (a compaction's, stopped before its index) is
+# removed by the next run that writes the record; the index's pack stays.
+: > "$T/state-bk/$(basename "$T"/state-bk/manifest-*.json .json)-stray.pack"
+"$RLC" run -q "$T/bk2.json" > /dev/null
+check "a pack no index names is removed when the record is written, one pack left" \
+    eval '[ "$(ls "$T"/state-bk/*.pack | wc -l)" -eq 1 ] && ! ls "$T"/state-bk/*stray.pack > /dev/null 2>&1 && bk_ok'
 # The record is written whole the first time, then only what changed: the
 # pack grows by the changed bucket's blob, not by the record.
 pk() { stat -c %s "$T"/state-bk/manifest-*.pack; }
