@@ -9,7 +9,7 @@
 # tenant's config and pointer are removed and a rollback restores them; a
 # crash mid-apply leaves no manifest behind the store's back.  (owner: apply)
 . "$ROOT/tests/lib.sh"
-plan 116
+plan 119
 
 NS=re
 N=300
@@ -464,11 +464,62 @@ check "  the run after it trusts the record again" \
 "$RLC" run -q "$T/bk2.json" > /dev/null
 check "a pack no index names is removed when the record is written, one pack left" \
     eval '[ "$(ls "$T"/state-bk/*.pack | wc -l)" -eq 1 ] && ! ls "$T"/state-bk/*stray.pack > /dev/null 2>&1 && bk_ok'
+# A plan indexed by another rule than the names' (5.2: readers rely on the
+# index only): a tenant added right after a bucket, not beginning one, put
+# by the index at the head of the next bucket.  The bucket before is the
+# record's, unchanged, and elided; but in the state's buckets, cut by the
+# names, the added tenant belongs to it: its entries are read from the
+# record and cut with the added one, and the manifest is still the digest
+# the store alone gives.
+"$RLC" run -q "$T/bk1.json" > /dev/null
+read -r e_last e_next <<EOF2
+$(python3 - "$T/state-bk" <<'PY'
+import glob, hashlib, json, sys
+(p,) = glob.glob(sys.argv[1] + "/manifest-*.json"); t = open(p).read()
+bs = json.loads(t[84:-1])["buckets"]
+b, nxt = bs[10], bs[11]
+print(b[1], nxt[0])
+PY
+)
+EOF2
+g=$(python3 -c 'import hashlib, sys
+last, nxt = sys.argv[1], sys.argv[2]
+for i in range(1000):
+    n = last + "a%d" % i; d = hashlib.sha256(n.encode()).digest()
+    if ((d[0] << 8) | d[1]) % 128 and n < nxt: print(n); break' "$e_last" "$e_next")
+{ cat "$T/bk1.rlp"; printf 'tenant "%s" { limit 7/s }\n' "$g"; } > "$T/bk5.rlp"
+"$RLC" compile -q "$T/bk5.rlp" -o "$T/bk5r.json" || bail_out "compile bk5" "failed"
+python3 - "$T/bk5r.json" "$T/bk5.json" "$g" <<'PY'
+import json, os, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/plan")
+import seal as S
+d = json.loads(open(sys.argv[1]).readline()); g = sys.argv[3]
+names = [t["name"] for t in d["tenants"]]; at = names.index(g)
+ix, first = d["tenant_index"], 0
+for k, b in enumerate(ix):
+    if first <= at < first + b["n"]:
+        assert at == first + b["n"] - 1, "the added tenant ends its bucket"
+        b["n"] -= 1; ix[k + 1]["n"] += 1
+        break
+    first += b["n"]
+open(sys.argv[2], "w").write(S.seal(d))
+PY
+run_watched "$T/bk5.json" "$T/rc11.json"; r=$?
+check "a plan indexed otherwise: a tenant added after an elided bucket ($g) is cut into it, the manifest is the store's digest" \
+    eval '[ $r -eq 0 ] && [ "$(field "$T/rc11.json" live_read)" = manifest ] && [ "$(field "$T/rc11.json" tenants_changed)" -eq 1 ] && sumcheck "$T/rc11.json" && bk_ok'
+"$RLC" run -q "$T/bk1.json" > /dev/null
+python3 "$ROOT/tests/plan/record.py" tamper "$T/state-bk" "$e_last"
+m0=$(rc get bk:deploy:manifest)
+"$RLC" run -q "$T/bk5.json" 2> "$T/err"; r=$?
+check "  and with that bucket of the record damaged: exit 1, the digest cannot be computed, rolled back" \
+    eval '[ $r -eq 1 ] && grep -q "the state digest could not be computed" "$T/err" && grep -q -- "--full-read" "$T/err" && [ "$(rc get bk:deploy:manifest)" = "$m0" ] && [ -z "$(rc get "{bk:$g}:active")" ]'
+"$RLC" run -q --full-read "$T/bk1.json" > /dev/null; r=$?
+check "  --full-read then writes the record again" eval '[ $r -eq 0 ] && bk_ok'
 # The record is written whole the first time, then only what changed: the
 # pack grows by the changed bucket's blob, not by the record.
 pk() { stat -c %s "$T"/state-bk/manifest-*.pack; }
 p0=$(pk)
-"$RLC" run -q "$T/bk1.json" > /dev/null
+"$RLC" run -q "$T/bk2.json" > /dev/null
 check "a one-tenant re-apply appends one bucket to the record's pack ($p0 -> $(pk) bytes), not the record" \
     eval '[ $(( $(pk) - p0 )) -gt 0 ] && [ $(( $(pk) - p0 )) -lt $((p0 / 20)) ] && [ "$(ls "$T"/state-bk/manifest-*.pack | wc -l)" -eq 1 ]'
 
