@@ -60,7 +60,9 @@ typedef struct rbucket {
     size_t n;
     long long off, len;               /* its blob in the pack */
     /* Once opened (its blob read and checked): its entries, in name order,
-     * their strings in text; names and vers the same for tknown. */
+     * their strings in text (the blob, cut in place), or in escaped when
+     * the names held escapes (copied out by jansson); names and vers the
+     * same for tknown. */
     rkv *v;
     char *text, *escaped;
     const char **names, **vers;
