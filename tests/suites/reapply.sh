@@ -373,9 +373,12 @@ PY
 run_watched() {
     pl=$1 out=$2; shift 2
     redis-cli -p "$PORT" monitor > "$T/mon" & mp=$!
-    sleep 0.2
+    # Until the monitor is listening (it says OK), and after the run until
+    # it has listed a command sent after it: nothing of the run is missed.
+    i=0; until grep -q OK "$T/mon" 2>/dev/null || [ $i -gt 100 ]; do sleep 0.05; i=$((i + 1)); done
     "$RLC" run -q --json "$@" "$pl" > "$out"; rw=$?
-    sleep 0.2
+    rc echo watch-end > /dev/null
+    i=0; until grep -q watch-end "$T/mon" || [ $i -gt 100 ]; do sleep 0.05; i=$((i + 1)); done
     kill $mp 2>/dev/null; wait $mp 2>/dev/null
     return $rw
 }
