@@ -119,7 +119,7 @@ bool file_write_atomic(const char *path, const char *const *parts, const size_t 
             *err = str_printf("cannot write '%s': %s", tmp, strerror(errno));
             goto out_unlink;
         }
-    if (fsync(fd) != 0) {
+    if (!(flags & FW_NO_SYNC) && fsync(fd) != 0) {
         *err = str_printf("cannot write '%s': %s", tmp, strerror(errno));
         goto out_unlink;
     }
@@ -132,6 +132,10 @@ bool file_write_atomic(const char *path, const char *const *parts, const size_t 
     if (rename(tmp, target) != 0) {
         *err = str_printf("cannot rename '%s' to '%s': %s", tmp, target, strerror(errno));
         goto out_unlink;
+    }
+    if (flags & FW_NO_SYNC) {
+        ok = true;
+        goto out;
     }
     /* Make the rename itself durable. */
     int dfd = open(dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

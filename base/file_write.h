@@ -20,6 +20,11 @@
 enum {
     FW_EXACT_MODE = 1,   /* the file gets exactly `mode` (the umask does not apply) */
     FW_KEEP_MODE = 2,    /* an existing file keeps its mode; a new one gets `mode` */
+    /* Neither the file nor the rename is fsynced: for a file that is
+     * checked when read and whose loss a crash of the machine may cause
+     * (the old one back, or an empty or partial one, never a mix read as
+     * valid), and nothing else. */
+    FW_NO_SYNC = 4,
 };
 
 /* Writes the concatenation of the n parts (parts[i], lens[i] bytes) to
