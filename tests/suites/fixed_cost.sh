@@ -14,7 +14,7 @@
 #    the canonical text, and a source changed without its digest is still
 #    refused.
 . "$ROOT/tests/lib.sh"
-plan 14
+plan 16
 
 NS=fc
 cat > "$T/p.rlp" <<'EOF'
@@ -140,3 +140,25 @@ if command -v strace >/dev/null 2>&1; then
 else
     skip "a one-tenant re-apply makes at most 11 fsyncs" "strace not installed"
 fi
+
+# --- the tenant index read by hand when it is canonical ---------------------
+# The same content written another way (each bucket's members in another
+# order): left to jansson, and the plan still loads and deploys; an index
+# whose numbers were changed is still refused.
+python3 - "$T/q.json" "$T/reord.json" "$T/badix.json" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+def reorder(m):
+    b = json.loads(m.group(0))
+    return '{"sha256":"%s","n":%d,"len":%d,"at":%d}' % (b["sha256"], b["n"], b["len"], b["at"])
+head, sep, rest = text.partition('"tenant_index":')
+ix, tail = rest.split(',"tenants":', 1)
+open(sys.argv[2], "w").write(head + sep + re.sub(r'\{"at":[^}]*\}', reorder, ix) + ',"tenants":' + tail)
+bad = re.sub(r'"n":(\d+)', lambda m: '"n":%d' % (int(m.group(1)) + 1), ix, count=1)
+open(sys.argv[3], "w").write(head + sep + bad + ',"tenants":' + tail)
+PY
+"$RLC" run -q "$T/reord.json"; r=$?
+check "an index written in another member order loads (jansson reads it) and deploys" [ $r -eq 0 ]
+"$RLC" run -q "$T/badix.json" 2> "$T/badix.err"; r=$?
+check "an index with a bucket's count changed is refused: exit 3" \
+    eval '[ $r -eq 3 ] && grep -q "RLC310[56]" "$T/badix.err"'
