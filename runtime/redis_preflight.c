@@ -229,6 +229,19 @@ static bool perm_drain(pctx *p, bool *fallback, rerr *e)
     return ok;
 }
 
+/* A tenant of a bucket the load left out of the rules (a re-apply that
+ * changes nothing has no tenant in them), or NULL. */
+static const char *elided_name(const target_env *env)
+{
+    for (size_t i = 0; env->known && i < env->known->nrec; i++) {
+        const tknown_rec *r = &env->known->rec[i];
+        for (size_t j = 0; r->nelided && j < r->nb; j++)
+            if (r->elided[j])
+                return r->first(r->whole, j);
+    }
+    return NULL;
+}
+
 static bool probe_permission(rtarget *t, rerr *e)
 {
     const target_env *env = t->base.env;
@@ -236,8 +249,9 @@ static bool probe_permission(rtarget *t, rerr *e)
     /* One tenant's keys stand for all: an ACL key pattern is written for
      * the namespace, and checking 100 000 tenants would take as long as
      * the deploy. */
-    char *tag = env->rs && env->rs->ntenants ? plan_key_tag(env->ns, env->rs->tenants[0].name)
-                                           : NULL;
+    const char *one = env->rs && env->rs->ntenants ? env->rs->tenants[0].name
+                                                   : elided_name(env);
+    char *tag = one ? plan_key_tag(env->ns, one) : NULL;
     p.tag = tag;
     bool ok = true;
     for (int pass = 0; ok && pass < 2; pass++) {

@@ -187,6 +187,19 @@ static bool run_cases(rtarget *t, json_t *report, rerr *e)
     size_t *first = xcalloc(ncases_all + 1, sizeof *first);   /* reply index of send 0 */
     bool *run = xcalloc(ncases_all + 1, sizeof *run);
     bool scoped = t->lib_same && rt_library_same(t);
+    if (t->lib_same && !scoped) {
+        /* The read found the plan's library on the store and left the
+         * other cases' tenants unread; a library replaced since then
+         * means the store does not run what was deployed. */
+        free(first);
+        free(run);
+        json_object_set_new(report, "verify_scope", json_string("changed"));
+        json_object_set_new(report, "verify_cases", json_integer(0));
+        json_object_set_new(report, "verify_requests", json_integer(0));
+        return rerr_set(e, DIAG_VERIFY_MISMATCH, "target %s: the enforcement library on the "
+                        "store is no longer the plan's: it was replaced during the deploy, "
+                        "after the read found it unchanged", t->base.name);
+    }
     rpipe *p = rpipe_new(t->s);
     size_t i;
     json_t *vc;
@@ -195,6 +208,13 @@ static bool run_cases(rtarget *t, json_t *report, rerr *e)
         const char *tn = json_string_value(json_object_get(vc, "tenant"));
         rtenant *x = rt_find(t, tn);
         run[i] = scoped ? x && x->changed : x || by_template(env->rs, tn);
+        /* Every case runs: one whose tenant was not read would be skipped
+         * in silence, and the deploy pass untested. */
+        if (!scoped && !run[i]) {
+            ok = rerr_set(e, DIAG_PLAN_SHAPE, "target %s: verify[%zu]: tenant \"%s\" was not "
+                          "read, so its case cannot run", t->base.name, i, tn ? tn : "");
+            break;
+        }
         /* Read found the library unchanged and encoded only the changed
          * tenants: a library replaced since needs the others' configs. */
         if (run[i] && x && !rt_encode(t, x, e)) {

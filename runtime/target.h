@@ -54,6 +54,9 @@ typedef struct target_env {
      * to rs, from their records: for a target that cannot take them as
      * unchanged.  False with e set when a record cannot give them. */
     bool (*expand)(void *ud, rerr *e);
+    /* The same for the elided buckets that hold a verification case's
+     * tenant only: for a target that will run every case. */
+    bool (*expand_cases)(void *ud, rerr *e);
     void *ud;
 } target_env;
 
