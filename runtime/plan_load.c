@@ -835,24 +835,45 @@ refuse:
     return NULL;
 }
 
+/* Whether the bucket text [bt, bt + len) is framed as the index says: from
+ * a '{' after the array's '[' or a ',' to a '}' before a ',' or the ']'. */
+static bool bucket_framed(const char *bt, size_t len)
+{
+    return len >= 2 && bt[0] == '{' && bt[len - 1] == '}' && (bt[-1] == '[' || bt[-1] == ',') &&
+           (bt[len] == ',' || bt[len] == ']');
+}
+
+static bool bucket_misplaced(size_t k, rerr *e)
+{
+    return rerr_set(e, DIAG_PLAN_DIGEST, "tenant_index[%zu]: the bucket is not where the index "
+                    "says in the plan's text: the plan was modified after it was compiled", k);
+}
+
 /* Whether the buckets of index lie where they say in the tenants array
- * starting at vs ('['): one after the other, each from a '{' to a '}'
- * followed by ',' or, for the last, by the array's ']'; *ve is then the end
- * of the array (after ']').  A plan re-indented by a tool fails this and is
- * read whole instead. */
+ * starting at vs ('['): one after the other (by their numbers), the first
+ * and the last framed by their bytes; *ve is then the end of the array
+ * (after ']').  A plan re-indented by a tool fails this and is read whole
+ * instead.  Each other bucket's bytes are checked when it is read
+ * (bucket_framed); the separator between two buckets neither of which is
+ * read is never used. */
 static bool buckets_located(const json_t *index, const char *vs, const char *end,
                             const char **ve)
 {
-    size_t k, next = 1, room = (size_t)(end - vs);
+    size_t k, next = 1, room = (size_t)(end - vs), nb = json_array_size(index);
     json_t *b;
     json_array_foreach(index, k, b) {
         json_int_t at = json_integer_value(json_object_get(b, "at"));
         json_int_t len = json_integer_value(json_object_get(b, "len"));
-        if ((size_t)at != next || len < 2 || (size_t)len >= room - (size_t)at ||
-            vs[at] != '{' || vs[at + len - 1] != '}')
+        if ((size_t)at != next || len < 2 || (size_t)len >= room - (size_t)at)
             return false;
         next = (size_t)(at + len) + 1;
-        if (vs[next - 1] != (k + 1 == json_array_size(index) ? ']' : ','))
+        /* The bytes of the first and the last bucket only: looking at each
+         * bucket's would fault in a page of the file per bucket, most of
+         * which a re-apply never reads.  A bucket is checked against its
+         * digest, and parsed, when it is read. */
+        if ((k == 0 || k + 1 == nb) &&
+            (vs[at] != '{' || vs[at + len - 1] != '}' ||
+             vs[next - 1] != (k + 1 == nb ? ']' : ',')))
             return false;
     }
     if (next == 1 && (room < 2 || vs[1] != ']'))
@@ -973,10 +994,12 @@ bool plan_read_bucket(const plan_text *pt, const json_t *plan, size_t k, size_t 
     size_t n = (size_t)json_integer_value(json_object_get(b, "n"));
     const char *want = json_string_value(json_object_get(b, "sha256"));
     if (!pt->text || !want || at < 1 || bl < 0 ||
-        (size_t)at + (size_t)bl > pt->len - pt->tenants_at)
+        (size_t)at + (size_t)bl >= pt->len - pt->tenants_at)
         return rerr_set(e, DIAG_PLAN_SHAPE, "tenant_index[%zu]: no such bucket in the plan", k);
     const char *bt = pt->text + pt->tenants_at + at;
     char hex[DIGEST_HEX_LEN + 1];
+    if (!bucket_framed(bt, (size_t)bl))
+        return bucket_misplaced(k, e);
     if (!plan_bucket_digest(bt, (size_t)bl, hex) || strcmp(hex, want))
         return bucket_modified(k, first, n, want, hex, e);
     return hand_over(plan, bt, (size_t)bl, first, n, total, tfn, fn, ud, e);
@@ -1176,7 +1199,9 @@ json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_tex
             continue;
         }
         char hex[DIGEST_HEX_LEN + 1];
-        if (!plan_bucket_digest(bt, bl, hex) || strcmp(hex, want))
+        if (!bucket_framed(bt, bl))
+            ok = bucket_misplaced(k, e);
+        else if (!plan_bucket_digest(bt, bl, hex) || strcmp(hex, want))
             ok = bucket_modified(k, first, n, want, hex, e);
         else
             ok = hand_over(p, bt, bl, first, n, total, tfn, fn, ud, e);

@@ -14,7 +14,7 @@
 #    the canonical text, and a source changed without its digest is still
 #    refused.
 . "$ROOT/tests/lib.sh"
-plan 16
+plan 17
 
 NS=fc
 cat > "$T/p.rlp" <<'EOF'
@@ -162,3 +162,31 @@ check "an index written in another member order loads (jansson reads it) and dep
 "$RLC" run -q "$T/badix.json" 2> "$T/badix.err"; r=$?
 check "an index with a bucket's count changed is refused: exit 3" \
     eval '[ $r -eq 3 ] && grep -q "RLC310[56]" "$T/badix.err"'
+
+# --- a bucket's bytes checked when it is read, not at load ------------------
+# Two buckets' boundary moved (the numbers still add up, the index sealed
+# again): a deploy that reads them refuses the plan, naming the bucket.
+awk 'BEGIN { print "policy \"fb\" {\n  namespace = \"fb\"\n}"
+    print "target redis \"primary\" {\n  url = env(\"RLC_REDIS_URL\")\n}"
+    for (i = 0; i < 600; i++) printf "tenant \"f%03d\" {\n  limit 10/s\n}\n", i }' > "$T/fb.rlp"
+"$RLC" compile -q "$T/fb.rlp" -o "$T/fb.json" || bail_out "compile fb" "failed"
+python3 - "$T/fb.json" "$T/fbm.json" <<'PY' || bail_out "misframed plan" "fewer than 3 buckets"
+import json, os, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/plan")
+import seal as S
+text = open(sys.argv[1]).read()
+d = json.loads(text)
+ix = d["tenant_index"]
+if len(ix) < 3:
+    sys.exit(1)
+old_ix = json.dumps(ix, separators=(",", ":"))
+ix[1]["len"] -= 5; ix[2]["at"] -= 5; ix[2]["len"] += 5
+old_dg, new_dg = d["plan_digest"], S.digest(d)
+# The same text with the new index and digest: the tenants' bytes as they were.
+out = text.replace(old_ix, json.dumps(ix, separators=(",", ":")), 1).replace(old_dg, new_dg, 1)
+assert out != text
+open(sys.argv[2], "w").write(out)
+PY
+"$RLC" run -q "$T/fbm.json" 2> "$T/fbm.err"; r=$?
+check "a bucket not where the index says is refused when read: exit 3, RLC3105, naming it" \
+    eval '[ $r -eq 3 ] && grep -q "RLC3105" "$T/fbm.err" && grep -q "tenant_index\[[12]\]: the bucket is not where the index says" "$T/fbm.err"'
