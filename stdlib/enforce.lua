@@ -1321,11 +1321,9 @@ local function decide(keys, args)
         local kind = r.kind
         local admit, rem, retry
         if kind == 'T' then
-            -- token_bucket's admitted path, written out: most decisions
-            -- take it, and calling the algorithm and storing its six
-            -- results costs about as much as its arithmetic.  Every other
-            -- case, a rejection included, is token_bucket's, which says
-            -- why each step is algo.c's.
+            -- token_bucket, written out: calling the algorithm and storing
+            -- its six results costs about as much as its arithmetic.
+            -- token_bucket says why each step is algo.c's.
             local W, C, B = r.n2, r.n1, r.n3
             local cap = B * W
             local st = vals[i + 1]
@@ -1380,11 +1378,44 @@ local function decide(keys, args)
                 end
                 admit, rem = true, q
                 R[i], S[i] = q, reset
+            else
+                admit, rem = false, idiv(level, W)
+                retry = -1
+                if ck <= B then retry = t - now + cdiv(units - level, C) end
+                R[i], S[i], Y[i], ST[i] = rem, t - now + cdiv(cap - level, C), retry, false
+            end
+        elseif kind == 'F' then
+            -- fixed_window, written out as the bucket is.
+            local W, C = r.n2, r.n1
+            -- start = idiv(now, W) * W
+            local q = now / W
+            q = q - q % 1
+            local m = now - q * W
+            if m < 0 then
+                q = q - 1
+            elseif m >= W then
+                q = q + 1
+            end
+            local start, cnt, kept = q * W, 0, false
+            local st = vals[i + 1]
+            if st then
+                local a, b = sunpack('dd', st)
+                if a >= start then start, cnt, kept = a, b, true end
+            end
+            local end_in = start + W - now
+            local n = cost * r.n4
+            if n <= C - cnt then
+                admit, rem = true, C - cnt - n
+                R[i], S[i], ST[i] = rem, end_in, spack('dd', start, cnt + n)
+                TT[i] = not (kept and at_now) and end_in + 2 * skew + 1
+            else
+                admit, rem, retry = false, C - cnt, end_in
+                if n > C then retry = -1 end
+                R[i], S[i], Y[i], ST[i] = rem, cnt > 0 and end_in or 0, retry, false
             end
         end
-        if admit then
-            -- The bucket above: A and Y are read for concurrency rules
-            -- and rejections only.
+        if admit ~= nil then
+            -- Decided above: A is read for concurrency rules only.
         elseif kind == 'C' then
             local key = mk[i + 1]
             -- Leases that expired are dropped; peek writes nothing, so it
