@@ -1327,12 +1327,15 @@ local function decide(keys, args)
             local W, C, B = r.n2, r.n1, r.n3
             local cap = B * W
             local st = vals[i + 1]
-            local level, last, oexp = cap, now, 0
-            if st then
+            local level, last, oexp
+            if not st then
+                level, last, oexp = cap, now, 0
+            else
                 if #st == 24 then
                     level, last, oexp = sunpack('ddd', st)
                 else
                     level, last = sunpack('dd', st)
+                    oexp = 0
                 end
                 if level > cap then level = cap end
             end
