@@ -1376,8 +1376,16 @@ local function decide(keys, args)
                 if keep and oexp >= keep + reset then
                     ST[i], TT[i] = spack('dd', left, t), false
                 else
-                    local exp, tt = bucket_ttl(oexp, reset, skew)
-                    ST[i], TT[i] = spack('ddd', left, t, exp), tt
+                    -- bucket_ttl's other answers.
+                    local need, exp = reset + 2 * skew + 1, 0
+                    if keep then
+                        local slack = reset / 16
+                        slack = slack - slack % 1
+                        if slack < 1000 then slack = 1000 end
+                        need = need + slack
+                        exp = at_now + need
+                    end
+                    ST[i], TT[i] = spack('ddd', left, t, exp), need
                 end
                 admit, rem = true, q
                 R[i], S[i] = q, reset
@@ -1516,6 +1524,8 @@ local function decide(keys, args)
                     call('SETRANGE', mk[i + 1], '0', st)
                 elseif rules[i].kind == 'L' then
                     log_commit(mk[i + 1], st, tt)
+                elseif at_now then
+                    call('SET', mk[i + 1], st, 'PXAT', at_now + tt)
                 else
                     set_px(mk[i + 1], st, tt, vals[i + 1])
                 end
