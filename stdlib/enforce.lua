@@ -112,18 +112,11 @@ end
 -- has_pxat is declared with the other locals init binds.
 local at_now
 
--- ttl_ms false keeps the key's expiry: the state old (as read) is then
--- overwritten in place (SETRANGE, which keeps the expiry and answers a
--- number, cheaper for Lua than SET's status) when it has the new one's
--- length, else SET KEEPTTL.
-local function set_px(key, val, ttl_ms, old)
-    if not ttl_ms then
-        if old and #old == #val then
-            call('SETRANGE', key, '0', val)
-        else
-            call('SET', key, val, 'KEEPTTL')
-        end
-    elseif at_now then
+-- A state with its expiry.  A write that keeps the key's expiry is not
+-- made here: decide overwrites the state in place (SETRANGE, which keeps
+-- the expiry and answers a number, cheaper for Lua than SET's status).
+local function set_px(key, val, ttl_ms)
+    if at_now then
         call('SET', key, val, 'PXAT', at_now + ttl_ms)
     else
         call('SET', key, val, 'PX', ttl_ms)
@@ -134,7 +127,7 @@ end
 -- and a write that sets one costs about twice one that keeps it.  So under
 -- server time its state carries the expiry last set (absolute ms, 0 when
 -- unknown or relative): a write whose needed expiry is not later keeps it
--- (set_px with ttl false); otherwise the new expiry is set with a slack
+-- (ttl false); otherwise the new expiry is set with a slack
 -- of 1 s or 1/16 of the time to full, whichever is longer, so that a
 -- bucket charged steadily sets it about once a second.  Returns the expiry to store and
 -- the ttl for set_px (false: keep).
@@ -1517,8 +1510,8 @@ local function decide(keys, args)
                 -- An admitted rate rule.  tt false keeps the expiry, and
                 -- then the state read had the new one's format (an
                 -- algorithm keeps an expiry only over a state of its own),
-                -- so it is overwritten in place: set_px's most common case,
-                -- without the call.
+                -- so it is overwritten in place; a new expiry is set_px's,
+                -- written out for server time.
                 local tt = TT[i]
                 if tt == false then
                     call('SETRANGE', mk[i + 1], '0', st)
@@ -1527,7 +1520,7 @@ local function decide(keys, args)
                 elseif at_now then
                     call('SET', mk[i + 1], st, 'PXAT', at_now + tt)
                 else
-                    set_px(mk[i + 1], st, tt, vals[i + 1])
+                    set_px(mk[i + 1], st, tt)
                 end
             elseif A[i] and rules[i].kind == 'C' then
                 local r = rules[i]

@@ -3,8 +3,8 @@
 # checked on a real redis-server by what the library sends (MONITOR) and
 # what the store holds (PEXPIRETIME, the state): with server time a fixed
 # or approximate sliding window sets its expiry once per window (window end
-# + 2 x skew + 1 ms) and later writes keep it (SETRANGE over the state of
-# the same length, which keeps the expiry, else SET KEEPTTL); a token bucket
+# + 2 x skew + 1 ms) and later writes keep it (SETRANGE over the state,
+# which keeps the expiry); a token bucket
 # or GCRA sets its expiry with a slack (1 s or 1/16 of the time to full)
 # and records it in its state, and a write whose needed expiry is not later
 # keeps it (a token bucket's rewrites its two numbers only, SETRANGE of 16
