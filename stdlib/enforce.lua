@@ -1494,8 +1494,8 @@ local function decide(keys, args)
     end
     local lease = ''
     if DRY then
-        -- What the writes below would leave: a concurrency rule one lease
-        -- more (the others' states were computed as charged already).
+        -- What the writes, not made, would leave: a concurrency rule one
+        -- lease more (the others' states were computed as charged already).
         for i = 1, n do
             if A[i] and rules[i].kind == 'C' then
                 local rem = rules[i].n1 - U[i] - 1
