@@ -112,18 +112,11 @@ end
 -- has_pxat is declared with the other locals init binds.
 local at_now
 
--- ttl_ms false keeps the key's expiry: the state old (as read) is then
--- overwritten in place (SETRANGE, which keeps the expiry and answers a
--- number, cheaper for Lua than SET's status) when it has the new one's
--- length, else SET KEEPTTL.
-local function set_px(key, val, ttl_ms, old)
-    if not ttl_ms then
-        if old and #old == #val then
-            call('SETRANGE', key, '0', val)
-        else
-            call('SET', key, val, 'KEEPTTL')
-        end
-    elseif at_now then
+-- A state with its expiry.  A write that keeps the key's expiry is not
+-- made here: decide overwrites the state in place (SETRANGE, which keeps
+-- the expiry and answers a number, cheaper for Lua than SET's status).
+local function set_px(key, val, ttl_ms)
+    if at_now then
         call('SET', key, val, 'PXAT', at_now + ttl_ms)
     else
         call('SET', key, val, 'PX', ttl_ms)
@@ -134,7 +127,7 @@ end
 -- and a write that sets one costs about twice one that keeps it.  So under
 -- server time its state carries the expiry last set (absolute ms, 0 when
 -- unknown or relative): a write whose needed expiry is not later keeps it
--- (set_px with ttl false); otherwise the new expiry is set with a slack
+-- (ttl false); otherwise the new expiry is set with a slack
 -- of 1 s or 1/16 of the time to full, whichever is longer, so that a
 -- bucket charged steadily sets it about once a second.  Returns the expiry to store and
 -- the ttl for set_px (false: keep).
@@ -1170,7 +1163,6 @@ local function decide(keys, args)
         return bad('decide takes 6 arguments (path, method, route, cost, now_ms, lease id), '
                    .. 'not ' .. #args)
     end
-    local path, method, route = args[1], args[2], args[3]
     -- The costs seen are few (mostly "1"): their values are kept, so that
     -- most calls parse no number (at most 64, then the rest are parsed).
     local cost = COSTS[args[4]]
@@ -1183,24 +1175,37 @@ local function decide(keys, args)
             COSTS[args[4]], ncosts = cost, ncosts + 1
         end
     end
-    if #active > 4096 then return bad('KEYS[1] longer than 4096 bytes') end
-    -- An unlisted tenant (none is kept per tenant) finds the plan `tenant
-    -- *` keeps per path.
-    if not e then e = gen2_get(plans, active, path) end
-    local unlisted, ver = false, nil
+    local p, unlisted, ver = e, false, nil
     if not e then
-        ver = gen_get(seen, active)
-        if ver == nil and TEMPLATE and sub(active, 1, #TEMPLATE.tagpre) == TEMPLATE.tagpre then
-            e = gen2_get(plans, TEMPLATE, path)
-            unlisted = true
+        if #active > 4096 then return bad('KEYS[1] longer than 4096 bytes') end
+        -- The older generation, then for an unlisted tenant (none is kept
+        -- per tenant) the plan `tenant *` keeps per path.
+        local path = args[1]
+        e = gen2_get(plans, active, path)
+        if not e then
+            ver = gen_get(seen, active)
+            if ver == nil and TEMPLATE and sub(active, 1, #TEMPLATE.tagpre) == TEMPLATE.tagpre then
+                e = gen2_get(plans, TEMPLATE, path)
+                unlisted = true
+            end
         end
+        p = e
     end
-    local p = e
-    if e and e.routes then p = e[RT.sig(e.routes, method, route)] end
-    if p and unlisted then p = tpl_bind(p, active) end
+    if e and e.routes then p = e[RT.sig(e.routes, args[2], args[3])] end
+    if unlisted and p then p = tpl_bind(p, active) end
     local vals
     if p then
-        vals = call('MGET', unpack(p.mkeys))
+        -- One or three rules (a key of a tenant, or of a group of a
+        -- tenant) without unpack's call.
+        local mk = p.mkeys
+        local nk = #mk
+        if nk == 2 then
+            vals = call('MGET', mk[1], mk[2])
+        elseif nk == 4 then
+            vals = call('MGET', mk[1], mk[2], mk[3], mk[4])
+        else
+            vals = call('MGET', unpack(mk))
+        end
         if vals[1] ~= p.ver then p = nil end
     end
     if not p then
@@ -1209,6 +1214,7 @@ local function decide(keys, args)
         -- meanwhile resolves again.  A tenant not seen, in the namespace
         -- of `tenant *`, is first taken for an unlisted one (no active
         -- key): the MGET tells, without a GET per unlisted tenant.
+        local path, method, route = args[1], args[2], args[3]
         local prefix = sub(active, 1, -8)
         local fresh = false
         if ver == nil and not unlisted then ver = gen_get(seen, active) end
@@ -1251,7 +1257,10 @@ local function decide(keys, args)
             end
         end
     end
-    local now
+    -- A bucket keeps the expiry its state records while that is at least
+    -- keep + reset (bucket_ttl; at_now + 2 x skew + 1, nil when at_now is).
+    local now, keep
+    local skew = p.skew
     if p.client then
         now = int_arg(args[5])
         if not now then
@@ -1259,11 +1268,29 @@ local function decide(keys, args)
         end
         at_now = nil
     else
-        now = server_ms()
-        at_now = has_pxat and now or nil
+        -- server_ms, written out (a call costs more than its body).
+        local t = call('TIME')
+        local s, u = t[1], t[2]
+        if s ~= sec_s then sec_s, sec_ms = s, tonumber(s) * 1000 end
+        local nu = #u
+        if nu == 6 then
+            local a, b, c = byte(u, 1, 3)
+            now = sec_ms + a * 100 + b * 10 + c - 5328
+        elseif nu == 5 then
+            local a, b = byte(u, 1, 2)
+            now = sec_ms + a * 10 + b - 528
+        elseif nu == 4 then
+            now = sec_ms + byte(u, 1) - 48
+        else
+            now = sec_ms
+        end
+        if has_pxat then
+            at_now, keep = now, now + 2 * skew + 1
+        else
+            at_now = nil
+        end
     end
-    local skew = p.skew
-    local lease_id = args[6] or ''
+    local lease_id = args[6]
     if #lease_id > 128 then return bad('lease id longer than 128 bytes') end
 
     local rules, mk = p.rules, p.mkeys
@@ -1279,10 +1306,121 @@ local function decide(keys, args)
     -- and the non-shadow rejecter with the longest retry, -1 (never)
     -- longest (when rejected); ties go to the earlier rule.
     local blocked, conc, least, longest = false, false, nil, nil
+    -- The per-call tables as locals: an upvalue costs a VM instruction more
+    -- at every use, and the loops below use them a dozen times per rule.
+    local A, R, S, Y, ST, TT = A, R, S, Y, ST, TT
     for i = 1, n do
         local r = rules[i]
+        local kind = r.kind
         local admit, rem, retry
-        if r.kind == 'C' then
+        if kind == 'T' then
+            -- token_bucket, written out: calling the algorithm and storing
+            -- its six results costs about as much as its arithmetic.
+            -- token_bucket says why each step is algo.c's.
+            local W, C, B = r.n2, r.n1, r.n3
+            local cap = B * W
+            local st = vals[i + 1]
+            local level, last, oexp
+            if not st then
+                level, last, oexp = cap, now, 0
+            else
+                if #st == 24 then
+                    level, last, oexp = sunpack('ddd', st)
+                else
+                    level, last = sunpack('dd', st)
+                    oexp = 0
+                end
+                if level > cap then level = cap end
+            end
+            local t = now
+            if last > t then t = last end
+            if level < cap and t > last then
+                level = level + (t - last) * C
+                if level > cap then level = cap end
+            end
+            local ck = cost * r.n4
+            local units = ck * W
+            if ck <= B and level >= units then
+                local left = level - units
+                -- reset = t - now + cdiv(cap - left, C); remaining =
+                -- idiv(left, W).
+                local a = cap - left
+                local q = a / C
+                q = q - q % 1
+                local m = a - q * C
+                if m < 0 then
+                    q, m = q - 1, m + C
+                elseif m >= C then
+                    q, m = q + 1, m - C
+                end
+                if m > 0 then q = q + 1 end
+                local reset = t - now + q
+                q = left / W
+                q = q - q % 1
+                m = left - q * W
+                if m < 0 then
+                    q = q - 1
+                elseif m >= W then
+                    q = q + 1
+                end
+                -- Its expiry kept (bucket_ttl's common answer), only the
+                -- state's first two numbers are written: the third, the
+                -- expiry recorded, stays as it is.
+                if keep and oexp >= keep + reset then
+                    ST[i], TT[i] = spack('dd', left, t), false
+                else
+                    -- bucket_ttl's other answers.
+                    local need, exp = reset + 2 * skew + 1, 0
+                    if keep then
+                        local slack = reset / 16
+                        slack = slack - slack % 1
+                        if slack < 1000 then slack = 1000 end
+                        need = need + slack
+                        exp = at_now + need
+                    end
+                    ST[i], TT[i] = spack('ddd', left, t, exp), need
+                end
+                admit, rem = true, q
+                R[i], S[i] = q, reset
+            else
+                admit, rem = false, idiv(level, W)
+                retry = -1
+                if ck <= B then retry = t - now + cdiv(units - level, C) end
+                R[i], S[i], Y[i], ST[i] = rem, t - now + cdiv(cap - level, C), retry, false
+            end
+        elseif kind == 'F' then
+            -- fixed_window, written out as the bucket is.
+            local W, C = r.n2, r.n1
+            -- start = idiv(now, W) * W
+            local q = now / W
+            q = q - q % 1
+            local m = now - q * W
+            if m < 0 then
+                q = q - 1
+            elseif m >= W then
+                q = q + 1
+            end
+            local start, cnt, kept = q * W, 0, false
+            local st = vals[i + 1]
+            if st then
+                local a, b = sunpack('dd', st)
+                if a >= start then start, cnt, kept = a, b, true end
+            end
+            local end_in = start + W - now
+            local n = cost * r.n4
+            if n <= C - cnt then
+                admit, rem = true, C - cnt - n
+                R[i], S[i], ST[i] = rem, end_in, spack('dd', start, cnt + n)
+                TT[i] = not (kept and at_now) and end_in + 2 * skew + 1
+            else
+                admit, rem, retry = false, C - cnt, end_in
+                if n > C then retry = -1 end
+                R[i], S[i], Y[i], ST[i] = rem, cnt > 0 and end_in or 0, retry, false
+            end
+        end
+        if admit ~= nil then
+            -- Decided above: A is read for concurrency rules only.
+        elseif kind == 'C' then
             local key = mk[i + 1]
             -- Leases that expired are dropped; peek writes nothing, so it
             -- counts only the live ones (expiry after now) instead.
@@ -1323,11 +1461,12 @@ local function decide(keys, args)
             end
             A[i], R[i], S[i], Y[i] = admit, rem, reset, retry
             conc = true
+            ST[i] = false
         else
             local reset, st, tt
             admit, rem, reset, retry, st, tt =
-                (rate[r.kind] or algs()[r.kind])(r, vals[i + 1] or nil, cost, now, skew, mk[i + 1])
-            A[i], R[i], S[i], Y[i], ST[i], TT[i] = admit, rem, reset, retry, st, tt
+                (rate[kind] or algs()[kind])(r, vals[i + 1] or nil, cost, now, skew, mk[i + 1])
+            A[i], R[i], S[i], Y[i], ST[i], TT[i] = admit, rem, reset, retry, st or false, tt
         end
         if r.shadow then
             if not admit then
@@ -1343,13 +1482,20 @@ local function decide(keys, args)
             least = i
         end
     end
-    for k = no + 1, out_n do out[k] = nil end
-    out_n = no
+    if no ~= out_n then
+        for k = no + 1, out_n do out[k] = nil end
+        out_n = no
+    end
 
+    if blocked then
+        out[1], out[2], out[3], out[4], out[5], out[6], out[7] =
+            0, rules[longest].id, R[longest], S[longest], Y[longest], now, ''
+        return out
+    end
     local lease = ''
-    if not blocked and DRY then
-        -- What the writes below would leave: a concurrency rule one lease
-        -- more (the others' states were computed as charged already).
+    if DRY then
+        -- What the writes, not made, would leave: a concurrency rule one
+        -- lease more (the others' states were computed as charged already).
         for i = 1, n do
             if A[i] and rules[i].kind == 'C' then
                 local rem = rules[i].n1 - U[i] - 1
@@ -1357,59 +1503,58 @@ local function decide(keys, args)
                 R[i] = rem
             end
         end
-    end
-    if not blocked and not DRY then
+    else
         for i = 1, n do
-            if A[i] then
-                local r = rules[i]
-                local kind = r.kind
-                if kind == 'L' then
-                    log_commit(mk[i + 1], ST[i], TT[i])
-                elseif kind ~= 'C' then
-                    -- set_px's most common case (a state of the same
-                    -- length, its expiry kept) without the call.
-                    local st, old = ST[i], vals[i + 1]
-                    if not TT[i] and old and #old == #st then
-                        call('SETRANGE', mk[i + 1], '0', st)
-                    else
-                        set_px(mk[i + 1], st, TT[i], old)
-                    end
+            local st = ST[i]
+            if st then
+                -- An admitted rate rule.  tt false keeps the expiry, and
+                -- then the state read had the new one's format (an
+                -- algorithm keeps an expiry only over a state of its own),
+                -- so it is overwritten in place; a new expiry is set_px's,
+                -- written out for server time.
+                local tt = TT[i]
+                if tt == false then
+                    call('SETRANGE', mk[i + 1], '0', st)
+                elseif rules[i].kind == 'L' then
+                    log_commit(mk[i + 1], st, tt)
+                elseif at_now then
+                    call('SET', mk[i + 1], st, 'PXAT', at_now + tt)
                 else
-                    if lease == '' then
-                        if lease_id ~= '' then
-                            lease = lease_id
-                        else
-                            local sk = sub(active, 1, -8) .. ':seq'
-                            local seq = call('INCR', sk)
-                            pexpire(sk, ttl(86400000, skew))
-                            lease = fmt('%d-%d', now, seq)
-                        end
-                    end
-                    local added = call('ZADD', mk[i + 1], now + r.n2, lease)
-                    pexpire(mk[i + 1], ttl(r.n2, skew))
-                    local rem = r.n1 - U[i] - added
-                    if rem < 0 then rem = 0 end
-                    R[i] = rem
+                    set_px(mk[i + 1], st, tt)
                 end
+            elseif A[i] and rules[i].kind == 'C' then
+                local r = rules[i]
+                if lease == '' then
+                    if lease_id ~= '' then
+                        lease = lease_id
+                    else
+                        local sk = sub(active, 1, -8) .. ':seq'
+                        local seq = call('INCR', sk)
+                        pexpire(sk, ttl(86400000, skew))
+                        lease = fmt('%d-%d', now, seq)
+                    end
+                end
+                local added = call('ZADD', mk[i + 1], now + r.n2, lease)
+                pexpire(mk[i + 1], ttl(r.n2, skew))
+                local rem = r.n1 - U[i] - added
+                if rem < 0 then rem = 0 end
+                R[i] = rem
             end
         end
     end
-    if not blocked and conc then
+    if conc then
         least = nil
         for i = 1, n do
             if not rules[i].shadow and (not least or R[i] < R[least]) then least = i end
         end
     end
 
-    local best = least
-    local allowed, rid, remaining, reset, retry = 1, '', -1, 0, 0
-    if blocked then allowed, best = 0, longest end
-    if best then
-        rid, remaining, reset = rules[best].id, R[best], S[best]
-        if blocked then retry = Y[best] end
+    if least then
+        out[1], out[2], out[3], out[4], out[5] = 1, rules[least].id, R[least], S[least], 0
+    else
+        out[1], out[2], out[3], out[4], out[5] = 1, '', -1, 0, 0
     end
-    out[1], out[2], out[3], out[4], out[5], out[6], out[7] =
-        allowed, rid, remaining, reset, retry, now, lease
+    out[6], out[7] = now, lease
     return out
 end
 

@@ -283,7 +283,7 @@ static void install(const rl_ruleset *rs, long long now)
  * value whose ':' is not encoded in its counter key, so that the values
  * "u1:log" and "u1" share a key (and "x:y", "x%3Ay" no longer do). */
 static const char *const mutations[][2] = {
-    {"local units = cost * k * W\n", "local units = cost * k * W + 1\n"},
+    {"local units = ck * W\n", "local units = ck * W + 1\n"},
     {"suf = suf .. '/' .. gsub(name, ':', '%%3A')", "suf = suf .. '/' .. name"},
 };
 static int mutation = -1;
