@@ -194,17 +194,27 @@ static int in_elided(xc *c, const char *tn)
 {
     for (size_t i = 0; tn && i < c->known.nrec; i++) {
         tknown_rec *r = &c->known.rec[i];
-        for (size_t j = 0; r->nelided && j < r->nb; j++) {
-            if (!r->elided[j] || strcmp(tn, r->first(r->whole, j)) < 0 ||
-                strcmp(tn, r->last(r->whole, j)) > 0)
-                continue;
-            const char *const *names, *const *vers;
-            size_t n;
-            if (!r->open(r->whole, j, &names, &vers, &n))
-                return -1;
-            const char *key = tn;
-            return bsearch(&key, names, n, sizeof *names, cmp_cstr) != NULL;
+        if (!r->nelided || !r->nb)
+            continue;
+        /* The record's buckets are in name order: the last one whose first
+         * name is at or before tn is the only one that can hold it. */
+        size_t lo = 0, hi = r->nb;
+        while (hi - lo > 1) {
+            size_t mid = (lo + hi) / 2;
+            if (strcmp(r->first(r->whole, mid), tn) <= 0)
+                lo = mid;
+            else
+                hi = mid;
         }
+        if (!r->elided[lo] || strcmp(tn, r->first(r->whole, lo)) < 0 ||
+            strcmp(tn, r->last(r->whole, lo)) > 0)
+            continue;
+        const char *const *names, *const *vers;
+        size_t n;
+        if (!r->open(r->whole, lo, &names, &vers, &n))
+            return -1;
+        const char *key = tn;
+        return bsearch(&key, names, n, sizeof *names, cmp_cstr) != NULL;
     }
     return false;
 }
