@@ -29,6 +29,21 @@ static const char *kind_of(mode_t m)
     return "not a regular file";
 }
 
+static bool pwrite_all(int fd, const char *p, size_t n, off_t at)
+{
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, at);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        at += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
 static bool write_all(int fd, const char *p, size_t n)
 {
     while (n) {
@@ -88,6 +103,24 @@ bool file_write_atomic(const char *path, const char *const *parts, const size_t 
     }
     if (exists && (flags & FW_KEEP_MODE))
         mode = (int)(st.st_mode & 07777);
+    if (exists && (flags & FW_IN_PLACE)) {
+        fd = open(target, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        off_t at = 0;
+        bool wrote = fd >= 0;
+        for (int i = 0; wrote && i < n; i++) {
+            wrote = pwrite_all(fd, parts[i], lens[i], at);
+            at += (off_t)lens[i];
+        }
+        struct stat now;
+        if (wrote && (fstat(fd, &now) != 0 || (now.st_size > at && ftruncate(fd, at) != 0)))
+            wrote = false;
+        if (!wrote) {
+            *err = str_printf("cannot write '%s': %s", target, strerror(errno));
+            goto out;
+        }
+        ok = true;
+        goto out;
+    }
 
     /* The temp file lives beside the target so rename() is atomic; a
      * random name and O_EXCL | O_NOFOLLOW so nothing planted there is

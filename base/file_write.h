@@ -25,6 +25,13 @@ enum {
      * (the old one back, or an empty or partial one, never a mix read as
      * valid), and nothing else. */
     FW_NO_SYNC = 4,
+    /* An existing file is written over where it is (pwrite, then cut to
+     * the new length), not replaced: a crash or a reader can see a mix of
+     * old and new.  Only for a file whose reader checks it whole (a digest
+     * of its content inside it) and treats a failed check as no file, and
+     * nothing else; implies FW_NO_SYNC.  A missing file is created as
+     * usual. */
+    FW_IN_PLACE = 8,
 };
 
 /* Writes the concatenation of the n parts (parts[i], lens[i] bytes) to

@@ -1152,14 +1152,15 @@ void redis_manifest_write(rtarget *t, const char *digest)
         const char *parts[5] = {"{\"check\":\"", d, "\",\"index\":", ix.data, "}"};
         size_t lens[5] = {10, DIGEST_HEX_LEN, 10, ix.len, 1};
         char *msg = NULL;
-        /* Not flushed when the blobs went into the same pack: a crash
-         * that loses this index leaves the old one, whose blobs are all
-         * still there, naming a manifest the store no longer holds, so the
-         * next run reads everything (an empty or torn index fails its
-         * check, with the same result).  A new pack replaces the old one
+        /* Written over in place and not flushed when the blobs went into
+         * the same pack: a crash that loses this index leaves the old one,
+         * whose blobs are all still there, naming a manifest the store no
+         * longer holds, so the next run reads everything; an empty or torn
+         * index (a crash mid-write, or a reader meanwhile: `rlc status`
+         * takes no lock) fails its check, with the same result.  A new pack replaces the old one
          * (pruned below), and the index naming it is flushed first. */
         ok = file_write_atomic(t->manifest_path, parts, lens, 5, 0600,
-                               FW_EXACT_MODE | (append ? FW_NO_SYNC : 0), &msg);
+                               FW_EXACT_MODE | (append ? FW_NO_SYNC | FW_IN_PLACE : 0), &msg);
         free(msg);
     }
     if (!ok)
