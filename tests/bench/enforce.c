@@ -38,15 +38,13 @@ static const char plan_json[] =
     "{\"policy\":{\"name\":\"bench\",\"namespace\":\"bn\",\"max_clock_skew_ms\":0,"
     "\"time_source\":\"server\",\"on_store_error\":\"fail_open\"},\"tenants\":[{\"name\":"
     "\"acme\",\"rules\":["
-    "{\"id\":\"0000000000000001\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"}],"
+    "{\"id\":\"0000000000000001\","
     "\"route\":null,\"kind\":\"rate\",\"algorithm\":\"token_bucket\",\"count\":100000000,"
     "\"window_ms\":1000,\"burst\":100000000,\"cost\":1,\"shadow\":false},"
-    "{\"id\":\"0000000000000002\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"},{\"kind\":"
-    "\"group\",\"name\":\"team-a\"}],\"route\":null,\"kind\":\"rate\",\"algorithm\":"
+    "{\"id\":\"0000000000000002\",\"subject\":\"group:team-a\",\"route\":null,\"kind\":\"rate\",\"algorithm\":"
     "\"token_bucket\",\"count\":50000000,\"window_ms\":1000,\"burst\":50000000,\"cost\":1,"
     "\"shadow\":false},"
-    "{\"id\":\"0000000000000003\",\"path\":[{\"kind\":\"tenant\",\"name\":\"acme\"},{\"kind\":"
-    "\"group\",\"name\":\"team-a\"},{\"kind\":\"key\",\"name\":\"k_123\"}],\"route\":null,"
+    "{\"id\":\"0000000000000003\",\"subject\":\"group:team-a/key:k_123\",\"route\":null,"
     "\"kind\":\"rate\",\"algorithm\":\"token_bucket\",\"count\":10000000,\"window_ms\":1000,"
     "\"burst\":10000000,\"cost\":1,\"shadow\":false}]}]}";
 

@@ -29,10 +29,10 @@ static void install(const char *algo, long long count, const char *tenant)
     snprintf(plan, sizeof plan,
              "{\"policy\":{\"name\":\"b\",\"namespace\":\"bs\",\"max_clock_skew_ms\":3600000,"
              "\"time_source\":\"client\",\"on_store_error\":\"fail_open\"},\"tenants\":[{"
-             "\"name\":\"%s\",\"rules\":[{\"id\":\"00000000000000a1\",\"path\":[{\"kind\":"
-             "\"tenant\",\"name\":\"%s\"}],\"route\":null,\"kind\":\"rate\",\"algorithm\":\"%s\","
+             "\"name\":\"%s\",\"rules\":[{\"id\":\"00000000000000a1\","
+             "\"route\":null,\"kind\":\"rate\",\"algorithm\":\"%s\","
              "\"count\":%lld,\"window_ms\":1000,\"burst\":%lld,\"cost\":1,\"shadow\":false}]}]}",
-             tenant, tenant, algo, count, count);
+             tenant, algo, count, count);
     json_t *pj = json_loads(plan, 0, NULL);
     rl_ruleset rs;
     char err[256];

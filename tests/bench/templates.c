@@ -40,13 +40,14 @@
 
 static redisContext *rc;
 
-/* Plan JSON pieces: a path segment, a rate rule, a concurrency rule. */
-#define SEG(kind, name) "{\"kind\":\"" kind "\",\"name\":" name "}"
-#define RATE(id, algo, count, window, burst, path)                                        \
-    "{\"id\":\"" id "\",\"path\":[" path "],\"route\":null,\"kind\":\"rate\","            \
+/* Plan JSON pieces (format 3, SPEC.md 5.5): a rule's subject below the
+ * tenant ("" for the tenant itself), a rate rule, a concurrency rule. */
+#define SUBJ(s) "\"subject\":\"" s "\","
+#define RATE(id, algo, count, window, burst, subj)                                        \
+    "{\"id\":\"" id "\"," subj "\"route\":null,\"kind\":\"rate\","                        \
     "\"algorithm\":\"" algo "\",\"count\":" count ",\"window_ms\":" window ",\"burst\":"  \
     burst ",\"cost\":1,\"shadow\":false}"
-#define TB(id, n, path) RATE(id, "token_bucket", n, "1000", n, path)
+#define TB(id, n, subj) RATE(id, "token_bucket", n, "1000", n, subj)
 #define POLICY(ns)                                                                         \
     "\"policy\":{\"name\":\"bench\",\"namespace\":\"" ns "\",\"max_clock_skew_ms\":0,"    \
     "\"time_source\":\"server\",\"on_store_error\":\"fail_open\"}"
@@ -55,24 +56,21 @@ static redisContext *rc;
  * templates, with limits no request of the bench exhausts. */
 static const char decide_plan[] =
     "{" POLICY("bt") ",\"tenants\":[{\"name\":\"acme\",\"rules\":["
-    TB("0000000000000001", "100000000", SEG("tenant", "\"acme\"")) ","
-    TB("0000000000000002", "50000000", SEG("tenant", "\"acme\"") "," SEG("group", "\"team-a\"")) ","
-    TB("0000000000000003", "10000000", SEG("tenant", "\"acme\"") "," SEG("group", "\"team-a\"") ","
-       SEG("key", "\"k_123\"")) ","
-    TB("0000000000000004", "10000000", SEG("tenant", "\"acme\"") "," SEG("group", "\"team-a\"") ","
-       SEG("key", "null"))
+    TB("0000000000000001", "100000000", "") ","
+    TB("0000000000000002", "50000000", SUBJ("group:team-a")) ","
+    TB("0000000000000003", "10000000", SUBJ("group:team-a/key:k_123")) ","
+    TB("0000000000000004", "10000000", SUBJ("group:team-a/key*"))
     "]}],\"tenant_template\":{\"rules\":["
-    TB("0000000000000011", "100000000", SEG("tenant", "null")) ","
-    TB("0000000000000012", "50000000", SEG("tenant", "null") "," SEG("group", "null")) ","
-    TB("0000000000000013", "10000000", SEG("tenant", "null") "," SEG("group", "null") ","
-       SEG("key", "null"))
+    TB("0000000000000011", "100000000", "") ","
+    TB("0000000000000012", "50000000", SUBJ("group*")) ","
+    TB("0000000000000013", "10000000", SUBJ("group*/key*"))
     "]}}";
 
 /* Part 2: tenant "m", one group per algorithm kind, each with a `key *`
  * of a one-hour window (a counter outlives the measurement). */
 #define MKEY(id, g, rest)                                                                  \
-    "{\"id\":\"" id "\",\"path\":[" SEG("tenant", "\"m\"") "," SEG("group", "\"" g "\"") \
-    "," SEG("key", "null") "],\"route\":null," rest ",\"shadow\":false}"
+    "{\"id\":\"" id "\"," SUBJ("group:" g "/key*") "\"route\":null," rest                   \
+    ",\"shadow\":false}"
 #define MRATE(id, g, algo)                                                                 \
     MKEY(id, g, "\"kind\":\"rate\",\"algorithm\":\"" algo "\",\"count\":10,"               \
                 "\"window_ms\":3600000,\"burst\":10,\"cost\":1")
@@ -96,7 +94,7 @@ static const char *const mem_kinds[] = {"token_bucket", "gcra", "fixed_window",
 static const char expiry_plan[] =
     "{" POLICY("bx") ",\"tenants\":[{\"name\":\"big\",\"rules\":["
     RATE("00000000000000b1", "token_bucket", "1", "20000", "1",
-         SEG("tenant", "\"big\"") "," SEG("key", "null"))
+         SUBJ("key*"))
     "]}]}";
 #define EXPIRY_TTL_S 20
 
