@@ -29,6 +29,7 @@ static const char *kind_of(mode_t m)
     return "not a regular file";
 }
 
+/* Writes p[0..n) at offset at, through short writes and EINTR. */
 static bool pwrite_all(int fd, const char *p, size_t n, off_t at)
 {
     while (n > 0) {
@@ -39,21 +40,6 @@ static bool pwrite_all(int fd, const char *p, size_t n, off_t at)
             return false;
         p += w;
         at += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-static bool write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return false;
-        }
-        p += w;
         n -= (size_t)w;
     }
     return true;
@@ -147,11 +133,14 @@ bool file_write_atomic(const char *path, const char *const *parts, const size_t 
         *err = str_printf("cannot set the mode of '%s': %s", tmp, strerror(errno));
         goto out_unlink;
     }
-    for (int i = 0; i < n; i++)
-        if (!write_all(fd, parts[i], lens[i])) {
+    off_t at = 0;
+    for (int i = 0; i < n; i++) {
+        if (!pwrite_all(fd, parts[i], lens[i], at)) {
             *err = str_printf("cannot write '%s': %s", tmp, strerror(errno));
             goto out_unlink;
         }
+        at += (off_t)lens[i];
+    }
     if (!(flags & FW_NO_SYNC) && fsync(fd) != 0) {
         *err = str_printf("cannot write '%s': %s", tmp, strerror(errno));
         goto out_unlink;

@@ -28,7 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include "audit.h"
 #include "buf.h"
 #include "digest.h"
@@ -172,9 +171,22 @@ static int cmp_cstr(const void *a, const void *b)
 }
 
 /* Whether a verification case names a tenant of a bucket of names
- * [fn, ln] (c->vnames, made by elidable). */
-static bool holds_case(const xc *c, const char *fn, const char *ln)
+ * [fn, ln] (the cases' tenants sorted into c->vnames on first use). */
+static bool holds_case(xc *c, const char *fn, const char *ln)
 {
+    if (!c->vnames) {
+        const json_t *vs = json_object_get(c->plan, "verify");
+        c->vnames = xmalloc((json_array_size(vs) + 1) * sizeof *c->vnames);
+        size_t i;
+        json_t *vc;
+        json_array_foreach(vs, i, vc) {
+            const char *tn = json_string_value(json_object_get(vc, "tenant"));
+            if (tn)
+                c->vnames[c->nvnames++] = tn;
+        }
+        if (c->nvnames > 1)
+            qsort(c->vnames, c->nvnames, sizeof *c->vnames, cmp_cstr);
+    }
     /* The first case's tenant at or after fn must come after ln. */
     size_t lo = 0, hi = c->nvnames;
     while (lo < hi) {
@@ -219,12 +231,12 @@ static int in_elided(xc *c, const char *tn)
     return false;
 }
 
-/* Whether a bucket of names [fn, ln] may be left out of the rules: in a
- * run (not diff or status) of a plan whose one target is a kind that keeps
- * records.  Buckets holding a verification case's tenant too: a target
- * that will run every case, not only the changed tenants', has them added
+/* Whether the plan's buckets may be left out of the rules: in a run (not
+ * diff or status) of a plan whose one target is a kind that keeps records.
+ * Buckets holding a verification case's tenant too: a target that will
+ * run every case, not only the changed tenants', has them added
  * (target_env.expand_cases) before anything is written. */
-static bool elidable(xc *c, const json_t *plan, const char *fn, const char *ln)
+static bool elidable(xc *c, const json_t *plan)
 {
     if (!c->elide_ok) {
         const json_t *ts = json_object_get(plan, "targets");
@@ -233,20 +245,7 @@ static bool elidable(xc *c, const json_t *plan, const char *fn, const char *ln)
                                                                  "kind")))
             : NULL;
         c->elide_ok = c->elide && kind && kind->known ? 1 : -1;
-        const json_t *vs = json_object_get(plan, "verify");
-        c->vnames = xmalloc((json_array_size(vs) + 1) * sizeof *c->vnames);
-        size_t i;
-        json_t *vc;
-        json_array_foreach(vs, i, vc) {
-            const char *tn = json_string_value(json_object_get(vc, "tenant"));
-            if (tn)
-                c->vnames[c->nvnames++] = tn;
-        }
-        if (c->nvnames > 1)
-            qsort(c->vnames, c->nvnames, sizeof *c->vnames, cmp_cstr);
     }
-    (void)fn;
-    (void)ln;
     return c->elide_ok > 0;
 }
 
@@ -275,7 +274,7 @@ static int take_bucket(void *ud, const json_t *plan, size_t k, const char *sha, 
     const char *fn = r->first(r->whole, kb->j), *ln = r->last(r->whole, kb->j);
     if (c->prev_name && strcmp(c->prev_name, fn) >= 0)
         return 0;
-    if (elidable(c, plan, fn, ln)) {
+    if (elidable(c, plan)) {
         /* Not even opened: the record's target takes it as unchanged when
          * the store's manifest is the record's, and has it added
          * otherwise (env_expand). */
@@ -314,10 +313,13 @@ static bool expand_some(xc *c, bool cases_only, rerr *e)
     char err[512];
     bool added = false;
     const json_t *ix = json_object_get(c->plan, "tenant_index");
-    size_t total = 0, k;
+    /* Where each bucket's first tenant stands among all of them. */
+    size_t total = 0, k, *firsts = xmalloc((json_array_size(ix) + 1) * sizeof *firsts);
     json_t *b;
-    json_array_foreach(ix, k, b)
+    json_array_foreach(ix, k, b) {
+        firsts[k] = total;
         total += (size_t)json_integer_value(json_object_get(b, "n"));
+    }
     c->expanding = true;
     for (size_t i = 0; i < c->known.nrec; i++) {
         tknown_rec *r = &c->known.rec[i];
@@ -325,14 +327,13 @@ static bool expand_some(xc *c, bool cases_only, rerr *e)
             if (!r->elided[j] ||
                 (cases_only && !holds_case(c, r->first(r->whole, j), r->last(r->whole, j))))
                 continue;
-            size_t pk = r->elided[j] - 1, first = 0, n;
-            for (size_t q = 0; q < pk; q++)
-                first += (size_t)json_integer_value(json_object_get(json_array_get(ix, q), "n"));
-            n = (size_t)json_integer_value(json_object_get(json_array_get(ix, pk), "n"));
+            size_t pk = r->elided[j] - 1;
+            size_t n = (size_t)json_integer_value(json_object_get(json_array_get(ix, pk), "n"));
             c->cur_bucket = pk;
-            if (!plan_read_bucket(&c->text, c->plan, pk, first, total, take_tenant_text,
+            if (!plan_read_bucket(&c->text, c->plan, pk, firsts[pk], total, take_tenant_text,
                                   take_tenant, c, e)) {
                 c->expanding = false;
+                free(firsts);
                 return false;
             }
             c->elided_tenants -= n;
@@ -343,6 +344,7 @@ static bool expand_some(xc *c, bool cases_only, rerr *e)
         }
     }
     c->expanding = false;
+    free(firsts);
     return !added || rules_finish(&c->rs, err, sizeof err) ||
            rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
 }

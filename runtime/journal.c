@@ -56,25 +56,27 @@ bool journal_begin(journal *j, const char *state_dir, const char *run_id, json_t
     return statedir_sync_parent(j->path, e);
 }
 
-bool journal_note(journal *j, const char *phase, json_t *extra, rerr *e)
+static bool note(journal *j, const char *phase, json_t *extra, bool sync, rerr *e)
 {
     json_t *o = extra ? extra : json_object();
     json_object_set_new(o, "phase", json_string(phase));
     json_object_set_new(o, "t", json_integer(statedir_now_ms()));
-    return write_line(j, o, true, e);
+    return write_line(j, o, sync, e);
+}
+
+bool journal_note(journal *j, const char *phase, json_t *extra, rerr *e)
+{
+    return note(j, phase, extra, true, e);
 }
 
 bool journal_note_unsynced(journal *j, const char *phase, json_t *extra, rerr *e)
 {
-    json_t *o = extra ? extra : json_object();
-    json_object_set_new(o, "phase", json_string(phase));
-    json_object_set_new(o, "t", json_integer(statedir_now_ms()));
-    return write_line(j, o, false, e);
+    return note(j, phase, extra, false, e);
 }
 
 static bool finish(journal *j, const char *phase, bool sync, rerr *e)
 {
-    if (!(sync ? journal_note : journal_note_unsynced)(j, phase, NULL, e))
+    if (!note(j, phase, NULL, sync, e))
         return false;
     close(j->fd);
     j->fd = -1;

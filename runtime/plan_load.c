@@ -707,8 +707,8 @@ static bool member_span(const char *o, const char *oe, const char *key, const ch
 }
 
 /* The string literal [s, se) (quotes included) decoded, when it holds
- * only printable ASCII, the two-character escapes and \uXXXX of a
- * character from U+0001 to U+007F: what the library's source is.  NULL
+ * only printable ASCII, the two-character escapes and \u escapes of
+ * characters from U+0001 to U+007F: what the library's source is.  NULL
  * for anything else (non-ASCII, other \u escapes, controls), which jansson
  * then parses: this reader accepts nothing jansson would refuse and
  * decodes nothing otherwise.  It exists because jansson reads a string

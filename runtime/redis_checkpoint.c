@@ -274,7 +274,8 @@ json_t *redis_checkpoint(target *tg, rerr *e)
         json_decref(snap);
         return NULL;
     }
-    t->lib_current = lib && !t->s->cluster && rt_library_is_plans(t, lib);
+    t->lib_current = lib && !t->s->cluster &&
+                     (t->lib_read ? t->lib_read_is_plans : rt_library_is_plans(t, lib));
     /* The pointers to set back; those that were absent are only counted
      * ("added"): their keys are deleted with the others, and a first
      * deploy's 100 000 null entries cost more to sort and write than the

@@ -91,7 +91,7 @@ static const perm perms[] = {
 /* A check sent in a pipeline, judged when its answer is read. */
 typedef struct pqueued {
     char key[1024];
-    const char *why;
+    const char *why, *cmd;     /* static strings of the checks' tables */
     char cmdname[64];
 } pqueued;
 
@@ -189,7 +189,7 @@ static bool perm_check(pctx *p, const char *keyfam, const char *suffix, const ch
         pqueued *q = &p->queued[p->nqueued++];
         snprintf(q->key, sizeof q->key, "%s", shown);
         q->why = why;
-        /* The command's name stands first in cmdname. */
+        q->cmd = argv[0];
         snprintf(q->cmdname, sizeof q->cmdname, "%s", cmdname);
         return true;
     }
@@ -218,9 +218,7 @@ static bool perm_drain(pctx *p, bool *fallback, rerr *e)
         }
         if (judging) {
             pqueued *q = &p->queued[i];
-            char cmd0[64];
-            snprintf(cmd0, sizeof cmd0, "%.*s", (int)strcspn(q->cmdname, " "), q->cmdname);
-            ok = perm_judge(p, r, q->key, q->cmdname, q->why, cmd0, fallback, e);
+            ok = perm_judge(p, r, q->key, q->cmdname, q->why, q->cmd, fallback, e);
             judging = ok && !*fallback;
         }
         freeReplyObject(r);

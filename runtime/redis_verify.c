@@ -187,24 +187,20 @@ static bool run_cases(rtarget *t, json_t *report, rerr *e)
     size_t *first = xcalloc(ncases_all + 1, sizeof *first);   /* reply index of send 0 */
     bool *run = xcalloc(ncases_all + 1, sizeof *run);
     bool scoped = t->lib_same && rt_library_same(t);
-    if (t->lib_same && !scoped) {
-        /* The read found the plan's library on the store and left the
-         * other cases' tenants unread; a library replaced since then
-         * means the store does not run what was deployed. */
-        free(first);
-        free(run);
-        json_object_set_new(report, "verify_scope", json_string("changed"));
-        json_object_set_new(report, "verify_cases", json_integer(0));
-        json_object_set_new(report, "verify_requests", json_integer(0));
-        return rerr_set(e, DIAG_VERIFY_MISMATCH, "target %s: the enforcement library on the "
-                        "store is no longer the plan's: it was replaced during the deploy, "
-                        "after the read found it unchanged", t->base.name);
-    }
+    /* The read found the plan's library on the store and left the other
+     * cases' tenants unread; a library replaced since then means the store
+     * does not run what was deployed: no case runs. */
+    bool replaced = t->lib_same && !scoped;
+    bool ok = !replaced ||
+              rerr_set(e, DIAG_VERIFY_MISMATCH, "target %s: the enforcement library on the "
+                       "store is no longer the plan's: it was replaced during the deploy, "
+                       "after the read found it unchanged", t->base.name);
     rpipe *p = rpipe_new(t->s);
     size_t i;
     json_t *vc;
-    bool ok = true;
     json_array_foreach(cases, i, vc) {
+        if (!ok)
+            break;
         const char *tn = json_string_value(json_object_get(vc, "tenant"));
         rtenant *x = rt_find(t, tn);
         run[i] = scoped ? x && x->changed : x || by_template(env->rs, tn);
@@ -215,8 +211,8 @@ static bool run_cases(rtarget *t, json_t *report, rerr *e)
                           "read, so its case cannot run", t->base.name, i, tn ? tn : "");
             break;
         }
-        /* Read found the library unchanged and encoded only the changed
-         * tenants: a library replaced since needs the others' configs. */
+        /* The read encodes every case's tenant when it expects every case
+         * to run, else only the changed ones: whichever runs is encoded. */
         if (run[i] && x && !rt_encode(t, x, e)) {
             ok = false;
             break;
@@ -258,7 +254,8 @@ static bool run_cases(rtarget *t, json_t *report, rerr *e)
     rpipe_free(p);
     free(first);
     free(run);
-    json_object_set_new(report, "verify_scope", json_string(scoped ? "changed" : "all"));
+    json_object_set_new(report, "verify_scope",
+                        json_string(scoped || replaced ? "changed" : "all"));
     json_object_set_new(report, "verify_cases", json_integer((json_int_t)ncases));
     json_object_set_new(report, "verify_requests", json_integer((json_int_t)nsent));
     return ok;

@@ -502,16 +502,10 @@ static bool library_ns_check(rtarget *t, rerr *e)
     (void)e;
     if (!code)
         return true;
+    t->lib_read_is_plans = t->functions && rt_library_is_plans(t, code);
     /* Only one node's library is read: on a cluster another primary's
      * could differ unseen, so there every case runs. */
-    if (t->functions && !t->base.env->full_read && !t->s->cluster) {
-        buf lib;
-        rerr tmp;
-        t->lib_same = library_text(t->base.env, &lib, &tmp) && json_is_string(code) &&
-                      json_string_length(code) == lib.len &&
-                      !memcmp(json_string_value(code), buf_str(&lib), lib.len);
-        buf_free(&lib);
-    }
+    t->lib_same = t->lib_read_is_plans && !t->base.env->full_read && !t->s->cluster;
     char tagpre[PLAN_NS_MAX + 8], ver[REDIS_CONFIG_VERSION_LEN + 1];
     char *mine = plan_key_tag(t->base.env->ns, "");
     mine[strlen(mine) - 1] = '\0';     /* "{<ns>:" */

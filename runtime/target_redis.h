@@ -160,6 +160,7 @@ typedef struct rtarget {
     /* The library as the read (under the deploy lock) found it, for the
      * checkpoint: nothing this deploy sends changes it in between. */
     json_t *lib_read;
+    bool lib_read_is_plans;     /* lib_read is this plan's library, byte for byte */
 } rtarget;
 
 /* Whether code (FUNCTION LIST's library_code, as rt_library_loaded
