@@ -14,7 +14,7 @@
 #    the canonical text, and a source changed without its digest is still
 #    refused.
 . "$ROOT/tests/lib.sh"
-plan 17
+plan 18
 
 NS=fc
 cat > "$T/p.rlp" <<'EOF'
@@ -190,3 +190,25 @@ PY
 "$RLC" run -q "$T/fbm.json" 2> "$T/fbm.err"; r=$?
 check "a bucket not where the index says is refused when read: exit 3, RLC3105, naming it" \
     eval '[ $r -eq 3 ] && grep -q "RLC3105" "$T/fbm.err" && grep -q "tenant_index\[[12]\]: the bucket is not where the index says" "$T/fbm.err"'
+
+# --- a case's tenant in a bucket left unopened -------------------------------
+# The store holds fb (the record vouches for every bucket), then a plan whose
+# verification case names a tenant it lacks, sealed again: the case's
+# bucket is not opened, its tenant is looked up in the record, and the plan
+# is refused as before.
+"$RLC" run -q "$T/fb.json" || bail_out "deploy fb" "failed"
+python3 - "$T/fb.json" "$T/fbc.json" <<'PY' || bail_out "plan with a missing case tenant" "not written"
+import json, os, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/plan")
+import seal as S
+d = json.load(open(sys.argv[1]))
+names = sorted(t["name"] for t in d["tenants"])
+c = next(v for v in d["verify"] if v["tenant"] != names[0])
+gone = c["tenant"] + "x"     # sorts inside the same bucket, names no tenant
+c["tenant"] = gone
+c["path"][0]["name"] = gone
+open(sys.argv[2], "w").write(S.seal(d))
+PY
+"$RLC" run -q --json "$T/fbc.json" > "$T/fbc.out" 2> "$T/fbc.err"; r=$?
+check "a case naming a tenant the plan lacks, in a bucket left unopened, is refused: exit 3, RLC3106" \
+    eval '[ $r -eq 3 ] && grep -q "RLC3106.*names a tenant the plan lacks" "$T/fbc.err"'
