@@ -30,6 +30,8 @@ typedef struct parse_ctx {
     const char *text;
     size_t len;
     size_t offset;            /* lexer position, bytes */
+    size_t fed;               /* bytes of text given to the scanner's own
+                                 buffer (YY_INPUT), for a mapped file */
     int depth;                /* current brace nesting */
     bool fatal;               /* stop reporting: input abandoned */
     size_t nerrors;

@@ -244,7 +244,7 @@ static void load_file(loader *l, chain *c, const char *name, const char *path,
         return;
     }
     char *text;
-    size_t len;
+    size_t len, map_len = 0;
     if (builtin_text) {
         text = xmalloc(builtin_len + 2);
         memcpy(text, builtin_text, builtin_len);
@@ -252,8 +252,8 @@ static void load_file(loader *l, chain *c, const char *name, const char *path,
         len = builtin_len;
     } else {
         unsigned mode = 0;
-        int err = via.file == SRC_NONE ? src_read_file(path, &text, &len)
-                                       : src_read_regular(path, &text, &len, &mode);
+        int err = via.file == SRC_NONE ? src_read_file_map(path, &text, &len, &map_len)
+                                       : src_read_regular(path, &text, &len, &mode, &map_len);
         if (err == SRC_NOT_REGULAR) {
             diag_add(&p->diags, DIAG_IMPORT_UNREADABLE, via,
                      "cannot import '%s': it is %s, not a regular file", path,
@@ -270,7 +270,7 @@ static void load_file(loader *l, chain *c, const char *name, const char *path,
             diag_add(&p->diags, DIAG_IMPORT_UNREADABLE, via,
                      "cannot import '%s': it is not a policy (%s); its content is not shown",
                      path, why);
-            free(text);
+            src_text_free(text, map_len);
             return;
         }
         if (err) {
@@ -291,7 +291,9 @@ static void load_file(loader *l, chain *c, const char *name, const char *path,
     e = add_key(l, key);
     uint32_t fi = srcmap_add(&p->map, name, path, text, len, builtin_text != NULL);
     p->map.files[fi].two_nuls = true;
+    p->map.files[fi].map_len = map_len;
     ast_file *af = parse_file(p->a, &p->diags, &p->map, fi);
+    src_file_drop_pages(&p->map.files[fi]);
     e->ast = af;
     e->state = ST_ON_STACK;
     push_file(p, af);

@@ -29,6 +29,8 @@ typedef struct src_file {
      * characters before it on its line, so a column costs at most one step
      * of counting however long the line (rendering stays linear). */
     uint32_t *mark_off, *mark_col;
+    size_t map_len;          /* text is a read-only mapping of the file, this
+                              * many bytes long (src_read_regular), or 0 */
     bool builtin;            /* embedded stdlib module */
     bool two_nuls;           /* text[len + 1] is a NUL too: parse in place */
 } src_file;
@@ -38,6 +40,8 @@ typedef struct srcmap {
     size_t nfiles, cap;
 } srcmap;
 
+/* Files at least this big are mapped rather than read (src_read_regular). */
+#define SRC_MAP_MIN ((size_t)1 << 20)
 /* Largest source file accepted; bigger files get RLC0003. */
 #define SRC_MAX_BYTES ((size_t)64 * 1024 * 1024)
 /* Bytes between two column marks (see src_file). */
@@ -45,8 +49,9 @@ typedef struct srcmap {
 
 void srcmap_init(srcmap *m);
 void srcmap_free(srcmap *m);
-/* Adds a file; takes ownership of text (malloc'd, len bytes + NUL).
- * Returns its index. */
+/* Adds a file; takes ownership of text (malloc'd, len bytes + NUL; or a
+ * mapping of map_len bytes from src_read_regular, to be set in the new
+ * src_file by the caller).  Returns its index. */
 uint32_t srcmap_add(srcmap *m, const char *name, const char *path, char *text,
                     size_t len, bool builtin);
 /* 1-based line and column of offset off; columns count Unicode code points
@@ -64,13 +69,26 @@ void srcmap_line_text(srcmap *m, uint32_t file, uint32_t off,
  * Returns 0, or an errno value (EISDIR for directories, EFBIG past
  * SRC_MAX_BYTES). */
 int src_read_file(const char *path, char **text, size_t *len);
+/* As src_read_file, where a regular file may come back mapped, as
+ * src_read_regular says. */
+int src_read_file_map(const char *path, char **text, size_t *len, size_t *map_len);
 /* The return of src_read_regular for a path that is neither a regular file
  * nor a directory (its mode is then in *mode). */
 #define SRC_NOT_REGULAR (-1)
 /* As src_read_file, for an imported file: only a regular file is read
  * (EISDIR for a directory, SRC_NOT_REGULAR for a FIFO, device or socket,
- * which is opened without blocking and never read). */
-int src_read_regular(const char *path, char **text, size_t *len, unsigned *mode);
+ * which is opened without blocking and never read).  When map_len is not
+ * NULL, a file of SRC_MAP_MIN bytes or more may come back as a read-only
+ * private mapping instead, *map_len bytes long (0 when read); it ends in
+ * two NULs all the same.  Release it with src_text_free. */
+int src_read_regular(const char *path, char **text, size_t *len, unsigned *mode,
+                     size_t *map_len);
+/* Frees a text from the functions above (map_len as they returned it). */
+void src_text_free(char *text, size_t map_len);
+/* Gives back the memory of a mapped file's pages (it is read again from
+ * the file when next needed): for a file once parsed, which only a
+ * diagnostic reads again.  Nothing for a text that is not mapped. */
+void src_file_drop_pages(src_file *f);
 /* Why text (len bytes) is not a policy, so that nothing of it may be
  * quoted: NUL bytes, invalid UTF-8, or a first word that begins no
  * declaration.  NULL when it may be one (its diagnostics can then show its

@@ -1,10 +1,12 @@
 /* test_program.c - loading a compilation: with std_imports_only set, an
  * import of a file on disk is refused (RLC1003, located at the path) and the
- * file is never read, while standard modules still load. */
+ * file is never read, while standard modules still load; a file big enough
+ * to be mapped parses exactly as the same text held in memory. */
 #include "unit.h"
 
 #include <unistd.h>
 
+#include "buf.h"
 #include "program.h"
 
 static void test_std_imports_only(void **state)
@@ -48,10 +50,112 @@ static void test_std_imports_only(void **state)
     rmdir(dir);
 }
 
+/* A policy of more than SRC_MAP_MIN bytes with errors here and there, and
+ * tokens standing across the 64 KiB blocks in which the scanner is fed a
+ * mapped file: a comment and a string longer than a block, an error right
+ * at a block's end, and one on a last line with no newline. */
+static char *big_policy(size_t *len)
+{
+    buf b;
+    buf_init(&b, 1 << 21);
+    size_t i = 0;
+    while (b.len < 65536 - 40)
+        buf_printf(&b, "tenant \"a%05zu\" { limit 1/s }\n", i++);
+    const char *at_end = "tenant \"x\" { limit ";
+    while (b.len < 65535 - strlen(at_end))
+        buf_puts(&b, " ");
+    buf_puts(&b, at_end);
+    buf_puts(&b, "$ }\n");   /* '$' is the last byte of the first 64 KiB */
+    buf_puts(&b, "#");
+    for (int k = 0; k < 70000; k++)
+        buf_puts(&b, "c");
+    buf_puts(&b, "\ntenant \"");
+    for (int k = 0; k < 4000; k++)
+        buf_puts(&b, "s");
+    buf_puts(&b, "\" { limit 2/q }\n");
+    while (b.len < SRC_MAP_MIN + 1000)
+        buf_printf(&b, "tenant \"b%05zu\" { group \"g\" { limit 3/m burst 2 } }\n", i++);
+    buf_puts(&b, "tenant \"y\" { limit }");
+    *len = b.len;
+    return b.data;
+}
+
+static void compare_with_text(const program *p, uint32_t file, const char *text, size_t len)
+{
+    program q;
+    program_init(&q);
+    program_load_text(&q, "t.rlp", unit_dup(text, len), len);
+    assert_int_equal(q.map.files[0].map_len, 0);
+    size_t n = 0;
+    const diag *e = q.diags.head;
+    for (const diag *d = p->diags.head; d; d = d->next, e = e->next, n++) {
+        assert_non_null(e);
+        assert_int_equal(d->code, e->code);
+        assert_int_equal(d->sp.file, file);
+        assert_int_equal(d->sp.start, e->sp.start);
+        assert_int_equal(d->sp.end, e->sp.end);
+        assert_string_equal(d->msg, e->msg);
+    }
+    assert_null(e);
+    assert_true(n >= 4);
+    size_t items_p = 0, items_q = 0;
+    for (const ast_node *it = p->files[file]->items; it; it = it->next)
+        items_p++;
+    for (const ast_node *it = q.files[0]->items; it; it = it->next)
+        items_q++;
+    assert_int_equal(items_p, items_q);
+    program_free(&q);
+}
+
+static void test_mapped_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/rlc-test-program-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128], mainp[128];
+    snprintf(path, sizeof path, "%s/big.rlp", dir);
+    snprintf(mainp, sizeof mainp, "%s/main.rlp", dir);
+    size_t len;
+    char *text = big_policy(&len);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(text, 1, len, fp), len);
+    fclose(fp);
+    fp = fopen(mainp, "w");
+    assert_non_null(fp);
+    fputs("import \"big.rlp\"\n", fp);
+    fclose(fp);
+
+    /* As the root file, then as an import. */
+    const char *roots[] = {path, mainp};
+    for (int r = 0; r < 2; r++) {
+        program p;
+        program_init(&p);
+        assert_true(program_load(&p, &roots[r], 1));
+        uint32_t f = r == 0 ? 0 : 1;
+        assert_string_equal(p.map.files[f].path, path);
+        assert_true(p.map.files[f].map_len > len);   /* mapped, with its NULs */
+        compare_with_text(&p, f, text, len);
+        /* Its pages were given back after the parse; a diagnostic's line
+         * reads them again. */
+        const char *line;
+        size_t ll;
+        srcmap_line_text(&p.map, f, p.diags.tail->sp.start, &line, &ll);
+        assert_int_equal(ll, strlen("tenant \"y\" { limit }"));
+        assert_memory_equal(line, "tenant \"y\" { limit }", ll);
+        program_free(&p);
+    }
+    free(text);
+    unlink(path);
+    unlink(mainp);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_std_imports_only),
+        cmocka_unit_test(test_mapped_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -211,6 +212,63 @@ static void test_read_file(void **state)
     rmdir(dir);
 }
 
+/* A file of SRC_MAP_MIN bytes or more comes back mapped when the caller
+ * takes a mapping, whole and ended by two NULs whatever its size against
+ * the page (the last two sizes put them in a page of their own), and reads
+ * the same after its pages are given back; a smaller file, or a caller
+ * that takes no mapping, gets it read. */
+static void test_read_mapped(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/rlc-unit-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/m.rlp", dir);
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t sizes[] = {SRC_MAP_MIN + 1, SRC_MAP_MIN + pg - 3, SRC_MAP_MIN + pg - 2,
+                            SRC_MAP_MIN + pg - 1, SRC_MAP_MIN + pg, SRC_MAP_MIN - 1};
+    char *want = malloc(SRC_MAP_MIN + pg);
+    assert_non_null(want);
+    for (size_t i = 0; i < SRC_MAP_MIN + pg; i++)
+        want[i] = (char)('a' + i % 23);
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        FILE *fp = fopen(path, "wb");
+        assert_non_null(fp);
+        assert_int_equal(fwrite(want, 1, n, fp), n);
+        fclose(fp);
+        for (int regular = 0; regular < 2; regular++) {
+            char *text;
+            size_t len, map_len = 99;
+            unsigned mode;
+            int err = regular ? src_read_regular(path, &text, &len, &mode, &map_len)
+                              : src_read_file_map(path, &text, &len, &map_len);
+            assert_int_equal(err, 0);
+            assert_int_equal(len, n);
+            if (n >= SRC_MAP_MIN)
+                assert_true(map_len >= n + 2);
+            else
+                assert_int_equal(map_len, 0);
+            assert_memory_equal(text, want, n);
+            assert_int_equal(text[n], '\0');
+            assert_int_equal(text[n + 1], '\0');
+            src_file f = {.text = text, .len = len, .map_len = map_len};
+            src_file_drop_pages(&f);
+            assert_memory_equal(text, want, n);
+            assert_int_equal(text[n + 1], '\0');
+            src_text_free(text, map_len);
+        }
+        char *text;
+        size_t len;
+        assert_int_equal(src_read_file(path, &text, &len), 0);
+        assert_memory_equal(text, want, n);
+        free(text);
+    }
+    free(want);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* Columns on lines far longer than SRC_MARK_STEP (where they come from the
  * column marks) equal a count from the line start, at every offset: ASCII,
  * 2-, 3- and 4-byte characters, invalid bytes and sequences cut by the end
@@ -296,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_long_line_columns),
         cmocka_unit_test(test_several_files),
         cmocka_unit_test(test_read_file),
+        cmocka_unit_test(test_read_mapped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
