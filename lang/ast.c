@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "lex_util.h"
 
 /* Bytes a node of this kind needs: the common fields plus only what its
  * kind uses.  Most nodes of a large policy are blocks (tenant, group, key,
@@ -42,9 +41,34 @@ ast_node *ast_new(arena *a, ast_kind kind, span sp)
 
 /* ---- limits: the compact form and its out-of-line fallback ---- */
 
+const char *const ast_algo_names[AST_NALGOS] = {
+    "token_bucket", "gcra", "sliding_window", "fixed_window", "approx_sliding_window",
+};
+
+/* The units a duration is written in (ast_dur.unit), by number; "" when
+ * the unit was not one of them (the lexer has said so). */
+static const char units[][3] = {"", "ms", "s", "m", "h", "d"};
+static const int64_t unit_mss[] = {0, 1, 1000, 60 * 1000, 3600 * 1000, 86400 * 1000};
+
+/* Once per limit: no string compare. */
+static unsigned unit_no(const char unit[3])
+{
+    if (unit[0] == 'm' && unit[1] == 's')
+        return 1;
+    if (unit[1])
+        return 0;
+    switch (unit[0]) {
+    case 's': return 2;
+    case 'm': return 3;
+    case 'h': return 4;
+    case 'd': return 5;
+    }
+    return 0;
+}
+
 static int64_t unit_ms(const ast_limit *l)
 {
-    return duration_unit_ms(l->window_unit, strnlen(l->window_unit, sizeof l->window_unit));
+    return unit_mss[l->window_unit];
 }
 
 static ast_off ast_limit_at(const ast_node *n, int f)
@@ -52,8 +76,7 @@ static ast_off ast_limit_at(const ast_node *n, int f)
     const ast_limit *l = &n->lim;
     if (l->is_far)
         return l->v.far->at[f];
-    ast_off o = {n->sp.start + l->v.near.off[f],
-                 n->sp.start + l->v.near.off[f] + l->v.near.len[f]};
+    ast_off o = {n->sp.start + l->off[f], n->sp.start + l->off[f] + l->len[f]};
     return o;
 }
 
@@ -68,9 +91,9 @@ static ast_limit_far *go_far(arena *a, ast_node *n)
         far->at[i] = ast_limit_at(n, i);
     far->count = l->v.near.count;
     far->burst = l->v.near.burst;
-    far->cost = l->v.near.cost;
-    far->window_n = l->v.near.window_n;
-    far->window_ms = l->v.near.window_n * unit_ms(l);
+    far->cost = l->cost;
+    far->window_n = l->window_n;
+    far->window_ms = l->window_n * unit_ms(l);
     l->v.far = far;
     l->is_far = true;
     return far;
@@ -92,8 +115,8 @@ static void locate(arena *a, ast_node *n, int f, span sp)
     uint32_t base = n->sp.start;
     if (!l->is_far && sp.start >= base && sp.start - base <= UINT16_MAX &&
         sp.end >= sp.start && sp.end - sp.start <= UINT8_MAX) {
-        l->v.near.off[f] = (uint16_t)(sp.start - base);
-        l->v.near.len[f] = (uint8_t)(sp.end - sp.start);
+        l->off[f] = (uint16_t)(sp.start - base);
+        l->len[f] = (uint8_t)(sp.end - sp.start);
         return;
     }
     go_far(a, n)->at[f] = ast_off_of(sp);
@@ -102,14 +125,14 @@ static void locate(arena *a, ast_node *n, int f, span sp)
 void ast_limit_set_rate(arena *a, ast_node *n, int64_t count, span count_sp, const ast_dur *w)
 {
     ast_limit *l = &n->lim;
-    memcpy(l->window_unit, w->unit, sizeof l->window_unit);
+    l->window_unit = unit_no(w->unit) & 7u;
     l->window_set = w->set;
     /* The milliseconds are not stored in the compact form: they must follow
      * from the count and unit (they do unless the lexer found an overflow). */
     bool near = fits32(count) && fits16(w->n) && w->n * unit_ms(l) == w->ms;
     if (near && !l->is_far) {
         l->v.near.count = (int32_t)count;
-        l->v.near.window_n = (int16_t)w->n;
+        l->window_n = (int16_t)w->n;
     } else {
         ast_limit_far *far = go_far(a, n);
         far->count = count;
@@ -127,7 +150,7 @@ void ast_limit_set_int(arena *a, ast_node *n, int f, int64_t v, span sp)
         if (f == LIM_BURST)
             l->v.near.burst = (int32_t)v;
         else
-            l->v.near.cost = (int16_t)v;
+            l->cost = (int16_t)v;
     } else {
         ast_limit_far *far = go_far(a, n);
         if (f == LIM_BURST)
@@ -144,7 +167,15 @@ void ast_limit_set_int(arena *a, ast_node *n, int f, int64_t v, span sp)
 
 void ast_limit_set_algo(arena *a, ast_node *n, const char *algo, span sp)
 {
-    n->lim.algo = algo;
+    ast_limit *l = &n->lim;
+    for (int i = 0; i < AST_NALGOS; i++)
+        if (algo[0] == ast_algo_names[i][0] && !strcmp(algo, ast_algo_names[i])) {
+            l->algo = (uint8_t)(1 + i);
+            locate(a, n, LIM_ALGO, sp);
+            return;
+        }
+    go_far(a, n)->algo = algo;
+    l->algo = AST_ALGO_OTHER;
     locate(a, n, LIM_ALGO, sp);
 }
 
@@ -171,11 +202,11 @@ ast_dur ast_limit_window(const ast_node *n)
         d.ms = l->v.far->window_ms;
         d.n = l->v.far->window_n;
     } else {
-        d.n = l->v.near.window_n;
+        d.n = l->window_n;
         d.ms = d.n * unit_ms(l);
     }
     d.sp = ast_off_span(n, ast_limit_at(n, LIM_WINDOW));
-    memcpy(d.unit, l->window_unit, sizeof d.unit);
+    memcpy(d.unit, units[l->window_unit], sizeof d.unit);
     d.set = l->window_set;
     return d;
 }
@@ -196,7 +227,7 @@ static ast_int opt_int(const ast_node *n, int f, bool set)
     if (l->is_far)
         i.v = f == LIM_BURST ? l->v.far->burst : l->v.far->cost;
     else
-        i.v = f == LIM_BURST ? l->v.near.burst : l->v.near.cost;
+        i.v = f == LIM_BURST ? l->v.near.burst : l->cost;
     i.sp = ast_off_span(n, ast_limit_at(n, f));
     i.set = true;
     return i;
@@ -215,8 +246,9 @@ ast_int ast_limit_cost(const ast_node *n)
 ast_name ast_limit_algo(const ast_node *n)
 {
     ast_name a = {NULL, {0, 0, 0}, false};
-    if (n->lim.algo) {
-        a.s = n->lim.algo;
+    const ast_limit *l = &n->lim;
+    if (l->algo != AST_ALGO_NONE) {
+        a.s = l->algo == AST_ALGO_OTHER ? l->v.far->algo : ast_algo_names[l->algo - 1];
         a.sp = ast_off_span(n, ast_limit_at(n, LIM_ALGO));
     }
     return a;

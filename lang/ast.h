@@ -86,38 +86,56 @@ typedef struct ast_off {
 /* The located fields of a limit. */
 enum { LIM_COUNT, LIM_WINDOW, LIM_BURST, LIM_COST, LIM_ALGO, LIM_SHADOW, LIM_NFIELDS };
 
-/* A limit's numbers and where its fields stand, in full: what the compact
- * form below cannot hold is kept out of line in this. */
+/* A limit's numbers and where its fields stand, in full, and the name of an
+ * algorithm the language does not know: what the compact form below cannot
+ * hold is kept out of line in this. */
 typedef struct ast_limit_far {
     int64_t count, burst, cost, window_ms, window_n;
     ast_off at[LIM_NFIELDS];
+    const char *algo;               /* when algo is AST_ALGO_OTHER */
 } ast_limit_far;
+
+/* ast_limit.algo: none written, 1 + an index in ast_algo_names, or another
+ * name (far->algo). */
+#define AST_ALGO_NONE 0
+#define AST_ALGO_OTHER 255
 
 /* The fields of a `limit`, stored compactly: a 100 000-tenant policy has
  * close to a million of them, and with a full ast_int/ast_dur/ast_name per
  * field (each carrying its own file index) a limit node took 240 bytes,
- * half of what checking such a policy used; it takes 72 now.  The numbers
- * are kept in 32 bits (cost and the window's count in 16; its milliseconds
- * follow from that count and the unit), and where each field stands as a
- * 16-bit offset from the node's start and an 8-bit length.  A limit whose
- * numbers or layout do not fit (a count of 2^40, a window of 100000ms, long
- * comments between its words) keeps them out of line instead (`far`).  Read the fields through the ast_limit_*()
- * accessors below, which give back the usual located values; only the
- * parser writes them, through ast_limit_set_*(). */
+ * half of what checking such a policy used; it takes 56 now (the node's
+ * common fields and these 32 bytes).  The numbers are kept in 32 bits (cost
+ * and the window's count in 16; its milliseconds follow from that count
+ * and the unit), where each field stands as a 16-bit offset from the
+ * node's start and an 8-bit length, the algorithm and the unit as a
+ * number, the flags as bits.  A limit whose numbers, layout or algorithm
+ * do not fit (a count of 2^40, a window of 100000ms, long comments between
+ * its words, an algorithm of another name) keeps them out of line instead
+ * (`far`: the pointer then overlays the count and burst, and cost,
+ * window_n, off and len are unused).  Read the fields through the
+ * ast_limit_*() accessors below, which give back the usual located values;
+ * only the parser writes them, through ast_limit_set_*(). */
 typedef struct ast_limit {
     union {
         struct {
             int32_t count, burst;
-            int16_t cost, window_n;
-            uint16_t off[LIM_NFIELDS];      /* from n->sp.start */
-            uint8_t len[LIM_NFIELDS];
         } near;
         ast_limit_far *far;
     } v;
-    const char *algo;               /* NULL when not given */
-    char window_unit[3];
-    bool is_far, window_set, burst_set, cost_set, shadow;
+    int16_t cost, window_n;
+    uint16_t off[LIM_NFIELDS];      /* from n->sp.start */
+    uint8_t len[LIM_NFIELDS];
+    uint8_t algo;                   /* AST_ALGO_NONE, 1 + index, AST_ALGO_OTHER */
+    unsigned window_unit : 3;       /* index in the units "", ms, s, m, h, d */
+    unsigned is_far : 1, window_set : 1, burst_set : 1, cost_set : 1, shadow : 1;
 } ast_limit;
+_Static_assert(sizeof(ast_limit) == 32, "a limit's fields take 32 bytes");
+
+/* The rate algorithms' names as the language writes them, for the compact
+ * limit: the compiler's table (plan_kind.h) is the authority, and a unit
+ * test holds the two equal. */
+#define AST_NALGOS 5
+extern const char *const ast_algo_names[AST_NALGOS];
 
 typedef struct ast_conc {
     ast_int max;

@@ -279,8 +279,8 @@ static void node(printer *p, const ast_node *n)
             buf_printf(p->out, " burst %lld", (long long)ast_limit_burst(n).v);
         if (n->lim.cost_set)
             buf_printf(p->out, " cost %lld", (long long)ast_limit_cost(n).v);
-        if (n->lim.algo)
-            buf_printf(p->out, " algorithm %s", n->lim.algo);
+        if (n->lim.algo != AST_ALGO_NONE)
+            buf_printf(p->out, " algorithm %s", ast_limit_algo(n).s);
         if (n->lim.shadow)
             buf_puts(p->out, " shadow");
         break;

@@ -282,7 +282,7 @@ limit
     | limit "algorithm" IDENT
         {
             $$ = $1;
-            if ($$->lim.algo)
+            if ($$->lim.algo != AST_ALGO_NONE)
                 dup_option(ctx, "algorithm", @2, ast_limit_algo($$).sp);
             ast_limit_set_algo(A, $$, $3, @3);
             $$->sp = span_join($$->sp, @3);
