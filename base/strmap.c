@@ -23,30 +23,43 @@ void strmap_init(strmap *m)
 
 void strmap_free(strmap *m)
 {
-    free(m->keys);
-    free(m->vals);
+    free(m->e);
     memset(m, 0, sizeof *m);
 }
 
-static void grow(strmap *m)
+static void grow_to(strmap *m, size_t cap)
 {
-    size_t cap = m->cap ? m->cap * 2 : 64;
-    const char **keys = xcalloc(cap, sizeof *keys);
-    void **vals = xcalloc(cap, sizeof *vals);
+    struct strmap_entry *e = xcalloc(cap, sizeof *e);
     for (size_t i = 0; i < m->cap; i++) {
-        if (!m->keys[i])
+        if (!m->e[i].key)
             continue;
-        size_t j = str_hash(m->keys[i]) & (cap - 1);
-        while (keys[j])
+        size_t j = str_hash(m->e[i].key) & (cap - 1);
+        while (e[j].key)
             j = (j + 1) & (cap - 1);
-        keys[j] = m->keys[i];
-        vals[j] = m->vals[i];
+        e[j] = m->e[i];
     }
-    free(m->keys);
-    free(m->vals);
-    m->keys = keys;
-    m->vals = vals;
+    free(m->e);
+    m->e = e;
     m->cap = cap;
+}
+
+/* Room for n keys at a load below 3/4. */
+static size_t cap_for(size_t cap, size_t n)
+{
+    if (!cap)
+        cap = 64;
+    while (n * 4 >= cap * 3)
+        cap *= 2;
+    return cap;
+}
+
+void strmap_reserve(strmap *m, size_t n)
+{
+    if (!n)
+        return;
+    size_t cap = cap_for(m->cap, n);
+    if (cap != m->cap)
+        grow_to(m, cap);
 }
 
 void *strmap_get(const strmap *m, const char *key)
@@ -54,26 +67,38 @@ void *strmap_get(const strmap *m, const char *key)
     if (!m->cap)
         return NULL;
     size_t j = str_hash(key) & (m->cap - 1);
-    while (m->keys[j]) {
-        if (strcmp(m->keys[j], key) == 0)
-            return m->vals[j];
+    while (m->e[j].key) {
+        if (strcmp(m->e[j].key, key) == 0)
+            return m->e[j].val;
         j = (j + 1) & (m->cap - 1);
     }
     return NULL;
 }
 
-void *strmap_put(strmap *m, const char *key, void *val)
+void **strmap_slot(strmap *m, const char *key, bool *found)
 {
-    if ((m->n + 1) * 4 >= m->cap * 3)
-        grow(m);
+    strmap_reserve(m, m->n + 1);
     size_t j = str_hash(key) & (m->cap - 1);
-    while (m->keys[j]) {
-        if (strcmp(m->keys[j], key) == 0)
-            return m->vals[j];
+    while (m->e[j].key) {
+        if (strcmp(m->e[j].key, key) == 0) {
+            *found = true;
+            return &m->e[j].val;
+        }
         j = (j + 1) & (m->cap - 1);
     }
-    m->keys[j] = key;
-    m->vals[j] = val;
+    m->e[j].key = key;
+    m->e[j].val = NULL;
     m->n++;
+    *found = false;
+    return &m->e[j].val;
+}
+
+void *strmap_put(strmap *m, const char *key, void *val)
+{
+    bool found;
+    void **slot = strmap_slot(m, key, &found);
+    if (found)
+        return *slot;
+    *slot = val;
     return NULL;
 }

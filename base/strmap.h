@@ -4,12 +4,19 @@
 #ifndef RLC_STRMAP_H
 #define RLC_STRMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+/* A key and its value side by side: a lookup in a map of a million keys
+ * misses the cache once per probe, not twice. */
+struct strmap_entry {
+    const char *key;
+    void *val;
+};
+
 typedef struct strmap {
-    const char **keys;
-    void **vals;
+    struct strmap_entry *e;
     size_t n, cap;
 } strmap;
 
@@ -20,6 +27,12 @@ void *strmap_get(const strmap *m, const char *key);
 /* Stores val under key unless present; returns the existing value (not
  * replaced) or NULL when val was stored. */
 void *strmap_put(strmap *m, const char *key, void *val);
+/* The value slot of key, added with a NULL value when absent (*found then
+ * false): one lookup where a get and a put would take two.  The slot is
+ * valid until the map next grows. */
+void **strmap_slot(strmap *m, const char *key, bool *found);
+/* Makes room for n keys in all, so that filling the map never grows it. */
+void strmap_reserve(strmap *m, size_t n);
 uint64_t str_hash(const char *s);
 
 #endif

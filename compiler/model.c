@@ -975,8 +975,11 @@ m_policy *model_build(program *p)
     for (size_t i = 0; i < m->ntiers; i++)
         tier_resolve(&b, m->tiers[i]);
 
-    /* Pass 3: tenants, with their tier's limits flattened in. */
+    /* Pass 3: tenants, with their tier's limits flattened in.  The map of
+     * names is sized for them all at once: growing it a step at a time
+     * rehashed every name each time and left the old tables behind. */
     m->tenants = arena_alloc(b.a, (ntenant_nodes + 1) * sizeof *m->tenants);
+    strmap_reserve(&m->tenant_by_name, ntenant_nodes);
     for (size_t f = 0; f < p->nfiles; f++) {
         for (const ast_node *n = p->files[f]->items; n; n = n->next) {
             if (n->kind != AST_TENANT)
@@ -994,8 +997,12 @@ m_policy *model_build(program *p)
                     undefined_tier(&b, DIAG_UNDEFINED_TIER, n->ref, "tier");
                 continue;
             }
-            m_subject *prev = strmap_get(&m->tenant_by_name, n->name.s);
-            if (prev) {
+            /* One lookup for both the duplicate check and the insertion:
+             * at a million tenants each is a cache miss. */
+            bool dup;
+            void **slot = strmap_slot(&m->tenant_by_name, n->name.s, &dup);
+            if (dup) {
+                const m_subject *prev = *slot;
                 diag *d = diag_add(b.d, DIAG_DUP_TENANT, n->name.sp,
                                    "tenant \"%s\" is defined twice", n->name.s);
                 diag_note_add(b.d, d, prev->src->name.sp, "first defined here");
@@ -1015,7 +1022,7 @@ m_policy *model_build(program *p)
                          "limit is %d bytes",
                          strlen(n->name.s), kl, PLAN_KEY_MAX);
             m_subject *s = subject_build(&b, n, NULL, 1, t);
-            strmap_put(&m->tenant_by_name, s->name, s);
+            *slot = s;
             m->tenants[m->ntenants++] = s;
             if (n->ref.s && !t)
                 undefined_tier(&b, DIAG_UNDEFINED_TIER, n->ref, "tier");
