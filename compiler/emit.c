@@ -257,7 +257,7 @@ static const char *cel_problem(const char *s, bool value)
 
 static void check_name(ck *c, const m_subject *s, bool value)
 {
-    if (value && !*s->name) {
+    if (value && !*subject_name(s)) {
         if (first_time(c, DIAG_EMIT_NAME, s))
             diag_add(c->d, DIAG_EMIT_NAME, s->src->name.sp,
                      "an empty name: %s", c->envoy ? "an entry with an empty value is every "
@@ -265,11 +265,11 @@ static void check_name(ck *c, const m_subject *s, bool value)
                      "== '' is not read back by rlc import");
         return;
     }
-    const char *why = c->envoy ? NULL : cel_problem(s->name, value);
+    const char *why = c->envoy ? NULL : cel_problem(subject_name(s), value);
     if (why && first_time(c, DIAG_EMIT_NAME, s))
         diag_add(c->d, DIAG_EMIT_NAME, s->src->name.sp,
                  "\"%s\" %s: a limitador condition cannot carry it as rlc import reads "
-                 "conditions back", s->name, why);
+                 "conditions back", subject_name(s), why);
 }
 
 static void check_group(ck *c, const m_subject *g, const m_limit *before);
@@ -278,11 +278,11 @@ static void check_key(ck *c, const m_subject *k, const m_limit *before)
 {
     check_common(c, k);
     if (c->envoy && !k->any) {
-        size_t n = strlen(k->name);
-        if (n && k->name[n - 1] == '*' && first_time(c, DIAG_EMIT_WILDCARD_NAME, k))
+        size_t n = strlen(subject_name(k));
+        if (n && subject_name(k)[n - 1] == '*' && first_time(c, DIAG_EMIT_WILDCARD_NAME, k))
             diag_add(c->d, DIAG_EMIT_WILDCARD_NAME, k->src->name.sp,
                      "\"%s\" would be a wildcard value in envoy_ratelimit's file (a prefix "
-                     "match), not this one name", k->name);
+                     "match), not this one name", subject_name(k));
     }
     if (!k->any)
         check_name(c, k, true);
@@ -351,7 +351,7 @@ static void check_tenant(ck *c, const m_subject *t)
 static const m_subject *find_tenant(const m_policy *m, const char *name)
 {
     for (size_t i = 0; i < m->ntenants; i++)
-        if (!m->tenants[i]->any && !strcmp(m->tenants[i]->name, name))
+        if (!m->tenants[i]->any && !strcmp(subject_name(m->tenants[i]), name))
             return m->tenants[i];
     return NULL;
 }
@@ -508,10 +508,10 @@ static void envoy_entry(em *e, const m_subject *g, const m_subject *k)
 {
     map_start(e);
     scalar(e, "key", false);
-    scalar(e, g->name, true);
+    scalar(e, subject_name(g), true);
     if (!k->any) {
         scalar(e, "value", false);
-        scalar(e, k->name, true);
+        scalar(e, subject_name(k), true);
     }
     const m_limit **w = xcalloc(k->nlimits + 1, sizeof *w);
     if (written_limits(k, true, w, NULL)) {
@@ -550,7 +550,7 @@ static void envoy_body(em *e, const m_subject *t)
 {
     map_start(e);
     scalar(e, "domain", false);
-    scalar(e, t->name, true);
+    scalar(e, subject_name(t), true);
     if (has_entries(t))
         envoy_entries(e, t);
     map_end(e);
@@ -576,11 +576,11 @@ static void lim_selectors(const m_subject *s, buf *conds, size_t *nconds, buf *v
     lim_selectors(g->parent, conds, nconds, vars, nvars);
     buf *b = s->any ? vars : conds;
     buf_puts(b, "descriptors[0][");
-    cel_str(b, g->name);
+    cel_str(b, subject_name(g));
     buf_putc(b, ']');
     if (!s->any) {
         buf_puts(b, " == ");
-        cel_str(b, s->name);
+        cel_str(b, subject_name(s));
     }
     buf_putc(b, '\0');
     (*(s->any ? nvars : nconds))++;
@@ -612,7 +612,7 @@ static void lim_subject(em *e, const m_subject *t, const m_subject *s)
         subject_label(s, &label);
         map_start(e);
         scalar(e, "namespace", false);
-        scalar(e, t->name, true);
+        scalar(e, subject_name(t), true);
         scalar(e, "max_value", false);
         num(e, written_count(l));
         scalar(e, "seconds", false);

@@ -44,7 +44,7 @@ void hz_deadlock_tenant(hz *h, const m_subject *t)
 {
     const char *prefix;
     if (!t->any) {
-        if (tenant_tag_fixed(h, t->name, &prefix))
+        if (tenant_tag_fixed(h, subject_name(t), &prefix))
             return;
     } else {
         /* `tenant *` is decided under the hash tag of whichever tenant the

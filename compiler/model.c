@@ -231,7 +231,7 @@ static m_subject *member_find(builder *b, members *mb, ast_kind kind, bool any,
     if (mb->nchildren <= MEMBERS_HASH_AFTER) {
         for (size_t i = 0; i < mb->nchildren; i++) {
             const m_subject *c = mb->children[i];
-            if (c->kind == kind && c->any == any && (any || !strcmp(c->name, name)))
+            if (c->kind == kind && c->any == any && (any || !strcmp(subject_name(c), name)))
                 return mb->children[i];
         }
         return NULL;
@@ -240,7 +240,7 @@ static m_subject *member_find(builder *b, members *mb, ast_kind kind, bool any,
         for (size_t i = 0; i < mb->nchildren; i++)
             strmap_put(&mb->names,
                        member_key(b, mb->children[i]->kind, mb->children[i]->any,
-                                  mb->children[i]->name),
+                                  subject_name(mb->children[i])),
                        mb->children[i]);
     return strmap_get(&mb->names, member_key(b, kind, any, name));
 }
@@ -248,7 +248,7 @@ static m_subject *member_find(builder *b, members *mb, ast_kind kind, bool any,
 static void member_added(builder *b, members *mb, m_subject *ch)
 {
     if (mb->names.cap)
-        strmap_put(&mb->names, member_key(b, ch->kind, ch->any, ch->name), ch);
+        strmap_put(&mb->names, member_key(b, ch->kind, ch->any, subject_name(ch)), ch);
 }
 
 /* Limits and routes per block are capped so that the hazard passes, which
@@ -563,7 +563,6 @@ static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent
 {
     m_subject *s = ARENA_NEW_N(b->a, m_subject, 1);
     s->kind = n->kind;
-    s->name = n->name.s;
     s->any = n->name.any;
     s->src = n;
     s->parent = parent;
@@ -603,7 +602,7 @@ const m_subject *subject_resolve(const m_subject *s, ast_kind kind, const char *
 {
     for (size_t i = 0; i < s->nchildren; i++)
         if (s->children[i]->kind == kind && !s->children[i]->any &&
-            !strcmp(s->children[i]->name, name))
+            !strcmp(subject_name(s->children[i]), name))
             return s->children[i];
     return subject_template(s, kind);
 }
@@ -638,10 +637,10 @@ void subject_path(const m_subject *s, char *out, size_t n)
             buf_putc(&b, '/');
         if (chain[i]->any)
             buf_putc(&b, '*');
-        else if (path_name_needs_quotes(chain[i]->name))
-            fmt_string(&b, chain[i]->name);
+        else if (path_name_needs_quotes(subject_name(chain[i])))
+            fmt_string(&b, subject_name(chain[i]));
         else
-            buf_puts(&b, chain[i]->name);
+            buf_puts(&b, subject_name(chain[i]));
     }
     snprintf(out, n, "%s", buf_str(&b));
     buf_free(&b);
@@ -656,7 +655,7 @@ void subject_label(const m_subject *s, buf *out)
         if (chain[i]->any)
             buf_putc(out, '*');
         else
-            fmt_string(out, chain[i]->name);
+            fmt_string(out, subject_name(chain[i]));
     }
 }
 
@@ -756,7 +755,7 @@ static void test_check(builder *b, const ast_node *t)
                     size_t nc = 0;
                     for (size_t i = 0; i < cur->nchildren; i++)
                         if (cur->children[i]->kind == seg->kind && !cur->children[i]->any)
-                            cands[nc++] = cur->children[i]->name;
+                            cands[nc++] = subject_name(cur->children[i]);
                     const char *sg = suggest(seg->name.s, cands, nc);
                     buf who;
                     buf_init(&who, 0);

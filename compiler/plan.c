@@ -91,7 +91,7 @@ void plan_rule_id(const char *kind, const m_subject *s, const m_route *r, const 
         /* A template is "key*": no ':' follows, so no name can spell it. */
         buf_printf(&b, "%s%s", subject_kind(chain[i]), chain[i]->any ? "*" : ":");
         if (!chain[i]->any)
-            plan_pct_encode(&b, chain[i]->name, strlen(chain[i]->name), "/|");
+            plan_pct_encode(&b, subject_name(chain[i]), strlen(subject_name(chain[i])), "/|");
     }
     buf_putc(&b, '|');
     if (r) {
@@ -171,7 +171,7 @@ static void cj_subject(buf *b, const m_subject *s)
     buf_init(&seg, BUF_DEFAULT_MAX);
     for (int i = 1; i < n; i++) {
         const char *k = subject_kind(chain[i]);
-        const char *nm = chain[i]->any ? NULL : chain[i]->name;
+        const char *nm = chain[i]->any ? NULL : subject_name(chain[i]);
         plan_subject_seg(&seg, i == 1, k, strlen(k), nm, nm ? strlen(nm) : 0);
     }
     if (!buf_ok(&seg))
@@ -263,7 +263,7 @@ static json_t *path_json(const m_subject *s)
     for (int i = 0; i < n; i++) {
         json_t *seg = must(json_object());
         set(seg, "kind", str(subject_kind(chain[i])));
-        set(seg, "name", str(chain[i]->any ? VERIFY_VALUE : chain[i]->name));
+        set(seg, "name", str(chain[i]->any ? VERIFY_VALUE : subject_name(chain[i])));
         push(a, seg);
     }
     return a;
@@ -315,7 +315,8 @@ static int rule_cmp(const void *a, const void *b)
 
 static int subject_cmp(const void *a, const void *b)
 {
-    return strcmp((*(const m_subject *const *)a)->name, (*(const m_subject *const *)b)->name);
+    return strcmp(subject_name(*(const m_subject *const *)a),
+                  subject_name(*(const m_subject *const *)b));
 }
 
 /* Appends the rules of tenant t (every subject's, sorted by id) to one as
@@ -339,7 +340,7 @@ static void rules_text(buf *one, rules *rs, const m_subject *t, diag_list *d,
                 : diag_add(d, DIAG_PLAN_DUP_RULE, rs->v[j].src->sp,
                            "two limits of \"%s\" have the same identity (same subject, "
                            "route, algorithm and window), so they would share one counter",
-                           t->name);
+                           subject_name(t));
             diag_note_add(d, dg, rs->v[j - 1].src->sp, "the other one");
         }
         if (j)
@@ -690,7 +691,7 @@ static void verify_cases(json_t *cases, const m_subject *tenant, const rule *rs,
     for (size_t i = 0; i < n && made < PLAN_VERIFY_PER_TENANT; i++) {
         const rule *r = &rs[i];
         json_t *c = must(json_object());
-        set(c, "tenant", str(tenant->any ? VERIFY_VALUE : tenant->name));
+        set(c, "tenant", str(tenant->any ? VERIFY_VALUE : subject_name(tenant)));
         set(c, "path", path_json(r->subj));
         const char *method = "GET";
         char *route = NULL;
@@ -795,12 +796,12 @@ static json_t *build(const m_policy *m, const program *p, const plan_opts *o, di
          * version) is taken over exactly the bytes of the array. */
         buf_reset(&one);
         buf_puts(&one, "{\"name\":");
-        cj_str(&one, t->name);
+        cj_str(&one, subject_name(t));
         buf_puts(&one, ",\"rules\":");
         char version[DIGEST_HEX_LEN + 1];
         rules_text(&one, &rs, t, d, version);
         buf_puts(&one, ",\"tag\":");
-        char *tag = plan_key_tag(m->ns, t->name);
+        char *tag = plan_key_tag(m->ns, subject_name(t));
         cj_str(&one, tag);
         free(tag);
         buf_puts(&one, ",\"version\":\"");
@@ -814,7 +815,7 @@ static json_t *build(const m_policy *m, const program *p, const plan_opts *o, di
         if (text && i == 64 && m->ntenants > 1024)
             buf_expect(text, text->len / 64 * (m->ntenants - 64) / 100 * 105);
         if (text) {
-            if (bn && plan_bucket_cut(t->name, bn)) {
+            if (bn && plan_bucket_cut(subject_name(t), bn)) {
                 close_bucket(index, text, b0, bn);
                 b0 = text->len + 1;
                 bn = 0;
