@@ -64,7 +64,7 @@ static size_t written_limits(const m_subject *s, bool envoy, const m_limit **out
                              const m_limit **missing)
 {
     size_t n = 0;
-    const m_subject *tmpl = s->any ? NULL : s->tmpl;
+    const m_subject *tmpl = s->any ? NULL : subject_tmpl(s);
     if (missing)
         *missing = NULL;
     if (envoy) {
@@ -188,8 +188,8 @@ static void check_limit(ck *c, const m_limit *l)
 /* What every subject is checked for, whatever its level. */
 static void check_common(ck *c, const m_subject *s)
 {
-    if (s->conc && first_time(c, DIAG_EMIT_CONCURRENCY, s->conc->src))
-        diag_add(c->d, DIAG_EMIT_CONCURRENCY, s->conc->src->sp,
+    if (subject_conc(s) && first_time(c, DIAG_EMIT_CONCURRENCY, subject_conc(s)->src))
+        diag_add(c->d, DIAG_EMIT_CONCURRENCY, subject_conc(s)->src->sp,
                  "%s limits request rates only: it has no concurrency", fmt_name(c));
     for (uint32_t i = 0; i < s->nroutes; i++)
         if (first_time(c, DIAG_EMIT_ROUTE, s->routes[i].src))

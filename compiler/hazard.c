@@ -92,7 +92,7 @@ static void level_checks(hz *h, const hz_level *lv, const m_limit *lim, size_t n
 static void walk(hz *h, const m_subject *s)
 {
     hz_level lv = {NULL, s, NULL};
-    level_checks(h, &lv, s->limits, s->nlimits, s->routes, s->nroutes, s->conc);
+    level_checks(h, &lv, s->limits, s->nlimits, s->routes, s->nroutes, subject_conc(s));
     hz_window_chain(h, s);
     hz_template_redundant(h, s);
     for (size_t i = 0; i < s->nchildren; i++)

@@ -24,9 +24,9 @@ static bool conc_enforces(const m_conc *c)
  * is set when only shadow limits were found. */
 static bool subtree_enforces(const m_subject *s, bool *any)
 {
-    if (s->nlimits || s->conc)
+    if (s->nlimits || subject_conc(s))
         *any = true;
-    if (limits_enforce(s->limits, s->nlimits) || conc_enforces(s->conc))
+    if (limits_enforce(s->limits, s->nlimits) || conc_enforces(subject_conc(s)))
         return true;
     for (size_t r = 0; r < s->nroutes; r++) {
         if (s->routes[r].nlimits || s->routes[r].conc)

@@ -80,9 +80,9 @@ static bool decide_alike(const m_subject *a, const m_subject *b)
     if (!a)
         return decide_alike(b, a);
     if (!b) {
-        if (a->nlimits || a->nroutes || a->conc)
+        if (a->nlimits || a->nroutes || subject_conc(a))
             return false;
-    } else if (!conc_same(a->conc, b->conc) ||
+    } else if (!conc_same(subject_conc(a), subject_conc(b)) ||
                !limits_same(a->limits, a->nlimits, b->limits, b->nlimits) ||
                !routes_same(a->routes, a->nroutes, b->routes, b->nroutes)) {
         return false;
@@ -92,15 +92,15 @@ static bool decide_alike(const m_subject *a, const m_subject *b)
 
 void hz_template_redundant(hz *h, const m_subject *s)
 {
-    if (s->any || !s->tmpl || !decide_alike(s, s->tmpl))
+    if (s->any || !subject_tmpl(s) || !decide_alike(s, subject_tmpl(s)))
         return;
-    const char *who = hz_subject_desc(h, s), *tmpl = hz_subject_desc(h, s->tmpl);
+    const char *who = hz_subject_desc(h, s), *tmpl = hz_subject_desc(h, subject_tmpl(s));
     diag *d = diag_add(h->d, DIAG_LISTED_REDUNDANT, s->src->name.sp,
                        "%s changes nothing that %s gives it: its limits, routes, concurrency "
                        "and the subjects below it decide every request as the template's do, "
                        "so listing it has no effect on decisions",
                        who, tmpl);
-    diag_note_add(h->d, d, s->tmpl->src->name.sp, "the template %s is here", tmpl);
+    diag_note_add(h->d, d, subject_tmpl(s)->src->name.sp, "the template %s is here", tmpl);
 }
 
 /* The target a request for an unlisted tenant meets first: a gateway

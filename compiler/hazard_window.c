@@ -90,7 +90,7 @@ static void report_dead(hz *h, const m_limit *dead, const char *dead_on,
  * source position is in the template, not in the subject). */
 static const char *limit_on(hz *h, const hz_level *lv, const m_limit *l)
 {
-    if (l->from_template && lv->subject && lv->subject->tmpl)
+    if (l->from_template && lv->subject && subject_tmpl(lv->subject))
         return arena_printf(h->a, "%s via its template %s *", hz_level_desc(h, lv),
                             ast_kind_name(lv->subject->kind));
     return hz_level_desc(h, lv);

@@ -526,7 +526,9 @@ static void merge_in_place(const m_tier *inh, members *mb)
  * its own members. */
 static void template_merge(builder *b, m_subject *c, const m_subject *t)
 {
-    c->tmpl = t;
+    if (!c->rare)
+        c->rare = ARENA_NEW_N(b->a, m_subject_rare, 1);
+    c->rare->tmpl = t;
     size_t nl = c->nlimits, nr = c->nroutes;
     for (size_t i = 0; i < t->nlimits; i++)
         nl += !window_taken(c->limits, c->nlimits, t->limits[i].window_ms);
@@ -554,8 +556,8 @@ static void template_merge(builder *b, m_subject *c, const m_subject *t)
     c->nlimits = (uint32_t)nl;
     c->routes = rv;
     c->nroutes = (uint32_t)nr;
-    if (!c->conc)
-        c->conc = t->conc;
+    if (!c->rare->conc)
+        c->rare->conc = subject_conc(t);
 }
 
 static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent, int depth,
@@ -586,7 +588,10 @@ static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent
     s->nlimits = (uint32_t)mb.nlimits;
     s->routes = mb.routes;
     s->nroutes = (uint32_t)mb.nroutes;
-    s->conc = mb.conc;
+    if (mb.conc) {
+        s->rare = ARENA_NEW_N(b->a, m_subject_rare, 1);
+        s->rare->conc = mb.conc;
+    }
     return s;
 }
 

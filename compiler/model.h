@@ -75,11 +75,20 @@ typedef struct m_tier {
     int state;                  /* resolution state (internal) */
 } m_tier;
 
+/* What few subjects have: a concurrency pool, a template they start from. */
+typedef struct m_subject_rare {
+    const m_conc *conc;         /* or NULL */
+    const struct m_subject *tmpl; /* a listed group or key: the template beside
+                                   it that it starts from, or NULL */
+} m_subject_rare;
+
 /* A policy has millions of subjects, so the counts are 32-bit and packed
- * after the pointers, the kind is a byte, and the name is read from src
- * (subject_name): 72 bytes (was 80, 96, 104 before).  No count can reach
- * 2^32 (a source file is at most 64 MiB).  A tenant's tier is its src's
- * ref: its limits, routes and concurrency are already merged into these. */
+ * after the pointers, the kind is a byte, the name is read from src
+ * (subject_name), and the concurrency and template, which few subjects
+ * have, are kept aside (subject_conc, subject_tmpl): 64 bytes (was 80, 96,
+ * 104 before).  No count can reach 2^32 (a source file is at most 64 MiB).
+ * A tenant's tier is its src's ref: its limits, routes and concurrency are
+ * already merged into these. */
 typedef struct m_subject {
     const ast_node *src;
     struct m_subject *parent;
@@ -88,9 +97,7 @@ typedef struct m_subject {
                                    with none of its own shares its tier's array,
                                    so never write through these */
     m_route *routes;            /* the same for routes */
-    m_conc *conc;               /* or NULL */
-    const struct m_subject *tmpl; /* a listed group or key: the template beside
-                                   it that it starts from, or NULL */
+    m_subject_rare *rare;       /* NULL when it has neither */
     uint32_t nchildren, nlimits, nroutes;
     uint8_t kind;               /* AST_TENANT, AST_GROUP or AST_KEY */
     bool any;                   /* a template (`key *`): every unlisted name,
@@ -98,13 +105,26 @@ typedef struct m_subject {
                                    "*" */
 } m_subject;
 
+/* The subject's concurrency pool, or NULL. */
+static inline const m_conc *subject_conc(const m_subject *s)
+{
+    return s->rare ? s->rare->conc : NULL;
+}
+
+/* A listed group or key: the template beside it that it starts from, or
+ * NULL. */
+static inline const struct m_subject *subject_tmpl(const m_subject *s)
+{
+    return s->rare ? s->rare->tmpl : NULL;
+}
+
 /* The subject's name as written ("*" for a template). */
 static inline const char *subject_name(const m_subject *s)
 {
     return s->src->name.s;
 }
 _Static_assert(AST_T_WAIT <= UINT8_MAX, "an ast_kind fits in m_subject's byte");
-_Static_assert(sizeof(m_subject) <= 72, "a subject takes at most 72 bytes");
+_Static_assert(sizeof(m_subject) <= 64, "a subject takes at most 64 bytes");
 
 typedef enum target_kind {
     TARGET_REDIS, TARGET_ETCD, TARGET_HTTP, TARGET_NGINX, TARGET_ENVOY, TARGET_LIMITADOR

@@ -295,8 +295,8 @@ static void collect_rules(rules *rs, const m_subject *s)
 {
     for (size_t i = 0; i < s->nlimits; i++)
         add_rate(rs, s, NULL, &s->limits[i]);
-    if (s->conc)
-        add_conc(rs, s, NULL, s->conc);
+    if (subject_conc(s))
+        add_conc(rs, s, NULL, subject_conc(s));
     for (size_t i = 0; i < s->nroutes; i++) {
         const m_route *r = &s->routes[i];
         for (size_t j = 0; j < r->nlimits; j++)
