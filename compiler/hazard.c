@@ -13,12 +13,14 @@ static bool span_within(span inner, span outer)
 }
 
 /* A listed group or key's copies of its template's limits are analysed
- * once, at the template, like a tenant's tier limits at the tier. */
+ * once, at the template, like a tenant's tier limits at the tier.  A tier's
+ * own limits are those written in its block (tiers are not nested: its
+ * parents' are written elsewhere). */
 bool hz_limit_own(const hz_level *lv, const m_limit *l)
 {
     if (lv->tier)
-        return l->tier_no == lv->tier->no;
-    return l->tier_no == 0 && !l->from_template;
+        return span_within(l->src->sp, lv->tier->src->sp);
+    return !l->from_tier && !l->from_template;
 }
 
 bool hz_route_own(const hz_level *lv, const m_route *r)

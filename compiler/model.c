@@ -72,12 +72,14 @@ static bool check_window(builder *b, const ast_dur *w)
     return true;
 }
 
-/* Converts and checks one `limit`.  Returns false when it is unusable. */
+/* Converts and checks one `limit`.  Returns false when it is unusable.
+ * The checks read the numbers as written, in full: *out holds the window
+ * in 40 bits, which only a usable limit is sure to fit. */
 static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_limit *out)
 {
     memset(out, 0, sizeof *out);
     out->src = n;
-    out->tier_no = tier ? tier->no : 0;
+    out->from_tier = tier != NULL;
     bool ok = true;
     const ast_int count = ast_limit_count(n), burst = ast_limit_burst(n),
                   cost = ast_limit_cost(n);
@@ -91,24 +93,21 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
     }
     if (!check_window(b, &window))
         ok = false;
-    out->count = cnt->v;
-    out->window_ms = window.ms;
-    out->burst = cnt->v;
+    int64_t window_ms = window.ms, bst = cnt->v, cst = 1;
     if (burst.set) {
-        out->burst = burst.v;
+        bst = burst.v;
         out->burst_set = true;
-        if (out->burst < 1) {
+        if (bst < 1) {
             diag_add(b->d, DIAG_BAD_BURST, burst.sp,
-                     "burst must be at least 1, not %lld", (long long)out->burst);
+                     "burst must be at least 1, not %lld", (long long)bst);
             ok = false;
         }
     }
-    out->cost = 1;
     if (cost.set) {
-        out->cost = cost.v;
-        if (out->cost < 1) {
+        cst = cost.v;
+        if (cst < 1) {
             diag_add(b->d, DIAG_BAD_COST, cost.sp,
-                     "cost must be at least 1, not %lld", (long long)out->cost);
+                     "cost must be at least 1, not %lld", (long long)cst);
             ok = false;
         }
     }
@@ -130,37 +129,41 @@ static bool limit_build(builder *b, const ast_node *n, const m_tier *tier, m_lim
         /* Token-bucket state is kept in units of 1/window_ms tokens, so
          * capacity x window and count x window must stay exact in both
          * int64 and Lua's doubles, with headroom for the sums (2^51). */
-        int64_t cap = PLAN_PRODUCT_MAX / out->window_ms, over = 0;
+        int64_t cap = PLAN_PRODUCT_MAX / window_ms, over = 0;
         span at = ast_limit_rate_sp(n);
         /* Point at the number that overflows: the count, burst or cost. */
-        if (out->count > cap) {
-            over = out->count;
-        } else if (out->burst > cap) {
-            over = out->burst;
+        if (cnt->v > cap) {
+            over = cnt->v;
+        } else if (bst > cap) {
+            over = bst;
             at = burst.sp;
-        } else if (out->cost > cap) {
-            over = out->cost;
+        } else if (cst > cap) {
+            over = cst;
             at = cost.sp;
         }
         if (over) {
             diag_add(b->d, DIAG_RATE_OVERFLOW, at,
                      "rate arithmetic would overflow: %lld x %lld ms exceeds 2^51, which "
                      "keeps every value C and Lua compute below 2^53 and exact",
-                     (long long)over, (long long)out->window_ms);
+                     (long long)over, (long long)window_ms);
             ok = false;
         }
     }
-    if (ok && out->algo == PLAN_SLIDING_WINDOW &&
-        plan_log_entries(out->count, out->window_ms, out->cost) > PLAN_LOG_MAX) {
+    if (ok && algo == PLAN_SLIDING_WINDOW &&
+        plan_log_entries(cnt->v, window_ms, cst) > PLAN_LOG_MAX) {
         diag_add(b->d, DIAG_SLIDING_LOG_TOO_LARGE, ast_limit_rate_sp(n),
                  "an exact sliding window of %lld per %lld ms (cost %lld) keeps up to %lld "
                  "admissions per counter, more than %d; use token_bucket or "
                  "approx_sliding_window, or a shorter window",
-                 (long long)out->count, (long long)out->window_ms, (long long)out->cost,
-                 (long long)plan_log_entries(out->count, out->window_ms, out->cost),
-                 PLAN_LOG_MAX);
+                 (long long)cnt->v, (long long)window_ms, (long long)cst,
+                 (long long)plan_log_entries(cnt->v, window_ms, cst), PLAN_LOG_MAX);
         ok = false;
     }
+    out->count = cnt->v;
+    out->burst = bst;
+    out->cost = cst;
+    if (ok)
+        out->window_ms = window_ms;
     return ok;
 }
 

@@ -22,20 +22,24 @@
 #define BLOCK_MAX_ROUTES 64
 
 /* A policy has millions of limits (each subject's effective ones, tier
- * limits copied in): the tier is a number and the algorithm a byte, 48
- * bytes where a pointer and an enum took 56. */
+ * limits copied in): 40 bytes where a pointer, an enum and a tier number
+ * took 56.  The window (at most 366 days, 35 bits) shares its word with the
+ * algorithm and the flags; which tier a limit was written in is told by
+ * its src (hz_limit_own). */
 typedef struct m_limit {
     const ast_node *src;        /* the limit as written (maybe in a tier) */
     int64_t count;
-    int64_t window_ms;
     int64_t burst;              /* bucket capacity; = count unless given */
     int64_t cost;               /* units charged per request, >= 1 */
-    uint32_t tier_no;           /* no of the tier it was inherited from, or 0 */
-    uint8_t algo;               /* a plan_kind */
-    bool burst_set;
-    bool shadow;
-    bool from_template;         /* a listed subject's copy of its template's */
+    int64_t window_ms : 40;     /* 1 ms to PLAN_WINDOW_MAX_MS */
+    uint8_t algo;               /* a plan_kind: a whole byte, read unmasked */
+    bool burst_set : 1;
+    bool shadow : 1;
+    bool from_template : 1;     /* a listed subject's copy of its template's */
+    bool from_tier : 1;         /* written in a tier */
 } m_limit;
+_Static_assert(sizeof(m_limit) == 40, "a limit takes 40 bytes");
+_Static_assert(PLAN_WINDOW_MAX_MS < ((int64_t)1 << 39), "a window fits in 40 bits");
 _Static_assert(PLAN_CONCURRENCY <= UINT8_MAX, "a plan_kind fits in m_limit's byte");
 
 typedef struct m_conc {
