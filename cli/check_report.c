@@ -121,7 +121,7 @@ static void measure(rep *r, const m_subject *s)
             r->width = rw;
     }
     for (size_t i = 0; i < s->nchildren; i++)
-        measure(r, s->children[i]);
+        measure(r, &s->children[i]);
 }
 
 static void walk(rep *r, const m_subject *s)
@@ -132,7 +132,7 @@ static void walk(rep *r, const m_subject *s)
         for (size_t i = 0; i < s->routes[k].nlimits; i++)
             row(r, s, &s->routes[k], &s->routes[k].limits[i]);
     for (size_t i = 0; i < s->nchildren; i++)
-        walk(r, s->children[i]);
+        walk(r, &s->children[i]);
 }
 
 void check_report(FILE *fp, srcmap *map, const m_policy *m, const suppressed_list *sup,

@@ -288,7 +288,7 @@ static void check_key(ck *c, const m_subject *k, const m_limit *before)
         check_name(c, k, true);
     check_written(c, k, &before);
     for (uint32_t i = 0; i < k->nchildren; i++) {
-        const m_subject *s = k->children[i];
+        const m_subject *s = &k->children[i];
         if (s->kind == AST_GROUP)
             check_group(c, s, before);
         else if (first_time(c, DIAG_EMIT_SHAPE, s))
@@ -314,7 +314,7 @@ static void check_group(ck *c, const m_subject *g, const m_limit *before)
                      "on its values (put it in `key *` for one counter per value)",
                      fmt_name(c));
     for (uint32_t i = 0; i < g->nchildren; i++) {
-        const m_subject *s = g->children[i];
+        const m_subject *s = &g->children[i];
         if (s->kind == AST_KEY)
             check_key(c, s, before);
         else if (first_time(c, DIAG_EMIT_SHAPE, s))
@@ -338,7 +338,7 @@ static void check_tenant(ck *c, const m_subject *t)
         check_written(c, t, &before);
     }
     for (uint32_t i = 0; i < t->nchildren; i++) {
-        const m_subject *s = t->children[i];
+        const m_subject *s = &t->children[i];
         if (s->kind == AST_GROUP)
             check_group(c, s, before);
         else if (first_time(c, DIAG_EMIT_SHAPE, s))
@@ -369,7 +369,7 @@ static bool has_limits(const m_subject *s)
     if (s->nlimits)
         return true;
     for (uint32_t i = 0; i < s->nchildren; i++)
-        if (has_limits(s->children[i]))
+        if (has_limits(&s->children[i]))
             return true;
     return false;
 }
@@ -496,7 +496,7 @@ static int64_t written_count(const m_limit *l)
 static bool has_entries(const m_subject *s)
 {
     for (uint32_t i = 0; i < s->nchildren; i++)
-        if (s->children[i]->nchildren)
+        if (s->children[i].nchildren)
             return true;
     return false;
 }
@@ -539,9 +539,9 @@ static void envoy_entries(em *e, const m_subject *s)
     scalar(e, "descriptors", false);
     seq_start(e);
     for (uint32_t i = 0; i < s->nchildren; i++) {
-        const m_subject *g = s->children[i];
+        const m_subject *g = &s->children[i];
         for (uint32_t j = 0; j < g->nchildren; j++)
-            envoy_entry(e, g, g->children[j]);
+            envoy_entry(e, g, &g->children[j]);
     }
     seq_end(e);
 }
@@ -630,7 +630,7 @@ static void lim_subject(em *e, const m_subject *t, const m_subject *s)
     }
     free(w);
     for (uint32_t i = 0; i < s->nchildren; i++)
-        lim_subject(e, t, s->children[i]);
+        lim_subject(e, t, &s->children[i]);
 }
 
 static void lim_body(em *e, const m_policy *m, const m_subject *only)

@@ -98,7 +98,7 @@ static void walk(hz *h, const m_subject *s)
     hz_window_chain(h, s);
     hz_template_redundant(h, s);
     for (size_t i = 0; i < s->nchildren; i++)
-        walk(h, s->children[i]);
+        walk(h, &s->children[i]);
 }
 
 void hazard_run(program *p, const m_policy *m)

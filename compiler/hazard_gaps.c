@@ -36,7 +36,7 @@ static bool subtree_enforces(const m_subject *s, bool *any)
             return true;
     }
     for (size_t i = 0; i < s->nchildren; i++)
-        if (subtree_enforces(s->children[i], any))
+        if (subtree_enforces(&s->children[i], any))
             return true;
     return false;
 }

@@ -58,7 +58,7 @@ static bool decide_alike(const m_subject *a, const m_subject *b);
 static bool children_alike(const m_subject *a, const m_subject *b)
 {
     for (size_t i = 0; i < a->nchildren; i++) {
-        const m_subject *c = a->children[i];
+        const m_subject *c = &a->children[i];
         const m_subject *o = b ? (c->any ? subject_template(b, c->kind)
                                          : subject_resolve(b, c->kind, subject_name(c)))
                                : NULL;

@@ -210,7 +210,7 @@ typedef struct members {
     m_route *routes;
     size_t nroutes, caproutes;
     m_conc *conc;
-    m_subject **children;
+    m_subject *children;
     size_t nchildren, capchildren;
     strmap names;           /* "g:name"/"k:name" -> child, once a block is big */
     bool limits_capped, routes_capped;
@@ -233,18 +233,18 @@ static m_subject *member_find(builder *b, members *mb, ast_kind kind, bool any,
 {
     if (mb->nchildren <= MEMBERS_HASH_AFTER) {
         for (size_t i = 0; i < mb->nchildren; i++) {
-            const m_subject *c = mb->children[i];
+            const m_subject *c = &mb->children[i];
             if (c->kind == kind && c->any == any && (any || !strcmp(subject_name(c), name)))
-                return mb->children[i];
+                return &mb->children[i];
         }
         return NULL;
     }
     if (!mb->names.cap)
         for (size_t i = 0; i < mb->nchildren; i++)
             strmap_put(&mb->names,
-                       member_key(b, mb->children[i]->kind, mb->children[i]->any,
-                                  subject_name(mb->children[i])),
-                       mb->children[i]);
+                       member_key(b, mb->children[i].kind, mb->children[i].any,
+                                  subject_name(&mb->children[i])),
+                       &mb->children[i]);
     return strmap_get(&mb->names, member_key(b, kind, any, name));
 }
 
@@ -387,8 +387,8 @@ static void route_build(builder *b, const ast_node *r, const m_tier *tier, membe
     VEC_PUSH(b->a, mb->routes, mb->nroutes, mb->caproutes, rt);
 }
 
-static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent, int depth,
-                                const m_tier *inherit);
+static void subject_fill(builder *b, m_subject *s, const ast_node *n, m_subject *parent,
+                         int depth, const m_tier *inherit);
 
 /* Collects the members of one block.  `tier` is the tier being built, or
  * NULL for tenants, groups and keys; `inherit` is the tier (a tenant's, or
@@ -459,8 +459,10 @@ static void members_build(builder *b, const ast_node *block, const m_tier *tier,
                 diag_note_add(b->d, d, prev->src->name.sp, "first defined here");
                 break;
             }
-            m_subject *ch = subject_build(b, c, self, depth + 1, NULL);
-            VEC_PUSH(b->a, mb->children, mb->nchildren, mb->capchildren, ch);
+            /* Built in place: presize_members counted every group and
+             * key, so the array never grows and its subjects never move. */
+            m_subject *ch = &mb->children[mb->nchildren++];
+            subject_fill(b, ch, c, self, depth + 1, NULL);
             member_added(b, mb, ch);
             break;
         }
@@ -563,10 +565,10 @@ static void template_merge(builder *b, m_subject *c, const m_subject *t)
         c->rare->conc = subject_conc(t);
 }
 
-static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent, int depth,
-                                const m_tier *inherit)
+/* Builds the subject of block n into s (zeroed). */
+static void subject_fill(builder *b, m_subject *s, const ast_node *n, m_subject *parent,
+                         int depth, const m_tier *inherit)
 {
-    m_subject *s = ARENA_NEW_N(b->a, m_subject, 1);
     s->kind = n->kind;
     s->any = n->name.any;
     s->src = n;
@@ -579,8 +581,8 @@ static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent
         const m_subject *t = member_find(b, &mb, kind, true, NULL);
         if (t)
             for (size_t i = 0; i < mb.nchildren; i++)
-                if (mb.children[i]->kind == kind && !mb.children[i]->any)
-                    template_merge(b, mb.children[i], t);
+                if (mb.children[i].kind == kind && !mb.children[i].any)
+                    template_merge(b, &mb.children[i], t);
     }
     strmap_free(&mb.names);
     if (inherit)
@@ -595,23 +597,31 @@ static m_subject *subject_build(builder *b, const ast_node *n, m_subject *parent
         s->rare = ARENA_NEW_N(b->a, m_subject_rare, 1);
         s->rare->conc = mb.conc;
     }
+}
+
+/* A tenant, in a subject of its own; its groups and keys are built into
+ * their parents' arrays. */
+static m_subject *subject_build(builder *b, const ast_node *n, const m_tier *inherit)
+{
+    m_subject *s = ARENA_NEW_N(b->a, m_subject, 1);
+    subject_fill(b, s, n, NULL, 1, inherit);
     return s;
 }
 
 const m_subject *subject_template(const m_subject *s, ast_kind kind)
 {
     for (size_t i = 0; i < s->nchildren; i++)
-        if (s->children[i]->kind == kind && s->children[i]->any)
-            return s->children[i];
+        if (s->children[i].kind == kind && s->children[i].any)
+            return &s->children[i];
     return NULL;
 }
 
 const m_subject *subject_resolve(const m_subject *s, ast_kind kind, const char *name)
 {
     for (size_t i = 0; i < s->nchildren; i++)
-        if (s->children[i]->kind == kind && !s->children[i]->any &&
-            !strcmp(subject_name(s->children[i]), name))
-            return s->children[i];
+        if (s->children[i].kind == kind && !s->children[i].any &&
+            !strcmp(subject_name(&s->children[i]), name))
+            return &s->children[i];
     return subject_template(s, kind);
 }
 
@@ -762,8 +772,8 @@ static void test_check(builder *b, const ast_node *t)
                     const char **cands = arena_alloc(b->a, (cur->nchildren + 1) * sizeof *cands);
                     size_t nc = 0;
                     for (size_t i = 0; i < cur->nchildren; i++)
-                        if (cur->children[i]->kind == seg->kind && !cur->children[i]->any)
-                            cands[nc++] = subject_name(cur->children[i]);
+                        if (cur->children[i].kind == seg->kind && !cur->children[i].any)
+                            cands[nc++] = subject_name(&cur->children[i]);
                     const char *sg = suggest(seg->name.s, cands, nc);
                     buf who;
                     buf_init(&who, 0);
@@ -999,7 +1009,7 @@ m_policy *model_build(program *p)
                     continue;
                 }
                 m_tier *t = n->ref.s ? strmap_get(&b.tiers, n->ref.s) : NULL;
-                m->any_tenant = subject_build(&b, n, NULL, 1, t);
+                m->any_tenant = subject_build(&b, n, t);
                 if (n->ref.s && !t)
                     undefined_tier(&b, DIAG_UNDEFINED_TIER, n->ref, "tier");
                 continue;
@@ -1028,7 +1038,7 @@ m_policy *model_build(program *p)
                          "this tenant name (%zu bytes) makes a %zu-byte store key; the "
                          "limit is %d bytes",
                          strlen(n->name.s), kl, PLAN_KEY_MAX);
-            m_subject *s = subject_build(&b, n, NULL, 1, t);
+            m_subject *s = subject_build(&b, n, t);
             *slot = s;
             m->tenants[m->ntenants++] = s;
             if (n->ref.s && !t)

@@ -96,7 +96,7 @@ typedef struct m_subject_rare {
 typedef struct m_subject {
     const ast_node *src;
     struct m_subject *parent;
-    struct m_subject **children;
+    struct m_subject *children;   /* nchildren of them, side by side */
     m_limit *limits;            /* effective limits on this subject; a tenant
                                    with none of its own shares its tier's array,
                                    so never write through these */

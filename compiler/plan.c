@@ -305,7 +305,7 @@ static void collect_rules(rules *rs, const m_subject *s)
             add_conc(rs, s, r, r->conc);
     }
     for (size_t i = 0; i < s->nchildren; i++)
-        collect_rules(rs, s->children[i]);
+        collect_rules(rs, &s->children[i]);
 }
 
 static int rule_cmp(const void *a, const void *b)

@@ -135,7 +135,7 @@ static void walk(policy_ctx *c, const m_subject *s)
         for (size_t i = 0; i < s->routes[r].nlimits; i++)
             add_ref(c, s, &s->routes[r], &s->routes[r].limits[i]);
     for (size_t k = 0; k < s->nchildren; k++)
-        walk(c, s->children[k]);
+        walk(c, &s->children[k]);
 }
 
 static const limit_ref *find_ref(const policy_ctx *c, const char *id)
