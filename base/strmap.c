@@ -75,6 +75,12 @@ void *strmap_get(const strmap *m, const char *key)
     return NULL;
 }
 
+void strmap_prefetch(const strmap *m, const char *key)
+{
+    if (m->cap)
+        __builtin_prefetch(&m->e[str_hash(key) & (m->cap - 1)], 1);
+}
+
 void **strmap_slot(strmap *m, const char *key, bool *found)
 {
     strmap_reserve(m, m->n + 1);

@@ -31,6 +31,9 @@ void *strmap_put(strmap *m, const char *key, void *val);
  * false): one lookup where a get and a put would take two.  The slot is
  * valid until the map next grows. */
 void **strmap_slot(strmap *m, const char *key, bool *found);
+/* Starts fetching the slot of key into the cache: for a caller that knows
+ * which keys it will look up next, in a map too big for the cache. */
+void strmap_prefetch(const strmap *m, const char *key);
 /* Makes room for n keys in all, so that filling the map never grows it. */
 void strmap_reserve(strmap *m, size_t n);
 uint64_t str_hash(const char *s);

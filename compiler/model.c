@@ -901,6 +901,23 @@ static void target_build(builder *b, const ast_node *n)
     VEC_PUSH(b->a, m->targets, m->ntargets, b->cap_targets, t);
 }
 
+/* Tenants looked up this many ahead of the one being built (model_build). */
+#define TENANT_PREFETCH 16
+
+/* The first tenant at or after n in file *f, then in the files after it
+ * (*f follows), or NULL. */
+static const ast_node *tenant_from(const program *p, size_t *f, const ast_node *n)
+{
+    for (;;) {
+        for (; n; n = n->next)
+            if (n->kind == AST_TENANT)
+                return n;
+        if (++*f >= p->nfiles)
+            return NULL;
+        n = p->files[*f]->items;
+    }
+}
+
 m_policy *model_build(program *p)
 {
     builder b;
@@ -997,10 +1014,21 @@ m_policy *model_build(program *p)
      * rehashed every name each time and left the old tables behind. */
     m->tenants = arena_alloc(b.a, (ntenant_nodes + 1) * sizeof *m->tenants);
     strmap_reserve(&m->tenant_by_name, ntenant_nodes);
+    /* A tenant's slot in the map is a cache miss: it is fetched while the
+     * tenants before it are built, TENANT_PREFETCH of them. */
+    size_t fa = 0;
+    const ast_node *ahead = p->nfiles ? tenant_from(p, &fa, p->files[0]->items) : NULL;
+    for (int k = 0; k < TENANT_PREFETCH && ahead; k++)
+        ahead = tenant_from(p, &fa, ahead->next);
     for (size_t f = 0; f < p->nfiles; f++) {
         for (const ast_node *n = p->files[f]->items; n; n = n->next) {
             if (n->kind != AST_TENANT)
                 continue;
+            if (ahead) {
+                if (!ahead->name.any)
+                    strmap_prefetch(&m->tenant_by_name, ahead->name.s);
+                ahead = tenant_from(p, &fa, ahead->next);
+            }
             if (n->name.any) {
                 if (m->any_tenant) {
                     diag *d = diag_add(b.d, DIAG_DUP_TENANT, n->name.sp,
