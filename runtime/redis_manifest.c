@@ -33,7 +33,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
 
 #include "fault.h"
 
@@ -693,21 +692,6 @@ typedef struct rsbucket {
     size_t eb, from, to, at, len;
 } rsbucket;
 
-/* Whether name begins a bucket after one of n entries: plan_bucket_cut
- * (SPEC.md 5.2), with one digest context for the whole map. */
-static bool name_cut(EVP_MD_CTX *ctx, const EVP_MD *sha256, const char *name, size_t n)
-{
-    if (n >= PLAN_BUCKET_MAX)
-        return true;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int ml = 0;
-    if (!EVP_DigestInit_ex2(ctx, sha256, NULL) ||
-        !EVP_DigestUpdate(ctx, name, strlen(name)) || !EVP_DigestFinal_ex(ctx, md, &ml) ||
-        ml != 32)
-        return false;
-    return (((unsigned)md[0] << 8 | md[1]) % PLAN_BUCKET_MEAN) == 0;
-}
-
 /* s as canonical JSON writes it, faster for the strings of a state map:
  * config versions and most names hold no byte it escapes. */
 static void put_map_str(buf *b, const char *s)
@@ -819,10 +803,6 @@ bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
     bool *blk = r ? xcalloc(nr + 1, sizeof *blk) : NULL;
     if (r)
         unchanged_buckets(t, after, blk);
-    /* Fetched once: EVP_sha256() looks the implementation up again at
-     * every digest, which at 100 000 names cost more than the digests. */
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_MD *sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     rsitem *it = NULL;
     rsbucket *bk = NULL;
     buf text;
@@ -840,17 +820,17 @@ bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
         bk = xmalloc((ni + 1) * sizeof *bk);
         nb = 0;
         size_t cur = 0, redo = SIZE_MAX;
-        for (size_t k = 0; ctx && sha256 && k < ni && redo == SIZE_MAX; k++) {
+        for (size_t k = 0; k < ni && redo == SIZE_MAX; k++) {
             size_t j = it[k].eb;
             if (j != SIZE_MAX) {
-                if (nb && !name_cut(ctx, sha256, it[k].name, cur)) {
+                if (nb && !plan_bucket_cut(it[k].name, cur)) {
                     redo = j;
                     break;
                 }
                 bk[nb++] = (rsbucket){.eb = j};
                 memcpy(bk[nb - 1].d, r->b[j].state, DIGEST_HEX_LEN + 1);
                 cur = r->b[j].n;
-            } else if (!nb || name_cut(ctx, sha256, it[k].name, cur)) {
+            } else if (!nb || plan_bucket_cut(it[k].name, cur)) {
                 bk[nb++] = (rsbucket){.eb = SIZE_MAX, .from = k, .to = k + 1};
                 cur = 1;
             } else if (bk[nb - 1].eb != SIZE_MAX) {
@@ -860,14 +840,12 @@ bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
                 cur++;
             }
         }
-        if (!ctx || !sha256 || redo == SIZE_MAX)
+        if (redo == SIZE_MAX)
             break;
         if (!redis_record_open(r, redo))
             goto out;
         ex[redo] = true;
     }
-    if (!ctx || !sha256)
-        goto out;
     size_t bytes = 0;
     for (size_t k = 0; k < ni; k++)
         if (it[k].eb == SIZE_MAX)
@@ -900,8 +878,6 @@ bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
     ok = buf_ok(&text) && buf_ok(&root) && digest_sha256_hex(root.data, root.len, out);
     buf_free(&root);
 out:
-    EVP_MD_CTX_free(ctx);
-    EVP_MD_free(sha256);
     free(ex);
     free(blk);
     if (ok && after) {

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
 #include "arena.h"
 #include "buf.h"
@@ -57,10 +56,7 @@ const char *rt_script_body(const char *src, char sha[41])
 {
     const char *body = strchr(src, '\n');
     body = body ? body + 1 : src;
-    unsigned char md[20];
-    unsigned int mdlen;
-    EVP_Digest(body, strlen(body), md, &mdlen, EVP_sha1(), NULL);
-    digest_hex(md, 20, sha);
+    digest_sha1_hex(body, strlen(body), sha);
     return body;
 }
 
