@@ -12,9 +12,11 @@
 #    plain ASCII: a plan whose source holds escapes it does not take
 #    (non-ASCII, \u0001) or a non-canonical `\/` loads the same library as
 #    the canonical text, and a source changed without its digest is still
-#    refused.
+#    refused;
+#  - digests are made without initialising OpenSSL (no provider, no
+#    openssl.cnf), which a TLS connection still does (tls.sh).
 . "$ROOT/tests/lib.sh"
-plan 18
+plan 19
 
 NS=fc
 cat > "$T/p.rlp" <<'EOF'
@@ -139,6 +141,15 @@ if command -v strace >/dev/null 2>&1; then
     check "a one-tenant re-apply makes at most 11 fsyncs ($n)" [ "${n:-99}" -le 11 ]
 else
     skip "a one-tenant re-apply makes at most 11 fsyncs" "strace not installed"
+fi
+# Digests need no OpenSSL provider: a plain redis:// run never initialises
+# the library, whose configuration file is the first thing it reads.
+if command -v strace >/dev/null 2>&1; then
+    strace -f -e trace=open,openat -o "$T/op" "$RLC" run -q "$T/p.json" > /dev/null 2>&1; r=$?
+    check "a plain redis:// run does not initialise OpenSSL (no openssl.cnf read)" \
+        eval '[ $r -eq 0 ] && grep -q "audit.jsonl" "$T/op" && ! grep -q "openssl.cnf" "$T/op"'
+else
+    skip "a plain redis:// run does not initialise OpenSSL" "strace not installed"
 fi
 
 # --- the tenant index read by hand when it is canonical ---------------------
