@@ -225,6 +225,7 @@ static void record_free(rrecord *r)
         free(r->b[j].vers);
     }
     free(r->b);
+    free(r->cases);
     json_decref(r->idx);
     free(r->itext);
     free(r);
@@ -303,6 +304,15 @@ static long long num(iscan *s)
     return v;
 }
 
+/* Whether r's cases are in strictly increasing order, as written. */
+static bool cases_sorted(const rrecord *r)
+{
+    for (size_t i = 1; i < r->ncases; i++)
+        if (strcmp(r->cases[i - 1], r->cases[i]) >= 0)
+            return false;
+    return true;
+}
+
 static bool index_scan(char *text, char *end, rrecord *r, const char **ns, const char **pk)
 {
     iscan s = {text, end, true};
@@ -344,7 +354,26 @@ static bool index_scan(char *text, char *end, rrecord *r, const char **ns, const
         else
             break;
     }
-    lit(&s, "],\"encoder\":");
+    lit(&s, "]");
+    /* The cases' tenants (absent from indexes written before them). */
+    if (s.ok && (size_t)(end - s.p) > 10 && !memcmp(s.p, ",\"cases\":[", 10)) {
+        s.p += 10;
+        size_t ccap = 0;
+        while (s.ok && s.p < end && *s.p != ']') {
+            if (r->ncases)
+                lit(&s, ",");
+            const char *cn = str(&s);
+            if (!s.ok)
+                break;
+            if (r->ncases == ccap) {
+                ccap = ccap ? 2 * ccap : 64;
+                r->cases = xreallocarray(r->cases, ccap, sizeof *r->cases);
+            }
+            r->cases[r->ncases++] = cn;
+        }
+        lit(&s, "]");
+    }
+    lit(&s, ",\"encoder\":");
     r->encoder = str(&s);
     lit(&s, ",\"format\":2,\"manifest\":");
     const char *m = str(&s);
@@ -355,7 +384,7 @@ static bool index_scan(char *text, char *end, rrecord *r, const char **ns, const
     lit(&s, ",\"target\":");
     str(&s);
     lit(&s, "}");
-    s.ok = s.ok && s.p == end && hex64(m);
+    s.ok = s.ok && s.p == end && hex64(m) && cases_sorted(r);
     if (s.ok)
         memcpy(r->manifest, m, DIGEST_HEX_LEN + 1);
     return s.ok;
@@ -378,6 +407,15 @@ static bool index_json(const char *text, size_t len, rrecord *r, const char **ns
     r->encoder = json_string_value(json_object_get(idx, "encoder"));
     r->nb = json_array_size(bs);
     r->b = xcalloc(r->nb ? r->nb : 1, sizeof *r->b);
+    const json_t *cs = json_object_get(idx, "cases");
+    if (cs && !json_is_array(cs))
+        return false;
+    r->cases = xmalloc((json_array_size(cs) + 1) * sizeof *r->cases);
+    for (size_t i = 0; i < json_array_size(cs); i++)
+        if (!(r->cases[r->ncases++] = json_string_value(json_array_get(cs, i))))
+            return false;
+    if (!cases_sorted(r))
+        return false;
     const char *prev = NULL;
     for (size_t j = 0; j < r->nb; j++) {
         const json_t *e = json_array_get(bs, j);
@@ -423,6 +461,7 @@ static rrecord *record_load(const char *path, const char *ns)
         } else {
             free(copy);
             free(r->b);
+            free(r->cases);
             memset(r, 0, sizeof *r);
             ok = index_json(text + at, len - 1 - at, r, &rns, &pk);
         }
@@ -527,6 +566,18 @@ static const char *known_last(void *whole, size_t j)
     return ((rrecord *)whole)->b[j].last;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool known_has_case(void *whole, const char *name)
+{
+    const rrecord *r = whole;
+    return r->ncases &&
+           bsearch(&name, r->cases, r->ncases, sizeof *r->cases, cmp_name) != NULL;
+}
+
 static void known_free(void *whole)
 {
     record_free(whole);
@@ -555,6 +606,7 @@ void redis_manifest_known(const char *state_dir, const char *ns, tknown *out)
         kr->open = known_open;
         kr->first = known_first;
         kr->last = known_last;
+        kr->has_case = known_has_case;
         kr->nb = r->nb;
         kr->elided = xcalloc(r->nb ? r->nb : 1, sizeof *kr->elided);
         out->nrec++;
@@ -1101,6 +1153,12 @@ void redis_manifest_write(rtarget *t, const char *digest)
         else
             buf_puts(&ix, "null");
         buf_printf(&ix, ",\"%s\"]", x->d);
+    }
+    buf_puts(&ix, "],\"cases\":[");
+    for (size_t i = 0; i < env->ncase_names; i++) {
+        if (i)
+            buf_putc(&ix, ',');
+        put_map_str(&ix, env->case_names[i]);
     }
     buf_puts(&ix, "],\"encoder\":");
     canon_json_str(&ix, enc);

@@ -79,6 +79,11 @@ typedef struct rrecord {
     const char *encoder;
     rbucket *b;
     size_t nb;
+    /* Tenants named by the cases of the plan deployed when the index was
+     * written, every one in the map then: sorted, each once (borrowed
+     * from itext or idx). */
+    const char **cases;
+    size_t ncases;
 } rrecord;
 
 /* Opens bucket j of r: false when its blob is missing or does not hash to
