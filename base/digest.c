@@ -235,3 +235,234 @@ bool digest_json_hex(const json_t *v, char out[DIGEST_HEX_LEN + 1])
     buf_free(&b);
     return ok;
 }
+
+/* --- reading it back ----------------------------------------------------- */
+
+/* The reader of canon_json_read: text [p, end), strings decoded into tmp. */
+typedef struct creader {
+    const char *p, *end;
+    buf tmp;
+} creader;
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static bool hex4(creader *r, uint32_t *out)
+{
+    if (r->end - r->p < 4)
+        return false;
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(r->p[i]);
+        if (h < 0)
+            return false;
+        v = v << 4 | (uint32_t)h;
+    }
+    r->p += 4;
+    *out = v;
+    return true;
+}
+
+/* A string at r->p (its opening quote): its bytes in *s, *n (in the text
+ * itself when it holds no escape, else in r->tmp).  False for anything the
+ * writer would not have written (a raw byte outside printable ASCII, an
+ * escape of NUL, an unpaired surrogate): jansson reads those, or refuses. */
+static bool cstring(creader *r, const char **s, size_t *n)
+{
+    const char *b = ++r->p;
+    while (r->p < r->end && *r->p != '"' && *r->p != '\\') {
+        unsigned char c = (unsigned char)*r->p;
+        if (c < 0x20 || c >= 0x80)
+            return false;
+        r->p++;
+    }
+    if (r->p < r->end && *r->p == '"') {
+        *s = b;
+        *n = (size_t)(r->p++ - b);
+        return true;
+    }
+    r->tmp.len = 0;
+    buf_append(&r->tmp, b, (size_t)(r->p - b));
+    while (r->p < r->end && *r->p != '"') {
+        unsigned char c = (unsigned char)*r->p;
+        if (c < 0x20 || c >= 0x80)
+            return false;
+        if (c != '\\') {
+            buf_putc(&r->tmp, (char)c);
+            r->p++;
+            continue;
+        }
+        if (++r->p >= r->end)
+            return false;
+        char e = *r->p++;
+        uint32_t cp;
+        switch (e) {
+        case '"': case '\\': case '/': buf_putc(&r->tmp, e); continue;
+        case 'b': buf_putc(&r->tmp, '\b'); continue;
+        case 'f': buf_putc(&r->tmp, '\f'); continue;
+        case 'n': buf_putc(&r->tmp, '\n'); continue;
+        case 'r': buf_putc(&r->tmp, '\r'); continue;
+        case 't': buf_putc(&r->tmp, '\t'); continue;
+        case 'u':
+            if (!hex4(r, &cp) || cp == 0 || (cp >= 0xDC00 && cp <= 0xDFFF))
+                return false;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                uint32_t lo;
+                if (r->end - r->p < 2 || r->p[0] != '\\' || r->p[1] != 'u')
+                    return false;
+                r->p += 2;
+                if (!hex4(r, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+                    return false;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            break;
+        default:
+            return false;
+        }
+        char u[4];
+        size_t l;
+        if (cp < 0x80) {
+            u[0] = (char)cp;
+            l = 1;
+        } else if (cp < 0x800) {
+            u[0] = (char)(0xC0 | cp >> 6);
+            u[1] = (char)(0x80 | (cp & 0x3F));
+            l = 2;
+        } else if (cp < 0x10000) {
+            u[0] = (char)(0xE0 | cp >> 12);
+            u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+            u[2] = (char)(0x80 | (cp & 0x3F));
+            l = 3;
+        } else {
+            u[0] = (char)(0xF0 | cp >> 18);
+            u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+            u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+            u[3] = (char)(0x80 | (cp & 0x3F));
+            l = 4;
+        }
+        buf_append(&r->tmp, u, l);
+    }
+    if (r->p >= r->end || !buf_ok(&r->tmp))
+        return false;
+    r->p++;
+    *s = r->tmp.data ? r->tmp.data : "";
+    *n = r->tmp.len;
+    return true;
+}
+
+static bool word(creader *r, const char *w, size_t l)
+{
+    if ((size_t)(r->end - r->p) < l || memcmp(r->p, w, l))
+        return false;
+    r->p += l;
+    return true;
+}
+
+static json_t *cvalue(creader *r, int depth)
+{
+    if (r->p >= r->end || depth > CANON_MAX_DEPTH)
+        return NULL;
+    const char *s;
+    size_t n;
+    switch (*r->p) {
+    case '"':
+        return cstring(r, &s, &n) ? json_stringn_nocheck(s, n) : NULL;
+    case 't':
+        return word(r, "true", 4) ? json_true() : NULL;
+    case 'f':
+        return word(r, "false", 5) ? json_false() : NULL;
+    case 'n':
+        return word(r, "null", 4) ? json_null() : NULL;
+    case '[': {
+        json_t *a = json_array();
+        bool ok = a != NULL;
+        r->p++;
+        while (ok && r->p < r->end && *r->p != ']') {
+            if (json_array_size(a) && *r->p++ != ',') {
+                ok = false;
+                break;
+            }
+            json_t *v = cvalue(r, depth + 1);
+            ok = v && json_array_append_new(a, v) == 0;
+        }
+        if (!ok || r->p >= r->end || *r->p != ']') {
+            json_decref(a);
+            return NULL;
+        }
+        r->p++;
+        return a;
+    }
+    case '{': {
+        json_t *o = json_object();
+        char *prev = NULL;
+        bool ok = o != NULL;
+        r->p++;
+        while (ok && r->p < r->end && *r->p != '}') {
+            if (prev && *r->p++ != ',') {
+                ok = false;
+                break;
+            }
+            /* Keys in strictly increasing order: as the writer sorts them,
+             * so no key twice (jansson refuses those, or reads them in
+             * another order). */
+            ok = r->p < r->end && *r->p == '"' && cstring(r, &s, &n) && !memchr(s, 0, n) &&
+                 r->p < r->end && *r->p++ == ':';
+            char *key = ok ? xstrndup(s, n) : NULL;
+            ok = ok && (!prev || strcmp(prev, key) < 0);
+            free(prev);
+            prev = key;
+            json_t *v = ok ? cvalue(r, depth + 1) : NULL;
+            ok = v && json_object_setn_new_nocheck(o, key, n, v) == 0;
+        }
+        free(prev);
+        if (!ok || r->p >= r->end || *r->p != '}') {
+            json_decref(o);
+            return NULL;
+        }
+        r->p++;
+        return o;
+    }
+    default: {
+        /* An integer as %lld writes one: no leading zero, no "-0", at most
+         * 18 digits (anything longer is left to jansson's range check). */
+        bool neg = *r->p == '-';
+        if (neg)
+            r->p++;
+        const char *d = r->p;
+        long long v = 0;
+        while (r->p < r->end && *r->p >= '0' && *r->p <= '9' && r->p - d < 19)
+            v = v * 10 + (*r->p++ - '0');
+        size_t nd = (size_t)(r->p - d);
+        if (!nd || nd > 18 || (nd > 1 && *d == '0') || (neg && v == 0) ||
+            (r->p < r->end && (*r->p == '.' || *r->p == 'e' || *r->p == 'E' ||
+                               (*r->p >= '0' && *r->p <= '9'))))
+            return NULL;
+        return json_integer(neg ? -v : v);
+    }
+    }
+}
+
+json_t *canon_json_read(const char *text, size_t len)
+{
+    creader r = {text, text + len, {0}};
+    buf_init(&r.tmp, BUF_DEFAULT_MAX);
+    json_t *v = cvalue(&r, 0);
+    buf_free(&r.tmp);
+    /* Whitespace after the value, as jansson allows (a file's newline). */
+    while (r.p < r.end && (*r.p == ' ' || *r.p == '\t' || *r.p == '\n' || *r.p == '\r'))
+        r.p++;
+    if (v && r.p != r.end) {
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
