@@ -924,7 +924,9 @@ bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
             if (!buf_ok(&text) || !digest_sha256_hex(text.data + x->at, x->len, x->d))
                 break;
         }
-        buf_printf(&root, "%s\"%s\"", b ? "," : "", x->d);
+        buf_puts(&root, b ? ",\"" : "\"");
+        buf_append(&root, x->d, DIGEST_HEX_LEN);
+        buf_putc(&root, '"');
     }
     buf_putc(&root, ']');
     ok = buf_ok(&text) && buf_ok(&root) && digest_sha256_hex(root.data, root.len, out);
@@ -1146,13 +1148,26 @@ void redis_manifest_write(rtarget *t, const char *digest)
         put_map_str(&ix, o ? o->first : w[b].first);
         buf_putc(&ix, ',');
         put_map_str(&ix, o ? o->last : w[b].last);
-        buf_printf(&ix, ",%zu,%lld,%lld,\"%s\",", o ? o->n : w[b].n, off, len,
-                   o ? o->sha : w[b].sha);
-        if (plan)
-            buf_printf(&ix, "\"%s\"", plan);
-        else
+        /* Without printf: an entry per bucket, 826 at 100 000 tenants. */
+        buf_putc(&ix, ',');
+        buf_put_int(&ix, (long long)(o ? o->n : w[b].n));
+        buf_putc(&ix, ',');
+        buf_put_int(&ix, off);
+        buf_putc(&ix, ',');
+        buf_put_int(&ix, len);
+        buf_puts(&ix, ",\"");
+        buf_append(&ix, o ? o->sha : w[b].sha, DIGEST_HEX_LEN);
+        buf_puts(&ix, "\",");
+        if (plan) {
+            buf_putc(&ix, '"');
+            buf_append(&ix, plan, DIGEST_HEX_LEN);
+            buf_putc(&ix, '"');
+        } else {
             buf_puts(&ix, "null");
-        buf_printf(&ix, ",\"%s\"]", x->d);
+        }
+        buf_puts(&ix, ",\"");
+        buf_append(&ix, x->d, DIGEST_HEX_LEN);
+        buf_puts(&ix, "\"]");
     }
     buf_puts(&ix, "],\"cases\":[");
     for (size_t i = 0; i < env->ncase_names; i++) {
