@@ -106,6 +106,7 @@ json_t *plan_parse_text(const char *text, size_t len, rerr *e)
         json_decref(v);
         v = NULL;
     }
+    bool canon = v != NULL;   /* then it holds no real number */
     json_error_t je;
     if (!v)
         v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
@@ -119,7 +120,7 @@ json_t *plan_parse_text(const char *text, size_t len, rerr *e)
         rerr_set(e, DIAG_PLAN_PARSE, "plan is not a JSON object");
         return NULL;
     }
-    if (find_real(v)) {
+    if (!canon && find_real(v)) {
         json_decref(v);
         rerr_set(e, DIAG_PLAN_PARSE, "plan holds a floating-point number; plans hold integers "
                                      "only");
@@ -1120,14 +1121,16 @@ json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_tex
      * it is put back, instead of a second parse of its 90 KB at 100 000
      * tenants.  It comes before the tenants (canonical key order). */
     json_t *index = NULL;
+    bool index_ints = false;    /* read by hand: integers only */
     if (canon && h.index && h.tenants && *h.tenants == '[' && h.index_end < h.tenants) {
         index = index_canonical(h.index, h.index_end);
+        index_ints = index != NULL;
         if (!index)
             index = json_loadb(h.index, (size_t)(h.index_end - h.index), JSON_REJECT_DUPLICATES,
                                NULL);
     }
     const char *vs = h.tenants, *ve = NULL;
-    if (!json_is_array(index) || find_real(index) ||
+    if (!json_is_array(index) || (!index_ints && find_real(index)) ||
         !buckets_located(index, vs, text + len, &ve)) {
         json_decref(index);
         /* Not the canonical text: the whole tree, then the same calls. */
