@@ -434,37 +434,48 @@ static bool index_json(const char *text, size_t len, rrecord *r, const char **ns
     return true;
 }
 
+#define INDEX_AT (10 + DIGEST_HEX_LEN + 10)
+
+/* The text of the index file at path, *len bytes, when its check holds
+ * (the index, from INDEX_AT to the last byte, hashes to it); else NULL. */
+static char *index_read(const char *path, size_t *len)
+{
+    static const char head[] = "{\"check\":\"", mid[] = "\",\"index\":";
+    char *text = statedir_read(path, len);
+    char d[DIGEST_HEX_LEN + 1];
+    if (!text || *len < INDEX_AT + 2 || memcmp(text, head, 10) ||
+        memcmp(text + 10 + DIGEST_HEX_LEN, mid, 10) || text[*len - 1] != '}' ||
+        !digest_sha256_hex(text + INDEX_AT, *len - 1 - INDEX_AT, d) ||
+        memcmp(d, text + 10, DIGEST_HEX_LEN)) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
 /* The index at path, when its check holds and it is this namespace's;
  * NULL otherwise (no record, an older format, damaged: not trusted). */
 static rrecord *record_load(const char *path, const char *ns)
 {
-    static const char head[] = "{\"check\":\"", mid[] = "\",\"index\":";
-    size_t len = 0, hl = sizeof head - 1, ml = sizeof mid - 1;
-    char *text = statedir_read(path, &len);
-    size_t at = hl + DIGEST_HEX_LEN + ml;
-    if (!text || len < at + 2 || memcmp(text, head, hl) ||
-        memcmp(text + hl + DIGEST_HEX_LEN, mid, ml) || text[len - 1] != '}') {
-        free(text);
+    size_t len = 0;
+    char *text = index_read(path, &len);
+    if (!text)
         return NULL;
-    }
-    char d[DIGEST_HEX_LEN + 1];
     rrecord *r = xcalloc(1, sizeof *r);
     const char *rns = NULL, *pk = NULL;
-    bool ok = digest_sha256_hex(text + at, len - 1 - at, d) &&
-              !memcmp(d, text + hl, DIGEST_HEX_LEN);
-    if (ok) {
-        /* Scanned in a copy: what the scan cuts is not the text jansson
-         * reads should it stop. */
-        char *copy = memcpy(xmalloc(len - 1 - at), text + at, len - 1 - at);
-        if (index_scan(copy, copy + (len - 1 - at), r, &rns, &pk)) {
-            r->itext = copy;
-        } else {
-            free(copy);
-            free(r->b);
-            free(r->cases);
-            memset(r, 0, sizeof *r);
-            ok = index_json(text + at, len - 1 - at, r, &rns, &pk);
-        }
+    bool ok = true;
+    /* Scanned where it lies (the scan cuts its strings); should the scan
+     * stop, jansson reads the file again, uncut and checked again. */
+    if (index_scan(text + INDEX_AT, text + len - 1, r, &rns, &pk)) {
+        r->itext = text;
+        text = NULL;
+    } else {
+        free(text);
+        free(r->b);
+        free(r->cases);
+        memset(r, 0, sizeof *r);
+        text = index_read(path, &len);
+        ok = text && index_json(text + INDEX_AT, len - 1 - INDEX_AT, r, &rns, &pk);
     }
     free(text);
     if (!ok || !rns || strcmp(rns, ns) || !pk || strchr(pk, '/') ||

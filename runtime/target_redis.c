@@ -178,6 +178,7 @@ static void rt_free(target *tg)
     redis_manifest_free(t);
     free(t->live_plan);
     json_decref(t->lib_read);
+    buf_free(&t->lib_text);
     json_decref(tg->desc);
     rstore_close(t->s);
     secret_wipe(t->pass, sizeof t->pass);
@@ -486,7 +487,7 @@ static bool read_pointers(rtarget *t, rerr *e)
 }
 
 static bool load_library(rtarget *t, rerr *e);
-static bool library_text(const target_env *env, buf *out, rerr *e);
+static const buf *library_text(rtarget *t, rerr *e);
 
 /* A store has one library, and it holds one namespace's `tenant *`:
  * refuse to replace another namespace's (RLC3186). */
@@ -529,13 +530,10 @@ static bool rt_read(target *tg, target_read *r, rerr *e)
     if (!t->functions && !env->dry_run && !load_library(t, e))
         return false;
     if (!t->functions && env->dry_run) {
-        buf lib;
-        if (!library_text(env, &lib, e)) {
-            buf_free(&lib);
+        const buf *lib = library_text(t, e);
+        if (!lib)
             return false;
-        }
-        rt_script_body(buf_str(&lib), t->sha);
-        buf_free(&lib);
+        rt_script_body(buf_str(lib), t->sha);
     }
     if (!read_state(t, env->full_read, e))
         return false;
@@ -725,30 +723,36 @@ static void rt_changes(const target *tg, json_t *out)
 /* --- apply ----------------------------------------------------------------- */
 
 /* The library this plan loads: its source with `tenant *` put in
- * (redis_config.h).  The caller frees *out. */
-static bool library_text(const target_env *env, buf *out, rerr *e)
+ * (redis_config.h), composed once per run (the read, the checkpoint and
+ * the verification each compare it with the store's). */
+static const buf *library_text(rtarget *t, rerr *e)
 {
+    if (t->lib_composed)
+        return &t->lib_text;
+    const target_env *env = t->base.env;
     json_t *lib = json_object_get(env->plan, "library");
     const char *src = json_string_value(json_object_get(lib, "source"));
-    buf_init(out, BUF_DEFAULT_MAX);
-    if (!src)
-        return rerr_set(e, DIAG_PLAN_SHAPE, "the plan carries no library source");
-    if (!redis_library_compose(env->rs, src, strlen(src), out))
-        return rerr_set(e, DIAG_PLAN_SHAPE, "the plan's library has no place for tenant * "
-                        "(its \"local TEMPLATE = nil\" line)");
-    return true;
+    buf_free(&t->lib_text);
+    buf_init(&t->lib_text, BUF_DEFAULT_MAX);
+    if (!src) {
+        rerr_set(e, DIAG_PLAN_SHAPE, "the plan carries no library source");
+        return NULL;
+    }
+    if (!redis_library_compose(env->rs, src, strlen(src), &t->lib_text)) {
+        rerr_set(e, DIAG_PLAN_SHAPE, "the plan's library has no place for tenant * "
+                 "(its \"local TEMPLATE = nil\" line)");
+        return NULL;
+    }
+    t->lib_composed = true;
+    return &t->lib_text;
 }
 
 bool rt_library_is_plans(rtarget *t, const json_t *code)
 {
     rerr tmp;
-    buf lib;
-    bool same = code && json_is_string(code) && library_text(t->base.env, &lib, &tmp) &&
-                json_string_length(code) == lib.len &&
-                !memcmp(json_string_value(code), buf_str(&lib), lib.len);
-    if (code && json_is_string(code))
-        buf_free(&lib);
-    return same;
+    const buf *lib = code && json_is_string(code) ? library_text(t, &tmp) : NULL;
+    return lib && json_string_length(code) == lib->len &&
+           !memcmp(json_string_value(code), buf_str(lib), lib->len);
 }
 
 bool rt_library_same(rtarget *t)
@@ -762,29 +766,25 @@ bool rt_library_same(rtarget *t)
 
 bool rt_library_sha(rtarget *t, rerr *e)
 {
-    buf lib;
-    bool ok = t->base.env->plan && library_text(t->base.env, &lib, e);
-    if (ok)
-        rt_script_body(buf_str(&lib), t->sha);
-    if (t->base.env->plan)
-        buf_free(&lib);
-    return ok;
+    const buf *lib = t->base.env->plan ? library_text(t, e) : NULL;
+    if (lib)
+        rt_script_body(buf_str(lib), t->sha);
+    return lib != NULL;
 }
 
 static bool load_library(rtarget *t, rerr *e)
 {
-    buf lib;
-    bool ok = library_text(t->base.env, &lib, e);
-    if (ok && t->functions) {
-        const char *av[4] = {"FUNCTION", "LOAD", "REPLACE", buf_str(&lib)};
-        ok = rstore_on_primaries(t->s, 4, av, NULL, e);
-    } else if (ok) {
-        /* Before Redis 7: the same text minus the "#!lua name=rlc" line. */
-        const char *av[3] = {"SCRIPT", "LOAD", rt_script_body(buf_str(&lib), t->sha)};
-        ok = rstore_on_primaries(t->s, 3, av, NULL, e);
+    const buf *lib = library_text(t, e);
+    if (lib && t->functions) {
+        const char *av[4] = {"FUNCTION", "LOAD", "REPLACE", buf_str(lib)};
+        return rstore_on_primaries(t->s, 4, av, NULL, e);
     }
-    buf_free(&lib);
-    return ok;
+    if (lib) {
+        /* Before Redis 7: the same text minus the "#!lua name=rlc" line. */
+        const char *av[3] = {"SCRIPT", "LOAD", rt_script_body(buf_str(lib), t->sha)};
+        return rstore_on_primaries(t->s, 3, av, NULL, e);
+    }
+    return false;
 }
 
 /* No manifest until commit: a deploy that stops half-way leaves a store

@@ -164,6 +164,8 @@ typedef struct rtarget {
     bool lib_current;
     /* The library as the read (under the deploy lock) found it, for the
      * checkpoint: nothing this deploy sends changes it in between. */
+    buf lib_text;               /* the library this plan loads, once composed */
+    bool lib_composed;
     json_t *lib_read;
     bool lib_read_is_plans;     /* lib_read is this plan's library, byte for byte */
 } rtarget;
