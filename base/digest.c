@@ -38,7 +38,7 @@ bool digest_sha256_parts(const void *const *p, const size_t *n, size_t k, unsign
     bool ok = SHA256_Init(&c) == 1;
     for (size_t i = 0; ok && i < k; i++)
         ok = SHA256_Update(&c, p[i], n[i]) == 1;
-    return SHA256_Final(out, &c) == 1 && ok;
+    return ok && SHA256_Final(out, &c) == 1;
 }
 
 void digest_sha1_hex(const void *p, size_t n, char out[41])
