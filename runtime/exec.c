@@ -329,13 +329,11 @@ static bool expand_some(xc *c, bool cases_only, rerr *e)
 {
     char err[512];
     bool added = false;
-    const json_t *ix = json_object_get(c->plan, "tenant_index");
     /* Where each bucket's first tenant stands among all of them. */
-    size_t total = 0, k, *firsts = xmalloc((json_array_size(ix) + 1) * sizeof *firsts);
-    json_t *b;
-    json_array_foreach(ix, k, b) {
+    size_t total = 0, *firsts = xmalloc((c->text.nindex + 1) * sizeof *firsts);
+    for (size_t k = 0; k < c->text.nindex; k++) {
         firsts[k] = total;
-        total += (size_t)json_integer_value(json_object_get(b, "n"));
+        total += c->text.index[k].n;
     }
     c->expanding = true;
     for (size_t i = 0; i < c->known.nrec; i++) {
@@ -345,7 +343,7 @@ static bool expand_some(xc *c, bool cases_only, rerr *e)
                 (cases_only && !holds_case(c, r->first(r->whole, j), r->last(r->whole, j))))
                 continue;
             size_t pk = r->elided[j] - 1;
-            size_t n = (size_t)json_integer_value(json_object_get(json_array_get(ix, pk), "n"));
+            size_t n = pk < c->text.nindex ? c->text.index[pk].n : 0;
             c->cur_bucket = pk;
             if (!plan_read_bucket(&c->text, c->plan, pk, firsts[pk], total, take_tenant_text,
                                   take_tenant, c, e)) {
@@ -393,12 +391,10 @@ static bool fetch_tenant(void *ud, rl_ruleset *rs, const rl_tenant *t, char *err
     rerr e = {0};
     size_t k = t->bucket, first = 0, at = (size_t)(t - rs->tenants);
     if (!c->opened && c->nbuckets) {
-        const json_t *ix = json_object_get(c->plan, "tenant_index");
         c->opened = xcalloc(c->nbuckets, sizeof *c->opened);
         c->bfirst = xcalloc(c->nbuckets, sizeof *c->bfirst);
-        for (size_t b = 1; b < c->nbuckets && b < json_array_size(ix); b++)
-            c->bfirst[b] = c->bfirst[b - 1] + (size_t)json_integer_value(
-                                                  json_object_get(json_array_get(ix, b - 1), "n"));
+        for (size_t b = 1; b < c->nbuckets && b < c->text.nindex; b++)
+            c->bfirst[b] = c->bfirst[b - 1] + c->text.index[b - 1].n;
     }
     size_t from = 0;
     if (k < c->nbuckets) {
@@ -590,6 +586,8 @@ exec_status xc_load_plan(xc *c, const char *path, rerr *e)
     c->rs.fetch_ud = c;
     c->env.rs = &c->rs;
     c->env.plan_sorted = !c->unsorted && c->text.text;
+    c->env.index = c->text.index;
+    c->env.nindex = c->text.nindex;
     c->env.tenants = c->tenants;
     return EXEC_OK;
 }

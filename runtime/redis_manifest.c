@@ -26,6 +26,7 @@
 #include "buf.h"
 #include "file_write.h"
 #include "plan_digest.h"
+#include "plan_load.h"
 #include "target_redis.h"
 #include "xalloc.h"
 
@@ -981,10 +982,9 @@ static const char *plan_bucket_of(const rtarget *t, const rsitem *it, size_t fro
         if (!it[k].pt || !it[k].pt->canonical || it[k].pt->bucket != p0->bucket ||
             !hex64(it[k].pv))
             return NULL;
-    const json_t *b = json_array_get(json_object_get(env->plan, "tenant_index"), p0->bucket);
-    if ((size_t)json_integer_value(json_object_get(b, "n")) != to - from)
+    if (p0->bucket >= env->nindex || env->index[p0->bucket].n != to - from)
         return NULL;
-    const char *sha = json_string_value(json_object_get(b, "sha256"));
+    const char *sha = env->index[p0->bucket].sha256;
     return hex64(sha) ? sha : NULL;
 }
 

@@ -37,6 +37,10 @@ typedef struct target_env {
     const char *run;            /* this run's id */
     const char *token;          /* the lock token of this run */
     const json_t *plan;         /* the plan without its tenants (NULL: none) */
+    /* The plan's tenant index, when its text is kept (plan_load.h; NULL
+     * and 0 otherwise: "tenant_index" in plan is then the tree's). */
+    const struct plan_bucket *index;
+    size_t nindex;
     const rl_ruleset *rs;       /* the plan's rules (NULL: no plan) */
     const json_t *tenants;      /* [{"name","version","rules"}] for config stores */
     const char *state_dir;
