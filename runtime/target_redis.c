@@ -50,6 +50,24 @@ bool rt_cmd_ok(rtarget *t, rerr *e, const char *key, int argc, const char **argv
     return ok;
 }
 
+bool rt_cmds_ok(rtarget *t, rerr *e, size_t n, const char *const *keys, const int *argcs,
+               const char *const *const *argvs)
+{
+    rpipe *p = rpipe_new(t->s);
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = rpipe_add(p, keys[i], strlen(keys[i]), argcs[i], (const char **)argvs[i], NULL);
+    ok = ok && rpipe_exec(p, e);
+    for (size_t i = 0; ok && i < n; i++) {
+        const redisReply *r = rpipe_reply(p, i);
+        if (!r || r->type == REDIS_REPLY_ERROR)
+            ok = rerr_set(e, DIAG_STORE_REPLY, "%s %s: %s", argvs[i][0], keys[i],
+                          r ? r->str : "no reply");
+    }
+    rpipe_free(p);
+    return ok;
+}
+
 /* The sha of the script form of the library (before Redis 7): the source
  * minus its "#!lua name=rlc" line. */
 const char *rt_script_body(const char *src, char sha[41])
@@ -796,7 +814,12 @@ static bool rt_mark(target *tg, rerr *e)
     rt_key(t, mk, sizeof mk, "deploy:marker");
     rt_key(t, fk, sizeof fk, "deploy:manifest");
     const char *av[3] = {"SET", mk, tg->env->run}, *dv[2] = {"DEL", fk};
-    return rt_cmd_ok(t, e, mk, 3, av) && rt_cmd_ok(t, e, fk, 2, dv);
+    /* One round trip: a run stopped between the two leaves either a
+     * marker beside the old manifest (nothing written yet) or no manifest
+     * (the next run reads everything), never a store a record misdescribes. */
+    const char *keys[2] = {mk, fk}, *const *argvs[2] = {av, dv};
+    const int argcs[2] = {3, 2};
+    return rt_cmds_ok(t, e, 2, keys, argcs, argvs);
 }
 
 /* The marker was set after the checkpoint was taken, so restoring does
@@ -1215,9 +1238,10 @@ static void rt_anchor(target *tg, const char *head, const char *line)
     rt_key(t, sk, sizeof sk, "audit");
     rerr tmp;
     const char *av[3] = {"SET", hk, head};
-    rt_cmd_ok(t, &tmp, hk, 3, av);
     const char *xa[8] = {"XADD", sk, "MAXLEN", "~", "10000", "*", "record", line};
-    rt_cmd_ok(t, &tmp, sk, 8, xa);
+    const char *keys[2] = {hk, sk}, *const *argvs[2] = {av, xa};
+    const int argcs[2] = {3, 8};
+    rt_cmds_ok(t, &tmp, 2, keys, argcs, argvs);
 }
 
 const target_kind target_redis = {

@@ -194,6 +194,10 @@ bool rt_key_may_exist(const rtarget *t, const char *key);
 void rt_key(const rtarget *t, char *out, size_t n, const char *what);
 /* One command on key; false with e set on an error reply. */
 bool rt_cmd_ok(rtarget *t, rerr *e, const char *key, int argc, const char **argv);
+/* n commands (keys[i], argcs[i], argvs[i]) in one pipeline: true when none
+ * got an error reply (e names the first that did). */
+bool rt_cmds_ok(rtarget *t, rerr *e, size_t n, const char *const *keys, const int *argcs,
+                const char *const *const *argvs);
 /* x's hash tag "{ns:name}", made on first use: most tenants of a re-apply
  * never need one. */
 const char *rt_tag(const rtarget *t, rtenant *x);
