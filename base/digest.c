@@ -328,26 +328,7 @@ static bool cstring(creader *r, const char **s, size_t *n)
             return false;
         }
         char u[4];
-        size_t l;
-        if (cp < 0x80) {
-            u[0] = (char)cp;
-            l = 1;
-        } else if (cp < 0x800) {
-            u[0] = (char)(0xC0 | cp >> 6);
-            u[1] = (char)(0x80 | (cp & 0x3F));
-            l = 2;
-        } else if (cp < 0x10000) {
-            u[0] = (char)(0xE0 | cp >> 12);
-            u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            u[2] = (char)(0x80 | (cp & 0x3F));
-            l = 3;
-        } else {
-            u[0] = (char)(0xF0 | cp >> 18);
-            u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-            u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            u[3] = (char)(0x80 | (cp & 0x3F));
-            l = 4;
-        }
+        size_t l = utf8_encode(cp, u);
         buf_append(&r->tmp, u, l);
     }
     if (r->p >= r->end || !buf_ok(&r->tmp))
