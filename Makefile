@@ -30,7 +30,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 DEB_PACKAGES := build-essential flex bison libyaml-dev libhiredis-dev \
     libcurl4-openssl-dev libssl-dev libcmocka-dev redis-server redis-tools \
     faketime valgrind python3 python3-yaml libjansson-dev time \
-    etcd-server etcd-client nginx libnginx-mod-http-lua clang
+    etcd-server etcd-client nginx libnginx-mod-http-lua clang strace
 
 BASE_SRC     := $(wildcard base/*.c)
 LANG_SRC     := $(wildcard lang/*.c)

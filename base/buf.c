@@ -95,6 +95,19 @@ void buf_putc(buf *b, char c)
     buf_append(b, &c, 1);
 }
 
+void buf_put_int(buf *b, long long v)
+{
+    char t[24];
+    int n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        t[sizeof t - 1 - n++] = (char)('0' + u % 10);
+    while ((u /= 10) && n < 21);
+    if (v < 0)
+        t[sizeof t - 1 - n++] = '-';
+    buf_append(b, t + sizeof t - n, (size_t)n);
+}
+
 void buf_printf(buf *b, const char *fmt, ...)
 {
     char small[256];

@@ -27,6 +27,9 @@ bool buf_expect(buf *b, size_t n);
 void buf_append(buf *b, const void *p, size_t n);
 void buf_puts(buf *b, const char *s);
 void buf_putc(buf *b, char c);
+/* Appends v in decimal, without printf (loops that write thousands of
+ * numbers: a config per rule, an index entry per bucket). */
+void buf_put_int(buf *b, long long v);
 void buf_printf(buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included. */

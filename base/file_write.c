@@ -89,16 +89,32 @@ bool file_write_atomic(const char *path, const char *const *parts, const size_t 
     }
     if (exists && (flags & FW_KEEP_MODE))
         mode = (int)(st.st_mode & 07777);
-    if (exists && (flags & FW_IN_PLACE)) {
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += lens[i];
+    bool sector = (flags & FW_SECTOR) && exists && st.st_size <= FW_SECTOR_BYTES &&
+                  total <= FW_SECTOR_BYTES;
+    if (exists && ((flags & FW_IN_PLACE) || sector)) {
         fd = open(target, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
         off_t at = 0;
         bool wrote = fd >= 0;
-        for (int i = 0; wrote && i < n; i++) {
+        if (sector && wrote) {
+            /* One write of the whole text: a sector, never split. */
+            char one[FW_SECTOR_BYTES];
+            for (int i = 0; i < n; i++) {
+                memcpy(one + at, parts[i], lens[i]);
+                at += (off_t)lens[i];
+            }
+            wrote = pwrite_all(fd, one, total, 0);
+        }
+        for (int i = 0; !sector && wrote && i < n; i++) {
             wrote = pwrite_all(fd, parts[i], lens[i], at);
             at += (off_t)lens[i];
         }
         struct stat now;
         if (wrote && (fstat(fd, &now) != 0 || (now.st_size > at && ftruncate(fd, at) != 0)))
+            wrote = false;
+        if (wrote && sector && !(flags & FW_NO_SYNC) && fsync(fd) != 0)
             wrote = false;
         if (!wrote) {
             *err = str_printf("cannot write '%s': %s", target, strerror(errno));

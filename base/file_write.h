@@ -32,7 +32,18 @@ enum {
      * nothing else; implies FW_NO_SYNC.  A missing file is created as
      * usual. */
     FW_IN_PLACE = 8,
+    /* An existing file of at most FW_SECTOR_BYTES, given at most as many,
+     * is written over where it is with one pwrite at offset 0 and flushed
+     * (unless FW_NO_SYNC), not replaced: those bytes lie in one disk
+     * sector, which a device writes whole, so a crash leaves the old text
+     * or the new (the assumption PostgreSQL makes of pg_control).  For a
+     * small file rewritten on every change whose loss or mix matters (the
+     * audit log's head), and nothing else; anything larger, or a missing
+     * file, is replaced as usual. */
+    FW_SECTOR = 16,
 };
+
+#define FW_SECTOR_BYTES 512
 
 /* Writes the concatenation of the n parts (parts[i], lens[i] bytes) to
  * path as above.  mode: permissions of a new file (after the umask unless

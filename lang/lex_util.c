@@ -187,26 +187,7 @@ char *lex_string(parse_ctx *c, span sp, const char *t, size_t n, bool closed)
                     continue;
                 }
                 char u8[4];
-                size_t k;
-                if (cp < 0x80) {
-                    u8[0] = (char)cp;
-                    k = 1;
-                } else if (cp < 0x800) {
-                    u8[0] = (char)(0xc0 | (cp >> 6));
-                    u8[1] = (char)(0x80 | (cp & 0x3f));
-                    k = 2;
-                } else if (cp < 0x10000) {
-                    u8[0] = (char)(0xe0 | (cp >> 12));
-                    u8[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-                    u8[2] = (char)(0x80 | (cp & 0x3f));
-                    k = 3;
-                } else {
-                    u8[0] = (char)(0xf0 | (cp >> 18));
-                    u8[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-                    u8[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-                    u8[3] = (char)(0x80 | (cp & 0x3f));
-                    k = 4;
-                }
+                size_t k = utf8_encode(cp, u8);
                 buf_append(&b, u8, k);
                 i = j + 1;
                 continue;

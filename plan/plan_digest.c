@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
 #include "xalloc.h"
 
@@ -31,23 +30,16 @@ bool plan_bucket_cut(const char *name, size_t n)
     if (n >= PLAN_BUCKET_MAX)
         return true;
     unsigned char md[32];
-    unsigned int ml = 0;
-    if (!EVP_Digest(name, strlen(name), md, &ml, EVP_sha256(), NULL) || ml != 32)
+    const void *part = name;
+    size_t len = strlen(name);
+    if (!digest_sha256_parts(&part, &len, 1, md))
         return false;
     return (((unsigned)md[0] << 8 | md[1]) % PLAN_BUCKET_MEAN) == 0;
 }
 
 bool plan_bucket_digest(const char *text, size_t len, char out[DIGEST_HEX_LEN + 1])
 {
-    unsigned char md[32];
-    unsigned int ml = 0;
-    out[0] = '\0';
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-              EVP_DigestUpdate(ctx, "[", 1) && EVP_DigestUpdate(ctx, text, len) &&
-              EVP_DigestUpdate(ctx, "]", 1) && EVP_DigestFinal_ex(ctx, md, &ml) && ml == 32;
-    EVP_MD_CTX_free(ctx);
-    if (ok)
-        digest_hex(md, 32, out);
-    return ok;
+    const void *part[3] = {"[", text, "]"};
+    size_t n[3] = {1, len, 1};
+    return digest_sha256_parts_hex(part, n, 3, out);
 }

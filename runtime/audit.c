@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file_write.h"
 #include "statedir.h"
 #include "xalloc.h"
 
@@ -202,7 +203,10 @@ bool audit_append(const char *state_dir, const audit_rec *r, audit_head *head, c
     char ht[96];
     audit_head_text(&h, ht);
     strcat(ht, "\n");
-    if (!statedir_write_atomic(hpath, ht, strlen(ht), 0600, e))
+    /* Written over in place and flushed (a sector: the old head or the
+     * new one after a crash), not replaced: no temporary file, rename or
+     * flush of the directory on every record. */
+    if (!statedir_write_flags(hpath, ht, strlen(ht), 0600, FW_SECTOR, e))
         goto out;
     if (head)
         *head = h;

@@ -89,6 +89,7 @@ void xc_free(xc *c)
     plan_text_release(&c->text);
     tknown_free(&c->known);
     free(c->vnames);
+    free(c->cnames);
     free(c->opened);
     free(c->bfirst);
     free(c->prev_name);
@@ -170,23 +171,35 @@ static int cmp_cstr(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The tenants the verification cases name, sorted, each once (in
+ * c->vnames, built on first use). */
+static void case_names(xc *c)
+{
+    if (c->vnames)
+        return;
+    const json_t *vs = json_object_get(c->plan, "verify");
+    c->vnames = xmalloc((json_array_size(vs) + 1) * sizeof *c->vnames);
+    size_t i;
+    json_t *vc;
+    json_array_foreach(vs, i, vc) {
+        const char *tn = json_string_value(json_object_get(vc, "tenant"));
+        if (tn)
+            c->vnames[c->nvnames++] = tn;
+    }
+    if (c->nvnames > 1)
+        qsort(c->vnames, c->nvnames, sizeof *c->vnames, cmp_cstr);
+    size_t u = 0;
+    for (i = 0; i < c->nvnames; i++)
+        if (!u || strcmp(c->vnames[u - 1], c->vnames[i]))
+            c->vnames[u++] = c->vnames[i];
+    c->nvnames = u;
+}
+
 /* Whether a verification case names a tenant of a bucket of names
- * [fn, ln] (the cases' tenants sorted into c->vnames on first use). */
+ * [fn, ln]. */
 static bool holds_case(xc *c, const char *fn, const char *ln)
 {
-    if (!c->vnames) {
-        const json_t *vs = json_object_get(c->plan, "verify");
-        c->vnames = xmalloc((json_array_size(vs) + 1) * sizeof *c->vnames);
-        size_t i;
-        json_t *vc;
-        json_array_foreach(vs, i, vc) {
-            const char *tn = json_string_value(json_object_get(vc, "tenant"));
-            if (tn)
-                c->vnames[c->nvnames++] = tn;
-        }
-        if (c->nvnames > 1)
-            qsort(c->vnames, c->nvnames, sizeof *c->vnames, cmp_cstr);
-    }
+    case_names(c);
     /* The first case's tenant at or after fn must come after ln. */
     size_t lo = 0, hi = c->nvnames;
     while (lo < hi) {
@@ -221,6 +234,10 @@ static int in_elided(xc *c, const char *tn)
         if (!r->elided[lo] || strcmp(tn, r->first(r->whole, lo)) < 0 ||
             strcmp(tn, r->last(r->whole, lo)) > 0)
             continue;
+        /* A case's tenant the record says its map held, in a bucket the
+         * plan holds unchanged since: no blob to read. */
+        if (r->has_case && r->has_case(r->whole, tn))
+            return 1;
         const char *const *names, *const *vers;
         size_t n;
         if (!r->open(r->whole, lo, &names, &vers, &n))
@@ -312,13 +329,11 @@ static bool expand_some(xc *c, bool cases_only, rerr *e)
 {
     char err[512];
     bool added = false;
-    const json_t *ix = json_object_get(c->plan, "tenant_index");
     /* Where each bucket's first tenant stands among all of them. */
-    size_t total = 0, k, *firsts = xmalloc((json_array_size(ix) + 1) * sizeof *firsts);
-    json_t *b;
-    json_array_foreach(ix, k, b) {
+    size_t total = 0, *firsts = xmalloc((c->text.nindex + 1) * sizeof *firsts);
+    for (size_t k = 0; k < c->text.nindex; k++) {
         firsts[k] = total;
-        total += (size_t)json_integer_value(json_object_get(b, "n"));
+        total += c->text.index[k].n;
     }
     c->expanding = true;
     for (size_t i = 0; i < c->known.nrec; i++) {
@@ -328,7 +343,7 @@ static bool expand_some(xc *c, bool cases_only, rerr *e)
                 (cases_only && !holds_case(c, r->first(r->whole, j), r->last(r->whole, j))))
                 continue;
             size_t pk = r->elided[j] - 1;
-            size_t n = (size_t)json_integer_value(json_object_get(json_array_get(ix, pk), "n"));
+            size_t n = pk < c->text.nindex ? c->text.index[pk].n : 0;
             c->cur_bucket = pk;
             if (!plan_read_bucket(&c->text, c->plan, pk, firsts[pk], total, take_tenant_text,
                                   take_tenant, c, e)) {
@@ -376,12 +391,10 @@ static bool fetch_tenant(void *ud, rl_ruleset *rs, const rl_tenant *t, char *err
     rerr e = {0};
     size_t k = t->bucket, first = 0, at = (size_t)(t - rs->tenants);
     if (!c->opened && c->nbuckets) {
-        const json_t *ix = json_object_get(c->plan, "tenant_index");
         c->opened = xcalloc(c->nbuckets, sizeof *c->opened);
         c->bfirst = xcalloc(c->nbuckets, sizeof *c->bfirst);
-        for (size_t b = 1; b < c->nbuckets && b < json_array_size(ix); b++)
-            c->bfirst[b] = c->bfirst[b - 1] + (size_t)json_integer_value(
-                                                  json_object_get(json_array_get(ix, b - 1), "n"));
+        for (size_t b = 1; b < c->nbuckets && b < c->text.nindex; b++)
+            c->bfirst[b] = c->bfirst[b - 1] + c->text.index[b - 1].n;
     }
     size_t from = 0;
     if (k < c->nbuckets) {
@@ -553,6 +566,17 @@ exec_status xc_load_plan(xc *c, const char *path, rerr *e)
             return EXEC_PLAN;
         }
     }
+    /* The record keeps, of the cases' tenants, those the plan names (not
+     * those only a template stands for), for the next run's check above. */
+    case_names(c);
+    c->cnames = xmalloc((c->nvnames + 1) * sizeof *c->cnames);
+    for (i = 0; i < c->nvnames; i++) {
+        const rl_tenant *rt = rules_tenant_or_template(&c->rs, c->vnames[i]);
+        if ((rt && rt != c->rs.any_tenant) || in_elided(c, c->vnames[i]) == 1)
+            c->cnames[c->ncnames++] = c->vnames[i];
+    }
+    c->env.case_names = c->cnames;
+    c->env.ncase_names = c->ncnames;
     c->env.ns = c->rs.ns;
     c->env.policy = c->rs.policy;
     c->env.skew_ms = c->rs.skew_ms;
@@ -562,6 +586,8 @@ exec_status xc_load_plan(xc *c, const char *path, rerr *e)
     c->rs.fetch_ud = c;
     c->env.rs = &c->rs;
     c->env.plan_sorted = !c->unsorted && c->text.text;
+    c->env.index = c->text.index;
+    c->env.nindex = c->text.nindex;
     c->env.tenants = c->tenants;
     return EXEC_OK;
 }

@@ -40,8 +40,10 @@ typedef struct xc {
     bool elide;
     size_t elided_tenants;
     int elide_ok;              /* 0 not known yet, 1 the plan allows it, -1 not */
-    const char **vnames;       /* the verification cases' tenants, sorted */
+    const char **vnames;       /* the verification cases' tenants, sorted, each once */
     size_t nvnames;
+    const char **cnames;       /* those of them the plan names (no template) */
+    size_t ncnames;
     size_t cur_bucket;         /* the bucket whose tenants are being read */
     bool expanding;            /* an elided bucket read after the load (env_expand) */
     size_t *opened;            /* per bucket: 1 + where fetch_tenant's last tenant of it

@@ -98,8 +98,18 @@ static const char *find_real(const json_t *v)
 /* plan_parse_file from memory (borrows text). */
 json_t *plan_parse_text(const char *text, size_t len, rerr *e)
 {
+    /* rlc writes plans as canonical JSON, which its own reader takes
+     * several times faster than jansson; any other text goes to jansson,
+     * which reads it the same way or says why not. */
+    json_t *v = canon_json_read(text, len);
+    if (v && !json_is_object(v)) {
+        json_decref(v);
+        v = NULL;
+    }
+    bool canon = v != NULL;   /* then it holds no real number */
     json_error_t je;
-    json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!v)
+        v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!v) {
         rerr_set(e, DIAG_PLAN_PARSE, "plan is not valid JSON: %s (line %d, column %d)",
                  je.text, je.line, je.column);
@@ -110,7 +120,7 @@ json_t *plan_parse_text(const char *text, size_t len, rerr *e)
         rerr_set(e, DIAG_PLAN_PARSE, "plan is not a JSON object");
         return NULL;
     }
-    if (find_real(v)) {
+    if (!canon && find_real(v)) {
         json_decref(v);
         rerr_set(e, DIAG_PLAN_PARSE, "plan holds a floating-point number; plans hold integers "
                                      "only");
@@ -503,6 +513,20 @@ static bool index_covers(const json_t *index, size_t n, rerr *e)
     return true;
 }
 
+/* index_covers for buckets read without a tree. */
+static bool index_covers_c(const plan_bucket *ix, size_t nb, rerr *e)
+{
+    for (size_t i = 0; i < nb; i++) {
+        if (ix[i].n < 1 || ix[i].n > PLAN_BUCKET_MAX)
+            return rerr_set(e, DIAG_PLAN_SHAPE, "plan field tenant_index[%zu].n is %zu, "
+                            "outside [1, %d]", i, ix[i].n, PLAN_BUCKET_MAX);
+        if (strlen(ix[i].sha256) != DIGEST_HEX_LEN)
+            return rerr_set(e, DIAG_PLAN_SHAPE, "plan field tenant_index[%zu].sha256 is not "
+                            "a SHA-256 in hex", i);
+    }
+    return true;
+}
+
 /* The message of a bucket whose tenants do not hash to its digest. */
 static bool bucket_modified(size_t k, size_t first, size_t n, const char *want,
                             const char *have, rerr *e)
@@ -792,22 +816,30 @@ static bool lit(const char **p, const char *end, const char *s)
 }
 
 /* The tenant index [s, e) when it is exactly as rlc writes it:
- * [{"at":N,"len":N,"n":N,"sha256":"<64 lower-case hex>"},...], as the tree
- * jansson would make of it; NULL for any other text, which jansson then
- * reads.  Parsing 90 KB with jansson (100 000 tenants) cost a re-apply
- * more than anything else it reads of the plan. */
-static json_t *index_canonical(const char *s, const char *e)
+ * [{"at":N,"len":N,"n":N,"sha256":"<64 lower-case hex>"},...], as buckets
+ * (malloc'd, *n of them); NULL for any other text, which jansson then
+ * reads.  Neither jansson's parse of its 90 KB (100 000 tenants) nor a
+ * tree of its 826 entries (a page fault per five of them) is needed to
+ * read it. */
+static plan_bucket *index_canonical(const char *s, const char *e, size_t *nout)
 {
     const char *p = s;
     if (!lit(&p, e, "["))
         return NULL;
-    json_t *a = json_array();
-    if (lit(&p, e, "]"))
-        return p == e ? a : (json_decref(a), NULL);
+    size_t n = 0, cap = (size_t)(e - s) / 90 + 1;
+    plan_bucket *a = xmalloc(cap * sizeof *a);
+    if (lit(&p, e, "]")) {
+        if (p == e) {
+            *nout = 0;
+            return a;
+        }
+        free(a);
+        return NULL;
+    }
     for (;;) {
-        json_int_t at, len, n;
+        json_int_t at, len, k;
         if (!lit(&p, e, "{\"at\":") || !canon_uint(&p, e, &at) || !lit(&p, e, ",\"len\":") ||
-            !canon_uint(&p, e, &len) || !lit(&p, e, ",\"n\":") || !canon_uint(&p, e, &n) ||
+            !canon_uint(&p, e, &len) || !lit(&p, e, ",\"n\":") || !canon_uint(&p, e, &k) ||
             !lit(&p, e, ",\"sha256\":\"") || e - p < DIGEST_HEX_LEN + 2)
             break;
         const char *h = p;
@@ -816,23 +848,62 @@ static json_t *index_canonical(const char *s, const char *e)
                 goto refuse;
         if (!lit(&p, e, "\"}"))
             break;
-        /* Made member by member: json_pack parses its format each time,
-         * which costs more than the whole entry. */
-        json_t *o = json_object();
-        json_object_set_new_nocheck(o, "at", json_integer(at));
-        json_object_set_new_nocheck(o, "len", json_integer(len));
-        json_object_set_new_nocheck(o, "n", json_integer(n));
-        json_object_set_new_nocheck(o, "sha256", json_stringn_nocheck(h, DIGEST_HEX_LEN));
-        json_array_append_new(a, o);
+        if (n == cap)
+            a = xreallocarray(a, cap *= 2, sizeof *a);
+        a[n] = (plan_bucket){.at = (size_t)at, .len = (size_t)len, .n = (size_t)k};
+        memcpy(a[n].sha256, h, DIGEST_HEX_LEN);
+        a[n++].sha256[DIGEST_HEX_LEN] = '\0';
         if (lit(&p, e, ","))
             continue;
-        if (lit(&p, e, "]") && p == e)
+        if (lit(&p, e, "]") && p == e) {
+            *nout = n;
             return a;
+        }
         break;
     }
 refuse:
-    json_decref(a);
+    free(a);
     return NULL;
+}
+
+/* The buckets of an index jansson read (text rlc did not write as it
+ * writes it), when each is {"at","len","n": integers >= 0, "sha256": a
+ * string}; NULL otherwise (the plan is then read whole, and checked as a
+ * tree, which names what is wrong). */
+static plan_bucket *index_of_tree(const json_t *index, size_t *nout)
+{
+    if (!json_is_array(index) || find_real(index))
+        return NULL;
+    size_t n = json_array_size(index), k;
+    plan_bucket *a = xmalloc((n + 1) * sizeof *a);
+    json_t *b;
+    json_array_foreach(index, k, b) {
+        const json_t *at = json_object_get(b, "at"), *len = json_object_get(b, "len"),
+                     *cnt = json_object_get(b, "n"), *sha = json_object_get(b, "sha256");
+        if (!json_is_integer(at) || !json_is_integer(len) || !json_is_integer(cnt) ||
+            !json_is_string(sha) || json_integer_value(at) < 0 || json_integer_value(len) < 0 ||
+            json_integer_value(cnt) < 0 || json_string_length(sha) != DIGEST_HEX_LEN) {
+            free(a);
+            return NULL;
+        }
+        a[k] = (plan_bucket){.at = (size_t)json_integer_value(at),
+                             .len = (size_t)json_integer_value(len),
+                             .n = (size_t)json_integer_value(cnt)};
+        memcpy(a[k].sha256, json_string_value(sha), DIGEST_HEX_LEN + 1);
+    }
+    *nout = n;
+    return a;
+}
+
+/* The index as the tree holds it, for a digest computed from the tree. */
+static json_t *index_tree(const plan_bucket *ix, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t k = 0; k < n; k++)
+        json_array_append_new(a, json_pack("{s:I,s:I,s:I,s:s}", "at", (json_int_t)ix[k].at,
+                                           "len", (json_int_t)ix[k].len, "n",
+                                           (json_int_t)ix[k].n, "sha256", ix[k].sha256));
+    return a;
 }
 
 /* Whether the bucket text [bt, bt + len) is framed as the index says: from
@@ -856,17 +927,15 @@ static bool bucket_misplaced(size_t k, rerr *e)
  * instead.  Each other bucket's bytes are checked when it is read
  * (bucket_framed); the separator between two buckets neither of which is
  * read is never used. */
-static bool buckets_located(const json_t *index, const char *vs, const char *end,
+static bool buckets_located(const plan_bucket *ix, size_t nb, const char *vs, const char *end,
                             const char **ve)
 {
-    size_t k, next = 1, room = (size_t)(end - vs), nb = json_array_size(index);
-    json_t *b;
-    json_array_foreach(index, k, b) {
-        json_int_t at = json_integer_value(json_object_get(b, "at"));
-        json_int_t len = json_integer_value(json_object_get(b, "len"));
-        if ((size_t)at != next || len < 2 || (size_t)len >= room - (size_t)at)
+    size_t next = 1, room = (size_t)(end - vs);
+    for (size_t k = 0; k < nb; k++) {
+        size_t at = ix[k].at, len = ix[k].len;
+        if (at != next || len < 2 || at >= room || len >= room - at)
             return false;
-        next = (size_t)(at + len) + 1;
+        next = at + len + 1;
         /* The bytes of the first and the last bucket only: looking at each
          * bucket's would fault in a page of the file per bucket, most of
          * which a re-apply never reads.  A bucket is checked against its
@@ -971,6 +1040,8 @@ void plan_text_release(plan_text *t)
     if (t && t->text)
         release_text(t->text, t->len, t->mapped);
     if (t)
+        free(t->index);
+    if (t)
         memset(t, 0, sizeof *t);
 }
 
@@ -988,15 +1059,12 @@ bool plan_read_bucket(const plan_text *pt, const json_t *plan, size_t k, size_t 
                       size_t total, plan_tenant_text_fn tfn, plan_tenant_fn fn, void *ud,
                       rerr *e)
 {
-    const json_t *b = json_array_get(json_object_get(plan, "tenant_index"), k);
-    json_int_t at = json_integer_value(json_object_get(b, "at"));
-    json_int_t bl = json_integer_value(json_object_get(b, "len"));
-    size_t n = (size_t)json_integer_value(json_object_get(b, "n"));
-    const char *want = json_string_value(json_object_get(b, "sha256"));
-    if (!pt->text || !want || at < 1 || bl < 0 ||
-        (size_t)at + (size_t)bl >= pt->len - pt->tenants_at)
+    if (!pt->text || k >= pt->nindex || pt->index[k].at < 1 ||
+        pt->index[k].at + pt->index[k].len >= pt->len - pt->tenants_at)
         return rerr_set(e, DIAG_PLAN_SHAPE, "tenant_index[%zu]: no such bucket in the plan", k);
-    const char *bt = pt->text + pt->tenants_at + at;
+    size_t bl = pt->index[k].len, n = pt->index[k].n;
+    const char *want = pt->index[k].sha256;
+    const char *bt = pt->text + pt->tenants_at + pt->index[k].at;
     char hex[DIGEST_HEX_LEN + 1];
     if (!bucket_framed(bt, (size_t)bl))
         return bucket_misplaced(k, e);
@@ -1008,12 +1076,12 @@ bool plan_read_bucket(const plan_text *pt, const json_t *plan, size_t k, size_t 
 bool plan_read_tenant(const plan_text *pt, const json_t *plan, size_t k, const char *name,
                       size_t hint, size_t *from, const char **text, size_t *len, rerr *e)
 {
-    const json_t *b = json_array_get(json_object_get(plan, "tenant_index"), k);
-    json_int_t at = json_integer_value(json_object_get(b, "at"));
-    json_int_t bl = json_integer_value(json_object_get(b, "len"));
-    if (!pt->text || at < 1 || bl < 0 || (size_t)at + (size_t)bl > pt->len - pt->tenants_at)
+    (void)plan;
+    if (!pt->text || k >= pt->nindex || pt->index[k].at < 1 ||
+        pt->index[k].at + pt->index[k].len > pt->len - pt->tenants_at)
         return rerr_set(e, DIAG_PLAN_SHAPE, "tenant_index[%zu]: no such bucket in the plan", k);
-    const char *b0 = pt->text + pt->tenants_at + at, *end = b0 + bl;
+    size_t bl = pt->index[k].len;
+    const char *b0 = pt->text + pt->tenants_at + pt->index[k].at, *end = b0 + bl;
     /* Found by its first bytes: {"name":"NAME","rules": opens a tenant and
      * nothing else, since the canonical text escapes every quote inside a
      * string and no other object has "name" and "rules" as its first keys. */
@@ -1110,17 +1178,20 @@ json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_tex
      * key, no real number): the rest is parsed with [] in its place and
      * it is put back, instead of a second parse of its 90 KB at 100 000
      * tenants.  It comes before the tenants (canonical key order). */
-    json_t *index = NULL;
+    plan_bucket *ix = NULL;
+    size_t nix = 0;
     if (canon && h.index && h.tenants && *h.tenants == '[' && h.index_end < h.tenants) {
-        index = index_canonical(h.index, h.index_end);
-        if (!index)
-            index = json_loadb(h.index, (size_t)(h.index_end - h.index), JSON_REJECT_DUPLICATES,
-                               NULL);
+        ix = index_canonical(h.index, h.index_end, &nix);
+        if (!ix) {
+            json_t *index = json_loadb(h.index, (size_t)(h.index_end - h.index),
+                                       JSON_REJECT_DUPLICATES, NULL);
+            ix = index_of_tree(index, &nix);
+            json_decref(index);
+        }
     }
     const char *vs = h.tenants, *ve = NULL;
-    if (!json_is_array(index) || find_real(index) ||
-        !buckets_located(index, vs, text + len, &ve)) {
-        json_decref(index);
+    if (!ix || !buckets_located(ix, nix, vs, text + len, &ve)) {
+        free(ix);
         /* Not the canonical text: the whole tree, then the same calls. */
         release_text(text, len, mapped);
         json_t *p = plan_load(path, e);
@@ -1164,34 +1235,30 @@ json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_tex
     memcpy(w, ve, (size_t)(text + len - ve));
     json_t *p = plan_parse_text(rest, rl, e);
     free(rest);
-    if (p)
-        json_object_set_new(p, "tenant_index", index);
-    else
-        json_decref(index);
     json_t *plib = p ? json_object_get(p, "library") : NULL;
     if (source && json_is_string(json_object_get(plib, "source")))
         json_object_set_new(plib, "source", json_stringn_nocheck(source, source_len));
     free(source);
     char dg[DIGEST_HEX_LEN + 1];
-    bool ok = p && (head_digest(text, len, &h, ve, have, dg) || plan_digest_compute(p, dg) ||
-                    rerr_set(e, DIAG_PLAN_SHAPE, "plan is not an object")) &&
-              verify_rest(p, dg, e) &&
-              index_covers(json_object_get(p, "tenant_index"), SIZE_MAX, e);
+    bool ok = p != NULL;
+    /* The tree holds [] for the index (the buckets are read apart); a
+     * digest computed from the tree (a head not as rlc writes it) needs it
+     * there. */
+    if (ok && !head_digest(text, len, &h, ve, have, dg)) {
+        json_object_set_new(p, "tenant_index", index_tree(ix, nix));
+        ok = plan_digest_compute(p, dg) || rerr_set(e, DIAG_PLAN_SHAPE, "plan is not an object");
+    }
+    ok = ok && verify_rest(p, dg, e) && index_covers_c(ix, nix, e);
     /* Each bucket is checked against its digest just before its tenants
      * are handed over: a modified tenant is refused before any of it is
      * used. */
-    const json_t *ix = json_object_get(p, "tenant_index");
-    size_t total = 0, first = 0, k;
-    json_t *b;
-    json_array_foreach(ix, k, b)
-        total += (size_t)json_integer_value(json_object_get(b, "n"));
-    json_array_foreach(ix, k, b) {
-        if (!ok)
-            break;
-        const char *bt = vs + json_integer_value(json_object_get(b, "at"));
-        size_t bl = (size_t)json_integer_value(json_object_get(b, "len"));
-        size_t n = (size_t)json_integer_value(json_object_get(b, "n"));
-        const char *want = json_string_value(json_object_get(b, "sha256"));
+    size_t total = 0, first = 0;
+    for (size_t k = 0; k < nix; k++)
+        total += ix[k].n;
+    for (size_t k = 0; ok && k < nix; k++) {
+        const char *bt = vs + ix[k].at;
+        size_t bl = ix[k].len, n = ix[k].n;
+        const char *want = ix[k].sha256;
         int took = bfn ? bfn(ud, p, k, want, n, first, total, e) : 0;
         if (took) {
             ok = took > 0;
@@ -1212,8 +1279,11 @@ json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_tex
         keep->len = len;
         keep->mapped = mapped;
         keep->tenants_at = (size_t)(vs - text);
+        keep->index = ix;
+        keep->nindex = nix;
     } else {
         release_text(text, len, mapped);
+        free(ix);
     }
     if (!ok) {
         rerr_prefix(e, "%s", path);

@@ -56,11 +56,22 @@ typedef int (*plan_tenant_text_fn)(void *ud, const json_t *plan, const char *tex
  * keep, when not NULL, receives the file's text on success, so that what
  * tfn borrowed from it stays valid (release with plan_text_release); its
  * text is NULL when none was handed to tfn. */
+/* One bucket of a plan's tenant index (SPEC.md 5.2): where its tenants
+ * lie in the "tenants" array's text, how many, and their digest. */
+typedef struct plan_bucket {
+    size_t at, len, n;
+    char sha256[DIGEST_HEX_LEN + 1];
+} plan_bucket;
+
 typedef struct plan_text {
     char *text;
     size_t len;
     bool mapped;
     size_t tenants_at;         /* where the "tenants" array starts in text */
+    /* The tenant index, read without a tree (the plan's "tenant_index" is
+     * [] in the tree plan_load_streamed returns with a kept text). */
+    plan_bucket *index;
+    size_t nindex;
 } plan_text;
 /* bfn (may be NULL), for a canonical file, is asked about each bucket of
  * the index before it is read: it returns 1 when it took the bucket's n

@@ -70,19 +70,6 @@ void redis_cmds_free(redis_cmds *c)
     memset(c, 0, sizeof *c);
 }
 
-static void put_num(buf *b, int64_t v)
-{
-    char t[24];
-    int n = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do
-        t[sizeof t - 1 - n++] = (char)('0' + u % 10);
-    while ((u /= 10) && n < 21);
-    if (v < 0)
-        t[sizeof t - 1 - n++] = '-';
-    buf_append(b, t + sizeof t - n, (size_t)n);
-}
-
 /* One rule, one line: "id K shadow n1 n2 n3 n4 method route" where n1..n4
  * are count window burst cost (rate) or max lease 0 1 (concurrency).
  * Written without printf: a deploy writes this for every rule. */
@@ -94,18 +81,18 @@ static void put_rule(buf *b, const rl_rule *r)
     buf_append(b, k, 4);
     buf_putc(b, ' ');
     if (r->kind == PLAN_CONCURRENCY) {
-        put_num(b, r->max);
+        buf_put_int(b, r->max);
         buf_putc(b, ' ');
-        put_num(b, r->lease_ms);
+        buf_put_int(b, r->lease_ms);
         buf_append(b, " 0 1", 4);
     } else {
-        put_num(b, r->count);
+        buf_put_int(b, r->count);
         buf_putc(b, ' ');
-        put_num(b, r->window_ms);
+        buf_put_int(b, r->window_ms);
         buf_putc(b, ' ');
-        put_num(b, r->burst);
+        buf_put_int(b, r->burst);
         buf_putc(b, ' ');
-        put_num(b, r->cost);
+        buf_put_int(b, r->cost);
     }
     if (r->method) {
         buf_putc(b, ' ');

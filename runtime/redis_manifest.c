@@ -26,6 +26,7 @@
 #include "buf.h"
 #include "file_write.h"
 #include "plan_digest.h"
+#include "plan_load.h"
 #include "target_redis.h"
 #include "xalloc.h"
 
@@ -33,7 +34,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
 
 #include "fault.h"
 
@@ -226,6 +226,7 @@ static void record_free(rrecord *r)
         free(r->b[j].vers);
     }
     free(r->b);
+    free(r->cases);
     json_decref(r->idx);
     free(r->itext);
     free(r);
@@ -304,6 +305,15 @@ static long long num(iscan *s)
     return v;
 }
 
+/* Whether r's cases are in strictly increasing order, as written. */
+static bool cases_sorted(const rrecord *r)
+{
+    for (size_t i = 1; i < r->ncases; i++)
+        if (strcmp(r->cases[i - 1], r->cases[i]) >= 0)
+            return false;
+    return true;
+}
+
 static bool index_scan(char *text, char *end, rrecord *r, const char **ns, const char **pk)
 {
     iscan s = {text, end, true};
@@ -345,7 +355,26 @@ static bool index_scan(char *text, char *end, rrecord *r, const char **ns, const
         else
             break;
     }
-    lit(&s, "],\"encoder\":");
+    lit(&s, "]");
+    /* The cases' tenants (absent from indexes written before them). */
+    if (s.ok && (size_t)(end - s.p) > 10 && !memcmp(s.p, ",\"cases\":[", 10)) {
+        s.p += 10;
+        size_t ccap = 0;
+        while (s.ok && s.p < end && *s.p != ']') {
+            if (r->ncases)
+                lit(&s, ",");
+            const char *cn = str(&s);
+            if (!s.ok)
+                break;
+            if (r->ncases == ccap) {
+                ccap = ccap ? 2 * ccap : 64;
+                r->cases = xreallocarray(r->cases, ccap, sizeof *r->cases);
+            }
+            r->cases[r->ncases++] = cn;
+        }
+        lit(&s, "]");
+    }
+    lit(&s, ",\"encoder\":");
     r->encoder = str(&s);
     lit(&s, ",\"format\":2,\"manifest\":");
     const char *m = str(&s);
@@ -356,7 +385,7 @@ static bool index_scan(char *text, char *end, rrecord *r, const char **ns, const
     lit(&s, ",\"target\":");
     str(&s);
     lit(&s, "}");
-    s.ok = s.ok && s.p == end && hex64(m);
+    s.ok = s.ok && s.p == end && hex64(m) && cases_sorted(r);
     if (s.ok)
         memcpy(r->manifest, m, DIGEST_HEX_LEN + 1);
     return s.ok;
@@ -379,6 +408,15 @@ static bool index_json(const char *text, size_t len, rrecord *r, const char **ns
     r->encoder = json_string_value(json_object_get(idx, "encoder"));
     r->nb = json_array_size(bs);
     r->b = xcalloc(r->nb ? r->nb : 1, sizeof *r->b);
+    const json_t *cs = json_object_get(idx, "cases");
+    if (cs && !json_is_array(cs))
+        return false;
+    r->cases = xmalloc((json_array_size(cs) + 1) * sizeof *r->cases);
+    for (size_t i = 0; i < json_array_size(cs); i++)
+        if (!(r->cases[r->ncases++] = json_string_value(json_array_get(cs, i))))
+            return false;
+    if (!cases_sorted(r))
+        return false;
     const char *prev = NULL;
     for (size_t j = 0; j < r->nb; j++) {
         const json_t *e = json_array_get(bs, j);
@@ -397,36 +435,48 @@ static bool index_json(const char *text, size_t len, rrecord *r, const char **ns
     return true;
 }
 
+#define INDEX_AT (10 + DIGEST_HEX_LEN + 10)
+
+/* The text of the index file at path, *len bytes, when its check holds
+ * (the index, from INDEX_AT to the last byte, hashes to it); else NULL. */
+static char *index_read(const char *path, size_t *len)
+{
+    static const char head[] = "{\"check\":\"", mid[] = "\",\"index\":";
+    char *text = statedir_read(path, len);
+    char d[DIGEST_HEX_LEN + 1];
+    if (!text || *len < INDEX_AT + 2 || memcmp(text, head, 10) ||
+        memcmp(text + 10 + DIGEST_HEX_LEN, mid, 10) || text[*len - 1] != '}' ||
+        !digest_sha256_hex(text + INDEX_AT, *len - 1 - INDEX_AT, d) ||
+        memcmp(d, text + 10, DIGEST_HEX_LEN)) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
 /* The index at path, when its check holds and it is this namespace's;
  * NULL otherwise (no record, an older format, damaged: not trusted). */
 static rrecord *record_load(const char *path, const char *ns)
 {
-    static const char head[] = "{\"check\":\"", mid[] = "\",\"index\":";
-    size_t len = 0, hl = sizeof head - 1, ml = sizeof mid - 1;
-    char *text = statedir_read(path, &len);
-    size_t at = hl + DIGEST_HEX_LEN + ml;
-    if (!text || len < at + 2 || memcmp(text, head, hl) ||
-        memcmp(text + hl + DIGEST_HEX_LEN, mid, ml) || text[len - 1] != '}') {
-        free(text);
+    size_t len = 0;
+    char *text = index_read(path, &len);
+    if (!text)
         return NULL;
-    }
-    char d[DIGEST_HEX_LEN + 1];
     rrecord *r = xcalloc(1, sizeof *r);
     const char *rns = NULL, *pk = NULL;
-    bool ok = digest_sha256_hex(text + at, len - 1 - at, d) &&
-              !memcmp(d, text + hl, DIGEST_HEX_LEN);
-    if (ok) {
-        /* Scanned in a copy: what the scan cuts is not the text jansson
-         * reads should it stop. */
-        char *copy = memcpy(xmalloc(len - 1 - at), text + at, len - 1 - at);
-        if (index_scan(copy, copy + (len - 1 - at), r, &rns, &pk)) {
-            r->itext = copy;
-        } else {
-            free(copy);
-            free(r->b);
-            memset(r, 0, sizeof *r);
-            ok = index_json(text + at, len - 1 - at, r, &rns, &pk);
-        }
+    bool ok = true;
+    /* Scanned where it lies (the scan cuts its strings); should the scan
+     * stop, jansson reads the file again, uncut and checked again. */
+    if (index_scan(text + INDEX_AT, text + len - 1, r, &rns, &pk)) {
+        r->itext = text;
+        text = NULL;
+    } else {
+        free(text);
+        free(r->b);
+        free(r->cases);
+        memset(r, 0, sizeof *r);
+        text = index_read(path, &len);
+        ok = text && index_json(text + INDEX_AT, len - 1 - INDEX_AT, r, &rns, &pk);
     }
     free(text);
     if (!ok || !rns || strcmp(rns, ns) || !pk || strchr(pk, '/') ||
@@ -528,6 +578,18 @@ static const char *known_last(void *whole, size_t j)
     return ((rrecord *)whole)->b[j].last;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool known_has_case(void *whole, const char *name)
+{
+    const rrecord *r = whole;
+    return r->ncases &&
+           bsearch(&name, r->cases, r->ncases, sizeof *r->cases, cmp_name) != NULL;
+}
+
 static void known_free(void *whole)
 {
     record_free(whole);
@@ -556,6 +618,7 @@ void redis_manifest_known(const char *state_dir, const char *ns, tknown *out)
         kr->open = known_open;
         kr->first = known_first;
         kr->last = known_last;
+        kr->has_case = known_has_case;
         kr->nb = r->nb;
         kr->elided = xcalloc(r->nb ? r->nb : 1, sizeof *kr->elided);
         out->nrec++;
@@ -693,21 +756,6 @@ typedef struct rsbucket {
     size_t eb, from, to, at, len;
 } rsbucket;
 
-/* Whether name begins a bucket after one of n entries: plan_bucket_cut
- * (SPEC.md 5.2), with one digest context for the whole map. */
-static bool name_cut(EVP_MD_CTX *ctx, const EVP_MD *sha256, const char *name, size_t n)
-{
-    if (n >= PLAN_BUCKET_MAX)
-        return true;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int ml = 0;
-    if (!EVP_DigestInit_ex2(ctx, sha256, NULL) ||
-        !EVP_DigestUpdate(ctx, name, strlen(name)) || !EVP_DigestFinal_ex(ctx, md, &ml) ||
-        ml != 32)
-        return false;
-    return (((unsigned)md[0] << 8 | md[1]) % PLAN_BUCKET_MEAN) == 0;
-}
-
 /* s as canonical JSON writes it, faster for the strings of a state map:
  * config versions and most names hold no byte it escapes. */
 static void put_map_str(buf *b, const char *s)
@@ -819,10 +867,6 @@ bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
     bool *blk = r ? xcalloc(nr + 1, sizeof *blk) : NULL;
     if (r)
         unchanged_buckets(t, after, blk);
-    /* Fetched once: EVP_sha256() looks the implementation up again at
-     * every digest, which at 100 000 names cost more than the digests. */
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_MD *sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     rsitem *it = NULL;
     rsbucket *bk = NULL;
     buf text;
@@ -840,17 +884,17 @@ bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
         bk = xmalloc((ni + 1) * sizeof *bk);
         nb = 0;
         size_t cur = 0, redo = SIZE_MAX;
-        for (size_t k = 0; ctx && sha256 && k < ni && redo == SIZE_MAX; k++) {
+        for (size_t k = 0; k < ni && redo == SIZE_MAX; k++) {
             size_t j = it[k].eb;
             if (j != SIZE_MAX) {
-                if (nb && !name_cut(ctx, sha256, it[k].name, cur)) {
+                if (nb && !plan_bucket_cut(it[k].name, cur)) {
                     redo = j;
                     break;
                 }
                 bk[nb++] = (rsbucket){.eb = j};
                 memcpy(bk[nb - 1].d, r->b[j].state, DIGEST_HEX_LEN + 1);
                 cur = r->b[j].n;
-            } else if (!nb || name_cut(ctx, sha256, it[k].name, cur)) {
+            } else if (!nb || plan_bucket_cut(it[k].name, cur)) {
                 bk[nb++] = (rsbucket){.eb = SIZE_MAX, .from = k, .to = k + 1};
                 cur = 1;
             } else if (bk[nb - 1].eb != SIZE_MAX) {
@@ -860,14 +904,12 @@ bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
                 cur++;
             }
         }
-        if (!ctx || !sha256 || redo == SIZE_MAX)
+        if (redo == SIZE_MAX)
             break;
         if (!redis_record_open(r, redo))
             goto out;
         ex[redo] = true;
     }
-    if (!ctx || !sha256)
-        goto out;
     size_t bytes = 0;
     for (size_t k = 0; k < ni; k++)
         if (it[k].eb == SIZE_MAX)
@@ -894,14 +936,14 @@ bool redis_state_digest(rtarget *t, bool after, char out[DIGEST_HEX_LEN + 1])
             if (!buf_ok(&text) || !digest_sha256_hex(text.data + x->at, x->len, x->d))
                 break;
         }
-        buf_printf(&root, "%s\"%s\"", b ? "," : "", x->d);
+        buf_puts(&root, b ? ",\"" : "\"");
+        buf_append(&root, x->d, DIGEST_HEX_LEN);
+        buf_putc(&root, '"');
     }
     buf_putc(&root, ']');
     ok = buf_ok(&text) && buf_ok(&root) && digest_sha256_hex(root.data, root.len, out);
     buf_free(&root);
 out:
-    EVP_MD_CTX_free(ctx);
-    EVP_MD_free(sha256);
     free(ex);
     free(blk);
     if (ok && after) {
@@ -940,10 +982,9 @@ static const char *plan_bucket_of(const rtarget *t, const rsitem *it, size_t fro
         if (!it[k].pt || !it[k].pt->canonical || it[k].pt->bucket != p0->bucket ||
             !hex64(it[k].pv))
             return NULL;
-    const json_t *b = json_array_get(json_object_get(env->plan, "tenant_index"), p0->bucket);
-    if ((size_t)json_integer_value(json_object_get(b, "n")) != to - from)
+    if (p0->bucket >= env->nindex || env->index[p0->bucket].n != to - from)
         return NULL;
-    const char *sha = json_string_value(json_object_get(b, "sha256"));
+    const char *sha = env->index[p0->bucket].sha256;
     return hex64(sha) ? sha : NULL;
 }
 
@@ -1118,13 +1159,32 @@ void redis_manifest_write(rtarget *t, const char *digest)
         put_map_str(&ix, o ? o->first : w[b].first);
         buf_putc(&ix, ',');
         put_map_str(&ix, o ? o->last : w[b].last);
-        buf_printf(&ix, ",%zu,%lld,%lld,\"%s\",", o ? o->n : w[b].n, off, len,
-                   o ? o->sha : w[b].sha);
-        if (plan)
-            buf_printf(&ix, "\"%s\"", plan);
-        else
+        /* Without printf: an entry per bucket, 826 at 100 000 tenants. */
+        buf_putc(&ix, ',');
+        buf_put_int(&ix, (long long)(o ? o->n : w[b].n));
+        buf_putc(&ix, ',');
+        buf_put_int(&ix, off);
+        buf_putc(&ix, ',');
+        buf_put_int(&ix, len);
+        buf_puts(&ix, ",\"");
+        buf_append(&ix, o ? o->sha : w[b].sha, DIGEST_HEX_LEN);
+        buf_puts(&ix, "\",");
+        if (plan) {
+            buf_putc(&ix, '"');
+            buf_append(&ix, plan, DIGEST_HEX_LEN);
+            buf_putc(&ix, '"');
+        } else {
             buf_puts(&ix, "null");
-        buf_printf(&ix, ",\"%s\"]", x->d);
+        }
+        buf_puts(&ix, ",\"");
+        buf_append(&ix, x->d, DIGEST_HEX_LEN);
+        buf_puts(&ix, "\"]");
+    }
+    buf_puts(&ix, "],\"cases\":[");
+    for (size_t i = 0; i < env->ncase_names; i++) {
+        if (i)
+            buf_putc(&ix, ',');
+        put_map_str(&ix, env->case_names[i]);
     }
     buf_puts(&ix, "],\"encoder\":");
     canon_json_str(&ix, enc);

@@ -145,9 +145,15 @@ bool statedir_sync_parent(const char *path, rerr *e)
 
 bool statedir_write_atomic(const char *path, const void *data, size_t n, int mode, rerr *e)
 {
+    return statedir_write_flags(path, data, n, mode, 0, e);
+}
+
+bool statedir_write_flags(const char *path, const void *data, size_t n, int mode, int flags,
+                          rerr *e)
+{
     const char *part = data;
     char *msg;
-    if (file_write_atomic(path, &part, &n, 1, mode, FW_EXACT_MODE, &msg))
+    if (file_write_atomic(path, &part, &n, 1, mode, FW_EXACT_MODE | flags, &msg))
         return true;
     rerr_set(e, DIAG_STATE_IO, "%s", msg);
     free(msg);

@@ -50,6 +50,9 @@ bool statedir_path(const char *dir, const char *name, char out[STATEDIR_PATH_MAX
 /* Writes data to path atomically with the given mode (0600 for
  * checkpoints), fsyncing the file and its directory. */
 bool statedir_write_atomic(const char *path, const void *data, size_t n, int mode, rerr *e);
+/* The same with file_write_atomic's FW_* flags added. */
+bool statedir_write_flags(const char *path, const void *data, size_t n, int mode, int flags,
+                          rerr *e);
 /* fsyncs the directory containing path. */
 bool statedir_sync_parent(const char *path, rerr *e);
 /* Reads a whole file (malloc'd, NUL-terminated); NULL with errno set. */

@@ -37,6 +37,10 @@ typedef struct target_env {
     const char *run;            /* this run's id */
     const char *token;          /* the lock token of this run */
     const json_t *plan;         /* the plan without its tenants (NULL: none) */
+    /* The plan's tenant index, when its text is kept (plan_load.h; NULL
+     * and 0 otherwise: "tenant_index" in plan is then the tree's). */
+    const struct plan_bucket *index;
+    size_t nindex;
     const rl_ruleset *rs;       /* the plan's rules (NULL: no plan) */
     const json_t *tenants;      /* [{"name","version","rules"}] for config stores */
     const char *state_dir;
@@ -47,6 +51,10 @@ typedef struct target_env {
     bool plan_sorted;           /* the plan's tenants came in strictly increasing name order */
     bool client_time;           /* time_source = client */
     int64_t skew_ms;            /* max_clock_skew */
+    /* The tenants the plan's verification cases name, sorted, each once:
+     * each was found in the plan before anything was written. */
+    const char *const *case_names;
+    size_t ncase_names;
     size_t nchanged, nremoved;  /* after read: every target's changed/removed tenants */
     void (*say)(void *ud, const char *msg);   /* progress (may be NULL) */
     bool (*renew)(void *ud, rerr *e);         /* renews every lock the deploy holds */
@@ -104,6 +112,11 @@ typedef struct tknown_rec {
     /* The first and last names of bucket j (from the record's index). */
     const char *(*first)(void *whole, size_t j);
     const char *(*last)(void *whole, size_t j);
+    /* Whether the record says name was in its map when it was written, as
+     * the tenant of a verification case (may be NULL): a name it says so
+     * of, in a bucket the plan holds unchanged, is in the plan without
+     * that bucket's blob being read. */
+    bool (*has_case)(void *whole, const char *name);
     /* Buckets the deploy took from the plan without adding their tenants
      * to its rules at all (elided[j] != 0): the record's target, when the
      * store's manifest matches it, knows they are unchanged; any other

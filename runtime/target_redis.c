@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
 #include "arena.h"
 #include "buf.h"
@@ -51,16 +50,31 @@ bool rt_cmd_ok(rtarget *t, rerr *e, const char *key, int argc, const char **argv
     return ok;
 }
 
+bool rt_cmds_ok(rtarget *t, rerr *e, size_t n, const char *const *keys, const int *argcs,
+               const char *const *const *argvs)
+{
+    rpipe *p = rpipe_new(t->s);
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = rpipe_add(p, keys[i], strlen(keys[i]), argcs[i], (const char **)argvs[i], NULL);
+    ok = ok && rpipe_exec(p, e);
+    for (size_t i = 0; ok && i < n; i++) {
+        const redisReply *r = rpipe_reply(p, i);
+        if (!r || r->type == REDIS_REPLY_ERROR)
+            ok = rerr_set(e, DIAG_STORE_REPLY, "%s %s: %s", argvs[i][0], keys[i],
+                          r ? r->str : "no reply");
+    }
+    rpipe_free(p);
+    return ok;
+}
+
 /* The sha of the script form of the library (before Redis 7): the source
  * minus its "#!lua name=rlc" line. */
 const char *rt_script_body(const char *src, char sha[41])
 {
     const char *body = strchr(src, '\n');
     body = body ? body + 1 : src;
-    unsigned char md[20];
-    unsigned int mdlen;
-    EVP_Digest(body, strlen(body), md, &mdlen, EVP_sha1(), NULL);
-    digest_hex(md, 20, sha);
+    digest_sha1_hex(body, strlen(body), sha);
     return body;
 }
 
@@ -182,6 +196,7 @@ static void rt_free(target *tg)
     redis_manifest_free(t);
     free(t->live_plan);
     json_decref(t->lib_read);
+    buf_free(&t->lib_text);
     json_decref(tg->desc);
     rstore_close(t->s);
     secret_wipe(t->pass, sizeof t->pass);
@@ -490,7 +505,7 @@ static bool read_pointers(rtarget *t, rerr *e)
 }
 
 static bool load_library(rtarget *t, rerr *e);
-static bool library_text(const target_env *env, buf *out, rerr *e);
+static const buf *library_text(rtarget *t, rerr *e);
 
 /* A store has one library, and it holds one namespace's `tenant *`:
  * refuse to replace another namespace's (RLC3186). */
@@ -533,13 +548,10 @@ static bool rt_read(target *tg, target_read *r, rerr *e)
     if (!t->functions && !env->dry_run && !load_library(t, e))
         return false;
     if (!t->functions && env->dry_run) {
-        buf lib;
-        if (!library_text(env, &lib, e)) {
-            buf_free(&lib);
+        const buf *lib = library_text(t, e);
+        if (!lib)
             return false;
-        }
-        rt_script_body(buf_str(&lib), t->sha);
-        buf_free(&lib);
+        rt_script_body(buf_str(lib), t->sha);
     }
     if (!read_state(t, env->full_read, e))
         return false;
@@ -729,30 +741,36 @@ static void rt_changes(const target *tg, json_t *out)
 /* --- apply ----------------------------------------------------------------- */
 
 /* The library this plan loads: its source with `tenant *` put in
- * (redis_config.h).  The caller frees *out. */
-static bool library_text(const target_env *env, buf *out, rerr *e)
+ * (redis_config.h), composed once per run (the read, the checkpoint and
+ * the verification each compare it with the store's). */
+static const buf *library_text(rtarget *t, rerr *e)
 {
+    if (t->lib_composed)
+        return &t->lib_text;
+    const target_env *env = t->base.env;
     json_t *lib = json_object_get(env->plan, "library");
     const char *src = json_string_value(json_object_get(lib, "source"));
-    buf_init(out, BUF_DEFAULT_MAX);
-    if (!src)
-        return rerr_set(e, DIAG_PLAN_SHAPE, "the plan carries no library source");
-    if (!redis_library_compose(env->rs, src, strlen(src), out))
-        return rerr_set(e, DIAG_PLAN_SHAPE, "the plan's library has no place for tenant * "
-                        "(its \"local TEMPLATE = nil\" line)");
-    return true;
+    buf_free(&t->lib_text);
+    buf_init(&t->lib_text, BUF_DEFAULT_MAX);
+    if (!src) {
+        rerr_set(e, DIAG_PLAN_SHAPE, "the plan carries no library source");
+        return NULL;
+    }
+    if (!redis_library_compose(env->rs, src, strlen(src), &t->lib_text)) {
+        rerr_set(e, DIAG_PLAN_SHAPE, "the plan's library has no place for tenant * "
+                 "(its \"local TEMPLATE = nil\" line)");
+        return NULL;
+    }
+    t->lib_composed = true;
+    return &t->lib_text;
 }
 
 bool rt_library_is_plans(rtarget *t, const json_t *code)
 {
     rerr tmp;
-    buf lib;
-    bool same = code && json_is_string(code) && library_text(t->base.env, &lib, &tmp) &&
-                json_string_length(code) == lib.len &&
-                !memcmp(json_string_value(code), buf_str(&lib), lib.len);
-    if (code && json_is_string(code))
-        buf_free(&lib);
-    return same;
+    const buf *lib = code && json_is_string(code) ? library_text(t, &tmp) : NULL;
+    return lib && json_string_length(code) == lib->len &&
+           !memcmp(json_string_value(code), buf_str(lib), lib->len);
 }
 
 bool rt_library_same(rtarget *t)
@@ -766,29 +784,25 @@ bool rt_library_same(rtarget *t)
 
 bool rt_library_sha(rtarget *t, rerr *e)
 {
-    buf lib;
-    bool ok = t->base.env->plan && library_text(t->base.env, &lib, e);
-    if (ok)
-        rt_script_body(buf_str(&lib), t->sha);
-    if (t->base.env->plan)
-        buf_free(&lib);
-    return ok;
+    const buf *lib = t->base.env->plan ? library_text(t, e) : NULL;
+    if (lib)
+        rt_script_body(buf_str(lib), t->sha);
+    return lib != NULL;
 }
 
 static bool load_library(rtarget *t, rerr *e)
 {
-    buf lib;
-    bool ok = library_text(t->base.env, &lib, e);
-    if (ok && t->functions) {
-        const char *av[4] = {"FUNCTION", "LOAD", "REPLACE", buf_str(&lib)};
-        ok = rstore_on_primaries(t->s, 4, av, NULL, e);
-    } else if (ok) {
-        /* Before Redis 7: the same text minus the "#!lua name=rlc" line. */
-        const char *av[3] = {"SCRIPT", "LOAD", rt_script_body(buf_str(&lib), t->sha)};
-        ok = rstore_on_primaries(t->s, 3, av, NULL, e);
+    const buf *lib = library_text(t, e);
+    if (lib && t->functions) {
+        const char *av[4] = {"FUNCTION", "LOAD", "REPLACE", buf_str(lib)};
+        return rstore_on_primaries(t->s, 4, av, NULL, e);
     }
-    buf_free(&lib);
-    return ok;
+    if (lib) {
+        /* Before Redis 7: the same text minus the "#!lua name=rlc" line. */
+        const char *av[3] = {"SCRIPT", "LOAD", rt_script_body(buf_str(lib), t->sha)};
+        return rstore_on_primaries(t->s, 3, av, NULL, e);
+    }
+    return false;
 }
 
 /* No manifest until commit: a deploy that stops half-way leaves a store
@@ -800,7 +814,12 @@ static bool rt_mark(target *tg, rerr *e)
     rt_key(t, mk, sizeof mk, "deploy:marker");
     rt_key(t, fk, sizeof fk, "deploy:manifest");
     const char *av[3] = {"SET", mk, tg->env->run}, *dv[2] = {"DEL", fk};
-    return rt_cmd_ok(t, e, mk, 3, av) && rt_cmd_ok(t, e, fk, 2, dv);
+    /* One round trip: a run stopped between the two leaves either a
+     * marker beside the old manifest (nothing written yet) or no manifest
+     * (the next run reads everything), never a store a record misdescribes. */
+    const char *keys[2] = {mk, fk}, *const *argvs[2] = {av, dv};
+    const int argcs[2] = {3, 2};
+    return rt_cmds_ok(t, e, 2, keys, argcs, argvs);
 }
 
 /* The marker was set after the checkpoint was taken, so restoring does
@@ -1219,9 +1238,10 @@ static void rt_anchor(target *tg, const char *head, const char *line)
     rt_key(t, sk, sizeof sk, "audit");
     rerr tmp;
     const char *av[3] = {"SET", hk, head};
-    rt_cmd_ok(t, &tmp, hk, 3, av);
     const char *xa[8] = {"XADD", sk, "MAXLEN", "~", "10000", "*", "record", line};
-    rt_cmd_ok(t, &tmp, sk, 8, xa);
+    const char *keys[2] = {hk, sk}, *const *argvs[2] = {av, xa};
+    const int argcs[2] = {3, 8};
+    rt_cmds_ok(t, &tmp, 2, keys, argcs, argvs);
 }
 
 const target_kind target_redis = {

@@ -79,6 +79,11 @@ typedef struct rrecord {
     const char *encoder;
     rbucket *b;
     size_t nb;
+    /* Tenants named by the cases of the plan deployed when the index was
+     * written, every one in the map then: sorted, each once (borrowed
+     * from itext or idx). */
+    const char **cases;
+    size_t ncases;
 } rrecord;
 
 /* Opens bucket j of r: false when its blob is missing or does not hash to
@@ -159,6 +164,8 @@ typedef struct rtarget {
     bool lib_current;
     /* The library as the read (under the deploy lock) found it, for the
      * checkpoint: nothing this deploy sends changes it in between. */
+    buf lib_text;               /* the library this plan loads, once composed */
+    bool lib_composed;
     json_t *lib_read;
     bool lib_read_is_plans;     /* lib_read is this plan's library, byte for byte */
 } rtarget;
@@ -187,6 +194,10 @@ bool rt_key_may_exist(const rtarget *t, const char *key);
 void rt_key(const rtarget *t, char *out, size_t n, const char *what);
 /* One command on key; false with e set on an error reply. */
 bool rt_cmd_ok(rtarget *t, rerr *e, const char *key, int argc, const char **argv);
+/* n commands (keys[i], argcs[i], argvs[i]) in one pipeline: true when none
+ * got an error reply (e names the first that did). */
+bool rt_cmds_ok(rtarget *t, rerr *e, size_t n, const char *const *keys, const int *argcs,
+                const char *const *const *argvs);
 /* x's hash tag "{ns:name}", made on first use: most tenants of a re-apply
  * never need one. */
 const char *rt_tag(const rtarget *t, rtenant *x);

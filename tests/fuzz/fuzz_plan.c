@@ -9,6 +9,8 @@
  *   - plan_load_streamed on the same bytes written to a file, with the
  *     tenants taken one at a time as `rlc run` takes them (lazily, their
  *     rules read at once, and eagerly).
+ * And canon_json_read against jansson on the same bytes: a text it takes,
+ * jansson must read to the same tree (abort otherwise).
  * The harness prints nothing and frees everything. */
 #include <stdint.h>
 #include <stdio.h>
@@ -195,6 +197,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size)
         memcpy(text, data, size);
     text[size] = '\0';
+    json_t *mine = canon_json_read(text, size);
+    if (mine) {
+        json_t *theirs = json_loadb(text, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+        if (!theirs || !json_equal(mine, theirs))
+            abort();
+        json_decref(theirs);
+        json_decref(mine);
+    }
     from_tree(text, size);
     streamed(text, size);
     size_t sl = 0;

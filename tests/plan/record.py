@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """record.py - reads and damages a state directory's deploy record of a
-Redis target (SPEC.md 7.7, "Manifest") from outside rlc, for tests.
+Redis target (SPEC.md 7.7, "Manifest") from outside rlc, for tests: the one
+record in DIR, or with RECORD_NS=NS set, the one of namespace NS.
 
   record.py check DIR MANIFEST   exit 0 when the one record in DIR holds:
       its index's check is the SHA-256 of the index's text; the manifest
@@ -10,7 +11,8 @@ Redis target (SPEC.md 7.7, "Manifest") from outside rlc, for tests.
       and its "tenants" text hashes to its state digest; the buckets are
       cut by the rule of SPEC.md 5.2; and the buckets' entries are exactly
       the `name<TAB>version` lines on standard input (the store's
-      NS:deploy:state).
+      NS:deploy:state); and every name of its "cases" (sorted, each once)
+      is one of those entries.
   record.py buckets DIR          prints first, n, whether a plan bucket
       vouches for it, and the state digest, one bucket a line
   record.py tamper DIR NAME      changes the config version of NAME in its
@@ -36,11 +38,17 @@ def cut(name, n):
 
 
 def load(d):
-    (p,) = glob.glob(d + "/manifest-*.json")
-    text = open(p, "rb").read()
-    head = b'{"check":"'
-    assert text.startswith(head) and text[74:84] == b'","index":', "not a bucketed record"
-    return p, text, json.loads(text[84:-1])
+    """The one record in d, or with RECORD_NS set, the one of that namespace."""
+    found = []
+    for p in glob.glob(d + "/manifest-*.json"):
+        text = open(p, "rb").read()
+        head = b'{"check":"'
+        assert text.startswith(head) and text[74:84] == b'","index":', "not a bucketed record"
+        idx = json.loads(text[84:-1])
+        if os.environ.get("RECORD_NS", idx["namespace"]) == idx["namespace"]:
+            found.append((p, text, idx))
+    (one,) = found
+    return one
 
 
 def blobs(d, idx):
@@ -73,6 +81,8 @@ def check(d, manifest):
         prev = len(e)
     live = dict(l.rstrip("\n").split("\t") for l in sys.stdin if "\t" in l)
     ok &= live == dict(kv for e in entries for kv in e)
+    cases = idx.get("cases", [])
+    ok &= cases == sorted(set(cases), key=lambda x: x.encode()) and all(c in live for c in cases)
     sys.exit(0 if ok else 1)
 
 

@@ -1,6 +1,6 @@
 /* test_audit.c - the audit chain (each kind of tampering is detected), the
- * journal (begin, phases, torn tail, finish) and the fault hook's fail
- * mode.  No server needed. */
+ * head written over in place (one sector), the journal (begin, phases,
+ * torn tail, finish) and the fault hook's fail mode.  No server needed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "fault.h"
+#include "file_write.h"
 #include "journal.h"
 #include "statedir.h"
 
@@ -250,6 +251,61 @@ static void fault_fail_mode(void **st)
     assert_true(fault_point("apply.flip", &e));
 }
 
+/* audit.head is created once, then written over where it is (the same
+ * file, no temporary beside it), through a change of its length (seq 9 to
+ * 10), and always names the last record. */
+static void head_in_place(void **st)
+{
+    (void)st;
+    char hp[STATEDIR_PATH_MAX];
+    statedir_path(dir, "audit.head", hp);
+    append_n(1);
+    struct stat a, b;
+    assert_int_equal(stat(hp, &a), 0);
+    append_n(10);
+    assert_int_equal(stat(hp, &b), 0);
+    assert_true(a.st_ino == b.st_ino);
+    audit_head h;
+    bool present;
+    rerr e = {0};
+    assert_true(audit_read_anchor(dir, &h, &present, &e));
+    assert_true(present);
+    assert_int_equal(h.seq, 11);
+    unsigned long n = 0;
+    assert_true(audit_verify(dir, NULL, &n, NULL, &e));
+    assert_int_equal(n, 11);
+    /* Nothing left beside it. */
+    char cmd[STATEDIR_PATH_MAX + 64];
+    snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -q '\\.tmp$'", dir);
+    assert_int_not_equal(system(cmd), 0);
+}
+
+/* FW_SECTOR writes in place only what fits a sector: a longer text, or a
+ * file grown past one, is replaced as any other write. */
+static void sector_only_small(void **st)
+{
+    (void)st;
+    char p[STATEDIR_PATH_MAX];
+    statedir_path(dir, "small", p);
+    char big[FW_SECTOR_BYTES + 1], *msg = NULL;
+    memset(big, 'x', sizeof big);
+    const char *part = "one\n";
+    size_t len = 4;
+    assert_true(file_write_atomic(p, &part, &len, 1, 0600, FW_SECTOR, &msg));
+    struct stat a, b, c;
+    assert_int_equal(stat(p, &a), 0);
+    part = "two!\n";
+    len = 5;
+    assert_true(file_write_atomic(p, &part, &len, 1, 0600, FW_SECTOR, &msg));
+    assert_int_equal(stat(p, &b), 0);
+    assert_true(a.st_ino == b.st_ino && b.st_size == 5);
+    part = big;
+    len = sizeof big;
+    assert_true(file_write_atomic(p, &part, &len, 1, 0600, FW_SECTOR, &msg));
+    assert_int_equal(stat(p, &c), 0);
+    assert_true(c.st_ino != b.st_ino && c.st_size == (off_t)sizeof big);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -257,6 +313,7 @@ int main(void)
         T(intact_chain), T(modified_record), T(removed_record), T(removed_first_record),
         T(inserted_record), T(reordered_records), T(truncated_tail),
         T(append_after_truncation_stays_broken), T(journal_phases), T(fault_fail_mode),
+        T(head_in_place), T(sector_only_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
