@@ -197,20 +197,38 @@ end
 -- key in each generation, so that the hit costs two lookups and no string
 -- is made; it moves entries one by one, so that a first key never carries
 -- more than its recent entries over a generation.
+-- A cache of things the deployed plan bounds (listed tenants, their
+-- configs, listed paths) is sized by the plan, not by a constant alone:
+-- its cap is cap plus the weight held by the cache named `by` (both its
+-- generations), each entry of which weighs its field wf (1 without one).
+-- So the configs held size the plans (a config weighs its fields), and the
+-- tenants seen size the configs: a working set of listed shapes always
+-- fits, however large the deploy, while what clients choose (values of a
+-- template, URLs, names no config lists) never adds to a weight, and the
+-- plans of paths they name are kept apart, in a cache of a constant cap,
+-- so that they never push a listed shape out.
 -- The older generation of a new cache is EMPTY, never written (gen_put
 -- writes the newer one only): one table less per cache, which EVALSHA
 -- makes afresh on every call.  NOGEN is a cache that holds nothing, for
 -- the caches EVALSHA never fills.
 local EMPTY = {}
-local NOGEN = {new = EMPTY, old = EMPTY, n = 0, cap = 0}
-local function gen_new(cap)
-    return {new = {}, old = EMPTY, n = 0, cap = cap}
+local NOGEN = {new = EMPTY, old = EMPTY, n = 0, cap = 0, w = 0, wold = 0}
+local function gen_new(cap, by, wf)
+    return {new = {}, old = EMPTY, n = 0, cap = cap, by = by, wf = wf, w = 0, wold = 0}
 end
 
+-- A put first checks whether the newer generation is full (then it
+-- becomes the older); written out in both puts, since under EVALSHA every
+-- function of this file is made again on every call.
 local function gen_put(c, k, v)
-    if c.n >= c.cap then c.old, c.new, c.n = c.new, {}, 0 end
+    local by = c.by
+    if c.n >= c.cap + (by and by.w + by.wold or 0) then
+        c.old, c.new, c.n, c.wold, c.w = c.new, {}, 0, c.w, 0
+    end
     c.new[k] = v
     c.n = c.n + 1
+    local wf = c.wf
+    c.w = c.w + (wf and v[wf] or 1)
 end
 
 local function gen_get(c, k)
@@ -223,7 +241,10 @@ local function gen_get(c, k)
 end
 
 local function gen2_put(c, a, b, v)
-    if c.n >= c.cap then c.old, c.new, c.n = c.new, {}, 0 end
+    local by = c.by
+    if c.n >= c.cap + (by and by.w + by.wold or 0) then
+        c.old, c.new, c.n, c.wold, c.w = c.new, {}, 0, c.w, 0
+    end
     local t = c.new[a]
     if not t then
         t = {}
@@ -232,6 +253,7 @@ local function gen2_put(c, a, b, v)
     t[b] = v
     c.n = c.n + 1
 end
+
 
 local function gen2_get(c, a, b)
     local t = c.new[a]
@@ -250,7 +272,12 @@ local function build2()
 -- reach = cache of route matchers and shapes}.  Config keys are named by
 -- the digest of their content and never rewritten, so a cached parse can
 -- not go stale.  Only FUNCTION LOAD keeps these between calls.
-local cfgs = gen_new(4096)
+-- The version each active key was last seen at (false for none: tenant *):
+-- one entry per listed tenant, which sizes cfgs (a working set of more
+-- listed tenants than 4 096 keeps all their configs).  A config weighs its
+-- fields (nf), which size the plans.
+local seen = KEEPS and gen_new(65536) or NOGEN
+local cfgs = gen_new(4096, seen, 'nf')
 -- A field's value: one line per rule, "<id> <body>\n".  Parsing a body
 -- (a pattern match and four decimal conversions, each a strtod) costs
 -- about what a redis.call does, and the rules of a big config mostly share
@@ -749,6 +776,23 @@ if KEEPS then algs() end
 
 local function build3()
 
+-- Resolved request shapes, kept between calls under FUNCTION LOAD only.
+-- plans: (active key, path) -> the plan (the rules that apply under one
+-- config version, their counter keys, and the MGET argument list: active
+-- key first, so one MGET both checks the version and reads the states),
+-- or, when a rule the path reaches has a route, a node {routes = the
+-- route matcher, [signature] = plan}: a URL never seen before costs one
+-- walk over its segments, not a new shape per URL.  A shape with per-value
+-- counters (a template level) is resolved again on every call, from cached
+-- fields and shapes.
+-- Its cap is 4 096 plus the fields of the configs held (a listed path's
+-- last subject is a field of its tenant's config), and those of `tenant *`.
+-- jplans: the plans of paths that end at a name without a field (junk:
+-- named by the client, or a listed subject without rules), 4 096 per
+-- generation, the newer one read only.  A path is in one of the two.
+local plans = KEEPS and gen_new(4096, cfgs) or NOGEN
+local jplans = KEEPS and gen_new(4096) or NOGEN
+
 -- The fields of config cfg (from key cfgkey) named in names, each as
 -- its parsed rules or false when absent: from the whole config when it is
 -- small, else one HMGET for those not cached.  last: names[1] is a
@@ -765,10 +809,11 @@ local function fields(cfg, cfgkey, names, out, last)
         for i = 1, #names do out[i] = f[names[i]] or false end
         return out
     end
-    local c = cfg.fc
+    local c, a = cfg.fc, cfg.fa
     local miss, nmiss = FMISS, 0
     for i = 1, #names do
         local v = gen_get(c, names[i])
+        if v == nil then v = gen_get(a, names[i]) end
         out[i] = v
         if v == nil then
             nmiss = nmiss + 1
@@ -782,28 +827,34 @@ local function fields(cfg, cfgkey, names, out, last)
         -- that the names of unlisted values (one new name per value) cost
         -- a table lookup and no HMGET each.
         cfg.tried = true
-        if call('HLEN', cfgkey) <= 1024 then
+        if cfg.nf <= 1024 then
             local kv = call('HGETALL', cfgkey)
             local f = {}
             for j = 1, #kv, 2 do
                 if kv[j] ~= 'm' then f[kv[j]] = parse_rules(kv[j + 1]) end
             end
-            cfg.f, cfg.full, cfg.fc = f, true, nil
+            cfg.f, cfg.full, cfg.fc, cfg.fa = f, true, nil, nil
             for i = 1, #names do out[i] = f[names[i]] or false end
             return out
         end
     end
-    -- Every unlisted name asked for is a field looked up once: a bounded
-    -- cache per config.
+    -- Every name asked for is looked up once: a field (its config lists
+    -- it) is kept in fc, which holds them all; a name that is none (the
+    -- unbounded names of unlisted values) in fa, bounded.
     local vals = call('HMGET', cfgkey, unpack(miss, 1, nmiss))
     local k = 0
     for i = 1, #names do
         if out[i] == nil then
             k = k + 1
             local v = vals[k]
-            v = v and parse_rules(v) or false
-            out[i] = v
-            if not (v and last and i == 1) then gen_put(c, names[i], v) end
+            if not v then
+                out[i] = false
+                gen_put(a, names[i], false)
+            else
+                v = parse_rules(v)
+                out[i] = v
+                if not (last and i == 1) then gen_put(c, names[i], v) end
+            end
         end
     end
     return out
@@ -820,9 +871,11 @@ local function config_of(active, prefix, ver, path)
     if not ver then
         if TEMPLATE and sub(active, 1, #TEMPLATE.tagpre) == TEMPLATE.tagpre then
             if not TEMPLATE.f then
-                local f = {}
-                for k, v in pairs(TEMPLATE.raw) do f[k] = parse_rules(v) end
-                TEMPLATE.f, TEMPLATE.full = f, true
+                local f, nf = {}, 0
+                for k, v in pairs(TEMPLATE.raw) do f[k], nf = parse_rules(v), nf + 1 end
+                TEMPLATE.f, TEMPLATE.full, TEMPLATE.nf = f, true, nf
+                -- Every unlisted tenant shares the plans of its listed paths.
+                if KEEPS then plans.cap = plans.cap + nf end
             end
             return TEMPLATE, ''
         end
@@ -832,10 +885,16 @@ local function config_of(active, prefix, ver, path)
     local cfg = gen_get(cfgs, cfgkey)
     if not cfg then
         local m
-        cfg = {fc = gen_new(4096)}
         if KEEPS then
             m = call('HGET', cfgkey, 'm')
+            -- Its fields (the meta field among them) are what its deploy
+            -- lists: every one of them fits in its field cache.
+            local nf = call('HLEN', cfgkey)
+            cfg = {nf = nf, fc = gen_new(nf > 4096 and nf or 4096), fa = gen_new(4096)}
         else
+            -- Nothing survives the call: one cache for both.
+            local fc = gen_new(4096)
+            cfg = {nf = 0, fc = fc, fa = fc}
             -- EVALSHA keeps nothing between calls: one HMGET reads the
             -- meta field and every field walk asks for when each level of
             -- PATH is listed (the listed subject's and its kind's
@@ -860,7 +919,11 @@ local function config_of(active, prefix, ver, path)
             if m then
                 for q = 2, k do
                     local v = vals[q]
-                    gen_put(cfg.fc, names[q], v and parse_rules(v) or false)
+                    if v then
+                        gen_put(cfg.fc, names[q], parse_rules(v))
+                    else
+                        gen_put(cfg.fa, names[q], false)
+                    end
                 end
             end
         end
@@ -951,20 +1014,8 @@ local function clock(meta, arg)
     return server_ms(), nil, tonumber(skew)
 end
 
--- Resolved request shapes, kept between calls under FUNCTION LOAD only.
--- plans: (active key, path) -> the plan (the rules that apply under one
--- config version, their counter keys, and the MGET argument list: active
--- key first, so one MGET both checks the version and reads the states),
--- or, when a rule the path reaches has a route, a node {routes = the
--- route matcher, [signature] = plan}: a URL never seen before costs one
--- walk over its segments, not a new shape per URL.  A shape with per-value
--- counters (a template level) is resolved again on every call, from cached
--- fields and shapes.
-local plans = KEEPS and gen_new(4096) or NOGEN
--- The version each active key was last seen at (false for none: tenant *).
-local seen = KEEPS and gen_new(65536) or NOGEN
 
--- A plan is {ver, client, skew, rules, mkeys, meta[, routes, sig]}:
+-- A plan is {ver, client, skew, rules, mkeys, meta[, routes, sig][, junk]}:
 -- mkeys[1] is the active key and mkeys[i + 1] rule i's counter key, so
 -- that one MGET of mkeys checks the version and reads every state (a
 -- concurrency rule's key holds a sorted set, for which MGET answers nil),
@@ -1003,7 +1054,8 @@ end
 local function shape_of(cfg, lists, cur, method, route)
     local reach = cfg.reach
     if not reach then
-        reach = gen_new(4096)
+        -- Keyed by subject: what the config lists bounds it.
+        reach = gen_new(cfg.nf > 4096 and cfg.nf or 4096)
         cfg.reach = reach
     end
     local R = gen_get(reach, cur)
@@ -1076,11 +1128,17 @@ local function plan_for(active, prefix, ver, path, method, route)
         if sufs[#sufs] ~= '' then
             return value_plan(cfg, sk, sufs, active, prefix, ver, tsrc, skew)
         end
+        -- A path whose last subject has no field is named by the client
+        -- (or is a listed subject without rules): its plan is bounded as
+        -- what clients choose are, not by the config's fields.
+        local junk = path ~= '' and not lists[#lists]
         local tails = sk.tails
         local mkeys = {active}
         for i = 1, sk.n do mkeys[i + 1] = prefix .. tails[i] end
-        return {ver = false, client = tsrc == 'c', skew = skew, rules = sk.rules,
-                mkeys = mkeys, meta = cfg.m, routes = M, sig = sig, tails = tails}
+        local p = {ver = false, client = tsrc == 'c', skew = skew, rules = sk.rules,
+                   mkeys = mkeys, meta = cfg.m, routes = M, sig = sig, tails = tails}
+        if junk then p.junk = true end
+        return p
     end
     -- A listed tenant's path: its plan is kept (plans), not its shape, so
     -- the plan is made here directly.
@@ -1116,6 +1174,7 @@ local function plan_for(active, prefix, ver, path, method, route)
     local p = {ver = ver, client = tsrc == 'c', skew = skew, rules = rules,
                mkeys = mkeys, meta = cfg.m}
     if M then p.routes, p.sig = M, sig end
+    if path ~= '' and not lists[#lists] then p.junk = true end
     return p
 end
 
@@ -1181,11 +1240,22 @@ local function decide(keys, args)
         -- The older generation, then for an unlisted tenant (none is kept
         -- per tenant) the plan `tenant *` keeps per path.
         local path = args[1]
+        -- jplans is read in its newer generation only (an entry of the
+        -- older one is made again): a path that reaches a template is in
+        -- neither cache, and pays two lookups here, not two calls.
         e = gen2_get(plans, active, path)
+        if not e then
+            e = jplans.new[active]
+            e = e and e[path]
+        end
         if not e then
             ver = gen_get(seen, active)
             if ver == nil and TEMPLATE and sub(active, 1, #TEMPLATE.tagpre) == TEMPLATE.tagpre then
                 e = gen2_get(plans, TEMPLATE, path)
+                if not e then
+                    e = jplans.new[TEMPLATE]
+                    e = e and e[path]
+                end
                 unlisted = true
             end
         end
@@ -1242,18 +1312,27 @@ local function decide(keys, args)
         if not p.per_value and KEEPS then
             -- The plan of `tenant *` serves every unlisted tenant.
             local owner = p.ver and active or TEMPLATE
+            -- A path junk under one version and not under another is
+            -- kept in one cache only: the other one's entry would be
+            -- found first, stale, on every call.
+            local cache, other = plans, jplans
+            if p.junk then cache, other = jplans, plans end
+            local t = other.new[owner]
+            if t then t[path] = nil end
+            t = other.old[owner]
+            if t then t[path] = nil end
             if p.routes then
                 -- A node holds plans of one config version only: a
                 -- signature means nothing under another.
-                local node = gen2_get(plans, owner, path)
+                local node = gen2_get(cache, owner, path)
                 if not node or not node.routes or node.ver ~= p.ver or node.n >= 256 then
                     node = {routes = p.routes, ver = p.ver, n = 0}
-                    gen2_put(plans, owner, path, node)
+                    gen2_put(cache, owner, path, node)
                 end
                 node[p.sig] = p
                 node.n = node.n + 1
             else
-                gen2_put(plans, owner, path, p)
+                gen2_put(cache, owner, path, p)
             end
         end
     end
@@ -1305,10 +1384,17 @@ local function decide(keys, args)
     -- changes its remaining, so then it is found again after the writes)
     -- and the non-shadow rejecter with the longest retry, -1 (never)
     -- longest (when rejected); ties go to the earlier rule.
-    local blocked, conc, least, longest = false, false, nil, nil
+    -- (All four start nil: one instruction.)
+    local blocked, conc, least, longest
     -- The per-call tables as locals: an upvalue costs a VM instruction more
     -- at every use, and the loops below use them a dozen times per rule.
     local A, R, S, Y, ST, TT = A, R, S, Y, ST, TT
+    -- One rule, outside a dry run: if it is not a shadow rule, its result
+    -- is the decision, which the token bucket and the fixed window below
+    -- write and answer where they compute it (what the code after the
+    -- loop does for one rule, without its bookkeeping: most plans are one
+    -- rule, and the bookkeeping cost about what a fifth of the rest did).
+    local lone = n == 1 and not DRY
     for i = 1, n do
         local r = rules[i]
         local kind = r.kind
@@ -1380,13 +1466,41 @@ local function decide(keys, args)
                     end
                     ST[i], TT[i] = spack('ddd', left, t, exp), need
                 end
+                if lone and not r.shadow then
+                    -- The write and the answer of the code after the loop.
+                    local st, tt = ST[1], TT[1]
+                    if tt == false then
+                        call('SETRANGE', mk[2], '0', st)
+                    elseif at_now then
+                        call('SET', mk[2], st, 'PXAT', at_now + tt)
+                    else
+                        set_px(mk[2], st, tt)
+                    end
+                    if out_n ~= 7 then
+                        for k = 8, out_n do out[k] = nil end
+                        out_n = 7
+                    end
+                    out[1], out[2], out[3], out[4], out[5], out[6], out[7] =
+                        1, r.id, q, reset, 0, now, ''
+                    return out
+                end
                 admit, rem = true, q
                 R[i], S[i] = q, reset
             else
                 admit, rem = false, idiv(level, W)
                 retry = -1
                 if ck <= B then retry = t - now + cdiv(units - level, C) end
-                R[i], S[i], Y[i], ST[i] = rem, t - now + cdiv(cap - level, C), retry, false
+                local reset = t - now + cdiv(cap - level, C)
+                if lone and not r.shadow then
+                    if out_n ~= 7 then
+                        for k = 8, out_n do out[k] = nil end
+                        out_n = 7
+                    end
+                    out[1], out[2], out[3], out[4], out[5], out[6], out[7] =
+                        0, r.id, rem, reset, retry, now, ''
+                    return out
+                end
+                R[i], S[i], Y[i], ST[i] = rem, reset, retry, false
             end
         elseif kind == 'F' then
             -- fixed_window, written out as the bucket is.
@@ -1410,16 +1524,42 @@ local function decide(keys, args)
             local n = cost * r.n4
             if n <= C - cnt then
                 admit, rem = true, C - cnt - n
-                R[i], S[i], ST[i] = rem, end_in, spack('dd', start, cnt + n)
-                TT[i] = not (kept and at_now) and end_in + 2 * skew + 1
+                local st = spack('dd', start, cnt + n)
+                local tt = not (kept and at_now) and end_in + 2 * skew + 1
+                if lone and not r.shadow then
+                    -- The write and the answer of the code after the loop.
+                    if tt == false then
+                        call('SETRANGE', mk[2], '0', st)
+                    elseif at_now then
+                        call('SET', mk[2], st, 'PXAT', at_now + tt)
+                    else
+                        set_px(mk[2], st, tt)
+                    end
+                    if out_n ~= 7 then
+                        for k = 8, out_n do out[k] = nil end
+                        out_n = 7
+                    end
+                    out[1], out[2], out[3], out[4], out[5], out[6], out[7] =
+                        1, r.id, rem, end_in, 0, now, ''
+                    return out
+                end
+                R[i], S[i], ST[i], TT[i] = rem, end_in, st, tt
             else
                 admit, rem, retry = false, C - cnt, end_in
                 if n > C then retry = -1 end
-                R[i], S[i], Y[i], ST[i] = rem, cnt > 0 and end_in or 0, retry, false
+                local reset = cnt > 0 and end_in or 0
+                if lone and not r.shadow then
+                    if out_n ~= 7 then
+                        for k = 8, out_n do out[k] = nil end
+                        out_n = 7
+                    end
+                    out[1], out[2], out[3], out[4], out[5], out[6], out[7] =
+                        0, r.id, rem, reset, retry, now, ''
+                    return out
+                end
+                R[i], S[i], Y[i], ST[i] = rem, reset, retry, false
             end
-        end
-        if admit ~= nil then
-            -- Decided above: A is read for concurrency rules only.
+        -- A is read for concurrency rules only: the kinds above leave it.
         elseif kind == 'C' then
             local key = mk[i + 1]
             -- Leases that expired are dropped; peek writes nothing, so it

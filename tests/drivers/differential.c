@@ -10,11 +10,12 @@
  * The first divergence is printed with both answers and the exit status is 1.
  *
  *   differential --port P [--seed S] [--requests N] [--mode fcall|eval]
- *                [--time client|server] [--mutate|--mutate-template]
+ *                [--time client|server] [--mutate|--mutate-template|--mutate-lone]
  *
  * --time server: Redis reads its own clock; the simulator is fed the time
- * the server reports in each answer.  --mutate and --mutate-template alter
- * the library before loading it, to show that this test can fail. */
+ * the server reports in each answer.  --mutate, --mutate-template and
+ * --mutate-lone alter the library before loading it, to show that this test
+ * can fail. */
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -132,6 +133,24 @@ static void some_rules(json_t *rules, const char *const *sub)
         json_array_append_new(rules, random_rule(sub));
 }
 
+/* The own rules of tenants t0 and t1: one rule of algorithm algo, not a
+ * shadow and without a route, so that a request for the tenant alone (or
+ * for names below it that reach no other rule) is decided by one rule: the
+ * library decides a token bucket or a fixed window alone where it computes
+ * it, apart from the plans of several rules. */
+static void lone_rule(json_t *rules, const char *algo)
+{
+    json_t *r = random_rule(NULL);
+    while (strcmp(json_string_value(json_object_get(r, "kind")), "rate")) {
+        json_decref(r);
+        r = random_rule(NULL);
+    }
+    json_object_set_new(r, "algorithm", json_string(algo));
+    json_object_set_new(r, "shadow", json_false());
+    json_object_set_new(r, "route", json_null());
+    json_array_append_new(rules, r);
+}
+
 /* The subjects of one tenant (tenant "*" for `tenant *`): listed groups
  * and keys, and, each by chance, `group *`, `key *` under a group (listed
  * or template) and `key *` right under the tenant, beside listed ones.
@@ -140,7 +159,12 @@ static void some_rules(json_t *rules, const char *const *sub)
 static json_t *tenant_rules(const char *tn)
 {
     json_t *rules = json_array();
-    some_rules(rules, NULL);
+    if (tn != ANY && !strcmp(tn, "t0"))
+        lone_rule(rules, "token_bucket");
+    else if (tn != ANY && !strcmp(tn, "t1"))
+        lone_rule(rules, "fixed_window");
+    else
+        some_rules(rules, NULL);
     bool any_group = chance(tn == ANY ? 80 : 50), any_key = chance(50);
     const char *groups[] = {"g0", "g1", "a/b:%", ANY};
     for (int g = 0; g < 4; g++) {
@@ -278,13 +302,16 @@ static void install(const rl_ruleset *rs, long long now)
     redis_cmds_free(&cmds);
 }
 
-/* The alterations --mutate and --mutate-template make to the library: a
- * token bucket that charges one unit more than it should; a template's
- * value whose ':' is not encoded in its counter key, so that the values
- * "u1:log" and "u1" share a key (and "x:y", "x%3Ay" no longer do). */
+/* The alterations --mutate, --mutate-template and --mutate-lone make to the
+ * library: a token bucket that charges one unit more than it should; a
+ * template's value whose ':' is not encoded in its counter key, so that the
+ * values "u1:log" and "u1" share a key (and "x:y", "x%3Ay" no longer do); a
+ * token bucket decided alone (a plan of one rule) that answers one unit
+ * more remaining than it has. */
 static const char *const mutations[][2] = {
     {"local units = ck * W\n", "local units = ck * W + 1\n"},
     {"suf = suf .. '/' .. gsub(name, ':', '%%3A')", "suf = suf .. '/' .. name"},
+    {"1, r.id, q, reset, 0, now, ''", "1, r.id, q + 1, reset, 0, now, ''"},
 };
 static int mutation = -1;
 
@@ -576,10 +603,12 @@ int main(int argc, char **argv)
             mutation = 0;
         else if (!strcmp(argv[i], "--mutate-template"))
             mutation = 1;
+        else if (!strcmp(argv[i], "--mutate-lone"))
+            mutation = 2;
         else {
             fprintf(stderr, "usage: differential --port P [--seed S] [--requests N] "
                             "[--mode fcall|eval] [--time client|server] "
-                            "[--mutate|--mutate-template]\n");
+                            "[--mutate|--mutate-template|--mutate-lone]\n");
             return 2;
         }
     }

@@ -12,11 +12,11 @@ D="$ROOT/$BUILD/tests/drivers/differential"
 NOW=1700000000000
 COSTS='1e3 1.0 " 1" "1 " +1 0x10 -1 0 "" 2147483649 1e308 inf nan'
 NOWS='1.7e12 "$NOW.5" " $NOW" -5 0x1 "" 9007199254740992'
-# 4 runs, the 2 mutations, a good call, a case per cost and two per time, 6
+# 4 runs, the 3 mutations, a good call, a case per cost and two per time, 6
 # argument-count cases, 4 EVALSHA cases.
 eval "set -- $COSTS"; ncost=$#
 eval "set -- $NOWS"; nnow=$#
-plan $((4 + 2 + 1 + ncost + 2 * nnow + 6 + 4))
+plan $((4 + 3 + 1 + ncost + 2 * nnow + 6 + 4))
 port=$(free_port)
 start_redis "$port" || bail_out "differential: redis-server" "did not start"
 
@@ -34,8 +34,10 @@ run "FCALL, server time" --seed 3 --requests 20000 --mode fcall --time server
 run "EVALSHA, server time" --seed 4 --requests 5000 --mode eval --time server
 
 # The test must be able to fail: a token bucket that charges one unit too
-# many, and a template's value whose ':' its counter key leaves unencoded,
-# have to be caught, with the diverging request and both answers.
+# many, a template's value whose ':' its counter key leaves unencoded, and
+# a token bucket decided alone (tenant t0's own rule) answering one unit
+# too many remaining, have to be caught, with the diverging request and
+# both answers.
 mutant() { # NAME FLAG
     "$D" --port "$port" --seed 1 --requests 20000 "$2" >"$T/mut" 2>&1
     rc=$?
@@ -48,6 +50,7 @@ mutant() { # NAME FLAG
 }
 mutant "an altered library constant" --mutate
 mutant "a template value's ':' left unencoded in its counter key" --mutate-template
+mutant "a token bucket decided alone answering one unit too many remaining" --mutate-lone
 
 # Malformed arguments are RLC_BADARG, never a decision: the library left by
 # a short client-time run (tenant t0 of namespace df), called by hand.
