@@ -171,15 +171,12 @@ done:
     return out;
 }
 
-json_t *rt_library_loaded(rtarget *t, rerr *e)
+json_t *rt_library_code(const redisReply *r, rerr *e)
 {
-    redisReply *r = rconn_cmdf(rstore_node_conn(t->s, 0, e), e,
-                               "FUNCTION LIST LIBRARYNAME rlc WITHCODE");
     if (!r)
         return NULL;
     if (r->type == REDIS_REPLY_ERROR) {
         rerr_set(e, DIAG_STORE_REPLY, "FUNCTION LIST: %s", r->str);
-        freeReplyObject(r);
         return NULL;
     }
     json_t *out = json_null();
@@ -197,8 +194,16 @@ json_t *rt_library_loaded(rtarget *t, rerr *e)
                 out = json_stringn(lib->element[k + 1]->str, lib->element[k + 1]->len);
             }
     }
-    freeReplyObject(r);
     return out ? out : json_null();
+}
+
+json_t *rt_library_loaded(rtarget *t, rerr *e)
+{
+    redisReply *r = rconn_cmdf(rstore_node_conn(t->s, 0, e), e, RT_LIBRARY_LIST);
+    json_t *out = rt_library_code(r, e);
+    if (r)
+        freeReplyObject(r);
+    return out;
 }
 
 /* The fields of NS:deploy:state that the commit will set or delete (those

@@ -773,15 +773,6 @@ bool rt_library_is_plans(rtarget *t, const json_t *code)
            !memcmp(json_string_value(code), buf_str(lib), lib->len);
 }
 
-bool rt_library_same(rtarget *t)
-{
-    rerr tmp;
-    json_t *code = rt_library_loaded(t, &tmp);
-    bool same = rt_library_is_plans(t, code);
-    json_decref(code);
-    return same;
-}
-
 bool rt_library_sha(rtarget *t, rerr *e)
 {
     const buf *lib = t->base.env->plan ? library_text(t, e) : NULL;

@@ -155,7 +155,8 @@ typedef struct rtarget {
     /* The store's library, before this deploy loaded its own, was this
      * plan's, byte for byte (Redis 7 functions), and this state directory's
      * record was made under it: verification may then run only the cases
-     * of the tenants whose config changes (rt_library_same). */
+     * of the tenants whose config changes (the library read again with
+     * them: redis_verify.c). */
     bool lib_same;
     /* The store's library, read by the checkpoint under the deploy lock,
      * is this plan's byte for byte (one node, Redis 7 functions): the
@@ -209,9 +210,10 @@ void rt_shadow_keys(rtarget *t, json_t *a);
  * first primary; every primary gets the same), JSON null when there is
  * none, NULL with e set when the store did not answer. */
 json_t *rt_library_loaded(rtarget *t, rerr *e);
-/* Whether the library loaded now (rt_library_loaded) is this plan's, byte
- * for byte; false when there is none, or the store did not answer. */
-bool rt_library_same(rtarget *t);
+/* The command rt_library_loaded sends, and what it makes of its reply
+ * (for a caller that sends it in a pipeline of its own). */
+#define RT_LIBRARY_LIST "FUNCTION LIST LIBRARYNAME rlc WITHCODE"
+json_t *rt_library_code(const redisReply *r, rerr *e);
 /* x's config commands and version, encoded once (reading its rules first
  * when the plan left them unread); false with e set when they break a
  * check (RLC3106). */
