@@ -404,8 +404,8 @@ static bool fetch_tenant(void *ud, rl_ruleset *rs, const rl_tenant *t, char *err
     }
     const char *text;
     size_t len;
-    bool ok = plan_read_tenant(&c->text, c->plan, k, t->name, at >= first ? at - first : 0,
-                               &from, &text, &len, &e);
+    bool ok = plan_read_tenant(&c->text, k, t->name, at >= first ? at - first : 0, &from,
+                               &text, &len, &e);
     if (ok && k < c->nbuckets)
         c->opened[k] = from + 1;
     if (ok && !rules_tenant_attach(rs, t, text, len, err, errlen)) {

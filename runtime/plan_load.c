@@ -1037,12 +1037,12 @@ static bool hand_over(const json_t *plan, const char *text, size_t len, size_t f
 
 void plan_text_release(plan_text *t)
 {
-    if (t && t->text)
+    if (!t)
+        return;
+    if (t->text)
         release_text(t->text, t->len, t->mapped);
-    if (t)
-        free(t->index);
-    if (t)
-        memset(t, 0, sizeof *t);
+    free(t->index);
+    memset(t, 0, sizeof *t);
 }
 
 /* Whether the tenant text at q names name: {"name":"NAME", as the
@@ -1073,10 +1073,9 @@ bool plan_read_bucket(const plan_text *pt, const json_t *plan, size_t k, size_t 
     return hand_over(plan, bt, (size_t)bl, first, n, total, tfn, fn, ud, e);
 }
 
-bool plan_read_tenant(const plan_text *pt, const json_t *plan, size_t k, const char *name,
-                      size_t hint, size_t *from, const char **text, size_t *len, rerr *e)
+bool plan_read_tenant(const plan_text *pt, size_t k, const char *name, size_t hint,
+                      size_t *from, const char **text, size_t *len, rerr *e)
 {
-    (void)plan;
     if (!pt->text || k >= pt->nindex || pt->index[k].at < 1 ||
         pt->index[k].at + pt->index[k].len > pt->len - pt->tenants_at)
         return rerr_set(e, DIAG_PLAN_SHAPE, "tenant_index[%zu]: no such bucket in the plan", k);

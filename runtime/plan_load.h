@@ -86,7 +86,7 @@ json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_tex
 /* Releases what plan_load_streamed kept; accepts a zeroed plan_text. */
 void plan_text_release(plan_text *t);
 /* The text of tenant name in bucket k of a plan kept by plan_load_streamed
- * (plan is what it returned), borrowed from pt, into *text and *len,
+ * (its index is pt's), borrowed from pt, into *text and *len,
  * without reading the rest of the bucket or checking its digest: for a
  * bucket a deploy record vouches for, whose tenant the caller checks
  * against the version the record gives (a tenant's bytes are used only
@@ -96,8 +96,8 @@ void plan_text_release(plan_text *t);
  * set past the one found), then from the start, then at position hint
  * (0-based).  False with e set when the bucket holds no such tenant
  * (RLC3105) or is not JSON (RLC3102). */
-bool plan_read_tenant(const plan_text *pt, const json_t *plan, size_t k, const char *name,
-                      size_t hint, size_t *from, const char **text, size_t *len, rerr *e);
+bool plan_read_tenant(const plan_text *pt, size_t k, const char *name, size_t hint,
+                      size_t *from, const char **text, size_t *len, rerr *e);
 /* Bucket k of a plan kept by plan_load_streamed, whose bfn took it
  * without reading it, read now: checked against its digest (RLC3105) and
  * its tenants handed to tfn (else fn) as plan_load_streamed would have,
