@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "plan_key.h"
+#include "buf.h"
 #include "xalloc.h"
 
 #define NO_NODE 0xFFFF
@@ -414,8 +415,10 @@ bool rstore_on_primaries(rstore *s, int argc, const char **argv, const size_t *l
 /* --- pipelines ------------------------------------------------------------- */
 
 typedef struct pcmd {
-    char *resp;
+    char *resp;                /* owned, or in the pipeline's text (in_text) */
     size_t len;
+    bool in_text;
+    size_t off;                /* in_text: where it starts in p->text */
     int slot;
     size_t node;
     bool sent;                 /* written by rpipe_send: its reply is awaited */
@@ -426,13 +429,24 @@ struct rpipe {
     rstore *s;
     pcmd *cmds;
     size_t n, cap;
+    buf text;                  /* commands given in RESP (rpipe_add_resp) */
 };
 
 rpipe *rpipe_new(rstore *s)
 {
     rpipe *p = xcalloc(1, sizeof *p);
     p->s = s;
+    buf_init(&p->text, BUF_DEFAULT_MAX);
     return p;
+}
+
+/* Points the commands given in RESP at their bytes, once no more are
+ * added (the text may have moved while it grew). */
+static void text_fix(rpipe *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->cmds[i].in_text)
+            p->cmds[i].resp = p->text.data + p->cmds[i].off;
 }
 
 void rpipe_free(rpipe *p)
@@ -440,11 +454,13 @@ void rpipe_free(rpipe *p)
     if (!p)
         return;
     for (size_t i = 0; i < p->n; i++) {
-        free(p->cmds[i].resp);
+        if (!p->cmds[i].in_text)
+            free(p->cmds[i].resp);
         if (p->cmds[i].reply)
             freeReplyObject(p->cmds[i].reply);
     }
     free(p->cmds);
+    buf_free(&p->text);
     free(p);
 }
 
@@ -459,6 +475,27 @@ bool rpipe_add(rpipe *p, const char *key, size_t keylen, int argc, const char **
     pcmd *c = &p->cmds[p->n];
     memset(c, 0, sizeof *c);
     c->len = rconn_format(&c->resp, argc, argv, lens);
+    c->slot = key && p->s->cluster ? (int)plan_key_slot(key, keylen) : (key ? 0 : -1);
+    p->n++;
+    return true;
+}
+
+buf *rpipe_text(rpipe *p) { return &p->text; }
+
+bool rpipe_add_resp(rpipe *p, const char *key, size_t keylen, size_t off, size_t len)
+{
+    if (!buf_ok(&p->text) || off + len > p->text.len)
+        return false;
+    if (p->n == p->cap) {
+        size_t nc = p->cap ? p->cap * 2 : 64;
+        p->cmds = xreallocarray(p->cmds, nc, sizeof *p->cmds);
+        p->cap = nc;
+    }
+    pcmd *c = &p->cmds[p->n];
+    memset(c, 0, sizeof *c);
+    c->in_text = true;
+    c->off = off;
+    c->len = len;
     c->slot = key && p->s->cluster ? (int)plan_key_slot(key, keylen) : (key ? 0 : -1);
     p->n++;
     return true;
@@ -497,16 +534,34 @@ bool rpipe_send(rpipe *p, rerr *e)
     size_t fp = first_primary(s);
     bool *used = xcalloc(s->nnodes + 1, sizeof *used);
     bool ok = false;
-    for (size_t i = 0; i < p->n; i++) {
+    text_fix(p);
+    for (size_t i = 0; i < p->n;) {
         pcmd *c = &p->cmds[i];
         c->node = c->slot < 0 ? fp : s->slot_node[c->slot];
-        if (c->node == NO_NODE)
+        if (c->node == NO_NODE) {
+            i++;
             continue;   /* unknown slot: rpipe_collect runs it alone */
+        }
+        /* The commands after it for the same node whose bytes follow its
+         * own go in the same append: one copy of a part's text, not one
+         * call per command. */
+        size_t j = i + 1, len = c->len;
+        for (; j < p->n; j++) {
+            pcmd *d = &p->cmds[j];
+            if (d->resp != c->resp + len)
+                break;
+            d->node = d->slot < 0 ? fp : s->slot_node[d->slot];
+            if (d->node != c->node)
+                break;
+            len += d->len;
+        }
         rconn *rc = rstore_node_conn(s, c->node, e);
-        if (!rc || !rconn_append(rc, c->resp, c->len, e))
+        if (!rc || !rconn_append(rc, c->resp, len, e))
             goto out;
-        c->sent = true;
+        for (size_t k = i; k < j; k++)
+            p->cmds[k].sent = true;
         used[c->node] = true;
+        i = j;
     }
     for (size_t k = 0; k < s->nnodes; k++)
         if (used[k] && !rconn_flush(s->nodes[k].c, e)) {
@@ -542,6 +597,7 @@ bool rpipe_exec(rpipe *p, rerr *e)
 {
     rstore *s = p->s;
     bool ok = false;
+    text_fix(p);
     size_t nn = s->nnodes + 1;
     size_t *count = xcalloc(nn, sizeof *count), *start = xcalloc(nn + 1, sizeof *start);
     size_t *order = xmalloc((p->n ? p->n : 1) * sizeof *order);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "plan_key.h"
+#include "buf.h"
 #include "redis_conn.h"
 
 #define RSTORE_SLOTS PLAN_KEY_SLOTS
@@ -76,6 +77,12 @@ void rpipe_free(rpipe *p);       /* accepts NULL; frees replies too */
 /* Queues a command (arguments copied).  key selects the node. */
 bool rpipe_add(rpipe *p, const char *key, size_t keylen, int argc, const char **argv,
                const size_t *lens);
+/* Commands already in RESP: the caller appends their bytes to
+ * rpipe_text(p) (owned by p) and queues each with rpipe_add_resp, off
+ * where its bytes start there and len their length.  A first deploy's
+ * configs are encoded straight into the pipeline that sends them. */
+buf *rpipe_text(rpipe *p);
+bool rpipe_add_resp(rpipe *p, const char *key, size_t keylen, size_t off, size_t len);
 size_t rpipe_count(const rpipe *p);
 /* Sends everything.  Returns false on a transport failure (e filled).  On
  * success every command has a reply (rpipe_reply), possibly an error reply. */

@@ -70,38 +70,61 @@ void redis_cmds_free(redis_cmds *c)
     memset(c, 0, sizeof *c);
 }
 
+/* v in decimal at w (v >= 0: a rule's numbers are at least 1); returns
+ * the end. */
+static char *put_num(char *w, int64_t v)
+{
+    char t[24];
+    int n = 0;
+    uint64_t u = v < 0 ? 0 : (uint64_t)v;
+    do
+        t[n++] = (char)('0' + u % 10);
+    while ((u /= 10) && n < 20);
+    while (n)
+        *w++ = t[--n];
+    return w;
+}
+
 /* One rule, one line: "id K shadow n1 n2 n3 n4 method route" where n1..n4
  * are count window burst cost (rate) or max lease 0 1 (concurrency).
- * Written without printf: a deploy writes this for every rule. */
+ * Written without printf, and but for its route into a line on the stack
+ * appended at once: a deploy writes this for every rule. */
 static void put_rule(buf *b, const rl_rule *r)
 {
-    buf_append(b, r->id, strlen(r->id));
-    char k[4] = {' ', plan_kind_code(r->kind), ' ',
-                 r->shadow ? '1' : '0'};
-    buf_append(b, k, 4);
-    buf_putc(b, ' ');
+    char line[PLAN_RULE_ID_LEN + 4 + 4 * 21 + 8], *w = line;
+    memcpy(w, r->id, PLAN_RULE_ID_LEN);
+    w += PLAN_RULE_ID_LEN;
+    *w++ = ' ';
+    *w++ = plan_kind_code(r->kind);
+    *w++ = ' ';
+    *w++ = r->shadow ? '1' : '0';
+    *w++ = ' ';
     if (r->kind == PLAN_CONCURRENCY) {
-        buf_put_int(b, r->max);
-        buf_putc(b, ' ');
-        buf_put_int(b, r->lease_ms);
-        buf_append(b, " 0 1", 4);
+        w = put_num(w, r->max);
+        *w++ = ' ';
+        w = put_num(w, r->lease_ms);
+        memcpy(w, " 0 1", 4);
+        w += 4;
     } else {
-        buf_put_int(b, r->count);
-        buf_putc(b, ' ');
-        buf_put_int(b, r->window_ms);
-        buf_putc(b, ' ');
-        buf_put_int(b, r->burst);
-        buf_putc(b, ' ');
-        buf_put_int(b, r->cost);
+        w = put_num(w, r->count);
+        *w++ = ' ';
+        w = put_num(w, r->window_ms);
+        *w++ = ' ';
+        w = put_num(w, r->burst);
+        *w++ = ' ';
+        w = put_num(w, r->cost);
     }
     if (r->method) {
-        buf_putc(b, ' ');
+        *w++ = ' ';
+        buf_append(b, line, (size_t)(w - line));
         buf_puts(b, r->method);
         buf_putc(b, ' ');
         buf_puts(b, r->route);
         buf_putc(b, '\n');
     } else {
-        buf_append(b, " - -\n", 5);
+        memcpy(w, " - -\n", 5);
+        w += 5;
+        buf_append(b, line, (size_t)(w - line));
     }
 }
 
@@ -167,20 +190,28 @@ static bool needs_field(const cfg_subj *v, size_t n, const cfg_subj *x, buf *tmp
 }
 
 /* The config fields of tenant t, each field and value followed by its NUL,
- * into all, off[i] the start of the i-th of *nv strings (off has room for
- * 2 * (subjects + 1) + 1); version = the digest of exactly those bytes. */
-static size_t *config_encode(const rl_ruleset *rs, const rl_tenant *t, buf *all, size_t *nv,
-                             char version[REDIS_CONFIG_VERSION_LEN + 1])
+ * into w->all (reset first), w->off[i] the start of the i-th of *nv strings
+ * and w->off[*nv] the end; version = the digest of exactly those bytes.
+ * w's memory is kept from one tenant to the next. */
+static void config_encode(const rl_ruleset *rs, const rl_tenant *t, redis_config_enc *w,
+                          size_t *nv, char version[REDIS_CONFIG_VERSION_LEN + 1])
 {
     /* Fields: "m" = "<format> <c|s> <skew_ms>", then "s" + "/<subject>" per
      * subject with rules (and the rule-less ones needs_field keeps), in
      * byte order; rules keep their (sorted) order.  Rules come sorted by
      * (depth, subject, id), so a subject's rules are contiguous. */
+    buf *all = &w->all;
+    buf_reset(all);
     size_t cap = 1, nsub = 0;
     for (size_t i = 0; i < t->nrules; i++)
         if (i == 0 || strcmp(t->rules[i].subject, t->rules[i - 1].subject) != 0)
             cap += PLAN_DEPTH_MAX;
-    cfg_subj *sv = xmalloc(cap * sizeof *sv);
+    if (cap > w->svcap) {
+        free(w->sv);
+        w->svcap = cap * 2;
+        w->sv = xmalloc(w->svcap * sizeof(cfg_subj));
+    }
+    cfg_subj *sv = w->sv;
     bool any = false;
     for (size_t i = 0; i < t->nrules; i++) {
         const char *subj = t->rules[i].subject;
@@ -199,33 +230,43 @@ static size_t *config_encode(const rl_ruleset *rs, const rl_tenant *t, buf *all,
                         sv[nsub++] = (cfg_subj){sv[i].s, k - 1, -1};
     if (nsub > 1)
         qsort(sv, nsub, sizeof *sv, subj_cmp);
-    size_t w = 0;
+    size_t u = 0;
     for (size_t i = 0; i < nsub; i++)
-        if (!w || sv[w - 1].n != sv[i].n || memcmp(sv[w - 1].s, sv[i].s, sv[i].n) != 0)
-            sv[w++] = sv[i];
-    nsub = w;
+        if (!u || sv[u - 1].n != sv[i].n || memcmp(sv[u - 1].s, sv[i].s, sv[i].n) != 0)
+            sv[u++] = sv[i];
+    nsub = u;
 
-    size_t *off = xmalloc((2 * (nsub + 1) + 1) * sizeof *off);
-    buf tmp;
-    buf_init(&tmp, BUF_DEFAULT_MAX);
+    size_t need = 2 * (nsub + 1) + 1;
+    if (need > w->offcap) {
+        free(w->off);
+        w->offcap = need * 2;
+        w->off = xmalloc(w->offcap * sizeof *w->off);
+    }
+    size_t *off = w->off;
     size_t k = 0;
     off[k++] = all->len;
     buf_append(all, "m", 2);
     off[k++] = all->len;
-    buf_printf(all, "%d %c %lld", REDIS_CONFIG_FORMAT, rs->client_time ? 'c' : 's',
-               (long long)rs->skew_ms);
-    buf_putc(all, '\0');
+    char m[48], *mw = m;
+    mw = put_num(mw, REDIS_CONFIG_FORMAT);
+    *mw++ = ' ';
+    *mw++ = rs->client_time ? 'c' : 's';
+    *mw++ = ' ';
+    mw = put_num(mw, rs->skew_ms);
+    *mw++ = '\0';
+    buf_append(all, m, (size_t)(mw - m));
     for (size_t f = 0; f < nsub; f++) {
         const cfg_subj *x = &sv[f];
-        if (x->first < 0 && (!x->n || !needs_field(sv, nsub, x, &tmp)))
+        if (x->first < 0 && (!x->n || !needs_field(sv, nsub, x, &w->tmp)))
             continue;
         off[k++] = all->len;
-        buf_putc(all, 's');
         if (x->n) {
-            buf_putc(all, '/');
+            buf_append(all, "s/", 2);
             buf_append(all, x->s, x->n);
+            buf_putc(all, '\0');
+        } else {
+            buf_append(all, "s", 2);
         }
-        buf_putc(all, '\0');
         off[k++] = all->len;
         if (x->first >= 0) {
             const char *subj = t->rules[x->first].subject;
@@ -237,24 +278,88 @@ static size_t *config_encode(const rl_ruleset *rs, const rl_tenant *t, buf *all,
     }
     off[k] = all->len;
     *nv = k;
-    buf_free(&tmp);
-    free(sv);
     char hex[DIGEST_HEX_LEN + 1];
     if (!buf_ok(all) || !digest_sha256_hex(all->data, all->len, hex))
         abort();
     memcpy(version, hex, REDIS_CONFIG_VERSION_LEN);
     version[REDIS_CONFIG_VERSION_LEN] = '\0';
-    return off;
+}
+
+void redis_config_enc_free(redis_config_enc *w)
+{
+    if (!w)
+        return;
+    buf_free(&w->all);
+    buf_free(&w->tmp);
+    free(w->sv);
+    free(w->off);
+    memset(w, 0, sizeof *w);
+}
+
+/* "$<n>\r\n" at w; returns the end. */
+static char *resp_len(char *w, char lead, size_t n)
+{
+    *w++ = lead;
+    w = put_num(w, (int64_t)n);
+    *w++ = '\r';
+    *w++ = '\n';
+    return w;
+}
+
+/* One bulk string in RESP. */
+static void resp_bulk(buf *out, const char *s, size_t n)
+{
+    char h[32], *w = resp_len(h, '$', n);
+    buf_append(out, h, (size_t)(w - h));
+    buf_append(out, s, n);
+    buf_append(out, "\r\n", 2);
+}
+
+void redis_config_fresh_resp(const rl_ruleset *rs, const rl_tenant *t, redis_config_enc *w,
+                             buf *out, size_t lens[2],
+                             char version[REDIS_CONFIG_VERSION_LEN + 1])
+{
+    size_t nv;
+    config_encode(rs, t, w, &nv, version);
+    size_t *off = w->off;
+    char tag[PLAN_KEY_MAX + 1];
+    size_t tl = plan_key_tag_into(tag, sizeof tag, rs->ns, t->name);
+    if (tl + sizeof PLAN_KEY_CFG + REDIS_CONFIG_VERSION_LEN > sizeof tag)
+        abort();   /* tenant_done bounds every key a tenant's name makes */
+    size_t start = out->len;
+    /* Sized at once: the fields, their headers and the two keys. */
+    buf_expect(out, w->all.len + 16 * (nv + 6) + 2 * tl + 64);
+    char h[32], *hw = resp_len(h, '*', 2 + nv);
+    buf_append(out, h, (size_t)(hw - h));
+    resp_bulk(out, "HSET", 4);
+    size_t kl = tl;
+    memcpy(tag + kl, PLAN_KEY_CFG, sizeof PLAN_KEY_CFG - 1);
+    kl += sizeof PLAN_KEY_CFG - 1;
+    memcpy(tag + kl, version, REDIS_CONFIG_VERSION_LEN);
+    kl += REDIS_CONFIG_VERSION_LEN;
+    resp_bulk(out, tag, kl);
+    for (size_t i = 0; i < nv; i++)
+        resp_bulk(out, w->all.data + off[i], off[i + 1] - off[i] - 1);
+    lens[0] = out->len - start;
+    start = out->len;
+    buf_append(out, "*3\r\n$3\r\nSET\r\n", 13);
+    kl = tl;
+    memcpy(tag + kl, PLAN_KEY_ACTIVE, sizeof PLAN_KEY_ACTIVE - 1);
+    kl += sizeof PLAN_KEY_ACTIVE - 1;
+    resp_bulk(out, tag, kl);
+    resp_bulk(out, version, REDIS_CONFIG_VERSION_LEN);
+    lens[1] = out->len - start;
 }
 
 void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *script_sha,
                          int64_t now_ms, redis_cmds *cmds,
                          char version[REDIS_CONFIG_VERSION_LEN + 1])
 {
-    buf all;
-    buf_init(&all, BUF_DEFAULT_MAX);
+    redis_config_enc w = {0};
     size_t nv;
-    size_t *off = config_encode(rs, t, &all, &nv, version);
+    config_encode(rs, t, &w, &nv, version);
+    const buf all = w.all;
+    const size_t *off = w.off;
 
     size_t argc = 2 + nv;
     const char **argv = xmalloc(argc * sizeof *argv);
@@ -291,11 +396,10 @@ void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *s
                        (const char *)NULL);
 
     buf_free(&kb);
-    buf_free(&all);
+    redis_config_enc_free(&w);
     free(tag);
     free(lens);
     free(argv);
-    free(off);
 }
 
 const char *redis_library_function(size_t *len)
@@ -350,11 +454,12 @@ bool redis_library_compose(const rl_ruleset *rs, const char *base, size_t len, b
     }
     if (!at)
         return false;
-    buf all;
-    buf_init(&all, BUF_DEFAULT_MAX);
+    redis_config_enc w = {0};
     size_t nv;
     char version[REDIS_CONFIG_VERSION_LEN + 1];
-    size_t *off = config_encode(rs, rs->any_tenant, &all, &nv, version);
+    config_encode(rs, rs->any_tenant, &w, &nv, version);
+    const buf all = w.all;
+    const size_t *off = w.off;
     buf_append(out, base, (size_t)(at - base));
     buf_puts(out, "local TEMPLATE = {tagpre = ");
     char *tag = plan_key_tag(rs->ns, "");
@@ -374,8 +479,7 @@ bool redis_library_compose(const rl_ruleset *rs, const char *base, size_t len, b
     buf_puts(out, "}}\n");
     const char *rest = at + strlen(TEMPLATE_LINE);
     buf_append(out, rest, len - (size_t)(rest - base));
-    free(off);
-    buf_free(&all);
+    redis_config_enc_free(&w);
     return buf_ok(out);
 }
 
@@ -383,11 +487,10 @@ bool redis_template_version(const rl_ruleset *rs, char version[REDIS_CONFIG_VERS
 {
     if (!rs->any_tenant)
         return false;
-    buf all;
-    buf_init(&all, BUF_DEFAULT_MAX);
+    redis_config_enc w = {0};
     size_t nv;
-    free(config_encode(rs, rs->any_tenant, &all, &nv, version));
-    buf_free(&all);
+    config_encode(rs, rs->any_tenant, &w, &nv, version);
+    redis_config_enc_free(&w);
     return true;
 }
 

@@ -43,6 +43,26 @@ void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *s
                          int64_t now_ms, redis_cmds *cmds,
                          char version[REDIS_CONFIG_VERSION_LEN + 1]);
 
+/* Memory the encoder keeps from one tenant to the next (zeroed to begin;
+ * redis_config_enc_free releases it). */
+typedef struct redis_config_enc {
+    buf all, tmp;
+    void *sv;
+    size_t svcap;
+    size_t *off;
+    size_t offcap;
+} redis_config_enc;
+void redis_config_enc_free(redis_config_enc *w);   /* accepts a zeroed one */
+
+/* A first deploy's two commands of tenant t, in RESP, appended to out:
+ * HSET <cfg key> f v ... (the same fields as redis_config_tenant's) and SET
+ * <active key> <version>; lens[0] and lens[1] their lengths.  For a
+ * pipeline of 100 000 tenants: no allocation per tenant once w has grown,
+ * and no copy of the fields but the one into out. */
+void redis_config_fresh_resp(const rl_ruleset *rs, const rl_tenant *t, redis_config_enc *w,
+                             buf *out, size_t lens[2],
+                             char version[REDIS_CONFIG_VERSION_LEN + 1]);
+
 /* The library source (for FUNCTION LOAD REPLACE), and the same text from its
  * second line on (for SCRIPT LOAD / EVAL on servers before 7.0).  NULL when
  * this build embeds no library. */

@@ -191,6 +191,7 @@ static void rt_free(target *tg)
     free(t->ten);
     keys_forget(t);
     arena_free(t->scratch);
+    redis_config_enc_free(&t->enc);
     free(t->st);
     free(t->st_text);
     redis_manifest_free(t);
@@ -298,6 +299,41 @@ bool rt_encode(rtarget *t, rtenant *x, rerr *e)
                         env->client_time ? statedir_now_ms() : -1, &x->cmds, x->newver);
     if (once)
         arena_reset(t->scratch);
+    return true;
+}
+
+/* A first deploy's commands of tenant x (its config, then its pointer),
+ * encoded straight into pipeline p's text (redis_config_fresh_resp): for a
+ * tenant no verification case names, whose commands are not kept. */
+static bool rt_encode_fresh(rtarget *t, rtenant *x, rpipe *p, rerr *e)
+{
+    const target_env *env = t->base.env;
+    rl_ruleset *rs = (rl_ruleset *)env->rs;
+    char err[512];
+    rl_tenant tmp;
+    const rl_tenant *rt = x->t;
+    bool once = x->t->text || x->t->deferred;
+    if (once) {
+        if (!t->scratch)
+            t->scratch = arena_new();
+        if (!rules_tenant_read(rs, x->t, t->scratch, &tmp, err, sizeof err))
+            return rerr_set(e, rs->fetch_code ? rs->fetch_code : DIAG_PLAN_SHAPE, "%s", err);
+        rt = &tmp;
+    } else if (!rules_tenant_load(rs, x->t, err, sizeof err)) {
+        return rerr_set(e, rs->fetch_code ? rs->fetch_code : DIAG_PLAN_SHAPE, "%s", err);
+    }
+    t->encoded++;
+    buf *text = rpipe_text(p);
+    size_t at = text->len, lens[2];
+    redis_config_fresh_resp(rs, rt, &t->enc, text, lens, x->newver);
+    if (once)
+        arena_reset(t->scratch);
+    const char *tag = rt_tag(t, x);
+    size_t tl = strlen(tag);
+    if (!rpipe_add_resp(p, tag, tl, at, lens[0]) ||
+        !rpipe_add_resp(p, tag, tl, at + lens[0], lens[1]))
+        return rerr_set(e, DIAG_STORE_REPLY, "writing configs: a part's commands do not fit "
+                        "in memory");
     return true;
 }
 
@@ -870,6 +906,10 @@ static bool send_fresh_configs(rtarget *t, rerr *e, size_t *written)
             if (!x->t || !x->changed)
                 continue;
             n++;
+            if (!x->verified && !x->cmds.n) {
+                ok = rt_encode_fresh(t, x, p, e);
+                continue;
+            }
             ok = rt_encode(t, x, e);
             for (size_t m = 0; ok && m + 1 < x->cmds.n; m++) {
                 redis_cmd *rc = &x->cmds.v[m];

@@ -139,6 +139,7 @@ typedef struct rtarget {
     size_t pointers_read;      /* active pointers read from the store */
     size_t encoded;            /* tenant configs encoded (the others' versions known) */
     arena *scratch;            /* the rules of a tenant being encoded, then forgotten */
+    redis_config_enc enc;      /* the encoder's memory, kept from tenant to tenant */
     /* A store small enough to list (a first deploy's, most often): every
      * key it held when last listed, sorted, so that keys it does not hold
      * need not be read one by one (rt_keyspace). */
