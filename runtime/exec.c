@@ -50,6 +50,7 @@ static void env_say(void *ud, const char *msg)
 
 static bool env_expand(void *ud, rerr *e);
 static bool env_expand_cases(void *ud, rerr *e);
+static bool env_check_all(void *ud, rerr *e);
 
 /* Renews every lock the run holds (each only when a third of its TTL has
  * passed). */
@@ -77,6 +78,7 @@ void xc_init(xc *c, const exec_opts *o)
     c->env.renew = env_renew;
     c->env.expand = env_expand;
     c->env.expand_cases = env_expand_cases;
+    c->env.check_all = env_check_all;
     c->env.ud = c;
 }
 
@@ -92,6 +94,7 @@ void xc_free(xc *c)
     free(c->cnames);
     free(c->opened);
     free(c->bfirst);
+    free(c->dfr);
     free(c->prev_name);
     json_decref(c->plan);
     json_decref(c->skipped);
@@ -268,12 +271,9 @@ static bool elidable(xc *c, const json_t *plan)
 
 /* A bucket that a record in the state directory vouches for: its tenants
  * by name and version from the record, without reading it (SPEC.md 7.7). */
-static int take_bucket(void *ud, const json_t *plan, size_t k, const char *sha, size_t n,
-                       size_t first, size_t total, rerr *e)
+static int take_known(xc *c, const json_t *plan, size_t k, const char *sha, size_t n,
+                      size_t first, size_t total, rerr *e)
 {
-    xc *c = ud;
-    c->nbuckets++;
-    c->cur_bucket = k;
     if (needs_tenants(c, plan) || !c->o->state_dir[0] || c->o->full_read)
         return 0;
     if (!begin_rs(c, plan, total, e))
@@ -315,6 +315,94 @@ static int take_bucket(void *ud, const json_t *plan, size_t k, const char *sha, 
     note_names(c, fn, ln);
     c->buckets_known++;
     return 1;
+}
+
+/* plan_load_streamed's bfn: a bucket a record vouches for is taken from
+ * the record (take_known); any other is read, and in a run of a plan
+ * whose one target keeps records (a Redis target) without checking its
+ * digest yet: a first deploy checks each bucket as it writes its tenants,
+ * so that hashing the plan's 100 MB (at 100 000 tenants) goes beside the
+ * server's work instead of before it.  The first bucket is checked now:
+ * preflight names its first tenant's keys to the server. */
+static int take_bucket(void *ud, const json_t *plan, size_t k, const char *sha, size_t n,
+                       size_t first, size_t total, rerr *e)
+{
+    xc *c = ud;
+    c->nbuckets++;
+    c->cur_bucket = k;
+    c->deferring = false;
+    int r = take_known(c, plan, k, sha, n, first, total, e);
+    if (r != 0 || !c->defer || k == 0 || needs_tenants(c, plan) || !elidable(c, plan))
+        return r;
+    if (k >= c->ndfr) {
+        size_t nn = k + 64;
+        c->dfr = xreallocarray(c->dfr, nn, sizeof *c->dfr);
+        memset(c->dfr + c->ndfr, 0, (nn - c->ndfr) * sizeof *c->dfr);
+        c->ndfr = nn;
+    }
+    c->dfr[k] = (xdeferred){.first = first, .pending = true};
+    c->deferring = true;
+    return 2;
+}
+
+/* A tenant of the bucket being read that is not checked yet: named in its
+ * bucket's entry. */
+static void note_deferred(xc *c, rl_tenant *t)
+{
+    if (!c->deferring)
+        return;
+    xdeferred *d = &c->dfr[c->cur_bucket];
+    t->unchecked = true;
+    t->bucket = c->cur_bucket;
+    if (!d->fn)
+        d->fn = t->name;
+    d->ln = t->name;
+}
+
+/* Bucket k, read at load without checking its digest: checked now, with
+ * the versions of its tenants taken from their text (RLC3105, RLC3106). */
+static bool check_bucket(xc *c, size_t k, rerr *e)
+{
+    if (k >= c->ndfr || !c->dfr[k].pending)
+        return true;
+    xdeferred *d = &c->dfr[k];
+    char err[512];
+    bool ok = plan_check_bucket(&c->text, k, d->first, e);
+    if (ok && d->fn) {
+        rl_tenant *t = (rl_tenant *)rules_tenant(&c->rs, d->fn);
+        rl_tenant *end = c->rs.tenants + c->rs.ntenants;
+        for (; ok && t && t < end && strcmp(t->name, d->ln) <= 0; t++)
+            if (t->unchecked && t->bucket == k && !rules_tenant_check(&c->rs, t, err, sizeof err))
+                ok = rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+    }
+    if (!ok) {
+        c->rs.load_failed = true;
+        return false;
+    }
+    d->pending = false;
+    return true;
+}
+
+/* Every bucket not checked yet (target_env.check_all). */
+static bool env_check_all(void *ud, rerr *e)
+{
+    xc *c = ud;
+    for (size_t k = 0; k < c->ndfr; k++)
+        if (!check_bucket(c, k, e))
+            return false;
+    return true;
+}
+
+/* rs->check: the bucket of unchecked tenant t. */
+static bool check_tenant(void *ud, rl_ruleset *rs, const rl_tenant *t, char *err,
+                         size_t errlen)
+{
+    rerr e = {0};
+    if (check_bucket(ud, t->bucket, &e))
+        return true;
+    snprintf(err, errlen, "%s", e.msg);
+    rs->fetch_code = e.code;
+    return false;
 }
 
 static int take_tenant_text(void *ud, const json_t *plan, const char *text, size_t len,
@@ -450,6 +538,7 @@ static bool take_tenant(void *ud, const json_t *plan, const json_t *tenant, size
                         "its rules", i);
     if (!rules_add_tenant(&c->rs, tenant, err, sizeof err))
         return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+    note_deferred(c, &c->rs.tenants[c->rs.ntenants - 1]);
     const char *nm = c->rs.tenants[c->rs.ntenants - 1].name;
     if (!c->expanding)
         note_names(c, nm, nm);
@@ -477,7 +566,9 @@ static int take_tenant_text(void *ud, const json_t *plan, const char *text, size
     }
     /* Rules are read when a target first needs them (the tenants a deploy
      * changes or verifies): the version is what tells whether it does. */
-    rules_text_result r = rules_add_tenant_lazy(&c->rs, text, len, err, sizeof err);
+    rules_text_result r = c->deferring
+        ? rules_add_tenant_unchecked(&c->rs, text, len, err, sizeof err)
+        : rules_add_tenant_lazy(&c->rs, text, len, err, sizeof err);
     if (r == RULES_TEXT_OTHER)
         r = rules_add_tenant_text(&c->rs, text, len, err, sizeof err);
     switch (r) {
@@ -485,6 +576,7 @@ static int take_tenant_text(void *ud, const json_t *plan, const char *text, size
         /* Its bucket: the one take_bucket was last asked about (each is,
          * just before its tenants are read), which a record may vouch for. */
         c->rs.tenants[c->rs.ntenants - 1].bucket = c->cur_bucket;
+        note_deferred(c, &c->rs.tenants[c->rs.ntenants - 1]);
         const char *nm = c->rs.tenants[c->rs.ntenants - 1].name;
         if (!c->expanding)
             note_names(c, nm, nm);
@@ -583,7 +675,16 @@ exec_status xc_load_plan(xc *c, const char *path, rerr *e)
     c->env.client_time = c->rs.client_time;
     c->env.plan = c->plan;
     c->rs.fetch = fetch_tenant;
+    c->rs.check = check_tenant;
     c->rs.fetch_ud = c;
+    c->deferring = false;
+    /* Buckets left unchecked are found by their tenants' names in the
+     * sorted rules: a plan whose tenants were not in order has them all
+     * checked now. */
+    if (c->unsorted && !env_check_all(c, e)) {
+        rerr_prefix(e, "%s", path);
+        return EXEC_PLAN;
+    }
     c->env.rs = &c->rs;
     c->env.plan_sorted = !c->unsorted && c->text.text;
     c->env.index = c->text.index;
@@ -1007,7 +1108,7 @@ static bool run_checkpoint(xc *c, rerr *e)
     size_t n = c->env.nchanged + c->env.nremoved;
     xc_say(c, "[4/7] checkpoint: %zu tenant%s to change", n, n == 1 ? "" : "s");
     if (!fault_point("checkpoint", e) || !write_checkpoint(c, e))
-        return abandon_with(c, EXEC_FAILED);
+        return abandon_with(c, c->rs.load_failed ? EXEC_PLAN : EXEC_FAILED);
     json_object_set_new(c->summary, "checkpoint", json_string(c->ckpt));
     /* Flushed with "apply" just below: a crash before that finds neither
      * durable, and nothing had been written. */
@@ -1083,6 +1184,10 @@ static bool run_commit(xc *c, rerr *e)
 {
     rerr *cause = &c->cause;
     xc_say(c, "[7/7] commit");
+    /* No bucket is recorded as deployed unchecked (a first deploy checked
+     * each as it wrote its tenants: none is left then). */
+    if (!env_check_all(c, cause))
+        return roll_back_with(c);
     for (size_t i = 0; i < c->nt; i++) {
         target *t = c->t[i];
         if ((t->locked && !t->kind->keepalive(t, true, cause)) ||
@@ -1118,6 +1223,7 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
     xc c;
     xc_init(&c, o);
     c.elide = true;
+    c.defer = true;
     c.summary = json_object();
     *summary = c.summary;
     c.phase_ms = json_object();

@@ -49,6 +49,13 @@ typedef struct xc {
     size_t *opened;            /* per bucket: 1 + where fetch_tenant's last tenant of it
                                 * ended, 0 when none was read */
     size_t *bfirst;            /* per bucket: the plan position of its first tenant */
+    /* run: buckets read at load whose digests are checked later, when their
+     * tenants' rules are first read (a first deploy's apply) or before
+     * anything is read or written by their names (xc_check_all). */
+    bool defer;
+    bool deferring;            /* the bucket being read is one of them */
+    struct xdeferred *dfr;     /* per bucket (ndfr of them) */
+    size_t ndfr;
     target *t[MAX_TARGETS];    /* in kind order, then plan order */
     size_t nt;
     char run[64];
@@ -69,6 +76,15 @@ typedef struct xc {
     xundo undo;
     rerr cause;                /* why a run rolls back */
 } xc;
+
+/* A bucket read at load without checking its digest: its first and last
+ * tenants' names (the ruleset's), and where its first tenant stands in
+ * the plan. */
+typedef struct xdeferred {
+    const char *fn, *ln;
+    size_t first;
+    bool pending;
+} xdeferred;
 
 void xc_init(xc *c, const exec_opts *o);
 void xc_free(xc *c);

@@ -1073,6 +1073,21 @@ bool plan_read_bucket(const plan_text *pt, const json_t *plan, size_t k, size_t 
     return hand_over(plan, bt, (size_t)bl, first, n, total, tfn, fn, ud, e);
 }
 
+bool plan_check_bucket(const plan_text *pt, size_t k, size_t first, rerr *e)
+{
+    if (!pt->text || k >= pt->nindex || pt->index[k].at < 1 ||
+        pt->index[k].at + pt->index[k].len >= pt->len - pt->tenants_at)
+        return rerr_set(e, DIAG_PLAN_SHAPE, "tenant_index[%zu]: no such bucket in the plan", k);
+    const plan_bucket *b = &pt->index[k];
+    const char *bt = pt->text + pt->tenants_at + b->at;
+    char hex[DIGEST_HEX_LEN + 1];
+    if (!bucket_framed(bt, b->len))
+        return bucket_misplaced(k, e);
+    if (!plan_bucket_digest(bt, b->len, hex) || strcmp(hex, b->sha256))
+        return bucket_modified(k, first, b->n, b->sha256, hex, e);
+    return true;
+}
+
 bool plan_read_tenant(const plan_text *pt, size_t k, const char *name, size_t hint,
                       size_t *from, const char **text, size_t *len, rerr *e)
 {
@@ -1259,7 +1274,7 @@ json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_tex
         size_t bl = ix[k].len, n = ix[k].n;
         const char *want = ix[k].sha256;
         int took = bfn ? bfn(ud, p, k, want, n, first, total, e) : 0;
-        if (took) {
+        if (took == 1 || took < 0) {
             ok = took > 0;
             first += n;
             continue;
@@ -1267,7 +1282,7 @@ json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_tex
         char hex[DIGEST_HEX_LEN + 1];
         if (!bucket_framed(bt, bl))
             ok = bucket_misplaced(k, e);
-        else if (!plan_bucket_digest(bt, bl, hex) || strcmp(hex, want))
+        else if (took != 2 && (!plan_bucket_digest(bt, bl, hex) || strcmp(hex, want)))
             ok = bucket_modified(k, first, n, want, hex, e);
         else
             ok = hand_over(p, bt, bl, first, n, total, tfn, fn, ud, e);

@@ -76,13 +76,19 @@ typedef struct plan_text {
 /* bfn (may be NULL), for a canonical file, is asked about each bucket of
  * the index before it is read: it returns 1 when it took the bucket's n
  * tenants (tenants[first] on) without their text (the bucket is then not
- * read, nor checked against its digest), 0 to have them read, -1 with e
- * set to stop. */
+ * read, nor checked against its digest), 0 to have them read, 2 to have
+ * them read without checking the bucket's digest now (the caller then
+ * checks it, plan_check_bucket, before it uses anything of them but their
+ * names), -1 with e set to stop. */
 typedef int (*plan_bucket_fn)(void *ud, const json_t *plan, size_t k, const char *sha256,
                               size_t n, size_t first, size_t total, rerr *e);
 json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_text_fn tfn,
                            plan_tenant_fn fn, void *ud, const char *want_digest, plan_text *keep,
                            rerr *e);
+/* Checks bucket k of a plan kept by plan_load_streamed against its digest
+ * in the index (RLC3105 when it does not hash to it or is not where the
+ * index says, the message naming tenants[first..]). */
+bool plan_check_bucket(const plan_text *pt, size_t k, size_t first, rerr *e);
 /* Releases what plan_load_streamed kept; accepts a zeroed plan_text. */
 void plan_text_release(plan_text *t);
 /* The text of tenant name in bucket k of a plan kept by plan_load_streamed

@@ -262,7 +262,8 @@ json_t *redis_checkpoint(target *tg, rerr *e)
         rt_keyspace(t);
         if (!rt_namespace_empty(t)) {
             t->fresh = false;
-            if (!rt_encode_all(t, e))
+            const target_env *env = tg->env;
+            if ((env->check_all && !env->check_all(env->ud, e)) || !rt_encode_all(t, e))
                 return NULL;
         }
     }

@@ -781,7 +781,7 @@ typedef struct lazy_parts {
     size_t nl;
 } lazy_parts;
 
-static bool lazy_split(const char *text, size_t len, lazy_parts *lp)
+static bool lazy_split(const char *text, size_t len, lazy_parts *lp, bool hash)
 {
     static const char vk[] = "\",\"version\":\"", tk[] = "],\"tag\":";
     scan s = {text, text + len};
@@ -805,30 +805,60 @@ static bool lazy_split(const char *text, size_t len, lazy_parts *lp)
     if ((size_t)(tq - rules0) < sizeof tk || memcmp(tq - (sizeof tk - 1), tk, sizeof tk - 1))
         return false;
     const char *rules1 = tq - (sizeof tk - 1) + 1;
+    if (!hash)
+        return true;
     char hex[DIGEST_HEX_LEN + 1];
     return digest_sha256_hex(rules0, (size_t)(rules1 - rules0), hex) &&
            !memcmp(hex, lp->ver, DIGEST_HEX_LEN);
 }
 
-rules_text_result rules_add_tenant_lazy(rl_ruleset *rs, const char *text, size_t len,
-                                        char *err, size_t errlen)
+static rules_text_result add_lazy(rl_ruleset *rs, const char *text, size_t len, bool check,
+                                  char *err, size_t errlen)
 {
     /* A version that is not the rules' digest is refused by the readers
      * that read the rules, which name what else is wrong first. */
     lazy_parts lp;
-    if (!lazy_split(text, len, &lp))
+    if (!lazy_split(text, len, &lp, check))
         return RULES_TEXT_OTHER;
     rl_tenant *ten = &rs->tenants[rs->ntenants];
     memset(ten, 0, sizeof *ten);
     ten->name = arena_strndup(rs->a, lp.name, lp.nl);
     ten->version = arena_strndup(rs->a, lp.ver, DIGEST_HEX_LEN);
-    ten->version_ok = true;
+    ten->version_ok = check;
+    ten->unchecked = !check;
     ten->canonical = true;
     ten->rules = arena_alloc(rs->a, sizeof *ten->rules);
     ten->text = text;
     ten->text_len = len;
     /* tenant_done's checks that need no rules; the rest come with them. */
     return tenant_done(rs, ten, err, errlen) ? RULES_TEXT_OK : RULES_TEXT_ERROR;
+}
+
+rules_text_result rules_add_tenant_lazy(rl_ruleset *rs, const char *text, size_t len,
+                                        char *err, size_t errlen)
+{
+    return add_lazy(rs, text, len, true, err, errlen);
+}
+
+rules_text_result rules_add_tenant_unchecked(rl_ruleset *rs, const char *text, size_t len,
+                                             char *err, size_t errlen)
+{
+    return add_lazy(rs, text, len, false, err, errlen);
+}
+
+bool rules_tenant_check(rl_ruleset *rs, const rl_tenant *t, char *err, size_t errlen)
+{
+    (void)rs;
+    rl_tenant *ten = (rl_tenant *)t;
+    if (!ten->unchecked)
+        return true;
+    lazy_parts lp;
+    if (ten->text && !lazy_split(ten->text, ten->text_len, &lp, true))
+        return fail(err, errlen, "tenant \"%s\": \"version\" is not the SHA-256 of its rules",
+                    ten->name);
+    ten->version_ok = true;
+    ten->unchecked = false;
+    return true;
 }
 
 bool rules_add_tenant_known(rl_ruleset *rs, const char *name, const char *version,
@@ -858,7 +888,7 @@ bool rules_tenant_attach(rl_ruleset *rs, const rl_tenant *t, const char *text, s
      * hash to the version the record vouched for, which is what makes
      * them the rules the record was made from. */
     lazy_parts lp;
-    if (!lazy_split(text, len, &lp))
+    if (!lazy_split(text, len, &lp, true))
         return fail(err, errlen, "tenant \"%s\": its text in the plan is not in the form rlc "
                     "compile writes, or its rules do not hash to its version", t->name);
     if (lp.nl != strlen(t->name) || memcmp(lp.name, t->name, lp.nl) ||
@@ -882,9 +912,20 @@ bool rules_tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t err
     return false;
 }
 
-/* A deferred tenant's bucket read, so that its text is there. */
+/* A deferred tenant's bucket read, so that its text is there, and an
+ * unchecked one's bucket checked, so that its text may be used. */
 static bool fetched(rl_ruleset *rs, const rl_tenant *ten, char *err, size_t errlen)
 {
+    if (ten->unchecked) {
+        if (!rs->check)
+            return fail(err, errlen, "tenant \"%s\": its bucket of the plan cannot be checked",
+                        ten->name);
+        if (!rs->check(rs->fetch_ud, rs, ten, err, errlen))
+            return false;
+        if (ten->unchecked)
+            return fail(err, errlen, "tenant \"%s\" is not in bucket %zu of the plan",
+                        ten->name, ten->bucket);
+    }
     if (!ten->deferred)
         return true;
     if (!rs->fetch)

@@ -61,6 +61,11 @@ typedef struct rl_tenant {
      * fetch, when its rules are first needed. */
     bool deferred;
     size_t bucket;
+    /* Read from a bucket of the plan whose digest is not checked yet (nor,
+     * for a tenant taken from its text, its version against its rules):
+     * the ruleset's check does both before its rules are read; only its
+     * name is used until then. */
+    bool unchecked;
 } rl_tenant;
 
 typedef struct rl_ruleset {
@@ -80,6 +85,12 @@ typedef struct rl_ruleset {
     bool (*fetch)(void *ud, struct rl_ruleset *rs, const struct rl_tenant *t, char *err,
                   size_t errlen);
     void *fetch_ud;
+    /* Checks the bucket of unchecked tenant t (and with it t), called with
+     * fetch_ud before t's rules are read; false with err (and fetch_code)
+     * set when the bucket or t's version is not what the plan's index
+     * says.  Set by whoever added unchecked tenants. */
+    bool (*check)(void *ud, struct rl_ruleset *rs, const struct rl_tenant *t, char *err,
+                  size_t errlen);
     int fetch_code;      /* the diagnostic code of fetch's last failure */
     bool load_failed;    /* a rules_tenant_load refused a tenant */
     size_t read_once;    /* tenants read by rules_tenant_read and left unread */
@@ -125,6 +136,17 @@ rules_text_result rules_add_tenant_text(rl_ruleset *rs, const char *text, size_t
  * makes a key too long. */
 rules_text_result rules_add_tenant_lazy(rl_ruleset *rs, const char *text, size_t len,
                                         char *err, size_t errlen);
+/* rules_add_tenant_lazy of a tenant whose bucket's digest is not checked
+ * yet: its version is not hashed either, and it is added unchecked, for
+ * rules_tenant_check to complete before its rules are used. */
+rules_text_result rules_add_tenant_unchecked(rl_ruleset *rs, const char *text, size_t len,
+                                             char *err, size_t errlen);
+/* Checks the version of unchecked tenant t (one rules_add_tenant_unchecked
+ * added) against the SHA-256 of its rules' text, and marks it checked;
+ * false with a message (RLC3106's) when it is not that digest.  A tenant
+ * without text (read through jansson, which checked its version) is only
+ * marked. */
+bool rules_tenant_check(rl_ruleset *rs, const rl_tenant *t, char *err, size_t errlen);
 /* Reads the rules of a tenant added by rules_add_tenant_lazy (any other
  * tenant: true at once), filling it in place, as rules_add_tenant_text
  * would have; false with a message naming the tenant and what is wrong

@@ -65,6 +65,13 @@ typedef struct target_env {
     /* The same for the elided buckets that hold a verification case's
      * tenant only: for a target that will run every case. */
     bool (*expand_cases)(void *ud, rerr *e);
+    /* Checks every bucket of the plan read at load without checking its
+     * digest (a run defers it for a deploy that turns out fresh, SPEC.md
+     * 7.7): a target calls it before it reads or writes anything by a
+     * tenant's name, unless it checks each tenant's bucket as its rules
+     * are read (rs->check) before its first write of it.  False with e set
+     * (RLC3105, RLC3106) when one is not what the index says. */
+    bool (*check_all)(void *ud, rerr *e);
     void *ud;
 } target_env;
 

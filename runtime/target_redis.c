@@ -597,6 +597,11 @@ static bool rt_read(target *tg, target_read *r, rerr *e)
     if (!t->fast_read)
         rt_keyspace(t);
     t->fresh = !env->dry_run && !t->fast_read && rt_namespace_empty(t);
+    /* Buckets of the plan not checked at load are checked by a fresh
+     * deploy as it writes their tenants; anything else reads pointers by
+     * the tenants' names, and compares versions, from here on. */
+    if (!t->fresh && env->check_all && !env->check_all(env->ud, e))
+        return false;
     /* Verification is scoped only when this state directory's record was
      * made under this library too (its encoder names it): then every
      * tenant's active config was verified with this library when it was
