@@ -80,15 +80,23 @@ static bool split_route(arena *a, rl_rule *r)
  * that something is, and hands the tenant to the tree reader for the
  * message. */
 
-/* A rule id: exactly PLAN_RULE_ID_LEN lower-case hex digits. */
+/* The lower-case hex digits. */
+static const unsigned char hex_digit[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+};
+
+/* A rule id: exactly PLAN_RULE_ID_LEN lower-case hex digits.  Without a
+ * branch per digit: whether a random hex digit is a letter is a coin
+ * toss the branch predictor loses half the time, 16 times a rule. */
 static bool id_ok(const char *s, size_t n)
 {
     if (n != PLAN_RULE_ID_LEN)
         return false;
+    unsigned ok = 1;
     for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return true;
+        ok &= hex_digit[(unsigned char)s[i]];
+    return ok;
 }
 
 /* A rule's "subject", [s, s + n): the subjects below the tenant as
@@ -585,7 +593,8 @@ static int sc_rule_key(scan *s)
 
 static bool sc_rule(scan *s, arena *a, rl_rule *r)
 {
-    memset(r, 0, sizeof *r);
+    static const rl_rule zero;
+    *r = zero;
     if (!SC_LIT(s, "{"))
         return false;
     const char *v;
