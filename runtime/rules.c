@@ -464,7 +464,7 @@ typedef struct scan {
     const char *p, *end;
 } scan;
 
-static bool sc_lit(scan *s, const char *lit, size_t n)
+static inline bool sc_lit(scan *s, const char *lit, size_t n)
 {
     if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
         return false;
@@ -548,22 +548,12 @@ enum {
 
 /* The members a rule may have, in byte order, which is the order the
  * canonical text writes them in: a key is found by its first letter and one
- * comparison, and its index must grow from member to member (so keys are
- * in canonical order and none repeats), instead of reading each key as a
- * string and comparing it with every name. */
+ * comparison of a constant length, and its index must grow from member to
+ * member (so keys are in canonical order and none repeats), instead of
+ * reading each key as a string and comparing it with every name. */
 enum {
     K_ALGO, K_BURST, K_COST, K_COUNT, K_ID, K_KIND, K_LEASE, K_MAX, K_ROUTE, K_SHADOW,
     K_SUBJECT, K_WINDOW,
-};
-#define RULE_KEY(lit) {lit, sizeof(lit) - 1}
-static const struct {
-    const char *lit;
-    size_t n;
-} rule_keys[] = {
-    RULE_KEY("\"algorithm\":"), RULE_KEY("\"burst\":"), RULE_KEY("\"cost\":"),
-    RULE_KEY("\"count\":"), RULE_KEY("\"id\":"), RULE_KEY("\"kind\":"),
-    RULE_KEY("\"lease_ms\":"), RULE_KEY("\"max\":"), RULE_KEY("\"route\":"),
-    RULE_KEY("\"shadow\":"), RULE_KEY("\"subject\":"), RULE_KEY("\"window_ms\":"),
 };
 
 /* The next member's key (with its ':'), consumed: its K_ index, or -1 for
@@ -572,23 +562,27 @@ static int sc_rule_key(scan *s)
 {
     if (s->end - s->p < 4 || *s->p != '"')
         return -1;
-    int k;
+#define KEY(lit, k) return SC_LIT(s, lit) ? (k) : -1
     switch (s->p[1]) {
-    case 'a': k = K_ALGO; break;
-    case 'b': k = K_BURST; break;
-    case 'c': k = s->p[3] == 's' ? K_COST : K_COUNT; break;
-    case 'i': k = K_ID; break;
-    case 'k': k = K_KIND; break;
-    case 'l': k = K_LEASE; break;
-    case 'm': k = K_MAX; break;
-    case 'r': k = K_ROUTE; break;
-    case 's': k = s->p[2] == 'h' ? K_SHADOW : K_SUBJECT; break;
-    case 'w': k = K_WINDOW; break;
+    case 'a': KEY("\"algorithm\":", K_ALGO);
+    case 'b': KEY("\"burst\":", K_BURST);
+    case 'c':
+        if (s->p[3] == 's')
+            KEY("\"cost\":", K_COST);
+        KEY("\"count\":", K_COUNT);
+    case 'i': KEY("\"id\":", K_ID);
+    case 'k': KEY("\"kind\":", K_KIND);
+    case 'l': KEY("\"lease_ms\":", K_LEASE);
+    case 'm': KEY("\"max\":", K_MAX);
+    case 'r': KEY("\"route\":", K_ROUTE);
+    case 's':
+        if (s->p[2] == 'h')
+            KEY("\"shadow\":", K_SHADOW);
+        KEY("\"subject\":", K_SUBJECT);
+    case 'w': KEY("\"window_ms\":", K_WINDOW);
     default: return -1;
     }
-    if (!sc_lit(s, rule_keys[k].lit, rule_keys[k].n))
-        return -1;
-    return k;
+#undef KEY
 }
 
 static bool sc_rule(scan *s, arena *a, rl_rule *r)
