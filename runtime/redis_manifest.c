@@ -729,8 +729,12 @@ int redis_manifest_read(rtarget *t, const char *live, bool full, rerr *e)
     return 1;
 }
 
+static void prep_free(struct rprep *q);
+
 void redis_manifest_free(rtarget *t)
 {
+    prep_free(t->prep);
+    t->prep = NULL;
     if (t->rec_own)
         record_free(t->rec);
     if (t->elided_own)
@@ -1035,28 +1039,58 @@ static void packs_prune(const rtarget *t, const char *keep)
  * The pack is synced before the index is replaced: a crash leaves the old
  * index (and blobs it never names) or the new one.  Best effort: without a
  * record the next deploy reads everything. */
-void redis_manifest_write(rtarget *t, const char *digest)
+/* What redis_manifest_prepare wrote of the record, for redis_manifest_write
+ * to name in the index. */
+typedef struct rprep {
+    char digest[DIGEST_HEX_LEN + 1];
+    bool ok, append;
+    long long base;
+    char pack[STATEDIR_PATH_MAX];
+    struct rwb *w;
+    rbucket **by_sha;
+    buf blobs, all;
+} rprep;
+
+/* Each bucket's entry: its blob's place (from = SIZE_MAX: new, at
+ * blobs[off..]), or an old bucket's. */
+typedef struct rwb {
+    const rbucket *same;
+    size_t at, len;
+    char sha[DIGEST_HEX_LEN + 1];
+    const char *plan, *first, *last;
+    size_t n;
+} rwb;
+
+static void prep_free(struct rprep *q)
+{
+    if (!q)
+        return;
+    buf_free(&q->blobs);
+    buf_free(&q->all);
+    free(q->w);
+    free(q->by_sha);
+    free(q);
+}
+
+void redis_manifest_prepare(rtarget *t, const char *digest)
 {
     const target_env *env = t->base.env;
     rrecord *old = t->rec;
-    if (!t->after_b || strcmp(digest, t->after) || !digest[0]) {
-        unlink(t->manifest_path);
+    prep_free(t->prep);
+    t->prep = NULL;
+    if (!t->after_b || strcmp(digest, t->after) || !digest[0])
         return;
-    }
-    char enc[256];
-    encoder_id(env, enc, sizeof enc);
+    rprep *q = xcalloc(1, sizeof *q);
+    t->prep = q;
+    snprintf(q->digest, sizeof q->digest, "%s", digest);
     size_t nb = t->nafter_b, nold = old ? old->nb : 0;
     const rsitem *it = t->after_items;
-    rbucket **by_sha = xmalloc((nold + 1) * sizeof *by_sha);
+    rbucket **by_sha = q->by_sha = xmalloc((nold + 1) * sizeof *by_sha);
     for (size_t j = 0; j < nold; j++)
         by_sha[j] = &old->b[j];
     if (nold > 1)
         qsort(by_sha, nold, sizeof *by_sha, sha_cmp);
-    /* Each bucket's entry: its blob's place (from = SIZE_MAX: new, at
-     * blobs[off..]), or an old bucket's. */
-    typedef struct { const rbucket *same; size_t at, len; char sha[DIGEST_HEX_LEN + 1];
-                     const char *plan, *first, *last; size_t n; } wb;
-    wb *w = xcalloc(nb + 1, sizeof *w);
+    rwb *w = q->w = xcalloc(nb + 1, sizeof *w);
     buf blobs;
     buf_init(&blobs, BUF_DEFAULT_MAX);
     bool ok = true;
@@ -1107,12 +1141,11 @@ void redis_manifest_write(rtarget *t, const char *digest)
     bool append = fd >= 0 && fstat(fd, &st) == 0 &&
                   st.st_size + (long long)blobs.len <= 2 * live + (1 << 20);
     long long base = append ? (long long)st.st_size : 0;
-    char pack[STATEDIR_PATH_MAX];
-    const char *pname;
+    char *pack = q->pack;
     buf all;
     buf_init(&all, BUF_DEFAULT_MAX);
     if (append) {
-        snprintf(pack, sizeof pack, "%s", old->pack);
+        snprintf(pack, sizeof q->pack, "%s", old->pack);
         int af = blobs.len ? open(pack, O_WRONLY | O_APPEND | O_CLOEXEC) : -1;
         ok = ok && (!blobs.len || (af >= 0 && write(af, blobs.data, blobs.len) ==
                                                   (ssize_t)blobs.len && fsync(af) == 0));
@@ -1121,7 +1154,7 @@ void redis_manifest_write(rtarget *t, const char *digest)
     } else {
         /* A new pack: the new blobs, then the old ones kept (read back
          * and checked on the way). */
-        snprintf(pack, sizeof pack, "%.*s-%s.pack", (int)strlen(t->manifest_path) - 5,
+        snprintf(pack, sizeof q->pack, "%.*s-%s.pack", (int)strlen(t->manifest_path) - 5,
                  t->manifest_path, env->run);
         buf_append(&all, blobs.data, blobs.len);
         for (size_t b = 0; ok && b < nb; b++) {
@@ -1141,6 +1174,31 @@ void redis_manifest_write(rtarget *t, const char *digest)
     }
     if (fd >= 0)
         close(fd);
+    q->ok = ok;
+    q->append = append;
+    q->base = base;
+    q->blobs = blobs;
+    q->all = all;
+}
+
+void redis_manifest_write(rtarget *t, const char *digest)
+{
+    const target_env *env = t->base.env;
+    if (!t->after_b || strcmp(digest, t->after) || !digest[0]) {
+        unlink(t->manifest_path);
+        return;
+    }
+    if (!t->prep || strcmp(t->prep->digest, digest))
+        redis_manifest_prepare(t, digest);
+    rprep *q = t->prep;
+    t->prep = NULL;
+    char enc[256];
+    encoder_id(env, enc, sizeof enc);
+    size_t nb = t->nafter_b;
+    rwb *w = q->w;
+    bool ok = q->ok, append = q->append;
+    long long base = q->base;
+    const char *pack = q->pack, *pname;
     pname = strrchr(pack, '/') ? strrchr(pack, '/') + 1 : pack;
     /* The index, canonical JSON written by hand (SPEC.md 5.2): one entry
      * per bucket, [first,last,n,off,len,sha,plan|null,state]. */
@@ -1202,10 +1260,7 @@ void redis_manifest_write(rtarget *t, const char *digest)
     rerr fe = {0};
     if (ok && !fault_point("commit.record", &fe)) {
         buf_free(&ix);
-        buf_free(&all);
-        buf_free(&blobs);
-        free(w);
-        free(by_sha);
+        prep_free(q);
         return;
     }
     if (ok) {
@@ -1228,8 +1283,5 @@ void redis_manifest_write(rtarget *t, const char *digest)
     else
         packs_prune(t, pname);
     buf_free(&ix);
-    buf_free(&all);
-    buf_free(&blobs);
-    free(w);
-    free(by_sha);
+    prep_free(q);
 }

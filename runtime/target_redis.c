@@ -1039,8 +1039,9 @@ static bool rt_apply(target *tg, size_t *written, rerr *e)
 /* --- commit ---------------------------------------------------------------- */
 
 /* The deploy state's changed entries, old configs removed, the plan and
- * manifest recorded, the marker removed: one pipeline. */
-static bool commit_store(rtarget *t, const char *manifest, rerr *e)
+ * manifest recorded, the marker removed: one pipeline, sent (its replies
+ * are commit_store_check's); NULL with e set when it cannot be. */
+static rpipe *commit_store_send(rtarget *t, const char *manifest, rerr *e)
 {
     rpipe *p = rpipe_new(t->s);
     char sk[512], pk[512], mk[512], fk[512];
@@ -1085,7 +1086,17 @@ static bool commit_store(rtarget *t, const char *manifest, rerr *e)
     rpipe_add(p, fk, strlen(fk), 3, sf, NULL);
     const char *dm[2] = {"DEL", mk};
     rpipe_add(p, mk, strlen(mk), 2, dm, NULL);
-    bool ok = rpipe_exec(p, e);
+    if (!rpipe_send(p, e)) {
+        rpipe_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* The replies of commit_store_send's pipeline (freed). */
+static bool commit_store_check(rpipe *p, rerr *e)
+{
+    bool ok = rpipe_collect(p, e);
     size_t bad = ok ? rpipe_first_error(p) : (size_t)-1;
     if (ok && bad != (size_t)-1) {
         rerr_set(e, DIAG_STORE_REPLY, "commit: %s", rpipe_reply(p, bad)->str);
@@ -1163,29 +1174,60 @@ static void tenant_replies(const rtarget *t, rpipe *p, size_t r, size_t nk,
  * must still carry our token (while it does, no other deploy wrote).  A
  * store that does not read back as committed is RLC3167, and the caller
  * rolls back. */
-static bool confirm_commit(rtarget *t, const char *manifest, rerr *e)
-{
-    const char *digest = t->base.env->digest;
-    rpipe *p = rpipe_new(t->s);
+typedef struct rconfirm {
+    rpipe *p;
     char pk[512], fk[512], sk[512], lk[512];
-    rt_key(t, pk, sizeof pk, "deploy:plan");
-    rt_key(t, fk, sizeof fk, "deploy:manifest");
-    rt_key(t, sk, sizeof sk, "deploy:state");
-    rt_key(t, lk, sizeof lk, "deploy:lock");
+    size_t nk, *changed;
+    char **ak;
+} rconfirm;
+
+static void confirm_free(rconfirm *cf)
+{
+    for (size_t i = 0; cf->ak && i < cf->nk; i++)
+        free(cf->ak[i]);
+    free(cf->ak);
+    free(cf->changed);
+    rpipe_free(cf->p);
+    memset(cf, 0, sizeof *cf);
+}
+
+/* The reads of confirm_commit, sent. */
+static bool confirm_send(rtarget *t, rconfirm *cf, rerr *e)
+{
+    memset(cf, 0, sizeof *cf);
+    rpipe *p = cf->p = rpipe_new(t->s);
+    char *pk = cf->pk, *fk = cf->fk, *sk = cf->sk, *lk = cf->lk;
+    rt_key(t, pk, sizeof cf->pk, "deploy:plan");
+    rt_key(t, fk, sizeof cf->fk, "deploy:manifest");
+    rt_key(t, sk, sizeof cf->sk, "deploy:state");
+    rt_key(t, lk, sizeof cf->lk, "deploy:lock");
     const char *ga[2] = {"GET", pk}, *gf[2] = {"GET", fk}, *gl[2] = {"GET", lk};
     rpipe_add(p, pk, strlen(pk), 2, ga, NULL);
     rpipe_add(p, fk, strlen(fk), 2, gf, NULL);
     rpipe_add(p, lk, strlen(lk), 2, gl, NULL);
     size_t nk = 0;
-    size_t *changed = xmalloc((t->nten ? t->nten : 1) * sizeof *changed);
+    size_t *changed = cf->changed = xmalloc((t->nten ? t->nten : 1) * sizeof *changed);
     for (size_t i = 0; i < t->nten; i++)
         if (t->ten[i].changed)
             changed[nk++] = i;
-    char **ak = xcalloc(nk ? nk : 1, sizeof *ak);
+    cf->nk = nk;
+    cf->ak = xcalloc(nk ? nk : 1, sizeof *cf->ak);
+    queue_tenant_reads(t, p, sk, changed, nk, cf->ak);
+    return rpipe_send(p, e);
+}
+
+/* Reads back what commit_store wrote (confirm_send's replies), as
+ * confirm_commit says. */
+static bool confirm_check(rtarget *t, rconfirm *cf, const char *manifest, rerr *e)
+{
+    const char *digest = t->base.env->digest;
+    rpipe *p = cf->p;
+    const char *pk = cf->pk, *fk = cf->fk, *sk = cf->sk, *lk = cf->lk;
+    size_t nk = cf->nk, *changed = cf->changed;
+    char **ak = cf->ak;
     const redisReply **ptr = xcalloc(nk ? nk : 1, sizeof *ptr);
     const redisReply **ent = xcalloc(nk ? nk : 1, sizeof *ent);
-    queue_tenant_reads(t, p, sk, changed, nk, ak);
-    bool ok = rpipe_exec(p, e);
+    bool ok = rpipe_collect(p, e);
     /* What each reply must be: NULL for absent. */
     const char *what = NULL, *want = NULL, *field = NULL;
     const redisReply *got = NULL;
@@ -1232,13 +1274,9 @@ static bool confirm_commit(rtarget *t, const char *manifest, rerr *e)
                  : got && got->type == REDIS_REPLY_ERROR ? got->str : "(absent)", want);
         ok = false;
     }
-    for (size_t i = 0; ak && i < nk; i++)
-        free(ak[i]);
-    free(ak);
     free(ptr);
     free(ent);
-    free(changed);
-    rpipe_free(p);
+    confirm_free(cf);
     return ok;
 }
 
@@ -1252,8 +1290,31 @@ static bool rt_commit(target *tg, rerr *e)
         return rerr_set(e, DIAG_STORE_REPLY, "commit: the state digest could not be computed "
                         "(this state directory's record of the store is damaged: run again "
                         "with --full-read)");
-    return fault_point("commit.store", e) && commit_store(t, manifest, e) &&
-           fault_point("commit.confirm", e) && confirm_commit(t, manifest, e);
+    /* The writes and their reads back go out one after the other, and
+     * while the server works through them this state directory's record
+     * is written ahead (its index, which names it, comes after the
+     * commit): the commit waits on the server once, not twice, and the
+     * record's flush goes beside the server's work. */
+    if (!fault_point("commit.store", e))
+        return false;
+    rpipe *w = commit_store_send(t, manifest, e);
+    if (!w)
+        return false;
+    rerr tmp;
+    rconfirm cf = {0};
+    if (!fault_point("commit.confirm", e) || !confirm_send(t, &cf, e)) {
+        commit_store_check(w, &tmp);
+        confirm_free(&cf);
+        return false;
+    }
+    redis_manifest_prepare(t, manifest);
+    bool ok = commit_store_check(w, e);
+    if (!ok) {
+        rpipe_collect(cf.p, &tmp);
+        confirm_free(&cf);
+        return false;
+    }
+    return confirm_check(t, &cf, manifest, e);
 }
 
 static void rt_committed(target *tg)

@@ -138,6 +138,7 @@ typedef struct rtarget {
     buf after_text;            /* the explicit buckets' maps, one after the other */
     size_t pointers_read;      /* active pointers read from the store */
     size_t encoded;            /* tenant configs encoded (the others' versions known) */
+    struct rprep *prep;        /* the record's blobs written ahead (redis_manifest_prepare) */
     arena *scratch;            /* the rules of a tenant being encoded, then forgotten */
     redis_config_enc enc;      /* the encoder's memory, kept from tenant to tenant */
     /* A store small enough to list (a first deploy's, most often): every
@@ -258,6 +259,12 @@ void redis_manifest_path(rtarget *t);
 int redis_manifest_read(rtarget *t, const char *live, bool full, rerr *e);
 
 void redis_manifest_write(rtarget *t, const char *digest);
+/* The part of redis_manifest_write that may go before the commit is
+ * confirmed: the blobs of the buckets that changed appended to the pack
+ * (or a new pack written), and flushed, which no index names yet (a run
+ * that stops after it leaves them unnamed: dead bytes, or a pack pruned
+ * later).  redis_manifest_write then writes the index naming them. */
+void redis_manifest_prepare(rtarget *t, const char *digest);
 /* The state digest (SPEC.md 7.6) of t's map after the deploy or before it
  * (live), computed over buckets: the record's digest of each elided
  * bucket, the others hashed.  False when it cannot be computed. */
