@@ -95,7 +95,6 @@ void xc_free(xc *c)
     free(c->opened);
     free(c->bfirst);
     free(c->dfr);
-    free(c->prev_name);
     json_decref(c->plan);
     json_decref(c->skipped);
     json_decref(c->tenants);
@@ -154,8 +153,7 @@ static void note_names(xc *c, const char *first, const char *last)
 {
     if (c->prev_name && strcmp(c->prev_name, first) >= 0)
         c->unsorted = true;
-    free(c->prev_name);
-    c->prev_name = xstrdup(last);
+    c->prev_name = last;
 }
 
 static bool begin_rs(xc *c, const json_t *plan, size_t n, rerr *e)

@@ -32,7 +32,10 @@ typedef struct xc {
     plan_text text;            /* the plan's text, which rs's unread tenants borrow */
     tknown known;              /* buckets the state directory's records vouch for */
     bool known_read;
-    char *prev_name;           /* the last tenant taken, in file order */
+    /* The last tenant taken, in file order: borrowed from the ruleset or
+     * a record, both of which outlive the load (not copied for each of
+     * 100 000 tenants). */
+    const char *prev_name;
     bool unsorted;             /* a tenant came before one it sorts after */
     size_t nbuckets, buckets_known, buckets_fetched;
     /* run: buckets a record vouches for may be left out of the rules

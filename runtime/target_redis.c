@@ -868,6 +868,8 @@ static bool rt_unmark(target *tg, rerr *e)
  * the server stores one part, the next is encoded. */
 #define FRESH_PART 2048
 
+static bool rt_state_digest(const target *tg, bool after, char out[DIGEST_HEX_LEN + 1]);
+
 /* The pipeline of part k has been sent: reads its replies. */
 static bool collect_part(rpipe *p, rerr *e, size_t *written)
 {
@@ -941,12 +943,17 @@ static bool send_fresh_configs(rtarget *t, rerr *e, size_t *written)
             rpipe_free(prev);
         prev = p;
     }
+    /* Every config version is known once the last part is sent: the state
+     * digest after the deploy is computed while the server stores it. */
+    if (ok) {
+        t->fresh_encoded = true;
+        char after[DIGEST_HEX_LEN + 1];
+        rt_state_digest(&t->base, true, after);
+    }
     if (prev && ok)
         ok = collect_part(prev, e, written);
     else if (prev)
         rpipe_free(prev);
-    if (ok)
-        t->fresh_encoded = true;
     return ok;
 }
 
