@@ -357,27 +357,61 @@ static void note_deferred(xc *c, rl_tenant *t)
     d->ln = t->name;
 }
 
-/* Bucket k, read at load without checking its digest: checked now, with
- * the versions of its tenants taken from their text (RLC3105, RLC3106). */
-static bool check_bucket(xc *c, size_t k, rerr *e)
+/* Whether bucket k's cut into tenants is proven: each of its tenants was
+ * read whole by a reader that takes exactly one tenant (a first deploy
+ * reads them all), else the bucket is walked value by value. */
+static bool split_proven(xc *c, size_t k, rerr *e)
 {
-    if (k >= c->ndfr || !c->dfr[k].pending)
+    xdeferred *d = &c->dfr[k];
+    size_t n = c->text.index[k].n, j = 0;
+    bool all = true;
+    const char **starts = xcalloc(n + 1, sizeof *starts);
+    rl_tenant *t = d->fn ? (rl_tenant *)rules_tenant(&c->rs, d->fn) : NULL;
+    rl_tenant *end = c->rs.tenants + c->rs.ntenants;
+    for (; t && t < end && strcmp(t->name, d->ln) <= 0; t++) {
+        if (t->bucket != k)
+            continue;
+        all &= t->parsed;
+        if (j < n)
+            starts[j] = t->parsed ? NULL : t->text;
+        j++;
+    }
+    bool ok = (all && j == n) || plan_check_split(&c->text, k, starts, n, e);
+    if (ok && j != n)
+        ok = rerr_set(e, DIAG_PLAN_SHAPE, "tenant_index[%zu]: the bucket holds %zu tenants, "
+                      "its entry says %zu", k, j, n);
+    free(starts);
+    return ok;
+}
+
+/* Bucket k, read at load without checking its digest: checked now, with
+ * the versions of its tenants taken from their text (RLC3105, RLC3106);
+ * with sweep (before anything of its tenants is used by their names, or
+ * recorded), its cut into tenants proven too. */
+static bool check_bucket(xc *c, size_t k, bool sweep, rerr *e)
+{
+    if (k >= c->ndfr || (!c->dfr[k].pending && !(sweep && c->dfr[k].split)))
         return true;
     xdeferred *d = &c->dfr[k];
     char err[512];
-    bool ok = plan_check_bucket(&c->text, k, d->first, e);
-    if (ok && d->fn) {
+    bool ok = !d->pending || plan_check_bucket(&c->text, k, d->first, e);
+    if (ok && d->pending && d->fn) {
         rl_tenant *t = (rl_tenant *)rules_tenant(&c->rs, d->fn);
         rl_tenant *end = c->rs.tenants + c->rs.ntenants;
         for (; ok && t && t < end && strcmp(t->name, d->ln) <= 0; t++)
             if (t->unchecked && t->bucket == k && !rules_tenant_check(&c->rs, t, err, sizeof err))
                 ok = rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
     }
+    if (ok)
+        d->pending = false;
+    if (ok && sweep && d->split) {
+        ok = split_proven(c, k, e);
+        d->split = !ok;
+    }
     if (!ok) {
         c->rs.load_failed = true;
         return false;
     }
-    d->pending = false;
     return true;
 }
 
@@ -386,7 +420,7 @@ static bool env_check_all(void *ud, rerr *e)
 {
     xc *c = ud;
     for (size_t k = 0; k < c->ndfr; k++)
-        if (!check_bucket(c, k, e))
+        if (!check_bucket(c, k, true, e))
             return false;
     return true;
 }
@@ -396,7 +430,7 @@ static bool check_tenant(void *ud, rl_ruleset *rs, const rl_tenant *t, char *err
                          size_t errlen)
 {
     rerr e = {0};
-    if (check_bucket(ud, t->bucket, &e))
+    if (check_bucket(ud, t->bucket, false, &e))
         return true;
     snprintf(err, errlen, "%s", e.msg);
     rs->fetch_code = e.code;
@@ -536,6 +570,7 @@ static bool take_tenant(void *ud, const json_t *plan, const json_t *tenant, size
                         "its rules", i);
     if (!rules_add_tenant(&c->rs, tenant, err, sizeof err))
         return rerr_set(e, DIAG_PLAN_SHAPE, "%s", err);
+    c->rs.tenants[c->rs.ntenants - 1].parsed = true;
     note_deferred(c, &c->rs.tenants[c->rs.ntenants - 1]);
     const char *nm = c->rs.tenants[c->rs.ntenants - 1].name;
     if (!c->expanding)
@@ -676,6 +711,9 @@ exec_status xc_load_plan(xc *c, const char *path, rerr *e)
     c->rs.check = check_tenant;
     c->rs.fetch_ud = c;
     c->deferring = false;
+    for (size_t k = 0; k < c->ndfr; k++)
+        c->dfr[k].split = c->dfr[k].pending && c->text.split && k < c->text.nindex &&
+                          c->text.split[k];
     /* Buckets left unchecked are found by their tenants' names in the
      * sorted rules: a plan whose tenants were not in order has them all
      * checked now. */

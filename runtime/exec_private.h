@@ -87,6 +87,7 @@ typedef struct xdeferred {
     const char *fn, *ln;
     size_t first;
     bool pending;
+    bool split;                /* cut into tenants without proof (plan_text.split) */
 } xdeferred;
 
 void xc_init(xc *c, const exec_opts *o);

@@ -770,6 +770,7 @@ rules_text_result rules_add_tenant_text(rl_ruleset *rs, const char *text, size_t
              ten->name);
         return RULES_TEXT_ERROR;
     }
+    ten->parsed = true;
     return tenant_done(rs, ten, err, errlen) ? RULES_TEXT_OK : RULES_TEXT_ERROR;
 }
 
@@ -977,6 +978,7 @@ bool rules_tenant_read(rl_ruleset *rs, const rl_tenant *t, arena *scratch, rl_te
             return false;
         }
         if (r > 0) {
+            ((rl_tenant *)t)->parsed = true;
             rs->read_once++;
             out->name = t->name;
             out->version = t->version;
@@ -1029,6 +1031,7 @@ static bool tenant_load(rl_ruleset *rs, const rl_tenant *t, char *err, size_t er
     ten->nrules = got.nrules;
     ten->text = NULL;
     ten->text_len = 0;
+    ten->parsed = true;
     return true;
 }
 

@@ -66,6 +66,9 @@ typedef struct rl_tenant {
      * the ruleset's check does both before its rules are read; only its
      * name is used until then. */
     bool unchecked;
+    /* Its text was read whole by a reader that takes exactly one tenant
+     * object or refuses (so where it was cut from its bucket is proven). */
+    bool parsed;
 } rl_tenant;
 
 typedef struct rl_ruleset {

@@ -8,7 +8,7 @@
 # bucket before anything is read or written by a tenant's name.  No byte
 # of a bucket is sent before it is checked.  (owner: apply)
 . "$ROOT/tests/lib.sh"
-plan 17
+plan 19
 
 NS=bk
 N=6000
@@ -153,3 +153,28 @@ check "  refused before the checkpoint: nothing written, nothing to roll back" \
 "$RLC" run -q --full-read "$T/late.json" 2> "$T/err6"; r=$?
 check "  so does --full-read" eval '[ $r -eq 3 ] && grep -q RLC3105 "$T/err6" && cmp -s "$T/s4" "$(dump > "$T/s6"; echo "$T/s6")"'
 
+# Tenants are cut from an unchecked bucket by what ends each one in the
+# form rlc compile writes ("version":"<64 hex>"}): a rule that holds a
+# member of that name (a plan sealed again by hand) is cut as any JSON
+# reader cuts it, and deploys as before.
+python3 - "$T/a.json" "$T/odd.json" > "$T/odd" <<'PY' ||
+import json, os, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/plan")
+import seal as S
+p = json.load(open(sys.argv[1]))
+i = len(p["tenants"]) - 3
+r = p["tenants"][i]["rules"]
+r.insert(0, {"id": "0000000000000000", "kind": "concurrency", "lease_ms": 1000, "max": 2,
+             "version": "ab" * 32})
+p["tenants"][i]["version"] = S.sha(S.canon(r))
+open(sys.argv[2], "w").write(S.seal(p))
+print(p["tenants"][i]["name"])
+PY
+    bail_out "odd rule" "failed"
+read ODD < "$T/odd"
+rc flushall > /dev/null
+RLC_STATE_DIR="$T/state3" "$RLC" run -q "$T/odd.json"; r=$?
+check "a plan whose rule holds a member \"version\" deploys fresh" \
+    eval '[ $r -eq 0 ] && RLC_STATE_DIR="$T/state3" "$RLC" status -q "$T/odd.json" > /dev/null'
+check "  its tenant ($ODD) holds that rule" \
+    eval 'rc hget "{$NS:$ODD}:cfg:$(rc get "{$NS:$ODD}:active")" s | grep -q "^0000000000000000 C 0 2 1000 0 1"'
