@@ -500,9 +500,13 @@ static bool read_pointers(rtarget *t, rerr *e)
     rpipe *p = rpipe_new(t->s);
     size_t *got = xmalloc((nidx ? nidx : 1) * sizeof *got), ngot = 0;
     for (size_t j = 0; j < nidx; j++) {
+        got[j] = SIZE_MAX;
+        /* A fresh deploy's store holds nothing of the namespace: no key is
+         * built for each of its tenants to be found absent. */
+        if (t->fresh)
+            continue;
         char *ak = str_printf("%s" PLAN_KEY_ACTIVE, rt_tag(t, &t->ten[idx[j]]));
         const char *av[2] = {"GET", ak};
-        got[j] = SIZE_MAX;
         if (rt_key_may_exist(t, ak)) {
             got[j] = ngot++;
             rpipe_add(p, ak, strlen(ak), 2, av, NULL);
