@@ -352,36 +352,32 @@ static void note_deferred(xc *c, rl_tenant *t)
     xdeferred *d = &c->dfr[c->cur_bucket];
     t->unchecked = true;
     t->bucket = c->cur_bucket;
-    if (!d->fn)
+    /* The least and the greatest name: its tenants lie between them in the
+     * sorted rules (all the others too, when the plan's are not sorted). */
+    if (!d->fn || strcmp(t->name, d->fn) < 0)
         d->fn = t->name;
-    d->ln = t->name;
+    if (!d->ln || strcmp(t->name, d->ln) > 0)
+        d->ln = t->name;
 }
 
-/* Whether bucket k's cut into tenants is proven: each of its tenants was
- * read whole by a reader that takes exactly one tenant (a first deploy
- * reads them all), else the bucket is walked value by value. */
+/* Whether bucket k's cut into tenants is proven: every one of its tenants
+ * was read whole by a reader that takes exactly one tenant object (then
+ * the cut tiles the bucket with complete JSON values from its first byte,
+ * which is the one way to cut it: a first deploy reads them all), else the
+ * bucket is walked value by value against the cut. */
 static bool split_proven(xc *c, size_t k, rerr *e)
 {
     xdeferred *d = &c->dfr[k];
     size_t n = c->text.index[k].n, j = 0;
     bool all = true;
-    const char **starts = xcalloc(n + 1, sizeof *starts);
     rl_tenant *t = d->fn ? (rl_tenant *)rules_tenant(&c->rs, d->fn) : NULL;
     rl_tenant *end = c->rs.tenants + c->rs.ntenants;
-    for (; t && t < end && strcmp(t->name, d->ln) <= 0; t++) {
-        if (t->bucket != k)
-            continue;
-        all &= t->parsed;
-        if (j < n)
-            starts[j] = t->parsed ? NULL : t->text;
-        j++;
-    }
-    bool ok = (all && j == n) || plan_check_split(&c->text, k, starts, n, e);
-    if (ok && j != n)
-        ok = rerr_set(e, DIAG_PLAN_SHAPE, "tenant_index[%zu]: the bucket holds %zu tenants, "
-                      "its entry says %zu", k, j, n);
-    free(starts);
-    return ok;
+    for (; t && t < end && strcmp(t->name, d->ln) <= 0; t++)
+        if (t->bucket == k) {
+            all &= t->parsed;
+            j++;
+        }
+    return (all && j == n) || plan_check_split(&c->text, k, e);
 }
 
 /* Bucket k, read at load without checking its digest: checked now, with
@@ -712,11 +708,11 @@ exec_status xc_load_plan(xc *c, const char *path, rerr *e)
     c->rs.fetch_ud = c;
     c->deferring = false;
     for (size_t k = 0; k < c->ndfr; k++)
-        c->dfr[k].split = c->dfr[k].pending && c->text.split && k < c->text.nindex &&
-                          c->text.split[k];
+        c->dfr[k].split = c->dfr[k].pending && c->text.cuts && k < c->text.nindex &&
+                          c->text.cuts[k];
     /* Buckets left unchecked are found by their tenants' names in the
-     * sorted rules: a plan whose tenants were not in order has them all
-     * checked now. */
+     * sorted rules, where a plan whose tenants were not in order mixes
+     * them: its buckets are all checked now. */
     if (c->unsorted && !env_check_all(c, e)) {
         rerr_prefix(e, "%s", path);
         return EXEC_PLAN;

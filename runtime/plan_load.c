@@ -1050,7 +1050,7 @@ static bool hand_over(const json_t *plan, const char *text, size_t len, size_t f
  * (plan_check_split) before anything of it is used. */
 static int hand_over_fast(const json_t *plan, const char *text, size_t len, size_t first,
                           size_t n, size_t total, plan_tenant_text_fn tfn, plan_tenant_fn fn,
-                          void *ud, rerr *e)
+                          void *ud, uint32_t **cuts, rerr *e)
 {
     static const char vk[] = "\"version\":\"";
     size_t vl = sizeof vk - 1;
@@ -1075,21 +1075,26 @@ static int hand_over_fast(const json_t *plan, const char *text, size_t len, size
     bool ok = true;
     for (size_t j = 0; ok && j < n; j++)
         ok = give_tenant(plan, at[j], at[j + 1] - 1, first + j, total, tfn, fn, ud, e);
+    uint32_t *c = xmalloc((n + 1) * sizeof *c);
+    for (size_t j = 0; j <= n; j++)
+        c[j] = (uint32_t)(at[j] - text);
+    *cuts = c;
     free(at);
     return ok ? 1 : -1;
 }
 
-bool plan_check_split(const plan_text *pt, size_t k, const char *const *starts, size_t n,
-                      rerr *e)
+bool plan_check_split(const plan_text *pt, size_t k, rerr *e)
 {
-    if (!pt->text || k >= pt->nindex)
-        return rerr_set(e, DIAG_PLAN_SHAPE, "tenant_index[%zu]: no such bucket in the plan", k);
-    const char *q = pt->text + pt->tenants_at + pt->index[k].at;
-    const char *end = q + pt->index[k].len;
+    if (!pt->text || k >= pt->nindex || !pt->cuts || !pt->cuts[k])
+        return true;
+    const uint32_t *cut = pt->cuts[k];
+    size_t n = pt->index[k].n;
+    const char *b0 = pt->text + pt->tenants_at + pt->index[k].at, *q = b0;
+    const char *end = b0 + pt->index[k].len;
     for (size_t j = 0; j < n; j++) {
         const char *qe = q < end ? skip_value(q, end) : NULL;
-        if (!qe || (qe < end && *qe != ',') || (starts[j] && starts[j] != q) ||
-            (j + 1 == n) != (qe == end))
+        if (!qe || (qe < end && *qe != ',') || (size_t)(q - b0) != cut[j] ||
+            (size_t)(qe + 1 - b0) != cut[j + 1])
             return rerr_set(e, DIAG_PLAN_PARSE, "tenant_index[%zu]: the bucket's tenants are not "
                             "one JSON object each where their text was taken from", k);
         q = qe + 1;
@@ -1103,8 +1108,10 @@ void plan_text_release(plan_text *t)
         return;
     if (t->text)
         release_text(t->text, t->len, t->mapped);
+    for (size_t k = 0; t->cuts && k < t->nindex; k++)
+        free(t->cuts[k]);
+    free(t->cuts);
     free(t->index);
-    free(t->split);
     memset(t, 0, sizeof *t);
 }
 
@@ -1330,7 +1337,7 @@ json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_tex
      * are handed over: a modified tenant is refused before any of it is
      * used. */
     size_t total = 0, first = 0;
-    unsigned char *split = NULL;
+    uint32_t **cuts = NULL;
     for (size_t k = 0; k < nix; k++)
         total += ix[k].n;
     for (size_t k = 0; ok && k < nix; k++) {
@@ -1349,13 +1356,11 @@ json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_tex
         else if (took != 2 && (!plan_bucket_digest(bt, bl, hex) || strcmp(hex, want)))
             ok = bucket_modified(k, first, n, want, hex, e);
         else {
-            int fast = took == 2 ? hand_over_fast(p, bt, bl, first, n, total, tfn, fn, ud, e)
+            if (took == 2 && !cuts)
+                cuts = xcalloc(nix + 1, sizeof *cuts);
+            int fast = took == 2 ? hand_over_fast(p, bt, bl, first, n, total, tfn, fn, ud,
+                                                  &cuts[k], e)
                                  : 0;
-            if (fast > 0) {
-                if (!split)
-                    split = xcalloc(nix + 1, 1);
-                split[k] = 1;
-            }
             ok = fast ? fast > 0 : hand_over(p, bt, bl, first, n, total, tfn, fn, ud, e);
         }
         first += n;
@@ -1367,11 +1372,13 @@ json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_tex
         keep->tenants_at = (size_t)(vs - text);
         keep->index = ix;
         keep->nindex = nix;
-        keep->split = split;
+        keep->cuts = cuts;
     } else {
         release_text(text, len, mapped);
+        for (size_t k = 0; cuts && k < nix; k++)
+            free(cuts[k]);
+        free(cuts);
         free(ix);
-        free(split);
     }
     if (!ok) {
         rerr_prefix(e, "%s", path);

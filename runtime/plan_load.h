@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -72,10 +73,13 @@ typedef struct plan_text {
      * [] in the tree plan_load_streamed returns with a kept text). */
     plan_bucket *index;
     size_t nindex;
-    /* Per bucket (NULL: none), 1 when its tenants were split without
-     * matching brackets (a bucket bfn had read unchecked): plan_check_split
-     * proves the split before a tenant of it that was never read is used. */
-    unsigned char *split;
+    /* Per bucket (NULL: none), where its tenants were cut without matching
+     * brackets (a bucket bfn had read unchecked), NULL for a bucket cut by
+     * matching them: n + 1 offsets from the bucket's first byte, each
+     * tenant's first byte and, last, one past the bucket's end.
+     * plan_check_split proves such a cut before a tenant of it that was
+     * never read whole is used. */
+    uint32_t **cuts;
 } plan_text;
 /* bfn (may be NULL), for a canonical file, is asked about each bucket of
  * the index before it is read: it returns 1 when it took the bucket's n
@@ -93,11 +97,10 @@ json_t *plan_load_streamed(const char *path, plan_bucket_fn bfn, plan_tenant_tex
  * in the index (RLC3105 when it does not hash to it or is not where the
  * index says, the message naming tenants[first..]). */
 bool plan_check_bucket(const plan_text *pt, size_t k, size_t first, rerr *e);
-/* Whether bucket k's text is n JSON values separated by commas, the j-th
- * starting at starts[j] (NULL: not compared): the split of a bucket
- * plan_text.split marks, proven (RLC3102 otherwise). */
-bool plan_check_split(const plan_text *pt, size_t k, const char *const *starts, size_t n,
-                      rerr *e);
+/* Whether bucket k's text is its n tenants' JSON values separated by
+ * commas, each where plan_text.cuts says (RLC3102 otherwise): a cut
+ * without matching brackets, proven. */
+bool plan_check_split(const plan_text *pt, size_t k, rerr *e);
 /* Releases what plan_load_streamed kept; accepts a zeroed plan_text. */
 void plan_text_release(plan_text *t);
 /* The text of tenant name in bucket k of a plan kept by plan_load_streamed

@@ -8,7 +8,7 @@
 # bucket before anything is read or written by a tenant's name.  No byte
 # of a bucket is sent before it is checked.  (owner: apply)
 . "$ROOT/tests/lib.sh"
-plan 19
+plan 23
 
 NS=bk
 N=6000
@@ -178,3 +178,52 @@ check "a plan whose rule holds a member \"version\" deploys fresh" \
     eval '[ $r -eq 0 ] && RLC_STATE_DIR="$T/state3" "$RLC" status -q "$T/odd.json" > /dev/null'
 check "  its tenant ($ODD) holds that rule" \
     eval 'rc hget "{$NS:$ODD}:cfg:$(rc get "{$NS:$ODD}:active")" s | grep -q "^0000000000000000 C 0 2 1000 0 1"'
+
+# A cut that does not hold: in a plan sealed again by hand, a tenant's rules
+# end with a rule that holds what ends a tenant and one that opens one (so
+# the bucket's first tenant reads as two), and the next tenant lacks its
+# version (so it and the one after read as one): as many tenants as the
+# bucket's entry says, every version made to hash what the cut hands over.
+# A deploy that reads the store by the tenants' names walks the bucket
+# first and refuses the cut; a first deploy's reader of the tenant refuses
+# its text, and the deploy is rolled back.
+python3 - "$T/a.json" "$T/cut.json" > "$T/cut" <<'PY' ||
+import json, os, sys
+sys.path.insert(0, os.environ["ROOT"] + "/tests/plan")
+import seal as S
+p = json.load(open(sys.argv[1]))
+ix = p["tenant_index"]
+cases = {v["tenant"] for v in p["verify"]}
+first, pick = 0, None
+for k, b in enumerate(ix):
+    ts = [t["name"] for t in p["tenants"][first:first + b["n"]]]
+    if first >= 2048 and b["n"] >= 3 and not cases.intersection(ts):
+        pick = (k, first)
+    first += b["n"]
+k, i = pick
+A, B, C = p["tenants"][i:i + 3]
+r1 = {"id": "0000000000000000", "r": [1], "tag": "x", "version": ""}
+r2 = {"name": A["name"] + "a", "rules": [], "tag": "t2"}
+A["rules"] = [r1, r2] + A["rules"]
+del B["version"]
+r1["version"] = S.sha("[" + S.canon(r1).split(',"tag":"x"')[0])
+a = S.canon({f: v for f, v in A.items() if f != "version"})
+A["version"] = S.sha(a[a.index('"rules":[],"tag":"t2"}') + 8:a.rindex('],"tag":') + 1])
+bc = S.canon(B) + "," + S.canon({f: v for f, v in C.items() if f != "version"})
+C["version"] = S.sha(bc[bc.index('"rules":') + 8:bc.rindex('],"tag":') + 1])
+open(sys.argv[2], "w").write(S.seal(p))
+print(k, A["name"])
+PY
+    bail_out "a cut that does not hold" "failed"
+read CUTK CUTA < "$T/cut"
+dump > "$T/s8"
+RLC_STATE_DIR="$T/state4" "$RLC" run -q "$T/cut.json" 2> "$T/err8"; r=$?
+dump > "$T/s9"
+check "a cut that does not hold is refused before the store is read (exit 3, RLC3102)" \
+    eval '[ $r -eq 3 ] && grep -q RLC3102 "$T/err8" && grep -q "tenant_index\[$CUTK\]: the bucket.s tenants are not one JSON object each" "$T/err8"'
+check "  nothing written" cmp -s "$T/s8" "$T/s9"
+rc flushall > /dev/null
+RLC_STATE_DIR="$T/state5" "$RLC" run -q "$T/cut.json" 2> "$T/err9"; r=$?
+check "  a first deploy of it refuses the tenant's text ($CUTA) and rolls back (exit 3)" \
+    eval '[ $r -eq 3 ] && grep -q "tenant \"$CUTA\" is not valid JSON" "$T/err9" && grep -q "rolled back" "$T/err9"'
+check "  the namespace empty again" eval '[ -z "$(rc --scan --pattern "{$NS:*")" ]'
