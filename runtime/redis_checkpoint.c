@@ -565,7 +565,7 @@ static void probe_functions(rtarget *t)
     const char *src = json_string_value(json_object_get(json_object_get(pj, "library"),
                                                         "source"));
     if (src) {
-        const char *av[3] = {"SCRIPT", "LOAD", rt_script_body(src, t->sha)};
+        const char *av[3] = {"SCRIPT", "LOAD", rt_script_body(t, src)};
         rstore_on_primaries(t->s, 3, av, NULL, &e);
     }
     json_decref(pj);

@@ -125,7 +125,8 @@ static int subj_cmp(const void *pa, const void *pb)
     return (a->first < 0) - (b->first < 0);   /* the one with rules first */
 }
 
-static bool subj_has(const cfg_subj *v, size_t n, const char *s, size_t len)
+/* The index in v of the subject s[0..len), or -1. */
+static long subj_index(const cfg_subj *v, size_t n, const char *s, size_t len)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -135,13 +136,18 @@ static bool subj_has(const cfg_subj *v, size_t n, const char *s, size_t len)
         if (!c && v[mid].n != len)
             c = v[mid].n < len ? -1 : 1;
         if (!c)
-            return true;
+            return (long)mid;
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return false;
+    return -1;
+}
+
+static bool subj_has(const cfg_subj *v, size_t n, const char *s, size_t len)
+{
+    return subj_index(v, n, s, len) >= 0;
 }
 
 /* Whether a subject without rules needs a field: the library resolves a
@@ -166,11 +172,102 @@ static bool needs_field(const cfg_subj *v, size_t n, const cfg_subj *x, buf *tmp
     return buf_ok(tmp) && subj_has(v, n, tmp->data, tmp->len);
 }
 
+/* A double as struct.pack('<d') writes it: every rule number is an
+ * integer below 2^53, so the double is exact. */
+static void put_le_double(buf *b, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    unsigned char c[8];
+    for (int i = 0; i < 8; i++)
+        c[i] = (unsigned char)(u >> (8 * i));
+    buf_append(b, c, 8);
+}
+
+/* One rule packed for the EVALSHA script's struct.unpack('<Bc0c1BddddBc0Hc0'):
+ * id, kind, shadow, n1..n4 (put_rule's), method and route ("" without a
+ * route).  False when a length does not fit its count. */
+static bool put_packed_rule(buf *b, const rl_rule *r)
+{
+    size_t il = strlen(r->id), ml = r->method ? strlen(r->method) : 0,
+           rl = r->method ? strlen(r->route) : 0;
+    if (il > 255 || ml > 255 || rl > 65535)
+        return false;
+    buf_putc(b, (char)il);
+    buf_append(b, r->id, il);
+    buf_putc(b, plan_kind_code(r->kind));
+    buf_putc(b, r->shadow ? 1 : 0);
+    if (r->kind == PLAN_CONCURRENCY) {
+        put_le_double(b, (double)r->max);
+        put_le_double(b, (double)r->lease_ms);
+        put_le_double(b, 0);
+        put_le_double(b, 1);
+    } else {
+        put_le_double(b, (double)r->count);
+        put_le_double(b, (double)r->window_ms);
+        put_le_double(b, (double)r->burst);
+        put_le_double(b, (double)r->cost);
+    }
+    buf_putc(b, (char)ml);
+    if (ml)
+        buf_append(b, r->method, ml);
+    unsigned char l2[2] = {(unsigned char)(rl & 0xff), (unsigned char)(rl >> 8)};
+    buf_append(b, l2, 2);
+    if (rl)
+        buf_append(b, r->route, rl);
+    return true;
+}
+
+/* The chain of listed subject x (SPEC.md 6.3): the header '<Bc1d' (format,
+ * time source, skew), then the rules of every subject x's path reaches,
+ * the tenant's first: those of its prefixes (at each '/') and its own, in
+ * the order the library's walk finds them.  Only for a path the walk
+ * accepts whose every level is a listed name; false (nothing kept) for any
+ * other, which the script resolves in full. */
+static bool put_chain(buf *all, const rl_ruleset *rs, const rl_tenant *t, const cfg_subj *sv,
+                      size_t nsub, const cfg_subj *x)
+{
+    if (x->n > 1024)
+        return false;
+    int depth = 0;
+    for (size_t k = 0; k < x->n; k++) {
+        size_t e = k;
+        while (e < x->n && x->s[e] != '/')
+            e++;
+        if (!memchr(x->s + k, ':', e - k) || ++depth > 8)
+            return false;
+        k = e;
+    }
+    size_t start = all->len;
+    buf_putc(all, (char)REDIS_CONFIG_FORMAT);
+    buf_putc(all, rs->client_time ? 'c' : 's');
+    put_le_double(all, (double)rs->skew_ms);
+    for (size_t k = 0; k <= x->n; k++) {
+        if (k && k < x->n && x->s[k] != '/')
+            continue;
+        long f = subj_index(sv, nsub, x->s, k);
+        if (f < 0 || sv[f].first < 0)
+            continue;
+        const char *subj = t->rules[sv[f].first].subject;
+        for (size_t i = (size_t)sv[f].first; i < t->nrules && !strcmp(t->rules[i].subject, subj);
+             i++)
+            if (!put_packed_rule(all, &t->rules[i])) {
+                all->len = start;
+                all->data[start] = '\0';
+                return false;
+            }
+    }
+    return true;
+}
+
 /* The config fields of tenant t, each field and value followed by its NUL,
  * into all, off[i] the start of the i-th of *nv strings (off has room for
- * 2 * (subjects + 1) + 1); version = the digest of exactly those bytes. */
+ * 4 * (subjects + 1) + 1); version = the digest of exactly those bytes.
+ * With chains, each listed field's chain follows them (put_chain), as
+ * field "p<subject>" and its value, outside the digest: a config is the
+ * same version whichever call form its store has. */
 static size_t *config_encode(const rl_ruleset *rs, const rl_tenant *t, buf *all, size_t *nv,
-                             char version[REDIS_CONFIG_VERSION_LEN + 1])
+                             char version[REDIS_CONFIG_VERSION_LEN + 1], bool chains)
 {
     /* Fields: "m" = "<format> <c|s> <skew_ms>", then "s" + "/<subject>" per
      * subject with rules (and the rule-less ones needs_field keeps), in
@@ -205,7 +302,9 @@ static size_t *config_encode(const rl_ruleset *rs, const rl_tenant *t, buf *all,
             sv[w++] = sv[i];
     nsub = w;
 
-    size_t *off = xmalloc((2 * (nsub + 1) + 1) * sizeof *off);
+    size_t *off = xmalloc((4 * (nsub + 1) + 1) * sizeof *off);
+    /* The subjects given a field, for their chains. */
+    size_t *em = xmalloc((nsub ? nsub : 1) * sizeof *em), nem = 0;
     buf tmp;
     buf_init(&tmp, BUF_DEFAULT_MAX);
     size_t k = 0;
@@ -219,6 +318,7 @@ static size_t *config_encode(const rl_ruleset *rs, const rl_tenant *t, buf *all,
         const cfg_subj *x = &sv[f];
         if (x->first < 0 && (!x->n || !needs_field(sv, nsub, x, &tmp)))
             continue;
+        em[nem++] = f;
         off[k++] = all->len;
         buf_putc(all, 's');
         if (x->n) {
@@ -236,14 +336,37 @@ static size_t *config_encode(const rl_ruleset *rs, const rl_tenant *t, buf *all,
         buf_putc(all, '\0');
     }
     off[k] = all->len;
-    *nv = k;
     buf_free(&tmp);
-    free(sv);
     char hex[DIGEST_HEX_LEN + 1];
     if (!buf_ok(all) || !digest_sha256_hex(all->data, all->len, hex))
         abort();
     memcpy(version, hex, REDIS_CONFIG_VERSION_LEN);
     version[REDIS_CONFIG_VERSION_LEN] = '\0';
+    for (size_t i = 0; chains && i < nem; i++) {
+        const cfg_subj *x = &sv[em[i]];
+        size_t at = all->len;
+        buf_putc(all, 'p');
+        if (x->n) {
+            buf_putc(all, '/');
+            buf_append(all, x->s, x->n);
+        }
+        buf_putc(all, '\0');
+        size_t vat = all->len;
+        if (!put_chain(all, rs, t, sv, nsub, x)) {
+            all->len = at;
+            all->data[at] = '\0';
+            continue;
+        }
+        buf_putc(all, '\0');
+        off[k++] = at;
+        off[k++] = vat;
+        off[k] = all->len;
+    }
+    if (!buf_ok(all))
+        abort();
+    *nv = k;
+    free(em);
+    free(sv);
     return off;
 }
 
@@ -254,7 +377,7 @@ void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *s
     buf all;
     buf_init(&all, BUF_DEFAULT_MAX);
     size_t nv;
-    size_t *off = config_encode(rs, t, &all, &nv, version);
+    size_t *off = config_encode(rs, t, &all, &nv, version, script_sha != NULL);
 
     size_t argc = 2 + nv;
     const char **argv = xmalloc(argc * sizeof *argv);
@@ -307,18 +430,6 @@ const char *redis_library_function(size_t *len)
     return f->data;
 }
 
-const char *redis_library_script(size_t *len)
-{
-    const embedded_file *f = embedded_find("enforce.lua");
-    if (!f)
-        return NULL;
-    const char *nl = memchr(f->data, '\n', f->len);
-    if (!nl)
-        return NULL;
-    *len = f->len - (size_t)(nl + 1 - f->data);
-    return nl + 1;
-}
-
 /* A Lua string literal of s[0..n): quotes, backslashes and every byte
  * outside printable ASCII escaped, the numeric escapes with three digits
  * so that a digit after one is never read as part of it. */
@@ -354,7 +465,7 @@ bool redis_library_compose(const rl_ruleset *rs, const char *base, size_t len, b
     buf_init(&all, BUF_DEFAULT_MAX);
     size_t nv;
     char version[REDIS_CONFIG_VERSION_LEN + 1];
-    size_t *off = config_encode(rs, rs->any_tenant, &all, &nv, version);
+    size_t *off = config_encode(rs, rs->any_tenant, &all, &nv, version, false);
     buf_append(out, base, (size_t)(at - base));
     buf_puts(out, "local TEMPLATE = {tagpre = ");
     char *tag = plan_key_tag(rs->ns, "");
@@ -386,7 +497,7 @@ bool redis_template_version(const rl_ruleset *rs, char version[REDIS_CONFIG_VERS
     buf all;
     buf_init(&all, BUF_DEFAULT_MAX);
     size_t nv;
-    free(config_encode(rs, rs->any_tenant, &all, &nv, version));
+    free(config_encode(rs, rs->any_tenant, &all, &nv, version, false));
     buf_free(&all);
     return true;
 }
@@ -407,3 +518,46 @@ bool redis_library_template(const char *code, char *tagpre, size_t tplen,
     return true;
 }
 
+/* The line of lib at *at (advanced past it): its start and length
+ * without the newline. */
+static const char *next_line(const char *lib, size_t len, size_t *at, size_t *n)
+{
+    const char *s = lib + *at;
+    const char *nl = memchr(s, '\n', len - *at);
+    *n = nl ? (size_t)(nl - s) : len - *at;
+    *at += *n + (nl != NULL);
+    return s;
+}
+
+static bool line_is(const char *s, size_t n, const char *what)
+{
+    size_t w = strlen(what);
+    return n >= w && !memcmp(s, what, w);
+}
+
+bool redis_library_evalsha(const char *lib, size_t len, buf *out)
+{
+    buf_reset(out);
+    size_t at = 0, n;
+    if (len > 2 && lib[0] == '#' && lib[1] == '!')
+        next_line(lib, len, &at, &n);
+    /* The whole library, run only for what the regions hand it. */
+    buf_puts(out, "local function full()\n");
+    buf_append(out, lib + at, len - at);
+    buf_puts(out, "\nend\n");
+    bool in = false;
+    while (at < len) {
+        const char *s = next_line(lib, len, &at, &n);
+        if (!in) {
+            in = line_is(s, n, "--@evalsha") || line_is(s, n, "--[==[@evalsha");
+            continue;
+        }
+        if (line_is(s, n, "--@end") || line_is(s, n, "--]==]")) {
+            in = false;
+            continue;
+        }
+        buf_append(out, s, n);
+        buf_putc(out, '\n');
+    }
+    return buf_ok(out);
+}

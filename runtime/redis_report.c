@@ -36,11 +36,16 @@ static bool config_intact(const redisReply *r, const char *ver, json_t *rules)
 {
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2)
         return false;
-    size_t nf = r->elements / 2;
-    field_val *fv = xmalloc(nf * sizeof *fv);
-    for (size_t i = 0; i < nf; i++) {
-        fv[i].f = r->element[2 * i]->str ? r->element[2 * i]->str : "";
-        fv[i].v = r->element[2 * i + 1]->str ? r->element[2 * i + 1]->str : "";
+    size_t nf = 0;
+    field_val *fv = xmalloc(r->elements / 2 * sizeof *fv);
+    for (size_t i = 0; i < r->elements / 2; i++) {
+        const char *f = r->element[2 * i]->str ? r->element[2 * i]->str : "";
+        /* A deploy for EVALSHA adds each listed field's chain ("p",
+         * "p/..."), which the version does not cover (SPEC.md 6.2). */
+        if (f[0] == 'p' && (f[1] == '\0' || f[1] == '/'))
+            continue;
+        fv[nf].f = f;
+        fv[nf++].v = r->element[2 * i + 1]->str ? r->element[2 * i + 1]->str : "";
     }
     if (nf > 1)
         qsort(fv, nf, sizeof *fv, cmp_field);

@@ -36,6 +36,7 @@ local LIBRARY_VERSION = 1
 -- decision may only touch its own tenant's slot.
 local TEMPLATE = nil
 
+--@evalsha
 -- Whether this chunk stays loaded between calls (FUNCTION LOAD), so that
 -- what it caches is used again; EVALSHA runs it afresh on every call.
 local KEEPS = redis.register_function ~= nil
@@ -56,6 +57,7 @@ local function init()
     -- REDIS_VERSION_NUM exists from Redis 7: older servers keep PX.
     has_pxat = (redis.REDIS_VERSION_NUM or 0) >= 0x060200
 end
+--@end
 
 -- Everything else is made by build, in four nested sections (build2,
 -- build3, build4 inside it, each at the head of its section): EVALSHA runs
@@ -67,6 +69,7 @@ end
 -- each walk is over one section's locals.
 local function build()
 
+--@evalsha
 -- Exact floor division of integers (a >= 0, b > 0): fix up the rounded
 -- quotient so the result never depends on how a/b was rounded.  q - q % 1
 -- is floor(q) (Lua computes % as a - floor(a/b)*b, exactly for b = 1)
@@ -265,6 +268,7 @@ local function gen2_get(c, a, b)
     end
     return v
 end
+--@end
 
 local function build2()
 
@@ -276,7 +280,9 @@ local function build2()
 -- one entry per listed tenant, which sizes cfgs (a working set of more
 -- listed tenants than 4 096 keeps all their configs).  A config weighs its
 -- fields (nf), which size the plans.
+--@evalsha
 local seen = KEEPS and gen_new(65536) or NOGEN
+--@end
 local cfgs = gen_new(4096, seen, 'nf')
 -- A field's value: one line per rule, "<id> <body>\n".  Parsing a body
 -- (a pattern match and four decimal conversions, each a strtod) costs
@@ -331,6 +337,7 @@ local function parse_rules(v)
     return out
 end
 
+--@evalsha
 -- Routes.  The routed rules of a field (one subject's rule list) are
 -- compiled once, when the field is first matched, into a tree per method,
 -- one node per pattern prefix, children by literal segment and `*`; a
@@ -773,6 +780,7 @@ rate.G, rate.F, rate.L, rate.S = gcra, fixed_window, sliding_log, approx_sliding
 return rate
 end
 if KEEPS then algs() end
+--@end
 
 local function build3()
 
@@ -790,8 +798,10 @@ local function build3()
 -- jplans: the plans of paths that end at a name without a field (junk:
 -- named by the client, or a listed subject without rules), 4 096 per
 -- generation, the newer one read only.  A path is in one of the two.
+--@evalsha
 local plans = KEEPS and gen_new(4096, cfgs) or NOGEN
 local jplans = KEEPS and gen_new(4096) or NOGEN
+--@end
 
 -- The fields of config cfg (from key cfgkey) named in names, each as
 -- its parsed rules or false when absent: from the whole config when it is
@@ -830,8 +840,10 @@ local function fields(cfg, cfgkey, names, out, last)
         if cfg.nf <= 1024 then
             local kv = call('HGETALL', cfgkey)
             local f = {}
+            -- The rule fields, "s" and "s/...": not the meta field, nor
+            -- the chains ("p...") a deploy for EVALSHA adds.
             for j = 1, #kv, 2 do
-                if kv[j] ~= 'm' then f[kv[j]] = parse_rules(kv[j + 1]) end
+                if byte(kv[j]) == 115 then f[kv[j]] = parse_rules(kv[j + 1]) end
             end
             cfg.f, cfg.full, cfg.fc, cfg.fa = f, true, nil, nil
             for i = 1, #names do out[i] = f[names[i]] or false end
@@ -1197,8 +1209,73 @@ local function tpl_bind(t, active)
     return p
 end
 
+--[==[@evalsha
+-- The EVALSHA script's own resolution (SPEC.md 6.3).  This block, the
+-- marked regions of this file and its dispatch at the end make the script
+-- for servers without functions; the whole library follows it as a
+-- function (full), which a request this cannot resolve is handed to.
+-- The config of a deploy for EVALSHA holds beside each listed subject's
+-- field "s/<path>" its chain "p/<path>" (the tenant's: "p"): the meta
+-- field's time source and skew, then every rule of the subjects the path
+-- reaches, tenant first, packed (struct) so that no number is parsed from
+-- text.  It holds those rules because a field's existence means the walk
+-- takes the listed name at every level of its path (6.2): the rules are
+-- the walk's, in its order.  A path that reaches a template, a tenant
+-- without an active key (`tenant *`), a config without chains (deployed
+-- for FUNCTION LOAD) or a missing one resolves in full.
+local TEMPLATE = false
+local MISS = {}
+local tpl_bind
+local function plan_for(active, prefix, ver, path, method, route)
+    if not ver or #path > 1024 then return nil, MISS end
+    local v = call('HGET', prefix .. ':cfg:' .. ver, path == '' and 'p' or 'p/' .. path)
+    if not v then return nil, MISS end
+    local format, tsrc, skew, pos = sunpack('<Bc1d', v)
+    if format ~= 1 then return nil, MISS end
+    local rules, mkeys, n, routed = {}, {active}, 0, false
+    local len = #v
+    while pos <= len do
+        local id, kind, sh, n1, n2, n3, n4, m, r
+        id, kind, sh, n1, n2, n3, n4, m, r, pos = sunpack('<Bc0c1BddddBc0Hc0', v, pos)
+        n = n + 1
+        local rule = {id = id, kind = kind, shadow = sh == 1, n1 = n1, n2 = n2, n3 = n3, n4 = n4}
+        if m ~= '' then
+            local segs = {}
+            for s in gmatch(r, '[^/]+') do segs[#segs + 1] = s end
+            rule.method, rule.segs, routed = m, segs, true
+        end
+        rules[n] = rule
+    end
+    if routed then
+        -- The routed rules the request matches, by the matcher FUNCTION
+        -- LOAD uses, over the one list the chain is.
+        RT = RT or routes_lib()
+        local M = RT.matcher({rules})
+        local sig = RT.sig(M, method, route)
+        local all, b = rules, 0
+        rules, n = {}, 0
+        for i = 1, #all do
+            local r = all[i]
+            local ok = true
+            if r.method then
+                b = b + 1
+                ok = RT.has(sig, b)
+            end
+            if ok then
+                n = n + 1
+                rules[n] = r
+            end
+        end
+    end
+    if n > 256 then return nil, MISS end
+    for i = 1, n do mkeys[i + 1] = prefix .. ':c:' .. rules[i].id end
+    return {ver = ver, client = tsrc == 'c', skew = skew, rules = rules, mkeys = mkeys}
+end
+--]==]
+
 local function build4()
 
+--@evalsha
 -- Per-rule results of the current call (reused: no tables per call).
 local A, R, S, Y, ST, TT, U = {}, {}, {}, {}, {}, {}, {}
 local OUT, out_n = {}, 7
@@ -1698,6 +1775,8 @@ local function decide(keys, args)
     return out
 end
 
+--@end
+
 -- release and activate are made on first use: an EVALSHA that decides
 -- does not pay for them.
 local function extra()
@@ -1739,7 +1818,7 @@ local function all_rules(cfgkey)
     for i = 1, #kv, 2 do
         if kv[i] == 'm' then
             meta = kv[i + 1]
-        else
+        elseif byte(kv[i]) == 115 then
             local list = parse_rules(kv[i + 1])
             for j = 1, #list do byid[list[j].id] = list[j] end
         end
@@ -1802,6 +1881,7 @@ end
 return release, activate
 end
 
+--@evalsha
 -- decide without writing anything (see the header).
 local function peek(keys, args)
     DRY = true
@@ -1811,6 +1891,7 @@ local function peek(keys, args)
     return res
 end
 
+--@end
 return decide, peek, extra
 end
 return build4()
@@ -1841,3 +1922,17 @@ else
     if op == 'activate' then return activate(KEYS, rest) end
     return redis.error_reply('RLC_BADARG ARGV[1] must be decide, release, activate or peek')
 end
+
+--[==[@evalsha
+-- The EVALSHA script's dispatch: decide and peek of a request its chain
+-- resolves are answered here; anything else is the whole library's.
+if redis.replicate_commands then redis.replicate_commands() end
+local op = ARGV[1]
+if op == 'decide' or op == 'peek' then
+    local rest = {}
+    for i = 2, #ARGV do rest[i - 1] = ARGV[i] end
+    local res = (op == 'decide' and decide or peek)(KEYS, rest)
+    if res ~= MISS then return res end
+end
+return full()
+--]==]

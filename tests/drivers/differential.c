@@ -338,7 +338,7 @@ static char *mutated(const char *src, size_t len)
 static void load_library(const rl_ruleset *rs)
 {
     size_t len;
-    const char *src = use_eval ? redis_library_script(&len) : redis_library_function(&len);
+    const char *src = redis_library_function(&len);
     if (!src) {
         fprintf(stderr, "differential: this build embeds no enforce.lua\n");
         exit(2);
@@ -355,9 +355,16 @@ static void load_library(const rl_ruleset *rs)
         exit(2);
     }
     if (use_eval) {
-        const char *argv[] = {"SCRIPT", "LOAD", lib.data};
-        size_t lens[] = {6, 4, lib.len};
+        buf script;
+        buf_init(&script, BUF_DEFAULT_MAX);
+        if (!redis_library_evalsha(lib.data, lib.len, &script)) {
+            fprintf(stderr, "differential: cannot make the EVALSHA script\n");
+            exit(2);
+        }
+        const char *argv[] = {"SCRIPT", "LOAD", script.data};
+        size_t lens[] = {6, 4, script.len};
         redisReply *r = cmd_argv(3, argv, lens);
+        buf_free(&script);
         if (r->type != REDIS_REPLY_STRING) {
             fprintf(stderr, "differential: SCRIPT LOAD: %s\n", r->str ? r->str : "?");
             exit(2);
