@@ -56,7 +56,7 @@ const char *redis_library_function(size_t *len);
  * regions of lib marked for EVALSHA (between a line "--@evalsha" and one
  * "--@end", or inside a comment opened by "--[==[@evalsha" and closed by
  * "--]==]"), which resolve a listed path from its chain field and decide
- * it, and hand anything else to that function.  Into out (reset first);
+ * it in the script's chunk, and hand anything else to that function.  Into out (reset first);
  * false when out is full. */
 bool redis_library_evalsha(const char *lib, size_t len, buf *out);
 

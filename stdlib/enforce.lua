@@ -1210,28 +1210,32 @@ local function tpl_bind(t, active)
 end
 
 --[==[@evalsha
--- The EVALSHA script's own resolution (SPEC.md 6.3).  This block, the
--- marked regions of this file and its dispatch at the end make the script
--- for servers without functions; the whole library follows it as a
--- function (full), which a request this cannot resolve is handed to.
--- The config of a deploy for EVALSHA holds beside each listed subject's
--- field "s/<path>" its chain "p/<path>" (the tenant's: "p"): the meta
--- field's time source and skew, then every rule of the subjects the path
--- reaches, tenant first, packed (struct) so that no number is parsed from
--- text.  It holds those rules because a field's existence means the walk
--- takes the listed name at every level of its path (6.2): the rules are
--- the walk's, in its order.  A path that reaches a template, a tenant
--- without an active key (`tenant *`), a config without chains (deployed
--- for FUNCTION LOAD) or a missing one resolves in full.
+-- The script for EVALSHA (servers before Redis 7, SPEC.md 6.3) is made by
+-- the deploy from this file (redis_library_evalsha): the whole library as
+-- a function, full, then the regions marked "--@evalsha" and the comments
+-- opened "--[==[@evalsha" (this one), in order, at the level of the
+-- script's chunk.  The chunk runs on every call, and every function it
+-- makes costs the call its upvalues: so it makes the helpers decide needs
+-- and this resolution, and runs the body of decide in the chunk itself,
+-- not as a function.  What it does not resolve, and every other
+-- operation, the whole library answers (full).
+-- A deploy for EVALSHA writes beside each listed subject's field
+-- "s/<path>" its chain "p/<path>" (the tenant's: "p"): the meta field's
+-- format, time source and skew, then every rule of the subjects the path
+-- reaches, the tenant's first, packed (struct), so that no number is read
+-- from text.  The rules are the walk's, in its order, because a field
+-- exists only where the walk takes the listed name at every level of its
+-- path (6.2).  A path that reaches a template, a tenant without an active
+-- key (`tenant *`), a config without chains (deployed for FUNCTION LOAD)
+-- or a missing one resolves in full.
 local TEMPLATE = false
-local MISS = {}
 local tpl_bind
 local function plan_for(active, prefix, ver, path, method, route)
-    if not ver or #path > 1024 then return nil, MISS end
+    if not ver or #path > 1024 then return nil, full() end
     local v = call('HGET', prefix .. ':cfg:' .. ver, path == '' and 'p' or 'p/' .. path)
-    if not v then return nil, MISS end
+    if not v then return nil, full() end
     local format, tsrc, skew, pos = sunpack('<Bc1d', v)
-    if format ~= 1 then return nil, MISS end
+    if format ~= 1 then return nil, full() end
     local rules, mkeys, n, routed = {}, {active}, 0, false
     local len = #v
     while pos <= len do
@@ -1267,10 +1271,18 @@ local function plan_for(active, prefix, ver, path, method, route)
             end
         end
     end
-    if n > 256 then return nil, MISS end
+    if n > 256 then return nil, full() end
     for i = 1, n do mkeys[i + 1] = prefix .. ':c:' .. rules[i].id end
     return {ver = ver, client = tsrc == 'c', skew = skew, rules = rules, mkeys = mkeys}
 end
+-- Redis 5 and 6 may be set to replicate scripts verbatim, which forbids a
+-- write after TIME: effects instead (7, which has REDIS_VERSION_NUM,
+-- replicates nothing else).
+local argv = ARGV
+if argv[1] ~= 'decide' then return full() end
+if not redis.REDIS_VERSION_NUM and redis.replicate_commands then redis.replicate_commands() end
+local keys, args = KEYS, {}
+for i = 2, #argv do args[i - 1] = argv[i] end
 --]==]
 
 local function build4()
@@ -1281,7 +1293,9 @@ local A, R, S, Y, ST, TT, U = {}, {}, {}, {}, {}, {}, {}
 local OUT, out_n = {}, 7
 local COSTS, ncosts = {}, 0
 
+--@end
 local function decide(keys, args)
+--@evalsha
     if not call then init() end
     local active = keys[1]
     -- The plan cached for this path: one lookup (gen2_get's, inline), or
@@ -1773,9 +1787,9 @@ local function decide(keys, args)
     end
     out[6], out[7] = now, lease
     return out
+--@end
 end
 
---@end
 
 -- release and activate are made on first use: an EVALSHA that decides
 -- does not pay for them.
@@ -1881,7 +1895,6 @@ end
 return release, activate
 end
 
---@evalsha
 -- decide without writing anything (see the header).
 local function peek(keys, args)
     DRY = true
@@ -1891,7 +1904,6 @@ local function peek(keys, args)
     return res
 end
 
---@end
 return decide, peek, extra
 end
 return build4()
@@ -1922,17 +1934,3 @@ else
     if op == 'activate' then return activate(KEYS, rest) end
     return redis.error_reply('RLC_BADARG ARGV[1] must be decide, release, activate or peek')
 end
-
---[==[@evalsha
--- The EVALSHA script's dispatch: decide and peek of a request its chain
--- resolves are answered here; anything else is the whole library's.
-if redis.replicate_commands then redis.replicate_commands() end
-local op = ARGV[1]
-if op == 'decide' or op == 'peek' then
-    local rest = {}
-    for i = 2, #ARGV do rest[i - 1] = ARGV[i] end
-    local res = (op == 'decide' and decide or peek)(KEYS, rest)
-    if res ~= MISS then return res end
-end
-return full()
---]==]
