@@ -1,0 +1,152 @@
+#!/bin/sh
+# evalsha.sh - a deploy for a server without functions (SPEC.md 6.2, 6.3;
+# RLC_NO_FUNCTIONS=1 makes Redis 7 one): the script rlc loads, the chains
+# its configs hold beside their fields (outside the version: the same
+# versions as a deploy for FUNCTION LOAD), a listed path resolved from its
+# chain in one HGET (the wire, by MONITOR) and a template's value by the
+# whole library, both decided as the policy says, through `rlc decide`;
+# no drift reported for configs with chains; a flushed script is reported
+# as a missing library and loaded again by the next deploy.
+. "$ROOT/tests/lib.sh"
+plan 12
+
+PORT=$(free_port)
+PORT2=$(free_port)
+start_redis "$PORT" || bail_out "redis starts" "see stderr"
+start_redis "$PORT2" || bail_out "redis starts" "see stderr"
+cat > "$T/p.rlp" <<'EOF'
+policy "e" {
+  namespace = "e"
+}
+
+tenant * {
+  limit 3/1m
+}
+
+tenant "acme" {
+  limit 50/1m
+  route GET "/v1/items/*" {
+    limit 20/1m
+  }
+  group "g" {
+    limit 10/1m
+    key "k1" {
+      limit 4/1m
+    }
+    key * {
+      limit 2/1m
+    }
+  }
+}
+
+target redis "primary" {
+  url = env("RLC_REDIS_URL")
+}
+EOF
+"$RLC" compile -q "$T/p.rlp" -o "$T/p.json" || bail_out "compile" "failed"
+cd "$T" || exit 1
+rc() { redis-cli -p "$PORT" "$@"; }
+# The script's sha comes from the plan's library: decide is given the plan.
+dec() { "$RLC" decide --plan "$T/p.json" "$@"; }
+export RLC_REDIS_URL="redis://127.0.0.1:$PORT" RLC_STATE_DIR="$T/state"
+# Redis 7 as a server without functions, for run and decide alike.
+export RLC_NO_FUNCTIONS=1
+"$RLC" run -q "$T/p.json" 2> err; r=$?
+[ $r = 0 ] && [ -z "$(rc function list)" ] &&
+    ok "a deploy for EVALSHA applies, loading no function library" ||
+    notok "a deploy for EVALSHA applies" "exit $r: $(cat err)"
+# The same plan deployed for FUNCTION LOAD elsewhere: the same versions.
+RLC_NO_FUNCTIONS=0 RLC_REDIS_URL="redis://127.0.0.1:$PORT2" \
+    "$RLC" run -q --state-dir "$T/state2" "$T/p.json" ||
+    bail_out "the FCALL deploy" "failed"
+V=$(rc get '{e:acme}:active')
+V2=$(redis-cli -p "$PORT2" get '{e:acme}:active')
+[ -n "$V" ] && [ "$V" = "$V2" ] &&
+    ok "a config's version is the same for EVALSHA and for FUNCTION LOAD (chains are outside it)" ||
+    notok "the same versions" "$V against $V2"
+CFG="{e:acme}:cfg:$V"
+keys=$(rc hkeys "$CFG" | sort | tr '\n' ' ')
+keys2=$(redis-cli -p "$PORT2" hkeys "$CFG" | sort | tr '\n' ' ')
+[ "$keys" = "m p p/group:g p/group:g/key:k1 s s/group:g s/group:g/key* s/group:g/key:k1 " ] &&
+    [ "$keys2" = "m s s/group:g s/group:g/key* s/group:g/key:k1 " ] &&
+    ok "each listed field has its chain (p...) for EVALSHA, none for a template, none for FCALL" ||
+    notok "chains beside the listed fields" "EVALSHA: $keys; FCALL: $keys2"
+# The chain of the key: the header (format 1, server time, skew 0) and the
+# rules of the tenant, the group and the key, in the walk's order, their
+# numbers as doubles: the route rule's method and pattern with it.
+hdr=$(rc hget "$CFG" p/group:g/key:k1 | od -An -tx1 -N10 | tr -d ' \n')
+n=$(rc hget "$CFG" p/group:g/key:k1 | tr -c 'a-zA-Z0-9/*\n' . | grep -c 'GET\.\./v1/items/\*')
+[ "$hdr" = "01730000000000000000" ] && [ "$n" = 1 ] &&
+    ok "a chain starts with the meta field packed and carries the routed rule" ||
+    notok "a chain's header and routed rule" "header $hdr, route found $n"
+
+# What one decision of a listed key sends: the script's own resolution
+# reads the key's chain (one HGET) and no rule field.
+rc monitor > mon 2>&1 &
+MP=$!
+sleep 0.3
+dec acme group:g/key:k1 > out 2> err; r=$?
+sleep 0.3
+kill "$MP" 2>/dev/null; wait "$MP" 2>/dev/null
+[ $r = 0 ] && grep -q '"HGET" "{e:acme}:cfg:'"$V"'" "p/group:g/key:k1"' mon &&
+    ! grep -q '"HMGET"' mon && grep -q '"EVALSHA"' mon &&
+    ok "a listed key is resolved from its chain: one HGET, no HMGET of rule fields" ||
+    notok "a listed key resolved from its chain" "exit $r: $(grep -v '"MONITOR"' mon | head -5 | tr '\n' ' ')"
+
+allowed() { sed -n 2p out | cut -d, -f7; }
+rule() { sed -n 2p out | cut -d, -f8; }
+remaining() { sed -n 2p out | cut -d, -f9; }
+# k1 allows 4 a minute: one taken above, three more, then rejected by it.
+got=
+for i in 1 2 3 4; do
+    dec acme group:g/key:k1 > out 2>> err
+    got="$got$(allowed)"
+done
+[ "$got" = 1110 ] && [ "$(remaining)" = 0 ] &&
+    ok "the key's limit runs out on the request the policy says (chain path)" ||
+    notok "the key's limit (chain path)" "allowed $got, $(cat out err)"
+# An unlisted key (key *, 2 a minute), resolved by the whole library.
+got=
+for i in 1 2 3; do
+    dec acme group:g/key:other > out 2>> err
+    got="$got$(allowed)"
+done
+[ "$got" = 110 ] && ok "a template's value is decided by the whole library (key *: 2/1m)" ||
+    notok "a template's value" "allowed $got, $(cat out err)"
+# A route rule: the tenant's GET /v1/items/* is charged by a routed
+# request (20 a minute), so its remaining is the least; another URL is
+# decided by the tenant's own limit alone (50, of which the requests above
+# took 8 admitted).
+dec acme "" GET /v1/items/9 > out 2>> err
+a=$(remaining)
+dec acme "" GET /v2/x > out 2>> err
+b=$(remaining)
+[ "$a" = 19 ] && [ "$b" = 42 ] &&
+    ok "a routed rule of the chain applies to its URLs only" ||
+    notok "a routed rule of the chain" "remaining $a and $b"
+# An unlisted tenant: `tenant *` (3 a minute), the whole library's.
+got=
+for i in 1 2 3 4; do
+    dec newco > out 2>> err
+    got="$got$(allowed)"
+done
+[ "$got" = 1110 ] && ok "an unlisted tenant is decided by tenant * through the script" ||
+    notok "an unlisted tenant" "allowed $got, $(cat out err)"
+
+"$RLC" status > st 2>&1; r=$?
+[ $r = 0 ] && ! grep -q 'drift: tenant' st &&
+    ok "status reports no drift for configs with chains (exit 0)" ||
+    notok "status with chains" "exit $r: $(cat st)"
+
+# A flushed script cache: the decision reports the missing library; the
+# next deploy loads the script again (the plan unchanged).
+rc script flush > /dev/null
+dec acme group:g/key:k1 > out 2> err; r=$?
+[ $r = 1 ] && grep -q RLC3240 err && grep -q 'has no rlc enforcement library' err &&
+    ok "after SCRIPT FLUSH a decision reports the missing library (exit 1, RLC3240)" ||
+    notok "after SCRIPT FLUSH" "exit $r: $(cat err)"
+"$RLC" run -q "$T/p.json" 2> err; r=$?
+dec acme group:g > out 2>> err
+[ $r = 0 ] && [ "$(allowed)" = 1 ] && [ "$(rule)" != "" ] &&
+    ok "the next deploy loads the script again and decisions go on" ||
+    notok "the script loaded again" "exit $r: $(cat out err)"
