@@ -1281,8 +1281,7 @@ end
 local argv = ARGV
 if argv[1] ~= 'decide' then return full() end
 if not redis.REDIS_VERSION_NUM and redis.replicate_commands then redis.replicate_commands() end
-local keys, args = KEYS, {}
-for i = 2, #argv do args[i - 1] = argv[i] end
+local keys, args = KEYS, {_G.unpack(argv, 2)}
 --]==]
 
 local function build4()
