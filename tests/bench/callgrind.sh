@@ -23,7 +23,11 @@
 #     W = 10 000 had expired before its turn came again (the ratio was
 #     that of a new key against one written in place).  The bench prints
 #     how many counters expired during each sweep;
-#   - the EVALSHA path (Redis < 7) against FCALL, same decisions (<= 1.50).
+#   - the EVALSHA path (Redis < 7) against FCALL, same decisions (<= 1.50):
+#     the same tenants deployed for EVALSHA (RLC_NO_FUNCTIONS=1), so that the
+#     script is the one rlc loads and the listed key is read from its chain.
+#   BENCH_CG_CASES="efcall eevalsha" BENCH_CG_SWEEP=" " BENCH_CG_LSWEEP=" "
+#     measures only those two (a blank list: no sweep).
 # Figures, not a test: exits 0 whatever it measures.
 #   BUILD=build sh tests/bench/callgrind.sh
 #   BENCH_CG_N=N        decisions per case (20 000)
