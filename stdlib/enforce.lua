@@ -1542,8 +1542,9 @@ local function decide(keys, args)
                 -- Its expiry kept (bucket_ttl's common answer), only the
                 -- state's first two numbers are written: the third, the
                 -- expiry recorded, stays as it is.
+                local st, tt
                 if keep and oexp >= keep + reset then
-                    ST[i], TT[i] = spack('dd', left, t), false
+                    st, tt = spack('dd', left, t), false
                 else
                     -- bucket_ttl's other answers.
                     local need, exp = reset + 2 * skew + 1, 0
@@ -1554,11 +1555,10 @@ local function decide(keys, args)
                         need = need + slack
                         exp = at_now + need
                     end
-                    ST[i], TT[i] = spack('ddd', left, t, exp), need
+                    st, tt = spack('ddd', left, t, exp), need
                 end
                 if lone and not r.shadow then
                     -- The write and the answer of the code after the loop.
-                    local st, tt = ST[1], TT[1]
                     if tt == false then
                         call('SETRANGE', mk[2], '0', st)
                     elseif at_now then
@@ -1575,7 +1575,7 @@ local function decide(keys, args)
                     return out
                 end
                 admit, rem = true, q
-                R[i], S[i] = q, reset
+                R[i], S[i], ST[i], TT[i] = q, reset, st, tt
             else
                 admit, rem = false, idiv(level, W)
                 retry = -1

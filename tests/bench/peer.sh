@@ -19,6 +19,9 @@
 #   BENCH_PEER_N=N    decisions per case under callgrind (5 000)
 #   BENCH_PEER_NT=N   decisions per case timed (20 000)
 #   NODE=, NPM=       the commands to use (node, npm)
+#   BENCH_PEER_CASES="rlc_tb1 floor_tb1"  only these cases (the names in
+#                     CASES below), instructions only: no timed pass and
+#                     no ratios, for comparing two builds
 set -u
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -117,6 +120,8 @@ resp() {
 # The cases, in the order they run: name, then the command (`|`-separated,
 # SHA_x standing for a floor's SHA1) or `node MODE` for the peer.
 CASES="rlc_tb1 rlc_gc1 floor_tb1 peer_1 rlc_fw1 rlc_as1 floor_fw1 rlc_fwr peer_1r rlc_h3 floor_tb3 peer_u3"
+ONLY=${BENCH_PEER_CASES:-}
+[ -n "$ONLY" ] && CASES=$ONLY
 case_cmd() {
     case $1 in
     rlc_tb1) echo 'FCALL|rlc_decide|1|{pb:tb1}:active||GET|/|1||' ;;
@@ -232,6 +237,14 @@ done
 redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1
 wait "$SP" 2>/dev/null
 SP=
+if [ -n "$ONLY" ]; then
+    for c in $CASES; do
+        skip "$c" && continue
+        eval "i=\$I_$c"
+        awk -v c="$c" -v i="$i" -v n="$N" 'BEGIN { printf "  %-12s %9.3f kIr\n", c, i / n / 1000 }'
+    done
+    exit 0
+fi
 
 # Pass 2: time, on a plain server pinned to one core, the clients to the
 # other when there are two.
