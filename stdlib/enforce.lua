@@ -36,6 +36,12 @@ local LIBRARY_VERSION = 1
 -- decision may only touch its own tenant's slot.
 local TEMPLATE = nil
 
+--[==[@evalsha
+-- The EVALSHA script (see the comment above plan_for) answers decide in
+-- its own chunk; any other operation is the whole library's, before the
+-- chunk makes anything (a deploy activates every tenant it writes so).
+if ARGV[1] ~= 'decide' then return full() end
+--]==]
 --@evalsha
 -- Whether this chunk stays loaded between calls (FUNCTION LOAD), so that
 -- what it caches is used again; EVALSHA runs it afresh on every call.
@@ -1279,7 +1285,6 @@ end
 -- write after TIME: effects instead (7, which has REDIS_VERSION_NUM,
 -- replicates nothing else).
 local argv = ARGV
-if argv[1] ~= 'decide' then return full() end
 if not redis.REDIS_VERSION_NUM and redis.replicate_commands then redis.replicate_commands() end
 local keys, args = KEYS, {_G.unpack(argv, 2)}
 --]==]
