@@ -186,13 +186,11 @@ static void put_le_double(buf *b, double d)
 
 /* One rule packed for the EVALSHA script's struct.unpack('<Bc0c1BddddBc0Hc0'):
  * id, kind, shadow, n1..n4 (put_rule's), method and route ("" without a
- * route).  False when a length does not fit its count. */
-static bool put_packed_rule(buf *b, const rl_rule *r)
+ * route); every length fits its count (packs). */
+static void put_packed_rule(buf *b, const rl_rule *r)
 {
     size_t il = strlen(r->id), ml = r->method ? strlen(r->method) : 0,
            rl = r->method ? strlen(r->route) : 0;
-    if (il > 255 || ml > 255 || rl > 65535)
-        return false;
     buf_putc(b, (char)il);
     buf_append(b, r->id, il);
     buf_putc(b, plan_kind_code(r->kind));
@@ -215,17 +213,25 @@ static bool put_packed_rule(buf *b, const rl_rule *r)
     buf_append(b, l2, 2);
     if (rl)
         buf_append(b, r->route, rl);
+}
+
+/* Whether every rule of t fits put_packed_rule's counts. */
+static bool packs(const rl_tenant *t)
+{
+    for (size_t i = 0; i < t->nrules; i++) {
+        const rl_rule *r = &t->rules[i];
+        if (strlen(r->id) > 255 ||
+            (r->method && (strlen(r->method) > 255 || strlen(r->route) > 65535)))
+            return false;
+    }
     return true;
 }
 
-/* The chain of listed subject x (SPEC.md 6.3): the header '<Bc1d' (format,
- * time source, skew), then the rules of every subject x's path reaches,
- * the tenant's first: those of its prefixes (at each '/') and its own, in
- * the order the library's walk finds them.  Only for a path the walk
- * accepts whose every level is a listed name; false (nothing kept) for any
- * other, which the script resolves in full. */
-static bool put_chain(buf *all, const rl_ruleset *rs, const rl_tenant *t, const cfg_subj *sv,
-                      size_t nsub, const cfg_subj *x)
+/* The twin of field x (SPEC.md 6.2): the header '<Bc1d' (format, time
+ * source, skew), then x's own rules packed.  Only for a path the walk
+ * accepts whose every level is a listed name (a template's field, "kind*",
+ * has none); false for any other, which the script resolves in full. */
+static bool put_twin(buf *all, const rl_ruleset *rs, const rl_tenant *t, const cfg_subj *x)
 {
     if (x->n > 1024)
         return false;
@@ -238,24 +244,14 @@ static bool put_chain(buf *all, const rl_ruleset *rs, const rl_tenant *t, const 
             return false;
         k = e;
     }
-    size_t start = all->len;
     buf_putc(all, (char)REDIS_CONFIG_FORMAT);
     buf_putc(all, rs->client_time ? 'c' : 's');
     put_le_double(all, (double)rs->skew_ms);
-    for (size_t k = 0; k <= x->n; k++) {
-        if (k && k < x->n && x->s[k] != '/')
-            continue;
-        long f = subj_index(sv, nsub, x->s, k);
-        if (f < 0 || sv[f].first < 0)
-            continue;
-        const char *subj = t->rules[sv[f].first].subject;
-        for (size_t i = (size_t)sv[f].first; i < t->nrules && !strcmp(t->rules[i].subject, subj);
+    if (x->first >= 0) {
+        const char *subj = t->rules[x->first].subject;
+        for (size_t i = (size_t)x->first; i < t->nrules && !strcmp(t->rules[i].subject, subj);
              i++)
-            if (!put_packed_rule(all, &t->rules[i])) {
-                all->len = start;
-                all->data[start] = '\0';
-                return false;
-            }
+            put_packed_rule(all, &t->rules[i]);
     }
     return true;
 }
@@ -263,11 +259,12 @@ static bool put_chain(buf *all, const rl_ruleset *rs, const rl_tenant *t, const 
 /* The config fields of tenant t, each field and value followed by its NUL,
  * into all, off[i] the start of the i-th of *nv strings (off has room for
  * 4 * (subjects + 1) + 1); version = the digest of exactly those bytes.
- * With chains, each listed field's chain follows them (put_chain), as
- * field "p<subject>" and its value, outside the digest: a config is the
- * same version whichever call form its store has. */
+ * With twins, each listed field's twin follows them (put_twin), as field
+ * "p<subject>" and its value, outside the digest: a config is the same
+ * version whichever call form its store has.  A tenant with a rule too
+ * long to pack has none: the script then resolves every path in full. */
 static size_t *config_encode(const rl_ruleset *rs, const rl_tenant *t, buf *all, size_t *nv,
-                             char version[REDIS_CONFIG_VERSION_LEN + 1], bool chains)
+                             char version[REDIS_CONFIG_VERSION_LEN + 1], bool twins)
 {
     /* Fields: "m" = "<format> <c|s> <skew_ms>", then "s" + "/<subject>" per
      * subject with rules (and the rule-less ones needs_field keeps), in
@@ -303,7 +300,7 @@ static size_t *config_encode(const rl_ruleset *rs, const rl_tenant *t, buf *all,
     nsub = w;
 
     size_t *off = xmalloc((4 * (nsub + 1) + 1) * sizeof *off);
-    /* The subjects given a field, for their chains. */
+    /* The subjects given a field, for their twins. */
     size_t *em = xmalloc((nsub ? nsub : 1) * sizeof *em), nem = 0;
     buf tmp;
     buf_init(&tmp, BUF_DEFAULT_MAX);
@@ -342,7 +339,8 @@ static size_t *config_encode(const rl_ruleset *rs, const rl_tenant *t, buf *all,
         abort();
     memcpy(version, hex, REDIS_CONFIG_VERSION_LEN);
     version[REDIS_CONFIG_VERSION_LEN] = '\0';
-    for (size_t i = 0; chains && i < nem; i++) {
+    twins = twins && packs(t);
+    for (size_t i = 0; twins && i < nem; i++) {
         const cfg_subj *x = &sv[em[i]];
         size_t at = all->len;
         buf_putc(all, 'p');
@@ -352,7 +350,7 @@ static size_t *config_encode(const rl_ruleset *rs, const rl_tenant *t, buf *all,
         }
         buf_putc(all, '\0');
         size_t vat = all->len;
-        if (!put_chain(all, rs, t, sv, nsub, x)) {
+        if (!put_twin(all, rs, t, x)) {
             all->len = at;
             all->data[at] = '\0';
             continue;

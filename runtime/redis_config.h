@@ -37,9 +37,9 @@ typedef struct redis_cmds {
  * activate call (config first, so the pointer never names a missing
  * config): FCALL rlc_activate 1 <active key> <version> [now], or with
  * script_sha set, EVALSHA <sha> 1 <active key> activate <version> [now];
- * with script_sha the HSET also writes each listed field's chain (the
- * fields "p" and "p/<subject>" that the EVALSHA script reads, SPEC.md
- * 6.2), which the version does not cover.
+ * with script_sha the HSET also writes each listed field's twin (the
+ * fields "p" and "p/<subject>", its rules packed, that the EVALSHA script
+ * reads, SPEC.md 6.2), which the version does not cover.
  * now_ms: the deployer's clock, needed with client time; -1 to omit.
  * version gets REDIS_CONFIG_VERSION_LEN + 1 bytes. */
 void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *script_sha,
@@ -55,7 +55,7 @@ const char *redis_library_function(size_t *len);
  * the whole library without its "#!lua" line as a function, then the
  * regions of lib marked for EVALSHA (between a line "--@evalsha" and one
  * "--@end", or inside a comment opened by "--[==[@evalsha" and closed by
- * "--]==]"), which resolve a listed path from its chain field and decide
+ * "--]==]"), which resolve a listed path from its fields' twins and decide
  * it in the script's chunk, and hand anything else to that function.  Into out (reset first);
  * false when out is full. */
 bool redis_library_evalsha(const char *lib, size_t len, buf *out);

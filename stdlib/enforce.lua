@@ -37,7 +37,7 @@ local LIBRARY_VERSION = 1
 local TEMPLATE = nil
 
 --[==[@evalsha
--- The EVALSHA script (see the comment above plan_for) answers decide in
+-- The EVALSHA script (see the comment above its plan_for) answers decide in
 -- its own chunk; any other operation is the whole library's, before the
 -- chunk makes anything (a deploy activates every tenant it writes so).
 if ARGV[1] ~= 'decide' then return full() end
@@ -847,7 +847,7 @@ local function fields(cfg, cfgkey, names, out, last)
             local kv = call('HGETALL', cfgkey)
             local f = {}
             -- The rule fields, "s" and "s/...": not the meta field, nor
-            -- the chains ("p...") a deploy for EVALSHA adds.
+            -- the twins ("p...") a deploy for EVALSHA adds.
             for j = 1, #kv, 2 do
                 if byte(kv[j]) == 115 then f[kv[j]] = parse_rules(kv[j + 1]) end
             end
@@ -1226,39 +1226,59 @@ end
 -- not as a function.  What it does not resolve, and every other
 -- operation, the whole library answers (full).
 -- A deploy for EVALSHA writes beside each listed subject's field
--- "s/<path>" its chain "p/<path>" (the tenant's: "p"): the meta field's
--- format, time source and skew, then every rule of the subjects the path
--- reaches, the tenant's first, packed (struct), so that no number is read
--- from text.  The rules are the walk's, in its order, because a field
--- exists only where the walk takes the listed name at every level of its
--- path (6.2).  A path that reaches a template, a tenant without an active
--- key (`tenant *`), a config without chains (deployed for FUNCTION LOAD)
+-- "s/<path>" its twin "p/<path>" (the tenant's: "p"): the meta field's
+-- format, time source and skew, then that subject's rules packed (struct),
+-- so that no number is read from text.  One HMGET of the twins of the
+-- path's prefixes and of the path itself gives the rules the walk finds,
+-- in its order, because a field exists only where the walk takes the
+-- listed name at every level of its path (6.2).  A path without a twin (a
+-- template's value, a name no config lists), a tenant without an active
+-- key (`tenant *`), a config without twins (deployed for FUNCTION LOAD)
 -- or a missing one resolves in full.
 local TEMPLATE = false
 local tpl_bind
 local function plan_for(active, prefix, ver, path, method, route)
     if not ver or #path > 1024 then return nil, full() end
-    local v = call('HGET', prefix .. ':cfg:' .. ver, path == '' and 'p' or 'p/' .. path)
-    if not v then return nil, full() end
-    local format, tsrc, skew, pos = sunpack('<Bc1d', v)
+    -- The twins of the tenant, of each subject above the path's last and
+    -- of the last: at most 9.
+    local names, k, i = {'p'}, 1, 1
+    if path ~= '' then
+        while k < 10 do
+            local j = find(path, '/', i, true)
+            k = k + 1
+            if not j then
+                names[k] = 'p/' .. path
+                break
+            end
+            names[k] = 'p/' .. sub(path, 1, j - 1)
+            i = j + 1
+        end
+    end
+    local vals = call('HMGET', prefix .. ':cfg:' .. ver, unpack(names, 1, k))
+    local v = vals[k]
+    if k == 10 or not v then return nil, full() end
+    local format, tsrc, skew = sunpack('<Bc1d', v)
     if format ~= 1 then return nil, full() end
     local rules, mkeys, n, routed = {}, {active}, 0, false
-    local len = #v
-    while pos <= len do
-        local id, kind, sh, n1, n2, n3, n4, m, r
-        id, kind, sh, n1, n2, n3, n4, m, r, pos = sunpack('<Bc0c1BddddBc0Hc0', v, pos)
-        n = n + 1
-        local rule = {id = id, kind = kind, shadow = sh == 1, n1 = n1, n2 = n2, n3 = n3, n4 = n4}
-        if m ~= '' then
-            local segs = {}
-            for s in gmatch(r, '[^/]+') do segs[#segs + 1] = s end
-            rule.method, rule.segs, routed = m, segs, true
+    for q = 1, k do
+        v = vals[q]
+        local pos, len = 11, v and #v or 0
+        while pos <= len do
+            local id, kind, sh, n1, n2, n3, n4, m, r
+            id, kind, sh, n1, n2, n3, n4, m, r, pos = sunpack('<Bc0c1BddddBc0Hc0', v, pos)
+            n = n + 1
+            local rule = {id = id, kind = kind, shadow = sh == 1, n1 = n1, n2 = n2, n3 = n3, n4 = n4}
+            if m ~= '' then
+                local segs = {}
+                for s in gmatch(r, '[^/]+') do segs[#segs + 1] = s end
+                rule.method, rule.segs, routed = m, segs, true
+            end
+            rules[n] = rule
         end
-        rules[n] = rule
     end
     if routed then
         -- The routed rules the request matches, by the matcher FUNCTION
-        -- LOAD uses, over the one list the chain is.
+        -- LOAD uses, over the one list the twins make.
         RT = RT or routes_lib()
         local M = RT.matcher({rules})
         local sig = RT.sig(M, method, route)

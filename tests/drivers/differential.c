@@ -10,12 +10,12 @@
  * The first divergence is printed with both answers and the exit status is 1.
  *
  *   differential --port P [--seed S] [--requests N] [--mode fcall|eval]
- *                [--no-chains] [--time client|server]
- *                [--mutate|--mutate-template|--mutate-lone|--mutate-chain]
+ *                [--no-twins] [--time client|server]
+ *                [--mutate|--mutate-template|--mutate-lone|--mutate-twin]
  *
  * --time server: Redis reads its own clock; the simulator is fed the time
  * the server reports in each answer.  --mutate, --mutate-template,
- * --mutate-lone and --mutate-chain alter the library before loading it, to
+ * --mutate-lone and --mutate-twin alter the library before loading it, to
  * show that this test can fail. */
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -269,9 +269,9 @@ static void redeploy_plan(json_t *plan)
 static redisContext *rc;
 static char script_sha[64];
 static bool use_eval;
-/* --no-chains: configs as a deploy for FUNCTION LOAD writes them, which the
+/* --no-twins: configs as a deploy for FUNCTION LOAD writes them, which the
  * EVALSHA script then resolves in full. */
-static bool no_chains;
+static bool no_twins;
 
 static redisReply *cmd_argv(int argc, const char **argv, const size_t *lens)
 {
@@ -303,8 +303,8 @@ static void install(const rl_ruleset *rs, long long now)
     for (size_t i = 0; i < cmds.n; i++) {
         redis_cmd *c = &cmds.v[i];
         int argc = c->argc;
-        if (no_chains && !strcmp(c->argv[0], "HSET")) {
-            /* As a deploy for FUNCTION LOAD writes it: the chains ("p",
+        if (no_twins && !strcmp(c->argv[0], "HSET")) {
+            /* As a deploy for FUNCTION LOAD writes it: the twins ("p",
              * "p/...") left out, the rest in place. */
             argc = 2;
             for (int a = 2; a + 1 < c->argc; a += 2) {
@@ -323,13 +323,13 @@ static void install(const rl_ruleset *rs, long long now)
 }
 
 /* The alterations --mutate, --mutate-template, --mutate-lone and
- * --mutate-chain make to the library: a token bucket that charges one unit
+ * --mutate-twin make to the library: a token bucket that charges one unit
  * more than it should; a template's value whose ':' is not encoded in its
  * counter key, so that the values "u1:log" and "u1" share a key (and "x:y",
  * "x%3Ay" no longer do); a token bucket decided alone (a plan of one rule)
  * that answers one unit more remaining than it has; the EVALSHA script's
- * resolution of a listed path (its chain) reading every rule's cost one
- * unit higher. */
+ * resolution of a listed path (from its fields' twins) reading every
+ * rule's cost one unit higher. */
 static const char *const mutations[][2] = {
     {"local units = ck * W\n", "local units = ck * W + 1\n"},
     {"suf = suf .. '/' .. gsub(name, ':', '%%3A')", "suf = suf .. '/' .. name"},
@@ -633,16 +633,16 @@ int main(int argc, char **argv)
             mutation = 0;
         else if (!strcmp(argv[i], "--mutate-template"))
             mutation = 1;
-        else if (!strcmp(argv[i], "--no-chains"))
-            no_chains = true;
-        else if (!strcmp(argv[i], "--mutate-chain"))
+        else if (!strcmp(argv[i], "--no-twins"))
+            no_twins = true;
+        else if (!strcmp(argv[i], "--mutate-twin"))
             mutation = 3;
         else if (!strcmp(argv[i], "--mutate-lone"))
             mutation = 2;
         else {
             fprintf(stderr, "usage: differential --port P [--seed S] [--requests N] "
-                            "[--mode fcall|eval] [--no-chains] [--time client|server] "
-                            "[--mutate|--mutate-template|--mutate-lone|--mutate-chain]\n");
+                            "[--mode fcall|eval] [--no-twins] [--time client|server] "
+                            "[--mutate|--mutate-template|--mutate-lone|--mutate-twin]\n");
             return 2;
         }
     }

@@ -9,7 +9,7 @@
 # able to fail: bounds claimed one smaller, and a library whose exact
 # sliding window admits one request too many, are both caught.  The same
 # through the EVALSHA script (servers without functions): the plan deployed
-# for EVALSHA (RLC_NO_FUNCTIONS=1, configs with their chains), within every
+# for EVALSHA (RLC_NO_FUNCTIONS=1, configs with their fields' twins), within every
 # bound, and the loosened library caught there too.
 . "$ROOT/tests/lib.sh"
 D="$ROOT/$BUILD/tests/drivers/bounds"
@@ -32,8 +32,8 @@ export RLC_REDIS_URL="redis://127.0.0.1:$port" RLC_STATE_DIR="$T/state"
 long_ttls() {
     for k in $(redis-cli -p "$port" --scan --pattern '{pb:*}:cfg:*'); do
         redis-cli -p "$port" HSET "$k" m "1 c 3600000" >/dev/null
-        # A chain (a deploy for EVALSHA) carries the meta field packed in
-        # its first 10 bytes (SPEC.md 6.3).
+        # A twin (a deploy for EVALSHA) carries the meta field packed in
+        # its first 10 bytes (SPEC.md 6.2).
         redis-cli -p "$port" EVAL "for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
             if string.sub(f, 1, 1) == 'p' then
                 local v = redis.call('HGET', KEYS[1], f)

@@ -3,7 +3,7 @@
 # tests/drivers/differential.c replays random requests through a real
 # redis-server (started here) and the simulator and compares every answer.
 # FUNCTION (Redis 7) and EVALSHA (the pre-7 fallback) paths, client and
-# server time; under EVALSHA configs with their chains (a deploy for
+# server time; under EVALSHA configs with their fields' twins (a deploy for
 # EVALSHA, resolved by the script itself) and without (a deploy for
 # FUNCTION LOAD, resolved by the whole library); policies with templates
 # (`tenant *`, `group *`, `key *`) and requests naming unlisted values; a
@@ -34,8 +34,8 @@ run "FCALL, client time" --seed 1 --requests 20000 --mode fcall --time client
 run "EVALSHA, client time" --seed 2 --requests 20000 --mode eval --time client
 run "FCALL, server time" --seed 3 --requests 20000 --mode fcall --time server
 run "EVALSHA, server time" --seed 4 --requests 5000 --mode eval --time server
-run "EVALSHA, configs without chains" --seed 6 --requests 5000 --mode eval --time client \
-    --no-chains
+run "EVALSHA, configs without twins" --seed 6 --requests 5000 --mode eval --time client \
+    --no-twins
 
 # The test must be able to fail: a token bucket that charges one unit too
 # many, a template's value whose ':' its counter key leaves unencoded, and
@@ -57,10 +57,10 @@ mutant "an altered library constant" --mutate
 mutant "a template value's ':' left unencoded in its counter key" --mutate-template
 mutant "a token bucket decided alone answering one unit too many remaining" --mutate-lone
 # Under EVALSHA a listed path is decided by the script's own chunk: the
-# decision's code (shared with the library) and the resolution from its
-# chain (the script's own) must both be checked there.
+# decision's code (shared with the library) and the resolution from the
+# twins (the script's own) must both be checked there.
 mutant "EVALSHA: an altered library constant" --mode eval --mutate
-mutant "EVALSHA: a chain's rules read with their cost one unit higher" --mode eval --mutate-chain
+mutant "EVALSHA: the twins' rules read with their cost one unit higher" --mode eval --mutate-twin
 
 # Malformed arguments are RLC_BADARG, never a decision: the library left by
 # a short client-time run (tenant t0 of namespace df), called by hand.
@@ -94,7 +94,7 @@ badarg "rlc_decide with a seventh argument" fcall rlc_decide 1 "$K" "" GET / 1 "
 badarg "rlc_release without now" fcall rlc_release 1 "$K" "" GET / L1
 badarg "rlc_release with a sixth argument" fcall rlc_release 1 "$K" "" GET / L1 "$NOW" extra
 # The EVALSHA form runs the same parsing: the script (and configs with
-# chains) a short EVALSHA run leaves.
+# twins) a short EVALSHA run leaves.
 sha=$("$D" --port "$port" --seed 5 --requests 200 --mode eval --time client 2>/dev/null |
     sed -n 's/^script //p')
 badarg "EVALSHA decide cost '1e3'" evalsha "$sha" 1 "$K" decide "" GET / 1e3 "$NOW" ""

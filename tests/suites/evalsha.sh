@@ -1,12 +1,12 @@
 #!/bin/sh
 # evalsha.sh - a deploy for a server without functions (SPEC.md 6.2, 6.3;
-# RLC_NO_FUNCTIONS=1 makes Redis 7 one): the script rlc loads, the chains
-# its configs hold beside their fields (outside the version: the same
-# versions as a deploy for FUNCTION LOAD), a listed path resolved from its
-# chain in one HGET (the wire, by MONITOR) and a template's value by the
-# whole library, both decided as the policy says, through `rlc decide`;
-# no drift reported for configs with chains; a flushed script is reported
-# as a missing library and loaded again by the next deploy.
+# RLC_NO_FUNCTIONS=1 makes Redis 7 one): the script rlc loads, the twins
+# its configs hold beside their listed fields (outside the version: the
+# same versions as a deploy for FUNCTION LOAD), a listed path resolved from
+# its twins in one HMGET (the wire, by MONITOR) and a template's value by
+# the whole library, both decided as the policy says, through `rlc
+# decide`; no drift reported for configs with twins; a flushed script is
+# reported as a missing library and loaded again by the next deploy.
 . "$ROOT/tests/lib.sh"
 plan 12
 
@@ -62,36 +62,42 @@ RLC_NO_FUNCTIONS=0 RLC_REDIS_URL="redis://127.0.0.1:$PORT2" \
 V=$(rc get '{e:acme}:active')
 V2=$(redis-cli -p "$PORT2" get '{e:acme}:active')
 [ -n "$V" ] && [ "$V" = "$V2" ] &&
-    ok "a config's version is the same for EVALSHA and for FUNCTION LOAD (chains are outside it)" ||
+    ok "a config's version is the same for EVALSHA and for FUNCTION LOAD (twins are outside it)" ||
     notok "the same versions" "$V against $V2"
 CFG="{e:acme}:cfg:$V"
 keys=$(rc hkeys "$CFG" | sort | tr '\n' ' ')
 keys2=$(redis-cli -p "$PORT2" hkeys "$CFG" | sort | tr '\n' ' ')
 [ "$keys" = "m p p/group:g p/group:g/key:k1 s s/group:g s/group:g/key* s/group:g/key:k1 " ] &&
     [ "$keys2" = "m s s/group:g s/group:g/key* s/group:g/key:k1 " ] &&
-    ok "each listed field has its chain (p...) for EVALSHA, none for a template, none for FCALL" ||
-    notok "chains beside the listed fields" "EVALSHA: $keys; FCALL: $keys2"
-# The chain of the key: the header (format 1, server time, skew 0) and the
-# rules of the tenant, the group and the key, in the walk's order, their
-# numbers as doubles: the route rule's method and pattern with it.
-hdr=$(rc hget "$CFG" p/group:g/key:k1 | od -An -tx1 -N10 | tr -d ' \n')
-n=$(rc hget "$CFG" p/group:g/key:k1 | tr -c 'a-zA-Z0-9/*\n' . | grep -c 'GET\.\./v1/items/\*')
-[ "$hdr" = "01730000000000000000" ] && [ "$n" = 1 ] &&
-    ok "a chain starts with the meta field packed and carries the routed rule" ||
-    notok "a chain's header and routed rule" "header $hdr, route found $n"
+    ok "each listed field has its twin (p...) for EVALSHA, none for a template, none for FCALL" ||
+    notok "twins beside the listed fields" "EVALSHA: $keys; FCALL: $keys2"
+# A twin: the header (format 1, server time, skew 0), then its subject's
+# rules, their numbers as doubles: the key's one rule (count 4, window
+# 60 000 ms as doubles), the tenant's two with the route rule's method and
+# pattern.  (redis-cli ends what it prints with a newline, 0a.)
+hdr=$(rc hget "$CFG" p/group:g/key:k1 | od -An -tx1 | tr -d ' \n')
+id=$(rc hget "$CFG" s/group:g/key:k1 | cut -d' ' -f1)
+want=$(printf '01730000000000000000 10 %s 54 00 0000000000001040 00000000004ced40 0000000000001040 000000000000f03f 00 0000 0a' \
+    "$(printf %s "$id" | od -An -tx1 | tr -d ' \n')" | tr -d ' ')
+n=$(rc hget "$CFG" p | tr -c 'a-zA-Z0-9/*\n' . | grep -c 'GET\.\./v1/items/\*')
+[ "$hdr" = "$want" ] && [ "$n" = 1 ] &&
+    ok "a twin is the meta field and its subject's rules packed; the tenant's carries the route" ||
+    notok "a twin's bytes" "key's twin $hdr, want $want; route in the tenant's $n"
 
 # What one decision of a listed key sends: the script's own resolution
-# reads the key's chain (one HGET) and no rule field.
+# reads the twins of the tenant, the group and the key (one HMGET) and no
+# rule field.
 rc monitor > mon 2>&1 &
 MP=$!
 sleep 0.3
 dec acme group:g/key:k1 > out 2> err; r=$?
 sleep 0.3
 kill "$MP" 2>/dev/null; wait "$MP" 2>/dev/null
-[ $r = 0 ] && grep -q '"HGET" "{e:acme}:cfg:'"$V"'" "p/group:g/key:k1"' mon &&
-    ! grep -q '"HMGET"' mon && grep -q '"EVALSHA"' mon &&
-    ok "a listed key is resolved from its chain: one HGET, no HMGET of rule fields" ||
-    notok "a listed key resolved from its chain" "exit $r: $(grep -v '"MONITOR"' mon | head -5 | tr '\n' ' ')"
+[ $r = 0 ] && [ "$(grep -c '"HMGET"' mon)" = 1 ] &&
+    grep -q '"HMGET" "{e:acme}:cfg:'"$V"'" "p" "p/group:g" "p/group:g/key:k1"$' mon &&
+    ! grep -q '"HGET"' mon && grep -q '"EVALSHA"' mon &&
+    ok "a listed key is resolved from its twins: one HMGET, no rule field read" ||
+    notok "a listed key resolved from its twins" "exit $r: $(grep -v '"MONITOR"' mon | head -5 | tr '\n' ' ')"
 
 allowed() { sed -n 2p out | cut -d, -f7; }
 rule() { sed -n 2p out | cut -d, -f8; }
@@ -103,8 +109,8 @@ for i in 1 2 3 4; do
     got="$got$(allowed)"
 done
 [ "$got" = 1110 ] && [ "$(remaining)" = 0 ] &&
-    ok "the key's limit runs out on the request the policy says (chain path)" ||
-    notok "the key's limit (chain path)" "allowed $got, $(cat out err)"
+    ok "the key's limit runs out on the request the policy says (twins)" ||
+    notok "the key's limit (twins)" "allowed $got, $(cat out err)"
 # An unlisted key (key *, 2 a minute), resolved by the whole library.
 got=
 for i in 1 2 3; do
@@ -122,8 +128,8 @@ a=$(remaining)
 dec acme "" GET /v2/x > out 2>> err
 b=$(remaining)
 [ "$a" = 19 ] && [ "$b" = 42 ] &&
-    ok "a routed rule of the chain applies to its URLs only" ||
-    notok "a routed rule of the chain" "remaining $a and $b"
+    ok "a routed rule of the tenant's twin applies to its URLs only" ||
+    notok "a routed rule of the tenant's twin" "remaining $a and $b"
 # An unlisted tenant: `tenant *` (3 a minute), the whole library's.
 got=
 for i in 1 2 3 4; do
@@ -135,8 +141,8 @@ done
 
 "$RLC" status > st 2>&1; r=$?
 [ $r = 0 ] && ! grep -q 'drift: tenant' st &&
-    ok "status reports no drift for configs with chains (exit 0)" ||
-    notok "status with chains" "exit $r: $(cat st)"
+    ok "status reports no drift for configs with twins (exit 0)" ||
+    notok "status with twins" "exit $r: $(cat st)"
 
 # A flushed script cache: the decision reports the missing library; the
 # next deploy loads the script again (the plan unchanged).
