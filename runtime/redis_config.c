@@ -257,8 +257,8 @@ static bool put_twin(buf *all, const rl_ruleset *rs, const rl_tenant *t, const c
 }
 
 /* The config fields of tenant t, each field and value followed by its NUL,
- * into all, off[i] the start of the i-th of *nv strings (off has room for
- * 4 * (subjects + 1) + 1); version = the digest of exactly those bytes.
+ * into all, off[i] the start of the i-th of *nv strings; version = the
+ * digest of exactly those bytes.
  * With twins, each listed field's twin follows them (put_twin), as field
  * "p<subject>" and its value, outside the digest: a config is the same
  * version whichever call form its store has.  A tenant with a rule too
@@ -299,9 +299,11 @@ static size_t *config_encode(const rl_ruleset *rs, const rl_tenant *t, buf *all,
             sv[w++] = sv[i];
     nsub = w;
 
-    size_t *off = xmalloc((4 * (nsub + 1) + 1) * sizeof *off);
-    /* The subjects given a field, for their twins. */
-    size_t *em = xmalloc((nsub ? nsub : 1) * sizeof *em), nem = 0;
+    twins = twins && packs(t);
+    size_t *off = xmalloc(((twins ? 4 : 2) * (nsub + 1) + 1) * sizeof *off);
+    /* The subjects given a field, for their twins (a deploy for FUNCTION
+     * LOAD, 100 000s of tenants, allocates nothing more). */
+    size_t *em = twins ? xmalloc((nsub ? nsub : 1) * sizeof *em) : NULL, nem = 0;
     buf tmp;
     buf_init(&tmp, BUF_DEFAULT_MAX);
     size_t k = 0;
@@ -315,7 +317,8 @@ static size_t *config_encode(const rl_ruleset *rs, const rl_tenant *t, buf *all,
         const cfg_subj *x = &sv[f];
         if (x->first < 0 && (!x->n || !needs_field(sv, nsub, x, &tmp)))
             continue;
-        em[nem++] = f;
+        if (em)
+            em[nem++] = f;
         off[k++] = all->len;
         buf_putc(all, 's');
         if (x->n) {
@@ -339,8 +342,7 @@ static size_t *config_encode(const rl_ruleset *rs, const rl_tenant *t, buf *all,
         abort();
     memcpy(version, hex, REDIS_CONFIG_VERSION_LEN);
     version[REDIS_CONFIG_VERSION_LEN] = '\0';
-    twins = twins && packs(t);
-    for (size_t i = 0; twins && i < nem; i++) {
+    for (size_t i = 0; i < nem; i++) {
         const cfg_subj *x = &sv[em[i]];
         size_t at = all->len;
         buf_putc(all, 'p');
