@@ -125,8 +125,7 @@ static int subj_cmp(const void *pa, const void *pb)
     return (a->first < 0) - (b->first < 0);   /* the one with rules first */
 }
 
-/* The index in v of the subject s[0..len), or -1. */
-static long subj_index(const cfg_subj *v, size_t n, const char *s, size_t len)
+static bool subj_has(const cfg_subj *v, size_t n, const char *s, size_t len)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -136,18 +135,13 @@ static long subj_index(const cfg_subj *v, size_t n, const char *s, size_t len)
         if (!c && v[mid].n != len)
             c = v[mid].n < len ? -1 : 1;
         if (!c)
-            return (long)mid;
+            return true;
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return -1;
-}
-
-static bool subj_has(const cfg_subj *v, size_t n, const char *s, size_t len)
-{
-    return subj_index(v, n, s, len) >= 0;
+    return false;
 }
 
 /* Whether a subject without rules needs a field: the library resolves a

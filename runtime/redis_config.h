@@ -56,8 +56,8 @@ const char *redis_library_function(size_t *len);
  * regions of lib marked for EVALSHA (between a line "--@evalsha" and one
  * "--@end", or inside a comment opened by "--[==[@evalsha" and closed by
  * "--]==]"), which resolve a listed path from its fields' twins and decide
- * it in the script's chunk, and hand anything else to that function.  Into out (reset first);
- * false when out is full. */
+ * it in the script's chunk, and hand anything else to that function.
+ * Into out (reset first); false when out is full. */
 bool redis_library_evalsha(const char *lib, size_t len, buf *out);
 
 /* The library a plan loads: base (the plan's library source, len bytes)

@@ -2,8 +2,10 @@
 -- enforce.lua - the rlc enforcement library: one call decides one request
 -- inside Redis (SPEC.md section 6).  Loaded with FUNCTION LOAD on Redis 7+
 -- (this whole file; functions rlc_decide and rlc_release), or on older
--- servers with SCRIPT LOAD of the same text minus its first line (the
--- "#!lua" line is not Lua) and called with
+-- servers with SCRIPT LOAD of the script the deploy makes of it (this text
+-- minus its first line, which is not Lua, as a function, then the regions
+-- marked for EVALSHA: see the comment above the second plan_for) and
+-- called with
 --   EVALSHA sha 1 <active key> decide|release ARGS...
 -- The algorithms are twins of runtime/algo.c and runtime/sim.c: every
 -- number is an integer below 2^53, so Lua's doubles and C's int64 agree
@@ -1235,6 +1237,8 @@ end
 -- template's value, a name no config lists), a tenant without an active
 -- key (`tenant *`), a config without twins (deployed for FUNCTION LOAD)
 -- or a missing one resolves in full.
+-- `tenant *` is the whole library's (a tenant without an active key has
+-- no version here), so decide never finds a plan of it to bind.
 local TEMPLATE = false
 local tpl_bind
 local function plan_for(active, prefix, ver, path, method, route)
@@ -1256,6 +1260,7 @@ local function plan_for(active, prefix, ver, path, method, route)
     end
     local vals = call('HMGET', prefix .. ':cfg:' .. ver, unpack(names, 1, k))
     local v = vals[k]
+    -- Ten names: a path deeper than 8, which the walk refuses.
     if k == 10 or not v then return nil, full() end
     local format, tsrc, skew = sunpack('<Bc1d', v)
     if format ~= 1 then return nil, full() end
@@ -1304,9 +1309,9 @@ end
 -- Redis 5 and 6 may be set to replicate scripts verbatim, which forbids a
 -- write after TIME: effects instead (7, which has REDIS_VERSION_NUM,
 -- replicates nothing else).
-local argv = ARGV
 if not redis.REDIS_VERSION_NUM and redis.replicate_commands then redis.replicate_commands() end
-local keys, args = KEYS, {_G.unpack(argv, 2)}
+-- decide's arguments, as FCALL passes them.
+local keys, args = KEYS, {_G.unpack(ARGV, 2)}
 --]==]
 
 local function build4()
@@ -1813,7 +1818,6 @@ local function decide(keys, args)
     return out
 --@end
 end
-
 
 -- release and activate are made on first use: an EVALSHA that decides
 -- does not pay for them.
