@@ -1245,16 +1245,17 @@ local function plan_for(active, prefix, ver, path, method, route)
     if not ver or #path > 1024 then return nil, full() end
     -- The twins of the tenant, of each subject above the path's last and
     -- of the last: at most 9.
-    local names, k, i = {'p'}, 1, 1
+    local names, k, i = {'p'}, 1, 3
     if path ~= '' then
+        local last = 'p/' .. path
         while k < 10 do
-            local j = find(path, '/', i, true)
+            local j = find(last, '/', i, true)
             k = k + 1
             if not j then
-                names[k] = 'p/' .. path
+                names[k] = last
                 break
             end
-            names[k] = 'p/' .. sub(path, 1, j - 1)
+            names[k] = sub(last, 1, j - 1)
             i = j + 1
         end
     end
