@@ -178,17 +178,17 @@ static void put_le_double(buf *b, double d)
     buf_append(b, c, 8);
 }
 
-/* One rule packed for the EVALSHA script's struct.unpack('<Bc0c1BddddBc0Hc0'):
- * id, kind, shadow, n1..n4 (put_rule's), method and route ("" without a
- * route); every length fits its count (packs). */
+/* One rule packed for the EVALSHA script's struct.unpack('<Bc0c1Bdddd'):
+ * id, kind, flags (1 shadow, 2 a route follows), n1..n4 (put_rule's);
+ * with a route, '<Bc0Hc0': method and pattern.  Every length fits its
+ * count (packs). */
 static void put_packed_rule(buf *b, const rl_rule *r)
 {
-    size_t il = strlen(r->id), ml = r->method ? strlen(r->method) : 0,
-           rl = r->method ? strlen(r->route) : 0;
+    size_t il = strlen(r->id);
     buf_putc(b, (char)il);
     buf_append(b, r->id, il);
     buf_putc(b, plan_kind_code(r->kind));
-    buf_putc(b, r->shadow ? 1 : 0);
+    buf_putc(b, (char)((r->shadow ? 1 : 0) | (r->method ? 2 : 0)));
     if (r->kind == PLAN_CONCURRENCY) {
         put_le_double(b, (double)r->max);
         put_le_double(b, (double)r->lease_ms);
@@ -200,13 +200,14 @@ static void put_packed_rule(buf *b, const rl_rule *r)
         put_le_double(b, (double)r->burst);
         put_le_double(b, (double)r->cost);
     }
+    if (!r->method)
+        return;
+    size_t ml = strlen(r->method), rl = strlen(r->route);
     buf_putc(b, (char)ml);
-    if (ml)
-        buf_append(b, r->method, ml);
+    buf_append(b, r->method, ml);
     unsigned char l2[2] = {(unsigned char)(rl & 0xff), (unsigned char)(rl >> 8)};
     buf_append(b, l2, 2);
-    if (rl)
-        buf_append(b, r->route, rl);
+    buf_append(b, r->route, rl);
 }
 
 /* Whether every rule of t fits put_packed_rule's counts. */

@@ -1270,11 +1270,13 @@ local function plan_for(active, prefix, ver, path, method, route)
         v = vals[q]
         local pos, len = 11, v and #v or 0
         while pos <= len do
-            local id, kind, sh, n1, n2, n3, n4, m, r
-            id, kind, sh, n1, n2, n3, n4, m, r, pos = sunpack('<Bc0c1BddddBc0Hc0', v, pos)
+            local id, kind, fl, n1, n2, n3, n4
+            id, kind, fl, n1, n2, n3, n4, pos = sunpack('<Bc0c1Bdddd', v, pos)
             n = n + 1
-            local rule = {id = id, kind = kind, shadow = sh == 1, n1 = n1, n2 = n2, n3 = n3, n4 = n4}
-            if m ~= '' then
+            local rule = {id = id, kind = kind, shadow = fl % 2 == 1, n1 = n1, n2 = n2, n3 = n3, n4 = n4}
+            if fl >= 2 then
+                local m, r
+                m, r, pos = sunpack('<Bc0Hc0', v, pos)
                 local segs = {}
                 for s in gmatch(r, '[^/]+') do segs[#segs + 1] = s end
                 rule.method, rule.segs, routed = m, segs, true

@@ -77,7 +77,7 @@ keys2=$(redis-cli -p "$PORT2" hkeys "$CFG" | sort | tr '\n' ' ')
 # pattern.  (redis-cli ends what it prints with a newline, 0a.)
 hdr=$(rc hget "$CFG" p/group:g/key:k1 | od -An -tx1 | tr -d ' \n')
 id=$(rc hget "$CFG" s/group:g/key:k1 | cut -d' ' -f1)
-want=$(printf '01730000000000000000 10 %s 54 00 0000000000001040 00000000004ced40 0000000000001040 000000000000f03f 00 0000 0a' \
+want=$(printf '01730000000000000000 10 %s 54 00 0000000000001040 00000000004ced40 0000000000001040 000000000000f03f 0a' \
     "$(printf %s "$id" | od -An -tx1 | tr -d ' \n')" | tr -d ' ')
 n=$(rc hget "$CFG" p | tr -c 'a-zA-Z0-9/*\n' . | grep -c 'GET\.\./v1/items/\*')
 [ "$hdr" = "$want" ] && [ "$n" = 1 ] &&
