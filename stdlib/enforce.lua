@@ -166,6 +166,7 @@ end
 -- pointer compare), and the milliseconds are the microseconds' leading
 -- digits, read as bytes.
 local sec_s, sec_ms = nil, 0
+--@end
 local function server_ms()
     local t = call('TIME')
     local s, u = t[1], t[2]
@@ -182,6 +183,7 @@ local function server_ms()
     end
     return sec_ms
 end
+--@evalsha
 
 local function bad(msg)
     return redis.error_reply('RLC_BADARG ' .. msg)
@@ -224,9 +226,11 @@ end
 -- the caches EVALSHA never fills.
 local EMPTY = {}
 local NOGEN = {new = EMPTY, old = EMPTY, n = 0, cap = 0, w = 0, wold = 0}
+--@end
 local function gen_new(cap, by, wf)
     return {new = {}, old = EMPTY, n = 0, cap = cap, by = by, wf = wf, w = 0, wold = 0}
 end
+--@evalsha
 
 -- A put first checks whether the newer generation is full (then it
 -- becomes the older); written out in both puts, since under EVALSHA every
@@ -519,6 +523,7 @@ local function routes_lib()
 end
 local RT
 
+--@end
 -- Rate algorithms: each returns admit, remaining, reset, retry[, state, ttl].
 -- The same decisions as runtime/algo.c, step for step; where a step is
 -- written otherwise here (fewer divisions: Lua pays dearly for each
@@ -588,6 +593,12 @@ end
 -- function of this file is made again on every call, and most decisions
 -- use one algorithm.  FUNCTION LOAD makes them at once.
 local rate = {T = token_bucket}
+--[==[@evalsha
+-- decide writes the token bucket out: the script's rate holds what algs
+-- adds, not token_bucket, which only activate (the whole library's) calls.
+local rate = {}
+--]==]
+--@evalsha
 local log_commit
 local function algs()
 local function gcra(r, st, cost, now, skew)
