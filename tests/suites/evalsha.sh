@@ -5,10 +5,11 @@
 # same versions as a deploy for FUNCTION LOAD), a listed path resolved from
 # its twins in one HMGET (the wire, by MONITOR) and a template's value by
 # the whole library, both decided as the policy says, through `rlc
-# decide`; no drift reported for configs with twins; a flushed script is
-# reported as a missing library and loaded again by the next deploy.
+# decide`, and a dry run; no drift reported for configs with twins; a
+# flushed script is reported as a missing library and loaded again by the
+# next deploy.
 . "$ROOT/tests/lib.sh"
-plan 12
+plan 13
 
 PORT=$(free_port)
 PORT2=$(free_port)
@@ -111,6 +112,15 @@ done
 [ "$got" = 1110 ] && [ "$(remaining)" = 0 ] &&
     ok "the key's limit runs out on the request the policy says (twins)" ||
     notok "the key's limit (twins)" "allowed $got, $(cat out err)"
+# peek (the whole library's): the same answer, nothing charged.
+dec --dry-run acme group:g/key:k1 > out 2>> err
+a=$(allowed)$(remaining)
+dec --dry-run acme group:g > out 2>> err
+b=$(remaining)
+dec --dry-run acme group:g > out 2>> err
+[ "$a" = 00 ] && [ -n "$b" ] && [ "$(remaining)" = "$b" ] &&
+    ok "a dry run through the script answers as a decision would and charges nothing" ||
+    notok "a dry run through the script" "k1: $a; group: $b then $(remaining)"
 # An unlisted key (key *, 2 a minute), resolved by the whole library.
 got=
 for i in 1 2 3; do
