@@ -1337,6 +1337,11 @@ local OUT, out_n = {}, 7
 local COSTS, ncosts = {}, 0
 
 --@end
+--[==[@evalsha
+-- Most requests cost 1: the script's COSTS, made on every call, starts
+-- with it (int_arg's value for "1"), so most calls parse no number here.
+COSTS['1'], ncosts = 1, 1
+--]==]
 local function decide(keys, args)
 --@evalsha
     if not call then init() end
