@@ -9,7 +9,7 @@
 # flushed script is reported as a missing library and loaded again by the
 # next deploy.
 . "$ROOT/tests/lib.sh"
-plan 13
+plan 17
 
 PORT=$(free_port)
 PORT2=$(free_port)
@@ -166,3 +166,44 @@ dec acme group:g > out 2>> err
 [ $r = 0 ] && [ "$(allowed)" = 1 ] && [ "$(rule)" != "" ] &&
     ok "the next deploy loads the script again and decisions go on" ||
     notok "the script loaded again" "exit $r: $(cat out err)"
+
+# diff reads no script text: the script this plan makes, loaded, holds
+# its tenant *; flushed, none is served.
+"$RLC" diff "$T/p.json" > d0 2>&1; r=$?
+rc script flush > /dev/null
+"$RLC" diff "$T/p.json" > d1 2>&1; r1=$?
+[ $r = 0 ] && ! grep -q 'tenant \*' d0 && [ $r1 = 10 ] && grep -q 'tenant \* (template): new' d1 &&
+    ok "diff: the plan's script loaded is no change (exit 0); flushed, tenant * is new (exit 10)" ||
+    notok "diff and the script" "exit $r: $(cat d0); exit $r1: $(cat d1)"
+
+# A rollback has no plan: it loads a script itself (the cache was
+# flushed) to set the pointers back through activate.
+"$RLC" run -q "$T/p.json" || bail_out "deploy p" "failed"
+V=$(rc get '{e:acme}:active')
+sed 's|limit 50/1m|limit 60/1m|' "$T/p.rlp" > "$T/p2.rlp"
+"$RLC" compile -q "$T/p2.rlp" -o "$T/p2.json" || bail_out "compile p2" "failed"
+"$RLC" run -q "$T/p2.json" || bail_out "deploy p2" "failed"
+V2=$(rc get '{e:acme}:active')
+rc script flush > /dev/null
+"$RLC" rollback -q 2> err; r=$?
+[ $r = 0 ] && [ "$V" != "$V2" ] && [ "$(rc get '{e:acme}:active')" = "$V" ] &&
+    ok "after SCRIPT FLUSH a rollback loads a script and sets the pointers back (exit 0)" ||
+    notok "rollback without the script" "exit $r, acme $V2 -> $(rc get '{e:acme}:active') (want $V): $(cat err)"
+"$RLC" run -q "$T/p.json" 2> err; r2=$?
+dec acme group:g > out 2>> err
+[ $r2 = 0 ] && [ "$(allowed)" = 1 ] &&
+    ok "after the rollback the plan deploys again and decides" ||
+    notok "deploy after rollback" "exit $r2: $(cat out err)"
+
+# A rollback that cannot load the script (an ACL without SCRIPT) stops
+# before it restores anything: no key put back without its pointer.
+"$RLC" run -q "$T/p2.json" || bail_out "deploy p2 again" "failed"
+rc acl setuser noscript on '>pw' '~*' '&*' '+@all' '-script' > /dev/null
+rc script flush > /dev/null
+snap() { rc --scan --pattern '{e:*' | sort | while read -r k; do printf '%s %s\n' "$k" "$(rc dump "$k" | od -An -tx1 | tr -d ' \n')"; done; }
+snap > before
+RLC_REDIS_URL="redis://noscript:pw@127.0.0.1:$PORT" "$RLC" rollback -q 2> err; r=$?
+snap > after
+[ $r != 0 ] && grep -qi 'script' err && cmp -s before after &&
+    ok "a rollback refused SCRIPT LOAD fails before restoring any key (exit $r)" ||
+    notok "rollback without SCRIPT" "exit $r: $(cat err); $(diff before after | head -5)"
