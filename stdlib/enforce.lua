@@ -987,20 +987,34 @@ local function walk(cfg, cfgkey, path)
     if #path > 1024 then return nil, 'path longer than 1024 bytes' end
     local cur, suf, depth = 's', '', 1
     local i, n = 1, #path
+    -- exact: cur is "s/" and the path up to this segment (no level so far
+    -- reached a template), so a listed name is cut from the path whole:
+    -- at the last segment, the path itself (each string a call makes is
+    -- one more for the collector, and a new value makes new ones).
+    local exact = true
     while true do
         local j = find(path, '/', i, true)
-        local seg = sub(path, i, (j or n + 1) - 1)
-        -- seg is "<kind>:<name>": kind up to the first ':', a name of at
-        -- least one byte after it.
-        local c = find(seg, ':', 1, true)
-        local kind = c and sub(seg, 1, c - 1)
-        if (kind ~= 'group' and kind ~= 'key') or c == #seg then
+        local e = (j or n + 1) - 1
+        -- The segment path[i..e] is "<kind>:<name>": kind up to the first
+        -- ':', a name of at least one byte after it.
+        local c = find(path, ':', i, true)
+        if c and c > e then c = nil end
+        local kind = c and sub(path, i, c - 1)
+        if (kind ~= 'group' and kind ~= 'key') or c == e then
             return nil, 'path segment must be group:NAME or key:NAME'
         end
         depth = depth + 1
         if depth > 8 then return nil, 'path deeper than 8 subjects' end
         wn = depth
-        local lf, tf = cur .. '/' .. seg, cur .. '/' .. kind .. '*'
+        local lf
+        if not exact then
+            lf = cur .. '/' .. sub(path, i, e)
+        elseif j then
+            lf = 's/' .. sub(path, 1, e)
+        else
+            lf = 's/' .. path
+        end
+        local tf = cur .. '/' .. kind .. '*'
         local l, t
         if cfg.full then
             -- The whole config is here: two table lookups, nothing to fetch.
@@ -1015,8 +1029,8 @@ local function walk(cfg, cfgkey, path)
             cur = lf
             lists[depth], sufs[depth] = l, suf
         elseif t then
-            cur = tf
-            local name = sub(seg, c + 1)
+            cur, exact = tf, false
+            local name = sub(path, c + 1, e)
             suf = suf .. '/' .. gsub(name, ':', '%%3A')
             lists[depth], sufs[depth] = t, suf
         else
