@@ -542,34 +542,49 @@ static bool restore_pointers(rtarget *t, const json_t *ck_t, rerr *e)
 }
 
 /* Without this run's preflight: which call form the store has (functions
- * unless absent), and before Redis 7 the script loaded from the plan the
- * journal names. */
-static void probe_functions(rtarget *t)
+ * unless absent), and without functions the script the pointers are set
+ * back through, loaded now (a restart or SCRIPT FLUSH empties the script
+ * cache, and a rollback has no plan): the library of the plan the journal
+ * names, else this build's own.  Only its activate runs, which needs no
+ * `tenant *`, so the script is the library as it stands, not composed. */
+static bool probe_functions(rtarget *t, rerr *e)
 {
-    rerr e = {0};
-    redisReply *r = rconn_cmdf(rstore_node_conn(t->s, 0, &e), &e,
+    rerr none = {0};
+    redisReply *r = rconn_cmdf(rstore_node_conn(t->s, 0, &none), &none,
                                "FUNCTION LIST LIBRARYNAME rlc");
     t->functions = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0;
     if (r)
         freeReplyObject(r);
-    const char *pp = t->base.env->plan_path;
-    if (!pp)
-        return;   /* no script to load: whatever the store has */
     const char *nf = getenv("RLC_NO_FUNCTIONS");
     if (nf && *nf && strcmp(nf, "0"))
         t->functions = false;
     if (t->functions)
-        return;
-    char *ptext = statedir_read(pp, NULL);
+        return true;
+    const char *pp = t->base.env->plan_path;
+    char *ptext = pp ? statedir_read(pp, NULL) : NULL;
     json_t *pj = ptext ? json_loads(ptext, 0, NULL) : NULL;
     free(ptext);
     const char *src = json_string_value(json_object_get(json_object_get(pj, "library"),
                                                         "source"));
-    if (src) {
-        const char *av[3] = {"SCRIPT", "LOAD", rt_script_body(src, t->sha)};
-        rstore_on_primaries(t->s, 3, av, NULL, &e);
+    char *own = NULL;
+    if (!src) {
+        size_t n = 0;
+        const char *lib = redis_library_function(&n);
+        src = own = lib ? xstrndup(lib, n) : NULL;
     }
+    /* Loaded before anything is restored: a rollback that could not set
+     * the pointers back must not have put the keys back either. */
+    bool ok = src != NULL;
+    if (ok) {
+        const char *av[3] = {"SCRIPT", "LOAD", rt_script_body(t, src)};
+        ok = rstore_on_primaries(t->s, 3, av, NULL, e);
+    } else {
+        rerr_set(e, DIAG_PLAN_SHAPE, "no enforcement library to set the pointers back "
+                 "through (this build embeds none)");
+    }
+    free(own);
     json_decref(pj);
+    return ok;
 }
 
 bool redis_restore(target *tg, const json_t *entry, bool stale, rerr *e)
@@ -581,8 +596,8 @@ bool redis_restore(target *tg, const json_t *entry, bool stale, rerr *e)
         t->s = NULL;
         if (!rt_connect(tg, e))
             return false;
-    } else {
-        probe_functions(t);
+    } else if (!probe_functions(t, e)) {
+        return false;
     }
     if (!restore_library(t, entry, e) || !restore_keys(t, entry, e) ||
         !restore_pointers(t, entry, e))

@@ -204,12 +204,101 @@ static bool needs_field(const cfg_subj *v, size_t n, const cfg_subj *x, buf *tmp
     return buf_ok(tmp) && subj_has(v, n, tmp->data, tmp->len);
 }
 
+/* A double as struct.pack('<d') writes it: every rule number is an
+ * integer below 2^53, so the double is exact. */
+static void put_le_double(buf *b, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    unsigned char c[8];
+    for (int i = 0; i < 8; i++)
+        c[i] = (unsigned char)(u >> (8 * i));
+    buf_append(b, c, 8);
+}
+
+/* One rule packed for the EVALSHA script's struct.unpack('<Bc0c1Bdddd'):
+ * id, kind, flags (1 shadow, 2 a route follows), n1..n4 (put_rule's);
+ * with a route, '<Bc0Hc0': method and pattern.  Every length fits its
+ * count (packs). */
+static void put_packed_rule(buf *b, const rl_rule *r)
+{
+    size_t il = strlen(r->id);
+    buf_putc(b, (char)il);
+    buf_append(b, r->id, il);
+    buf_putc(b, plan_kind_code(r->kind));
+    buf_putc(b, (char)((r->shadow ? 1 : 0) | (r->method ? 2 : 0)));
+    if (r->kind == PLAN_CONCURRENCY) {
+        put_le_double(b, (double)r->max);
+        put_le_double(b, (double)r->lease_ms);
+        put_le_double(b, 0);
+        put_le_double(b, 1);
+    } else {
+        put_le_double(b, (double)r->count);
+        put_le_double(b, (double)r->window_ms);
+        put_le_double(b, (double)r->burst);
+        put_le_double(b, (double)r->cost);
+    }
+    if (!r->method)
+        return;
+    size_t ml = strlen(r->method), rl = strlen(r->route);
+    buf_putc(b, (char)ml);
+    buf_append(b, r->method, ml);
+    unsigned char l2[2] = {(unsigned char)(rl & 0xff), (unsigned char)(rl >> 8)};
+    buf_append(b, l2, 2);
+    buf_append(b, r->route, rl);
+}
+
+/* Whether every rule of t fits put_packed_rule's counts. */
+static bool packs(const rl_tenant *t)
+{
+    for (size_t i = 0; i < t->nrules; i++) {
+        const rl_rule *r = &t->rules[i];
+        if (strlen(r->id) > 255 ||
+            (r->method && (strlen(r->method) > 255 || strlen(r->route) > 65535)))
+            return false;
+    }
+    return true;
+}
+
+/* The twin of field x (SPEC.md 6.2): the header '<Bc1d' (format, time
+ * source, skew), then x's own rules packed.  Only for a path the walk
+ * accepts whose every level is a listed name (a template's field, "kind*",
+ * has none); false for any other, which the script resolves in full. */
+static bool put_twin(buf *all, const rl_ruleset *rs, const rl_tenant *t, const cfg_subj *x)
+{
+    if (x->n > 1024)
+        return false;
+    int depth = 0;
+    for (size_t k = 0; k < x->n; k++) {
+        size_t e = k;
+        while (e < x->n && x->s[e] != '/')
+            e++;
+        if (!memchr(x->s + k, ':', e - k) || ++depth > 8)
+            return false;
+        k = e;
+    }
+    buf_putc(all, (char)REDIS_CONFIG_FORMAT);
+    buf_putc(all, rs->client_time ? 'c' : 's');
+    put_le_double(all, (double)rs->skew_ms);
+    if (x->first >= 0) {
+        const char *subj = t->rules[x->first].subject;
+        for (size_t i = (size_t)x->first; i < t->nrules && !strcmp(t->rules[i].subject, subj);
+             i++)
+            put_packed_rule(all, &t->rules[i]);
+    }
+    return true;
+}
+
 /* The config fields of tenant t, each field and value followed by its NUL,
  * into w->all (reset first), w->off[i] the start of the i-th of *nv strings
  * and w->off[*nv] the end; version = the digest of exactly those bytes.
- * w's memory is kept from one tenant to the next. */
+ * w's memory is kept from one tenant to the next.
+ * With twins, each listed field's twin follows them (put_twin), as field
+ * "p<subject>" and its value, outside the digest: a config is the same
+ * version whichever call form its store has.  A tenant with a rule too
+ * long to pack has none: the script then resolves every path in full. */
 static void config_encode(const rl_ruleset *rs, const rl_tenant *t, redis_config_enc *w,
-                          size_t *nv, char version[REDIS_CONFIG_VERSION_LEN + 1])
+                          size_t *nv, char version[REDIS_CONFIG_VERSION_LEN + 1], bool twins)
 {
     /* Fields: "m" = "<format> <c|s> <skew_ms>", then "s" + "/<subject>" per
      * subject with rules (and the rule-less ones needs_field keeps), in
@@ -260,13 +349,17 @@ static void config_encode(const rl_ruleset *rs, const rl_tenant *t, redis_config
             sv[u++] = sv[i];
     nsub = u;
 
-    size_t need = 2 * (nsub + 1) + 1;
+    twins = twins && packs(t);
+    size_t need = (twins ? 4 : 2) * (nsub + 1) + 1;
     if (need > w->offcap) {
         free(w->off);
         w->offcap = need * 2;
         w->off = xmalloc(w->offcap * sizeof *w->off);
     }
     size_t *off = w->off;
+    /* The subjects given a field, for their twins (a deploy for FUNCTION
+     * LOAD, 100 000s of tenants, allocates nothing more). */
+    size_t *em = twins ? xmalloc((nsub ? nsub : 1) * sizeof *em) : NULL, nem = 0;
     size_t k = 0;
     off[k++] = all->len;
     buf_append(all, "m", 2);
@@ -283,6 +376,8 @@ static void config_encode(const rl_ruleset *rs, const rl_tenant *t, redis_config
         const cfg_subj *x = &sv[f];
         if (x->first < 0 && (!x->n || !needs_field(sv, nsub, x, &w->tmp)))
             continue;
+        if (em)
+            em[nem++] = f;
         off[k++] = all->len;
         if (x->n) {
             buf_append(all, "s/", 2);
@@ -301,12 +396,35 @@ static void config_encode(const rl_ruleset *rs, const rl_tenant *t, redis_config
         buf_putc(all, '\0');
     }
     off[k] = all->len;
-    *nv = k;
     char hex[DIGEST_HEX_LEN + 1];
     if (!buf_ok(all) || !digest_sha256_hex(all->data, all->len, hex))
         abort();
     memcpy(version, hex, REDIS_CONFIG_VERSION_LEN);
     version[REDIS_CONFIG_VERSION_LEN] = '\0';
+    for (size_t i = 0; i < nem; i++) {
+        const cfg_subj *x = &sv[em[i]];
+        size_t at = all->len;
+        buf_putc(all, 'p');
+        if (x->n) {
+            buf_putc(all, '/');
+            buf_append(all, x->s, x->n);
+        }
+        buf_putc(all, '\0');
+        size_t vat = all->len;
+        if (!put_twin(all, rs, t, x)) {
+            all->len = at;
+            all->data[at] = '\0';
+            continue;
+        }
+        buf_putc(all, '\0');
+        off[k++] = at;
+        off[k++] = vat;
+        off[k] = all->len;
+    }
+    if (!buf_ok(all))
+        abort();
+    *nv = k;
+    free(em);
 }
 
 void redis_config_enc_free(redis_config_enc *w)
@@ -350,11 +468,11 @@ static void resp_bulk(buf *out, const char *s, size_t n)
 }
 
 void redis_config_fresh_resp(const rl_ruleset *rs, const rl_tenant *t, redis_config_enc *w,
-                             buf *out, size_t lens[2],
+                             bool twins, buf *out, size_t lens[2],
                              char version[REDIS_CONFIG_VERSION_LEN + 1])
 {
     size_t nv;
-    config_encode(rs, t, w, &nv, version);
+    config_encode(rs, t, w, &nv, version, twins);
     size_t *off = w->off;
     char tag[PLAN_KEY_MAX + 1];
     size_t tl = plan_key_tag_into(tag, sizeof tag, rs->ns, t->name);
@@ -391,7 +509,7 @@ void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *s
 {
     redis_config_enc w = {0};
     size_t nv;
-    config_encode(rs, t, &w, &nv, version);
+    config_encode(rs, t, &w, &nv, version, script_sha != NULL);
     const buf all = w.all;
     const size_t *off = w.off;
 
@@ -445,18 +563,6 @@ const char *redis_library_function(size_t *len)
     return f->data;
 }
 
-const char *redis_library_script(size_t *len)
-{
-    const embedded_file *f = embedded_find("enforce.lua");
-    if (!f)
-        return NULL;
-    const char *nl = memchr(f->data, '\n', f->len);
-    if (!nl)
-        return NULL;
-    *len = f->len - (size_t)(nl + 1 - f->data);
-    return nl + 1;
-}
-
 /* A Lua string literal of s[0..n): quotes, backslashes and every byte
  * outside printable ASCII escaped, the numeric escapes with three digits
  * so that a digit after one is never read as part of it. */
@@ -491,7 +597,7 @@ bool redis_library_compose(const rl_ruleset *rs, const char *base, size_t len, b
     redis_config_enc w = {0};
     size_t nv;
     char version[REDIS_CONFIG_VERSION_LEN + 1];
-    config_encode(rs, rs->any_tenant, &w, &nv, version);
+    config_encode(rs, rs->any_tenant, &w, &nv, version, false);
     const buf all = w.all;
     const size_t *off = w.off;
     buf_append(out, base, (size_t)(at - base));
@@ -523,7 +629,7 @@ bool redis_template_version(const rl_ruleset *rs, char version[REDIS_CONFIG_VERS
         return false;
     redis_config_enc w = {0};
     size_t nv;
-    config_encode(rs, rs->any_tenant, &w, &nv, version);
+    config_encode(rs, rs->any_tenant, &w, &nv, version, false);
     redis_config_enc_free(&w);
     return true;
 }
@@ -544,3 +650,46 @@ bool redis_library_template(const char *code, char *tagpre, size_t tplen,
     return true;
 }
 
+/* The line of lib at *at (advanced past it): its start and length
+ * without the newline. */
+static const char *next_line(const char *lib, size_t len, size_t *at, size_t *n)
+{
+    const char *s = lib + *at;
+    const char *nl = memchr(s, '\n', len - *at);
+    *n = nl ? (size_t)(nl - s) : len - *at;
+    *at += *n + (nl != NULL);
+    return s;
+}
+
+static bool line_is(const char *s, size_t n, const char *what)
+{
+    size_t w = strlen(what);
+    return n >= w && !memcmp(s, what, w);
+}
+
+bool redis_library_evalsha(const char *lib, size_t len, buf *out)
+{
+    buf_reset(out);
+    size_t at = 0, n;
+    if (len > 2 && lib[0] == '#' && lib[1] == '!')
+        next_line(lib, len, &at, &n);
+    /* The whole library, run only for what the regions hand it. */
+    buf_puts(out, "local function full()\n");
+    buf_append(out, lib + at, len - at);
+    buf_puts(out, "\nend\n");
+    bool in = false;
+    while (at < len) {
+        const char *s = next_line(lib, len, &at, &n);
+        if (!in) {
+            in = line_is(s, n, "--@evalsha") || line_is(s, n, "--[==[@evalsha");
+            continue;
+        }
+        if (line_is(s, n, "--@end") || line_is(s, n, "--]==]")) {
+            in = false;
+            continue;
+        }
+        buf_append(out, s, n);
+        buf_putc(out, '\n');
+    }
+    return buf_ok(out);
+}

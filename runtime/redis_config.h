@@ -36,7 +36,10 @@ typedef struct redis_cmds {
  * those bytes).  Appends to cmds HSET <cfg key> f v ..., then the library's
  * activate call (config first, so the pointer never names a missing
  * config): FCALL rlc_activate 1 <active key> <version> [now], or with
- * script_sha set, EVALSHA <sha> 1 <active key> activate <version> [now].
+ * script_sha set, EVALSHA <sha> 1 <active key> activate <version> [now];
+ * with script_sha the HSET also writes each listed field's twin (the
+ * fields "p" and "p/<subject>", its rules packed, that the EVALSHA script
+ * reads, SPEC.md 6.2), which the version does not cover.
  * now_ms: the deployer's clock, needed with client time; -1 to omit.
  * version gets REDIS_CONFIG_VERSION_LEN + 1 bytes. */
 void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *script_sha,
@@ -55,19 +58,28 @@ typedef struct redis_config_enc {
 void redis_config_enc_free(redis_config_enc *w);   /* accepts a zeroed one */
 
 /* A first deploy's two commands of tenant t, in RESP, appended to out:
- * HSET <cfg key> f v ... (the same fields as redis_config_tenant's) and SET
+ * HSET <cfg key> f v ... (the same fields as redis_config_tenant's, with
+ * the twins when twins: a store run through the EVALSHA script) and SET
  * <active key> <version>; lens[0] and lens[1] their lengths.  For a
  * pipeline of 100 000 tenants: no allocation per tenant once w has grown,
  * and no copy of the fields but the one into out. */
 void redis_config_fresh_resp(const rl_ruleset *rs, const rl_tenant *t, redis_config_enc *w,
-                             buf *out, size_t lens[2],
+                             bool twins, buf *out, size_t lens[2],
                              char version[REDIS_CONFIG_VERSION_LEN + 1]);
 
-/* The library source (for FUNCTION LOAD REPLACE), and the same text from its
- * second line on (for SCRIPT LOAD / EVAL on servers before 7.0).  NULL when
- * this build embeds no library. */
+/* The library source (for FUNCTION LOAD REPLACE).  NULL when this build
+ * embeds no library. */
 const char *redis_library_function(size_t *len);
-const char *redis_library_script(size_t *len);
+
+/* The script for SCRIPT LOAD / EVALSHA on servers before 7.0 (SPEC.md 6.3)
+ * made of lib (a library as redis_library_compose makes it, len bytes):
+ * the whole library without its "#!lua" line as a function, then the
+ * regions of lib marked for EVALSHA (between a line "--@evalsha" and one
+ * "--@end", or inside a comment opened by "--[==[@evalsha" and closed by
+ * "--]==]"), which resolve a listed path from its fields' twins and decide
+ * it in the script's chunk, and hand anything else to that function.
+ * Into out (reset first); false when out is full. */
+bool redis_library_evalsha(const char *lib, size_t len, buf *out);
 
 /* The library a plan loads: base (the plan's library source, len bytes)
  * with `tenant *`'s encoded config (6.2) in place of its "local TEMPLATE =

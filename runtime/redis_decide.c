@@ -84,13 +84,16 @@ bool redis_decide(target *tg, const target_decide *q, json_t **out, rerr *e)
     if (tg->env->client_time)
         snprintf(now, sizeof now, "%lld", sent_at);
     /* A store with functions answers FCALL; one without says it does not
-     * know the command, and then the script is asked by its sha. */
-    t->functions = true;
+     * know the command, and then the script is asked by its sha.  With
+     * RLC_NO_FUNCTIONS set the deploy loaded the script even on Redis 7:
+     * it is asked first. */
+    const char *nf = getenv("RLC_NO_FUNCTIONS");
+    rerr none = {0};
+    t->functions = !(nf && *nf && strcmp(nf, "0") && rt_library_sha(t, &none));
     const char *args[6] = {q->path, q->method, q->route, cost, now, ""};
     const char *fn = q->peek ? "rlc_peek" : "rlc_decide";
     redisReply *r = call_library(t, fn, active, 6, args, e);
-    rerr none = {0};
-    if (is_error(r, "ERR unknown command") && rt_library_sha(t, &none)) {
+    if (t->functions && is_error(r, "ERR unknown command") && rt_library_sha(t, &none)) {
         freeReplyObject(r);
         t->functions = false;
         r = call_library(t, fn, active, 6, args, e);

@@ -36,11 +36,16 @@ static bool config_intact(const redisReply *r, const char *ver, json_t *rules)
 {
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2)
         return false;
-    size_t nf = r->elements / 2;
-    field_val *fv = xmalloc(nf * sizeof *fv);
-    for (size_t i = 0; i < nf; i++) {
-        fv[i].f = r->element[2 * i]->str ? r->element[2 * i]->str : "";
-        fv[i].v = r->element[2 * i + 1]->str ? r->element[2 * i + 1]->str : "";
+    size_t nf = 0;
+    field_val *fv = xmalloc(r->elements / 2 * sizeof *fv);
+    for (size_t i = 0; i < r->elements / 2; i++) {
+        const char *f = r->element[2 * i]->str ? r->element[2 * i]->str : "";
+        /* A deploy for EVALSHA adds each listed field's twin ("p",
+         * "p/..."), which the version does not cover (SPEC.md 6.2). */
+        if (f[0] == 'p' && (f[1] == '\0' || f[1] == '/'))
+            continue;
+        fv[nf].f = f;
+        fv[nf++].v = r->element[2 * i + 1]->str ? r->element[2 * i + 1]->str : "";
     }
     if (nf > 1)
         qsort(fv, nf, sizeof *fv, cmp_field);
@@ -139,21 +144,34 @@ static void diff_rules(const rtenant *x, const json_t *old, json_t *d)
 }
 
 /* The `tenant *` the loaded library holds against the plan's: *live and
- * *want get their versions ("" for none).  A store without functions
- * (before Redis 7) cannot say what its scripts hold: *live is then taken
- * to be *want. */
+ * *want get their versions ("" for none).  Without a function library
+ * (before Redis 7, or a deploy for EVALSHA) a script's text cannot be
+ * read back, only asked for by its sha: the script this plan makes,
+ * loaded, holds the plan's `tenant *`; none loaded, none is served (a
+ * restart or SCRIPT FLUSH emptied the cache, and decisions fail with
+ * NOSCRIPT until a deploy loads it); another script is not rlc's to
+ * read. */
 static bool template_versions(rtarget *t, char live[REDIS_CONFIG_VERSION_LEN + 1],
                               char want[REDIS_CONFIG_VERSION_LEN + 1], rerr *e)
 {
     live[0] = want[0] = '\0';
     if (!redis_template_version(t->base.env->rs, want))
         want[0] = '\0';
-    /* Servers before 7 have no FUNCTION: nothing to compare there. */
     rerr none = {0};
     json_t *code = rt_library_loaded(t, &none);
-    (void)e;
-    if (!code) {
-        memcpy(live, want, REDIS_CONFIG_VERSION_LEN + 1);
+    if (!code || json_is_null(code)) {
+        json_decref(code);
+        if (!t->sha[0] && !rt_library_sha(t, e))
+            return false;
+        redisReply *r = rconn_cmdf(rstore_node_conn(t->s, 0, e), e, "SCRIPT EXISTS %s",
+                                   t->sha);
+        if (!r)
+            return false;
+        bool loaded = r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+                      r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 1;
+        freeReplyObject(r);
+        if (loaded)
+            memcpy(live, want, REDIS_CONFIG_VERSION_LEN + 1);
         return true;
     }
     char tagpre[PLAN_NS_MAX + 8];

@@ -68,13 +68,13 @@ bool rt_cmds_ok(rtarget *t, rerr *e, size_t n, const char *const *keys, const in
     return ok;
 }
 
-/* The sha of the script form of the library (before Redis 7): the source
- * minus its "#!lua name=rlc" line. */
-const char *rt_script_body(const char *src, char sha[41])
+const char *rt_script_body(rtarget *t, const char *src)
 {
-    const char *body = strchr(src, '\n');
-    body = body ? body + 1 : src;
-    digest_sha1_hex(body, strlen(body), sha);
+    buf_free(&t->script_text);
+    buf_init(&t->script_text, BUF_DEFAULT_MAX);
+    redis_library_evalsha(src, strlen(src), &t->script_text);
+    const char *body = buf_str(&t->script_text);
+    digest_sha1_hex(body, strlen(body), t->sha);
     return body;
 }
 
@@ -198,6 +198,7 @@ static void rt_free(target *tg)
     free(t->live_plan);
     json_decref(t->lib_read);
     buf_free(&t->lib_text);
+    buf_free(&t->script_text);
     json_decref(tg->desc);
     rstore_close(t->s);
     secret_wipe(t->pass, sizeof t->pass);
@@ -325,7 +326,7 @@ static bool rt_encode_fresh(rtarget *t, rtenant *x, rpipe *p, rerr *e)
     t->encoded++;
     buf *text = rpipe_text(p);
     size_t at = text->len, lens[2];
-    redis_config_fresh_resp(rs, rt, &t->enc, text, lens, x->newver);
+    redis_config_fresh_resp(rs, rt, &t->enc, !t->functions, text, lens, x->newver);
     if (once)
         arena_reset(t->scratch);
     const char *tag = rt_tag(t, x);
@@ -591,7 +592,7 @@ static bool rt_read(target *tg, target_read *r, rerr *e)
         const buf *lib = library_text(t, e);
         if (!lib)
             return false;
-        rt_script_body(buf_str(lib), t->sha);
+        rt_script_body(t, buf_str(lib));
     }
     if (!read_state(t, env->full_read, e))
         return false;
@@ -822,7 +823,7 @@ bool rt_library_sha(rtarget *t, rerr *e)
 {
     const buf *lib = t->base.env->plan ? library_text(t, e) : NULL;
     if (lib)
-        rt_script_body(buf_str(lib), t->sha);
+        rt_script_body(t, buf_str(lib));
     return lib != NULL;
 }
 
@@ -835,7 +836,7 @@ static bool load_library(rtarget *t, rerr *e)
     }
     if (lib) {
         /* Before Redis 7: the same text minus the "#!lua name=rlc" line. */
-        const char *av[3] = {"SCRIPT", "LOAD", rt_script_body(buf_str(lib), t->sha)};
+        const char *av[3] = {"SCRIPT", "LOAD", rt_script_body(t, buf_str(lib))};
         return rstore_on_primaries(t->s, 3, av, NULL, e);
     }
     return false;

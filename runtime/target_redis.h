@@ -168,6 +168,7 @@ typedef struct rtarget {
     /* The library as the read (under the deploy lock) found it, for the
      * checkpoint: nothing this deploy sends changes it in between. */
     buf lib_text;               /* the library this plan loads, once composed */
+    buf script_text;            /* its script form, for SCRIPT LOAD */
     bool lib_composed;
     json_t *lib_read;
     bool lib_read_is_plans;     /* lib_read is this plan's library, byte for byte */
@@ -221,9 +222,9 @@ json_t *rt_library_code(const redisReply *r, rerr *e);
  * check (RLC3106). */
 bool rt_encode(rtarget *t, rtenant *x, rerr *e);
 
-/* The sha of the library's script form (before Redis 7) into sha; the
- * script's text (src without its first line). */
-const char *rt_script_body(const char *src, char sha[41]);
+/* The library's script form (before Redis 7, redis_library_evalsha) of
+ * src, into t->script_text, and its sha into t->sha; returns the text. */
+const char *rt_script_body(rtarget *t, const char *src);
 /* t->sha from the plan's library (false without a plan). */
 bool rt_library_sha(rtarget *t, rerr *e);
 bool rt_connect(target *t, rerr *e);

@@ -2,8 +2,10 @@
 -- enforce.lua - the rlc enforcement library: one call decides one request
 -- inside Redis (SPEC.md section 6).  Loaded with FUNCTION LOAD on Redis 7+
 -- (this whole file; functions rlc_decide and rlc_release), or on older
--- servers with SCRIPT LOAD of the same text minus its first line (the
--- "#!lua" line is not Lua) and called with
+-- servers with SCRIPT LOAD of the script the deploy makes of it (this text
+-- minus its first line, which is not Lua, as a function, then the regions
+-- marked for EVALSHA: see the comment above the second plan_for) and
+-- called with
 --   EVALSHA sha 1 <active key> decide|release ARGS...
 -- The algorithms are twins of runtime/algo.c and runtime/sim.c: every
 -- number is an integer below 2^53, so Lua's doubles and C's int64 agree
@@ -36,6 +38,13 @@ local LIBRARY_VERSION = 1
 -- decision may only touch its own tenant's slot.
 local TEMPLATE = nil
 
+--[==[@evalsha
+-- The EVALSHA script (see the comment above its plan_for) answers decide in
+-- its own chunk; any other operation is the whole library's, before the
+-- chunk makes anything (a deploy activates every tenant it writes so).
+if ARGV[1] ~= 'decide' then return full() end
+--]==]
+--@evalsha
 -- Whether this chunk stays loaded between calls (FUNCTION LOAD), so that
 -- what it caches is used again; EVALSHA runs it afresh on every call.
 local KEEPS = redis.register_function ~= nil
@@ -56,6 +65,7 @@ local function init()
     -- REDIS_VERSION_NUM exists from Redis 7: older servers keep PX.
     has_pxat = (redis.REDIS_VERSION_NUM or 0) >= 0x060200
 end
+--@end
 
 -- Everything else is made by build, in four nested sections (build2,
 -- build3, build4 inside it, each at the head of its section): EVALSHA runs
@@ -67,6 +77,7 @@ end
 -- each walk is over one section's locals.
 local function build()
 
+--@evalsha
 -- Exact floor division of integers (a >= 0, b > 0): fix up the rounded
 -- quotient so the result never depends on how a/b was rounded.  q - q % 1
 -- is floor(q) (Lua computes % as a - floor(a/b)*b, exactly for b = 1)
@@ -155,6 +166,7 @@ end
 -- pointer compare), and the milliseconds are the microseconds' leading
 -- digits, read as bytes.
 local sec_s, sec_ms = nil, 0
+--@end
 local function server_ms()
     local t = call('TIME')
     local s, u = t[1], t[2]
@@ -171,6 +183,7 @@ local function server_ms()
     end
     return sec_ms
 end
+--@evalsha
 
 local function bad(msg)
     return redis.error_reply('RLC_BADARG ' .. msg)
@@ -213,9 +226,11 @@ end
 -- the caches EVALSHA never fills.
 local EMPTY = {}
 local NOGEN = {new = EMPTY, old = EMPTY, n = 0, cap = 0, w = 0, wold = 0}
+--@end
 local function gen_new(cap, by, wf)
     return {new = {}, old = EMPTY, n = 0, cap = cap, by = by, wf = wf, w = 0, wold = 0}
 end
+--@evalsha
 
 -- A put first checks whether the newer generation is full (then it
 -- becomes the older); written out in both puts, since under EVALSHA every
@@ -265,6 +280,7 @@ local function gen2_get(c, a, b)
     end
     return v
 end
+--@end
 
 local function build2()
 
@@ -276,7 +292,9 @@ local function build2()
 -- one entry per listed tenant, which sizes cfgs (a working set of more
 -- listed tenants than 4 096 keeps all their configs).  A config weighs its
 -- fields (nf), which size the plans.
+--@evalsha
 local seen = KEEPS and gen_new(65536) or NOGEN
+--@end
 local cfgs = gen_new(4096, seen, 'nf')
 -- A field's value: one line per rule, "<id> <body>\n".  Parsing a body
 -- (a pattern match and four decimal conversions, each a strtod) costs
@@ -331,6 +349,7 @@ local function parse_rules(v)
     return out
 end
 
+--@evalsha
 -- Routes.  The routed rules of a field (one subject's rule list) are
 -- compiled once, when the field is first matched, into a tree per method,
 -- one node per pattern prefix, children by literal segment and `*`; a
@@ -504,6 +523,7 @@ local function routes_lib()
 end
 local RT
 
+--@end
 -- Rate algorithms: each returns admit, remaining, reset, retry[, state, ttl].
 -- The same decisions as runtime/algo.c, step for step; where a step is
 -- written otherwise here (fewer divisions: Lua pays dearly for each
@@ -573,6 +593,12 @@ end
 -- function of this file is made again on every call, and most decisions
 -- use one algorithm.  FUNCTION LOAD makes them at once.
 local rate = {T = token_bucket}
+--[==[@evalsha
+-- decide writes the token bucket out: the script's rate holds what algs
+-- adds, not token_bucket, which only activate (the whole library's) calls.
+local rate = {}
+--]==]
+--@evalsha
 local log_commit
 local function algs()
 local function gcra(r, st, cost, now, skew)
@@ -773,6 +799,7 @@ rate.G, rate.F, rate.L, rate.S = gcra, fixed_window, sliding_log, approx_sliding
 return rate
 end
 if KEEPS then algs() end
+--@end
 
 local function build3()
 
@@ -790,8 +817,10 @@ local function build3()
 -- jplans: the plans of paths that end at a name without a field (junk:
 -- named by the client, or a listed subject without rules), 4 096 per
 -- generation, the newer one read only.  A path is in one of the two.
+--@evalsha
 local plans = KEEPS and gen_new(4096, cfgs) or NOGEN
 local jplans = KEEPS and gen_new(4096) or NOGEN
+--@end
 
 -- The fields of config cfg (from key cfgkey) named in names, each as
 -- its parsed rules or false when absent: from the whole config when it is
@@ -830,8 +859,10 @@ local function fields(cfg, cfgkey, names, out, last)
         if cfg.nf <= 1024 then
             local kv = call('HGETALL', cfgkey)
             local f = {}
+            -- The rule fields, "s" and "s/...": not the meta field, nor
+            -- the twins ("p...") a deploy for EVALSHA adds.
             for j = 1, #kv, 2 do
-                if kv[j] ~= 'm' then f[kv[j]] = parse_rules(kv[j + 1]) end
+                if byte(kv[j]) == 115 then f[kv[j]] = parse_rules(kv[j + 1]) end
             end
             cfg.f, cfg.full, cfg.fc, cfg.fa = f, true, nil, nil
             for i = 1, #names do out[i] = f[names[i]] or false end
@@ -956,20 +987,34 @@ local function walk(cfg, cfgkey, path)
     if #path > 1024 then return nil, 'path longer than 1024 bytes' end
     local cur, suf, depth = 's', '', 1
     local i, n = 1, #path
+    -- exact: cur is "s/" and the path up to this segment (no level so far
+    -- reached a template), so a listed name is cut from the path whole:
+    -- at the last segment, the path itself (each string a call makes is
+    -- one more for the collector, and a new value makes new ones).
+    local exact = true
     while true do
         local j = find(path, '/', i, true)
-        local seg = sub(path, i, (j or n + 1) - 1)
-        -- seg is "<kind>:<name>": kind up to the first ':', a name of at
-        -- least one byte after it.
-        local c = find(seg, ':', 1, true)
-        local kind = c and sub(seg, 1, c - 1)
-        if (kind ~= 'group' and kind ~= 'key') or c == #seg then
+        local e = (j or n + 1) - 1
+        -- The segment path[i..e] is "<kind>:<name>": kind up to the first
+        -- ':', a name of at least one byte after it.
+        local c = find(path, ':', i, true)
+        if c and c > e then c = nil end
+        local kind = c and sub(path, i, c - 1)
+        if (kind ~= 'group' and kind ~= 'key') or c == e then
             return nil, 'path segment must be group:NAME or key:NAME'
         end
         depth = depth + 1
         if depth > 8 then return nil, 'path deeper than 8 subjects' end
         wn = depth
-        local lf, tf = cur .. '/' .. seg, cur .. '/' .. kind .. '*'
+        local lf
+        if not exact then
+            lf = cur .. '/' .. sub(path, i, e)
+        elseif j then
+            lf = 's/' .. sub(path, 1, e)
+        else
+            lf = 's/' .. path
+        end
+        local tf = cur .. '/' .. kind .. '*'
         local l, t
         if cfg.full then
             -- The whole config is here: two table lookups, nothing to fetch.
@@ -984,8 +1029,8 @@ local function walk(cfg, cfgkey, path)
             cur = lf
             lists[depth], sufs[depth] = l, suf
         elseif t then
-            cur = tf
-            local name = sub(seg, c + 1)
+            cur, exact = tf, false
+            local name = sub(path, c + 1, e)
             suf = suf .. '/' .. gsub(name, ':', '%%3A')
             lists[depth], sufs[depth] = t, suf
         else
@@ -1197,14 +1242,122 @@ local function tpl_bind(t, active)
     return p
 end
 
+--[==[@evalsha
+-- The script for EVALSHA (servers before Redis 7, SPEC.md 6.3) is made by
+-- the deploy from this file (redis_library_evalsha): the whole library as
+-- a function, full, then the regions marked "--@evalsha" and the comments
+-- opened "--[==[@evalsha" (this one), in order, at the level of the
+-- script's chunk.  The chunk runs on every call, and every function it
+-- makes costs the call its upvalues: so it makes the helpers decide needs
+-- and this resolution, and runs the body of decide in the chunk itself,
+-- not as a function.  What it does not resolve, and every other
+-- operation, the whole library answers (full).
+-- A deploy for EVALSHA writes beside each listed subject's field
+-- "s/<path>" its twin "p/<path>" (the tenant's: "p"): the meta field's
+-- format, time source and skew, then that subject's rules packed (struct),
+-- so that no number is read from text.  One HMGET of the twins of the
+-- path's prefixes and of the path itself gives the rules the walk finds,
+-- in its order, because a field exists only where the walk takes the
+-- listed name at every level of its path (6.2).  A path without a twin (a
+-- template's value, a name no config lists), a tenant without an active
+-- key (`tenant *`), a config without twins (deployed for FUNCTION LOAD)
+-- or a missing one resolves in full.
+-- `tenant *` is the whole library's (a tenant without an active key has
+-- no version here), so decide never finds a plan of it to bind.
+local TEMPLATE = false
+local tpl_bind
+local function plan_for(active, prefix, ver, path, method, route)
+    if not ver or #path > 1024 then return nil, full() end
+    -- The twins of the tenant, of each subject above the path's last and
+    -- of the last: at most 9.
+    local names, k, i = {'p'}, 1, 3
+    if path ~= '' then
+        local last = 'p/' .. path
+        while k < 10 do
+            local j = find(last, '/', i, true)
+            k = k + 1
+            if not j then
+                names[k] = last
+                break
+            end
+            names[k] = sub(last, 1, j - 1)
+            i = j + 1
+        end
+    end
+    local vals = call('HMGET', prefix .. ':cfg:' .. ver, unpack(names, 1, k))
+    local v = vals[k]
+    -- Ten names: a path deeper than 8, which the walk refuses.
+    if k == 10 or not v then return nil, full() end
+    local format, tsrc, skew = sunpack('<Bc1d', v)
+    if format ~= 1 then return nil, full() end
+    local rules, mkeys, n, routed = {}, {active}, 0, false
+    for q = 1, k do
+        v = vals[q]
+        local pos, len = 11, v and #v or 0
+        while pos <= len do
+            local id, kind, fl, n1, n2, n3, n4
+            id, kind, fl, n1, n2, n3, n4, pos = sunpack('<Bc0c1Bdddd', v, pos)
+            n = n + 1
+            local rule = {id = id, kind = kind, shadow = fl % 2 == 1, n1 = n1, n2 = n2, n3 = n3, n4 = n4}
+            if fl >= 2 then
+                local m, r
+                m, r, pos = sunpack('<Bc0Hc0', v, pos)
+                local segs = {}
+                for s in gmatch(r, '[^/]+') do segs[#segs + 1] = s end
+                rule.method, rule.segs, routed = m, segs, true
+            end
+            rules[n] = rule
+        end
+    end
+    if routed then
+        -- The routed rules the request matches, by the matcher FUNCTION
+        -- LOAD uses, over the one list the twins make.
+        RT = RT or routes_lib()
+        local M = RT.matcher({rules})
+        local sig = RT.sig(M, method, route)
+        local all, b = rules, 0
+        rules, n = {}, 0
+        for i = 1, #all do
+            local r = all[i]
+            local ok = true
+            if r.method then
+                b = b + 1
+                ok = RT.has(sig, b)
+            end
+            if ok then
+                n = n + 1
+                rules[n] = r
+            end
+        end
+    end
+    if n > 256 then return nil, full() end
+    for i = 1, n do mkeys[i + 1] = prefix .. ':c:' .. rules[i].id end
+    return {ver = ver, client = tsrc == 'c', skew = skew, rules = rules, mkeys = mkeys}
+end
+-- Redis 5 and 6 may be set to replicate scripts verbatim, which forbids a
+-- write after TIME: effects instead (7, which has REDIS_VERSION_NUM,
+-- replicates nothing else).
+if not redis.REDIS_VERSION_NUM and redis.replicate_commands then redis.replicate_commands() end
+-- decide's arguments, as FCALL passes them.
+local keys, args = KEYS, {_G.unpack(ARGV, 2)}
+--]==]
+
 local function build4()
 
+--@evalsha
 -- Per-rule results of the current call (reused: no tables per call).
 local A, R, S, Y, ST, TT, U = {}, {}, {}, {}, {}, {}, {}
 local OUT, out_n = {}, 7
 local COSTS, ncosts = {}, 0
 
+--@end
+--[==[@evalsha
+-- Most requests cost 1: the script's COSTS, made on every call, starts
+-- with it (int_arg's value for "1"), so most calls parse no number here.
+COSTS['1'], ncosts = 1, 1
+--]==]
 local function decide(keys, args)
+--@evalsha
     if not call then init() end
     local active = keys[1]
     -- The plan cached for this path: one lookup (gen2_get's, inline), or
@@ -1696,6 +1849,7 @@ local function decide(keys, args)
     end
     out[6], out[7] = now, lease
     return out
+--@end
 end
 
 -- release and activate are made on first use: an EVALSHA that decides
@@ -1739,7 +1893,7 @@ local function all_rules(cfgkey)
     for i = 1, #kv, 2 do
         if kv[i] == 'm' then
             meta = kv[i + 1]
-        else
+        elseif byte(kv[i]) == 115 then
             local list = parse_rules(kv[i + 1])
             for j = 1, #list do byid[list[j].id] = list[j] end
         end

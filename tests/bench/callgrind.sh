@@ -23,7 +23,11 @@
 #     W = 10 000 had expired before its turn came again (the ratio was
 #     that of a new key against one written in place).  The bench prints
 #     how many counters expired during each sweep;
-#   - the EVALSHA path (Redis < 7) against FCALL, same decisions (<= 1.50).
+#   - the EVALSHA path (Redis < 7) against FCALL, same decisions (<= 1.50):
+#     the same tenants deployed for EVALSHA (RLC_NO_FUNCTIONS=1), so that the
+#     script is the one rlc loads and the listed key is read from its twins.
+#   BENCH_CG_CASES="efcall eevalsha" BENCH_CG_SWEEP=" " BENCH_CG_LSWEEP=" "
+#     measures only those two (a blank list: no sweep).
 # Figures, not a test: exits 0 whatever it measures.
 #   BUILD=build sh tests/bench/callgrind.sh
 #   BENCH_CG_N=N        decisions per case (20 000)
@@ -132,15 +136,31 @@ i=0
 until redis-cli -p "$PORT" ping >/dev/null 2>&1; do
     sleep 0.2; i=$((i + 1)); [ $i -gt 150 ] && { echo "callgrind: redis did not start"; exit 1; }
 done
+# The EVALSHA path as a server before Redis 7 has it: the same tenants in
+# namespace "be" (without `tenant *`: one Redis holds one namespace's),
+# deployed for EVALSHA (RLC_NO_FUNCTIONS=1), so that the script is the one
+# rlc loads and the configs hold their twins (SPEC.md 6.2, 6.3).  Its
+# sha: the script made here as redis_library_evalsha makes it (the library
+# without its first line as function full, then the lines of its EVALSHA
+# regions), which the server must already hold.
+sed -e 's/namespace = "bt"/namespace = "be"/' -e '/^tenant \* {/,/^}$/d' "$T/p.rlp" > "$T/be.rlp"
+"$RLC" compile -q "$T/be.rlp" -o "$T/be.json" || exit 1
+RLC_NO_FUNCTIONS=1 RLC_REDIS_URL=redis://127.0.0.1:$PORT RLC_STATE_DIR=$T/state-be \
+    "$RLC" run -q "$T/be.json" || exit 1
+{
+    printf 'local function full()\n'
+    tail -n +2 "$ROOT/stdlib/enforce.lua"
+    printf '\nend\n'
+    awk '!on && /^--(\[==\[)?@evalsha/ { on = 1; next }
+         on && /^--(@end|\]==\])/ { on = 0; next }
+         on' "$ROOT/stdlib/enforce.lua"
+} > "$T/script.lua"
+SHA=$(sha1sum < "$T/script.lua" | cut -c1-40)
+[ "$(redis-cli -p "$PORT" script exists "$SHA")" = 1 ] ||
+    { echo "callgrind: the EVALSHA script made here is not the one rlc loaded"; exit 1; }
 RLC_REDIS_URL=redis://127.0.0.1:$PORT RLC_STATE_DIR=$T/state "$RLC" run -q "$T/p.json" || exit 1
-# The same library as a script, as a server before Redis 7 runs it.
-SHA=$(tail -n +2 "$ROOT/stdlib/enforce.lua" | redis-cli -p "$PORT" -x script load)
-case $SHA in
-    [0-9a-f]*) ;;
-    *) echo "callgrind: SCRIPT LOAD failed: $SHA"; exit 1 ;;
-esac
 resp "$T/efcall" "$N" "$F" '{bt:acme}:active' 'group:team-a/key:k_123'
-resp "$T/eevalsha" "$N" "EVALSHA $SHA 1" '{bt:acme}:active' 'group:team-a/key:k_123'
+resp "$T/eevalsha" "$N" "EVALSHA $SHA 1" '{be:acme}:active' 'group:team-a/key:k_123'
 # Each dump holds what ran since the one before.
 dump() {
     callgrind_control -d "$VP" >/dev/null 2>&1

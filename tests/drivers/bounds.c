@@ -15,11 +15,13 @@
  *
  *   bounds --emit-policy                       print the policy it tests
  *   bounds --policy P.rlp [--port N] [--requests N] [--seed S]
- *          [--mutate-bound] [--mutate-library]
+ *          [--mutate-bound] [--mutate-library] [--evalsha]
  *
  * --mutate-bound claims every bound one smaller; --mutate-library loads a
  * library whose exact sliding window admits one request too many.  Either
- * must make this test fail, which shows it can.  Exit 0 when every bound
+ * must make this test fail, which shows it can.  --evalsha asks Redis as a
+ * server without functions does, by EVALSHA of the library's script (the
+ * plan deployed for EVALSHA, RLC_NO_FUNCTIONS=1).  Exit 0 when every bound
  * held, 1 when one did not (each violation printed), 2 on a setup error. */
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -28,8 +30,10 @@
 #include <string.h>
 
 #include "bound.h"
+#include "buf.h"
 #include "check.h"
 #include "plan.h"
+#include "redis_config.h"
 #include "program.h"
 #include "rules.h"
 #include "sim.h"
@@ -336,10 +340,20 @@ static redisReply *cmdv(int argc, const char **argv)
     return r;
 }
 
+/* --evalsha: the library as a server without functions runs it (its
+ * EVALSHA script, redis_library_evalsha), asked by this sha. */
+static char script_sha[41];
+
 static void append_decide(const char *active, const req *q)
 {
     char now[32];
     snprintf(now, sizeof now, "%lld", (long long)q->clock);
+    if (script_sha[0]) {
+        const char *argv[] = {"EVALSHA", script_sha, "1", active, "decide", paths[q->path],
+                              "GET", routes[q->route], "1", now, ""};
+        redisAppendCommandArgv(rc, 11, argv, NULL);
+        return;
+    }
     const char *argv[] = {"FCALL", "rlc_decide", "1", active, paths[q->path], "GET",
                           routes[q->route], "1", now, ""};
     redisAppendCommandArgv(rc, 10, argv, NULL);
@@ -389,7 +403,7 @@ static char *read_counters(const char *tag, const rl_rule *const *rules, size_t 
  * (so configs changed since are read afresh); with `mutate`, its exact
  * sliding window's admission test loosened by one request (a test that must
  * then fail). */
-static void load_library(const policy_ctx *c, bool mutate)
+static void load_library(const policy_ctx *c, bool mutate, bool evalsha)
 {
     const char *src = json_string_value(json_object_get(json_object_get(c->plan, "library"), "source"));
     const char *needle = "if total + n <= C then";
@@ -404,6 +418,23 @@ static void load_library(const policy_ctx *c, bool mutate)
         abort();
     memcpy(m, src, pre);
     sprintf(m + pre, "%s%s", mutate ? "if total + n <= C + k then" : needle, at + strlen(needle));
+    if (evalsha) {
+        buf script;
+        buf_init(&script, BUF_DEFAULT_MAX);
+        if (!redis_library_evalsha(m, strlen(m), &script))
+            abort();
+        const char *argv[] = {"SCRIPT", "LOAD", buf_str(&script)};
+        redisReply *r = cmdv(3, argv);
+        if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+            fprintf(stderr, "bounds: SCRIPT LOAD: %s\n", r->str ? r->str : "?");
+            exit(2);
+        }
+        memcpy(script_sha, r->str, 41);
+        freeReplyObject(r);
+        buf_free(&script);
+        free(m);
+        return;
+    }
     const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", m};
     redisReply *r = cmdv(4, argv);
     if (r->type == REDIS_REPLY_ERROR) {
@@ -421,7 +452,7 @@ int main(int argc, char **argv)
     const char *policy = NULL;
     int port = 0;
     long long nreq = 50000, seed = 1;
-    bool mutate_bound = false, mutate_lib = false;
+    bool mutate_bound = false, mutate_lib = false, evalsha = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--emit-policy")) {
             emit_policy(stdout);
@@ -438,9 +469,12 @@ int main(int argc, char **argv)
             mutate_bound = true;
         } else if (!strcmp(argv[i], "--mutate-library")) {
             mutate_lib = true;
+        } else if (!strcmp(argv[i], "--evalsha")) {
+            evalsha = true;
         } else {
             fprintf(stderr, "usage: bounds --emit-policy | --policy P.rlp [--port N] "
-                            "[--requests N] [--seed S] [--mutate-bound] [--mutate-library]\n");
+                            "[--requests N] [--seed S] [--mutate-bound] [--mutate-library] "
+                            "[--evalsha]\n");
             return 2;
         }
     }
@@ -458,7 +492,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bounds: cannot connect to 127.0.0.1:%d\n", port);
             return 2;
         }
-        load_library(&c, mutate_lib);
+        load_library(&c, mutate_lib, evalsha);
     }
     req *trace = malloc((size_t)nreq * sizeof *trace);
     const rl_rule **applied = malloc((size_t)nreq * MAX_RULES * sizeof *applied);

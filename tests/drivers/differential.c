@@ -10,12 +10,13 @@
  * The first divergence is printed with both answers and the exit status is 1.
  *
  *   differential --port P [--seed S] [--requests N] [--mode fcall|eval]
- *                [--time client|server] [--mutate|--mutate-template|--mutate-lone]
+ *                [--no-twins] [--time client|server]
+ *                [--mutate|--mutate-template|--mutate-lone|--mutate-twin]
  *
  * --time server: Redis reads its own clock; the simulator is fed the time
- * the server reports in each answer.  --mutate, --mutate-template and
- * --mutate-lone alter the library before loading it, to show that this test
- * can fail. */
+ * the server reports in each answer.  --mutate, --mutate-template,
+ * --mutate-lone and --mutate-twin alter the library before loading it, to
+ * show that this test can fail. */
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -268,6 +269,9 @@ static void redeploy_plan(json_t *plan)
 static redisContext *rc;
 static char script_sha[64];
 static bool use_eval;
+/* --no-twins: configs as a deploy for FUNCTION LOAD writes them, which the
+ * EVALSHA script then resolves in full. */
+static bool no_twins;
 
 static redisReply *cmd_argv(int argc, const char **argv, const size_t *lens)
 {
@@ -296,22 +300,41 @@ static void install(const rl_ruleset *rs, long long now)
         redis_config_tenant(rs, &rs->tenants[t], use_eval ? script_sha : NULL,
                             server_time ? -1 : now, &cmds, ver);
     }
-    for (size_t i = 0; i < cmds.n; i++)
-        must_ok(cmd_argv(cmds.v[i].argc, (const char **)cmds.v[i].argv, cmds.v[i].argvlen),
-                cmds.v[i].argv[0]);
+    for (size_t i = 0; i < cmds.n; i++) {
+        redis_cmd *c = &cmds.v[i];
+        int argc = c->argc;
+        if (no_twins && !strcmp(c->argv[0], "HSET")) {
+            /* As a deploy for FUNCTION LOAD writes it: the twins ("p",
+             * "p/...") left out, the rest in place. */
+            argc = 2;
+            for (int a = 2; a + 1 < c->argc; a += 2) {
+                const char *f = c->argv[a];
+                if (f[0] == 'p' && (f[1] == '\0' || f[1] == '/'))
+                    continue;
+                c->argv[argc] = c->argv[a];
+                c->argvlen[argc++] = c->argvlen[a];
+                c->argv[argc] = c->argv[a + 1];
+                c->argvlen[argc++] = c->argvlen[a + 1];
+            }
+        }
+        must_ok(cmd_argv(argc, (const char **)c->argv, c->argvlen), c->argv[0]);
+    }
     redis_cmds_free(&cmds);
 }
 
-/* The alterations --mutate, --mutate-template and --mutate-lone make to the
- * library: a token bucket that charges one unit more than it should; a
- * template's value whose ':' is not encoded in its counter key, so that the
- * values "u1:log" and "u1" share a key (and "x:y", "x%3Ay" no longer do); a
- * token bucket decided alone (a plan of one rule) that answers one unit
- * more remaining than it has. */
+/* The alterations --mutate, --mutate-template, --mutate-lone and
+ * --mutate-twin make to the library: a token bucket that charges one unit
+ * more than it should; a template's value whose ':' is not encoded in its
+ * counter key, so that the values "u1:log" and "u1" share a key (and "x:y",
+ * "x%3Ay" no longer do); a token bucket decided alone (a plan of one rule)
+ * that answers one unit more remaining than it has; the EVALSHA script's
+ * resolution of a listed path (from its fields' twins) reading every
+ * rule's cost one unit higher. */
 static const char *const mutations[][2] = {
     {"local units = ck * W\n", "local units = ck * W + 1\n"},
     {"suf = suf .. '/' .. gsub(name, ':', '%%3A')", "suf = suf .. '/' .. name"},
     {"1, r.id, q, reset, 0, now, ''", "1, r.id, q + 1, reset, 0, now, ''"},
+    {"n3 = n3, n4 = n4}", "n3 = n3, n4 = n4 + 1}"},
 };
 static int mutation = -1;
 
@@ -338,7 +361,7 @@ static char *mutated(const char *src, size_t len)
 static void load_library(const rl_ruleset *rs)
 {
     size_t len;
-    const char *src = use_eval ? redis_library_script(&len) : redis_library_function(&len);
+    const char *src = redis_library_function(&len);
     if (!src) {
         fprintf(stderr, "differential: this build embeds no enforce.lua\n");
         exit(2);
@@ -355,9 +378,16 @@ static void load_library(const rl_ruleset *rs)
         exit(2);
     }
     if (use_eval) {
-        const char *argv[] = {"SCRIPT", "LOAD", lib.data};
-        size_t lens[] = {6, 4, lib.len};
+        buf script;
+        buf_init(&script, BUF_DEFAULT_MAX);
+        if (!redis_library_evalsha(lib.data, lib.len, &script)) {
+            fprintf(stderr, "differential: cannot make the EVALSHA script\n");
+            exit(2);
+        }
+        const char *argv[] = {"SCRIPT", "LOAD", script.data};
+        size_t lens[] = {6, 4, script.len};
         redisReply *r = cmd_argv(3, argv, lens);
+        buf_free(&script);
         if (r->type != REDIS_REPLY_STRING) {
             fprintf(stderr, "differential: SCRIPT LOAD: %s\n", r->str ? r->str : "?");
             exit(2);
@@ -603,12 +633,16 @@ int main(int argc, char **argv)
             mutation = 0;
         else if (!strcmp(argv[i], "--mutate-template"))
             mutation = 1;
+        else if (!strcmp(argv[i], "--no-twins"))
+            no_twins = true;
+        else if (!strcmp(argv[i], "--mutate-twin"))
+            mutation = 3;
         else if (!strcmp(argv[i], "--mutate-lone"))
             mutation = 2;
         else {
             fprintf(stderr, "usage: differential --port P [--seed S] [--requests N] "
-                            "[--mode fcall|eval] [--time client|server] "
-                            "[--mutate|--mutate-template|--mutate-lone]\n");
+                            "[--mode fcall|eval] [--no-twins] [--time client|server] "
+                            "[--mutate|--mutate-template|--mutate-lone|--mutate-twin]\n");
             return 2;
         }
     }
@@ -820,6 +854,9 @@ int main(int argc, char **argv)
            "rejected by one, %lld errors), seed %lld, %s, %s time\n",
            nreq, nallowed, nrej, nshadow, nreleased, nunlisted, ntmpl, ntmplrej, nerr, seed,
            use_eval ? "EVALSHA" : "FCALL", server_time ? "server" : "client");
+    /* The script left loaded, for calls by hand after the run. */
+    if (use_eval)
+        printf("script %s\n", script_sha);
 done:
     /* Freed on every path: a leak report must not replace the answer. */
     fflush(stdout);

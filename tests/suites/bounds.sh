@@ -7,10 +7,13 @@
 # max_clock_skew, and compares the most admitted in every span of W, W/2, 2W
 # and 10W with the bound; rejections charge nothing.  Then the test must be
 # able to fail: bounds claimed one smaller, and a library whose exact
-# sliding window admits one request too many, are both caught.
+# sliding window admits one request too many, are both caught.  The same
+# through the EVALSHA script (servers without functions): the plan deployed
+# for EVALSHA (RLC_NO_FUNCTIONS=1, configs with their fields' twins), within every
+# bound, and the loosened library caught there too.
 . "$ROOT/tests/lib.sh"
 D="$ROOT/$BUILD/tests/drivers/bounds"
-plan 6
+plan 8
 
 "$D" --emit-policy > "$T/bounds.rlp"
 if "$RLC" check "$T/bounds.rlp" >/dev/null 2>"$T/check"; then ok "bounds: the generated policy checks"
@@ -29,6 +32,14 @@ export RLC_REDIS_URL="redis://127.0.0.1:$port" RLC_STATE_DIR="$T/state"
 long_ttls() {
     for k in $(redis-cli -p "$port" --scan --pattern '{pb:*}:cfg:*'); do
         redis-cli -p "$port" HSET "$k" m "1 c 3600000" >/dev/null
+        # A twin (a deploy for EVALSHA) carries the meta field packed in
+        # its first 10 bytes (SPEC.md 6.2).
+        redis-cli -p "$port" EVAL "for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+            if string.sub(f, 1, 1) == 'p' then
+                local v = redis.call('HGET', KEYS[1], f)
+                redis.call('HSET', KEYS[1], f, struct.pack('<Bc1d', 1, 'c', 3600000) .. string.sub(v, 11))
+            end
+        end return 0" 1 "$k" >/dev/null
     done
 }
 if "$RLC" run -q "$T/plan.json" >"$T/run" 2>&1; then ok "bounds: rlc run deploys the policy"
@@ -62,4 +73,29 @@ if [ $rc -eq 1 ] && grep -q '^VIOLATION (redis).*sliding_window' "$T/ml"; then
     ok "bounds: an exact sliding window one request too generous is caught"
 else
     notok "bounds: an exact sliding window one request too generous is caught" "exit $rc: $(head -c 500 "$T/ml")"
+fi
+
+# The same through the EVALSHA script: a fresh deploy for EVALSHA.
+redis-cli -p "$port" FLUSHALL >/dev/null
+rm -rf "$T/state"
+RLC_NO_FUNCTIONS=1 "$RLC" run -q "$T/plan.json" >/dev/null 2>&1
+long_ttls
+"$D" --policy "$T/bounds.rlp" --port "$port" --seed 4 --requests 20000 --evalsha >"$T/oe" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && grep -q ' 0 over$' "$T/oe" && grep -q ' 0 over; [0-9]* rejections read back, 0 charged' "$T/oe"; then
+    ok "bounds: EVALSHA within every bound, rejections charge nothing ($(sed -n 's/^# //p' "$T/oe" | tr '\n' ' '))"
+else
+    notok "bounds: EVALSHA within every bound" "exit $rc: $(head -c 2000 "$T/oe")"
+fi
+redis-cli -p "$port" FLUSHALL >/dev/null
+rm -rf "$T/state"
+RLC_NO_FUNCTIONS=1 "$RLC" run -q "$T/plan.json" >/dev/null 2>&1
+long_ttls
+"$D" --policy "$T/bounds.rlp" --port "$port" --seed 3 --requests 5000 --mutate-library --evalsha \
+    >"$T/mle" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q '^VIOLATION (redis).*sliding_window' "$T/mle"; then
+    ok "bounds: EVALSHA: an exact sliding window one request too generous is caught"
+else
+    notok "bounds: EVALSHA: a loosened sliding window is caught" "exit $rc: $(head -c 500 "$T/mle")"
 fi

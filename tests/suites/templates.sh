@@ -9,7 +9,7 @@
 # old template back; malformed paths are RLC_BADARG; the library's memory
 # stays flat however many unlisted values it decides.
 . "$ROOT/tests/lib.sh"
-plan 25
+plan 26
 
 cat > "$T/a.rlp" <<'P'
 policy "tp" {
@@ -177,3 +177,36 @@ m2=$(lua_mem)
 [ -n "$m1" ] && [ -n "$m2" ] && [ "$m2" -lt $((m1 + 1048576)) ] &&
     ok "40 000 unlisted values leave the library's memory flat ($m1 -> $m2 bytes)" ||
     notok "40 000 unlisted values leave the library's memory flat" "$m1 -> $m2 bytes"
+
+# A listed key under `group *`: its field is named under the template
+# ("s/group*/key:k1"), whatever group value the request names, and the
+# walk finds it after a level that reached a template.
+PORT3=$(free_port)
+start_redis "$PORT3" || bail_out "redis starts" "see stderr"
+cat > "$T/d.rlp" <<'P'
+policy "dp" {
+  namespace = "dp"
+}
+target redis "primary" {
+  url = env("RLC_REDIS_URL")
+}
+tenant "deep" {
+  group * {
+    limit 5/1h
+    key "k1" {
+      limit 2/1h
+    }
+  }
+}
+P
+"$RLC" compile -q "$T/d.rlp" -o "$T/d.json" || bail_out "compile d" "failed"
+RLC_REDIS_URL="redis://127.0.0.1:$PORT3" "$RLC" run -q --state-dir "$T/state-d" "$T/d.json" ||
+    bail_out "deploy d" "failed"
+ddecide() {
+    redis-cli -p "$PORT3" FCALL rlc_decide 1 "{dp:deep}:active" "$1" GET / 1 "" "" | head -1
+}
+a=0; for i in 1 2 3 4; do [ "$(ddecide group:any-team/key:k1)" = 1 ] && a=$((a + 1)); done
+b=0; for i in 1 2 3 4; do [ "$(ddecide group:any-team/key:k2)" = 1 ] && b=$((b + 1)); done
+[ "$a" = 2 ] && [ "$b" = 3 ] &&
+    ok "a listed key under group * keeps its own limit (2 of 4), another key only the group's (3 left of 5)" ||
+    notok "a listed key under group *" "k1 $a of 4 (want 2), k2 $b of 4 (want 3)"
