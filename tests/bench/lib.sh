@@ -12,6 +12,25 @@
 # taken, since a timed figure means little without it.  The C benches
 # write the same lines through tests/bench/record.h.
 
+# bench_time FILE CMD [ARGS...]: runs CMD and writes "USER SYS MAXRSS_KB"
+# to FILE, the times in seconds to the microsecond (the kernel's rusage:
+# GNU time prints hundredths, a tenth of a 0.05 s run); exits as CMD did.
+bench_time() {
+    _bt_out=$1; shift
+    python3 -c '
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, st, ru = os.wait4(pid, 0)
+open(sys.argv[1], "w").write("%.6f %.6f %d\n" % (ru.ru_utime, ru.ru_stime, ru.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
+' "$_bt_out" "$@"
+}
+
 # bench_json_string S: S as a JSON string (names are ours: quotes and
 # backslashes escaped, tabs and newlines made spaces, is all they need).
 bench_json_string() {

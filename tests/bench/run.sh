@@ -28,10 +28,6 @@ OUT="$ROOT/$BUILD/bench"
 for f in "$RLC" "$GEN"; do
     [ -x "$f" ] || { echo "bench: $f missing (run make bench)" >&2; exit 2; }
 done
-if [ ! -x /usr/bin/time ]; then
-    echo "bench: /usr/bin/time missing (make deps installs the 'time' package)" >&2
-    exit 2
-fi
 mkdir -p "$OUT"
 [ -n "${BENCH_KEEP:-}" ] || trap 'rm -rf "$OUT"/t[0-9]*' EXIT INT TERM
 
@@ -48,7 +44,7 @@ measure() {
     while [ $i -lt "$RUNS" ]; do
         i=$((i + 1))
         start=$(date +%s%N)
-        /usr/bin/time -f '%U %S %M' -o "$OUT/time" "$RLC" check -q "$dir/main.rlp"
+        bench_time "$OUT/time" "$RLC" check -q "$dir/main.rlp"
         rc=$?
         end=$(date +%s%N)
         # With --hazards, hazard errors (exit 1) are the expected outcome.
@@ -57,7 +53,6 @@ measure() {
             "$RLC" check "$dir/main.rlp" 2>&1 | head -20 >&2
             exit 2
         fi
-        # last line: GNU time may print a "Command exited" line before it
         tail -1 "$OUT/time" | awk -v s="$start" -v e="$end" \
             '{ printf "%.3f %.3f %.1f\n", (e - s) / 1e9, $1 + $2, $3 / 1024 }' >> "$OUT/runs"
     done

@@ -6,7 +6,7 @@
 # exit status (and exit 1), and compare.sh must pair figures of two
 # reports.  The C half (record.h) writes the same records.
 . "$ROOT/tests/lib.sh"
-plan 11
+plan 12
 
 B="$T/benches"
 mkdir -p "$B" "$T/out"
@@ -112,3 +112,10 @@ echo "$out" | grep -F 'good.sh | rlc run, "100 000" tenants \ all' | grep -q ' 1
 [ "$(cat "$T/alone")" = "a figure line" ] && [ ! -e "$T/BENCH_RECORD" ] &&
     ok "a bench script run on its own prints its figures and records nothing" ||
     notok "a bench script run on its own prints its figures and records nothing" "$(cat "$T/alone")"
+
+# bench_time: the command's exit status, and its CPU to the microsecond
+# (a busy loop of about 0.2 s of user time is not a multiple of 10 ms).
+bench_time "$T/bt" sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i + 1)); done; exit 7'; r=$?
+[ $r = 7 ] && awk '{ exit !($1 ~ /^[0-9]+\.[0-9]{6}$/ && $1 > 0.01 && $2 ~ /^[0-9]+\.[0-9]{6}$/ && $3 > 0) }' "$T/bt" &&
+    ok "bench_time passes the exit status on and writes user, sys (s, 6 decimals) and max RSS ($(cat "$T/bt"))" ||
+    notok "bench_time" "exit $r: $(cat "$T/bt" 2>/dev/null)"
