@@ -464,19 +464,26 @@ void rpipe_free(rpipe *p)
     free(p);
 }
 
-bool rpipe_add(rpipe *p, const char *key, size_t keylen, int argc, const char **argv,
-               const size_t *lens)
+/* The pipeline's next command, zeroed, with the slot of key (0 outside a
+ * cluster, -1 without a key). */
+static pcmd *next_cmd(rpipe *p, const char *key, size_t keylen)
 {
     if (p->n == p->cap) {
         size_t nc = p->cap ? p->cap * 2 : 64;
         p->cmds = xreallocarray(p->cmds, nc, sizeof *p->cmds);
         p->cap = nc;
     }
-    pcmd *c = &p->cmds[p->n];
+    pcmd *c = &p->cmds[p->n++];
     memset(c, 0, sizeof *c);
-    c->len = rconn_format(&c->resp, argc, argv, lens);
     c->slot = key && p->s->cluster ? (int)plan_key_slot(key, keylen) : (key ? 0 : -1);
-    p->n++;
+    return c;
+}
+
+bool rpipe_add(rpipe *p, const char *key, size_t keylen, int argc, const char **argv,
+               const size_t *lens)
+{
+    pcmd *c = next_cmd(p, key, keylen);
+    c->len = rconn_format(&c->resp, argc, argv, lens);
     return true;
 }
 
@@ -486,18 +493,10 @@ bool rpipe_add_resp(rpipe *p, const char *key, size_t keylen, size_t off, size_t
 {
     if (!buf_ok(&p->text) || off + len > p->text.len)
         return false;
-    if (p->n == p->cap) {
-        size_t nc = p->cap ? p->cap * 2 : 64;
-        p->cmds = xreallocarray(p->cmds, nc, sizeof *p->cmds);
-        p->cap = nc;
-    }
-    pcmd *c = &p->cmds[p->n];
-    memset(c, 0, sizeof *c);
+    pcmd *c = next_cmd(p, key, keylen);
     c->in_text = true;
     c->off = off;
     c->len = len;
-    c->slot = key && p->s->cluster ? (int)plan_key_slot(key, keylen) : (key ? 0 : -1);
-    p->n++;
     return true;
 }
 
