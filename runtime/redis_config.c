@@ -333,8 +333,12 @@ static void config_encode(const rl_ruleset *rs, const rl_tenant *t, redis_config
                     if (sv[i].s[k - 1] == '/' && nsub < cap)
                         sv[nsub++] = (cfg_subj){sv[i].s, k - 1, -1};
     /* By insertion: a tenant has a handful of subjects, mostly in order
-     * already (its rules come sorted by depth, then subject). */
-    for (size_t i = 1; i < nsub; i++) {
+     * already (its rules come sorted by depth, then subject); one listing
+     * thousands of keys by qsort, as sort_rules does (the parents the
+     * templates add come last, and would each be moved past all). */
+    if (nsub > 32)
+        qsort(sv, nsub, sizeof *sv, subj_cmp);
+    for (size_t i = 1; nsub <= 32 && i < nsub; i++) {
         cfg_subj x = sv[i];
         size_t j = i;
         while (j > 0 && subj_cmp(&sv[j - 1], &x) > 0) {
