@@ -419,10 +419,10 @@ static json_t *cvalue(creader *r, int depth)
             r->p++;
         const char *d = r->p;
         long long v = 0;
-        while (r->p < r->end && *r->p >= '0' && *r->p <= '9' && r->p - d < 19)
+        while (r->p < r->end && *r->p >= '0' && *r->p <= '9' && r->p - d < 18)
             v = v * 10 + (*r->p++ - '0');
         size_t nd = (size_t)(r->p - d);
-        if (!nd || nd > 18 || (nd > 1 && *d == '0') || (neg && v == 0) ||
+        if (!nd || (nd > 1 && *d == '0') || (neg && v == 0) ||
             (r->p < r->end && (*r->p == '.' || *r->p == 'e' || *r->p == 'E' ||
                                (*r->p >= '0' && *r->p <= '9'))))
             return NULL;

@@ -149,6 +149,9 @@ static void reader_refuses(void **st)
     const char *bad[] = {"", " 1", "1 x", "[1,]", "[,1]", "[1x]", "[1 ,2]", "{\"a\":1,}",
                          "{\"b\":1,\"a\":2}", "{\"a\":1,\"a\":2}", "{\"a\" :1}", "01",
                          "-0", "1.5", "1e3", "1234567890123456789", "\"\\u0000\"",
+                         /* past long long by the 19th digit: refused
+                          * before it is multiplied in */
+                         "9999999999999999999", "-9999999999999999999",
                          "\"\\ud800\"", "\"\\udc00\"", "\"caf\xc3\xa9\"", "\"a\nb\"",
                          "\"\\x\"", "\"abc", "[1", "{\"a\":1", "tru", "nul", "[1]]"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
