@@ -163,7 +163,8 @@ static int subj_cmp(const void *pa, const void *pb)
     return (a->first < 0) - (b->first < 0);   /* the one with rules first */
 }
 
-static bool subj_has(const cfg_subj *v, size_t n, const char *s, size_t len)
+/* The subject s (len bytes) of the sorted, deduplicated v, or NULL. */
+static const cfg_subj *subj_find(const cfg_subj *v, size_t n, const char *s, size_t len)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -173,13 +174,18 @@ static bool subj_has(const cfg_subj *v, size_t n, const char *s, size_t len)
         if (!c && v[mid].n != len)
             c = v[mid].n < len ? -1 : 1;
         if (!c)
-            return true;
+            return &v[mid];
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return false;
+    return NULL;
+}
+
+static bool subj_has(const cfg_subj *v, size_t n, const char *s, size_t len)
+{
+    return subj_find(v, n, s, len) != NULL;
 }
 
 /* Whether a subject without rules needs a field: the library resolves a
@@ -260,11 +266,25 @@ static bool packs(const rl_tenant *t)
     return true;
 }
 
+/* The rules of subject x packed (put_packed_rule), in their order. */
+static void put_packed_rules(buf *all, const rl_tenant *t, const cfg_subj *x)
+{
+    if (!x || x->first < 0)
+        return;
+    const char *subj = t->rules[x->first].subject;
+    for (size_t i = (size_t)x->first; i < t->nrules && !strcmp(t->rules[i].subject, subj); i++)
+        put_packed_rule(all, &t->rules[i]);
+}
+
 /* The twin of field x (SPEC.md 6.2): the header '<Bc1d' (format, time
- * source, skew), then x's own rules packed.  Only for a path the walk
- * accepts whose every level is a listed name (a template's field, "kind*",
- * has none); false for any other, which the script resolves in full. */
-static bool put_twin(buf *all, const rl_ruleset *rs, const rl_tenant *t, const cfg_subj *x)
+ * source, skew), then the rules of every subject on x's path that has
+ * some, the tenant's first, each subject's in its order, x's last: what
+ * the library's walk of that path finds, so that the script reads one
+ * field.  Only for a path the walk accepts whose every level is a listed
+ * name (a template's field, "kind*", has none); false for any other, which
+ * the script resolves in full.  v: the tenant's n subjects, sorted. */
+static bool put_twin(buf *all, const rl_ruleset *rs, const rl_tenant *t, const cfg_subj *x,
+                     const cfg_subj *v, size_t n)
 {
     if (x->n > 1024)
         return false;
@@ -280,12 +300,14 @@ static bool put_twin(buf *all, const rl_ruleset *rs, const rl_tenant *t, const c
     buf_putc(all, (char)REDIS_CONFIG_FORMAT);
     buf_putc(all, rs->client_time ? 'c' : 's');
     put_le_double(all, (double)rs->skew_ms);
-    if (x->first >= 0) {
-        const char *subj = t->rules[x->first].subject;
-        for (size_t i = (size_t)x->first; i < t->nrules && !strcmp(t->rules[i].subject, subj);
-             i++)
-            put_packed_rule(all, &t->rules[i]);
-    }
+    /* Every prefix of a listed path is listed: its rules, where it has
+     * any, are the walk's at its level. */
+    if (x->n)
+        put_packed_rules(all, t, subj_find(v, n, "", 0));
+    for (size_t k = 0; k < x->n; k++)
+        if (x->s[k] == '/')
+            put_packed_rules(all, t, subj_find(v, n, x->s, k));
+    put_packed_rules(all, t, x);
     return true;
 }
 
@@ -415,7 +437,7 @@ static void config_encode(const rl_ruleset *rs, const rl_tenant *t, redis_config
         }
         buf_putc(all, '\0');
         size_t vat = all->len;
-        if (!put_twin(all, rs, t, x)) {
+        if (!put_twin(all, rs, t, x, sv, nsub)) {
             all->len = at;
             all->data[at] = '\0';
             continue;

@@ -39,12 +39,80 @@ local LIBRARY_VERSION = 1
 local TEMPLATE = nil
 
 --[==[@evalsha
--- The EVALSHA script (see the comment above its plan_for) answers decide in
--- its own chunk; any other operation is the whole library's, before the
--- chunk makes anything (a deploy activates every tenant it writes so).
-if ARGV[1] ~= 'decide' then return full() end
+-- The script for EVALSHA (servers before Redis 7, SPEC.md 6.3) is made by
+-- the deploy from this file (redis_library_evalsha): the whole library as
+-- a function, full, then the regions marked "--@evalsha" and the comments
+-- opened "--[==[@evalsha" (this one), in order, at the level of the
+-- script's chunk.  The chunk runs on every call and nothing survives it,
+-- so it makes only what the request needs: it answers `decide` of a
+-- listed path, and any other operation or request the whole library
+-- answers (full), before anything is written.
+-- A deploy for EVALSHA writes beside each listed subject's field
+-- "s/<path>" its twin "p/<path>" (the tenant's: "p"): the meta field's
+-- format, time source and skew, then packed (struct) the rules of every
+-- subject on the path that has some, the tenant's first, the path's own
+-- last: what the library's walk of the path finds (SPEC.md 6.2), read with
+-- one HGET and no number read from text.  A path without a twin (a
+-- template's value, a name no config lists), a tenant without an active
+-- key (`tenant *`), a config without twins (deployed for FUNCTION LOAD)
+-- or a missing one resolves in full.
+-- Every function the chunk makes costs its upvalues and every table its
+-- allocation and its share of the collector, on every call: the common
+-- request (token buckets and fixed windows, server time on Redis 6.2+,
+-- cost 1, no route) makes none but idiv and cdiv (no upvalues) and the
+-- per-call tables sized for it; anything else (RARE) also makes the
+-- helpers, the other algorithms and the route matcher below, as the
+-- library has them.
+if ARGV[1] ~= 'decide' or #ARGV ~= 7 then return full() end
+local call, sub, byte, tonumber, sunpack, spack, unpack =
+    redis.call, string.sub, string.byte, tonumber, struct.unpack, struct.pack, unpack
+local active, path = KEYS[1], ARGV[2]
+if not active or #active > 4096 or sub(active, -7) ~= ':active' or #path > 1024
+    or #ARGV[7] > 128 then
+    return full()
+end
+local ver = call('GET', active)
+if not ver then return full() end
+local prefix = sub(active, 1, -8)
+local v = call('HGET', prefix .. ':cfg:' .. ver, path == '' and 'p' or 'p/' .. path)
+if not v then return full() end
+local format, tsrc, skew, pos = sunpack('<Bc1d', v)
+if format ~= 1 then return full() end
+-- REDIS_VERSION_NUM exists from Redis 7: older servers keep PX.
+local has_pxat = (redis.REDIS_VERSION_NUM or 0) >= 0x060200
+local client = tsrc == 'c'
+local RARE, routed = client or not has_pxat or ARGV[5] ~= '1', false
+-- The rules, as the library's (parse_rules) are; sized for the common
+-- three levels, so that none is grown.
+local rules, n, len = {nil, nil, nil, nil}, 0, #v
+while pos <= len do
+    local id, kind, fl, n1, n2, n3, n4
+    id, kind, fl, n1, n2, n3, n4, pos = sunpack('<Bc0c1Bdddd', v, pos)
+    n = n + 1
+    local rule = {id = id, kind = kind, shadow = fl % 2 == 1, n1 = n1, n2 = n2, n3 = n3, n4 = n4}
+    if fl >= 2 then
+        local m, r
+        m, r, pos = sunpack('<Bc0Hc0', v, pos)
+        local segs = {}
+        for s in string.gmatch(r, '[^/]+') do segs[#segs + 1] = s end
+        rule.method, rule.segs, routed, RARE = m, segs, true, true
+    end
+    if kind ~= 'T' and kind ~= 'F' then RARE = true end
+    rules[n] = rule
+end
+-- More than the walk allows: its error is the library's.
+if n > 256 then return full() end
+local DRY = false
+local find, match, fmt, gmatch, concat
+if RARE then
+    find, match, fmt, gmatch, concat =
+        string.find, string.match, string.format, string.gmatch, table.concat
+end
+-- Redis 5 and 6 may be set to replicate scripts verbatim, which forbids a
+-- write after TIME: effects instead (7, which has REDIS_VERSION_NUM,
+-- replicates nothing else).
+if not redis.REDIS_VERSION_NUM and redis.replicate_commands then redis.replicate_commands() end
 --]==]
---@evalsha
 -- Whether this chunk stays loaded between calls (FUNCTION LOAD), so that
 -- what it caches is used again; EVALSHA runs it afresh on every call.
 local KEEPS = redis.register_function ~= nil
@@ -65,7 +133,6 @@ local function init()
     -- REDIS_VERSION_NUM exists from Redis 7: older servers keep PX.
     has_pxat = (redis.REDIS_VERSION_NUM or 0) >= 0x060200
 end
---@end
 
 -- Everything else is made by build, in four nested sections (build2,
 -- build3, build4 inside it, each at the head of its section): EVALSHA runs
@@ -110,9 +177,6 @@ local function cdiv(a, b)
     return q
 end
 
-local function ttl(needed, skew)
-    return needed + 2 * skew + 1
-end
 
 -- Expiries.  Redis counts PX from the start of the call, which can come
 -- well before TIME when the server is busy; with server time a counter's
@@ -122,11 +186,21 @@ end
 -- 2 x skew margin covers clocks that differ.  at_now is set per call;
 -- has_pxat is declared with the other locals init binds.
 local at_now
+-- Made only where a request may need them (see the top of the file).
+local ttl, set_px, bucket_ttl, pexpire
+--@end
+--[==[@evalsha
+if RARE then
+--]==]
+--@evalsha
+ttl = function(needed, skew)
+    return needed + 2 * skew + 1
+end
 
 -- A state with its expiry.  A write that keeps the key's expiry is not
 -- made here: decide overwrites the state in place (SETRANGE, which keeps
 -- the expiry and answers a number, cheaper for Lua than SET's status).
-local function set_px(key, val, ttl_ms)
+set_px = function(key, val, ttl_ms)
     if at_now then
         call('SET', key, val, 'PXAT', at_now + ttl_ms)
     else
@@ -142,7 +216,7 @@ end
 -- of 1 s or 1/16 of the time to full, whichever is longer, so that a
 -- bucket charged steadily sets it about once a second.  Returns the expiry to store and
 -- the ttl for set_px (false: keep).
-local function bucket_ttl(old_exp, reset, skew)
+bucket_ttl = function(old_exp, reset, skew)
     local need = reset + 2 * skew + 1
     if not at_now then return 0, need end
     if old_exp >= at_now + need then return old_exp, false end
@@ -152,13 +226,18 @@ local function bucket_ttl(old_exp, reset, skew)
     return at_now + need + slack, need + slack
 end
 
-local function pexpire(key, ttl_ms)
+pexpire = function(key, ttl_ms)
     if at_now then
         call('PEXPIREAT', key, at_now + ttl_ms)
     else
         call('PEXPIRE', key, ttl_ms)
     end
 end
+--@end
+--[==[@evalsha
+end
+--]==]
+--@evalsha
 
 -- Redis TIME in ms.  Parsing a decimal string (strtod) costs more than a
 -- decision's arithmetic: the seconds change once a second, so their value
@@ -185,19 +264,29 @@ local function server_ms()
 end
 --@evalsha
 
-local function bad(msg)
+local bad, int_arg
+--@end
+--[==[@evalsha
+if RARE then
+--]==]
+--@evalsha
+bad = function(msg)
     return redis.error_reply('RLC_BADARG ' .. msg)
 end
 
 -- A decimal integer argument below 2^53, or nil: digits only.  tonumber
 -- alone also takes '1e3', ' 1', '0x10', '1.0' and '+1', which no caller
 -- sends on purpose and which must not decide anything.
-local function int_arg(s)
+int_arg = function(s)
     if not s or #s > 16 or not match(s, '^%d+$') then return nil end
     local v = tonumber(s)
     if v >= 9007199254740992 then return nil end
     return v
 end
+--@end
+--[==[@evalsha
+end
+--]==]
 
 -- Bounded caches.  A cache holds at most 2 x cap entries in two
 -- generations: an entry goes into the newer one; when that holds cap, the
@@ -226,11 +315,9 @@ end
 -- the caches EVALSHA never fills.
 local EMPTY = {}
 local NOGEN = {new = EMPTY, old = EMPTY, n = 0, cap = 0, w = 0, wold = 0}
---@end
 local function gen_new(cap, by, wf)
     return {new = {}, old = EMPTY, n = 0, cap = cap, by = by, wf = wf, w = 0, wold = 0}
 end
---@evalsha
 
 -- A put first checks whether the newer generation is full (then it
 -- becomes the older); written out in both puts, since under EVALSHA every
@@ -280,7 +367,6 @@ local function gen2_get(c, a, b)
     end
     return v
 end
---@end
 
 local function build2()
 
@@ -292,9 +378,7 @@ local function build2()
 -- one entry per listed tenant, which sizes cfgs (a working set of more
 -- listed tenants than 4 096 keeps all their configs).  A config weighs its
 -- fields (nf), which size the plans.
---@evalsha
 local seen = KEEPS and gen_new(65536) or NOGEN
---@end
 local cfgs = gen_new(4096, seen, 'nf')
 -- A field's value: one line per rule, "<id> <body>\n".  Parsing a body
 -- (a pattern match and four decimal conversions, each a strtod) costs
@@ -364,7 +448,13 @@ end
 -- The route functions are made on first use: under EVALSHA every
 -- function of this file is made again on every call, and most requests
 -- reach no route.
-local function routes_lib()
+local routes_lib
+--@end
+--[==[@evalsha
+if routed then
+--]==]
+--@evalsha
+routes_lib = function()
     local function route_node()
         return {lit = {}, ends = {}, tails = {}, esum = 0, tsum = 0}
     end
@@ -521,6 +611,11 @@ local function routes_lib()
 
     return {matcher = route_matcher, sig = route_sig, has = route_in}
 end
+--@end
+--[==[@evalsha
+end
+--]==]
+--@evalsha
 local RT
 
 --@end
@@ -596,11 +691,16 @@ local rate = {T = token_bucket}
 --[==[@evalsha
 -- decide writes the token bucket out: the script's rate holds what algs
 -- adds, not token_bucket, which only activate (the whole library's) calls.
-local rate = {}
+local rate = RARE and {}
 --]==]
 --@evalsha
-local log_commit
-local function algs()
+local log_commit, algs
+--@end
+--[==[@evalsha
+if RARE then
+--]==]
+--@evalsha
+algs = function()
 local function gcra(r, st, cost, now, skew)
     local W, C, B, k = r.n2, r.n1, r.n3, r.n4
     local cap = B * W
@@ -798,8 +898,11 @@ end
 rate.G, rate.F, rate.L, rate.S = gcra, fixed_window, sliding_log, approx_sliding_window
 return rate
 end
-if KEEPS then algs() end
 --@end
+--[==[@evalsha
+end
+--]==]
+if KEEPS then algs() end
 
 local function build3()
 
@@ -817,10 +920,8 @@ local function build3()
 -- jplans: the plans of paths that end at a name without a field (junk:
 -- named by the client, or a listed subject without rules), 4 096 per
 -- generation, the newer one read only.  A path is in one of the two.
---@evalsha
 local plans = KEEPS and gen_new(4096, cfgs) or NOGEN
 local jplans = KEEPS and gen_new(4096) or NOGEN
---@end
 
 -- The fields of config cfg (from key cfgkey) named in names, each as
 -- its parsed rules or false when absent: from the whole config when it is
@@ -1242,122 +1343,69 @@ local function tpl_bind(t, active)
     return p
 end
 
---[==[@evalsha
--- The script for EVALSHA (servers before Redis 7, SPEC.md 6.3) is made by
--- the deploy from this file (redis_library_evalsha): the whole library as
--- a function, full, then the regions marked "--@evalsha" and the comments
--- opened "--[==[@evalsha" (this one), in order, at the level of the
--- script's chunk.  The chunk runs on every call, and every function it
--- makes costs the call its upvalues: so it makes the helpers decide needs
--- and this resolution, and runs the body of decide in the chunk itself,
--- not as a function.  What it does not resolve, and every other
--- operation, the whole library answers (full).
--- A deploy for EVALSHA writes beside each listed subject's field
--- "s/<path>" its twin "p/<path>" (the tenant's: "p"): the meta field's
--- format, time source and skew, then that subject's rules packed (struct),
--- so that no number is read from text.  One HMGET of the twins of the
--- path's prefixes and of the path itself gives the rules the walk finds,
--- in its order, because a field exists only where the walk takes the
--- listed name at every level of its path (6.2).  A path without a twin (a
--- template's value, a name no config lists), a tenant without an active
--- key (`tenant *`), a config without twins (deployed for FUNCTION LOAD)
--- or a missing one resolves in full.
--- `tenant *` is the whole library's (a tenant without an active key has
--- no version here), so decide never finds a plan of it to bind.
-local TEMPLATE = false
-local tpl_bind
-local function plan_for(active, prefix, ver, path, method, route)
-    if not ver or #path > 1024 then return nil, full() end
-    -- The twins of the tenant, of each subject above the path's last and
-    -- of the last: at most 9.
-    local names, k, i = {'p'}, 1, 3
-    if path ~= '' then
-        local last = 'p/' .. path
-        while k < 10 do
-            local j = find(last, '/', i, true)
-            k = k + 1
-            if not j then
-                names[k] = last
-                break
-            end
-            names[k] = sub(last, 1, j - 1)
-            i = j + 1
-        end
-    end
-    local vals = call('HMGET', prefix .. ':cfg:' .. ver, unpack(names, 1, k))
-    local v = vals[k]
-    -- Ten names: a path deeper than 8, which the walk refuses.
-    if k == 10 or not v then return nil, full() end
-    local format, tsrc, skew = sunpack('<Bc1d', v)
-    if format ~= 1 then return nil, full() end
-    local rules, mkeys, n, routed = {}, {active}, 0, false
-    for q = 1, k do
-        v = vals[q]
-        local pos, len = 11, v and #v or 0
-        while pos <= len do
-            local id, kind, fl, n1, n2, n3, n4
-            id, kind, fl, n1, n2, n3, n4, pos = sunpack('<Bc0c1Bdddd', v, pos)
-            n = n + 1
-            local rule = {id = id, kind = kind, shadow = fl % 2 == 1, n1 = n1, n2 = n2, n3 = n3, n4 = n4}
-            if fl >= 2 then
-                local m, r
-                m, r, pos = sunpack('<Bc0Hc0', v, pos)
-                local segs = {}
-                for s in gmatch(r, '[^/]+') do segs[#segs + 1] = s end
-                rule.method, rule.segs, routed = m, segs, true
-            end
-            rules[n] = rule
-        end
-    end
-    if routed then
-        -- The routed rules the request matches, by the matcher FUNCTION
-        -- LOAD uses, over the one list the twins make.
-        RT = RT or routes_lib()
-        local M = RT.matcher({rules})
-        local sig = RT.sig(M, method, route)
-        local all, b = rules, 0
-        rules, n = {}, 0
-        for i = 1, #all do
-            local r = all[i]
-            local ok = true
-            if r.method then
-                b = b + 1
-                ok = RT.has(sig, b)
-            end
-            if ok then
-                n = n + 1
-                rules[n] = r
-            end
-        end
-    end
-    if n > 256 then return nil, full() end
-    for i = 1, n do mkeys[i + 1] = prefix .. ':c:' .. rules[i].id end
-    return {ver = ver, client = tsrc == 'c', skew = skew, rules = rules, mkeys = mkeys}
-end
--- Redis 5 and 6 may be set to replicate scripts verbatim, which forbids a
--- write after TIME: effects instead (7, which has REDIS_VERSION_NUM,
--- replicates nothing else).
-if not redis.REDIS_VERSION_NUM and redis.replicate_commands then redis.replicate_commands() end
--- decide's arguments, as FCALL passes them.
-local keys, args = KEYS, {_G.unpack(ARGV, 2)}
---]==]
 
 local function build4()
 
---@evalsha
 -- Per-rule results of the current call (reused: no tables per call).
 local A, R, S, Y, ST, TT, U = {}, {}, {}, {}, {}, {}, {}
 local OUT, out_n = {}, 7
 local COSTS, ncosts = {}, 0
-
---@end
 --[==[@evalsha
--- Most requests cost 1: the script's COSTS, made on every call, starts
--- with it (int_arg's value for "1"), so most calls parse no number here.
-COSTS['1'], ncosts = 1, 1
+-- The script's plan of the request (see the top of the file): the routed
+-- rules the request matches, by the matcher FUNCTION LOAD uses, over the
+-- one list the twin makes; the counter keys after the active key, as a
+-- plan's mkeys, so that the body of decide below reads them as the
+-- library's does (the version was read by this call: the MGET reads it
+-- again only to keep the states at vals[i + 1]).
+if routed then
+    RT = routes_lib()
+    local all, b, sig = rules, 0, RT.sig(RT.matcher({rules}), ARGV[3], ARGV[4])
+    rules, n = {}, 0
+    for i = 1, #all do
+        local r = all[i]
+        local ok = true
+        if r.method then
+            b = b + 1
+            ok = RT.has(sig, b)
+        end
+        if ok then
+            n = n + 1
+            rules[n] = r
+        end
+    end
+end
+local mk = {active, nil, nil, nil}
+for i = 1, n do mk[i + 1] = prefix .. ':c:' .. rules[i].id end
+local vals
+if n == 3 then
+    vals = call('MGET', active, mk[2], mk[3], mk[4])
+elseif n == 1 then
+    vals = call('MGET', active, mk[2])
+else
+    vals = call('MGET', unpack(mk))
+end
+-- decide's arguments, as FCALL passes them, and its cost: most requests
+-- cost 1; a bad one is the library's error.
+local cost, args = 1, nil
+if RARE then
+    args = {unpack(ARGV, 2)}
+    cost = int_arg(args[4])
+    if not cost or cost < 1 or cost > 2147483648 then return full() end
+end
+-- The per-call results, sized for three rules (a table grown from empty
+-- is reallocated at each power of two).  A and U are written only by the
+-- rules that make a request RARE (concurrency and the algorithms decide
+-- calls), and read only as A[i] before a concurrency rule's charge, which
+-- checks the rule's kind too: otherwise they are Y, one table less.
+local R, S, Y, ST, TT = {nil, nil, nil, nil}, {nil, nil, nil, nil}, {nil, nil, nil, nil},
+    {nil, nil, nil, nil}, {nil, nil, nil, nil}
+local A, U = Y, Y
+if RARE then A, U = {}, {} end
+local OUT, out_n = {nil, nil, nil, nil, nil, nil, nil, nil}, 7
+local lease_id = ARGV[7]
 --]==]
+
 local function decide(keys, args)
---@evalsha
     if not call then init() end
     local active = keys[1]
     -- The plan cached for this path: one lookup (gen2_get's, inline), or
@@ -1489,11 +1537,13 @@ local function decide(keys, args)
             end
         end
     end
+    local skew, client, rules, mk = p.skew, p.client, p.rules, p.mkeys
+    local lease_id = args[6]
+--@evalsha
     -- A bucket keeps the expiry its state records while that is at least
     -- keep + reset (bucket_ttl; at_now + 2 x skew + 1, nil when at_now is).
     local now, keep
-    local skew = p.skew
-    if p.client then
+    if client then
         now = int_arg(args[5])
         if not now then
             return bad('time_source = client needs now_ms, an integer >= 0')
@@ -1522,10 +1572,8 @@ local function decide(keys, args)
             at_now = nil
         end
     end
-    local lease_id = args[6]
     if #lease_id > 128 then return bad('lease id longer than 128 bytes') end
 
-    local rules, mk = p.rules, p.mkeys
     local n = #rules
     -- The answer is one flat array, the ids of shadow rules that would
     -- have rejected after the seven fixed fields: Redis converts a nested
