@@ -276,12 +276,15 @@ static void put_packed_rules(buf *all, const rl_tenant *t, const cfg_subj *x)
         put_packed_rule(all, &t->rules[i]);
 }
 
-/* The twin of field x (SPEC.md 6.2): the header '<Bc1d' (format, time
- * source, skew), then the rules of every subject on x's path that has
- * some, the tenant's first, each subject's in its order, x's last: what
- * the library's walk of that path finds, so that the script reads one
- * field.  Only for a path the walk accepts whose every level is a listed
- * name (a template's field, "kind*", has none); false for any other, which
+/* The twin of field x (SPEC.md 6.2): the header '<c1d' (time source,
+ * skew), then the rules of every subject on x's path that has some, the
+ * tenant's first, each subject's in its order, x's last: what the
+ * library's walk of that path finds, so that the script reads one field,
+ * and the header with the first rule in one struct.unpack.  The layout is
+ * that of config format 1, which its name ("p...") stands for: a config of
+ * another format would name its twins otherwise.  Only for a path the walk
+ * accepts whose every level is a listed name (a template's field, "kind*",
+ * has none) and that reaches at least one rule; false for any other, which
  * the script resolves in full.  v: the tenant's n subjects, sorted. */
 static bool put_twin(buf *all, const rl_ruleset *rs, const rl_tenant *t, const cfg_subj *x,
                      const cfg_subj *v, size_t n)
@@ -297,9 +300,9 @@ static bool put_twin(buf *all, const rl_ruleset *rs, const rl_tenant *t, const c
             return false;
         k = e;
     }
-    buf_putc(all, (char)REDIS_CONFIG_FORMAT);
     buf_putc(all, rs->client_time ? 'c' : 's');
     put_le_double(all, (double)rs->skew_ms);
+    size_t rules_at = all->len;
     /* Every prefix of a listed path is listed: its rules, where it has
      * any, are the walk's at its level. */
     if (x->n)
@@ -308,7 +311,7 @@ static bool put_twin(buf *all, const rl_ruleset *rs, const rl_tenant *t, const c
         if (x->s[k] == '/')
             put_packed_rules(all, t, subj_find(v, n, x->s, k));
     put_packed_rules(all, t, x);
-    return true;
+    return all->len > rules_at;
 }
 
 /* The config fields of tenant t, each field and value followed by its NUL,

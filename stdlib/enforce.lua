@@ -63,9 +63,11 @@ local TEMPLATE = nil
 -- per-call tables sized for it; anything else (RARE) also makes the
 -- helpers, the other algorithms and the route matcher below, as the
 -- library has them.
+local ARGV, redis = ARGV, redis
 if ARGV[1] ~= 'decide' or #ARGV ~= 7 then return full() end
-local call, sub, byte, tonumber, sunpack, spack, unpack =
-    redis.call, string.sub, string.byte, tonumber, struct.unpack, struct.pack, unpack
+-- (tonumber and unpack are read as the globals they are.)
+local call, sub, byte, sunpack, spack =
+    redis.call, string.sub, string.byte, struct.unpack, struct.pack
 local active, path = KEYS[1], ARGV[2]
 if not active or #active > 4096 or sub(active, -7) ~= ':active' or #path > 1024
     or #ARGV[7] > 128 then
@@ -76,19 +78,23 @@ if not ver then return full() end
 local prefix = sub(active, 1, -8)
 local v = call('HGET', prefix .. ':cfg:' .. ver, path == '' and 'p' or 'p/' .. path)
 if not v then return full() end
-local format, tsrc, skew, pos = sunpack('<Bc1d', v)
-if format ~= 1 then return full() end
+-- The time source, the skew and the first rule in one unpack: a twin
+-- reaches at least one rule, and its name stands for its layout (config
+-- format 1, whose meta field the library reads).
+local tsrc, skew, id, kind, fl, n1, n2, n3, n4, pos = sunpack('<c1dBc0c1Bdddd', v)
 -- REDIS_VERSION_NUM exists from Redis 7: older servers keep PX.
-local has_pxat = (redis.REDIS_VERSION_NUM or 0) >= 0x060200
+local vnum = redis.REDIS_VERSION_NUM
+local has_pxat = (vnum or 0) >= 0x060200
 local client = tsrc == 'c'
 local RARE, routed = client or not has_pxat or ARGV[5] ~= '1', false
--- The rules, as the library's (parse_rules) are; sized for the common
--- three levels, so that none is grown.
-local rules, n, len = {nil, nil, nil, nil}, 0, #v
-while pos <= len do
-    local id, kind, fl, n1, n2, n3, n4
-    id, kind, fl, n1, n2, n3, n4, pos = sunpack('<Bc0c1Bdddd', v, pos)
+-- The rules, as the library's (parse_rules) are, and their counter keys
+-- after the active key, as a plan's mkeys (the body of decide below reads
+-- them as the library's does); sized for the common three levels, so that
+-- neither is grown.
+local rules, mk, n, len = {nil, nil, nil, nil}, {active, nil, nil, nil}, 0, #v
+while true do
     n = n + 1
+    mk[n + 1] = prefix .. ':c:' .. id
     local rule = {id = id, kind = kind, shadow = fl % 2 == 1, n1 = n1, n2 = n2, n3 = n3, n4 = n4}
     if fl >= 2 then
         local m, r
@@ -99,6 +105,8 @@ while pos <= len do
     end
     if kind ~= 'T' and kind ~= 'F' then RARE = true end
     rules[n] = rule
+    if pos > len then break end
+    id, kind, fl, n1, n2, n3, n4, pos = sunpack('<Bc0c1Bdddd', v, pos)
 end
 -- More than the walk allows: its error is the library's.
 if n > 256 then return full() end
@@ -111,7 +119,7 @@ end
 -- Redis 5 and 6 may be set to replicate scripts verbatim, which forbids a
 -- write after TIME: effects instead (7, which has REDIS_VERSION_NUM,
 -- replicates nothing else).
-if not redis.REDIS_VERSION_NUM and redis.replicate_commands then redis.replicate_commands() end
+if not vnum and redis.replicate_commands then redis.replicate_commands() end
 --]==]
 -- Whether this chunk stays loaded between calls (FUNCTION LOAD), so that
 -- what it caches is used again; EVALSHA runs it afresh on every call.
@@ -1353,10 +1361,9 @@ local COSTS, ncosts = {}, 0
 --[==[@evalsha
 -- The script's plan of the request (see the top of the file): the routed
 -- rules the request matches, by the matcher FUNCTION LOAD uses, over the
--- one list the twin makes; the counter keys after the active key, as a
--- plan's mkeys, so that the body of decide below reads them as the
--- library's does (the version was read by this call: the MGET reads it
--- again only to keep the states at vals[i + 1]).
+-- one list the twin makes, and their counter keys; then their states (the
+-- version was read by this call: the MGET reads it again only to keep the
+-- states at vals[i + 1], where the body of decide reads them).
 if routed then
     RT = routes_lib()
     local all, b, sig = rules, 0, RT.sig(RT.matcher({rules}), ARGV[3], ARGV[4])
@@ -1373,9 +1380,9 @@ if routed then
             rules[n] = r
         end
     end
+    mk = {active}
+    for i = 1, n do mk[i + 1] = prefix .. ':c:' .. rules[i].id end
 end
-local mk = {active, nil, nil, nil}
-for i = 1, n do mk[i + 1] = prefix .. ':c:' .. rules[i].id end
 local vals
 if n == 3 then
     vals = call('MGET', active, mk[2], mk[3], mk[4])
