@@ -433,11 +433,10 @@ static void config_encode(const rl_ruleset *rs, const rl_tenant *t, redis_config
     for (size_t i = 0; i < nem; i++) {
         const cfg_subj *x = &sv[em[i]];
         size_t at = all->len;
-        buf_putc(all, 'p');
-        if (x->n) {
-            buf_putc(all, '/');
+        if (x->n)
             buf_append(all, x->s, x->n);
-        }
+        else
+            buf_putc(all, 'p');
         buf_putc(all, '\0');
         size_t vat = all->len;
         if (!put_twin(all, rs, t, x, sv, nsub)) {
@@ -454,6 +453,11 @@ static void config_encode(const rl_ruleset *rs, const rl_tenant *t, redis_config
         abort();
     *nv = k;
     free(em);
+}
+
+bool redis_config_is_twin(const char *f)
+{
+    return !(f[0] == 'm' && !f[1]) && !(f[0] == 's' && (!f[1] || f[1] == '/'));
 }
 
 void redis_config_enc_free(redis_config_enc *w)

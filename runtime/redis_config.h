@@ -38,10 +38,15 @@ typedef struct redis_cmds {
  * config): FCALL rlc_activate 1 <active key> <version> [now], or with
  * script_sha set, EVALSHA <sha> 1 <active key> activate <version> [now];
  * with script_sha the HSET also writes each listed field's twin (the
- * fields "p" and "p/<subject>", its rules packed, that the EVALSHA script
- * reads, SPEC.md 6.2), which the version does not cover.
+ * field "p" for the tenant's, the subject path itself for a subject's:
+ * the rules of its path packed, that the EVALSHA script reads, SPEC.md
+ * 6.2), which the version does not cover.
  * now_ms: the deployer's clock, needed with client time; -1 to omit.
  * version gets REDIS_CONFIG_VERSION_LEN + 1 bytes. */
+/* Whether field f of a config hash is a twin (any field but the meta
+ * field "m" and the rule fields "s", "s/..."). */
+bool redis_config_is_twin(const char *f);
+
 void redis_config_tenant(const rl_ruleset *rs, const rl_tenant *t, const char *script_sha,
                          int64_t now_ms, redis_cmds *cmds,
                          char version[REDIS_CONFIG_VERSION_LEN + 1]);

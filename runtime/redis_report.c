@@ -40,9 +40,9 @@ static bool config_intact(const redisReply *r, const char *ver, json_t *rules)
     field_val *fv = xmalloc(r->elements / 2 * sizeof *fv);
     for (size_t i = 0; i < r->elements / 2; i++) {
         const char *f = r->element[2 * i]->str ? r->element[2 * i]->str : "";
-        /* A deploy for EVALSHA adds each listed field's twin ("p",
-         * "p/..."), which the version does not cover (SPEC.md 6.2). */
-        if (f[0] == 'p' && (f[1] == '\0' || f[1] == '/'))
+        /* A deploy for EVALSHA adds each listed field's twin, which the
+         * version does not cover (SPEC.md 6.2). */
+        if (redis_config_is_twin(f))
             continue;
         fv[nf].f = f;
         fv[nf++].v = r->element[2 * i + 1]->str ? r->element[2 * i + 1]->str : "";

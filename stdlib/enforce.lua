@@ -48,14 +48,15 @@ local TEMPLATE = nil
 -- listed path, and any other operation or request the whole library
 -- answers (full), before anything is written.
 -- A deploy for EVALSHA writes beside each listed subject's field
--- "s/<path>" its twin "p/<path>" (the tenant's: "p"): the meta field's
--- format, time source and skew, then packed (struct) the rules of every
--- subject on the path that has some, the tenant's first, the path's own
--- last: what the library's walk of the path finds (SPEC.md 6.2), read with
--- one HGET and no number read from text.  A path without a twin (a
--- template's value, a name no config lists), a tenant without an active
--- key (`tenant *`), a config without twins (deployed for FUNCTION LOAD)
--- or a missing one resolves in full.
+-- "s/<path>" its twin, named by the path itself (the tenant's: "p", so
+-- that the name costs no string): the meta field's time source and skew,
+-- then packed (struct) the rules of every subject on the path that has
+-- some, the tenant's first, the path's own last: what the library's walk
+-- of the path finds (SPEC.md 6.2), read with one HGET and no number read
+-- from text.  A path without a twin (a template's value, a name no config
+-- lists, a path that reaches no rule), a tenant without an active key
+-- (`tenant *`), a config without twins (deployed for FUNCTION LOAD) or a
+-- missing one resolves in full.
 -- Every function the chunk makes costs its upvalues and every table its
 -- allocation and its share of the collector, on every call: the common
 -- request (token buckets and fixed windows, server time on Redis 6.2+,
@@ -76,7 +77,7 @@ end
 local ver = call('GET', active)
 if not ver then return full() end
 local prefix = sub(active, 1, -8)
-local v = call('HGET', prefix .. ':cfg:' .. ver, path == '' and 'p' or 'p/' .. path)
+local v = call('HGET', prefix .. ':cfg:' .. ver, path == '' and 'p' or path)
 if not v then return full() end
 -- The time source, the skew and the first rule in one unpack: a twin
 -- reaches at least one rule, and its name stands for its layout (config
@@ -1400,14 +1401,17 @@ if RARE then
     if not cost or cost < 1 or cost > 2147483648 then return full() end
 end
 -- The per-call results, sized for three rules (a table grown from empty
--- is reallocated at each power of two).  A and U are written only by the
--- rules that make a request RARE (concurrency and the algorithms decide
--- calls), and read only as A[i] before a concurrency rule's charge, which
--- checks the rule's kind too: otherwise they are Y, one table less.
-local R, S, Y, ST, TT = {nil, nil, nil, nil}, {nil, nil, nil, nil}, {nil, nil, nil, nil},
-    {nil, nil, nil, nil}, {nil, nil, nil, nil}
-local A, U = Y, Y
-if RARE then A, U = {}, {} end
+-- is reallocated at each power of two).  Without a RARE rule, Y, A and U
+-- are TT, two tables less: a token bucket or fixed window writes TT[i]
+-- when it admits and Y[i] when it rejects, never both; Y is read only at
+-- a rejecting rule and TT at an admitting one (ST[i] set); A and U are
+-- written only by the rules that make a request RARE (concurrency and the
+-- algorithms decide calls), and A[i] is read only with the rule's kind
+-- checked to be a concurrency rule's.
+local R, S, ST, TT = {nil, nil, nil, nil}, {nil, nil, nil, nil}, {nil, nil, nil, nil},
+    {nil, nil, nil, nil}
+local Y, A, U = TT, TT, TT
+if RARE then Y, A, U = {}, {}, {} end
 local OUT, out_n = {nil, nil, nil, nil, nil, nil, nil, nil}, 7
 local lease_id = ARGV[7]
 --]==]
@@ -1557,10 +1561,13 @@ local function decide(keys, args)
         end
         at_now = nil
     else
-        -- server_ms, written out (a call costs more than its body).
+        -- server_ms, written out (a call costs more than its body).  The
+        -- seconds' string is read by Lua's arithmetic, which converts it
+        -- as tonumber does (strtod) without tonumber's call: under EVALSHA
+        -- nothing is kept, so this runs on every call.
         local t = call('TIME')
         local s, u = t[1], t[2]
-        if s ~= sec_s then sec_s, sec_ms = s, tonumber(s) * 1000 end
+        if s ~= sec_s then sec_s, sec_ms = s, s * 1000 end
         local nu = #u
         if nu == 6 then
             local a, b, c = byte(u, 1, 3)

@@ -304,12 +304,12 @@ static void install(const rl_ruleset *rs, long long now)
         redis_cmd *c = &cmds.v[i];
         int argc = c->argc;
         if (no_twins && !strcmp(c->argv[0], "HSET")) {
-            /* As a deploy for FUNCTION LOAD writes it: the twins ("p",
-             * "p/...") left out, the rest in place. */
+            /* As a deploy for FUNCTION LOAD writes it: the twins left
+             * out, the rest in place. */
             argc = 2;
             for (int a = 2; a + 1 < c->argc; a += 2) {
                 const char *f = c->argv[a];
-                if (f[0] == 'p' && (f[1] == '\0' || f[1] == '/'))
+                if (redis_config_is_twin(f))
                     continue;
                 c->argv[argc] = c->argv[a];
                 c->argvlen[argc++] = c->argvlen[a];

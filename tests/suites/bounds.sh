@@ -32,12 +32,13 @@ export RLC_REDIS_URL="redis://127.0.0.1:$port" RLC_STATE_DIR="$T/state"
 long_ttls() {
     for k in $(redis-cli -p "$port" --scan --pattern '{pb:*}:cfg:*'); do
         redis-cli -p "$port" HSET "$k" m "1 c 3600000" >/dev/null
-        # A twin (a deploy for EVALSHA) carries the meta field packed in
-        # its first 10 bytes (SPEC.md 6.2).
+        # A twin (a deploy for EVALSHA: every field but m, s and s/...)
+        # carries the time source and skew packed in its first 9 bytes
+        # (SPEC.md 6.2).
         redis-cli -p "$port" EVAL "for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-            if string.sub(f, 1, 1) == 'p' then
+            if f ~= 'm' and f ~= 's' and string.sub(f, 1, 2) ~= 's/' then
                 local v = redis.call('HGET', KEYS[1], f)
-                redis.call('HSET', KEYS[1], f, struct.pack('<Bc1d', 1, 'c', 3600000) .. string.sub(v, 11))
+                redis.call('HSET', KEYS[1], f, struct.pack('<c1d', 'c', 3600000) .. string.sub(v, 10))
             end
         end return 0" 1 "$k" >/dev/null
     done
