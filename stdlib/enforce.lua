@@ -4,7 +4,7 @@
 -- (this whole file; functions rlc_decide and rlc_release), or on older
 -- servers with SCRIPT LOAD of the script the deploy makes of it (this text
 -- minus its first line, which is not Lua, as a function, then the regions
--- marked for EVALSHA: see the comment above the second plan_for) and
+-- marked for EVALSHA: see the first of them, below TEMPLATE) and
 -- called with
 --   EVALSHA sha 1 <active key> decide|release ARGS...
 -- The algorithms are twins of runtime/algo.c and runtime/sim.c: every
@@ -970,7 +970,8 @@ local function fields(cfg, cfgkey, names, out, last)
             local kv = call('HGETALL', cfgkey)
             local f = {}
             -- The rule fields, "s" and "s/...": not the meta field, nor
-            -- the twins ("p...") a deploy for EVALSHA adds.
+            -- the twins a deploy for EVALSHA adds ("p" and the paths
+            -- themselves, which start with a kind).
             for j = 1, #kv, 2 do
                 if byte(kv[j]) == 115 then f[kv[j]] = parse_rules(kv[j + 1]) end
             end

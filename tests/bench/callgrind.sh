@@ -25,7 +25,7 @@
 #     how many counters expired during each sweep;
 #   - the EVALSHA path (Redis < 7) against FCALL, same decisions (<= 1.50):
 #     the same tenants deployed for EVALSHA (RLC_NO_FUNCTIONS=1), so that the
-#     script is the one rlc loads and the listed key is read from its twins.
+#     script is the one rlc loads and the listed key is read from its twin.
 #   BENCH_CG_CASES="efcall eevalsha" BENCH_CG_SWEEP=" " BENCH_CG_LSWEEP=" "
 #     measures only those two (a blank list: no sweep).
 # Figures, not a test: exits 0 whatever it measures.
@@ -139,7 +139,8 @@ done
 # The EVALSHA path as a server before Redis 7 has it: the same tenants in
 # namespace "be" (without `tenant *`: one Redis holds one namespace's),
 # deployed for EVALSHA (RLC_NO_FUNCTIONS=1), so that the script is the one
-# rlc loads and the configs hold their twins (SPEC.md 6.2, 6.3).  Its
+# rlc loads and the configs hold their twins (SPEC.md 6.2, 6.3): the
+# listed key is read from its chain twin with one HGET.  Its
 # sha: the script made here as redis_library_evalsha makes it (the library
 # without its first line as function full, then the lines of its EVALSHA
 # regions), which the server must already hold.
