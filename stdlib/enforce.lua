@@ -69,9 +69,13 @@ if ARGV[1] ~= 'decide' or #ARGV ~= 7 then return full() end
 -- (tonumber and unpack are read as the globals they are.)
 local call, sub, byte, sunpack, spack =
     redis.call, string.sub, string.byte, struct.unpack, struct.pack
+-- PATH names the twin: it must start as a path does (group: or key:),
+-- so that it never names the meta field, a rule field or the tenant's
+-- twin, which the library refuses as paths.
 local active, path = KEYS[1], ARGV[2]
+local b = byte(path)
 if not active or #active > 4096 or sub(active, -7) ~= ':active' or #path > 1024
-    or #ARGV[7] > 128 then
+    or (b and b ~= 103 and b ~= 107) or #ARGV[7] > 128 then
     return full()
 end
 local ver = call('GET', active)

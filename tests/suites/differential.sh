@@ -15,10 +15,11 @@ NOW=1700000000000
 COSTS='1e3 1.0 " 1" "1 " +1 0x10 -1 0 "" 2147483649 1e308 inf nan'
 NOWS='1.7e12 "$NOW.5" " $NOW" -5 0x1 "" 9007199254740992'
 # 5 runs, the 5 mutations, a good call, a case per cost and two per time, 6
-# argument-count cases, 4 EVALSHA cases.
+# argument-count cases, 4 EVALSHA cases, 4 EVALSHA paths naming other
+# fields than twins.
 eval "set -- $COSTS"; ncost=$#
 eval "set -- $NOWS"; nnow=$#
-plan $((5 + 5 + 1 + ncost + 2 * nnow + 6 + 4))
+plan $((5 + 5 + 1 + ncost + 2 * nnow + 6 + 4 + 4))
 port=$(free_port)
 start_redis "$port" || bail_out "differential: redis-server" "did not start"
 
@@ -99,6 +100,12 @@ sha=$("$D" --port "$port" --seed 5 --requests 200 --mode eval --time client 2>/d
     sed -n 's/^script //p')
 badarg "EVALSHA decide cost '1e3'" evalsha "$sha" 1 "$K" decide "" GET / 1e3 "$NOW" ""
 badarg "EVALSHA decide without the lease argument" evalsha "$sha" 1 "$K" decide "" GET / 1 "$NOW"
+# The script reads the twin PATH names (SPEC.md 6.2): a PATH that names the
+# meta field, a rule field or the tenant's twin is no path, as the library
+# says.
+for p in m s p s/x; do
+    badarg "EVALSHA decide of the path '$p'" evalsha "$sha" 1 "$K" decide "$p" GET / 1 "$NOW" ""
+done
 # The operations an EVALSHA makes only when asked for (release, activate)
 # and an unknown one.
 badarg "EVALSHA with an unknown operation" evalsha "$sha" 1 "$K" bogus
