@@ -48,8 +48,8 @@ local TEMPLATE = nil
 -- listed path, and any other operation or request the whole library
 -- answers (full), before anything is written.
 -- A deploy for EVALSHA writes beside each listed subject's field
--- "s/<path>" its twin, named by the path itself (the tenant's: "p", so
--- that the name costs no string): the meta field's time source and skew,
+-- "s/<path>" its twin, named by the path itself so that the name costs
+-- no string (the tenant's: "p"): the meta field's time source and skew,
 -- then packed (struct) the rules of every subject on the path that has
 -- some, the tenant's first, the path's own last: what the library's walk
 -- of the path finds (SPEC.md 6.2), read with one HGET and no number read
@@ -1406,8 +1406,8 @@ if RARE then
     if not cost or cost < 1 or cost > 2147483648 then return full() end
 end
 -- The per-call results, sized for three rules (a table grown from empty
--- is reallocated at each power of two).  Without a RARE rule, Y, A and U
--- are TT, two tables less: a token bucket or fixed window writes TT[i]
+-- is reallocated at each power of two).  For a request that is not RARE,
+-- Y, A and U are TT, two tables less: a token bucket or fixed window writes TT[i]
 -- when it admits and Y[i] when it rejects, never both; Y is read only at
 -- a rejecting rule and TT at an admitting one (ST[i] set); A and U are
 -- written only by the rules that make a request RARE (concurrency and the
