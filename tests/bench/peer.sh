@@ -119,7 +119,7 @@ resp() {
 }
 # The cases, in the order they run: name, then the command (`|`-separated,
 # SHA_x standing for a floor's SHA1) or `node MODE` for the peer.
-CASES="rlc_tb1 rlc_gc1 floor_tb1 peer_1 rlc_fw1 rlc_as1 floor_fw1 rlc_fwr peer_1r rlc_h3 floor_tb3 peer_u3"
+CASES="rlc_tb1 rlc_gc1 floor_tb1 peer_1 rlc_fw1 rlc_as1 floor_fw1 floor_fwc rlc_fwr peer_1r rlc_h3 floor_tb3 peer_u3"
 ONLY=${BENCH_PEER_CASES:-}
 [ -n "$ONLY" ] && CASES=$ONLY
 case_cmd() {
@@ -135,6 +135,7 @@ case_cmd() {
     floor_tb1) echo "EVALSHA|$SHA_tb1|1|{fl}:tb1|100000000|27.777777777777779|1" ;;
     floor_tb3) echo "EVALSHA|$SHA_tb3|3|{fl}:t|{fl}:g|{fl}:k|100000000|27.777777777777779|50000000|13.888888888888889|10000000|2.7777777777777777|1" ;;
     floor_fw1) echo "EVALSHA|$SHA_fw1|1|{fl}:fw1|100000000|1|3600000" ;;
+    floor_fwc) echo "EVALSHA|$SHA_fwc|2|{fl}:fwc:active|{fl}:fwc|v1|100000000|3600000" ;;
     peer_1) echo "node admitted" ;;
     peer_1r) echo "node rejected" ;;
     peer_u3) echo "node union" ;;
@@ -151,6 +152,7 @@ case_label() {
     floor_tb1) echo "Lua floor: token bucket, 1 key" ;;
     floor_tb3) echo "Lua floor: token bucket, 3 keys, all-or-nothing" ;;
     floor_fw1) echo "Lua floor: fixed window, 1 key" ;;
+    floor_fwc) echo "Lua floor: fixed window under rlc's contract" ;;
     peer_1) echo "rate-limiter-flexible, 1 level, admitted" ;;
     peer_1r) echo "rate-limiter-flexible, 1 level, rejected" ;;
     peer_u3) echo "rate-limiter-flexible union, 3 levels" ;;
@@ -159,7 +161,8 @@ case_label() {
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 # start PASS WRAPPER...: a redis-server on PORT, rlc's plan deployed and the
-# floors loaded (their SHA1s in SHA_tb1, SHA_tb3, SHA_fw1).
+# floors loaded (their SHA1s in SHA_tb1, SHA_tb3, SHA_fw1, SHA_fwc; the
+# contract floor's version key set).
 start() {
     pass=$1; shift
     mkdir -p "$T/$pass"
@@ -173,10 +176,12 @@ start() {
     done
     RLC_REDIS_URL=redis://127.0.0.1:$PORT RLC_STATE_DIR=$T/$pass/state \
         "$RLC" run -q "$T/p.json" || exit 2
-    for f in tb1:token_bucket_1 tb3:token_bucket_3 fw1:fixed_window_1; do
+    for f in tb1:token_bucket_1 tb3:token_bucket_3 fw1:fixed_window_1 \
+        fwc:fixed_window_contract_1; do
         sha=$(redis-cli -p "$PORT" script load "$(cat "$FLOORS/${f#*:}.lua")") || exit 2
         eval "SHA_${f%%:*}=\$sha"
     done
+    redis-cli -p "$PORT" set '{fl}:fwc:active' v1 >/dev/null || exit 2
 }
 # prepare COUNT: each redis-cli case's commands in $T/<case>.resp, and one
 # warm-up round of 64 each (which spends the rejected cases' one admission).
@@ -299,8 +304,25 @@ ratio() {
     bench_record "$3 (instructions)" "$(awk -v a="$ia" -v b="$ib" 'BEGIN { printf "%.3f", a / b }')" \
         x "<=" "$4"
 }
+# figure A B LABEL: a ratio without a target.
+figure() {
+    if skip "$1" || skip "$2"; then
+        printf '  %-55s n/a (rate-limiter-flexible skipped)\n' "$3"
+        return
+    fi
+    eval "ia=\$I_$1 ib=\$I_$2 ua=\$U_$1 ub=\$U_$2"
+    awk -v l="$3" -v ia="$ia" -v ib="$ib" -v ua="$ua" -v ub="$ub" 'BEGIN {
+        printf "  %-55s %5.2f (no target)   (µs %.2f)\n", l, ia / ib, (ub > 0 ? ua / ub : 0)
+    }'
+    bench_record "$3 (instructions)" "$(awk -v a="$ia" -v b="$ib" 'BEGIN { printf "%.3f", a / b }')" x
+}
 ratio rlc_fw1 peer_1 "rlc fixed_window / rate-limiter-flexible, admitted" 1.0
 ratio rlc_fwr peer_1r "rlc fixed_window / rate-limiter-flexible, rejected" 1.0
+# What rlc's contract costs by itself: the hand-written fixed window that
+# keeps it (version check, server time, epoch-aligned window, the full
+# answer) against the peer, and rlc against that floor.
+figure floor_fwc peer_1 "  Lua floor under rlc's contract / rate-limiter-flexible"
+figure rlc_fw1 floor_fwc "  rlc fixed_window / Lua floor under rlc's contract"
 ratio rlc_tb1 floor_tb1 "rlc token_bucket / Lua floor, 1 key" 1.0
 ratio rlc_h3 peer_u3 "rlc 3 levels / rate-limiter-flexible union" 0.8
 ratio rlc_h3 floor_tb3 "rlc 3 levels / Lua floor, 3 keys" 1.0
