@@ -101,6 +101,16 @@ bool redis_decide(target *tg, const target_decide *q, json_t **out, rerr *e)
     bool ok = false;
     if (!r) {
         rerr_prefix(e, "target %s", tg->name);
+    } else if (t->functions && !tg->env->plan &&
+               (is_error(r, "ERR unknown command") ||
+                (is_error(r, "ERR Function not found") && nf && *nf && strcmp(nf, "0")))) {
+        /* A store asked by EVALSHA (no functions, or RLC_NO_FUNCTIONS=1):
+         * the script's sha is the plan's library's, with its `tenant *`,
+         * so without the plan there is nothing to ask for. */
+        rerr_set(e, DIAG_DECIDE_NO_LIBRARY, "target %s: %s answers no FCALL %s (%s): a store "
+                 "without functions (before Redis 7, or deployed with RLC_NO_FUNCTIONS=1) "
+                 "is asked by EVALSHA of the plan's script, whose sha only the plan gives: "
+                 "rlc decide --plan PLAN ...", tg->name, tg->addr, fn, r->str);
     } else if (is_error(r, "ERR Function not found") || is_error(r, "ERR unknown command") ||
                is_error(r, "NOSCRIPT")) {
         rerr_set(e, DIAG_DECIDE_NO_LIBRARY, "target %s: %s has no rlc enforcement library%s "

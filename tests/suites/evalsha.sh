@@ -9,7 +9,7 @@
 # flushed script is reported as a missing library and loaded again by the
 # next deploy.
 . "$ROOT/tests/lib.sh"
-plan 18
+plan 20
 
 PORT=$(free_port)
 PORT2=$(free_port)
@@ -251,3 +251,22 @@ snap > after
 [ $r != 0 ] && grep -qi 'script' err && cmp -s before after &&
     ok "a rollback refused SCRIPT LOAD fails before restoring any key (exit $r)" ||
     notok "rollback without SCRIPT" "exit $r: $(cat err); $(diff before after | head -5)"
+
+# Without --plan there is no script's sha to ask: decide says so, and how
+# to ask (the plan), not that nothing was deployed.  Here RLC_NO_FUNCTIONS
+# is set over a store with functions; then a server that knows no FCALL at
+# all (renamed away, as before Redis 7), reached with --target.
+"$RLC" run -q "$T/p.json" || bail_out "deploy p once more" "failed"
+"$RLC" decide acme group:g/key:k1 > out 2> err; r=$?
+[ $r = 1 ] && grep -q RLC3240 err && grep -q 'rlc decide --plan PLAN' err &&
+    grep -q 'RLC_NO_FUNCTIONS=1' err && ! grep -q 'deploy the plan\|deploy a plan' err &&
+    ok "decide without --plan on a store asked by EVALSHA names --plan (exit 1, RLC3240)" ||
+    notok "decide without --plan (RLC_NO_FUNCTIONS=1)" "exit $r: $(cat out err)"
+PORT3=$(free_port)
+start_redis "$PORT3" --rename-command FCALL '' || bail_out "redis starts" "see stderr"
+RLC_NO_FUNCTIONS= "$RLC" decide --target "primary=redis://127.0.0.1:$PORT3" acme group:g/key:k1 \
+    > out 2> err; r=$?
+[ $r = 1 ] && grep -q RLC3240 err && grep -q 'rlc decide --plan PLAN' err &&
+    grep -q "unknown command" err &&
+    ok "decide without --plan on a server without FCALL names --plan (exit 1, RLC3240)" ||
+    notok "decide without --plan (no FCALL)" "exit $r: $(cat out err)"
