@@ -6,8 +6,9 @@
 # still decide right after far more shapes than the caches hold; a working
 # set of listed keys far past 4 096 stays cached (the caches of listed
 # shapes are sized by the configs) while paths clients name stay bounded
-# and push none of it out; and the EVALSHA path (Redis < 7) answers as
-# FCALL does across many shapes.
+# and push none of it out; and the EVALSHA path (Redis < 7: the script a
+# deploy for EVALSHA loads, with its configs' twins) answers as FCALL does
+# across many shapes.
 . "$ROOT/tests/lib.sh"
 plan 13
 
@@ -41,6 +42,7 @@ tenant "$t" {
 P
         [ "$t" = acme ] && awk -v n="$NK" 'BEGIN {
             for (i = 1; i <= n; i++) printf "    key \"k%d\" {\n      limit 1/1h\n    }\n", i
+            for (i = 1; i <= 600; i++) printf "    key \"m%d\" {\n      limit 1/1h\n    }\n", i
         }'
         echo "  }"
         echo "}"
@@ -52,7 +54,26 @@ start_redis "$PORT" || bail_out "redis starts" "see stderr"
 export RLC_REDIS_URL="redis://127.0.0.1:$PORT" RLC_STATE_DIR="$T/state"
 "$RLC" run -q "$T/p.json" > "$T/run.out" 2>&1 || bail_out "deploy" "$(cat "$T/run.out")"
 cli() { redis-cli -p "$PORT" "$@"; }
-SHA=$(tail -n +2 "$ROOT/stdlib/enforce.lua" | cli -x SCRIPT LOAD)
+# The EVALSHA path as a server before Redis 7 has it: the same plan
+# deployed to a second server for EVALSHA (RLC_NO_FUNCTIONS=1: the script
+# the deploy makes, the configs with their twins), asked for acme there.
+# The script's sha is the one rlc decide --plan sends (MONITOR).
+PORT2=$(free_port)
+start_redis "$PORT2" || bail_out "redis starts" "see stderr"
+cli2() { redis-cli -p "$PORT2" "$@"; }
+RLC_NO_FUNCTIONS=1 RLC_REDIS_URL="redis://127.0.0.1:$PORT2" \
+    "$RLC" run -q --state-dir "$T/state2" "$T/p.json" > "$T/run2.out" 2>&1 ||
+    bail_out "deploy for EVALSHA" "$(cat "$T/run2.out")"
+cli2 monitor > "$T/mon" 2>&1 &
+MP=$!
+sleep 0.3
+RLC_NO_FUNCTIONS=1 RLC_REDIS_URL="redis://127.0.0.1:$PORT2" \
+    "$RLC" decide --plan "$T/p.json" --dry-run beta > /dev/null 2>&1
+sleep 0.3
+kill "$MP" 2>/dev/null; wait "$MP" 2>/dev/null
+SHA=$(sed -n 's/.*"EVALSHA" "\([0-9a-f]\{40\}\)".*/\1/p' "$T/mon" | head -1)
+[ -n "$SHA" ] && [ "$(cli2 script exists "$SHA")" = 1 ] ||
+    bail_out "the EVALSHA script" "no sha in $(head -3 "$T/mon")"
 # answers FILE: "allowed rule" per decision of FILE (one command a line;
 # each answer is seven lines: no rule here is a shadow rule, SPEC.md 6.3).
 answers() {
@@ -87,32 +108,36 @@ r3=$(sed -n 13p "$T/routes.out" | cut -d' ' -f2)
     ok "every new URL under /v1/items/* is rejected by that one route rule" ||
     notok "every new URL under /v1/items/* is rejected by its route rule" "$r1 / $r2 / $r3"
 
-# The same requests by EVALSHA for beta (the same rules): the same answers.
-sed -e "s|^FCALL rlc_decide 1 {sh:acme}:active|EVALSHA $SHA 1 {sh:beta}:active decide|" \
+# The same requests by EVALSHA, on the server deployed for it: the same
+# answers.
+sed -e "s|^FCALL rlc_decide 1 {sh:acme}:active|EVALSHA $SHA 1 {sh:acme}:active decide|" \
     "$T/routes" > "$T/routes.e"
-answers "$T/routes.e" | awk '{ print $1 }' > "$T/routes.e.out"
+cli2 < "$T/routes.e" | awk 'NR % 7 == 1' > "$T/routes.e.out"
 awk '{ print $1 }' "$T/routes.out" | cmp -s - "$T/routes.e.out" &&
     ok "EVALSHA decides the route requests as FCALL does" ||
     notok "EVALSHA decides the route requests as FCALL does" "$(tr '\n' ' ' < "$T/routes.e.out")"
 
-# Many shapes, both ways: paths (the tenant, the group, keys that neither
-# lists), methods and URLs, for acme by FCALL and the same for beta by
-# EVALSHA.  The tenant's limit is a fixed window, so the time between the
-# two runs changes no remaining.
+# Many shapes, both ways: paths (the tenant, the group, listed keys and
+# keys that neither lists), methods and URLs, for acme by FCALL and the
+# same for acme by EVALSHA on the server deployed for it.  The tenant's
+# limit is a fixed window, so the time between the two runs changes no
+# remaining.
 awk 'BEGIN {
     split("GET POST PUT ANY", m, " ")
     split("/v1/items/%d|/v1/items|/v2/%d/x|/v2/%d/x/y|/|//v1/items/%d/|/v3/%d", u, "|")
-    split("|group:g|group:g/key:z%d|group:h|group:g/key:k%d", p, "|")
+    split("|group:g|group:g/key:z%d|group:h|group:g/key:m%d", p, "|")
     for (i = 0; i < 600; i++) {
         r = u[i % 7 + 1]; sub(/%d/, i, r)
-        q = p[int(i / 7) % 4 + 1]; sub(/%d/, 30000 + i, q)
+        # One path in five a key acme lists for this test (m1..m600, each
+        # once: its 1/1h admits), one a name no config lists (z30000..).
+        q = p[int(i / 7) % 5 + 1]; sub(/%d/, (q ~ /key:m/ ? i + 1 : 30000 + i), q)
         printf "FCALL rlc_decide 1 {sh:acme}:active \"%s\" %s \"%s\" 1 \"\" \"\"\n", q, m[i % 4 + 1], r
     }
 }' > "$T/many"
-sed -e "s|^FCALL rlc_decide 1 {sh:acme}:active|EVALSHA $SHA 1 {sh:beta}:active decide|" \
+sed -e "s|^FCALL rlc_decide 1 {sh:acme}:active|EVALSHA $SHA 1 {sh:acme}:active decide|" \
     "$T/many" > "$T/many.e"
 cli < "$T/many" | awk 'NR % 7 == 1 || NR % 7 == 3' > "$T/many.out"
-cli < "$T/many.e" | awk 'NR % 7 == 1 || NR % 7 == 3' > "$T/many.e.out"
+cli2 < "$T/many.e" | awk 'NR % 7 == 1 || NR % 7 == 3' > "$T/many.e.out"
 n=$(wc -l < "$T/many.out")
 [ "$n" = 1200 ] && cmp -s "$T/many.out" "$T/many.e.out" &&
     ok "EVALSHA and FCALL give the same allowed and remaining over 600 shapes" ||
