@@ -1311,27 +1311,11 @@ local function plan_for(active, prefix, ver, path, method, route)
             break
         end
     end
-    local rules, mkeys, b = {}, {active}, 0
-    for i = 1, #lists do
-        local list = lists[i]
-        if list then
-            for j = 1, #list do
-                local r = list[j]
-                local ok = true
-                if r.method then
-                    b = b + 1
-                    ok = RT.has(sig, b)
-                end
-                if ok then
-                    local n = #rules + 1
-                    rules[n] = r
-                    mkeys[n + 1] = prefix .. ':c:' .. r.id
-                end
-            end
-        end
-    end
-    if #rules > 256 then return nil, bad('more than 256 rules apply') end
-    local p = {ver = ver, client = tsrc == 'c', skew = skew, rules = rules,
+    local sk = shape_build(lists, sig)
+    if sk.n > 256 then return nil, bad('more than 256 rules apply') end
+    local tails, mkeys = sk.tails, {active}
+    for i = 1, sk.n do mkeys[i + 1] = prefix .. tails[i] end
+    local p = {ver = ver, client = tsrc == 'c', skew = skew, rules = sk.rules,
                mkeys = mkeys, meta = cfg.m}
     if M then p.routes, p.sig = M, sig end
     if path ~= '' and not lists[#lists] then p.junk = true end
