@@ -309,12 +309,16 @@ rc CONFIG SET requirepass "$RLC_REDIS_PASSWORD" > /dev/null
     RLC_NGINX="nginx -p $DD -c $DD/nginx.conf" "$RLC" run -q "$DD/plan.json" 2>> "$T/err"; r=$?
 check "the documented policy deploys to it ($(head -c 300 "$T/err"))" [ $r -eq 0 ]
 # One curl for all 25 (one kept-alive connection): they take milliseconds,
-# so the bucket (10/s) refills less than a request meanwhile.
+# so the bucket (10/s) refills less than a request meanwhile; on a slow
+# run (the suite under ASan beside others) a token or two may come back,
+# so the first 20 must pass and a 429 follow, wherever the refill lands.
 set --
 for _ in $(seq 25); do set -- "$@" -o /dev/null "http://127.0.0.1:$DPORT/x"; done
 got=$(curl -s -w '%{http_code} ' --interface 127.0.0.2 "$@")
 ok200=$(echo "$got" | tr ' ' '\n' | grep -c '^200$')
 check "the documented per-address limit: 20 pass, then 429 (got $got)" \
-    eval '[ "$ok200" -ge 20 ] && [ "$ok200" -le 22 ] && echo "$got" | grep -q "429 $"'
+    eval '[ "$ok200" -ge 20 ] && [ "$ok200" -le 22 ] &&
+          [ "$(echo "$got" | cut -d" " -f1-20 | tr " " "\n" | grep -c "^200$")" = 20 ] &&
+          echo "$got" | cut -d" " -f21-23 | grep -q 429'
 got=$(codes 1 --interface 127.0.0.3 "http://127.0.0.1:$DPORT/x")
 check "another address is not limited by the first one's requests (got $got)" [ "$got" = "200 " ]
