@@ -32,6 +32,11 @@ void xalloc_set_oom_handler(xalloc_oom_handler h);
 /* The one reaction to a failed allocation: the handler, else abort(). */
 _Noreturn void xalloc_oom(size_t size);
 
+/* Sets the heap up for a run: grown in large steps, kept, and backed by
+ * huge pages where the kernel allows (xalloc.c says why).  Called once,
+ * first thing in main; the allocators below work without it. */
+void xalloc_init(void);
+
 /* malloc, calloc, realloc, strdup and strndup that never return NULL.
  * xmalloc(0) and xcalloc with a zero count return a unique pointer;
  * xcalloc and xreallocarray treat n * size overflowing as a failure. */
@@ -41,6 +46,13 @@ void *xrealloc(void *p, size_t size);
 void *xreallocarray(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+
+/* n zeroed objects of size bytes in a mapping of their own, whose pages
+ * cost nothing until touched (a calloc from the heap may clear it whole,
+ * huge pages and all): for a large array of which a run may use a few
+ * entries.  Never NULL; freed with xunmap (NULL is ignored). */
+void *xmap_zeroed(size_t n, size_t size);
+void xunmap(void *p);
 
 /* Makes the pages of [p, p + n) ready to be written in one call
  * (MADV_POPULATE_WRITE) instead of a fault per 4 KiB on first touch, when

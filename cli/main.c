@@ -103,6 +103,7 @@ static void tls_insecure(const char *msg)
 
 int main(int argc, char **argv)
 {
+    xalloc_init();
     xalloc_set_oom_handler(out_of_memory);
     tls_conn_set_insecure_hook(tls_insecure);
     /* jansson's allocations too, before it allocates anything. */

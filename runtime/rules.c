@@ -376,11 +376,11 @@ bool rules_begin(const json_t *plan, size_t ntenants, rl_ruleset *out, char *err
     rs.policy = arena_strdup(rs.a, name ? name : "");
     rs.client_time = !strcmp(ts, "client");
     rs.fail_closed = se && !strcmp(se, "fail_closed");
-    /* Outside the arena, whose blocks are made ready whole: a deploy that
-     * leaves most buckets out of its rules (SPEC.md 7.7) fills only a few
-     * entries of a 100 000-tenant array, and its other pages are never
-     * touched. */
-    rs.tenants = xcalloc(ntenants + 1, sizeof *rs.tenants);
+    /* Outside the arena, whose blocks are made ready whole, and outside
+     * the heap: a deploy that leaves most buckets out of its rules (SPEC.md
+     * 7.7) fills only a few entries of a 100 000-tenant array, and its
+     * other pages are never touched. */
+    rs.tenants = xmap_zeroed(ntenants + 1, sizeof *rs.tenants);
     rs.ntenants = 0;
     *out = rs;
     return true;
@@ -1096,7 +1096,7 @@ void rules_free(rl_ruleset *rs)
 {
     if (!rs)
         return;
-    free(rs->tenants);
+    xunmap(rs->tenants);
     arena_free(rs->a);
     memset(rs, 0, sizeof *rs);
 }

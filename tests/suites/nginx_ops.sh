@@ -111,9 +111,12 @@ t0=$(date +%s%N)
 got=$(curl -s -w '%{http_code} ' --interface 127.0.0.2 "$@")
 ms=$((($(date +%s%N) - t0) / 1000000))
 ok200=$(echo "$got" | tr ' ' '\n' | grep -c '^200$')
-# The bucket refills one request per 100 ms while they run.
-check "the example enforces 10/1s per address: 10 pass (+1 per 100 ms of the $ms ms they took), then 429 (got $got)" \
-    eval '[ "$ok200" -ge 10 ] && [ "$ok200" -le $((11 + ms / 100)) ] && echo "$got" | grep -q "429 $"'
+first10=$(echo "$got" | tr ' ' '\n' | head -10 | grep -c '^200$')
+# The bucket refills one request per 100 ms while they run, so a token may
+# come back after the first 429 (200 ... 429 429 200 under a sanitizer): the
+# first 10 pass, some are refused, and no more pass than the refill allows.
+check "the example enforces 10/1s per address: the first 10 pass, then 429 (at most 1 more per 100 ms of the $ms ms they took) (got $got)" \
+    eval '[ "$first10" -eq 10 ] && [ "$ok200" -le $((11 + ms / 100)) ] && echo "$got" | grep -q "429"'
 got=$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.3 "http://127.0.0.1:$DPORT/x")
 check "another address is not limited by the first one's requests (got $got)" [ "$got" = 200 ]
 "$RLC" status "$DD/plan.json" > "$T/st" 2>&1; r=$?
