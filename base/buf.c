@@ -33,6 +33,7 @@ void buf_reset(buf *b)
 }
 
 #define HUGE_2M ((size_t)2 << 20)
+#define BUF_HUGE_MIN ((size_t)4 << 20)
 
 static bool buf_reserve(buf *b, size_t n)
 {
@@ -50,6 +51,27 @@ static bool buf_reserve(buf *b, size_t n)
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap *= 2;
+#ifdef MADV_HUGEPAGE
+    /* Large buffers are mmap'd by malloc: backed by huge pages, filling
+     * hundreds of MB takes a fault per 2 MB instead of per 4 KB.  The
+     * advice goes before the bytes are copied in (a realloc from the heap
+     * would copy first), and holds when malloc later moves the mapping. */
+    if (cap >= BUF_HUGE_MIN) {
+        char *d = b->cap >= BUF_HUGE_MIN ? xrealloc(b->data, cap) : xmalloc(cap);
+        uintptr_t lo = ((uintptr_t)d + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1);
+        uintptr_t hi = ((uintptr_t)d + cap) & ~(uintptr_t)(HUGE_2M - 1);
+        if (hi > lo)
+            madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+        if (d != b->data && b->cap < BUF_HUGE_MIN) {
+            if (b->data)
+                memcpy(d, b->data, b->len + 1);
+            free(b->data);
+        }
+        b->data = d;
+        b->cap = cap;
+        return true;
+    }
+#endif
     b->data = xrealloc(b->data, cap);
     b->cap = cap;
     return true;
@@ -59,16 +81,6 @@ bool buf_expect(buf *b, size_t n)
 {
     if (!buf_reserve(b, n))
         return false;
-#ifdef MADV_HUGEPAGE
-    /* Large buffers are mmap'd by malloc: back them with huge pages, so
-     * filling hundreds of MB takes a fault per 2 MB instead of per 4 KB. */
-    if (b->cap >= ((size_t)8 << 20)) {
-        uintptr_t lo = ((uintptr_t)b->data + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1);
-        uintptr_t hi = ((uintptr_t)b->data + b->cap) & ~(uintptr_t)(HUGE_2M - 1);
-        if (hi > lo)
-            madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-    }
-#endif
     /* What is expected is about to be written: its pages at once (those
      * n bytes only: the capacity may be twice that). */
     xalloc_ready(b->data + b->len, n);

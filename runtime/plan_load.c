@@ -966,7 +966,10 @@ static char *map_capped(const char *path, size_t *len, bool *mapped, rerr *e)
         void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (m != MAP_FAILED) {
             close(fd);
-            madvise(m, (size_t)st.st_size, MADV_WILLNEED);
+            /* No MADV_WILLNEED: a re-apply reads the head and a bucket or
+             * two of the file, and asking for all of it took 0.35 ms at
+             * 130 MB; a first deploy reads it in order, which the kernel's
+             * own readahead follows. */
             *mapped = true;
             *len = (size_t)st.st_size;
             return m;

@@ -383,7 +383,7 @@ run_watched() {
     i=0; until grep -q watch-end "$T/mon" || [ $i -gt 200 ]; do sleep 0.05; i=$((i + 1)); done
     kill $mp 2>/dev/null; wait $mp 2>/dev/null
     # Shown with the suite's stderr when a case fails.
-    echo "# watched $pl: exit $rw, GETs of pointers $(wgets), summary $(tr -d '\n' < "$out" | cut -c1-400)" >&2
+    echo "# watched $pl: exit $rw, GETs of pointers $(wgets), pointers_read $(field "$out" pointers_read), tenants_changed $(field "$out" tenants_changed), tenants_removed $(field "$out" tenants_removed), live_read $(field "$out" live_read), summary $(tr -d '\n' < "$out" | cut -c1-400)" >&2
     return $rw
 }
 # (What the library runs inside a call is listed too, as "lua": not counted;
