@@ -250,7 +250,7 @@ RLC_REDIS_URL="redis://noscript:pw@127.0.0.1:$PORT" "$RLC" rollback -q 2> err; r
 snap > after
 [ $r != 0 ] && grep -qi 'script' err && cmp -s before after &&
     ok "a rollback refused SCRIPT LOAD fails before restoring any key (exit $r)" ||
-    notok "rollback without SCRIPT" "exit $r: $(cat err); $(diff before after | head -5)"
+    notok "rollback without SCRIPT" "exit $r: $(cat err); $(diff before after | head -5 | cut -c1-160 | tr '\n' ' ')"
 
 # Without --plan there is no script's sha to ask: decide says so, and how
 # to ask (the plan), not that nothing was deployed.  Here RLC_NO_FUNCTIONS
