@@ -43,13 +43,14 @@ int xalloc_fault(void)
  * A page fault is the dearest thing a short run does on a virtual machine
  * (about 10 us each where rlc is measured, against 0.3 us per 4 KiB when
  * the kernel maps 2 MiB at once), and a run that loads a plan touches a
- * few MB of fresh heap.  So the heap grows in large steps, is never given
- * back while rlc runs (rlc is a command, not a server), and every part of
- * it that is whole 2 MiB pages is marked MADV_HUGEPAGE as soon as it
- * exists, before anything touches it.  Allocations up to 4 MiB come from
- * that heap; larger ones stay mmap'd by malloc, as buffers that size are
- * advised by their owners (buf_expect).  The kernel decides in the end:
- * with transparent huge pages off, this changes nothing but the step. */
+ * few MB of fresh heap.  So the heap grows in large steps, is not given
+ * back below 64 MiB while rlc runs (rlc is a command, not a server), and
+ * every part of it that is whole 2 MiB pages is marked MADV_HUGEPAGE as
+ * soon as it exists, before anything touches it.  Allocations up to 1 MiB
+ * come from that heap; larger ones stay mmap'd by malloc (a large buffer
+ * is advised by buf itself, a sparse array is mapped by xmap_zeroed).  The
+ * kernel decides in the end: with transparent huge pages off, this changes
+ * nothing but the step. */
 #define HEAP_STEP ((size_t)32 << 20)
 #define HEAP_HUGE ((uintptr_t)2 << 20)
 
