@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "utf8.h"
 #include "xalloc.h"
@@ -32,7 +31,6 @@ void buf_reset(buf *b)
         b->data[0] = '\0';
 }
 
-#define HUGE_2M ((size_t)2 << 20)
 #define BUF_HUGE_MIN ((size_t)4 << 20)
 
 static bool buf_reserve(buf *b, size_t n)
@@ -51,28 +49,23 @@ static bool buf_reserve(buf *b, size_t n)
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap *= 2;
-#ifdef MADV_HUGEPAGE
     /* Large buffers are mmap'd by malloc: backed by huge pages, filling
      * hundreds of MB takes a fault per 2 MB instead of per 4 KB.  The
      * advice goes before the bytes are copied in (a realloc from the heap
      * would copy first), and holds when malloc later moves the mapping. */
-    if (cap >= BUF_HUGE_MIN) {
-        char *d = b->cap >= BUF_HUGE_MIN ? xrealloc(b->data, cap) : xmalloc(cap);
-        uintptr_t lo = ((uintptr_t)d + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1);
-        uintptr_t hi = ((uintptr_t)d + cap) & ~(uintptr_t)(HUGE_2M - 1);
-        if (hi > lo)
-            madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-        if (d != b->data && b->cap < BUF_HUGE_MIN) {
-            if (b->data)
-                memcpy(d, b->data, b->len + 1);
-            free(b->data);
-        }
+    if (cap >= BUF_HUGE_MIN && b->cap < BUF_HUGE_MIN) {
+        char *d = xmalloc(cap);
+        xalloc_huge(d, cap);
+        if (b->data)
+            memcpy(d, b->data, b->len + 1);
+        free(b->data);
         b->data = d;
         b->cap = cap;
         return true;
     }
-#endif
     b->data = xrealloc(b->data, cap);
+    if (cap >= BUF_HUGE_MIN)
+        xalloc_huge(b->data, cap);
     b->cap = cap;
     return true;
 }

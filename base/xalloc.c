@@ -167,6 +167,19 @@ void xunmap(void *p)
     munmap(m, *(size_t *)m);
 }
 
+void xalloc_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    uintptr_t lo = ((uintptr_t)p + HEAP_HUGE - 1) & ~(HEAP_HUGE - 1);
+    uintptr_t hi = ((uintptr_t)p + n) & ~(HEAP_HUGE - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 void xalloc_ready(void *p, size_t n)
 {
 #ifdef MADV_POPULATE_WRITE

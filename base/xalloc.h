@@ -54,6 +54,12 @@ char *xstrndup(const char *s, size_t n);
 void *xmap_zeroed(size_t n, size_t size);
 void xunmap(void *p);
 
+/* Offers the whole 2 MiB pages inside [p, p + n) to transparent huge
+ * pages (MADV_HUGEPAGE): a fault per 2 MiB instead of per 4 KiB for
+ * memory about to be filled, where the kernel allows; a hint, nothing
+ * else changes. */
+void xalloc_huge(void *p, size_t n);
+
 /* Makes the pages of [p, p + n) ready to be written in one call
  * (MADV_POPULATE_WRITE) instead of a fault per 4 KiB on first touch, when
  * n is large (1 MiB or more) and the kernel has it; a hint, nothing else

@@ -222,23 +222,6 @@ void srcmap_line_text(srcmap *m, uint32_t file, uint32_t off,
     *len = e - s;
 }
 
-/* Big source buffers take one page fault per 2 MiB instead of per 4 KiB
- * (transparent huge pages, where the kernel offers them): reading a 47 MB
- * policy spent most of its time faulting in the buffer. */
-static void advise_huge(void *p, size_t n)
-{
-#ifdef MADV_HUGEPAGE
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-    uintptr_t end = ((uintptr_t)p + n) & ~(huge - 1);
-    if (end > start)
-        madvise((void *)start, end - start, MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)n;
-#endif
-}
-
 static int read_fp(FILE *fp, char **text, size_t *len, size_t *map_len);
 
 int src_read_file_map(const char *path, char **text, size_t *len, size_t *map_len)
@@ -394,7 +377,9 @@ static int read_fp(FILE *fp, char **text, size_t *len, size_t *map_len)
     if (cap > SRC_MAX_BYTES + 1)
         cap = SRC_MAX_BYTES + 1;
     char *p = xmalloc(cap + 2);
-    advise_huge(p, cap + 2);
+    /* Reading a 47 MB policy spent most of its time faulting in the
+     * buffer: one fault per 2 MiB instead. */
+    xalloc_huge(p, cap + 2);
     size_t n = 0;
     for (;;) {
         if (n == cap) {
