@@ -24,11 +24,13 @@ WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 INCS    := -Ibase -Ilang -Iplan -Icompiler -Iruntime -Icli -I$(BUILD)/lang
 ALL_CFLAGS = $(WARN) $(DEFS) $(INCS) $(CFLAGS) $(SAN)
-LDLIBS  := -ljansson -lssl -lcrypto -lhiredis -lyaml -lm
+# libssl and libcrypto are not linked: base/openssl_lazy loads them when TLS or
+# a plan signature needs them (as runtime/curl_lazy loads libcurl).
+LDLIBS  := -ljansson -lnettle -lhiredis -lyaml -lm -ldl
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 DEB_PACKAGES := build-essential flex bison libyaml-dev libhiredis-dev \
-    libcurl4-openssl-dev libssl-dev libcmocka-dev redis-server redis-tools \
+    libcurl4-openssl-dev libssl-dev nettle-dev libcmocka-dev redis-server redis-tools \
     faketime valgrind python3 python3-yaml libjansson-dev time \
     etcd-server etcd-client nginx libnginx-mod-http-lua clang strace
 

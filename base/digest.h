@@ -1,4 +1,4 @@
-/* digest.h - SHA-256 and SHA-1 (OpenSSL) and canonical JSON, shared by the plan
+/* digest.h - SHA-256 and SHA-1 (Nettle) and canonical JSON, shared by the plan
  * writer, the plan loader, the audit log and the runtime state digests, so
  * every digest in rlc is computed one way.  Canonical JSON = jansson with
  * JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII (keys sorted, no
@@ -16,7 +16,7 @@
 #define DIGEST_HEX_LEN 64
 
 /* Writes the lowercase hex SHA-256 of p[0..n) and a NUL into out.
- * Returns false only if libcrypto fails (out is then ""). */
+ * Returns false only if the digest fails (out is then ""). */
 bool digest_sha256_hex(const void *p, size_t n, char out[DIGEST_HEX_LEN + 1]);
 /* The same for the bytes of parts p[0..k) (n[i] bytes each) one after the
  * other, as if copied into one buffer first (the copy of megabytes costs

@@ -20,7 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "buf.h"
 #include "embed.h"

@@ -88,19 +88,25 @@ else
     [ -n "$DEPENDS" ] || { echo "deb.sh: could not compute Depends" >&2; exit 1; }
 fi
 
-# libcurl is opened at run time (runtime/curl_lazy.h), when an etcd or HTTP
-# target needs it, so neither way above sees it: its package is added by
-# hand, found as the second way finds a NEEDED library.
-curl_so=libcurl.so.4
-curl_path=$(ldconfig -p | awk -v so="$curl_so" '$1 == so { print $NF; exit }')
-[ -n "$curl_path" ] || { echo "deb.sh: no installed library provides $curl_so" >&2; exit 1; }
-curl_pkg=$(dpkg -S "$curl_path" 2>/dev/null || dpkg -S "$(readlink -f "$curl_path")" 2>/dev/null) ||
-    { echo "deb.sh: no package owns $curl_path ($curl_so)" >&2; exit 1; }
-curl_pkg=${curl_pkg%%:*}
-case ", $DEPENDS," in
-*", $curl_pkg "*|*", $curl_pkg,"*) ;;
-*) DEPENDS="$DEPENDS, $curl_pkg" ;;
-esac
+# libcurl, libssl and libcrypto are opened at run time (runtime/curl_lazy.h,
+# base/openssl_lazy.h): libcurl when an etcd or HTTP target needs it,
+# OpenSSL for TLS and plan signatures.  Neither way above sees them: each
+# one's package is added by hand, found as the second way finds a NEEDED
+# library.  The sonames are the ones the binary holds (what it dlopens).
+lazy_sos=$(grep -aoE 'lib(curl|ssl|crypto)\.so\.[0-9]+' "$P/usr/bin/rlc" | sort -u)
+[ "$(echo "$lazy_sos" | wc -l)" -eq 3 ] ||
+    { echo "deb.sh: expected the sonames of libcurl, libssl and libcrypto in rlc, found: $lazy_sos" >&2; exit 1; }
+for lazy_so in $lazy_sos; do
+    lazy_path=$(ldconfig -p | awk -v so="$lazy_so" '$1 == so { print $NF; exit }')
+    [ -n "$lazy_path" ] || { echo "deb.sh: no installed library provides $lazy_so" >&2; exit 1; }
+    lazy_pkg=$(dpkg -S "$lazy_path" 2>/dev/null || dpkg -S "$(readlink -f "$lazy_path")" 2>/dev/null) ||
+        { echo "deb.sh: no package owns $lazy_path ($lazy_so)" >&2; exit 1; }
+    lazy_pkg=${lazy_pkg%%:*}
+    case ", $DEPENDS," in
+    *", $lazy_pkg "*|*", $lazy_pkg,"*) ;;
+    *) DEPENDS="$DEPENDS, $lazy_pkg" ;;
+    esac
+done
 
 # Installed-Size: KiB, each file rounded up, as dpkg-gencontrol counts it.
 SIZE=$(find "$P/usr" -type f -exec stat -c %s {} + | awk '{ s += int(($1 + 1023) / 1024) } END { print s + 0 }')

@@ -1,6 +1,7 @@
 /* plan_sign.c - see plan_sign.h.  Ed25519 through libcrypto's EVP_PKEY
  * (EVP_DigestSign/EVP_DigestVerify with no message digest: Ed25519 hashes
- * the message itself).  The message is short and fixed in form (a domain
+ * the message itself); libcrypto is loaded when a key is first read
+ * (openssl_lazy.h).  The message is short and fixed in form (a domain
  * prefix and the plan's digest), so signing a 1 GiB plan costs no more than
  * signing a small one. */
 #include "plan_sign.h"
@@ -14,11 +15,10 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "buf.h"
 #include "diag.h"
+#include "openssl_lazy.h"
 #include "rerr.h"
 #include "xalloc.h"
 
@@ -26,6 +26,18 @@
 #define KEY_ID_HEX 16
 #define SIG_BYTES 64
 
+
+/* libcrypto, loaded by load_crypto before the first key is touched. */
+static const openssl_api *ossl;
+
+static bool load_crypto(rerr *e)
+{
+    char why[256];
+    if (!ossl && !(ossl = openssl_crypto(why, sizeof why)))
+        return rerr_set(e, DIAG_SIGN_KEY, "plan signatures need OpenSSL's libcrypto, which "
+                        "cannot be loaded: %s", why);
+    return true;
+}
 
 static char *plan_sig_path(const char *plan_path)
 {
@@ -75,6 +87,8 @@ static const char *why(int e)
 /* The Ed25519 key in a PEM file, private or public; NULL with err set. */
 static EVP_PKEY *load_key(const char *path, bool private, rerr *e)
 {
+    if (!load_crypto(e))
+        return NULL;
     size_t len = 0;
     char *text = read_small(path, &len);
     if (!text) {
@@ -82,16 +96,16 @@ static EVP_PKEY *load_key(const char *path, bool private, rerr *e)
               private ? "signing" : "verification", path, why(errno));
         return NULL;
     }
-    BIO *bio = BIO_new_mem_buf(text, (int)len);
-    EVP_PKEY *k = bio ? (private ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)
-                                 : PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL))
+    BIO *bio = ossl->BIO_new_mem_buf(text, (int)len);
+    EVP_PKEY *k = bio ? (private ? ossl->PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)
+                                 : ossl->PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL))
                       : NULL;
-    BIO_free(bio);
+    ossl->BIO_free(bio);
     free(text);
-    if (!k || EVP_PKEY_id(k) != EVP_PKEY_ED25519) {
+    if (!k || ossl->EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
         rerr_set(e, DIAG_SIGN_KEY, "'%s' is not an Ed25519 %s key in PEM form (make one "
               "with rlc keygen)", path, private ? "private" : "public");
-        EVP_PKEY_free(k);
+        ossl->EVP_PKEY_free(k);
         return NULL;
     }
     return k;
@@ -102,7 +116,7 @@ static bool key_id(EVP_PKEY *k, char out[KEY_ID_HEX + 1])
     unsigned char raw[32];
     size_t rl = sizeof raw;
     char hex[DIGEST_HEX_LEN + 1];
-    if (EVP_PKEY_get_raw_public_key(k, raw, &rl) != 1 || rl != 32 ||
+    if (ossl->EVP_PKEY_get_raw_public_key(k, raw, &rl) != 1 || rl != 32 ||
         !digest_sha256_hex(raw, rl, hex))
         return false;
     memcpy(out, hex, KEY_ID_HEX);
@@ -156,12 +170,13 @@ bool plan_sign_write(const char *plan_path, const char *digest, const char *key_
     unsigned char sig[SIG_BYTES];
     size_t sl = sizeof sig;
     char kid[KEY_ID_HEX + 1];
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool ok = ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, k) == 1 &&
-              EVP_DigestSign(ctx, sig, &sl, (const unsigned char *)msg, strlen(msg)) == 1 &&
-              sl == SIG_BYTES && key_id(k, kid);
-    EVP_MD_CTX_free(ctx);
-    EVP_PKEY_free(k);
+    EVP_MD_CTX *ctx = ossl->EVP_MD_CTX_new();
+    const unsigned char *m = (const unsigned char *)msg;
+    bool ok = ctx && ossl->EVP_DigestSignInit(ctx, NULL, NULL, NULL, k) == 1 &&
+              ossl->EVP_DigestSign(ctx, sig, &sl, m, strlen(msg)) == 1 && sl == SIG_BYTES &&
+              key_id(k, kid);
+    ossl->EVP_MD_CTX_free(ctx);
+    ossl->EVP_PKEY_free(k);
     if (!ok)
         return rerr_set(e, DIAG_SIGN_KEY, "signing with '%s' failed", key_path);
     char hex[2 * SIG_BYTES + 1];
@@ -182,8 +197,10 @@ bool plan_sign_write(const char *plan_path, const char *digest, const char *key_
 bool plan_sign_key_check(const char *key_path, rerr *e)
 {
     EVP_PKEY *k = load_key(key_path, true, e);
-    EVP_PKEY_free(k);
-    return k != NULL;
+    if (!k)
+        return false;
+    ossl->EVP_PKEY_free(k);
+    return true;
 }
 
 static bool hex_decode(const char *h, unsigned char *out, size_t n)
@@ -246,12 +263,12 @@ bool plan_sig_verify(const char *plan_path, const char *pub_path,
     unsigned char raw[SIG_BYTES];
     char msg[sizeof SIG_PREFIX + DIGEST_HEX_LEN];
     snprintf(msg, sizeof msg, "%s%s", SIG_PREFIX, dg);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_MD_CTX *ctx = ossl->EVP_MD_CTX_new();
     bool good = ctx && hex_decode(sig, raw, SIG_BYTES) &&
-                EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k) == 1 &&
-                EVP_DigestVerify(ctx, raw, SIG_BYTES, (const unsigned char *)msg,
+                ossl->EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, k) == 1 &&
+                ossl->EVP_DigestVerify(ctx, raw, SIG_BYTES, (const unsigned char *)msg,
                                  strlen(msg)) == 1;
-    EVP_MD_CTX_free(ctx);
+    ossl->EVP_MD_CTX_free(ctx);
     if (!good) {
         rerr_set(e, DIAG_PLAN_SIGNATURE, "%s does not verify with key %s (%s): "
                    "the signature was altered", path, kid, pub_path);
@@ -263,27 +280,31 @@ out:
     json_decref(o);
     free(text);
     free(path);
-    EVP_PKEY_free(k);
+    ossl->EVP_PKEY_free(k);
     return ok;
 }
 
 bool plan_keygen(const char *key_path, rerr *e)
 {
+    if (!load_crypto(e))
+        return false;
     EVP_PKEY *k = NULL;
-    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
-    bool ok = pc && EVP_PKEY_keygen_init(pc) == 1 && EVP_PKEY_keygen(pc, &k) == 1;
-    EVP_PKEY_CTX_free(pc);
+    EVP_PKEY_CTX *pc = ossl->EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+    bool ok = pc && ossl->EVP_PKEY_keygen_init(pc) == 1 && ossl->EVP_PKEY_keygen(pc, &k) == 1;
+    ossl->EVP_PKEY_CTX_free(pc);
     if (!ok) {
-        EVP_PKEY_free(k);
+        ossl->EVP_PKEY_free(k);
         return rerr_set(e, DIAG_SIGN_KEY, "cannot generate an Ed25519 key");
     }
     char *priv = NULL, *pub = NULL;
     long pl = 0, ul = 0;
-    BIO *b1 = BIO_new(BIO_s_mem()), *b2 = BIO_new(BIO_s_mem());
-    ok = b1 && b2 && PEM_write_bio_PrivateKey(b1, k, NULL, NULL, 0, NULL, NULL) == 1 &&
-         PEM_write_bio_PUBKEY(b2, k) == 1 && (pl = BIO_get_mem_data(b1, &priv)) > 0 &&
-         (ul = BIO_get_mem_data(b2, &pub)) > 0;
-    EVP_PKEY_free(k);
+    BIO *b1 = ossl->BIO_new(ossl->BIO_s_mem()), *b2 = ossl->BIO_new(ossl->BIO_s_mem());
+    /* BIO_ctrl(BIO_CTRL_INFO) is what the BIO_get_mem_data macro calls. */
+    ok = b1 && b2 && ossl->PEM_write_bio_PrivateKey(b1, k, NULL, NULL, 0, NULL, NULL) == 1 &&
+         ossl->PEM_write_bio_PUBKEY(b2, k) == 1 &&
+         (pl = ossl->BIO_ctrl(b1, BIO_CTRL_INFO, 0, (char *)&priv)) > 0 &&
+         (ul = ossl->BIO_ctrl(b2, BIO_CTRL_INFO, 0, (char *)&pub)) > 0;
+    ossl->EVP_PKEY_free(k);
     char *ptext = ok ? xstrndup(priv, (size_t)pl) : NULL;
     char *utext = ok ? xstrndup(pub, (size_t)ul) : NULL;
     char *pubpath = str_printf("%s.pub", key_path);
@@ -299,11 +320,11 @@ bool plan_keygen(const char *key_path, rerr *e)
     if (!ok && e)
         e->code = DIAG_SIGN_KEY;
     if (ptext)
-        OPENSSL_cleanse(ptext, strlen(ptext));
+        explicit_bzero(ptext, strlen(ptext));
     free(ptext);
     free(utext);
     free(pubpath);
-    BIO_free(b1);
-    BIO_free(b2);
+    ossl->BIO_free(b1);
+    ossl->BIO_free(b2);
     return ok;
 }

@@ -1,12 +1,13 @@
 /* etcd.c - etcd v3 JSON gateway client.  See etcd.h. */
 #include "etcd.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
+#include <nettle/base64.h>
 
 #include "httpc.h"
 #include "redact.h"
@@ -26,27 +27,25 @@ struct etcd {
 
 char *etcd_base64(const char *p, size_t n)
 {
-    char *out = xmalloc(4 * ((n + 2) / 3) + 1);
-    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)p, (int)n);
+    size_t len = BASE64_ENCODE_RAW_LENGTH(n);
+    char *out = xmalloc(len + 1);
+    base64_encode_raw(out, n, (const uint8_t *)p);
+    out[len] = '\0';
     return out;
 }
 
 char *etcd_unbase64(const char *s, size_t *outlen)
 {
-    size_t n = s ? strlen(s) : 0;
-    char *out = xmalloc(3 * (n / 4) + 1);
-    int k = n ? EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n) : 0;
-    if (k < 0) {
+    size_t n = s ? strlen(s) : 0, k = 0;
+    char *out = xmalloc(BASE64_DECODE_LENGTH(n) + 1);
+    struct base64_decode_ctx d;
+    base64_decode_init(&d);
+    if (!base64_decode_update(&d, &k, (uint8_t *)out, n, s) || !base64_decode_final(&d)) {
         free(out);
         return NULL;
     }
-    /* EVP_DecodeBlock counts the padding as zero bytes. */
-    if (n >= 1 && s[n - 1] == '=')
-        k--;
-    if (n >= 2 && s[n - 2] == '=')
-        k--;
     out[k] = '\0';
-    *outlen = (size_t)k;
+    *outlen = k;
     return out;
 }
 

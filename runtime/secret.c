@@ -6,12 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 void secret_wipe(char *s, size_t n)
 {
+    /* explicit_bzero: a memset the compiler may not remove as dead. */
     if (s)
-        OPENSSL_cleanse(s, n);
+        explicit_bzero(s, n);
 }
 
 /* Copies value (len bytes) into out, refusing what does not fit: a cut

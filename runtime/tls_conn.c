@@ -23,10 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
+#include "openssl_lazy.h"
 #include "xalloc.h"
 
 struct tls_conn {
@@ -38,6 +35,10 @@ struct tls_conn {
     bool cert_asked;        /* the server asked for one */
     char where[300];        /* "host:port" for messages */
 };
+
+/* OpenSSL, loaded by the first tls_conn_open: every other function here
+ * has a connection, so it has been loaded. */
+static const openssl_api *ossl;
 
 static void (*insecure_hook)(const char *msg);
 static bool insecure_told;
@@ -78,9 +79,9 @@ static int wait_fd(int fd, short ev, long long deadline)
 static const char *ssl_reason(char *buf, size_t n)
 {
     unsigned long err, last = 0;
-    while ((err = ERR_get_error()))
+    while ((err = ossl->ERR_get_error()))
         last = err;
-    const char *r = last ? ERR_reason_error_string(last) : NULL;
+    const char *r = last ? ossl->ERR_reason_error_string(last) : NULL;
     snprintf(buf, n, "%s", r ? r : "the connection was closed during the TLS exchange");
     return buf;
 }
@@ -152,7 +153,7 @@ static int cert_asked(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
 {
     (void)x509;
     (void)pkey;
-    tls_conn *c = SSL_get_app_data(ssl);
+    tls_conn *c = ossl->SSL_get_ex_data(ssl, 0);
     if (c)
         c->cert_asked = true;
     return 0;
@@ -161,38 +162,38 @@ static int cert_asked(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
 static bool setup_ctx(tls_conn *c, const rtls *t, rerr *e)
 {
     char why[256];
-    c->ctx = SSL_CTX_new(TLS_client_method());
+    c->ctx = ossl->SSL_CTX_new(ossl->TLS_client_method());
     if (!c->ctx)
         return rerr_set(e, DIAG_TLS_CONFIG, "%s: cannot create a TLS context: %s", c->where,
                         ssl_reason(why, sizeof why));
-    SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
+    ossl->SSL_CTX_ctrl(c->ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL);
     if (!t->cert_file[0])
-        SSL_CTX_set_client_cert_cb(c->ctx, cert_asked);
+        ossl->SSL_CTX_set_client_cert_cb(c->ctx, cert_asked);
     if (t->no_verify)
-        SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
+        ossl->SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
     else {
-        SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
-        if (t->ca_file[0] ? SSL_CTX_load_verify_locations(c->ctx, t->ca_file, NULL) != 1
-                          : SSL_CTX_set_default_verify_paths(c->ctx) != 1)
+        ossl->SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+        if (t->ca_file[0] ? ossl->SSL_CTX_load_verify_locations(c->ctx, t->ca_file, NULL) != 1
+                          : ossl->SSL_CTX_set_default_verify_paths(c->ctx) != 1)
             return rerr_set(e, DIAG_TLS_CONFIG, "%s: cannot load the CA file %s: %s", c->where,
                             t->ca_file[0] ? t->ca_file : "(the system's)",
                             ssl_reason(why, sizeof why));
     }
     if (t->cert_file[0]) {
         const char *key = t->key_file[0] ? t->key_file : t->cert_file;
-        SSL_CTX_set_default_passwd_cb(c->ctx, pass_cb);
-        SSL_CTX_set_default_passwd_cb_userdata(c->ctx, (void *)t->key_pass);
-        if (SSL_CTX_use_certificate_chain_file(c->ctx, t->cert_file) != 1)
+        ossl->SSL_CTX_set_default_passwd_cb(c->ctx, pass_cb);
+        ossl->SSL_CTX_set_default_passwd_cb_userdata(c->ctx, (void *)t->key_pass);
+        if (ossl->SSL_CTX_use_certificate_chain_file(c->ctx, t->cert_file) != 1)
             return rerr_set(e, DIAG_TLS_CONFIG, "%s: cannot load the client certificate %s: %s",
                             c->where, t->cert_file, ssl_reason(why, sizeof why));
-        bool ok = SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) == 1;
+        bool ok = ossl->SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) == 1;
         /* The passphrase is needed only while the key is read. */
-        SSL_CTX_set_default_passwd_cb_userdata(c->ctx, NULL);
+        ossl->SSL_CTX_set_default_passwd_cb_userdata(c->ctx, NULL);
         if (!ok)
             return rerr_set(e, DIAG_TLS_CONFIG, "%s: cannot load the client key %s: %s%s",
                             c->where, key, ssl_reason(why, sizeof why),
                             t->key_pass[0] ? "" : " (an encrypted key needs key_passphrase)");
-        if (SSL_CTX_check_private_key(c->ctx) != 1)
+        if (ossl->SSL_CTX_check_private_key(c->ctx) != 1)
             return rerr_set(e, DIAG_TLS_CONFIG, "%s: the client key %s does not match the "
                             "certificate %s", c->where, key, t->cert_file);
     }
@@ -237,14 +238,14 @@ static bool set_name(tls_conn *c, const rtls *t, const char *host, rerr *e)
     const char *name = t->server_name[0] ? t->server_name : host;
     unsigned char bin[16];
     bool ip = inet_pton(AF_INET, name, bin) == 1 || inet_pton(AF_INET6, name, bin) == 1;
-    if (!ip && SSL_set_tlsext_host_name(c->ssl, name) != 1)
+    if (!ip && ossl->SSL_ctrl(c->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, (void *)name) != 1)
         return rerr_set(e, DIAG_TLS_CONFIG, "%s: bad TLS server name '%s'", c->where, name);
     if (t->no_verify)
         return true;
-    X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
-    X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    if (ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, name) != 1
-           : X509_VERIFY_PARAM_set1_host(vp, name, 0) != 1)
+    X509_VERIFY_PARAM *vp = ossl->SSL_get0_param(c->ssl);
+    ossl->X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (ip ? ossl->X509_VERIFY_PARAM_set1_ip_asc(vp, name) != 1
+           : ossl->X509_VERIFY_PARAM_set1_host(vp, name, 0) != 1)
         return rerr_set(e, DIAG_TLS_CONFIG, "%s: cannot check the server name '%s'", c->where,
                         name);
     return true;
@@ -254,7 +255,7 @@ static bool set_name(tls_conn *c, const rtls *t, const char *host, rerr *e)
 static bool handshake_failed(tls_conn *c, const rtls *t, const char *host, rerr *e)
 {
     char why[256];
-    long vr = SSL_get_verify_result(c->ssl);
+    long vr = ossl->SSL_get_verify_result(c->ssl);
     const char *name = t->server_name[0] ? t->server_name : host;
     if (!t->no_verify && vr == X509_V_ERR_HOSTNAME_MISMATCH)
         return rerr_set(e, DIAG_TLS_HANDSHAKE, "%s: TLS: certificate verify failed: hostname "
@@ -265,9 +266,9 @@ static bool handshake_failed(tls_conn *c, const rtls *t, const char *host, rerr 
                         "mismatch (the server's certificate is not for %s; tls_server_name "
                         "names the one to expect)", c->where, name);
     if (!t->no_verify && vr != X509_V_OK) {
-        ERR_clear_error();
+        ossl->ERR_clear_error();
         return rerr_set(e, DIAG_TLS_HANDSHAKE, "%s: TLS: certificate verify failed: %s%s",
-                        c->where, X509_verify_cert_error_string(vr),
+                        c->where, ossl->X509_verify_cert_error_string(vr),
                         t->ca_file[0] ? "" : " (no ca_file: the system's trust store was used)");
     }
     ssl_reason(why, sizeof why);
@@ -291,6 +292,11 @@ tls_conn *tls_conn_open(const char *host, int port, const rtls *t, int connect_m
     long long deadline = now_ms() + connect_ms;
     char why[256];
     bool timed_out = false;
+    if (!ossl && !(ossl = openssl_ssl(why, sizeof why))) {
+        rerr_set(e, DIAG_TLS_CONFIG, "%s: TLS needs OpenSSL's libssl, which cannot be loaded: "
+                 "%s", c->where, why);
+        goto fail;
+    }
     if (!setup_ctx(c, t, e))
         goto fail;
     c->fd = tcp_connect(host, port, deadline, why, sizeof why, &timed_out);
@@ -299,22 +305,22 @@ tls_conn *tls_conn_open(const char *host, int port, const rtls *t, int connect_m
                  c->where, why);
         goto fail;
     }
-    c->ssl = SSL_new(c->ctx);
-    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1 || SSL_set_app_data(c->ssl, c) != 1) {
+    c->ssl = ossl->SSL_new(c->ctx);
+    if (!c->ssl || ossl->SSL_set_fd(c->ssl, c->fd) != 1 || ossl->SSL_set_ex_data(c->ssl, 0, c) != 1) {
         rerr_set(e, DIAG_TLS_CONFIG, "%s: cannot create a TLS session: %s", c->where,
                  ssl_reason(why, sizeof why));
         goto fail;
     }
     if (!set_name(c, t, host, e))
         goto fail;
-    ERR_clear_error();
+    ossl->ERR_clear_error();
     nopipe np;
     nopipe_begin(&np);
     for (;;) {
-        int r = SSL_connect(c->ssl);
+        int r = ossl->SSL_connect(c->ssl);
         if (r == 1)
             break;
-        int err = SSL_get_error(c->ssl, r);
+        int err = ossl->SSL_get_error(c->ssl, r);
         int w = err == SSL_ERROR_WANT_READ    ? wait_fd(c->fd, POLLIN, deadline)
                 : err == SSL_ERROR_WANT_WRITE ? wait_fd(c->fd, POLLOUT, deadline)
                                               : -2;
@@ -350,7 +356,7 @@ static int step(tls_conn *c, int r, long long deadline, const char *what, int ms
     if (r > 0)
         return r;
     char why[256];
-    int err = SSL_get_error(c->ssl, r);
+    int err = ossl->SSL_get_error(c->ssl, r);
     int w = err == SSL_ERROR_WANT_READ    ? wait_fd(c->fd, POLLIN, deadline)
             : err == SSL_ERROR_WANT_WRITE ? wait_fd(c->fd, POLLOUT, deadline)
                                           : -2;
@@ -372,7 +378,7 @@ static int step(tls_conn *c, int r, long long deadline, const char *what, int ms
             snprintf(why, sizeof why, "%s", errno ? strerror(errno) : "connection closed");
         rerr_set(e, DIAG_TLS_HANDSHAKE, "%s: TLS: %s (on %s); the server asked for a client "
                  "certificate and none is set: set cert_file and key_file", c->where, why, what);
-    } else if (err == SSL_ERROR_SYSCALL && !ERR_peek_error())
+    } else if (err == SSL_ERROR_SYSCALL && !ossl->ERR_peek_error())
         rerr_set(e, DIAG_STORE_CONNECT, "%s: %s: %s", c->where, what,
                  errno ? strerror(errno) : "connection closed by the server");
     else {
@@ -389,10 +395,10 @@ bool tls_conn_write(tls_conn *c, const void *p, size_t n, int ms, const char *wh
     nopipe np;
     nopipe_begin(&np);
     while (n) {
-        ERR_clear_error();
+        ossl->ERR_clear_error();
         int chunk = n > (1u << 30) ? 1 << 30 : (int)n;
         errno = 0;
-        int r = step(c, SSL_write(c->ssl, q, chunk), deadline, what, ms, e);
+        int r = step(c, ossl->SSL_write(c->ssl, q, chunk), deadline, what, ms, e);
         if (r < 0)
             break;
         q += r;
@@ -407,9 +413,9 @@ ssize_t tls_conn_read(tls_conn *c, void *p, size_t n, int ms, const char *what, 
     long long deadline = now_ms() + ms;
     int want = n > (1u << 30) ? 1 << 30 : (int)n;
     for (;;) {
-        ERR_clear_error();
+        ossl->ERR_clear_error();
         errno = 0;
-        int r = step(c, SSL_read(c->ssl, p, want), deadline, what, ms, e);
+        int r = step(c, ossl->SSL_read(c->ssl, p, want), deadline, what, ms, e);
         if (r)
             return r;
     }
@@ -419,18 +425,22 @@ void tls_conn_close(tls_conn *c)
 {
     if (!c)
         return;
+    if (!ossl) {    /* failed before OpenSSL was loaded: nothing of it to free */
+        free(c);
+        return;
+    }
     if (c->ssl) {
         if (!c->broken) {
             nopipe np;
             nopipe_begin(&np);
-            SSL_shutdown(c->ssl);   /* one close_notify, no wait for the peer's */
+            ossl->SSL_shutdown(c->ssl);   /* one close_notify, no wait for the peer's */
             nopipe_end(&np);
         }
-        SSL_free(c->ssl);
+        ossl->SSL_free(c->ssl);
     }
-    SSL_CTX_free(c->ctx);
+    ossl->SSL_CTX_free(c->ctx);
     if (c->fd >= 0)
         close(c->fd);
-    ERR_clear_error();
+    ossl->ERR_clear_error();
     free(c);
 }

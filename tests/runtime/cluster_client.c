@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
 
 #include "digest.h"
 #include "plan_key.h"
@@ -262,11 +261,8 @@ int main(int argc, char **argv)
     /* A command on every primary (how the enforcement library is loaded). */
     const char *sl_argv[3] = {"SCRIPT", "LOAD", "return 'rlc-cluster-test'"};
     ok = rstore_on_primaries(s, 3, sl_argv, NULL, &e);
-    unsigned char md[20];
-    unsigned int mdlen;
     char sha[41];
-    EVP_Digest(sl_argv[2], strlen(sl_argv[2]), md, &mdlen, EVP_sha1(), NULL);
-    digest_hex(md, 20, sha);
+    digest_sha1_hex(sl_argv[2], strlen(sl_argv[2]), sha);
     int have = 0;
     for (size_t i = 0; i < s->nnodes; i++)
         if (s->nodes[i].primary) {

@@ -68,11 +68,12 @@ if [ "$(field Installed-Size)" = "$size" ]; then ok "deb/installed-size: $size K
 else notok "deb/installed-size" "control says $(field Installed-Size), the files take $size KiB"; fi
 
 # Depends: every library the binary loads comes from a package it names
-# (libcurl too, which it opens only when an etcd or HTTP target needs it),
+# (libcurl, libssl and libcrypto too, which it opens only when an etcd or
+# HTTP target, TLS or a plan signature needs them),
 # and every package it names is installed here at a version that satisfies it.
 field Depends | tr ',' '\n' | sed 's/^ *//' > "$T/depends"
 missing=""
-for so in $(objdump -p "$T/x/usr/bin/rlc" | awk '$1 == "NEEDED" { print $2 }') libcurl.so.4; do
+for so in $(objdump -p "$T/x/usr/bin/rlc" | awk '$1 == "NEEDED" { print $2 }') libcurl.so.4 libssl.so.3 libcrypto.so.3; do
     path=$(ldconfig -p | awk -v so="$so" '$1 == so { print $NF; exit }')
     pkg=$(dpkg -S "$path" 2>/dev/null || dpkg -S "$(readlink -f "$path")" 2>/dev/null)
     pkg=${pkg%%:*}

@@ -109,11 +109,12 @@ for ph in "1/7" "2/7" "3/7" "4/7" "5/7" "6/7" "7/7"; do
     check "run reports phase $ph on stderr" grep -q "\[$ph\]" "$T/run.err"
 done
 check "verification agrees with the simulator" grep -q 'decided as the simulator predicts' "$T/run.err"
-# A Redis deploy needs no HTTP client: libcurl (and the libraries it
-# pulls in) is not loaded at all (SPEC.md 7.7, "what every run costs").
+# A Redis deploy of an unsigned plan needs no HTTP client and no OpenSSL:
+# libcurl, libssl and libcrypto (and what they pull in) are not loaded at
+# all (SPEC.md 7.7, "what every run costs").
 LD_DEBUG=libs "$RLC" run -q "$T/A.json" 2> "$T/libs.err"; r=$?
-check "a Redis deploy does not load libcurl" \
-    eval '[ $r -eq 0 ] && grep -q "calling init" "$T/libs.err" && ! grep -q "libcurl" "$T/libs.err"'
+check "a Redis deploy loads neither libcurl nor OpenSSL" \
+    eval '[ $r -eq 0 ] && grep -q "calling init" "$T/libs.err" && ! grep -qE "libcurl|libssl|libcrypto" "$T/libs.err"'
 check "library loaded" [ "$(rc function list libraryname rlc | head -2 | tail -1)" = rlc ]
 "$RLC" diff "$T/A.json" > "$T/d0"; check "diff of the applied plan: exit 0" [ $? -eq 0 ]
 "$RLC" diff "$T/B.json" > "$T/d1"; r=$?

@@ -7,7 +7,7 @@
 # any lock is taken; and with a verification key configured, only a plan
 # signed with that key runs.  Against a real redis-server.
 . "$ROOT/tests/lib.sh"
-plan 35
+plan 37
 cd "$T" || exit 2
 
 PORT=$(free_port)
@@ -143,6 +143,16 @@ check "signing does not change the plan's bytes" cmp plan.json signed.json
 "$RLC" compile -q --sign other.pem p.rlp -o osigned.json
 check "a key from openssl genpkey signs too" [ -s osigned.json.sig ]
 
+# libcrypto is loaded when a key is first read: one that cannot be loaded
+# is an error naming it (signing: nothing written; verifying: nothing run).
+mkdir -p "$T/nocrypto" && : > "$T/nocrypto/libcrypto.so.3"
+LD_LIBRARY_PATH="$T/nocrypto" "$RLC" compile -q --sign key p.rlp -o nc.json 2> err; r=$?
+check "signing without a loadable libcrypto: exit 2, RLC3109 naming it, no signature ($r)" \
+    eval '[ $r -eq 2 ] && grep -q "RLC3109.*plan signatures need OpenSSL.s libcrypto, which cannot be loaded: .*libcrypto.so.3" err && [ ! -e nc.json.sig ]'
+rc FLUSHALL > /dev/null; rm -rf "$T/state"
+LD_LIBRARY_PATH="$T/nocrypto" "$RLC" run -q --verify key.pub signed.json 2> err; r=$?
+check "verifying without a loadable libcrypto: refused, RLC3109, the store untouched ($r)" \
+    eval '[ $r -ne 0 ] && grep -q "RLC3109.*libcrypto.so.3" err && [ "$(rc DBSIZE)" = 0 ]'
 rc FLUSHALL > /dev/null; rm -rf "$T/state"
 "$RLC" run -q --verify key.pub signed.json 2> err; r=$?
 check "a signed plan runs with --verify (exit 0)" [ $r -eq 0 ]

@@ -13,7 +13,7 @@
 # snippet over TLS with a real nginx: verified, refused on the wrong name,
 # and rlc refusing a snippet nginx could not verify.
 . "$ROOT/tests/lib.sh"
-plan 42
+plan 43
 cd "$T" || exit 2
 [ -n "${KEEP:-}" ] && trap - EXIT
 chmod 755 "$T"
@@ -94,6 +94,13 @@ got=$(rt FCALL rlc_decide 1 '{tls:acme}:active' '' GET / 1 '' req1 | head -1)
 check "a decision through the deployed library: allowed (got $got)" [ "$got" = 1 ]
 "$RLC" diff B.json > diff.out 2>&1; r=$?
 check "diff over TLS: exit 10, the tenant to change ($r)" eval '[ $r -eq 10 ] && grep -q acme diff.out'
+# libssl is loaded when the first TLS connection is opened: one that cannot
+# be loaded is an error naming it, before anything is written.
+mkdir -p "$T/nossl" && : > "$T/nossl/libssl.so.3"
+before=$(rt GET '{tls:acme}:active')
+LD_LIBRARY_PATH="$T/nossl" "$RLC" run -q B.json > /dev/null 2> nossl.err; r=$?
+check "libssl that cannot be loaded: exit 5, RLC3202 naming it, nothing written ($r: $(head -c 300 nossl.err))" \
+    eval '[ $r -eq 5 ] && grep -q "RLC3202.*TLS needs OpenSSL.s libssl, which cannot be loaded: .*libssl.so.3" nossl.err && [ "$(rt GET "{tls:acme}:active")" = "$before" ]'
 "$RLC" run -q B.json > /dev/null 2> runb.err
 check "a second deploy over TLS" [ $? -eq 0 ]
 "$RLC" status > st.out 2>&1
