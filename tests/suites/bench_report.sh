@@ -6,7 +6,7 @@
 # exit status (and exit 1), and compare.sh must pair figures of two
 # reports.  The C half (record.h) writes the same records.
 . "$ROOT/tests/lib.sh"
-plan 12
+plan 13
 
 B="$T/benches"
 mkdir -p "$B" "$T/out"
@@ -120,3 +120,11 @@ bench_time "$T/bt" sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i + 1)); done; e
 [ $r = 7 ] && awk '{ exit !($1 ~ /^[0-9]+\.[0-9][0-9][0-9][0-9][0-9][0-9]$/ && $1 > 0.01 && $2 ~ /^[0-9]+\.[0-9][0-9][0-9][0-9][0-9][0-9]$/ && $3 > 0) }' "$T/bt" &&
     ok "bench_time passes the exit status on and writes user, sys (s, 6 decimals) and max RSS ($(cat "$T/bt"))" ||
     notok "bench_time" "exit $r: $(cat "$T/bt" 2>/dev/null)"
+# Its wall time covers the command (a sleep of 0.2 s) and not the python
+# that runs it: at most the time around the whole call less python's own
+# start, measured beside it.
+s0=$(date +%s%N); python3 -c pass; s1=$(date +%s%N)
+bench_time "$T/bt2" sleep 0.2; s2=$(date +%s%N)
+awk -v py="$(( s1 - s0 ))" -v all="$(( s2 - s1 ))" '{ exit !(NF == 4 && $4 >= 0.2 && $4 * 1e9 <= all - py / 2) }' "$T/bt2" &&
+    ok "bench_time's wall time is the command's, not python's start ($(cat "$T/bt2"))" ||
+    notok "bench_time's wall time" "$(cat "$T/bt2") in $(( (s2 - s1) / 1000000 )) ms; python starts in $(( (s1 - s0) / 1000000 )) ms"
