@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "arena.h"
 #include "xalloc.h"
 
 /* The "THPeligible" and name of the mapping holding p, from smaps: 1 or
@@ -122,11 +123,33 @@ static void test_map_zeroed(void **state)
     xunmap(z);
 }
 
+/* An arena's big blocks are mapped apart from the heap, and their whole
+ * 2 MiB pages advised for huge pages too: an arena fills each block from
+ * its start, and 4 KiB pages cost the TLB at a million tenants. */
+static void test_arena_blocks_advised(void **state)
+{
+    (void)state;
+    if (!thp_possible())
+        skip();
+    arena *a = arena_new();
+    size_t n = 9u << 20;
+    unsigned char *big = arena_alloc(a, n);
+    big[0] = 1;
+    big[n - 1] = 2;
+    char name[256];
+    int e = thp_eligible(big + (4u << 20), name, sizeof name);
+    if (e != 1)
+        fail_msg("an arena block (%p) is in a mapping with THPeligible %d (%s)", (void *)big,
+                 e, name);
+    arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heap_advised),
         cmocka_unit_test(test_map_zeroed),
+        cmocka_unit_test(test_arena_blocks_advised),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
