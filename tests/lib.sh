@@ -166,6 +166,36 @@ wait_redis() {
     done
 }
 
+# monitor_start PORT FILE [redis-cli args...]: the server's commands listed
+# into FILE (MONITOR), from the moment this returns; the watcher's PID in
+# MONITOR_PID.  FILE is emptied first and only then is the watcher started:
+# a check for its "OK" must not find the OK a previous watcher left there
+# (the background job may not have opened the file yet), or the commands
+# sent before the new watcher attaches are missed.
+monitor_start() {
+    _mp=$1 _mf=$2; shift 2
+    : > "$_mf"
+    redis-cli -p "$_mp" "$@" monitor > "$_mf" 2>&1 & MONITOR_PID=$!
+    _i=0
+    until grep -q '^OK' "$_mf" 2>/dev/null; do
+        _i=$((_i + 1)); [ $_i -gt 400 ] && { echo "MONITOR on port $_mp did not start" >&2; return 1; }
+        sleep 0.05
+    done
+}
+
+# monitor_stop PORT FILE [redis-cli args...]: waits until FILE lists a
+# command sent now (so everything before it is there), then stops the
+# watcher.
+monitor_stop() {
+    _mp=$1 _mf=$2; shift 2
+    redis-cli -p "$_mp" "$@" echo monitor-end > /dev/null
+    _i=0
+    until grep -q '"monitor-end"' "$_mf" 2>/dev/null || [ $_i -gt 400 ]; do
+        sleep 0.05; _i=$((_i + 1))
+    done
+    kill "$MONITOR_PID" 2>/dev/null; wait "$MONITOR_PID" 2>/dev/null
+}
+
 # faketime_env SHIFT: prints the environment that runs a program under
 # libfaketime with its clock shifted by SHIFT (e.g. +5s), for `env $(...)`.
 # Debian's redis-server is linked with jemalloc, and libfaketime's start-up

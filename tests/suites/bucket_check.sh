@@ -102,12 +102,9 @@ parts() { grep -c ' apply.config.part$' "$1" 2>/dev/null || echo 0; }
 
 # --- a first deploy: the bad bucket found while writing, rolled back --------
 dump > "$T/s0"
-rc monitor > "$T/monitor" 2> /dev/null &
-MON=$!
-sleep 0.3
+monitor_start "$PORT" "$T/monitor" || bail_out "MONITOR" "did not start"
 RLC_FAULT_TRACE="$T/trace1" "$RLC" run "$T/late.json" > /dev/null 2> "$T/err1"; r=$?
-sleep 0.3
-kill "$MON" 2> /dev/null; wait "$MON" 2> /dev/null
+monitor_stop "$PORT" "$T/monitor"
 dump > "$T/s1"
 check "a first deploy of a plan whose bucket $LAST does not hash to its digest exits 3" [ $r -eq 3 ]
 check "  says RLC3105 and names the bucket (tenant_index[$LAST])" \

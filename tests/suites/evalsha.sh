@@ -107,12 +107,9 @@ case $tw in 730000000000000000*) h=1 ;; *) h=0 ;; esac
 
 # What one decision of a listed key sends: the script reads the active
 # key and the key's twin (one HGET), no other field and no rule field.
-rc monitor > mon 2>&1 &
-MP=$!
-sleep 0.3
+monitor_start "$PORT" mon || bail_out "MONITOR" "did not start"
 dec acme group:g/key:k1 > out 2> err; r=$?
-sleep 0.3
-kill "$MP" 2>/dev/null; wait "$MP" 2>/dev/null
+monitor_stop "$PORT" mon
 [ $r = 0 ] && [ "$(grep -c '"HGET"' mon)" = 1 ] &&
     grep -q '"HGET" "{e:acme}:cfg:'"$V"'" "group:g/key:k1"$' mon &&
     ! grep -q '"HMGET"\|"HGETALL"' mon && grep -q '"EVALSHA"' mon &&

@@ -374,14 +374,11 @@ PY
 # counted).
 run_watched() {
     pl=$1 out=$2; shift 2
-    redis-cli -p "$PORT" monitor > "$T/mon" & mp=$!
-    # Until the monitor is listening (it says OK), and after the run until
-    # it has listed a command sent after it: nothing of the run is missed.
-    i=0; until grep -q OK "$T/mon" 2>/dev/null || [ $i -gt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    # From when the monitor is listening until it has listed a command
+    # sent after the run: nothing of the run is missed.
+    monitor_start "$PORT" "$T/mon" || return 99
     "$RLC" run -q --json "$@" "$pl" > "$out"; rw=$?
-    rc echo watch-end > /dev/null
-    i=0; until grep -q watch-end "$T/mon" || [ $i -gt 200 ]; do sleep 0.05; i=$((i + 1)); done
-    kill $mp 2>/dev/null; wait $mp 2>/dev/null
+    monitor_stop "$PORT" "$T/mon"
     # Shown with the suite's stderr when a case fails.
     echo "# watched $pl: exit $rw, GETs of pointers $(wgets), pointers_read $(field "$out" pointers_read), tenants_changed $(field "$out" tenants_changed), tenants_removed $(field "$out" tenants_removed), live_read $(field "$out" live_read), summary $(tr -d '\n' < "$out" | cut -c1-400)" >&2
     return $rw

@@ -64,13 +64,10 @@ cli2() { redis-cli -p "$PORT2" "$@"; }
 RLC_NO_FUNCTIONS=1 RLC_REDIS_URL="redis://127.0.0.1:$PORT2" \
     "$RLC" run -q --state-dir "$T/state2" "$T/p.json" > "$T/run2.out" 2>&1 ||
     bail_out "deploy for EVALSHA" "$(cat "$T/run2.out")"
-cli2 monitor > "$T/mon" 2>&1 &
-MP=$!
-sleep 0.3
+monitor_start "$PORT2" "$T/mon" || bail_out "MONITOR" "did not start"
 RLC_NO_FUNCTIONS=1 RLC_REDIS_URL="redis://127.0.0.1:$PORT2" \
     "$RLC" decide --plan "$T/p.json" --dry-run beta > /dev/null 2>&1
-sleep 0.3
-kill "$MP" 2>/dev/null; wait "$MP" 2>/dev/null
+monitor_stop "$PORT2" "$T/mon"
 SHA=$(sed -n 's/.*"EVALSHA" "\([0-9a-f]\{40\}\)".*/\1/p' "$T/mon" | head -1)
 [ -n "$SHA" ] && [ "$(cli2 script exists "$SHA")" = 1 ] ||
     bail_out "the EVALSHA script" "no sha in $(head -3 "$T/mon")"
