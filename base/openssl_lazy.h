@@ -10,7 +10,8 @@
  * own declaration so that a call through it is checked as a direct call
  * would be.  OpenSSL's macros over these (SSL_set_app_data,
  * BIO_get_mem_data, SSL_CTX_set_min_proto_version, ...) cannot be used
- * through the table: callers spell out the call the macro stands for. */
+ * through the table: callers spell out the call the macro stands for.
+ * Not for threads: the first call loads without a lock (rlc runs on one). */
 #ifndef RLC_OPENSSL_LAZY_H
 #define RLC_OPENSSL_LAZY_H
 
