@@ -48,9 +48,11 @@ static const openssl_api *result(const lib_state *st, char *err, size_t errlen)
     return st->loaded ? &api : NULL;
 }
 
-/* Kept loaded either way: a half-resolved table is never used, and
- * OpenSSL registers handlers at exit that must find it mapped. */
-#define LOAD(name) &&sym(lib, st, soname, #name, &api.name, sizeof api.name)
+/* One statement per function of a list: each resolved while all before
+ * it were.  The library is kept loaded either way: a half-resolved table
+ * is never used, and OpenSSL registers handlers at exit that must find it
+ * mapped. */
+#define LOAD(name) ok = ok && sym(lib, st, soname, #name, &api.name, sizeof api.name);
 
 const openssl_api *openssl_crypto(char *err, size_t errlen)
 {
@@ -59,7 +61,9 @@ const openssl_api *openssl_crypto(char *err, size_t errlen)
         st->tried = true;
         const char *soname = OPENSSL_LAZY_CRYPTO;
         void *lib = open_lib(st, soname);
-        st->loaded = lib != NULL OPENSSL_LAZY_CRYPTO_FUNCS(LOAD);
+        bool ok = lib != NULL;
+        OPENSSL_LAZY_CRYPTO_FUNCS(LOAD)
+        st->loaded = ok;
     }
     return result(st, err, errlen);
 }
@@ -73,7 +77,9 @@ const openssl_api *openssl_ssl(char *err, size_t errlen)
             return result(st, err, errlen);
         const char *soname = OPENSSL_LAZY_SSL;
         void *lib = open_lib(st, soname);
-        st->loaded = lib != NULL OPENSSL_LAZY_SSL_FUNCS(LOAD);
+        bool ok = lib != NULL;
+        OPENSSL_LAZY_SSL_FUNCS(LOAD)
+        st->loaded = ok;
     }
     return result(st, err, errlen);
 }

@@ -167,13 +167,23 @@ void xunmap(void *p)
     munmap(m, *(size_t *)m);
 }
 
+/* advice on the whole pages of size page (a power of two) inside
+ * [p, p + n): the first and last may be shared with other allocations,
+ * and are left as they are. */
+#if defined(MADV_HUGEPAGE) || defined(MADV_POPULATE_WRITE)
+static void advise_inside(void *p, size_t n, uintptr_t page, int advice)
+{
+    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1);
+    uintptr_t hi = ((uintptr_t)p + n) & ~(page - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, advice);
+}
+#endif
+
 void xalloc_huge(void *p, size_t n)
 {
 #ifdef MADV_HUGEPAGE
-    uintptr_t lo = ((uintptr_t)p + HEAP_HUGE - 1) & ~(HEAP_HUGE - 1);
-    uintptr_t hi = ((uintptr_t)p + n) & ~(HEAP_HUGE - 1);
-    if (hi > lo)
-        madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    advise_inside(p, n, HEAP_HUGE, MADV_HUGEPAGE);
 #else
     (void)p;
     (void)n;
@@ -183,14 +193,8 @@ void xalloc_huge(void *p, size_t n)
 void xalloc_ready(void *p, size_t n)
 {
 #ifdef MADV_POPULATE_WRITE
-    if (!p || n < ((size_t)1 << 20))
-        return;
-    /* The whole pages inside the block: the first and last may be shared
-     * with other allocations, and fault in as usual. */
-    uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
-    uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)4095;
-    if (hi > lo)
-        madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+    if (p && n >= ((size_t)1 << 20))
+        advise_inside(p, n, 4096, MADV_POPULATE_WRITE);
 #else
     (void)p;
     (void)n;

@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #include "diag.h"
 #include "plan_check.h"
 #include "xalloc.h"

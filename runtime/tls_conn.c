@@ -425,10 +425,6 @@ void tls_conn_close(tls_conn *c)
 {
     if (!c)
         return;
-    if (!ossl) {    /* failed before OpenSSL was loaded: nothing of it to free */
-        free(c);
-        return;
-    }
     if (c->ssl) {
         if (!c->broken) {
             nopipe np;
@@ -438,9 +434,12 @@ void tls_conn_close(tls_conn *c)
         }
         ossl->SSL_free(c->ssl);
     }
-    ossl->SSL_CTX_free(c->ctx);
+    if (c->ctx)
+        ossl->SSL_CTX_free(c->ctx);
     if (c->fd >= 0)
         close(c->fd);
-    ossl->ERR_clear_error();
+    /* A stream that failed before OpenSSL was loaded has nothing of it. */
+    if (ossl)
+        ossl->ERR_clear_error();
     free(c);
 }
