@@ -331,7 +331,7 @@ static bool cstring(creader *r, const char **s, size_t *n)
             return false;
         }
         char u[4];
-        size_t l = utf8_encode(cp, u);
+        size_t l = utf8_put(cp, u);
         buf_append(&r->tmp, u, l);
     }
     if (r->p >= r->end || !buf_ok(&r->tmp))

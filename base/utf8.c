@@ -62,7 +62,7 @@ size_t utf8_validate(const char *s, size_t n)
     return n;
 }
 
-size_t utf8_encode(uint32_t cp, char out[4])
+size_t utf8_put(uint32_t cp, char out[4])
 {
     if (cp < 0x80) {
         out[0] = (char)cp;

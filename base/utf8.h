@@ -15,6 +15,6 @@ size_t utf8_seq_len(const unsigned char *s, size_t n);
 size_t utf8_validate(const char *s, size_t n);
 /* Writes code point cp (at most U+10FFFF, not a surrogate) as UTF-8 into
  * out; returns its length (1..4). */
-size_t utf8_encode(uint32_t cp, char out[4]);
+size_t utf8_put(uint32_t cp, char out[4]);
 
 #endif

@@ -187,7 +187,7 @@ char *lex_string(parse_ctx *c, span sp, const char *t, size_t n, bool closed)
                     continue;
                 }
                 char u8[4];
-                size_t k = utf8_encode(cp, u8);
+                size_t k = utf8_put(cp, u8);
                 buf_append(&b, u8, k);
                 i = j + 1;
                 continue;

@@ -12,7 +12,7 @@
 # the binary runs with the host's libraries, and the Depends line is
 # checked against the host's installed packages instead.
 . "$ROOT/tests/lib.sh"
-plan 19
+plan 20
 
 VERSION=$(cat "$ROOT/VERSION")
 ARCH=$(dpkg --print-architecture 2>/dev/null)
@@ -47,6 +47,12 @@ sort > "$T/want" <<EOF
 -rw-r--r-- root/root ./usr/share/man/man1/rlc.1.gz
 -rwxr-xr-x root/root ./usr/bin/rlc
 EOF
+# A binary linked with static archives (the default, Makefile LINK) carries
+# lintian's overrides for that (below, deb/static-built-using).
+if [ -n "$(dpkg-deb -f "$DEB" Static-Built-Using)" ]; then
+    echo "-rw-r--r-- root/root ./usr/share/lintian/overrides/rlc" >> "$T/want"
+    sort -o "$T/want" "$T/want"
+fi
 if cmp -s "$T/files" "$T/want"; then ok "deb/contents: exactly the binary, man page, completion, copyright, changelog (root-owned)"
 else notok "deb/contents" "$(diff "$T/want" "$T/files" | grep '^[<>]' | tr '\n' ' ')"; fi
 
@@ -91,6 +97,24 @@ while read -r dep; do
 done < "$T/depends"
 if [ -z "$missing$unsat" ] && [ -s "$T/depends" ]; then ok "deb/depends: $(paste -sd' ' "$T/depends" | tr -s ' ' | cut -c1-120)"
 else notok "deb/depends" "libraries from packages not in Depends:$missing; unsatisfied here:$unsat"; fi
+
+# Static-Built-Using: jansson, hiredis and libyaml, each either loaded
+# (NEEDED) or linked into the binary, and then named with the installed
+# version of its source package; the copyright file carries its notice.
+sbu=$(field Static-Built-Using | tr ',' '\n' | sed 's/^ *//')
+bad=""
+for lib in jansson:libjansson-dev:jansson hiredis:libhiredis-dev:hiredis yaml:libyaml-dev:libyaml; do
+    so=${lib%%:*} dev=${lib#*:} dev=${dev%%:*} src=${lib##*:}
+    if objdump -p "$T/x/usr/bin/rlc" | awk -v so="lib$so" '$1 == "NEEDED" && index($2, so) == 1 { f = 1 } END { exit !f }'; then
+        echo "$sbu" | grep -q "^$src " && bad="$bad $src(loaded, yet named)"
+        continue
+    fi
+    want="$src (= $(dpkg-query -W -f='${source:Version}' "$dev"))"
+    echo "$sbu" | grep -qxF "$want" || bad="$bad $src(want '$want')"
+    grep -q "^Files: $src/\*" "$T/x/usr/share/doc/rlc/copyright" || bad="$bad $src(no copyright stanza)"
+done
+if [ -z "$bad" ]; then ok "deb/static-built-using: $(echo "$sbu" | paste -sd' ' | cut -c1-100)"
+else notok "deb/static-built-using" "Static-Built-Using '$(echo "$sbu" | paste -sd,)':$bad"; fi
 
 if command -v dpkg-shlibdeps >/dev/null; then
     if DEB2=$(RLC_DEB_NO_SHLIBDEPS=1 sh "$ROOT/packaging/deb.sh" "$RLC" "$T/out2" 2>"$T/deb2.err"); then
