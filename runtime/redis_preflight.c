@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "target_redis.h"
+#include "xalloc.h"
 
 static const char *info_field(const char *info, const char *field, char *out, size_t n)
 {
@@ -353,22 +354,29 @@ static bool check_node(rtarget *t, size_t i, json_t *nodes, tclocks *clk, int *m
         rerr_prefix(e, "target %s", t->base.name);
         return false;
     }
-    redisReply *r = rconn_cmdf(cn, e, "INFO");
-    if (!r)
-        return false;
-    if (r->type != REDIS_REPLY_STRING) {
-        rerr_set(e, DIAG_PREFLIGHT_HEALTH, "%s:%d: INFO: %s", nd->host, nd->port,
-                 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    /* The INFO the connection was opened with, when it was this node's. */
+    char *info = rstore_take_info(t->s, i);
+    redisReply *r;
+    if (!info) {
+        r = rconn_cmdf(cn, e, "INFO");
+        if (!r)
+            return false;
+        if (r->type != REDIS_REPLY_STRING) {
+            rerr_set(e, DIAG_PREFLIGHT_HEALTH, "%s:%d: INFO: %s", nd->host, nd->port,
+                     r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            freeReplyObject(r);
+            return false;
+        }
+        info = xstrdup(r->str);
         freeReplyObject(r);
-        return false;
     }
     char ver[32], loading[8], role[16], cstate[16] = "", mh[256], mp[8];
-    info_field(r->str, "redis_version:", ver, sizeof ver);
-    info_field(r->str, "loading:", loading, sizeof loading);
-    info_field(r->str, "role:", role, sizeof role);
-    info_field(r->str, "master_host:", mh, sizeof mh);
-    info_field(r->str, "master_port:", mp, sizeof mp);
-    freeReplyObject(r);
+    info_field(info, "redis_version:", ver, sizeof ver);
+    info_field(info, "loading:", loading, sizeof loading);
+    info_field(info, "role:", role, sizeof role);
+    info_field(info, "master_host:", mh, sizeof mh);
+    info_field(info, "master_port:", mp, sizeof mp);
+    free(info);
     if (!strcmp(loading, "1"))
         return rerr_set(e, DIAG_PREFLIGHT_HEALTH, "%s:%d is loading its dataset", nd->host,
                         nd->port);
