@@ -246,6 +246,8 @@ static int runtime_verb(const char *vname, int argc, char **argv)
     }
     json_t *sum = NULL;
     exec_status st;
+    /* This process ends with the verb: a run's memory is left to the exit. */
+    o.exiting = true;
     if (!strcmp(vname, "run"))
         st = exec_run(arg, &o, &sum, &e);
     else if (!strcmp(vname, "diff"))

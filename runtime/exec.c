@@ -103,6 +103,29 @@ void xc_free(xc *c)
         close(c->j.fd);
 }
 
+/* The plan, its rules and what was read from the stores, left to the
+ * process's exit, which gives it all back at once: freeing it block by
+ * block and unmapping the plan and the rules' array cost a one-tenant
+ * re-apply about 0.6 ms, most of it in munmap (page-table changes are dear
+ * on the measured VM).  The targets are closed as xc_free closes them
+ * (their connections shut, their secrets wiped).  The rest is kept
+ * reachable from here, so that a leak checker does not count it lost; the
+ * other verbs free the same structures with xc_free, under ASan and
+ * valgrind. */
+static xc *volatile left_at_exit;   /* volatile: written, never read */
+
+void xc_leave(xc *c)
+{
+    for (size_t i = 0; i < c->nt; i++)
+        c->t[i]->kind->free(c->t[i]);
+    c->nt = 0;
+    if (c->jopen && c->j.fd >= 0)
+        close(c->j.fd);
+    c->jopen = false;
+    left_at_exit = xmalloc(sizeof *c);
+    *left_at_exit = *c;
+}
+
 void xc_say(xc *c, const char *fmt, ...)
 {
     if (!c->o->progress)
@@ -122,8 +145,6 @@ void xc_new_token(xc *c)
         memset(rb, 0, sizeof rb);
     digest_hex(rb, sizeof rb, c->token);
 }
-
-/* --- plan ------------------------------------------------------------------ */
 
 /* --- plan ------------------------------------------------------------------ */
 
@@ -1296,7 +1317,10 @@ exec_status exec_run(const char *plan_path, const exec_opts *o, json_t **summary
                                                       c.buckets_fetched)));
         json_object_set_new(c.summary, "buckets", json_integer((json_int_t)c.nbuckets));
     }
-    xc_free(&c);
+    if (o->exiting)
+        xc_leave(&c);
+    else
+        xc_free(&c);
     statedir_unlock(sdlock);
     return c.st;
 }

@@ -25,6 +25,8 @@ typedef struct exec_opts {
     const char *verify_key;       /* public key plans must be signed with (NULL: none) */
     bool full_read;               /* run, diff: read every tenant's pointer even when the
                                    * store's manifest matches this state dir's record */
+    bool exiting;                 /* run: the process exits soon after the call returns, so
+                                   * what the run allocated is left to the exit (xc_leave) */
     exec_progress_fn progress;    /* may be NULL */
     void *ud;
 } exec_opts;
