@@ -110,7 +110,8 @@ typedef struct pctx {
     /* With ACL DRYRUN on one node, every check is sent in one pipeline
      * (one round trip instead of about fifty) and judged when drained. */
     rconn *pipe;
-    pqueued queued[PREFLIGHT_MAX_CHECKS];
+    pqueued *queued;           /* PREFLIGHT_MAX_CHECKS, on the heap: 70 KB of stack
+                                * would cost a deploy about 17 page faults */
     size_t nqueued;
 } pctx;
 
@@ -244,7 +245,8 @@ static const char *elided_name(const target_env *env)
 static bool probe_permission(rtarget *t, rerr *e)
 {
     const target_env *env = t->base.env;
-    pctx p = {.t = t, .user = t->user[0] ? t->user : "default", .dryrun = true};
+    pctx p = {.t = t, .user = t->user[0] ? t->user : "default", .dryrun = true,
+              .queued = xmalloc(PREFLIGHT_MAX_CHECKS * sizeof(pqueued))};
     /* One tenant's keys stand for all: an ACL key pattern is written for
      * the namespace, and checking 100 000 tenants would take as long as
      * the deploy. */
@@ -333,6 +335,7 @@ static bool probe_permission(rtarget *t, rerr *e)
         }
     }
     free(tag);
+    free(p.queued);
     return ok;
 }
 
