@@ -93,7 +93,8 @@ typedef struct xdeferred {
 void xc_init(xc *c, const exec_opts *o);
 void xc_free(xc *c);
 /* Instead of xc_free when the process is about to exit (exec_opts.exiting):
- * closes the journal and keeps the rest reachable until the exit. */
+ * closes the targets and the journal, and keeps the rest reachable until
+ * the exit. */
 void xc_leave(xc *c);
 void xc_say(xc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The plan (signature, parse, rules) into c. */

@@ -56,10 +56,10 @@ bool rstore_add_all_nodes(rstore *s, rerr *e);
 
 /* The connection to node i, connecting on first use. */
 rconn *rstore_node_conn(rstore *s, size_t i, rerr *e);
-/* Index of the primary serving key's slot (standalone: 0). */
 /* Node i's INFO text as rstore_open read it (a standalone store's seed),
  * now the caller's to free; NULL when there is none or it was taken. */
 char *rstore_take_info(rstore *s, size_t i);
+/* Index of the primary serving key's slot (standalone: 0). */
 size_t rstore_key_node(rstore *s, const char *key, size_t n);
 
 /* Runs a command on the node owning key (keyless commands: key NULL, runs on
