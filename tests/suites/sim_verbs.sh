@@ -4,7 +4,7 @@
 # `rlc test`; exact decisions of `rlc simulate` on a trace, from sources and
 # from a compiled plan; JSON output; synthetic shapes; bad input.
 . "$ROOT/tests/lib.sh"
-plan 29
+plan 30
 S="$ROOT/tests/sim"
 cd "$T" || exit 1
 
@@ -68,6 +68,16 @@ for shape in steady burst ramp; do
         --duration 2000 >syn 2>ssum
     check "simulate --synthetic $shape: 40 requests" grep -q '^summary: 40 requests' ssum
 done
+# The ramp's times are D * sqrt(k / n), truncated, for every k: the same
+# IEEE operations in Python give the same numbers (rlc's sqrt is the sqrtsd
+# instruction, built without libm; an approximation would drift).
+"$RLC" simulate "$S/pass.rlp" --synthetic ramp --tenant acme --rate 13 --duration 3600000 \
+    2>/dev/null > ramp.csv
+check "simulate --synthetic ramp: every time is D * sqrt(k/n), exactly (46 800 requests)" python3 -c '
+import math
+t = [int(l.split(",")[0]) for l in list(open("ramp.csv"))[1:]]
+n, d = 13 * 3600000 // 1000, 3600000
+assert len(t) == n and t == [int(d * math.sqrt(k / n)) for k in range(n)], len(t)'
 "$RLC" simulate "$S/pass.rlp" --synthetic burst --tenant acme --path key:k_1 --rate 20 --duration 2000 --no-decisions 2>ssum >/dev/null
 check "simulate burst: the key's bucket admits 10 + 10" grep -q '^summary: 40 requests, 20 allowed, 20 rejected' ssum
 
